@@ -1,0 +1,18 @@
+// conf/config.cpp — lookups on the validated configuration.
+#include "conf/config.hpp"
+
+#include <algorithm>
+
+namespace conf {
+
+const PolicyConfig* Config::find_policy(std::string_view name) const noexcept {
+  auto it = std::ranges::find(policies, name, &PolicyConfig::name);
+  return it == policies.end() ? nullptr : &*it;
+}
+
+const HopConfig* Config::find_hop(std::string_view name) const noexcept {
+  auto it = std::ranges::find(hops, name, &HopConfig::name);
+  return it == hops.end() ? nullptr : &*it;
+}
+
+}  // namespace conf

@@ -1,0 +1,47 @@
+// policy/decision.hpp — the value a policy check returns.
+//
+// Owns: Verdict (accept / reject / defer) and Reason, the stable reason code that logs
+// and metrics carry and that relay/reply_table maps to an SMTP reply. Policy never
+// formats SMTP replies itself, so every reply still comes from relay's one table.
+// Performs no I/O.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace policy {
+
+enum class Verdict : std::uint8_t { accept, reject, defer };
+
+enum class Reason : std::uint8_t {
+  none,                    // accept
+  client_not_allowed,      // connection refused by client networks
+  relay_denied,            // recipient outside accepted domains from an untrusted client
+  untrusted_client,        // listener requires a trusted client (outbound)
+  too_many_recipients,
+  message_too_large,
+};
+
+constexpr std::string_view to_string(Reason r) noexcept {
+  switch (r) {
+    case Reason::none: return "none";
+    case Reason::client_not_allowed: return "client_not_allowed";
+    case Reason::relay_denied: return "relay_denied";
+    case Reason::untrusted_client: return "untrusted_client";
+    case Reason::too_many_recipients: return "too_many_recipients";
+    case Reason::message_too_large: return "message_too_large";
+  }
+  return "unknown";
+}
+
+struct Decision {
+  Verdict verdict = Verdict::accept;
+  Reason reason = Reason::none;
+
+  static constexpr Decision accept() noexcept { return {}; }
+  static constexpr Decision reject(Reason r) noexcept { return {Verdict::reject, r}; }
+  static constexpr Decision defer(Reason r) noexcept { return {Verdict::defer, r}; }
+  constexpr bool accepted() const noexcept { return verdict == Verdict::accept; }
+};
+
+}  // namespace policy

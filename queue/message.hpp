@@ -1,0 +1,75 @@
+// queue/message.hpp — value types that cross the queue boundary.
+//
+// Owns: the shapes of a message on its way in (NewMessage), a queued message handed to
+// delivery (QueuedMessage), and a per-recipient delivery outcome (RecipientOutcome).
+// Times are Unix milliseconds, supplied by the caller (the queue reads no clock).
+// Performs no I/O.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "conf/config.hpp"
+
+namespace queue {
+
+using MessageId = std::int64_t;
+using UnixMillis = std::int64_t;
+
+/// Per-recipient state. Stored as its integer value: never renumber.
+enum class RecipientState : std::uint8_t {
+  pending = 0,    // waiting for (another) delivery attempt
+  delivered = 1,  // a hop answered 2xx
+  failed = 2,     // permanent failure (5xx); a bounce is due
+  expired = 3,    // queue lifetime exceeded
+};
+
+std::string_view to_string(RecipientState s) noexcept;
+
+struct NewMessage {
+  conf::Direction direction = conf::Direction::inbound;
+  std::string listener;
+  std::string client_address;
+  std::string helo;
+  std::string sender;                    // "" is the null sender
+  std::string mail_parameters;           // ESMTP MAIL parameters, e.g. "BODY=8BITMIME"
+  std::vector<std::string> recipients;
+  std::string body;                      // complete message with trace header, CRLF endings
+  UnixMillis received_at = 0;
+};
+
+struct QueuedRecipient {
+  std::int32_t index = 0;                // position in the message's recipient list
+  std::string address;
+  std::uint32_t attempts = 0;
+};
+
+/// A message with the recipients that are still pending and were claimed for delivery.
+struct QueuedMessage {
+  MessageId id = 0;
+  conf::Direction direction = conf::Direction::inbound;
+  std::string listener;
+  std::string sender;
+  std::string mail_parameters;
+  UnixMillis received_at = 0;
+  std::vector<QueuedRecipient> recipients;
+  std::shared_ptr<const std::string> body;
+};
+
+struct RecipientOutcome {
+  MessageId id = 0;
+  std::int32_t index = 0;
+  RecipientState state = RecipientState::pending;
+  UnixMillis next_attempt = 0;           // used when state is pending
+  bool attempted = true;                 // false: released unattempted, attempts unchanged
+  std::string reply;                     // last SMTP reply or fault text
+  std::string hop;                       // hop name used, "" if none
+};
+
+/// Queue ids as shown in logs and the CLI: upper-case hex, at least 10 digits.
+std::string format_queue_id(MessageId id);
+
+}  // namespace queue

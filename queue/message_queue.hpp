@@ -1,0 +1,79 @@
+// queue/message_queue.hpp — the durable message queue: one SQLite database, one thread.
+//
+// Owns: the queue thread and its SQLite connection (WAL, synchronous=FULL). Every call
+// is posted to that thread; callbacks run ON THE QUEUE THREAD, so callers re-post them
+// to their own executor and must not block in them.
+// Group commit: commit() requests that arrive while a transaction is running are batched
+// into the next one (up to conf::QueueConfig::group_commit_max_batch messages), so N
+// concurrent sessions cost one fsync, not N. A commit callback fires only after COMMIT
+// returned, i.e. after the data is on disk; only then may the session answer 250.
+// Leases: a recipient handed to delivery has next_attempt pushed to `lease_until`, so a
+// scan does not hand it out twice; recover() on start makes every pending recipient due
+// now, which is how a crash mid-delivery is retried.
+// Errors: queue::errc (queue/errc.hpp). Never throws after open().
+#pragma once
+
+#include <cstddef>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "conf/config.hpp"
+#include "queue/message.hpp"
+
+namespace queue {
+
+struct QueueCounters {
+  std::uint64_t transactions = 0;        // group commits performed
+  std::uint64_t messages_committed = 0;
+  std::uint64_t largest_batch = 0;
+};
+
+class MessageQueue {
+ public:
+  using CommitDone = std::move_only_function<void(std::expected<QueuedMessage, std::error_code>)>;
+  using ClaimDone = std::move_only_function<void(std::expected<std::vector<QueuedMessage>, std::error_code>)>;
+  using RecordDone = std::move_only_function<void(std::error_code)>;
+
+  /// Opens (creating or migrating) `db_path` and starts the queue thread.
+  /// Exceptions are not used; a failure is returned as text for the start-up log.
+  static std::expected<std::unique_ptr<MessageQueue>, std::string> open(
+      const std::string& db_path, const conf::QueueConfig& config);
+
+  ~MessageQueue();  // finishes queued work, then stops the thread and closes the database
+  MessageQueue(const MessageQueue&) = delete;
+  MessageQueue& operator=(const MessageQueue&) = delete;
+
+  /// Durably stores `message` with every recipient pending and leased until
+  /// `lease_until` (the caller delivers it at once from memory). `done` receives the
+  /// stored message (id, recipients, body shared) after COMMIT, or the error.
+  void commit(NewMessage message, UnixMillis lease_until, CommitDone done);
+
+  /// Claims up to `limit` messages with recipients due at `now` (pending, next_attempt
+  /// <= now, not held), oldest first, leasing them until `lease_until`. Bodies loaded.
+  void claim_due(UnixMillis now, UnixMillis lease_until, std::size_t limit, ClaimDone done);
+
+  /// Applies delivery outcomes in one transaction. A message whose recipients are all
+  /// final (delivered/failed/expired) has its body deleted.
+  void record(std::vector<RecipientOutcome> outcomes, RecordDone done);
+
+  /// Synchronous, before serving: every pending recipient becomes due at `now`.
+  /// Returns how many recipients are pending.
+  std::expected<std::size_t, std::error_code> recover(UnixMillis now);
+
+  /// Earliest next_attempt among pending recipients, if any (for the retry scanner).
+  void next_due(std::move_only_function<void(std::expected<std::optional<UnixMillis>, std::error_code>)> done);
+
+  QueueCounters counters() const;
+
+ private:
+  MessageQueue();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace queue

@@ -1,0 +1,113 @@
+// relay/server_fsm.hpp — the SMTP server protocol engine of one session (RFC 5321).
+//
+// Owns: session and transaction state, command sequencing, limits (512-octet command
+// lines, 1000-octet text lines, message size, recipient count, error count), DATA
+// decoding (dot-unstuffing; only CRLF.CRLF ends DATA — bare LF or bare CR never do),
+// the Received: trace header, and every reply the session sends (via relay/reply_table).
+// Performs no I/O and reads no clock: the driver (relay/server_session) feeds bytes and
+// the current time and writes out what comes back. Not thread-safe; one per session.
+// Errors: protocol violations become replies, never exceptions.
+// Standards: RFC 5321, RFC 1870 (SIZE), RFC 6152 (8BITMIME), RFC 2920 (PIPELINING),
+// RFC 2034/3463 (ENHANCEDSTATUSCODES).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "conf/config.hpp"
+#include "policy/listener_policy.hpp"
+
+namespace relay {
+
+enum class ServerState : std::uint8_t {
+  greeting,         // before start()
+  awaiting_helo,    // banner sent, no EHLO/HELO yet
+  ready,            // EHLO/HELO done, no transaction
+  in_transaction,   // MAIL accepted, collecting RCPT
+  receiving_data,   // after 354, decoding the message
+  awaiting_commit,  // message complete, driver is committing it to the queue
+  closed,           // QUIT, fatal error or timeout: driver writes pending output and closes
+};
+
+std::string_view to_string(ServerState s) noexcept;
+
+/// What to do with bare LF / bare CR inside DATA. Neither ever ends the message.
+enum class BareLineEndings : std::uint8_t { normalize, reject };
+
+struct ServerSettings {
+  std::string hostname;            // our name in the banner, EHLO reply and Received:
+  std::string listener;            // listener name, for Received: and logs
+  conf::Direction direction = conf::Direction::inbound;
+  std::uint64_t max_message_size = 36'700'160;
+  std::uint32_t max_recipients = 100;
+  std::uint32_t max_errors = 10;
+  BareLineEndings bare_line_endings = BareLineEndings::normalize;
+};
+
+struct Peer {
+  std::string address;             // textual IP of the client, "127.0.0.1"
+  std::uint16_t port = 0;
+  policy::IpAddress ip;            // parsed form for policy checks
+};
+
+/// A complete message, ready to be committed to the queue.
+struct Transaction {
+  std::string helo;
+  std::string sender;                   // reverse-path without <>, "" for the null sender
+  std::string mail_parameters;          // ESMTP parameters of MAIL FROM as received (BODY=...)
+  std::vector<std::string> recipients;  // forward-paths without <>
+  std::string body;                     // Received: + unstuffed message, CRLF line endings
+  bool eight_bit = false;               // BODY=8BITMIME was given
+};
+
+/// Result the driver reports after trying to commit a Transaction.
+enum class CommitStatus : std::uint8_t { committed, temporary_failure, storage_full };
+
+class ServerFsm {
+ public:
+  using SystemTime = std::chrono::system_clock::time_point;
+
+  ServerFsm(const ServerSettings& settings, const policy::ListenerPolicy& policy, Peer peer,
+            std::string session_id);
+
+  /// Produces the banner (220) or a refusal (554, then closed) into `out`.
+  void start(std::string& out);
+
+  /// Consumes client bytes, appending replies to `out`. Consumes all of `input`
+  /// unless it stops early because the state became awaiting_commit or closed;
+  /// the caller keeps the unconsumed tail and feeds it again after commit_done().
+  /// Partial lines are buffered internally. `now` dates the Received: header.
+  std::size_t consume(std::string_view input, SystemTime now, std::string& out);
+
+  /// In awaiting_commit: the message to commit. Moves it out.
+  Transaction take_transaction();
+
+  /// In awaiting_commit: the driver's commit result; appends the 250/451/452 reply.
+  void commit_done(CommitStatus status, std::string_view queue_id, std::string& out);
+
+  /// The per-state timeout expired: appends 421 4.4.2 and closes.
+  void timed_out(std::string& out);
+
+  /// The server is shutting down: appends 421 4.3.2 and closes.
+  void shutting_down(std::string& out);
+
+  ServerState state() const noexcept { return state_; }
+  bool closed() const noexcept { return state_ == ServerState::closed; }
+  /// How long the driver may wait for more input in the current state (RFC 5321 §4.5.3.2).
+  std::chrono::seconds read_timeout(const conf::ServerTimeouts& t) const noexcept;
+
+  // Counters the driver reads for metrics and logs.
+  std::uint64_t messages_accepted() const noexcept { return messages_accepted_; }
+
+ private:
+  void enter(ServerState next) noexcept;  // the one transition choke point (trace-logged by state name)
+
+  ServerState state_ = ServerState::greeting;
+  std::uint64_t messages_accepted_ = 0;
+  // Further private members are the implementation's (server_fsm.cpp).
+};
+
+}  // namespace relay
