@@ -67,6 +67,9 @@ struct RecipientOutcome {
   bool attempted = true;                 // false: released unattempted, attempts unchanged
   std::string reply;                     // last SMTP reply or fault text
   std::string hop;                       // hop name used, "" if none
+  /// When the outcome happened (the caller's clock); stored as the recipient's
+  /// updated_at. 0 means unknown and is stored as NULL, keeping the queue clock-free.
+  UnixMillis recorded_at = 0;
 };
 
 /// Queue ids as shown in logs and the CLI: upper-case hex, at least 10 digits.

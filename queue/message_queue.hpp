@@ -2,7 +2,8 @@
 //
 // Owns: the queue thread and its SQLite connection (WAL, synchronous=FULL). Every call
 // is posted to that thread; callbacks run ON THE QUEUE THREAD, so callers re-post them
-// to their own executor and must not block in them.
+// to their own executor and must not block in them. Exception: once shutdown() began,
+// new calls fail with errc::closed and their callback runs at once on the calling thread.
 // Group commit: commit() requests that arrive while a transaction is running are batched
 // into the next one (up to conf::QueueConfig::group_commit_max_batch messages), so N
 // concurrent sessions cost one fsync, not N. A commit callback fires only after COMMIT
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "conf/config.hpp"
+#include "queue/errc.hpp"
 #include "queue/message.hpp"
 
 namespace queue {
@@ -44,7 +46,9 @@ class MessageQueue {
   static std::expected<std::unique_ptr<MessageQueue>, std::string> open(
       const std::string& db_path, const conf::QueueConfig& config);
 
-  ~MessageQueue();  // finishes queued work, then stops the thread and closes the database
+  /// shutdown(), finishes queued work, then stops the thread and closes the database.
+  /// Must not run on the queue thread (i.e. not from one of its own callbacks).
+  ~MessageQueue();
   MessageQueue(const MessageQueue&) = delete;
   MessageQueue& operator=(const MessageQueue&) = delete;
 
@@ -58,17 +62,25 @@ class MessageQueue {
   void claim_due(UnixMillis now, UnixMillis lease_until, std::size_t limit, ClaimDone done);
 
   /// Applies delivery outcomes in one transaction. A message whose recipients are all
-  /// final (delivered/failed/expired) has its body deleted.
+  /// final (delivered/failed/expired) has its body deleted. Outcomes that name no stored
+  /// recipient are skipped; `done` then gets errc::not_found, the others still applied.
   void record(std::vector<RecipientOutcome> outcomes, RecordDone done);
 
   /// Synchronous, before serving: every pending recipient becomes due at `now`.
-  /// Returns how many recipients are pending.
+  /// Returns how many recipients are pending. Blocks the caller until the queue thread
+  /// has run it (runs inline when called from a queue callback).
   std::expected<std::size_t, std::error_code> recover(UnixMillis now);
 
-  /// Earliest next_attempt among pending recipients, if any (for the retry scanner).
+  /// Earliest next_attempt among pending recipients of messages not held, if any (for the
+  /// retry scanner).
   void next_due(std::move_only_function<void(std::expected<std::optional<UnixMillis>, std::error_code>)> done);
 
   QueueCounters counters() const;
+
+  /// Stops accepting work: from now on every call fails with errc::closed, its callback
+  /// invoked at once on the calling thread. Work already queued still runs. Idempotent;
+  /// the destructor calls it, then waits for the queued work to finish.
+  void shutdown();
 
  private:
   MessageQueue();

@@ -1,1 +1,3 @@
-// placeholder
+// relay/asio_impl.cpp — the one translation unit that compiles Boost.Asio
+// (BOOST_ASIO_SEPARATE_COMPILATION), so other files only parse declarations.
+#include <boost/asio/impl/src.hpp>

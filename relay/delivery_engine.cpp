@@ -1,1 +1,353 @@
-// placeholder
+// relay/delivery_engine.cpp — moves queued recipients to next hops.
+#include "relay/delivery_engine.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "conf/domain_pattern.hpp"
+#include "health/hop_health.hpp"
+#include "relay/outcome.hpp"
+#include "relay/queue_bridge.hpp"
+#include "relay/reply_table.hpp"
+#include "relay/smtp_client.hpp"
+
+namespace relay {
+namespace asio = boost::asio;
+
+namespace {
+
+// A claimed or fresh message is leased this long; recovery on restart clears leases.
+constexpr queue::UnixMillis lease_ms = 60 * 60 * 1000;
+constexpr std::size_t claim_batch = 256;
+constexpr auto scan_interval = std::chrono::seconds(1);
+
+bool positive(const std::optional<Reply>& reply) { return reply && reply->code >= 200 && reply->code < 400; }
+
+std::string reply_text(const Reply& reply) { return reply.to_string(); }
+
+// A reply from the one table, without its CRLF, for the queue's last-reply column.
+std::string synthetic(ReplyId id, std::string_view detail = {}) {
+  std::string text = format_reply(id, detail);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text;
+}
+
+ReplyId reply_for_fault(FaultKind kind) {
+  switch (kind) {
+    case FaultKind::connect_refused:
+    case FaultKind::connect_timeout: return ReplyId::hop_connect_failed;
+    case FaultKind::io_error: return ReplyId::hop_connection_lost;
+    case FaultKind::timeout: return ReplyId::hop_timeout;
+    case FaultKind::tls_failed: return ReplyId::hop_tls_failed;
+    case FaultKind::protocol_error: return ReplyId::hop_protocol_error;
+  }
+  return ReplyId::hop_connection_lost;
+}
+
+}  // namespace
+
+struct DeliveryEngine::MessageInFlight {
+  queue::QueuedMessage queued;
+  std::size_t jobs_open = 0;
+};
+
+DeliveryEngine::DeliveryEngine(asio::io_context& io, const conf::Config& config, const routing::RouteTable& routes,
+                               queue::MessageQueue& queue)
+    : io_(io),
+      config_(config),
+      routes_(routes),
+      queue_(queue),
+      selector_(routes),
+      ejection_(config.hops.size(), config.delivery.hop_backoff, config.delivery.hop_backoff * 16, 1),
+      retry_(config.queue),
+      hops_(config.hops.size()),
+      scan_timer_(io) {}
+
+DeliveryEngine::~DeliveryEngine() = default;
+
+void DeliveryEngine::start() {
+  asio::co_spawn(io_, scan(), [](std::exception_ptr e) {
+    if (e) spdlog::critical("delivery scanner stopped by an exception");
+  });
+}
+
+void DeliveryEngine::stop() {
+  stopped_ = true;
+  scan_timer_.cancel();
+  for (auto& hop : hops_)
+    for (auto* timer : hop.idle) timer->cancel();
+}
+
+queue::UnixMillis DeliveryEngine::retry_at(queue::UnixMillis now, std::uint32_t attempts) {
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  return retry_.next_attempt(now, std::max<std::uint32_t>(attempts, 1), unit(jitter_rng_));
+}
+
+void DeliveryEngine::submit(queue::QueuedMessage message) {
+  const auto now = unix_now_ms();
+  auto flight = std::make_shared<MessageInFlight>();
+  flight->queued = std::move(message);
+  const auto& queued = flight->queued;
+  const std::string qid = queue::format_queue_id(queued.id);
+
+  if (stopped_ || in_flight_ >= config_.delivery.max_in_flight) {
+    // Too much in memory: leave it on disk, the scanner claims it when there is room.
+    std::vector<queue::RecipientOutcome> released;
+    for (const auto& r : queued.recipients)
+      released.push_back({queued.id, r.index, queue::RecipientState::pending, now + 1000, false, {}, {}});
+    record(std::move(released));
+    return;
+  }
+  ++in_flight_;
+
+  // Recipients that route differently become separate jobs (one transaction each).
+  std::vector<Job> jobs;
+  std::vector<queue::RecipientOutcome> unroutable;
+  for (std::size_t i = 0; i < queued.recipients.size(); ++i) {
+    const auto& rcpt = queued.recipients[i];
+    const routing::Route* route = routes_.match(queued.direction, conf::domain_of(rcpt.address));
+    if (!route) {
+      spdlog::warn("qid={} to=<{}> no {} route matches; deferred", qid, rcpt.address, conf::to_string(queued.direction));
+      unroutable.push_back({queued.id, rcpt.index, queue::RecipientState::pending, retry_at(now, rcpt.attempts + 1),
+                            true, synthetic(ReplyId::no_route), {}});
+      continue;
+    }
+    const std::size_t index = routes_.index_of(*route);
+    auto it = std::ranges::find(jobs, index, &Job::route);
+    if (it == jobs.end()) {
+      jobs.push_back(Job{flight, index, {}, {}, {}});
+      it = std::prev(jobs.end());
+    }
+    it->recipients.push_back(i);
+  }
+  if (!unroutable.empty()) record(std::move(unroutable));
+  if (jobs.empty()) {
+    --in_flight_;
+    return;
+  }
+  flight->jobs_open = jobs.size();
+  for (auto& job : jobs) dispatch(std::move(job));
+}
+
+void DeliveryEngine::dispatch(Job job) {
+  const health::HopHealth view(ejection_, std::chrono::steady_clock::now());
+  auto hop = selector_.pick(job.route, view, job.tried);
+  if (!hop) {
+    const bool attempted = !job.tried.empty();
+    std::string why = attempted ? job.last_failure : synthetic(ReplyId::no_healthy_hop);
+    defer(std::move(job), std::move(why), attempted);
+    return;
+  }
+  auto& state = hops_[*hop];
+  state.jobs.push_back(std::move(job));
+  if (!state.idle.empty()) {
+    auto* timer = state.idle.front();
+    state.idle.pop_front();
+    timer->cancel();
+  } else if (state.connections < config_.hops[*hop].max_connections) {
+    spawn_connection(*hop);
+  }
+}
+
+void DeliveryEngine::defer(Job job, std::string reply, bool attempted) {
+  const auto now = unix_now_ms();
+  const auto& queued = job.message->queued;
+  const auto lifetime_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config_.queue.lifetime).count();
+  std::vector<queue::RecipientOutcome> outcomes;
+  for (std::size_t position : job.recipients) {
+    const auto& rcpt = queued.recipients[position];
+    queue::RecipientOutcome outcome{queued.id, rcpt.index, queue::RecipientState::pending, 0, attempted, reply, {}};
+    if (now >= queued.received_at + lifetime_ms) {
+      outcome.state = queue::RecipientState::expired;
+      ++counters_.expired;
+    } else {
+      // Never wait longer than a hop ejection lasts: the hop may be back by then.
+      const auto backoff_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config_.delivery.hop_backoff).count();
+      outcome.next_attempt = std::min(retry_at(now, rcpt.attempts + (attempted ? 1 : 0)), now + backoff_ms);
+      ++counters_.deferred;
+    }
+    spdlog::info("qid={} to=<{}> status={} reply=\"{}\"", queue::format_queue_id(queued.id), rcpt.address,
+                 queue::to_string(outcome.state), reply);
+    outcomes.push_back(std::move(outcome));
+  }
+  finish_job(job, std::move(outcomes));
+}
+
+void DeliveryEngine::finish_job(const Job& job, std::vector<queue::RecipientOutcome> outcomes) {
+  if (!outcomes.empty()) record(std::move(outcomes));
+  if (--job.message->jobs_open == 0) --in_flight_;
+}
+
+void DeliveryEngine::record(std::vector<queue::RecipientOutcome> outcomes) {
+  const auto now = unix_now_ms();
+  for (auto& outcome : outcomes) outcome.recorded_at = now;
+  asio::co_spawn(
+      io_,
+      [this, outcomes = std::move(outcomes)]() mutable -> asio::awaitable<void> {
+        if (auto ec = co_await record_outcomes(queue_, std::move(outcomes)))
+          spdlog::error("cannot record delivery outcomes: {}; they will be retried after the lease", ec.message());
+      },
+      asio::detached);
+}
+
+void DeliveryEngine::hop_failed(std::size_t hop, const std::string& why) {
+  ++counters_.hop_failures;
+  ejection_.record_failure(hop, std::chrono::steady_clock::now());
+  spdlog::warn("hop={} failed: {}; skipped until it recovers", config_.hops[hop].name, why);
+  // Work queued for this hop goes elsewhere now rather than waiting for it.
+  auto pending = std::move(hops_[hop].jobs);
+  hops_[hop].jobs.clear();
+  for (auto& job : pending) dispatch(std::move(job));
+}
+
+void DeliveryEngine::spawn_connection(std::size_t hop) {
+  ++hops_[hop].connections;
+  asio::co_spawn(io_, run_connection(hop), [this, hop](std::exception_ptr e) {
+    if (e) spdlog::error("hop={} connection ended by an exception", config_.hops[hop].name);
+  });
+}
+
+asio::awaitable<void> DeliveryEngine::run_connection(std::size_t hop) {
+  const auto& hop_config = config_.hops[hop];
+  auto& state = hops_[hop];
+  ClientSettings settings{config_.delivery.helo_name.empty() ? config_.relay.hostname : config_.delivery.helo_name,
+                          config_.delivery.connect_timeout, config_.delivery.command_timeout,
+                          config_.delivery.data_timeout};
+  SmtpClient client(io_.get_executor(), settings);
+  std::optional<Reply> refusal;
+  auto fault = co_await client.connect(hop_config.host, hop_config.port, refusal);
+  if (fault || refusal) {
+    --state.connections;
+    hop_failed(hop, fault ? synthetic(reply_for_fault(fault->kind), fault->text) : reply_text(*refusal));
+    co_return;
+  }
+  spdlog::debug("hop={} connected to {}", hop_config.name, client.remote());
+
+  asio::steady_timer idle_timer(io_);
+  while (!stopped_ && client.usable() && client.transactions() < hop_config.max_messages_per_connection) {
+    if (state.jobs.empty()) {
+      idle_timer.expires_after(config_.delivery.idle_timeout);
+      state.idle.push_back(&idle_timer);
+      co_await idle_timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      std::erase(state.idle, &idle_timer);
+      if (state.jobs.empty()) break;  // idle timeout or shutdown
+    }
+    Job job = std::move(state.jobs.front());
+    state.jobs.pop_front();
+    if (!co_await deliver(client, hop, job)) break;
+  }
+  co_await client.quit();
+  --state.connections;
+  // Left because of the per-connection message cap with work still queued: continue it.
+  if (!stopped_ && !state.jobs.empty() && state.connections < hop_config.max_connections) spawn_connection(hop);
+}
+
+asio::awaitable<bool> DeliveryEngine::deliver(SmtpClient& client, std::size_t hop, Job& job) {
+  const auto& queued = job.message->queued;
+  const std::string qid = queue::format_queue_id(queued.id);
+  const std::string& hop_name = config_.hops[hop].name;
+  Envelope envelope{queued.sender, {}, queued.mail_parameters.find("BODY=8BITMIME") != std::string::npos};
+  for (std::size_t position : job.recipients) envelope.recipients.push_back(queued.recipients[position].address);
+
+  if (client.capabilities().max_size && queued.body->size() > client.capabilities().max_size) {
+    // The hop told us it will refuse this size: a permanent failure without sending.
+    std::vector<queue::RecipientOutcome> outcomes;
+    for (std::size_t position : job.recipients)
+      outcomes.push_back({queued.id, queued.recipients[position].index, queue::RecipientState::failed, 0, true,
+                          synthetic(ReplyId::message_too_big), hop_name});
+    counters_.failed += outcomes.size();
+    finish_job(job, std::move(outcomes));
+    co_return true;
+  }
+
+  ++counters_.attempts;
+  const TransactionReplies replies = co_await client.send(envelope, *queued.body);
+
+  if (replies.fault || replies.hop_reply) {
+    job.last_failure = replies.fault ? synthetic(reply_for_fault(replies.fault->kind), replies.fault->text)
+                                     : reply_text(*replies.hop_reply);
+    job.tried.push_back(hop);
+    hop_failed(hop, job.last_failure);
+    dispatch(std::move(job));
+    co_return false;
+  }
+  ejection_.record_success(hop);
+
+  const auto now = unix_now_ms();
+  std::vector<queue::RecipientOutcome> outcomes;
+  Job retry{job.message, job.route, {}, job.tried, {}};
+  retry.tried.push_back(hop);
+  for (std::size_t i = 0; i < job.recipients.size(); ++i) {
+    const std::size_t position = job.recipients[i];
+    const auto& rcpt = queued.recipients[position];
+    // The reply that decides this recipient: the first non-positive stage, else the final one.
+    Stage stage = Stage::mail;
+    const std::optional<Reply>* decisive = &replies.mail;
+    if (positive(replies.mail)) {
+      stage = Stage::rcpt;
+      decisive = &replies.rcpt[i];
+      if (positive(replies.rcpt[i])) {
+        if (replies.data && replies.data->code != 354) {
+          stage = Stage::data;
+          decisive = &replies.data;
+        } else {
+          stage = Stage::dot;
+          decisive = &replies.final_reply;
+        }
+      }
+    }
+    if (!decisive->has_value()) {
+      // A stage was skipped because an earlier one failed for every recipient.
+      retry.recipients.push_back(position);
+      continue;
+    }
+    const Reply& reply = **decisive;
+    if (positive(*decisive)) {
+      ++counters_.delivered;
+      spdlog::info("qid={} to=<{}> hop={} status=delivered reply=\"{}\"", qid, rcpt.address, hop_name, reply_text(reply));
+      outcomes.push_back({queued.id, rcpt.index, queue::RecipientState::delivered, 0, true, reply_text(reply), hop_name});
+      continue;
+    }
+    const Classification verdict = classify(stage, reply);
+    if (verdict.severity == Severity::permanent) {
+      ++counters_.failed;
+      spdlog::info("qid={} to=<{}> hop={} status=failed reply=\"{}\"", qid, rcpt.address, hop_name, reply_text(reply));
+      outcomes.push_back({queued.id, rcpt.index, queue::RecipientState::failed, now, true, reply_text(reply), hop_name});
+    } else {
+      retry.last_failure = reply_text(reply);
+      retry.recipients.push_back(position);
+    }
+  }
+  if (!retry.recipients.empty()) {
+    // Transient refusals are tried on another usable hop in this same pass.
+    ++job.message->jobs_open;
+    if (retry.last_failure.empty()) retry.last_failure = synthetic(ReplyId::hop_protocol_error, "transaction not completed");
+    dispatch(std::move(retry));
+  }
+  finish_job(job, std::move(outcomes));
+  co_return client.usable();
+}
+
+asio::awaitable<void> DeliveryEngine::scan() {
+  while (!stopped_) {
+    std::size_t claimed = 0;
+    const std::size_t room = config_.delivery.max_in_flight > in_flight_ ? config_.delivery.max_in_flight - in_flight_ : 0;
+    if (room > 0) {
+      const auto now = unix_now_ms();
+      auto result = co_await claim_due(queue_, now, now + lease_ms, std::min(room, claim_batch));
+      if (!result) {
+        spdlog::error("queue scan failed: {}", result.error().message());
+      } else {
+        claimed = result->size();
+        for (auto& message : *result) submit(std::move(message));
+      }
+    }
+    if (claimed == claim_batch) continue;  // more are due: keep going
+    scan_timer_.expires_after(scan_interval);
+    co_await scan_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+}  // namespace relay

@@ -1,1 +1,29 @@
-// placeholder
+// relay/logging.cpp — spdlog set-up for the daemon and the CLI.
+#include "relay/logging.hpp"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace relay {
+
+std::string configure_logging(const conf::LogConfig& config) {
+  std::shared_ptr<spdlog::logger> logger;
+  try {
+    if (config.file.empty()) {
+      logger = std::make_shared<spdlog::logger>("hubrelay", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    } else {
+      logger = std::make_shared<spdlog::logger>(
+          "hubrelay", std::make_shared<spdlog::sinks::basic_file_sink_mt>(config.file));
+    }
+  } catch (const spdlog::spdlog_ex& e) {
+    return std::string("cannot open log file: ") + e.what();
+  }
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  logger->set_level(spdlog::level::from_str(config.level));
+  logger->flush_on(spdlog::level::warn);
+  spdlog::set_default_logger(std::move(logger));
+  return {};
+}
+
+}  // namespace relay

@@ -1,1 +1,94 @@
-int main() { return 0; }
+// relay/main.cpp — the `hubrelay` command: subcommand dispatch.
+//
+// Subcommands: serve, check-config (later: queue, health, route, stats). Every one takes
+// --config FILE (default /etc/hubrelay/hubrelay.toml). Exit status: 0 ok, 1 runtime or
+// start-up failure, 2 configuration errors or bad usage.
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "conf/load.hpp"
+#include "relay/server.hpp"
+
+namespace {
+
+constexpr const char* default_config = "/etc/hubrelay/hubrelay.toml";
+
+void usage(std::ostream& out) {
+  out << "usage: hubrelay COMMAND [--config FILE]\n"
+         "\n"
+         "commands:\n"
+         "  serve          run the relay in the foreground\n"
+         "  check-config   validate the configuration, print every problem, exit 2 if any\n"
+         "  version        print the version\n"
+         "\n"
+         "--config FILE defaults to " << default_config << "\n";
+}
+
+struct Arguments {
+  std::string command;
+  std::string config = default_config;
+};
+
+bool parse(int argc, char** argv, Arguments& args) {
+  std::vector<std::string> words(argv + 1, argv + argc);
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const std::string& word = words[i];
+    if (word == "--config" || word == "-c") {
+      if (i + 1 >= words.size()) return false;
+      args.config = words[++i];
+    } else if (word.starts_with("--config=")) {
+      args.config = word.substr(9);
+    } else if (word == "-h" || word == "--help") {
+      args.command = "help";
+    } else if (args.command.empty() && !word.starts_with("-")) {
+      args.command = word;
+    } else {
+      return false;
+    }
+  }
+  return !args.command.empty();
+}
+
+conf::LoadResult load_or_report(const std::string& path) {
+  auto loaded = conf::load_file(path);
+  if (!loaded)
+    for (const auto& diagnostic : loaded.error()) std::cerr << diagnostic.to_string() << "\n";
+  return loaded;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Arguments args;
+  if (!parse(argc, argv, args)) {
+    usage(std::cerr);
+    return 2;
+  }
+  if (args.command == "help") {
+    usage(std::cout);
+    return 0;
+  }
+  if (args.command == "version") {
+    std::cout << "hubrelay 0.1.0\n";
+    return 0;
+  }
+  if (args.command == "check-config") {
+    auto loaded = load_or_report(args.config);
+    if (!loaded) {
+      std::cerr << args.config << ": " << loaded.error().size() << " problem(s)\n";
+      return 2;
+    }
+    std::cout << args.config << ": configuration OK\n";
+    return 0;
+  }
+  if (args.command == "serve") {
+    auto loaded = load_or_report(args.config);
+    if (!loaded) return 2;
+    return relay::serve(*loaded);
+  }
+  std::cerr << "hubrelay: unknown command '" << args.command << "'\n";
+  usage(std::cerr);
+  return 2;
+}

@@ -1,1 +1,390 @@
-// placeholder
+// relay/server_fsm.cpp — the server session rules.
+//
+// Each command handler runs in the same order: (1) sequence check (503), (2) syntax
+// check (501/555/504), (3) limits and policy, (4) effect and positive reply. Errors that
+// count towards max_errors are the client's mistakes — unknown verbs, syntax, bad
+// sequence, over-long lines — and 5xx policy refusals (so a relay prober or a
+// dictionary attack is cut off); limits the client is told to work around (452 too many
+// recipients, 552 size) and 4xx policy deferrals do not count.
+// Line framing: a command ends at LF; a CR before it is removed. Accepting a bare LF
+// here is harmless (unlike inside DATA, it cannot move a message boundary) and keeps
+// hand-driven testing with netcat working. A line longer than 512 octets incl. CRLF
+// (RFC 5321 §4.5.3.1.4) is discarded up to its LF and answered 500 5.5.2 once.
+// Pipelining (RFC 2920): every complete line in the input is processed in order and the
+// replies accumulate in `out`; the driver writes them when the input is used up.
+#include "relay/server_fsm.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "relay/received_header.hpp"
+
+namespace relay {
+namespace {
+
+constexpr std::size_t max_command_content = limits::max_command_line - 2;  // without CRLF
+
+bool has_control_or_eight_bit(std::string_view text) noexcept {
+  return std::ranges::any_of(text, [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u >= 0x7f;
+  });
+}
+
+ReplyId mail_error_reply(EnvelopeError error) noexcept {
+  switch (error) {
+    case EnvelopeError::syntax: return ReplyId::mail_syntax;
+    case EnvelopeError::bad_address: return ReplyId::bad_sender_syntax;
+    case EnvelopeError::non_ascii_address: return ReplyId::non_ascii_address;
+    case EnvelopeError::bad_parameters: return ReplyId::syntax_error;
+  }
+  return ReplyId::syntax_error;
+}
+
+ReplyId rcpt_error_reply(EnvelopeError error) noexcept {
+  switch (error) {
+    case EnvelopeError::syntax: return ReplyId::rcpt_syntax;
+    case EnvelopeError::bad_address: return ReplyId::bad_recipient_syntax;
+    case EnvelopeError::non_ascii_address: return ReplyId::non_ascii_address;
+    case EnvelopeError::bad_parameters: return ReplyId::syntax_error;
+  }
+  return ReplyId::syntax_error;
+}
+
+ReplyId parameter_error_reply(ParameterError error) noexcept {
+  switch (error) {
+    case ParameterError::unknown_keyword: return ReplyId::parameters_not_recognized;
+    case ParameterError::bad_value: return ReplyId::syntax_error;
+    case ParameterError::unsupported_value: return ReplyId::parameter_not_implemented;
+  }
+  return ReplyId::syntax_error;
+}
+
+}  // namespace
+
+std::string_view to_string(ServerState s) noexcept {
+  switch (s) {
+    case ServerState::greeting: return "greeting";
+    case ServerState::awaiting_helo: return "awaiting_helo";
+    case ServerState::ready: return "ready";
+    case ServerState::in_transaction: return "in_transaction";
+    case ServerState::receiving_data: return "receiving_data";
+    case ServerState::awaiting_commit: return "awaiting_commit";
+    case ServerState::closed: return "closed";
+  }
+  return "unknown";
+}
+
+ServerFsm::ServerFsm(const ServerSettings& settings, const policy::ListenerPolicy& policy, Peer peer,
+                     std::string session_id)
+    : settings_(settings), policy_(&policy), peer_(std::move(peer)), session_id_(std::move(session_id)) {}
+
+void ServerFsm::enter(ServerState next) noexcept {
+  if (next == state_) return;
+  const ServerState previous = state_;
+  state_ = next;
+  if (observer_) observer_(previous, next);
+}
+
+void ServerFsm::reply(std::string& out, ReplyId id, std::initializer_list<std::string_view> args) {
+  append_reply(out, id, args);
+  last_reply_ = id;
+}
+
+void ServerFsm::close_with(std::string& out, ReplyId id) {
+  reply(out, id, {settings_.hostname});
+  enter(ServerState::closed);
+}
+
+void ServerFsm::error_reply(std::string& out, ReplyId id) {
+  reply(out, id);
+  ++errors_;
+  // max_errors == 0 disables the limit.
+  if (settings_.max_errors != 0 && errors_ >= settings_.max_errors) close_with(out, ReplyId::too_many_errors);
+}
+
+void ServerFsm::reset_transaction() noexcept {
+  transaction_ = Transaction{};
+  rcpt_tried_ = false;
+}
+
+void ServerFsm::start(std::string& out) {
+  if (state_ != ServerState::greeting) return;
+  const auto decision = policy_->on_connect(policy::Client{peer_.ip, false});
+  if (!decision.accepted()) {
+    close_with(out, reply_for(decision, PolicyStage::connect));
+    return;
+  }
+  reply(out, ReplyId::banner, {settings_.hostname});
+  enter(ServerState::awaiting_helo);
+}
+
+std::size_t ServerFsm::consume(std::string_view input, SystemTime now, std::string& out) {
+  std::size_t used = 0;
+  while (used < input.size()) {
+    const std::string_view rest = input.substr(used);
+    switch (state_) {
+      case ServerState::awaiting_helo:
+      case ServerState::ready:
+      case ServerState::in_transaction:
+        used += consume_command_bytes(rest, now, out);
+        break;
+      case ServerState::receiving_data:
+        used += consume_data_bytes(rest, out);
+        break;
+      case ServerState::greeting:
+      case ServerState::awaiting_commit:
+      case ServerState::closed:
+        return used;
+    }
+  }
+  return used;
+}
+
+// Consumes at most one command line (or everything, when no LF is in sight).
+std::size_t ServerFsm::consume_command_bytes(std::string_view input, SystemTime now, std::string& out) {
+  const std::size_t lf = input.find('\n');
+  if (lf == std::string_view::npos) {
+    if (!discarding_line_) {
+      // 511 octets may still be a 510-octet line plus the CR of its CRLF.
+      if (line_.size() + input.size() > max_command_content + 1) {
+        discarding_line_ = true;
+        std::string().swap(line_);
+      } else {
+        line_.append(input);
+      }
+    }
+    return input.size();
+  }
+  const std::size_t used = lf + 1;
+  if (discarding_line_) {
+    discarding_line_ = false;
+    error_reply(out, ReplyId::line_too_long);
+    return used;
+  }
+  if (line_.size() + lf > max_command_content + 1) {
+    line_.clear();
+    error_reply(out, ReplyId::line_too_long);
+    return used;
+  }
+  std::string_view line = input.substr(0, lf);
+  if (!line_.empty()) {
+    line_.append(line);
+    line = line_;
+  }
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.size() > max_command_content) {
+    line_.clear();
+    error_reply(out, ReplyId::line_too_long);
+    return used;
+  }
+  handle_command(line, now, out);
+  line_.clear();
+  return used;
+}
+
+std::size_t ServerFsm::consume_data_bytes(std::string_view input, std::string& out) {
+  const auto step = decoder_.decode(input, transaction_.body);
+  // Once the message is certain to be refused, release what was buffered.
+  if (decoder_.output_discarded() && transaction_.body.capacity() != 0) std::string().swap(transaction_.body);
+  if (step.finished) finish_data(out);
+  return step.consumed;
+}
+
+void ServerFsm::handle_command(std::string_view line, SystemTime now, std::string& out) {
+  const Command command = parse_command(line);
+  switch (command.verb) {
+    case Verb::ehlo:
+      on_helo(command, true, out);
+      return;
+    case Verb::helo:
+      on_helo(command, false, out);
+      return;
+    case Verb::mail:
+      on_mail(command, out);
+      return;
+    case Verb::rcpt:
+      on_rcpt(command, out);
+      return;
+    case Verb::data:
+      on_data(command, now, out);
+      return;
+    case Verb::rset:
+      if (!command.argument.empty()) return error_reply(out, ReplyId::syntax_error);
+      reset_transaction();
+      if (state_ == ServerState::in_transaction) enter(ServerState::ready);
+      return reply(out, ReplyId::ok);
+    case Verb::noop:  // "NOOP [ SP String ]" (§4.1.1.9): the argument is ignored
+      return reply(out, ReplyId::ok);
+    case Verb::quit:
+      if (!command.argument.empty()) return error_reply(out, ReplyId::syntax_error);
+      return close_with(out, ReplyId::closing);
+    case Verb::vrfy:
+      if (command.argument.empty()) return error_reply(out, ReplyId::syntax_error);
+      return reply(out, ReplyId::cannot_verify);
+    case Verb::help:
+      return reply(out, ReplyId::help);
+    case Verb::expn:
+    case Verb::starttls:
+    case Verb::auth:
+    case Verb::bdat:
+      // Known verbs we do not offer: 502, not counted — a client probing for an
+      // extension it saw elsewhere is not misbehaving.
+      return reply(out, ReplyId::command_not_implemented);
+    case Verb::unknown:
+      return error_reply(out, ReplyId::command_unrecognized);
+  }
+}
+
+void ServerFsm::on_helo(const Command& command, bool extended, std::string& out) {
+  const std::string_view name = command.argument.substr(0, command.argument.find(' '));
+  if (name.empty() || has_control_or_eight_bit(command.argument)) return error_reply(out, ReplyId::helo_syntax);
+  helo_.assign(name);
+  esmtp_ = extended;
+  // EHLO/HELO in the middle of a transaction resets it (RFC 5321 §4.1.4).
+  reset_transaction();
+  enter(ServerState::ready);
+  if (!extended) return reply(out, ReplyId::helo_greeting, {settings_.hostname});
+  const std::array<std::string, 4> extensions{
+      "PIPELINING",
+      "SIZE " + std::to_string(settings_.max_message_size),  // RFC 1870: 0 means no fixed limit
+      "8BITMIME",
+      "ENHANCEDSTATUSCODES",
+  };
+  append_multiline_reply(out, ReplyId::ehlo_greeting, extensions, {settings_.hostname});
+  last_reply_ = ReplyId::ehlo_greeting;
+}
+
+void ServerFsm::on_mail(const Command& command, std::string& out) {
+  if (state_ == ServerState::awaiting_helo) return error_reply(out, ReplyId::need_helo);
+  if (state_ == ServerState::in_transaction) return error_reply(out, ReplyId::nested_mail);
+  auto mail = parse_mail_from(command.argument);
+  if (!mail) return error_reply(out, mail_error_reply(mail.error()));
+  auto parameters = interpret_mail_parameters(mail->parameters);
+  if (!parameters) return error_reply(out, parameter_error_reply(parameters.error()));
+  // RFC 1870 §6.1: refuse at MAIL a message declared larger than we would take.
+  if (parameters->size && settings_.max_message_size != 0 && *parameters->size > settings_.max_message_size) {
+    return reply(out, ReplyId::message_too_big);
+  }
+  const auto decision = policy_->on_mail(policy::Client{peer_.ip, false}, mail->sender);
+  if (!decision.accepted()) {
+    const ReplyId id = reply_for(decision, PolicyStage::mail);
+    return reply_spec(id).code >= 500 ? error_reply(out, id) : reply(out, id);
+  }
+  transaction_ = Transaction{};
+  transaction_.helo = helo_;
+  transaction_.sender = std::move(mail->sender);
+  transaction_.mail_parameters.assign(mail->parameter_text);
+  transaction_.eight_bit = parameters->body == BodyType::eight_bit_mime;
+  rcpt_tried_ = false;
+  reply(out, ReplyId::sender_ok);
+  enter(ServerState::in_transaction);
+}
+
+void ServerFsm::on_rcpt(const Command& command, std::string& out) {
+  if (state_ != ServerState::in_transaction) return error_reply(out, ReplyId::need_mail);
+  // Any RCPT, even a malformed one, counts as tried: RFC 5321 §3.3 "or all such
+  // commands were rejected" decides between 503 and 554 at DATA.
+  rcpt_tried_ = true;
+  auto rcpt = parse_rcpt_to(command.argument);
+  if (!rcpt) return error_reply(out, rcpt_error_reply(rcpt.error()));
+  if (!rcpt->parameters.empty()) return error_reply(out, ReplyId::parameters_not_recognized);
+  // A repeated recipient is acknowledged again but stored (and counted) once.
+  if (std::ranges::find(transaction_.recipients, rcpt->recipient) != transaction_.recipients.end()) {
+    return reply(out, ReplyId::recipient_ok);
+  }
+  // RFC 5321 §4.5.3.1.10: 452, so the client sends the rest in another transaction.
+  if (transaction_.recipients.size() >= settings_.max_recipients) return reply(out, ReplyId::too_many_recipients);
+  const auto decision = policy_->on_rcpt(policy::Client{peer_.ip, false}, rcpt->recipient);
+  if (!decision.accepted()) {
+    const ReplyId id = reply_for(decision, PolicyStage::rcpt);
+    return reply_spec(id).code >= 500 ? error_reply(out, id) : reply(out, id);
+  }
+  transaction_.recipients.push_back(std::move(rcpt->recipient));
+  reply(out, ReplyId::recipient_ok);
+}
+
+void ServerFsm::on_data(const Command& command, SystemTime now, std::string& out) {
+  if (state_ != ServerState::in_transaction) return error_reply(out, ReplyId::need_mail);
+  if (transaction_.recipients.empty()) {
+    return error_reply(out, rcpt_tried_ ? ReplyId::no_valid_recipients : ReplyId::need_rcpt);
+  }
+  if (!command.argument.empty()) return error_reply(out, ReplyId::syntax_error);
+  // The trace header is written first so the message never needs to be copied to
+  // prepend it; everything it names is fixed once DATA is accepted.
+  transaction_.body = build_received_header(ReceivedFields{
+      .helo = helo_,
+      .peer_address = peer_.address,
+      .hostname = settings_.hostname,
+      .esmtp = esmtp_,
+      .id = session_id_,
+      .recipients = transaction_.recipients,
+      .when = now,
+  });
+  decoder_.reset(DataDecoder::Options{
+      .max_size = settings_.max_message_size,
+      .refuse_bare_line_endings = settings_.bare_line_endings == BareLineEndings::reject,
+  });
+  reply(out, ReplyId::start_data);
+  enter(ServerState::receiving_data);
+}
+
+void ServerFsm::finish_data(std::string& out) {
+  // Size first: it is the refusal a client can act on most directly.
+  ReplyId refusal = ReplyId::count_;
+  if (decoder_.too_big()) {
+    refusal = ReplyId::message_too_big;
+  } else if (decoder_.bare_line_ending_seen() && settings_.bare_line_endings == BareLineEndings::reject) {
+    refusal = ReplyId::bare_line_ending;
+  } else if (decoder_.text_line_too_long()) {
+    refusal = ReplyId::text_line_too_long;
+  }
+  if (refusal != ReplyId::count_) {
+    ++messages_refused_;
+    reset_transaction();
+    enter(ServerState::ready);
+    return reply(out, refusal);
+  }
+  enter(ServerState::awaiting_commit);
+}
+
+Transaction ServerFsm::take_transaction() {
+  Transaction taken = std::move(transaction_);
+  transaction_ = Transaction{};
+  return taken;
+}
+
+void ServerFsm::commit_done(CommitStatus status, std::string_view queue_id, std::string& out) {
+  if (state_ != ServerState::awaiting_commit) return;
+  switch (status) {
+    case CommitStatus::committed:
+      ++messages_accepted_;
+      reply(out, ReplyId::queued, {queue_id});
+      break;
+    case CommitStatus::temporary_failure:
+      reply(out, ReplyId::local_error);
+      break;
+    case CommitStatus::storage_full:
+      reply(out, ReplyId::insufficient_storage);
+      break;
+  }
+  reset_transaction();
+  enter(ServerState::ready);
+}
+
+void ServerFsm::timed_out(std::string& out) {
+  if (state_ == ServerState::closed) return;
+  close_with(out, ReplyId::timeout);
+}
+
+void ServerFsm::shutting_down(std::string& out) {
+  if (state_ == ServerState::closed) return;
+  close_with(out, ReplyId::shutting_down);
+}
+
+std::chrono::seconds ServerFsm::read_timeout(const conf::ServerTimeouts& t) const noexcept {
+  // RFC 5321 §4.5.3.2: 5 minutes for a command, 3 minutes per DATA block.
+  return state_ == ServerState::receiving_data ? t.data_block : t.command;
+}
+
+}  // namespace relay

@@ -13,12 +13,16 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "conf/config.hpp"
 #include "policy/listener_policy.hpp"
+#include "relay/command_parser.hpp"
+#include "relay/data_decoder.hpp"
+#include "relay/reply_table.hpp"
 
 namespace relay {
 
@@ -70,6 +74,7 @@ class ServerFsm {
  public:
   using SystemTime = std::chrono::system_clock::time_point;
 
+  /// `settings` is copied; `policy` is referenced and must outlive the FSM.
   ServerFsm(const ServerSettings& settings, const policy::ListenerPolicy& policy, Peer peer,
             std::string session_id);
 
@@ -102,12 +107,56 @@ class ServerFsm {
   // Counters the driver reads for metrics and logs.
   std::uint64_t messages_accepted() const noexcept { return messages_accepted_; }
 
+  // --- Additions (not in the first version of this header) ---
+
+  /// Called on every state change with (old, new); the driver logs it at trace level.
+  /// The FSM itself never logs.
+  using TransitionObserver = std::function<void(ServerState from, ServerState to)>;
+  void set_transition_observer(TransitionObserver observer) { observer_ = std::move(observer); }
+
+  /// Error replies counted towards max_errors so far.
+  std::uint32_t errors() const noexcept { return errors_; }
+  /// Messages refused at the end of DATA (size, bare line endings, long lines).
+  std::uint64_t messages_refused() const noexcept { return messages_refused_; }
+  /// The reply most recently appended (for the driver's log line), count_ if none yet.
+  ReplyId last_reply() const noexcept { return last_reply_; }
+
  private:
   void enter(ServerState next) noexcept;  // the one transition choke point (trace-logged by state name)
 
+  std::size_t consume_command_bytes(std::string_view input, SystemTime now, std::string& out);
+  std::size_t consume_data_bytes(std::string_view input, std::string& out);
+  void handle_command(std::string_view line, SystemTime now, std::string& out);
+  void on_helo(const Command& command, bool extended, std::string& out);
+  void on_mail(const Command& command, std::string& out);
+  void on_rcpt(const Command& command, std::string& out);
+  void on_data(const Command& command, SystemTime now, std::string& out);
+  void finish_data(std::string& out);
+  void reset_transaction() noexcept;
+  void reply(std::string& out, ReplyId id, std::initializer_list<std::string_view> args = {});
+  /// An error reply that counts towards max_errors; may append 421 and close.
+  void error_reply(std::string& out, ReplyId id);
+  void close_with(std::string& out, ReplyId id);
+
   ServerState state_ = ServerState::greeting;
   std::uint64_t messages_accepted_ = 0;
-  // Further private members are the implementation's (server_fsm.cpp).
+
+  ServerSettings settings_;
+  const policy::ListenerPolicy* policy_;
+  Peer peer_;
+  std::string session_id_;
+  TransitionObserver observer_;
+
+  std::string line_;                  // a command line still missing its LF
+  bool discarding_line_ = false;      // the current command line is over 512 octets
+  std::string helo_;                  // the last EHLO/HELO argument
+  bool esmtp_ = false;                // EHLO (not HELO) was used
+  bool rcpt_tried_ = false;           // a RCPT was given in this transaction, accepted or not
+  Transaction transaction_;
+  DataDecoder decoder_;
+  std::uint32_t errors_ = 0;
+  std::uint64_t messages_refused_ = 0;
+  ReplyId last_reply_ = ReplyId::count_;
 };
 
 }  // namespace relay

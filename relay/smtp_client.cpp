@@ -1,1 +1,279 @@
-// placeholder
+// relay/smtp_client.cpp — one SMTP client connection to a next hop.
+#include "relay/smtp_client.hpp"
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+namespace relay {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr std::size_t read_chunk = 16 * 1024;
+constexpr std::string_view crlf = "\r\n";
+constexpr std::string_view dot = ".";
+constexpr std::string_view terminator = ".\r\n";
+
+bool positive(const std::optional<Reply>& reply) { return reply && reply->code >= 200 && reply->code < 400; }
+
+}  // namespace
+
+std::vector<asio::const_buffer> stuffed_body_buffers(const std::string& body) {
+  std::vector<asio::const_buffer> buffers;
+  std::size_t start = 0;
+  // A line that begins with "." gets one more (RFC 5321 §4.5.2); the first line counts.
+  if (!body.empty() && body.front() == '.') buffers.emplace_back(dot.data(), dot.size());
+  for (std::size_t pos = body.find("\r\n.", 0); pos != std::string::npos; pos = body.find("\r\n.", pos + 3)) {
+    buffers.emplace_back(body.data() + start, pos + 2 - start);
+    buffers.emplace_back(dot.data(), dot.size());
+    start = pos + 2;
+  }
+  buffers.emplace_back(body.data() + start, body.size() - start);
+  if (body.size() < 2 || body.compare(body.size() - 2, 2, crlf) != 0) buffers.emplace_back(crlf.data(), crlf.size());
+  buffers.emplace_back(terminator.data(), terminator.size());
+  return buffers;
+}
+
+SmtpClient::SmtpClient(asio::any_io_executor executor, ClientSettings settings)
+    : socket_(executor), deadline_(socket_), settings_(std::move(settings)) {}
+
+std::string SmtpClient::remote() const {
+  boost::system::error_code ec;
+  auto endpoint = socket_.remote_endpoint(ec);
+  return ec ? std::string("?") : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+
+ClientFault SmtpClient::fault_from(boost::system::error_code ec, const char* stage) {
+  usable_ = false;
+  if (deadline_.expired()) return {FaultKind::timeout, fmt::format("timeout while {}", stage)};
+  if (ec == asio::error::connection_refused) return {FaultKind::connect_refused, fmt::format("connection refused ({})", stage)};
+  return {FaultKind::io_error, fmt::format("{} while {}", ec.message(), stage)};
+}
+
+asio::awaitable<std::optional<ClientFault>> SmtpClient::connect(const std::string& host, std::uint16_t port,
+                                                                std::optional<Reply>& refusal) {
+  std::vector<tcp::endpoint> endpoints;
+  boost::system::error_code ec;
+  auto literal = asio::ip::make_address(host, ec);
+  if (!ec) {
+    endpoints.emplace_back(literal, port);
+  } else {
+    tcp::resolver resolver(socket_.get_executor());
+    auto [rec, results] = co_await resolver.async_resolve(host, std::to_string(port), asio::as_tuple(asio::use_awaitable));
+    if (rec) co_return ClientFault{FaultKind::io_error, fmt::format("cannot resolve {}: {}", host, rec.message())};
+    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+  }
+
+  deadline_.arm(settings_.connect_timeout);
+  auto [cec, endpoint] = co_await asio::async_connect(socket_, endpoints, asio::as_tuple(asio::use_awaitable));
+  deadline_.disarm();
+  if (cec) {
+    if (deadline_.expired()) co_return ClientFault{FaultKind::connect_timeout, "connect timeout"};
+    co_return ClientFault{cec == asio::error::connection_refused ? FaultKind::connect_refused : FaultKind::io_error,
+                          fmt::format("connect to {}:{} failed: {}", host, port, cec.message())};
+  }
+  socket_.set_option(tcp::no_delay(true), ec);
+  usable_ = true;
+
+  auto banner = co_await read_reply(settings_.command_timeout);
+  if (!banner) co_return banner.error();
+  if (banner->code != 220) {
+    refusal = *banner;
+    usable_ = false;
+    co_return std::nullopt;
+  }
+
+  const std::string ehlo = "EHLO " + settings_.helo_name + "\r\n";
+  if (auto fault = co_await write_one(asio::buffer(ehlo), settings_.command_timeout)) co_return fault;
+  auto reply = co_await read_reply(settings_.command_timeout);
+  if (!reply) co_return reply.error();
+  if (reply->code == 250) {
+    parse_capabilities(*reply);
+    co_return std::nullopt;
+  }
+  if (reply->code == 421) {
+    refusal = *reply;
+    usable_ = false;
+    co_return std::nullopt;
+  }
+  // RFC 5321 §3.2: a server that does not understand EHLO gets HELO.
+  const std::string helo = "HELO " + settings_.helo_name + "\r\n";
+  if (auto fault = co_await write_one(asio::buffer(helo), settings_.command_timeout)) co_return fault;
+  reply = co_await read_reply(settings_.command_timeout);
+  if (!reply) co_return reply.error();
+  if (reply->code != 250) {
+    refusal = *reply;
+    usable_ = false;
+  }
+  co_return std::nullopt;
+}
+
+void SmtpClient::parse_capabilities(const Reply& ehlo) {
+  capabilities_ = HopCapabilities{};
+  capabilities_.esmtp = true;
+  for (std::size_t i = 1; i < ehlo.lines.size(); ++i) {
+    std::string keyword;
+    const std::string& line = ehlo.lines[i];
+    for (char c : line) {
+      if (c == ' ') break;
+      keyword.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    }
+    if (keyword == "PIPELINING") capabilities_.pipelining = true;
+    else if (keyword == "8BITMIME") capabilities_.eight_bit_mime = true;
+    else if (keyword == "SIZE" && line.size() > 5) capabilities_.max_size = std::strtoull(line.c_str() + 5, nullptr, 10);
+  }
+}
+
+asio::awaitable<TransactionReplies> SmtpClient::send(const Envelope& envelope, const std::string& body) {
+  TransactionReplies result;
+  result.rcpt.resize(envelope.recipients.size());
+  ++transactions_;
+
+  std::string mail = "MAIL FROM:<" + envelope.sender + ">";
+  if (capabilities_.max_size) mail += " SIZE=" + std::to_string(body.size());
+  if (envelope.eight_bit && capabilities_.eight_bit_mime) mail += " BODY=8BITMIME";
+  mail += "\r\n";
+  std::vector<std::string> rcpts;
+  rcpts.reserve(envelope.recipients.size());
+  for (const auto& r : envelope.recipients) rcpts.push_back("RCPT TO:<" + r + ">\r\n");
+  static const std::string data_command = "DATA\r\n";
+  static const std::string rset_command = "RSET\r\n";
+
+  auto fail = [&](ClientFault fault) -> TransactionReplies& {
+    result.fault = std::move(fault);
+    usable_ = false;
+    return result;
+  };
+  auto hop_refusal = [&](const Reply& reply) {
+    if (reply.code == 421) {
+      result.hop_reply = reply;
+      usable_ = false;
+      return true;
+    }
+    return false;
+  };
+
+  if (capabilities_.pipelining) {
+    // RFC 2920: MAIL, every RCPT and DATA go in one write; replies come back in order.
+    std::vector<asio::const_buffer> group{asio::buffer(mail)};
+    for (const auto& r : rcpts) group.push_back(asio::buffer(r));
+    group.push_back(asio::buffer(data_command));
+    if (auto fault = co_await write(group, settings_.command_timeout)) co_return fail(*fault);
+    auto reply = co_await read_reply(settings_.command_timeout);
+    if (!reply) co_return fail(reply.error());
+    result.mail = *reply;
+    if (hop_refusal(*reply)) co_return result;
+    for (std::size_t i = 0; i < rcpts.size(); ++i) {
+      reply = co_await read_reply(settings_.command_timeout);
+      if (!reply) co_return fail(reply.error());
+      result.rcpt[i] = *reply;
+      if (hop_refusal(*reply)) co_return result;
+    }
+    reply = co_await read_reply(settings_.command_timeout);
+    if (!reply) co_return fail(reply.error());
+    result.data = *reply;
+    if (hop_refusal(*reply)) co_return result;
+  } else {
+    if (auto fault = co_await write_one(asio::buffer(mail), settings_.command_timeout)) co_return fail(*fault);
+    auto reply = co_await read_reply(settings_.command_timeout);
+    if (!reply) co_return fail(reply.error());
+    result.mail = *reply;
+    if (hop_refusal(*reply)) co_return result;
+    if (positive(result.mail)) {
+      bool any_accepted = false;
+      for (std::size_t i = 0; i < rcpts.size(); ++i) {
+        if (auto fault = co_await write_one(asio::buffer(rcpts[i]), settings_.command_timeout)) co_return fail(*fault);
+        reply = co_await read_reply(settings_.command_timeout);
+        if (!reply) co_return fail(reply.error());
+        result.rcpt[i] = *reply;
+        if (hop_refusal(*reply)) co_return result;
+        any_accepted = any_accepted || positive(result.rcpt[i]);
+      }
+      if (any_accepted) {
+        if (auto fault = co_await write_one(asio::buffer(data_command), settings_.command_timeout)) co_return fail(*fault);
+        reply = co_await read_reply(settings_.command_timeout);
+        if (!reply) co_return fail(reply.error());
+        result.data = *reply;
+        if (hop_refusal(*reply)) co_return result;
+      }
+    }
+  }
+
+  const bool any_rcpt = std::ranges::any_of(result.rcpt, [](const auto& r) { return positive(r); });
+  if (positive(result.mail) && any_rcpt && result.data && result.data->code == 354) {
+    if (auto fault = co_await write(stuffed_body_buffers(body), settings_.data_timeout)) co_return fail(*fault);
+    auto reply = co_await read_reply(settings_.data_timeout);
+    if (!reply) co_return fail(reply.error());
+    result.final_reply = *reply;
+    hop_refusal(*reply);
+    co_return result;
+  }
+  if (result.data && result.data->code == 354) {
+    // A pipelining server answered 354 although no recipient was accepted (RFC 2920
+    // §3.1 lets it): send an empty message's terminator so the stream stays in sync,
+    // the reply is ignored, and nothing is delivered because no RCPT was accepted.
+    if (auto fault = co_await write_one(asio::buffer(terminator.data(), terminator.size()), settings_.data_timeout))
+      co_return fail(*fault);
+    auto reply = co_await read_reply(settings_.data_timeout);
+    if (!reply) co_return fail(reply.error());
+  }
+  // The transaction did not complete: reset so the connection can carry the next one.
+  if (auto fault = co_await write_one(asio::buffer(rset_command), settings_.command_timeout)) co_return fail(*fault);
+  auto reply = co_await read_reply(settings_.command_timeout);
+  if (!reply) co_return fail(reply.error());
+  if (reply->code != 250) usable_ = false;
+  co_return result;
+}
+
+asio::awaitable<void> SmtpClient::quit() {
+  if (usable_) {
+    static const std::string quit_command = "QUIT\r\n";
+    if (!co_await write_one(asio::buffer(quit_command), std::chrono::seconds(5)))
+      (void)co_await read_reply(std::chrono::seconds(5));
+  }
+  usable_ = false;
+  boost::system::error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+asio::awaitable<std::optional<ClientFault>> SmtpClient::write_one(asio::const_buffer buffer,
+                                                                  std::chrono::seconds timeout) {
+  // One buffer wrapped here: g++ 12 cannot keep a braced list alive across co_await.
+  std::vector<asio::const_buffer> buffers{buffer};
+  co_return co_await write(buffers, timeout);
+}
+
+asio::awaitable<std::optional<ClientFault>> SmtpClient::write(const std::vector<asio::const_buffer>& buffers,
+                                                              std::chrono::seconds timeout) {
+  deadline_.arm(timeout);
+  auto [ec, n] = co_await asio::async_write(socket_, buffers, asio::as_tuple(asio::use_awaitable));
+  deadline_.disarm();
+  if (ec) co_return fault_from(ec, "sending");
+  co_return std::nullopt;
+}
+
+asio::awaitable<std::expected<Reply, ClientFault>> SmtpClient::read_reply(std::chrono::seconds timeout) {
+  std::array<char, read_chunk> chunk;
+  while (true) {
+    auto parsed = parser_.parse(buffer_);
+    if (parsed.status == ReplyParser::Status::complete) co_return std::move(parsed.reply);
+    if (parsed.status == ReplyParser::Status::malformed) {
+      usable_ = false;
+      co_return std::unexpected(ClientFault{FaultKind::protocol_error, "malformed reply: " + parsed.error});
+    }
+    deadline_.arm(timeout);
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(chunk), asio::as_tuple(asio::use_awaitable));
+    deadline_.disarm();
+    if (ec) co_return std::unexpected(fault_from(ec, "waiting for a reply"));
+    buffer_.append(chunk.data(), n);
+  }
+}
+
+}  // namespace relay

@@ -1,0 +1,151 @@
+// conf/limits.hpp — the bounds and the syntax every single configuration value must meet.
+//
+// Owns: one table of numeric ranges (integers, durations, sizes), in the manner of Postfix's
+// parameter tables, so load.cpp, the tests and docs/configuration.md agree on one source;
+// the guards on the raw input (file size, line length, nesting) that keep the TOML parser
+// away from pathological text; and the syntax checks for one value at a time: names, host
+// names, IP literals, "ip:port" listener addresses, CIDR networks.
+// Defaults are NOT here: they live in the struct initialisers of conf/config.hpp.
+// Never: looks at more than one value, does I/O, throws. Errors come back as text meant for
+// an administrator ("port 0 is out of range 1..65535").
+// Standards: RFC 1123 §2.1 (host names), RFC 4632 (CIDR), RFC 4291 §2.2/§2.3 (IPv6 text and
+// prefixes). Implemented in conf/validate.cpp.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <expected>
+#include <string>
+#include <string_view>
+
+#include "conf/config.hpp"
+
+namespace conf {
+
+enum class LimitKind : std::uint8_t { integer, duration, size };
+
+/// Inclusive range of one key. Durations are in milliseconds, sizes in bytes.
+struct Limit {
+  std::string_view key;  // generic dotted key as documented, "listener.max_recipients"
+  LimitKind kind;
+  std::int64_t min;
+  std::int64_t max;
+};
+
+namespace limits {
+
+using std::chrono::hours;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+constexpr std::int64_t ms(auto duration) {
+  return std::chrono::duration_cast<milliseconds>(duration).count();
+}
+
+// [queue]. The lifetime is rounded up to whole hours after the range check.
+inline constexpr Limit queue_lifetime{"queue.lifetime", LimitKind::duration, ms(hours{1}),
+                                      ms(hours{24 * 30})};
+inline constexpr Limit queue_retry_delay{"queue.retry_schedule[]", LimitKind::duration,
+                                         ms(seconds{1}), ms(hours{24})};
+inline constexpr std::size_t queue_retry_schedule_max_entries = 100;
+inline constexpr Limit queue_group_commit_max_batch{"queue.group_commit_max_batch",
+                                                    LimitKind::integer, 1, 100'000};
+
+// [delivery]. Client-side timeouts: RFC 5321 §4.5.3.2 recommends 5 minutes per command and
+// 10 after the final dot; we allow shorter (LAN smart hosts) and longer (slow filters).
+inline constexpr Limit delivery_connect_timeout{"delivery.connect_timeout", LimitKind::duration,
+                                                ms(seconds{1}), ms(minutes{10})};
+inline constexpr Limit delivery_command_timeout{"delivery.command_timeout", LimitKind::duration,
+                                                ms(seconds{1}), ms(hours{1})};
+inline constexpr Limit delivery_data_timeout{"delivery.data_timeout", LimitKind::duration,
+                                             ms(seconds{1}), ms(hours{1})};
+inline constexpr Limit delivery_hop_backoff{"delivery.hop_backoff", LimitKind::duration,
+                                            ms(seconds{1}), ms(hours{24})};
+// 0 is allowed: never keep an idle connection to a hop.
+inline constexpr Limit delivery_idle_timeout{"delivery.idle_timeout", LimitKind::duration, 0,
+                                             ms(hours{1})};
+inline constexpr Limit delivery_max_in_flight{"delivery.max_in_flight", LimitKind::integer, 1,
+                                              1'000'000};
+
+// [[listener]]. The size cap stays under SQLite's default maximum blob length (10^9 bytes).
+inline constexpr Limit listener_max_message_size{"listener.max_message_size", LimitKind::size,
+                                                 1024, 1'000'000'000};
+inline constexpr Limit listener_max_recipients{"listener.max_recipients", LimitKind::integer, 1,
+                                               100'000};
+inline constexpr Limit listener_max_connections{"listener.max_connections", LimitKind::integer, 1,
+                                                1'000'000};
+inline constexpr Limit listener_max_errors{"listener.max_errors", LimitKind::integer, 1, 1000};
+inline constexpr Limit listener_command_timeout{"listener.command_timeout", LimitKind::duration,
+                                                ms(seconds{1}), ms(hours{1})};
+inline constexpr Limit listener_data_timeout{"listener.data_timeout", LimitKind::duration,
+                                             ms(seconds{1}), ms(hours{1})};
+inline constexpr Limit listener_session_timeout{"listener.session_timeout", LimitKind::duration,
+                                                ms(seconds{1}), ms(hours{24})};
+
+// [hop.NAME]
+inline constexpr Limit hop_port{"hop.port", LimitKind::integer, 1, 65'535};
+inline constexpr Limit hop_max_connections{"hop.max_connections", LimitKind::integer, 1, 10'000};
+inline constexpr Limit hop_max_messages_per_connection{"hop.max_messages_per_connection",
+                                                       LimitKind::integer, 1, 1'000'000};
+
+// [[route]] hops = [{ hop, cost, weight }]
+inline constexpr Limit route_hop_cost{"route.hops[].cost", LimitKind::integer, 0, 65'535};
+inline constexpr Limit route_hop_weight{"route.hops[].weight", LimitKind::integer, 1, 1000};
+
+/// Every entry above, for tests and documentation checks.
+inline constexpr std::array all{
+    &queue_lifetime,           &queue_retry_delay,         &queue_group_commit_max_batch,
+    &delivery_connect_timeout, &delivery_command_timeout,  &delivery_data_timeout,
+    &delivery_hop_backoff,     &delivery_idle_timeout,     &delivery_max_in_flight,
+    &listener_max_message_size, &listener_max_recipients,  &listener_max_connections,
+    &listener_max_errors,      &listener_command_timeout,  &listener_data_timeout,
+    &listener_session_timeout, &hop_port,                  &hop_max_connections,
+    &hop_max_messages_per_connection, &route_hop_cost,     &route_hop_weight,
+};
+
+// Input guards. toml11 3.7 parses arrays, inline tables and dotted keys recursively (deep
+// nesting overflows the stack) and is quadratic in the length of one line, so the raw text
+// is checked before it is handed over. Real configuration files are a few kilobytes.
+inline constexpr std::size_t max_file_bytes = 1024 * 1024;
+inline constexpr std::size_t max_line_bytes = 16 * 1024;
+inline constexpr int max_nesting = 64;  // brackets + braces + dots of keys on one line
+
+inline constexpr std::size_t max_name_length = 64;
+
+}  // namespace limits
+
+/// A raw-input problem found before TOML parsing: 1-based line and message.
+struct InputProblem {
+  int line = 0;
+  std::string message;
+};
+
+/// Checks size, line length and nesting depth of configuration text (see limits above).
+/// Understands TOML strings and comments so brackets inside them do not count.
+std::expected<void, InputProblem> check_input_shape(std::string_view text);
+
+/// Names of listeners, policies, hops and routes: 1..64 of [A-Za-z0-9_-].
+bool is_name(std::string_view text) noexcept;
+
+/// A DNS host name as RFC 1123 allows it: dot-separated labels of letters, digits and
+/// hyphens, 1..63 each, not starting or ending with '-', 253 characters at most, no
+/// trailing dot, and a last label that is not all digits (that would be an IPv4 address).
+bool is_hostname(std::string_view text) noexcept;
+
+/// An IPv4 dotted quad or an IPv6 address without brackets (inet_pton syntax).
+bool is_ip_literal(std::string_view text) noexcept;
+
+/// "192.0.2.1:25" or "[2001:db8::1]:25". The address is returned in canonical form.
+std::expected<BindAddress, std::string> parse_bind_address(std::string_view text);
+
+/// "192.0.2.0/24", "2001:db8::/32", or a bare address (a host route). Host bits beyond
+/// the prefix must be zero: "10.0.0.1/8" is almost always a typo for "10.0.0.0/8".
+std::expected<void, std::string> check_cidr(std::string_view text);
+
+/// Human-readable form of a value of the given kind: "30s", "35MiB", "100".
+std::string format_limit_value(LimitKind kind, std::int64_t value);
+
+}  // namespace conf

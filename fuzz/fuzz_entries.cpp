@@ -1,0 +1,286 @@
+// fuzz/fuzz_entries.cpp — fuzz entry bodies and their invariants.
+//
+// Input layouts (first octets steer, the rest is the protocol stream):
+//   command_parser: the whole input is one command line.
+//   data_decoder:   [flags][chunk] stream — flags bit0: refuse bare line endings,
+//                   bits1-3: size cap class; chunk: piece size for the split run.
+//   reply_parser:   [chunk] stream.
+//   server_fsm:     [flags][chunk] stream — flags bit0: reject bare line endings,
+//                   bits1-2: commit result, bit3: trusted peer; chunk: piece size.
+#include "fuzz/fuzz_entries.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/listener_policy.hpp"
+#include "relay/command_parser.hpp"
+#include "relay/data_decoder.hpp"
+#include "relay/reply_parser.hpp"
+#include "relay/server_fsm.hpp"
+
+namespace fuzz {
+namespace {
+
+FailureHandler failure_handler = nullptr;
+
+void check(bool ok, const char* what) {
+  if (ok) return;
+  if (failure_handler != nullptr) {
+    failure_handler(what);
+    return;
+  }
+  std::fprintf(stderr, "fuzz invariant broken: %s\n", what);
+  std::abort();
+}
+
+std::string_view as_view(const std::uint8_t* data, std::size_t size) {
+  return {reinterpret_cast<const char*>(data), size};
+}
+
+bool printable_ascii(std::string_view s) {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 32 || u > 126) return false;
+  }
+  return true;
+}
+
+bool is_canonical_crlf(std::string_view s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) return false;
+    if (s[i] == '\r' && (i + 1 == s.size() || s[i + 1] != '\n')) return false;
+  }
+  return true;
+}
+
+// Every line is "DDD-text" or "DDD text" (or "DDD"), CRLF-terminated.
+bool well_formed_replies(std::string_view out) {
+  std::size_t start = 0;
+  while (start < out.size()) {
+    const auto end = out.find("\r\n", start);
+    if (end == std::string_view::npos) return false;
+    const auto line = out.substr(start, end - start);
+    if (line.size() < 3 || line.size() > 510) return false;
+    for (int i = 0; i < 3; ++i) {
+      if (line[i] < '0' || line[i] > '9') return false;
+    }
+    if (line.size() > 3 && line[3] != ' ' && line[3] != '-') return false;
+    if (line.find('\r') != std::string_view::npos || line.find('\n') != std::string_view::npos) return false;
+    start = end + 2;
+  }
+  return true;
+}
+
+struct DecodeResult {
+  std::string output;
+  std::size_t consumed = 0;
+  bool finished = false;
+  bool too_big = false;
+  std::uint64_t bare = 0;
+  bool long_line = false;
+  bool discarded = false;
+  // Once output is discarded the sink holds an unspecified prefix (how much of the
+  // last piece made it in depends on piece sizes); nothing else may differ.
+  bool operator==(const DecodeResult& o) const {
+    return consumed == o.consumed && finished == o.finished && too_big == o.too_big && bare == o.bare &&
+           long_line == o.long_line && discarded == o.discarded && (discarded || output == o.output);
+  }
+};
+
+DecodeResult decode_in_pieces(std::string_view input, std::size_t piece, relay::DataDecoder::Options options) {
+  relay::DataDecoder decoder(options);
+  DecodeResult r;
+  std::size_t offset = 0;
+  while (offset < input.size() && !r.finished) {
+    const std::size_t n = piece == 0 ? input.size() - offset : std::min(piece, input.size() - offset);
+    const auto step = decoder.decode(input.substr(offset, n), r.output);
+    check(step.consumed <= n, "decoder consumed more than given");
+    check(step.finished || step.consumed == n, "decoder stopped early without finishing");
+    r.consumed += step.consumed;
+    r.finished = step.finished;
+    offset += n;
+  }
+  r.too_big = decoder.too_big();
+  r.bare = decoder.bare_line_endings();
+  r.long_line = decoder.text_line_too_long();
+  r.discarded = decoder.output_discarded();
+  return r;
+}
+
+// The sending side's transformation (RFC 5321 §4.5.2): double a leading dot, add the
+// terminator. Decoding it must give back exactly the canonical message.
+std::string stuff(std::string_view message) {
+  std::string out;
+  bool line_start = true;
+  for (char c : message) {
+    if (line_start && c == '.') out.push_back('.');
+    out.push_back(c);
+    line_start = c == '\n';
+  }
+  out.append(".\r\n");
+  return out;
+}
+
+}  // namespace
+
+void set_failure_handler(FailureHandler handler) noexcept { failure_handler = handler; }
+
+int command_parser(const std::uint8_t* data, std::size_t size) {
+  const std::string_view line = as_view(data, size);
+  const auto command = relay::parse_command(line);
+  check(command.argument.empty() ||
+            (command.argument.data() >= line.data() &&
+             command.argument.data() + command.argument.size() <= line.data() + line.size()),
+        "argument must view into the line");
+  if (auto mail = relay::parse_mail_from(command.argument)) {
+    check(mail->sender.size() <= relay::limits::max_path, "sender longer than a path");
+    check(printable_ascii(mail->sender), "sender has non-printable octets");
+    check(mail->sender.empty() || relay::is_valid_mailbox(mail->sender), "parsed sender does not re-validate");
+    (void)relay::interpret_mail_parameters(mail->parameters);
+  }
+  if (auto rcpt = relay::parse_rcpt_to(command.argument)) {
+    check(!rcpt->recipient.empty(), "empty recipient accepted");
+    check(printable_ascii(rcpt->recipient), "recipient has non-printable octets");
+    check(rcpt->postmaster || relay::is_valid_mailbox(rcpt->recipient), "parsed recipient does not re-validate");
+  }
+  (void)relay::parse_esmtp_parameters(line);
+  return 0;
+}
+
+int data_decoder(const std::uint8_t* data, std::size_t size) {
+  if (size < 2) return 0;
+  static constexpr std::uint64_t caps[8] = {0, 1, 16, 100, 1000, 5000, 100000, 0};
+  const relay::DataDecoder::Options options{
+      .max_size = caps[(data[0] >> 1) & 7],
+      .refuse_bare_line_endings = (data[0] & 1) != 0,
+  };
+  const std::size_t piece = 1 + data[1] % 16;
+  const std::string_view input = as_view(data + 2, size - 2);
+
+  const auto whole = decode_in_pieces(input, 0, options);
+  const auto split = decode_in_pieces(input, piece, options);
+  check(whole == split, "result depends on how the input is split");
+  if (whole.finished) {
+    check(whole.consumed >= 3 && input.substr(whole.consumed - 3, 3) == ".\r\n", "ended without .CRLF");
+  } else {
+    check(whole.consumed == input.size(), "unfinished but not everything consumed");
+  }
+  if (options.max_size != 0) check(whole.output.size() <= options.max_size, "output beyond the size cap");
+  if (whole.discarded) return 0;
+  check(is_canonical_crlf(whole.output), "output has a bare CR or LF");
+  if (whole.finished) {
+    check(whole.output.empty() || whole.output.ends_with("\r\n"), "message does not end in CRLF");
+    const auto again = decode_in_pieces(stuff(whole.output), 0, {});
+    check(again.finished && again.output == whole.output && again.bare == 0, "stuff/unstuff round trip differs");
+  }
+  return 0;
+}
+
+int reply_parser(const std::uint8_t* data, std::size_t size) {
+  if (size < 1) return 0;
+  const std::size_t piece = 1 + data[0] % 32;
+  const std::string_view input = as_view(data + 1, size - 1);
+
+  const auto run = [&](std::size_t n) {
+    relay::ReplyParser parser;
+    std::string transcript;
+    std::size_t offset = 0;
+    while (offset < input.size()) {
+      std::string_view chunk = input.substr(offset, std::min(n, input.size() - offset));
+      offset += chunk.size();
+      while (!chunk.empty()) {
+        auto step = parser.feed(chunk);
+        if (!step) return transcript + "error:" + std::string(relay::to_string(step.error()));
+        check(step->consumed <= chunk.size(), "reply parser consumed more than given");
+        if (step->reply) {
+          const auto& r = *step->reply;
+          check(r.code >= 200 && r.code <= 559, "reply code out of range");
+          check(!r.lines.empty() && r.lines.size() <= relay::limits::max_reply_lines, "line count out of range");
+          for (const auto& l : r.lines) check(l.size() < relay::limits::max_reply_line, "line too long accepted");
+          if (r.enhanced) check(r.enhanced->klass == r.code / 100, "enhanced class differs from code");
+          transcript += std::to_string(r.code) + (r.enhanced ? r.enhanced->to_string() : "") + r.text() + "\n";
+        } else {
+          check(step->consumed == chunk.size(), "no reply but input left");
+        }
+        chunk.remove_prefix(step->consumed);
+      }
+    }
+    return transcript;
+  };
+  check(run(input.size() + 1) == run(piece), "replies depend on how the input is split");
+  return 0;
+}
+
+int server_fsm(const std::uint8_t* data, std::size_t size) {
+  if (size < 2) return 0;
+  static const policy::ListenerPolicy policy = [] {
+    conf::PolicyConfig config;
+    config.name = "fuzz";
+    config.trusted_networks = {"192.0.2.0/24"};
+    config.accepted_domains = {"example.com"};
+    auto compiled = policy::ListenerPolicy::compile(config, {});
+    return compiled ? std::move(*compiled) : policy::ListenerPolicy{};
+  }();
+  relay::ServerSettings settings;
+  settings.hostname = "mx.fuzz";
+  settings.max_message_size = 2000;
+  settings.max_recipients = 5;
+  settings.max_errors = 20;
+  settings.bare_line_endings = (data[0] & 1) ? relay::BareLineEndings::reject : relay::BareLineEndings::normalize;
+  static constexpr relay::CommitStatus results[4] = {relay::CommitStatus::committed, relay::CommitStatus::temporary_failure,
+                                                     relay::CommitStatus::storage_full, relay::CommitStatus::committed};
+  const relay::CommitStatus result = results[(data[0] >> 1) & 3];
+  const char* ip = (data[0] & 8) ? "192.0.2.1" : "198.51.100.1";
+  const std::size_t piece = 1 + data[1] % 64;
+  const std::string_view input = as_view(data + 2, size - 2);
+  const auto now = std::chrono::system_clock::time_point{} + std::chrono::hours{24 * 365 * 50};
+
+  const auto run = [&](std::size_t n) {
+    relay::Peer peer;
+    peer.address = ip;
+    peer.ip = policy::IpAddress::parse(ip).value_or(policy::IpAddress{});
+    relay::ServerFsm fsm(settings, policy, peer, "f1");
+    std::string out;
+    fsm.start(out);
+    std::string pending;
+    std::string bodies;
+    std::size_t offset = 0;
+    while (offset < input.size() && !fsm.closed()) {
+      pending.append(input.substr(offset, std::min(n, input.size() - offset)));
+      offset += std::min(n, input.size() - offset);
+      // Bounded: each pass consumes input or commits (and a commit leaves awaiting_commit).
+      for (std::size_t guard = 0; guard <= 2 * input.size() + 2 && !pending.empty() && !fsm.closed(); ++guard) {
+        if (fsm.state() == relay::ServerState::awaiting_commit) {
+          auto t = fsm.take_transaction();
+          check(!t.recipients.empty(), "committing a message without recipients");
+          check(t.recipients.size() <= settings.max_recipients, "more recipients than allowed");
+          check(t.body.starts_with("Received: "), "message without trace header");
+          check(is_canonical_crlf(t.body), "committed body is not canonical CRLF");
+          bodies += t.body;
+          fsm.commit_done(result, "Q", out);
+          continue;
+        }
+        const std::size_t used = fsm.consume(pending, now, out);
+        check(used <= pending.size(), "consumed more than given");
+        check(used > 0 || fsm.state() == relay::ServerState::awaiting_commit || fsm.closed(), "no progress");
+        pending.erase(0, used);
+      }
+    }
+    if (fsm.state() == relay::ServerState::awaiting_commit) {
+      bodies += fsm.take_transaction().body;
+      fsm.commit_done(result, "Q", out);
+    }
+    fsm.timed_out(out);
+    check(fsm.closed(), "timed_out must close");
+    return out + "\n--\n" + bodies;
+  };
+  const std::string whole = run(input.size() + 1);
+  check(well_formed_replies(whole.substr(0, whole.find("\n--\n"))), "malformed reply output");
+  check(whole == run(piece), "session output depends on how the input is split");
+  return 0;
+}
+
+}  // namespace fuzz

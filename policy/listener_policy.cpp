@@ -1,0 +1,121 @@
+// policy/listener_policy.cpp — compiling and evaluating one listener's relay policy.
+//
+// The rules, in the order they are applied:
+//   connect  everyone is let in, so even a refused client gets a proper SMTP reply
+//            (client network lists come later).
+//   MAIL     require_trusted and not trusted → reject(untrusted_client).
+//   RCPT     trusted → accept; require_trusted → reject(untrusted_client) again, so
+//            RCPT alone never opens the listener. Otherwise the recipient must be in
+//            an accepted domain (else reject(relay_denied));
+//            address literals and recipients without a domain never are, and neither
+//            are recipients carrying sender-specified routing in the local part
+//            ("a%b@ours", "a!b@ours", "\"a@b\"@ours"), which a downstream host might
+//            forward elsewhere (Postfix: allow_untrusted_routing = no).
+// "trusted" means authenticated, or connecting from a trusted network.
+// An accepted-domain list of "*" is refused at compile time: it would be an open relay.
+#include "policy/listener_policy.hpp"
+
+#include <algorithm>
+
+namespace policy {
+namespace {
+
+void add_problem(std::string& problems, const std::string& text) {
+  if (!problems.empty()) problems += "; ";
+  problems += text;
+}
+
+std::string_view without_angle_brackets(std::string_view address) noexcept {
+  if (address.size() >= 2 && address.front() == '<' && address.back() == '>') {
+    address = address.substr(1, address.size() - 2);
+  }
+  return address;
+}
+
+/// The text after the last '@', as conf::domain_of finds it but without copying or
+/// lower-casing: DomainPattern::matches already ignores case and one trailing dot.
+std::string_view domain_part(std::string_view address) noexcept {
+  address = without_angle_brackets(address);
+  const auto at = address.rfind('@');
+  return at == std::string_view::npos ? std::string_view{} : address.substr(at + 1);
+}
+
+/// True when the local part of `recipient` asks a downstream host to relay further.
+bool has_sender_routing(std::string_view recipient) noexcept {
+  recipient = without_angle_brackets(recipient);
+  const auto at = recipient.rfind('@');
+  std::string_view local = recipient.substr(0, at == std::string_view::npos ? 0 : at);
+  // An RFC 5321 source route ("@a,@b:user@c") is dropped by receivers (§C); the
+  // local part proper starts after the colon.
+  if (local.starts_with('@')) {
+    const auto colon = local.find(':');
+    local = colon == std::string_view::npos ? std::string_view{} : local.substr(colon + 1);
+  }
+  return local.find_first_of("@%!") != std::string_view::npos;
+}
+
+}  // namespace
+
+std::expected<ListenerPolicy, std::string> ListenerPolicy::compile(
+    const conf::PolicyConfig& config, const std::vector<std::string>& organisation_domains) {
+  ListenerPolicy policy;
+  policy.require_trusted_ = config.require_trusted;
+  const std::string where = "policy '" + config.name + "': ";
+  std::string problems;
+
+  for (const auto& entry : config.trusted_networks) {
+    if (auto network = Cidr::parse(entry)) {
+      policy.trusted_.push_back(*network);
+    } else {
+      add_problem(problems, where + "trusted_networks entry '" + entry +
+                                "' is not an IP address or network (a.b.c.d/n, x:y::/n)");
+    }
+  }
+
+  const auto& domains =
+      config.accepted_domains.empty() ? organisation_domains : config.accepted_domains;
+  for (const auto& entry : domains) {
+    auto pattern = conf::DomainPattern::parse(entry);
+    if (!pattern) {
+      add_problem(problems, where + "accepted domain '" + entry +
+                                "' is not a domain pattern (example.com, *.example.com)");
+    } else if (pattern->specificity() == 0) {
+      add_problem(problems, where + "accepted domain '*' would make an open relay");
+    } else {
+      policy.accepted_.push_back(std::move(*pattern));
+    }
+  }
+
+  if (!problems.empty()) return std::unexpected(std::move(problems));
+  return policy;
+}
+
+bool ListenerPolicy::trusted(const Client& client) const noexcept {
+  return client.authenticated ||
+         std::ranges::any_of(trusted_,
+                             [&](const Cidr& network) { return network.contains(client.address); });
+}
+
+Decision ListenerPolicy::on_connect(const Client&) const noexcept { return Decision::accept(); }
+
+Decision ListenerPolicy::on_mail(const Client& client, std::string_view) const noexcept {
+  if (require_trusted_ && !trusted(client)) return Decision::reject(Reason::untrusted_client);
+  return Decision::accept();
+}
+
+Decision ListenerPolicy::on_rcpt(const Client& client, std::string_view recipient) const noexcept {
+  if (trusted(client)) return Decision::accept();
+  // Normally already refused at MAIL; repeated so RCPT alone never opens the listener.
+  if (require_trusted_) return Decision::reject(Reason::untrusted_client);
+  if (has_sender_routing(recipient)) return Decision::reject(Reason::relay_denied);
+  if (accepts_domain(domain_part(recipient))) return Decision::accept();
+  return Decision::reject(Reason::relay_denied);
+}
+
+bool ListenerPolicy::accepts_domain(std::string_view domain) const noexcept {
+  if (domain.empty() || domain.starts_with('[')) return false;
+  return std::ranges::any_of(
+      accepted_, [&](const conf::DomainPattern& pattern) { return pattern.matches(domain); });
+}
+
+}  // namespace policy

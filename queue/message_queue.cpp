@@ -1,0 +1,309 @@
+// queue/message_queue.cpp — the queue thread: job queue, group commit, callbacks.
+//
+// One std::thread owns the SqliteStore. Calls become jobs in a mutex-protected deque.
+// Each round the thread takes every waiting job (at most group_commit_max_batch commits;
+// the rest wait for the next round), runs them all inside one BEGIN IMMEDIATE ... COMMIT,
+// and only then invokes the callbacks. Jobs that arrive during the fsync form the next
+// batch, so the batch size grows by itself with the load.
+#include "queue/message_queue.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <variant>
+
+#include "queue/sqlite_store.hpp"
+
+namespace queue {
+namespace {
+
+using NextDueResult = std::expected<std::optional<UnixMillis>, std::error_code>;
+using RecoverResult = std::expected<std::size_t, std::error_code>;
+
+struct CommitJob {
+  NewMessage message;
+  UnixMillis lease_until = 0;
+  MessageQueue::CommitDone done;
+  std::optional<QueuedMessage> stored;
+};
+
+struct ClaimJob {
+  UnixMillis now = 0;
+  UnixMillis lease_until = 0;
+  std::size_t limit = 0;
+  MessageQueue::ClaimDone done;
+  std::vector<QueuedMessage> claimed;
+};
+
+struct RecordJob {
+  std::vector<RecipientOutcome> outcomes;
+  MessageQueue::RecordDone done;
+  std::error_code result;  // not_found is a result, not a transaction failure
+};
+
+struct NextDueJob {
+  std::move_only_function<void(NextDueResult)> done;
+  std::optional<UnixMillis> due;
+};
+
+struct RecoverJob {
+  UnixMillis now = 0;
+  std::move_only_function<void(RecoverResult)> done;
+  std::size_t pending = 0;
+};
+
+using Job = std::variant<CommitJob, ClaimJob, RecordJob, NextDueJob, RecoverJob>;
+
+// run(): the job's SQL inside the open transaction; an error dooms the transaction.
+std::error_code run(SqliteStore& store, CommitJob& job) {
+  auto stored = store.insert(std::move(job.message), job.lease_until);
+  if (!stored) return stored.error();
+  job.stored = std::move(*stored);
+  return {};
+}
+
+std::error_code run(SqliteStore& store, ClaimJob& job) {
+  auto claimed = store.claim_due(job.now, job.lease_until, job.limit);
+  if (!claimed) return claimed.error();
+  job.claimed = std::move(*claimed);
+  return {};
+}
+
+std::error_code run(SqliteStore& store, RecordJob& job) {
+  const std::error_code ec = store.record(job.outcomes);
+  job.result = ec == errc::not_found ? ec : std::error_code{};
+  return ec == errc::not_found ? std::error_code{} : ec;
+}
+
+std::error_code run(SqliteStore& store, NextDueJob& job) {
+  auto due = store.next_due();
+  if (!due) return due.error();
+  job.due = *due;
+  return {};
+}
+
+std::error_code run(SqliteStore& store, RecoverJob& job) {
+  auto pending = store.recover(job.now);
+  if (!pending) return pending.error();
+  job.pending = *pending;
+  return {};
+}
+
+// complete(): after COMMIT, hand the results out.
+void complete(CommitJob& job) { job.done(std::move(*job.stored)); }
+void complete(ClaimJob& job) { job.done(std::move(job.claimed)); }
+void complete(RecordJob& job) { job.done(job.result); }
+void complete(NextDueJob& job) { job.done(job.due); }
+void complete(RecoverJob& job) { job.done(job.pending); }
+
+void fail(CommitJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
+void fail(ClaimJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
+void fail(RecordJob& job, std::error_code ec) { job.done(ec); }
+void fail(NextDueJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
+void fail(RecoverJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
+
+std::error_code run_job(SqliteStore& store, Job& job) {
+  return std::visit([&store](auto& j) { return run(store, j); }, job);
+}
+void complete_job(Job& job) {
+  std::visit([](auto& j) { complete(j); }, job);
+}
+void fail_job(Job& job, std::error_code ec) {
+  std::visit([ec](auto& j) { fail(j, ec); }, job);
+}
+bool is_commit(const Job& job) noexcept { return std::holds_alternative<CommitJob>(job); }
+
+}  // namespace
+
+struct MessageQueue::Impl {
+  Impl(SqliteStore store, std::uint32_t max_batch)
+      : store_(std::move(store)), max_batch_(std::max<std::uint32_t>(max_batch, 1)) {}
+
+  void post(Job job);
+  void shutdown();
+  void run_thread();
+  void take_batch(std::vector<Job>& batch);
+  void execute(std::vector<Job>& batch);
+  void execute_alone(Job& job);
+  bool on_queue_thread() const noexcept { return std::this_thread::get_id() == thread_.get_id(); }
+
+  SqliteStore store_;  // touched only by the queue thread once it runs
+  const std::size_t max_batch_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Job> pending_;  // guarded by mutex_
+  bool closing_ = false;     // guarded by mutex_
+  std::thread thread_;
+
+  // Written only by the queue thread, read from anywhere.
+  std::atomic<std::uint64_t> transactions_{0};
+  std::atomic<std::uint64_t> messages_committed_{0};
+  std::atomic<std::uint64_t> largest_batch_{0};
+};
+
+void MessageQueue::Impl::post(Job job) {
+  std::unique_lock lock(mutex_);
+  if (closing_) {
+    lock.unlock();
+    fail_job(job, errc::closed);
+    return;
+  }
+  // The thread only sleeps on an empty deque, so it needs a signal only for the first job.
+  const bool was_empty = pending_.empty();
+  pending_.push_back(std::move(job));
+  lock.unlock();
+  if (was_empty) wake_.notify_one();
+}
+
+void MessageQueue::Impl::shutdown() {
+  {
+    std::lock_guard lock(mutex_);
+    closing_ = true;
+  }
+  wake_.notify_one();
+}
+
+void MessageQueue::Impl::run_thread() {
+  std::vector<Job> batch;  // reused: no allocation per round once warm
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [this] { return !pending_.empty() || closing_; });
+      if (pending_.empty()) return;  // closing, and everything queued has run
+      take_batch(batch);
+    }
+    execute(batch);
+    batch.clear();
+  }
+}
+
+// FIFO: stops at the first commit beyond the limit rather than skipping over it, so a
+// caller's record() never overtakes its own earlier commit().
+void MessageQueue::Impl::take_batch(std::vector<Job>& batch) {
+  std::size_t commits = 0;
+  while (!pending_.empty()) {
+    const bool commit = is_commit(pending_.front());
+    if (commit && commits == max_batch_) break;
+    commits += commit ? 1 : 0;
+    batch.push_back(std::move(pending_.front()));
+    pending_.pop_front();
+  }
+}
+
+void MessageQueue::Impl::execute(std::vector<Job>& batch) {
+  const auto commits = static_cast<std::uint64_t>(std::ranges::count_if(batch, is_commit));
+  std::size_t failed_at = batch.size();
+  std::error_code ec = store_.begin();
+  for (std::size_t i = 0; !ec && i < batch.size(); ++i) {
+    ec = run_job(store_, batch[i]);
+    if (ec) failed_at = i;
+  }
+  if (!ec) ec = store_.commit();
+  if (!ec) {
+    if (commits > 0) {
+      transactions_.fetch_add(1, std::memory_order_relaxed);
+      messages_committed_.fetch_add(commits, std::memory_order_relaxed);
+      if (commits > largest_batch_.load(std::memory_order_relaxed)) {
+        largest_batch_.store(commits, std::memory_order_relaxed);
+      }
+    }
+    // Only now is the data durable; a callback may let a session answer 250.
+    for (Job& job : batch) complete_job(job);
+    return;
+  }
+  store_.rollback();
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    // A rolled-back commit is not retried: its session answers 4xx and the client
+    // retries, which is the SMTP way. Reads and outcomes of other callers should not
+    // suffer for someone else's failure, so they get one attempt on their own.
+    if (is_commit(batch[i]) || i == failed_at) {
+      fail_job(batch[i], ec);
+    } else {
+      execute_alone(batch[i]);
+    }
+  }
+}
+
+void MessageQueue::Impl::execute_alone(Job& job) {
+  std::error_code ec = store_.begin();
+  if (!ec) ec = run_job(store_, job);
+  if (!ec) ec = store_.commit();
+  if (ec) {
+    store_.rollback();
+    fail_job(job, ec);
+    return;
+  }
+  complete_job(job);
+}
+
+MessageQueue::MessageQueue() = default;
+
+MessageQueue::~MessageQueue() {
+  if (!impl_) return;
+  impl_->shutdown();
+  if (impl_->thread_.joinable()) impl_->thread_.join();
+}
+
+std::expected<std::unique_ptr<MessageQueue>, std::string> MessageQueue::open(const std::string& db_path,
+                                                                             const conf::QueueConfig& config) {
+  auto store = SqliteStore::open(db_path);
+  if (!store) return std::unexpected(store.error());
+  std::unique_ptr<MessageQueue> queue(new MessageQueue());
+  queue->impl_ = std::make_unique<Impl>(std::move(*store), config.group_commit_max_batch);
+  try {
+    queue->impl_->thread_ = std::thread([impl = queue->impl_.get()] { impl->run_thread(); });
+  } catch (const std::system_error& e) {
+    return std::unexpected(std::string("cannot start the queue thread: ") + e.what());
+  }
+  return queue;
+}
+
+void MessageQueue::commit(NewMessage message, UnixMillis lease_until, CommitDone done) {
+  impl_->post(CommitJob{std::move(message), lease_until, std::move(done), std::nullopt});
+}
+
+void MessageQueue::claim_due(UnixMillis now, UnixMillis lease_until, std::size_t limit, ClaimDone done) {
+  impl_->post(ClaimJob{now, lease_until, limit, std::move(done), {}});
+}
+
+void MessageQueue::record(std::vector<RecipientOutcome> outcomes, RecordDone done) {
+  impl_->post(RecordJob{std::move(outcomes), std::move(done), {}});
+}
+
+void MessageQueue::next_due(std::move_only_function<void(NextDueResult)> done) {
+  impl_->post(NextDueJob{std::move(done), std::nullopt});
+}
+
+std::expected<std::size_t, std::error_code> MessageQueue::recover(UnixMillis now) {
+  RecoverJob job{now, {}, 0};
+  if (impl_->on_queue_thread()) {
+    // Called from a callback: no transaction is open there, and waiting for our own
+    // thread would never return.
+    RecoverResult result = std::unexpected(make_error_code(errc::internal));
+    job.done = [&result](RecoverResult r) { result = r; };
+    Job wrapped{std::move(job)};
+    impl_->execute_alone(wrapped);
+    return result;
+  }
+  std::promise<RecoverResult> promise;
+  std::future<RecoverResult> future = promise.get_future();
+  job.done = [&promise](RecoverResult r) { promise.set_value(r); };
+  impl_->post(std::move(job));
+  return future.get();
+}
+
+QueueCounters MessageQueue::counters() const {
+  return {impl_->transactions_.load(std::memory_order_relaxed),
+          impl_->messages_committed_.load(std::memory_order_relaxed),
+          impl_->largest_batch_.load(std::memory_order_relaxed)};
+}
+
+void MessageQueue::shutdown() { impl_->shutdown(); }
+
+}  // namespace queue

@@ -1,0 +1,138 @@
+// queue/schema.cpp — the queue's schema, one step per version.
+#include "queue/schema.hpp"
+
+#include <array>
+
+#include "queue/sqlite_handle.hpp"
+
+namespace queue {
+namespace {
+
+// v1: envelopes, bodies and per-recipient state. Bodies live in their own table so that
+// listing and scheduling never read a body page. AUTOINCREMENT keeps queue ids unique
+// forever, even after old rows are purged, so a queue id in last month's log still
+// names one message.
+constexpr std::string_view schema_v1 = R"sql(
+CREATE TABLE messages(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  direction INTEGER NOT NULL,
+  listener TEXT NOT NULL,
+  client_address TEXT NOT NULL,
+  helo TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  mail_parameters TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  held INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE bodies(
+  message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+  data BLOB NOT NULL
+);
+CREATE TABLE recipients(
+  message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+  idx INTEGER NOT NULL,
+  address TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt INTEGER NOT NULL,
+  last_reply TEXT,
+  hop TEXT,
+  updated_at INTEGER,
+  PRIMARY KEY(message_id, idx)
+) WITHOUT ROWID;
+CREATE INDEX recipients_due ON recipients(state, next_attempt);
+)sql";
+
+constexpr std::array migrations{
+    Migration{1, "messages, bodies, recipients", schema_v1},
+};
+static_assert(migrations.back().version == latest_schema_version,
+              "latest_schema_version must name the last migration");
+
+std::string sqlite_reason(sqlite3* db) { return sqlite3_errmsg(db); }
+
+std::expected<int, std::string> read_version(sqlite3* db) {
+  auto statement = Statement::prepare(db, "SELECT coalesce(max(version), 0) FROM schema_version");
+  if (!statement) return std::unexpected("cannot read schema_version: " + sqlite_reason(db));
+  ResetOnExit reset(*statement);
+  if (statement->step() != SQLITE_ROW) return std::unexpected("cannot read schema_version: " + sqlite_reason(db));
+  return static_cast<int>(statement->column_int64(0));
+}
+
+std::expected<int, std::string> apply(sqlite3* db, std::span<const Migration> steps) {
+  if (execute(db, "CREATE TABLE IF NOT EXISTS schema_version("
+                  "version INTEGER PRIMARY KEY, description TEXT NOT NULL)") != SQLITE_OK) {
+    return std::unexpected("cannot create schema_version: " + sqlite_reason(db));
+  }
+  auto current = read_version(db);
+  if (!current) return current;
+  const int newest = steps.empty() ? 0 : steps.back().version;
+  if (*current > newest) {
+    return std::unexpected("queue database has schema version " + std::to_string(*current) +
+                           ", newer than this hubrelay supports (" + std::to_string(newest) +
+                           "); refusing to open it. Run the newer hubrelay that wrote it.");
+  }
+  auto record = Statement::prepare(db, "INSERT INTO schema_version(version, description) VALUES(?1, ?2)");
+  if (!record) return std::unexpected("cannot prepare schema_version insert: " + sqlite_reason(db));
+  for (const Migration& step : steps) {
+    if (step.version <= *current) continue;
+    // sqlite3_exec needs a NUL-terminated string; migrations are small and run once.
+    const std::string sql(step.sql);
+    if (execute(db, sql.c_str()) != SQLITE_OK) {
+      return std::unexpected("schema migration to version " + std::to_string(step.version) +
+                             " failed: " + sqlite_reason(db));
+    }
+    ResetOnExit reset(*record);
+    record->bind(1, step.version);
+    record->bind_text(2, step.description);
+    if (record->step() != SQLITE_DONE) {
+      return std::unexpected("cannot record schema version " + std::to_string(step.version) + ": " +
+                             sqlite_reason(db));
+    }
+  }
+  return newest;
+}
+
+}  // namespace
+
+std::span<const Migration> schema_migrations() noexcept { return migrations; }
+
+std::expected<int, std::string> schema_version(sqlite3* db) {
+  auto exists = Statement::prepare(
+      db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'");
+  if (!exists) return std::unexpected("cannot inspect the queue database: " + sqlite_reason(db));
+  {
+    ResetOnExit reset(*exists);
+    if (exists->step() != SQLITE_ROW) return std::unexpected("cannot inspect the queue database: " + sqlite_reason(db));
+    if (exists->column_int64(0) == 0) return 0;
+  }
+  return read_version(db);
+}
+
+std::expected<int, std::string> migrate(sqlite3* db, std::span<const Migration> steps) {
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    if (steps[i].version != static_cast<int>(i) + 1) {
+      return std::unexpected("schema migrations must be numbered 1, 2, 3, ... (step " +
+                             std::to_string(i + 1) + " says " + std::to_string(steps[i].version) + ")");
+    }
+  }
+  // IMMEDIATE takes the write lock before reading the version, so two processes opening
+  // the same file cannot both decide to apply the same step.
+  if (const int rc = execute(db, "BEGIN IMMEDIATE"); rc != SQLITE_OK) {
+    return std::unexpected("cannot lock the queue database for migration: " + sqlite_reason(db));
+  }
+  auto reached = apply(db, steps);
+  if (!reached) {
+    execute(db, "ROLLBACK");
+    return reached;
+  }
+  if (execute(db, "COMMIT") != SQLITE_OK) {
+    std::string reason = sqlite_reason(db);
+    execute(db, "ROLLBACK");
+    return std::unexpected("cannot commit the schema migration: " + reason);
+  }
+  return reached;
+}
+
+}  // namespace queue

@@ -1,0 +1,83 @@
+// queue/sqlite_store.hpp — the synchronous SQLite core of the queue.
+//
+// Owns: one connection (WAL, synchronous=FULL, busy timeout, foreign keys) and every
+// prepared statement the queue runs, prepared once at open() and reused for each message.
+// Never: starts threads, reads a clock, or opens a transaction implicitly — the caller
+// brackets work with begin()/commit() so many operations share one fsync (group commit).
+// Threading: confined to one thread at a time; MessageQueue gives it a dedicated thread.
+// Errors: std::error_code with queue::errc (SQLite codes mapped by to_errc); open() gives
+// text for the start-up log. After an error the caller must rollback().
+#pragma once
+
+#include <cstddef>
+#include <expected>
+#include <optional>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "queue/message.hpp"
+#include "queue/sqlite_handle.hpp"
+
+namespace queue {
+
+class SqliteStore {
+ public:
+  /// Opens or creates `path`, sets the pragmas and migrates the schema (queue/schema.hpp).
+  static std::expected<SqliteStore, std::string> open(const std::string& path);
+
+  SqliteStore(SqliteStore&&) noexcept = default;
+  SqliteStore& operator=(SqliteStore&&) noexcept = default;
+
+  /// BEGIN IMMEDIATE: takes the write lock now, so a later statement cannot hit BUSY.
+  std::error_code begin() noexcept;
+  std::error_code commit() noexcept;
+  /// Safe to call when no transaction is open (SQLite may already have rolled back).
+  void rollback() noexcept;
+  bool in_transaction() const noexcept;
+
+  /// Stores `message` with all recipients pending, attempts 0, next_attempt = lease_until.
+  /// Consumes the message: its body moves into the returned QueuedMessage without a copy
+  /// and is bound to SQLite in place. Inside a transaction.
+  std::expected<QueuedMessage, std::error_code> insert(NewMessage&& message, UnixMillis lease_until);
+
+  /// Messages not held with pending recipients due at `now`, oldest received first, at
+  /// most `limit`; their due recipients get next_attempt = lease_until. Bodies loaded.
+  /// Inside a transaction.
+  std::expected<std::vector<QueuedMessage>, std::error_code> claim_due(UnixMillis now, UnixMillis lease_until,
+                                                                       std::size_t limit);
+
+  /// Applies outcomes; deletes the body of each message left with no pending recipient.
+  /// Outcomes naming no stored recipient are skipped and reported as errc::not_found after
+  /// the others were applied. Inside a transaction.
+  std::error_code record(std::span<const RecipientOutcome> outcomes);
+
+  /// Pending recipients of messages not held become due at `now`; returns the number of
+  /// pending recipients (held ones included). Inside a transaction.
+  std::expected<std::size_t, std::error_code> recover(UnixMillis now);
+
+  /// Earliest next_attempt among pending recipients of messages not held.
+  std::expected<std::optional<UnixMillis>, std::error_code> next_due();
+
+  /// The connection, for tests and diagnostics on the owning thread.
+  sqlite3* handle() const noexcept { return db_.get(); }
+
+ private:
+  struct Statements {
+    Statement begin, commit, rollback;
+    Statement insert_message, insert_body, insert_recipient;
+    Statement select_due_messages, select_due_recipients, lease_recipients, select_body;
+    Statement update_recipient, any_pending, delete_body;
+    Statement recover_due, count_pending, next_due;
+  };
+
+  SqliteStore(Connection db, Statements statements) noexcept;
+  std::error_code fail(int sqlite_result) const noexcept;
+  std::error_code finish_message(MessageId id) noexcept;
+
+  Connection db_;  // declared first: destroyed after the statements it owns
+  Statements statements_;
+};
+
+}  // namespace queue

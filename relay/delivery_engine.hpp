@@ -1,0 +1,97 @@
+// relay/delivery_engine.hpp — moves queued recipients to next hops.
+//
+// Owns: splitting a message's recipients by route, picking a hop per delivery
+// (routing::HopSelector over the health view), per-hop connection pools with a cap and
+// reuse, the retry scanner that claims due recipients from the queue, and recording
+// every outcome back into the queue. Failures are classified by relay/outcome; a
+// hop-scope failure ejects the hop (health::PassiveEjection) and the same recipients
+// are tried on another usable hop in the same pass.
+// Threading: everything runs on the one io_context thread; no locks.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "conf/config.hpp"
+#include "health/passive_ejection.hpp"
+#include "queue/message_queue.hpp"
+#include "queue/retry_schedule.hpp"
+#include "routing/hop_selector.hpp"
+#include "routing/route_table.hpp"
+
+namespace relay {
+
+struct DeliveryCounters {
+  std::uint64_t attempts = 0;            // transactions started on a hop
+  std::uint64_t delivered = 0;           // recipients
+  std::uint64_t deferred = 0;            // recipients
+  std::uint64_t failed = 0;              // recipients, permanent
+  std::uint64_t expired = 0;             // recipients
+  std::uint64_t hop_failures = 0;
+};
+
+class DeliveryEngine {
+ public:
+  DeliveryEngine(boost::asio::io_context& io, const conf::Config& config, const routing::RouteTable& routes,
+                 queue::MessageQueue& queue);
+  ~DeliveryEngine();
+
+  /// Starts the retry scanner.
+  void start();
+  /// Stops scanning and lets connections finish; in-flight recipients stay leased in the
+  /// queue and are recovered on the next start.
+  void stop();
+
+  /// Takes a message (fresh from a session, or claimed by the scanner) for delivery now.
+  void submit(queue::QueuedMessage message);
+
+  std::size_t in_flight() const noexcept { return in_flight_; }
+  const DeliveryCounters& counters() const noexcept { return counters_; }
+
+ private:
+  struct MessageInFlight;
+  struct Job {
+    std::shared_ptr<MessageInFlight> message;
+    std::size_t route = 0;
+    std::vector<std::size_t> recipients;  // positions in message->queued.recipients
+    std::vector<std::size_t> tried;       // hops already tried in this pass
+    std::string last_failure;             // reply or fault text from the last hop tried
+  };
+  struct HopState {
+    std::deque<Job> jobs;
+    std::uint32_t connections = 0;
+    std::deque<boost::asio::steady_timer*> idle;  // connections waiting for work
+  };
+
+  void dispatch(Job job);
+  void defer(Job job, std::string reply, bool attempted);
+  void finish_job(const Job& job, std::vector<queue::RecipientOutcome> outcomes);
+  void record(std::vector<queue::RecipientOutcome> outcomes);
+  void hop_failed(std::size_t hop, const std::string& why);
+  void spawn_connection(std::size_t hop);
+  boost::asio::awaitable<void> run_connection(std::size_t hop);
+  boost::asio::awaitable<bool> deliver(class SmtpClient& client, std::size_t hop, Job& job);
+  boost::asio::awaitable<void> scan();
+  queue::UnixMillis retry_at(queue::UnixMillis now, std::uint32_t attempts);
+
+  boost::asio::io_context& io_;
+  const conf::Config& config_;
+  const routing::RouteTable& routes_;
+  queue::MessageQueue& queue_;
+  routing::HopSelector selector_;
+  health::PassiveEjection ejection_;
+  queue::RetrySchedule retry_;
+  std::vector<HopState> hops_;
+  std::size_t in_flight_ = 0;
+  DeliveryCounters counters_;
+  boost::asio::steady_timer scan_timer_;
+  bool stopped_ = false;
+  std::minstd_rand jitter_rng_{std::random_device{}()};
+};
+
+}  // namespace relay

@@ -1,0 +1,71 @@
+// relay/listener_context.hpp — what every session of one listener shares.
+//
+// Owns: a listener's compiled settings, its policy and its counters (one set per
+// listener, so inbound and outbound throughput are seen separately, seed 003), and the
+// registry of live sessions used to drain them on shutdown.
+// Threading: all of it lives on the single io_context thread; no locking.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
+#include "conf/config.hpp"
+#include "policy/listener_policy.hpp"
+#include "relay/server_fsm.hpp"
+
+namespace queue { class MessageQueue; }
+
+namespace relay {
+
+class DeliveryEngine;
+
+struct ListenerCounters {
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t connections_refused = 0;   // over max_connections
+  std::uint64_t sessions_active = 0;
+  std::uint64_t messages_received = 0;     // committed and answered 250
+  std::uint64_t recipients_received = 0;
+  std::uint64_t bytes_received = 0;        // message bytes committed
+  std::uint64_t commit_failures = 0;       // answered 451/452
+};
+
+struct ListenerContext {
+  conf::ListenerConfig config;
+  ServerSettings settings;
+  policy::ListenerPolicy policy;
+  ListenerCounters counters;
+};
+
+/// Live sessions, so shutdown can interrupt the ones still waiting for commands.
+class SessionRegistry {
+ public:
+  void add(std::uint64_t id, boost::asio::ip::tcp::socket* socket) { sessions_[id] = socket; }
+  void remove(std::uint64_t id) { sessions_.erase(id); }
+  std::size_t size() const noexcept { return sessions_.size(); }
+  bool draining() const noexcept { return draining_; }
+  /// Marks the server as draining and interrupts every session's pending I/O; each
+  /// session then answers 421 4.3.2 and closes.
+  void interrupt_all() {
+    draining_ = true;
+    for (auto& [id, socket] : sessions_) {
+      boost::system::error_code ignored;
+      socket->cancel(ignored);
+    }
+  }
+  void set_draining() noexcept { draining_ = true; }
+
+ private:
+  std::unordered_map<std::uint64_t, boost::asio::ip::tcp::socket*> sessions_;
+  bool draining_ = false;
+};
+
+struct SessionServices {
+  queue::MessageQueue& queue;
+  DeliveryEngine& delivery;
+  SessionRegistry& sessions;
+  const conf::Config& config;
+};
+
+}  // namespace relay

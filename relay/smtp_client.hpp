@@ -1,0 +1,105 @@
+// relay/smtp_client.hpp — one SMTP client connection to a next hop (RFC 5321 client side).
+//
+// Owns: the socket to a hop, its read buffer, what the hop's EHLO offered, and the byte
+// shuffling of one mail transaction: MAIL, RCPT…, DATA (pipelined when the hop offers
+// PIPELINING, RFC 2920), the dot-stuffed body (RFC 5321 §4.5.2) and the final reply.
+// It reports what happened (replies per stage, or an I/O fault); what a reply MEANS for
+// the hop, message and recipients is decided by relay/outcome, not here.
+// Threading: one coroutine at a time on the io_context thread. Every await has a deadline.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "relay/io_deadline.hpp"
+#include "relay/outcome.hpp"
+#include "relay/reply_parser.hpp"
+
+namespace relay {
+
+struct ClientSettings {
+  std::string helo_name;
+  std::chrono::seconds connect_timeout{30};
+  std::chrono::seconds command_timeout{300};
+  std::chrono::seconds data_timeout{600};
+};
+
+/// What the hop offered in its EHLO reply.
+struct HopCapabilities {
+  bool esmtp = false;
+  bool pipelining = false;
+  bool eight_bit_mime = false;
+  std::uint64_t max_size = 0;  // 0: no SIZE limit announced
+};
+
+/// A transport-level failure: the hop, not the message, is at fault.
+struct ClientFault {
+  FaultKind kind = FaultKind::io_error;
+  std::string text;  // for logs and the recipient's last-reply column
+};
+
+/// The replies of one transaction, in stage order. A stage that was not reached has no reply.
+struct TransactionReplies {
+  std::optional<Reply> mail;
+  std::vector<std::optional<Reply>> rcpt;  // one per recipient, in order
+  std::optional<Reply> data;               // reply to DATA (354 expected)
+  std::optional<Reply> final_reply;        // reply after the terminating dot
+  std::optional<ClientFault> fault;        // the connection broke or timed out
+  std::optional<Reply> hop_reply;          // 421 or a reply that refuses the whole session
+};
+
+struct Envelope {
+  std::string sender;
+  std::vector<std::string> recipients;
+  bool eight_bit = false;
+};
+
+class SmtpClient {
+ public:
+  SmtpClient(boost::asio::any_io_executor executor, ClientSettings settings);
+
+  /// Connects to the first reachable endpoint of host:port, reads the banner and says
+  /// EHLO (HELO if the hop refuses EHLO). On failure returns the fault or the refusal.
+  boost::asio::awaitable<std::optional<ClientFault>> connect(const std::string& host, std::uint16_t port,
+                                                             std::optional<Reply>& refusal);
+
+  /// Runs one mail transaction. After a transaction that did not complete (MAIL or all
+  /// RCPT refused) the session is reset with RSET so the connection stays reusable.
+  boost::asio::awaitable<TransactionReplies> send(const Envelope& envelope, const std::string& body);
+
+  /// Polite QUIT (best effort, short deadline), then close.
+  boost::asio::awaitable<void> quit();
+
+  bool usable() const noexcept { return usable_; }
+  const HopCapabilities& capabilities() const noexcept { return capabilities_; }
+  std::uint32_t transactions() const noexcept { return transactions_; }
+  std::string remote() const;
+
+ private:
+  boost::asio::awaitable<std::optional<ClientFault>> write(const std::vector<boost::asio::const_buffer>& buffers,
+                                                           std::chrono::seconds timeout);
+  boost::asio::awaitable<std::optional<ClientFault>> write_one(boost::asio::const_buffer buffer,
+                                                               std::chrono::seconds timeout);
+  boost::asio::awaitable<std::expected<Reply, ClientFault>> read_reply(std::chrono::seconds timeout);
+  ClientFault fault_from(boost::system::error_code ec, const char* stage);
+  void parse_capabilities(const Reply& ehlo);
+
+  boost::asio::ip::tcp::socket socket_;
+  IoDeadline deadline_;
+  ClientSettings settings_;
+  ReplyParser parser_;
+  std::string buffer_;
+  HopCapabilities capabilities_;
+  bool usable_ = false;
+  std::uint32_t transactions_ = 0;
+};
+
+/// Splits `body` into write buffers with RFC 5321 §4.5.2 dot-stuffing applied and the
+/// terminating ".\r\n" appended. The buffers point into `body` and two static strings.
+std::vector<boost::asio::const_buffer> stuffed_body_buffers(const std::string& body);
+
+}  // namespace relay

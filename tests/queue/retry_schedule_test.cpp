@@ -1,0 +1,106 @@
+// Tests for queue/retry_schedule.cpp: delay table, jitter bounds, lifetime.
+#include "queue/retry_schedule.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace queue {
+namespace {
+
+using namespace std::chrono_literals;
+
+conf::QueueConfig config_with(std::vector<conf::Seconds> schedule, std::chrono::hours lifetime = 48h) {
+  conf::QueueConfig config;
+  config.retry_schedule = std::move(schedule);
+  config.lifetime = lifetime;
+  return config;
+}
+
+TEST(RetrySchedule, DelayByAttemptWithLastEntryRepeating) {
+  const RetrySchedule schedule(config_with({60s, 300s, 600s}));
+  struct Case {
+    std::uint32_t attempts_so_far;
+    std::int64_t want_delay_ms;
+  };
+  const Case cases[] = {
+      {0, 60'000},  // released unattempted: like after the first try
+      {1, 60'000}, {2, 300'000}, {3, 600'000}, {4, 600'000}, {1000, 600'000},
+  };
+  constexpr UnixMillis now = 1'700'000'000'000;
+  for (const Case& c : cases) {
+    EXPECT_EQ(schedule.base_delay_ms(c.attempts_so_far), c.want_delay_ms) << "attempts " << c.attempts_so_far;
+    // jitter_unit 0.5 is the middle of the ±10% band: exactly the table value.
+    EXPECT_EQ(schedule.next_attempt(now, c.attempts_so_far, 0.5), now + c.want_delay_ms)
+        << "attempts " << c.attempts_so_far;
+  }
+}
+
+TEST(RetrySchedule, DefaultScheduleMatchesConfigDefaults) {
+  const RetrySchedule schedule{conf::QueueConfig{}};
+  const std::int64_t want[] = {60'000, 300'000, 600'000, 900'000, 1'800'000, 3'600'000, 3'600'000};
+  for (std::uint32_t n = 1; n <= std::size(want); ++n) {
+    EXPECT_EQ(schedule.base_delay_ms(n), want[n - 1]) << "attempt " << n;
+  }
+}
+
+TEST(RetrySchedule, JitterStaysWithinTenPercent) {
+  const RetrySchedule schedule(config_with({100s}));
+  constexpr UnixMillis now = 5'000;
+  struct Case {
+    double jitter_unit;
+    UnixMillis want;
+  };
+  const Case cases[] = {
+      {0.0, now + 90'000},        // lower bound, inclusive
+      {0.25, now + 95'000},
+      {0.75, now + 105'000},
+      {-3.0, now + 90'000},       // clamped
+      {std::nan(""), now + 90'000},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(schedule.next_attempt(now, 1, c.jitter_unit), c.want) << "jitter " << c.jitter_unit;
+  }
+  // The upper bound is exclusive, also for out-of-range input.
+  for (double u : {0.999999, 1.0, 7.0}) {
+    const UnixMillis got = schedule.next_attempt(now, 1, u);
+    EXPECT_LT(got, now + 110'000) << "jitter " << u;
+    EXPECT_GE(got, now + 109'990) << "jitter " << u;
+  }
+  // Monotonic in the jitter unit across the band.
+  UnixMillis previous = schedule.next_attempt(now, 1, 0.0);
+  for (int i = 1; i < 100; ++i) {
+    const UnixMillis got = schedule.next_attempt(now, 1, i / 100.0);
+    EXPECT_GE(got, previous);
+    previous = got;
+  }
+}
+
+TEST(RetrySchedule, EmptyScheduleFallsBackToAFixedDelay) {
+  const RetrySchedule schedule(config_with({}));
+  EXPECT_EQ(schedule.base_delay_ms(1), 300'000);
+  EXPECT_EQ(schedule.base_delay_ms(9), 300'000);
+}
+
+TEST(RetrySchedule, ExpiresAtLifetime) {
+  const RetrySchedule schedule(config_with({60s}, 2h));
+  constexpr UnixMillis received = 1'000'000;
+  constexpr UnixMillis lifetime = 2 * 3600 * 1000;
+  struct Case {
+    UnixMillis now;
+    bool want;
+  };
+  const Case cases[] = {
+      {received, false},
+      {received + lifetime - 1, false},
+      {received + lifetime, true},
+      {received + lifetime + 1, true},
+      {received - 10, false},  // clock stepped back
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(schedule.expired(received, c.now), c.want) << "now " << c.now;
+  }
+}
+
+}  // namespace
+}  // namespace queue
