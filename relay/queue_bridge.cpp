@@ -1,4 +1,9 @@
 // relay/queue_bridge.cpp — awaitable adapters over queue::MessageQueue.
+//
+// These are plain functions returning the awaitable of an async operation, not
+// coroutines: g++ 12 miscompiles init-captures of coroutine parameters (a moved
+// std::string kept pointing into the old frame), so the message is handed to
+// async_initiate as an argument and moved exactly once, into the queue's job.
 #include "relay/queue_bridge.hpp"
 
 #include <boost/asio/async_result.hpp>
@@ -12,43 +17,45 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Runs `start(callback)`; the queue thread invokes callback(result), which is posted back
-// to the awaiting coroutine's executor so no queue-thread code touches session state.
-template <typename Result, typename Start>
-asio::awaitable<Result> await_queue(Start start) {
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Result)>(
-      [start = std::move(start)](auto handler) mutable {
-        auto executor = asio::get_associated_executor(handler);
-        start([handler = std::move(handler), executor](Result result) mutable {
-          asio::post(executor, [handler = std::move(handler), result = std::move(result)]() mutable {
-            std::move(handler)(std::move(result));
-          });
-        });
-      },
-      asio::use_awaitable);
+// Wraps a completion handler so that the queue thread's callback is posted back to the
+// handler's executor: no queue-thread code ever touches session state.
+template <typename Result, typename Handler>
+auto post_back(Handler handler) {
+  auto executor = asio::get_associated_executor(handler);
+  return [handler = std::move(handler), executor](Result result) mutable {
+    asio::post(executor, [handler = std::move(handler), result = std::move(result)]() mutable {
+      std::move(handler)(std::move(result));
+    });
+  };
 }
 
 }  // namespace
 
 asio::awaitable<CommitResult> commit_message(queue::MessageQueue& q, queue::NewMessage message,
                                              queue::UnixMillis lease_until) {
-  co_return co_await await_queue<CommitResult>(
-      [&q, message = std::move(message), lease_until](auto done) mutable {
-        q.commit(std::move(message), lease_until, std::move(done));
-      });
+  return asio::async_initiate<decltype(asio::use_awaitable), void(CommitResult)>(
+      [&q, lease_until](auto handler, queue::NewMessage message) {
+        q.commit(std::move(message), lease_until, post_back<CommitResult>(std::move(handler)));
+      },
+      asio::use_awaitable, std::move(message));
 }
 
 asio::awaitable<ClaimResult> claim_due(queue::MessageQueue& q, queue::UnixMillis now,
                                        queue::UnixMillis lease_until, std::size_t limit) {
-  co_return co_await await_queue<ClaimResult>([&q, now, lease_until, limit](auto done) mutable {
-    q.claim_due(now, lease_until, limit, std::move(done));
-  });
+  return asio::async_initiate<decltype(asio::use_awaitable), void(ClaimResult)>(
+      [&q, now, lease_until, limit](auto handler) {
+        q.claim_due(now, lease_until, limit, post_back<ClaimResult>(std::move(handler)));
+      },
+      asio::use_awaitable);
 }
 
 asio::awaitable<std::error_code> record_outcomes(queue::MessageQueue& q,
                                                  std::vector<queue::RecipientOutcome> outcomes) {
-  co_return co_await await_queue<std::error_code>(
-      [&q, outcomes = std::move(outcomes)](auto done) mutable { q.record(std::move(outcomes), std::move(done)); });
+  return asio::async_initiate<decltype(asio::use_awaitable), void(std::error_code)>(
+      [&q](auto handler, std::vector<queue::RecipientOutcome> outcomes) {
+        q.record(std::move(outcomes), post_back<std::error_code>(std::move(handler)));
+      },
+      asio::use_awaitable, std::move(outcomes));
 }
 
 queue::UnixMillis unix_now_ms() noexcept {
