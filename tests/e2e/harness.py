@@ -576,6 +576,9 @@ def queue_message_rows(state_dir: Path) -> Optional[int]:
 
 # --------------------------------------------------------------------------- test case
 
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "WARNING: ThreadSanitizer")
+
 class E2ETestCase(unittest.TestCase):
     """A temp dir per test; sinks and relays stopped in reverse order; on failure the
     directory is kept and every process log's tail is printed."""
@@ -643,9 +646,18 @@ class E2ETestCase(unittest.TestCase):
         relay = Relay(config_path, log,
                       [(cfg.inbound_bind, cfg.inbound_port),
                        (cfg.outbound_bind, cfg.outbound_port)])
+        self.addCleanup(self._check_sanitizers, relay)
         self.addCleanup(relay.stop)
         relay.start()
         return relay
+
+    def _check_sanitizers(self, relay: "Relay") -> None:
+        """With an ASan/UBSan build, a report in the relay's log fails the test even when
+        the SMTP behaviour looked right (runs after the relay was stopped)."""
+        found = [line for line in relay.log_text().splitlines()
+                 if any(marker in line for marker in SANITIZER_MARKERS)]
+        if found:
+            raise AssertionError(f"sanitizer report in {relay.log_path}:\n" + "\n".join(found[:10]))
 
     def relay_with_one_sink(self, **overrides):
         """The common set-up: one sink behind both routes. Returns (cfg, relay, sink)."""

@@ -4,7 +4,8 @@
 Owns: the delivery contract across several next hops: two equal-cost hops both get
 traffic; when one hop's host dies (SIGKILL of its sink process, so pooled connections
 break and new ones are refused) every message still arrives exactly once at the
-survivor; a hop that answers 4xx makes the relay retry the message on the other hop.
+survivor; a hop that answers 4xx makes the relay retry the message on the other hop;
+a recipient one hop answers 4xx to is retried without re-sending the ones it took.
 Never: asserts timing or an exact split; waits are bounded (~30 s).
 Standards: RFC 5321 §4.5.4.1 (retry on transient failure), §6.1 (reliable delivery).
 """
@@ -31,14 +32,14 @@ class FailoverTest(E2ETestCase):
         self.cfg, path = self.make_config(hops, hops)
         self.relay = self.start_relay(self.cfg, path)
 
-    def send_batch(self, n, tag):
+    def send_batch(self, n, tag, rcpts=None):
         mids = []
         with smtp_connect(OUTBOUND_HOST, self.cfg.outbound_port) as s:
             for i in range(n):
-                mid, msg = build_message(sender="carol@example.com",
-                                         to=[f"r{i}@elsewhere.example.org"],
+                to = rcpts or [f"r{i}@elsewhere.example.org"]
+                mid, msg = build_message(sender="carol@example.com", to=to,
                                          subject=f"{tag} {i}")
-                smtp_transaction(s, "carol@example.com", [f"r{i}@elsewhere.example.org"], msg)
+                smtp_transaction(s, "carol@example.com", to, msg)
                 mids.append(mid)
         return mids
 
@@ -46,20 +47,15 @@ class FailoverTest(E2ETestCase):
     def ids(messages):
         return [message_id_of(m.raw) for m in messages]
 
-    def wait_all(self, mids, sources, what):
+    def wait_all(self, mids, delivered_ids, what):
+        """Bounded wait until every id in mids is among delivered_ids()."""
         want = set(mids)
-
-        def arrived():
-            seen = set()
-            for src in sources:
-                seen.update(self.ids(src()))
-            return want <= seen
-
-        wait_for(arrived, DELIVERY_WAIT, what)
+        wait_for(lambda: want <= set(delivered_ids()), DELIVERY_WAIT, what)
 
     def test_spread_then_survive_a_dead_hop(self):
         first = self.send_batch(40, "before")
-        self.wait_all(first, [self.a.messages, self.b.messages], "first 40 at A or B")
+        self.wait_all(first, lambda: self.ids(self.a.messages() + self.b.messages()),
+                      "first 40 at A or B")
         at_a = self.ids(self.a.messages())
         at_b = self.ids(self.b.messages())
         print(f"[e2e] spread of 40 over two equal hops: A={len(at_a)} B={len(at_b)}",
@@ -70,7 +66,7 @@ class FailoverTest(E2ETestCase):
         self.a.kill()
         a_before = at_a
         second = self.send_batch(40, "after")
-        self.wait_all(first + second, [lambda: [], self.b.messages],
+        self.wait_all(first + second, lambda: a_before + self.ids(self.b.messages()),
                       "all 80 at A-before-kill or B")
         settle(2.0)  # room for duplicates to show up
         counts = collections.Counter(a_before + self.ids(self.b.messages()))
@@ -84,12 +80,35 @@ class FailoverTest(E2ETestCase):
         self.a.stop()
         self.a = self.start_sink("a-tempfail", port=self.a.port, modes=["tempfail"])
         mids = self.send_batch(20, "tempfail")
-        self.wait_all(mids, [self.b.messages], "20 messages at B")
+        self.wait_all(mids, lambda: self.ids(self.b.messages()), "20 messages at B")
         settle(2.0)
         self.assertEqual(self.a.messages(), [], "the tempfailing hop stored something")
         counts = collections.Counter(self.ids(self.b.messages()))
         self.assertEqual({m: n for m, n in counts.items() if n != 1}, {},
                          "messages delivered more than once")
+
+    def test_recipient_tempfailed_by_one_hop_is_delivered_once_elsewhere(self):
+        self.a.stop()
+        self.a = self.start_sink("a-rcpt", port=self.a.port,
+                                 modes=["tempfail-rcpt=x@elsewhere.example.org"])
+        rcpts = ["x@elsewhere.example.org", "y@elsewhere.example.org"]
+        mids = self.send_batch(10, "partial", rcpts=rcpts)
+
+        def pairs():
+            return [(message_id_of(m.raw), r) for m in self.a.messages() + self.b.messages()
+                    for r in m.rcpt_tos]
+
+        want = {(mid, r) for mid in mids for r in rcpts}
+        wait_for(lambda: want <= set(pairs()), DELIVERY_WAIT,
+                 "every (message, recipient) pair at A or B")
+        settle(2.0)
+        counts = collections.Counter(pairs())
+        self.assertEqual({p: n for p, n in counts.items() if n != 1}, {},
+                         "recipients delivered more than once")
+        self.assertNotIn("x@elsewhere.example.org",
+                         {r for m in self.a.messages() for r in m.rcpt_tos})
+        print(f"[e2e] partial 4xx: A stored {len(self.a.messages())} transaction(s) (y only), "
+              f"B stored {len(self.b.messages())}", file=sys.stderr)
 
 
 if __name__ == "__main__":

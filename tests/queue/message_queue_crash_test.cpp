@@ -18,27 +18,16 @@
 
 #include "queue/errc.hpp"
 #include "queue/message_queue.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace queue {
 namespace {
 
 using namespace std::chrono_literals;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = ::testing::TempDir() + "hubrelay-crash-XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string file(const char* name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
+// One temporary directory per test, removed afterwards.
+struct TempDir : test_support::TempDir {
+  TempDir() : test_support::TempDir("hubrelay-crash") {}
 };
 
 std::string body_for(std::int64_t seq) {

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "queue/errc.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace queue {
 namespace {
@@ -26,21 +27,9 @@ using namespace std::chrono_literals;
 // hanging the test run. No assertion depends on how long anything took.
 constexpr auto wait_limit = 60s;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = ::testing::TempDir() + "hubrelay-queue-XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string file(const char* name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
+// One temporary directory per test, removed afterwards.
+struct TempDir : test_support::TempDir {
+  TempDir() : test_support::TempDir("hubrelay-queue") {}
 };
 
 template <typename T>

@@ -10,25 +10,14 @@
 
 #include "queue/sqlite_handle.hpp"
 #include "queue/sqlite_store.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace queue {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = ::testing::TempDir() + "hubrelay-schema-XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string file(const char* name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
+// One temporary directory per test, removed afterwards.
+struct TempDir : test_support::TempDir {
+  TempDir() : test_support::TempDir("hubrelay-schema") {}
 };
 
 bool table_exists(sqlite3* db, const char* name) {

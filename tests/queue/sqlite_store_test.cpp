@@ -1,5 +1,6 @@
 // Tests for queue/sqlite_store.cpp: the synchronous SQL core, one transaction at a time.
 #include "queue/sqlite_store.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -9,21 +10,9 @@
 namespace queue {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = ::testing::TempDir() + "hubrelay-store-XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string file(const char* name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
+// One temporary directory per test, removed afterwards.
+struct TempDir : test_support::TempDir {
+  TempDir() : test_support::TempDir("hubrelay-store") {}
 };
 
 NewMessage make_message(UnixMillis received_at, std::vector<std::string> recipients, std::string body) {
