@@ -1,7 +1,7 @@
 // conf/config.hpp — the validated, immutable configuration of one hubrelay instance.
 //
 // Owns: plain value structs for every section of hubrelay.toml, with defaults.
-// Produced by conf::load() (conf/load.hpp) after validation; consumers receive a
+// Produced by conf::load_file()/load_string() (conf/load.hpp) after validation; consumers receive a
 // std::shared_ptr<const Config> and never mutate it. A reload builds a new Config.
 // Performs no I/O. Durations are std::chrono, sizes are bytes.
 // See docs/configuration.md for every key.

@@ -2,9 +2,9 @@
 //
 // Owns: one table of numeric ranges (integers, durations, sizes), in the manner of Postfix's
 // parameter tables, so load.cpp, the tests and docs/configuration.md agree on one source;
-// the guards on the raw input (file size, line length, nesting) that keep the TOML parser
-// away from pathological text; and the syntax checks for one value at a time: names, host
-// names, IP literals, "ip:port" listener addresses, CIDR networks.
+// the guards on the raw input (file size, UTF-8, line length, nesting) that keep the TOML
+// parser away from text it mishandles; and the syntax checks for one value at a time:
+// names, host names, IP literals, "ip:port" listener addresses, CIDR networks.
 // Defaults are NOT here: they live in the struct initialisers of conf/config.hpp.
 // Never: looks at more than one value, does I/O, throws. Errors come back as text meant for
 // an administrator ("port 0 is out of range 1..65535").
@@ -71,8 +71,8 @@ inline constexpr Limit delivery_max_in_flight{"delivery.max_in_flight", LimitKin
                                               1'000'000};
 
 // [[listener]]. The size cap stays under SQLite's default maximum blob length (10^9 bytes).
-inline constexpr Limit listener_max_message_size{"listener.max_message_size", LimitKind::size,
-                                                 1024, 1'000'000'000};
+inline constexpr Limit listener_max_message_size{"listener.max_message_size", LimitKind::size, 1024,
+                                                 1'000'000'000};
 inline constexpr Limit listener_max_recipients{"listener.max_recipients", LimitKind::integer, 1,
                                                100'000};
 inline constexpr Limit listener_max_connections{"listener.max_connections", LimitKind::integer, 1,
@@ -97,18 +97,33 @@ inline constexpr Limit route_hop_weight{"route.hops[].weight", LimitKind::intege
 
 /// Every entry above, for tests and documentation checks.
 inline constexpr std::array all{
-    &queue_lifetime,           &queue_retry_delay,         &queue_group_commit_max_batch,
-    &delivery_connect_timeout, &delivery_command_timeout,  &delivery_data_timeout,
-    &delivery_hop_backoff,     &delivery_idle_timeout,     &delivery_max_in_flight,
-    &listener_max_message_size, &listener_max_recipients,  &listener_max_connections,
-    &listener_max_errors,      &listener_command_timeout,  &listener_data_timeout,
-    &listener_session_timeout, &hop_port,                  &hop_max_connections,
-    &hop_max_messages_per_connection, &route_hop_cost,     &route_hop_weight,
+    &queue_lifetime,
+    &queue_retry_delay,
+    &queue_group_commit_max_batch,
+    &delivery_connect_timeout,
+    &delivery_command_timeout,
+    &delivery_data_timeout,
+    &delivery_hop_backoff,
+    &delivery_idle_timeout,
+    &delivery_max_in_flight,
+    &listener_max_message_size,
+    &listener_max_recipients,
+    &listener_max_connections,
+    &listener_max_errors,
+    &listener_command_timeout,
+    &listener_data_timeout,
+    &listener_session_timeout,
+    &hop_port,
+    &hop_max_connections,
+    &hop_max_messages_per_connection,
+    &route_hop_cost,
+    &route_hop_weight,
 };
 
 // Input guards. toml11 3.7 parses arrays, inline tables and dotted keys recursively (deep
-// nesting overflows the stack) and is quadratic in the length of one line, so the raw text
-// is checked before it is handed over. Real configuration files are a few kilobytes.
+// nesting overflows the stack), is quadratic in the length of one line, and reads out of
+// bounds when reporting malformed UTF-8 inside a string, so the raw text is checked before
+// it is handed over. Real configuration files are a few kilobytes.
 inline constexpr std::size_t max_file_bytes = 1024 * 1024;
 inline constexpr std::size_t max_line_bytes = 16 * 1024;
 inline constexpr int max_nesting = 64;  // brackets + braces + dots of keys on one line
@@ -123,8 +138,8 @@ struct InputProblem {
   std::string message;
 };
 
-/// Checks size, line length and nesting depth of configuration text (see limits above).
-/// Understands TOML strings and comments so brackets inside them do not count.
+/// Checks size, UTF-8 validity, line length and nesting depth of configuration text (see
+/// limits above). Understands TOML strings and comments so brackets inside them do not count.
 std::expected<void, InputProblem> check_input_shape(std::string_view text);
 
 /// Names of listeners, policies, hops and routes: 1..64 of [A-Za-z0-9_-].

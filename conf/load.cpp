@@ -45,17 +45,25 @@ using Value = toml::value;
 
 std::string describe(toml::value_t type) {
   switch (type) {
-    case toml::value_t::boolean: return "a boolean";
-    case toml::value_t::integer: return "an integer";
-    case toml::value_t::floating: return "a floating-point number";
-    case toml::value_t::string: return "a string";
+    case toml::value_t::boolean:
+      return "a boolean";
+    case toml::value_t::integer:
+      return "an integer";
+    case toml::value_t::floating:
+      return "a floating-point number";
+    case toml::value_t::string:
+      return "a string";
     case toml::value_t::offset_datetime:
     case toml::value_t::local_datetime:
     case toml::value_t::local_date:
-    case toml::value_t::local_time: return "a date or time";
-    case toml::value_t::array: return "an array";
-    case toml::value_t::table: return "a table";
-    case toml::value_t::empty: break;
+    case toml::value_t::local_time:
+      return "a date or time";
+    case toml::value_t::array:
+      return "an array";
+    case toml::value_t::table:
+      return "a table";
+    case toml::value_t::empty:
+      break;
   }
   return "nothing";
 }
@@ -69,17 +77,11 @@ std::string printable(std::string text) {
   return text;
 }
 
-/// A value echoed in a diagnostic: cut short, and with control characters replaced, so one
-/// odd value cannot flood the output or break the one-line-per-problem format.
+/// A value echoed in a diagnostic, cut short so one absurd value cannot flood the output.
 std::string quote(std::string_view text) {
   constexpr std::size_t max_echo = 80;
-  std::string out = "'";
-  for (std::size_t i = 0; i < text.size() && i < max_echo; ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    out += (c < 0x20 || c == 0x7f) ? '?' : text[i];
-  }
-  if (text.size() > max_echo) out += "...";
-  return out + "'";
+  if (text.size() <= max_echo) return "'" + printable(std::string(text)) + "'";
+  return "'" + printable(std::string(text.substr(0, max_echo))) + "...'";
 }
 
 std::string joined(const std::vector<std::string>& names) {
@@ -201,7 +203,8 @@ class Loader {
   Loader(std::string file, std::string_view text) : file_(std::move(file)), lines_(text) {}
 
   void error(int line, std::string key, std::string message) {
-    diagnostics_.push_back(Diagnostic{file_, line, printable(std::move(key)), printable(std::move(message))});
+    diagnostics_.push_back(
+        Diagnostic{file_, line, printable(std::move(key)), printable(std::move(message))});
   }
   int line_of(const Value& v) const { return lines_.line_of(v); }
 
@@ -317,9 +320,9 @@ bool Loader::read_duration(const Value& v, const std::string& key, const Limit& 
   } else if (v.is_integer()) {
     parsed = parse_duration(std::to_string(v.as_integer()));
   } else {
-    error(line_of(v), key,
-          "expected a duration such as \"30s\" or a number of seconds, found " +
-              describe(v.type()));
+    error(
+        line_of(v), key,
+        "expected a duration such as \"30s\" or a number of seconds, found " + describe(v.type()));
     return false;
   }
   if (!parsed) {
@@ -479,7 +482,7 @@ void Loader::read_log(const Value& root) {
   if (!expect(table, toml::value_t::table, "log")) return;
   Section s(*this, table, "log", {"level", "file"});
   if (const Value* v = s.find("level")) {
-    constexpr std::array<std::string_view, 7> levels{"trace", "debug", "info",    "warn",
+    constexpr std::array<std::string_view, 7> levels{"trace", "debug",    "info", "warn",
                                                      "error", "critical", "off"};
     std::string level;
     if (read_string(*v, s.key("level"), level)) {
@@ -527,8 +530,8 @@ void Loader::read_queue(const Value& root) {
         std::vector<Seconds> schedule;
         for (std::size_t i = 0; i < array.size(); ++i) {
           Seconds delay{};
-          if (read_seconds(array[i], key + "[" + std::to_string(i) + "]",
-                           limits::queue_retry_delay, delay)) {
+          if (read_seconds(array[i], key + "[" + std::to_string(i) + "]", limits::queue_retry_delay,
+                           delay)) {
             schedule.push_back(delay);
           }
         }
@@ -633,8 +636,7 @@ void Loader::read_hops(const Value& root) {
       read_integer(*v, s.key("port"), limits::hop_port, hop.port);
     }
     if (const Value* v = s.find("max_connections")) {
-      read_integer(*v, s.key("max_connections"), limits::hop_max_connections,
-                   hop.max_connections);
+      read_integer(*v, s.key("max_connections"), limits::hop_max_connections, hop.max_connections);
     }
     if (const Value* v = s.find("max_messages_per_connection")) {
       read_integer(*v, s.key("max_messages_per_connection"),
@@ -690,18 +692,17 @@ void Loader::read_listeners(const Value& root) {
 }
 
 void Loader::read_listener(const Value& table, const std::string& path) {
-  Section s(*this, table, path,
-            {"name", "direction", "bind", "policy", "max_message_size", "max_recipients",
-             "max_connections", "max_errors", "command_timeout", "data_timeout",
-             "session_timeout"});
+  Section s(
+      *this, table, path,
+      {"name", "direction", "bind", "policy", "max_message_size", "max_recipients",
+       "max_connections", "max_errors", "command_timeout", "data_timeout", "session_timeout"});
   ListenerConfig listener{.line = s.line()};
 
   if (const Value* v = s.require("name")) {
     if (read_string(*v, s.key("name"), listener.name)) {
       if (!is_name(listener.name)) {
         error(line_of(*v), s.key("name"),
-              "invalid name " + quote(listener.name) +
-                  ": use 1 to 64 letters, digits, '-' or '_'");
+              "invalid name " + quote(listener.name) + ": use 1 to 64 letters, digits, '-' or '_'");
       } else if (const auto [it, added] = listener_names_.emplace(listener.name, line_of(*v));
                  !added) {
         error(line_of(*v), s.key("name"),
@@ -726,8 +727,8 @@ void Loader::read_listener(const Value& table, const std::string& path) {
       }
       if (const auto earlier = binds_.claim(*bind, BindUse{item.key, item.line})) {
         error(item.line, item.key,
-              "address " + quote(item.text) + " is already used by " + earlier->key +
-                  " (line " + std::to_string(earlier->line) + ")");
+              "address " + quote(item.text) + " is already used by " + earlier->key + " (line " +
+                  std::to_string(earlier->line) + ")");
       }
       listener.bind.push_back(std::move(*bind));
     }
@@ -792,8 +793,7 @@ void Loader::read_route(const Value& table, const std::string& path) {
       if (!is_name(route.name)) {
         error(line_of(*v), s.key("name"),
               "invalid name " + quote(route.name) + ": use 1 to 64 letters, digits, '-' or '_'");
-      } else if (const auto [it, added] = route_names_.emplace(route.name, line_of(*v));
-                 !added) {
+      } else if (const auto [it, added] = route_names_.emplace(route.name, line_of(*v)); !added) {
         error(line_of(*v), s.key("name"),
               "duplicate route name " + quote(route.name) + " (first used on line " +
                   std::to_string(it->second) + ")");
@@ -801,9 +801,8 @@ void Loader::read_route(const Value& table, const std::string& path) {
     }
   }
   const Value* direction = s.require("direction");
-  const bool direction_ok = direction != nullptr && read_direction(*this, *direction,
-                                                                   s.key("direction"),
-                                                                   route.direction);
+  const bool direction_ok = direction != nullptr &&
+                            read_direction(*this, *direction, s.key("direction"), route.direction);
 
   if (const Value* v = s.require("domains")) {
     std::vector<Item> items;
@@ -956,7 +955,13 @@ LoadResult load_string(std::string_view text, const std::string& file_name) {
     std::istringstream in{std::string(text)};
     root = toml::parse(in, file_name);
   } catch (const toml::syntax_error& e) {
-    return std::unexpected(std::vector{syntax_diagnostic(file_name, e)});
+    Diagnostic d = syntax_diagnostic(file_name, e);
+    // toml11 appends a newline to a file that lacks one and may then report the line after
+    // the last; an error at the end of the file belongs to its last line.
+    const auto newlines = static_cast<int>(std::ranges::count(text, '\n'));
+    const int last_line = std::max(1, newlines + (text.empty() || text.back() == '\n' ? 0 : 1));
+    d.line = std::min(d.line, last_line);
+    return std::unexpected(std::vector{std::move(d)});
   } catch (const std::exception& e) {
     return std::unexpected(
         std::vector{Diagnostic{file_name, 0, "", std::string("cannot parse: ") + e.what()}});

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <limits>
@@ -75,16 +76,60 @@ bool pton(std::string_view text, void* out) noexcept {
   return inet_pton(Family, buf.data(), out) == 1;
 }
 
+/// Offset of the first byte that does not start a well-formed UTF-8 sequence (Unicode 15
+/// Table 3-7: no overlong forms, no surrogates, nothing above U+10FFFF), or npos.
+std::size_t first_invalid_utf8(std::string_view text) noexcept {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const auto in = [](unsigned char b, unsigned lo, unsigned hi) { return b >= lo && b <= hi; };
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char lead = byte(i);
+    std::size_t length = 0;
+    unsigned second_lo = 0x80;
+    unsigned second_hi = 0xBF;
+    if (lead <= 0x7F) {
+      length = 1;
+    } else if (in(lead, 0xC2, 0xDF)) {
+      length = 2;
+    } else if (in(lead, 0xE0, 0xEF)) {
+      length = 3;
+      if (lead == 0xE0) second_lo = 0xA0;  // overlong
+      if (lead == 0xED) second_hi = 0x9F;  // surrogates
+    } else if (in(lead, 0xF0, 0xF4)) {
+      length = 4;
+      if (lead == 0xF0) second_lo = 0x90;  // overlong
+      if (lead == 0xF4) second_hi = 0x8F;  // above U+10FFFF
+    } else {
+      return i;
+    }
+    if (i + length > text.size()) return i;
+    for (std::size_t k = 1; k < length; ++k) {
+      const bool ok = k == 1 ? in(byte(i + k), second_lo, second_hi) : in(byte(i + k), 0x80, 0xBF);
+      if (!ok) return i;
+    }
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace
 
 // --- input guards --------------------------------------------------------------------------
 
 std::expected<void, InputProblem> check_input_shape(std::string_view text) {
   if (text.size() > limits::max_file_bytes) {
-    return std::unexpected(InputProblem{
-        0, "file is larger than " +
-               format_limit_value(LimitKind::size,
-                                  static_cast<std::int64_t>(limits::max_file_bytes))});
+    return std::unexpected(
+        InputProblem{0, "file is larger than " +
+                            format_limit_value(LimitKind::size,
+                                               static_cast<std::int64_t>(limits::max_file_bytes))});
+  }
+  // TOML text is UTF-8. toml11 3.7 also checks that, but its error path for a bad sequence
+  // inside a string reads out of bounds, so malformed text must never reach it.
+  if (const auto bad = first_invalid_utf8(text); bad != std::string_view::npos) {
+    const auto line =
+        1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n');
+    return std::unexpected(
+        InputProblem{static_cast<int>(line), "invalid UTF-8 (TOML files must be UTF-8 encoded)"});
   }
   // The states mirror TOML's lexical rules closely enough that a bracket inside a string or
   // comment never counts; single-line strings and comments end at a newline as in TOML.
@@ -98,15 +143,15 @@ std::expected<void, InputProblem> check_input_shape(std::string_view text) {
   const auto too_long = [&](std::size_t end) { return end - line_start > limits::max_line_bytes; };
   const auto line_problem = [&] {
     return std::unexpected(InputProblem{
-        line, "line is longer than " +
-                  format_limit_value(LimitKind::size,
-                                     static_cast<std::int64_t>(limits::max_line_bytes)) +
-                  " (split long arrays over several lines)"});
+        line,
+        "line is longer than " +
+            format_limit_value(LimitKind::size, static_cast<std::int64_t>(limits::max_line_bytes)) +
+            " (split long arrays over several lines)"});
   };
   const auto nesting_problem = [&] {
-    return std::unexpected(InputProblem{
-        line, "nesting is deeper than " + std::to_string(limits::max_nesting) +
-                  " levels of brackets, braces and dotted keys"});
+    return std::unexpected(InputProblem{line, "nesting is deeper than " +
+                                                  std::to_string(limits::max_nesting) +
+                                                  " levels of brackets, braces and dotted keys"});
   };
   const auto closes = [&](std::size_t i, std::string_view delimiter) {
     return text.substr(i, delimiter.size()) == delimiter;

@@ -1,8 +1,6 @@
 // tests/conf/conf_fuzz_corpus_test.cpp — replays fuzz/corpus/conf_fuzz/ through the fuzz
 // target's body (fuzz/conf_fuzz.cpp, compiled in here) so builds without libFuzzer still
 // check its invariants, and checks that seeds named valid-* load and invalid-* do not.
-#include "fuzz/conf_fuzz.cpp"
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -10,6 +8,8 @@
 #include <iterator>
 #include <string>
 #include <vector>
+
+#include "fuzz/conf_fuzz.cpp"
 
 namespace {
 
@@ -59,8 +59,8 @@ TEST(ConfFuzzCorpus, InvariantChecksCanFail) {
   // handler stays silent, then confirm the handler really is wired by a direct failure.
   fuzz::set_conf_failure_handler(record_failure);
   failures.clear();
-  const std::string text = read_bytes(std::filesystem::path(HUBRELAY_SOURCE_DIR) / "conf" /
-                                      "hubrelay.example.toml");
+  const std::string text =
+      read_bytes(std::filesystem::path(HUBRELAY_SOURCE_DIR) / "conf" / "hubrelay.example.toml");
   fuzz::conf_load(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
   EXPECT_TRUE(failures.empty());
   fuzz::check(false, "deliberate");

@@ -14,29 +14,29 @@ namespace {
 
 // Line numbers of the base, for reading the expectations below.
 constexpr std::string_view base =
-    "[relay]\n"                                  // 1
-    "hostname = \"relay.example.com\"\n"         // 2
-    "state_dir = \"/var/lib/hubrelay\"\n"        // 3
-    "accepted_domains = [\"example.com\"]\n"     // 4
-    "\n"                                         // 5
-    "[policy.in]\n"                              // 6
-    "trusted_networks = [\"192.0.2.0/24\"]\n"    // 7
-    "\n"                                         // 8
-    "[hop.hub]\n"                                // 9
-    "host = \"192.0.2.10\"\n"                    // 10
-    "\n"                                         // 11
-    "[[listener]]\n"                             // 12
-    "name = \"in\"\n"                            // 13
-    "direction = \"inbound\"\n"                  // 14
-    "bind = [\"127.0.0.1:2525\"]\n"              // 15
-    "policy = \"in\"\n"                          // 16
-    "\n"                                         // 17
-    "[[route]]\n"                                // 18
-    "name = \"to-hub\"\n"                        // 19
-    "direction = \"inbound\"\n"                  // 20
-    "domains = [\"*\"]\n"                        // 21
-    "hops = [{ hop = \"hub\" }]\n";              // 22
-constexpr int after = 22;                        // appended text starts on line after + 1
+    "[relay]\n"                                // 1
+    "hostname = \"relay.example.com\"\n"       // 2
+    "state_dir = \"/var/lib/hubrelay\"\n"      // 3
+    "accepted_domains = [\"example.com\"]\n"   // 4
+    "\n"                                       // 5
+    "[policy.in]\n"                            // 6
+    "trusted_networks = [\"192.0.2.0/24\"]\n"  // 7
+    "\n"                                       // 8
+    "[hop.hub]\n"                              // 9
+    "host = \"192.0.2.10\"\n"                  // 10
+    "\n"                                       // 11
+    "[[listener]]\n"                           // 12
+    "name = \"in\"\n"                          // 13
+    "direction = \"inbound\"\n"                // 14
+    "bind = [\"127.0.0.1:2525\"]\n"            // 15
+    "policy = \"in\"\n"                        // 16
+    "\n"                                       // 17
+    "[[route]]\n"                              // 18
+    "name = \"to-hub\"\n"                      // 19
+    "direction = \"inbound\"\n"                // 20
+    "domains = [\"*\"]\n"                      // 21
+    "hops = [{ hop = \"hub\" }]\n";            // 22
+constexpr int after = 22;                      // appended text starts on line after + 1
 
 /// base with a piece of text replaced; the piece must occur exactly once.
 std::string with(std::string_view piece, std::string_view replacement) {
@@ -67,32 +67,49 @@ struct Case {
 std::vector<Case> cases() {
   return {
       // --- the file as a whole -----------------------------------------------------------
-      {"syntax_error_reports_its_line", plus("listener_count = \n"),
+      {"syntax_error_reports_its_line",
+       plus("listener_count = \n"),
        {{after + 1, "", "TOML syntax error: missing value"}}},
-      {"duplicate_key_is_a_syntax_error", with("policy = \"in\"", "policy = \"in\"\npolicy = \"x\""),
+      {"syntax_error_at_end_of_file_is_on_the_last_line",
+       plus("x = [1,\n2,\n"),
+       {{after + 2, "", "TOML syntax error"}}},
+      {"syntax_error_at_end_without_final_newline",
+       plus("x = [1,\n2,"),
+       {{after + 2, "", "TOML syntax error"}}},
+      {"duplicate_key_is_a_syntax_error",
+       with("policy = \"in\"", "policy = \"in\"\npolicy = \"x\""),
        {{17, "", "already exists"}}},
-      {"unknown_top_level_table", plus("[relays]\nhostname = \"x\"\n"),
+      {"unknown_top_level_table",
+       plus("[relays]\nhostname = \"x\"\n"),
        {{after + 1, "relays", "unknown key"}}},
-      {"missing_relay_table", std::string(base.substr(base.find("[policy.in]"))),
+      {"missing_relay_table",
+       std::string(base.substr(base.find("[policy.in]"))),
        {{0, "relay.hostname", "missing required key"}}},
-      {"no_listener_at_all", std::string(base.substr(0, base.find("[[listener]]"))),
+      {"no_listener_at_all",
+       std::string(base.substr(0, base.find("[[listener]]"))),
        {{0, "listener", "at least one [[listener]]"}}},
       {"listener_as_plain_table",
        with("[[listener]]", "[listener]"),
        {{12, "listener", "expected an array of tables ([[listener]]), found a table"}}},
 
       // --- [relay] [log] ---------------------------------------------------------------------
-      {"misspelt_key", with("state_dir = \"/var/lib/hubrelay\"", "state_dri = \"/x\""),
+      {"misspelt_key",
+       with("state_dir = \"/var/lib/hubrelay\"", "state_dri = \"/x\""),
        {{3, "relay.state_dri", "unknown key"}}},
-      {"missing_hostname", with("hostname = \"relay.example.com\"", "# no hostname"),
+      {"missing_hostname",
+       with("hostname = \"relay.example.com\"", "# no hostname"),
        {{1, "relay.hostname", "missing required key"}}},
-      {"hostname_not_a_host_name", with("hostname = \"relay.example.com\"", "hostname = \"relay_1!\""),
+      {"hostname_not_a_host_name",
+       with("hostname = \"relay.example.com\"", "hostname = \"relay_1!\""),
        {{2, "relay.hostname", "not a valid host name"}}},
-      {"hostname_is_an_ip_address", with("hostname = \"relay.example.com\"", "hostname = \"192.0.2.1\""),
+      {"hostname_is_an_ip_address",
+       with("hostname = \"relay.example.com\"", "hostname = \"192.0.2.1\""),
        {{2, "relay.hostname", "not a valid host name"}}},
-      {"hostname_wrong_type", with("hostname = \"relay.example.com\"", "hostname = 42"),
+      {"hostname_wrong_type",
+       with("hostname = \"relay.example.com\"", "hostname = 42"),
        {{2, "relay.hostname", "expected a string, found an integer"}}},
-      {"empty_state_dir", with("state_dir = \"/var/lib/hubrelay\"", "state_dir = \"\""),
+      {"empty_state_dir",
+       with("state_dir = \"/var/lib/hubrelay\"", "state_dir = \"\""),
        {{3, "relay.state_dir", "must not be empty"}}},
       {"accepted_domains_star_is_open_relay",
        with("accepted_domains = [\"example.com\"]", "accepted_domains = [\"example.com\", \"*\"]"),
@@ -102,27 +119,34 @@ std::vector<Case> cases() {
             "accepted_domains = [\n  \"exa mple.com\",\n  7,\n  \"*.ok.example\",\n]"),
        {{5, "relay.accepted_domains[0]", "invalid domain pattern 'exa mple.com'"},
         {6, "relay.accepted_domains[1]", "expected a string, found an integer"}}},
-      {"log_level_unknown", plus("[log]\nlevel = \"verbose\"\nfiles = \"x\"\n"),
+      {"log_level_unknown",
+       plus("[log]\nlevel = \"verbose\"\nfiles = \"x\"\n"),
        {{after + 2, "log.level", "unknown level 'verbose'"},
         {after + 3, "log.files", "unknown key"}}},
 
       // --- [queue] [delivery] ------------------------------------------------------------------
-      {"lifetime_garbage", plus("[queue]\nlifetime = \"2x\"\n"),
+      {"lifetime_garbage",
+       plus("[queue]\nlifetime = \"2x\"\n"),
        {{after + 2, "queue.lifetime", "invalid duration \"2x\""}}},
-      {"lifetime_out_of_range", plus("[queue]\nlifetime = \"31d\"\n"),
+      {"lifetime_out_of_range",
+       plus("[queue]\nlifetime = \"31d\"\n"),
        {{after + 2, "queue.lifetime", "must be between 1h and 30d (got 31d)"}}},
-      {"lifetime_negative_integer", plus("[queue]\nlifetime = -3600\n"),
+      {"lifetime_negative_integer",
+       plus("[queue]\nlifetime = -3600\n"),
        {{after + 2, "queue.lifetime", "negative duration"}}},
-      {"retry_schedule_empty", plus("[queue]\nretry_schedule = []\n"),
+      {"retry_schedule_empty",
+       plus("[queue]\nretry_schedule = []\n"),
        {{after + 2, "queue.retry_schedule", "at least one delay"}}},
       {"retry_schedule_entries",
        plus("[queue]\nretry_schedule = [\"1m\", \"500ms\", true, \"1500ms\"]\n"),
        {{after + 2, "queue.retry_schedule[1]", "must be between 1s and 1d (got 500ms)"},
         {after + 2, "queue.retry_schedule[2]", "expected a duration"},
         {after + 2, "queue.retry_schedule[3]", "whole number of seconds"}}},
-      {"retry_schedule_not_array", plus("[queue]\nretry_schedule = \"1m\"\n"),
+      {"retry_schedule_not_array",
+       plus("[queue]\nretry_schedule = \"1m\"\n"),
        {{after + 2, "queue.retry_schedule", "expected an array, found a string"}}},
-      {"group_commit_zero", plus("[queue]\ngroup_commit_max_batch = 0\n"),
+      {"group_commit_zero",
+       plus("[queue]\ngroup_commit_max_batch = 0\n"),
        {{after + 2, "queue.group_commit_max_batch", "must be between 1 and 100000 (got 0)"}}},
       {"delivery_ranges_and_types",
        plus("[delivery]\nconnect_timeout = \"1h\"\nmax_in_flight = 0\nhelo_name = \"-bad-\"\n"
@@ -139,15 +163,18 @@ std::vector<Case> cases() {
         {after + 1, "listener[1].direction", "missing required key"},
         {after + 1, "listener[1].bind", "missing required key"},
         {after + 1, "listener[1].policy", "missing required key"}}},
-      {"listener_bad_name", with("name = \"in\"", "name = \"in bound\""),
+      {"listener_bad_name",
+       with("name = \"in\"", "name = \"in bound\""),
        {{13, "listener[0].name", "invalid name 'in bound'"}}},
       {"listener_duplicate_name",
        plus("[[listener]]\nname = \"in\"\ndirection = \"outbound\"\nbind = [\"127.0.0.2:25\"]\n"
             "policy = \"in\"\n"),
        {{after + 2, "listener[1].name", "duplicate listener name 'in' (first used on line 13)"}}},
-      {"listener_bad_direction", with("direction = \"inbound\"\nbind", "direction = \"sideways\"\nbind"),
+      {"listener_bad_direction",
+       with("direction = \"inbound\"\nbind", "direction = \"sideways\"\nbind"),
        {{14, "listener[0].direction", "unknown direction 'sideways'"}}},
-      {"bind_host_name", with("bind = [\"127.0.0.1:2525\"]", "bind = [\"localhost:25\"]"),
+      {"bind_host_name",
+       with("bind = [\"127.0.0.1:2525\"]", "bind = [\"localhost:25\"]"),
        {{15, "listener[0].bind[0]", "IP addresses, not host names"}}},
       {"bind_ports",
        with("bind = [\"127.0.0.1:2525\"]",
@@ -156,9 +183,11 @@ std::vector<Case> cases() {
         {15, "listener[0].bind[1]", "port 65536 is out of range"},
         {15, "listener[0].bind[2]", "missing port"},
         {15, "listener[0].bind[3]", "invalid port"}}},
-      {"bind_ipv6_without_brackets", with("bind = [\"127.0.0.1:2525\"]", "bind = [\"::1:25\"]"),
+      {"bind_ipv6_without_brackets",
+       with("bind = [\"127.0.0.1:2525\"]", "bind = [\"::1:25\"]"),
        {{15, "listener[0].bind[0]", "must be written in brackets"}}},
-      {"bind_empty", with("bind = [\"127.0.0.1:2525\"]", "bind = []"),
+      {"bind_empty",
+       with("bind = [\"127.0.0.1:2525\"]", "bind = []"),
        {{15, "listener[0].bind", "at least one"}}},
       {"bind_duplicate_across_listeners",
        plus("[[listener]]\nname = \"out\"\ndirection = \"outbound\"\n"
@@ -172,7 +201,8 @@ std::vector<Case> cases() {
        plus("[[listener]]\nname = \"all\"\ndirection = \"outbound\"\n"
             "bind = [\"0.0.0.0:2525\", \"[::]:2525\"]\npolicy = \"in\"\n"),
        {{after + 4, "listener[1].bind[0]", "already used by listener[0].bind[0]"}}},
-      {"listener_unknown_policy", with("policy = \"in\"", "policy = \"nope\""),
+      {"listener_unknown_policy",
+       with("policy = \"in\"", "policy = \"nope\""),
        {{16, "listener[0].policy", "unknown policy 'nope' (defined: in)"}}},
       {"listener_limits",
        with("policy = \"in\"",
@@ -185,7 +215,8 @@ std::vector<Case> cases() {
         {20, "listener[0].command_timeout", "whole number of seconds (got 1500ms)"},
         {21, "listener[0].session_timeout", "must be between 1s and 1d (got 2d)"},
         {22, "listener[0].max_connection", "unknown key"}}},
-      {"listener_size_syntax", with("policy = \"in\"", "policy = \"in\"\nmax_message_size = \"35XB\""),
+      {"listener_size_syntax",
+       with("policy = \"in\"", "policy = \"in\"\nmax_message_size = \"35XB\""),
        {{17, "listener[0].max_message_size", "invalid size \"35XB\""}}},
 
       // --- [policy.NAME] [hop.NAME] ------------------------------------------------------------
@@ -204,9 +235,11 @@ std::vector<Case> cases() {
        {{7, "policy.in.require_trusted", "expected a boolean, found a string"},
         {8, "policy.in.accepted_domains[0]", "open relay"},
         {9, "policy.in.relay", "unknown key"}}},
-      {"policy_bad_name", plus("[policy.\"bad name\"]\n"),
+      {"policy_bad_name",
+       plus("[policy.\"bad name\"]\n"),
        {{after + 1, "policy.bad name", "invalid name 'bad name'"}}},
-      {"policy_not_a_table", plus("[policy]\nstrict = true\n"),
+      {"policy_not_a_table",
+       plus("[policy]\nstrict = true\n"),
        {{after + 2, "policy.strict", "expected a table, found a boolean"}}},
       {"hop_problems",
        plus("[hop.a]\nport = 0\n[hop.b]\nhost = \"smtp..example.net\"\nport = \"25\"\n"
@@ -218,7 +251,8 @@ std::vector<Case> cases() {
         {after + 6, "hop.hub.tls", "unknown key"}}},
 
       // --- [[route]] -----------------------------------------------------------------------------
-      {"route_unknown_hop", with("hops = [{ hop = \"hub\" }]", "hops = [{ hop = \"nope\" }]"),
+      {"route_unknown_hop",
+       with("hops = [{ hop = \"hub\" }]", "hops = [{ hop = \"nope\" }]"),
        {{22, "route[0].hops[0].hop", "unknown hop 'nope' (defined: hub)"}}},
       {"route_hop_fields",
        with("hops = [{ hop = \"hub\" }]",
@@ -234,8 +268,9 @@ std::vector<Case> cases() {
        with("domains = [\"*\"]\nhops = [{ hop = \"hub\" }]", "domains = []\nhops = []"),
        {{21, "route[0].domains", "at least one domain pattern"},
         {22, "route[0].hops", "at least one hop"}}},
-      {"route_no_hops_table_defined", std::string(base.substr(0, base.find("[hop.hub]"))) +
-                                          std::string(base.substr(base.find("[[listener]]"))),
+      {"route_no_hops_table_defined",
+       std::string(base.substr(0, base.find("[hop.hub]"))) +
+           std::string(base.substr(base.find("[[listener]]"))),
        {{19, "route[0].hops[0].hop", "unknown hop 'hub' (no [hop.NAME] tables are defined)"}}},
       {"route_duplicate_name_and_pattern",
        plus("[[route]]\nname = \"to-hub\"\ndirection = \"inbound\"\n"
@@ -244,7 +279,8 @@ std::vector<Case> cases() {
         {after + 4, "route[1].domains[1]", "listed twice"},
         {after + 4, "route[1].domains[2]",
          "'*' for inbound mail is already routed by route 'to-hub' (line 21)"}}},
-      {"route_missing_direction", with("direction = \"inbound\"\ndomains", "domains"),
+      {"route_missing_direction",
+       with("direction = \"inbound\"\ndomains", "domains"),
        {{18, "route[0].direction", "missing required key"}}},
 
       // --- several problems at once, reported in line order ------------------------------------
@@ -280,8 +316,7 @@ TEST_P(BrokenConfig, ReportsEveryProblemWithLineAndKey) {
     EXPECT_EQ(got[i].line, want.line) << "diagnostic " << i << ", got:\n" << describe(got);
     EXPECT_EQ(got[i].key, want.key) << "diagnostic " << i << ", got:\n" << describe(got);
     EXPECT_NE(got[i].message.find(want.message_part), std::string::npos)
-        << "diagnostic " << i << ": want message containing '" << want.message_part
-        << "', got:\n"
+        << "diagnostic " << i << ": want message containing '" << want.message_part << "', got:\n"
         << describe(got);
   }
 }
@@ -323,6 +358,11 @@ TEST(BrokenConfigInput, OversizedAndPathologicalTextIsRefusedBeforeParsing) {
       {"long_line", std::string(base) + "# " + std::string(20'000, 'x') + "\n", after + 1,
        "line is longer than 16KiB"},
       {"huge_file", std::string(2 * 1024 * 1024, '\n'), 0, "file is larger than 1MiB"},
+      // toml11 3.7 reads out of bounds reporting this; the sanitizer build would catch it.
+      {"invalid_utf8_in_multiline_literal", std::string(base) + "[log]\nfile = '''x\xDD'''\n",
+       after + 2, "invalid UTF-8"},
+      {"invalid_utf8_in_basic_string", std::string(base) + "[log]\nfile = \"x\xDD\"\n", after + 2,
+       "invalid UTF-8"},
   };
   for (const InputCase& c : input_cases) {
     auto loaded = load_string(c.text, "big.toml");

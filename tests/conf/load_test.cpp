@@ -1,14 +1,14 @@
 // tests/conf/load_test.cpp — loading good configuration: the shipped example with every
 // value checked, defaults, conversions, relative paths, and load_file's own failures.
+#include "conf/load.hpp"
+
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <string_view>
-#include <unistd.h>
-
-#include "conf/load.hpp"
 
 namespace conf {
 namespace {
@@ -77,8 +77,7 @@ TEST(LoadExample, EveryValue) {
   EXPECT_EQ(c.log.file, "");
 
   EXPECT_EQ(c.queue.lifetime, 48h);
-  EXPECT_EQ(c.queue.retry_schedule,
-            (std::vector<Seconds>{1min, 5min, 10min, 15min, 30min, 1h}));
+  EXPECT_EQ(c.queue.retry_schedule, (std::vector<Seconds>{1min, 5min, 10min, 15min, 30min, 1h}));
   EXPECT_EQ(c.queue.group_commit_max_batch, 512u);
 
   EXPECT_EQ(c.delivery.helo_name, "");
@@ -129,8 +128,7 @@ TEST(LoadExample, EveryValue) {
   EXPECT_FALSE(c.policies[0].require_trusted);
   EXPECT_EQ(c.policies[0].line, line_of(text, "[policy.inbound]"));
   EXPECT_EQ(c.policies[1].name, "outbound");
-  EXPECT_EQ(c.policies[1].trusted_networks,
-            (std::vector<std::string>{"127.0.0.0/8", "::1/128"}));
+  EXPECT_EQ(c.policies[1].trusted_networks, (std::vector<std::string>{"127.0.0.0/8", "::1/128"}));
   EXPECT_TRUE(c.policies[1].accepted_domains.empty());
   EXPECT_TRUE(c.policies[1].require_trusted);
   EXPECT_EQ(c.policies[1].line, line_of(text, "[policy.outbound]"));
@@ -332,8 +330,8 @@ TEST(LoadPaths, DefaultStateDirIsAbsoluteAlready) {
 }
 
 TEST(LoadFile, RealFileInATemporaryDirectory) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("hubrelay-conf-test-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("hubrelay-conf-test-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const auto file = dir / "relay.toml";
   {
@@ -367,9 +365,9 @@ TEST(LoadFile, UnreadableFileIsOneDiagnosticWithoutLine) {
 }
 
 TEST(Diagnostic, ToStringFormats) {
-  EXPECT_EQ((Diagnostic{"hubrelay.toml", 42, "route[1].hops[0].hop", "unknown hop 'hub3'"})
-                .to_string(),
-            "hubrelay.toml:42: route[1].hops[0].hop: unknown hop 'hub3'");
+  EXPECT_EQ(
+      (Diagnostic{"hubrelay.toml", 42, "route[1].hops[0].hop", "unknown hop 'hub3'"}).to_string(),
+      "hubrelay.toml:42: route[1].hops[0].hop: unknown hop 'hub3'");
   EXPECT_EQ((Diagnostic{"x.toml", 0, "", "cannot read file: Permission denied"}).to_string(),
             "x.toml:0: cannot read file: Permission denied");
 }

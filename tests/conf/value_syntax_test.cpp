@@ -167,8 +167,7 @@ TEST(ParseBindAddress, Table) {
       EXPECT_EQ(got->port, c.want_port) << c.text;
     } else {
       ASSERT_FALSE(got.has_value()) << c.text << " parsed as " << got->address;
-      EXPECT_NE(got.error().find(c.error_part), std::string::npos)
-          << c.text << ": " << got.error();
+      EXPECT_NE(got.error().find(c.error_part), std::string::npos) << c.text << ": " << got.error();
     }
   }
 }
@@ -212,8 +211,7 @@ TEST(CheckCidr, Table) {
       EXPECT_TRUE(got.has_value()) << c.text << ": " << got.error();
     } else {
       ASSERT_FALSE(got.has_value()) << c.text;
-      EXPECT_NE(got.error().find(c.error_part), std::string::npos)
-          << c.text << ": " << got.error();
+      EXPECT_NE(got.error().find(c.error_part), std::string::npos) << c.text << ": " << got.error();
     }
   }
 }
@@ -314,8 +312,7 @@ TEST(InputShape, Table) {
       {"brackets_in_literal_string", "a = '" + deep + deep + "'", -1},
       {"brackets_in_comment", "# " + deep + deep + "\n", -1},
       {"comment_ends_at_newline", "# x\na = " + deep + "[", 2},
-      {"multiline_basic_spans_lines",
-       "a = \"\"\"\n" + deep + "\n" + deep + "\"\"\"\nb = 1\n", -1},
+      {"multiline_basic_spans_lines", "a = \"\"\"\n" + deep + "\n" + deep + "\"\"\"\nb = 1\n", -1},
       // """x"""" is the string x" : the fourth quote belongs to the string, not a new one.
       {"multiline_basic_extra_quote_then_code", "a = \"\"\"x\"\"\"\" " + deep + "[", 1},
       {"multiline_literal_extra_quotes_then_code", "a = '''x''''' " + deep + "[", 1},
@@ -327,12 +324,25 @@ TEST(InputShape, Table) {
       {"long_line_in_the_middle", "a = 1\n" + std::string(limits::max_line_bytes + 1, '#') + "\n",
        2},
       {"too_big", std::string(limits::max_file_bytes + 1, '\n'), 0},
+      // UTF-8 (Unicode Table 3-7). toml11 reads out of bounds on a bad sequence in a string.
+      {"utf8_two_three_four_bytes",
+       "a = \"\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x93\xA7 \xF4\x8F\xBF\xBF\"", -1},
+      {"utf8_in_comment_ok", "# caf\xC3\xA9\n", -1},
+      {"utf8_lone_continuation", "a = 1\nb = '''\x80'''", 2},
+      {"utf8_truncated_at_end", "a = \"\xE2\x82", 1},
+      {"utf8_truncated_before_ascii", "a = \"\xE2\x82\"\n", 1},
+      {"utf8_overlong_two_bytes", "a = \"\xC0\xAF\"", 1},
+      {"utf8_overlong_three_bytes", "a = \"\xE0\x80\xAF\"", 1},
+      {"utf8_overlong_four_bytes", "a = \"\xF0\x80\x80\xAF\"", 1},
+      {"utf8_surrogate", "\n\n# \xED\xA0\x80", 3},
+      {"utf8_above_max", "a = \"\xF4\x90\x80\x80\"", 1},
+      {"utf8_invalid_lead", "a = \"\xFF\"", 1},
   };
   for (const Case& c : cases) {
     const auto got = check_input_shape(c.text);
     if (c.want_line < 0) {
-      EXPECT_TRUE(got.has_value()) << c.name << ": line " << got.error().line << ": "
-                                   << got.error().message;
+      EXPECT_TRUE(got.has_value())
+          << c.name << ": line " << got.error().line << ": " << got.error().message;
     } else {
       ASSERT_FALSE(got.has_value()) << c.name;
       EXPECT_EQ(got.error().line, c.want_line) << c.name << ": " << got.error().message;
