@@ -27,9 +27,11 @@ std::string rfc5322_date(UnixMillis at) {
                      hms.seconds().count());
 }
 
+// What the decision saw: failures for a change to DOWN, successes for a change to UP.
 std::string runs_failed_text(const AlertEvent& e) {
   std::size_t failed = 0;
   for (const auto& r : e.runs) failed += r.failed ? 1 : 0;
+  if (e.to == State::up) return fmt::format("{} of {} runs succeeded", e.runs.size() - failed, e.runs.size());
   return fmt::format("{} of {} runs failed", failed, e.runs.size());
 }
 
