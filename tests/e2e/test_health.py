@@ -356,5 +356,57 @@ check = [ {{ type = "tcp", target = "127.0.0.1:{self.tcp_b.port}", timeout = "1s
         self.assertFalse([x for x in h["hops"] if x["name"] == "b"][0]["usable"])
 
 
+class MaintenanceTest(E2ETestCase):
+    """Inside a window no checks run, the forced state applies, and nothing is alerted."""
+
+    def test_window_forces_state_without_checks_or_alerts(self):
+        target = TcpTarget(free_port()).start()
+        self.addCleanup(target.stop)
+        a = self.start_sink("a")
+        admin = self.start_sink("admin")
+        cfg, path = self.make_config([Hop("a", a.port)], [Hop("a", a.port)])
+        text = path.read_text().replace("[hop.a]\n", '[hop.a]\npaths = ["site-a"]\n', 1)
+        # start == end: the whole day, every day (in UTC): always inside.
+        text += f"""
+[hop.admin]
+host = "127.0.0.1"
+port = {admin.port}
+
+[[route]]
+name = "alerts"
+direction = "outbound"
+domains = ["alerts.test"]
+hops = [ {{ hop = "admin" }} ]
+
+[alerts]
+to = ["ops@alerts.test"]
+
+[path.site-a]
+interval = "300ms"
+initial_state = "up"
+maintenance = [ {{ start = "00:00", end = "00:00", time_zone = "UTC" }} ]
+maintenance_state = "down"
+check = [ {{ type = "tcp", target = "127.0.0.1:{target.port}" }} ]
+"""
+        path.write_text(text)
+        relay = self.start_relay(cfg, path)
+
+        def site_a():
+            try:
+                h = json.loads((cfg.state_dir / "health.json").read_text())
+            except (OSError, ValueError):
+                return None
+            return [p for p in h["paths"] if p["name"] == "site-a"][0]
+
+        wait_for(lambda: (site_a() or {}).get("maintenance") and site_a()["state"] == "DOWN", WAIT,
+                 "site-a in maintenance and forced DOWN")
+        settle(1.5)  # several intervals
+        p = site_a()
+        self.assertEqual(p["runs"], [], "checks ran inside the maintenance window")
+        self.assertEqual(p["state"], "DOWN")
+        self.assertEqual(admin.messages(), [], "an alert was sent for a maintenance change")
+        self.assertIn("enters maintenance", relay.log_text())
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
