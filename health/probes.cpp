@@ -85,12 +85,18 @@ std::string failure(const Deadline& deadline, const std::string& what, const boo
 
 /// Resolves and connects (trying every address), binding `source` when given.
 /// Returns an error text, empty on success.
-asio::awaitable<std::string> connect_tcp(tcp::socket& socket, const conf::CheckConfig& check) {
+/// `deadline` is the caller's: once it has expired nothing new is started (it may fire
+/// while the resolver runs, when there is no socket yet for it to close).
+asio::awaitable<std::string> connect_tcp(tcp::socket& socket, const conf::CheckConfig& check,
+                                         const Deadline& deadline) {
   tcp::resolver resolver(socket.get_executor());
+  const Deadline resolving(socket.get_executor(), check.timeout, [&resolver] { resolver.cancel(); });
   const auto [rec, results] = co_await resolver.async_resolve(check.host, std::to_string(check.port), use_tuple);
+  if (deadline.expired() || resolving.expired()) co_return "timed out resolving " + check.host;
   if (rec) co_return "cannot resolve " + check.host + ": " + rec.message();
   std::string last = "no address for " + check.host;
   for (const auto& entry : results) {
+    if (deadline.expired()) co_return "timed out";
     const tcp::endpoint remote = entry.endpoint();
     boost::system::error_code ec;
     if (socket.is_open()) socket.close(ec);
@@ -123,7 +129,7 @@ asio::awaitable<CheckResult> tcp_check(const conf::CheckConfig& check) {
   });
   CheckResult r{check.label};
   const auto start = Clock::now();
-  const std::string error = co_await connect_tcp(socket, check);
+  const std::string error = co_await connect_tcp(socket, check, deadline);
   r.latency_ms = ms_since(start);
   r.ok = error.empty();
   r.detail = r.ok ? "connected" : (deadline.expired() ? "timed out" : error);
@@ -162,7 +168,7 @@ asio::awaitable<CheckResult> smtp_check(const conf::CheckConfig& check, const st
   });
   CheckResult r{check.label};
   const auto start = Clock::now();
-  const std::string error = co_await connect_tcp(socket, check);
+  const std::string error = co_await connect_tcp(socket, check, deadline);
   if (!error.empty()) {
     r.latency_ms = ms_since(start);
     r.detail = deadline.expired() ? "timed out" : error;
@@ -236,7 +242,7 @@ asio::awaitable<CheckResult> http_check(const conf::CheckConfig& check) {
   });
   CheckResult r{check.label};
   const auto start = Clock::now();
-  std::string error = co_await connect_tcp(socket, check);
+  std::string error = co_await connect_tcp(socket, check, deadline);
   if (!error.empty()) {
     r.latency_ms = ms_since(start);
     r.detail = deadline.expired() ? "timed out" : error;
@@ -282,7 +288,7 @@ asio::awaitable<CheckResult> https_check(const conf::CheckConfig& check) {
     stream.lowest_layer().close(ignored);
   });
   const auto start = Clock::now();
-  std::string error = co_await connect_tcp(stream.next_layer(), check);
+  std::string error = co_await connect_tcp(stream.next_layer(), check, deadline);
   if (!error.empty()) {
     r.latency_ms = ms_since(start);
     r.detail = deadline.expired() ? "timed out" : error;
