@@ -15,4 +15,9 @@ const HopConfig* Config::find_hop(std::string_view name) const noexcept {
   return it == hops.end() ? nullptr : &*it;
 }
 
+const PathConfig* Config::find_path(std::string_view name) const noexcept {
+  auto it = std::ranges::find(paths, name, &PathConfig::name);
+  return it == paths.end() ? nullptr : &*it;
+}
+
 }  // namespace conf

@@ -73,6 +73,12 @@ struct HopConfig {
   std::uint32_t max_connections = 20;
   std::uint32_t max_messages_per_connection = 1000;
   int line = 0;
+  // Health (issue 5, docs/health.md): the hop is usable only while every path it depends
+  // on is up and, with `check`, its own SMTP banner/EHLO probe is up.
+  // With `check`, the loader adds a path "hop:NAME" (one SMTP check of this hop, the
+  // rules given in `check = {...}`) and lists it here too.
+  std::vector<std::string> paths;                  // names of [path.NAME] tables
+  bool check = false;
 };
 
 /// A hop as used by one route: cost tier and weight within the tier.
@@ -109,6 +115,86 @@ struct DeliveryConfig {
   std::uint32_t max_in_flight = 10000;             // messages held in memory by the engine
 };
 
+// --- health (issue 5, docs/health.md) -------------------------------------------------------
+
+enum class CheckKind : std::uint8_t { icmp, tcp, http, https, smtp, dns };
+
+constexpr const char* to_string(CheckKind k) noexcept {
+  switch (k) {
+    case CheckKind::icmp: return "icmp";
+    case CheckKind::tcp: return "tcp";
+    case CheckKind::http: return "http";
+    case CheckKind::https: return "https";
+    case CheckKind::smtp: return "smtp";
+    case CheckKind::dns: return "dns";
+  }
+  return "?";
+}
+
+/// One probe of a path. `host`/`port` are the target (for dns: the server to ask).
+struct CheckConfig {
+  CheckKind kind = CheckKind::tcp;
+  std::string host;
+  std::uint16_t port = 0;
+  std::string source;                              // source IP to bind; empty: the kernel's choice
+  Millis timeout{5000};
+  // icmp: echo requests sent, replies needed, per-reply timeout (`timeout` bounds the whole)
+  std::uint32_t count = 3;
+  std::uint32_t min_replies = 1;
+  Millis reply_timeout{1000};
+  // http/https
+  std::string url_path = "/";
+  std::string url;                                 // as written, for reports
+  std::vector<std::uint16_t> expect_status{200};
+  std::string body_contains;
+  std::string ca_file;                             // https: extra trust anchor (PEM); empty: system store
+  // dns
+  std::string query_name;
+  std::string label;                               // "tcp 127.0.0.1:80": for logs and reports
+  int line = 0;
+};
+
+/// Seed 000's decision rules plus hysteresis (docs/health.md).
+struct HealthRules {
+  Millis interval{120'000};
+  Millis fast_interval{0};                         // 0: always `interval`
+  Millis jitter{0};
+  std::uint32_t fail_threshold = 1;                // a run fails when >= this many checks fail
+  std::uint32_t down_runs = 2;                     // down_after = { runs, failed }
+  std::uint32_t down_failed = 2;
+  std::uint32_t up_runs = 2;                       // up_after = { runs, succeeded }
+  std::uint32_t up_succeeded = 2;
+  bool initial_up = false;                         // seed 000: start DOWN
+};
+
+/// Weekly window, minutes after local midnight; end < start crosses midnight.
+struct MaintenanceWindow {
+  std::uint8_t days = 0x7f;                        // bit 0 = Monday ... bit 6 = Sunday
+  std::uint16_t start_minute = 0;
+  std::uint16_t end_minute = 0;
+  std::int32_t utc_offset_minutes = 0;             // "UTC" or "+02:00"
+  int line = 0;
+};
+
+enum class MaintenanceState : std::uint8_t { hold, up, down };
+
+struct PathConfig {
+  std::string name;
+  HealthRules rules;
+  std::vector<CheckConfig> checks;
+  std::vector<MaintenanceWindow> maintenance;
+  MaintenanceState maintenance_state = MaintenanceState::hold;
+  std::string hop;                                 // non-empty: the own check of this hop
+  int line = 0;
+};
+
+struct AlertsConfig {
+  std::vector<std::string> to;                     // alert mail recipients
+  std::string from;                                // empty: hubrelay@relay.hostname
+  std::string hook;                                // program run on every change
+  Seconds hook_timeout{10};
+};
+
 struct LogConfig {
   std::string level = "info";                      // trace|debug|info|warn|error|critical|off
   std::string file;                                // empty: console (stderr)
@@ -130,9 +216,12 @@ struct Config {
   std::vector<PolicyConfig> policies;
   std::vector<HopConfig> hops;
   std::vector<RouteConfig> routes;
+  std::vector<PathConfig> paths;                   // health (issue 5)
+  AlertsConfig alerts;
 
   const PolicyConfig* find_policy(std::string_view name) const noexcept;
   const HopConfig* find_hop(std::string_view name) const noexcept;
+  const PathConfig* find_path(std::string_view name) const noexcept;
 };
 
 using ConfigPtr = std::shared_ptr<const Config>;

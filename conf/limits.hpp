@@ -92,6 +92,19 @@ inline constexpr Limit hop_max_messages_per_connection{"hop.max_messages_per_con
                                                        LimitKind::integer, 1, 1'000'000};
 
 // [[route]] hops = [{ hop, cost, weight }]
+// [path.NAME] health checks (issue 5, docs/health.md). Sub-second intervals exist for tests.
+inline constexpr Limit path_interval{"path.interval", LimitKind::duration, 100, ms(hours{24})};
+inline constexpr Limit path_jitter{"path.jitter", LimitKind::duration, 0, ms(hours{1})};
+inline constexpr Limit path_runs{"path.down_after.runs", LimitKind::integer, 1, 100};
+inline constexpr Limit path_fail_threshold{"path.fail_threshold", LimitKind::integer, 1, 100};
+inline constexpr Limit check_timeout{"path.check[].timeout", LimitKind::duration, 10, ms(minutes{5})};
+inline constexpr Limit check_icmp_count{"path.check[].count", LimitKind::integer, 1, 100};
+inline constexpr Limit check_port{"path.check[].port", LimitKind::integer, 1, 65'535};
+inline constexpr Limit check_status{"path.check[].expect_status[]", LimitKind::integer, 100, 599};
+inline constexpr std::size_t path_max_checks = 64;
+inline constexpr Limit alerts_hook_timeout{"alerts.hook_timeout", LimitKind::duration, ms(seconds{1}),
+                                           ms(minutes{10})};
+
 inline constexpr Limit route_hop_cost{"route.hops[].cost", LimitKind::integer, 0, 65'535};
 inline constexpr Limit route_hop_weight{"route.hops[].weight", LimitKind::integer, 1, 1000};
 

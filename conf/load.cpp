@@ -243,6 +243,13 @@ class Loader {
   void read_route(const Value& table, const std::string& path);
   void read_route_hop(const Value& v, const std::string& path, std::set<std::string>& seen,
                       RouteConfig& route);
+  // Health (issue 5): [path.NAME], hop paths/check, [alerts]. See docs/health.md.
+  void read_paths(const Value& root);
+  void read_rules(const Section& s, HealthRules& rules);
+  void read_check(const Value& v, const std::string& path, PathConfig& out);
+  void read_window(const Value& v, const std::string& path, MaintenanceWindow& out);
+  void read_hop_health(const Section& s, HopConfig& hop);
+  void read_alerts(const Value& root);
 
   std::string file_;
   LineIndex lines_;
@@ -619,7 +626,7 @@ void Loader::read_hops(const Value& root) {
   if (!expect(parent, toml::value_t::table, "hop")) return;
   for (const auto& [name, table] : named_tables(parent, "hop")) {
     Section s(*this, *table, "hop." + name,
-              {"host", "port", "max_connections", "max_messages_per_connection"});
+              {"host", "port", "max_connections", "max_messages_per_connection", "paths", "check"});
     HopConfig hop{.name = name, .line = s.line()};
     if (const Value* v = s.require("host")) {
       std::string host;
@@ -642,6 +649,7 @@ void Loader::read_hops(const Value& root) {
       read_integer(*v, s.key("max_messages_per_connection"),
                    limits::hop_max_messages_per_connection, hop.max_messages_per_connection);
     }
+    read_hop_health(s, hop);
     config_.hops.push_back(std::move(hop));
   }
 }
@@ -876,19 +884,23 @@ void Loader::read_route_hop(const Value& v, const std::string& path, std::set<st
   route.hops.push_back(std::move(hop));
 }
 
+#include "conf/load_health.inc"
+
 // --- the whole file ------------------------------------------------------------------------
 
 LoadResult Loader::load(const Value& root) {
   config_.source_file = file_.empty() ? file_ : resolve_path("", file_);
   Section top(*this, root, "",
-              {"relay", "log", "queue", "delivery", "listener", "policy", "hop", "route"});
+              {"relay", "log", "queue", "delivery", "listener", "policy", "hop", "route", "path", "alerts"});
   // Policies and hops first: listeners and routes refer to them.
   read_relay(root);
   read_log(root);
   read_queue(root);
   read_delivery(root);
   read_policies(root);
+  read_paths(root);  // before hops: hops name the paths they depend on
   read_hops(root);
+  read_alerts(root);
   read_listeners(root);
   read_routes(root);
 

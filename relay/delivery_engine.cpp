@@ -132,7 +132,8 @@ void DeliveryEngine::submit(queue::QueuedMessage message) {
 }
 
 void DeliveryEngine::dispatch(Job job) {
-  const health::HopHealth view(ejection_, std::chrono::steady_clock::now());
+  const health::SnapshotPtr probes = probes_ ? probes_->load() : nullptr;  // held for this decision
+  const health::HopHealth view(ejection_, std::chrono::steady_clock::now(), probes.get());
   auto hop = selector_.pick(job.route, view, job.tried);
   if (!hop) {
     const bool attempted = !job.tried.empty();

@@ -19,6 +19,7 @@
 
 #include "conf/config.hpp"
 #include "health/passive_ejection.hpp"
+#include "health/snapshot.hpp"
 #include "queue/message_queue.hpp"
 #include "queue/retry_schedule.hpp"
 #include "routing/hop_selector.hpp"
@@ -51,6 +52,13 @@ class DeliveryEngine {
   void submit(queue::QueuedMessage message);
 
   std::size_t in_flight() const noexcept { return in_flight_; }
+
+  // Health (issue 5). `probes`: the monitor's published snapshot, consulted with passive
+  // ejection on every routing decision; nullptr (the default) means no probes.
+  void set_probes(const health::SnapshotBox* probes) noexcept { probes_ = probes; }
+  /// A successful active probe of the hop: clears its passive ejection.
+  void probe_succeeded(std::size_t hop) noexcept { ejection_.record_success(hop); }
+  const health::PassiveEjection& ejection() const noexcept { return ejection_; }
   const DeliveryCounters& counters() const noexcept { return counters_; }
 
  private:
@@ -92,6 +100,7 @@ class DeliveryEngine {
   boost::asio::steady_timer scan_timer_;
   bool stopped_ = false;
   std::minstd_rand jitter_rng_{std::random_device{}()};
+  const health::SnapshotBox* probes_ = nullptr;
 };
 
 }  // namespace relay

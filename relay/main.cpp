@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "conf/load.hpp"
+#include "relay/health_service.hpp"
 #include "relay/server.hpp"
 
 namespace {
@@ -22,6 +23,8 @@ void usage(std::ostream& out) {
          "  serve          run the relay in the foreground\n"
          "  check-config   validate the configuration, print every problem, exit 2 if any\n"
          "  version        print the version\n"
+         "  health [--json]  every path and hop: state, since when, last runs, ejections\n"
+         "  alert test     queue a test alert mail to [alerts] to (the daemon delivers it)\n"
          "\n"
          "--config FILE defaults to " << default_config << "\n";
 }
@@ -29,6 +32,8 @@ void usage(std::ostream& out) {
 struct Arguments {
   std::string command;
   std::string config = default_config;
+  std::string subcommand;  // "alert test"
+  bool json = false;       // health --json
 };
 
 bool parse(int argc, char** argv, Arguments& args) {
@@ -44,6 +49,10 @@ bool parse(int argc, char** argv, Arguments& args) {
       args.command = "help";
     } else if (args.command.empty() && !word.starts_with("-")) {
       args.command = word;
+    } else if (word == "--json") {
+      args.json = true;
+    } else if (args.command == "alert" && args.subcommand.empty() && !word.starts_with("-")) {
+      args.subcommand = word;
     } else {
       return false;
     }
@@ -87,6 +96,16 @@ int main(int argc, char** argv) {
     auto loaded = load_or_report(args.config);
     if (!loaded) return 2;
     return relay::serve(*loaded);
+  }
+  if (args.command == "health") {
+    auto loaded = load_or_report(args.config);
+    if (!loaded) return 2;
+    return relay::print_health(**loaded, args.json);
+  }
+  if (args.command == "alert" && args.subcommand == "test") {
+    auto loaded = load_or_report(args.config);
+    if (!loaded) return 2;
+    return relay::send_test_alert(**loaded);
   }
   std::cerr << "hubrelay: unknown command '" << args.command << "'\n";
   usage(std::cerr);

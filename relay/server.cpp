@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "relay/delivery_engine.hpp"
+#include "relay/health_service.hpp"
 #include "relay/listener.hpp"
 #include "relay/logging.hpp"
 #include "relay/queue_bridge.hpp"
@@ -91,6 +92,8 @@ int serve(conf::ConfigPtr config_ptr) {
   }
   for (auto& listener : listeners) listener.start();
   delivery.start();
+  HealthService health_service(io, config, *message_queue, delivery);  // probes, alerts (issue 5)
+  health_service.start();
 
   asio::signal_set stop_signals(io, SIGTERM, SIGINT);
   asio::signal_set hup_signal(io, SIGHUP);
@@ -124,6 +127,7 @@ int serve(conf::ConfigPtr config_ptr) {
             co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
           }
           delivery.stop();
+          health_service.stop();
           // Let connections to hops say QUIT; leased recipients are recovered on restart.
           timer.expires_after(std::chrono::milliseconds(500));
           co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));

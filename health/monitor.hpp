@@ -1,0 +1,71 @@
+// health/monitor.hpp — runs every path's checks on schedule and publishes the result.
+//
+// Owns: one coroutine per path (a [path.NAME] or a hop's own check): wait, run all its
+// checks in parallel, feed the RunTracker, skip runs inside maintenance windows (state
+// held or forced, no alerts), then publish a new immutable HealthSnapshot (SnapshotBox:
+// routing reads it), write state_dir/health.json and health.txt atomically (temp file +
+// rename), and report transitions through the `on_transition` callback (the daemon turns
+// them into log lines, alert mail and the hook). First runs start immediately.
+// Never: talks to the queue or the delivery engine directly (callbacks only), blocks on
+// the network, or throws after construction.
+// Threading: everything on the one io_context thread; SnapshotBox may be read anywhere.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "conf/config.hpp"
+#include "health/alert_message.hpp"
+#include "health/report.hpp"
+#include "health/run_tracker.hpp"
+#include "health/snapshot.hpp"
+
+namespace health {
+
+class Monitor {
+ public:
+  /// Runs kept per path for reports and alerts.
+  static constexpr std::size_t kept_runs = 10;
+
+  Monitor(boost::asio::io_context& io, const conf::Config& config);
+  ~Monitor();
+
+  /// A state change (never during maintenance). Called on the io_context thread.
+  std::function<void(const AlertEvent&)> on_transition;
+  /// A hop's own check ran and succeeded: the daemon clears that hop's passive ejection.
+  std::function<void(std::size_t hop)> on_hop_check_ok;
+  /// Passive ejection facts for the reports (the delivery engine owns them).
+  std::function<std::vector<EjectionReport>()> ejections;
+
+  void start();
+  void stop();
+
+  const SnapshotBox& snapshot_box() const noexcept { return box_; }
+  SnapshotPtr snapshot() const noexcept { return box_.load(); }
+  HealthCounters& counters() noexcept { return counters_; }
+  /// Re-renders health.json/health.txt now (after a counter changed, for instance).
+  void publish();
+
+ private:
+  struct PathRuntime;
+
+  boost::asio::awaitable<void> run_path(std::size_t index);
+  boost::asio::awaitable<RunReport> run_checks(std::size_t index);
+  void write_reports(const HealthSnapshot& snapshot);
+
+  boost::asio::io_context& io_;
+  const conf::Config& config_;
+  std::vector<std::unique_ptr<PathRuntime>> paths_;
+  SnapshotBox box_;
+  HealthCounters counters_;
+  std::minstd_rand rng_{std::random_device{}()};
+  bool stopped_ = false;
+};
+
+}  // namespace health

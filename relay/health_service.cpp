@@ -1,0 +1,194 @@
+// relay/health_service.cpp — health monitor wiring, alerts, and the health CLI commands.
+#include "relay/health_service.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <iostream>
+#include <random>
+#include <spdlog/spdlog.h>
+#include <sstream>
+
+#include "health/hook.hpp"
+#include "health/report.hpp"
+#include "relay/delivery_engine.hpp"
+#include "relay/queue_bridge.hpp"
+
+namespace relay {
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr queue::UnixMillis alert_lease_ms = 10 * 60 * 1000;
+
+std::string alert_sender(const conf::Config& config) {
+  return config.alerts.from.empty() ? "hubrelay@" + config.relay.hostname : config.alerts.from;
+}
+
+std::string unique_token() {
+  std::random_device rd;
+  return fmt::format("{:x}.{:08x}", unix_now_ms(), rd());
+}
+
+std::vector<health::EjectionReport> ejection_reports(const conf::Config& config, const DeliveryEngine& delivery) {
+  std::vector<health::EjectionReport> out;
+  const auto& ejection = delivery.ejection();
+  const auto now = std::chrono::steady_clock::now();
+  for (std::size_t h = 0; h < config.hops.size(); ++h) {
+    health::EjectionReport r{config.hops[h].name};
+    r.ejected = ejection.ejected(h, now);
+    if (const auto until = ejection.ejected_until(h); until && r.ejected)
+      r.until = unix_now_ms() + std::chrono::duration_cast<std::chrono::milliseconds>(*until - now).count();
+    r.consecutive_failures = ejection.consecutive_failures(h);
+    r.streak = ejection.ejection_streak(h);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace
+
+queue::NewMessage alert_new_message(const conf::Config& config, const health::AlertEvent& event) {
+  queue::NewMessage message;
+  message.direction = conf::Direction::outbound;
+  message.listener = "health-alert";
+  message.client_address = "127.0.0.1";
+  message.helo = config.relay.hostname;
+  message.sender = alert_sender(config);
+  message.recipients = config.alerts.to;
+  message.body = health::alert_message(event, message.sender, config.alerts.to, config.relay.hostname, unique_token());
+  message.received_at = unix_now_ms();
+  return message;
+}
+
+HealthService::HealthService(asio::io_context& io, const conf::Config& config, queue::MessageQueue& queue,
+                             DeliveryEngine& delivery)
+    : io_(io), config_(config), queue_(queue), delivery_(delivery), monitor_(io, config) {
+  monitor_.on_transition = [this](const health::AlertEvent& event) { on_transition(event); };
+  monitor_.on_hop_check_ok = [this](std::size_t hop) { delivery_.probe_succeeded(hop); };
+  monitor_.ejections = [this] { return ejection_reports(config_, delivery_); };
+  delivery_.set_probes(&monitor_.snapshot_box());
+}
+
+void HealthService::start() { monitor_.start(); }
+void HealthService::stop() { monitor_.stop(); }
+
+void HealthService::on_transition(const health::AlertEvent& event) {
+  spdlog::warn("health: {} at {}", health::alert_summary(event), health::format_utc(event.at));
+  queue_alert(event);
+  run_hook(event);
+}
+
+void HealthService::queue_alert(const health::AlertEvent& event) {
+  if (config_.alerts.to.empty()) return;
+  asio::co_spawn(
+      io_,
+      [](HealthService* self, queue::NewMessage message) -> asio::awaitable<void> {
+        auto result = co_await commit_message(self->queue_, std::move(message), unix_now_ms() + alert_lease_ms);
+        if (!result) {
+          ++self->monitor_.counters().alert_failures;
+          spdlog::error("health: cannot queue the alert mail: {}", result.error().message());
+          co_return;
+        }
+        ++self->monitor_.counters().alerts_queued;
+        spdlog::info("health: alert mail qid={} queued for {} recipient(s)", queue::format_queue_id(result->id),
+                     result->recipients.size());
+        self->delivery_.submit(std::move(*result));
+      }(this, alert_new_message(config_, event)),
+      asio::detached);
+}
+
+void HealthService::run_hook(const health::AlertEvent& event) {
+  if (config_.alerts.hook.empty()) return;
+  asio::co_spawn(
+      io_,
+      [](HealthService* self, std::string program, std::vector<std::pair<std::string, std::string>> env,
+         std::chrono::milliseconds timeout) -> asio::awaitable<void> {
+        const health::HookResult r = co_await health::run_hook(program, std::move(env), timeout);
+        ++self->monitor_.counters().hooks_run;
+        if (!r.ok) ++self->monitor_.counters().hook_failures;
+        std::string output = r.output;
+        while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
+        for (char& c : output)
+          if (c == '\n' || c == '\r') c = '|';
+        if (!r.error.empty()) {
+          spdlog::error("health: alert hook {}: {}", program, r.error);
+        } else if (r.timed_out) {
+          spdlog::error("health: alert hook {} killed after {}s; output: {}", program, timeout.count() / 1000, output);
+        } else {
+          spdlog::log(r.ok ? spdlog::level::info : spdlog::level::warn, "health: alert hook {} exited {}; output: {}",
+                      program, r.exit_status, output);
+        }
+      }(this, config_.alerts.hook, health::alert_environment(event),
+        std::chrono::duration_cast<std::chrono::milliseconds>(config_.alerts.hook_timeout)),
+      asio::detached);
+}
+
+// --- CLI --------------------------------------------------------------------------------
+
+int print_health(const conf::Config& config, bool json) {
+  const std::filesystem::path file = std::filesystem::path(config.relay.state_dir) / (json ? "health.json" : "health.txt");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    std::cerr << "hubrelay: no health report at " << file.string()
+              << " (is the daemon running with [path.NAME] tables configured?)\n";
+    return 1;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  // Stale: the daemon rewrites the file after every run, so nothing for three of the
+  // longest intervals (and at least a minute) means it is not running or stuck.
+  conf::Millis longest{60'000};
+  for (const auto& p : config.paths) longest = std::max(longest, p.rules.interval * 3);
+  std::error_code ec;
+  const auto written = std::filesystem::last_write_time(file, ec);
+  const auto age = std::filesystem::file_time_type::clock::now() - written;
+  const bool stale = !ec && age > longest;
+  if (stale)
+    std::cerr << "hubrelay: WARNING: " << file.string() << " is stale (last written "
+              << std::chrono::duration_cast<std::chrono::seconds>(age).count()
+              << "s ago); the daemon may not be running\n";
+  std::cout << text.str();
+  return 0;
+}
+
+int send_test_alert(const conf::Config& config) {
+  if (config.alerts.to.empty()) {
+    std::cerr << "hubrelay: [alerts] to = [...] is not configured\n";
+    return 2;
+  }
+  const std::string db_path = (std::filesystem::path(config.relay.state_dir) / "queue.db").string();
+  auto opened = queue::MessageQueue::open(db_path, config.queue);
+  if (!opened) {
+    std::cerr << "hubrelay: queue " << db_path << ": " << opened.error() << "\n";
+    return 1;
+  }
+  health::AlertEvent event;
+  event.path = "(test)";
+  event.from = health::State::up;
+  event.to = health::State::up;
+  event.at = unix_now_ms();
+  event.reason = "test";
+  // Lease already expired: the daemon's scanner claims it on its next pass (about a second).
+  std::promise<std::expected<queue::QueuedMessage, std::error_code>> done;
+  auto future = done.get_future();
+  (*opened)->commit(alert_new_message(config, event), unix_now_ms(),
+                    [&done](std::expected<queue::QueuedMessage, std::error_code> r) { done.set_value(std::move(r)); });
+  if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    std::cerr << "hubrelay: the queue did not answer in 30s\n";
+    return 1;
+  }
+  const auto result = future.get();
+  if (!result) {
+    std::cerr << "hubrelay: cannot queue the test alert: " << result.error().message() << "\n";
+    return 1;
+  }
+  std::cout << "test alert queued as " << queue::format_queue_id(result->id) << " for " << config.alerts.to.size()
+            << " recipient(s); the running daemon delivers it\n";
+  return 0;
+}
+
+}  // namespace relay

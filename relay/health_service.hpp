@@ -1,0 +1,55 @@
+// relay/health_service.hpp — wires the health monitor into the daemon and the CLI.
+//
+// Owns: in the daemon, the health::Monitor and what happens on a path's state change:
+// a warning log line, the counters, an alert e-mail to [alerts].to generated and queued
+// through hubrelay itself (commit to the queue, then DeliveryEngine::submit, like a
+// message received over SMTP), and the optional [alerts].hook run with HUBRELAY_*
+// variables (bounded run time, output logged). It hands the monitor's snapshot to the
+// delivery engine (routing) and clears a hop's passive ejection when its own probe
+// succeeds. For the CLI: `hubrelay health` (prints state_dir/health.{txt,json}, says
+// when missing or stale) and `hubrelay alert test` (commits a test alert straight into
+// the queue database; the running daemon's scanner delivers it).
+// Threading: daemon parts on the io_context thread. Errors: logged, never thrown.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+
+#include "conf/config.hpp"
+#include "health/alert_message.hpp"
+#include "health/monitor.hpp"
+#include "queue/message_queue.hpp"
+
+namespace relay {
+
+class DeliveryEngine;
+
+class HealthService {
+ public:
+  HealthService(boost::asio::io_context& io, const conf::Config& config, queue::MessageQueue& queue,
+                DeliveryEngine& delivery);
+  void start();
+  void stop();
+  const health::HealthCounters& counters() noexcept { return monitor_.counters(); }
+
+ private:
+  void on_transition(const health::AlertEvent& event);
+  void queue_alert(const health::AlertEvent& event);
+  void run_hook(const health::AlertEvent& event);
+
+  boost::asio::io_context& io_;
+  const conf::Config& config_;
+  queue::MessageQueue& queue_;
+  DeliveryEngine& delivery_;
+  health::Monitor monitor_;
+};
+
+/// The queue::NewMessage for an alert (sender, recipients, body); pure apart from the clock.
+queue::NewMessage alert_new_message(const conf::Config& config, const health::AlertEvent& event);
+
+/// `hubrelay health [--json]`: exit 0 when printed, 1 when the file is missing.
+int print_health(const conf::Config& config, bool json);
+/// `hubrelay alert test`: commits a test alert into the queue; exit 0 when queued.
+int send_test_alert(const conf::Config& config);
+
+}  // namespace relay

@@ -1,0 +1,412 @@
+#!/usr/bin/python3
+"""tests/e2e/test_health.py — health-aware routing against real probe targets on loopback.
+
+Owns: the issue-5 contract end to end. The test starts the targets of site A's path
+(TCP listener, HTTP and HTTPS servers — the certificate made by `openssl req -x509` at
+test time — a tiny DNS responder, ICMP echo of 127.0.0.1), site B's path, SMTP sinks for
+hop A, hop B (which also gets its own SMTP check) and the administrator. It kills two of
+site A's targets and checks that the path goes DOWN after the configured runs, that mail
+for the route moves to hop B with nothing lost and nothing sent to A after the change,
+that the alert mail reaches the admin sink and the hook ran; then brings the targets back
+and watches the path come UP and mail return to A. Also `hubrelay health [--json]` and
+`hubrelay alert test`. Prints the measured time from the targets dying to mail moving.
+Never: asserts timing; every wait is bounded.
+Standards: RFC 5321 (delivery), RFC 792 (echo), RFC 9112 (HTTP/1.0), RFC 1035 (DNS).
+"""
+
+import http.server
+import json
+import socket
+import socketserver
+import ssl
+import struct
+import subprocess
+import sys
+import threading
+import time
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import (OUTBOUND_HOST, E2ETestCase, Hop, build_message,  # noqa: E402
+                     free_port, message_id_of, run_cli, settle, smtp_connect,
+                     smtp_transaction, wait_for)
+
+WAIT = 30.0
+INTERVAL = "500ms"
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (http.server naming)
+        body = b"status: hubrelay-ok\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class HttpTarget:
+    """http.server on 127.0.0.1:port, optionally TLS; start/stop any number of times."""
+
+    def __init__(self, port, cert=None):
+        self.port, self.cert, self.server = port, cert, None
+
+    def start(self):
+        self.server = _Server(("127.0.0.1", self.port), _Handler)
+        if self.cert:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(self.cert[0], self.cert[1])
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+class TcpTarget:
+    """A listener that accepts and closes."""
+
+    def __init__(self, port):
+        self.port, self.sock, self.thread = port, None, None
+
+    def start(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", self.port))
+        self.sock.listen(16)
+        sock = self.sock
+
+        def run():
+            while True:
+                try:
+                    conn, _ = sock.accept()
+                    conn.close()
+                except OSError:
+                    return
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self):
+        if self.sock:
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self.sock.close()
+            self.sock = None
+
+
+class DnsTarget:
+    """Answers every A query with 127.0.0.1 (RFC 1035 §4.1), UDP only."""
+
+    def __init__(self, port):
+        self.port, self.sock = port, None
+
+    def start(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", self.port))
+        sock = self.sock
+
+        def run():
+            while True:
+                try:
+                    data, peer = sock.recvfrom(512)
+                except OSError:
+                    return
+                if len(data) < 12:
+                    continue
+                qid, flags = struct.unpack("!HH", data[:4])
+                end = 12
+                while end < len(data) and data[end] != 0:
+                    end += data[end] + 1
+                question = data[12:end + 5]
+                qtype = struct.unpack("!H", data[end + 1:end + 3])[0] if end + 3 <= len(data) else 0
+                answers = b""
+                count = 0
+                if qtype == 1:
+                    answers = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + socket.inet_aton("127.0.0.1")
+                    count = 1
+                header = struct.pack("!HHHHHH", qid, 0x8180 | (flags & 0x0100), 1, count, 0, 0)
+                try:
+                    sock.sendto(header + question + answers, peer)
+                except OSError:
+                    return
+        threading.Thread(target=run, daemon=True).start()
+        return self
+
+    def stop(self):
+        if self.sock:
+            self.sock.close()
+            self.sock = None
+
+
+class HealthRoutingTest(E2ETestCase):
+    def setUp(self):
+        super().setUp()
+        # --- targets ---
+        key, cert = self.dir / "key.pem", self.dir / "cert.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                        "-keyout", str(key), "-out", str(cert)],
+                       check=True, capture_output=True, timeout=60)
+        self.tcp_a = TcpTarget(free_port()).start()
+        self.http_a = HttpTarget(free_port()).start()
+        self.https_a = HttpTarget(free_port(), (str(cert), str(key))).start()
+        self.dns_a = DnsTarget(free_port()).start()
+        self.tcp_b = TcpTarget(free_port()).start()
+        for target in (self.tcp_a, self.http_a, self.https_a, self.dns_a, self.tcp_b):
+            self.addCleanup(target.stop)
+        # --- sinks ---
+        self.a = self.start_sink("a")
+        self.b = self.start_sink("b")
+        self.admin = self.start_sink("admin")
+        # --- hook ---
+        self.hook_log = self.dir / "hook.log"
+        hook = self.dir / "hook.sh"
+        hook.write_text("#!/bin/sh\n"
+                        f"env | grep '^HUBRELAY_' | sort >> '{self.hook_log}'\n"
+                        f"echo '--' >> '{self.hook_log}'\n"
+                        "echo hook saw $HUBRELAY_PATH $HUBRELAY_FROM $HUBRELAY_TO\n")
+        hook.chmod(0o755)
+        # --- config: the harness's, plus paths, hop dependencies, alerts ---
+        hops = [Hop("a", self.a.port, cost=10), Hop("b", self.b.port, cost=20)]
+        self.cfg, path = self.make_config(hops, hops)
+        text = path.read_text()
+        text = text.replace("[hop.a]\n", '[hop.a]\npaths = ["site-a"]\n', 1)
+        text = text.replace("[hop.b]\n",
+                            '[hop.b]\npaths = ["site-b"]\n'
+                            f'check = {{ interval = "{INTERVAL}", initial_state = "up", '
+                            'down_after = { runs = 2, failed = 2 }, up_after = { runs = 1, succeeded = 1 } }\n', 1)
+        text += f"""
+[hop.admin]
+host = "127.0.0.1"
+port = {self.admin.port}
+
+[[route]]
+name = "alerts"
+direction = "outbound"
+domains = ["alerts.test"]
+hops = [ {{ hop = "admin" }} ]
+
+[alerts]
+to = ["ops@alerts.test"]
+from = "hubrelay@relay.test"
+hook = "{hook}"
+hook_timeout = "5s"
+
+# Seed 000's rules: a run fails when 2 or more checks fail; DOWN when 2 of the last 2
+# runs failed. Intervals are short for the test.
+[path.site-a]
+interval = "{INTERVAL}"
+fail_threshold = 2
+down_after = {{ runs = 2, failed = 2 }}
+up_after = {{ runs = 2, succeeded = 2 }}
+initial_state = "down"
+check = [
+  {{ type = "tcp", target = "127.0.0.1:{self.tcp_a.port}", timeout = "1s", source = "127.0.0.1" }},
+  {{ type = "http", url = "http://127.0.0.1:{self.http_a.port}/health", expect_status = [200], body_contains = "hubrelay-ok", timeout = "1s" }},
+  {{ type = "https", url = "https://127.0.0.1:{self.https_a.port}/health", ca_file = "{cert}", timeout = "2s" }},
+  {{ type = "icmp", target = "127.0.0.1", count = 2, min_replies = 1, reply_timeout = "300ms", timeout = "1s" }},
+  {{ type = "dns", server = "127.0.0.1:{self.dns_a.port}", name = "probe.example.net", timeout = "1s" }},
+]
+
+[path.site-b]
+interval = "{INTERVAL}"
+initial_state = "up"
+check = [ {{ type = "tcp", target = "127.0.0.1:{self.tcp_b.port}", timeout = "1s" }} ]
+"""
+        path.write_text(text)
+        self.config_path = path
+        check = run_cli(["check-config", "--config", str(path)])
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        self.relay = self.start_relay(self.cfg, path)
+
+    # -- helpers --
+    def health(self):
+        try:
+            return json.loads((self.cfg.state_dir / "health.json").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def path_state(self, name):
+        h = self.health()
+        if not h:
+            return None
+        for p in h["paths"]:
+            if p["name"] == name:
+                return p["state"]
+        return None
+
+    def send(self, tag, n=1):
+        mids = []
+        with smtp_connect(OUTBOUND_HOST, self.cfg.outbound_port) as s:
+            for i in range(n):
+                rcpt = f"r{i}@elsewhere.example.org"
+                mid, msg = build_message(sender="carol@example.com", to=[rcpt], subject=f"{tag} {i}")
+                smtp_transaction(s, "carol@example.com", [rcpt], msg)
+                mids.append(mid)
+        return mids
+
+    @staticmethod
+    def ids(sink):
+        return [message_id_of(m.raw) for m in sink.messages()]
+
+    def alerts(self):
+        return [m.raw.decode(errors="replace") for m in self.admin.messages()]
+
+    # -- the test --
+    def test_path_down_moves_mail_then_back(self):
+        wait_for(lambda: self.path_state("site-a") == "UP", WAIT, "site-a UP after start (initial DOWN)")
+        wait_for(lambda: self.path_state("site-b") == "UP", WAIT, "site-b UP")
+        # The start-up DOWN -> UP change is alerted like any other (seed 000).
+        wait_for(lambda: any("site-a DOWN -> UP" in a for a in self.alerts()), WAIT,
+                 "the start-up alert for site-a at the admin sink")
+
+        first = self.send("before", 5)
+        wait_for(lambda: set(first) <= set(self.ids(self.a)), WAIT, "5 messages at hop A")
+
+        # Site A's "internet" dies: two of its five checks fail from now on.
+        t_dead = time.monotonic()
+        self.tcp_a.stop()
+        self.http_a.stop()
+        sent_probe = []
+        moved_at = None
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            sent_probe += self.send("probe")
+            if set(self.ids(self.b)) & set(sent_probe):
+                moved_at = time.monotonic()
+                break
+            time.sleep(0.1)
+        self.assertIsNotNone(moved_at, "mail never moved to hop B")
+        print(f"\n[e2e] health: targets dead -> mail at hop B after {moved_at - t_dead:.2f}s "
+              f"(interval {INTERVAL} x 2 runs)", file=sys.stderr)
+        wait_for(lambda: self.path_state("site-a") == "DOWN", WAIT, "site-a DOWN in health.json")
+        h = self.health()
+        hop_a = [x for x in h["hops"] if x["name"] == "a"][0]
+        self.assertFalse(hop_a["usable"])
+        site_a = [p for p in h["paths"] if p["name"] == "site-a"][0]
+        failed_labels = {c["check"] for c in site_a["runs"][-1]["checks"] if not c["ok"]}
+        self.assertEqual(len(failed_labels), 2, site_a["runs"][-1])
+
+        # After the change nothing goes to A; everything arrives exactly once somewhere.
+        a_before = list(self.ids(self.a))
+        after = self.send("after", 5)
+        wait_for(lambda: set(after) <= set(self.ids(self.b)), WAIT, "5 post-DOWN messages at hop B")
+        wait_for(lambda: set(sent_probe) <= set(self.ids(self.a)) | set(self.ids(self.b)), WAIT,
+                 "every probe message at A or B")
+        settle(1.0)
+        self.assertEqual(self.ids(self.a), a_before, "hop A received mail after its path went DOWN")
+        everything = self.ids(self.a) + self.ids(self.b)
+        self.assertEqual(sorted(everything), sorted(set(everything)), "a message was delivered twice")
+        self.assertTrue(set(first + sent_probe + after) <= set(everything), "a message was lost")
+
+        # The alert mail and the hook.
+        wait_for(lambda: any("site-a UP -> DOWN" in a for a in self.alerts()), WAIT, "the DOWN alert mail")
+        alert = [a for a in self.alerts() if "site-a UP -> DOWN" in a][0]
+        self.assertIn("Hops depending on it: a.", alert.replace("\r\n", "\n"))
+        self.assertIn("FAILED", alert)
+        wait_for(lambda: self.hook_log.exists() and "HUBRELAY_TO=DOWN" in self.hook_log.read_text(), WAIT,
+                 "the hook run for the DOWN change")
+        self.assertIn("HUBRELAY_PATH=site-a", self.hook_log.read_text())
+        wait_for(lambda: "alert hook" in self.relay.log_text() and "hook saw site-a UP DOWN" in self.relay.log_text(),
+                 WAIT, "the hook's output in the log")
+
+        # The CLI.
+        out = run_cli(["health", "--config", str(self.config_path)])
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertRegex(out.stdout, r"site-a\s+DOWN")
+        self.assertIn("NOT usable", out.stdout)
+        js = run_cli(["health", "--json", "--config", str(self.config_path)])
+        self.assertEqual(js.returncode, 0, js.stderr)
+        self.assertIn("paths", json.loads(js.stdout))
+
+        # Site A comes back: UP after 2 good runs, mail returns to A.
+        self.tcp_a.start()
+        self.http_a.start()
+        wait_for(lambda: self.path_state("site-a") == "UP", WAIT, "site-a UP again")
+        back = self.send("back", 3)
+        wait_for(lambda: set(back) <= set(self.ids(self.a)), WAIT, "mail at hop A again")
+        wait_for(lambda: any("site-a DOWN -> UP" in a for a in self.alerts()[1:]) or
+                 sum("site-a DOWN -> UP" in a for a in self.alerts()) >= 2, WAIT, "the UP alert mail")
+
+    def test_alert_test_command_and_hop_check(self):
+        wait_for(lambda: self.path_state("hop:b") == "UP", WAIT, "hop b's own SMTP check UP")
+        out = run_cli(["alert", "test", "--config", str(self.config_path)])
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        wait_for(lambda: any("(test)" in a for a in self.alerts()), WAIT, "the test alert at the admin sink")
+        # Hop B's SMTP server dies: its own check takes it out of routing.
+        self.b.kill()
+        wait_for(lambda: self.path_state("hop:b") == "DOWN", WAIT, "hop:b DOWN")
+        h = self.health()
+        self.assertFalse([x for x in h["hops"] if x["name"] == "b"][0]["usable"])
+
+
+class MaintenanceTest(E2ETestCase):
+    """Inside a window no checks run, the forced state applies, and nothing is alerted."""
+
+    def test_window_forces_state_without_checks_or_alerts(self):
+        target = TcpTarget(free_port()).start()
+        self.addCleanup(target.stop)
+        a = self.start_sink("a")
+        admin = self.start_sink("admin")
+        cfg, path = self.make_config([Hop("a", a.port)], [Hop("a", a.port)])
+        text = path.read_text().replace("[hop.a]\n", '[hop.a]\npaths = ["site-a"]\n', 1)
+        # start == end: the whole day, every day (in UTC): always inside.
+        text += f"""
+[hop.admin]
+host = "127.0.0.1"
+port = {admin.port}
+
+[[route]]
+name = "alerts"
+direction = "outbound"
+domains = ["alerts.test"]
+hops = [ {{ hop = "admin" }} ]
+
+[alerts]
+to = ["ops@alerts.test"]
+
+[path.site-a]
+interval = "300ms"
+initial_state = "up"
+maintenance = [ {{ start = "00:00", end = "00:00", time_zone = "UTC" }} ]
+maintenance_state = "down"
+check = [ {{ type = "tcp", target = "127.0.0.1:{target.port}" }} ]
+"""
+        path.write_text(text)
+        relay = self.start_relay(cfg, path)
+
+        def site_a():
+            try:
+                h = json.loads((cfg.state_dir / "health.json").read_text())
+            except (OSError, ValueError):
+                return None
+            return [p for p in h["paths"] if p["name"] == "site-a"][0]
+
+        wait_for(lambda: (site_a() or {}).get("maintenance") and site_a()["state"] == "DOWN", WAIT,
+                 "site-a in maintenance and forced DOWN")
+        settle(1.5)  # several intervals
+        p = site_a()
+        self.assertEqual(p["runs"], [], "checks ran inside the maintenance window")
+        self.assertEqual(p["state"], "DOWN")
+        self.assertEqual(admin.messages(), [], "an alert was sent for a maintenance change")
+        self.assertIn("enters maintenance", relay.log_text())
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

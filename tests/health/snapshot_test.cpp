@@ -1,0 +1,114 @@
+// tests/health/snapshot_test.cpp — the probe-driven View routing reads, combined with
+// passive ejection; the report and alert renderings.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "health/alert_message.hpp"
+#include "health/hop_health.hpp"
+#include "health/report.hpp"
+#include "health/snapshot.hpp"
+
+namespace {
+
+using namespace health;
+using std::chrono::seconds;
+
+HealthSnapshot two_hops(bool a_up, bool b_up) {
+  HealthSnapshot s;
+  s.hops = {HopStatus{"a", {"site-a"}, a_up}, HopStatus{"b", {"site-b"}, b_up}};
+  return s;
+}
+
+TEST(HealthSnapshot, HopUsableOnlyWhenPathsUpAndNotEjected) {
+  const PassiveEjection::TimePoint t0{seconds{1000}};
+  PassiveEjection ejection(3, seconds{30}, seconds{300});
+  struct Case {
+    bool a_up, b_up, eject_b;
+    bool a, b, c;  // hop 2 is outside the snapshot: never vetoed by probes
+  };
+  for (const Case c : std::vector<Case>{{true, true, false, true, true, true},
+                                        {false, true, false, false, true, true},
+                                        {true, true, true, true, false, true},
+                                        {false, false, false, false, false, true}}) {
+    PassiveEjection e = ejection;
+    if (c.eject_b) e.record_failure(1, t0);
+    const HealthSnapshot snapshot = two_hops(c.a_up, c.b_up);
+    const HopHealth view(e, t0 + seconds{1}, &snapshot);
+    EXPECT_EQ(view.usable(0), c.a);
+    EXPECT_EQ(view.usable(1), c.b);
+    EXPECT_EQ(view.usable(2), c.c);
+  }
+}
+
+TEST(HealthSnapshot, ProbeSuccessClearsEjectionAndItsBackoff) {
+  const PassiveEjection::TimePoint t0{seconds{1000}};
+  PassiveEjection e(1, seconds{30}, seconds{300});
+  e.record_failure(0, t0);
+  e.record_failure(0, t0 + seconds{31});  // second ejection: back-off doubled
+  EXPECT_EQ(*e.ejected_until(0), t0 + seconds{31} + seconds{60});
+  e.record_success(0);  // what the monitor's successful hop probe does
+  EXPECT_FALSE(e.ejected(0, t0 + seconds{32}));
+  e.record_failure(0, t0 + seconds{40});
+  EXPECT_EQ(*e.ejected_until(0), t0 + seconds{40} + seconds{30});  // streak restarted
+}
+
+TEST(HealthSnapshot, BoxSwapsAtomically) {
+  SnapshotBox box;
+  EXPECT_EQ(box.load(), nullptr);
+  auto first = std::make_shared<HealthSnapshot>(two_hops(true, true));
+  box.store(first);
+  const SnapshotPtr held = box.load();
+  box.store(std::make_shared<HealthSnapshot>(two_hops(false, true)));
+  EXPECT_TRUE(held->usable(0));  // a reader's snapshot never changes under it
+  EXPECT_FALSE(box.load()->usable(0));
+}
+
+AlertEvent down_event() {
+  AlertEvent e;
+  e.path = "site-a-internet";
+  e.hops = {"dmz-a"};
+  e.from = State::up;
+  e.to = State::down;
+  e.at = 1'795'412'093'000;  // 2026-11-23T05:34:53Z
+  e.reason = "checks";
+  RunReport run{e.at - 120'000, true, 2, {{"icmp 192.0.2.1", false, 1000, "0 of 3 replies"},
+                                          {"tcp 192.0.2.2:443", false, 5000, "timed out"},
+                                          {"https https://x/", true, 80, "status 200"}}};
+  e.runs = {run, run};
+  e.runs[1].at = e.at;
+  return e;
+}
+
+TEST(AlertMessage, SaysWhatChangedFromWhatToWhatWhyAndWhen) {
+  const AlertEvent e = down_event();
+  EXPECT_EQ(alert_summary(e), "path site-a-internet UP -> DOWN (2 of 2 runs failed)");
+  const std::string m = alert_message(e, "hubrelay@relay.example.com", {"ops@example.com"}, "relay.example.com", "x1");
+  EXPECT_NE(m.find("Subject: [hubrelay relay.example.com] path site-a-internet UP -> DOWN"), std::string::npos);
+  EXPECT_NE(m.find("Date: Mon, 23 Nov 2026 05:34:53 +0000\r\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("from UP to DOWN at 2026-11-23T05:34:53Z"), std::string::npos);
+  EXPECT_NE(m.find("FAIL   5000 ms  tcp 192.0.2.2:443: timed out"), std::string::npos) << m;
+  EXPECT_NE(m.find("Hops depending on it: dmz-a."), std::string::npos);
+  EXPECT_EQ(m.find("\n\n"), std::string::npos) << "bare LF in the message";
+  const auto env = alert_environment(e);
+  EXPECT_NE(std::ranges::find(env, std::pair<std::string, std::string>{"HUBRELAY_TO", "DOWN"}), env.end());
+  EXPECT_NE(std::ranges::find(env, std::pair<std::string, std::string>{"HUBRELAY_PATH", "site-a-internet"}), env.end());
+}
+
+TEST(Report, JsonEscapesAndCarriesEveryPart) {
+  HealthSnapshot s = two_hops(false, true);
+  s.taken_at = 1'795'412'093'000;
+  PathStatus p;
+  p.name = "site\"a";
+  p.runs.push_back(down_event().runs[0]);
+  s.paths.push_back(p);
+  const std::string json = render_json(s, {EjectionReport{"b", true, s.taken_at + 30'000, 1, 1}});
+  EXPECT_NE(json.find("\"name\": \"site\\\"a\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"latency_ms\": 5000"), std::string::npos);
+  EXPECT_NE(json.find("\"ejected\": true"), std::string::npos);
+  const std::string text = render_text(s, {});
+  EXPECT_NE(text.find("NOT usable (a path is DOWN)"), std::string::npos) << text;
+}
+
+}  // namespace
