@@ -67,10 +67,11 @@ class FailoverTest(E2ETestCase):
         self.assertGreater(len(at_a), 0, "hop A got nothing: no load spreading")
         self.assertGreater(len(at_b), 0, "hop B got nothing: no load spreading")
 
+        a_messages = self.a.messages()
         self.a.kill()
         a_before = at_a
         second = self.send_batch(40, "after")
-        self.wait_all(first + second, [lambda: [], self.b.messages],
+        self.wait_all(first + second, [lambda: a_messages, self.b.messages],
                       "all 80 at A-before-kill or B")
         settle(2.0)  # room for duplicates to show up
         counts = collections.Counter(a_before + self.ids(self.b.messages()))
