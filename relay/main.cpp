@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "conf/load.hpp"
+#include "relay/route_explain.hpp"
 #include "relay/server.hpp"
 
 namespace {
@@ -21,6 +22,8 @@ void usage(std::ostream& out) {
          "commands:\n"
          "  serve          run the relay in the foreground\n"
          "  check-config   validate the configuration, print every problem, exit 2 if any\n"
+         "  route explain ADDRESS [--direction inbound|outbound]\n"
+         "                 show the route, hops, tiers, health and try order for ADDRESS\n"
          "  version        print the version\n"
          "\n"
          "--config FILE defaults to " << default_config << "\n";
@@ -61,6 +64,7 @@ conf::LoadResult load_or_report(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "route") == 0) return relay::route_command(argc, argv, default_config);
   Arguments args;
   if (!parse(argc, argv, args)) {
     usage(std::cerr);

@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dns_server import DnsServer  # noqa: E402
 from harness import (OUTBOUND_HOST, E2ETestCase, Hop, build_message, free_port,  # noqa: E402
-                     message_id_of, settle, smtp_connect, smtp_transaction, wait_for)
+                     message_id_of, run_cli, settle, smtp_connect, smtp_transaction,
+                     wait_for)
 
 WAIT = 60.0
 SENDER = "carol@example.com"  # in the accepted domains: bounces take the inbound route
@@ -73,6 +74,19 @@ class SpreadAndFailoverTest(RoutingCase):
             self.assertLessEqual(n, 115, counts)
         self.assertEqual(counts[3], 0, "the backup tier was used while tier 1 was healthy")
         self.assertEqual(sum(counts), 300)
+
+    def test_route_explain_cli(self):
+        a, b = self.start_sink("a"), self.start_sink("b")
+        hub = self.start_sink("hub")
+        self.cfg, path = self.make_config([Hop("hub", hub.port)],
+                                          [Hop("a", a.port), Hop("b", b.port, cost=20)])
+        result = run_cli(["route", "explain", "bob@remote.example", "--config", str(path)])
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("route:      internet", result.stdout)
+        self.assertIn("try order:  a -> b", result.stdout)
+        result = run_cli(["route", "explain", "x@example.com", "--direction", "inbound",
+                          "--config", str(path)])
+        self.assertIn("route:      to-hub", result.stdout)
 
     def test_tempfailing_and_dead_hops_are_skipped_nothing_lost(self):
         good = self.start_sink("good")
