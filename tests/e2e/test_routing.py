@@ -88,6 +88,16 @@ class SpreadAndFailoverTest(RoutingCase):
                           "--config", str(path)])
         self.assertIn("route:      to-hub", result.stdout)
 
+    def test_source_address_is_bound_before_connect(self):
+        sink = self.start_sink("egress")
+        hub = self.start_sink("hub")
+        self.cfg, path = self.make_config(
+            [Hop("hub", hub.port)], [Hop("egress", sink.port, extra=['source_address = "127.0.0.3"'])])
+        self.start_relay(self.cfg, path)
+        [mid] = self.send([["x@remote.example"]], "egress")
+        self.wait_all([mid], [sink], "the message at the egress sink")
+        self.assertEqual(sink.messages()[0].meta["peer"][0], "127.0.0.3")
+
     def test_tempfailing_and_dead_hops_are_skipped_nothing_lost(self):
         good = self.start_sink("good")
         tempfail = self.start_sink("tempfail", modes=["tempfail"])
@@ -142,6 +152,25 @@ class BounceTest(RoutingCase):
         self.assertIn("550", recipients[0]["Diagnostic-Code"])
         self.assertIn(mid, parts[2].get_payload())
         self.assertNotIn("Hello", parts[2].get_payload(), "body returned without RET=FULL")
+
+    def test_delay_notice_after_the_configured_wait(self):
+        # A second relay whose only outbound hop is dead, with delay_notice = 1s.
+        self.relay.stop()
+        dead = Hop("dead", free_port())
+        self.cfg, path = self.make_config([Hop("hub", self.hub.port)], [dead],
+                                          extra_sections="")
+        text = path.read_text().replace('lifetime = "1h"', 'lifetime = "1h"\ndelay_notice = "1s"')
+        path.write_text(text)
+        self.relay = self.start_relay(self.cfg, path)
+        [mid] = self.send([["late@remote.example"]], "delay")
+        notice = wait_for(lambda: self.bounces_at(self.hub), WAIT, "a delay notice at the HUB sink")[0]
+        report = email.message_from_bytes(notice.raw, policy=email.policy.compat32)
+        self.assertEqual(report.get_content_type(), "multipart/report")
+        blocks = report.get_payload()[1].get_payload()
+        self.assertEqual(blocks[1]["Action"], "delayed")
+        self.assertEqual(blocks[1]["Final-Recipient"], "rfc822; late@remote.example")
+        settle(3.0)  # more retries happen; the notice is sent once
+        self.assertEqual(len(self.bounces_at(self.hub)), 1, "more than one delay notice")
 
     def test_null_sender_failure_is_never_bounced(self):
         self.send([["bad@remote.example"]], "nullsender", sender="")
