@@ -1,4 +1,11 @@
 // relay/client_stream.cpp — plain or TLS byte stream for the SMTP client.
+//
+// Owns: building the OpenSSL client context for one connection (TLS >= 1.2, verify
+// mode with chain + host name, optional client certificate), SNI for host names, the
+// handshake, and routing reads/writes to the TCP socket or the TLS layer.
+// Never: decides the TLS policy (SmtpClient does) or throws: every failure is an
+// error_code plus text. Threading: the connection's executor only.
+// Standards: RFC 3207, RFC 6066 §3 (SNI), RFC 6125 (name checks), RFC 8996.
 #include "relay/client_stream.hpp"
 
 #include <openssl/err.h>

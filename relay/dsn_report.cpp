@@ -1,4 +1,11 @@
 // relay/dsn_report.cpp — building RFC 3464 reports from values.
+//
+// Owns: the text of a bounce or delay notice: headers, the three MIME parts, the
+// per-message and per-recipient delivery-status fields, and the small parsers for
+// RET/ENVID/NOTIFY parameters and enhanced status codes in reply text.
+// Never: reads a clock or random source (date, boundary, Message-ID are inputs), does
+// I/O, or lets hop-supplied text add header lines (controls are flattened to spaces).
+// Errors: none. Standards: RFC 3464, RFC 3461, RFC 6522, RFC 5322, RFC 3463, RFC 3834.
 #include "relay/dsn_report.hpp"
 
 #include <array>

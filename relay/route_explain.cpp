@@ -1,4 +1,10 @@
 // relay/route_explain.cpp — the route explanation and its command line.
+//
+// Owns: the report of `hubrelay route explain`: direction inference, the matching route
+// and winning pattern, per-hop tier/weight/health/reason lines and the try order,
+// computed with a private HopSelector so nothing shared is disturbed.
+// Never: contacts hops or a running daemon; health comes from the caller's View.
+// Errors: configuration problems are printed as file:line: key: message (exit 2).
 #include "relay/route_explain.hpp"
 
 #include <fmt/format.h>

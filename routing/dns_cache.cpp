@@ -1,4 +1,10 @@
 // routing/dns_cache.cpp — TTL-bounded cache of DNS answers with injected time.
+//
+// Owns: the map behind DnsCache, TTL clamping and the eviction rule (expired entries
+// first, then the one expiring soonest; one linear pass, only when full).
+// Never: reads a clock or does I/O; time is always the caller's `now`.
+// Threading: single owner (the resolver on its executor).
+// Errors: none. Standards: RFC 1035 §3.2.1, RFC 2308.
 #include "routing/dns_cache.hpp"
 
 #include <algorithm>

@@ -1,4 +1,11 @@
 // routing/mx_order.cpp — RFC 5321 §5.1 MX ordering with injected randomness.
+//
+// Owns: the implementation of order_mx(): name normalisation (case, trailing dot),
+// the null-MX test of RFC 7505, a stable sort by preference and a Fisher-Yates shuffle
+// inside each run of equal preference, driven only by the caller's random source.
+// Never: queries DNS, reads a clock or a global random source. Pure; no state.
+// Errors: none; malformed exchanges ("" among real records) are skipped.
+// Standards: RFC 5321 §5.1, RFC 7505 §3.
 #include "routing/mx_order.hpp"
 
 #include <algorithm>
