@@ -88,7 +88,6 @@ enum class ReplyId : std::uint8_t {
   domain_not_found,            // 550 5.1.2 {domain}
   delivery_expired,            // 554 5.4.7
   null_mx,                     // 556 5.1.10 {domain} (RFC 7505)
-  hop_auth_failed,             // 451 4.7.0 {detail}
   count_,                      // not a reply: the number of replies
 };
 
