@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace conf {
@@ -65,6 +66,22 @@ struct PolicyConfig {
   int line = 0;
 };
 
+/// STARTTLS policy of the SMTP client towards one hop (docs/routing.md).
+///   none: never STARTTLS. opportunistic: STARTTLS when offered, no certificate checks.
+///   required: STARTTLS must succeed (no checks) or nothing is sent.
+///   verify: as required, plus chain and host name verification.
+enum class TlsPolicy : std::uint8_t { none, opportunistic, required, verify };
+
+constexpr const char* to_string(TlsPolicy p) noexcept {
+  switch (p) {
+    case TlsPolicy::none: return "none";
+    case TlsPolicy::opportunistic: return "opportunistic";
+    case TlsPolicy::required: return "required";
+    case TlsPolicy::verify: return "verify";
+  }
+  return "?";
+}
+
 /// A next hop: an upstream smart host or DMZ relay.
 struct HopConfig {
   std::string name;
@@ -79,6 +96,19 @@ struct HopConfig {
   // rules given in `check = {...}`) and lists it here too.
   std::vector<std::string> paths;                  // names of [path.NAME] tables
   bool check = false;
+  // --- routing and client settings (issue 4) ---
+  /// Direct delivery: the recipient domain's MX records (RFC 5321 §5) instead of `host`.
+  /// Set by `host = "mx"` or `type = "mx"`.
+  bool mx = false;
+  TlsPolicy tls = TlsPolicy::opportunistic;
+  std::string tls_ca_file;                         // verify: CA bundle; empty: system store
+  std::string tls_cert_file;                       // client certificate (PEM), optional
+  std::string tls_key_file;
+  std::string auth_user;                           // AUTH PLAIN/LOGIN when non-empty
+  std::string auth_password;                       // from auth_password or auth_password_file
+  std::string source_address;                      // bind before connect (seed 003)
+  Seconds connect_timeout{0};                      // 0: [delivery].connect_timeout
+  Seconds command_timeout{0};                      // 0: [delivery].command_timeout
 };
 
 /// A hop as used by one route: cost tier and weight within the tier.
@@ -94,6 +124,11 @@ struct RouteConfig {
   std::vector<std::string> domains;                // "*", "example.com", "*.example.com"
   std::vector<RouteHop> hops;
   int line = 0;
+  // --- spreading and the all-down rule (issue 4) ---
+  enum class Balance : std::uint8_t { weighted_round_robin, least_outstanding };
+  enum class WhenAllDown : std::uint8_t { queue, try_anyway };
+  Balance balance = Balance::weighted_round_robin;
+  WhenAllDown when_all_down = WhenAllDown::queue;
 };
 
 struct QueueConfig {
@@ -103,6 +138,8 @@ struct QueueConfig {
   std::vector<Seconds> retry_schedule{Seconds{60},   Seconds{300},  Seconds{600},
                                       Seconds{900},  Seconds{1800}, Seconds{3600}};
   std::uint32_t group_commit_max_batch = 512;      // messages per transaction at most
+  /// Send a "delayed" DSN once a recipient has waited this long; 0: never (issue 4).
+  Seconds delay_notice{0};
 };
 
 struct DeliveryConfig {
@@ -206,6 +243,21 @@ struct RelayConfig {
   std::vector<std::string> accepted_domains;       // the organisation's own domains
 };
 
+/// Name resolution for hops and MX delivery (c-ares). Empty servers: /etc/resolv.conf.
+struct DnsConfig {
+  std::vector<std::string> servers;                // "127.0.0.1", "127.0.0.1:5353", "[::1]:53"
+  /// Static overrides, consulted before DNS (split-DNS sites, seed 002): name → addresses.
+  std::vector<std::pair<std::string, std::vector<std::string>>> hosts;
+  Seconds timeout{5};                              // per query, all tries included
+};
+
+/// Delivery status notifications (RFC 3464) sent for failed and expired recipients.
+struct BounceConfig {
+  std::string from;                                // header From:; empty: MAILER-DAEMON@hostname
+  std::string text;                                // human-readable part; empty: built-in text
+  std::chrono::hours lifetime{24};                 // an undeliverable bounce is dropped after this
+};
+
 struct Config {
   std::string source_file;
   RelayConfig relay;
@@ -218,6 +270,8 @@ struct Config {
   std::vector<RouteConfig> routes;
   std::vector<PathConfig> paths;                   // health (issue 5)
   AlertsConfig alerts;
+  DnsConfig dns;
+  BounceConfig bounce;
 
   const PolicyConfig* find_policy(std::string_view name) const noexcept;
   const HopConfig* find_hop(std::string_view name) const noexcept;

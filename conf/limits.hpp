@@ -108,6 +108,14 @@ inline constexpr Limit alerts_hook_timeout{"alerts.hook_timeout", LimitKind::dur
 inline constexpr Limit route_hop_cost{"route.hops[].cost", LimitKind::integer, 0, 65'535};
 inline constexpr Limit route_hop_weight{"route.hops[].weight", LimitKind::integer, 1, 1000};
 
+// Routing and delivery additions (issue 4). Hop timeouts reuse the [delivery] ranges.
+inline constexpr Limit queue_delay_notice{"queue.delay_notice", LimitKind::duration, 0,
+                                          ms(hours{24 * 30})};
+inline constexpr Limit dns_timeout{"dns.timeout", LimitKind::duration, ms(seconds{1}),
+                                   ms(minutes{1})};
+inline constexpr Limit bounce_lifetime{"bounce.lifetime", LimitKind::duration, ms(hours{1}),
+                                       ms(hours{24 * 30})};
+
 /// Every entry above, for tests and documentation checks.
 inline constexpr std::array all{
     &queue_lifetime,

@@ -250,6 +250,11 @@ class Loader {
   void read_window(const Value& v, const std::string& path, MaintenanceWindow& out);
   void read_hop_health(const Section& s, HopConfig& hop);
   void read_alerts(const Value& root);
+  // Routing and delivery additions (issue 4), defined together near the end of the file.
+  void read_hop_client(const Section& s, HopConfig& hop);
+  void read_route_balance(const Section& s, RouteConfig& route);
+  void read_dns(const Value& root);
+  void read_bounce(const Value& root);
 
   std::string file_;
   LineIndex lines_;
@@ -514,7 +519,8 @@ void Loader::read_queue(const Value& root) {
   if (!root.as_table().contains("queue")) return;
   const Value& table = root.as_table().at("queue");
   if (!expect(table, toml::value_t::table, "queue")) return;
-  Section s(*this, table, "queue", {"lifetime", "retry_schedule", "group_commit_max_batch"});
+  Section s(*this, table, "queue",
+            {"lifetime", "retry_schedule", "group_commit_max_batch", "delay_notice"});
   QueueConfig& queue = config_.queue;
 
   if (const Value* v = s.find("lifetime")) {
@@ -549,6 +555,9 @@ void Loader::read_queue(const Value& root) {
   if (const Value* v = s.find("group_commit_max_batch")) {
     read_integer(*v, s.key("group_commit_max_batch"), limits::queue_group_commit_max_batch,
                  queue.group_commit_max_batch);
+  }
+  if (const Value* v = s.find("delay_notice")) {
+    read_seconds(*v, s.key("delay_notice"), limits::queue_delay_notice, queue.delay_notice);
   }
 }
 
@@ -626,9 +635,14 @@ void Loader::read_hops(const Value& root) {
   if (!expect(parent, toml::value_t::table, "hop")) return;
   for (const auto& [name, table] : named_tables(parent, "hop")) {
     Section s(*this, *table, "hop." + name,
-              {"host", "port", "max_connections", "max_messages_per_connection", "paths", "check"});
+              {"host", "port", "max_connections", "max_messages_per_connection", "paths", "check",
+               "type", "tls", "tls_ca_file", "tls_cert_file", "tls_key_file", "auth_user", "auth_password",
+               "auth_password_file", "source_address", "connect_timeout", "command_timeout"});
     HopConfig hop{.name = name, .line = s.line()};
-    if (const Value* v = s.require("host")) {
+    read_hop_client(s, hop);
+    if (hop.mx && !s.find("host")) {
+      // type = "mx" needs no host.
+    } else if (const Value* v = s.require("host")) {
       std::string host;
       if (read_string(*v, s.key("host"), host)) {
         if (!is_ip_literal(host) && !is_hostname(host)) {
@@ -636,6 +650,7 @@ void Loader::read_hops(const Value& root) {
                 quote(host) + " is neither an IP address nor a valid host name");
         } else {
           hop.host = host;
+          if (host == "mx") hop.mx = true;
         }
       }
     }
@@ -793,7 +808,8 @@ void Loader::read_routes(const Value& root) {
 }
 
 void Loader::read_route(const Value& table, const std::string& path) {
-  Section s(*this, table, path, {"name", "direction", "domains", "hops"});
+  Section s(*this, table, path,
+            {"name", "direction", "domains", "hops", "balance", "when_all_down"});
   RouteConfig route{.line = s.line()};
 
   if (const Value* v = s.require("name")) {
@@ -849,6 +865,7 @@ void Loader::read_route(const Value& table, const std::string& path) {
       }
     }
   }
+  read_route_balance(s, route);
   config_.routes.push_back(std::move(route));
 }
 
@@ -885,13 +902,192 @@ void Loader::read_route_hop(const Value& v, const std::string& path, std::set<st
 }
 
 #include "conf/load_health.inc"
+// --- routing and delivery additions (issue 4): hop client settings, balance, [dns], [bounce] --
+
+template <typename Enum, std::size_t N>
+bool read_choice(Loader& loader, const Value& v, const std::string& key,
+                 const std::array<std::pair<std::string_view, Enum>, N>& choices, Enum& out) {
+  std::string text;
+  if (!loader.read_string(v, key, text)) return false;
+  std::string allowed;
+  for (const auto& [name, value] : choices) {
+    if (name == text) {
+      out = value;
+      return true;
+    }
+    allowed += (allowed.empty() ? "" : ", ") + quote(name);
+  }
+  loader.error(loader.line_of(v), key, quote(text) + " is not one of " + allowed);
+  return false;
+}
+
+void Loader::read_hop_client(const Section& s, HopConfig& hop) {
+  if (const Value* v = s.find("type")) {
+    std::string type;
+    if (read_string(*v, s.key("type"), type)) {
+      if (type == "mx") hop.mx = true;
+      else if (type != "smarthost") error(line_of(*v), s.key("type"), quote(type) + " is not \"smarthost\" or \"mx\"");
+    }
+  }
+  if (const Value* v = s.find("tls")) {
+    static constexpr std::array<std::pair<std::string_view, TlsPolicy>, 4> policies{{
+        {"none", TlsPolicy::none},
+        {"opportunistic", TlsPolicy::opportunistic},
+        {"required", TlsPolicy::required},
+        {"verify", TlsPolicy::verify},
+    }};
+    read_choice(*this, *v, s.key("tls"), policies, hop.tls);
+  }
+  const std::array<std::pair<std::string_view, std::string*>, 3> files{{
+      {"tls_ca_file", &hop.tls_ca_file},
+      {"tls_cert_file", &hop.tls_cert_file},
+      {"tls_key_file", &hop.tls_key_file},
+  }};
+  for (const auto& [name, field] : files) {
+    if (const Value* v = s.find(name)) {
+      std::string path;
+      if (read_string(*v, s.key(name), path)) {
+        path = resolve_path(file_, path);
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(path, ec)) {
+          error(line_of(*v), s.key(name), "cannot read file " + quote(path));
+        } else {
+          *field = path;
+        }
+      }
+    }
+  }
+  if (hop.tls_cert_file.empty() != hop.tls_key_file.empty()) {
+    error(s.line(), s.key("tls_cert_file"), "tls_cert_file and tls_key_file go together");
+  }
+  if (const Value* v = s.find("auth_user")) read_string(*v, s.key("auth_user"), hop.auth_user);
+  if (const Value* v = s.find("auth_password")) {
+    read_string(*v, s.key("auth_password"), hop.auth_password);
+  }
+  if (const Value* v = s.find("auth_password_file")) {
+    std::string path;
+    if (read_string(*v, s.key("auth_password_file"), path)) {
+      path = resolve_path(file_, path);
+      std::ifstream in(path, std::ios::binary);
+      std::string secret;
+      if (!in || !std::getline(in, secret)) {
+        error(line_of(*v), s.key("auth_password_file"), "cannot read file " + quote(path));
+      } else {
+        while (!secret.empty() && (secret.back() == '\r' || secret.back() == '\n')) secret.pop_back();
+        hop.auth_password = std::move(secret);
+      }
+    }
+  }
+  if (!hop.auth_user.empty() && hop.auth_password.empty()) {
+    error(s.line(), s.key("auth_user"), "needs auth_password or auth_password_file");
+  }
+  if (const Value* v = s.find("source_address")) {
+    std::string address;
+    if (read_string(*v, s.key("source_address"), address)) {
+      if (!is_ip_literal(address)) {
+        error(line_of(*v), s.key("source_address"), quote(address) + " is not an IP address");
+      } else {
+        hop.source_address = address;
+      }
+    }
+  }
+  if (const Value* v = s.find("connect_timeout")) {
+    read_seconds(*v, s.key("connect_timeout"), limits::delivery_connect_timeout, hop.connect_timeout);
+  }
+  if (const Value* v = s.find("command_timeout")) {
+    read_seconds(*v, s.key("command_timeout"), limits::delivery_command_timeout, hop.command_timeout);
+  }
+}
+
+void Loader::read_route_balance(const Section& s, RouteConfig& route) {
+  if (const Value* v = s.find("balance")) {
+    static constexpr std::array<std::pair<std::string_view, RouteConfig::Balance>, 2> choices{{
+        {"weighted_round_robin", RouteConfig::Balance::weighted_round_robin},
+        {"least_outstanding", RouteConfig::Balance::least_outstanding},
+    }};
+    read_choice(*this, *v, s.key("balance"), choices, route.balance);
+  }
+  if (const Value* v = s.find("when_all_down")) {
+    static constexpr std::array<std::pair<std::string_view, RouteConfig::WhenAllDown>, 2> choices{{
+        {"queue", RouteConfig::WhenAllDown::queue},
+        {"try_anyway", RouteConfig::WhenAllDown::try_anyway},
+    }};
+    read_choice(*this, *v, s.key("when_all_down"), choices, route.when_all_down);
+  }
+}
+
+void Loader::read_dns(const Value& root) {
+  if (!root.as_table().contains("dns")) return;
+  const Value& table = root.as_table().at("dns");
+  if (!expect(table, toml::value_t::table, "dns")) return;
+  Section s(*this, table, "dns", {"servers", "hosts", "timeout"});
+  if (const Value* v = s.find("servers")) {
+    std::vector<Item> servers;
+    read_string_array(*v, s.key("servers"), servers);
+    for (Item& server : servers) {
+      // "ip" or "ip:port" / "[v6]:port"; c-ares takes the same csv syntax.
+      const bool ok = is_ip_literal(server.text) || parse_bind_address(server.text).has_value();
+      if (!ok) error(server.line, server.key, quote(server.text) + " is not an IP address or ip:port");
+      else config_.dns.servers.push_back(std::move(server.text));
+    }
+  }
+  if (const Value* v = s.find("hosts")) {
+    if (expect(*v, toml::value_t::table, s.key("hosts"))) {
+      for (const auto& [name, addresses] : v->as_table()) {
+        const std::string key = s.key("hosts") + "." + name;
+        if (!is_hostname(name)) {
+          error(line_of(addresses), key, quote(name) + " is not a valid host name");
+          continue;
+        }
+        std::vector<Item> items;
+        read_string_array(addresses, key, items);
+        std::vector<std::string> list;
+        for (Item& item : items) {
+          if (!is_ip_literal(item.text)) error(item.line, item.key, quote(item.text) + " is not an IP address");
+          else list.push_back(std::move(item.text));
+        }
+        if (items.empty()) error(line_of(addresses), key, "must list at least one address");
+        std::string lower = name;
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        config_.dns.hosts.emplace_back(std::move(lower), std::move(list));
+      }
+      std::ranges::sort(config_.dns.hosts);  // the table is unordered; keep it deterministic
+    }
+  }
+  if (const Value* v = s.find("timeout")) read_seconds(*v, s.key("timeout"), limits::dns_timeout, config_.dns.timeout);
+}
+
+void Loader::read_bounce(const Value& root) {
+  if (!root.as_table().contains("bounce")) return;
+  const Value& table = root.as_table().at("bounce");
+  if (!expect(table, toml::value_t::table, "bounce")) return;
+  Section s(*this, table, "bounce", {"from", "text", "lifetime"});
+  if (const Value* v = s.find("from")) {
+    std::string from;
+    if (read_string(*v, s.key("from"), from)) {
+      if (from.find('@') == std::string::npos || from.find_first_of("<> \r\n") != std::string::npos) {
+        error(line_of(*v), s.key("from"), quote(from) + " is not an address such as MAILER-DAEMON@relay.example");
+      } else {
+        config_.bounce.from = from;
+      }
+    }
+  }
+  if (const Value* v = s.find("text")) read_string(*v, s.key("text"), config_.bounce.text);
+  if (const Value* v = s.find("lifetime")) {
+    Millis lifetime{};
+    if (read_duration(*v, s.key("lifetime"), limits::bounce_lifetime, lifetime)) {
+      config_.bounce.lifetime = std::chrono::ceil<std::chrono::hours>(lifetime);
+    }
+  }
+}
 
 // --- the whole file ------------------------------------------------------------------------
 
 LoadResult Loader::load(const Value& root) {
   config_.source_file = file_.empty() ? file_ : resolve_path("", file_);
   Section top(*this, root, "",
-              {"relay", "log", "queue", "delivery", "listener", "policy", "hop", "route", "path", "alerts"});
+              {"relay", "log", "queue", "delivery", "listener", "policy", "hop", "route", "path", "alerts",
+               "dns", "bounce"});
   // Policies and hops first: listeners and routes refer to them.
   read_relay(root);
   read_log(root);
@@ -903,6 +1099,8 @@ LoadResult Loader::load(const Value& root) {
   read_alerts(root);
   read_listeners(root);
   read_routes(root);
+  read_dns(root);
+  read_bounce(root);
 
   if (diagnostics_.empty()) return std::make_shared<const Config>(std::move(config_));
   std::ranges::stable_sort(diagnostics_, {}, &Diagnostic::line);

@@ -47,4 +47,10 @@ bool RetrySchedule::expired(UnixMillis received_at, UnixMillis now) const noexce
   return now - received_at >= lifetime_ms_;
 }
 
+bool RetrySchedule::delay_notice_due(UnixMillis received_at, UnixMillis now,
+                                     std::chrono::seconds after) const noexcept {
+  if (after.count() <= 0) return false;
+  return now - received_at >= std::chrono::duration_cast<std::chrono::milliseconds>(after).count();
+}
+
 }  // namespace queue

@@ -28,6 +28,10 @@ class RetrySchedule {
   /// True once the message has been queued for the whole lifetime (now - received_at >= lifetime).
   bool expired(UnixMillis received_at, UnixMillis now) const noexcept;
 
+  /// [queue].delay_notice: true once a message received at `received_at` has waited at
+  /// least `after` (> 0). Whether the notice was already sent is the caller's record.
+  bool delay_notice_due(UnixMillis received_at, UnixMillis now, std::chrono::seconds after) const noexcept;
+
   /// Un-jittered delay before retry n (1-based), in milliseconds.
   std::int64_t base_delay_ms(std::uint32_t attempts_so_far) const noexcept;
 

@@ -11,7 +11,9 @@
 #include "relay/outcome.hpp"
 #include "relay/queue_bridge.hpp"
 #include "relay/reply_table.hpp"
+#include "relay/dsn_report.hpp"
 #include "relay/smtp_client.hpp"
+#include "routing/mx_order.hpp"
 
 namespace relay {
 namespace asio = boost::asio;
@@ -63,7 +65,12 @@ DeliveryEngine::DeliveryEngine(asio::io_context& io, const conf::Config& config,
       ejection_(config.hops.size(), config.delivery.hop_backoff, config.delivery.hop_backoff * 16, 1),
       retry_(config.queue),
       hops_(config.hops.size()),
-      scan_timer_(io) {}
+      scan_timer_(io),
+      resolver_(std::make_unique<routing::DnsResolver>(io.get_executor(), config.dns)) {
+  for (const auto& route : routes.routes()) {
+    route_has_mx_.push_back(std::ranges::any_of(route.hops, [&](const routing::RouteHop& h) { return config.hops[h.hop].mx; }));
+  }
+}
 
 DeliveryEngine::~DeliveryEngine() = default;
 
@@ -115,9 +122,11 @@ void DeliveryEngine::submit(queue::QueuedMessage message) {
       continue;
     }
     const std::size_t index = routes_.index_of(*route);
-    auto it = std::ranges::find(jobs, index, &Job::route);
+    // Direct (MX) delivery goes to the recipient's domain, so such a route splits by domain too.
+    const std::string domain = route_has_mx_[index] ? conf::domain_of(rcpt.address) : std::string();
+    auto it = std::ranges::find_if(jobs, [&](const Job& j) { return j.route == index && j.domain == domain; });
     if (it == jobs.end()) {
-      jobs.push_back(Job{flight, index, {}, {}, {}});
+      jobs.push_back(Job{flight, index, {}, {}, {}, domain, false});
       it = std::prev(jobs.end());
     }
     it->recipients.push_back(i);
@@ -134,7 +143,15 @@ void DeliveryEngine::submit(queue::QueuedMessage message) {
 void DeliveryEngine::dispatch(Job job) {
   const health::SnapshotPtr probes = probes_ ? probes_->load() : nullptr;  // held for this decision
   const health::HopHealth view(ejection_, std::chrono::steady_clock::now(), probes.get());
-  auto hop = selector_.pick(job.route, view, job.tried);
+  const auto load = outstanding();
+  auto hop = selector_.pick(job.route, view, job.tried, load);
+  if (!hop && job.tried.empty() &&
+      routes_.routes()[job.route].when_all_down == conf::RouteConfig::WhenAllDown::try_anyway) {
+    // Envoy's panic mode: every hop is marked down, but health may be wrong (e.g. our
+    // own probes fail); the route asked for an attempt rather than a wait.
+    static const health::AllUsable everyone;
+    hop = selector_.pick(job.route, everyone, job.tried, load);
+  }
   if (!hop) {
     const bool attempted = !job.tried.empty();
     std::string why = attempted ? job.last_failure : synthetic(ReplyId::no_healthy_hop);
@@ -142,6 +159,19 @@ void DeliveryEngine::dispatch(Job job) {
     return;
   }
   auto& state = hops_[*hop];
+  if (config_.hops[*hop].mx) {
+    // MX hops have no shared pool: every job has its own destination.
+    if (state.connections < config_.hops[*hop].max_connections) {
+      ++state.connections;
+      const std::size_t hop_index = *hop;
+      asio::co_spawn(io_, run_mx(hop_index, std::move(job)), [this, hop_index](std::exception_ptr e) {
+        if (e) spdlog::error("hop={} MX delivery ended by an exception", config_.hops[hop_index].name);
+      });
+    } else {
+      state.jobs.push_back(std::move(job));
+    }
+    return;
+  }
   state.jobs.push_back(std::move(job));
   if (!state.idle.empty()) {
     auto* timer = state.idle.front();
@@ -155,7 +185,10 @@ void DeliveryEngine::dispatch(Job job) {
 void DeliveryEngine::defer(Job job, std::string reply, bool attempted) {
   const auto now = unix_now_ms();
   const auto& queued = job.message->queued;
-  const auto lifetime_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config_.queue.lifetime).count();
+  // A bounce (null sender) lives for [bounce].lifetime, then is dropped (never bounced).
+  const auto lifetime_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               queued.sender.empty() ? config_.bounce.lifetime : config_.queue.lifetime)
+                               .count();
   std::vector<queue::RecipientOutcome> outcomes;
   for (std::size_t position : job.recipients) {
     const auto& rcpt = queued.recipients[position];
@@ -177,7 +210,7 @@ void DeliveryEngine::defer(Job job, std::string reply, bool attempted) {
 }
 
 void DeliveryEngine::finish_job(const Job& job, std::vector<queue::RecipientOutcome> outcomes) {
-  if (!outcomes.empty()) record(std::move(outcomes));
+  if (!outcomes.empty()) notify_sender(*job.message, std::move(outcomes));
   if (--job.message->jobs_open == 0) --in_flight_;
 }
 
@@ -213,12 +246,17 @@ void DeliveryEngine::spawn_connection(std::size_t hop) {
 asio::awaitable<void> DeliveryEngine::run_connection(std::size_t hop) {
   const auto& hop_config = config_.hops[hop];
   auto& state = hops_[hop];
-  ClientSettings settings{config_.delivery.helo_name.empty() ? config_.relay.hostname : config_.delivery.helo_name,
-                          config_.delivery.connect_timeout, config_.delivery.command_timeout,
-                          config_.delivery.data_timeout};
-  SmtpClient client(io_.get_executor(), settings);
+  SmtpClient client(io_.get_executor(), client_settings(hop, hop_config.host));
   std::optional<Reply> refusal;
-  auto fault = co_await client.connect(hop_config.host, hop_config.port, refusal);
+  auto addresses = co_await resolver_->addresses(hop_config.host);
+  if (!addresses) {
+    --state.connections;
+    hop_failed(hop, synthetic(ReplyId::hop_dns_failure, addresses.error().text));
+    co_return;
+  }
+  std::vector<asio::ip::tcp::endpoint> endpoints;
+  for (const auto& address : *addresses) endpoints.emplace_back(address, hop_config.port);
+  auto fault = co_await client.connect(endpoints, refusal);
   if (fault || refusal) {
     --state.connections;
     hop_failed(hop, fault ? synthetic(reply_for_fault(fault->kind), fault->text) : reply_text(*refusal));
@@ -264,21 +302,29 @@ asio::awaitable<bool> DeliveryEngine::deliver(SmtpClient& client, std::size_t ho
   }
 
   ++counters_.attempts;
+  ++hops_[hop].active;
   const TransactionReplies replies = co_await client.send(envelope, *queued.body);
+  --hops_[hop].active;
 
   if (replies.fault || replies.hop_reply) {
     job.last_failure = replies.fault ? synthetic(reply_for_fault(replies.fault->kind), replies.fault->text)
                                      : reply_text(*replies.hop_reply);
+    if (config_.hops[hop].mx) {
+      // One MX host failed; the caller tries the domain's next one. Not the MX hop's
+      // fault as a whole, so passive health is not charged.
+      job.mx_host_failed = true;
+      co_return false;
+    }
     job.tried.push_back(hop);
     hop_failed(hop, job.last_failure);
     dispatch(std::move(job));
     co_return false;
   }
-  ejection_.record_success(hop);
+  if (!config_.hops[hop].mx) ejection_.record_success(hop);
 
   const auto now = unix_now_ms();
   std::vector<queue::RecipientOutcome> outcomes;
-  Job retry{job.message, job.route, {}, job.tried, {}};
+  Job retry{job.message, job.route, {}, job.tried, {}, job.domain, false};
   retry.tried.push_back(hop);
   for (std::size_t i = 0; i < job.recipients.size(); ++i) {
     const std::size_t position = job.recipients[i];
@@ -348,6 +394,215 @@ asio::awaitable<void> DeliveryEngine::scan() {
     if (claimed == claim_batch) continue;  // more are due: keep going
     scan_timer_.expires_after(scan_interval);
     co_await scan_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+
+// --- routing and delivery additions (issue 4) ---------------------------------------------
+
+ClientSettings DeliveryEngine::client_settings(std::size_t hop, const std::string& server_name) const {
+  const auto& h = config_.hops[hop];
+  ClientSettings settings{config_.delivery.helo_name.empty() ? config_.relay.hostname : config_.delivery.helo_name,
+                          h.connect_timeout.count() > 0 ? h.connect_timeout : config_.delivery.connect_timeout,
+                          h.command_timeout.count() > 0 ? h.command_timeout : config_.delivery.command_timeout,
+                          config_.delivery.data_timeout};
+  settings.tls = h.tls;
+  settings.tls_server_name = server_name;
+  settings.tls_ca_file = h.tls_ca_file;
+  settings.tls_cert_file = h.tls_cert_file;
+  settings.tls_key_file = h.tls_key_file;
+  settings.auth_user = h.auth_user;
+  settings.auth_password = h.auth_password;
+  settings.source_address = h.source_address;
+  return settings;
+}
+
+std::vector<std::uint32_t> DeliveryEngine::outstanding() const {
+  std::vector<std::uint32_t> load(hops_.size());
+  for (std::size_t i = 0; i < hops_.size(); ++i)
+    load[i] = static_cast<std::uint32_t>(hops_[i].jobs.size()) + hops_[i].active;
+  return load;
+}
+
+asio::awaitable<void> DeliveryEngine::run_mx(std::size_t hop, Job job) {
+  co_await deliver_mx(hop, job);
+  // Jobs that waited for a free slot of this MX hop.
+  auto& state = hops_[hop];
+  while (!stopped_ && !state.jobs.empty()) {
+    Job next = std::move(state.jobs.front());
+    state.jobs.pop_front();
+    co_await deliver_mx(hop, next);
+  }
+  --state.connections;
+}
+
+asio::awaitable<void> DeliveryEngine::deliver_mx(std::size_t hop, Job& job) {
+  const auto& hop_config = config_.hops[hop];
+  const std::string qid = queue::format_queue_id(job.message->queued.id);
+  auto records = co_await resolver_->mx(job.domain);
+  if (!records) {
+    // Resolution failures are temporary (4.4.3): the message waits, it never bounces for it.
+    spdlog::warn("qid={} domain={} MX lookup failed: {}", qid, job.domain, records.error().text);
+    defer(std::move(job), synthetic(ReplyId::hop_dns_failure, records.error().text), true);
+    co_return;
+  }
+  const auto plan = routing::order_mx(std::move(*records), job.domain, [this](std::size_t bound) {
+    return std::uniform_int_distribution<std::size_t>(0, bound - 1)(jitter_rng_);
+  });
+  if (plan.null_mx) {
+    const auto now = unix_now_ms();
+    std::vector<queue::RecipientOutcome> outcomes;
+    for (std::size_t position : job.recipients) {
+      const auto& rcpt = job.message->queued.recipients[position];
+      outcomes.push_back({job.message->queued.id, rcpt.index, queue::RecipientState::failed, now, true,
+                          synthetic(ReplyId::null_mx, job.domain), hop_config.name});
+      spdlog::info("qid={} to=<{}> status=failed reply=\"{}\"", qid, rcpt.address, outcomes.back().reply);
+    }
+    counters_.failed += outcomes.size();
+    finish_job(job, std::move(outcomes));
+    co_return;
+  }
+  // Bounded: at most this many MX hosts per attempt (Postfix's smtp_mx_address_limit idea).
+  constexpr std::size_t max_mx_hosts = 10;
+  std::string failure = synthetic(ReplyId::hop_dns_failure, job.domain + ": no usable MX host");
+  for (std::size_t i = 0; i < plan.hosts.size() && i < max_mx_hosts; ++i) {
+    const std::string& host = plan.hosts[i];
+    auto addresses = co_await resolver_->addresses(host);
+    if (!addresses) {
+      failure = synthetic(ReplyId::hop_dns_failure, addresses.error().text);
+      continue;
+    }
+    std::vector<asio::ip::tcp::endpoint> endpoints;
+    for (const auto& address : *addresses) endpoints.emplace_back(address, hop_config.port);
+    SmtpClient client(io_.get_executor(), client_settings(hop, host));
+    std::optional<Reply> refusal;
+    auto fault = co_await client.connect(endpoints, refusal);
+    if (fault || refusal) {
+      failure = fault ? synthetic(reply_for_fault(fault->kind), host + ": " + fault->text) : reply_text(*refusal);
+      spdlog::info("qid={} domain={} mx={} failed: {}", qid, job.domain, host, failure);
+      co_await client.quit();
+      continue;
+    }
+    job.mx_host_failed = false;
+    co_await deliver(client, hop, job);
+    co_await client.quit();
+    if (!job.mx_host_failed) co_return;  // the job was recorded (or re-dispatched) by deliver()
+    failure = job.last_failure;
+  }
+  job.last_failure = failure;
+  job.tried.push_back(hop);
+  dispatch(std::move(job));  // another hop of the route, or defer with the last failure
+}
+
+void DeliveryEngine::notify_sender(const MessageInFlight& message, std::vector<queue::RecipientOutcome> outcomes) {
+  const auto& queued = message.queued;
+  const auto now = unix_now_ms();
+  const std::string qid = queue::format_queue_id(queued.id);
+  std::vector<DsnRecipient> failed;
+  std::vector<DsnRecipient> delayed;
+  for (const auto& outcome : outcomes) {
+    const auto key = std::pair{queued.id, outcome.index};
+    const auto rcpt = std::ranges::find(queued.recipients, outcome.index, &queue::QueuedRecipient::index);
+    const std::string address = rcpt != queued.recipients.end() ? rcpt->address : std::string();
+    const conf::HopConfig* hop = config_.find_hop(outcome.hop);
+    DsnRecipient entry{.final_recipient = address,
+                       .original_recipient = {},
+                       .action = DsnAction::failed,
+                       .status = {},
+                       .remote_mta = hop && !hop->mx ? hop->host : std::string(),
+                       .diagnostic = outcome.reply,
+                       .last_attempt_ms = now};
+    switch (outcome.state) {
+      case queue::RecipientState::failed:
+      case queue::RecipientState::expired:
+        delay_notified_.erase(key);
+        if (outcome.state == queue::RecipientState::expired && outcome.reply.empty()) entry.status = "4.4.7";
+        failed.push_back(std::move(entry));
+        break;
+      case queue::RecipientState::pending:
+        if (config_.queue.delay_notice.count() > 0 && !delay_notified_.contains(key) &&
+            retry_.delay_notice_due(queued.received_at, now, config_.queue.delay_notice)) {
+          delay_notified_.insert(key);
+          entry.action = DsnAction::delayed;
+          delayed.push_back(std::move(entry));
+        }
+        break;
+      case queue::RecipientState::delivered:
+        delay_notified_.erase(key);
+        break;
+    }
+  }
+  std::vector<DsnRecipient> report = std::move(failed);
+  // One report per event: failures first; a delay notice only when nothing failed now.
+  if (report.empty()) report = std::move(delayed);
+  if (report.empty()) {
+    record(std::move(outcomes));
+    return;
+  }
+  if (queued.sender.empty()) {
+    // RFC 5321 §4.5.5 / RFC 3464 §2: never report on a report (or any null-sender mail).
+    if (report.front().action == DsnAction::failed) {
+      ++counters_.bounces_dropped;
+      spdlog::warn("qid={} null-sender message undeliverable to {} recipient(s); dropped without a bounce",
+                   qid, report.size());
+    }
+    record(std::move(outcomes));
+    return;
+  }
+
+  const std::string hostname = config_.relay.hostname;
+  std::uniform_int_distribution<std::uint64_t> random;
+  const std::string token = fmt::format("{:016x}{:08x}", random(jitter_rng_), static_cast<std::uint32_t>(queued.id));
+  DsnInput input{.reporting_mta = hostname,
+                 .from = config_.bounce.from.empty() ? "MAILER-DAEMON@" + hostname : config_.bounce.from,
+                 .to = queued.sender,
+                 .envelope_id = envelope_id_of(queued.mail_parameters),
+                 .arrival_ms = queued.received_at,
+                 .now_ms = now,
+                 .recipients = std::move(report),
+                 .original = *queued.body,
+                 .return_full = wants_full_return(queued.mail_parameters),
+                 .text = config_.bounce.text,
+                 .boundary = "=_hubrelay_" + token,
+                 .message_id = "<dsn." + token + "@" + hostname + ">"};
+  queue::NewMessage bounce;
+  // Routed like any mail to its recipient: our own domains go inbound (to the HUB
+  // servers), everyone else outbound.
+  const std::string sender_domain = conf::domain_of(queued.sender);
+  bounce.direction = conf::Direction::outbound;
+  for (const auto& text : config_.relay.accepted_domains) {
+    if (auto pattern = conf::DomainPattern::parse(text); pattern && pattern->matches(sender_domain)) {
+      bounce.direction = conf::Direction::inbound;
+      break;
+    }
+  }
+  bounce.listener = "bounce";
+  bounce.helo = hostname;
+  bounce.recipients.push_back(queued.sender);
+  bounce.body = build_dsn(input);
+  bounce.received_at = now;
+  ++counters_.bounces;
+  spdlog::info("qid={} {} notice to <{}> for {} recipient(s)", qid,
+               input.recipients.front().action == DsnAction::failed ? "bounce" : "delay", queued.sender,
+               input.recipients.size());
+  asio::co_spawn(io_, commit_bounce(std::move(bounce), std::move(outcomes)), [](std::exception_ptr e) {
+    if (e) spdlog::error("bounce commit ended by an exception");
+  });
+}
+
+asio::awaitable<void> DeliveryEngine::commit_bounce(queue::NewMessage bounce, std::vector<queue::RecipientOutcome> outcomes) {
+  // The bounce is durable before the failure is recorded: a crash in between repeats
+  // the attempt (and maybe the bounce) rather than losing the notice.
+  const auto now = unix_now_ms();
+  auto committed = co_await commit_message(queue_, std::move(bounce), now + lease_ms);
+  if (!committed) spdlog::error("cannot queue a bounce: {}", committed.error().message());
+  for (auto& outcome : outcomes) outcome.recorded_at = now;
+  if (auto ec = co_await record_outcomes(queue_, std::move(outcomes)))
+    spdlog::error("cannot record delivery outcomes: {}; they will be retried after the lease", ec.message());
+  if (committed) {
+    spdlog::info("qid={} bounce queued from=<> to=<{}>", queue::format_queue_id(committed->id),
+                 committed->recipients.empty() ? "" : committed->recipients.front().address);
+    submit(std::move(*committed));
   }
 }
 

@@ -15,6 +15,7 @@
 #include <deque>
 #include <memory>
 #include <random>
+#include <set>
 #include <vector>
 
 #include "conf/config.hpp"
@@ -22,10 +23,13 @@
 #include "health/snapshot.hpp"
 #include "queue/message_queue.hpp"
 #include "queue/retry_schedule.hpp"
+#include "routing/dns_resolver.hpp"
 #include "routing/hop_selector.hpp"
 #include "routing/route_table.hpp"
 
 namespace relay {
+
+struct ClientSettings;
 
 struct DeliveryCounters {
   std::uint64_t attempts = 0;            // transactions started on a hop
@@ -34,6 +38,8 @@ struct DeliveryCounters {
   std::uint64_t failed = 0;              // recipients, permanent
   std::uint64_t expired = 0;             // recipients
   std::uint64_t hop_failures = 0;
+  std::uint64_t bounces = 0;             // DSNs queued (failure and delay notices)
+  std::uint64_t bounces_dropped = 0;     // bounces that expired undelivered
 };
 
 class DeliveryEngine {
@@ -69,11 +75,14 @@ class DeliveryEngine {
     std::vector<std::size_t> recipients;  // positions in message->queued.recipients
     std::vector<std::size_t> tried;       // hops already tried in this pass
     std::string last_failure;             // reply or fault text from the last hop tried
+    std::string domain;                   // set when the route has an MX hop: one domain per job
+    bool mx_host_failed = false;          // deliver(): the MX host failed, try the next one
   };
   struct HopState {
     std::deque<Job> jobs;
     std::uint32_t connections = 0;
     std::deque<boost::asio::steady_timer*> idle;  // connections waiting for work
+    std::uint32_t active = 0;                     // transactions running now
   };
 
   void dispatch(Job job);
@@ -84,6 +93,13 @@ class DeliveryEngine {
   void spawn_connection(std::size_t hop);
   boost::asio::awaitable<void> run_connection(std::size_t hop);
   boost::asio::awaitable<bool> deliver(class SmtpClient& client, std::size_t hop, Job& job);
+  // Routing and delivery additions (issue 4): see delivery_engine.cpp.
+  ClientSettings client_settings(std::size_t hop, const std::string& server_name) const;
+  std::vector<std::uint32_t> outstanding() const;
+  boost::asio::awaitable<void> run_mx(std::size_t hop, Job job);
+  boost::asio::awaitable<void> deliver_mx(std::size_t hop, Job& job);
+  void notify_sender(const MessageInFlight& message, std::vector<queue::RecipientOutcome> outcomes);
+  boost::asio::awaitable<void> commit_bounce(queue::NewMessage bounce, std::vector<queue::RecipientOutcome> outcomes);
   boost::asio::awaitable<void> scan();
   queue::UnixMillis retry_at(queue::UnixMillis now, std::uint32_t attempts);
 
@@ -101,6 +117,9 @@ class DeliveryEngine {
   bool stopped_ = false;
   std::minstd_rand jitter_rng_{std::random_device{}()};
   const health::SnapshotBox* probes_ = nullptr;
+  std::unique_ptr<routing::DnsResolver> resolver_;
+  std::vector<bool> route_has_mx_;                      // per route index
+  std::set<std::pair<queue::MessageId, std::int32_t>> delay_notified_;  // this run only
 };
 
 }  // namespace relay

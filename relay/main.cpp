@@ -10,6 +10,7 @@
 
 #include "conf/load.hpp"
 #include "relay/health_service.hpp"
+#include "relay/route_explain.hpp"
 #include "relay/server.hpp"
 
 namespace {
@@ -22,6 +23,8 @@ void usage(std::ostream& out) {
          "commands:\n"
          "  serve          run the relay in the foreground\n"
          "  check-config   validate the configuration, print every problem, exit 2 if any\n"
+         "  route explain ADDRESS [--direction inbound|outbound]\n"
+         "                 show the route, hops, tiers, health and try order for ADDRESS\n"
          "  version        print the version\n"
          "  health [--json]  every path and hop: state, since when, last runs, ejections\n"
          "  alert test     queue a test alert mail to [alerts] to (the daemon delivers it)\n"
@@ -70,6 +73,7 @@ conf::LoadResult load_or_report(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "route") == 0) return relay::route_command(argc, argv, default_config);
   Arguments args;
   if (!parse(argc, argv, args)) {
     usage(std::cerr);

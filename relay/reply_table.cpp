@@ -90,6 +90,8 @@ constexpr std::array table{
     ReplySpec{no_route, 451, "4.4.4", "No route to the recipient domain"},
     ReplySpec{domain_not_found, 550, "5.1.2", "Recipient domain not found: {}"},
     ReplySpec{delivery_expired, 554, "5.4.7", "Delivery time expired"},
+    // RFC 7505 §4.2: a domain with a null MX accepts no mail; 556 5.1.10.
+    ReplySpec{null_mx, 556, "5.1.10", "Recipient domain {} accepts no mail (null MX)"},
 };
 
 // Too few initializers would leave empty names; table_is_complete() rejects those.
@@ -105,7 +107,7 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(ReplyId::count_)
     "relay_denied", "client_not_trusted", "access_denied", "message_too_big",
     "bare_line_ending", "text_line_too_long", "hop_connect_failed", "hop_connection_lost",
     "hop_timeout", "hop_tls_failed", "hop_protocol_error", "hop_dns_failure", "no_healthy_hop",
-    "no_route", "domain_not_found", "delivery_expired",
+    "no_route", "domain_not_found", "delivery_expired", "null_mx",
 };
 
 // Every row sits at the index of its id, so lookup is an index; the code is three

@@ -87,6 +87,7 @@ enum class ReplyId : std::uint8_t {
   no_route,                    // 451 4.4.4 (deferred: a configuration gap)
   domain_not_found,            // 550 5.1.2 {domain}
   delivery_expired,            // 554 5.4.7
+  null_mx,                     // 556 5.1.10 {domain} (RFC 7505)
   count_,                      // not a reply: the number of replies
 };
 

@@ -7,6 +7,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 namespace relay {
@@ -41,11 +42,11 @@ std::vector<asio::const_buffer> stuffed_body_buffers(const std::string& body) {
 }
 
 SmtpClient::SmtpClient(asio::any_io_executor executor, ClientSettings settings)
-    : socket_(executor), deadline_(socket_), settings_(std::move(settings)) {}
+    : stream_(executor), deadline_(stream_.socket()), settings_(std::move(settings)) {}
 
 std::string SmtpClient::remote() const {
   boost::system::error_code ec;
-  auto endpoint = socket_.remote_endpoint(ec);
+  auto endpoint = stream_.socket().remote_endpoint(ec);
   return ec ? std::string("?") : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
 }
 
@@ -64,23 +65,67 @@ asio::awaitable<std::optional<ClientFault>> SmtpClient::connect(const std::strin
   if (!ec) {
     endpoints.emplace_back(literal, port);
   } else {
-    tcp::resolver resolver(socket_.get_executor());
+    tcp::resolver resolver(stream_.socket().get_executor());
     auto [rec, results] = co_await resolver.async_resolve(host, std::to_string(port), asio::as_tuple(asio::use_awaitable));
     if (rec) co_return ClientFault{FaultKind::io_error, fmt::format("cannot resolve {}: {}", host, rec.message())};
     for (const auto& entry : results) endpoints.push_back(entry.endpoint());
   }
+  co_return co_await connect(endpoints, refusal);
+}
 
-  deadline_.arm(settings_.connect_timeout);
-  auto [cec, endpoint] = co_await asio::async_connect(socket_, endpoints, asio::as_tuple(asio::use_awaitable));
-  deadline_.disarm();
-  if (cec) {
-    if (deadline_.expired()) co_return ClientFault{FaultKind::connect_timeout, "connect timeout"};
-    co_return ClientFault{cec == asio::error::connection_refused ? FaultKind::connect_refused : FaultKind::io_error,
-                          fmt::format("connect to {}:{} failed: {}", host, port, cec.message())};
+asio::awaitable<std::optional<ClientFault>> SmtpClient::connect(const std::vector<tcp::endpoint>& endpoints,
+                                                                std::optional<Reply>& refusal) {
+  boost::system::error_code ec;
+  std::optional<asio::ip::address> source;
+  if (!settings_.source_address.empty()) {
+    source = asio::ip::make_address(settings_.source_address, ec);
+    if (ec) co_return ClientFault{FaultKind::io_error, "bad source address " + settings_.source_address};
   }
-  socket_.set_option(tcp::no_delay(true), ec);
+  if (endpoints.empty()) co_return ClientFault{FaultKind::io_error, "no address to connect to"};
+
+  // One endpoint after the other, each with its own deadline (RFC 5321 §5.1: try the
+  // next address of the same host before giving up on it).
+  std::optional<ClientFault> last;
+  auto& socket = stream_.socket();
+  bool connected = false;
+  for (const auto& endpoint : endpoints) {
+    socket.close(ec);
+    socket.open(endpoint.protocol(), ec);
+    if (ec) {
+      last = ClientFault{FaultKind::io_error, fmt::format("socket: {}", ec.message())};
+      continue;
+    }
+    if (source) {
+      if (source->is_v4() != endpoint.address().is_v4()) {
+        last = ClientFault{FaultKind::io_error, fmt::format("source {} cannot reach {}", source->to_string(),
+                                                            endpoint.address().to_string())};
+        continue;
+      }
+      // seed 003: the egress interface is chosen by binding its address.
+      socket.bind(tcp::endpoint(*source, 0), ec);
+      if (ec) {
+        last = ClientFault{FaultKind::io_error, fmt::format("bind to {}: {}", source->to_string(), ec.message())};
+        continue;
+      }
+    }
+    deadline_.arm(settings_.connect_timeout);
+    auto [cec] = co_await socket.async_connect(endpoint, asio::as_tuple(asio::use_awaitable));
+    deadline_.disarm();
+    if (!cec) {
+      connected = true;
+      break;
+    }
+    const std::string where = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+    if (deadline_.expired()) last = ClientFault{FaultKind::connect_timeout, "connect timeout to " + where};
+    else
+      last = ClientFault{cec == asio::error::connection_refused ? FaultKind::connect_refused : FaultKind::io_error,
+                         fmt::format("connect to {} failed: {}", where, cec.message())};
+  }
+  if (!connected) co_return last;
+  socket.set_option(tcp::no_delay(true), ec);
   usable_ = true;
 
+  refusal_stage_ = Stage::banner;
   auto banner = co_await read_reply(settings_.command_timeout);
   if (!banner) co_return banner.error();
   if (banner->code != 220) {
@@ -88,16 +133,37 @@ asio::awaitable<std::optional<ClientFault>> SmtpClient::connect(const std::strin
     usable_ = false;
     co_return std::nullopt;
   }
+  if (auto fault = co_await greet(refusal); fault || refusal) co_return fault;
 
+  if (settings_.tls != conf::TlsPolicy::none) {
+    const bool must = settings_.tls == conf::TlsPolicy::required || settings_.tls == conf::TlsPolicy::verify;
+    if (offers_starttls_) {
+      if (auto fault = co_await start_tls(refusal); fault || refusal) co_return fault;
+    } else if (must) {
+      // Nothing has been sent but EHLO: failing here is what keeps mail off plaintext.
+      usable_ = false;
+      co_return ClientFault{FaultKind::tls_failed, "STARTTLS required but not offered by the hop"};
+    }
+  }
+  if (!settings_.auth_user.empty()) {
+    if (auto fault = co_await authenticate(refusal); fault || refusal) co_return fault;
+  }
+  co_return std::nullopt;
+}
+
+asio::awaitable<std::optional<ClientFault>> SmtpClient::greet(std::optional<Reply>& refusal) {
+  refusal_stage_ = Stage::ehlo;
   const std::string ehlo = "EHLO " + settings_.helo_name + "\r\n";
   if (auto fault = co_await write_one(asio::buffer(ehlo), settings_.command_timeout)) co_return fault;
   auto reply = co_await read_reply(settings_.command_timeout);
   if (!reply) co_return reply.error();
   if (reply->code == 250) {
     parse_capabilities(*reply);
+    parse_extensions(*reply);
     co_return std::nullopt;
   }
-  if (reply->code == 421) {
+  if (reply->code == 421 || stream_.tls_active()) {
+    // After STARTTLS there is no falling back to HELO: the hop must speak ESMTP.
     refusal = *reply;
     usable_ = false;
     co_return std::nullopt;
@@ -110,6 +176,113 @@ asio::awaitable<std::optional<ClientFault>> SmtpClient::connect(const std::strin
   if (reply->code != 250) {
     refusal = *reply;
     usable_ = false;
+  }
+  co_return std::nullopt;
+}
+
+void SmtpClient::parse_extensions(const Reply& ehlo) {
+  offers_starttls_ = false;
+  auth_mechanisms_.clear();
+  for (std::size_t i = 1; i < ehlo.lines.size(); ++i) {
+    std::string line = ehlo.lines[i];
+    for (char& c : line) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (line == "STARTTLS") offers_starttls_ = true;
+    if (line.starts_with("AUTH ") || line.starts_with("AUTH=")) {
+      std::size_t pos = 5;
+      while (pos < line.size()) {
+        const std::size_t end = std::min(line.find(' ', pos), line.size());
+        if (end > pos) auth_mechanisms_.push_back(line.substr(pos, end - pos));
+        pos = end + 1;
+      }
+    }
+  }
+}
+
+asio::awaitable<std::optional<ClientFault>> SmtpClient::start_tls(std::optional<Reply>& refusal) {
+  refusal_stage_ = Stage::starttls;
+  static const std::string starttls_command = "STARTTLS\r\n";
+  if (auto fault = co_await write_one(asio::buffer(starttls_command), settings_.command_timeout)) co_return fault;
+  auto reply = co_await read_reply(settings_.command_timeout);
+  if (!reply) co_return reply.error();
+  if (reply->code != 220) {
+    refusal = *reply;
+    usable_ = false;
+    co_return std::nullopt;
+  }
+  if (!buffer_.empty()) {
+    // Bytes after the 220 arrived in plaintext and could have been injected by a
+    // man in the middle (the CVE-2011-0411 class): never act on them.
+    usable_ = false;
+    co_return ClientFault{FaultKind::protocol_error, "data pipelined after the STARTTLS reply"};
+  }
+  TlsClientOptions options{.verify = settings_.tls == conf::TlsPolicy::verify,
+                           .server_name = settings_.tls_server_name,
+                           .ca_file = settings_.tls_ca_file,
+                           .cert_file = settings_.tls_cert_file,
+                           .key_file = settings_.tls_key_file};
+  std::string error;
+  deadline_.arm(settings_.command_timeout);
+  const auto ec = co_await stream_.start_tls(options, error);
+  deadline_.disarm();
+  if (ec) {
+    usable_ = false;
+    co_return ClientFault{FaultKind::tls_failed, deadline_.expired() ? "TLS handshake timeout" : error};
+  }
+  // RFC 3207 §4.2: forget everything learnt before TLS and say EHLO again.
+  capabilities_ = HopCapabilities{};
+  co_return co_await greet(refusal);
+}
+
+namespace {
+
+std::string base64(std::string_view data) {
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<std::optional<ClientFault>> SmtpClient::authenticate(std::optional<Reply>& refusal) {
+  refusal_stage_ = Stage::auth;
+  if (!stream_.tls_active() && settings_.tls != conf::TlsPolicy::none) {
+    // Credentials never cross plaintext unless the administrator chose tls = "none".
+    usable_ = false;
+    co_return ClientFault{FaultKind::tls_failed, "refusing to send AUTH credentials without TLS"};
+  }
+  const bool plain = std::ranges::find(auth_mechanisms_, "PLAIN") != auth_mechanisms_.end();
+  const bool login = std::ranges::find(auth_mechanisms_, "LOGIN") != auth_mechanisms_.end();
+  if (!plain && !login) {
+    usable_ = false;
+    co_return ClientFault{FaultKind::protocol_error, "hop offers no AUTH PLAIN or LOGIN"};
+  }
+  // Never logged: these lines carry the secret.
+  std::vector<std::string> steps;
+  if (plain) {
+    std::string token;
+    token.push_back('\0');
+    token += settings_.auth_user;
+    token.push_back('\0');
+    token += settings_.auth_password;
+    steps.push_back("AUTH PLAIN " + base64(token) + "\r\n");
+  } else {
+    steps.push_back("AUTH LOGIN\r\n");
+    steps.push_back(base64(settings_.auth_user) + "\r\n");
+    steps.push_back(base64(settings_.auth_password) + "\r\n");
+  }
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    if (auto fault = co_await write_one(asio::buffer(steps[i]), settings_.command_timeout)) co_return fault;
+    auto reply = co_await read_reply(settings_.command_timeout);
+    if (!reply) co_return reply.error();
+    const bool last = i + 1 == steps.size();
+    if ((last && reply->code == 235) || (!last && reply->code == 334)) continue;
+    if (last || reply->code != 334) {
+      refusal = *reply;
+      usable_ = false;
+      co_return std::nullopt;
+    }
   }
   co_return std::nullopt;
 }
@@ -238,9 +411,7 @@ asio::awaitable<void> SmtpClient::quit() {
       (void)co_await read_reply(std::chrono::seconds(5));
   }
   usable_ = false;
-  boost::system::error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  stream_.close();
 }
 
 asio::awaitable<std::optional<ClientFault>> SmtpClient::write_one(asio::const_buffer buffer,
@@ -253,7 +424,7 @@ asio::awaitable<std::optional<ClientFault>> SmtpClient::write_one(asio::const_bu
 asio::awaitable<std::optional<ClientFault>> SmtpClient::write(const std::vector<asio::const_buffer>& buffers,
                                                               std::chrono::seconds timeout) {
   deadline_.arm(timeout);
-  auto [ec, n] = co_await asio::async_write(socket_, buffers, asio::as_tuple(asio::use_awaitable));
+  auto [ec, n] = co_await stream_.write(buffers);
   deadline_.disarm();
   if (ec) co_return fault_from(ec, "sending");
   co_return std::nullopt;
@@ -269,7 +440,7 @@ asio::awaitable<std::expected<Reply, ClientFault>> SmtpClient::read_reply(std::c
       co_return std::unexpected(ClientFault{FaultKind::protocol_error, "malformed reply: " + parsed.error});
     }
     deadline_.arm(timeout);
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(chunk), asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] = co_await stream_.read_some(asio::buffer(chunk));
     deadline_.disarm();
     if (ec) co_return std::unexpected(fault_from(ec, "waiting for a reply"));
     buffer_.append(chunk.data(), n);

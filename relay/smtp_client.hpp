@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "conf/config.hpp"
+#include "relay/client_stream.hpp"
 #include "relay/io_deadline.hpp"
 #include "relay/outcome.hpp"
 #include "relay/reply_parser.hpp"
@@ -26,6 +28,15 @@ struct ClientSettings {
   std::chrono::seconds connect_timeout{30};
   std::chrono::seconds command_timeout{300};
   std::chrono::seconds data_timeout{600};
+  // --- per-hop client settings (issue 4); defaults keep a plain, anonymous session ---
+  conf::TlsPolicy tls = conf::TlsPolicy::none;
+  std::string tls_server_name;  // name to verify and send as SNI (the configured host)
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string auth_user;        // AUTH PLAIN, else LOGIN (RFC 4954) when non-empty
+  std::string auth_password;
+  std::string source_address;   // bind before connect when non-empty
 };
 
 /// What the hop offered in its EHLO reply.
@@ -67,6 +78,18 @@ class SmtpClient {
   boost::asio::awaitable<std::optional<ClientFault>> connect(const std::string& host, std::uint16_t port,
                                                              std::optional<Reply>& refusal);
 
+  /// As above with the addresses already resolved (routing::DnsResolver); tried in order,
+  /// each bound to settings.source_address first when set. After EHLO: STARTTLS as the
+  /// TLS policy says (a required/verify policy that cannot be met is a tls_failed fault
+  /// and nothing is sent), then AUTH when credentials are set (only over TLS unless the
+  /// policy is none). A 4xx/5xx to STARTTLS or AUTH comes back in `refusal`.
+  boost::asio::awaitable<std::optional<ClientFault>> connect(const std::vector<boost::asio::ip::tcp::endpoint>& endpoints,
+                                                             std::optional<Reply>& refusal);
+
+  /// Whether the session runs over TLS and, after connect, the stage a refusal came from.
+  bool tls_active() const noexcept { return stream_.tls_active(); }
+  Stage refusal_stage() const noexcept { return refusal_stage_; }
+
   /// Runs one mail transaction. After a transaction that did not complete (MAIL or all
   /// RCPT refused) the session is reset with RSET so the connection stays reusable.
   boost::asio::awaitable<TransactionReplies> send(const Envelope& envelope, const std::string& body);
@@ -88,8 +111,16 @@ class SmtpClient {
   ClientFault fault_from(boost::system::error_code ec, const char* stage);
   void parse_capabilities(const Reply& ehlo);
 
-  boost::asio::ip::tcp::socket socket_;
+  boost::asio::awaitable<std::optional<ClientFault>> greet(std::optional<Reply>& refusal);
+  boost::asio::awaitable<std::optional<ClientFault>> start_tls(std::optional<Reply>& refusal);
+  boost::asio::awaitable<std::optional<ClientFault>> authenticate(std::optional<Reply>& refusal);
+  void parse_extensions(const Reply& ehlo);
+
+  ClientStream stream_;
   IoDeadline deadline_;
+  bool offers_starttls_ = false;
+  std::vector<std::string> auth_mechanisms_;  // upper case, from the EHLO AUTH line
+  Stage refusal_stage_ = Stage::banner;
   ClientSettings settings_;
   ReplyParser parser_;
   std::string buffer_;

@@ -19,14 +19,33 @@ HopSelector::HopSelector(const RouteTable& table) {
     candidates.reserve(route.hops.size());
     for (const auto& hop : route.hops) candidates.push_back({.hop = hop});
     routes_.push_back(std::move(candidates));
+    least_outstanding_.push_back(route.balance == conf::RouteConfig::Balance::least_outstanding);
   }
 }
 
 std::optional<std::size_t> HopSelector::pick(std::size_t route_index,
                                              const health::View& health,
                                              std::span<const std::size_t> exclude) {
+  return pick(route_index, health, exclude, {});
+}
+
+std::optional<std::size_t> HopSelector::pick(std::size_t route_index,
+                                             const health::View& health,
+                                             std::span<const std::size_t> exclude,
+                                             std::span<const std::uint32_t> outstanding) {
   if (route_index >= routes_.size()) return std::nullopt;
   auto& candidates = routes_[route_index];
+  const bool by_load = least_outstanding_[route_index];
+  const auto load_of = [&](const Candidate& c) -> std::uint64_t {
+    return c.hop.hop < outstanding.size() ? outstanding[c.hop.hop] : 0;
+  };
+  // a is less loaded than b when (load_a + 1) / weight_a < (load_b + 1) / weight_b;
+  // cross-multiplied to stay in integers. 0: equal.
+  const auto compare_load = [&](const Candidate& a, const Candidate& b) -> int {
+    const std::uint64_t left = (load_of(a) + 1) * b.hop.weight;
+    const std::uint64_t right = (load_of(b) + 1) * a.hop.weight;
+    return left < right ? -1 : (left > right ? 1 : 0);
+  };
 
   // Hops are sorted by cost, so each tier is a contiguous run.
   for (std::size_t tier_begin = 0; tier_begin < candidates.size();) {
@@ -43,7 +62,14 @@ std::optional<std::size_t> HopSelector::pick(std::size_t route_index,
       // that comes back resumes its share without a burst.
       c.current += c.hop.weight;
       total += c.hop.weight;
-      if (best == nullptr || c.current > best->current) best = &c;
+      if (best == nullptr) {
+        best = &c;
+      } else if (by_load) {
+        const int order = compare_load(c, *best);
+        if (order < 0 || (order == 0 && c.current > best->current)) best = &c;
+      } else if (c.current > best->current) {
+        best = &c;
+      }
     }
     if (best != nullptr) {
       best->current -= total;

@@ -8,6 +8,9 @@
 // the caller has not excluded (hops already tried for this message) is used, and load
 // is spread over those hops only. When no hop qualifies, pick() returns nothing; whether
 // to defer or try an unhealthy hop anyway is the caller's decision.
+// With `balance = "least_outstanding"` the caller passes each hop's outstanding count
+// (transactions queued or running on it) and the hop with the smallest
+// (outstanding + 1) / weight wins; ties go to the SWRR order, so an idle tier still rotates.
 // Keeps its own copy of each route's hops, so the RouteTable may go away; route indices
 // are those of the RouteTable it was built from. Not thread-safe: pick() mutates state
 // and must be called from one thread (the delivery engine's); plan() only reads.
@@ -45,6 +48,12 @@ class HopSelector {
   std::optional<std::size_t> pick(std::size_t route_index, const health::View& health,
                                   std::span<const std::size_t> exclude);
 
+  /// As above; `outstanding[hop]` (conf hop index; missing entries count as 0) is used
+  /// when the route balances by least outstanding, ignored for weighted round robin.
+  std::optional<std::size_t> pick(std::size_t route_index, const health::View& health,
+                                  std::span<const std::size_t> exclude,
+                                  std::span<const std::uint32_t> outstanding);
+
   /// Every hop of the route in the order it would be considered: tiers by cost, within a
   /// tier by descending weight (file order on equal weight). Changes no state. Empty when
   /// `route_index` is out of range. For `route explain`.
@@ -57,6 +66,7 @@ class HopSelector {
     std::int64_t current = 0;  // SWRR running value
   };
   std::vector<std::vector<Candidate>> routes_;  // per route, hops sorted by cost
+  std::vector<bool> least_outstanding_;         // per route
 };
 
 }  // namespace routing

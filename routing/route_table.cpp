@@ -21,6 +21,8 @@ std::expected<RouteTable, std::string> RouteTable::build(const conf::Config& con
   for (const auto& source : config.routes) {
     const std::string where = "route '" + source.name + "': ";
     Route route{.name = source.name, .direction = source.direction};
+    route.balance = source.balance;
+    route.when_all_down = source.when_all_down;
 
     if (source.domains.empty()) add_problem(problems, where + "no domains");
     for (const auto& text : source.domains) {

@@ -35,6 +35,8 @@ struct Route {
   conf::Direction direction = conf::Direction::outbound;
   std::vector<conf::DomainPattern> domains;
   std::vector<RouteHop> hops;  // sorted by cost; equal costs keep their order in the file
+  conf::RouteConfig::Balance balance = conf::RouteConfig::Balance::weighted_round_robin;
+  conf::RouteConfig::WhenAllDown when_all_down = conf::RouteConfig::WhenAllDown::queue;
 };
 
 class RouteTable {

@@ -243,12 +243,12 @@ std::vector<Case> cases() {
        {{after + 2, "policy.strict", "expected a table, found a boolean"}}},
       {"hop_problems",
        plus("[hop.a]\nport = 0\n[hop.b]\nhost = \"smtp..example.net\"\nport = \"25\"\n"
-            "[hop.hub.tls]\nmode = \"required\"\n"),
+            "[hop.hub.tls_settings]\nmode = \"required\"\n"),
        {{after + 1, "hop.a.host", "missing required key"},
         {after + 2, "hop.a.port", "must be between 1 and 65535 (got 0)"},
         {after + 4, "hop.b.host", "neither an IP address nor a valid host name"},
         {after + 5, "hop.b.port", "expected an integer, found a string"},
-        {after + 6, "hop.hub.tls", "unknown key"}}},
+        {after + 6, "hop.hub.tls_settings", "unknown key"}}},
 
       // --- [[route]] -----------------------------------------------------------------------------
       {"route_unknown_hop",

@@ -105,6 +105,8 @@ class Hop:
     host: str = "127.0.0.1"
     cost: int = 10
     weight: int = 1
+    # Extra `key = value` lines for the [hop.NAME] table (routing e2e: tls, auth, type).
+    extra: List[str] = field(default_factory=list)
 
 
 @dataclass
@@ -124,6 +126,13 @@ class RelayConfig:
     hop_backoff: str = "2s"
     connect_timeout: str = "2s"
     max_recipients: int = 100
+    # Routing e2e: extra lines for the outbound/inbound [[route]] tables (balance,
+    # when_all_down), whole extra sections appended at the end ([dns], [bounce]), and
+    # more routes (TOML text) placed before the catch-all routes.
+    outbound_route_extra: List[str] = field(default_factory=list)
+    inbound_route_extra: List[str] = field(default_factory=list)
+    extra_routes: str = ""
+    extra_sections: str = ""
 
     def render(self) -> str:
         def strings(items: Iterable[str]) -> str:
@@ -178,14 +187,20 @@ class RelayConfig:
             if hop.name in seen:
                 continue
             seen.add(hop.name)
-            lines += [f"[hop.{hop.name}]", f'host = "{hop.host}"', f"port = {hop.port}", ""]
-        for name, direction, hops in (("to-hub", "inbound", self.inbound_hops),
-                                      ("internet", "outbound", self.outbound_hops)):
+            lines += [f"[hop.{hop.name}]", f'host = "{hop.host}"', f"port = {hop.port}",
+                      *hop.extra, ""]
+        if self.extra_routes:
+            lines += [self.extra_routes, ""]
+        for name, direction, hops, extra in (
+                ("to-hub", "inbound", self.inbound_hops, self.inbound_route_extra),
+                ("internet", "outbound", self.outbound_hops, self.outbound_route_extra)):
             lines += ["[[route]]", f'name = "{name}"', f'direction = "{direction}"',
-                      'domains = ["*"]', "hops = ["]
+                      'domains = ["*"]', *extra, "hops = ["]
             lines += [f'  {{ hop = "{h.name}", cost = {h.cost}, weight = {h.weight} }},'
                       for h in hops]
             lines += ["]", ""]
+        if self.extra_sections:
+            lines += [self.extra_sections, ""]
         return "\n".join(lines)
 
     def write(self, path: Path) -> Path:
@@ -221,9 +236,10 @@ class SinkProcess:
     """tests/e2e/sink.py as a subprocess on 127.0.0.1:port, killable like a real host."""
 
     def __init__(self, out_dir: Path, port: int, log_path: Path, host: str = "127.0.0.1",
-                 modes: Sequence[str] = ()):
+                 modes: Sequence[str] = (), extra_args: Sequence[str] = ()):
         self.out_dir, self.port, self.host = Path(out_dir), port, host
         self.log_path, self.modes = Path(log_path), list(modes)
+        self.extra_args = list(extra_args)  # e.g. --tls-cert/--tls-key/--auth (sink.py)
         self.proc: Optional[subprocess.Popen] = None
 
     def start(self, timeout: float = 15.0) -> "SinkProcess":
@@ -231,6 +247,7 @@ class SinkProcess:
                "--out", str(self.out_dir)]
         for m in self.modes:
             cmd += ["--mode", m]
+        cmd += self.extra_args
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log,
                                      stdin=subprocess.DEVNULL)
@@ -618,11 +635,12 @@ class E2ETestCase(unittest.TestCase):
 
     # -- building blocks --
     def start_sink(self, name: str, port: Optional[int] = None,
-                   modes: Sequence[str] = ()) -> SinkProcess:
+                   modes: Sequence[str] = (), extra_args: Sequence[str] = ()) -> SinkProcess:
         port = port or free_port("127.0.0.1")
         log = self.dir / f"sink-{name}.log"
         self._logs.append(log)
-        sink = SinkProcess(self.dir / f"sink-{name}", port, log, modes=modes)
+        sink = SinkProcess(self.dir / f"sink-{name}", port, log, modes=modes,
+                           extra_args=extra_args)
         sink.start()
         self.addCleanup(sink.stop)
         return sink

@@ -29,6 +29,11 @@ Modes (--mode may repeat; a value may also be comma-separated):
   tempfail-first=N     451 4.3.0 after the final dot for the first N messages, then accept
   delay=SECONDS        wait this long before answering the final dot
 
+TLS and AUTH (routing tests): --tls-cert FILE --tls-key FILE offers STARTTLS
+(--require-tls makes it mandatory before MAIL); --auth USER:PASSWORD requires AUTH
+(PLAIN/LOGIN, only after STARTTLS when TLS is offered). The stored .json then also
+carries "tls" (bool) and "auth_user".
+
 Standards: RFC 5321 (SMTP), RFC 3463 (enhanced status codes in the sink's replies).
 Subprocess protocol: prints "READY <port>" on stdout once listening, then nothing else
 on stdout (log lines go to stderr); exits 0 on SIGTERM/SIGINT, 2 on bad arguments.
@@ -140,6 +145,10 @@ class SinkHandler:
             "helo": session.host_name,
             "peer": list(session.peer) if session.peer else None,
             "sink_port": self.port,
+            "tls": session.ssl is not None,
+            "auth_user": (session.auth_data.login.decode(errors="replace")
+                          if getattr(session, "auth_data", None) is not None
+                          and hasattr(session.auth_data, "login") else None),
             "received_at": time.time(),
             "size": len(raw),
             "eml": name + ".eml",
@@ -186,9 +195,37 @@ def read_messages(out_dir) -> List[StoredMessage]:
     return found
 
 
+# TLS/AUTH options for every SMTP instance of this process (set by main()).
+SECURITY: dict = {}
+
+
 def _make_smtp(handler: SinkHandler) -> SMTP:
     return SMTP(handler, data_size_limit=DATA_SIZE_LIMIT, enable_SMTPUTF8=True,
-                decode_data=False, hostname="sink.test", timeout=120)
+                decode_data=False, hostname="sink.test", timeout=120, **SECURITY)
+
+
+def _security_options(cert: Optional[str], key: Optional[str], require_tls: bool,
+                      auth: Optional[str]) -> dict:
+    import ssl
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+    options: dict = {}
+    if cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        options["tls_context"] = context
+        options["require_starttls"] = require_tls
+    if auth:
+        user, _, password = auth.partition(":")
+
+        def authenticator(server, session, envelope, mechanism, data):
+            ok = (isinstance(data, LoginPassword) and data.login.decode() == user
+                  and data.password.decode() == password)
+            return AuthResult(success=ok, auth_data=data if ok else None)
+
+        options["authenticator"] = authenticator
+        options["auth_required"] = True
+        options["auth_require_tls"] = bool(cert)
+    return options
 
 
 class InProcessSink:
@@ -251,7 +288,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--mode", action="append", default=[],
                         help="accept|tempfail|permfail|tempfail-rcpt=ADDR|"
                              "permfail-rcpt=ADDR|tempfail-first=N|delay=SECONDS")
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    parser.add_argument("--require-tls", action="store_true")
+    parser.add_argument("--auth", help="USER:PASSWORD required via AUTH PLAIN/LOGIN")
     args = parser.parse_args(argv)
+    SECURITY.update(_security_options(args.tls_cert, args.tls_key, args.require_tls, args.auth))
     try:
         modes = SinkModes.parse(args.mode)
     except ValueError as e:

@@ -104,3 +104,25 @@ TEST(RetrySchedule, ExpiresAtLifetime) {
 
 }  // namespace
 }  // namespace queue
+
+// --- delay notice (issue 4) -----------------------------------------------------------------
+
+TEST(RetryScheduleDelayNotice, DueOnceTheWaitReachesTheThreshold) {
+  conf::QueueConfig config;
+  const queue::RetrySchedule schedule(config);
+  constexpr queue::UnixMillis received = 1'000'000;
+  constexpr queue::UnixMillis hour = 3'600'000;
+  const std::chrono::seconds four_hours{4 * 3600};
+  EXPECT_FALSE(schedule.delay_notice_due(received, received + 4 * hour - 1, four_hours));
+  EXPECT_TRUE(schedule.delay_notice_due(received, received + 4 * hour, four_hours));
+  EXPECT_TRUE(schedule.delay_notice_due(received, received + 30 * hour, four_hours));
+  EXPECT_FALSE(schedule.delay_notice_due(received, received + 30 * hour, std::chrono::seconds{0}));  // off
+}
+
+TEST(RetryScheduleDelayNotice, ExpiryIsExactlyTheLifetime) {
+  conf::QueueConfig config;  // 48 h
+  const queue::RetrySchedule schedule(config);
+  constexpr queue::UnixMillis hour = 3'600'000;
+  EXPECT_FALSE(schedule.expired(0, 48 * hour - 1));
+  EXPECT_TRUE(schedule.expired(0, 48 * hour));
+}

@@ -179,3 +179,75 @@ TEST(HopSelector, PlanOrdersByTierThenWeightAndFlagsSkips) {
 }
 
 }  // namespace
+
+// --- least outstanding (issue 4) ------------------------------------------------------------
+
+namespace {
+
+routing::RouteTable least_outstanding_table(std::vector<conf::RouteHop> hops) {
+  conf::Config config;
+  for (int i = 0; i < 6; ++i) config.hops.push_back({.name = "h" + std::to_string(i)});
+  conf::RouteConfig route{.name = "r", .domains = {"*"}, .hops = std::move(hops)};
+  route.balance = conf::RouteConfig::Balance::least_outstanding;
+  config.routes.push_back(std::move(route));
+  auto table = routing::RouteTable::build(config);
+  EXPECT_TRUE(table.has_value());
+  return table.value_or(routing::RouteTable{});
+}
+
+TEST(HopSelectorLeastOutstanding, PicksTheLeastLoadedHopOfTheTier) {
+  HopSelector selector(least_outstanding_table({{"h0", 10, 1}, {"h1", 10, 1}, {"h2", 10, 1}, {"h3", 20, 1}}));
+  const std::vector<std::uint32_t> load{5, 1, 3, 0};
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(selector.pick(0, all_usable, {}, load), 1u);  // h3 is a worse tier
+}
+
+TEST(HopSelectorLeastOutstanding, WeightScalesTheLoad) {
+  HopSelector selector(least_outstanding_table({{"h0", 10, 1}, {"h1", 10, 4}}));
+  // (2+1)/1 = 3 versus (7+1)/4 = 2: the heavier-weighted hop still wins.
+  EXPECT_EQ(selector.pick(0, all_usable, {}, std::vector<std::uint32_t>{2, 7}), 1u);
+  // (1+1)/1 = 2 versus (9+1)/4 = 2.5.
+  EXPECT_EQ(selector.pick(0, all_usable, {}, std::vector<std::uint32_t>{1, 9}), 0u);
+}
+
+TEST(HopSelectorLeastOutstanding, EqualLoadRotatesLikeRoundRobin) {
+  HopSelector selector(least_outstanding_table({{"h0", 10, 1}, {"h1", 10, 1}, {"h2", 10, 1}}));
+  const std::vector<std::uint32_t> idle{0, 0, 0};
+  std::map<std::size_t, int> counts;
+  for (int i = 0; i < 300; ++i) counts[*selector.pick(0, all_usable, {}, idle)]++;
+  EXPECT_EQ(counts, (std::map<std::size_t, int>{{0, 100}, {1, 100}, {2, 100}}));
+}
+
+TEST(HopSelectorLeastOutstanding, SimulatedSlowHopGetsLessWork) {
+  // h0 finishes a transaction every pick, h1 holds its transactions for 3 picks: the
+  // selector should send h1 about a third of the traffic or less.
+  HopSelector selector(least_outstanding_table({{"h0", 10, 1}, {"h1", 10, 1}}));
+  std::vector<std::uint32_t> load{0, 0};
+  std::vector<int> h1_finish;
+  std::map<std::size_t, int> counts;
+  for (int t = 0; t < 900; ++t) {
+    std::erase_if(h1_finish, [&](int when) {
+      if (when > t) return false;
+      --load[1];
+      return true;
+    });
+    const auto hop = selector.pick(0, all_usable, {}, load);
+    ASSERT_TRUE(hop);
+    counts[*hop]++;
+    if (*hop == 1) {
+      ++load[1];
+      h1_finish.push_back(t + 3);
+    }
+  }
+  EXPECT_GE(counts[0], counts[1] * 2) << counts[0] << " vs " << counts[1];  // WRR would give 1:1
+  EXPECT_GT(counts[1], 0);
+}
+
+TEST(HopSelectorLeastOutstanding, HealthAndExclusionStillApply) {
+  HopSelector selector(least_outstanding_table({{"h0", 10, 1}, {"h1", 10, 1}, {"h2", 20, 1}}));
+  const DownHops h1_down({1});
+  const std::vector<std::size_t> exclude{0};
+  EXPECT_EQ(selector.pick(0, h1_down, exclude, std::vector<std::uint32_t>{0, 0, 50}), 2u);
+  EXPECT_FALSE(selector.pick(0, DownHops({0, 1, 2}), {}, std::vector<std::uint32_t>{}));
+}
+
+}  // namespace

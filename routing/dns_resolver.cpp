@@ -1,0 +1,337 @@
+// routing/dns_resolver.cpp — c-ares channel, socket watchers and timer on an Asio executor.
+//
+// How the pieces meet: ares_query() sends and returns at once; c-ares reports which
+// sockets it wants watched through the socket-state callback, and we start an
+// async_wait on each; when one is ready (or the ares_timeout() timer fires) we call
+// ares_process_fd(), which runs the query callbacks. Those post the awaiting
+// coroutine's completion to its executor, never resuming it inside c-ares.
+#include "routing/dns_resolver.hpp"
+
+#include <ares.h>
+#include <arpa/nameser.h>
+
+#include <array>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <map>
+#include <stdexcept>
+
+#include "routing/dns_cache.hpp"
+
+namespace routing {
+namespace asio = boost::asio;
+
+namespace {
+
+struct Answer {
+  int status = ARES_SUCCESS;
+  std::vector<unsigned char> bytes;
+};
+
+// Negative answers (NXDOMAIN / no records of the type) are remembered this long.
+constexpr std::chrono::seconds negative_ttl{60};
+
+// The smallest TTL among the answer records of `type` in a DNS message (RFC 1035 §4.1).
+// c-ares' MX parser does not report TTLs, so the answer section is walked here.
+std::chrono::seconds min_answer_ttl(const std::vector<unsigned char>& msg, int type) {
+  const auto u16 = [&](std::size_t at) { return static_cast<unsigned>(msg[at] << 8 | msg[at + 1]); };
+  std::int64_t best = -1;
+  if (msg.size() < 12) return std::chrono::seconds(0);
+  const unsigned qdcount = u16(4), ancount = u16(6);
+  std::size_t pos = 12;
+  const auto skip_name = [&]() -> bool {
+    char* name = nullptr;
+    long length = 0;
+    if (ares_expand_name(msg.data() + pos, msg.data(), static_cast<int>(msg.size()), &name, &length) != ARES_SUCCESS)
+      return false;
+    ares_free_string(name);
+    pos += static_cast<std::size_t>(length);
+    return pos <= msg.size();
+  };
+  for (unsigned i = 0; i < qdcount; ++i) {
+    if (!skip_name() || pos + 4 > msg.size()) return std::chrono::seconds(0);
+    pos += 4;
+  }
+  for (unsigned i = 0; i < ancount; ++i) {
+    if (!skip_name() || pos + 10 > msg.size()) break;
+    const unsigned rr_type = u16(pos);
+    const std::int64_t ttl = static_cast<std::int64_t>(u16(pos + 4)) << 16 | u16(pos + 6);
+    const unsigned rdlength = u16(pos + 8);
+    pos += 10 + rdlength;
+    if (static_cast<int>(rr_type) == type && (best < 0 || ttl < best)) best = ttl;
+  }
+  return std::chrono::seconds(best < 0 ? 0 : best);
+}
+
+std::string describe(int status) { return ares_strerror(status); }
+
+}  // namespace
+
+struct DnsResolver::Impl : std::enable_shared_from_this<Impl> {
+  struct Watcher {
+    std::unique_ptr<asio::posix::stream_descriptor> descriptor;
+    bool want_read = false, want_write = false, reading = false, writing = false;
+  };
+  struct OpBase {
+    virtual ~OpBase() = default;
+    virtual void complete(Answer answer) = 0;
+  };
+  template <class Handler>
+  struct Op final : OpBase {
+    Op(Handler h, asio::any_io_executor ex) : handler(std::move(h)), executor(std::move(ex)) {}
+    void complete(Answer answer) override {
+      auto ex = asio::get_associated_executor(handler, executor);
+      asio::post(ex, [h = std::move(handler), a = std::move(answer)]() mutable { std::move(h)(std::move(a)); });
+    }
+    Handler handler;
+    asio::any_io_executor executor;
+  };
+
+  Impl(asio::any_io_executor ex, const conf::DnsConfig& config) : executor(ex), timer(ex), config(config) {}
+
+  ~Impl() {
+    if (channel != nullptr) ares_destroy(channel);  // runs pending callbacks with ARES_EDESTRUCTION
+    for (auto& [fd, watcher] : watchers) (void)watcher.descriptor->release();  // c-ares owns the fds
+    ares_library_cleanup();
+  }
+
+  void init() {
+    if (const int rc = ares_library_init(ARES_LIB_INIT_ALL); rc != ARES_SUCCESS)
+      throw std::runtime_error("c-ares: " + describe(rc));
+    ares_options options{};
+    options.sock_state_cb = &Impl::on_socket_state;
+    options.sock_state_cb_data = this;
+    // Two tries share the configured budget.
+    options.timeout = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(config.timeout).count() / 2);
+    options.tries = 2;
+    const int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+    if (const int rc = ares_init_options(&channel, &options, mask); rc != ARES_SUCCESS)
+      throw std::runtime_error("c-ares: " + describe(rc));
+    if (!config.servers.empty()) {
+      std::string csv;
+      for (const auto& server : config.servers) csv += (csv.empty() ? "" : ",") + server;
+      if (const int rc = ares_set_servers_ports_csv(channel, csv.c_str()); rc != ARES_SUCCESS)
+        throw std::runtime_error("c-ares: cannot use DNS servers '" + csv + "': " + describe(rc));
+    }
+  }
+
+  static void on_socket_state(void* data, ares_socket_t fd, int readable, int writable) {
+    auto* self = static_cast<Impl*>(data);
+    if (!readable && !writable) {
+      if (auto it = self->watchers.find(fd); it != self->watchers.end()) {
+        (void)it->second.descriptor->release();  // cancels our waits; c-ares closes the fd
+        self->watchers.erase(it);
+      }
+      return;
+    }
+    auto& watcher = self->watchers[fd];
+    if (!watcher.descriptor) watcher.descriptor = std::make_unique<asio::posix::stream_descriptor>(self->executor, fd);
+    watcher.want_read = readable != 0;
+    watcher.want_write = writable != 0;
+    self->watch(fd);
+  }
+
+  void watch(ares_socket_t fd) {
+    auto it = watchers.find(fd);
+    if (it == watchers.end()) return;
+    Watcher& w = it->second;
+    std::weak_ptr<Impl> weak = weak_from_this();
+    if (w.want_read && !w.reading) {
+      w.reading = true;
+      w.descriptor->async_wait(asio::posix::stream_descriptor::wait_read, [weak, fd](boost::system::error_code ec) {
+        auto self = weak.lock();
+        if (!self) return;
+        auto found = self->watchers.find(fd);
+        if (found != self->watchers.end()) found->second.reading = false;
+        if (ec == asio::error::operation_aborted) return;
+        ares_process_fd(self->channel, fd, ARES_SOCKET_BAD);
+        self->watch(fd);
+        self->arm_timer();
+      });
+    }
+    if (w.want_write && !w.writing) {
+      w.writing = true;
+      w.descriptor->async_wait(asio::posix::stream_descriptor::wait_write, [weak, fd](boost::system::error_code ec) {
+        auto self = weak.lock();
+        if (!self) return;
+        auto found = self->watchers.find(fd);
+        if (found != self->watchers.end()) found->second.writing = false;
+        if (ec == asio::error::operation_aborted) return;
+        ares_process_fd(self->channel, ARES_SOCKET_BAD, fd);
+        self->watch(fd);
+        self->arm_timer();
+      });
+    }
+  }
+
+  void arm_timer() {
+    timeval tv{};
+    if (ares_timeout(channel, nullptr, &tv) == nullptr) {
+      timer.cancel();
+      return;
+    }
+    ++timer_generation;
+    timer.expires_after(std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec));
+    std::weak_ptr<Impl> weak = weak_from_this();
+    timer.async_wait([weak, generation = timer_generation](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (!self || ec || generation != self->timer_generation) return;
+      ares_process_fd(self->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // handles timeouts
+      self->arm_timer();
+    });
+  }
+
+  static void on_answer(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
+    std::unique_ptr<OpBase> op(static_cast<OpBase*>(arg));
+    Answer answer{status, {}};
+    if (abuf != nullptr && alen > 0) answer.bytes.assign(abuf, abuf + alen);
+    op->complete(std::move(answer));
+  }
+
+  asio::awaitable<Answer> query(std::string name, int type) {
+    return asio::async_initiate<decltype(asio::use_awaitable), void(Answer)>(
+        [](auto handler, Impl* self, std::string query_name, int query_type) {
+          using Handler = decltype(handler);
+          auto* op = new Op<Handler>(std::move(handler), self->executor);
+          ares_query(self->channel, query_name.c_str(), ns_c_in, query_type, &Impl::on_answer,
+                     static_cast<OpBase*>(op));
+          self->arm_timer();
+        },
+        asio::use_awaitable, this, std::move(name), type);
+  }
+
+  asio::any_io_executor executor;
+  asio::steady_timer timer;
+  std::uint64_t timer_generation = 0;
+  const conf::DnsConfig& config;
+  ares_channel channel = nullptr;
+  std::map<ares_socket_t, Watcher> watchers;
+  DnsCache cache;
+};
+
+DnsResolver::DnsResolver(asio::any_io_executor executor, const conf::DnsConfig& config)
+    : impl_(std::make_shared<Impl>(std::move(executor), config)) {
+  impl_->init();
+}
+
+DnsResolver::~DnsResolver() = default;
+
+asio::awaitable<std::expected<std::vector<asio::ip::address>, ResolveError>> DnsResolver::addresses(std::string host) {
+  std::vector<asio::ip::address> found;
+  boost::system::error_code ec;
+  const auto literal = asio::ip::make_address(host, ec);
+  if (!ec) {
+    found.push_back(literal);
+    co_return found;
+  }
+  std::string name = host;
+  while (!name.empty() && name.back() == '.') name.pop_back();
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const auto& [override_name, list] : impl_->config.hosts) {
+    if (override_name != name) continue;
+    for (const auto& text : list) {
+      const auto address = asio::ip::make_address(text, ec);
+      if (!ec) found.push_back(address);
+    }
+    co_return found;
+  }
+
+  std::string failure;
+  const std::array<std::pair<RecordType, int>, 2> kinds{{{RecordType::a, ns_t_a}, {RecordType::aaaa, ns_t_aaaa}}};
+  for (const auto& [kind, type] : kinds) {
+    const auto now = std::chrono::steady_clock::now();
+    std::optional<DnsAnswer> cached = impl_->cache.find(kind, name, now);
+    if (!cached) {
+      Answer answer = co_await impl_->query(name, type);
+      DnsAnswer parsed;
+      std::chrono::seconds ttl = negative_ttl;
+      if (answer.status == ARES_SUCCESS) {
+        const int length = static_cast<int>(answer.bytes.size());
+        std::array<char, INET6_ADDRSTRLEN> text{};
+        if (kind == RecordType::a) {
+          std::array<ares_addrttl, 32> records{};
+          int count = static_cast<int>(records.size());
+          const int rc = ares_parse_a_reply(answer.bytes.data(), length, nullptr, records.data(), &count);
+          if (rc == ARES_SUCCESS) {
+            ttl = std::chrono::hours(24);
+            for (int i = 0; i < count; ++i) {
+              ares_inet_ntop(AF_INET, &records[static_cast<std::size_t>(i)].ipaddr, text.data(), text.size());
+              parsed.addresses.emplace_back(text.data());
+              ttl = std::min(ttl, std::chrono::seconds(records[static_cast<std::size_t>(i)].ttl));
+            }
+          }
+          parsed.exists = !parsed.addresses.empty();
+        } else {
+          std::array<ares_addr6ttl, 32> records{};
+          int count = static_cast<int>(records.size());
+          const int rc = ares_parse_aaaa_reply(answer.bytes.data(), length, nullptr, records.data(), &count);
+          if (rc == ARES_SUCCESS) {
+            ttl = std::chrono::hours(24);
+            for (int i = 0; i < count; ++i) {
+              ares_inet_ntop(AF_INET6, &records[static_cast<std::size_t>(i)].ip6addr, text.data(), text.size());
+              parsed.addresses.emplace_back(text.data());
+              ttl = std::min(ttl, std::chrono::seconds(records[static_cast<std::size_t>(i)].ttl));
+            }
+          }
+          parsed.exists = !parsed.addresses.empty();
+        }
+      } else if (answer.status == ARES_ENODATA || answer.status == ARES_ENOTFOUND) {
+        parsed.exists = false;
+      } else {
+        // Not an answer: nothing is cached, the next attempt asks again.
+        failure = name + (kind == RecordType::a ? " A: " : " AAAA: ") + describe(answer.status);
+        continue;
+      }
+      impl_->cache.store(kind, name, parsed, ttl, now);
+      cached = std::move(parsed);
+    }
+    for (const auto& text : cached->addresses) {
+      const auto address = asio::ip::make_address(text, ec);
+      if (!ec) found.push_back(address);
+    }
+  }
+  if (!found.empty()) co_return found;
+  co_return std::unexpected(ResolveError{failure.empty() ? name + ": no A or AAAA record" : failure});
+}
+
+asio::awaitable<std::expected<std::vector<MxRecord>, ResolveError>> DnsResolver::mx(std::string domain) {
+  std::string name = domain;
+  while (!name.empty() && name.back() == '.') name.pop_back();
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const auto& entry : impl_->config.hosts) {
+    if (entry.first == name) co_return std::vector<MxRecord>{};  // overridden: implicit MX
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (auto cached = impl_->cache.find(RecordType::mx, name, now)) {
+    if (!cached->exists) co_return std::unexpected(ResolveError{name + " MX: domain not found"});
+    co_return cached->mx;
+  }
+  Answer answer = co_await impl_->query(name, ns_t_mx);
+  DnsAnswer parsed;
+  std::chrono::seconds ttl = negative_ttl;
+  if (answer.status == ARES_SUCCESS) {
+    ares_mx_reply* records = nullptr;
+    const int rc = ares_parse_mx_reply(answer.bytes.data(), static_cast<int>(answer.bytes.size()), &records);
+    if (rc == ARES_SUCCESS) {
+      for (auto* r = records; r != nullptr; r = r->next)
+        parsed.mx.push_back({static_cast<std::uint16_t>(r->priority), r->host ? r->host : ""});
+      ares_free_data(records);
+      ttl = min_answer_ttl(answer.bytes, ns_t_mx);
+    } else if (rc != ARES_ENODATA) {
+      co_return std::unexpected(ResolveError{name + " MX: " + describe(rc)});
+    }
+  } else if (answer.status == ARES_ENOTFOUND) {
+    parsed.exists = false;
+  } else if (answer.status != ARES_ENODATA) {
+    co_return std::unexpected(ResolveError{name + " MX: " + describe(answer.status)});
+  }
+  impl_->cache.store(RecordType::mx, name, parsed, ttl, now);
+  if (!parsed.exists) co_return std::unexpected(ResolveError{name + " MX: domain not found"});
+  co_return parsed.mx;
+}
+
+}  // namespace routing

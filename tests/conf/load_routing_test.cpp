@@ -1,0 +1,145 @@
+// tests/conf/load_routing_test.cpp — the routing and delivery keys of issue 4: hop client
+// settings, route balance and when_all_down, [dns], [bounce], [queue].delay_notice.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+
+#include "conf/load.hpp"
+
+namespace conf {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::string_view base = R"(
+[relay]
+hostname = "relay.example.com"
+[policy.in]
+[[listener]]
+name = "in"
+direction = "inbound"
+bind = ["127.0.0.1:2525"]
+policy = "in"
+)";
+
+std::string problems(const LoadResult& loaded) {
+  std::string out;
+  if (!loaded)
+    for (const auto& d : loaded.error()) out += d.to_string() + "\n";
+  return out;
+}
+
+TEST(LoadRouting, HopClientSettingsRouteOptionsDnsAndBounce) {
+  const auto dir = std::filesystem::temp_directory_path() / ("hubrelay-load-routing-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "secret") << "s3cret\n";
+  const std::string text = std::string(base) + R"(
+[queue]
+delay_notice = "4h"
+[hop.sa]
+host = "smtp.site-a.example"
+tls = "verify"
+auth_user = "relay"
+auth_password_file = "secret"
+source_address = "127.0.0.3"
+connect_timeout = "7s"
+command_timeout = "40s"
+[hop.direct]
+type = "mx"
+port = 2525
+tls = "none"
+[hop.mxhost]
+host = "mx"
+[[route]]
+name = "out"
+direction = "outbound"
+domains = ["*"]
+balance = "least_outstanding"
+when_all_down = "try_anyway"
+hops = [ { hop = "sa" }, { hop = "direct", cost = 20 } ]
+[dns]
+servers = ["127.0.0.1:5353", "192.0.2.53"]
+timeout = "3s"
+[dns.hosts]
+"smtp.site-a.example" = ["10.1.2.3"]
+[bounce]
+from = "postmaster@relay.example.com"
+text = "Sorry."
+lifetime = "12h"
+)";
+  auto loaded = load_string(text, (dir / "test.toml").string());
+  ASSERT_TRUE(loaded) << problems(loaded);
+  const Config& c = **loaded;
+  EXPECT_EQ(c.queue.delay_notice, 4h);
+  const HopConfig* sa = c.find_hop("sa");
+  ASSERT_NE(sa, nullptr);
+  EXPECT_EQ(sa->tls, TlsPolicy::verify);
+  EXPECT_EQ(sa->auth_user, "relay");
+  EXPECT_EQ(sa->auth_password, "s3cret");
+  EXPECT_EQ(sa->source_address, "127.0.0.3");
+  EXPECT_EQ(sa->connect_timeout, 7s);
+  EXPECT_EQ(sa->command_timeout, 40s);
+  EXPECT_FALSE(sa->mx);
+  EXPECT_TRUE(c.find_hop("direct")->mx);
+  EXPECT_EQ(c.find_hop("direct")->tls, TlsPolicy::none);
+  EXPECT_TRUE(c.find_hop("mxhost")->mx);
+  EXPECT_EQ(c.find_hop("mxhost")->tls, TlsPolicy::opportunistic);  // the default
+  ASSERT_EQ(c.routes.size(), 1u);
+  EXPECT_EQ(c.routes[0].balance, RouteConfig::Balance::least_outstanding);
+  EXPECT_EQ(c.routes[0].when_all_down, RouteConfig::WhenAllDown::try_anyway);
+  EXPECT_EQ(c.dns.servers, (std::vector<std::string>{"127.0.0.1:5353", "192.0.2.53"}));
+  EXPECT_EQ(c.dns.timeout, 3s);
+  ASSERT_EQ(c.dns.hosts.size(), 1u);
+  EXPECT_EQ(c.dns.hosts[0].first, "smtp.site-a.example");
+  EXPECT_EQ(c.dns.hosts[0].second, std::vector<std::string>{"10.1.2.3"});
+  EXPECT_EQ(c.bounce.from, "postmaster@relay.example.com");
+  EXPECT_EQ(c.bounce.text, "Sorry.");
+  EXPECT_EQ(c.bounce.lifetime, 12h);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(LoadRouting, DefaultsAreSafe) {
+  auto loaded = load_string(std::string(base), "/etc/hubrelay/test.toml");
+  ASSERT_TRUE(loaded) << problems(loaded);
+  EXPECT_EQ((*loaded)->queue.delay_notice, 0s);  // off
+  EXPECT_TRUE((*loaded)->dns.servers.empty());
+  EXPECT_TRUE((*loaded)->bounce.from.empty());
+}
+
+TEST(LoadRouting, BadValuesNameFileLineAndKey) {
+  struct Case {
+    const char* text;
+    const char* key;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"[hop.a]\nhost = \"h.example\"\ntls = \"maybe\"\n", "hop.a.tls", "is not one of"},
+      {"[hop.a]\nhost = \"h.example\"\nauth_user = \"u\"\n", "hop.a.auth_user", "needs auth_password"},
+      {"[hop.a]\nhost = \"h.example\"\nsource_address = \"eth0\"\n", "hop.a.source_address", "not an IP address"},
+      {"[hop.a]\nhost = \"h.example\"\ntype = \"pigeon\"\n", "hop.a.type", "smarthost"},
+      {"[hop.a]\nhost = \"h.example\"\nauth_password_file = \"/nonexistent/pw\"\n", "hop.a.auth_password_file",
+       "cannot read"},
+      {"[dns]\nservers = [\"dns.example\"]\n", "dns.servers[0]", "not an IP address"},
+      {"[dns.hosts]\n\"a.example\" = [\"not-an-ip\"]\n", "dns.hosts.a.example[0]", "not an IP address"},
+      {"[bounce]\nfrom = \"nobody\"\n", "bounce.from", "not an address"},
+      {"[queue]\ndelay_notice = \"-1s\"\n", "queue.delay_notice", ""},
+      {"[hop.a]\nhost = \"h.example\"\n[[route]]\nname = \"r\"\ndirection = \"outbound\"\ndomains = [\"*\"]\n"
+       "balance = \"random\"\nhops = [ { hop = \"a\" } ]\n",
+       "route[0].balance", "is not one of"},
+  };
+  for (const auto& c : cases) {
+    auto loaded = load_string(std::string(base) + c.text, "test.toml");
+    ASSERT_FALSE(loaded) << c.text;
+    bool found = false;
+    for (const auto& d : loaded.error()) {
+      if (d.key == c.key && d.message.find(c.message) != std::string::npos && d.line > 0) found = true;
+    }
+    EXPECT_TRUE(found) << "want " << c.key << ": " << c.message << "\ngot:\n" << problems(loaded);
+  }
+}
+
+}  // namespace
+}  // namespace conf

@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+"""tests/e2e/dns_server.py — a tiny authoritative DNS server on 127.0.0.1 for routing tests.
+
+Owns: answering UDP queries (RFC 1035) from a zone dict the test controls, so MX
+delivery can be tested without the real DNS: MX, A and AAAA records with TTLs, null MX
+(exchange "."), NXDOMAIN for unknown names, NOERROR/NODATA for known names without
+records of the type, and SERVFAIL for names listed in `servfail`. Counts queries per
+(name, type) so a test can see the relay's cache at work.
+Never: recurses, answers over TCP, or binds anything but 127.0.0.1 (random free port).
+Threading: one daemon thread; stop() closes the socket and joins (bounded).
+"""
+
+from __future__ import annotations
+
+import collections
+import socket
+import struct
+import threading
+from typing import Dict, List, Tuple
+
+TYPES = {"A": 1, "MX": 15, "AAAA": 28}
+TYPE_NAMES = {v: k for k, v in TYPES.items()}
+
+
+def encode_name(name: str) -> bytes:
+    out = b""
+    for label in filter(None, name.rstrip(".").split(".")):
+        out += bytes([len(label)]) + label.encode()
+    return out + b"\x00"
+
+
+def decode_name(packet: bytes, pos: int) -> Tuple[str, int]:
+    labels = []
+    for _ in range(128):  # bounded: no pointer loops in questions we accept
+        length = packet[pos]
+        if length == 0:
+            return ".".join(labels), pos + 1
+        if length & 0xC0:
+            raise ValueError("compressed names are not expected in questions")
+        labels.append(packet[pos + 1:pos + 1 + length].decode(errors="replace"))
+        pos += 1 + length
+    raise ValueError("name too long")
+
+
+class DnsServer:
+    """zone: {"name": {"MX": [(10, "mx1.example")], "A": ["127.0.0.1"], "AAAA": []}}"""
+
+    def __init__(self, zone: Dict[str, Dict[str, list]], ttl: int = 300,
+                 servfail: Tuple[str, ...] = ()):
+        self.zone = {k.lower().rstrip("."): v for k, v in zone.items()}
+        self.ttl = ttl
+        self.servfail = {s.lower() for s in servfail}
+        self.queries: Dict[Tuple[str, str], int] = collections.Counter()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._lock = threading.Lock()
+
+    def start(self) -> "DnsServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+    def count(self, name: str, qtype: str) -> int:
+        with self._lock:
+            return self.queries[(name.lower(), qtype)]
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                packet, peer = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                reply = self.answer(packet)
+            except (ValueError, IndexError, struct.error):
+                continue
+            self.sock.sendto(reply, peer)
+
+    def answer(self, packet: bytes) -> bytes:
+        qid, _flags, qdcount = struct.unpack("!HHH", packet[:6])
+        if qdcount != 1:
+            raise ValueError("one question expected")
+        name, pos = decode_name(packet, 12)
+        qtype, _qclass = struct.unpack("!HH", packet[pos:pos + 4])
+        question = packet[12:pos + 4]
+        key = name.lower().rstrip(".")
+        with self._lock:
+            self.queries[(key, TYPE_NAMES.get(qtype, str(qtype)))] += 1
+        answers: List[bytes] = []
+        rcode = 0
+        if key in self.servfail:
+            rcode = 2
+        elif key not in self.zone:
+            rcode = 3
+        else:
+            records = self.zone[key]
+            for value in records.get(TYPE_NAMES.get(qtype, ""), []):
+                if qtype == 15:
+                    pref, host = value
+                    rdata = struct.pack("!H", pref) + encode_name(host)
+                elif qtype == 1:
+                    rdata = socket.inet_pton(socket.AF_INET, value)
+                else:
+                    rdata = socket.inet_pton(socket.AF_INET6, value)
+                # 0xC00C: a pointer to the name in the question.
+                answers.append(struct.pack("!HHHIH", 0xC00C, qtype, 1, self.ttl, len(rdata)) + rdata)
+        flags = 0x8400 | 0x0100 | 0x0080 | rcode  # QR, AA, RD, RA + rcode
+        header = struct.pack("!HHHHHH", qid, flags, 1, len(answers), 0, 0)
+        return header + question + b"".join(answers)
