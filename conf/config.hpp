@@ -39,6 +39,10 @@ struct ServerTimeouts {
   Seconds session_total{3600};
 };
 
+/// TLS on a listener: none; STARTTLS offered; STARTTLS required before MAIL/AUTH;
+/// or implicit TLS from the first byte (port 465 style, RFC 8314).
+enum class ListenerTls : std::uint8_t { off, offered, required, implicit };
+
 struct ListenerConfig {
   std::string name;
   Direction direction = Direction::inbound;
@@ -50,6 +54,13 @@ struct ListenerConfig {
   std::uint32_t max_errors = 10;                   // protocol errors before 421
   ServerTimeouts timeouts;
   int line = 0;                                    // source line, for diagnostics
+  // --- Issue 3: TLS, DATA line endings, early talkers, header size. ---
+  ListenerTls tls = ListenerTls::off;
+  std::string tls_certificate;                     // PEM chain path; required unless tls = "off"
+  std::string tls_key;                             // PEM private key path
+  bool reject_bare_line_endings = false;           // bare_line_endings = "reject" (default "normalize")
+  Millis greeting_delay{0};                        // 0: off; early talkers get 554 5.5.0
+  std::uint64_t max_header_size = 64 * 1024;       // header section octets (DATA and BDAT)
 };
 
 /// Who may relay through a listener. Default is closed: no trusted networks and

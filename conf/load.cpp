@@ -236,6 +236,7 @@ class Loader {
   void read_hops(const Value& root);
   void read_listeners(const Value& root);
   void read_listener(const Value& table, const std::string& path);
+  void read_listener_hardening(const Section& s, ListenerConfig& listener);
   void read_routes(const Value& root);
   void read_route(const Value& table, const std::string& path);
   void read_route_hop(const Value& v, const std::string& path, std::set<std::string>& seen,
@@ -693,7 +694,10 @@ void Loader::read_listener(const Value& table, const std::string& path) {
   Section s(*this, table, path,
             {"name", "direction", "bind", "policy", "max_message_size", "max_recipients",
              "max_connections", "max_errors", "command_timeout", "data_timeout",
-             "session_timeout"});
+             "session_timeout",
+             // Issue 3 keys (read by read_listener_hardening).
+             "tls", "tls_certificate", "tls_key", "bare_line_endings", "greeting_delay",
+             "max_header_size"});
   ListenerConfig listener{.line = s.line()};
 
   if (const Value* v = s.require("name")) {
@@ -761,7 +765,64 @@ void Loader::read_listener(const Value& table, const std::string& path) {
   for (const auto& [name, limit, field] : timeouts) {
     if (const Value* v = s.find(name)) read_seconds(*v, s.key(name), *limit, *field);
   }
+  read_listener_hardening(s, listener);
   config_.listeners.push_back(std::move(listener));
+}
+
+// Issue 3: TLS, line-ending policy, early talkers, header cap. Certificate files are
+// checked for existence here so check-config catches a typo; their content is judged
+// when the TLS context is built at start-up (relay/tls_context).
+void Loader::read_listener_hardening(const Section& s, ListenerConfig& listener) {
+  if (const Value* v = s.find("tls")) {
+    std::string text;
+    if (read_string(*v, s.key("tls"), text)) {
+      if (text == "off") {
+        listener.tls = ListenerTls::off;
+      } else if (text == "offered") {
+        listener.tls = ListenerTls::offered;
+      } else if (text == "required") {
+        listener.tls = ListenerTls::required;
+      } else if (text == "implicit") {
+        listener.tls = ListenerTls::implicit;
+      } else {
+        error(line_of(*v), s.key("tls"),
+              "unknown TLS mode " + quote(text) + " (use \"off\", \"offered\", \"required\" or \"implicit\")");
+      }
+    }
+  }
+  const std::array<std::pair<std::string_view, std::string*>, 2> files{{
+      {"tls_certificate", &listener.tls_certificate},
+      {"tls_key", &listener.tls_key},
+  }};
+  for (const auto& [name, field] : files) {
+    const Value* v = s.find(name);
+    if (v == nullptr) {
+      if (listener.tls != ListenerTls::off) error(s.line(), s.key(name), "required when tls is not \"off\"");
+      continue;
+    }
+    if (!read_string(*v, s.key(name), *field)) continue;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*field, ec)) {
+      error(line_of(*v), s.key(name), "no such file " + quote(*field));
+    }
+  }
+  if (const Value* v = s.find("bare_line_endings")) {
+    std::string text;
+    if (read_string(*v, s.key("bare_line_endings"), text)) {
+      if (text == "normalize" || text == "reject") {
+        listener.reject_bare_line_endings = text == "reject";
+      } else {
+        error(line_of(*v), s.key("bare_line_endings"),
+              "unknown value " + quote(text) + " (use \"normalize\" or \"reject\")");
+      }
+    }
+  }
+  if (const Value* v = s.find("greeting_delay")) {
+    read_duration(*v, s.key("greeting_delay"), limits::listener_greeting_delay, listener.greeting_delay);
+  }
+  if (const Value* v = s.find("max_header_size")) {
+    read_size(*v, s.key("max_header_size"), limits::listener_max_header_size, listener.max_header_size);
+  }
 }
 
 // --- [[route]] -----------------------------------------------------------------------------

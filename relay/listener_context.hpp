@@ -8,6 +8,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 
@@ -20,6 +21,7 @@ namespace queue { class MessageQueue; }
 namespace relay {
 
 class DeliveryEngine;
+class TlsContext;
 
 struct ListenerCounters {
   std::uint64_t connections_accepted = 0;
@@ -36,6 +38,9 @@ struct ListenerContext {
   ServerSettings settings;
   policy::ListenerPolicy policy;
   ListenerCounters counters;
+  /// Set when the listener has tls != "off" (issue 3). Sessions copy the pointer, so
+  /// a reload may replace it without disturbing running sessions.
+  std::shared_ptr<TlsContext> tls;
 };
 
 /// Live sessions, so shutdown can interrupt the ones still waiting for commands.

@@ -1,7 +1,17 @@
 // relay/server_session.cpp — the coroutine that drives one inbound SMTP connection.
+//
+// Thin by design: protocol decisions are the FSM's. The driver moves bytes over either
+// the plain socket or, once TLS is up (STARTTLS or implicit), an ssl::stream layered on
+// the same socket; timeouts cancel the socket, which aborts TLS operations too.
+// STARTTLS: when the FSM stops in starting_tls the driver writes the 220, throws away
+// every byte it has buffered (pipelined plaintext, CVE-2011-0411) and handshakes; a
+// failed handshake closes the connection. Early talkers: with greeting_delay set, the
+// banner waits that long and a client that speaks first gets 554 5.5.0 (plain
+// listeners only: on implicit TLS the client must speak first to handshake).
 #include "relay/server_session.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -11,6 +21,7 @@
 #include "relay/delivery_engine.hpp"
 #include "relay/io_deadline.hpp"
 #include "relay/queue_bridge.hpp"
+#include "relay/tls_context.hpp"
 
 namespace relay {
 namespace asio = boost::asio;
@@ -33,7 +44,8 @@ class Session {
         number_(number),
         id_(fmt::format("{:x}", number)),
         peer_(make_peer(socket_)),
-        fsm_(listener.settings, listener.policy, peer_, id_) {}
+        fsm_(listener.settings, listener.policy, peer_, id_),
+        tls_context_(listener.tls) {}
 
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -45,17 +57,25 @@ class Session {
     const auto started = std::chrono::steady_clock::now();
 
     std::string out;
-    fsm_.start(out);
+    if (co_await open_session(out)) fsm_.start(out);
     std::string input;
     std::size_t input_offset = 0;
     auto buffer = std::make_unique<char[]>(read_chunk);
 
     while (true) {
       // Feed everything buffered; the FSM stops early only to let us commit.
-      while (input_offset < input.size() && !fsm_.closed()) {
+      while (input_offset < input.size() && !fsm_.closed() && fsm_.state() != ServerState::starting_tls) {
         std::string_view pending(input.data() + input_offset, input.size() - input_offset);
         input_offset += fsm_.consume(pending, std::chrono::system_clock::now(), out);
         if (fsm_.state() == ServerState::awaiting_commit) co_await commit(out);
+      }
+      if (fsm_.state() == ServerState::starting_tls) {
+        if (input_offset < input.size()) {
+          spdlog::warn("session={} client={} {} octets pipelined after STARTTLS discarded", id_, peer_.address,
+                       input.size() - input_offset);
+        }
+        input.clear();
+        input_offset = 0;
       }
       if (input_offset == input.size()) {
         input.clear();
@@ -66,6 +86,15 @@ class Session {
         out.clear();
       }
       if (fsm_.closed()) break;
+      if (fsm_.state() == ServerState::starting_tls) {
+        if (co_await handshake()) {
+          fsm_.tls_started();
+        } else {
+          fsm_.tls_failed();
+          break;
+        }
+        continue;
+      }
       if (services_.sessions.draining() && fsm_.state() != ServerState::receiving_data) {
         fsm_.shutting_down(out);
         continue;
@@ -93,6 +122,7 @@ class Session {
     }
 
     boost::system::error_code ignored;
+    stream_.reset();
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
     --listener_.counters.sessions_active;
@@ -113,6 +143,43 @@ class Session {
     return peer;
   }
 
+
+  // Implicit TLS handshake and the early-talker wait. False: close without a banner
+  // (handshake failed, or the client talked first — then `out` holds the 554).
+  asio::awaitable<bool> open_session(std::string& out) {
+    if (listener_.config.tls == conf::ListenerTls::implicit) co_return co_await handshake();
+    const auto delay = listener_.config.greeting_delay;
+    if (delay.count() <= 0) co_return true;
+    deadline_.arm(delay);
+    auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
+    deadline_.disarm();
+    if (deadline_.expired()) co_return true;  // silence: a well-behaved client
+    if (ec == asio::error::operation_aborted && services_.sessions.draining()) co_return false;
+    spdlog::info("session={} client={} early talker: input before the banner", id_, peer_.address);
+    fsm_.early_talker(out);
+    co_return false;
+  }
+
+  asio::awaitable<bool> handshake() {
+    if (!tls_context_) {
+      spdlog::error("session={} TLS requested but listener {} has no TLS context", id_, listener_.config.name);
+      co_return false;
+    }
+    stream_.emplace(socket_, tls_context_->native());
+    deadline_.arm(listener_.config.timeouts.command);
+    auto [ec] = co_await stream_->async_handshake(asio::ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
+    deadline_.disarm();
+    if (ec) {
+      spdlog::info("session={} client={} TLS handshake failed: {}", id_, peer_.address,
+                   deadline_.expired() ? std::string("timeout") : ec.message());
+      stream_.reset();
+      co_return false;
+    }
+    const SSL* ssl = stream_->native_handle();
+    spdlog::info("session={} client={} TLS established: {} {}", id_, peer_.address, SSL_get_version(ssl),
+                 SSL_get_cipher_name(ssl));
+    co_return true;
+  }
 
   asio::awaitable<void> commit(std::string& out) {
     Transaction tx = fsm_.take_transaction();
@@ -151,15 +218,26 @@ class Session {
   asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> read_some(char* data,
                                                                                  std::chrono::seconds timeout) {
     deadline_.arm(timeout);
-    auto result = co_await socket_.async_read_some(asio::buffer(data, read_chunk),
-                                                   asio::as_tuple(asio::use_awaitable));
+    // Plain if/else rather than ?: around co_await (g++ 12 coroutine pitfalls).
+    std::tuple<boost::system::error_code, std::size_t> result;
+    if (stream_) {
+      result = co_await stream_->async_read_some(asio::buffer(data, read_chunk), asio::as_tuple(asio::use_awaitable));
+    } else {
+      result = co_await socket_.async_read_some(asio::buffer(data, read_chunk), asio::as_tuple(asio::use_awaitable));
+    }
     deadline_.disarm();
     co_return result;
   }
 
   asio::awaitable<bool> write(const std::string& data) {
     deadline_.arm(listener_.config.timeouts.command);
-    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(data), asio::as_tuple(asio::use_awaitable));
+    std::tuple<boost::system::error_code, std::size_t> result;
+    if (stream_) {
+      result = co_await asio::async_write(*stream_, asio::buffer(data), asio::as_tuple(asio::use_awaitable));
+    } else {
+      result = co_await asio::async_write(socket_, asio::buffer(data), asio::as_tuple(asio::use_awaitable));
+    }
+    const boost::system::error_code ec = std::get<0>(result);
     deadline_.disarm();
     if (ec) spdlog::info("session={} write failed: {}", id_, ec.message());
     co_return !ec;
@@ -173,7 +251,9 @@ class Session {
   std::string id_;
   Peer peer_;
   ServerFsm fsm_;
-
+  std::shared_ptr<TlsContext> tls_context_;
+  // After the handshake all I/O goes through here; the socket stays owned above.
+  std::optional<asio::ssl::stream<tcp::socket&>> stream_;
 };
 
 }  // namespace
