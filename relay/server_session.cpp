@@ -57,12 +57,17 @@ class Session {
     const auto started = std::chrono::steady_clock::now();
 
     std::string out;
-    if (co_await open_session(out)) fsm_.start(out);
+    const bool opened = co_await open_session(out);
+    if (opened) {
+      fsm_.start(out);
+    } else if (!out.empty()) {
+      co_await write(out);  // the early talker's 554; then close
+    }
     std::string input;
     std::size_t input_offset = 0;
     auto buffer = std::make_unique<char[]>(read_chunk);
 
-    while (true) {
+    while (opened) {
       // Feed everything buffered; the FSM stops early only to let us commit.
       while (input_offset < input.size() && !fsm_.closed() && fsm_.state() != ServerState::starting_tls) {
         std::string_view pending(input.data() + input_offset, input.size() - input_offset);

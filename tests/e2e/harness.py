@@ -124,6 +124,8 @@ class RelayConfig:
     hop_backoff: str = "2s"
     connect_timeout: str = "2s"
     max_recipients: int = 100
+    # Extra TOML lines for the inbound [[listener]] (tls, bare_line_endings, ...).
+    inbound_extra: List[str] = field(default_factory=list)
 
     def render(self) -> str:
         def strings(items: Iterable[str]) -> str:
@@ -156,6 +158,7 @@ class RelayConfig:
             f'bind = ["{self.inbound_bind}:{self.inbound_port}"]',
             'policy = "inbound"',
             f"max_recipients = {self.max_recipients}",
+            *self.inbound_extra,
             "",
             "[[listener]]",
             'name = "outbound"',
