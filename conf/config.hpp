@@ -61,6 +61,8 @@ struct ListenerConfig {
   bool reject_bare_line_endings = false;           // bare_line_endings = "reject" (default "normalize")
   Millis greeting_delay{0};                        // 0: off; early talkers get 554 5.5.0
   std::uint64_t max_header_size = 64 * 1024;       // header section octets (DATA and BDAT)
+  bool auth = false;                               // offer AUTH PLAIN/LOGIN (users: the policy's auth_users)
+  bool auth_plaintext_trusted = false;             // allow AUTH without TLS from trusted networks
 };
 
 /// Who may relay through a listener. Default is closed: no trusted networks and
@@ -74,6 +76,13 @@ struct PolicyConfig {
   /// true: only trusted clients may submit at all (outbound listener for HUB servers).
   bool require_trusted = false;
   int line = 0;
+  /// Issue 3: AUTH users, name → "$pbkdf2-sha256$..." (from `hubrelay hash-password`).
+  struct AuthUser {
+    std::string name;
+    std::string secret_hash;
+    int line = 0;
+  };
+  std::vector<AuthUser> auth_users;
 };
 
 /// A next hop: an upstream smart host or DMZ relay.

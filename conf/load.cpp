@@ -237,6 +237,7 @@ class Loader {
   void read_listeners(const Value& root);
   void read_listener(const Value& table, const std::string& path);
   void read_listener_hardening(const Section& s, ListenerConfig& listener);
+  void read_auth_users(const Value& v, const std::string& key, PolicyConfig& policy);
   void read_routes(const Value& root);
   void read_route(const Value& table, const std::string& path);
   void read_route_hop(const Value& v, const std::string& path, std::set<std::string>& seen,
@@ -587,7 +588,7 @@ void Loader::read_policies(const Value& root) {
   if (!expect(parent, toml::value_t::table, "policy")) return;
   for (const auto& [name, table] : named_tables(parent, "policy")) {
     Section s(*this, *table, "policy." + name,
-              {"trusted_networks", "accepted_domains", "require_trusted"});
+              {"trusted_networks", "accepted_domains", "require_trusted", "auth_users"});
     PolicyConfig policy{.name = name, .line = s.line()};
     if (const Value* v = s.find("trusted_networks")) {
       std::vector<Item> networks;
@@ -606,6 +607,7 @@ void Loader::read_policies(const Value& root) {
     if (const Value* v = s.find("require_trusted")) {
       read_bool(*v, s.key("require_trusted"), policy.require_trusted);
     }
+    if (const Value* v = s.find("auth_users")) read_auth_users(*v, s.key("auth_users"), policy);
     // Kept even when broken so listeners naming it are not also reported.
     config_.policies.push_back(std::move(policy));
   }
@@ -697,7 +699,7 @@ void Loader::read_listener(const Value& table, const std::string& path) {
              "session_timeout",
              // Issue 3 keys (read by read_listener_hardening).
              "tls", "tls_certificate", "tls_key", "bare_line_endings", "greeting_delay",
-             "max_header_size"});
+             "max_header_size", "auth", "auth_plaintext_trusted"});
   ListenerConfig listener{.line = s.line()};
 
   if (const Value* v = s.require("name")) {
@@ -822,6 +824,29 @@ void Loader::read_listener_hardening(const Section& s, ListenerConfig& listener)
   }
   if (const Value* v = s.find("max_header_size")) {
     read_size(*v, s.key("max_header_size"), limits::listener_max_header_size, listener.max_header_size);
+  }
+  if (const Value* v = s.find("auth")) read_bool(*v, s.key("auth"), listener.auth);
+  if (const Value* v = s.find("auth_plaintext_trusted")) {
+    read_bool(*v, s.key("auth_plaintext_trusted"), listener.auth_plaintext_trusted);
+  }
+}
+
+// auth_users = { alice = "$pbkdf2-sha256$600000$SALT$KEY" }. Only the shape is checked
+// here; policy::parse_password_hash judges the numbers when the policy is compiled.
+void Loader::read_auth_users(const Value& v, const std::string& key, PolicyConfig& policy) {
+  if (!expect(v, toml::value_t::table, key)) return;
+  for (const auto& [name, secret] : v.as_table()) {
+    const std::string user_key = key + "." + name;
+    std::string text;
+    if (!read_string(secret, user_key, text)) continue;
+    if (name.empty() || name.size() > 256) {
+      error(line_of(secret), user_key, "user names are 1 to 256 characters");
+    } else if (!text.starts_with("$pbkdf2-sha256$") || std::ranges::count(text, '$') != 4) {
+      // Never echo the value: it may be a plaintext password pasted by mistake.
+      error(line_of(secret), user_key, "expected a hash from `hubrelay hash-password` (\"$pbkdf2-sha256$...\")");
+    } else {
+      policy.auth_users.push_back(PolicyConfig::AuthUser{name, std::move(text), line_of(secret)});
+    }
   }
 }
 

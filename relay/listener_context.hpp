@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "conf/config.hpp"
+#include "policy/auth_throttle.hpp"
 #include "policy/listener_policy.hpp"
 #include "relay/server_fsm.hpp"
 
@@ -41,6 +42,8 @@ struct ListenerContext {
   /// Set when the listener has tls != "off" (issue 3). Sessions copy the pointer, so
   /// a reload may replace it without disturbing running sessions.
   std::shared_ptr<TlsContext> tls;
+  /// AUTH failures per client address of this listener (issue 3).
+  policy::AuthThrottle auth_throttle;
 };
 
 /// Live sessions, so shutdown can interrupt the ones still waiting for commands.

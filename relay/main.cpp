@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "conf/load.hpp"
+#include "relay/hash_password_cli.hpp"
 #include "relay/server.hpp"
 
 namespace {
@@ -22,6 +23,7 @@ void usage(std::ostream& out) {
          "  serve          run the relay in the foreground\n"
          "  check-config   validate the configuration, print every problem, exit 2 if any\n"
          "  version        print the version\n"
+         "  hash-password  read a password on stdin, print its hash for auth_users\n"
          "\n"
          "--config FILE defaults to " << default_config << "\n";
 }
@@ -83,6 +85,7 @@ int main(int argc, char** argv) {
     std::cout << args.config << ": configuration OK\n";
     return 0;
   }
+  if (args.command == "hash-password") return relay::hash_password_command(std::cin, std::cout, std::cerr);
   if (args.command == "serve") {
     auto loaded = load_or_report(args.config);
     if (!loaded) return 2;

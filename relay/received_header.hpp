@@ -34,6 +34,7 @@ struct ReceivedFields {
   std::span<const std::string> recipients;
   std::chrono::system_clock::time_point when;
   bool tls = false;                    // RFC 3848: "ESMTPS" when the session was under TLS
+  bool authenticated = false;          // RFC 3848: "ESMTPA" / "ESMTPSA" after AUTH
 };
 
 /// The complete header field, folded, ending in CRLF.

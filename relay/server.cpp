@@ -45,6 +45,8 @@ ServerSettings settings_for(const conf::Config& config, const conf::ListenerConf
   settings.tls = listener.tls;
   settings.bare_line_endings = listener.reject_bare_line_endings ? BareLineEndings::reject : BareLineEndings::normalize;
   settings.max_header_size = listener.max_header_size;
+  settings.auth = listener.auth;
+  settings.auth_plaintext_trusted = listener.auth_plaintext_trusted;
   return settings;
 }
 
@@ -76,7 +78,11 @@ int serve(conf::ConfigPtr config_ptr) {
       if (!loaded) return fail("listener " + listener.name + ": " + loaded.error());
       tls = std::move(*loaded);
     }
-    contexts.push_back(ListenerContext{listener, settings_for(config, listener), std::move(policy), {}, std::move(tls)});
+    contexts.push_back(ListenerContext{listener, settings_for(config, listener), std::move(policy), {}, std::move(tls), {}});
+    if (listener.auth && !contexts.back().policy.has_auth_users()) {
+      spdlog::warn("listener {}: auth = true but policy {} has no auth_users; every AUTH will fail", listener.name,
+                   listener.policy);
+    }
   }
 
   // The io_context outlives the queue: the queue posts its last completions to it while

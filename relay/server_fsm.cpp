@@ -18,6 +18,7 @@
 #include <array>
 #include <optional>
 
+#include "policy/base64.hpp"
 #include "relay/received_header.hpp"
 
 namespace relay {
@@ -73,6 +74,7 @@ std::string_view to_string(ServerState s) noexcept {
     case ServerState::awaiting_commit: return "awaiting_commit";
     case ServerState::starting_tls: return "starting_tls";
     case ServerState::receiving_chunk: return "receiving_chunk";
+    case ServerState::authenticating: return "authenticating";
     case ServerState::closed: return "closed";
   }
   return "unknown";
@@ -151,6 +153,7 @@ std::size_t ServerFsm::consume(std::string_view input, SystemTime now, std::stri
       case ServerState::greeting:
       case ServerState::awaiting_commit:
       case ServerState::starting_tls:
+      case ServerState::authenticating:
       case ServerState::closed:
         return used;
     }
@@ -209,6 +212,7 @@ std::size_t ServerFsm::consume_data_bytes(std::string_view input, std::string& o
 }
 
 void ServerFsm::handle_command(std::string_view line, SystemTime now, std::string& out) {
+  if (auth_step_ != AuthStep::none) return on_auth_response(line, out);
   const Command command = parse_command(line);
   switch (command.verb) {
     case Verb::ehlo:
@@ -247,8 +251,10 @@ void ServerFsm::handle_command(std::string_view line, SystemTime now, std::strin
     case Verb::bdat:
       on_bdat(command, now, out);
       return;
-    case Verb::expn:
     case Verb::auth:
+      on_auth(command, out);
+      return;
+    case Verb::expn:
       // Known verbs we do not offer: 502, not counted — a client probing for an
       // extension it saw elsewhere is not misbehaving.
       return reply(out, ReplyId::command_not_implemented);
@@ -278,6 +284,7 @@ void ServerFsm::on_helo(const Command& command, bool extended, std::string& out)
   if (!tls_ && (settings_.tls == conf::ListenerTls::offered || settings_.tls == conf::ListenerTls::required)) {
     extensions.emplace_back("STARTTLS");
   }
+  if (settings_.auth && auth_allowed() && !authenticated()) extensions.emplace_back("AUTH PLAIN LOGIN");
   append_multiline_reply(out, ReplyId::ehlo_greeting, extensions, {settings_.hostname});
   last_reply_ = ReplyId::ehlo_greeting;
 }
@@ -294,7 +301,7 @@ void ServerFsm::on_mail(const Command& command, std::string& out) {
   if (parameters->size && settings_.max_message_size != 0 && *parameters->size > settings_.max_message_size) {
     return reply(out, ReplyId::message_too_big);
   }
-  const auto decision = policy_->on_mail(policy::Client{peer_.ip, false}, mail->sender);
+  const auto decision = policy_->on_mail(policy::Client{peer_.ip, authenticated()}, mail->sender);
   if (!decision.accepted()) {
     const ReplyId id = reply_for(decision, PolicyStage::mail);
     return reply_spec(id).code >= 500 ? error_reply(out, id) : reply(out, id);
@@ -324,7 +331,7 @@ void ServerFsm::on_rcpt(const Command& command, std::string& out) {
   }
   // RFC 5321 §4.5.3.1.10: 452, so the client sends the rest in another transaction.
   if (transaction_.recipients.size() >= settings_.max_recipients) return reply(out, ReplyId::too_many_recipients);
-  const auto decision = policy_->on_rcpt(policy::Client{peer_.ip, false}, rcpt->recipient);
+  const auto decision = policy_->on_rcpt(policy::Client{peer_.ip, authenticated()}, rcpt->recipient);
   if (!decision.accepted()) {
     const ReplyId id = reply_for(decision, PolicyStage::rcpt);
     return reply_spec(id).code >= 500 ? error_reply(out, id) : reply(out, id);
@@ -429,9 +436,11 @@ void ServerFsm::begin_body(SystemTime now) {
       .recipients = transaction_.recipients,
       .when = now,
       .tls = tls_,
+      .authenticated = authenticated(),
   });
   body_start_ = transaction_.body.size();
   transaction_.tls = tls_;
+  transaction_.auth_user = auth_user_;
 }
 
 // The header section ends at the first empty line; a message without one is all header.
@@ -465,6 +474,8 @@ void ServerFsm::on_starttls(const Command& command, std::string& out) {
 void ServerFsm::tls_started() {
   if (state_ != ServerState::starting_tls) return;
   tls_ = true;
+  auth_user_.clear();
+  auth_step_ = AuthStep::none;
   helo_.clear();
   esmtp_ = false;
   reset_transaction();
@@ -634,6 +645,138 @@ void ServerFsm::finish_chunk(std::string& out) {
     return reply(out, refusal);
   }
   enter(ServerState::awaiting_commit);
+}
+
+}  // namespace relay
+
+// --- Issue 3: AUTH PLAIN / LOGIN (RFC 4954, RFC 4616) -------------------------------------
+
+namespace relay {
+namespace {
+
+constexpr std::string_view login_username_prompt = "VXNlcm5hbWU6";  // "Username:"
+constexpr std::string_view login_password_prompt = "UGFzc3dvcmQ6";  // "Password:"
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && std::ranges::equal(a, b, [](char x, char y) {
+           const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+           return lower(x) == lower(y);
+         });
+}
+
+// RFC 4954 §4: "=" is an empty initial response.
+std::optional<std::string> decode_response(std::string_view text) {
+  if (text == "=") return std::string();
+  return policy::base64_decode(text);
+}
+
+}  // namespace
+
+// Plaintext credentials only under TLS, unless the listener allows it for clients on
+// its trusted networks (a HUB server on the same LAN that cannot do TLS).
+bool ServerFsm::auth_allowed() const noexcept {
+  if (tls_) return true;
+  return settings_.auth_plaintext_trusted && policy_->trusted(policy::Client{peer_.ip, false});
+}
+
+void ServerFsm::on_auth(const Command& command, std::string& out) {
+  if (!settings_.auth) return reply(out, ReplyId::command_not_implemented);
+  if (state_ == ServerState::awaiting_helo) return error_reply(out, ReplyId::need_helo);
+  if (authenticated()) return error_reply(out, ReplyId::auth_already_done);
+  if (state_ != ServerState::ready) return error_reply(out, ReplyId::bad_sequence);  // not during a transaction
+  if (!auth_allowed()) {
+    return error_reply(out, settings_.tls == conf::ListenerTls::off ? ReplyId::command_not_implemented
+                                                                    : ReplyId::auth_needs_tls);
+  }
+  const std::string_view argument = command.argument;
+  const auto space = argument.find(' ');
+  const std::string_view mechanism = argument.substr(0, space);
+  std::string_view initial = space == std::string_view::npos ? std::string_view{} : argument.substr(space + 1);
+  while (initial.starts_with(' ')) initial.remove_prefix(1);
+  const bool has_initial = space != std::string_view::npos && !initial.empty();
+  if (iequals(mechanism, "PLAIN")) {
+    if (!has_initial) {
+      auth_step_ = AuthStep::plain;
+      return reply(out, ReplyId::auth_continue, {""});
+    }
+    auth_step_ = AuthStep::plain;
+    return on_auth_response(initial, out);
+  }
+  if (iequals(mechanism, "LOGIN")) {
+    if (!has_initial) {
+      auth_step_ = AuthStep::login_user;
+      return reply(out, ReplyId::auth_continue, {login_username_prompt});
+    }
+    auth_step_ = AuthStep::login_user;
+    return on_auth_response(initial, out);
+  }
+  return error_reply(out, ReplyId::auth_mechanism_unsupported);
+}
+
+void ServerFsm::on_auth_response(std::string_view line, std::string& out) {
+  const AuthStep step = auth_step_;
+  auth_step_ = AuthStep::none;
+  if (line == "*") return reply(out, ReplyId::auth_cancelled);  // RFC 4954 §4: the client gave up
+  auto decoded = decode_response(line);
+  if (!decoded) return error_reply(out, ReplyId::auth_bad_response);
+  switch (step) {
+    case AuthStep::plain: {
+      // RFC 4616: [authzid] NUL authcid NUL passwd. Acting for another identity
+      // (authzid != authcid) is not supported, so it fails like a wrong password.
+      const std::string_view text = *decoded;
+      const auto first = text.find('\0');
+      const auto second = first == std::string_view::npos ? first : text.find('\0', first + 1);
+      if (second == std::string_view::npos || text.find('\0', second + 1) != std::string_view::npos) {
+        return error_reply(out, ReplyId::auth_bad_response);
+      }
+      const std::string_view authzid = text.substr(0, first);
+      const std::string_view authcid = text.substr(first + 1, second - first - 1);
+      if (authcid.empty() || (!authzid.empty() && authzid != authcid)) return error_reply(out, ReplyId::auth_failed);
+      return auth_credentials(std::string(authcid), std::string(text.substr(second + 1)));
+    }
+    case AuthStep::login_user:
+      if (decoded->empty() || decoded->find('\0') != std::string::npos) {
+        return error_reply(out, ReplyId::auth_bad_response);
+      }
+      auth_request_.user = std::move(*decoded);
+      auth_step_ = AuthStep::login_password;
+      return reply(out, ReplyId::auth_continue, {login_password_prompt});
+    case AuthStep::login_password:
+      return auth_credentials(std::move(auth_request_.user), std::move(*decoded));
+    case AuthStep::none:
+      break;
+  }
+}
+
+void ServerFsm::auth_credentials(std::string user, std::string password) {
+  auth_pending_user_ = user;  // the driver takes the request; the name is kept for success
+  auth_request_ = AuthRequest{std::move(user), std::move(password)};
+  enter(ServerState::authenticating);
+}
+
+AuthRequest ServerFsm::take_auth_request() {
+  AuthRequest taken = std::move(auth_request_);
+  auth_request_ = AuthRequest{};
+  return taken;
+}
+
+void ServerFsm::auth_done(AuthResult result, std::string& out) {
+  if (state_ != ServerState::authenticating) return;
+  enter(ServerState::ready);
+  switch (result) {
+    case AuthResult::success:
+      auth_user_ = std::move(auth_pending_user_);
+      auth_request_ = AuthRequest{};
+      return reply(out, ReplyId::auth_succeeded);
+    case AuthResult::failure:
+      auth_pending_user_.clear();
+      auth_request_ = AuthRequest{};
+      return error_reply(out, ReplyId::auth_failed);
+    case AuthResult::locked_out:
+      auth_pending_user_.clear();
+      auth_request_ = AuthRequest{};
+      return reply(out, ReplyId::auth_locked_out);
+  }
 }
 
 }  // namespace relay

@@ -37,6 +37,7 @@ enum class ServerState : std::uint8_t {
   awaiting_commit,  // message complete, driver is committing it to the queue
   starting_tls,     // 220 to STARTTLS sent: driver discards buffered input and handshakes
   receiving_chunk,  // after BDAT n: taking (or discarding) the n octets of the chunk
+  authenticating,   // AUTH credentials complete: driver checks them, then calls auth_done()
   closed,           // QUIT, fatal error or timeout: driver writes pending output and closes
 };
 
@@ -56,7 +57,17 @@ struct ServerSettings {
   // --- Issue 3 ---
   conf::ListenerTls tls = conf::ListenerTls::off;  // implicit: the session is TLS from the start
   std::uint64_t max_header_size = 64 * 1024;       // header section octets of a message; 0: none
+  bool auth = false;                               // offer AUTH PLAIN/LOGIN (RFC 4954)
+  bool auth_plaintext_trusted = false;             // ... also without TLS to trusted networks
 };
+
+/// Credentials collected by AUTH, for the driver to check (never logged).
+struct AuthRequest {
+  std::string user;
+  std::string password;
+};
+
+enum class AuthResult : std::uint8_t { success, failure, locked_out };
 
 struct Peer {
   std::string address;             // textual IP of the client, "127.0.0.1"
@@ -74,6 +85,7 @@ struct Transaction {
   bool eight_bit = false;               // BODY=8BITMIME was given
   bool tls = false;                     // received over TLS (STARTTLS or implicit)
   bool chunked = false;                 // received with BDAT rather than DATA
+  std::string auth_user;                // AUTH identity, "" when not authenticated
 };
 
 /// Result the driver reports after trying to commit a Transaction.
@@ -141,6 +153,13 @@ class ServerFsm {
   /// Early talker: input arrived before the banner was due. Appends 554 5.5.0 and closes.
   void early_talker(std::string& out);
 
+  /// In authenticating: the credentials to check. Moves them out.
+  AuthRequest take_auth_request();
+  /// In authenticating: the verdict; appends 235, 535 or 454.
+  void auth_done(AuthResult result, std::string& out);
+  bool authenticated() const noexcept { return !auth_user_.empty(); }
+  const std::string& auth_user() const noexcept { return auth_user_; }
+
  private:
   void enter(ServerState next) noexcept;  // the one transition choke point (trace-logged by state name)
 
@@ -186,6 +205,16 @@ class ServerFsm {
   void finish_chunk(std::string& out);
   void begin_body(SystemTime now);
   bool header_over_limit(std::string_view body) const noexcept;
+
+  void on_auth(const Command& command, std::string& out);
+  void on_auth_response(std::string_view line, std::string& out);
+  void auth_credentials(std::string user, std::string password);
+  bool auth_allowed() const noexcept;
+  enum class AuthStep : std::uint8_t { none, plain, login_user, login_password };
+  AuthStep auth_step_ = AuthStep::none;
+  AuthRequest auth_request_;
+  std::string auth_user_;
+  std::string auth_pending_user_;
 
   bool tls_ = false;
   bool bdat_started_ = false;          // a BDAT chunk was accepted in this transaction

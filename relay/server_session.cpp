@@ -12,6 +12,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <openssl/crypto.h>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -69,10 +70,19 @@ class Session {
 
     while (opened) {
       // Feed everything buffered; the FSM stops early only to let us commit.
-      while (input_offset < input.size() && !fsm_.closed() && fsm_.state() != ServerState::starting_tls) {
+      // The FSM stops early to let us commit, check credentials or start TLS.
+      while (!fsm_.closed()) {
+        if (fsm_.state() == ServerState::awaiting_commit) {
+          co_await commit(out);
+          continue;
+        }
+        if (fsm_.state() == ServerState::authenticating) {
+          co_await authenticate(out);
+          continue;
+        }
+        if (fsm_.state() == ServerState::starting_tls || input_offset >= input.size()) break;
         std::string_view pending(input.data() + input_offset, input.size() - input_offset);
         input_offset += fsm_.consume(pending, std::chrono::system_clock::now(), out);
-        if (fsm_.state() == ServerState::awaiting_commit) co_await commit(out);
       }
       if (fsm_.state() == ServerState::starting_tls) {
         if (input_offset < input.size()) {
@@ -186,6 +196,43 @@ class Session {
     co_return true;
   }
 
+  // Checks AUTH credentials. PBKDF2 runs on this thread (tens of milliseconds at the
+  // default cost); the per-address throttle bounds how often a guesser can make us do it.
+  asio::awaitable<void> authenticate(std::string& out) {
+    AuthRequest request = fsm_.take_auth_request();
+    const std::string user = printable(request.user);
+    auto verdict = listener_.auth_throttle.check(peer_.address, std::chrono::steady_clock::now());
+    if (verdict.refused) {
+      spdlog::warn("session={} client={} AUTH refused: address locked out after repeated failures", id_, peer_.address);
+      OPENSSL_cleanse(request.password.data(), request.password.size());
+      fsm_.auth_done(AuthResult::locked_out, out);
+      co_return;
+    }
+    if (verdict.delay.count() > 0) {
+      asio::steady_timer pause(socket_.get_executor());
+      pause.expires_after(verdict.delay);
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    const bool ok = listener_.policy.authenticate(request.user, request.password);
+    OPENSSL_cleanse(request.password.data(), request.password.size());
+    if (ok) {
+      listener_.auth_throttle.success(peer_.address);
+      spdlog::info("session={} client={} authenticated user={}", id_, peer_.address, user);
+      fsm_.auth_done(AuthResult::success, out);
+    } else {
+      listener_.auth_throttle.failure(peer_.address, std::chrono::steady_clock::now());
+      spdlog::warn("session={} client={} AUTH failed user={}", id_, peer_.address, user);
+      fsm_.auth_done(AuthResult::failure, out);
+    }
+  }
+
+  // A client-chosen name in a log line: printable ASCII only, bounded.
+  static std::string printable(std::string_view text) {
+    std::string out;
+    for (const char c : text.substr(0, 64)) out += (c > 0x20 && c < 0x7f) ? c : '?';
+    return out;
+  }
+
   asio::awaitable<void> commit(std::string& out) {
     Transaction tx = fsm_.take_transaction();
     queue::NewMessage message;
@@ -198,6 +245,9 @@ class Session {
     message.recipients = std::move(tx.recipients);
     message.body = std::move(tx.body);
     message.received_at = unix_now_ms();
+    if (!tx.auth_user.empty()) {
+      spdlog::info("session={} message submitted by authenticated user={}", id_, printable(tx.auth_user));
+    }
     const std::size_t size = message.body.size();
     const std::size_t recipients = message.recipients.size();
 
