@@ -126,6 +126,8 @@ class RelayConfig:
     max_recipients: int = 100
     # Extra TOML lines for the inbound [[listener]] (tls, bare_line_endings, ...).
     inbound_extra: List[str] = field(default_factory=list)
+    # Extra TOML lines for [policy.inbound] (auth_users, ...).
+    inbound_policy_extra: List[str] = field(default_factory=list)
 
     def render(self) -> str:
         def strings(items: Iterable[str]) -> str:
@@ -170,6 +172,7 @@ class RelayConfig:
             "[policy.inbound]",
             "trusted_networks = []",
             "require_trusted = false",
+            *self.inbound_policy_extra,
             "",
             "[policy.outbound]",
             f"trusted_networks = {strings(self.outbound_trusted)}",

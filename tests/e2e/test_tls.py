@@ -13,6 +13,7 @@ Never: asserts timing; "nothing happened" is checked after a bounded settle().
 Standards: RFC 3207, RFC 8314, RFC 3030, RFC 5321 §3.1 and §4.1.1.4.
 """
 
+import base64
 import shutil
 import smtplib
 import ssl
@@ -24,7 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (INBOUND_HOST, E2ETestCase, Hop, RawSmtp, build_message,  # noqa: E402
-                     received_prefix, settle, stuff, unfold, wait_for, with_message_id)
+                     received_prefix, relay_binary, settle, stuff, unfold, wait_for,
+                     with_message_id)
 
 CRLF = b"\r\n"
 
@@ -55,7 +57,8 @@ class TlsCase(E2ETestCase):
         self.cert, self.key = make_certificate(self.dir)
         lines = [f'tls = "{self.tls_mode}"', f'tls_certificate = "{self.cert}"',
                  f'tls_key = "{self.key}"', *self.extra]
-        self.cfg, self.relay, self.sink = self.relay_with_one_sink(inbound_extra=lines)
+        self.cfg, self.relay, self.sink = self.relay_with_one_sink(
+            inbound_extra=lines, inbound_policy_extra=getattr(self, "policy_extra", []))
         self.port = self.cfg.inbound_port
 
     def raw(self) -> RawSmtp:
@@ -208,6 +211,109 @@ class ImplicitTlsTest(TlsCase):
         c = self.raw()
         c.send(b"EHLO client.test\r\n")
         self.assertEqual(c.replies_until_close(), [])
+
+
+class AuthTest(TlsCase):
+    """AUTH PLAIN/LOGIN after STARTTLS; the secret comes from `hubrelay hash-password`."""
+    extra = ["auth = true"]
+    password = "correct horse battery staple"
+
+    def setUp(self):
+        out = subprocess.run([relay_binary(), "hash-password"], input=self.password + "\n",
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        secret = out.stdout.strip()
+        self.assertTrue(secret.startswith("$pbkdf2-sha256$600000$"), secret)
+        self.assertNotIn(self.password, out.stdout + out.stderr)
+        self.policy_extra = [f'auth_users = {{ alice = "{secret}" }}']
+        super().setUp()
+
+    def test_smtplib_starttls_auth_then_relay_to_any_domain(self):
+        mid, msg = build_message(to=("carol@elsewhere.test",))
+        with smtplib.SMTP(INBOUND_HOST, self.port, local_hostname="client.test", timeout=30) as s:
+            s.ehlo()
+            self.assertFalse(s.has_extn("auth"), "AUTH offered before TLS")
+            s.starttls(context=client_context())
+            s.ehlo()
+            self.assertIn("PLAIN", s.esmtp_features.get("auth", ""))
+            # Without AUTH, a foreign domain is refused (closed relay) ...
+            with self.assertRaises(smtplib.SMTPRecipientsRefused):
+                s.sendmail("alice@example.net", ["carol@elsewhere.test"], msg)
+            s.rset()
+            # ... a wrong password gets 535 5.7.8 ...
+            with self.assertRaises(smtplib.SMTPAuthenticationError) as wrong:
+                s.login("alice", "wrong")
+            self.assertEqual(wrong.exception.smtp_code, 535)
+            self.assertIn(b"5.7.8", wrong.exception.smtp_error)
+            # ... and after AUTH the client may relay anywhere.
+            s.login("alice", self.password)
+            self.assertEqual(s.sendmail("alice@example.net", ["carol@elsewhere.test"], msg), {})
+        got = self.wait_for_message(self.sink, mid)
+        self.assertIn(b"with ESMTPSA", unfold(self.assert_received_prepended(msg, got.raw)))
+        log = self.relay.log_text()
+        self.assertIn("authenticated user=alice", log)
+        self.assertNotIn(self.password, log)
+        self.assertNotIn("wrong", log.replace("wrong version", ""))
+
+    def test_auth_login_continuation_and_cancel(self):
+        c = self.raw()
+        c.reply()
+        c.command("EHLO client.test")
+        self.assertEqual(c.command("AUTH LOGIN").code, 538)  # plaintext: needs TLS first
+        c.command("STARTTLS")
+        self.upgrade(c)
+        c.command("EHLO client.test")
+        self.assertEqual(c.command("AUTH LOGIN").lines, ["VXNlcm5hbWU6"])
+        r = c.command("*")
+        self.assertEqual((r.code, r.enhanced), (501, "5.0.0"))
+        self.assertEqual(c.command("AUTH LOGIN").code, 334)
+        self.assertEqual(c.command(base64.b64encode(b"alice").decode()).code, 334)
+        r = c.command(base64.b64encode(self.password.encode()).decode())
+        self.assertEqual((r.code, r.enhanced), (235, "2.7.0"))
+
+    def tls_session(self) -> RawSmtp:
+        c = self.raw()
+        c.reply()
+        c.command("EHLO client.test")
+        c.command("STARTTLS")
+        self.upgrade(c)
+        c.command("EHLO client.test")
+        return c
+
+    def test_repeated_failures_lock_the_address_out(self):
+        # max_errors (10) closes a session first, so the guesser reconnects, as real ones do.
+        bad = "AUTH PLAIN " + base64.b64encode(b"\0alice\0nope").decode()
+        seen = []
+        for _ in range(4):
+            c = self.tls_session()
+            for _ in range(4):  # 3 free, then 1..5 s slower each, locked after 10
+                seen.append(c.command(bad).code)
+                if seen[-1] == 454:
+                    break
+            if seen[-1] == 454:
+                break
+            c.close()
+        self.assertEqual(seen[:10], [535] * 10)
+        self.assertEqual(seen[10:], [454])
+        # Even the right password is refused while locked out.
+        good = base64.b64encode(b"\0alice\0" + self.password.encode()).decode()
+        self.assertEqual(c.command("AUTH PLAIN " + good).code, 454)
+        self.assertIn("locked out", self.relay.log_text())
+
+    @unittest.skipUnless(shutil.which("swaks"), "swaks not installed")
+    def test_swaks_tls_auth(self):
+        mid = "<swaks-auth@e2e.test>"
+        out = subprocess.run(["swaks", "--server", f"{INBOUND_HOST}:{self.port}", "--tls",
+                              "--auth", "LOGIN", "--auth-user", "alice",
+                              "--auth-password", self.password,
+                              "--from", "alice@example.net", "--to", "dave@elsewhere.test",
+                              "--helo", "client.test", "--header", f"Message-ID: {mid}"],
+                             capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        text = (out.stdout + out.stderr).decode(errors="replace")
+        self.assertEqual(out.returncode, 0, text)
+        self.assertIn("235 2.7.0", text)
+        wait_for(lambda: [m for m in self.sink.messages() if mid.encode() in m.raw], 20,
+                 "the swaks message at the sink")
 
 
 class BareLineEndingsTest(E2ETestCase):
