@@ -63,6 +63,8 @@ struct ListenerConfig {
   std::uint64_t max_header_size = 64 * 1024;       // header section octets (DATA and BDAT)
   bool auth = false;                               // offer AUTH PLAIN/LOGIN (users: the policy's auth_users)
   bool auth_plaintext_trusted = false;             // allow AUTH without TLS from trusted networks
+  bool proxy_protocol = false;                     // expect a PROXY v1/v2 header first
+  std::vector<std::string> proxy_from;             // CIDRs of the load balancers allowed to send it
 };
 
 /// Who may relay through a listener. Default is closed: no trusted networks and

@@ -699,7 +699,7 @@ void Loader::read_listener(const Value& table, const std::string& path) {
              "session_timeout",
              // Issue 3 keys (read by read_listener_hardening).
              "tls", "tls_certificate", "tls_key", "bare_line_endings", "greeting_delay",
-             "max_header_size", "auth", "auth_plaintext_trusted"});
+             "max_header_size", "auth", "auth_plaintext_trusted", "proxy_protocol", "proxy_from"});
   ListenerConfig listener{.line = s.line()};
 
   if (const Value* v = s.require("name")) {
@@ -826,6 +826,21 @@ void Loader::read_listener_hardening(const Section& s, ListenerConfig& listener)
     read_size(*v, s.key("max_header_size"), limits::listener_max_header_size, listener.max_header_size);
   }
   if (const Value* v = s.find("auth")) read_bool(*v, s.key("auth"), listener.auth);
+  if (const Value* v = s.find("proxy_protocol")) read_bool(*v, s.key("proxy_protocol"), listener.proxy_protocol);
+  if (const Value* v = s.find("proxy_from")) {
+    std::vector<Item> networks;
+    read_string_array(*v, s.key("proxy_from"), networks);
+    for (Item& network : networks) {
+      if (auto checked = check_cidr(network.text); !checked) {
+        error(network.line, network.key, checked.error());
+      } else {
+        listener.proxy_from.push_back(std::move(network.text));
+      }
+    }
+  }
+  if (listener.proxy_protocol && listener.proxy_from.empty()) {
+    error(s.line(), s.key("proxy_from"), "required when proxy_protocol = true (the load balancers' addresses)");
+  }
   if (const Value* v = s.find("auth_plaintext_trusted")) {
     read_bool(*v, s.key("auth_plaintext_trusted"), listener.auth_plaintext_trusted);
   }

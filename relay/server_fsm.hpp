@@ -150,6 +150,11 @@ class ServerFsm {
   /// In starting_tls: the handshake failed; the session is closed without a reply.
   void tls_failed();
   bool tls_active() const noexcept { return tls_; }
+  /// Before start(): the client is `peer` (PROXY protocol: the balancer's client).
+  void set_peer(Peer peer) {
+    if (state_ == ServerState::greeting) peer_ = std::move(peer);
+  }
+  const Peer& peer() const noexcept { return peer_; }
   /// Early talker: input arrived before the banner was due. Appends 554 5.5.0 and closes.
   void early_talker(std::string& out);
 

@@ -10,7 +10,9 @@
 // listeners only: on implicit TLS the client must speak first to handshake).
 #include "relay/server_session.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <openssl/crypto.h>
 #include <boost/asio/steady_timer.hpp>
@@ -21,6 +23,7 @@
 #include "queue/errc.hpp"
 #include "relay/delivery_engine.hpp"
 #include "relay/io_deadline.hpp"
+#include "relay/proxy_protocol.hpp"
 #include "relay/queue_bridge.hpp"
 #include "relay/tls_context.hpp"
 
@@ -162,6 +165,7 @@ class Session {
   // Implicit TLS handshake and the early-talker wait. False: close without a banner
   // (handshake failed, or the client talked first — then `out` holds the 554).
   asio::awaitable<bool> open_session(std::string& out) {
+    if (listener_.config.proxy_protocol && !co_await read_proxy_header()) co_return false;
     if (listener_.config.tls == conf::ListenerTls::implicit) co_return co_await handshake();
     const auto delay = listener_.config.greeting_delay;
     if (delay.count() <= 0) co_return true;
@@ -173,6 +177,52 @@ class Session {
     spdlog::info("session={} client={} early talker: input before the banner", id_, peer_.address);
     fsm_.early_talker(out);
     co_return false;
+  }
+
+  // PROXY protocol: only a configured balancer may send the header, and it must send
+  // one; the client address policy and logs use from then on is the proxied one. Read
+  // exactly the header's length (v2 says it; v1 octet by octet up to its LF, at most
+  // 107), so nothing after it is consumed here — it may be a TLS ClientHello.
+  asio::awaitable<bool> read_proxy_header() {
+    const bool allowed = std::ranges::any_of(listener_.config.proxy_from, [&](const std::string& text) {
+      const auto cidr = policy::Cidr::parse(text);
+      return cidr && cidr->contains(peer_.ip);
+    });
+    if (!allowed) {
+      spdlog::warn("session={} client={} refused: not in proxy_from of listener {}", id_, peer_.address,
+                   listener_.config.name);
+      co_return false;
+    }
+    std::string header;
+    std::string piece;
+    deadline_.arm(listener_.config.timeouts.command);
+    ProxyParse parsed;
+    for (std::size_t round = 0; round <= limits::max_proxy_v2; ++round) {
+      std::size_t needed = 0;
+      parsed = parse_proxy_header(header, &needed);
+      if (parsed.status != ProxyStatus::need_more) break;
+      piece.resize(needed > header.size() ? needed - header.size() : 1);
+      auto [ec, n] = co_await asio::async_read(socket_, asio::buffer(piece), asio::as_tuple(asio::use_awaitable));
+      if (ec) break;
+      header.append(piece, 0, n);
+    }
+    deadline_.disarm();
+    if (parsed.status != ProxyStatus::ok) {
+      spdlog::warn("session={} balancer={} bad PROXY header: {}", id_, peer_.address,
+                   parsed.status == ProxyStatus::invalid ? parsed.error : std::string_view("incomplete"));
+      co_return false;
+    }
+    if (!parsed.header.local) {
+      spdlog::info("session={} balancer={} client={} (PROXY v{})", id_, peer_.address, parsed.header.source_address,
+                   parsed.header.version);
+      Peer proxied;
+      proxied.address = parsed.header.source_address;
+      proxied.port = parsed.header.source_port;
+      if (auto ip = policy::IpAddress::parse(proxied.address)) proxied.ip = ip->canonical();
+      peer_ = proxied;
+      fsm_.set_peer(std::move(proxied));
+    }
+    co_return true;
   }
 
   asio::awaitable<bool> handshake() {
