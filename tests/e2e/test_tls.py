@@ -350,6 +350,55 @@ class BareLineEndingsTest(E2ETestCase):
         return sink
 
 
+class ProxyProtocolTest(E2ETestCase):
+    """PROXY v1/v2 from a configured balancer (127.0.0.1); policy and Received: see the
+    proxied client; anyone else, or a missing/bad header, is dropped without a banner."""
+
+    def setUp(self):
+        super().setUp()
+        self.cfg, self.relay, self.sink = self.relay_with_one_sink(
+            inbound_extra=["proxy_protocol = true", 'proxy_from = ["127.0.0.1/32"]'])
+
+    def connect(self, source="127.0.0.1") -> RawSmtp:
+        c = RawSmtp(INBOUND_HOST, self.cfg.inbound_port, source=source)
+        self.addCleanup(c.close)
+        return c
+
+    def deliver_after(self, c: RawSmtp, header: bytes) -> bytes:
+        mid, msg = build_message()
+        c.send(header)
+        self.assertEqual(c.reply().code, 220)
+        c.command("EHLO client.test")
+        self.assertEqual(c.command("MAIL FROM:<alice@example.net>").code, 250)
+        self.assertEqual(c.command("RCPT TO:<bob@example.com>").code, 250)
+        self.assertEqual(c.command("DATA").code, 354)
+        c.send(stuff(msg) + b".\r\n")
+        self.assertEqual(c.reply().code, 250)
+        c.command("QUIT")
+        got = self.wait_for_message(self.sink, mid)
+        return unfold(self.assert_received_prepended(msg, got.raw))
+
+    def test_v2_raw_header_sets_the_client_address(self):
+        block = bytes([203, 0, 113, 9, 127, 0, 0, 1]) + (40000).to_bytes(2, "big") + (25).to_bytes(2, "big")
+        header = b"\r\n\r\n\x00\r\nQUIT\n" + bytes([0x21, 0x11]) + len(block).to_bytes(2, "big") + block
+        received = self.deliver_after(self.connect(), header)
+        self.assertIn(b"[203.0.113.9]", received)
+        self.assertIn("client=203.0.113.9 (PROXY v2)", self.relay.log_text())
+
+    def test_v1_header(self):
+        received = self.deliver_after(self.connect(), b"PROXY TCP4 198.51.100.77 127.0.0.1 40000 25\r\n")
+        self.assertIn(b"[198.51.100.77]", received)
+
+    def test_missing_header_or_unlisted_sender_is_dropped(self):
+        c = self.connect()
+        c.send(b"EHLO client.test\r\n")
+        self.assertEqual(c.replies_until_close(), [])
+        other = self.connect(source="127.0.0.3")
+        other.send(b"PROXY TCP4 198.51.100.77 127.0.0.1 40000 25\r\n")
+        self.assertEqual(other.replies_until_close(), [])
+        self.assertIn("not in proxy_from", self.relay.log_text())
+
+
 class EarlyTalkerTest(E2ETestCase):
     def test_client_talking_before_banner_gets_554(self):
         cfg, relay, sink = self.relay_with_one_sink(inbound_extra=['greeting_delay = "1s"'])
