@@ -179,11 +179,13 @@ std::size_t ServerFsm::consume_command_bytes(std::string_view input, SystemTime 
   const std::size_t used = lf + 1;
   if (discarding_line_) {
     discarding_line_ = false;
+    auth_step_ = AuthStep::none;  // an over-long AUTH response ends the exchange
     error_reply(out, ReplyId::line_too_long);
     return used;
   }
   if (line_.size() + lf > max_command_content + 1) {
     line_.clear();
+    auth_step_ = AuthStep::none;  // an over-long AUTH response ends the exchange
     error_reply(out, ReplyId::line_too_long);
     return used;
   }
@@ -195,6 +197,7 @@ std::size_t ServerFsm::consume_command_bytes(std::string_view input, SystemTime 
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.size() > max_command_content) {
     line_.clear();
+    auth_step_ = AuthStep::none;  // an over-long AUTH response ends the exchange
     error_reply(out, ReplyId::line_too_long);
     return used;
   }

@@ -194,6 +194,14 @@ TEST(ServerFsmAuth, SequenceAndSyntax) {
   }
 }
 
+TEST(ServerFsmAuth, OverlongResponseEndsTheExchange) {
+  Session s;
+  s.send("EHLO c.test\r\n");
+  EXPECT_EQ(codes(s.send("AUTH LOGIN\r\n")), (std::vector<int>{334}));
+  EXPECT_EQ(codes(s.send(std::string(600, 'A') + "\r\n")), (std::vector<int>{500}));
+  EXPECT_EQ(codes(s.send("NOOP\r\n")), (std::vector<int>{250}));  // a command again, not a user name
+}
+
 TEST(ServerFsmAuth, StartTlsForgetsAuthentication) {
   auto settings = auth_settings(conf::ListenerTls::offered);
   settings.auth_plaintext_trusted = true;
