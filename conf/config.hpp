@@ -40,6 +40,10 @@ struct ServerTimeouts {
   Seconds session_total{3600};
 };
 
+/// TLS on a listener: none; STARTTLS offered; STARTTLS required before MAIL/AUTH;
+/// or implicit TLS from the first byte (port 465 style, RFC 8314).
+enum class ListenerTls : std::uint8_t { off, offered, required, implicit };
+
 struct ListenerConfig {
   std::string name;
   Direction direction = Direction::inbound;
@@ -51,6 +55,17 @@ struct ListenerConfig {
   std::uint32_t max_errors = 10;                   // protocol errors before 421
   ServerTimeouts timeouts;
   int line = 0;                                    // source line, for diagnostics
+  // --- Issue 3: TLS, DATA line endings, early talkers, header size. ---
+  ListenerTls tls = ListenerTls::off;
+  std::string tls_certificate;                     // PEM chain path; required unless tls = "off"
+  std::string tls_key;                             // PEM private key path
+  bool reject_bare_line_endings = false;           // bare_line_endings = "reject" (default "normalize")
+  Millis greeting_delay{0};                        // 0: off; early talkers get 554 5.5.0
+  std::uint64_t max_header_size = 64 * 1024;       // header section octets (DATA and BDAT)
+  bool auth = false;                               // offer AUTH PLAIN/LOGIN (users: the policy's auth_users)
+  bool auth_plaintext_trusted = false;             // allow AUTH without TLS from trusted networks
+  bool proxy_protocol = false;                     // expect a PROXY v1/v2 header first
+  std::vector<std::string> proxy_from;             // CIDRs of the load balancers allowed to send it
 };
 
 /// Who may relay through a listener. Default is closed: no trusted networks and
@@ -64,6 +79,13 @@ struct PolicyConfig {
   /// true: only trusted clients may submit at all (outbound listener for HUB servers).
   bool require_trusted = false;
   int line = 0;
+  /// Issue 3: AUTH users, name → "$pbkdf2-sha256$..." (from `hubrelay hash-password`).
+  struct AuthUser {
+    std::string name;
+    std::string secret_hash;
+    int line = 0;
+  };
+  std::vector<AuthUser> auth_users;
 };
 
 /// STARTTLS policy of the SMTP client towards one hop (docs/routing.md).

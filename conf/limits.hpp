@@ -84,6 +84,12 @@ inline constexpr Limit listener_data_timeout{"listener.data_timeout", LimitKind:
                                              ms(seconds{1}), ms(hours{1})};
 inline constexpr Limit listener_session_timeout{"listener.session_timeout", LimitKind::duration,
                                                 ms(seconds{1}), ms(hours{24})};
+// Issue 3. greeting_delay 0 turns the early-talker check off; the header cap is at
+// least 1 KiB (a Received: line alone is ~200 octets) and at most the message cap's range.
+inline constexpr Limit listener_greeting_delay{"listener.greeting_delay", LimitKind::duration, 0,
+                                               ms(seconds{30})};
+inline constexpr Limit listener_max_header_size{"listener.max_header_size", LimitKind::size, 1024,
+                                                1'000'000'000};
 
 // [hop.NAME]
 inline constexpr Limit hop_port{"hop.port", LimitKind::integer, 1, 65'535};

@@ -239,6 +239,8 @@ class Loader {
   void read_hops(const Value& root);
   void read_listeners(const Value& root);
   void read_listener(const Value& table, const std::string& path);
+  void read_listener_hardening(const Section& s, ListenerConfig& listener);
+  void read_auth_users(const Value& v, const std::string& key, PolicyConfig& policy);
   void read_routes(const Value& root);
   void read_route(const Value& table, const std::string& path);
   void read_route_hop(const Value& v, const std::string& path, std::set<std::string>& seen,
@@ -605,7 +607,7 @@ void Loader::read_policies(const Value& root) {
   if (!expect(parent, toml::value_t::table, "policy")) return;
   for (const auto& [name, table] : named_tables(parent, "policy")) {
     Section s(*this, *table, "policy." + name,
-              {"trusted_networks", "accepted_domains", "require_trusted"});
+              {"trusted_networks", "accepted_domains", "require_trusted", "auth_users"});
     PolicyConfig policy{.name = name, .line = s.line()};
     if (const Value* v = s.find("trusted_networks")) {
       std::vector<Item> networks;
@@ -624,6 +626,7 @@ void Loader::read_policies(const Value& root) {
     if (const Value* v = s.find("require_trusted")) {
       read_bool(*v, s.key("require_trusted"), policy.require_trusted);
     }
+    if (const Value* v = s.find("auth_users")) read_auth_users(*v, s.key("auth_users"), policy);
     // Kept even when broken so listeners naming it are not also reported.
     config_.policies.push_back(std::move(policy));
   }
@@ -715,10 +718,13 @@ void Loader::read_listeners(const Value& root) {
 }
 
 void Loader::read_listener(const Value& table, const std::string& path) {
-  Section s(
-      *this, table, path,
-      {"name", "direction", "bind", "policy", "max_message_size", "max_recipients",
-       "max_connections", "max_errors", "command_timeout", "data_timeout", "session_timeout"});
+  Section s(*this, table, path,
+            {"name", "direction", "bind", "policy", "max_message_size", "max_recipients",
+             "max_connections", "max_errors", "command_timeout", "data_timeout",
+             "session_timeout",
+             // Issue 3 keys (read by read_listener_hardening).
+             "tls", "tls_certificate", "tls_key", "bare_line_endings", "greeting_delay",
+             "max_header_size", "auth", "auth_plaintext_trusted", "proxy_protocol", "proxy_from"});
   ListenerConfig listener{.line = s.line()};
 
   if (const Value* v = s.require("name")) {
@@ -785,7 +791,102 @@ void Loader::read_listener(const Value& table, const std::string& path) {
   for (const auto& [name, limit, field] : timeouts) {
     if (const Value* v = s.find(name)) read_seconds(*v, s.key(name), *limit, *field);
   }
+  read_listener_hardening(s, listener);
   config_.listeners.push_back(std::move(listener));
+}
+
+// Issue 3: TLS, line-ending policy, early talkers, header cap. Certificate files are
+// checked for existence here so check-config catches a typo; their content is judged
+// when the TLS context is built at start-up (relay/tls_context).
+void Loader::read_listener_hardening(const Section& s, ListenerConfig& listener) {
+  if (const Value* v = s.find("tls")) {
+    std::string text;
+    if (read_string(*v, s.key("tls"), text)) {
+      if (text == "off") {
+        listener.tls = ListenerTls::off;
+      } else if (text == "offered") {
+        listener.tls = ListenerTls::offered;
+      } else if (text == "required") {
+        listener.tls = ListenerTls::required;
+      } else if (text == "implicit") {
+        listener.tls = ListenerTls::implicit;
+      } else {
+        error(line_of(*v), s.key("tls"),
+              "unknown TLS mode " + quote(text) + " (use \"off\", \"offered\", \"required\" or \"implicit\")");
+      }
+    }
+  }
+  const std::array<std::pair<std::string_view, std::string*>, 2> files{{
+      {"tls_certificate", &listener.tls_certificate},
+      {"tls_key", &listener.tls_key},
+  }};
+  for (const auto& [name, field] : files) {
+    const Value* v = s.find(name);
+    if (v == nullptr) {
+      if (listener.tls != ListenerTls::off) error(s.line(), s.key(name), "required when tls is not \"off\"");
+      continue;
+    }
+    if (!read_string(*v, s.key(name), *field)) continue;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*field, ec)) {
+      error(line_of(*v), s.key(name), "no such file " + quote(*field));
+    }
+  }
+  if (const Value* v = s.find("bare_line_endings")) {
+    std::string text;
+    if (read_string(*v, s.key("bare_line_endings"), text)) {
+      if (text == "normalize" || text == "reject") {
+        listener.reject_bare_line_endings = text == "reject";
+      } else {
+        error(line_of(*v), s.key("bare_line_endings"),
+              "unknown value " + quote(text) + " (use \"normalize\" or \"reject\")");
+      }
+    }
+  }
+  if (const Value* v = s.find("greeting_delay")) {
+    read_duration(*v, s.key("greeting_delay"), limits::listener_greeting_delay, listener.greeting_delay);
+  }
+  if (const Value* v = s.find("max_header_size")) {
+    read_size(*v, s.key("max_header_size"), limits::listener_max_header_size, listener.max_header_size);
+  }
+  if (const Value* v = s.find("auth")) read_bool(*v, s.key("auth"), listener.auth);
+  if (const Value* v = s.find("proxy_protocol")) read_bool(*v, s.key("proxy_protocol"), listener.proxy_protocol);
+  if (const Value* v = s.find("proxy_from")) {
+    std::vector<Item> networks;
+    read_string_array(*v, s.key("proxy_from"), networks);
+    for (Item& network : networks) {
+      if (auto checked = check_cidr(network.text); !checked) {
+        error(network.line, network.key, checked.error());
+      } else {
+        listener.proxy_from.push_back(std::move(network.text));
+      }
+    }
+  }
+  if (listener.proxy_protocol && listener.proxy_from.empty()) {
+    error(s.line(), s.key("proxy_from"), "required when proxy_protocol = true (the load balancers' addresses)");
+  }
+  if (const Value* v = s.find("auth_plaintext_trusted")) {
+    read_bool(*v, s.key("auth_plaintext_trusted"), listener.auth_plaintext_trusted);
+  }
+}
+
+// auth_users = { alice = "$pbkdf2-sha256$600000$SALT$KEY" }. Only the shape is checked
+// here; policy::parse_password_hash judges the numbers when the policy is compiled.
+void Loader::read_auth_users(const Value& v, const std::string& key, PolicyConfig& policy) {
+  if (!expect(v, toml::value_t::table, key)) return;
+  for (const auto& [name, secret] : v.as_table()) {
+    const std::string user_key = key + "." + name;
+    std::string text;
+    if (!read_string(secret, user_key, text)) continue;
+    if (name.empty() || name.size() > 256) {
+      error(line_of(secret), user_key, "user names are 1 to 256 characters");
+    } else if (!text.starts_with("$pbkdf2-sha256$") || std::ranges::count(text, '$') != 4) {
+      // Never echo the value: it may be a plaintext password pasted by mistake.
+      error(line_of(secret), user_key, "expected a hash from `hubrelay hash-password` (\"$pbkdf2-sha256$...\")");
+    } else {
+      policy.auth_users.push_back(PolicyConfig::AuthUser{name, std::move(text), line_of(secret)});
+    }
+  }
 }
 
 // --- [[route]] -----------------------------------------------------------------------------

@@ -230,6 +230,11 @@ int server_fsm(const std::uint8_t* data, std::size_t size) {
   settings.max_recipients = 5;
   settings.max_errors = 20;
   settings.bare_line_endings = (data[0] & 1) ? relay::BareLineEndings::reject : relay::BareLineEndings::normalize;
+  // Issue 3: implicit TLS (so AUTH is allowed) and AUTH; STARTTLS is left out because
+  // dropping the buffered input makes the outcome depend on the split, by design.
+  settings.tls = (data[0] & 16) ? conf::ListenerTls::implicit : conf::ListenerTls::off;
+  settings.auth = (data[0] & 32) != 0;
+  settings.max_header_size = (data[0] & 64) ? 64 : 0;
   static constexpr relay::CommitStatus results[4] = {relay::CommitStatus::committed, relay::CommitStatus::temporary_failure,
                                                      relay::CommitStatus::storage_full, relay::CommitStatus::committed};
   const relay::CommitStatus result = results[(data[0] >> 1) & 3];
@@ -263,9 +268,17 @@ int server_fsm(const std::uint8_t* data, std::size_t size) {
           fsm.commit_done(result, "Q", out);
           continue;
         }
+        if (fsm.state() == relay::ServerState::authenticating) {
+          const auto request = fsm.take_auth_request();
+          check(!request.user.empty(), "AUTH without a user name");
+          fsm.auth_done(request.password == "pw" ? relay::AuthResult::success : relay::AuthResult::failure, out);
+          continue;
+        }
         const std::size_t used = fsm.consume(pending, now, out);
         check(used <= pending.size(), "consumed more than given");
-        check(used > 0 || fsm.state() == relay::ServerState::awaiting_commit || fsm.closed(), "no progress");
+        check(used > 0 || fsm.state() == relay::ServerState::awaiting_commit ||
+                  fsm.state() == relay::ServerState::authenticating || fsm.closed(),
+              "no progress");
         pending.erase(0, used);
       }
     }
@@ -280,6 +293,40 @@ int server_fsm(const std::uint8_t* data, std::size_t size) {
   const std::string whole = run(input.size() + 1);
   check(well_formed_replies(whole.substr(0, whole.find("\n--\n"))), "malformed reply output");
   check(whole == run(piece), "session output depends on how the input is split");
+  return 0;
+}
+
+}  // namespace fuzz
+
+// --- Issue 3: PROXY protocol header parser --------------------------------------------
+
+#include "relay/proxy_protocol.hpp"
+
+namespace fuzz {
+
+int proxy_protocol(const std::uint8_t* data, std::size_t size) {
+  const std::string_view input = as_view(data, size);
+  std::size_t needed = 0;
+  const auto whole = relay::parse_proxy_header(input, &needed);
+  check(whole.consumed <= input.size(), "consumed more than given");
+  if (whole.status == relay::ProxyStatus::ok) {
+    check(whole.consumed > 0, "ok without consuming");
+    check(whole.header.version == 1 || whole.header.version == 2, "bad version");
+    check(whole.header.local || !whole.header.source_address.empty(), "proxied header without a source address");
+    // Every strict prefix of a good header asks for more, never ok/invalid: the driver
+    // reads in arbitrary pieces.
+    for (std::size_t n = 0; n < whole.consumed; ++n) {
+      check(relay::parse_proxy_header(input.substr(0, n)).status == relay::ProxyStatus::need_more,
+            "a prefix of a valid header is not need_more");
+    }
+    // Bytes after the header do not change it.
+    check(relay::parse_proxy_header(input.substr(0, whole.consumed)).consumed == whole.consumed,
+          "trailing bytes changed the header");
+  }
+  if (whole.status == relay::ProxyStatus::need_more) {
+    check(needed == 0 || needed > input.size(), "need_more but enough octets");
+    check(input.size() < relay::limits::max_proxy_v2, "need_more beyond the size cap");
+  }
   return 0;
 }
 

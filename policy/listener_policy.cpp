@@ -86,8 +86,28 @@ std::expected<ListenerPolicy, std::string> ListenerPolicy::compile(
     }
   }
 
+  for (const auto& user : config.auth_users) {
+    auto parsed = parse_password_hash(user.secret_hash);
+    if (!parsed) {
+      add_problem(problems, "auth_users." + user.name + " (line " + std::to_string(user.line) + "): " + parsed.error());
+    } else {
+      policy.users_.emplace_back(user.name, std::move(*parsed));
+    }
+  }
+
   if (!problems.empty()) return std::unexpected(std::move(problems));
   return policy;
+}
+
+bool ListenerPolicy::authenticate(std::string_view user, std::string_view password) const {
+  const auto it = std::ranges::find_if(users_, [&](const auto& u) { return u.first == user; });
+  if (it == users_.end()) {
+    // Same work for an unknown user, so timing does not reveal which names exist.
+    static const PasswordHash decoy{default_pbkdf2_iterations, std::string(16, 'x'), std::string(32, '\0')};
+    (void)verify_password(users_.empty() ? decoy : users_.front().second, password);
+    return false;
+  }
+  return verify_password(it->second, password);
 }
 
 bool ListenerPolicy::trusted(const Client& client) const noexcept {

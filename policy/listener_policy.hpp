@@ -16,6 +16,7 @@
 #include "conf/domain_pattern.hpp"
 #include "policy/decision.hpp"
 #include "policy/ip_address.hpp"
+#include "policy/password_hash.hpp"
 
 namespace policy {
 
@@ -40,7 +41,14 @@ class ListenerPolicy {
   /// True when `domain` is one of the accepted domains (case-insensitive).
   bool accepts_domain(std::string_view domain) const noexcept;
 
+  // --- Issue 3: AUTH ---
+  /// True when `user` exists and `password` matches its stored hash. Slow on purpose
+  /// (PBKDF2); an unknown user costs the same as a wrong password.
+  bool authenticate(std::string_view user, std::string_view password) const;
+  bool has_auth_users() const noexcept { return !users_.empty(); }
+
  private:
+  std::vector<std::pair<std::string, PasswordHash>> users_;
   std::vector<Cidr> trusted_;
   std::vector<conf::DomainPattern> accepted_;
   bool require_trusted_ = false;

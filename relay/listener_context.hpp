@@ -8,10 +8,12 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 
 #include "conf/config.hpp"
+#include "policy/auth_throttle.hpp"
 #include "policy/listener_policy.hpp"
 #include "relay/server_fsm.hpp"
 
@@ -20,6 +22,7 @@ namespace queue { class MessageQueue; }
 namespace relay {
 
 class DeliveryEngine;
+class TlsContext;
 
 struct ListenerCounters {
   std::uint64_t connections_accepted = 0;
@@ -36,6 +39,11 @@ struct ListenerContext {
   ServerSettings settings;
   policy::ListenerPolicy policy;
   ListenerCounters counters;
+  /// Set when the listener has tls != "off" (issue 3). Sessions copy the pointer, so
+  /// a reload may replace it without disturbing running sessions.
+  std::shared_ptr<TlsContext> tls;
+  /// AUTH failures per client address of this listener (issue 3).
+  policy::AuthThrottle auth_throttle;
 };
 
 /// Live sessions, so shutdown can interrupt the ones still waiting for commands.

@@ -11,6 +11,7 @@
 #include "conf/load.hpp"
 #include "relay/health_service.hpp"
 #include "relay/route_explain.hpp"
+#include "relay/hash_password_cli.hpp"
 #include "relay/server.hpp"
 
 namespace {
@@ -28,6 +29,7 @@ void usage(std::ostream& out) {
          "  version        print the version\n"
          "  health [--json]  every path and hop: state, since when, last runs, ejections\n"
          "  alert test     queue a test alert mail to [alerts] to (the daemon delivers it)\n"
+         "  hash-password  read a password on stdin, print its hash for auth_users\n"
          "\n"
          "--config FILE defaults to " << default_config << "\n";
 }
@@ -96,6 +98,7 @@ int main(int argc, char** argv) {
     std::cout << args.config << ": configuration OK\n";
     return 0;
   }
+  if (args.command == "hash-password") return relay::hash_password_command(std::cin, std::cout, std::cerr);
   if (args.command == "serve") {
     auto loaded = load_or_report(args.config);
     if (!loaded) return 2;

@@ -135,7 +135,9 @@ std::string build_received_header(const ReceivedFields& fields) {
   const std::string from =
       "from " + sanitize_helo(fields.helo) + " (" + address_literal(fields.peer_address) + ")";
   std::string by = "by " + header_safe(fields.hostname.empty() ? std::string_view("localhost") : fields.hostname) +
-                   " (hubrelay) with " + (fields.esmtp ? "ESMTP" : "SMTP");
+                   " (hubrelay) with " + 
+                   (fields.esmtp ? std::string("ESMTP") + (fields.tls ? "S" : "") + (fields.authenticated ? "A" : "")
+                                 : std::string("SMTP"));
   if (!fields.id.empty()) by += " id " + header_safe(fields.id);
   std::string tail;
   if (fields.recipients.size() == 1) {

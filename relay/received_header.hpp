@@ -33,6 +33,8 @@ struct ReceivedFields {
   std::string_view id;                 // session id
   std::span<const std::string> recipients;
   std::chrono::system_clock::time_point when;
+  bool tls = false;                    // RFC 3848: "ESMTPS" when the session was under TLS
+  bool authenticated = false;          // RFC 3848: "ESMTPA" / "ESMTPSA" after AUTH
 };
 
 /// The complete header field, folded, ending in CRLF.

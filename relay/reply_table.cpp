@@ -92,6 +92,27 @@ constexpr std::array table{
     ReplySpec{delivery_expired, 554, "5.4.7", "Delivery time expired"},
     // RFC 7505 §4.2: a domain with a null MX accepts no mail; 556 5.1.10.
     ReplySpec{null_mx, 556, "5.1.10", "Recipient domain {} accepts no mail (null MX)"},
+    // Issue 3. RFC 3207 §4: 220 before the handshake; a repeated STARTTLS is a sequence
+    // error (503). 530 5.7.0 is RFC 3207's "must issue STARTTLS first". RFC 4954 §6
+    // codes: 235 2.7.0, 334 (no enhanced code, like 354), 535 5.7.8, 538 5.7.11, 454
+    // 4.7.0 (used here while an address is locked out after repeated failures),
+    // 501 5.0.0 for "*". An early talker gets 554 (refused, RFC 5321 §3.1) with 5.5.0.
+    ReplySpec{ready_to_start_tls, 220, "2.0.0", "Ready to start TLS"},
+    ReplySpec{tls_already_active, 503, "5.5.1", "TLS already active"},
+    ReplySpec{tls_required, 530, "5.7.0", "Must issue a STARTTLS command first"},
+    ReplySpec{bad_sequence, 503, "5.5.1", "Bad sequence of commands"},
+    ReplySpec{chunk_received, 250, "2.0.0", "{} octets received"},
+    ReplySpec{early_talker, 554, "5.5.0", "Protocol error: input before greeting"},
+    ReplySpec{auth_succeeded, 235, "2.7.0", "Authentication successful"},
+    ReplySpec{auth_continue, 334, "", "{}"},
+    ReplySpec{auth_failed, 535, "5.7.8", "Authentication credentials invalid"},
+    ReplySpec{auth_cancelled, 501, "5.0.0", "Authentication cancelled"},
+    ReplySpec{auth_mechanism_unsupported, 504, "5.5.4", "Unrecognized authentication type"},
+    ReplySpec{auth_already_done, 503, "5.5.1", "Already authenticated"},
+    ReplySpec{auth_needs_tls, 538, "5.7.11", "Encryption required for requested authentication mechanism"},
+    ReplySpec{auth_locked_out, 454, "4.7.0", "Too many authentication failures, try again later"},
+    ReplySpec{auth_bad_response, 501, "5.5.2", "Cannot decode response"},
+    ReplySpec{header_too_big, 552, "5.3.4", "Message header size exceeds limit"},
 };
 
 // Too few initializers would leave empty names; table_is_complete() rejects those.
@@ -108,6 +129,10 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(ReplyId::count_)
     "bare_line_ending", "text_line_too_long", "hop_connect_failed", "hop_connection_lost",
     "hop_timeout", "hop_tls_failed", "hop_protocol_error", "hop_dns_failure", "no_healthy_hop",
     "no_route", "domain_not_found", "delivery_expired", "null_mx",
+    "ready_to_start_tls", "tls_already_active", "tls_required", "bad_sequence", "chunk_received",
+    "early_talker", "auth_succeeded", "auth_continue", "auth_failed", "auth_cancelled",
+    "auth_mechanism_unsupported", "auth_already_done", "auth_needs_tls", "auth_locked_out",
+    "auth_bad_response", "header_too_big",
 };
 
 // Every row sits at the index of its id, so lookup is an index; the code is three

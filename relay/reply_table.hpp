@@ -88,6 +88,23 @@ enum class ReplyId : std::uint8_t {
   domain_not_found,            // 550 5.1.2 {domain}
   delivery_expired,            // 554 5.4.7
   null_mx,                     // 556 5.1.10 {domain} (RFC 7505)
+  // --- Issue 3: STARTTLS, BDAT, AUTH, early talkers (RFC 3207, 3030, 4954). ---
+  ready_to_start_tls,          // 220 2.0.0
+  tls_already_active,          // 503 5.5.1
+  tls_required,                // 530 5.7.0
+  bad_sequence,                // 503 5.5.1
+  chunk_received,              // 250 2.0.0 {n} octets received
+  early_talker,                // 554 5.5.0 (then closed)
+  auth_succeeded,              // 235 2.7.0
+  auth_continue,               // 334 {base64 challenge}
+  auth_failed,                 // 535 5.7.8
+  auth_cancelled,              // 501 5.0.0
+  auth_mechanism_unsupported,  // 504 5.5.4
+  auth_already_done,           // 503 5.5.1
+  auth_needs_tls,              // 538 5.7.11
+  auth_locked_out,             // 454 4.7.0
+  auth_bad_response,           // 501 5.5.2
+  header_too_big,              // 552 5.3.4
   count_,                      // not a reply: the number of replies
 };
 

@@ -18,6 +18,7 @@
 #include "relay/listener.hpp"
 #include "relay/logging.hpp"
 #include "relay/queue_bridge.hpp"
+#include "relay/tls_context.hpp"
 #include "routing/route_table.hpp"
 
 namespace relay {
@@ -42,6 +43,11 @@ ServerSettings settings_for(const conf::Config& config, const conf::ListenerConf
   settings.max_message_size = listener.max_message_size;
   settings.max_recipients = listener.max_recipients;
   settings.max_errors = listener.max_errors;
+  settings.tls = listener.tls;
+  settings.bare_line_endings = listener.reject_bare_line_endings ? BareLineEndings::reject : BareLineEndings::normalize;
+  settings.max_header_size = listener.max_header_size;
+  settings.auth = listener.auth;
+  settings.auth_plaintext_trusted = listener.auth_plaintext_trusted;
   return settings;
 }
 
@@ -67,7 +73,17 @@ int serve(conf::ConfigPtr config_ptr) {
       if (!compiled) return fail("policy " + listener.policy + ": " + compiled.error());
       policy = std::move(*compiled);
     }
-    contexts.push_back(ListenerContext{listener, settings_for(config, listener), std::move(policy), {}});
+    std::shared_ptr<TlsContext> tls;
+    if (listener.tls != conf::ListenerTls::off) {
+      auto loaded = TlsContext::load_server(listener.tls_certificate, listener.tls_key);
+      if (!loaded) return fail("listener " + listener.name + ": " + loaded.error());
+      tls = std::move(*loaded);
+    }
+    contexts.push_back(ListenerContext{listener, settings_for(config, listener), std::move(policy), {}, std::move(tls), {}});
+    if (listener.auth && !contexts.back().policy.has_auth_users()) {
+      spdlog::warn("listener {}: auth = true but policy {} has no auth_users; every AUTH will fail", listener.name,
+                   listener.policy);
+    }
   }
 
   // The io_context outlives the queue: the queue posts its last completions to it while

@@ -16,7 +16,9 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 
+#include "policy/base64.hpp"
 #include "relay/received_header.hpp"
 
 namespace relay {
@@ -70,6 +72,9 @@ std::string_view to_string(ServerState s) noexcept {
     case ServerState::in_transaction: return "in_transaction";
     case ServerState::receiving_data: return "receiving_data";
     case ServerState::awaiting_commit: return "awaiting_commit";
+    case ServerState::starting_tls: return "starting_tls";
+    case ServerState::receiving_chunk: return "receiving_chunk";
+    case ServerState::authenticating: return "authenticating";
     case ServerState::closed: return "closed";
   }
   return "unknown";
@@ -77,7 +82,11 @@ std::string_view to_string(ServerState s) noexcept {
 
 ServerFsm::ServerFsm(const ServerSettings& settings, const policy::ListenerPolicy& policy, Peer peer,
                      std::string session_id)
-    : settings_(settings), policy_(&policy), peer_(std::move(peer)), session_id_(std::move(session_id)) {}
+    : settings_(settings),
+      policy_(&policy),
+      peer_(std::move(peer)),
+      session_id_(std::move(session_id)),
+      tls_(settings.tls == conf::ListenerTls::implicit) {}
 
 void ServerFsm::enter(ServerState next) noexcept {
   if (next == state_) return;
@@ -106,6 +115,12 @@ void ServerFsm::error_reply(std::string& out, ReplyId id) {
 void ServerFsm::reset_transaction() noexcept {
   transaction_ = Transaction{};
   rcpt_tried_ = false;
+  bdat_started_ = false;
+  chunked_octets_ = 0;
+  chunk_cr_pending_ = false;
+  chunk_too_big_ = false;
+  chunk_bare_line_endings_ = 0;
+  body_start_ = 0;
 }
 
 void ServerFsm::start(std::string& out) {
@@ -132,8 +147,13 @@ std::size_t ServerFsm::consume(std::string_view input, SystemTime now, std::stri
       case ServerState::receiving_data:
         used += consume_data_bytes(rest, out);
         break;
+      case ServerState::receiving_chunk:
+        used += consume_chunk_bytes(rest, out);
+        break;
       case ServerState::greeting:
       case ServerState::awaiting_commit:
+      case ServerState::starting_tls:
+      case ServerState::authenticating:
       case ServerState::closed:
         return used;
     }
@@ -159,11 +179,13 @@ std::size_t ServerFsm::consume_command_bytes(std::string_view input, SystemTime 
   const std::size_t used = lf + 1;
   if (discarding_line_) {
     discarding_line_ = false;
+    auth_step_ = AuthStep::none;  // an over-long AUTH response ends the exchange
     error_reply(out, ReplyId::line_too_long);
     return used;
   }
   if (line_.size() + lf > max_command_content + 1) {
     line_.clear();
+    auth_step_ = AuthStep::none;  // an over-long AUTH response ends the exchange
     error_reply(out, ReplyId::line_too_long);
     return used;
   }
@@ -175,6 +197,7 @@ std::size_t ServerFsm::consume_command_bytes(std::string_view input, SystemTime 
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.size() > max_command_content) {
     line_.clear();
+    auth_step_ = AuthStep::none;  // an over-long AUTH response ends the exchange
     error_reply(out, ReplyId::line_too_long);
     return used;
   }
@@ -192,6 +215,7 @@ std::size_t ServerFsm::consume_data_bytes(std::string_view input, std::string& o
 }
 
 void ServerFsm::handle_command(std::string_view line, SystemTime now, std::string& out) {
+  if (auth_step_ != AuthStep::none) return on_auth_response(line, out);
   const Command command = parse_command(line);
   switch (command.verb) {
     case Verb::ehlo:
@@ -224,10 +248,16 @@ void ServerFsm::handle_command(std::string_view line, SystemTime now, std::strin
       return reply(out, ReplyId::cannot_verify);
     case Verb::help:
       return reply(out, ReplyId::help);
-    case Verb::expn:
     case Verb::starttls:
-    case Verb::auth:
+      on_starttls(command, out);
+      return;
     case Verb::bdat:
+      on_bdat(command, now, out);
+      return;
+    case Verb::auth:
+      on_auth(command, out);
+      return;
+    case Verb::expn:
       // Known verbs we do not offer: 502, not counted — a client probing for an
       // extension it saw elsewhere is not misbehaving.
       return reply(out, ReplyId::command_not_implemented);
@@ -245,12 +275,19 @@ void ServerFsm::on_helo(const Command& command, bool extended, std::string& out)
   reset_transaction();
   enter(ServerState::ready);
   if (!extended) return reply(out, ReplyId::helo_greeting, {settings_.hostname});
-  const std::array<std::string, 4> extensions{
+  // BINARYMIME is not offered: a binary body could not be carried to a hop that only
+  // speaks DATA, so CHUNKING here is for efficiency, not for binary content.
+  std::vector<std::string> extensions{
       "PIPELINING",
       "SIZE " + std::to_string(settings_.max_message_size),  // RFC 1870: 0 means no fixed limit
       "8BITMIME",
       "ENHANCEDSTATUSCODES",
+      "CHUNKING",
   };
+  if (!tls_ && (settings_.tls == conf::ListenerTls::offered || settings_.tls == conf::ListenerTls::required)) {
+    extensions.emplace_back("STARTTLS");
+  }
+  if (settings_.auth && auth_allowed() && !authenticated()) extensions.emplace_back("AUTH PLAIN LOGIN");
   append_multiline_reply(out, ReplyId::ehlo_greeting, extensions, {settings_.hostname});
   last_reply_ = ReplyId::ehlo_greeting;
 }
@@ -258,6 +295,7 @@ void ServerFsm::on_helo(const Command& command, bool extended, std::string& out)
 void ServerFsm::on_mail(const Command& command, std::string& out) {
   if (state_ == ServerState::awaiting_helo) return error_reply(out, ReplyId::need_helo);
   if (state_ == ServerState::in_transaction) return error_reply(out, ReplyId::nested_mail);
+  if (!tls_ && settings_.tls == conf::ListenerTls::required) return error_reply(out, ReplyId::tls_required);
   auto mail = parse_mail_from(command.argument);
   if (!mail) return error_reply(out, mail_error_reply(mail.error()));
   auto parameters = interpret_mail_parameters(mail->parameters);
@@ -266,7 +304,7 @@ void ServerFsm::on_mail(const Command& command, std::string& out) {
   if (parameters->size && settings_.max_message_size != 0 && *parameters->size > settings_.max_message_size) {
     return reply(out, ReplyId::message_too_big);
   }
-  const auto decision = policy_->on_mail(policy::Client{peer_.ip, false}, mail->sender);
+  const auto decision = policy_->on_mail(policy::Client{peer_.ip, authenticated()}, mail->sender);
   if (!decision.accepted()) {
     const ReplyId id = reply_for(decision, PolicyStage::mail);
     return reply_spec(id).code >= 500 ? error_reply(out, id) : reply(out, id);
@@ -286,6 +324,7 @@ void ServerFsm::on_rcpt(const Command& command, std::string& out) {
   // Any RCPT, even a malformed one, counts as tried: RFC 5321 §3.3 "or all such
   // commands were rejected" decides between 503 and 554 at DATA.
   rcpt_tried_ = true;
+  if (bdat_started_) return error_reply(out, ReplyId::bad_sequence);  // RFC 3030 §2: no RCPT between chunks
   auto rcpt = parse_rcpt_to(command.argument);
   if (!rcpt) return error_reply(out, rcpt_error_reply(rcpt.error()));
   if (!rcpt->parameters.empty()) return error_reply(out, ReplyId::parameters_not_recognized);
@@ -295,7 +334,7 @@ void ServerFsm::on_rcpt(const Command& command, std::string& out) {
   }
   // RFC 5321 §4.5.3.1.10: 452, so the client sends the rest in another transaction.
   if (transaction_.recipients.size() >= settings_.max_recipients) return reply(out, ReplyId::too_many_recipients);
-  const auto decision = policy_->on_rcpt(policy::Client{peer_.ip, false}, rcpt->recipient);
+  const auto decision = policy_->on_rcpt(policy::Client{peer_.ip, authenticated()}, rcpt->recipient);
   if (!decision.accepted()) {
     const ReplyId id = reply_for(decision, PolicyStage::rcpt);
     return reply_spec(id).code >= 500 ? error_reply(out, id) : reply(out, id);
@@ -310,17 +349,9 @@ void ServerFsm::on_data(const Command& command, SystemTime now, std::string& out
     return error_reply(out, rcpt_tried_ ? ReplyId::no_valid_recipients : ReplyId::need_rcpt);
   }
   if (!command.argument.empty()) return error_reply(out, ReplyId::syntax_error);
-  // The trace header is written first so the message never needs to be copied to
-  // prepend it; everything it names is fixed once DATA is accepted.
-  transaction_.body = build_received_header(ReceivedFields{
-      .helo = helo_,
-      .peer_address = peer_.address,
-      .hostname = settings_.hostname,
-      .esmtp = esmtp_,
-      .id = session_id_,
-      .recipients = transaction_.recipients,
-      .when = now,
-  });
+  // RFC 3030 §3: DATA may not follow BDAT within one transaction.
+  if (bdat_started_) return error_reply(out, ReplyId::bad_sequence);
+  begin_body(now);
   decoder_.reset(DataDecoder::Options{
       .max_size = settings_.max_message_size,
       .refuse_bare_line_endings = settings_.bare_line_endings == BareLineEndings::reject,
@@ -338,6 +369,8 @@ void ServerFsm::finish_data(std::string& out) {
     refusal = ReplyId::bare_line_ending;
   } else if (decoder_.text_line_too_long()) {
     refusal = ReplyId::text_line_too_long;
+  } else if (header_over_limit(transaction_.body)) {
+    refusal = ReplyId::header_too_big;
   }
   if (refusal != ReplyId::count_) {
     ++messages_refused_;
@@ -384,7 +417,369 @@ void ServerFsm::shutting_down(std::string& out) {
 
 std::chrono::seconds ServerFsm::read_timeout(const conf::ServerTimeouts& t) const noexcept {
   // RFC 5321 §4.5.3.2: 5 minutes for a command, 3 minutes per DATA block.
-  return state_ == ServerState::receiving_data ? t.data_block : t.command;
+  const bool data = state_ == ServerState::receiving_data || state_ == ServerState::receiving_chunk;
+  return data ? t.data_block : t.command;
+}
+
+}  // namespace relay
+
+// --- Issue 3: STARTTLS, BDAT, early talkers --------------------------------------------
+
+namespace relay {
+
+// The trace header is written first so the message never needs to be copied to prepend
+// it; everything it names is fixed once DATA or the first BDAT is accepted.
+void ServerFsm::begin_body(SystemTime now) {
+  transaction_.body = build_received_header(ReceivedFields{
+      .helo = helo_,
+      .peer_address = peer_.address,
+      .hostname = settings_.hostname,
+      .esmtp = esmtp_,
+      .id = session_id_,
+      .recipients = transaction_.recipients,
+      .when = now,
+      .tls = tls_,
+      .authenticated = authenticated(),
+  });
+  body_start_ = transaction_.body.size();
+  transaction_.tls = tls_;
+  transaction_.auth_user = auth_user_;
+}
+
+// The header section ends at the first empty line; a message without one is all header.
+bool ServerFsm::header_over_limit(std::string_view body) const noexcept {
+  if (settings_.max_header_size == 0 || body.size() <= body_start_) return false;
+  const std::string_view message = body.substr(body_start_);
+  std::size_t header = message.size();
+  if (message.starts_with("\r\n")) {
+    header = 0;
+  } else if (const auto blank = message.find("\r\n\r\n"); blank != std::string_view::npos) {
+    header = blank + 2;
+  }
+  return header > settings_.max_header_size;
+}
+
+void ServerFsm::on_starttls(const Command& command, std::string& out) {
+  if (settings_.tls == conf::ListenerTls::off) return reply(out, ReplyId::command_not_implemented);
+  // Covers implicit TLS too: TLS is already up from the first byte.
+  if (tls_) return error_reply(out, ReplyId::tls_already_active);
+  if (!command.argument.empty()) return error_reply(out, ReplyId::syntax_error);
+  if (state_ == ServerState::awaiting_helo) return error_reply(out, ReplyId::need_helo);
+  if (state_ == ServerState::in_transaction) return error_reply(out, ReplyId::bad_sequence);
+  reply(out, ReplyId::ready_to_start_tls);
+  // Nothing the client sent after this line may be acted on (CVE-2011-0411): consume()
+  // stops here and the driver throws away whatever it has buffered.
+  line_.clear();
+  discarding_line_ = false;
+  enter(ServerState::starting_tls);
+}
+
+void ServerFsm::tls_started() {
+  if (state_ != ServerState::starting_tls) return;
+  tls_ = true;
+  auth_user_.clear();
+  auth_step_ = AuthStep::none;
+  helo_.clear();
+  esmtp_ = false;
+  reset_transaction();
+  line_.clear();
+  discarding_line_ = false;
+  enter(ServerState::awaiting_helo);
+}
+
+void ServerFsm::tls_failed() {
+  if (state_ != ServerState::starting_tls) return;
+  enter(ServerState::closed);
+}
+
+void ServerFsm::early_talker(std::string& out) {
+  if (state_ != ServerState::greeting) return;
+  reply(out, ReplyId::early_talker);
+  enter(ServerState::closed);
+}
+
+namespace {
+
+// "BDAT" SP chunk-size [SP "LAST"] (RFC 3030 §4); chunk-size is 1*DIGIT.
+struct BdatArgument {
+  std::uint64_t size = 0;
+  bool last = false;
+};
+
+std::optional<BdatArgument> parse_bdat_argument(std::string_view argument) {
+  BdatArgument parsed;
+  std::size_t i = 0;
+  while (i < argument.size() && argument[i] >= '0' && argument[i] <= '9') {
+    const std::uint64_t digit = static_cast<std::uint64_t>(argument[i] - '0');
+    if (parsed.size > (UINT64_MAX - digit) / 10) return std::nullopt;  // overflow
+    parsed.size = parsed.size * 10 + digit;
+    ++i;
+  }
+  if (i == 0) return std::nullopt;
+  std::string_view rest = argument.substr(i);
+  if (rest.empty()) return parsed;
+  if (rest.front() != ' ') return std::nullopt;
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  if (rest.size() != 4) return std::nullopt;
+  const auto upper = [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; };
+  if (upper(rest[0]) != 'L' || upper(rest[1]) != 'A' || upper(rest[2]) != 'S' || upper(rest[3]) != 'T') {
+    return std::nullopt;
+  }
+  parsed.last = true;
+  return parsed;
+}
+
+}  // namespace
+
+// A refused BDAT still has its chunk on the wire: the octets are read and dropped so
+// they are never taken for commands (RFC 3030 §2 "the receiver-SMTP MUST ... consume").
+void ServerFsm::on_bdat(const Command& command, SystemTime now, std::string& out) {
+  const auto argument = parse_bdat_argument(command.argument);
+  // Without a size nothing can be skipped; what follows is read as commands, which is
+  // no worse than any other client bytes (it is the same client).
+  if (!argument) return error_reply(out, ReplyId::syntax_error);
+  chunk_size_ = argument->size;
+  chunk_remaining_ = argument->size;
+  chunk_last_ = argument->last;
+  chunk_discard_ = false;
+  ReplyId refusal = ReplyId::count_;
+  if (state_ == ServerState::awaiting_helo) {
+    refusal = ReplyId::need_helo;
+  } else if (state_ != ServerState::in_transaction) {
+    refusal = ReplyId::need_mail;
+  } else if (transaction_.recipients.empty()) {
+    refusal = rcpt_tried_ ? ReplyId::no_valid_recipients : ReplyId::need_rcpt;
+  }
+  if (refusal != ReplyId::count_) {
+    chunk_discard_ = true;
+    chunk_return_ = state_;
+    error_reply(out, refusal);
+    if (closed()) return;  // max_errors reached: nothing more is read
+  } else if (!bdat_started_) {
+    bdat_started_ = true;
+    transaction_.chunked = true;
+    begin_body(now);
+  }
+  enter(ServerState::receiving_chunk);
+  if (chunk_remaining_ == 0) finish_chunk(out);
+}
+
+std::size_t ServerFsm::consume_chunk_bytes(std::string_view input, std::string& out) {
+  const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_remaining_, input.size()));
+  if (!chunk_discard_) append_chunk(input.substr(0, take));
+  chunk_remaining_ -= take;
+  if (chunk_remaining_ == 0) finish_chunk(out);
+  return take;
+}
+
+// BDAT content is not dot-stuffed, but it is still relayed as lines, so line endings
+// get the same treatment as in DATA: a bare CR or LF becomes CRLF (normalize) or dooms
+// the message (reject). A CR at the end of a chunk waits for the next chunk's first
+// octet. Octets past the size cap are counted, not stored.
+void ServerFsm::append_chunk(std::string_view bytes) {
+  std::string& body = transaction_.body;
+  const auto emit = [&](std::string_view piece) {
+    chunked_octets_ += piece.size();
+    if (settings_.max_message_size != 0 && chunked_octets_ > settings_.max_message_size) chunk_too_big_ = true;
+    if (chunk_too_big_) {
+      if (body.capacity() != 0) std::string().swap(body);
+      return;
+    }
+    body.append(piece);
+  };
+  std::size_t i = 0;
+  while (i < bytes.size()) {
+    if (chunk_cr_pending_) {
+      chunk_cr_pending_ = false;
+      emit("\r\n");
+      if (bytes[i] == '\n') {
+        ++i;
+        continue;
+      }
+      ++chunk_bare_line_endings_;  // a CR not followed by LF
+    }
+    const std::size_t stop = bytes.find_first_of("\r\n", i);
+    const std::size_t end = stop == std::string_view::npos ? bytes.size() : stop;
+    if (end > i) emit(bytes.substr(i, end - i));
+    if (stop == std::string_view::npos) break;
+    if (bytes[stop] == '\r') {
+      chunk_cr_pending_ = true;
+    } else {
+      ++chunk_bare_line_endings_;  // an LF without CR
+      emit("\r\n");
+    }
+    i = stop + 1;
+  }
+}
+
+void ServerFsm::finish_chunk(std::string& out) {
+  if (chunk_discard_) {
+    chunk_discard_ = false;
+    enter(chunk_return_);
+    return;
+  }
+  if (chunk_too_big_) {
+    ++messages_refused_;
+    reset_transaction();
+    enter(ServerState::ready);
+    return reply(out, ReplyId::message_too_big);
+  }
+  if (!chunk_last_) {
+    enter(ServerState::in_transaction);
+    return reply(out, ReplyId::chunk_received, {std::to_string(chunk_size_)});
+  }
+  if (chunk_cr_pending_) {  // a bare CR at the very end
+    chunk_cr_pending_ = false;
+    ++chunk_bare_line_endings_;
+    transaction_.body.append("\r\n");
+  }
+  // Relayed with DATA, the message must end in CRLF before the final dot.
+  if (transaction_.body.size() > body_start_ && !transaction_.body.ends_with("\r\n")) transaction_.body.append("\r\n");
+  ReplyId refusal = ReplyId::count_;
+  if (chunk_bare_line_endings_ != 0 && settings_.bare_line_endings == BareLineEndings::reject) {
+    refusal = ReplyId::bare_line_ending;
+  } else if (header_over_limit(transaction_.body)) {
+    refusal = ReplyId::header_too_big;
+  }
+  if (refusal != ReplyId::count_) {
+    ++messages_refused_;
+    reset_transaction();
+    enter(ServerState::ready);
+    return reply(out, refusal);
+  }
+  enter(ServerState::awaiting_commit);
+}
+
+}  // namespace relay
+
+// --- Issue 3: AUTH PLAIN / LOGIN (RFC 4954, RFC 4616) -------------------------------------
+
+namespace relay {
+namespace {
+
+constexpr std::string_view login_username_prompt = "VXNlcm5hbWU6";  // "Username:"
+constexpr std::string_view login_password_prompt = "UGFzc3dvcmQ6";  // "Password:"
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && std::ranges::equal(a, b, [](char x, char y) {
+           const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+           return lower(x) == lower(y);
+         });
+}
+
+// RFC 4954 §4: "=" is an empty initial response.
+std::optional<std::string> decode_response(std::string_view text) {
+  if (text == "=") return std::string();
+  return policy::base64_decode(text);
+}
+
+}  // namespace
+
+// Plaintext credentials only under TLS, unless the listener allows it for clients on
+// its trusted networks (a HUB server on the same LAN that cannot do TLS).
+bool ServerFsm::auth_allowed() const noexcept {
+  if (tls_) return true;
+  return settings_.auth_plaintext_trusted && policy_->trusted(policy::Client{peer_.ip, false});
+}
+
+void ServerFsm::on_auth(const Command& command, std::string& out) {
+  if (!settings_.auth) return reply(out, ReplyId::command_not_implemented);
+  if (state_ == ServerState::awaiting_helo) return error_reply(out, ReplyId::need_helo);
+  if (authenticated()) return error_reply(out, ReplyId::auth_already_done);
+  if (state_ != ServerState::ready) return error_reply(out, ReplyId::bad_sequence);  // not during a transaction
+  if (!auth_allowed()) {
+    return error_reply(out, settings_.tls == conf::ListenerTls::off ? ReplyId::command_not_implemented
+                                                                    : ReplyId::auth_needs_tls);
+  }
+  const std::string_view argument = command.argument;
+  const auto space = argument.find(' ');
+  const std::string_view mechanism = argument.substr(0, space);
+  std::string_view initial = space == std::string_view::npos ? std::string_view{} : argument.substr(space + 1);
+  while (initial.starts_with(' ')) initial.remove_prefix(1);
+  const bool has_initial = space != std::string_view::npos && !initial.empty();
+  if (iequals(mechanism, "PLAIN")) {
+    if (!has_initial) {
+      auth_step_ = AuthStep::plain;
+      return reply(out, ReplyId::auth_continue, {""});
+    }
+    auth_step_ = AuthStep::plain;
+    return on_auth_response(initial, out);
+  }
+  if (iequals(mechanism, "LOGIN")) {
+    if (!has_initial) {
+      auth_step_ = AuthStep::login_user;
+      return reply(out, ReplyId::auth_continue, {login_username_prompt});
+    }
+    auth_step_ = AuthStep::login_user;
+    return on_auth_response(initial, out);
+  }
+  return error_reply(out, ReplyId::auth_mechanism_unsupported);
+}
+
+void ServerFsm::on_auth_response(std::string_view line, std::string& out) {
+  const AuthStep step = auth_step_;
+  auth_step_ = AuthStep::none;
+  if (line == "*") return reply(out, ReplyId::auth_cancelled);  // RFC 4954 §4: the client gave up
+  auto decoded = decode_response(line);
+  if (!decoded) return error_reply(out, ReplyId::auth_bad_response);
+  switch (step) {
+    case AuthStep::plain: {
+      // RFC 4616: [authzid] NUL authcid NUL passwd. Acting for another identity
+      // (authzid != authcid) is not supported, so it fails like a wrong password.
+      const std::string_view text = *decoded;
+      const auto first = text.find('\0');
+      const auto second = first == std::string_view::npos ? first : text.find('\0', first + 1);
+      if (second == std::string_view::npos || text.find('\0', second + 1) != std::string_view::npos) {
+        return error_reply(out, ReplyId::auth_bad_response);
+      }
+      const std::string_view authzid = text.substr(0, first);
+      const std::string_view authcid = text.substr(first + 1, second - first - 1);
+      if (authcid.empty() || (!authzid.empty() && authzid != authcid)) return error_reply(out, ReplyId::auth_failed);
+      return auth_credentials(std::string(authcid), std::string(text.substr(second + 1)));
+    }
+    case AuthStep::login_user:
+      if (decoded->empty() || decoded->find('\0') != std::string::npos) {
+        return error_reply(out, ReplyId::auth_bad_response);
+      }
+      auth_request_.user = std::move(*decoded);
+      auth_step_ = AuthStep::login_password;
+      return reply(out, ReplyId::auth_continue, {login_password_prompt});
+    case AuthStep::login_password:
+      return auth_credentials(std::move(auth_request_.user), std::move(*decoded));
+    case AuthStep::none:
+      break;
+  }
+}
+
+void ServerFsm::auth_credentials(std::string user, std::string password) {
+  auth_pending_user_ = user;  // the driver takes the request; the name is kept for success
+  auth_request_ = AuthRequest{std::move(user), std::move(password)};
+  enter(ServerState::authenticating);
+}
+
+AuthRequest ServerFsm::take_auth_request() {
+  AuthRequest taken = std::move(auth_request_);
+  auth_request_ = AuthRequest{};
+  return taken;
+}
+
+void ServerFsm::auth_done(AuthResult result, std::string& out) {
+  if (state_ != ServerState::authenticating) return;
+  enter(ServerState::ready);
+  switch (result) {
+    case AuthResult::success:
+      auth_user_ = std::move(auth_pending_user_);
+      auth_request_ = AuthRequest{};
+      return reply(out, ReplyId::auth_succeeded);
+    case AuthResult::failure:
+      auth_pending_user_.clear();
+      auth_request_ = AuthRequest{};
+      return error_reply(out, ReplyId::auth_failed);
+    case AuthResult::locked_out:
+      auth_pending_user_.clear();
+      auth_request_ = AuthRequest{};
+      return reply(out, ReplyId::auth_locked_out);
+  }
 }
 
 }  // namespace relay

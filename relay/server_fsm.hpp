@@ -8,7 +8,9 @@
 // the current time and writes out what comes back. Not thread-safe; one per session.
 // Errors: protocol violations become replies, never exceptions.
 // Standards: RFC 5321, RFC 1870 (SIZE), RFC 6152 (8BITMIME), RFC 2920 (PIPELINING),
-// RFC 2034/3463 (ENHANCEDSTATUSCODES).
+// RFC 2034/3463 (ENHANCEDSTATUSCODES), RFC 3207 (STARTTLS), RFC 3030 (CHUNKING).
+// STARTTLS is an effect: the FSM answers 220 and stops in starting_tls; the driver
+// drops every buffered byte, does the handshake and calls tls_started() (or closes).
 #pragma once
 
 #include <chrono>
@@ -33,6 +35,9 @@ enum class ServerState : std::uint8_t {
   in_transaction,   // MAIL accepted, collecting RCPT
   receiving_data,   // after 354, decoding the message
   awaiting_commit,  // message complete, driver is committing it to the queue
+  starting_tls,     // 220 to STARTTLS sent: driver discards buffered input and handshakes
+  receiving_chunk,  // after BDAT n: taking (or discarding) the n octets of the chunk
+  authenticating,   // AUTH credentials complete: driver checks them, then calls auth_done()
   closed,           // QUIT, fatal error or timeout: driver writes pending output and closes
 };
 
@@ -49,7 +54,20 @@ struct ServerSettings {
   std::uint32_t max_recipients = 100;
   std::uint32_t max_errors = 10;
   BareLineEndings bare_line_endings = BareLineEndings::normalize;
+  // --- Issue 3 ---
+  conf::ListenerTls tls = conf::ListenerTls::off;  // implicit: the session is TLS from the start
+  std::uint64_t max_header_size = 64 * 1024;       // header section octets of a message; 0: none
+  bool auth = false;                               // offer AUTH PLAIN/LOGIN (RFC 4954)
+  bool auth_plaintext_trusted = false;             // ... also without TLS to trusted networks
 };
+
+/// Credentials collected by AUTH, for the driver to check (never logged).
+struct AuthRequest {
+  std::string user;
+  std::string password;
+};
+
+enum class AuthResult : std::uint8_t { success, failure, locked_out };
 
 struct Peer {
   std::string address;             // textual IP of the client, "127.0.0.1"
@@ -65,6 +83,9 @@ struct Transaction {
   std::vector<std::string> recipients;  // forward-paths without <>
   std::string body;                     // Received: + unstuffed message, CRLF line endings
   bool eight_bit = false;               // BODY=8BITMIME was given
+  bool tls = false;                     // received over TLS (STARTTLS or implicit)
+  bool chunked = false;                 // received with BDAT rather than DATA
+  std::string auth_user;                // AUTH identity, "" when not authenticated
 };
 
 /// Result the driver reports after trying to commit a Transaction.
@@ -121,6 +142,29 @@ class ServerFsm {
   /// The reply most recently appended (for the driver's log line), count_ if none yet.
   ReplyId last_reply() const noexcept { return last_reply_; }
 
+  // --- Issue 3 ---
+
+  /// In starting_tls: the handshake succeeded. The session returns to the state right
+  /// after the banner (RFC 3207 §4.2: all knowledge from before TLS is discarded).
+  void tls_started();
+  /// In starting_tls: the handshake failed; the session is closed without a reply.
+  void tls_failed();
+  bool tls_active() const noexcept { return tls_; }
+  /// Before start(): the client is `peer` (PROXY protocol: the balancer's client).
+  void set_peer(Peer peer) {
+    if (state_ == ServerState::greeting) peer_ = std::move(peer);
+  }
+  const Peer& peer() const noexcept { return peer_; }
+  /// Early talker: input arrived before the banner was due. Appends 554 5.5.0 and closes.
+  void early_talker(std::string& out);
+
+  /// In authenticating: the credentials to check. Moves them out.
+  AuthRequest take_auth_request();
+  /// In authenticating: the verdict; appends 235, 535 or 454.
+  void auth_done(AuthResult result, std::string& out);
+  bool authenticated() const noexcept { return !auth_user_.empty(); }
+  const std::string& auth_user() const noexcept { return auth_user_; }
+
  private:
   void enter(ServerState next) noexcept;  // the one transition choke point (trace-logged by state name)
 
@@ -157,6 +201,38 @@ class ServerFsm {
   std::uint32_t errors_ = 0;
   std::uint64_t messages_refused_ = 0;
   ReplyId last_reply_ = ReplyId::count_;
+
+  // Issue 3: STARTTLS and BDAT.
+  void on_starttls(const Command& command, std::string& out);
+  void on_bdat(const Command& command, SystemTime now, std::string& out);
+  std::size_t consume_chunk_bytes(std::string_view input, std::string& out);
+  void append_chunk(std::string_view bytes);
+  void finish_chunk(std::string& out);
+  void begin_body(SystemTime now);
+  bool header_over_limit(std::string_view body) const noexcept;
+
+  void on_auth(const Command& command, std::string& out);
+  void on_auth_response(std::string_view line, std::string& out);
+  void auth_credentials(std::string user, std::string password);
+  bool auth_allowed() const noexcept;
+  enum class AuthStep : std::uint8_t { none, plain, login_user, login_password };
+  AuthStep auth_step_ = AuthStep::none;
+  AuthRequest auth_request_;
+  std::string auth_user_;
+  std::string auth_pending_user_;
+
+  bool tls_ = false;
+  bool bdat_started_ = false;          // a BDAT chunk was accepted in this transaction
+  std::uint64_t chunk_remaining_ = 0;  // octets of the current chunk still to take
+  std::uint64_t chunk_size_ = 0;       // octets of the current chunk (for the 250 reply)
+  std::uint64_t chunked_octets_ = 0;   // message octets received by BDAT so far
+  bool chunk_last_ = false;
+  bool chunk_discard_ = false;         // the BDAT was refused: its octets are read and dropped
+  ServerState chunk_return_ = ServerState::ready;  // state after a discarded chunk
+  bool chunk_cr_pending_ = false;      // the previous octet was CR (maybe half a CRLF)
+  bool chunk_too_big_ = false;
+  std::uint64_t chunk_bare_line_endings_ = 0;
+  std::size_t body_start_ = 0;         // where the message starts in transaction_.body (after Received:)
 };
 
 }  // namespace relay

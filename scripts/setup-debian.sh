@@ -11,6 +11,7 @@ pkgs=(
   libspdlog-dev libfmt-dev libtoml11-dev libgtest-dev libgmock-dev
   openssl ca-certificates swaks postfix python3 python3-aiosmtpd
   procps iproute2 clang
+  clang-16 libclang-rt-16-dev libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
 )
 missing=()
 for p in "${pkgs[@]}"; do

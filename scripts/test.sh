@@ -21,4 +21,9 @@ for variant in release asan; do
     status=1
   fi
 done
+# libFuzzer targets, 30 s each over their corpora (scripts/fuzz.sh; clang-16).
+echo "== fuzzing"
+if ! FUZZ_SECONDS=30 bash "$root/scripts/fuzz.sh" "$root/build-test-fuzz"; then
+  status=1
+fi
 exit $status

@@ -133,6 +133,10 @@ class RelayConfig:
     inbound_route_extra: List[str] = field(default_factory=list)
     extra_routes: str = ""
     extra_sections: str = ""
+    # Extra TOML lines for the inbound [[listener]] (tls, bare_line_endings, ...).
+    inbound_extra: List[str] = field(default_factory=list)
+    # Extra TOML lines for [policy.inbound] (auth_users, ...).
+    inbound_policy_extra: List[str] = field(default_factory=list)
 
     def render(self) -> str:
         def strings(items: Iterable[str]) -> str:
@@ -165,6 +169,7 @@ class RelayConfig:
             f'bind = ["{self.inbound_bind}:{self.inbound_port}"]',
             'policy = "inbound"',
             f"max_recipients = {self.max_recipients}",
+            *self.inbound_extra,
             "",
             "[[listener]]",
             'name = "outbound"',
@@ -176,6 +181,7 @@ class RelayConfig:
             "[policy.inbound]",
             "trusted_networks = []",
             "require_trusted = false",
+            *self.inbound_policy_extra,
             "",
             "[policy.outbound]",
             f"trusted_networks = {strings(self.outbound_trusted)}",

@@ -46,7 +46,8 @@ INSTANTIATE_TEST_SUITE_P(Relay, FuzzCorpus,
                          testing::Values(Target{"command_parser_fuzz", fuzz::command_parser},
                                          Target{"data_decoder_fuzz", fuzz::data_decoder},
                                          Target{"reply_parser_fuzz", fuzz::reply_parser},
-                                         Target{"server_fsm_fuzz", fuzz::server_fsm}),
+                                         Target{"server_fsm_fuzz", fuzz::server_fsm},
+                                         Target{"proxy_protocol_fuzz", fuzz::proxy_protocol}),
                          [](const testing::TestParamInfo<Target>& info) { return std::string(info.param.directory); });
 
 }  // namespace

@@ -166,7 +166,7 @@ TEST(ServerFsm, EhloAdvertisesExtensions) {
   Script s;
   s.start();
   EXPECT_EQ(s.send("EHLO client.test\r\n"),
-            "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n");
+            "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 CHUNKING\r\n");
   EXPECT_EQ(s.state(), ServerState::ready);
   EXPECT_EQ(s.send("HELO client.test\r\n"), "250 mx.test\r\n");
   EXPECT_EQ(s.state(), ServerState::ready);
@@ -236,7 +236,7 @@ TEST(ServerFsm, CommandStateMatrix) {
   using S = ServerState;
   const auto A = Setup::awaiting_helo, R = Setup::ready, T = Setup::in_transaction, W = Setup::with_recipient;
   const std::vector<Case> cases = {
-      {A, "EHLO c.test", {250, ""}, S::ready, "250 ENHANCEDSTATUSCODES"},
+      {A, "EHLO c.test", {250, ""}, S::ready, "250 CHUNKING"},
       {A, "HELO c.test", {250, ""}, S::ready, "250 mx.test"},
       {A, "MAIL FROM:<a@remote.test>", {503, "5.5.1"}, S::awaiting_helo, "send HELO/EHLO first"},
       {A, "RCPT TO:<u@example.com>", {503, "5.5.1"}, S::awaiting_helo, "need MAIL"},
@@ -262,7 +262,7 @@ TEST(ServerFsm, CommandStateMatrix) {
       {R, "HELP MAIL", {214, "2.0.0"}, S::ready, ""},
       {R, "STARTTLS", {502, "5.5.1"}, S::ready, ""},
       {R, "AUTH PLAIN dGVzdA==", {502, "5.5.1"}, S::ready, ""},
-      {R, "BDAT 10 LAST", {502, "5.5.1"}, S::ready, ""},
+      {R, "BDAT 0 LAST", {503, "5.5.1"}, S::ready, "need MAIL"},
       {R, "EXPN staff", {502, "5.5.1"}, S::ready, ""},
       {R, "XYZZY", {500, "5.5.1"}, S::ready, ""},
 
@@ -277,7 +277,7 @@ TEST(ServerFsm, CommandStateMatrix) {
       {T, "QUIT", {221, "2.0.0"}, S::closed, ""},
       {T, "VRFY x", {252, "2.5.0"}, S::in_transaction, ""},
       {T, "HELP", {214, "2.0.0"}, S::in_transaction, ""},
-      {T, "BDAT 1 LAST", {502, "5.5.1"}, S::in_transaction, ""},
+      {T, "BDAT 0 LAST", {503, "5.5.1"}, S::in_transaction, "need RCPT"},
       {T, "FOO", {500, "5.5.1"}, S::in_transaction, ""},
 
       {W, "DATA", {354, ""}, S::receiving_data, "End data with <CR><LF>.<CR><LF>"},
