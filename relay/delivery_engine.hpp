@@ -21,6 +21,7 @@
 #include "health/passive_ejection.hpp"
 #include "queue/message_queue.hpp"
 #include "queue/retry_schedule.hpp"
+#include "relay/counters.hpp"
 #include "routing/hop_selector.hpp"
 #include "routing/route_table.hpp"
 
@@ -34,6 +35,8 @@ struct DeliveryCounters {
   std::uint64_t expired = 0;             // recipients
   std::uint64_t hop_failures = 0;
 };
+
+class ThroughputRing;
 
 class DeliveryEngine {
  public:
@@ -52,6 +55,22 @@ class DeliveryEngine {
 
   std::size_t in_flight() const noexcept { return in_flight_; }
   const DeliveryCounters& counters() const noexcept { return counters_; }
+
+  // Operations (issue 7): per-direction and per-hop counters, hop health, throughput.
+  const DirectionCounters& direction_counters(conf::Direction d) const noexcept {
+    return by_direction_[static_cast<std::size_t>(d)];
+  }
+  const HopCounters& hop_counters(std::size_t hop) const noexcept { return hop_counters_[hop]; }
+  std::uint32_t hop_connections(std::size_t hop) const noexcept { return hops_[hop].connections; }
+  bool hop_ejected(std::size_t hop) const noexcept;
+  void set_throughput(ThroughputRing* ring) noexcept { throughput_ = ring; }
+  /// Configuration reload (SIGHUP): stop() plus hand every job still waiting for a
+  /// connection back to the queue as due now (unattempted), so the engine of the new
+  /// configuration delivers it. Transactions in progress finish and record normally.
+  void retire();
+  /// True once a stopped engine has nothing running: no message in flight, no connection,
+  /// no scan pass. Only then may it be destroyed.
+  bool idle() const noexcept;
 
  private:
   struct MessageInFlight;
@@ -92,6 +111,11 @@ class DeliveryEngine {
   boost::asio::steady_timer scan_timer_;
   bool stopped_ = false;
   std::minstd_rand jitter_rng_{std::random_device{}()};
+  std::array<DirectionCounters, 2> by_direction_{};
+  std::vector<HopCounters> hop_counters_;
+  ThroughputRing* throughput_ = nullptr;
+  bool scanning_ = false;
+  DirectionCounters& direction(conf::Direction d) noexcept { return by_direction_[static_cast<std::size_t>(d)]; }
 };
 
 }  // namespace relay
