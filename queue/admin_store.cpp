@@ -49,7 +49,9 @@ std::string_view MessageView::state() const noexcept {
   std::vector<std::uint32_t> tries;
   for (const auto& r : recipients) {
     states.push_back(r.state);
-    tries.push_back(r.attempts);
+    // A recipient that was tried, or that waits with a reason (e.g. no healthy hop), is
+    // deferred rather than merely queued.
+    tries.push_back(r.attempts > 0 || !r.last_reply.empty() ? 1 : 0);
   }
   return message_state(held, states, tries);
 }
@@ -326,7 +328,7 @@ std::expected<QueueDepth, std::string> AdminStore::depth() {
   // Reads pending recipients only, through the (state, next_attempt) index; history rows
   // of finished messages are never touched, so a scrape stays cheap on a long-lived queue.
   auto s = Statement::prepare(store_.handle(),
-                              "SELECT m.held <> 0, r.attempts > 0, count(DISTINCT m.id), count(*), min(m.received_at) "
+                              "SELECT m.held <> 0, r.attempts > 0 OR coalesce(r.last_reply, '') <> '', count(DISTINCT m.id), count(*), min(m.received_at) "
                               "FROM recipients r JOIN messages m ON m.id = r.message_id WHERE r.state = 0 "
                               "GROUP BY 1, 2");
   auto bytes = Statement::prepare(store_.handle(),

@@ -81,8 +81,8 @@ struct MutationResult {
 
 /// Queue depth for metrics and status: pending recipients by state.
 struct QueueDepth {
-  std::uint64_t queued_messages = 0, queued_recipients = 0;      // pending, never attempted, not held
-  std::uint64_t deferred_messages = 0, deferred_recipients = 0;  // pending, attempted, not held
+  std::uint64_t queued_messages = 0, queued_recipients = 0;      // pending, no attempt or reason yet, not held
+  std::uint64_t deferred_messages = 0, deferred_recipients = 0;  // pending, attempted or deferred with a reason
   std::uint64_t held_messages = 0, held_recipients = 0;
   UnixMillis oldest_queued = 0, oldest_deferred = 0, oldest_held = 0;  // received_at; 0 if none
   std::uint64_t bytes = 0;               // sizes of messages with anything pending

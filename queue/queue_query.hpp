@@ -64,7 +64,8 @@ struct SqlWhere {
 SqlWhere build_where(const QueueFilter& filter, UnixMillis now);
 
 /// The displayed state of a message: held (held with something pending), deferred
-/// (pending, already attempted), queued (pending, never attempted), else its final state:
+/// (pending, attempted or waiting with a reason — `attempts[i]` > 0), queued (pending,
+/// neither), else its final state:
 /// failed if any recipient failed, expired if any expired, delivered otherwise.
 std::string_view message_state(bool held, std::span<const RecipientState> states,
                                std::span<const std::uint32_t> attempts) noexcept;

@@ -308,7 +308,7 @@ std::error_code SqliteStore::record(std::span<const RecipientOutcome> outcomes) 
       result = errc::not_found;
       continue;
     }
-    if (o.attempted) {
+    if (o.attempted || !o.reply.empty()) {  // tried, or deferred with a reason
       Statement& a = statements_.insert_attempt;
       ResetOnExit reset_attempt(a);
       a.bind(1, o.id);

@@ -124,6 +124,7 @@ class RelayConfig:
     hop_backoff: str = "2s"
     connect_timeout: str = "2s"
     max_recipients: int = 100
+    extra_toml: str = ""  # appended verbatim (e.g. an [admin] table; issue 7)
 
     def render(self) -> str:
         def strings(items: Iterable[str]) -> str:
@@ -186,6 +187,8 @@ class RelayConfig:
             lines += [f'  {{ hop = "{h.name}", cost = {h.cost}, weight = {h.weight} }},'
                       for h in hops]
             lines += ["]", ""]
+        if self.extra_toml:
+            lines += [self.extra_toml, ""]
         return "\n".join(lines)
 
     def write(self, path: Path) -> Path:
