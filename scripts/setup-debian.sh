@@ -11,6 +11,7 @@ pkgs=(
   libspdlog-dev libfmt-dev libtoml11-dev libgtest-dev libgmock-dev
   openssl ca-certificates swaks postfix python3 python3-aiosmtpd
   procps iproute2 clang
+  chromium
 )
 missing=()
 for p in "${pkgs[@]}"; do
