@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (INBOUND_HOST, OUTBOUND_HOST, E2ETestCase, Hop, RawSmtp,  # noqa: E402
-                     build_message, free_port, message_id_of, relay_binary, run_cli,
+                     build_message, free_port, message_id_of, port_accepts, relay_binary, run_cli,
                      send_mail, settle, smtp_connect, smtp_transaction, wait_for)
 
 WAIT = 40.0
@@ -374,6 +374,50 @@ class ReloadTest(OperationsTestCase):
         wait_for(lambda: any(message_id_of(m.raw) == mids[0] for m in self.a.messages()), WAIT,
                  "mail still routed by the old configuration")
         self.assertTrue(self.relay.running())
+
+
+class DrainTest(OperationsTestCase):
+    def test_sigterm_drains_sessions_and_keeps_the_queue_consistent(self):
+        self.sink = self.start_sink("hub")
+        self.cfg, self.config_path = self.make_config([Hop("hub", self.sink.port)], [Hop("up", self.sink.port)])
+        self.relay = self.start_relay(self.cfg, self.config_path)
+
+        busy = RawSmtp(OUTBOUND_HOST, self.cfg.outbound_port, timeout=30)
+        idle = RawSmtp(OUTBOUND_HOST, self.cfg.outbound_port, timeout=30)
+        self.addCleanup(busy.close)
+        self.addCleanup(idle.close)
+        for s in (busy, idle):
+            self.assertEqual(s.reply().code, 220)
+            self.assertEqual(s.command("EHLO drain.test").code, 250)
+        self.assertEqual(busy.command("MAIL FROM:<carol@example.com>").code, 250)
+        self.assertEqual(busy.command("RCPT TO:<late@remote.example>").code, 250)
+        self.assertEqual(busy.command("DATA").code, 354)
+        mid, msg = build_message(sender="carol@example.com", to=["late@remote.example"], subject="drain")
+        busy.send(msg[:20])
+
+        self.relay.proc.send_signal(signal.SIGTERM)
+        wait_for(lambda: "draining" in self.relay.log_text(), WAIT, "the drain to start")
+        # No new sessions once draining.
+        wait_for(lambda: not port_accepts(OUTBOUND_HOST, self.cfg.outbound_port), WAIT,
+                 "the outbound listener to stop accepting")
+        # The session in DATA may finish its message within the grace time.
+        busy.send(msg[20:] + b".\r\n")
+        self.assertEqual(busy.reply().code, 250)
+        # Everyone still connected is told 421 4.3.2 and closed.
+        for s in (busy, idle):
+            replies = s.replies_until_close()
+            self.assertTrue(replies, "no reply before close")
+            self.assertEqual((replies[-1].code, replies[-1].enhanced), (421, "4.3.2"))
+        self.assertEqual(self.relay.proc.wait(timeout=WAIT), 0)
+        self.relay.exit_status = 0
+
+        # The queue is consistent: the accepted message is delivered exactly once, now or
+        # after a restart (recovery makes anything left pending due at once).
+        if mid not in {message_id_of(m.raw) for m in self.sink.messages()}:
+            self.relay = self.start_relay(self.cfg, self.config_path)
+        wait_for(lambda: mid in {message_id_of(m.raw) for m in self.sink.messages()}, WAIT, "the drained message")
+        settle(2)
+        self.assertEqual([message_id_of(m.raw) for m in self.sink.messages()].count(mid), 1)
 
 
 if __name__ == "__main__":
