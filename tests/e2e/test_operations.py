@@ -15,7 +15,6 @@ Standards: RFC 5321 (sessions), Prometheus text exposition format 0.0.4.
 """
 
 import json
-import os
 import re
 import shutil
 import signal
@@ -23,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import urllib.error
 import urllib.request
 from pathlib import Path
 
