@@ -85,6 +85,30 @@ std::expected<std::unique_ptr<Generation>, std::string> compile(conf::ConfigPtr 
   return generation;
 }
 
+// Adds a generation's delivery counters into running totals (per direction, per hop name).
+void accumulate(const Generation& g, std::array<DirectionCounters, 2>& directions,
+                std::map<std::string, HopCounters>& hops) {
+  for (std::size_t d = 0; d < 2; ++d) {
+    const auto& from = g.delivery->direction_counters(static_cast<conf::Direction>(d));
+    auto& to = directions[d];
+    to.delivered += from.delivered;
+    to.deferred += from.deferred;
+    to.bounced += from.bounced;
+    to.expired += from.expired;
+    to.messages_out += from.messages_out;
+    for (std::size_t b = 0; b < from.latency.buckets.size(); ++b) to.latency.buckets[b] += from.latency.buckets[b];
+    to.latency.sum_seconds += from.latency.sum_seconds;
+    to.latency.count += from.latency.count;
+  }
+  for (std::size_t h = 0; h < g.config->hops.size(); ++h) {
+    auto& to = hops[g.config->hops[h].name];
+    const auto& from = g.delivery->hop_counters(h);
+    to.attempts += from.attempts;
+    to.successes += from.successes;
+    for (const auto& [cls, n] : from.failures) to.failures[cls] += n;
+  }
+}
+
 std::string bind_key(const conf::ListenerConfig& listener) {
   std::string key;
   for (const auto& b : listener.bind) key += b.address + ":" + std::to_string(b.port) + " ";
@@ -140,6 +164,10 @@ int serve(conf::ConfigPtr config_ptr) {
     listeners[context.config.name] = std::move(listener);
   }
 
+  // Totals of generations already freed (see the reaper below).
+  std::array<DirectionCounters, 2> reaped_directions{};
+  std::map<std::string, HopCounters> reaped_hops;
+
   // Admin endpoint (issue 7): bound with the listeners, before privileges are dropped.
   const auto started_unix = unix_now_ms() / 1000;
   const auto snapshot = [&]() {
@@ -150,36 +178,25 @@ int serve(conf::ConfigPtr config_ptr) {
     const conf::Config& config = *current->config;
     for (const auto& listener : config.listeners)
       s.listeners.push_back({listener.name, listener.direction, listener_counters[listener.name]});
-    // Counters of retired engines still count: a reload must not make counters go down.
-    std::map<std::string, metrics::Hop> hops;
-    const auto add_engine = [&](const Generation& g, bool live) {
-      for (std::size_t d = 0; d < 2; ++d) {
-        const auto& from = g.delivery->direction_counters(static_cast<conf::Direction>(d));
-        auto& to = s.directions[d];
-        to.delivered += from.delivered;
-        to.deferred += from.deferred;
-        to.bounced += from.bounced;
-        to.expired += from.expired;
-        to.messages_out += from.messages_out;
-        for (std::size_t b = 0; b < from.latency.buckets.size(); ++b) to.latency.buckets[b] += from.latency.buckets[b];
-        to.latency.sum_seconds += from.latency.sum_seconds;
-        to.latency.count += from.latency.count;
-      }
-      s.delivery_in_flight += g.delivery->in_flight();
-      for (std::size_t h = 0; h < g.config->hops.size(); ++h) {
-        auto& hop = hops[g.config->hops[h].name];
-        hop.name = g.config->hops[h].name;
-        const auto& c = g.delivery->hop_counters(h);
-        hop.counters.attempts += c.attempts;
-        hop.counters.successes += c.successes;
-        for (const auto& [cls, n] : c.failures) hop.counters.failures[cls] += n;
-        hop.connections += g.delivery->hop_connections(h);
-        if (live) hop.state = g.delivery->hop_ejected(h) ? "ejected" : "up";
-      }
-    };
-    for (const auto& g : retired) add_engine(*g, false);
-    add_engine(*current, true);
-    for (const auto& h : config.hops) s.hops.push_back(hops[h.name]);  // only hops still configured
+    // Counters of retired (and already freed) engines still count: a reload must never
+    // make a Prometheus counter go down.
+    s.directions = reaped_directions;
+    std::map<std::string, HopCounters> hop_totals = reaped_hops;
+    for (const auto& g : retired) accumulate(*g, s.directions, hop_totals);
+    accumulate(*current, s.directions, hop_totals);
+    for (const auto& g : retired) s.delivery_in_flight += g->delivery->in_flight();
+    s.delivery_in_flight += current->delivery->in_flight();
+    for (std::size_t h = 0; h < config.hops.size(); ++h) {  // only hops still configured
+      metrics::Hop hop;
+      hop.name = config.hops[h].name;
+      hop.state = current->delivery->hop_ejected(h) ? "ejected" : "up";
+      hop.counters = hop_totals[hop.name];
+      hop.connections = current->delivery->hop_connections(h);
+      for (const auto& g : retired)
+        for (std::size_t k = 0; k < g->config->hops.size(); ++k)
+          if (g->config->hops[k].name == hop.name) hop.connections += g->delivery->hop_connections(k);
+      s.hops.push_back(std::move(hop));
+    }
     const auto q = message_queue->counters();
     s.commit = {q.transactions, q.messages_committed, q.largest_batch, q.commit_micros_total};
     for (std::size_t d = 0; d < 2; ++d) {
@@ -216,8 +233,13 @@ int serve(conf::ConfigPtr config_ptr) {
     reaper.expires_after(std::chrono::seconds(1));
     reaper.async_wait([&](boost::system::error_code ec) {
       if (ec) return;
-      if (sessions.size() == 0)
-        std::erase_if(retired, [](const std::unique_ptr<Generation>& g) { return g->delivery->idle(); });
+      if (sessions.size() == 0) {
+        std::erase_if(retired, [&](const std::unique_ptr<Generation>& g) {
+          if (!g->delivery->idle()) return false;
+          accumulate(*g, reaped_directions, reaped_hops);
+          return true;
+        });
+      }
       if (!retired.empty()) reap();
     });
   };
