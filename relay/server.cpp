@@ -125,6 +125,11 @@ int serve(conf::ConfigPtr config_ptr) {
   std::filesystem::create_directories(first_config.relay.state_dir, fs_error);
   if (fs_error) return fail("cannot create state directory " + first_config.relay.state_dir + ": " + fs_error.message());
 
+  // The io_context outlives the queue (the queue posts its last completions to it while
+  // it drains in its destructor) and every generation (their engines own timers that
+  // must be destroyed before the io_context): declared first, destroyed last.
+  asio::io_context io(1);
+
   // Listener counters outlive generations: a reload does not reset /metrics.
   std::map<std::string, ListenerCounters> listener_counters;
   auto compiled = compile(config_ptr, listener_counters);
@@ -132,9 +137,6 @@ int serve(conf::ConfigPtr config_ptr) {
   std::unique_ptr<Generation> current = std::move(*compiled);
   std::list<std::unique_ptr<Generation>> retired;
 
-  // The io_context outlives the queue: the queue posts its last completions to it while
-  // it drains in its destructor.
-  asio::io_context io(1);
   // The state directory (and so the queue) cannot move on reload: it is fixed at start.
   const std::string state_dir = first_config.relay.state_dir;
   const std::string db_path = (std::filesystem::path(state_dir) / "queue.db").string();
