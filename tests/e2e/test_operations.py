@@ -8,13 +8,15 @@ from delivery after the hop returns and `release` delivers it; `delete` removes 
 filters exit 1 with a clear message; /metrics counters equal exactly the traffic sent
 through each listener; `hubrelay stats` reports per-direction rates; SIGHUP with a
 changed route sends new mail to the new hop while a slow session in progress completes;
-SIGHUP with a broken configuration keeps the old one; the status page renders its charts
+SIGHUP with a broken configuration keeps the old one; SIGTERM drains; [relay] user drops
+root after binding; the status page renders its charts
 with data in headless Chromium (screenshot kept under the build's artifacts/ directory).
 Never: asserts timing; every wait is bounded.
 Standards: RFC 5321 (sessions), Prometheus text exposition format 0.0.4.
 """
 
 import json
+import os
 import re
 import shutil
 import signal
@@ -418,6 +420,32 @@ class DrainTest(OperationsTestCase):
         wait_for(lambda: mid in {message_id_of(m.raw) for m in self.sink.messages()}, WAIT, "the drained message")
         settle(2)
         self.assertEqual([message_id_of(m.raw) for m in self.sink.messages()].count(mid), 1)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "dropping privileges needs root")
+class PrivilegeTest(OperationsTestCase):
+    def test_relay_user_drops_root_after_binding(self):
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        self.sink = self.start_sink("hub")
+        self.admin_port = free_port("127.0.0.1")
+        self.cfg, self.config_path = self.make_config([Hop("hub", self.sink.port)], [Hop("up", self.sink.port)],
+                                                      extra_toml=admin_toml(self.admin_port))
+        text = self.config_path.read_text().replace("[relay]\n", '[relay]\nuser = "nobody"\n', 1)
+        self.config_path.write_text(text)
+        os.chmod(self.dir, 0o755)  # mkdtemp's 0700 would lock the service user out of state/
+        self.relay = self.start_relay(self.cfg, self.config_path)
+        # The kernel accepts on a listening socket before the daemon switches user, so
+        # wait for the switch rather than assume it happened at readiness.
+        wait_for(lambda: "running as user nobody" in self.relay.log_text(), WAIT, "the privilege drop")
+        status = Path(f"/proc/{self.relay.proc.pid}/status").read_text()
+        uids = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)", status, re.M).groups()
+        self.assertEqual({int(u) for u in uids}, {nobody.pw_uid})  # real, effective, saved
+        self.assertEqual(os.stat(self.cfg.state_dir / "queue.db").st_uid, nobody.pw_uid)
+        mids = self.send_outbound(1, "remote.example", "unprivileged")
+        wait_for(lambda: mids[0] in {message_id_of(m.raw) for m in self.sink.messages()}, WAIT,
+                 "delivery by the unprivileged daemon")
+        self.assertIn("hubrelay_up 1", self.http("/metrics"))  # the queue is still readable
 
 
 if __name__ == "__main__":
