@@ -257,12 +257,25 @@ struct AlertsConfig {
 struct LogConfig {
   std::string level = "info";                      // trace|debug|info|warn|error|critical|off
   std::string file;                                // empty: console (stderr)
+  // Operations (issue 7): rotation of `file`, or syslog instead of console/file.
+  std::uint64_t max_size = 0;                      // bytes per file before rotating; 0: never rotate
+  std::uint32_t max_files = 5;                     // rotated files kept (with max_size)
+  bool syslog = false;                             // LOG_MAIL facility, ident "hubrelay"
 };
 
 struct RelayConfig {
   std::string hostname;                            // banner, Received:, EHLO
   std::string state_dir = "/var/lib/hubrelay";     // queue.db lives here
   std::vector<std::string> accepted_domains;       // the organisation's own domains
+  std::string user;                                // drop privileges to this user after binding
+};
+
+/// The admin HTTP endpoint (issue 7): /metrics, /api/status, the status page, queue API.
+struct AdminConfig {
+  bool enabled = false;                            // off unless [admin] listen is set
+  BindAddress listen{"127.0.0.1", 8025};
+  std::string token;                               // empty: no bearer token required
+  int line = 0;
 };
 
 /// Name resolution for hops and MX delivery (c-ares). Empty servers: /etc/resolv.conf.
@@ -294,6 +307,7 @@ struct Config {
   AlertsConfig alerts;
   DnsConfig dns;
   BounceConfig bounce;
+  AdminConfig admin;
 
   const PolicyConfig* find_policy(std::string_view name) const noexcept;
   const HopConfig* find_hop(std::string_view name) const noexcept;

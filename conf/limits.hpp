@@ -157,6 +157,10 @@ inline constexpr int max_nesting = 64;  // brackets + braces + dots of keys on o
 
 inline constexpr std::size_t max_name_length = 64;
 
+// [log] rotation (issue 7).
+inline constexpr Limit log_max_size{"log.max_size", LimitKind::size, 64 * 1024, std::int64_t{1} << 40};
+inline constexpr Limit log_max_files{"log.max_files", LimitKind::integer, 1, 1000};
+
 }  // namespace limits
 
 /// A raw-input problem found before TOML parsing: 1-based line and message.

@@ -242,6 +242,7 @@ class Loader {
   void read_listener_hardening(const Section& s, ListenerConfig& listener);
   void read_auth_users(const Value& v, const std::string& key, PolicyConfig& policy);
   void read_routes(const Value& root);
+  void read_admin(const Value& root);
   void read_route(const Value& table, const std::string& path);
   void read_route_hop(const Value& v, const std::string& path, std::set<std::string>& seen,
                       RouteConfig& route);
@@ -458,7 +459,7 @@ void Loader::read_relay(const Value& root) {
     return;
   }
   if (!expect(*table, toml::value_t::table, "relay")) return;
-  Section s(*this, *table, "relay", {"hostname", "state_dir", "accepted_domains"});
+  Section s(*this, *table, "relay", {"hostname", "state_dir", "accepted_domains", "user"});
   RelayConfig& relay = config_.relay;
 
   if (const Value* v = s.require("hostname")) {
@@ -488,13 +489,14 @@ void Loader::read_relay(const Value& root) {
   if (const Value* v = s.find("accepted_domains")) {
     read_domains(*v, s.key("accepted_domains"), false, relay.accepted_domains);
   }
+  if (const Value* v = s.find("user")) read_string(*v, s.key("user"), relay.user);
 }
 
 void Loader::read_log(const Value& root) {
   if (!root.as_table().contains("log")) return;
   const Value& table = root.as_table().at("log");
   if (!expect(table, toml::value_t::table, "log")) return;
-  Section s(*this, table, "log", {"level", "file"});
+  Section s(*this, table, "log", {"level", "file", "max_size", "max_files", "syslog"});
   if (const Value* v = s.find("level")) {
     constexpr std::array<std::string_view, 7> levels{"trace", "debug",    "info", "warn",
                                                      "error", "critical", "off"};
@@ -515,6 +517,42 @@ void Loader::read_log(const Value& root) {
       config_.log.file = resolve_path(file_, file);
     }
   }
+  if (const Value* v = s.find("max_size")) read_size(*v, s.key("max_size"), limits::log_max_size, config_.log.max_size);
+  if (const Value* v = s.find("max_files")) {
+    read_integer(*v, s.key("max_files"), limits::log_max_files, config_.log.max_files);
+  }
+  if (const Value* v = s.find("syslog")) {
+    read_bool(*v, s.key("syslog"), config_.log.syslog);
+    if (config_.log.syslog && !config_.log.file.empty()) {
+      error(line_of(*v), s.key("syslog"), "syslog = true and a log file are exclusive; choose one");
+    }
+  }
+}
+
+// --- [admin] (issue 7) ----------------------------------------------------------------------
+
+void Loader::read_admin(const Value& root) {
+  if (!root.as_table().contains("admin")) return;
+  const Value& table = root.as_table().at("admin");
+  if (!expect(table, toml::value_t::table, "admin")) return;
+  Section s(*this, table, "admin", {"listen", "token"});
+  AdminConfig& admin = config_.admin;
+  admin.line = line_of(table);
+  if (const Value* v = s.require("listen")) {
+    std::string text;
+    if (read_string(*v, s.key("listen"), text)) {
+      auto bind = parse_bind_address(text);
+      if (!bind) {
+        error(line_of(*v), s.key("listen"), bind.error());
+      } else if (binds_.claim(*bind, BindUse{s.key("listen"), line_of(*v)})) {
+        error(line_of(*v), s.key("listen"), "address " + quote(text) + " is already used by a listener");
+      } else {
+        admin.listen = *bind;
+        admin.enabled = true;
+      }
+    }
+  }
+  if (const Value* v = s.find("token")) read_string(*v, s.key("token"), admin.token);
 }
 
 void Loader::read_queue(const Value& root) {
@@ -1188,7 +1226,7 @@ LoadResult Loader::load(const Value& root) {
   config_.source_file = file_.empty() ? file_ : resolve_path("", file_);
   Section top(*this, root, "",
               {"relay", "log", "queue", "delivery", "listener", "policy", "hop", "route", "path", "alerts",
-               "dns", "bounce"});
+               "dns", "bounce", "admin"});
   // Policies and hops first: listeners and routes refer to them.
   read_relay(root);
   read_log(root);
@@ -1202,6 +1240,7 @@ LoadResult Loader::load(const Value& root) {
   read_routes(root);
   read_dns(root);
   read_bounce(root);
+  read_admin(root);
 
   if (diagnostics_.empty()) return std::make_shared<const Config>(std::move(config_));
   std::ranges::stable_sort(diagnostics_, {}, &Diagnostic::line);

@@ -7,6 +7,8 @@
 // batch, so the batch size grows by itself with the load.
 #include "queue/message_queue.hpp"
 
+#include <chrono>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -145,6 +147,8 @@ struct MessageQueue::Impl {
   std::atomic<std::uint64_t> transactions_{0};
   std::atomic<std::uint64_t> messages_committed_{0};
   std::atomic<std::uint64_t> largest_batch_{0};
+  std::atomic<std::uint64_t> commit_micros_total_{0};
+  std::atomic<std::uint64_t> last_batch_{0};
 };
 
 void MessageQueue::Impl::post(Job job) {
@@ -199,6 +203,7 @@ void MessageQueue::Impl::take_batch(std::vector<Job>& batch) {
 void MessageQueue::Impl::execute(std::vector<Job>& batch) {
   const auto commits = static_cast<std::uint64_t>(std::ranges::count_if(batch, is_commit));
   std::size_t failed_at = batch.size();
+  const auto started = std::chrono::steady_clock::now();
   std::error_code ec = store_.begin();
   for (std::size_t i = 0; !ec && i < batch.size(); ++i) {
     ec = run_job(store_, batch[i]);
@@ -209,6 +214,10 @@ void MessageQueue::Impl::execute(std::vector<Job>& batch) {
     if (commits > 0) {
       transactions_.fetch_add(1, std::memory_order_relaxed);
       messages_committed_.fetch_add(commits, std::memory_order_relaxed);
+      last_batch_.store(commits, std::memory_order_relaxed);
+      commit_micros_total_.fetch_add(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                         std::chrono::steady_clock::now() - started).count()),
+                                     std::memory_order_relaxed);
       if (commits > largest_batch_.load(std::memory_order_relaxed)) {
         largest_batch_.store(commits, std::memory_order_relaxed);
       }
@@ -301,7 +310,9 @@ std::expected<std::size_t, std::error_code> MessageQueue::recover(UnixMillis now
 QueueCounters MessageQueue::counters() const {
   return {impl_->transactions_.load(std::memory_order_relaxed),
           impl_->messages_committed_.load(std::memory_order_relaxed),
-          impl_->largest_batch_.load(std::memory_order_relaxed)};
+          impl_->largest_batch_.load(std::memory_order_relaxed),
+          impl_->commit_micros_total_.load(std::memory_order_relaxed),
+          impl_->last_batch_.load(std::memory_order_relaxed)};
 }
 
 void MessageQueue::shutdown() { impl_->shutdown(); }

@@ -33,6 +33,10 @@ struct QueueCounters {
   std::uint64_t transactions = 0;        // group commits performed
   std::uint64_t messages_committed = 0;
   std::uint64_t largest_batch = 0;
+  // Operations (issue 7). Latency is measured with steady_clock around BEGIN..COMMIT of
+  // transactions that carried commits; it is a metric only, never stored.
+  std::uint64_t commit_micros_total = 0;   // summed transaction time of group commits
+  std::uint64_t last_batch = 0;            // size of the latest group commit
 };
 
 class MessageQueue {

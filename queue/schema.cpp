@@ -44,8 +44,27 @@ CREATE TABLE recipients(
 CREATE INDEX recipients_due ON recipients(state, next_attempt);
 )sql";
 
+// v2 (operations, issue 7): delivery history and lease marking. `attempts` keeps one row
+// per delivery attempt of a recipient (when, which hop, the reply, the resulting state)
+// for `hubrelay queue show`; it cascades away with its message. `recipients.leased` is 1
+// while a recipient is handed to delivery, so `queue retry`/`release` (run by another
+// process) never make a recipient that is being delivered right now due a second time.
+constexpr std::string_view schema_v2_operations = R"sql(
+CREATE TABLE attempts(
+  message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+  idx INTEGER NOT NULL,
+  at INTEGER,
+  hop TEXT,
+  state INTEGER NOT NULL,
+  reply TEXT
+);
+CREATE INDEX attempts_message ON attempts(message_id, idx);
+ALTER TABLE recipients ADD COLUMN leased INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 constexpr std::array migrations{
     Migration{1, "messages, bodies, recipients", schema_v1},
+    Migration{2, "attempts history, recipient leases", schema_v2_operations},
 };
 static_assert(migrations.back().version == latest_schema_version,
               "latest_schema_version must name the last migration");

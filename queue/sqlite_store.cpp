@@ -88,8 +88,8 @@ std::expected<SqliteStore, std::string> SqliteStore::open(const std::string& pat
           "received_at, size) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
   prepare(s.insert_body, "INSERT INTO bodies(message_id, data) VALUES(?1, ?2)");
   prepare(s.insert_recipient,
-          "INSERT INTO recipients(message_id, idx, address, state, attempts, next_attempt, updated_at) "
-          "VALUES(?1, ?2, ?3, 0, 0, ?4, ?5)");
+          "INSERT INTO recipients(message_id, idx, address, state, attempts, next_attempt, updated_at, leased) "
+          "VALUES(?1, ?2, ?3, 0, 0, ?4, ?5, 1)");
   // The IN set comes from the (state, next_attempt) index, so the scan touches only due
   // recipients, never the history of finished messages.
   prepare(s.select_due_messages,
@@ -100,16 +100,19 @@ std::expected<SqliteStore, std::string> SqliteStore::open(const std::string& pat
           "SELECT idx, address, attempts FROM recipients "
           "WHERE message_id = ?1 AND state = 0 AND next_attempt <= ?2 ORDER BY idx");
   prepare(s.lease_recipients,
-          "UPDATE recipients SET next_attempt = ?3 WHERE message_id = ?1 AND state = 0 AND next_attempt <= ?2");
+          "UPDATE recipients SET next_attempt = ?3, leased = 1 WHERE message_id = ?1 AND state = 0 AND next_attempt <= ?2");
   prepare(s.select_body, "SELECT data FROM bodies WHERE message_id = ?1");
   prepare(s.update_recipient,
           "UPDATE recipients SET state = ?3, attempts = attempts + ?4, next_attempt = ?5, last_reply = ?6, "
-          "hop = nullif(?7, ''), updated_at = ?8 WHERE message_id = ?1 AND idx = ?2");
+          "hop = nullif(?7, ''), updated_at = ?8, leased = 0 WHERE message_id = ?1 AND idx = ?2");
   prepare(s.any_pending, "SELECT EXISTS(SELECT 1 FROM recipients WHERE message_id = ?1 AND state = 0)");
   prepare(s.delete_body, "DELETE FROM bodies WHERE message_id = ?1");
   prepare(s.recover_due,
-          "UPDATE recipients SET next_attempt = ?1 WHERE state = 0 AND NOT EXISTS "
+          "UPDATE recipients SET next_attempt = ?1, leased = 0 WHERE state = 0 AND NOT EXISTS "
           "(SELECT 1 FROM messages m WHERE m.id = recipients.message_id AND m.held <> 0)");
+  // History for `hubrelay queue show` (issue 7); only attempted outcomes are recorded.
+  prepare(s.insert_attempt,
+          "INSERT INTO attempts(message_id, idx, at, hop, state, reply) VALUES(?1, ?2, ?3, nullif(?4, ''), ?5, ?6)");
   prepare(s.count_pending, "SELECT count(*) FROM recipients WHERE state = 0");
   prepare(s.next_due,
           "SELECT r.next_attempt FROM recipients r JOIN messages m ON m.id = r.message_id "
@@ -300,7 +303,26 @@ std::error_code SqliteStore::record(std::span<const RecipientOutcome> outcomes) 
       s.bind_null(8);
     }
     if (const int rc = s.step(); rc != SQLITE_DONE) return fail(rc);
-    if (sqlite3_changes(db_.get()) == 0) result = errc::not_found;
+    if (sqlite3_changes(db_.get()) == 0) {
+      // The recipient is gone (an admin deleted the message mid-delivery): nothing to log.
+      result = errc::not_found;
+      continue;
+    }
+    if (o.attempted || !o.reply.empty()) {  // tried, or deferred with a reason
+      Statement& a = statements_.insert_attempt;
+      ResetOnExit reset_attempt(a);
+      a.bind(1, o.id);
+      a.bind(2, o.index);
+      if (o.recorded_at != 0) {
+        a.bind(3, o.recorded_at);
+      } else {
+        a.bind_null(3);
+      }
+      a.bind_text(4, o.hop);
+      a.bind(5, state_value(o.state));
+      a.bind_text(6, o.reply);
+      if (const int rc = a.step(); rc != SQLITE_DONE) return fail(rc);
+    }
   }
   if (previous) {
     if (auto ec = finish_message(*previous)) return ec;

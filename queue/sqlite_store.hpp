@@ -70,6 +70,7 @@ class SqliteStore {
     Statement select_due_messages, select_due_recipients, lease_recipients, select_body;
     Statement update_recipient, any_pending, delete_body;
     Statement recover_due, count_pending, next_due;
+    Statement insert_attempt;  // issue 7: attempts history
   };
 
   SqliteStore(Connection db, Statements statements) noexcept;

@@ -14,6 +14,7 @@
 #include "relay/dsn_report.hpp"
 #include "relay/smtp_client.hpp"
 #include "routing/mx_order.hpp"
+#include "relay/throughput_ring.hpp"
 
 namespace relay {
 namespace asio = boost::asio;
@@ -34,6 +35,19 @@ std::string synthetic(ReplyId id, std::string_view detail = {}) {
   std::string text = format_reply(id, detail);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   return text;
+}
+
+// The failure class label of hubrelay_hop_failures_total.
+const char* fault_class(FaultKind kind) {
+  switch (kind) {
+    case FaultKind::connect_refused:
+    case FaultKind::connect_timeout: return "connect";
+    case FaultKind::io_error: return "io";
+    case FaultKind::timeout: return "timeout";
+    case FaultKind::tls_failed: return "tls";
+    case FaultKind::protocol_error: return "protocol";
+  }
+  return "io";
 }
 
 ReplyId reply_for_fault(FaultKind kind) {
@@ -66,13 +80,32 @@ DeliveryEngine::DeliveryEngine(asio::io_context& io, const conf::Config& config,
       retry_(config.queue),
       hops_(config.hops.size()),
       scan_timer_(io),
-      resolver_(std::make_unique<routing::DnsResolver>(io.get_executor(), config.dns)) {
+      resolver_(std::make_unique<routing::DnsResolver>(io.get_executor(), config.dns)),
+      hop_counters_(config.hops.size()) {
   for (const auto& route : routes.routes()) {
     route_has_mx_.push_back(std::ranges::any_of(route.hops, [&](const routing::RouteHop& h) { return config.hops[h.hop].mx; }));
   }
 }
 
+bool DeliveryEngine::hop_ejected(std::size_t hop) const noexcept {
+  return ejection_.ejected(hop, std::chrono::steady_clock::now());
+}
+
 DeliveryEngine::~DeliveryEngine() = default;
+
+void DeliveryEngine::retire() {
+  stop();
+  for (auto& hop : hops_) {
+    auto waiting = std::move(hop.jobs);
+    hop.jobs.clear();
+    for (auto& job : waiting) dispatch(std::move(job));  // stopped: goes back to the queue
+  }
+}
+
+bool DeliveryEngine::idle() const noexcept {
+  if (!stopped_ || scanning_ || in_flight_ != 0) return false;
+  return std::ranges::all_of(hops_, [](const HopState& h) { return h.connections == 0; });
+}
 
 void DeliveryEngine::start() {
   asio::co_spawn(io_, scan(), [](std::exception_ptr e) {
@@ -141,6 +174,17 @@ void DeliveryEngine::submit(queue::QueuedMessage message) {
 }
 
 void DeliveryEngine::dispatch(Job job) {
+  if (stopped_) {
+    // Retired by a reload or stopping: nothing may start on this engine any more, so the
+    // job goes back to the queue, due now, for the current engine (or the next start).
+    std::vector<queue::RecipientOutcome> released;
+    const auto& queued = job.message->queued;
+    for (std::size_t position : job.recipients)
+      released.push_back({queued.id, queued.recipients[position].index, queue::RecipientState::pending,
+                          unix_now_ms(), false, job.last_failure, {}});
+    finish_job(job, std::move(released));
+    return;
+  }
   const health::SnapshotPtr probes = probes_ ? probes_->load() : nullptr;  // held for this decision
   const health::HopHealth view(ejection_, std::chrono::steady_clock::now(), probes.get());
   const auto load = outstanding();
@@ -196,11 +240,13 @@ void DeliveryEngine::defer(Job job, std::string reply, bool attempted) {
     if (now >= queued.received_at + lifetime_ms) {
       outcome.state = queue::RecipientState::expired;
       ++counters_.expired;
+      ++direction(queued.direction).expired;
     } else {
       // Never wait longer than a hop ejection lasts: the hop may be back by then.
       const auto backoff_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config_.delivery.hop_backoff).count();
       outcome.next_attempt = std::min(retry_at(now, rcpt.attempts + (attempted ? 1 : 0)), now + backoff_ms);
       ++counters_.deferred;
+      ++direction(queued.direction).deferred;
     }
     spdlog::info("qid={} to=<{}> status={} reply=\"{}\"", queue::format_queue_id(queued.id), rcpt.address,
                  queue::to_string(outcome.state), reply);
@@ -220,7 +266,12 @@ void DeliveryEngine::record(std::vector<queue::RecipientOutcome> outcomes) {
   asio::co_spawn(
       io_,
       [this, outcomes = std::move(outcomes)]() mutable -> asio::awaitable<void> {
-        if (auto ec = co_await record_outcomes(queue_, std::move(outcomes)))
+        auto ec = co_await record_outcomes(queue_, std::move(outcomes));
+        // not_found: an administrator deleted the message while it was being delivered
+        // (`hubrelay queue delete`); the other outcomes were applied.
+        if (ec == queue::errc::not_found)
+          spdlog::info("delivery outcome for a message deleted by an administrator dropped");
+        else if (ec)
           spdlog::error("cannot record delivery outcomes: {}; they will be retried after the lease", ec.message());
       },
       asio::detached);
@@ -259,6 +310,7 @@ asio::awaitable<void> DeliveryEngine::run_connection(std::size_t hop) {
   auto fault = co_await client.connect(endpoints, refusal);
   if (fault || refusal) {
     --state.connections;
+    ++hop_counters_[hop].failures[fault ? "connect" : refusal->code >= 500 ? "reply_5xx" : "reply_4xx"];
     hop_failed(hop, fault ? synthetic(reply_for_fault(fault->kind), fault->text) : reply_text(*refusal));
     co_return;
   }
@@ -297,12 +349,14 @@ asio::awaitable<bool> DeliveryEngine::deliver(SmtpClient& client, std::size_t ho
       outcomes.push_back({queued.id, queued.recipients[position].index, queue::RecipientState::failed, 0, true,
                           synthetic(ReplyId::message_too_big), hop_name});
     counters_.failed += outcomes.size();
+    direction(queued.direction).bounced += outcomes.size();
     finish_job(job, std::move(outcomes));
     co_return true;
   }
 
   ++counters_.attempts;
   ++hops_[hop].active;
+  ++hop_counters_[hop].attempts;
   const TransactionReplies replies = co_await client.send(envelope, *queued.body);
   --hops_[hop].active;
 
@@ -316,13 +370,17 @@ asio::awaitable<bool> DeliveryEngine::deliver(SmtpClient& client, std::size_t ho
       co_return false;
     }
     job.tried.push_back(hop);
+    ++hop_counters_[hop].failures[replies.fault ? fault_class(replies.fault->kind)
+                                  : replies.hop_reply->code >= 500 ? "reply_5xx" : "reply_4xx"];
     hop_failed(hop, job.last_failure);
     dispatch(std::move(job));
     co_return false;
   }
   if (!config_.hops[hop].mx) ejection_.record_success(hop);
+  ++hop_counters_[hop].successes;
 
   const auto now = unix_now_ms();
+  bool any_delivered = false;
   std::vector<queue::RecipientOutcome> outcomes;
   Job retry{job.message, job.route, {}, job.tried, {}, job.domain, false};
   retry.tried.push_back(hop);
@@ -353,6 +411,9 @@ asio::awaitable<bool> DeliveryEngine::deliver(SmtpClient& client, std::size_t ho
     const Reply& reply = **decisive;
     if (positive(*decisive)) {
       ++counters_.delivered;
+      ++direction(queued.direction).delivered;
+      direction(queued.direction).latency.observe(static_cast<double>(now - queued.received_at) / 1000.0);
+      any_delivered = true;
       spdlog::info("qid={} to=<{}> hop={} status=delivered reply=\"{}\"", qid, rcpt.address, hop_name, reply_text(reply));
       outcomes.push_back({queued.id, rcpt.index, queue::RecipientState::delivered, 0, true, reply_text(reply), hop_name});
       continue;
@@ -360,12 +421,17 @@ asio::awaitable<bool> DeliveryEngine::deliver(SmtpClient& client, std::size_t ho
     const Classification verdict = classify(stage, reply);
     if (verdict.severity == Severity::permanent) {
       ++counters_.failed;
+      ++direction(queued.direction).bounced;
       spdlog::info("qid={} to=<{}> hop={} status=failed reply=\"{}\"", qid, rcpt.address, hop_name, reply_text(reply));
       outcomes.push_back({queued.id, rcpt.index, queue::RecipientState::failed, now, true, reply_text(reply), hop_name});
     } else {
       retry.last_failure = reply_text(reply);
       retry.recipients.push_back(position);
     }
+  }
+  if (any_delivered) {
+    ++direction(queued.direction).messages_out;
+    if (throughput_) throughput_->add(queued.direction, ThroughputRing::Flow::out, now / 1000);
   }
   if (!retry.recipients.empty()) {
     // Transient refusals are tried on another usable hop in this same pass.
@@ -378,6 +444,7 @@ asio::awaitable<bool> DeliveryEngine::deliver(SmtpClient& client, std::size_t ho
 }
 
 asio::awaitable<void> DeliveryEngine::scan() {
+  scanning_ = true;
   while (!stopped_) {
     std::size_t claimed = 0;
     const std::size_t room = config_.delivery.max_in_flight > in_flight_ ? config_.delivery.max_in_flight - in_flight_ : 0;
@@ -395,6 +462,7 @@ asio::awaitable<void> DeliveryEngine::scan() {
     scan_timer_.expires_after(scan_interval);
     co_await scan_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
+  scanning_ = false;
 }
 
 

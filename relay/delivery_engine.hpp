@@ -24,6 +24,7 @@
 #include "queue/message_queue.hpp"
 #include "queue/retry_schedule.hpp"
 #include "routing/dns_resolver.hpp"
+#include "relay/counters.hpp"
 #include "routing/hop_selector.hpp"
 #include "routing/route_table.hpp"
 
@@ -41,6 +42,8 @@ struct DeliveryCounters {
   std::uint64_t bounces = 0;             // DSNs queued (failure and delay notices)
   std::uint64_t bounces_dropped = 0;     // bounces that expired undelivered
 };
+
+class ThroughputRing;
 
 class DeliveryEngine {
  public:
@@ -66,6 +69,22 @@ class DeliveryEngine {
   void probe_succeeded(std::size_t hop) noexcept { ejection_.record_success(hop); }
   const health::PassiveEjection& ejection() const noexcept { return ejection_; }
   const DeliveryCounters& counters() const noexcept { return counters_; }
+
+  // Operations (issue 7): per-direction and per-hop counters, hop health, throughput.
+  const DirectionCounters& direction_counters(conf::Direction d) const noexcept {
+    return by_direction_[static_cast<std::size_t>(d)];
+  }
+  const HopCounters& hop_counters(std::size_t hop) const noexcept { return hop_counters_[hop]; }
+  std::uint32_t hop_connections(std::size_t hop) const noexcept { return hops_[hop].connections; }
+  bool hop_ejected(std::size_t hop) const noexcept;
+  void set_throughput(ThroughputRing* ring) noexcept { throughput_ = ring; }
+  /// Configuration reload (SIGHUP): stop() plus hand every job still waiting for a
+  /// connection back to the queue as due now (unattempted), so the engine of the new
+  /// configuration delivers it. Transactions in progress finish and record normally.
+  void retire();
+  /// True once a stopped engine has nothing running: no message in flight, no connection,
+  /// no scan pass. Only then may it be destroyed.
+  bool idle() const noexcept;
 
  private:
   struct MessageInFlight;
@@ -120,6 +139,11 @@ class DeliveryEngine {
   std::unique_ptr<routing::DnsResolver> resolver_;
   std::vector<bool> route_has_mx_;                      // per route index
   std::set<std::pair<queue::MessageId, std::int32_t>> delay_notified_;  // this run only
+  std::array<DirectionCounters, 2> by_direction_{};
+  std::vector<HopCounters> hop_counters_;
+  ThroughputRing* throughput_ = nullptr;
+  bool scanning_ = false;
+  DirectionCounters& direction(conf::Direction d) noexcept { return by_direction_[static_cast<std::size_t>(d)]; }
 };
 
 }  // namespace relay

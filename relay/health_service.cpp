@@ -66,11 +66,11 @@ queue::NewMessage alert_new_message(const conf::Config& config, const health::Al
 
 HealthService::HealthService(asio::io_context& io, const conf::Config& config, queue::MessageQueue& queue,
                              DeliveryEngine& delivery)
-    : io_(io), config_(config), queue_(queue), delivery_(delivery), monitor_(io, config) {
+    : io_(io), config_(config), queue_(queue), delivery_(&delivery), monitor_(io, config) {
   monitor_.on_transition = [this](const health::AlertEvent& event) { on_transition(event); };
-  monitor_.on_hop_check_ok = [this](std::size_t hop) { delivery_.probe_succeeded(hop); };
-  monitor_.ejections = [this] { return ejection_reports(config_, delivery_); };
-  delivery_.set_probes(&monitor_.snapshot_box());
+  monitor_.on_hop_check_ok = [this](std::size_t hop) { delivery_->probe_succeeded(hop); };
+  monitor_.ejections = [this] { return ejection_reports(config_, *delivery_); };
+  delivery_->set_probes(&monitor_.snapshot_box());
 }
 
 void HealthService::start() { monitor_.start(); }
@@ -96,7 +96,7 @@ void HealthService::queue_alert(const health::AlertEvent& event) {
         ++self->monitor_.counters().alerts_queued;
         spdlog::info("health: alert mail qid={} queued for {} recipient(s)", queue::format_queue_id(result->id),
                      result->recipients.size());
-        self->delivery_.submit(std::move(*result));
+        self->delivery_->submit(std::move(*result));
       }(this, alert_new_message(config_, event)),
       asio::detached);
 }
@@ -189,6 +189,15 @@ int send_test_alert(const conf::Config& config) {
   std::cout << "test alert queued as " << queue::format_queue_id(result->id) << " for " << config.alerts.to.size()
             << " recipient(s); the running daemon delivers it\n";
   return 0;
+}
+
+}  // namespace relay
+
+namespace relay {
+
+void HealthService::retarget(DeliveryEngine& delivery) {
+  delivery_ = &delivery;
+  delivery_->set_probes(&monitor_.snapshot_box());
 }
 
 }  // namespace relay

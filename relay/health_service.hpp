@@ -30,6 +30,8 @@ class HealthService {
                 DeliveryEngine& delivery);
   void start();
   void stop();
+  /// After a reload: routing decisions and alert mail go to the new engine.
+  void retarget(DeliveryEngine& delivery);
   const health::HealthCounters& counters() noexcept { return monitor_.counters(); }
 
  private:
@@ -40,7 +42,7 @@ class HealthService {
   boost::asio::io_context& io_;
   const conf::Config& config_;
   queue::MessageQueue& queue_;
-  DeliveryEngine& delivery_;
+  DeliveryEngine* delivery_;
   health::Monitor monitor_;
 };
 

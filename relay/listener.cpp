@@ -19,13 +19,13 @@ using asio::ip::tcp;
 
 Listener::Listener(asio::io_context& io, ListenerContext& context, SessionServices& services,
                    std::uint64_t& session_counter)
-    : io_(io), context_(context), services_(services), session_counter_(session_counter) {}
+    : io_(io), context_(&context), services_(&services), session_counter_(session_counter) {}
 
 std::string Listener::bind() {
-  for (const auto& address : context_.config.bind) {
+  for (const auto& address : context_->config.bind) {
     boost::system::error_code ec;
     auto ip = asio::ip::make_address(address.address, ec);
-    if (ec) return fmt::format("listener {}: bad address {}", context_.config.name, address.address);
+    if (ec) return fmt::format("listener {}: bad address {}", context_->config.name, address.address);
     tcp::endpoint endpoint(ip, address.port);
     auto acceptor = std::make_unique<tcp::acceptor>(io_);
     acceptor->open(endpoint.protocol(), ec);
@@ -34,10 +34,10 @@ std::string Listener::bind() {
     if (!ec) acceptor->bind(endpoint, ec);
     if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
     if (ec)
-      return fmt::format("listener {}: cannot listen on {}:{}: {}", context_.config.name, address.address,
+      return fmt::format("listener {}: cannot listen on {}:{}: {}", context_->config.name, address.address,
                          address.port, ec.message());
-    spdlog::info("listener={} direction={} listening on {}:{}", context_.config.name,
-                 conf::to_string(context_.config.direction), address.address, address.port);
+    spdlog::info("listener={} direction={} listening on {}:{}", context_->config.name,
+                 conf::to_string(context_->config.direction), address.address, address.port);
     acceptors_.push_back(std::move(acceptor));
   }
   return {};
@@ -61,16 +61,16 @@ asio::awaitable<void> Listener::accept_loop(tcp::acceptor& acceptor) {
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // EMFILE/ENFILE/ENOBUFS: back off instead of spinning on a full descriptor table.
-      spdlog::warn("listener={} accept failed: {}", context_.config.name, ec.message());
+      spdlog::warn("listener={} accept failed: {}", context_->config.name, ec.message());
       pause.expires_after(std::chrono::milliseconds(100));
       co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
-    if (context_.counters.sessions_active >= context_.config.max_connections) {
-      ++context_.counters.connections_refused;
+    if (context_->counters.sessions_active >= context_->config.max_connections) {
+      ++context_->counters.connections_refused;
       asio::co_spawn(
           io_,
-          [socket = std::move(socket), hostname = context_.settings.hostname]() mutable -> asio::awaitable<void> {
+          [socket = std::move(socket), hostname = context_->settings.hostname]() mutable -> asio::awaitable<void> {
             const std::string reply = format_reply(ReplyId::connection_deferred, hostname);
             co_await asio::async_write(socket, asio::buffer(reply), asio::as_tuple(asio::use_awaitable));
             boost::system::error_code ignored;
@@ -79,8 +79,8 @@ asio::awaitable<void> Listener::accept_loop(tcp::acceptor& acceptor) {
           asio::detached);
       continue;
     }
-    ++context_.counters.connections_accepted;
-    asio::co_spawn(io_, run_server_session(std::move(socket), context_, services_, ++session_counter_),
+    ++context_->counters.connections_accepted;
+    asio::co_spawn(io_, run_server_session(std::move(socket), *context_, *services_, ++session_counter_),
                    [](std::exception_ptr e) {
                      if (e) spdlog::error("session ended by an unexpected exception");
                    });

@@ -26,13 +26,20 @@ class Listener {
   std::string bind();
   void start();
   void close();
+  /// Configuration reload: sessions accepted from now on use `context` and `services`;
+  /// sessions already running keep the ones they started with.
+  void retarget(ListenerContext& context, SessionServices& services) noexcept {
+    context_ = &context;
+    services_ = &services;
+  }
+  const ListenerContext& context() const noexcept { return *context_; }
 
  private:
   boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
 
   boost::asio::io_context& io_;
-  ListenerContext& context_;
-  SessionServices& services_;
+  ListenerContext* context_;   // pointers, not references: retarget() swaps them on reload
+  SessionServices* services_;
   std::uint64_t& session_counter_;
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
 };

@@ -15,6 +15,7 @@
 #include "conf/config.hpp"
 #include "policy/auth_throttle.hpp"
 #include "policy/listener_policy.hpp"
+#include "relay/counters.hpp"  // ListenerCounters (issue 7 moved it there, unchanged fields first)
 #include "relay/server_fsm.hpp"
 
 namespace queue { class MessageQueue; }
@@ -23,22 +24,15 @@ namespace relay {
 
 class DeliveryEngine;
 class TlsContext;
-
-struct ListenerCounters {
-  std::uint64_t connections_accepted = 0;
-  std::uint64_t connections_refused = 0;   // over max_connections
-  std::uint64_t sessions_active = 0;
-  std::uint64_t messages_received = 0;     // committed and answered 250
-  std::uint64_t recipients_received = 0;
-  std::uint64_t bytes_received = 0;        // message bytes committed
-  std::uint64_t commit_failures = 0;       // answered 451/452
-};
+class ThroughputRing;
 
 struct ListenerContext {
   conf::ListenerConfig config;
   ServerSettings settings;
   policy::ListenerPolicy policy;
-  ListenerCounters counters;
+  /// Shared across configuration reloads (owned by the server, keyed by listener name),
+  /// so counters and sessions_active survive a SIGHUP.
+  ListenerCounters& counters;
   /// Set when the listener has tls != "off" (issue 3). Sessions copy the pointer, so
   /// a reload may replace it without disturbing running sessions.
   std::shared_ptr<TlsContext> tls;
@@ -74,6 +68,7 @@ struct SessionServices {
   DeliveryEngine& delivery;
   SessionRegistry& sessions;
   const conf::Config& config;
+  ThroughputRing* throughput = nullptr;  // issue 7: per-direction in/out ring, may be null
 };
 
 }  // namespace relay

@@ -1,6 +1,6 @@
 // relay/main.cpp — the `hubrelay` command: subcommand dispatch.
 //
-// Subcommands: serve, check-config (later: queue, health, route, stats). Every one takes
+// Subcommands: serve, check-config, queue, stats (later: health, route). Every one takes
 // --config FILE (default /etc/hubrelay/hubrelay.toml). Exit status: 0 ok, 1 runtime or
 // start-up failure, 2 configuration errors or bad usage.
 #include <cstring>
@@ -12,6 +12,7 @@
 #include "relay/health_service.hpp"
 #include "relay/route_explain.hpp"
 #include "relay/hash_password_cli.hpp"
+#include "relay/queue_cli.hpp"
 #include "relay/server.hpp"
 
 namespace {
@@ -30,6 +31,8 @@ void usage(std::ostream& out) {
          "  health [--json]  every path and hop: state, since when, last runs, ejections\n"
          "  alert test     queue a test alert mail to [alerts] to (the daemon delivers it)\n"
          "  hash-password  read a password on stdin, print its hash for auth_users\n"
+         "  queue ...      list|show|retry|hold|release|delete|bounce|expire|summary (queue help)\n"
+         "  stats          per-direction throughput over 1, 5 and 15 minutes (needs [admin])\n"
          "\n"
          "--config FILE defaults to " << default_config << "\n";
 }
@@ -74,8 +77,28 @@ conf::LoadResult load_or_report(const std::string& path) {
 
 }  // namespace
 
+// `queue` and `stats` take their own options; only --config is shared with the rest.
+static int operations_main(int argc, char** argv) {
+  const std::string command = argv[1];
+  std::string config = default_config;
+  std::vector<std::string> rest;
+  for (int i = 2; i < argc; ++i) {
+    const std::string word = argv[i];
+    if ((word == "--config" || word == "-c") && i + 1 < argc) {
+      config = argv[++i];
+    } else if (word.starts_with("--config=")) {
+      config = word.substr(9);
+    } else {
+      rest.push_back(word);
+    }
+  }
+  return command == "queue" ? relay::queue_cli_main(config, rest) : relay::stats_main(config, rest);
+}
+
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "route") == 0) return relay::route_command(argc, argv, default_config);
+  if (argc > 1 && (std::strcmp(argv[1], "queue") == 0 || std::strcmp(argv[1], "stats") == 0))
+    return operations_main(argc, argv);
   Arguments args;
   if (!parse(argc, argv, args)) {
     usage(std::cerr);

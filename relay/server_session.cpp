@@ -26,6 +26,7 @@
 #include "relay/proxy_protocol.hpp"
 #include "relay/queue_bridge.hpp"
 #include "relay/tls_context.hpp"
+#include "relay/throughput_ring.hpp"
 
 namespace relay {
 namespace asio = boost::asio;
@@ -100,6 +101,7 @@ class Session {
         input_offset = 0;
       }
       if (!out.empty()) {
+        count_rejections(out, listener_.counters.rejections);
         if (!co_await write(out)) break;
         out.clear();
       }
@@ -313,6 +315,8 @@ class Session {
     ++listener_.counters.messages_received;
     listener_.counters.recipients_received += recipients;
     listener_.counters.bytes_received += size;
+    if (services_.throughput)
+      services_.throughput->add(listener_.config.direction, ThroughputRing::Flow::in, result->received_at / 1000);
     spdlog::info("session={} qid={} listener={} from=<{}> nrcpt={} size={} queued", id_, qid,
                  listener_.config.name, result->sender, recipients, size);
     fsm_.commit_done(CommitStatus::committed, qid, out);

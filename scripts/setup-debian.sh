@@ -12,6 +12,7 @@ pkgs=(
   openssl ca-certificates swaks postfix python3 python3-aiosmtpd
   procps iproute2 clang
   clang-16 libclang-rt-16-dev libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
+  chromium
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -137,6 +137,7 @@ class RelayConfig:
     inbound_extra: List[str] = field(default_factory=list)
     # Extra TOML lines for [policy.inbound] (auth_users, ...).
     inbound_policy_extra: List[str] = field(default_factory=list)
+    extra_toml: str = ""  # appended verbatim (e.g. an [admin] table; issue 7)
 
     def render(self) -> str:
         def strings(items: Iterable[str]) -> str:
@@ -207,6 +208,8 @@ class RelayConfig:
             lines += ["]", ""]
         if self.extra_sections:
             lines += [self.extra_sections, ""]
+        if self.extra_toml:
+            lines += [self.extra_toml, ""]
         return "\n".join(lines)
 
     def write(self, path: Path) -> Path:

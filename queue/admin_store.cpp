@@ -1,0 +1,365 @@
+// queue/admin_store.cpp — what `hubrelay queue` does to queue.db, daemon running or not.
+#include "queue/admin_store.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <set>
+
+namespace queue {
+namespace {
+
+constexpr const char* message_columns =
+    "m.id, m.direction, m.listener, m.client_address, m.helo, m.sender, m.mail_parameters, m.received_at, m.size, "
+    "m.held, EXISTS(SELECT 1 FROM bodies b WHERE b.message_id = m.id)";
+
+void bind(Statement& s, int index, const SqlParam& p) {
+  if (const auto* i = std::get_if<std::int64_t>(&p)) {
+    s.bind(index, *i);
+  } else {
+    s.bind_text(index, std::get<std::string>(p));
+  }
+}
+
+RecipientState state_from(std::int64_t v) noexcept {
+  return v >= 0 && v <= 3 ? static_cast<RecipientState>(v) : RecipientState::pending;
+}
+
+MessageView read_message(const Statement& s) {
+  MessageView m;
+  m.id = s.column_int64(0);
+  m.direction = s.column_int64(1) == static_cast<std::int64_t>(conf::Direction::outbound) ? conf::Direction::outbound
+                                                                                          : conf::Direction::inbound;
+  m.listener = s.column_text(2);
+  m.client_address = s.column_text(3);
+  m.helo = s.column_text(4);
+  m.sender = s.column_text(5);
+  m.mail_parameters = s.column_text(6);
+  m.received_at = s.column_int64(7);
+  m.size = static_cast<std::uint64_t>(s.column_int64(8));
+  m.held = s.column_int64(9) != 0;
+  m.has_body = s.column_int64(10) != 0;
+  return m;
+}
+
+}  // namespace
+
+std::string_view MessageView::state() const noexcept {
+  std::vector<RecipientState> states;
+  std::vector<std::uint32_t> tries;
+  for (const auto& r : recipients) {
+    states.push_back(r.state);
+    // A recipient that was tried, or that waits with a reason (e.g. no healthy hop), is
+    // deferred rather than merely queued.
+    tries.push_back(r.attempts > 0 || !r.last_reply.empty() ? 1 : 0);
+  }
+  return message_state(held, states, tries);
+}
+
+std::expected<AdminStore, std::string> AdminStore::open(const std::string& db_path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(db_path, ec)) {
+    return std::unexpected("no queue database at " + db_path +
+                           " (check [relay] state_dir; the daemon creates it on first start)");
+  }
+  auto store = SqliteStore::open(db_path);
+  if (!store) return std::unexpected(store.error());
+  return AdminStore(std::move(*store));
+}
+
+std::string AdminStore::reason() const { return sqlite3_errmsg(store_.handle()); }
+
+std::expected<std::vector<MessageView>, std::string> AdminStore::list(const QueueFilter& filter, UnixMillis now) {
+  const SqlWhere where = build_where(filter, now);
+  const std::string sql = std::string("SELECT ") + message_columns + " FROM messages m WHERE " + where.clause +
+                          " ORDER BY m.id LIMIT " + std::to_string(filter.limit) + " OFFSET " +
+                          std::to_string(filter.offset);
+  auto s = Statement::prepare(store_.handle(), sql);
+  if (!s) return std::unexpected("cannot query the queue: " + reason());
+  for (std::size_t i = 0; i < where.params.size(); ++i) bind(*s, static_cast<int>(i + 1), where.params[i]);
+  std::vector<MessageView> out;
+  int rc = SQLITE_ROW;
+  while ((rc = s->step()) == SQLITE_ROW) out.push_back(read_message(*s));
+  if (rc != SQLITE_DONE) return std::unexpected("cannot query the queue: " + reason());
+  s->reset();
+
+  auto r = Statement::prepare(store_.handle(),
+                              "SELECT idx, address, state, attempts, next_attempt, leased, coalesce(last_reply, ''), "
+                              "coalesce(hop, ''), coalesce(updated_at, 0) FROM recipients WHERE message_id = ?1 "
+                              "ORDER BY idx");
+  if (!r) return std::unexpected("cannot query the queue: " + reason());
+  for (MessageView& m : out) {
+    ResetOnExit reset(*r);
+    r->bind(1, m.id);
+    while ((rc = r->step()) == SQLITE_ROW) {
+      RecipientView v;
+      v.index = static_cast<std::int32_t>(r->column_int64(0));
+      v.address = r->column_text(1);
+      v.state = state_from(r->column_int64(2));
+      v.attempts = static_cast<std::uint32_t>(r->column_int64(3));
+      v.next_attempt = r->column_int64(4);
+      v.leased = r->column_int64(5) != 0;
+      v.last_reply = r->column_text(6);
+      v.hop = r->column_text(7);
+      v.updated_at = r->column_int64(8);
+      m.recipients.push_back(std::move(v));
+    }
+    if (rc != SQLITE_DONE) return std::unexpected("cannot query the queue: " + reason());
+  }
+  return out;
+}
+
+std::expected<MessageView, std::string> AdminStore::show(MessageId id) {
+  QueueFilter filter;
+  filter.state = StateFilter::all;
+  filter.after = id - 1;
+  filter.limit = 1;
+  auto found = list(filter, 0);
+  if (!found) return std::unexpected(found.error());
+  if (found->empty() || found->front().id != id)
+    return std::unexpected("no message with queue id " + format_queue_id(id));
+  MessageView m = std::move(found->front());
+  auto a = Statement::prepare(store_.handle(),
+                              "SELECT idx, coalesce(at, 0), coalesce(hop, ''), state, coalesce(reply, '') FROM attempts "
+                              "WHERE message_id = ?1 ORDER BY rowid");
+  if (!a) return std::unexpected("cannot read attempts: " + reason());
+  a->bind(1, id);
+  int rc = SQLITE_ROW;
+  while ((rc = a->step()) == SQLITE_ROW) {
+    m.attempts.push_back({static_cast<std::int32_t>(a->column_int64(0)), a->column_int64(1),
+                          std::string(a->column_text(2)), state_from(a->column_int64(3)),
+                          std::string(a->column_text(4))});
+  }
+  if (rc != SQLITE_DONE) return std::unexpected("cannot read attempts: " + reason());
+  return m;
+}
+
+std::expected<std::string, std::string> AdminStore::body(MessageId id) {
+  if (auto known = check_ids(std::span(&id, 1)); !known) return std::unexpected(known.error());
+  auto s = Statement::prepare(store_.handle(), "SELECT data FROM bodies WHERE message_id = ?1");
+  if (!s) return std::unexpected("cannot read the body: " + reason());
+  s->bind(1, id);
+  const int rc = s->step();
+  if (rc == SQLITE_ROW) return std::string(s->column_blob(0));
+  if (rc == SQLITE_DONE)
+    return std::unexpected("message " + format_queue_id(id) + " has no stored body (every recipient is final)");
+  return std::unexpected("cannot read the body: " + reason());
+}
+
+std::expected<void, std::string> AdminStore::check_ids(std::span<const MessageId> ids) {
+  auto s = Statement::prepare(store_.handle(), "SELECT 1 FROM messages WHERE id = ?1");
+  if (!s) return std::unexpected("cannot query the queue: " + reason());
+  for (MessageId id : ids) {
+    ResetOnExit reset(*s);
+    s->bind(1, id);
+    const int rc = s->step();
+    if (rc == SQLITE_DONE) return std::unexpected("no message with queue id " + format_queue_id(id));
+    if (rc != SQLITE_ROW) return std::unexpected("cannot query the queue: " + reason());
+  }
+  return {};
+}
+
+// Runs `body(ids)` inside one BEGIN IMMEDIATE transaction, after resolving the selection
+// to message ids (with an unknown id failing the whole command before anything changes).
+template <typename Body>
+std::expected<MutationResult, std::string> AdminStore::mutate(const Selection& selection, Body&& body) {
+  if (auto ec = store_.begin()) return std::unexpected("cannot lock the queue: " + ec.message() + " (" + reason() + ")");
+  auto outcome = [&]() -> std::expected<MutationResult, std::string> {
+    std::vector<MessageId> ids = selection.ids;
+    if (!ids.empty()) {
+      if (auto known = check_ids(ids); !known) return std::unexpected(known.error());
+    } else {
+      std::string sql = "SELECT m.id FROM messages m WHERE EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id "
+                        "AND r.state = 0";
+      if (!selection.domain.empty()) sql += " AND lower(substr(r.address, instr(r.address, '@') + 1)) = ?1";
+      sql += ") ORDER BY m.id";
+      auto s = Statement::prepare(store_.handle(), sql);
+      if (!s) return std::unexpected("cannot query the queue: " + reason());
+      const std::string domain = recipient_domain("@" + selection.domain);
+      if (!selection.domain.empty()) s->bind_text(1, domain);
+      int rc = SQLITE_ROW;
+      while ((rc = s->step()) == SQLITE_ROW) ids.push_back(s->column_int64(0));
+      if (rc != SQLITE_DONE) return std::unexpected("cannot query the queue: " + reason());
+    }
+    std::ranges::sort(ids);
+    const auto [first, last] = std::ranges::unique(ids);
+    ids.erase(first, last);
+    return body(std::span<const MessageId>(ids));
+  }();
+  if (!outcome) {
+    store_.rollback();
+    return outcome;
+  }
+  if (auto ec = store_.commit()) {
+    std::string why = reason();
+    store_.rollback();
+    return std::unexpected("cannot commit: " + ec.message() + " (" + why + ")");
+  }
+  return outcome;
+}
+
+namespace {
+
+// Runs a prepared UPDATE/DELETE once per message id (bound to ?1, extra text to ?2...)
+// and sums the changed rows; counts a message when it changed at least one row.
+struct PerMessage {
+  sqlite3* db;
+  std::expected<void, std::string> run(Statement& s, std::span<const MessageId> ids, MutationResult& result,
+                                       bool count_rows_as_recipients,
+                                       const std::function<void(Statement&)>& bind_more = {}) {
+    for (MessageId id : ids) {
+      ResetOnExit reset(s);
+      s.bind(1, id);
+      if (bind_more) bind_more(s);
+      if (s.step() != SQLITE_DONE) return std::unexpected(std::string("queue update failed: ") + sqlite3_errmsg(db));
+      const auto changed = static_cast<std::size_t>(sqlite3_changes(db));
+      if (changed > 0) ++result.messages;
+      if (count_rows_as_recipients) result.recipients += changed;
+    }
+    return {};
+  }
+};
+
+}  // namespace
+
+std::expected<MutationResult, std::string> AdminStore::retry(const Selection& selection, UnixMillis now) {
+  return mutate(selection, [&](std::span<const MessageId> ids) -> std::expected<MutationResult, std::string> {
+    std::string sql = "UPDATE recipients SET next_attempt = ?2 WHERE message_id = ?1 AND state = 0 AND leased = 0";
+    if (!selection.domain.empty()) sql += " AND lower(substr(address, instr(address, '@') + 1)) = ?3";
+    auto s = Statement::prepare(store_.handle(), sql);
+    if (!s) return std::unexpected("cannot prepare retry: " + reason());
+    const std::string domain = recipient_domain("@" + selection.domain);
+    MutationResult result;
+    auto ok = PerMessage{store_.handle()}.run(*s, ids, result, true, [&](Statement& st) {
+      st.bind(2, now);
+      if (!selection.domain.empty()) st.bind_text(3, domain);
+    });
+    if (!ok) return std::unexpected(ok.error());
+    return result;
+  });
+}
+
+std::expected<MutationResult, std::string> AdminStore::hold(const Selection& selection) {
+  return mutate(selection, [&](std::span<const MessageId> ids) -> std::expected<MutationResult, std::string> {
+    auto s = Statement::prepare(store_.handle(), "UPDATE messages SET held = 1 WHERE id = ?1 AND held = 0");
+    if (!s) return std::unexpected("cannot prepare hold: " + reason());
+    MutationResult result;
+    if (auto ok = PerMessage{store_.handle()}.run(*s, ids, result, false); !ok) return std::unexpected(ok.error());
+    return result;
+  });
+}
+
+std::expected<MutationResult, std::string> AdminStore::release(const Selection& selection, UnixMillis now) {
+  return mutate(selection, [&](std::span<const MessageId> ids) -> std::expected<MutationResult, std::string> {
+    auto s = Statement::prepare(store_.handle(), "UPDATE messages SET held = 0 WHERE id = ?1 AND held <> 0");
+    auto due = Statement::prepare(store_.handle(),
+                                  "UPDATE recipients SET next_attempt = ?2 WHERE message_id = ?1 AND state = 0 "
+                                  "AND leased = 0");
+    if (!s || !due) return std::unexpected("cannot prepare release: " + reason());
+    MutationResult result;
+    if (auto ok = PerMessage{store_.handle()}.run(*s, ids, result, false); !ok) return std::unexpected(ok.error());
+    MutationResult made_due;
+    if (auto ok = PerMessage{store_.handle()}.run(*due, ids, made_due, true, [&](Statement& st) { st.bind(2, now); });
+        !ok)
+      return std::unexpected(ok.error());
+    result.recipients = made_due.recipients;
+    return result;
+  });
+}
+
+std::expected<MutationResult, std::string> AdminStore::remove(const Selection& selection) {
+  return mutate(selection, [&](std::span<const MessageId> ids) -> std::expected<MutationResult, std::string> {
+    auto count = Statement::prepare(store_.handle(), "SELECT count(*) FROM recipients WHERE message_id = ?1");
+    auto s = Statement::prepare(store_.handle(), "DELETE FROM messages WHERE id = ?1");
+    if (!s || !count) return std::unexpected("cannot prepare delete: " + reason());
+    MutationResult result;
+    for (MessageId id : ids) {
+      ResetOnExit reset(*count);
+      count->bind(1, id);
+      if (count->step() == SQLITE_ROW) result.recipients += static_cast<std::size_t>(count->column_int64(0));
+    }
+    // ON DELETE CASCADE (foreign_keys = ON) removes recipients, body and attempts.
+    if (auto ok = PerMessage{store_.handle()}.run(*s, ids, result, false); !ok) return std::unexpected(ok.error());
+    return result;
+  });
+}
+
+std::expected<MutationResult, std::string> AdminStore::finish(const Selection& selection, RecipientState state,
+                                                              std::string_view reply, UnixMillis now) {
+  return mutate(selection, [&](std::span<const MessageId> ids) -> std::expected<MutationResult, std::string> {
+    auto history = Statement::prepare(store_.handle(),
+                                      "INSERT INTO attempts(message_id, idx, at, hop, state, reply) "
+                                      "SELECT message_id, idx, ?3, NULL, ?2, ?4 FROM recipients "
+                                      "WHERE message_id = ?1 AND state = 0");
+    auto s = Statement::prepare(store_.handle(),
+                                "UPDATE recipients SET state = ?2, next_attempt = ?3, last_reply = ?4, updated_at = ?3, "
+                                "leased = 0 WHERE message_id = ?1 AND state = 0");
+    if (!s || !history) return std::unexpected("cannot prepare the update: " + reason());
+    const auto binder = [&](Statement& st) {
+      st.bind(2, static_cast<std::int64_t>(state));
+      st.bind(3, now);
+      st.bind_text(4, reply);
+    };
+    MutationResult ignored;
+    if (auto ok = PerMessage{store_.handle()}.run(*history, ids, ignored, false, binder); !ok)
+      return std::unexpected(ok.error());
+    MutationResult result;
+    if (auto ok = PerMessage{store_.handle()}.run(*s, ids, result, true, binder); !ok)
+      return std::unexpected(ok.error());
+    return result;
+  });
+}
+
+std::expected<std::vector<SummaryInput>, std::string> AdminStore::summary_inputs() {
+  auto s = Statement::prepare(store_.handle(),
+                              "SELECT DISTINCT r.message_id, lower(substr(r.address, instr(r.address, '@') + 1)), "
+                              "m.received_at, m.size FROM recipients r JOIN messages m ON m.id = r.message_id "
+                              "WHERE r.state = 0");
+  if (!s) return std::unexpected("cannot query the queue: " + reason());
+  std::vector<SummaryInput> out;
+  int rc = SQLITE_ROW;
+  while ((rc = s->step()) == SQLITE_ROW)
+    out.push_back({std::string(s->column_text(1)), s->column_int64(2), static_cast<std::uint64_t>(s->column_int64(3))});
+  if (rc != SQLITE_DONE) return std::unexpected("cannot query the queue: " + reason());
+  return out;
+}
+
+std::expected<QueueDepth, std::string> AdminStore::depth() {
+  // Reads pending recipients only, through the (state, next_attempt) index; history rows
+  // of finished messages are never touched, so a scrape stays cheap on a long-lived queue.
+  auto s = Statement::prepare(store_.handle(),
+                              "SELECT m.held <> 0, r.attempts > 0 OR coalesce(r.last_reply, '') <> '', count(DISTINCT m.id), count(*), min(m.received_at) "
+                              "FROM recipients r JOIN messages m ON m.id = r.message_id WHERE r.state = 0 "
+                              "GROUP BY 1, 2");
+  auto bytes = Statement::prepare(store_.handle(),
+                                  "SELECT coalesce(sum(size), 0) FROM messages WHERE id IN "
+                                  "(SELECT message_id FROM recipients WHERE state = 0)");
+  if (!s || !bytes) return std::unexpected("cannot query the queue: " + reason());
+  QueueDepth d;
+  int rc = SQLITE_ROW;
+  const auto oldest = [](UnixMillis& into, UnixMillis value) { into = into == 0 ? value : std::min(into, value); };
+  while ((rc = s->step()) == SQLITE_ROW) {
+    const bool held = s->column_int64(0) != 0, attempted = s->column_int64(1) != 0;
+    const auto messages = static_cast<std::uint64_t>(s->column_int64(2));
+    const auto recipients = static_cast<std::uint64_t>(s->column_int64(3));
+    const UnixMillis first = s->column_int64(4);
+    if (held) {
+      d.held_messages += messages;
+      d.held_recipients += recipients;
+      oldest(d.oldest_held, first);
+    } else if (attempted) {
+      d.deferred_messages += messages;
+      d.deferred_recipients += recipients;
+      oldest(d.oldest_deferred, first);
+    } else {
+      d.queued_messages += messages;
+      d.queued_recipients += recipients;
+      oldest(d.oldest_queued, first);
+    }
+  }
+  if (rc != SQLITE_DONE) return std::unexpected("cannot query the queue: " + reason());
+  if (bytes->step() == SQLITE_ROW) d.bytes = static_cast<std::uint64_t>(bytes->column_int64(0));
+  return d;
+}
+
+}  // namespace queue

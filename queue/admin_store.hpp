@@ -1,0 +1,126 @@
+// queue/admin_store.hpp — what `hubrelay queue` does to queue.db, daemon running or not.
+//
+// Owns: a second SQLite connection to the daemon's queue database (WAL lets it read next
+// to the running writer; every mutation is one BEGIN IMMEDIATE transaction under the same
+// busy timeout the daemon uses) and the admin operations: list, show, body export,
+// retry, hold, release, delete, bounce, expire, summary and the depth figures for metrics.
+// How the daemon notices: its retry scanner claims due recipients every second, so
+// `retry`/`release` set next_attempt = now and `hold` sets messages.held (claims skip
+// held messages). Recipients leased to a delivery in progress (recipients.leased = 1) are
+// never made due again, so an admin retry cannot cause a second parallel delivery.
+// Deleting a message that is being delivered is safe: the daemon's record() then finds
+// no row and drops the outcome.
+// Never: creates a database (a missing queue.db is an error), reads a clock (callers pass
+// `now`), logs or prints — auditing is the caller's job.
+// Threading: one thread at a time. Errors: std::expected with an operator-readable text.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "queue/message.hpp"
+#include "queue/queue_query.hpp"
+#include "queue/sqlite_store.hpp"
+
+namespace queue {
+
+struct RecipientView {
+  std::int32_t index = 0;
+  std::string address;
+  RecipientState state = RecipientState::pending;
+  std::uint32_t attempts = 0;
+  UnixMillis next_attempt = 0;
+  bool leased = false;                   // a delivery is in progress
+  std::string last_reply;
+  std::string hop;
+  UnixMillis updated_at = 0;             // 0: unknown
+};
+
+struct AttemptView {
+  std::int32_t index = 0;                // recipient index
+  UnixMillis at = 0;
+  std::string hop;
+  RecipientState state = RecipientState::pending;
+  std::string reply;
+};
+
+struct MessageView {
+  MessageId id = 0;
+  conf::Direction direction = conf::Direction::inbound;
+  std::string listener;
+  std::string client_address;
+  std::string helo;
+  std::string sender;
+  std::string mail_parameters;
+  UnixMillis received_at = 0;
+  std::uint64_t size = 0;
+  bool held = false;
+  bool has_body = false;
+  std::vector<RecipientView> recipients;
+  std::vector<AttemptView> attempts;     // only filled by show()
+  std::string_view state() const noexcept;  // queue/queue_query.hpp message_state()
+};
+
+/// Which messages a mutation applies to: the listed ids, every message, or (for retry)
+/// the pending recipients in one domain.
+struct Selection {
+  std::vector<MessageId> ids;
+  bool all = false;
+  std::string domain;
+};
+
+/// What a mutation changed.
+struct MutationResult {
+  std::size_t messages = 0;
+  std::size_t recipients = 0;
+};
+
+/// Queue depth for metrics and status: pending recipients by state.
+struct QueueDepth {
+  std::uint64_t queued_messages = 0, queued_recipients = 0;      // pending, no attempt or reason yet, not held
+  std::uint64_t deferred_messages = 0, deferred_recipients = 0;  // pending, attempted or deferred with a reason
+  std::uint64_t held_messages = 0, held_recipients = 0;
+  UnixMillis oldest_queued = 0, oldest_deferred = 0, oldest_held = 0;  // received_at; 0 if none
+  std::uint64_t bytes = 0;               // sizes of messages with anything pending
+};
+
+class AdminStore {
+ public:
+  /// Opens an existing queue database (migrating it if this binary is newer). A missing
+  /// file is an error naming the path: the CLI must never create an empty queue.
+  static std::expected<AdminStore, std::string> open(const std::string& db_path);
+
+  std::expected<std::vector<MessageView>, std::string> list(const QueueFilter& filter, UnixMillis now);
+  /// Envelope, recipients and attempts history; error "no message ..." if absent.
+  std::expected<MessageView, std::string> show(MessageId id);
+  /// The stored message (with our Received: header); error once delivered (body purged).
+  std::expected<std::string, std::string> body(MessageId id);
+
+  std::expected<MutationResult, std::string> retry(const Selection& selection, UnixMillis now);
+  std::expected<MutationResult, std::string> hold(const Selection& selection);
+  std::expected<MutationResult, std::string> release(const Selection& selection, UnixMillis now);
+  std::expected<MutationResult, std::string> remove(const Selection& selection);
+  /// Pending recipients become `state` (failed or expired) with `reply` as their last
+  /// reply, so the bounce path (RFC 3464 DSN) picks them up. The body is kept for it.
+  std::expected<MutationResult, std::string> finish(const Selection& selection, RecipientState state,
+                                                    std::string_view reply, UnixMillis now);
+
+  /// One row per pending (message, recipient domain) for the qshape summary.
+  std::expected<std::vector<SummaryInput>, std::string> summary_inputs();
+  std::expected<QueueDepth, std::string> depth();
+
+ private:
+  explicit AdminStore(SqliteStore store) noexcept : store_(std::move(store)) {}
+  std::expected<void, std::string> check_ids(std::span<const MessageId> ids);
+  std::string reason() const;
+  template <typename Body>
+  std::expected<MutationResult, std::string> mutate(const Selection& selection, Body&& body);
+
+  SqliteStore store_;
+};
+
+}  // namespace queue

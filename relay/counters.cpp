@@ -1,0 +1,36 @@
+// relay/counters.cpp — rejection counting and the latency histogram.
+#include "relay/counters.hpp"
+
+namespace relay {
+
+void count_rejections(std::string_view replies, std::map<std::string, std::uint64_t, std::less<>>& into) {
+  while (!replies.empty()) {
+    const auto end = replies.find("\r\n");
+    const std::string_view line = replies.substr(0, end);
+    replies = end == std::string_view::npos ? std::string_view{} : replies.substr(end + 2);
+    // "550 5.7.1 text" or "550-..." (continuation: counted on the last line only).
+    if (line.size() < 4 || (line[0] != '4' && line[0] != '5') || line[3] != ' ') continue;
+    std::string_view reason = line.substr(0, 3);
+    const std::string_view rest = line.substr(4);
+    const auto space = rest.find(' ');
+    const std::string_view first = rest.substr(0, space);
+    // An enhanced code: class.subject.detail with the class matching the basic code.
+    if (first.size() >= 5 && first[0] == line[0] && first[1] == '.' &&
+        first.find_first_not_of("0123456789.") == std::string_view::npos) {
+      reason = first;
+    }
+    auto it = into.find(reason);
+    if (it == into.end()) it = into.emplace(std::string(reason), 0).first;
+    ++it->second;
+  }
+}
+
+void LatencyHistogram::observe(double seconds) noexcept {
+  std::size_t i = 0;
+  while (i < latency_bounds.size() && seconds > latency_bounds[i]) ++i;
+  ++buckets[i];
+  sum_seconds += seconds;
+  ++count;
+}
+
+}  // namespace relay

@@ -1,0 +1,63 @@
+// relay/counters.hpp — the daemon's counters as plain values (issue 7: operations).
+//
+// Owns: per-listener counters (connections, sessions, messages, rejections by reason),
+// per-direction delivery counters with a latency histogram, and per-hop attempt counters
+// with failures by class. Listeners and the delivery engine bump them on the io_context
+// thread; the admin endpoint copies them into a metrics::Snapshot on the same thread.
+// Never: locks, allocates on the hot path beyond the rejection map's first use of a
+// reason, or does I/O. Pure, so relay_core's unit tests can use it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace relay {
+
+struct ListenerCounters {
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t connections_refused = 0;   // over max_connections
+  std::uint64_t sessions_active = 0;
+  std::uint64_t messages_received = 0;     // committed and answered 250
+  std::uint64_t recipients_received = 0;
+  std::uint64_t bytes_received = 0;        // message bytes committed
+  std::uint64_t commit_failures = 0;       // answered 451/452
+  /// 4xx/5xx replies this listener sent, by enhanced status code ("5.7.1"), or by the
+  /// basic code ("554") when a reply has none.
+  std::map<std::string, std::uint64_t, std::less<>> rejections;
+};
+
+/// Counts the 4xx/5xx replies in `replies` (one or more complete SMTP replies, CRLF
+/// lines; a multi-line reply counts once, on its last line) into `into`.
+void count_rejections(std::string_view replies, std::map<std::string, std::uint64_t, std::less<>>& into);
+
+/// Upper bounds (seconds) of the delivery latency histogram: received → delivered.
+inline constexpr std::array<double, 10> latency_bounds{0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 86400};
+
+struct LatencyHistogram {
+  std::array<std::uint64_t, latency_bounds.size() + 1> buckets{};  // last: +Inf
+  double sum_seconds = 0;
+  std::uint64_t count = 0;
+  void observe(double seconds) noexcept;
+};
+
+/// Per direction of the messages (inbound / outbound), recipients unless noted.
+struct DirectionCounters {
+  std::uint64_t delivered = 0;
+  std::uint64_t deferred = 0;
+  std::uint64_t bounced = 0;               // permanent failures (a DSN is due)
+  std::uint64_t expired = 0;
+  std::uint64_t messages_out = 0;          // transactions with at least one delivered recipient
+  LatencyHistogram latency;
+};
+
+struct HopCounters {
+  std::uint64_t attempts = 0;              // transactions started
+  std::uint64_t successes = 0;             // transactions the hop completed
+  /// connect, io, timeout, tls, protocol (faults), reply_4xx, reply_5xx (refusals).
+  std::map<std::string, std::uint64_t, std::less<>> failures;
+};
+
+}  // namespace relay

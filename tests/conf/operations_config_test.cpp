@@ -1,0 +1,76 @@
+// tests/conf/operations_config_test.cpp — the operations keys (issue 7): [admin] listen and
+// token, [relay] user, [log] max_size / max_files / syslog, with their diagnostics.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "conf/load.hpp"
+
+namespace conf {
+namespace {
+
+constexpr std::string_view base = R"(
+[relay]
+hostname = "relay.example.com"
+
+[policy.in]
+
+[[listener]]
+name = "in"
+direction = "inbound"
+bind = ["127.0.0.1:2525"]
+policy = "in"
+)";
+
+std::string errors_of(const std::string& text) {
+  auto loaded = load_string(text, "/etc/hubrelay/t.toml");
+  if (loaded) return {};
+  std::string out;
+  for (const auto& d : loaded.error()) out += d.to_string() + "\n";
+  return out;
+}
+
+TEST(OperationsConfig, DefaultsAreOffAndUnrotated) {
+  auto loaded = load_string(base, "/etc/hubrelay/t.toml");
+  ASSERT_TRUE(loaded);
+  EXPECT_FALSE((*loaded)->admin.enabled);
+  EXPECT_TRUE((*loaded)->relay.user.empty());
+  EXPECT_EQ((*loaded)->log.max_size, 0u);
+  EXPECT_FALSE((*loaded)->log.syslog);
+}
+
+TEST(OperationsConfig, ReadsEveryKey) {
+  const std::string text = std::string(base) +
+                           "[admin]\nlisten = \"127.0.0.1:8025\"\ntoken = \"abc\"\n"
+                           "[log]\nfile = \"/var/log/h.log\"\nmax_size = \"10MiB\"\nmax_files = 3\n";
+  auto loaded = load_string(text, "/etc/hubrelay/t.toml");
+  ASSERT_TRUE(loaded) << errors_of(text);
+  const Config& c = **loaded;
+  EXPECT_TRUE(c.admin.enabled);
+  EXPECT_EQ(c.admin.listen.address, "127.0.0.1");
+  EXPECT_EQ(c.admin.listen.port, 8025);
+  EXPECT_EQ(c.admin.token, "abc");
+  EXPECT_EQ(c.log.max_size, 10u * 1024 * 1024);
+  EXPECT_EQ(c.log.max_files, 3u);
+}
+
+TEST(OperationsConfig, Diagnostics) {
+  struct Case { std::string extra; std::string want; };
+  const Case cases[] = {
+      {"[admin]\nlisten = \"127.0.0.1:2525\"\n", "admin.listen"},        // taken by the listener
+      {"[admin]\nlisten = \"localhost:8025\"\n", "admin.listen"},        // not an IP literal
+      {"[admin]\ntoken = \"x\"\n", "admin.listen"},                      // listen is required
+      {"[admin]\nlisten = \"127.0.0.1:8025\"\nport = 1\n", "admin.port"},
+      {"[log]\nfile = \"/x.log\"\nsyslog = true\n", "log.syslog"},
+      {"[log]\nmax_files = 0\n", "log.max_files"},
+      {"[log]\nmax_size = \"1KiB\"\n", "log.max_size"},
+  };
+  for (const auto& c : cases) {
+    const std::string errors = errors_of(std::string(base) + c.extra);
+    EXPECT_NE(errors.find(c.want), std::string::npos) << c.extra << "\n" << errors;
+    EXPECT_NE(errors.find("t.toml:"), std::string::npos) << errors;
+  }
+}
+
+}  // namespace
+}  // namespace conf

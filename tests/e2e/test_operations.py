@@ -1,0 +1,452 @@
+#!/usr/bin/python3
+"""tests/e2e/test_operations.py — operating hubrelay: queue CLI, metrics, stats, reload, status page.
+
+Owns: the operator's contract (issue 7) against the real binary: messages held by a dead
+hop show up in `hubrelay queue list --json` with state and last reply; `hold` keeps one
+from delivery after the hop returns and `release` delivers it; `delete` removes one;
+`summary` counts match; the same commands work with the daemon stopped; bad ids and
+filters exit 1 with a clear message; /metrics counters equal exactly the traffic sent
+through each listener; `hubrelay stats` reports per-direction rates; SIGHUP with a
+changed route sends new mail to the new hop while a slow session in progress completes;
+SIGHUP with a broken configuration keeps the old one; SIGTERM drains; [relay] user drops
+root after binding; the status page renders its charts
+with data in headless Chromium (screenshot kept under the build's artifacts/ directory).
+Never: asserts timing; every wait is bounded.
+Standards: RFC 5321 (sessions), Prometheus text exposition format 0.0.4.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import unittest
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import (INBOUND_HOST, OUTBOUND_HOST, E2ETestCase, Hop, RawSmtp,  # noqa: E402
+                     build_message, free_port, message_id_of, port_accepts, relay_binary, run_cli,
+                     send_mail, settle, smtp_connect, smtp_transaction, wait_for)
+
+WAIT = 40.0
+DEAD_DOMAIN = "dead.example.org"
+
+
+def admin_toml(port, token=""):
+    text = f'[admin]\nlisten = "127.0.0.1:{port}"'
+    if token:
+        text += f'\ntoken = "{token}"'
+    return text
+
+
+def parse_metrics(text):
+    """{'name{labels}': value} for every sample line."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.rpartition(" ")
+        out[key] = float(value)
+    return out
+
+
+def artifacts_dir():
+    """<build>/artifacts, the build being the directory two levels above the binary."""
+    path = Path(relay_binary()).resolve().parent.parent / "artifacts"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class OperationsTestCase(E2ETestCase):
+    def cli(self, *args, config=None):
+        return run_cli(["queue", *args, "--config", str(config or self.config_path)])
+
+    def queue_json(self, *args):
+        r = self.cli("list", "--json", *args)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+
+    def http(self, path, token=None):
+        req = urllib.request.Request(f"http://127.0.0.1:{self.admin_port}{path}")
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.read().decode()
+
+    def send_outbound(self, n, domain, tag):
+        mids = []
+        with smtp_connect(OUTBOUND_HOST, self.cfg.outbound_port) as s:
+            for i in range(n):
+                rcpt = f"user{i}@{domain}"
+                mid, msg = build_message(sender="carol@example.com", to=[rcpt], subject=f"{tag} {i}")
+                smtp_transaction(s, "carol@example.com", [rcpt], msg)
+                mids.append(mid)
+        return mids
+
+
+class QueueCliTest(OperationsTestCase):
+    def setUp(self):
+        super().setUp()
+        self.hub = self.start_sink("hub")
+        self.dead_port = free_port("127.0.0.1")  # nothing listens here yet
+        self.admin_port = free_port("127.0.0.1")
+        self.cfg, self.config_path = self.make_config(
+            [Hop("hub", self.hub.port)], [Hop("upstream", self.dead_port)],
+            extra_toml=admin_toml(self.admin_port))
+        self.relay = self.start_relay(self.cfg, self.config_path)
+
+    def wait_deferred(self, n):
+        def deferred():
+            rows = self.queue_json("--state", "deferred")
+            return rows if len(rows) == n and all(r["recipients"][0]["last_reply"] for r in rows) else None
+        return wait_for(deferred, WAIT, f"{n} deferred messages in queue list")
+
+    def test_dead_hop_hold_release_delete_summary(self):
+        mids = self.send_outbound(3, DEAD_DOMAIN, "held-by-dead-hop")
+        rows = self.wait_deferred(3)
+        for row in rows:
+            self.assertEqual(row["direction"], "outbound")
+            self.assertEqual(row["listener"], "outbound")
+            self.assertEqual(row["state"], "deferred")
+            rcpt = row["recipients"][0]
+            self.assertEqual(rcpt["state"], "pending")
+            self.assertIn("4.4.1", rcpt["last_reply"])  # connection to the hop failed
+        ids = [r["id"] for r in rows]
+        keep, gone, free = ids
+
+        # summary: every pending message counted under its recipient domain.
+        r = self.cli("summary")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        print("\n[queue summary]\n" + r.stdout, file=sys.stderr)
+        lines = {l.split()[0]: l.split() for l in r.stdout.splitlines()[1:]}
+        self.assertEqual(lines["TOTAL"][1], "3")
+        self.assertEqual(lines[DEAD_DOMAIN][1], "3")
+        summary = [json.loads(l) for l in self.cli("summary", "--json").stdout.splitlines()]
+        self.assertEqual(summary[0]["total"], 3)
+
+        # show: envelope, recipients, attempts history.
+        shown = json.loads(self.cli("show", keep, "--json").stdout)
+        self.assertTrue(shown["attempts"])
+        self.assertTrue(all("4.4.1" in a["reply"] for a in shown["attempts"]), shown["attempts"])
+        eml = self.cli("show", keep, "--eml").stdout
+        self.assertIn("Received:", eml)
+
+        r = self.cli("hold", keep)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('action="hold"', r.stderr)  # audit line (no log file: stderr)
+        self.assertIn("uid=", r.stderr)
+        r = self.cli("delete", gone)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("1 message(s)", r.stdout)
+
+        # The hop comes back: the free message is delivered, the held one is not.
+        upstream = self.start_sink("upstream", port=self.dead_port)
+        wait_for(lambda: len(upstream.messages()) >= 1, WAIT, "the free message at the upstream")
+        settle(4)  # several scanner passes and retry times
+        got = {message_id_of(m.raw) for m in upstream.messages()}
+        self.assertEqual(len(got), 1, got)
+        held = self.queue_json("--state", "held")
+        self.assertEqual([r["id"] for r in held], [keep])
+
+        r = self.cli("release", keep)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_for(lambda: len(upstream.messages()) >= 2, WAIT, "the released message at the upstream")
+        settle(2)
+        got = [message_id_of(m.raw) for m in upstream.messages()]
+        self.assertEqual(len(got), 2, got)  # the deleted one never arrives, nothing twice
+        self.assertEqual(len(set(got)), 2)
+        self.assertEqual(set(got), {mids[ids.index(keep)], mids[ids.index(free)]})
+        wait_for(lambda: self.queue_json() == [], WAIT, "an empty queue")
+        self.assertEqual(len(self.queue_json("--state", "delivered")), 2)
+
+    def test_commands_with_the_daemon_stopped(self):
+        self.send_outbound(2, DEAD_DOMAIN, "offline")
+        self.wait_deferred(2)
+        self.assertEqual(self.relay.stop(), 0)
+        rows = self.queue_json()
+        self.assertEqual(len(rows), 2)
+        a, b = (r["id"] for r in rows)
+        self.assertEqual(self.cli("hold", a).returncode, 0)
+        self.assertEqual([r["id"] for r in self.queue_json("--state", "held")], [a])
+        self.assertEqual(self.cli("release", a).returncode, 0)
+        self.assertEqual(self.queue_json("--state", "held"), [])
+        r = self.cli("delete", "--bounce", b)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        failed = self.queue_json("--state", "failed")
+        self.assertEqual(failed[0]["recipients"][0]["last_reply"], "550 5.0.0 deleted by administrator")
+        self.assertEqual(self.cli("delete", a).returncode, 0)
+        self.assertEqual(self.queue_json(), [])
+        r = self.cli("summary")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.splitlines()[1].split()[:2], ["TOTAL", "0"])
+        r = self.cli("retry", "--all")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_bad_ids_and_filters_exit_1(self):
+        for args, expect in ((["show", "zzz"], "not a queue id"),
+                             (["show", "FFFFFF"], "no message with queue id"),
+                             (["hold", "ABC123"], "no message with queue id"),
+                             (["list", "--state", "sleeping"], "unknown state"),
+                             (["list", "--older", "yesterday"], "not an age"),
+                             (["list", "--colour", "blue"], "unknown filter"),
+                             (["retry"], "needs queue ids")):
+            r = self.cli(*args)
+            self.assertEqual(r.returncode, 1, f"{args}: {r.stdout} {r.stderr}")
+            self.assertIn(expect, r.stderr, args)
+
+    def test_queue_api_over_http(self):
+        self.send_outbound(1, DEAD_DOMAIN, "api")
+        self.wait_deferred(1)
+        lines = self.http("/api/queue?state=deferred").splitlines()
+        self.assertEqual(len(lines), 1)
+        self.assertEqual(json.loads(lines[0])["state"], "deferred")
+
+
+class MetricsTest(OperationsTestCase):
+    def setUp(self):
+        super().setUp()
+        self.sink = self.start_sink("hub")
+        self.admin_port = free_port("127.0.0.1")
+        self.token = "t0ken-e2e"
+        self.cfg, self.config_path = self.make_config(
+            [Hop("hub", self.sink.port)], [Hop("smarthost", self.sink.port)],
+            extra_toml=admin_toml(self.admin_port, self.token))
+        self.relay = self.start_relay(self.cfg, self.config_path)
+
+    def metrics(self):
+        return parse_metrics(self.http("/metrics", token=self.token))
+
+    def test_metrics_match_the_traffic_and_stats_and_status_page(self):
+        with self.assertRaises(urllib.error.HTTPError) as denied:
+            self.http("/metrics")
+        self.assertEqual(denied.exception.code, 401)
+        before = self.metrics()
+        lin = 'listener="inbound",direction="inbound"'
+        lout = 'listener="outbound",direction="outbound"'
+
+        # Inbound: 3 messages in 3 sessions, one with 2 recipients; one relay attempt refused.
+        sizes_in = 0
+        mids = []
+        for i, rcpts in enumerate((["bob@example.com"], ["bob@example.com", "eve@example.com"], ["ann@example.com"])):
+            mid, msg = build_message(to=rcpts, subject=f"in {i}")
+            send_mail(INBOUND_HOST, self.cfg.inbound_port, "alice@example.net", rcpts, msg)
+            mids.append(mid)
+        with RawSmtp(INBOUND_HOST, self.cfg.inbound_port) as raw:
+            raw.reply()
+            raw.command("EHLO client.test")
+            raw.command("MAIL FROM:<x@example.net>")
+            refused = raw.command("RCPT TO:<victim@elsewhere.example>")
+            self.assertEqual(refused.code // 100, 5)
+            raw.command("QUIT")
+        # Outbound: 2 messages in one session.
+        mids += self.send_outbound(2, "remote.example", "out")
+        wait_for(lambda: {message_id_of(m.raw) for m in self.sink.messages()} >= set(mids), WAIT,
+                 "all messages at the sink")
+
+        def settled():
+            m = self.metrics()
+            return m if m.get('hubrelay_recipients_delivered_total{direction="outbound"}', 0) - \
+                before.get('hubrelay_recipients_delivered_total{direction="outbound"}', 0) == 2 and \
+                m.get('hubrelay_recipients_delivered_total{direction="inbound"}', 0) - \
+                before.get('hubrelay_recipients_delivered_total{direction="inbound"}', 0) == 4 else None
+        after = wait_for(settled, WAIT, "delivery counters")
+
+        def delta(key):
+            return after.get(key, 0) - before.get(key, 0)
+        self.assertEqual(delta(f"hubrelay_connections_accepted_total{{{lin}}}"), 4)
+        self.assertEqual(delta(f"hubrelay_connections_accepted_total{{{lout}}}"), 1)
+        self.assertEqual(delta(f"hubrelay_messages_received_total{{{lin}}}"), 3)
+        self.assertEqual(delta(f"hubrelay_messages_received_total{{{lout}}}"), 2)
+        self.assertEqual(delta(f"hubrelay_recipients_received_total{{{lin}}}"), 4)
+        self.assertEqual(delta(f"hubrelay_recipients_received_total{{{lout}}}"), 2)
+        self.assertEqual(delta(f'hubrelay_rejections_total{{{lin},reason="{refused.enhanced}"}}'), 1)
+        self.assertEqual(delta('hubrelay_messages_delivered_total{direction="inbound"}'), 3)
+        self.assertEqual(delta('hubrelay_messages_delivered_total{direction="outbound"}'), 2)
+        self.assertEqual(delta('hubrelay_delivery_latency_seconds_count{direction="outbound"}'), 2)
+        self.assertEqual(after['hubrelay_hop_up{hop="smarthost"}'], 1)
+        self.assertGreaterEqual(delta('hubrelay_hop_successes_total{hop="smarthost"}'), 1)
+        self.assertEqual(after['hubrelay_queue_messages{state="queued"}'], 0)
+        self.assertEqual(after[f"hubrelay_sessions_active{{{lin}}}"], 0)
+        self.assertGreaterEqual(delta("hubrelay_queue_committed_messages_total"), 5)
+
+        # stats: rates appear once a full 10-second bucket has passed.
+        def stats():
+            r = run_cli(["stats", "--config", str(self.config_path)])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            row = [l.split() for l in r.stdout.splitlines() if l.startswith("outbound") and " in " in f" {l} "]
+            return r.stdout if row and float(row[0][2]) > 0 else None
+        out = wait_for(stats, WAIT, "a non-zero outbound rate in hubrelay stats", interval=1.0)
+        print("\n[hubrelay stats]\n" + out, file=sys.stderr)
+
+        status = json.loads(self.http("/api/status", token=self.token))
+        self.assertEqual(sum(status["directions"]["outbound"]["series_in"]), 2)
+        self.assertEqual(sum(status["directions"]["inbound"]["series_in"]), 3)
+        self.render_status_page()
+
+    def render_status_page(self):
+        browser = shutil.which("chromium") or shutil.which("chromium-browser")
+        if not browser:
+            self.skipTest("chromium is not installed (scripts/setup-debian.sh installs it)")
+        profile = tempfile.mkdtemp(prefix="hubrelay-chromium-", dir=self.dir)
+        shot = self.dir / "status-page.png"
+        url = f"http://127.0.0.1:{self.admin_port}/?token={self.token}"
+        flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--user-data-dir={profile}", "--window-size=1200,900"]
+        dom = subprocess.run(flags + ["--dump-dom", url], capture_output=True, text=True, timeout=120)
+        self.assertEqual(dom.returncode, 0, dom.stderr[-2000:])
+        self.assertIn('data-rendered="yes"', dom.stdout)
+        totals = {m.group(1): float(m.group(2)) for m in re.finditer(
+            r'class="series series-(in|out)"[^>]*data-total="([0-9.]+)"', dom.stdout)}
+        self.assertTrue(totals, "no chart series in the rendered page")
+        self.assertGreater(totals.get("in", 0), 0)
+        self.assertEqual(dom.stdout.count("<polyline"), 4)  # in and out, per direction
+        shot_run = subprocess.run(flags + [f"--screenshot={shot}", url], capture_output=True, text=True,
+                                  timeout=120)
+        self.assertEqual(shot_run.returncode, 0, shot_run.stderr[-2000:])
+        self.assertTrue(shot.exists() and shot.stat().st_size > 5000, "screenshot missing or empty")
+        kept = artifacts_dir() / "status-page.png"
+        shutil.copyfile(shot, kept)
+        print(f"\n[status page screenshot] {kept}", file=sys.stderr)
+
+
+class ReloadTest(OperationsTestCase):
+    def setUp(self):
+        super().setUp()
+        self.a = self.start_sink("a")
+        self.b = self.start_sink("b")
+        self.hub = self.start_sink("hub")
+        self.admin_port = free_port("127.0.0.1")
+        self.cfg, self.config_path = self.make_config(
+            [Hop("hub", self.hub.port)], [Hop("up-a", self.a.port)], extra_toml=admin_toml(self.admin_port))
+        self.relay = self.start_relay(self.cfg, self.config_path)
+
+    def reload_count(self, marker):
+        return self.relay.log_text().count(marker)
+
+    def hup_and_wait(self, marker):
+        n = self.reload_count(marker)
+        self.relay.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: self.reload_count(marker) > n, WAIT, f"'{marker}' in the relay log")
+
+    def test_changed_route_moves_new_mail_while_a_slow_session_completes(self):
+        first = self.send_outbound(1, "remote.example", "before")
+        wait_for(lambda: self.a.messages(), WAIT, "first message at hop a")
+
+        slow = RawSmtp(OUTBOUND_HOST, self.cfg.outbound_port)
+        self.addCleanup(slow.close)
+        self.assertEqual(slow.reply().code, 220)
+        self.assertEqual(slow.command("EHLO slow.test").code, 250)
+        self.assertEqual(slow.command("MAIL FROM:<carol@example.com>").code, 250)
+        self.assertEqual(slow.command("RCPT TO:<slow@remote.example>").code, 250)
+        self.assertEqual(slow.command("DATA").code, 354)
+        slow_mid, slow_msg = build_message(sender="carol@example.com", to=["slow@remote.example"], subject="slow")
+        half = len(slow_msg) // 2
+        slow.send(slow_msg[:half])
+
+        self.cfg.outbound_hops = [Hop("up-b", self.b.port)]
+        self.cfg.write(self.config_path)
+        self.hup_and_wait("configuration reloaded")
+
+        after = self.send_outbound(1, "remote.example", "after")
+        wait_for(lambda: any(message_id_of(m.raw) == after[0] for m in self.b.messages()), WAIT,
+                 "new mail at hop b")
+        self.assertNotIn(after[0], {message_id_of(m.raw) for m in self.a.messages()})
+
+        slow.send(slow_msg[half:] + b".\r\n")
+        self.assertEqual(slow.reply().code, 250)  # the session that straddled the reload completes
+        self.assertEqual(slow.command("QUIT").code, 221)
+        wait_for(lambda: slow_mid in {message_id_of(m.raw) for m in self.a.messages() + self.b.messages()},
+                 WAIT, "the slow session's message at a hop")
+        settle(2)
+        everywhere = [message_id_of(m.raw) for m in self.a.messages() + self.b.messages()]
+        for mid in first + after + [slow_mid]:
+            self.assertEqual(everywhere.count(mid), 1, mid)
+
+    def test_broken_config_keeps_the_old_one(self):
+        self.config_path.write_text(self.config_path.read_text() + "\n[listener\nbroken = \n")
+        self.hup_and_wait("running configuration kept")
+        mids = self.send_outbound(1, "remote.example", "still-working")
+        wait_for(lambda: any(message_id_of(m.raw) == mids[0] for m in self.a.messages()), WAIT,
+                 "mail still routed by the old configuration")
+        self.assertTrue(self.relay.running())
+
+
+class DrainTest(OperationsTestCase):
+    def test_sigterm_drains_sessions_and_keeps_the_queue_consistent(self):
+        self.sink = self.start_sink("hub")
+        self.cfg, self.config_path = self.make_config([Hop("hub", self.sink.port)], [Hop("up", self.sink.port)])
+        self.relay = self.start_relay(self.cfg, self.config_path)
+
+        busy = RawSmtp(OUTBOUND_HOST, self.cfg.outbound_port, timeout=30)
+        idle = RawSmtp(OUTBOUND_HOST, self.cfg.outbound_port, timeout=30)
+        self.addCleanup(busy.close)
+        self.addCleanup(idle.close)
+        for s in (busy, idle):
+            self.assertEqual(s.reply().code, 220)
+            self.assertEqual(s.command("EHLO drain.test").code, 250)
+        self.assertEqual(busy.command("MAIL FROM:<carol@example.com>").code, 250)
+        self.assertEqual(busy.command("RCPT TO:<late@remote.example>").code, 250)
+        self.assertEqual(busy.command("DATA").code, 354)
+        mid, msg = build_message(sender="carol@example.com", to=["late@remote.example"], subject="drain")
+        busy.send(msg[:20])
+
+        self.relay.proc.send_signal(signal.SIGTERM)
+        wait_for(lambda: "draining" in self.relay.log_text(), WAIT, "the drain to start")
+        # No new sessions once draining.
+        wait_for(lambda: not port_accepts(OUTBOUND_HOST, self.cfg.outbound_port), WAIT,
+                 "the outbound listener to stop accepting")
+        # The session in DATA may finish its message within the grace time.
+        busy.send(msg[20:] + b".\r\n")
+        self.assertEqual(busy.reply().code, 250)
+        # Everyone still connected is told 421 4.3.2 and closed.
+        for s in (busy, idle):
+            replies = s.replies_until_close()
+            self.assertTrue(replies, "no reply before close")
+            self.assertEqual((replies[-1].code, replies[-1].enhanced), (421, "4.3.2"))
+        self.assertEqual(self.relay.proc.wait(timeout=WAIT), 0)
+        self.relay.exit_status = 0
+
+        # The queue is consistent: the accepted message is delivered exactly once, now or
+        # after a restart (recovery makes anything left pending due at once).
+        if mid not in {message_id_of(m.raw) for m in self.sink.messages()}:
+            self.relay = self.start_relay(self.cfg, self.config_path)
+        wait_for(lambda: mid in {message_id_of(m.raw) for m in self.sink.messages()}, WAIT, "the drained message")
+        settle(2)
+        self.assertEqual([message_id_of(m.raw) for m in self.sink.messages()].count(mid), 1)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "dropping privileges needs root")
+class PrivilegeTest(OperationsTestCase):
+    def test_relay_user_drops_root_after_binding(self):
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        self.sink = self.start_sink("hub")
+        self.admin_port = free_port("127.0.0.1")
+        self.cfg, self.config_path = self.make_config([Hop("hub", self.sink.port)], [Hop("up", self.sink.port)],
+                                                      extra_toml=admin_toml(self.admin_port))
+        text = self.config_path.read_text().replace("[relay]\n", '[relay]\nuser = "nobody"\n', 1)
+        self.config_path.write_text(text)
+        os.chmod(self.dir, 0o755)  # mkdtemp's 0700 would lock the service user out of state/
+        self.relay = self.start_relay(self.cfg, self.config_path)
+        # The kernel accepts on a listening socket before the daemon switches user, so
+        # wait for the switch rather than assume it happened at readiness.
+        wait_for(lambda: "running as user nobody" in self.relay.log_text(), WAIT, "the privilege drop")
+        status = Path(f"/proc/{self.relay.proc.pid}/status").read_text()
+        uids = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)", status, re.M).groups()
+        self.assertEqual({int(u) for u in uids}, {nobody.pw_uid})  # real, effective, saved
+        self.assertEqual(os.stat(self.cfg.state_dir / "queue.db").st_uid, nobody.pw_uid)
+        mids = self.send_outbound(1, "remote.example", "unprivileged")
+        wait_for(lambda: mids[0] in {message_id_of(m.raw) for m in self.sink.messages()}, WAIT,
+                 "delivery by the unprivileged daemon")
+        self.assertIn("hubrelay_up 1", self.http("/metrics"))  # the queue is still readable
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,199 @@
+// Tests for queue/admin_store.cpp against a real queue.db written by SqliteStore, the way
+// the daemon writes it: list filters, show with attempts, hold/release/retry leave leased
+// recipients alone, delete cascades, bounce/expire finish pending recipients, summary and
+// depth figures, and unknown ids change nothing.
+#include "queue/admin_store.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+namespace queue {
+namespace {
+
+class AdminStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = ::testing::TempDir() + "hubrelay-admin-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    path_ = (dir_ / "queue.db").string();
+    auto opened = SqliteStore::open(path_);
+    ASSERT_TRUE(opened) << opened.error();
+    daemon_.emplace(std::move(*opened));
+  }
+  void TearDown() override {
+    daemon_.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  MessageId add(std::vector<std::string> rcpts, UnixMillis received, conf::Direction d = conf::Direction::outbound) {
+    NewMessage m;
+    m.direction = d;
+    m.listener = d == conf::Direction::outbound ? "outbound" : "inbound";
+    m.client_address = "127.0.0.1";
+    m.helo = "hub";
+    m.sender = "alice@example.com";
+    m.recipients = std::move(rcpts);
+    m.body = "Subject: t\r\n\r\nbody\r\n";
+    m.received_at = received;
+    EXPECT_FALSE(daemon_->begin());
+    auto stored = daemon_->insert(std::move(m), received + 3'600'000);  // leased, as a fresh commit is
+    EXPECT_TRUE(stored);
+    EXPECT_FALSE(daemon_->commit());
+    return stored ? stored->id : 0;
+  }
+  void outcome(MessageId id, int idx, RecipientState s, UnixMillis next, std::string reply, std::string hop) {
+    const RecipientOutcome o{id, idx, s, next, true, std::move(reply), std::move(hop), next};
+    EXPECT_FALSE(daemon_->begin());
+    EXPECT_FALSE(daemon_->record(std::span(&o, 1)));
+    EXPECT_FALSE(daemon_->commit());
+  }
+  AdminStore admin() {
+    auto a = AdminStore::open(path_);
+    EXPECT_TRUE(a) << a.error();
+    return std::move(*a);
+  }
+  std::size_t due_now(UnixMillis now) {
+    EXPECT_FALSE(daemon_->begin());
+    auto claimed = daemon_->claim_due(now, now + 3'600'000, 100);
+    EXPECT_FALSE(daemon_->commit());
+    return claimed ? claimed->size() : 0;
+  }
+
+  std::filesystem::path dir_;
+  std::string path_;
+  std::optional<SqliteStore> daemon_;
+};
+
+TEST_F(AdminStoreTest, RefusesToCreateADatabase) {
+  auto a = AdminStore::open((dir_ / "missing.db").string());
+  ASSERT_FALSE(a);
+  EXPECT_NE(a.error().find("no queue database"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "missing.db"));
+}
+
+TEST_F(AdminStoreTest, ListShowsDeferredStateAndLastReply) {
+  const MessageId id = add({"bob@dead.example"}, 1000);
+  outcome(id, 0, RecipientState::pending, 5000, "451 4.4.1 hop unreachable", "up-a");
+  auto a = admin();
+  auto rows = a.list(QueueFilter{}, 2000);
+  ASSERT_TRUE(rows) << rows.error();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].state(), "deferred");
+  EXPECT_EQ((*rows)[0].recipients[0].last_reply, "451 4.4.1 hop unreachable");
+  EXPECT_FALSE((*rows)[0].recipients[0].leased);
+
+  QueueFilter by_domain;
+  by_domain.domain = "other.example";
+  EXPECT_TRUE(a.list(by_domain, 2000)->empty());
+  by_domain.domain = "DEAD.example";
+  EXPECT_EQ(a.list(by_domain, 2000)->size(), 1u);
+
+  auto shown = a.show(id);
+  ASSERT_TRUE(shown) << shown.error();
+  ASSERT_EQ(shown->attempts.size(), 1u);
+  EXPECT_EQ(shown->attempts[0].hop, "up-a");
+  EXPECT_FALSE(a.show(id + 100));
+  EXPECT_EQ(*a.body(id), "Subject: t\r\n\r\nbody\r\n");
+}
+
+TEST_F(AdminStoreTest, HoldKeepsAMessageFromClaimsAndReleaseMakesItDue) {
+  const MessageId id = add({"bob@x.example"}, 1000);
+  outcome(id, 0, RecipientState::pending, 1'000'000, "451 later", "up-a");
+  auto a = admin();
+  auto held = a.hold({{id}});
+  ASSERT_TRUE(held) << held.error();
+  EXPECT_EQ(held->messages, 1u);
+  EXPECT_EQ(a.list(QueueFilter{.state = StateFilter::held}, 0)->size(), 1u);
+  EXPECT_EQ(due_now(2'000'000), 0u);  // due by time, but held
+  auto released = a.release({{id}}, 3000);
+  ASSERT_TRUE(released);
+  EXPECT_EQ(released->recipients, 1u);
+  EXPECT_EQ(due_now(3000), 1u);
+}
+
+TEST_F(AdminStoreTest, RetryNeverTouchesALeasedRecipient) {
+  const MessageId leased = add({"a@x.example"}, 1000);   // fresh: leased to delivery
+  const MessageId waiting = add({"b@y.example"}, 1000);
+  outcome(waiting, 0, RecipientState::pending, 1'000'000, "451 later", "up-a");
+  auto a = admin();
+  auto r = a.retry(Selection{.all = true}, 2000);
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(r->recipients, 1u);
+  EXPECT_EQ(due_now(2000), 1u);
+  (void)leased;
+}
+
+TEST_F(AdminStoreTest, RetryByDomainOnlyMovesThatDomain) {
+  const MessageId id = add({"a@x.example", "b@y.example"}, 1000);
+  outcome(id, 0, RecipientState::pending, 1'000'000, "451", "h");
+  outcome(id, 1, RecipientState::pending, 1'000'000, "451", "h");
+  auto a = admin();
+  auto r = a.retry(Selection{.domain = "Y.example"}, 2000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->recipients, 1u);
+}
+
+TEST_F(AdminStoreTest, UnknownIdChangesNothing) {
+  const MessageId id = add({"a@x.example"}, 1000);
+  auto a = admin();
+  auto r = a.hold({{id, id + 50}});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().find(format_queue_id(id + 50)), std::string::npos);
+  EXPECT_EQ(a.list(QueueFilter{.state = StateFilter::held}, 0)->size(), 0u);
+}
+
+TEST_F(AdminStoreTest, DeleteCascadesAndDaemonRecordOfItIsNotFound) {
+  const MessageId id = add({"a@x.example", "b@x.example"}, 1000);
+  auto a = admin();
+  auto r = a.remove({{id}});
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(r->messages, 1u);
+  EXPECT_EQ(r->recipients, 2u);
+  EXPECT_TRUE(a.list(QueueFilter{.state = StateFilter::all}, 0)->empty());
+  // The daemon finishing its delivery afterwards: not_found, nothing re-created.
+  const RecipientOutcome o{id, 0, RecipientState::delivered, 0, true, "250 ok", "h", 5};
+  ASSERT_FALSE(daemon_->begin());
+  EXPECT_EQ(daemon_->record(std::span(&o, 1)), make_error_code(errc::not_found));
+  ASSERT_FALSE(daemon_->commit());
+  EXPECT_TRUE(a.list(QueueFilter{.state = StateFilter::all}, 0)->empty());
+}
+
+TEST_F(AdminStoreTest, BounceAndExpireFinishPendingRecipients) {
+  const MessageId b = add({"a@x.example"}, 1000);
+  const MessageId e = add({"a@x.example"}, 1000);
+  auto a = admin();
+  ASSERT_TRUE(a.finish({{b}}, RecipientState::failed, "550 5.0.0 deleted by administrator", 2000));
+  ASSERT_TRUE(a.finish({{e}}, RecipientState::expired, "4.4.7 expired by administrator", 2000));
+  auto failed = a.list(QueueFilter{.state = StateFilter::failed}, 0);
+  ASSERT_EQ(failed->size(), 1u);
+  EXPECT_EQ((*failed)[0].recipients[0].last_reply, "550 5.0.0 deleted by administrator");
+  EXPECT_TRUE((*failed)[0].has_body);  // kept for the bounce
+  EXPECT_EQ(a.list(QueueFilter{.state = StateFilter::expired}, 0)->size(), 1u);
+  EXPECT_TRUE(a.list(QueueFilter{}, 0)->empty());
+}
+
+TEST_F(AdminStoreTest, SummaryAndDepthCountPendingOnly) {
+  const MessageId one = add({"a@x.example", "b@x.example", "c@y.example"}, 1000);
+  const MessageId two = add({"a@x.example"}, 1000);
+  outcome(two, 0, RecipientState::delivered, 0, "250 ok", "h");
+  auto a = admin();
+  auto in = a.summary_inputs();
+  ASSERT_TRUE(in);
+  EXPECT_EQ(in->size(), 2u);  // (one, x.example), (one, y.example)
+  const auto rows = summarize(*in, 2000);
+  EXPECT_EQ(rows[0].total, 2u);
+  ASSERT_TRUE(a.hold({{one}}));
+  auto d = a.depth();
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->held_messages, 1u);
+  EXPECT_EQ(d->held_recipients, 3u);
+  EXPECT_EQ(d->queued_messages, 0u);
+  EXPECT_EQ(d->oldest_held, 1000);
+}
+
+}  // namespace
+}  // namespace queue

@@ -1,0 +1,177 @@
+// Tests for the pure operations parts of relay/: rejection counting, the latency
+// histogram, the throughput ring, Prometheus and JSON formatting, and the admin HTTP
+// handler's routing and token check (with a fake backend).
+#include <gtest/gtest.h>
+
+#include "relay/admin_http.hpp"
+#include "relay/counters.hpp"
+#include "relay/metrics.hpp"
+#include "relay/throughput_ring.hpp"
+
+namespace relay {
+namespace {
+
+TEST(Counters, RejectionsByEnhancedCodeOrBasicCode) {
+  std::map<std::string, std::uint64_t, std::less<>> seen;
+  count_rejections("250 2.1.0 ok\r\n550 5.7.1 relay denied\r\n", seen);
+  count_rejections("452-4.5.3 too many\r\n452 4.5.3 recipients\r\n", seen);  // one multi-line reply
+  count_rejections("554 no service\r\n550 5.7.1 again\r\n354 go ahead\r\n", seen);
+  count_rejections("", seen);
+  EXPECT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen["5.7.1"], 2u);
+  EXPECT_EQ(seen["4.5.3"], 1u);
+  EXPECT_EQ(seen["554"], 1u);
+}
+
+TEST(Counters, LatencyHistogramBuckets) {
+  LatencyHistogram h;
+  h.observe(0.05);
+  h.observe(0.1);     // le=0.1 is inclusive
+  h.observe(2);
+  h.observe(1e6);     // beyond the last bound: +Inf
+  EXPECT_EQ(h.buckets[0], 2u);
+  EXPECT_EQ(h.buckets[3], 1u);
+  EXPECT_EQ(h.buckets.back(), 1u);
+  EXPECT_EQ(h.count, 4u);
+}
+
+TEST(ThroughputRing, WindowAndRates) {
+  ThroughputRing ring;
+  using F = ThroughputRing::Flow;
+  const auto in_out = ThroughputRing::series(conf::Direction::outbound, F::in);
+  const std::int64_t t0 = 1'700'000'000;  // a multiple of 10
+  for (int i = 0; i < 60; ++i) ring.add(conf::Direction::outbound, F::in, t0 + i);  // 1/s for a minute
+  ring.add(conf::Direction::inbound, F::out, t0 + 5, 7);
+  const auto w = ring.window(in_out, t0 + 65, 8);
+  ASSERT_EQ(w.size(), 8u);
+  EXPECT_EQ(w, (std::vector<std::uint64_t>{0, 10, 10, 10, 10, 10, 10, 0}));
+  EXPECT_DOUBLE_EQ(ring.rate(in_out, t0 + 65, 60), 1.0);       // six complete buckets of 10
+  EXPECT_DOUBLE_EQ(ring.rate(in_out, t0 + 65, 300), 0.2);      // 60 over 5 minutes
+  EXPECT_EQ(ring.window(ThroughputRing::series(conf::Direction::inbound, F::out), t0 + 9, 1)[0], 7u);
+  // An hour later the same slots are reused and old counts are gone.
+  ring.add(conf::Direction::outbound, F::in, t0 + 3600);
+  EXPECT_EQ(ring.window(in_out, t0 + 3600, 1)[0], 1u);
+  EXPECT_DOUBLE_EQ(ring.rate(in_out, t0 + 3600 + 65, 60), 1.0 / 60);  // not 10/s from an hour ago
+}
+
+metrics::Snapshot sample_snapshot() {
+  metrics::Snapshot s;
+  s.now_unix = 1000;
+  s.started_unix = 900;
+  metrics::Listener in{"in \"bound\"", conf::Direction::inbound, {}};
+  in.counters.messages_received = 3;
+  in.counters.rejections["5.7.1"] = 2;
+  s.listeners.push_back(in);
+  s.listeners.push_back({"outbound", conf::Direction::outbound, {}});
+  s.directions[1].delivered = 5;
+  s.directions[1].latency.observe(0.2);
+  metrics::Hop hop{"up-a", "ejected", 0, {}};
+  hop.counters.attempts = 4;
+  hop.counters.failures["connect"] = 1;
+  s.hops.push_back(hop);
+  s.depth = metrics::Depth{};
+  s.depth->held_messages = 1;
+  s.series[0][0] = {1, 2, 3};
+  s.series[0][1] = {0, 0, 1};
+  return s;
+}
+
+TEST(Metrics, PrometheusHasLabelsAndEscapes) {
+  const std::string text = metrics::format_prometheus(sample_snapshot());
+  EXPECT_NE(text.find("# TYPE hubrelay_messages_received_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("hubrelay_messages_received_total{listener=\"in \\\"bound\\\"\",direction=\"inbound\"} 3\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("hubrelay_rejections_total{listener=\"in \\\"bound\\\"\",direction=\"inbound\",reason=\"5.7.1\"} 2"),
+            std::string::npos);
+  EXPECT_NE(text.find("hubrelay_recipients_delivered_total{direction=\"outbound\"} 5\n"), std::string::npos);
+  EXPECT_NE(text.find("hubrelay_delivery_latency_seconds_bucket{direction=\"outbound\",le=\"0.5\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("hubrelay_delivery_latency_seconds_bucket{direction=\"outbound\",le=\"+Inf\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("hubrelay_hop_up{hop=\"up-a\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("hubrelay_hop_failures_total{hop=\"up-a\",class=\"connect\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("hubrelay_queue_messages{state=\"held\"} 1\n"), std::string::npos);
+  // Every sample line belongs to a family announced before it.
+  EXPECT_EQ(text.back(), '\n');
+}
+
+TEST(Metrics, StatusJsonEscapesAndCarriesSeries) {
+  const std::string json = metrics::format_status_json(sample_snapshot());
+  EXPECT_NE(json.find("\"name\":\"in \\\"bound\\\"\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"series_in\":[1,2,3],\"series_out\":[0,0,1]"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"state\":\"ejected\""), std::string::npos);
+  EXPECT_EQ(metrics::json_string("a\x01</b>\n"), "\"a\\u0001</b>\\n\"");
+}
+
+class FakeBackend : public admin::Backend {
+ public:
+  metrics::Snapshot snapshot() override {
+    ++snapshots;
+    return sample_snapshot();
+  }
+  std::expected<std::string, std::string> queue_list(const admin::Query& q) override {
+    last_query = q;
+    if (q.contains("state") && q.at("state") == "bogus") return std::unexpected("unknown state 'bogus'");
+    return std::string("{\"id\":\"1\"}\n");
+  }
+  std::expected<std::string, std::string> queue_summary() override { return std::string("TOTAL 0\n"); }
+  int snapshots = 0;
+  admin::Query last_query;
+};
+
+TEST(AdminHttp, Routing) {
+  FakeBackend b;
+  struct Case { const char* method; const char* target; int status; const char* type_prefix; };
+  const Case cases[] = {
+      {"GET", "/metrics", 200, "text/plain; version=0.0.4"},
+      {"GET", "/api/status", 200, "application/json"},
+      {"GET", "/", 200, "text/html"},
+      {"GET", "/status", 200, "text/html"},
+      {"GET", "/api/queue?state=held&domain=x%2Eorg", 200, "application/x-ndjson"},
+      {"GET", "/api/queue?state=bogus", 400, "text/plain"},
+      {"GET", "/api/queue/summary", 200, "text/plain"},
+      {"POST", "/metrics", 405, "text/plain"},
+      {"GET", "/nope", 404, "text/plain"},
+      {"GET", "/../etc/passwd", 404, "text/plain"},
+  };
+  for (const auto& c : cases) {
+    const auto r = admin::handle({c.method, c.target, ""}, "", b);
+    EXPECT_EQ(r.status, c.status) << c.method << " " << c.target;
+    EXPECT_TRUE(r.content_type.starts_with(c.type_prefix)) << c.target << ": " << r.content_type;
+  }
+  admin::handle({"GET", "/api/queue?state=held&domain=x%2Eorg&limit=5", ""}, "", b);
+  EXPECT_EQ(b.last_query.at("domain"), "x.org");
+  EXPECT_EQ(b.last_query.at("limit"), "5");
+}
+
+TEST(AdminHttp, TokenIsRequiredWhenConfigured) {
+  FakeBackend b;
+  auto denied = admin::handle({"GET", "/metrics", ""}, "s3cret", b);
+  EXPECT_EQ(denied.status, 401);
+  EXPECT_TRUE(denied.challenge);
+  EXPECT_EQ(b.snapshots, 0);  // nothing computed for an unauthorised caller
+  EXPECT_EQ(admin::handle({"GET", "/metrics", "Bearer wrong!"}, "s3cret", b).status, 401);
+  EXPECT_EQ(admin::handle({"GET", "/metrics", "Bearer s3cret"}, "s3cret", b).status, 200);
+  EXPECT_EQ(admin::handle({"GET", "/?token=s3cret", ""}, "s3cret", b).status, 200);
+  EXPECT_EQ(admin::handle({"GET", "/nope", ""}, "s3cret", b).status, 401);  // no probing without the token
+}
+
+TEST(AdminHttp, StatusPageEmbedsJsonSafely) {
+  const std::string page = admin::status_page("{\"x\":\"</script><b>\"}");
+  EXPECT_EQ(page.find("</script><b>"), std::string::npos);
+  EXPECT_NE(page.find("<\\/script><b>"), std::string::npos);
+  EXPECT_EQ(page.find("http://", page.find("<body")), page.find("http://www.w3.org/2000/svg"));  // no external assets
+}
+
+TEST(AdminHttp, SplitTarget) {
+  const auto [path, q] = admin::split_target("/api/queue?a=1&b=x+y&c&d=%41%4");
+  EXPECT_EQ(path, "/api/queue");
+  EXPECT_EQ(q.at("a"), "1");
+  EXPECT_EQ(q.at("b"), "x y");
+  EXPECT_EQ(q.at("c"), "");
+  EXPECT_EQ(q.at("d"), "A%4");
+}
+
+}  // namespace
+}  // namespace relay
