@@ -214,6 +214,12 @@ class FaultHop:
 
     async def _shutdown(self) -> None:
         await self._apply_listening(False)
+        # Stalled dialogues sleep; cancel them so the loop stops without pending tasks.
+        me = asyncio.current_task()
+        tasks = [t for t in asyncio.all_tasks() if t is not me]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     @staticmethod
     def _abort(writer: asyncio.StreamWriter) -> None:
