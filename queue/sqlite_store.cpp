@@ -137,6 +137,14 @@ std::error_code SqliteStore::begin() noexcept {
   return rc == SQLITE_DONE ? std::error_code{} : fail(rc);
 }
 
+std::error_code SqliteStore::set_fsync_commits(bool fsync) noexcept {
+  if (fsync == fsync_commits_) return {};
+  const int rc = execute(db_.get(), fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+  if (rc != SQLITE_OK) return fail(rc);
+  fsync_commits_ = fsync;
+  return {};
+}
+
 std::error_code SqliteStore::commit() noexcept {
   Statement& s = statements_.commit;
   ResetOnExit reset(s);
