@@ -21,7 +21,8 @@ RSS_LIMIT_MIB (256), ready under READY_LIMIT (10 s), the fresh message delivered
 the backlog finished draining. Prints a markdown block (also to OUT if set).
 `queue list/show/summary` timings are not measured: the queue CLI is another issue's.
 Never: touches anything outside its temp dir; every wait is bounded by TIMEOUT.
-Environment: HUBRELAY_BIN, N, TIMEOUT (1800), RETRY ("30s"), OUT, KEEP=1.
+Environment: HUBRELAY_BIN, N, TIMEOUT (1800), RETRY ("10m"), RSS_LIMIT_MIB (256), OUT,
+KEEP=1.
 """
 
 import os
@@ -41,7 +42,7 @@ SMTP_SOURCE = "/usr/sbin/smtp-source"
 N = int(os.environ.get("N", "1000000"))
 TIMEOUT = float(os.environ.get("TIMEOUT", "1800"))
 RETRY = os.environ.get("RETRY", "10m")
-RSS_LIMIT_MIB = 256
+RSS_LIMIT_MIB = int(os.environ.get("RSS_LIMIT_MIB", "256"))
 READY_LIMIT = 10.0
 
 
