@@ -60,6 +60,15 @@ class SqliteStore {
   /// Earliest next_attempt among pending recipients of messages not held.
   std::expected<std::optional<UnixMillis>, std::error_code> next_due();
 
+  /// Whether the following commits fsync (PRAGMA synchronous = FULL, the default) or
+  /// leave that to the next fsync'd commit (NORMAL). In WAL mode a NORMAL commit is
+  /// written to the WAL in order and becomes durable with the next FULL commit or
+  /// checkpoint; a power loss may drop it, a process crash cannot. MessageQueue uses
+  /// NORMAL only for transactions that commit no new message (delivery outcomes,
+  /// leases): losing one means a recipient is tried again (at-least-once), never a lost
+  /// message. Outside a transaction; a call that changes nothing costs nothing.
+  std::error_code set_fsync_commits(bool fsync) noexcept;
+
   /// The connection, for tests and diagnostics on the owning thread.
   sqlite3* handle() const noexcept { return db_.get(); }
 
@@ -79,6 +88,7 @@ class SqliteStore {
 
   Connection db_;  // declared first: destroyed after the statements it owns
   Statements statements_;
+  bool fsync_commits_ = true;  // mirrors PRAGMA synchronous (FULL after open)
 };
 
 }  // namespace queue
