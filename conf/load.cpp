@@ -865,6 +865,7 @@ void Loader::read_listener_hardening(const Section& s, ListenerConfig& listener)
       continue;
     }
     if (!read_string(*v, s.key(name), *field)) continue;
+    *field = resolve_path(file_, *field);  // like every other path: relative to this file
     std::error_code ec;
     if (!std::filesystem::is_regular_file(*field, ec)) {
       error(line_of(*v), s.key(name), "no such file " + quote(*field));

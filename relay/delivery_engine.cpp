@@ -173,6 +173,11 @@ void DeliveryEngine::submit(queue::QueuedMessage message) {
   for (auto& job : jobs) dispatch(std::move(job));
 }
 
+bool DeliveryEngine::usable_now(std::size_t hop) const {
+  const health::SnapshotPtr probes = probes_ ? probes_->load() : nullptr;
+  return health::HopHealth(ejection_, std::chrono::steady_clock::now(), probes.get()).usable(hop);
+}
+
 void DeliveryEngine::dispatch(Job job) {
   if (stopped_) {
     // Retired by a reload or stopping: nothing may start on this engine any more, so the
@@ -195,6 +200,7 @@ void DeliveryEngine::dispatch(Job job) {
     // own probes fail); the route asked for an attempt rather than a wait.
     static const health::AllUsable everyone;
     hop = selector_.pick(job.route, everyone, job.tried, load);
+    job.forced = hop.has_value();
   }
   if (!hop) {
     const bool attempted = !job.tried.empty();
@@ -324,6 +330,24 @@ asio::awaitable<void> DeliveryEngine::run_connection(std::size_t hop) {
       co_await idle_timer.async_wait(asio::as_tuple(asio::use_awaitable));
       std::erase(state.idle, &idle_timer);
       if (state.jobs.empty()) break;  // idle timeout or shutdown
+    }
+    if (!state.jobs.front().forced && !usable_now(hop)) {
+      // A path this hop depends on went DOWN (or it was ejected) while work waited on
+      // this connection: that work goes to another usable hop now, never to this one.
+      // Jobs a try_anyway route forced here stay: they were meant for an unusable hop.
+      std::deque<Job> waiting;
+      std::swap(waiting, state.jobs);
+      for (auto& waiting_job : waiting) {
+        if (waiting_job.forced) {
+          state.jobs.push_back(std::move(waiting_job));
+          continue;
+        }
+        waiting_job.tried.push_back(hop);
+        if (waiting_job.last_failure.empty()) waiting_job.last_failure = synthetic(ReplyId::no_healthy_hop);
+        dispatch(std::move(waiting_job));
+      }
+      if (state.jobs.empty()) break;
+      continue;
     }
     Job job = std::move(state.jobs.front());
     state.jobs.pop_front();

@@ -96,6 +96,7 @@ class DeliveryEngine {
     std::string last_failure;             // reply or fault text from the last hop tried
     std::string domain;                   // set when the route has an MX hop: one domain per job
     bool mx_host_failed = false;          // deliver(): the MX host failed, try the next one
+    bool forced = false;                  // sent to an unusable hop by when_all_down = "try_anyway"
   };
   struct HopState {
     std::deque<Job> jobs;
@@ -105,6 +106,8 @@ class DeliveryEngine {
   };
 
   void dispatch(Job job);
+  /// Health view of one hop right now: probes (paths, own check) and passive ejection.
+  bool usable_now(std::size_t hop) const;
   void defer(Job job, std::string reply, bool attempted);
   void finish_job(const Job& job, std::vector<queue::RecipientOutcome> outcomes);
   void record(std::vector<queue::RecipientOutcome> outcomes);
