@@ -13,6 +13,7 @@ pkgs=(
   procps iproute2 clang
   clang-16 libclang-rt-16-dev libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
   chromium
+  haproxy
 )
 missing=()
 for p in "${pkgs[@]}"; do
