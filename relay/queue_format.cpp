@@ -177,15 +177,34 @@ std::string show_text(const queue::MessageView& m, queue::UnixMillis now) {
 }
 
 std::string summary_text(const std::vector<queue::SummaryRow>& rows) {
-  std::string o = pad("", 28) + pad("T", 7) + pad("BYTES", 11);
-  for (std::size_t i = 0; i < queue::summary_bucket_minutes.size(); ++i)
-    o += pad(std::to_string(queue::summary_bucket_minutes[i]), 6);
-  o += std::to_string(queue::summary_bucket_minutes.back()) + "+\n";
+  // qshape layout: domain, total, bytes, then one column per age bucket. Numbers are
+  // right-aligned in columns as wide as their widest value, so a million-message queue
+  // still reads as columns.
+  std::vector<std::string> header{"T", "BYTES"};
+  for (auto minutes : queue::summary_bucket_minutes) header.push_back(std::to_string(minutes));
+  header.push_back(std::to_string(queue::summary_bucket_minutes.back()) + "+");
+  std::vector<std::vector<std::string>> cells;
+  std::size_t domain_width = 6;
   for (const auto& r : rows) {
-    o += pad(r.domain.size() > 27 ? r.domain.substr(0, 27) : r.domain, 28) + pad(std::to_string(r.total), 7) +
-         pad(std::to_string(r.bytes), 11);
-    for (std::size_t i = 0; i < r.buckets.size(); ++i)
-      o += i + 1 < r.buckets.size() ? pad(std::to_string(r.buckets[i]), 6) : std::to_string(r.buckets[i]);
+    std::vector<std::string> line{std::to_string(r.total), std::to_string(r.bytes)};
+    for (auto count : r.buckets) line.push_back(std::to_string(count));
+    cells.push_back(std::move(line));
+    domain_width = std::max(domain_width, std::min<std::size_t>(r.domain.size(), 40));
+  }
+  std::vector<std::size_t> width(header.size());
+  for (std::size_t c = 0; c < header.size(); ++c) {
+    width[c] = header[c].size();
+    for (const auto& line : cells)
+      if (c < line.size()) width[c] = std::max(width[c], line[c].size());
+  }
+  auto right = [](const std::string& text, std::size_t w) { return std::string(w + 1 - std::min(w, text.size()), ' ') + text; };
+  std::string o = pad("", domain_width);
+  for (std::size_t c = 0; c < header.size(); ++c) o += right(header[c], width[c]);
+  o += "\n";
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const std::string& domain = rows[i].domain;
+    o += pad(domain.size() > domain_width ? domain.substr(0, domain_width) : domain, domain_width);
+    for (std::size_t c = 0; c < cells[i].size() && c < width.size(); ++c) o += right(cells[i][c], width[c]);
     o += "\n";
   }
   return o;
