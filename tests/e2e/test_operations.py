@@ -9,7 +9,8 @@ filters exit 1 with a clear message; /metrics counters equal exactly the traffic
 through each listener; `hubrelay stats` reports per-direction rates; SIGHUP with a
 changed route sends new mail to the new hop while a slow session in progress completes;
 SIGHUP with a broken configuration keeps the old one; SIGTERM drains; [relay] user drops
-root after binding; the status page renders its charts
+root after binding; health path states (a TCP check UP, one DOWN) appear in /metrics,
+/api/status and the status page with the hop depending on them; the status page renders its charts
 with data in headless Chromium (screenshot kept under the build's artifacts/ directory).
 Never: asserts timing; every wait is bounded.
 Standards: RFC 5321 (sessions), Prometheus text exposition format 0.0.4.
