@@ -19,6 +19,7 @@
 #include "health/alert_message.hpp"
 #include "health/monitor.hpp"
 #include "queue/message_queue.hpp"
+#include "relay/health_metrics.hpp"
 
 namespace relay {
 
@@ -33,6 +34,9 @@ class HealthService {
   /// After a reload: routing decisions and alert mail go to the new engine.
   void retarget(DeliveryEngine& delivery);
   const health::HealthCounters& counters() noexcept { return monitor_.counters(); }
+  /// The monitor's last published snapshot; null before the first run. Kept alive by the
+  /// pointer, never changes (the admin endpoint reads path states from it).
+  health::SnapshotPtr snapshot() const noexcept { return monitor_.snapshot(); }
 
  private:
   void on_transition(const health::AlertEvent& event);

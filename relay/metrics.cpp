@@ -155,6 +155,15 @@ std::string format_prometheus(const Snapshot& s) {
   w.family("hubrelay_hop_connections", "gauge", "Open connections to the hop.");
   for (const auto& h : s.hops) w.sample("hubrelay_hop_connections", "hop=\"" + label(h.name) + "\"", std::uint64_t{h.connections});
 
+  w.family("hubrelay_path_up", "gauge", "1 while the health path is UP (the state routing uses), 0 while DOWN.");
+  for (const auto& p : s.paths) w.sample("hubrelay_path_up", "path=\"" + label(p.name) + "\"", std::uint64_t{p.up ? 1u : 0u});
+  w.family("hubrelay_path_maintenance", "gauge", "1 while the health path is inside a maintenance window.");
+  for (const auto& p : s.paths)
+    w.sample("hubrelay_path_maintenance", "path=\"" + label(p.name) + "\"",
+             std::uint64_t{p.state == "maintenance" ? 1u : 0u});
+  w.family("hubrelay_path_transitions_total", "counter", "UP/DOWN changes of the health path since the daemon started.");
+  for (const auto& p : s.paths) w.sample("hubrelay_path_transitions_total", "path=\"" + label(p.name) + "\"", p.transitions);
+
   w.family("hubrelay_queue_commit_transactions_total", "counter", "Group-commit transactions.");
   w.sample("hubrelay_queue_commit_transactions_total", "", s.commit.transactions);
   w.family("hubrelay_queue_committed_messages_total", "counter", "Messages committed (sum of batch sizes).");
@@ -260,7 +269,18 @@ std::string format_status_json(const Snapshot& s) {
     for (const auto& [cls, n] : h.counters.failures) failures += n;
     o += "{\"name\":" + json_string(h.name) + ",\"state\":" + json_string(h.state) +
          ",\"connections\":" + std::to_string(h.connections) + ",\"attempts\":" + std::to_string(h.counters.attempts) +
-         ",\"successes\":" + std::to_string(h.counters.successes) + ",\"failures\":" + std::to_string(failures) + "}";
+         ",\"successes\":" + std::to_string(h.counters.successes) + ",\"failures\":" + std::to_string(failures) +
+         ",\"paths\":[";
+    for (std::size_t k = 0; k < h.paths.size(); ++k) o += (k ? "," : "") + json_string(h.paths[k]);
+    o += "]}";
+  }
+  o += "],\"paths\":[";
+  for (std::size_t i = 0; i < s.paths.size(); ++i) {
+    const auto& p = s.paths[i];
+    if (i) o += ',';
+    o += "{\"name\":" + json_string(p.name) + ",\"state\":" + json_string(p.state) +
+         ",\"up\":" + (p.up ? "true" : "false") + ",\"since\":" + std::to_string(p.since_unix) +
+         ",\"transitions\":" + std::to_string(p.transitions) + "}";
   }
   o += "],\"queue\":";
   if (s.depth) {

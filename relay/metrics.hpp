@@ -1,7 +1,7 @@
 // relay/metrics.hpp — a point-in-time copy of every counter, and its two renderings.
 //
 // Owns: metrics::Snapshot (plain values: listeners, directions, hops with health state,
-// queue commit figures, queue depth, throughput rates and chart series) and the formats
+// health path states, queue commit figures, queue depth, throughput rates and chart series) and the formats
 // served by the admin endpoint: Prometheus text exposition 0.0.4 (/metrics) and the JSON
 // document of /api/status (also read by `hubrelay stats` and the status page).
 // Never: reads a clock, touches sockets or the queue; the driver fills the Snapshot.
@@ -30,6 +30,16 @@ struct Hop {
   std::string state = "up";                // "up" or "ejected" (passive health)
   std::uint32_t connections = 0;
   HopCounters counters;
+  std::vector<std::string> paths;          // conf HopConfig::paths: the health paths it depends on
+};
+
+/// A health path (issue 5) as the monitor last published it.
+struct Path {
+  std::string name;
+  std::string state = "down";              // "up", "down" or "maintenance"
+  bool up = false;                         // the routing state (held or forced in maintenance)
+  std::int64_t since_unix = 0;             // last state change, Unix seconds (0: none yet)
+  std::uint64_t transitions = 0;
 };
 
 struct Depth {                             // queue::QueueDepth, copied
@@ -61,6 +71,7 @@ struct Snapshot {
   /// Chart series: per direction, in and out, 10-second buckets, oldest first.
   std::array<std::array<std::vector<std::uint64_t>, 2>, 2> series{};
   std::vector<Hop> hops;
+  std::vector<Path> paths;                 // empty without [path.NAME] tables or before the first run
   Commit commit;
   std::optional<Depth> depth;              // nullopt when the queue could not be read
   std::string depth_error;

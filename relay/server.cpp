@@ -189,6 +189,7 @@ int serve(conf::ConfigPtr config_ptr) {
 
   // Admin endpoint (issue 7): bound with the listeners, before privileges are dropped.
   const auto started_unix = unix_now_ms() / 1000;
+  const HealthService* health_for_admin = nullptr;  // set once the health service exists (below)
   const auto snapshot = [&]() {
     metrics::Snapshot s;
     s.now_unix = unix_now_ms() / 1000;
@@ -211,11 +212,13 @@ int serve(conf::ConfigPtr config_ptr) {
       hop.state = current->delivery->hop_ejected(h) ? "ejected" : "up";
       hop.counters = hop_totals[hop.name];
       hop.connections = current->delivery->hop_connections(h);
+      hop.paths = config.hops[h].paths;
       for (const auto& g : retired)
         for (std::size_t k = 0; k < g->config->hops.size(); ++k)
           if (g->config->hops[k].name == hop.name) hop.connections += g->delivery->hop_connections(k);
       s.hops.push_back(std::move(hop));
     }
+    if (health_for_admin) s.paths = metrics_paths(health_for_admin->snapshot().get());
     const auto q = message_queue->counters();
     s.commit = {q.transactions, q.messages_committed, q.largest_batch, q.commit_micros_total};
     for (std::size_t d = 0; d < 2; ++d) {
@@ -249,6 +252,7 @@ int serve(conf::ConfigPtr config_ptr) {
   const conf::ConfigPtr health_config = current->config;
   HealthService health_service(io, *health_config, *message_queue, *current->delivery);
   health_service.start();
+  health_for_admin = &health_service;
 
   // Old generations are freed once nothing can refer to them: no session at all (a
   // session may belong to any generation) and their engine idle.

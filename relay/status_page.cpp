@@ -3,7 +3,8 @@
 // Owns: one self-contained HTML document (inline CSS and JS, no CDN, no external file)
 // showing per-direction throughput over the last hour (messages/s in and out, drawn as
 // inline SVG from the daemon's 10-second ring buffer), queue depth, listeners and hops
-// with their health state. The status JSON is embedded at render time, so the page works
+// with their health state, the health paths (UP/DOWN/maintenance, since, changes) and
+// which paths each hop depends on. The status JSON is embedded at render time, so the page works
 // without further requests and with a bearer token; it reloads itself every 10 s.
 // Never: loads anything from the network.
 #include <string>
@@ -22,13 +23,15 @@ h1{font-size:20px;margin:0 0 8px}h2{font-size:16px;margin:16px 0 6px}
 .charts{display:flex;flex-wrap:wrap;gap:16px}.chart{background:#fff;border:1px solid #ddd;padding:8px}
 table{border-collapse:collapse;background:#fff}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}
 th{background:#eee}td:first-child,th:first-child{text-align:left}
-.up{color:#080;font-weight:bold}.ejected,.down{color:#c00;font-weight:bold}.legend span{margin-right:12px}
+.up{color:#080;font-weight:bold}.ejected,.down{color:#c00;font-weight:bold}.maintenance{color:#b60;font-weight:bold}
+.dep{margin-right:6px}.legend span{margin-right:12px}
 </style></head><body>
 <h1>hubrelay status</h1><div id="summary"></div>
 <h2>Throughput, last hour (messages/s, 10-second buckets)</h2><div class="charts" id="charts"></div>
 <h2>Queue</h2><div id="queue"></div>
 <h2>Listeners</h2><div id="listeners"></div>
 <h2>Next hops</h2><div id="hops"></div>
+<h2>Health paths</h2><div id="paths"></div>
 <script id="status-data" type="application/json">)html";
 
 constexpr std::string_view page_tail = R"html(</script>
@@ -91,9 +94,21 @@ table("listeners", ["listener", "direction", "sessions", "accepted", "rejected",
       S.listeners.map(l => [esc(l.name), l.direction, l.sessions_active, l.connections_accepted, l.connections_rejected,
                             l.messages_received, l.bytes_received, S.directions[l.direction].rate_in[0].toFixed(2),
                             S.directions[l.direction].rate_out[0].toFixed(2)]));
-table("hops", ["hop", "state", "connections", "attempts", "successes", "failures"],
+// Health paths (issue 5): a hop is usable only while every path it depends on is up.
+const paths = S.paths || [];
+const pathState = name => { const p = paths.find(x => x.name === name); return p ? p.state : "unknown"; };
+const when = t => t ? new Date(t * 1000).toISOString().replace(".000Z", "Z") : "-";
+table("hops", ["hop", "state", "connections", "attempts", "successes", "failures", "depends on paths"],
       S.hops.map(h => [esc(h.name), `<span class="${esc(h.state)}">${esc(h.state)}</span>`, h.connections, h.attempts,
-                       h.successes, h.failures]));
+                       h.successes, h.failures,
+                       (h.paths || []).map(n => `<span class="dep ${esc(pathState(n))}" data-path="${esc(n)}">${esc(n)}</span>`)
+                         .join("") || "-"]));
+if (paths.length)
+  table("paths", ["path", "state", "since (UTC)", "changes", "used by hops"],
+        paths.map(p => [esc(p.name), `<span class="${esc(p.state)}">${esc(p.state)}</span>`, when(p.since), p.transitions,
+                        esc(S.hops.filter(h => (h.paths || []).includes(p.name)).map(h => h.name).join(", ") || "-")]));
+else
+  document.getElementById("paths").textContent = "no health paths configured (or no check has run yet)";
 document.body.setAttribute("data-rendered", "yes");
 </script></body></html>
 )html";

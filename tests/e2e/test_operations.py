@@ -9,7 +9,8 @@ filters exit 1 with a clear message; /metrics counters equal exactly the traffic
 through each listener; `hubrelay stats` reports per-direction rates; SIGHUP with a
 changed route sends new mail to the new hop while a slow session in progress completes;
 SIGHUP with a broken configuration keeps the old one; SIGTERM drains; [relay] user drops
-root after binding; the status page renders its charts
+root after binding; health path states (a TCP check UP, one DOWN) appear in /metrics,
+/api/status and the status page with the hop depending on them; the status page renders its charts
 with data in headless Chromium (screenshot kept under the build's artifacts/ directory).
 Never: asserts timing; every wait is bounded.
 Standards: RFC 5321 (sessions), Prometheus text exposition format 0.0.4.
@@ -30,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from test_health import TcpTarget  # noqa: E402  (a listener for a TCP path check)
 from harness import (INBOUND_HOST, OUTBOUND_HOST, E2ETestCase, Hop, RawSmtp,  # noqa: E402
                      build_message, free_port, message_id_of, port_accepts, relay_binary, run_cli,
                      send_mail, settle, smtp_connect, smtp_transaction, wait_for)
@@ -217,6 +219,23 @@ class MetricsTest(OperationsTestCase):
         self.cfg, self.config_path = self.make_config(
             [Hop("hub", self.sink.port)], [Hop("smarthost", self.sink.port)],
             extra_toml=admin_toml(self.admin_port, self.token))
+        # Health paths (issue 5) for the admin endpoint: "lan" (smarthost depends on it) checks
+        # a listener this test opens, "gone" a port nobody listens on and no hop uses.
+        self.lan = TcpTarget(free_port()).start()
+        self.addCleanup(self.lan.stop)
+        text = self.config_path.read_text().replace("[hop.smarthost]\n", '[hop.smarthost]\npaths = ["lan"]\n', 1)
+        text += f"""
+[path.lan]
+interval = "300ms"
+initial_state = "up"
+check = [ {{ type = "tcp", target = "127.0.0.1:{self.lan.port}", timeout = "1s" }} ]
+
+[path.gone]
+interval = "300ms"
+initial_state = "up"
+check = [ {{ type = "tcp", target = "127.0.0.1:{free_port()}", timeout = "1s" }} ]
+"""
+        self.config_path.write_text(text)
         self.relay = self.start_relay(self.cfg, self.config_path)
 
     def metrics(self):
@@ -287,6 +306,20 @@ class MetricsTest(OperationsTestCase):
         status = json.loads(self.http("/api/status", token=self.token))
         self.assertEqual(sum(status["directions"]["outbound"]["series_in"]), 2)
         self.assertEqual(sum(status["directions"]["inbound"]["series_in"]), 3)
+
+        # Health paths: /metrics and /api/status carry the monitor's states.
+        paths = wait_for(lambda: (lambda m: m if m.get('hubrelay_path_up{path="gone"}') == 0 else None)(self.metrics()),
+                         WAIT, "path gone DOWN in /metrics")
+        self.assertEqual(paths['hubrelay_path_up{path="lan"}'], 1)
+        self.assertEqual(paths['hubrelay_path_maintenance{path="lan"}'], 0)
+        self.assertEqual(paths['hubrelay_path_transitions_total{path="lan"}'], 0)
+        self.assertGreaterEqual(paths['hubrelay_path_transitions_total{path="gone"}'], 1)
+        status = json.loads(self.http("/api/status", token=self.token))
+        by_name = {p["name"]: p for p in status["paths"]}
+        self.assertEqual(by_name["lan"]["state"], "up")
+        self.assertEqual(by_name["gone"]["state"], "down")
+        self.assertGreater(by_name["gone"]["since"], 0)
+        self.assertEqual([h["paths"] for h in status["hops"] if h["name"] == "smarthost"], [["lan"]])
         self.render_status_page()
 
     def render_status_page(self):
@@ -307,6 +340,9 @@ class MetricsTest(OperationsTestCase):
         self.assertTrue(totals, "no chart series in the rendered page")
         self.assertGreater(totals.get("in", 0), 0)
         self.assertEqual(dom.stdout.count("<polyline"), 4)  # in and out, per direction
+        # smarthost shows the path it depends on, coloured by its state; the paths table lists both.
+        self.assertIn('<span class="dep up" data-path="lan">lan</span>', dom.stdout)
+        self.assertRegex(dom.stdout, r'<td>gone</td><td><span class="down">down</span></td>')
         shot_run = subprocess.run(flags + [f"--screenshot={shot}", url], capture_output=True, text=True,
                                   timeout=120)
         self.assertEqual(shot_run.returncode, 0, shot_run.stderr[-2000:])

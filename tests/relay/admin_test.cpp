@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "relay/admin_http.hpp"
+#include "relay/health_metrics.hpp"
 #include "relay/counters.hpp"
 #include "relay/metrics.hpp"
 #include "relay/throughput_ring.hpp"
@@ -65,10 +66,13 @@ metrics::Snapshot sample_snapshot() {
   s.listeners.push_back({"outbound", conf::Direction::outbound, {}});
   s.directions[1].delivered = 5;
   s.directions[1].latency.observe(0.2);
-  metrics::Hop hop{"up-a", "ejected", 0, {}};
+  metrics::Hop hop{"up-a", "ejected", 0, {}, {"wan \"a\"", "hop:up-a"}};
   hop.counters.attempts = 4;
   hop.counters.failures["connect"] = 1;
   s.hops.push_back(hop);
+  s.paths.push_back({"wan \"a\"", "up", true, 1700000000, 3});
+  s.paths.push_back({"hop:up-a", "down", false, 1700000100, 1});
+  s.paths.push_back({"dmz", "maintenance", true, 0, 0});
   s.depth = metrics::Depth{};
   s.depth->held_messages = 1;
   s.series[0][0] = {1, 2, 3};
@@ -94,6 +98,77 @@ TEST(Metrics, PrometheusHasLabelsAndEscapes) {
   EXPECT_NE(text.find("hubrelay_queue_messages{state=\"held\"} 1\n"), std::string::npos);
   // Every sample line belongs to a family announced before it.
   EXPECT_EQ(text.back(), '\n');
+}
+
+TEST(Metrics, PrometheusPathStates) {
+  const std::string text = metrics::format_prometheus(sample_snapshot());
+  struct Case { const char* line; };
+  const Case present[] = {
+      {"# HELP hubrelay_path_up 1 while the health path is UP"},
+      {"# TYPE hubrelay_path_up gauge\n"},
+      {"# TYPE hubrelay_path_maintenance gauge\n"},
+      {"# TYPE hubrelay_path_transitions_total counter\n"},
+      {"hubrelay_path_up{path=\"wan \\\"a\\\"\"} 1\n"},  // label escaped
+      {"hubrelay_path_up{path=\"hop:up-a\"} 0\n"},
+      {"hubrelay_path_up{path=\"dmz\"} 1\n"},               // forced/held UP during maintenance
+      {"hubrelay_path_maintenance{path=\"dmz\"} 1\n"},
+      {"hubrelay_path_maintenance{path=\"hop:up-a\"} 0\n"},
+      {"hubrelay_path_transitions_total{path=\"wan \\\"a\\\"\"} 3\n"},
+      {"hubrelay_path_transitions_total{path=\"hop:up-a\"} 1\n"},
+  };
+  for (const auto& c : present) EXPECT_NE(text.find(c.line), std::string::npos) << c.line << "\n" << text;
+  // Without paths the families are still announced, with no samples.
+  metrics::Snapshot empty;
+  const std::string none = metrics::format_prometheus(empty);
+  EXPECT_NE(none.find("# TYPE hubrelay_path_up gauge\n"), std::string::npos);
+  EXPECT_EQ(none.find("hubrelay_path_up{"), std::string::npos);
+}
+
+TEST(Metrics, StatusJsonPathsAndHopDependencies) {
+  const std::string json = metrics::format_status_json(sample_snapshot());
+  EXPECT_NE(json.find("\"failures\":1,\"paths\":[\"wan \\\"a\\\"\",\"hop:up-a\"]}"), std::string::npos) << json;
+  EXPECT_NE(json.find("],\"paths\":[{\"name\":\"wan \\\"a\\\"\",\"state\":\"up\",\"up\":true,\"since\":1700000000,"
+                      "\"transitions\":3},{\"name\":\"hop:up-a\",\"state\":\"down\",\"up\":false,\"since\":1700000100,"
+                      "\"transitions\":1},{\"name\":\"dmz\",\"state\":\"maintenance\",\"up\":true,\"since\":0,"
+                      "\"transitions\":0}],\"queue\":"),
+            std::string::npos)
+      << json;
+  metrics::Snapshot empty;
+  empty.hops.push_back({"solo", "up", 0, {}, {}});
+  const std::string none = metrics::format_status_json(empty);
+  EXPECT_NE(none.find("\"failures\":0,\"paths\":[]}],\"paths\":[],\"queue\":"), std::string::npos) << none;
+}
+
+TEST(HealthMetrics, PathsFromTheMonitorSnapshot) {
+  EXPECT_TRUE(metrics_paths(nullptr).empty());  // before the first run
+  health::HealthSnapshot snap;
+  health::PathStatus a;
+  a.name = "wan";
+  a.state = health::State::up;
+  a.since = 1'700'000'000'999;  // milliseconds: truncated to seconds
+  a.transitions = 2;
+  health::PathStatus b;
+  b.name = "hop:up-a";
+  b.hop = "up-a";
+  b.state = health::State::down;
+  b.since = 5'000;
+  health::PathStatus c;
+  c.name = "dmz";
+  c.state = health::State::down;
+  c.maintenance = true;
+  snap.paths = {a, b, c};
+  const auto paths = metrics_paths(&snap);
+  ASSERT_EQ(paths.size(), 3u);
+  struct Want { const char* name; const char* state; bool up; std::int64_t since; std::uint64_t transitions; };
+  const Want want[] = {{"wan", "up", true, 1'700'000'000, 2}, {"hop:up-a", "down", false, 5, 0},
+                       {"dmz", "maintenance", false, 0, 0}};
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    EXPECT_EQ(paths[i].name, want[i].name);
+    EXPECT_EQ(paths[i].state, want[i].state) << want[i].name;
+    EXPECT_EQ(paths[i].up, want[i].up) << want[i].name;
+    EXPECT_EQ(paths[i].since_unix, want[i].since) << want[i].name;
+    EXPECT_EQ(paths[i].transitions, want[i].transitions) << want[i].name;
+  }
 }
 
 TEST(Metrics, StatusJsonEscapesAndCarriesSeries) {
@@ -162,6 +237,11 @@ TEST(AdminHttp, StatusPageEmbedsJsonSafely) {
   EXPECT_EQ(page.find("</script><b>"), std::string::npos);
   EXPECT_NE(page.find("<\\/script><b>"), std::string::npos);
   EXPECT_EQ(page.find("http://", page.find("<body")), page.find("http://www.w3.org/2000/svg"));  // no external assets
+  EXPECT_EQ(page.find("https://"), std::string::npos);
+  EXPECT_EQ(page.find(" src="), std::string::npos);
+  // The page has a section for the health paths and shows each hop's paths.
+  EXPECT_NE(page.find("id=\"paths\""), std::string::npos);
+  EXPECT_NE(page.find("S.paths"), std::string::npos);
 }
 
 TEST(AdminHttp, SplitTarget) {
