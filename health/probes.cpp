@@ -233,6 +233,33 @@ std::string judge_http(const conf::CheckConfig& check, const std::string& respon
   return {};
 }
 
+/// Sends the request on a connected (for HTTPS: handshaken) stream and judges the
+/// response; fills `r`. One body for both schemes so HTTP and HTTPS cannot drift apart.
+template <class Stream>
+asio::awaitable<void> http_exchange(Stream& stream, const conf::CheckConfig& check, const Deadline& deadline,
+                                    Clock::time_point start, std::string_view ok_note, CheckResult& r) {
+  const std::string request = http_request(check);
+  const auto [wec, written] = co_await asio::async_write(stream, asio::buffer(request), use_tuple);
+  std::string response;
+  boost::system::error_code rec;
+  if (!wec) {
+    std::tie(rec, std::ignore) =
+        co_await asio::async_read(stream, asio::dynamic_buffer(response, max_reply_bytes), use_tuple);
+  }
+  r.latency_ms = ms_since(start);
+  // TLS servers often close without close_notify; the response is complete either way for
+  // HTTP/1.0 (we only judge status and a substring, never trust a length we did not get).
+  const bool clean_end = !rec || rec == asio::error::eof || rec == asio::ssl::error::stream_truncated;
+  if (wec || deadline.expired() || !clean_end) {
+    r.detail = failure(deadline, "request", wec ? wec : rec);
+    co_return;
+  }
+  int status = 0;
+  const std::string error = judge_http(check, response, status);
+  r.ok = error.empty();
+  r.detail = r.ok ? fmt::format("status {}{}", status, ok_note) : error;
+}
+
 asio::awaitable<CheckResult> http_check(const conf::CheckConfig& check) {
   const auto ex = co_await asio::this_coro::executor;
   tcp::socket socket(ex);
@@ -242,29 +269,13 @@ asio::awaitable<CheckResult> http_check(const conf::CheckConfig& check) {
   });
   CheckResult r{check.label};
   const auto start = Clock::now();
-  std::string error = co_await connect_tcp(socket, check, deadline);
+  const std::string error = co_await connect_tcp(socket, check, deadline);
   if (!error.empty()) {
     r.latency_ms = ms_since(start);
     r.detail = deadline.expired() ? "timed out" : error;
     co_return r;
   }
-  const std::string request = http_request(check);
-  const auto [wec, written] = co_await asio::async_write(socket, asio::buffer(request), use_tuple);
-  std::string response;
-  boost::system::error_code rec;
-  if (!wec) {
-    std::tie(rec, std::ignore) =
-        co_await asio::async_read(socket, asio::dynamic_buffer(response, max_reply_bytes), use_tuple);
-  }
-  r.latency_ms = ms_since(start);
-  if (wec || deadline.expired() || (rec && rec != asio::error::eof)) {
-    r.detail = failure(deadline, "request", wec ? wec : rec);
-    co_return r;
-  }
-  int status = 0;
-  error = judge_http(check, response, status);
-  r.ok = error.empty();
-  r.detail = r.ok ? fmt::format("status {}", status) : error;
+  co_await http_exchange(socket, check, deadline, start, "", r);
   co_return r;
 }
 
@@ -288,7 +299,7 @@ asio::awaitable<CheckResult> https_check(const conf::CheckConfig& check) {
     stream.lowest_layer().close(ignored);
   });
   const auto start = Clock::now();
-  std::string error = co_await connect_tcp(stream.next_layer(), check, deadline);
+  const std::string error = co_await connect_tcp(stream.next_layer(), check, deadline);
   if (!error.empty()) {
     r.latency_ms = ms_since(start);
     r.detail = deadline.expired() ? "timed out" : error;
@@ -300,26 +311,7 @@ asio::awaitable<CheckResult> https_check(const conf::CheckConfig& check) {
     r.detail = failure(deadline, "TLS handshake", hec);
     co_return r;
   }
-  const std::string request = http_request(check);
-  const auto [wec, written] = co_await asio::async_write(stream, asio::buffer(request), use_tuple);
-  std::string response;
-  boost::system::error_code rec;
-  if (!wec) {
-    std::tie(rec, std::ignore) =
-        co_await asio::async_read(stream, asio::dynamic_buffer(response, max_reply_bytes), use_tuple);
-  }
-  r.latency_ms = ms_since(start);
-  // Servers often close without close_notify; the response is complete either way for
-  // HTTP/1.0 (we only judge status and a substring, never trust a length we did not get).
-  const bool clean_end = !rec || rec == asio::error::eof || rec == asio::ssl::error::stream_truncated;
-  if (wec || deadline.expired() || !clean_end) {
-    r.detail = failure(deadline, "request", wec ? wec : rec);
-    co_return r;
-  }
-  int status = 0;
-  error = judge_http(check, response, status);
-  r.ok = error.empty();
-  r.detail = r.ok ? fmt::format("status {} (certificate verified)", status) : error;
+  co_await http_exchange(stream, check, deadline, start, " (certificate verified)", r);
   co_return r;
 }
 
