@@ -195,28 +195,6 @@ std::string format_prometheus(const Snapshot& s) {
   return w.take();
 }
 
-std::string json_string(std::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
 std::string format_status_json(const Snapshot& s) {
   std::string o = "{\"version\":" + json_string(s.version) + ",\"now\":" + std::to_string(s.now_unix) +
                   ",\"started\":" + std::to_string(s.started_unix) + ",\"draining\":" + (s.draining ? "true" : "false") +

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "conf/config.hpp"
+#include "health/report.hpp"
 #include "relay/counters.hpp"
 
 namespace relay::metrics {
@@ -85,7 +86,7 @@ std::string format_prometheus(const Snapshot& s);
 /// The /api/status JSON document (single object, stable keys; documented in docs/metrics.md).
 std::string format_status_json(const Snapshot& s);
 
-/// JSON string literal with the quotes: escapes ", \ and control characters.
-std::string json_string(std::string_view text);
+/// JSON string literal with the quotes (one implementation for every JSON the relay writes).
+using health::json_string;
 
 }  // namespace relay::metrics
