@@ -8,29 +8,16 @@
 #include <unistd.h>
 
 #include "conf/load.hpp"
+#include "tests/support/config_text.hpp"
 
 namespace conf {
 namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::string_view base = R"(
-[relay]
-hostname = "relay.example.com"
-[policy.in]
-[[listener]]
-name = "in"
-direction = "inbound"
-bind = ["127.0.0.1:2525"]
-policy = "in"
-)";
+constexpr std::string_view base = test_support::minimal_config;
 
-std::string problems(const LoadResult& loaded) {
-  std::string out;
-  if (!loaded)
-    for (const auto& d : loaded.error()) out += d.to_string() + "\n";
-  return out;
-}
+std::string problems(const LoadResult& loaded) { return test_support::diagnostics_text(loaded); }
 
 TEST(LoadRouting, HopClientSettingsRouteOptionsDnsAndBounce) {
   const auto dir = std::filesystem::temp_directory_path() / ("hubrelay-load-routing-" + std::to_string(::getpid()));

@@ -1,6 +1,7 @@
 // tests/conf/load_test.cpp — loading good configuration: the shipped example with every
 // value checked, defaults, conversions, relative paths, and load_file's own failures.
 #include "conf/load.hpp"
+#include "tests/support/config_text.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -36,11 +37,7 @@ int line_of(std::string_view text, std::string_view line, int nth = 0) {
   return -1;
 }
 
-std::string all(const std::vector<Diagnostic>& diagnostics) {
-  std::string out;
-  for (const auto& d : diagnostics) out += d.to_string() + "\n";
-  return out;
-}
+std::string all(const std::vector<Diagnostic>& diagnostics) { return test_support::diagnostics_text(diagnostics); }
 
 ConfigPtr load_ok(std::string_view text, const std::string& file = "/etc/hubrelay/test.toml") {
   auto loaded = load_string(text, file);
@@ -48,18 +45,7 @@ ConfigPtr load_ok(std::string_view text, const std::string& file = "/etc/hubrela
   return loaded ? *loaded : nullptr;
 }
 
-constexpr std::string_view minimal = R"(
-[relay]
-hostname = "relay.example.com"
-
-[policy.in]
-
-[[listener]]
-name = "in"
-direction = "inbound"
-bind = ["127.0.0.1:2525"]
-policy = "in"
-)";
+constexpr std::string_view minimal = test_support::minimal_config;
 
 TEST(LoadExample, EveryValue) {
   const std::string text = read_text(example_path);

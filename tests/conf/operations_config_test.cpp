@@ -5,29 +5,15 @@
 #include <string>
 
 #include "conf/load.hpp"
+#include "tests/support/config_text.hpp"
 
 namespace conf {
 namespace {
 
-constexpr std::string_view base = R"(
-[relay]
-hostname = "relay.example.com"
-
-[policy.in]
-
-[[listener]]
-name = "in"
-direction = "inbound"
-bind = ["127.0.0.1:2525"]
-policy = "in"
-)";
+constexpr std::string_view base = test_support::minimal_config;
 
 std::string errors_of(const std::string& text) {
-  auto loaded = load_string(text, "/etc/hubrelay/t.toml");
-  if (loaded) return {};
-  std::string out;
-  for (const auto& d : loaded.error()) out += d.to_string() + "\n";
-  return out;
+  return test_support::diagnostics_text(load_string(text, "/etc/hubrelay/t.toml"));
 }
 
 TEST(OperationsConfig, DefaultsAreOffAndUnrotated) {
