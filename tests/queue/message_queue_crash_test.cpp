@@ -117,18 +117,34 @@ std::string integrity(sqlite3* db) {
   return result;
 }
 
+/// Forks a child running `body(path, write end of a pipe)`; `body` never returns. The
+/// parent gets the child's pid (-1 on failure) and the read end.
+struct Child {
+  pid_t pid = -1;
+  int read_fd = -1;
+};
+
+Child spawn_child(const std::string& path, void (*body)(const std::string&, int)) {
+  int fds[2];
+  if (pipe(fds) != 0) return {};
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    body(path, fds[1]);
+  }
+  close(fds[1]);
+  if (pid < 0) {
+    close(fds[0]);
+    return {};
+  }
+  return {pid, fds[0]};
+}
+
 TEST(MessageQueueCrash, EveryAcknowledgedMessageSurvivesSigkill) {
   TempDir dir;
   const std::string path = dir.file("queue.db");
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  const pid_t child = fork();
+  const auto [child, read_fd] = spawn_child(path, run_committer);
   ASSERT_GE(child, 0);
-  if (child == 0) {
-    close(fds[0]);
-    run_committer(path, fds[1]);
-  }
-  close(fds[1]);
 
   // Kill after 300 acknowledgements (mid-way through 2000) or after 10 s, whichever first.
   std::vector<Ack> acks;
@@ -136,10 +152,10 @@ TEST(MessageQueueCrash, EveryAcknowledgedMessageSurvivesSigkill) {
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   bool eof = false;
   auto read_some = [&](int timeout_ms) {
-    pollfd p{fds[0], POLLIN, 0};
+    pollfd p{read_fd, POLLIN, 0};
     if (poll(&p, 1, timeout_ms) <= 0) return;
     char chunk[4096];
-    const ssize_t n = read(fds[0], chunk, sizeof chunk);
+    const ssize_t n = read(read_fd, chunk, sizeof chunk);
     if (n <= 0) {
       eof = true;
       return;
@@ -158,7 +174,7 @@ TEST(MessageQueueCrash, EveryAcknowledgedMessageSurvivesSigkill) {
   ASSERT_EQ(waitpid(child, &status, 0), child);
   // Acknowledgements already in the pipe were given before the kill: they count too.
   for (int i = 0; i < 1000 && !eof; ++i) read_some(0);
-  close(fds[0]);
+  close(read_fd);
   if (WIFEXITED(status)) {
     EXPECT_EQ(WEXITSTATUS(status), 0) << "child failed before the kill";
   }
@@ -258,26 +274,19 @@ struct DiskErrorReport {
 TEST(MessageQueueCrash, DiskErrorFailsTheCommitAndStoresNothingOfIt) {
   TempDir dir;
   const std::string path = dir.file("queue.db");
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  const pid_t child = fork();
+  const auto [child, read_fd] = spawn_child(path, run_disk_error);
   ASSERT_GE(child, 0);
-  if (child == 0) {
-    close(fds[0]);
-    run_disk_error(path, fds[1]);
-  }
-  close(fds[1]);
   DiskErrorReport report;
   std::size_t got = 0;
   const auto deadline = std::chrono::steady_clock::now() + 60s;
   while (got < sizeof report && std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fds[0], POLLIN, 0};
+    pollfd p{read_fd, POLLIN, 0};
     if (poll(&p, 1, 100) <= 0) continue;
-    const ssize_t n = read(fds[0], reinterpret_cast<char*>(&report) + got, sizeof report - got);
+    const ssize_t n = read(read_fd, reinterpret_cast<char*>(&report) + got, sizeof report - got);
     if (n <= 0) break;
     got += static_cast<std::size_t>(n);
   }
-  close(fds[0]);
+  close(read_fd);
   if (got < sizeof report) kill(child, SIGKILL);
   int status = 0;
   ASSERT_EQ(waitpid(child, &status, 0), child);
