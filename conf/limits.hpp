@@ -32,6 +32,9 @@ struct Limit {
   LimitKind kind;
   std::int64_t min;
   std::int64_t max;
+  /// Non-empty: 0 is accepted too, outside [min, max], and means this ("never rotate").
+  /// Keys whose default is 0 need it, or writing the default down would be an error.
+  std::string_view zero_means = {};
 };
 
 namespace limits {
@@ -100,12 +103,13 @@ inline constexpr Limit hop_max_messages_per_connection{"hop.max_messages_per_con
 // [[route]] hops = [{ hop, cost, weight }]
 // [path.NAME] health checks (issue 5, docs/health.md). Sub-second intervals exist for tests.
 inline constexpr Limit path_interval{"path.interval", LimitKind::duration, 100, ms(hours{24})};
+inline constexpr Limit path_fast_interval{"path.fast_interval", LimitKind::duration, 100, ms(hours{24}),
+                                          "always use interval"};
 inline constexpr Limit path_jitter{"path.jitter", LimitKind::duration, 0, ms(hours{1})};
 inline constexpr Limit path_runs{"path.down_after.runs", LimitKind::integer, 1, 100};
 inline constexpr Limit path_fail_threshold{"path.fail_threshold", LimitKind::integer, 1, 100};
 inline constexpr Limit check_timeout{"path.check[].timeout", LimitKind::duration, 10, ms(minutes{5})};
 inline constexpr Limit check_icmp_count{"path.check[].count", LimitKind::integer, 1, 100};
-inline constexpr Limit check_port{"path.check[].port", LimitKind::integer, 1, 65'535};
 inline constexpr Limit check_status{"path.check[].expect_status[]", LimitKind::integer, 100, 599};
 inline constexpr std::size_t path_max_checks = 64;
 inline constexpr Limit alerts_hook_timeout{"alerts.hook_timeout", LimitKind::duration, ms(seconds{1}),
@@ -114,13 +118,25 @@ inline constexpr Limit alerts_hook_timeout{"alerts.hook_timeout", LimitKind::dur
 inline constexpr Limit route_hop_cost{"route.hops[].cost", LimitKind::integer, 0, 65'535};
 inline constexpr Limit route_hop_weight{"route.hops[].weight", LimitKind::integer, 1, 1000};
 
-// Routing and delivery additions (issue 4). Hop timeouts reuse the [delivery] ranges.
+// Routing and delivery additions (issue 4). Hop timeouts have the [delivery] ranges, and 0
+// (their default) means "the [delivery] value".
+inline constexpr Limit hop_connect_timeout{"hop.connect_timeout", LimitKind::duration,
+                                           delivery_connect_timeout.min, delivery_connect_timeout.max,
+                                           "the [delivery] value"};
+inline constexpr Limit hop_command_timeout{"hop.command_timeout", LimitKind::duration,
+                                           delivery_command_timeout.min, delivery_command_timeout.max,
+                                           "the [delivery] value"};
 inline constexpr Limit queue_delay_notice{"queue.delay_notice", LimitKind::duration, 0,
                                           ms(hours{24 * 30})};
 inline constexpr Limit dns_timeout{"dns.timeout", LimitKind::duration, ms(seconds{1}),
                                    ms(minutes{1})};
 inline constexpr Limit bounce_lifetime{"bounce.lifetime", LimitKind::duration, ms(hours{1}),
                                        ms(hours{24 * 30})};
+
+// [log] rotation (issue 7).
+inline constexpr Limit log_max_size{"log.max_size", LimitKind::size, 64 * 1024, std::int64_t{1} << 40,
+                                    "never rotate"};
+inline constexpr Limit log_max_files{"log.max_files", LimitKind::integer, 1, 1000};
 
 /// Every entry above, for tests and documentation checks.
 inline constexpr std::array all{
@@ -145,6 +161,24 @@ inline constexpr std::array all{
     &hop_max_messages_per_connection,
     &route_hop_cost,
     &route_hop_weight,
+    &listener_greeting_delay,
+    &listener_max_header_size,
+    &path_interval,
+    &path_fast_interval,
+    &path_jitter,
+    &path_runs,
+    &path_fail_threshold,
+    &check_timeout,
+    &check_icmp_count,
+    &check_status,
+    &alerts_hook_timeout,
+    &hop_connect_timeout,
+    &hop_command_timeout,
+    &queue_delay_notice,
+    &dns_timeout,
+    &bounce_lifetime,
+    &log_max_size,
+    &log_max_files,
 };
 
 // Input guards. toml11 3.7 parses arrays, inline tables and dotted keys recursively (deep
@@ -157,9 +191,6 @@ inline constexpr int max_nesting = 64;  // brackets + braces + dots of keys on o
 
 inline constexpr std::size_t max_name_length = 64;
 
-// [log] rotation (issue 7).
-inline constexpr Limit log_max_size{"log.max_size", LimitKind::size, 64 * 1024, std::int64_t{1} << 40};
-inline constexpr Limit log_max_files{"log.max_files", LimitKind::integer, 1, 1000};
 
 }  // namespace limits
 

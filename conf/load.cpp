@@ -311,8 +311,10 @@ bool Loader::read_bool(const Value& v, const std::string& key, bool& out) {
 
 bool Loader::in_range(std::int64_t value, const std::string& key, const Limit& limit, int line) {
   if (value >= limit.min && value <= limit.max) return true;
+  if (value == 0 && !limit.zero_means.empty()) return true;
+  const std::string zero = limit.zero_means.empty() ? "" : "0 (" + std::string(limit.zero_means) + ") or ";
   error(line, key,
-        "must be between " + format_limit_value(limit.kind, limit.min) + " and " +
+        "must be " + zero + "between " + format_limit_value(limit.kind, limit.min) + " and " +
             format_limit_value(limit.kind, limit.max) + " (got " +
             format_limit_value(limit.kind, value) + ")");
   return false;
@@ -1132,10 +1134,10 @@ void Loader::read_hop_client(const Section& s, HopConfig& hop) {
     }
   }
   if (const Value* v = s.find("connect_timeout")) {
-    read_seconds(*v, s.key("connect_timeout"), limits::delivery_connect_timeout, hop.connect_timeout);
+    read_seconds(*v, s.key("connect_timeout"), limits::hop_connect_timeout, hop.connect_timeout);
   }
   if (const Value* v = s.find("command_timeout")) {
-    read_seconds(*v, s.key("command_timeout"), limits::delivery_command_timeout, hop.command_timeout);
+    read_seconds(*v, s.key("command_timeout"), limits::hop_command_timeout, hop.command_timeout);
   }
 }
 

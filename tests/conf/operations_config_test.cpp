@@ -40,6 +40,19 @@ TEST(OperationsConfig, ReadsEveryKey) {
   EXPECT_EQ(c.log.max_files, 3u);
 }
 
+// Keys whose default is 0 take an explicit 0 too: writing the default down is never an error.
+TEST(OperationsConfig, ExplicitZeroDefaultsAreAccepted) {
+  const std::string text = std::string(base) +
+                           "[log]\nfile = \"/var/log/h.log\"\nmax_size = 0\n"
+                           "[hop.a]\nhost = \"127.0.0.1\"\nconnect_timeout = 0\ncommand_timeout = \"0s\"\n"
+                           "[path.p]\nfast_interval = 0\n[[path.p.check]]\ntype = \"tcp\"\ntarget = \"127.0.0.1:25\"\n";
+  const std::string errors = errors_of(text);
+  EXPECT_EQ(errors, "");
+  const std::string one_byte = errors_of(std::string(base) + "[log]\nmax_size = 1\n");
+  EXPECT_NE(one_byte.find("log.max_size: must be 0 (never rotate) or between 64KiB and"), std::string::npos)
+      << one_byte;
+}
+
 TEST(OperationsConfig, Diagnostics) {
   struct Case { std::string extra; std::string want; };
   const Case cases[] = {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "conf/limits.hpp"
@@ -355,6 +356,8 @@ TEST(Limits, EveryDefaultInConfigHppIsWithinItsLimit) {
   const ListenerConfig listener;
   const HopConfig hop;
   const RouteHop route_hop;
+  const HealthRules rules;
+  const CheckConfig check;
   const QueueConfig& queue = defaults.queue;
   const DeliveryConfig& delivery = defaults.delivery;
   const auto ms = [](auto d) { return std::chrono::duration_cast<Millis>(d).count(); };
@@ -383,9 +386,32 @@ TEST(Limits, EveryDefaultInConfigHppIsWithinItsLimit) {
       {limits::hop_max_messages_per_connection, hop.max_messages_per_connection},
       {limits::route_hop_cost, route_hop.cost},
       {limits::route_hop_weight, route_hop.weight},
+      {limits::listener_greeting_delay, ms(listener.greeting_delay)},
+      {limits::listener_max_header_size, static_cast<std::int64_t>(listener.max_header_size)},
+      {limits::path_interval, ms(rules.interval)},
+      {limits::path_fast_interval, ms(rules.fast_interval)},
+      {limits::path_jitter, ms(rules.jitter)},
+      {limits::path_runs, rules.down_runs},
+      {limits::path_runs, rules.up_runs},
+      {limits::path_fail_threshold, rules.fail_threshold},
+      {limits::check_timeout, ms(check.timeout)},
+      {limits::check_icmp_count, check.count},
+      {limits::check_status, check.expect_status.front()},
+      {limits::alerts_hook_timeout, ms(defaults.alerts.hook_timeout)},
+      {limits::hop_connect_timeout, ms(hop.connect_timeout)},
+      {limits::hop_command_timeout, ms(hop.command_timeout)},
+      {limits::queue_delay_notice, ms(queue.delay_notice)},
+      {limits::dns_timeout, ms(defaults.dns.timeout)},
+      {limits::bounce_lifetime, ms(defaults.bounce.lifetime)},
+      {limits::log_max_size, static_cast<std::int64_t>(defaults.log.max_size)},
+      {limits::log_max_files, defaults.log.max_files},
   };
-  EXPECT_EQ(std::size(checks) + 1, limits::all.size()) << "a limit has no default check";
+  // queue_retry_delay is checked below, entry by entry.
+  std::set<const Limit*> checked{&limits::queue_retry_delay};
+  for (const Check& c : checks) checked.insert(&c.limit);
+  for (const Limit* limit : limits::all) EXPECT_TRUE(checked.contains(limit)) << limit->key << " has no default check";
   for (const Check& c : checks) {
+    if (c.value == 0 && !c.limit.zero_means.empty()) continue;  // 0 is the documented "off"
     EXPECT_GE(c.value, c.limit.min) << c.limit.key;
     EXPECT_LE(c.value, c.limit.max) << c.limit.key;
   }
