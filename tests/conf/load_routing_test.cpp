@@ -113,6 +113,8 @@ TEST(LoadRouting, BadValuesNameFileLineAndKey) {
       {"[dns.hosts]\n\"a.example\" = [\"not-an-ip\"]\n", "dns.hosts.a.example[0]", "not an IP address"},
       {"[bounce]\nfrom = \"nobody\"\n", "bounce.from", "not an address"},
       {"[queue]\ndelay_notice = \"-1s\"\n", "queue.delay_notice", ""},
+      {"[hop.a]\ntype = \"mx\"\ncheck = true\n", "hop.a.check", "no single host"},
+      {"[hop.a]\nhost = \"mx\"\ncheck = { interval = \"10s\" }\n", "hop.a.check", "no single host"},
       {"[hop.a]\nhost = \"h.example\"\n[[route]]\nname = \"r\"\ndirection = \"outbound\"\ndomains = [\"*\"]\n"
        "balance = \"random\"\nhops = [ { hop = \"a\" } ]\n",
        "route[0].balance", "is not one of"},
