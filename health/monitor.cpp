@@ -61,9 +61,23 @@ struct Monitor::PathRuntime {
       : config(c), tracker(c.rules, RunTracker::Clock::now()), since(wall_now()), next_run(wall_now()), timer(io) {}
 };
 
-Monitor::Monitor(asio::io_context& io, const conf::Config& config) : io_(io), config_(config) {
+Monitor::Monitor(asio::io_context& io, const conf::Config& config, const HealthSnapshot* carry)
+    : io_(io), config_(config) {
+  if (carry) counters_ = carry->counters;
   for (const auto& path : config.paths) {
     auto runtime = std::make_unique<PathRuntime>(path, io);
+    const PathStatus* previous = nullptr;
+    if (carry) {
+      const auto it = std::ranges::find(carry->paths, path.name, &PathStatus::name);
+      if (it != carry->paths.end() && it->hop == path.hop) previous = &*it;
+    }
+    if (previous) {
+      runtime->tracker.force(previous->state, RunTracker::Clock::now());
+      runtime->since = previous->since;
+      runtime->transitions = previous->transitions;
+      runtime->maintenance = previous->maintenance;
+      runtime->runs.assign(previous->runs.begin(), previous->runs.end());
+    }
     for (std::size_t h = 0; h < config.hops.size(); ++h) {
       if (std::ranges::find(config.hops[h].paths, path.name) != config.hops[h].paths.end())
         runtime->hops.push_back(h);

@@ -33,7 +33,10 @@ class Monitor {
   /// Runs kept per path for reports and alerts.
   static constexpr std::size_t kept_runs = 10;
 
-  Monitor(boost::asio::io_context& io, const conf::Config& config);
+  /// `carry`: the snapshot of the monitor this one replaces on a reload. Paths of the same
+  /// name (and hop) keep their state, history and counts, so a SIGHUP never flips a path
+  /// back to its initial state (seed 000 starts DOWN: that would stop routing).
+  Monitor(boost::asio::io_context& io, const conf::Config& config, const HealthSnapshot* carry = nullptr);
   ~Monitor();
 
   /// A state change (never during maintenance). Called on the io_context thread.

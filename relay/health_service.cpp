@@ -64,17 +64,45 @@ queue::NewMessage alert_new_message(const conf::Config& config, const health::Al
   return message;
 }
 
-HealthService::HealthService(asio::io_context& io, const conf::Config& config, queue::MessageQueue& queue,
+HealthService::HealthService(asio::io_context& io, conf::ConfigPtr config, queue::MessageQueue& queue,
                              DeliveryEngine& delivery)
-    : io_(io), config_(config), queue_(queue), delivery_(&delivery), monitor_(io, config) {
-  monitor_.on_transition = [this](const health::AlertEvent& event) { on_transition(event); };
-  monitor_.on_hop_check_ok = [this](std::size_t hop) { delivery_->probe_succeeded(hop); };
-  monitor_.ejections = [this] { return ejection_reports(config_, *delivery_); };
-  delivery_->set_probes(&monitor_.snapshot_box());
+    : io_(io),
+      config_(std::move(config)),
+      queue_(queue),
+      delivery_(&delivery),
+      monitor_(std::make_unique<health::Monitor>(io, *config_)) {
+  attach(*monitor_);
+  delivery_->set_probes(&monitor_->snapshot_box());
 }
 
-void HealthService::start() { monitor_.start(); }
-void HealthService::stop() { monitor_.stop(); }
+void HealthService::attach(health::Monitor& monitor) {
+  monitor.on_transition = [this](const health::AlertEvent& event) { on_transition(event); };
+  monitor.on_hop_check_ok = [this](std::size_t hop) { delivery_->probe_succeeded(hop); };
+  monitor.ejections = [this] { return ejection_reports(*config_, *delivery_); };
+}
+
+void HealthService::start() { monitor_->start(); }
+void HealthService::stop() { monitor_->stop(); }
+
+void HealthService::reload(conf::ConfigPtr config, DeliveryEngine& delivery) {
+  // The old monitor's hop indices belong to the old hop list: silence it before anything
+  // it reports could reach the new engine.
+  monitor_->on_transition = nullptr;
+  monitor_->on_hop_check_ok = nullptr;
+  monitor_->ejections = nullptr;
+  monitor_->stop();
+  const health::SnapshotPtr carried = monitor_->snapshot();
+  const health::HealthCounters counters = monitor_->counters();
+  auto next = std::make_unique<health::Monitor>(io_, *config, carried.get());
+  next->counters() = counters;
+  retired_.emplace_back(std::move(config_), std::move(monitor_));
+  config_ = std::move(config);
+  delivery_ = &delivery;
+  monitor_ = std::move(next);
+  attach(*monitor_);
+  delivery_->set_probes(&monitor_->snapshot_box());
+  monitor_->start();
+}
 
 void HealthService::on_transition(const health::AlertEvent& event) {
   spdlog::warn("health: {} at {}", health::alert_summary(event), health::format_utc(event.at));
@@ -83,33 +111,33 @@ void HealthService::on_transition(const health::AlertEvent& event) {
 }
 
 void HealthService::queue_alert(const health::AlertEvent& event) {
-  if (config_.alerts.to.empty()) return;
+  if (config_->alerts.to.empty()) return;
   asio::co_spawn(
       io_,
       [](HealthService* self, queue::NewMessage message) -> asio::awaitable<void> {
         auto result = co_await commit_message(self->queue_, std::move(message), unix_now_ms() + alert_lease_ms);
         if (!result) {
-          ++self->monitor_.counters().alert_failures;
+          ++self->monitor_->counters().alert_failures;
           spdlog::error("health: cannot queue the alert mail: {}", result.error().message());
           co_return;
         }
-        ++self->monitor_.counters().alerts_queued;
+        ++self->monitor_->counters().alerts_queued;
         spdlog::info("health: alert mail qid={} queued for {} recipient(s)", queue::format_queue_id(result->id),
                      result->recipients.size());
         self->delivery_->submit(std::move(*result));
-      }(this, alert_new_message(config_, event)),
+      }(this, alert_new_message(*config_, event)),
       asio::detached);
 }
 
 void HealthService::run_hook(const health::AlertEvent& event) {
-  if (config_.alerts.hook.empty()) return;
+  if (config_->alerts.hook.empty()) return;
   asio::co_spawn(
       io_,
       [](HealthService* self, std::string program, std::vector<std::pair<std::string, std::string>> env,
          std::chrono::milliseconds timeout) -> asio::awaitable<void> {
         const health::HookResult r = co_await health::run_hook(program, std::move(env), timeout);
-        ++self->monitor_.counters().hooks_run;
-        if (!r.ok) ++self->monitor_.counters().hook_failures;
+        ++self->monitor_->counters().hooks_run;
+        if (!r.ok) ++self->monitor_->counters().hook_failures;
         std::string output = r.output;
         while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
         for (char& c : output)
@@ -122,8 +150,8 @@ void HealthService::run_hook(const health::AlertEvent& event) {
           spdlog::log(r.ok ? spdlog::level::info : spdlog::level::warn, "health: alert hook {} exited {}; output: {}",
                       program, r.exit_status, output);
         }
-      }(this, config_.alerts.hook, health::alert_environment(event),
-        std::chrono::duration_cast<std::chrono::milliseconds>(config_.alerts.hook_timeout)),
+      }(this, config_->alerts.hook, health::alert_environment(event),
+        std::chrono::duration_cast<std::chrono::milliseconds>(config_->alerts.hook_timeout)),
       asio::detached);
 }
 
@@ -189,15 +217,6 @@ int send_test_alert(const conf::Config& config) {
   std::cout << "test alert queued as " << queue::format_queue_id(result->id) << " for " << config.alerts.to.size()
             << " recipient(s); the running daemon delivers it\n";
   return 0;
-}
-
-}  // namespace relay
-
-namespace relay {
-
-void HealthService::retarget(DeliveryEngine& delivery) {
-  delivery_ = &delivery;
-  delivery_->set_probes(&monitor_.snapshot_box());
 }
 
 }  // namespace relay

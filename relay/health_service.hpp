@@ -9,11 +9,17 @@
 // succeeds. For the CLI: `hubrelay health` (prints state_dir/health.{txt,json}, says
 // when missing or stale) and `hubrelay alert test` (commits a test alert straight into
 // the queue database; the running daemon's scanner delivers it).
+// Reload: each configuration generation gets its own Monitor (hop indices in a snapshot
+// follow that generation's hop list); paths keep their state across the swap. The old
+// monitor is stopped and kept until shutdown, because its probe coroutines may still be
+// finishing and draining delivery engines may still read its snapshot.
 // Threading: daemon parts on the io_context thread. Errors: logged, never thrown.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "conf/config.hpp"
 #include "health/alert_message.hpp"
@@ -27,27 +33,31 @@ class DeliveryEngine;
 
 class HealthService {
  public:
-  HealthService(boost::asio::io_context& io, const conf::Config& config, queue::MessageQueue& queue,
+  HealthService(boost::asio::io_context& io, conf::ConfigPtr config, queue::MessageQueue& queue,
                 DeliveryEngine& delivery);
   void start();
   void stop();
-  /// After a reload: routing decisions and alert mail go to the new engine.
-  void retarget(DeliveryEngine& delivery);
-  const health::HealthCounters& counters() noexcept { return monitor_.counters(); }
+  /// After a reload: a monitor for the new paths and hops (states carried over by path
+  /// name), and routing decisions and alert mail go to the new engine.
+  void reload(conf::ConfigPtr config, DeliveryEngine& delivery);
+  const health::HealthCounters& counters() noexcept { return monitor_->counters(); }
   /// The monitor's last published snapshot; null before the first run. Kept alive by the
   /// pointer, never changes (the admin endpoint reads path states from it).
-  health::SnapshotPtr snapshot() const noexcept { return monitor_.snapshot(); }
+  health::SnapshotPtr snapshot() const noexcept { return monitor_->snapshot(); }
 
  private:
   void on_transition(const health::AlertEvent& event);
   void queue_alert(const health::AlertEvent& event);
   void run_hook(const health::AlertEvent& event);
+  void attach(health::Monitor& monitor);
 
   boost::asio::io_context& io_;
-  const conf::Config& config_;
+  conf::ConfigPtr config_;
   queue::MessageQueue& queue_;
   DeliveryEngine* delivery_;
-  health::Monitor monitor_;
+  std::unique_ptr<health::Monitor> monitor_;
+  /// Replaced monitors with the configuration they refer to (see Reload above).
+  std::vector<std::pair<conf::ConfigPtr, std::unique_ptr<health::Monitor>>> retired_;
 };
 
 /// The queue::NewMessage for an alert (sender, recipients, body); pure apart from the clock.

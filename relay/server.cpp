@@ -247,10 +247,8 @@ int serve(conf::ConfigPtr config_ptr) {
   for (auto& [name, listener] : listeners) listener->start();
   if (admin_server) admin_server->start();
   current->delivery->start();
-  // Probes and alerts (issue 5). They keep the first configuration's paths and hop list:
-  // a reload re-points them at the new delivery engine, path changes need a restart.
-  const conf::ConfigPtr health_config = current->config;
-  HealthService health_service(io, *health_config, *message_queue, *current->delivery);
+  // Probes and alerts (issue 5). A reload gives them the new paths and hop list.
+  HealthService health_service(io, current->config, *message_queue, *current->delivery);
   health_service.start();
   health_for_admin = &health_service;
 
@@ -325,7 +323,7 @@ int serve(conf::ConfigPtr config_ptr) {
     retired.push_back(std::move(current));
     current = std::move(fresh);
     current->delivery->start();
-    health_service.retarget(*current->delivery);
+    health_service.reload(current->config, *current->delivery);
     if (!was_reaping) reap();
     spdlog::info("SIGHUP: configuration reloaded from {}: {} listener(s), {} route(s), {} hop(s)", path,
                  current->config->listeners.size(), current->config->routes.size(), current->config->hops.size());

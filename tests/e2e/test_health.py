@@ -16,6 +16,7 @@ Standards: RFC 5321 (delivery), RFC 792 (echo), RFC 9112 (HTTP/1.0), RFC 1035 (D
 
 import http.server
 import json
+import signal
 import socket
 import socketserver
 import ssl
@@ -251,6 +252,13 @@ check = [ {{ type = "tcp", target = "127.0.0.1:{self.tcp_b.port}", timeout = "1s
                 return p["state"]
         return None
 
+    def path_field(self, name, field):
+        h = self.health()
+        for p in (h or {}).get("paths", []):
+            if p["name"] == name:
+                return p[field]
+        return None
+
     def send(self, tag, n=1):
         mids = []
         with smtp_connect(OUTBOUND_HOST, self.cfg.outbound_port) as s:
@@ -268,7 +276,38 @@ check = [ {{ type = "tcp", target = "127.0.0.1:{self.tcp_b.port}", timeout = "1s
     def alerts(self):
         return [m.raw.decode(errors="replace") for m in self.admin.messages()]
 
-    # -- the test --
+    # -- the tests --
+    def test_reload_keeps_path_states_and_follows_the_new_hop_list(self):
+        wait_for(lambda: self.path_state("site-a") == "UP", WAIT, "site-a UP after start (initial DOWN)")
+        since = self.path_field("site-a", "since")
+        transitions = self.path_field("site-a", "transitions")
+        # The new configuration puts another hop first, so every hop index shifts by one:
+        # judging hops with the old snapshot's indices would now be wrong.
+        text = self.config_path.read_text()
+        text = text.replace("[hop.a]\n", f'[hop.spare]\nhost = "127.0.0.1"\nport = {free_port()}\n\n[hop.a]\n', 1)
+        self.config_path.write_text(text)
+        check = run_cli(["check-config", "--config", str(self.config_path)])
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        marker = "SIGHUP: configuration reloaded"
+        before = self.relay.log_text().count(marker)
+        self.relay.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: self.relay.log_text().count(marker) > before, WAIT, "the reload in the relay log")
+
+        # Carried over, not reset to initial_state = "down".
+        self.assertEqual(self.path_state("site-a"), "UP")
+        self.assertEqual(self.path_field("site-a", "since"), since)
+        self.assertEqual(self.path_field("site-a", "transitions"), transitions)
+        first = self.send("after-reload", 3)
+        wait_for(lambda: set(first) <= set(self.ids(self.a)), WAIT, "mail at hop A after the reload")
+
+        # The new monitor runs the checks and vetoes hop A by its new index.
+        self.tcp_a.stop()
+        self.http_a.stop()
+        wait_for(lambda: self.path_state("site-a") == "DOWN", WAIT, "site-a DOWN after the reload")
+        later = self.send("after-down", 3)
+        wait_for(lambda: set(later) <= set(self.ids(self.b)), WAIT, "mail at hop B once site-a is DOWN")
+        self.assertFalse(set(later) & set(self.ids(self.a)), "hop A got mail while its path was DOWN")
+
     def test_path_down_moves_mail_then_back(self):
         wait_for(lambda: self.path_state("site-a") == "UP", WAIT, "site-a UP after start (initial DOWN)")
         wait_for(lambda: self.path_state("site-b") == "UP", WAIT, "site-b UP")
