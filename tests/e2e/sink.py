@@ -107,9 +107,15 @@ class SinkHandler:
         self._seq = itertools.count(1)
         self._data_count = 0
         self._lock = threading.Lock()
+        # Issue 6: every RCPT as (mail_from, address) — recipient callouts (MAIL FROM:<>,
+        # no DATA) are told apart from deliveries by the sender. Also logged to stderr.
+        self.rcpt_log: List[tuple] = []
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         key = address.lower()
+        with self._lock:
+            self.rcpt_log.append((envelope.mail_from, address))
+        print(f"sink {self.port}: RCPT from=<{envelope.mail_from}> to=<{address}>", file=sys.stderr, flush=True)
         if key in self.modes.permfail_rcpts:
             return "550 5.1.1 sink: mailbox unavailable (permfail-rcpt)"
         if key in self.modes.tempfail_rcpts:
