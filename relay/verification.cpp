@@ -80,6 +80,7 @@ ListenerVerification::ListenerVerification(const conf::Config& config, const con
       routes_(routes),
       direction_(direction),
       dnsbl_dns_(config.dns),
+      hop_dns_(config.dns),
       recipients_(policy.valid_recipients),
       callout_cache_(policy.callout_cache_size, policy.callout_positive_ttl, policy.callout_negative_ttl),
       selector_(routes) {
@@ -94,7 +95,7 @@ routing::DnsResolver* ListenerVerification::resolver(const asio::any_io_executor
   auto& slot = dnsbl ? dnsbl_resolver_ : hop_resolver_;
   if (!slot) {
     try {
-      slot = std::make_unique<routing::DnsResolver>(executor, dnsbl ? dnsbl_dns_ : config_.dns);
+      slot = std::make_unique<routing::DnsResolver>(executor, dnsbl ? dnsbl_dns_ : hop_dns_);
     } catch (const std::exception& e) {
       spdlog::error("verification: cannot start a resolver: {}", e.what());
       return nullptr;

@@ -82,7 +82,8 @@ class ListenerVerification : public std::enable_shared_from_this<ListenerVerific
   policy::DnsblCache dnsbl_cache_{10000};
   conf::DnsConfig dnsbl_dns_;                        // [dns] with the policy's dnsbl_timeout
   std::unique_ptr<routing::DnsResolver> dnsbl_resolver_;
-  std::unique_ptr<routing::DnsResolver> hop_resolver_;  // [dns] as configured, for callout hops
+  conf::DnsConfig hop_dns_;                          // [dns] as configured (a copy: resolvers keep a reference)
+  std::unique_ptr<routing::DnsResolver> hop_resolver_;  // for callout hops
   policy::StaticRecipients recipients_;
   policy::CalloutCache callout_cache_;
   routing::HopSelector selector_;

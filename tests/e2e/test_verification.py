@@ -36,6 +36,7 @@ LISTED = "127.0.0.2"     # in bl.test (reject)
 TAGGED = "127.0.0.3"     # in tag.test (tag)
 CLEAN = "127.0.0.4"      # in neither
 BROKEN = "127.0.0.5"     # bl.test answers SERVFAIL for it
+SILENT = "127.0.0.6"     # bl.test never answers for it (a timeout)
 
 
 def rev(ip, zone):
@@ -58,7 +59,7 @@ class DnsblTest(E2ETestCase):
             rev(LISTED, "bl.test"): {"A": ["127.0.0.2"], "TXT": ["listed for testing"]},
             rev(TAGGED, "tag.test"): {"A": ["127.0.0.2"]},
             rev(LISTED, "tag.test"): {"A": ["127.0.0.2"]},  # also tagged: reject must win
-        }, ttl=300, servfail=(rev(BROKEN, "bl.test"),)).start()
+        }, ttl=300, servfail=(rev(BROKEN, "bl.test"),), silent=(rev(SILENT, "bl.test"),)).start()
         self.addCleanup(self.dns.stop)
 
     def start(self, check="rcpt"):
@@ -69,7 +70,7 @@ class DnsblTest(E2ETestCase):
                 'dnsbl = [{ zone = "bl.test", action = "reject" },',
                 '         { zone = "tag.test", action = "tag", match = ["127.0.0.2"] }]',
                 f'dnsbl_check = "{check}"',
-                'dnsbl_timeout = "2s"',
+                'dnsbl_timeout = "1s"',
             ],
             extra_sections=f'[dns]\nservers = ["127.0.0.1:{self.dns.port}"]')
         relay = self.start_relay(cfg, path)
@@ -140,6 +141,14 @@ class DnsblTest(E2ETestCase):
         self.assertEqual(r.code, 250, r.text)
         self.wait_for_message(sink, mid)
         self.assertIn("dnsbl zone=bl.test lookup failed, not listed (fail open)", relay.log_text())
+
+    def test_dns_timeout_fails_open(self):
+        cfg, relay, sink = self.start()
+        r, mid, _ = self.send(cfg, SILENT)
+        self.assertEqual(r.code, 250, r.text)
+        self.wait_for_message(sink, mid)
+        self.assertGreaterEqual(self.dns.count(rev(SILENT, "bl.test"), "A"), 1)
+        self.assertRegex(relay.log_text(), r"client=127\.0\.0\.6 dnsbl zone=bl\.test lookup failed, not listed")
 
     def test_connect_time_check_refuses_banner(self):
         cfg, _relay, _sink = self.start(check="connect")
