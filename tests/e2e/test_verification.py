@@ -11,7 +11,8 @@ Owns: the end-to-end proof of docs/policy.md "## DNSBL" and "## Recipient verifi
   * Recipient callout to an aiosmtpd sink that accepts one address and refuses another
     (550): the first RCPT makes a callout the sink sees (MAIL FROM:<>, no DATA); the same
     RCPT again within the TTL does not (sink count, log line cache=hit, /metrics
-    hubrelay_callout_total). A dead hop gives 451 4.4.3 (callout_on_failure = "defer").
+    hubrelay_callout_total); two sessions asking at once share one callout (coalesced).
+    A dead hop gives 451 4.4.3 (callout_on_failure = "defer").
   * Static valid_recipients / valid_recipients_file: listed and catch-all accepted,
     others 550 5.1.1.
 Clients use source addresses 127.0.0.2-127.0.0.9 (loopback /8); the inbound policy
@@ -19,8 +20,8 @@ trusts nobody, so every one of them is checked.
 Never: asserts timing. Standards: RFC 5782 (DNSBL), RFC 5321 §3.5, RFC 3463.
 """
 
-import re
 import sys
+import threading
 import unittest
 import urllib.request
 from pathlib import Path
@@ -162,11 +163,12 @@ class DnsblTest(E2ETestCase):
 
 
 class CalloutTest(E2ETestCase):
-    def start(self, hop_port=None, timeout="5s"):
+    def start(self, hop_port=None, timeout="5s", modes=()):
         self.sink = None
         if hop_port is None:
             port = free_port("127.0.0.1")
-            self.sink = InProcessSink(self.dir / "hub", port=port, modes=["permfail-rcpt=nobody@example.com"]).start()
+            self.sink = InProcessSink(self.dir / "hub", port=port,
+                                      modes=["permfail-rcpt=nobody@example.com", *modes]).start()
             self.addCleanup(self.sink.stop)
             hop_port = port
         self.admin_port = free_port("127.0.0.1")
@@ -238,6 +240,26 @@ class CalloutTest(E2ETestCase):
             c.command("QUIT")
         got = wait_for(lambda: [m for m in self.sink.messages() if mid.encode() in m.raw], 20, "delivery")
         self.assertEqual(got[0].rcpt_tos, ["bob@example.com"])
+
+    def test_concurrent_callouts_for_one_address_are_coalesced(self):
+        # The sink holds each RCPT for 3 s, so the first session's callout is still in
+        # flight when the second session asks (ordering by events, not by timing).
+        cfg, relay = self.start(modes=["delay-rcpt=3"])
+        results = {}
+
+        def first():
+            results["first"] = self.rcpts(cfg, "127.0.0.6", ["carol@example.com"])[0]
+
+        t = threading.Thread(target=first, daemon=True)
+        t.start()
+        wait_for(lambda: self.callouts("carol@example.com") == 1, 20, "first callout at the sink")
+        second = self.rcpts(cfg, "127.0.0.7", ["carol@example.com"])[0]
+        t.join(timeout=30)
+        self.assertFalse(t.is_alive())
+        self.assertEqual(results["first"].code, 250, results["first"].text)
+        self.assertEqual(second.code, 250, second.text)
+        self.assertEqual(self.callouts("carol@example.com"), 1)
+        self.assertIn("callout rcpt=<carol@example.com> result=valid cache=coalesced", relay.log_text())
 
     def test_dead_hop_defers_with_451(self):
         dead = free_port("127.0.0.1")  # nothing listens here
