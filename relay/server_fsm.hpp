@@ -11,6 +11,8 @@
 // RFC 2034/3463 (ENHANCEDSTATUSCODES), RFC 3207 (STARTTLS), RFC 3030 (CHUNKING).
 // STARTTLS is an effect: the FSM answers 220 and stops in starting_tls; the driver
 // drops every buffered byte, does the handshake and calls tls_started() (or closes).
+// Policy questions that need I/O (DNSBL, recipient verification; issue 6) are an effect
+// too: the FSM stops in checking_policy, the driver answers with policy_answered().
 #pragma once
 
 #include <chrono>
