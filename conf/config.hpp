@@ -86,6 +86,31 @@ struct PolicyConfig {
     int line = 0;
   };
   std::vector<AuthUser> auth_users;
+  // --- Issue 6: DNSBL checks and recipient verification (docs/policy.md) ---
+  /// One DNS block list zone: the client address is looked up as REVERSED.zone (A).
+  struct DnsblZone {
+    std::string zone;                              // "zen.example.org", lower case
+    bool tag = false;                              // action = "tag" (header); else "reject"
+    std::vector<std::string> match;                // return codes that count; empty: any 127.0.0.0/8
+    int line = 0;
+  };
+  std::vector<DnsblZone> dnsbl;
+  bool dnsbl_at_connect = false;                   // dnsbl_check = "connect" (default "rcpt")
+  Millis dnsbl_timeout{5000};                      // per query (all zones asked in parallel)
+  Seconds dnsbl_min_ttl{60};                       // cached result TTL floor
+  Seconds dnsbl_max_ttl{3600};                     // cached result TTL ceiling
+  /// Static recipient list: the entries of `valid_recipients` and of the lines of
+  /// `valid_recipients_file` (read at load/reload), lower-cased; "@domain" is a catch-all.
+  std::vector<std::string> valid_recipients;
+  std::string valid_recipients_file;               // resolved path, "" when not set
+  bool static_recipients = false;                  // either key was given (even if empty)
+  bool recipient_callout = false;                  // ask the next hop with RCPT (callout)
+  std::string callout_sender;                      // MAIL FROM of the callout; "" = <>
+  Seconds callout_timeout{30};                     // whole callout: connect to QUIT
+  Seconds callout_positive_ttl{3600};
+  Seconds callout_negative_ttl{600};
+  bool callout_accept_on_failure = false;          // callout_on_failure = "accept" (default "defer")
+  std::uint32_t callout_cache_size = 10000;        // entries, least recently stored dropped first
 };
 
 /// STARTTLS policy of the SMTP client towards one hop (docs/routing.md).

@@ -30,6 +30,7 @@
 
 #include "conf/domain_pattern.hpp"
 #include "conf/limits.hpp"
+#include "conf/recipient_list.hpp"
 
 namespace conf {
 
@@ -258,6 +259,8 @@ class Loader {
   void read_route_balance(const Section& s, RouteConfig& route);
   void read_dns(const Value& root);
   void read_bounce(const Value& root);
+  // Issue 6: DNSBL and recipient verification keys of [policy.NAME] (load_verification.inc).
+  void read_policy_verification(const Section& s, PolicyConfig& policy);
 
   std::string file_;
   LineIndex lines_;
@@ -647,7 +650,11 @@ void Loader::read_policies(const Value& root) {
   if (!expect(parent, toml::value_t::table, "policy")) return;
   for (const auto& [name, table] : named_tables(parent, "policy")) {
     Section s(*this, *table, "policy." + name,
-              {"trusted_networks", "accepted_domains", "require_trusted", "auth_users"});
+              {"trusted_networks", "accepted_domains", "require_trusted", "auth_users",
+               // issue 6: DNSBL and recipient verification (conf/load_verification.inc)
+               "dnsbl", "dnsbl_check", "dnsbl_timeout", "dnsbl_min_ttl", "dnsbl_max_ttl", "valid_recipients",
+               "valid_recipients_file", "recipient_callout", "callout_sender", "callout_timeout",
+               "callout_positive_ttl", "callout_negative_ttl", "callout_on_failure", "callout_cache_size"});
     PolicyConfig policy{.name = name, .line = s.line()};
     if (const Value* v = s.find("trusted_networks")) {
       std::vector<Item> networks;
@@ -667,6 +674,7 @@ void Loader::read_policies(const Value& root) {
       read_bool(*v, s.key("require_trusted"), policy.require_trusted);
     }
     if (const Value* v = s.find("auth_users")) read_auth_users(*v, s.key("auth_users"), policy);
+    read_policy_verification(s, policy);  // issue 6
     // Kept even when broken so listeners naming it are not also reported.
     config_.policies.push_back(std::move(policy));
   }
@@ -1044,6 +1052,7 @@ void Loader::read_route_hop(const Value& v, const std::string& path, std::set<st
 }
 
 #include "conf/load_health.inc"
+#include "conf/load_verification.inc"
 // --- routing and delivery additions (issue 4): hop client settings, balance, [dns], [bounce] --
 
 template <typename Enum, std::size_t N>

@@ -20,6 +20,10 @@ enum class Reason : std::uint8_t {
   untrusted_client,        // listener requires a trusted client (outbound)
   too_many_recipients,
   message_too_large,
+  // Issue 6: DNSBL and recipient verification (policy/dnsbl, policy/recipient_verifier).
+  dnsbl_listed,            // client address listed in a DNSBL zone whose action is reject
+  recipient_unknown,       // recipient not in the static list, or the next hop refused it (callout)
+  recipient_unverified,    // callout failed (4xx, timeout, no connection): try again later
 };
 
 constexpr std::string_view to_string(Reason r) noexcept {
@@ -30,6 +34,9 @@ constexpr std::string_view to_string(Reason r) noexcept {
     case Reason::untrusted_client: return "untrusted_client";
     case Reason::too_many_recipients: return "too_many_recipients";
     case Reason::message_too_large: return "message_too_large";
+    case Reason::dnsbl_listed: return "dnsbl_listed";
+    case Reason::recipient_unknown: return "recipient_unknown";
+    case Reason::recipient_unverified: return "recipient_unverified";
   }
   return "unknown";
 }

@@ -27,6 +27,10 @@ struct ListenerCounters {
   /// 4xx/5xx replies this listener sent, by enhanced status code ("5.7.1"), or by the
   /// basic code ("554") when a reply has none.
   std::map<std::string, std::uint64_t, std::less<>> rejections;
+  // Issue 6: recipient callouts by "result cache" ("valid miss", "unknown hit", "failed miss")
+  // and DNSBL lookups by "zone result" ("zen.example.org listed", "... clean", "... error").
+  std::map<std::string, std::uint64_t, std::less<>> callouts;
+  std::map<std::string, std::uint64_t, std::less<>> dnsbl;
 };
 
 /// Counts the 4xx/5xx replies in `replies` (one or more complete SMTP replies, CRLF

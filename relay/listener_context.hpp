@@ -23,6 +23,7 @@ namespace queue { class MessageQueue; }
 namespace relay {
 
 class DeliveryEngine;
+class ListenerVerification;
 class TlsContext;
 class ThroughputRing;
 
@@ -38,6 +39,8 @@ struct ListenerContext {
   std::shared_ptr<TlsContext> tls;
   /// AUTH failures per client address of this listener (issue 3).
   policy::AuthThrottle auth_throttle;
+  /// Issue 6: DNSBL and recipient verification services; nullptr when the policy has none.
+  std::shared_ptr<ListenerVerification> verification = nullptr;
 };
 
 /// Live sessions, so shutdown can interrupt the ones still waiting for commands.

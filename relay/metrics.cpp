@@ -109,6 +109,20 @@ std::string format_prometheus(const Snapshot& s) {
   for (const auto& l : s.listeners)
     for (const auto& [reason, n] : l.counters.rejections)
       w.sample("hubrelay_rejections_total", listener_labels(l) + ",reason=\"" + label(reason) + "\"", n);
+  // Issue 6: recipient callouts and DNSBL lookups (keys are "a b": two label values).
+  const auto pair_labels = [](const std::string& key, const char* first, const char* second) {
+    const auto space = key.find(' ');
+    return std::string(",") + first + "=\"" + label(key.substr(0, space)) + "\"," + second + "=\"" +
+           label(space == std::string::npos ? std::string() : key.substr(space + 1)) + "\"";
+  };
+  w.family("hubrelay_callout_total", "counter", "Recipient verification callouts, by result and cache hit/miss.");
+  for (const auto& l : s.listeners)
+    for (const auto& [key, n] : l.counters.callouts)
+      w.sample("hubrelay_callout_total", listener_labels(l) + pair_labels(key, "result", "cache"), n);
+  w.family("hubrelay_dnsbl_total", "counter", "DNSBL results per zone (listed, clean, error), cache hits included.");
+  for (const auto& l : s.listeners)
+    for (const auto& [key, n] : l.counters.dnsbl)
+      w.sample("hubrelay_dnsbl_total", listener_labels(l) + pair_labels(key, "zone", "result"), n);
 
   struct DirectionMetric {
     const char* name;

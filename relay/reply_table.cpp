@@ -113,6 +113,13 @@ constexpr std::array table{
     ReplySpec{auth_locked_out, 454, "4.7.0", "Too many authentication failures, try again later"},
     ReplySpec{auth_bad_response, 501, "5.5.2", "Cannot decode response"},
     ReplySpec{header_too_big, 552, "5.3.4", "Message header size exceeds limit"},
+    // Issue 6. DNSBL: 554 5.7.1 in Postfix's words, naming the zone so a wrongly listed
+    // sender knows whom to ask. Unknown recipient: 550 5.1.1 (RFC 3463 "bad destination
+    // mailbox"). A callout that could not be completed: 451 4.4.3 ("directory server
+    // failure"), so the client retries instead of bouncing (seed 002: refuse at RCPT).
+    ReplySpec{dnsbl_listed, 554, "5.7.1", "Service unavailable; client [{}] blocked using {}"},
+    ReplySpec{recipient_unknown, 550, "5.1.1", "Recipient address rejected: user unknown"},
+    ReplySpec{recipient_unverified, 451, "4.4.3", "Recipient address verification failed, try again later"},
 };
 
 // Too few initializers would leave empty names; table_is_complete() rejects those.
@@ -133,6 +140,7 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(ReplyId::count_)
     "early_talker", "auth_succeeded", "auth_continue", "auth_failed", "auth_cancelled",
     "auth_mechanism_unsupported", "auth_already_done", "auth_needs_tls", "auth_locked_out",
     "auth_bad_response", "header_too_big",
+    "dnsbl_listed", "recipient_unknown", "recipient_unverified",  // issue 6
 };
 
 // Every row sits at the index of its id, so lookup is an index; the code is three
@@ -233,12 +241,16 @@ ReplyId reply_for(policy::Decision decision, PolicyStage stage) noexcept {
   }
   // These two are limits, not judgements: the RFC codes apply whatever the verdict.
   if (decision.reason == Reason::too_many_recipients) return too_many_recipients;
+  if (decision.reason == Reason::recipient_unverified) return recipient_unverified;  // issue 6: a defer of its own
   if (decision.verdict == Verdict::defer) return policy_deferred;
   switch (decision.reason) {
     case Reason::relay_denied: return relay_denied;
     case Reason::untrusted_client:
     case Reason::client_not_allowed: return client_not_trusted;
     case Reason::message_too_large: return message_too_big;
+    case Reason::dnsbl_listed: return dnsbl_listed;
+    case Reason::recipient_unknown: return recipient_unknown;
+    case Reason::recipient_unverified: return recipient_unverified;
     case Reason::too_many_recipients: return too_many_recipients;
     case Reason::none: return access_denied;
   }

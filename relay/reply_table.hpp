@@ -105,6 +105,10 @@ enum class ReplyId : std::uint8_t {
   auth_locked_out,             // 454 4.7.0
   auth_bad_response,           // 501 5.5.2
   header_too_big,              // 552 5.3.4
+  // --- Issue 6: DNSBL and recipient verification. ---
+  dnsbl_listed,                // 554 5.7.1 Service unavailable; client [{ip}] blocked using {zone}
+  recipient_unknown,           // 550 5.1.1
+  recipient_unverified,        // 451 4.4.3
   count_,                      // not a reply: the number of replies
 };
 

@@ -23,6 +23,7 @@
 #include "relay/privileges.hpp"
 #include "relay/queue_bridge.hpp"
 #include "relay/tls_context.hpp"
+#include "relay/verification.hpp"
 #include "relay/throughput_ring.hpp"
 #include "routing/route_table.hpp"
 
@@ -94,6 +95,18 @@ std::expected<std::unique_ptr<Generation>, std::string> compile(conf::ConfigPtr 
     }
     generation->contexts.push_back(ListenerContext{listener, settings_for(config, listener), std::move(policy),
                                                    counters[listener.name], std::move(tls), {}});
+    if (policy_config) {  // issue 6: DNSBL and recipient verification
+      auto verification =
+          ListenerVerification::build(config, *policy_config, generation->routes, listener.direction);
+      if (!verification) return std::unexpected("policy " + listener.policy + ": " + verification.error());
+      auto& context = generation->contexts.back();
+      context.verification = std::move(*verification);
+      if (context.verification) {
+        context.settings.dnsbl = context.verification->dnsbl();
+        context.settings.dnsbl_at_connect = context.verification->dnsbl_at_connect();
+        context.settings.verify_recipients = context.verification->verify_recipients();
+      }
+    }
     if (listener.auth && !generation->contexts.back().policy.has_auth_users()) {
       spdlog::warn("listener {}: auth = true but policy {} has no auth_users; every AUTH will fail", listener.name,
                    listener.policy);

@@ -76,6 +76,7 @@ std::string_view to_string(ServerState s) noexcept {
     case ServerState::receiving_chunk: return "receiving_chunk";
     case ServerState::authenticating: return "authenticating";
     case ServerState::closed: return "closed";
+    case ServerState::checking_policy: return "checking_policy";
   }
   return "unknown";
 }
@@ -130,6 +131,11 @@ void ServerFsm::start(std::string& out) {
     close_with(out, reply_for(decision, PolicyStage::connect));
     return;
   }
+  // Issue 6: DNSBL before the banner (dnsbl_check = "connect"); the answer sends it.
+  if (settings_.dnsbl && settings_.dnsbl_at_connect && !client_trusted()) {
+    query_at_connect_ = true;
+    return ask(PolicyQuery{PolicyQueryKind::dnsbl, peer_.ip, peer_.address, {}, {}}, out);
+  }
   reply(out, ReplyId::banner, {settings_.hostname});
   enter(ServerState::awaiting_helo);
 }
@@ -154,6 +160,7 @@ std::size_t ServerFsm::consume(std::string_view input, SystemTime now, std::stri
       case ServerState::awaiting_commit:
       case ServerState::starting_tls:
       case ServerState::authenticating:
+      case ServerState::checking_policy:
       case ServerState::closed:
         return used;
     }
@@ -339,8 +346,7 @@ void ServerFsm::on_rcpt(const Command& command, std::string& out) {
     const ReplyId id = reply_for(decision, PolicyStage::rcpt);
     return reply_spec(id).code >= 500 ? error_reply(out, id) : reply(out, id);
   }
-  transaction_.recipients.push_back(std::move(rcpt->recipient));
-  reply(out, ReplyId::recipient_ok);
+  after_rcpt_policy(std::move(rcpt->recipient), out);  // issue 6: DNSBL, recipient verification
 }
 
 void ServerFsm::on_data(const Command& command, SystemTime now, std::string& out) {
@@ -441,6 +447,8 @@ void ServerFsm::begin_body(SystemTime now) {
       .tls = tls_,
       .authenticated = authenticated(),
   });
+  // Issue 6: the DNSBL tag sits right after our Received:, before the client's header.
+  if (!dnsbl_header_.empty() && !client_trusted()) transaction_.body += dnsbl_header_;
   body_start_ = transaction_.body.size();
   transaction_.tls = tls_;
   transaction_.auth_user = auth_user_;
@@ -780,6 +788,91 @@ void ServerFsm::auth_done(AuthResult result, std::string& out) {
       auth_request_ = AuthRequest{};
       return reply(out, ReplyId::auth_locked_out);
   }
+}
+
+}  // namespace relay
+
+// --- Issue 6: asynchronous policy checks (DNSBL, recipient verification) ---------------------
+//
+// The FSM decides *whether* to ask and what an answer means; the driver only fetches the
+// answer. While a question is open, consume() takes nothing, so pipelined commands wait
+// in the driver's buffer (like behind awaiting_commit) and are answered in order.
+// DNSBL at RCPT (the default) is asked once per session, at the first RCPT that passed
+// the synchronous rules; the result holds for the rest of the session. Trusted and
+// authenticated clients are never asked about (they may relay anyway).
+
+namespace relay {
+
+bool ServerFsm::client_trusted() const noexcept {
+  return policy_->trusted(policy::Client{peer_.ip, authenticated()});
+}
+
+void ServerFsm::ask(PolicyQuery query, std::string&) {
+  query_ = std::move(query);
+  enter(ServerState::checking_policy);
+}
+
+void ServerFsm::policy_refusal(std::string& out, ReplyId id, std::initializer_list<std::string_view> args) {
+  reply(out, id, args);
+  if (reply_spec(id).code < 500) return;
+  ++errors_;
+  if (settings_.max_errors != 0 && errors_ >= settings_.max_errors) close_with(out, ReplyId::too_many_errors);
+}
+
+void ServerFsm::after_rcpt_policy(std::string recipient, std::string& out) {
+  const bool trusted = client_trusted();
+  if (settings_.dnsbl && !trusted) {
+    if (dnsbl_state_ == DnsblState::unchecked && !settings_.dnsbl_at_connect) {
+      query_at_connect_ = false;
+      return ask(PolicyQuery{PolicyQueryKind::dnsbl, peer_.ip, peer_.address, transaction_.sender, std::move(recipient)},
+                 out);
+    }
+    if (dnsbl_state_ == DnsblState::listed) {
+      return policy_refusal(out, ReplyId::dnsbl_listed, {peer_.address, dnsbl_zone_});
+    }
+  }
+  if (settings_.verify_recipients && !trusted) {
+    const auto at = recipient.rfind('@');
+    const std::string_view domain = at == std::string::npos ? std::string_view{} : std::string_view(recipient).substr(at + 1);
+    if (policy_->accepts_domain(domain)) {
+      return ask(PolicyQuery{PolicyQueryKind::recipient, peer_.ip, peer_.address, transaction_.sender, std::move(recipient)},
+                 out);
+    }
+  }
+  accept_recipient(std::move(recipient), out);
+}
+
+void ServerFsm::accept_recipient(std::string recipient, std::string& out) {
+  transaction_.recipients.push_back(std::move(recipient));
+  reply(out, ReplyId::recipient_ok);
+}
+
+void ServerFsm::policy_answered(const PolicyAnswer& answer, std::string& out) {
+  if (state_ != ServerState::checking_policy) return;
+  PolicyQuery query = std::move(query_);
+  query_ = PolicyQuery{};
+  if (query.kind == PolicyQueryKind::dnsbl) {
+    const bool listed = answer.decision.verdict == policy::Verdict::reject;
+    dnsbl_state_ = listed ? DnsblState::listed : DnsblState::passed;
+    dnsbl_zone_ = listed ? answer.zone : std::string{};
+    dnsbl_header_ = listed ? std::string{} : answer.header;
+    if (query_at_connect_) {
+      query_at_connect_ = false;
+      if (listed) {
+        // Before the banner only 554 then closing makes sense (RFC 5321 §3.1).
+        reply(out, ReplyId::dnsbl_listed, {peer_.address, dnsbl_zone_});
+        return enter(ServerState::closed);
+      }
+      reply(out, ReplyId::banner, {settings_.hostname});
+      return enter(ServerState::awaiting_helo);
+    }
+    enter(ServerState::in_transaction);
+    if (listed) return policy_refusal(out, ReplyId::dnsbl_listed, {peer_.address, dnsbl_zone_});
+    return after_rcpt_policy(std::move(query.recipient), out);
+  }
+  enter(ServerState::in_transaction);
+  if (answer.decision.accepted()) return accept_recipient(std::move(query.recipient), out);
+  policy_refusal(out, reply_for(answer.decision, PolicyStage::rcpt));
 }
 
 }  // namespace relay

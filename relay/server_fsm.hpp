@@ -11,6 +11,8 @@
 // RFC 2034/3463 (ENHANCEDSTATUSCODES), RFC 3207 (STARTTLS), RFC 3030 (CHUNKING).
 // STARTTLS is an effect: the FSM answers 220 and stops in starting_tls; the driver
 // drops every buffered byte, does the handshake and calls tls_started() (or closes).
+// Policy questions that need I/O (DNSBL, recipient verification; issue 6) are an effect
+// too: the FSM stops in checking_policy, the driver answers with policy_answered().
 #pragma once
 
 #include <chrono>
@@ -39,6 +41,9 @@ enum class ServerState : std::uint8_t {
   receiving_chunk,  // after BDAT n: taking (or discarding) the n octets of the chunk
   authenticating,   // AUTH credentials complete: driver checks them, then calls auth_done()
   closed,           // QUIT, fatal error or timeout: driver writes pending output and closes
+  // Issue 6: a policy question needs I/O (DNSBL lookup, recipient callout): the driver
+  // takes it with take_policy_query(), answers with policy_answered(); input waits.
+  checking_policy,
 };
 
 std::string_view to_string(ServerState s) noexcept;
@@ -59,6 +64,30 @@ struct ServerSettings {
   std::uint64_t max_header_size = 64 * 1024;       // header section octets of a message; 0: none
   bool auth = false;                               // offer AUTH PLAIN/LOGIN (RFC 4954)
   bool auth_plaintext_trusted = false;             // ... also without TLS to trusted networks
+  // --- Issue 6: asynchronous policy checks (see PolicyQuery) ---
+  bool dnsbl = false;                              // the policy has DNSBL zones
+  bool dnsbl_at_connect = false;                   // check before the banner, else at the first RCPT
+  bool verify_recipients = false;                  // static list and/or callout for accepted domains
+};
+
+/// Issue 6: what the FSM asks the driver when it stops in checking_policy.
+enum class PolicyQueryKind : std::uint8_t { dnsbl, recipient };
+
+struct PolicyQuery {
+  PolicyQueryKind kind = PolicyQueryKind::dnsbl;
+  policy::IpAddress client;        // canonical client address
+  std::string client_text;         // as logged
+  std::string sender;              // reverse-path of the transaction ("" before MAIL / null sender)
+  std::string recipient;           // recipient queries: the forward-path without <>
+};
+
+/// The driver's answer. dnsbl: decision reject(dnsbl_listed) with `zone`, or accept with
+/// `header` (tag zones: added after Received: to every message of the session).
+/// recipient: accept, reject(recipient_unknown) or defer(recipient_unverified).
+struct PolicyAnswer {
+  policy::Decision decision;
+  std::string zone;
+  std::string header;
 };
 
 /// Credentials collected by AUTH, for the driver to check (never logged).
@@ -165,6 +194,14 @@ class ServerFsm {
   bool authenticated() const noexcept { return !auth_user_.empty(); }
   const std::string& auth_user() const noexcept { return auth_user_; }
 
+  // --- Issue 6: the "ask" effect ---
+  /// In checking_policy: the question to answer. Stays valid until policy_answered().
+  const PolicyQuery& take_policy_query() const noexcept { return query_; }
+  /// In checking_policy: the answer; appends the reply (banner or 554 at connect; 250,
+  /// 550, 554 or 451 at RCPT) and returns to the state before the question (or asks
+  /// the next question: a DNSBL pass at RCPT is followed by recipient verification).
+  void policy_answered(const PolicyAnswer& answer, std::string& out);
+
  private:
   void enter(ServerState next) noexcept;  // the one transition choke point (trace-logged by state name)
 
@@ -233,6 +270,20 @@ class ServerFsm {
   bool chunk_too_big_ = false;
   std::uint64_t chunk_bare_line_endings_ = 0;
   std::size_t body_start_ = 0;         // where the message starts in transaction_.body (after Received:)
+
+  // Issue 6: asynchronous policy checks.
+  enum class DnsblState : std::uint8_t { unchecked, passed, listed };
+  bool client_trusted() const noexcept;
+  void ask(PolicyQuery query, std::string& out);
+  void after_rcpt_policy(std::string recipient, std::string& out);
+  void accept_recipient(std::string recipient, std::string& out);
+  /// A refusal with arguments; 5xx ones count towards max_errors like error_reply().
+  void policy_refusal(std::string& out, ReplyId id, std::initializer_list<std::string_view> args = {});
+  PolicyQuery query_;
+  bool query_at_connect_ = false;
+  DnsblState dnsbl_state_ = DnsblState::unchecked;
+  std::string dnsbl_zone_;             // the zone that listed the client (reject)
+  std::string dnsbl_header_;           // X-Hubrelay-DNSBL for tagged clients
 };
 
 }  // namespace relay

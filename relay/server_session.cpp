@@ -26,6 +26,7 @@
 #include "relay/proxy_protocol.hpp"
 #include "relay/queue_bridge.hpp"
 #include "relay/tls_context.hpp"
+#include "relay/verification.hpp"
 #include "relay/throughput_ring.hpp"
 
 namespace relay {
@@ -82,6 +83,10 @@ class Session {
         }
         if (fsm_.state() == ServerState::authenticating) {
           co_await authenticate(out);
+          continue;
+        }
+        if (fsm_.state() == ServerState::checking_policy) {  // issue 6: DNSBL, recipient verification
+          co_await check_policy(out);
           continue;
         }
         if (fsm_.state() == ServerState::starting_tls || input_offset >= input.size()) break;
@@ -276,6 +281,19 @@ class Session {
       spdlog::warn("session={} client={} AUTH failed user={}", id_, peer_.address, user);
       fsm_.auth_done(AuthResult::failure, out);
     }
+  }
+
+  // Issue 6: answers the FSM's asynchronous policy question (relay/verification). Without
+  // verification services (cannot happen: the settings only ask when they exist) the
+  // answer is "accept", so a session never hangs in checking_policy.
+  asio::awaitable<void> check_policy(std::string& out) {
+    PolicyAnswer answer;
+    if (listener_.verification) {
+      ListenerVerification::Context context{socket_.get_executor(), &services_.delivery.ejection(),
+                                            &listener_.counters, id_, listener_.config.name};
+      answer = co_await listener_.verification->answer(fsm_.take_policy_query(), std::move(context));
+    }
+    fsm_.policy_answered(answer, out);
   }
 
   // A client-chosen name in a log line: printable ASCII only, bounded.

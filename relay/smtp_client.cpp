@@ -447,4 +447,28 @@ asio::awaitable<std::expected<Reply, ClientFault>> SmtpClient::read_reply(std::c
   }
 }
 
+// Issue 6: a recipient callout. Sequential on purpose (no PIPELINING): the RCPT reply
+// is the only answer that matters and RSET keeps the hop's session clean for QUIT.
+asio::awaitable<std::expected<Reply, ClientFault>> SmtpClient::verify_recipient(const std::string& sender,
+                                                                               const std::string& recipient,
+                                                                               bool& mail_refused) {
+  mail_refused = false;
+  const std::string mail = "MAIL FROM:<" + sender + ">\r\n";
+  const std::string rcpt = "RCPT TO:<" + recipient + ">\r\n";
+  static const std::string rset_command = "RSET\r\n";
+  if (auto fault = co_await write_one(asio::buffer(mail), settings_.command_timeout)) co_return std::unexpected(*fault);
+  auto reply = co_await read_reply(settings_.command_timeout);
+  if (!reply) co_return std::unexpected(reply.error());
+  if (!reply->positive()) {
+    mail_refused = true;
+    co_return *reply;
+  }
+  if (auto fault = co_await write_one(asio::buffer(rcpt), settings_.command_timeout)) co_return std::unexpected(*fault);
+  auto answer = co_await read_reply(settings_.command_timeout);
+  if (!answer) co_return std::unexpected(answer.error());
+  if (auto fault = co_await write_one(asio::buffer(rset_command), settings_.command_timeout)) co_return *answer;
+  (void)co_await read_reply(settings_.command_timeout);
+  co_return *answer;
+}
+
 }  // namespace relay

@@ -97,6 +97,14 @@ class SmtpClient {
   /// Polite QUIT (best effort, short deadline), then close.
   boost::asio::awaitable<void> quit();
 
+  /// Issue 6 (recipient callout): MAIL FROM:<sender>, RCPT TO:<recipient>, RSET, one
+  /// command at a time; no DATA is ever sent. Returns the RCPT reply, or the MAIL reply
+  /// when MAIL was refused (the caller treats a refused MAIL as a failed callout), or the
+  /// fault. The caller QUITs.
+  boost::asio::awaitable<std::expected<Reply, ClientFault>> verify_recipient(const std::string& sender,
+                                                                            const std::string& recipient,
+                                                                            bool& mail_refused);
+
   bool usable() const noexcept { return usable_; }
   const HopCapabilities& capabilities() const noexcept { return capabilities_; }
   std::uint32_t transactions() const noexcept { return transactions_; }

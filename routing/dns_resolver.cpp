@@ -334,4 +334,28 @@ asio::awaitable<std::expected<std::vector<MxRecord>, ResolveError>> DnsResolver:
   co_return parsed.mx;
 }
 
+// Issue 6: DNSBL lookups. One A query; every record's address and the smallest TTL.
+asio::awaitable<std::expected<DnsResolver::ARecords, ResolveError>> DnsResolver::lookup_a(std::string name) {
+  Answer answer = co_await impl_->query(name, ns_t_a);
+  ARecords result;
+  if (answer.status == ARES_ENOTFOUND || answer.status == ARES_ENODATA) co_return result;
+  if (answer.status != ARES_SUCCESS) co_return std::unexpected(ResolveError{name + " A: " + describe(answer.status)});
+  std::array<ares_addrttl, 32> records{};
+  int count = static_cast<int>(records.size());
+  const int rc = ares_parse_a_reply(answer.bytes.data(), static_cast<int>(answer.bytes.size()), nullptr, records.data(), &count);
+  if (rc == ARES_ENODATA) co_return result;
+  if (rc != ARES_SUCCESS) co_return std::unexpected(ResolveError{name + " A: " + describe(rc)});
+  std::array<char, INET6_ADDRSTRLEN> text{};
+  result.ttl = std::chrono::hours(24);
+  for (int i = 0; i < count; ++i) {
+    const auto& record = records[static_cast<std::size_t>(i)];
+    ares_inet_ntop(AF_INET, &record.ipaddr, text.data(), text.size());
+    result.addresses.emplace_back(text.data());
+    result.ttl = std::min(result.ttl, std::chrono::seconds(record.ttl));
+  }
+  result.exists = !result.addresses.empty();
+  if (!result.exists) result.ttl = std::chrono::seconds(0);
+  co_return result;
+}
+
 }  // namespace routing

@@ -16,6 +16,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <chrono>
 #include <expected>
 #include <memory>
 #include <string>
@@ -46,6 +47,16 @@ class DnsResolver {
   /// (implicit MX). A static override for the domain counts as "no MX" (implicit MX to
   /// the override's addresses).
   boost::asio::awaitable<std::expected<std::vector<MxRecord>, ResolveError>> mx(std::string domain);
+
+  /// Issue 6 (DNSBL): the A records of `name` straight from DNS — no [dns.hosts], no
+  /// cache (the DNSBL cache keys by zone and client and clamps TTLs itself). NXDOMAIN or
+  /// no A record: `exists` false. Failures (timeout, SERVFAIL) are errors.
+  struct ARecords {
+    bool exists = false;
+    std::vector<std::string> addresses;
+    std::chrono::seconds ttl{0};  // smallest TTL of the answer; 0 for negative answers
+  };
+  boost::asio::awaitable<std::expected<ARecords, ResolveError>> lookup_a(std::string name);
 
  private:
   struct Impl;

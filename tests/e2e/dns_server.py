@@ -5,7 +5,9 @@ Owns: answering UDP queries (RFC 1035) from a zone dict the test controls, so MX
 delivery can be tested without the real DNS: MX, A and AAAA records with TTLs, null MX
 (exchange "."), NXDOMAIN for unknown names, NOERROR/NODATA for known names without
 records of the type, and SERVFAIL for names listed in `servfail`. Counts queries per
-(name, type) so a test can see the relay's cache at work.
+(name, type) so a test can see the relay's cache at work. Issue 6: DNSBL zones are
+plain A records ("2.0.0.127.bl.test": {"A": ["127.0.0.2"]}); TXT records (strings)
+are answered too, and names in `silent` get no answer at all (a timeout).
 Never: recurses, answers over TCP, or binds anything but 127.0.0.1 (random free port).
 Threading: one daemon thread; stop() closes the socket and joins (bounded).
 """
@@ -18,7 +20,7 @@ import struct
 import threading
 from typing import Dict, List, Tuple
 
-TYPES = {"A": 1, "MX": 15, "AAAA": 28}
+TYPES = {"A": 1, "MX": 15, "TXT": 16, "AAAA": 28}
 TYPE_NAMES = {v: k for k, v in TYPES.items()}
 
 
@@ -46,10 +48,11 @@ class DnsServer:
     """zone: {"name": {"MX": [(10, "mx1.example")], "A": ["127.0.0.1"], "AAAA": []}}"""
 
     def __init__(self, zone: Dict[str, Dict[str, list]], ttl: int = 300,
-                 servfail: Tuple[str, ...] = ()):
+                 servfail: Tuple[str, ...] = (), silent: Tuple[str, ...] = ()):
         self.zone = {k.lower().rstrip("."): v for k, v in zone.items()}
         self.ttl = ttl
         self.servfail = {s.lower() for s in servfail}
+        self.silent = {s.lower() for s in silent}
         self.queries: Dict[Tuple[str, str], int] = collections.Counter()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
@@ -84,9 +87,11 @@ class DnsServer:
                 reply = self.answer(packet)
             except (ValueError, IndexError, struct.error):
                 continue
+            if reply is None:  # a `silent` name: let the client time out
+                continue
             self.sock.sendto(reply, peer)
 
-    def answer(self, packet: bytes) -> bytes:
+    def answer(self, packet: bytes) -> "bytes | None":
         qid, _flags, qdcount = struct.unpack("!HHH", packet[:6])
         if qdcount != 1:
             raise ValueError("one question expected")
@@ -98,6 +103,8 @@ class DnsServer:
             self.queries[(key, TYPE_NAMES.get(qtype, str(qtype)))] += 1
         answers: List[bytes] = []
         rcode = 0
+        if key in self.silent:
+            return None
         if key in self.servfail:
             rcode = 2
         elif key not in self.zone:
@@ -110,6 +117,9 @@ class DnsServer:
                     rdata = struct.pack("!H", pref) + encode_name(host)
                 elif qtype == 1:
                     rdata = socket.inet_pton(socket.AF_INET, value)
+                elif qtype == 16:  # TXT: one character-string of at most 255 octets
+                    text = value.encode()[:255]
+                    rdata = bytes([len(text)]) + text
                 else:
                     rdata = socket.inet_pton(socket.AF_INET6, value)
                 # 0xC00C: a pointer to the name in the question.

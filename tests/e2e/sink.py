@@ -28,6 +28,7 @@ Modes (--mode may repeat; a value may also be comma-separated):
   permfail-rcpt=ADDR   550 5.1.1 for RCPT TO ADDR (case-insensitive), others accepted
   tempfail-first=N     451 4.3.0 after the final dot for the first N messages, then accept
   delay=SECONDS        wait this long before answering the final dot
+  delay-rcpt=SECONDS   wait this long before answering each RCPT (issue 6: callouts in flight)
 
 TLS and AUTH (routing tests): --tls-cert FILE --tls-key FILE offers STARTTLS
 (--require-tls makes it mandatory before MAIL); --auth USER:PASSWORD requires AUTH
@@ -70,6 +71,7 @@ class SinkModes:
     permfail_rcpts: set = field(default_factory=set)
     tempfail_first: int = 0
     delay: float = 0.0
+    delay_rcpt: float = 0.0
 
     @staticmethod
     def parse(specs: Iterable[str]) -> "SinkModes":
@@ -91,6 +93,8 @@ class SinkModes:
                     modes.tempfail_first = int(value)
                 elif name == "delay" and value:
                     modes.delay = float(value)
+                elif name == "delay-rcpt" and value:
+                    modes.delay_rcpt = float(value)
                 else:
                     raise ValueError(f"unknown sink mode {item!r}")
         return modes
@@ -107,9 +111,17 @@ class SinkHandler:
         self._seq = itertools.count(1)
         self._data_count = 0
         self._lock = threading.Lock()
+        # Issue 6: every RCPT as (mail_from, address) — recipient callouts (MAIL FROM:<>,
+        # no DATA) are told apart from deliveries by the sender. Also logged to stderr.
+        self.rcpt_log: List[tuple] = []
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         key = address.lower()
+        with self._lock:
+            self.rcpt_log.append((envelope.mail_from, address))
+        print(f"sink {self.port}: RCPT from=<{envelope.mail_from}> to=<{address}>", file=sys.stderr, flush=True)
+        if self.modes.delay_rcpt > 0:
+            await asyncio.sleep(self.modes.delay_rcpt)
         if key in self.modes.permfail_rcpts:
             return "550 5.1.1 sink: mailbox unavailable (permfail-rcpt)"
         if key in self.modes.tempfail_rcpts:

@@ -1,0 +1,235 @@
+// tests/relay/server_fsm_policy_query_test.cpp — the asynchronous "ask" effect of the
+// server FSM (issue 6): DNSBL at connect and at RCPT, recipient verification, pipelined
+// commands waiting behind a question, answers mapped to replies, exemptions.
+//
+// The test plays the driver: it feeds bytes, and whenever the FSM stops in
+// checking_policy it records the question and hands over the next scripted answer.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "relay/server_fsm.hpp"
+
+namespace {
+
+using relay::PolicyAnswer;
+using relay::PolicyQuery;
+using relay::PolicyQueryKind;
+using relay::ServerFsm;
+using relay::ServerState;
+using namespace std::chrono;
+using policy::Decision;
+using policy::Reason;
+
+policy::ListenerPolicy make_policy() {
+  conf::PolicyConfig config;
+  config.name = "in";
+  config.trusted_networks = {"192.0.2.0/24"};
+  config.accepted_domains = {"example.com"};
+  auto compiled = policy::ListenerPolicy::compile(config, {});
+  EXPECT_TRUE(compiled.has_value());
+  return compiled ? std::move(*compiled) : policy::ListenerPolicy{};
+}
+
+relay::ServerSettings settings(bool dnsbl, bool at_connect, bool verify) {
+  relay::ServerSettings s;
+  s.hostname = "mx.test";
+  s.max_errors = 5;
+  s.dnsbl = dnsbl;
+  s.dnsbl_at_connect = at_connect;
+  s.verify_recipients = verify;
+  return s;
+}
+
+std::vector<std::string> lines(const std::string& out) {
+  std::vector<std::string> result;
+  std::size_t start = 0;
+  while (start < out.size()) {
+    const auto end = out.find("\r\n", start);
+    if (end == std::string::npos) break;
+    result.push_back(out.substr(start, end - start));
+    start = end + 2;
+  }
+  return result;
+}
+
+PolicyAnswer accept() { return PolicyAnswer{}; }
+PolicyAnswer listed(std::string zone) { return PolicyAnswer{Decision::reject(Reason::dnsbl_listed), std::move(zone), {}}; }
+PolicyAnswer tagged(std::string header) { return PolicyAnswer{Decision::accept(), {}, std::move(header)}; }
+PolicyAnswer unknown() { return PolicyAnswer{Decision::reject(Reason::recipient_unknown), {}, {}}; }
+PolicyAnswer unverified() { return PolicyAnswer{Decision::defer(Reason::recipient_unverified), {}, {}}; }
+
+class Driver {
+ public:
+  Driver(relay::ServerSettings s, const char* ip, std::deque<PolicyAnswer> answers)
+      : policy_(make_policy()), fsm_(s, policy_, peer(ip), "s1"), answers_(std::move(answers)) {
+    fsm_.start(out_);
+    settle();
+  }
+  static relay::Peer peer(const char* ip) {
+    relay::Peer p;
+    p.address = ip;
+    p.ip = policy::IpAddress::parse(ip).value_or(policy::IpAddress{});
+    return p;
+  }
+  /// Feeds `bytes` as one pipelined write; answers every question from the script.
+  void send(std::string_view bytes) {
+    std::size_t used = 0;
+    for (int rounds = 0; rounds < 1000 && used < bytes.size() && !fsm_.closed(); ++rounds) {
+      used += fsm_.consume(bytes.substr(used), system_clock::time_point{}, out_);
+      settle();
+      if (fsm_.state() == ServerState::awaiting_commit) {
+        last_body_ = fsm_.take_transaction().body;
+        fsm_.commit_done(relay::CommitStatus::committed, "Q1", out_);
+      }
+    }
+  }
+  /// Answers questions while the FSM asks them (one question may lead to another).
+  void settle() {
+    for (int rounds = 0; rounds < 100 && fsm_.state() == ServerState::checking_policy; ++rounds) {
+      queries_.push_back(fsm_.take_policy_query());
+      ASSERT_FALSE(answers_.empty()) << "unscripted question";
+      // While a question is open, nothing is consumed: pipelined input waits.
+      std::string none;
+      EXPECT_EQ(fsm_.consume("NOOP\r\n", system_clock::time_point{}, none), 0u);
+      EXPECT_TRUE(none.empty());
+      PolicyAnswer a = std::move(answers_.front());
+      answers_.pop_front();
+      fsm_.policy_answered(a, out_);
+    }
+  }
+  std::vector<std::string> replies() { return lines(out_); }
+  const std::vector<PolicyQuery>& queries() const { return queries_; }
+  ServerFsm& fsm() { return fsm_; }
+  const std::string& body() const { return last_body_; }
+  bool answers_used() const { return answers_.empty(); }
+
+ private:
+  policy::ListenerPolicy policy_;
+  ServerFsm fsm_;
+  std::deque<PolicyAnswer> answers_;
+  std::vector<PolicyQuery> queries_;
+  std::string out_;
+  std::string last_body_;
+};
+
+std::vector<int> codes(const std::vector<std::string>& replies) {
+  std::vector<int> out;
+  for (const auto& r : replies)
+    if (r.size() >= 4 && r[3] == ' ') out.push_back(std::stoi(r.substr(0, 3)));
+  return out;
+}
+
+TEST(FsmPolicyQuery, DnsblAtConnectRejectsBeforeBanner) {
+  Driver d(settings(true, true, false), "198.51.100.7", {listed("zen.example.org")});
+  ASSERT_EQ(d.queries().size(), 1u);
+  EXPECT_EQ(d.queries()[0].kind, PolicyQueryKind::dnsbl);
+  EXPECT_EQ(d.queries()[0].client_text, "198.51.100.7");
+  EXPECT_TRUE(d.fsm().closed());
+  EXPECT_EQ(d.replies(), std::vector<std::string>{
+                             "554 5.7.1 Service unavailable; client [198.51.100.7] blocked using zen.example.org"});
+}
+
+TEST(FsmPolicyQuery, DnsblAtConnectPassSendsBanner) {
+  Driver d(settings(true, true, false), "198.51.100.7", {accept()});
+  EXPECT_EQ(d.fsm().state(), ServerState::awaiting_helo);
+  EXPECT_EQ(d.replies(), std::vector<std::string>{"220 mx.test ESMTP"});
+  // Not asked again at RCPT.
+  d.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\n");
+  EXPECT_EQ(d.queries().size(), 1u);
+  EXPECT_EQ(codes(d.replies()).back(), 250);
+}
+
+TEST(FsmPolicyQuery, TrustedClientIsNeverAsked) {
+  Driver d(settings(true, true, true), "192.0.2.5", {});
+  d.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\nRCPT TO:<x@elsewhere.example>\r\n");
+  EXPECT_TRUE(d.queries().empty());
+  EXPECT_EQ(codes(d.replies()), (std::vector<int>{220, 250, 250, 250, 250}));
+}
+
+TEST(FsmPolicyQuery, DnsblAtRcptListedRefusesEveryRcptAskingOnce) {
+  Driver d(settings(true, false, true), "198.51.100.7", {listed("bl.test")});
+  // One pipelined write: the second RCPT and DATA wait behind the question.
+  d.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\nRCPT TO:<carol@example.com>\r\nDATA\r\n");
+  ASSERT_EQ(d.queries().size(), 1u);
+  EXPECT_EQ(d.queries()[0].kind, PolicyQueryKind::dnsbl);
+  EXPECT_EQ(d.queries()[0].recipient, "bob@example.com");
+  const auto r = d.replies();
+  EXPECT_EQ(codes(r), (std::vector<int>{220, 250, 250, 554, 554, 554}));
+  EXPECT_EQ(r[r.size() - 3], "554 5.7.1 Service unavailable; client [198.51.100.7] blocked using bl.test");
+  EXPECT_EQ(r[r.size() - 2], r[r.size() - 3]);
+  EXPECT_EQ(r.back(), "554 5.5.1 Error: no valid recipients");
+  EXPECT_EQ(d.fsm().errors(), 3u);  // two DNSBL refusals and DATA count towards max_errors
+}
+
+TEST(FsmPolicyQuery, DnsblPassThenRecipientVerificationInOrder) {
+  Driver d(settings(true, false, true), "198.51.100.7",
+           {accept(), accept(), unknown(), unverified(), accept()});
+  d.send(
+      "EHLO c\r\nMAIL FROM:<a@b.example>\r\n"
+      "RCPT TO:<bob@example.com>\r\nRCPT TO:<nobody@example.com>\r\nRCPT TO:<later@example.com>\r\n"
+      "RCPT TO:<x@elsewhere.example>\r\nRCPT TO:<carol@example.com>\r\nDATA\r\nSubject: t\r\n\r\nhi\r\n.\r\nQUIT\r\n");
+  ASSERT_EQ(d.queries().size(), 5u);
+  EXPECT_EQ(d.queries()[0].kind, PolicyQueryKind::dnsbl);
+  const std::vector<std::string> asked{"bob@example.com", "nobody@example.com", "later@example.com", "carol@example.com"};
+  for (std::size_t i = 0; i < asked.size(); ++i) {
+    EXPECT_EQ(d.queries()[i + 1].kind, PolicyQueryKind::recipient);
+    EXPECT_EQ(d.queries()[i + 1].recipient, asked[i]);
+    EXPECT_EQ(d.queries()[i + 1].sender, "a@b.example");
+  }
+  const auto r = d.replies();
+  // relay_denied for the foreign domain is decided synchronously, never asked about.
+  EXPECT_EQ(codes(r), (std::vector<int>{220, 250, 250, 250, 550, 451, 550, 250, 354, 250, 221}));
+  EXPECT_NE(std::ranges::find(r, "550 5.1.1 Recipient address rejected: user unknown"), r.end());
+  EXPECT_NE(std::ranges::find(r, "451 4.4.3 Recipient address verification failed, try again later"), r.end());
+  EXPECT_TRUE(d.answers_used());
+}
+
+TEST(FsmPolicyQuery, TagHeaderFollowsReceived) {
+  Driver d(settings(true, false, false), "198.51.100.7", {tagged("X-Hubrelay-DNSBL: bl.test=127.0.0.2\r\n")});
+  d.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: t\r\n\r\nhi\r\n.\r\n");
+  const std::string& body = d.body();
+  ASSERT_TRUE(body.starts_with("Received: ")) << body;
+  const auto tag = body.find("\r\nX-Hubrelay-DNSBL: bl.test=127.0.0.2\r\nSubject: t\r\n");
+  ASSERT_NE(tag, std::string::npos) << body;
+  // Only our Received: (possibly folded) comes before it.
+  for (const auto& line : lines(body.substr(0, tag + 2))) {
+    EXPECT_TRUE(line.starts_with("Received: ") || line.starts_with(" ") || line.starts_with("\t")) << line;
+  }
+  EXPECT_EQ(body.find("Received: ", 1), std::string::npos);
+  // A second message in the session is tagged too, without asking again.
+  d.send("MAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: u\r\n\r\nhi\r\n.\r\n");
+  EXPECT_EQ(d.queries().size(), 1u);
+  EXPECT_NE(d.body().find("\r\nX-Hubrelay-DNSBL: bl.test=127.0.0.2\r\nSubject: u\r\n"), std::string::npos);
+}
+
+TEST(FsmPolicyQuery, UnknownRecipientsCountTowardsMaxErrors) {
+  std::deque<PolicyAnswer> script(5, unknown());
+  Driver d(settings(false, false, true), "198.51.100.7", script);
+  std::string cmds = "EHLO c\r\nMAIL FROM:<a@b.example>\r\n";
+  for (int i = 0; i < 5; ++i) cmds += "RCPT TO:<u" + std::to_string(i) + "@example.com>\r\n";
+  d.send(cmds);
+  EXPECT_TRUE(d.fsm().closed());
+  const auto r = d.replies();
+  EXPECT_EQ(codes(r), (std::vector<int>{220, 250, 250, 550, 550, 550, 550, 550, 421}));
+}
+
+TEST(FsmPolicyQuery, TimeoutWhileAskingCloses) {
+  relay::ServerSettings s = settings(false, false, true);
+  policy::ListenerPolicy p = make_policy();
+  ServerFsm fsm(s, p, Driver::peer("198.51.100.7"), "s2");
+  std::string out;
+  fsm.start(out);
+  fsm.consume("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\n", system_clock::time_point{}, out);
+  ASSERT_EQ(fsm.state(), ServerState::checking_policy);
+  fsm.timed_out(out);
+  EXPECT_TRUE(fsm.closed());
+  const std::size_t before = out.size();
+  fsm.policy_answered(PolicyAnswer{}, out);  // a late answer is ignored
+  EXPECT_EQ(out.size(), before);
+}
+
+}  // namespace
