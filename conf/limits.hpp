@@ -161,6 +161,12 @@ inline constexpr std::size_t max_name_length = 64;
 inline constexpr Limit log_max_size{"log.max_size", LimitKind::size, 64 * 1024, std::int64_t{1} << 40};
 inline constexpr Limit log_max_files{"log.max_files", LimitKind::integer, 1, 1000};
 
+// Per-client limits of a listener (issue 6, docs/policy.md#limits). 0: no per-client cap.
+inline constexpr Limit listener_max_connections_per_client{"listener.max_connections_per_client",
+                                                           LimitKind::integer, 0, 1'000'000};
+// Policy list sizes: far beyond any hand-written list, small enough to scan per command.
+inline constexpr std::size_t policy_max_list_entries = 10'000;
+
 }  // namespace limits
 
 /// A raw-input problem found before TOML parsing: 1-based line and message.

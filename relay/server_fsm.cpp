@@ -125,7 +125,12 @@ void ServerFsm::reset_transaction() noexcept {
 
 void ServerFsm::start(std::string& out) {
   if (state_ != ServerState::greeting) return;
-  const auto decision = policy_->on_connect(policy::Client{peer_.ip, false});
+  auto decision = policy_->on_connect(policy::Client{peer_.ip, false});
+  // Issue 6: per-client limits only for clients the policy lets in at all.
+  if (decision.accepted() && limits_ != nullptr) {
+    decision = limits_->admit(peer_.ip, peer_trusted(), steady_now(), connection_slot_);
+  }
+  decided(PolicyStage::connect, decision);
   if (!decision.accepted()) {
     close_with(out, reply_for(decision, PolicyStage::connect));
     return;
@@ -269,6 +274,13 @@ void ServerFsm::handle_command(std::string_view line, SystemTime now, std::strin
 void ServerFsm::on_helo(const Command& command, bool extended, std::string& out) {
   const std::string_view name = command.argument.substr(0, command.argument.find(' '));
   if (name.empty() || has_control_or_eight_bit(command.argument)) return error_reply(out, ReplyId::helo_syntax);
+  // Issue 6: HELO checks. A refused HELO changes nothing; the client may try again.
+  const auto decision = policy_->on_helo(policy::Client{peer_.ip, authenticated(), auth_user_}, name);
+  decided(PolicyStage::helo, decision);
+  if (!decision.accepted()) {
+    const ReplyId id = reply_for(decision, PolicyStage::helo);
+    return reply_spec(id).code >= 500 ? error_reply(out, id) : reply(out, id);
+  }
   helo_.assign(name);
   esmtp_ = extended;
   // EHLO/HELO in the middle of a transaction resets it (RFC 5321 §4.1.4).
@@ -304,7 +316,10 @@ void ServerFsm::on_mail(const Command& command, std::string& out) {
   if (parameters->size && settings_.max_message_size != 0 && *parameters->size > settings_.max_message_size) {
     return reply(out, ReplyId::message_too_big);
   }
-  const auto decision = policy_->on_mail(policy::Client{peer_.ip, authenticated()}, mail->sender);
+  auto decision = policy_->on_mail(policy::Client{peer_.ip, authenticated(), auth_user_}, mail->sender);
+  // Issue 6: a refused MAIL costs no token; the rate counts what would be accepted.
+  if (decision.accepted() && limits_ != nullptr) decision = limits_->take_message(peer_.ip, peer_trusted(), steady_now());
+  decided(PolicyStage::mail, decision);
   if (!decision.accepted()) {
     const ReplyId id = reply_for(decision, PolicyStage::mail);
     return reply_spec(id).code >= 500 ? error_reply(out, id) : reply(out, id);
@@ -333,8 +348,15 @@ void ServerFsm::on_rcpt(const Command& command, std::string& out) {
     return reply(out, ReplyId::recipient_ok);
   }
   // RFC 5321 §4.5.3.1.10: 452, so the client sends the rest in another transaction.
-  if (transaction_.recipients.size() >= settings_.max_recipients) return reply(out, ReplyId::too_many_recipients);
-  const auto decision = policy_->on_rcpt(policy::Client{peer_.ip, authenticated()}, rcpt->recipient);
+  if (transaction_.recipients.size() >= settings_.max_recipients) {
+    decided(PolicyStage::rcpt, policy::Decision::defer(policy::Reason::too_many_recipients));
+    return reply(out, ReplyId::too_many_recipients);
+  }
+  auto decision = policy_->on_rcpt(policy::Client{peer_.ip, authenticated(), auth_user_}, rcpt->recipient);
+  if (decision.accepted() && limits_ != nullptr) {
+    decision = limits_->take_recipient(peer_.ip, peer_trusted(), steady_now());
+  }
+  decided(PolicyStage::rcpt, decision);
   if (!decision.accepted()) {
     const ReplyId id = reply_for(decision, PolicyStage::rcpt);
     return reply_spec(id).code >= 500 ? error_reply(out, id) : reply(out, id);
@@ -373,12 +395,26 @@ void ServerFsm::finish_data(std::string& out) {
     refusal = ReplyId::header_too_big;
   }
   if (refusal != ReplyId::count_) {
+    if (refusal == ReplyId::message_too_big) {
+      decided(PolicyStage::data, policy::Decision::reject(policy::Reason::message_too_large));
+    }
     ++messages_refused_;
     reset_transaction();
     enter(ServerState::ready);
     return reply(out, refusal);
   }
   enter(ServerState::awaiting_commit);
+}
+
+// Issue 6: every policy evaluation passes here, so the driver sees each one once.
+void ServerFsm::decided(PolicyStage stage, policy::Decision decision) {
+  last_decision_ = decision;
+  last_decision_stage_ = stage;
+  if (decision_observer_) decision_observer_(stage, decision);
+}
+
+bool ServerFsm::peer_trusted() const noexcept {
+  return policy_->trusted(policy::Client{peer_.ip, authenticated(), auth_user_});
 }
 
 Transaction ServerFsm::take_transaction() {
@@ -619,6 +655,7 @@ void ServerFsm::finish_chunk(std::string& out) {
     return;
   }
   if (chunk_too_big_) {
+    decided(PolicyStage::data, policy::Decision::reject(policy::Reason::message_too_large));
     ++messages_refused_;
     reset_transaction();
     enter(ServerState::ready);

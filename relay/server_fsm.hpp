@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "conf/config.hpp"
+#include "policy/client_limits.hpp"
 #include "policy/listener_policy.hpp"
 #include "relay/command_parser.hpp"
 #include "relay/data_decoder.hpp"
@@ -165,6 +166,22 @@ class ServerFsm {
   bool authenticated() const noexcept { return !auth_user_.empty(); }
   const std::string& auth_user() const noexcept { return auth_user_; }
 
+  // --- Issue 6: policy decisions as data, per-client limits ---
+
+  /// Called once per policy evaluation (connect, HELO/EHLO, MAIL, RCPT, end of data),
+  /// accepting or not, with the stage and the decision; the driver logs and counts it.
+  using DecisionObserver = std::function<void(PolicyStage stage, policy::Decision decision)>;
+  void set_decision_observer(DecisionObserver observer) { decision_observer_ = std::move(observer); }
+  /// The most recent decision and its stage (accept at connect before any).
+  policy::Decision last_decision() const noexcept { return last_decision_; }
+  PolicyStage last_decision_stage() const noexcept { return last_decision_stage_; }
+  /// Before start(): the listener's shared per-client limits and the steady clock they
+  /// are read with (injected, so tests control time). Null: no per-client limits.
+  void set_client_limits(policy::ClientLimits* limits, std::function<policy::SteadyTime()> clock) {
+    limits_ = limits;
+    steady_clock_ = std::move(clock);
+  }
+
  private:
   void enter(ServerState next) noexcept;  // the one transition choke point (trace-logged by state name)
 
@@ -233,6 +250,17 @@ class ServerFsm {
   bool chunk_too_big_ = false;
   std::uint64_t chunk_bare_line_endings_ = 0;
   std::size_t body_start_ = 0;         // where the message starts in transaction_.body (after Received:)
+
+  // Issue 6.
+  void decided(PolicyStage stage, policy::Decision decision);
+  bool peer_trusted() const noexcept;
+  policy::SteadyTime steady_now() const { return steady_clock_ ? steady_clock_() : policy::SteadyTime{}; }
+  DecisionObserver decision_observer_;
+  policy::Decision last_decision_;
+  PolicyStage last_decision_stage_ = PolicyStage::connect;
+  policy::ClientLimits* limits_ = nullptr;
+  std::function<policy::SteadyTime()> steady_clock_;
+  policy::ConnectionSlot connection_slot_;  // gives the per-client slot back when the session ends
 };
 
 }  // namespace relay
