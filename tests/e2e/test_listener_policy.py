@@ -14,8 +14,8 @@ Never: asserts timing; every wait is "eventually within N s" and bounded.
 Standards: RFC 5321 §3.6.2/§7.1 (relaying), §4.2.5 (4xx means come back later), RFC 3463.
 """
 
+import signal
 import sys
-import time
 import unittest
 import urllib.request
 from pathlib import Path
@@ -215,6 +215,28 @@ class ConnectionLimitTest(ListenerPolicyCase):
             with c:
                 return banner is not None and banner.code == 220
         wait_for(admitted, WAIT, "a connection admitted after one closed")
+
+    def test_connection_count_survives_reload(self):
+        # One connection held; SIGHUP with the limit raised from 1 to 2: the held
+        # connection still counts, so exactly one more is admitted, not two.
+        self.start(inbound=["max_connections_per_client = 1"])
+        held, banner = self.inbound()
+        self.addCleanup(held.close)
+        self.assert_reply(banner, 220)
+        c, banner = self.inbound()
+        with c:
+            self.assert_reply(banner, 421, "4.7.0", "second connection before the reload")
+        text = self.cfg.render().replace("max_connections_per_client = 1", "max_connections_per_client = 2")
+        (self.dir / "hubrelay.toml").write_text(text)
+        marker = "SIGHUP: configuration reloaded"
+        self.relay.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: marker in self.relay.log_text(), WAIT, f"'{marker}' in the relay log")
+        second, banner = self.inbound()
+        self.addCleanup(second.close)
+        self.assert_reply(banner, 220, None, "second connection after raising the limit")
+        c, banner = self.inbound()
+        with c:
+            self.assert_reply(banner, 421, "4.7.0", "third connection: the held one still counts")
 
     def test_connection_rate_reached_and_recovered(self):
         self.start(inbound=['connection_rate = "2/2s"'])
