@@ -1,5 +1,8 @@
 // conf/address_pattern.cpp — parsing and matching of allow/deny list address patterns.
 //
+// Patterns are lower-cased once at parse time; the domain half reuses DomainPattern so
+// "example.com" / "*.example.com" mean exactly what they mean in routes and accepted
+// domains. Pure: no I/O, no exceptions; safe to share between threads once built.
 // The local part of a pattern is compared as a whole (no partial wildcards such as
 // "info*@"): lists stay predictable and cheap to evaluate. Addresses handed to
 // matches() come from the network and are compared, never validated.

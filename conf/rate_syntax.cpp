@@ -1,4 +1,10 @@
 // conf/rate_syntax.cpp — "N/period" rates for the listener limits.
+//
+// Why "N/period" rather than a rate per second: administrators think in "60 a minute" or
+// "1000 an hour" (Postfix anvil limits, Exchange throttling policies), and N doubles as
+// the burst size of the token bucket (policy/client_limits). Periods below 1 s would only
+// measure scheduling noise; above a day nobody remembers why the limit exists.
+// Pure: no I/O, no exceptions.
 #include "conf/rate_syntax.hpp"
 
 #include <array>
