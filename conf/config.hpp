@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -66,6 +67,18 @@ struct ListenerConfig {
   bool auth_plaintext_trusted = false;             // allow AUTH without TLS from trusted networks
   bool proxy_protocol = false;                     // expect a PROXY v1/v2 header first
   std::vector<std::string> proxy_from;             // CIDRs of the load balancers allowed to send it
+  // --- Issue 6: per-client limits (policy/client_limits, docs/policy.md#limits). ---
+  /// "N per period": a token bucket of N tokens refilled at N per period. count 0: off.
+  struct Rate {
+    std::uint32_t count = 0;
+    Millis period{0};
+    bool enabled() const noexcept { return count != 0; }
+  };
+  std::uint32_t max_connections_per_client = 0;    // concurrent sessions per client IP; 0: no limit
+  Rate connection_rate;                            // new connections per client IP
+  Rate message_rate;                               // MAIL commands accepted per client IP
+  Rate recipient_rate;                             // RCPT commands accepted per client IP
+  bool limits_exempt_trusted = true;               // trusted networks / authenticated users skip them
 };
 
 /// Who may relay through a listener. Default is closed: no trusted networks and
@@ -111,6 +124,24 @@ struct PolicyConfig {
   Seconds callout_negative_ttl{600};
   bool callout_accept_on_failure = false;          // callout_on_failure = "accept" (default "defer")
   std::uint32_t callout_cache_size = 10000;        // entries, least recently stored dropped first
+  // --- Issue 6: access rules (policy/access_rules, docs/policy.md). Empty lists: rule off. ---
+  std::vector<std::string> client_networks;        // CIDRs allowed to connect at all; empty: everyone
+  std::vector<std::string> own_domains;            // spoof check; empty: the accepted domains
+  std::optional<bool> reject_spoofed_senders;      // unset: true on inbound listeners, false on outbound
+  std::vector<std::string> sender_allow;           // address patterns (conf/address_pattern.hpp)
+  std::vector<std::string> sender_deny;
+  std::vector<std::string> recipient_allow;
+  std::vector<std::string> recipient_deny;
+  bool helo_required_fqdn = false;                 // HELO must be an FQDN or a valid address literal
+  bool helo_reject_own_name = false;               // HELO naming us (hostname, own domains, our IPs)
+  std::vector<std::string> allowed_sender_domains; // domain patterns a client may send as; empty: any
+  struct SenderRestriction {                       // [[policy.NAME.sender_restriction]]
+    std::vector<std::string> networks;             // clients in these CIDRs ...
+    std::string user;                              // ... or authenticated as this user
+    std::vector<std::string> senders;              // may use only these sender patterns
+    int line = 0;
+  };
+  std::vector<SenderRestriction> sender_restrictions;
 };
 
 /// STARTTLS policy of the SMTP client towards one hop (docs/routing.md).

@@ -138,6 +138,17 @@ inline constexpr Limit log_max_size{"log.max_size", LimitKind::size, 64 * 1024, 
                                     "never rotate"};
 inline constexpr Limit log_max_files{"log.max_files", LimitKind::integer, 1, 1000};
 
+// Issue 6 (docs/policy.md). Per-client connections: 0 is the default, no per-client cap.
+inline constexpr Limit listener_max_connections_per_client{"listener.max_connections_per_client",
+                                                           LimitKind::integer, 1, 1'000'000, "no per-client limit"};
+// DNSBL and recipient verification ([policy.NAME]).
+inline constexpr Limit dnsbl_timeout{"policy.dnsbl_timeout", LimitKind::duration, 100, ms(seconds{60})};
+inline constexpr Limit dnsbl_ttl{"policy.dnsbl_min_ttl/max_ttl", LimitKind::duration, 0, ms(hours{24})};
+inline constexpr Limit callout_timeout{"policy.callout_timeout", LimitKind::duration, ms(seconds{1}),
+                                       ms(minutes{10})};
+inline constexpr Limit callout_ttl{"policy.callout_*_ttl", LimitKind::duration, 0, ms(hours{24 * 7})};
+inline constexpr Limit callout_cache_size{"policy.callout_cache_size", LimitKind::integer, 1, 10'000'000};
+
 /// Every entry above, for tests and documentation checks.
 inline constexpr std::array all{
     &queue_lifetime,
@@ -179,6 +190,12 @@ inline constexpr std::array all{
     &bounce_lifetime,
     &log_max_size,
     &log_max_files,
+    &listener_max_connections_per_client,
+    &dnsbl_timeout,
+    &dnsbl_ttl,
+    &callout_timeout,
+    &callout_ttl,
+    &callout_cache_size,
 };
 
 // Input guards. toml11 3.7 parses arrays, inline tables and dotted keys recursively (deep
@@ -191,6 +208,9 @@ inline constexpr int max_nesting = 64;  // brackets + braces + dots of keys on o
 
 inline constexpr std::size_t max_name_length = 64;
 
+
+// Policy list sizes: far beyond any hand-written list, small enough to scan per command.
+inline constexpr std::size_t policy_max_list_entries = 10'000;
 
 }  // namespace limits
 

@@ -28,9 +28,11 @@
 #include <utility>
 #include <vector>
 
+#include "conf/address_pattern.hpp"  // issue 6
 #include "conf/domain_pattern.hpp"
 #include "conf/limits.hpp"
 #include "conf/recipient_list.hpp"
+#include "conf/rate_syntax.hpp"  // issue 6
 
 namespace conf {
 
@@ -261,6 +263,12 @@ class Loader {
   void read_bounce(const Value& root);
   // Issue 6: DNSBL and recipient verification keys of [policy.NAME] (load_verification.inc).
   void read_policy_verification(const Section& s, PolicyConfig& policy);
+  // Issue 6: policy access rules and per-client listener limits (conf/load_policy_rules.inc).
+  void read_policy_rules(const Section& s, PolicyConfig& policy);
+  void read_listener_limits(const Section& s, ListenerConfig& listener);
+  void read_cidr_list(const Value& v, const std::string& key, std::vector<std::string>& out);
+  void read_address_patterns(const Value& v, const std::string& key, std::vector<std::string>& out);
+  void read_sender_restrictions(const Value& v, const std::string& key, PolicyConfig& policy);
 
   std::string file_;
   LineIndex lines_;
@@ -654,7 +662,11 @@ void Loader::read_policies(const Value& root) {
                // issue 6: DNSBL and recipient verification (conf/load_verification.inc)
                "dnsbl", "dnsbl_check", "dnsbl_timeout", "dnsbl_min_ttl", "dnsbl_max_ttl", "valid_recipients",
                "valid_recipients_file", "recipient_callout", "callout_sender", "callout_timeout",
-               "callout_positive_ttl", "callout_negative_ttl", "callout_on_failure", "callout_cache_size"});
+               "callout_positive_ttl", "callout_negative_ttl", "callout_on_failure", "callout_cache_size",
+               // Issue 6 keys (read by read_policy_rules).
+               "client_networks", "own_domains", "reject_spoofed_senders", "sender_allow", "sender_deny",
+               "recipient_allow", "recipient_deny", "helo_required_fqdn", "helo_reject_own_name",
+               "allowed_sender_domains", "sender_restriction"});
     PolicyConfig policy{.name = name, .line = s.line()};
     if (const Value* v = s.find("trusted_networks")) {
       std::vector<Item> networks;
@@ -675,6 +687,7 @@ void Loader::read_policies(const Value& root) {
     }
     if (const Value* v = s.find("auth_users")) read_auth_users(*v, s.key("auth_users"), policy);
     read_policy_verification(s, policy);  // issue 6
+    read_policy_rules(s, policy);
     // Kept even when broken so listeners naming it are not also reported.
     config_.policies.push_back(std::move(policy));
   }
@@ -772,7 +785,10 @@ void Loader::read_listener(const Value& table, const std::string& path) {
              "session_timeout",
              // Issue 3 keys (read by read_listener_hardening).
              "tls", "tls_certificate", "tls_key", "bare_line_endings", "greeting_delay",
-             "max_header_size", "auth", "auth_plaintext_trusted", "proxy_protocol", "proxy_from"});
+             "max_header_size", "auth", "auth_plaintext_trusted", "proxy_protocol", "proxy_from",
+             // Issue 6 keys (read by read_listener_limits).
+             "max_connections_per_client", "connection_rate", "message_rate", "recipient_rate",
+             "limits_exempt_trusted"});
   ListenerConfig listener{.line = s.line()};
 
   if (const Value* v = s.require("name")) {
@@ -840,6 +856,7 @@ void Loader::read_listener(const Value& table, const std::string& path) {
     if (const Value* v = s.find(name)) read_seconds(*v, s.key(name), *limit, *field);
   }
   read_listener_hardening(s, listener);
+  read_listener_limits(s, listener);
   config_.listeners.push_back(std::move(listener));
 }
 
@@ -1053,6 +1070,7 @@ void Loader::read_route_hop(const Value& v, const std::string& path, std::set<st
 
 #include "conf/load_health.inc"
 #include "conf/load_verification.inc"
+#include "conf/load_policy_rules.inc"
 // --- routing and delivery additions (issue 4): hop client settings, balance, [dns], [bounce] --
 
 template <typename Enum, std::size_t N>

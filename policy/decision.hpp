@@ -24,6 +24,17 @@ enum class Reason : std::uint8_t {
   dnsbl_listed,            // client address listed in a DNSBL zone whose action is reject
   recipient_unknown,       // recipient not in the static list, or the next hop refused it (callout)
   recipient_unverified,    // callout failed (4xx, timeout, no connection): try again later
+  // --- Issue 6: access rules and per-client limits (docs/policy.md#reasons) ---
+  too_many_connections,      // connect: max_connections_per_client reached (defer)
+  connection_rate_exceeded,  // connect: connection_rate bucket empty (defer)
+  helo_invalid,              // HELO/EHLO not an FQDN or valid address literal
+  helo_spoofed,              // HELO/EHLO names this relay, an own domain or our address
+  sender_denied,             // sender_deny hit, or sender_allow present and missed
+  recipient_denied,          // recipient_deny hit, or recipient_allow present and missed
+  spoofed_sender,            // own-domain sender from an untrusted, unauthenticated client
+  sender_not_allowed,        // outside allowed_sender_domains or a sender_restriction
+  message_rate_exceeded,     // MAIL: message_rate bucket empty (defer)
+  recipient_rate_exceeded,   // RCPT: recipient_rate bucket empty (defer)
 };
 
 constexpr std::string_view to_string(Reason r) noexcept {
@@ -37,6 +48,25 @@ constexpr std::string_view to_string(Reason r) noexcept {
     case Reason::dnsbl_listed: return "dnsbl_listed";
     case Reason::recipient_unknown: return "recipient_unknown";
     case Reason::recipient_unverified: return "recipient_unverified";
+    case Reason::too_many_connections: return "too_many_connections";
+    case Reason::connection_rate_exceeded: return "connection_rate_exceeded";
+    case Reason::helo_invalid: return "helo_invalid";
+    case Reason::helo_spoofed: return "helo_spoofed";
+    case Reason::sender_denied: return "sender_denied";
+    case Reason::recipient_denied: return "recipient_denied";
+    case Reason::spoofed_sender: return "spoofed_sender";
+    case Reason::sender_not_allowed: return "sender_not_allowed";
+    case Reason::message_rate_exceeded: return "message_rate_exceeded";
+    case Reason::recipient_rate_exceeded: return "recipient_rate_exceeded";
+  }
+  return "unknown";
+}
+
+constexpr std::string_view to_string(Verdict v) noexcept {
+  switch (v) {
+    case Verdict::accept: return "accept";
+    case Verdict::reject: return "reject";
+    case Verdict::defer: return "defer";
   }
   return "unknown";
 }

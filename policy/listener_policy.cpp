@@ -1,10 +1,13 @@
 // policy/listener_policy.cpp — compiling and evaluating one listener's relay policy.
 //
 // The rules, in the order they are applied:
-//   connect  everyone is let in, so even a refused client gets a proper SMTP reply
-//            (client network lists come later).
-//   MAIL     require_trusted and not trusted → reject(untrusted_client).
-//   RCPT     trusted → accept; require_trusted → reject(untrusted_client) again, so
+//   connect  client_networks (policy/access_rules); a refused client still gets a
+//            proper SMTP reply (554) before the close.
+//   HELO     the optional HELO checks of policy/access_rules.
+//   MAIL     require_trusted and not trusted → reject(untrusted_client); then the
+//            sender rules of policy/access_rules (lists, spoofing, send-as).
+//   RCPT     recipient deny/allow lists first (for every client), then:
+//            trusted → accept; require_trusted → reject(untrusted_client) again, so
 //            RCPT alone never opens the listener. Otherwise the recipient must be in
 //            an accepted domain (else reject(relay_denied));
 //            address literals and recipients without a domain never are, and neither
@@ -58,6 +61,12 @@ bool has_sender_routing(std::string_view recipient) noexcept {
 
 std::expected<ListenerPolicy, std::string> ListenerPolicy::compile(
     const conf::PolicyConfig& config, const std::vector<std::string>& organisation_domains) {
+  return compile(config, organisation_domains, ListenerFacts{});
+}
+
+std::expected<ListenerPolicy, std::string> ListenerPolicy::compile(
+    const conf::PolicyConfig& config, const std::vector<std::string>& organisation_domains,
+    const ListenerFacts& listener) {
   ListenerPolicy policy;
   policy.require_trusted_ = config.require_trusted;
   const std::string where = "policy '" + config.name + "': ";
@@ -95,6 +104,13 @@ std::expected<ListenerPolicy, std::string> ListenerPolicy::compile(
     }
   }
 
+  // Issue 6: the access rules; own domains default to the accepted domains.
+  if (auto rules = AccessRules::compile(config, domains, listener)) {
+    policy.rules_ = std::move(*rules);
+  } else {
+    add_problem(problems, rules.error());
+  }
+
   if (!problems.empty()) return std::unexpected(std::move(problems));
   return policy;
 }
@@ -116,14 +132,26 @@ bool ListenerPolicy::trusted(const Client& client) const noexcept {
                              [&](const Cidr& network) { return network.contains(client.address); });
 }
 
-Decision ListenerPolicy::on_connect(const Client&) const noexcept { return Decision::accept(); }
+RuleSubject ListenerPolicy::subject(const Client& client) const noexcept {
+  return RuleSubject{client.address, trusted(client), client.authenticated, client.user};
+}
 
-Decision ListenerPolicy::on_mail(const Client& client, std::string_view) const noexcept {
+Decision ListenerPolicy::on_connect(const Client& client) const noexcept {
+  return rules_.on_connect(client.address);
+}
+
+Decision ListenerPolicy::on_helo(const Client& client, std::string_view helo) const noexcept {
+  return rules_.on_helo(subject(client), helo);
+}
+
+Decision ListenerPolicy::on_mail(const Client& client, std::string_view sender) const noexcept {
   if (require_trusted_ && !trusted(client)) return Decision::reject(Reason::untrusted_client);
-  return Decision::accept();
+  return rules_.on_mail(subject(client), sender);
 }
 
 Decision ListenerPolicy::on_rcpt(const Client& client, std::string_view recipient) const noexcept {
+  // Issue 6: recipient deny/allow lists apply to trusted clients too.
+  if (const auto listed = rules_.on_rcpt(subject(client), recipient); !listed.accepted()) return listed;
   if (trusted(client)) return Decision::accept();
   // Normally already refused at MAIL; repeated so RCPT alone never opens the listener.
   if (require_trusted_) return Decision::reject(Reason::untrusted_client);

@@ -14,6 +14,7 @@
 
 #include "conf/config.hpp"
 #include "conf/domain_pattern.hpp"
+#include "policy/access_rules.hpp"
 #include "policy/decision.hpp"
 #include "policy/ip_address.hpp"
 #include "policy/password_hash.hpp"
@@ -23,6 +24,7 @@ namespace policy {
 struct Client {
   IpAddress address;
   bool authenticated = false;
+  std::string_view user;  // issue 6: AUTH identity for sender restrictions, "" when none
 };
 
 class ListenerPolicy {
@@ -30,6 +32,12 @@ class ListenerPolicy {
   /// `organisation_domains` is [relay].accepted_domains, used when the policy lists none.
   static std::expected<ListenerPolicy, std::string> compile(
       const conf::PolicyConfig& config, const std::vector<std::string>& organisation_domains);
+
+  /// Issue 6: as above, with the listener's direction (anti-spoofing default), host
+  /// name and bind addresses (HELO checks). The two-argument form assumes inbound.
+  static std::expected<ListenerPolicy, std::string> compile(
+      const conf::PolicyConfig& config, const std::vector<std::string>& organisation_domains,
+      const ListenerFacts& listener);
 
   /// A policy that trusts nobody and accepts no domain: what a listener gets by default.
   ListenerPolicy() = default;
@@ -40,6 +48,9 @@ class ListenerPolicy {
   Decision on_rcpt(const Client& client, std::string_view recipient) const noexcept;
   /// True when `domain` is one of the accepted domains (case-insensitive).
   bool accepts_domain(std::string_view domain) const noexcept;
+  /// Issue 6: HELO/EHLO checks (policy/access_rules); accept unless configured.
+  Decision on_helo(const Client& client, std::string_view helo) const noexcept;
+  const AccessRules& rules() const noexcept { return rules_; }
 
   // --- Issue 3: AUTH ---
   /// True when `user` exists and `password` matches its stored hash. Slow on purpose
@@ -52,6 +63,8 @@ class ListenerPolicy {
   std::vector<Cidr> trusted_;
   std::vector<conf::DomainPattern> accepted_;
   bool require_trusted_ = false;
+  AccessRules rules_;  // issue 6
+  RuleSubject subject(const Client& client) const noexcept;
 };
 
 }  // namespace policy

@@ -13,6 +13,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <tuple>
 
 namespace relay {
 
@@ -31,6 +32,10 @@ struct ListenerCounters {
   // and DNSBL lookups by "zone result" ("zen.example.org listed", "... clean", "... error").
   std::map<std::string, std::uint64_t, std::less<>> callouts;
   std::map<std::string, std::uint64_t, std::less<>> dnsbl;
+  /// Issue 6: policy decisions by (stage, decision, reason). The views point at the
+  /// static names of relay::to_string(PolicyStage) and policy::to_string, so counting
+  /// never allocates after a key's first use.
+  std::map<std::tuple<std::string_view, std::string_view, std::string_view>, std::uint64_t> policy_decisions;
 };
 
 /// Counts the 4xx/5xx replies in `replies` (one or more complete SMTP replies, CRLF

@@ -14,6 +14,7 @@
 
 #include "conf/config.hpp"
 #include "policy/auth_throttle.hpp"
+#include "policy/client_limits.hpp"
 #include "policy/listener_policy.hpp"
 #include "relay/counters.hpp"  // ListenerCounters (issue 7 moved it there, unchanged fields first)
 #include "relay/server_fsm.hpp"
@@ -41,6 +42,10 @@ struct ListenerContext {
   policy::AuthThrottle auth_throttle;
   /// Issue 6: DNSBL and recipient verification services; nullptr when the policy has none.
   std::shared_ptr<ListenerVerification> verification = nullptr;
+  /// Issue 6: per-client connection/message/recipient limits, shared by every session of
+  /// the listener and kept across reloads (the server owns them by listener name and
+  /// re-configures them). Null when the listener sets no per-client limit.
+  std::shared_ptr<policy::ClientLimits> client_limits;
 };
 
 /// Live sessions, so shutdown can interrupt the ones still waiting for commands.

@@ -123,6 +123,15 @@ std::string format_prometheus(const Snapshot& s) {
   for (const auto& l : s.listeners)
     for (const auto& [key, n] : l.counters.dnsbl)
       w.sample("hubrelay_dnsbl_total", listener_labels(l) + pair_labels(key, "zone", "result"), n);
+  // Issue 6: every policy decision by stage, verdict and reason (docs/policy.md#metrics).
+  w.family("hubrelay_policy_decisions_total", "counter",
+           "Policy decisions by SMTP stage, decision (accept, reject, defer) and reason.");
+  for (const auto& l : s.listeners)
+    for (const auto& [key, n] : l.counters.policy_decisions)
+      w.sample("hubrelay_policy_decisions_total",
+               listener_labels(l) + ",stage=\"" + label(std::get<0>(key)) + "\",decision=\"" +
+                   label(std::get<1>(key)) + "\",reason=\"" + label(std::get<2>(key)) + "\"",
+               n);
 
   struct DirectionMetric {
     const char* name;

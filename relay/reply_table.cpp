@@ -120,6 +120,20 @@ constexpr std::array table{
     ReplySpec{dnsbl_listed, 554, "5.7.1", "Service unavailable; client [{}] blocked using {}"},
     ReplySpec{recipient_unknown, 550, "5.1.1", "Recipient address rejected: user unknown"},
     ReplySpec{recipient_unverified, 451, "4.4.3", "Recipient address verification failed, try again later"},
+    // Issue 6. Limits are 4xx (come back later, RFC 5321 §4.2.5): 421 at connect (the
+    // only code that may close, §3.8), 451 4.7.1 at MAIL/RCPT ("delivery not authorized,
+    // message refused" for now). HELO shape → 501 5.5.2 (Postfix reject_invalid_helo_hostname);
+    // every other policy refusal is 550 5.7.1 with text naming what was refused.
+    ReplySpec{too_many_client_connections, 421, "4.7.0", "{} Too many connections from your address, try again later"},
+    ReplySpec{connection_rate_exceeded, 421, "4.7.0", "{} Connection rate limit exceeded for your address, try again later"},
+    ReplySpec{helo_invalid, 501, "5.5.2", "Helo command rejected: need fully-qualified hostname or address literal"},
+    ReplySpec{helo_spoofed, 550, "5.7.1", "Helo command rejected: you are not me"},
+    ReplySpec{sender_denied, 550, "5.7.1", "Sender address rejected: access denied"},
+    ReplySpec{recipient_denied, 550, "5.7.1", "Recipient address rejected: access denied"},
+    ReplySpec{spoofed_sender, 550, "5.7.1", "Sender address rejected: internal domain from an external client"},
+    ReplySpec{sender_not_allowed, 550, "5.7.1", "Sender address rejected: not allowed for this client"},
+    ReplySpec{message_rate_exceeded, 451, "4.7.1", "Message rate limit exceeded for your address, try again later"},
+    ReplySpec{recipient_rate_exceeded, 451, "4.7.1", "Recipient rate limit exceeded for your address, try again later"},
 };
 
 // Too few initializers would leave empty names; table_is_complete() rejects those.
@@ -141,6 +155,9 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(ReplyId::count_)
     "auth_mechanism_unsupported", "auth_already_done", "auth_needs_tls", "auth_locked_out",
     "auth_bad_response", "header_too_big",
     "dnsbl_listed", "recipient_unknown", "recipient_unverified",  // issue 6
+    "too_many_client_connections", "connection_rate_exceeded", "helo_invalid", "helo_spoofed",
+    "sender_denied", "recipient_denied", "spoofed_sender", "sender_not_allowed",
+    "message_rate_exceeded", "recipient_rate_exceeded",
 };
 
 // Every row sits at the index of its id, so lookup is an index; the code is three
@@ -224,6 +241,17 @@ void append_multiline_reply(std::string& out, ReplyId id, std::span<const std::s
   }
 }
 
+std::string_view to_string(PolicyStage stage) noexcept {
+  switch (stage) {
+    case PolicyStage::connect: return "connect";
+    case PolicyStage::mail: return "mail";
+    case PolicyStage::rcpt: return "rcpt";
+    case PolicyStage::helo: return "helo";
+    case PolicyStage::data: return "data";
+  }
+  return "unknown";
+}
+
 ReplyId reply_for(policy::Decision decision, PolicyStage stage) noexcept {
   using policy::Reason;
   using policy::Verdict;
@@ -232,8 +260,24 @@ ReplyId reply_for(policy::Decision decision, PolicyStage stage) noexcept {
       case PolicyStage::connect: return banner;
       case PolicyStage::mail: return sender_ok;
       case PolicyStage::rcpt: return recipient_ok;
+      case PolicyStage::helo: return helo_greeting;
+      case PolicyStage::data: return ok;
     }
     return ok;
+  }
+  // Issue 6: reasons with a reply of their own, whatever the stage.
+  switch (decision.reason) {
+    case Reason::too_many_connections: return too_many_client_connections;
+    case Reason::connection_rate_exceeded: return connection_rate_exceeded;
+    case Reason::helo_invalid: return helo_invalid;
+    case Reason::helo_spoofed: return helo_spoofed;
+    case Reason::sender_denied: return sender_denied;
+    case Reason::recipient_denied: return recipient_denied;
+    case Reason::spoofed_sender: return spoofed_sender;
+    case Reason::sender_not_allowed: return sender_not_allowed;
+    case Reason::message_rate_exceeded: return message_rate_exceeded;
+    case Reason::recipient_rate_exceeded: return recipient_rate_exceeded;
+    default: break;
   }
   // Before the greeting only 554 (refuse, §3.1) or 421 (come back later) make sense.
   if (stage == PolicyStage::connect) {
@@ -253,6 +297,7 @@ ReplyId reply_for(policy::Decision decision, PolicyStage stage) noexcept {
     case Reason::recipient_unverified: return recipient_unverified;
     case Reason::too_many_recipients: return too_many_recipients;
     case Reason::none: return access_denied;
+    default: break;  // issue 6 reasons are mapped above
   }
   return access_denied;
 }

@@ -109,6 +109,17 @@ enum class ReplyId : std::uint8_t {
   dnsbl_listed,                // 554 5.7.1 Service unavailable; client [{ip}] blocked using {zone}
   recipient_unknown,           // 550 5.1.1
   recipient_unverified,        // 451 4.4.3
+  // --- Issue 6: access rules and per-client limits (docs/policy.md#reasons). ---
+  too_many_client_connections, // 421 4.7.0 {host} (then closed)
+  connection_rate_exceeded,    // 421 4.7.0 {host} (then closed)
+  helo_invalid,                // 501 5.5.2
+  helo_spoofed,                // 550 5.7.1
+  sender_denied,               // 550 5.7.1
+  recipient_denied,            // 550 5.7.1
+  spoofed_sender,              // 550 5.7.1
+  sender_not_allowed,          // 550 5.7.1
+  message_rate_exceeded,       // 451 4.7.1
+  recipient_rate_exceeded,     // 451 4.7.1
   count_,                      // not a reply: the number of replies
 };
 
@@ -143,7 +154,11 @@ std::string format_reply(ReplyId id, const Args&... args) {
 }
 
 /// The SMTP stage at which a policy decision is applied.
-enum class PolicyStage : std::uint8_t { connect, mail, rcpt };
+/// helo and data were added for issue 6 (HELO checks; size refusals logged as decisions).
+enum class PolicyStage : std::uint8_t { connect, mail, rcpt, helo, data };
+
+/// "connect", "helo", "mail", "rcpt", "data": the `stage=` of decision logs and metrics.
+std::string_view to_string(PolicyStage stage) noexcept;
 
 /// The one mapping from a policy decision to the reply that announces it. An accepting
 /// decision maps to the stage's positive reply (banner, sender_ok, recipient_ok).

@@ -71,8 +71,10 @@ struct Generation {
 
 // Builds everything of a Generation that can fail without side effects: routes and
 // compiled policies. The engine and services are added by the caller.
-std::expected<std::unique_ptr<Generation>, std::string> compile(conf::ConfigPtr config_ptr,
-                                                                 std::map<std::string, ListenerCounters>& counters) {
+// Issue 6: `client_limits` keeps each listener's per-client table across reloads.
+std::expected<std::unique_ptr<Generation>, std::string> compile(
+    conf::ConfigPtr config_ptr, std::map<std::string, ListenerCounters>& counters,
+    std::map<std::string, std::shared_ptr<policy::ClientLimits>>& client_limits) {
   auto generation = std::make_unique<Generation>();
   generation->config = std::move(config_ptr);
   const conf::Config& config = *generation->config;
@@ -83,7 +85,9 @@ std::expected<std::unique_ptr<Generation>, std::string> compile(conf::ConfigPtr 
     const conf::PolicyConfig* policy_config = config.find_policy(listener.policy);
     policy::ListenerPolicy policy;  // closed unless a policy is configured
     if (policy_config) {
-      auto compiled = policy::ListenerPolicy::compile(*policy_config, config.relay.accepted_domains);
+      policy::ListenerFacts facts{listener.direction, config.relay.hostname, {}};  // issue 6
+      for (const auto& bind : listener.bind) facts.addresses.push_back(bind.address);
+      auto compiled = policy::ListenerPolicy::compile(*policy_config, config.relay.accepted_domains, facts);
       if (!compiled) return std::unexpected("policy " + listener.policy + ": " + compiled.error());
       policy = std::move(*compiled);
     }
@@ -106,6 +110,12 @@ std::expected<std::unique_ptr<Generation>, std::string> compile(conf::ConfigPtr 
         context.settings.dnsbl_at_connect = context.verification->dnsbl_at_connect();
         context.settings.verify_recipients = context.verification->verify_recipients();
       }
+    }
+    if (const auto limits = policy::LimitSettings::from(listener); limits.any()) {  // issue 6
+      auto& shared = client_limits[listener.name];
+      if (!shared) shared = std::make_shared<policy::ClientLimits>(limits);
+      shared->configure(limits);
+      generation->contexts.back().client_limits = shared;
     }
     if (listener.auth && !generation->contexts.back().policy.has_auth_users()) {
       spdlog::warn("listener {}: auth = true but policy {} has no auth_users; every AUTH will fail", listener.name,
@@ -162,7 +172,8 @@ int serve(conf::ConfigPtr config_ptr) {
 
   // Listener counters outlive generations: a reload does not reset /metrics.
   std::map<std::string, ListenerCounters> listener_counters;
-  auto compiled = compile(config_ptr, listener_counters);
+  std::map<std::string, std::shared_ptr<policy::ClientLimits>> client_limits;  // issue 6: survive reloads
+  auto compiled = compile(config_ptr, listener_counters, client_limits);
   if (!compiled) return fail(compiled.error());
   std::unique_ptr<Generation> current = std::move(*compiled);
   std::list<std::unique_ptr<Generation>> retired;
@@ -294,7 +305,7 @@ int serve(conf::ConfigPtr config_ptr) {
     const conf::Config& next = **loaded;
     if (next.relay.state_dir != state_dir)
       spdlog::warn("reload: [relay] state_dir changes only on restart; still using {}", state_dir);
-    auto built = compile(*loaded, listener_counters);
+    auto built = compile(*loaded, listener_counters, client_limits);
     if (!built) {
       spdlog::error("SIGHUP: {}; running configuration kept", built.error());
       return;

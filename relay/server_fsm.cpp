@@ -126,16 +126,23 @@ void ServerFsm::reset_transaction() noexcept {
 
 void ServerFsm::start(std::string& out) {
   if (state_ != ServerState::greeting) return;
-  const auto decision = policy_->on_connect(policy::Client{peer_.ip, false});
+  auto decision = policy_->on_connect(policy::Client{peer_.ip, false});
+  // Issue 6: per-client limits only for clients the policy lets in at all.
+  if (decision.accepted() && limits_ != nullptr) {
+    decision = limits_->admit(peer_.ip, peer_trusted(), steady_now(), connection_slot_);
+  }
   if (!decision.accepted()) {
+    decided(PolicyStage::connect, decision);
     close_with(out, reply_for(decision, PolicyStage::connect));
     return;
   }
-  // Issue 6: DNSBL before the banner (dnsbl_check = "connect"); the answer sends it.
-  if (settings_.dnsbl && settings_.dnsbl_at_connect && !client_trusted()) {
+  // Issue 6: DNSBL before the banner (dnsbl_check = "connect"); the answer decides and
+  // sends the banner or the refusal.
+  if (settings_.dnsbl && settings_.dnsbl_at_connect && !peer_trusted()) {
     query_at_connect_ = true;
     return ask(PolicyQuery{PolicyQueryKind::dnsbl, peer_.ip, peer_.address, {}, {}}, out);
   }
+  decided(PolicyStage::connect, decision);
   reply(out, ReplyId::banner, {settings_.hostname});
   enter(ServerState::awaiting_helo);
 }
@@ -276,6 +283,13 @@ void ServerFsm::handle_command(std::string_view line, SystemTime now, std::strin
 void ServerFsm::on_helo(const Command& command, bool extended, std::string& out) {
   const std::string_view name = command.argument.substr(0, command.argument.find(' '));
   if (name.empty() || has_control_or_eight_bit(command.argument)) return error_reply(out, ReplyId::helo_syntax);
+  // Issue 6: HELO checks. A refused HELO changes nothing; the client may try again.
+  const auto decision = policy_->on_helo(policy::Client{peer_.ip, authenticated(), auth_user_}, name);
+  decided(PolicyStage::helo, decision);
+  if (!decision.accepted()) {
+    const ReplyId id = reply_for(decision, PolicyStage::helo);
+    return reply_spec(id).code >= 500 ? error_reply(out, id) : reply(out, id);
+  }
   helo_.assign(name);
   esmtp_ = extended;
   // EHLO/HELO in the middle of a transaction resets it (RFC 5321 §4.1.4).
@@ -311,7 +325,10 @@ void ServerFsm::on_mail(const Command& command, std::string& out) {
   if (parameters->size && settings_.max_message_size != 0 && *parameters->size > settings_.max_message_size) {
     return reply(out, ReplyId::message_too_big);
   }
-  const auto decision = policy_->on_mail(policy::Client{peer_.ip, authenticated()}, mail->sender);
+  auto decision = policy_->on_mail(policy::Client{peer_.ip, authenticated(), auth_user_}, mail->sender);
+  // Issue 6: a refused MAIL costs no token; the rate counts what would be accepted.
+  if (decision.accepted() && limits_ != nullptr) decision = limits_->take_message(peer_.ip, peer_trusted(), steady_now());
+  decided(PolicyStage::mail, decision);
   if (!decision.accepted()) {
     const ReplyId id = reply_for(decision, PolicyStage::mail);
     return reply_spec(id).code >= 500 ? error_reply(out, id) : reply(out, id);
@@ -340,13 +357,15 @@ void ServerFsm::on_rcpt(const Command& command, std::string& out) {
     return reply(out, ReplyId::recipient_ok);
   }
   // RFC 5321 §4.5.3.1.10: 452, so the client sends the rest in another transaction.
-  if (transaction_.recipients.size() >= settings_.max_recipients) return reply(out, ReplyId::too_many_recipients);
-  const auto decision = policy_->on_rcpt(policy::Client{peer_.ip, authenticated()}, rcpt->recipient);
-  if (!decision.accepted()) {
-    const ReplyId id = reply_for(decision, PolicyStage::rcpt);
-    return reply_spec(id).code >= 500 ? error_reply(out, id) : reply(out, id);
+  if (transaction_.recipients.size() >= settings_.max_recipients) {
+    decided(PolicyStage::rcpt, policy::Decision::defer(policy::Reason::too_many_recipients));
+    return reply(out, ReplyId::too_many_recipients);
   }
-  after_rcpt_policy(std::move(rcpt->recipient), out);  // issue 6: DNSBL, recipient verification
+  const auto decision = policy_->on_rcpt(policy::Client{peer_.ip, authenticated(), auth_user_}, rcpt->recipient);
+  if (!decision.accepted()) return refuse_recipient(decision, out);
+  // Issue 6: DNSBL and recipient verification may ask the driver first; the recipient
+  // rate is taken last, so a refused recipient costs no token.
+  after_rcpt_policy(std::move(rcpt->recipient), out);
 }
 
 void ServerFsm::on_data(const Command& command, SystemTime now, std::string& out) {
@@ -379,12 +398,26 @@ void ServerFsm::finish_data(std::string& out) {
     refusal = ReplyId::header_too_big;
   }
   if (refusal != ReplyId::count_) {
+    if (refusal == ReplyId::message_too_big) {
+      decided(PolicyStage::data, policy::Decision::reject(policy::Reason::message_too_large));
+    }
     ++messages_refused_;
     reset_transaction();
     enter(ServerState::ready);
     return reply(out, refusal);
   }
   enter(ServerState::awaiting_commit);
+}
+
+// Issue 6: every policy evaluation passes here, so the driver sees each one once.
+void ServerFsm::decided(PolicyStage stage, policy::Decision decision) {
+  last_decision_ = decision;
+  last_decision_stage_ = stage;
+  if (decision_observer_) decision_observer_(stage, decision);
+}
+
+bool ServerFsm::peer_trusted() const noexcept {
+  return policy_->trusted(policy::Client{peer_.ip, authenticated(), auth_user_});
 }
 
 Transaction ServerFsm::take_transaction() {
@@ -448,7 +481,7 @@ void ServerFsm::begin_body(SystemTime now) {
       .authenticated = authenticated(),
   });
   // Issue 6: the DNSBL tag sits right after our Received:, before the client's header.
-  if (!dnsbl_header_.empty() && !client_trusted()) transaction_.body += dnsbl_header_;
+  if (!dnsbl_header_.empty() && !peer_trusted()) transaction_.body += dnsbl_header_;
   body_start_ = transaction_.body.size();
   transaction_.tls = tls_;
   transaction_.auth_user = auth_user_;
@@ -627,6 +660,7 @@ void ServerFsm::finish_chunk(std::string& out) {
     return;
   }
   if (chunk_too_big_) {
+    decided(PolicyStage::data, policy::Decision::reject(policy::Reason::message_too_large));
     ++messages_refused_;
     reset_transaction();
     enter(ServerState::ready);
@@ -803,10 +837,6 @@ void ServerFsm::auth_done(AuthResult result, std::string& out) {
 
 namespace relay {
 
-bool ServerFsm::client_trusted() const noexcept {
-  return policy_->trusted(policy::Client{peer_.ip, authenticated()});
-}
-
 void ServerFsm::ask(PolicyQuery query, std::string&) {
   query_ = std::move(query);
   enter(ServerState::checking_policy);
@@ -820,16 +850,14 @@ void ServerFsm::policy_refusal(std::string& out, ReplyId id, std::initializer_li
 }
 
 void ServerFsm::after_rcpt_policy(std::string recipient, std::string& out) {
-  const bool trusted = client_trusted();
+  const bool trusted = peer_trusted();
   if (settings_.dnsbl && !trusted) {
     if (dnsbl_state_ == DnsblState::unchecked && !settings_.dnsbl_at_connect) {
       query_at_connect_ = false;
       return ask(PolicyQuery{PolicyQueryKind::dnsbl, peer_.ip, peer_.address, transaction_.sender, std::move(recipient)},
                  out);
     }
-    if (dnsbl_state_ == DnsblState::listed) {
-      return policy_refusal(out, ReplyId::dnsbl_listed, {peer_.address, dnsbl_zone_});
-    }
+    if (dnsbl_state_ == DnsblState::listed) return refuse_listed(out);
   }
   if (settings_.verify_recipients && !trusted) {
     const auto at = recipient.rfind('@');
@@ -843,8 +871,23 @@ void ServerFsm::after_rcpt_policy(std::string recipient, std::string& out) {
 }
 
 void ServerFsm::accept_recipient(std::string recipient, std::string& out) {
+  policy::Decision decision;
+  if (limits_ != nullptr) decision = limits_->take_recipient(peer_.ip, peer_trusted(), steady_now());
+  if (!decision.accepted()) return refuse_recipient(decision, out);
+  decided(PolicyStage::rcpt, decision);
   transaction_.recipients.push_back(std::move(recipient));
   reply(out, ReplyId::recipient_ok);
+}
+
+void ServerFsm::refuse_recipient(policy::Decision decision, std::string& out) {
+  decided(PolicyStage::rcpt, decision);
+  const ReplyId id = reply_for(decision, PolicyStage::rcpt);
+  reply_spec(id).code >= 500 ? error_reply(out, id) : reply(out, id);
+}
+
+void ServerFsm::refuse_listed(std::string& out) {
+  decided(PolicyStage::rcpt, policy::Decision::reject(policy::Reason::dnsbl_listed));
+  policy_refusal(out, ReplyId::dnsbl_listed, {peer_.address, dnsbl_zone_});
 }
 
 void ServerFsm::policy_answered(const PolicyAnswer& answer, std::string& out) {
@@ -859,19 +902,22 @@ void ServerFsm::policy_answered(const PolicyAnswer& answer, std::string& out) {
     if (query_at_connect_) {
       query_at_connect_ = false;
       if (listed) {
+        decided(PolicyStage::connect, policy::Decision::reject(policy::Reason::dnsbl_listed));
         // Before the banner only 554 then closing makes sense (RFC 5321 §3.1).
         reply(out, ReplyId::dnsbl_listed, {peer_.address, dnsbl_zone_});
         return enter(ServerState::closed);
       }
+      decided(PolicyStage::connect, policy::Decision::accept());
       reply(out, ReplyId::banner, {settings_.hostname});
       return enter(ServerState::awaiting_helo);
     }
     enter(ServerState::in_transaction);
-    if (listed) return policy_refusal(out, ReplyId::dnsbl_listed, {peer_.address, dnsbl_zone_});
+    if (listed) return refuse_listed(out);
     return after_rcpt_policy(std::move(query.recipient), out);
   }
   enter(ServerState::in_transaction);
   if (answer.decision.accepted()) return accept_recipient(std::move(query.recipient), out);
+  decided(PolicyStage::rcpt, answer.decision);
   policy_refusal(out, reply_for(answer.decision, PolicyStage::rcpt));
 }
 

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "conf/config.hpp"
+#include "policy/client_limits.hpp"
 #include "policy/listener_policy.hpp"
 #include "relay/command_parser.hpp"
 #include "relay/data_decoder.hpp"
@@ -201,6 +202,21 @@ class ServerFsm {
   /// 550, 554 or 451 at RCPT) and returns to the state before the question (or asks
   /// the next question: a DNSBL pass at RCPT is followed by recipient verification).
   void policy_answered(const PolicyAnswer& answer, std::string& out);
+  // --- Issue 6: policy decisions as data, per-client limits ---
+
+  /// Called once per policy evaluation (connect, HELO/EHLO, MAIL, RCPT, end of data),
+  /// accepting or not, with the stage and the decision; the driver logs and counts it.
+  using DecisionObserver = std::function<void(PolicyStage stage, policy::Decision decision)>;
+  void set_decision_observer(DecisionObserver observer) { decision_observer_ = std::move(observer); }
+  /// The most recent decision and its stage (accept at connect before any).
+  policy::Decision last_decision() const noexcept { return last_decision_; }
+  PolicyStage last_decision_stage() const noexcept { return last_decision_stage_; }
+  /// Before start(): the listener's shared per-client limits and the steady clock they
+  /// are read with (injected, so tests control time). Null: no per-client limits.
+  void set_client_limits(policy::ClientLimits* limits, std::function<policy::SteadyTime()> clock) {
+    limits_ = limits;
+    steady_clock_ = std::move(clock);
+  }
 
  private:
   void enter(ServerState next) noexcept;  // the one transition choke point (trace-logged by state name)
@@ -273,10 +289,12 @@ class ServerFsm {
 
   // Issue 6: asynchronous policy checks.
   enum class DnsblState : std::uint8_t { unchecked, passed, listed };
-  bool client_trusted() const noexcept;
   void ask(PolicyQuery query, std::string& out);
   void after_rcpt_policy(std::string recipient, std::string& out);
+  /// Every RCPT check passed but the recipient rate: take it, decide, reply.
   void accept_recipient(std::string recipient, std::string& out);
+  void refuse_recipient(policy::Decision decision, std::string& out);
+  void refuse_listed(std::string& out);
   /// A refusal with arguments; 5xx ones count towards max_errors like error_reply().
   void policy_refusal(std::string& out, ReplyId id, std::initializer_list<std::string_view> args = {});
   PolicyQuery query_;
@@ -284,6 +302,16 @@ class ServerFsm {
   DnsblState dnsbl_state_ = DnsblState::unchecked;
   std::string dnsbl_zone_;             // the zone that listed the client (reject)
   std::string dnsbl_header_;           // X-Hubrelay-DNSBL for tagged clients
+  // Issue 6.
+  void decided(PolicyStage stage, policy::Decision decision);
+  bool peer_trusted() const noexcept;
+  policy::SteadyTime steady_now() const { return steady_clock_ ? steady_clock_() : policy::SteadyTime{}; }
+  DecisionObserver decision_observer_;
+  policy::Decision last_decision_;
+  PolicyStage last_decision_stage_ = PolicyStage::connect;
+  policy::ClientLimits* limits_ = nullptr;
+  std::function<policy::SteadyTime()> steady_clock_;
+  policy::ConnectionSlot connection_slot_;  // gives the per-client slot back when the session ends
 };
 
 }  // namespace relay

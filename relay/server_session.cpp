@@ -50,6 +50,7 @@ class Session {
         number_(number),
         id_(fmt::format("{:x}", number)),
         peer_(make_peer(socket_)),
+        client_limits_(listener.client_limits),
         fsm_(listener.settings, listener.policy, peer_, id_),
         tls_context_(listener.tls) {}
 
@@ -61,6 +62,7 @@ class Session {
     ++listener_.counters.sessions_active;
     spdlog::info("session={} listener={} client={} connected", id_, listener_.config.name, peer_.address);
     const auto started = std::chrono::steady_clock::now();
+    observe_decisions();
 
     std::string out;
     const bool opened = co_await open_session(out);
@@ -370,6 +372,20 @@ class Session {
     co_return !ec;
   }
 
+  // Issue 6: one log line per policy decision (info unless it accepted: debug) and the
+  // per-listener counter behind hubrelay_policy_decisions_total.
+  void observe_decisions() {
+    fsm_.set_client_limits(client_limits_.get(), [] { return std::chrono::steady_clock::now(); });
+    fsm_.set_decision_observer([this](PolicyStage stage, policy::Decision decision) {
+      const std::string_view verdict = policy::to_string(decision.verdict);
+      const std::string_view reason = policy::to_string(decision.reason);
+      ++listener_.counters.policy_decisions[{to_string(stage), verdict, reason}];
+      const auto level = decision.accepted() ? spdlog::level::debug : spdlog::level::info;
+      spdlog::log(level, "session={} listener={} client={} stage={} decision={} reason={}", id_,
+                  listener_.config.name, fsm_.peer().address, to_string(stage), verdict, reason);
+    });
+  }
+
   tcp::socket socket_;
   IoDeadline deadline_;
   ListenerContext& listener_;
@@ -377,6 +393,8 @@ class Session {
   std::uint64_t number_;
   std::string id_;
   Peer peer_;
+  // Declared before fsm_: the FSM's connection slot points into it until it is destroyed.
+  std::shared_ptr<policy::ClientLimits> client_limits_;
   ServerFsm fsm_;
   std::shared_ptr<TlsContext> tls_context_;
   // After the handshake all I/O goes through here; the socket stays owned above.

@@ -186,10 +186,10 @@ asio::awaitable<PolicyAnswer> ListenerVerification::answer_dnsbl(PolicyQuery que
   }
   const auto outcome = policy::interpret_dnsbl(zones_, results);
   PolicyAnswer answer{outcome.decision, outcome.reject_zone, policy::dnsbl_tag_header(outcome.tags)};
-  spdlog::info("session={} listener={} client={} stage={} decision={} reason={}{}{}", context.session, context.listener,
-               query.client_text, query.recipient.empty() ? "connect" : "rcpt",
-               outcome.decision.accepted() ? (outcome.tags.empty() ? "accept" : "tag") : "reject",
-               policy::to_string(outcome.decision.accepted() ? policy::Reason::none : outcome.decision.reason),
+  // The decision line itself (stage=… decision=… reason=…) is the session's, written for
+  // every decision alike; this one says which zone decided.
+  spdlog::info("session={} listener={} client={} check=dnsbl outcome={}{}{}", context.session, context.listener,
+               query.client_text, outcome.decision.accepted() ? (outcome.tags.empty() ? "clean" : "tag") : "listed",
                outcome.reject_zone.empty() ? "" : " zone=", outcome.reject_zone);
   co_return answer;
 }
@@ -197,10 +197,9 @@ asio::awaitable<PolicyAnswer> ListenerVerification::answer_dnsbl(PolicyQuery que
 asio::awaitable<PolicyAnswer> ListenerVerification::answer_recipient(PolicyQuery query, Context context) {
   const std::string address = policy::normalize_address(query.recipient);
   const auto log_decision = [&](const policy::Decision& d, std::string_view check) {
-    spdlog::info("session={} listener={} client={} stage=rcpt decision={} reason={} check={} rcpt=<{}>", context.session,
-                 context.listener, query.client_text,
-                 d.accepted() ? "accept" : d.verdict == policy::Verdict::reject ? "reject" : "defer",
-                 policy::to_string(d.reason), check, address);
+    spdlog::info("session={} listener={} client={} check={} outcome={} reason={} rcpt=<{}>", context.session,
+                 context.listener, query.client_text, check, policy::to_string(d.verdict), policy::to_string(d.reason),
+                 address);
   };
   if (policy_.static_recipients && !recipients_.contains(address)) {
     const auto d = policy::Decision::reject(policy::Reason::recipient_unknown);

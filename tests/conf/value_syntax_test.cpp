@@ -357,6 +357,7 @@ TEST(Limits, EveryDefaultInConfigHppIsWithinItsLimit) {
   const HopConfig hop;
   const RouteHop route_hop;
   const HealthRules rules;
+  const PolicyConfig policy;
   const CheckConfig check;
   const QueueConfig& queue = defaults.queue;
   const DeliveryConfig& delivery = defaults.delivery;
@@ -405,6 +406,14 @@ TEST(Limits, EveryDefaultInConfigHppIsWithinItsLimit) {
       {limits::bounce_lifetime, ms(defaults.bounce.lifetime)},
       {limits::log_max_size, static_cast<std::int64_t>(defaults.log.max_size)},
       {limits::log_max_files, defaults.log.max_files},
+      {limits::listener_max_connections_per_client, listener.max_connections_per_client},
+      {limits::dnsbl_timeout, ms(policy.dnsbl_timeout)},
+      {limits::dnsbl_ttl, ms(policy.dnsbl_min_ttl)},
+      {limits::dnsbl_ttl, ms(policy.dnsbl_max_ttl)},
+      {limits::callout_timeout, ms(policy.callout_timeout)},
+      {limits::callout_ttl, ms(policy.callout_positive_ttl)},
+      {limits::callout_ttl, ms(policy.callout_negative_ttl)},
+      {limits::callout_cache_size, policy.callout_cache_size},
   };
   // queue_retry_delay is checked below, entry by entry.
   std::set<const Limit*> checked{&limits::queue_retry_delay};

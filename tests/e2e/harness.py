@@ -138,6 +138,9 @@ class RelayConfig:
     # Extra TOML lines for [policy.inbound] (auth_users, ...).
     inbound_policy_extra: List[str] = field(default_factory=list)
     extra_toml: str = ""  # appended verbatim (e.g. an [admin] table; issue 7)
+    # Issue 6: extra TOML lines for the outbound [[listener]] and [policy.outbound].
+    outbound_extra: List[str] = field(default_factory=list)
+    outbound_policy_extra: List[str] = field(default_factory=list)
 
     def render(self) -> str:
         def strings(items: Iterable[str]) -> str:
@@ -178,6 +181,7 @@ class RelayConfig:
             f'bind = ["{self.outbound_bind}:{self.outbound_port}"]',
             'policy = "outbound"',
             f"max_recipients = {self.max_recipients}",
+            *self.outbound_extra,
             "",
             "[policy.inbound]",
             "trusted_networks = []",
@@ -187,6 +191,7 @@ class RelayConfig:
             "[policy.outbound]",
             f"trusted_networks = {strings(self.outbound_trusted)}",
             "require_trusted = true",
+            *self.outbound_policy_extra,
             "",
         ]
         seen = set()

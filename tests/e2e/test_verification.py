@@ -108,8 +108,8 @@ class DnsblTest(E2ETestCase):
         self.assertEqual(self.dns.count(rev(LISTED, "bl.test"), "A"), 1)
         log = relay.log_text()
         self.assertRegex(log, r"client=127\.0\.0\.2 dnsbl zone=bl\.test result=listed code=127\.0\.0\.2 cache=hit")
-        self.assertRegex(log, r"listener=inbound client=127\.0\.0\.2 stage=rcpt decision=reject reason=dnsbl_listed "
-                              r"zone=bl\.test")
+        self.assertRegex(log, r"listener=inbound client=127\.0\.0\.2 check=dnsbl outcome=listed zone=bl\.test")
+        self.assertRegex(log, r"listener=inbound client=127\.0\.0\.2 stage=rcpt decision=reject reason=dnsbl_listed")
 
     def test_clean_client_served_without_header(self):
         cfg, _relay, sink = self.start()
@@ -223,6 +223,13 @@ class CalloutTest(E2ETestCase):
         self.assertEqual(got.get(f'hubrelay_callout_total{{{base},result="valid",cache="hit"}}'), 1, got)
         self.assertEqual(got.get(f'hubrelay_callout_total{{{base},result="unknown",cache="miss"}}'), 1, got)
         self.assertEqual(got.get(f'hubrelay_callout_total{{{base},result="unknown",cache="hit"}}'), 1, got)
+        # One decision per RCPT, counted by reason like every other policy decision.
+        dec = {k: v for k, v in m.items() if k.startswith("hubrelay_policy_decisions_total")}
+        rcpt = 'stage="rcpt"'
+        self.assertEqual(dec.get(f'hubrelay_policy_decisions_total{{{base},{rcpt},decision="reject",'
+                                 f'reason="recipient_unknown"}}'), 2, dec)
+        self.assertEqual(dec.get(f'hubrelay_policy_decisions_total{{{base},{rcpt},decision="accept",'
+                                 f'reason="none"}}'), 2, dec)
 
     def test_verified_recipient_is_delivered(self):
         cfg, _relay = self.start()
@@ -294,8 +301,9 @@ class StaticListTest(E2ETestCase):
                     self.assertEqual(r.enhanced, "5.1.1")
                     self.assertIn("user unknown", r.text)
             c.command("QUIT")
-        self.assertRegex(relay.log_text(), r"stage=rcpt decision=reject reason=recipient_unknown check=static "
+        self.assertRegex(relay.log_text(), r"check=static outcome=reject reason=recipient_unknown "
                                            r"rcpt=<eve@example\.com>")
+        self.assertRegex(relay.log_text(), r"stage=rcpt decision=reject reason=recipient_unknown")
 
 
 if __name__ == "__main__":

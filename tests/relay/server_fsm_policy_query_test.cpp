@@ -232,4 +232,32 @@ TEST(FsmPolicyQuery, TimeoutWhileAskingCloses) {
   EXPECT_EQ(out.size(), before);
 }
 
+// Each RCPT and the connection yield exactly one decision for the log and the metrics,
+// however many questions were asked on the way: the final one.
+TEST(FsmPolicyQuery, OneDecisionPerStageWhateverWasAsked) {
+  std::vector<std::pair<relay::PolicyStage, Decision>> seen;
+  relay::ServerSettings s = settings(true, true, true);
+  policy::ListenerPolicy policy = make_policy();
+  ServerFsm fsm(s, policy, Driver::peer("198.51.100.7"), "s2");
+  fsm.set_decision_observer([&seen](relay::PolicyStage stage, Decision d) { seen.emplace_back(stage, d); });
+  std::string out;
+  fsm.start(out);
+  ASSERT_EQ(fsm.state(), ServerState::checking_policy);
+  EXPECT_TRUE(seen.empty()) << "the connection is decided by the DNSBL answer, not before it";
+  fsm.policy_answered(accept(), out);
+  fsm.consume("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\n", system_clock::time_point{}, out);
+  ASSERT_EQ(fsm.state(), ServerState::checking_policy);
+  fsm.policy_answered(unknown(), out);
+  fsm.consume("RCPT TO:<carol@example.com>\r\n", system_clock::time_point{}, out);
+  ASSERT_EQ(fsm.state(), ServerState::checking_policy);
+  fsm.policy_answered(accept(), out);
+  ASSERT_EQ(seen.size(), 5u);  // connect, helo, mail, two RCPTs
+  EXPECT_EQ(seen[0].first, relay::PolicyStage::connect);
+  EXPECT_TRUE(seen[0].second.accepted());
+  EXPECT_EQ(seen[3].first, relay::PolicyStage::rcpt);
+  EXPECT_EQ(seen[3].second.reason, Reason::recipient_unknown);
+  EXPECT_EQ(seen[4].first, relay::PolicyStage::rcpt);
+  EXPECT_TRUE(seen[4].second.accepted());
+}
+
 }  // namespace
