@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "conf/limits.hpp"
+#include "policy/address_parts.hpp"
 
 namespace policy {
 namespace {
@@ -32,19 +33,6 @@ std::string lowered(std::string_view s) {
   std::string out(s);
   std::ranges::transform(out, out.begin(), lower);
   return out;
-}
-
-std::string_view without_angle_brackets(std::string_view address) noexcept {
-  if (address.size() >= 2 && address.front() == '<' && address.back() == '>') {
-    address = address.substr(1, address.size() - 2);
-  }
-  return address;
-}
-
-std::string_view domain_part(std::string_view address) noexcept {
-  address = without_angle_brackets(address);
-  const auto at = address.rfind('@');
-  return at == std::string_view::npos ? std::string_view{} : address.substr(at + 1);
 }
 
 bool any_match(const std::vector<conf::AddressPattern>& patterns, std::string_view address) noexcept {

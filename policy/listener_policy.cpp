@@ -19,6 +19,7 @@
 #include "policy/listener_policy.hpp"
 
 #include <algorithm>
+#include "policy/address_parts.hpp"
 
 namespace policy {
 namespace {
@@ -26,21 +27,6 @@ namespace {
 void add_problem(std::string& problems, const std::string& text) {
   if (!problems.empty()) problems += "; ";
   problems += text;
-}
-
-std::string_view without_angle_brackets(std::string_view address) noexcept {
-  if (address.size() >= 2 && address.front() == '<' && address.back() == '>') {
-    address = address.substr(1, address.size() - 2);
-  }
-  return address;
-}
-
-/// The text after the last '@', as conf::domain_of finds it but without copying or
-/// lower-casing: DomainPattern::matches already ignores case and one trailing dot.
-std::string_view domain_part(std::string_view address) noexcept {
-  address = without_angle_brackets(address);
-  const auto at = address.rfind('@');
-  return at == std::string_view::npos ? std::string_view{} : address.substr(at + 1);
 }
 
 /// True when the local part of `recipient` asks a downstream host to relay further.

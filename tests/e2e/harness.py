@@ -31,10 +31,11 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 HERE = Path(__file__).resolve().parent
 SOURCE_DIR = HERE.parent.parent
@@ -586,6 +587,23 @@ def unstuff(data: bytes) -> bytes:
 
 
 # --------------------------------------------------------------------------- queue.db
+
+
+def parse_metrics(text: str) -> Dict[str, float]:
+    """{'name{labels}': value} for every sample line of a Prometheus text page."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.rpartition(" ")
+        out[key] = float(value)
+    return out
+
+
+def fetch_metrics(admin_port: int) -> Dict[str, float]:
+    """The relay's /metrics from its admin endpoint on 127.0.0.1 (no token)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=10) as r:
+        return parse_metrics(r.read().decode())
 
 def queue_message_rows(state_dir: Path) -> Optional[int]:
     """Rows in the queue's `messages` table, or None when there is no database/table.

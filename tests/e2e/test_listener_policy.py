@@ -17,13 +17,13 @@ Standards: RFC 5321 §3.6.2/§7.1 (relaying), §4.2.5 (4xx means come back later
 import signal
 import sys
 import unittest
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (INBOUND_HOST, OUTBOUND_HOST, RELAY_HOSTNAME, E2ETestCase, Hop,  # noqa: E402
-                     RawSmtp, build_message, free_port, send_mail, stuff, wait_for)
+                     RawSmtp, build_message, free_port, send_mail, stuff, wait_for,
+                     fetch_metrics)
 
 WAIT = 20.0
 HUB = "127.0.0.2"          # trusted on the outbound listener
@@ -34,15 +34,6 @@ OTHER = "127.0.0.4"
 def open_session(host, port, source):
     c = RawSmtp(host, port, source=source)
     return c, c.reply()
-
-
-def parse_metrics(text):
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            key, _, value = line.rpartition(" ")
-            out[key] = float(value)
-    return out
 
 
 class ListenerPolicyCase(E2ETestCase):
@@ -75,8 +66,7 @@ class ListenerPolicyCase(E2ETestCase):
             self.assertEqual(reply.enhanced, enhanced, f"{what}: {reply.text}")
 
     def metrics(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/metrics", timeout=10) as r:
-            return parse_metrics(r.read().decode())
+        return fetch_metrics(self.admin_port)
 
 
 class AccessRulesTest(ListenerPolicyCase):

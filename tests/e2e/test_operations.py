@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_health import TcpTarget  # noqa: E402  (a listener for a TCP path check)
 from harness import (INBOUND_HOST, OUTBOUND_HOST, E2ETestCase, Hop, RawSmtp,  # noqa: E402
                      build_message, free_port, message_id_of, port_accepts, relay_binary, run_cli,
-                     send_mail, settle, smtp_connect, smtp_transaction, wait_for)
+                     parse_metrics, send_mail, settle, smtp_connect, smtp_transaction, wait_for)
 
 WAIT = 40.0
 DEAD_DOMAIN = "dead.example.org"
@@ -45,17 +45,6 @@ def admin_toml(port, token=""):
     if token:
         text += f'\ntoken = "{token}"'
     return text
-
-
-def parse_metrics(text):
-    """{'name{labels}': value} for every sample line."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        key, _, value = line.rpartition(" ")
-        out[key] = float(value)
-    return out
 
 
 def artifacts_dir():

@@ -23,14 +23,13 @@ Never: asserts timing. Standards: RFC 5782 (DNSBL), RFC 5321 §3.5, RFC 3463.
 import sys
 import threading
 import unittest
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dns_server import DnsServer  # noqa: E402
 from harness import (INBOUND_HOST, E2ETestCase, Hop, RawSmtp, build_message,  # noqa: E402
-                     free_port, stuff, wait_for)
+                     free_port, stuff, wait_for, fetch_metrics)
 from sink import InProcessSink  # noqa: E402
 
 LISTED = "127.0.0.2"     # in bl.test (reject)
@@ -42,15 +41,6 @@ SILENT = "127.0.0.6"     # bl.test never answers for it (a timeout)
 
 def rev(ip, zone):
     return ".".join(reversed(ip.split("."))) + "." + zone
-
-
-def parse_metrics(text):
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            key, _, value = line.rpartition(" ")
-            out[key] = float(value)
-    return out
 
 
 class DnsblTest(E2ETestCase):
@@ -186,8 +176,7 @@ class CalloutTest(E2ETestCase):
                    if sender in ("", "<>") and rcpt.lower() == address)
 
     def metrics(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/metrics", timeout=10) as r:
-            return parse_metrics(r.read().decode())
+        return fetch_metrics(self.admin_port)
 
     def rcpts(self, cfg, source, addresses):
         c = RawSmtp(INBOUND_HOST, cfg.inbound_port, source=source)
