@@ -113,6 +113,7 @@ constexpr std::array table{
     ReplySpec{auth_locked_out, 454, "4.7.0", "Too many authentication failures, try again later"},
     ReplySpec{auth_bad_response, 501, "5.5.2", "Cannot decode response"},
     ReplySpec{header_too_big, 552, "5.3.4", "Message header size exceeds limit"},
+    ReplySpec{hop_no_smtputf8, 553, "5.6.7", "Next hop does not support SMTPUTF8: {}"},
 };
 
 // Too few initializers would leave empty names; table_is_complete() rejects those.
@@ -133,6 +134,7 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(ReplyId::count_)
     "early_talker", "auth_succeeded", "auth_continue", "auth_failed", "auth_cancelled",
     "auth_mechanism_unsupported", "auth_already_done", "auth_needs_tls", "auth_locked_out",
     "auth_bad_response", "header_too_big",
+    "hop_no_smtputf8",
 };
 
 // Every row sits at the index of its id, so lookup is an index; the code is three

@@ -105,6 +105,7 @@ enum class ReplyId : std::uint8_t {
   auth_locked_out,             // 454 4.7.0
   auth_bad_response,           // 501 5.5.2
   header_too_big,              // 552 5.3.4
+  hop_no_smtputf8,             // 553 5.6.7 (synthetic: the hop lacks SMTPUTF8, RFC 6531 §3.2)
   count_,                      // not a reply: the number of replies
 };
 

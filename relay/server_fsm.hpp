@@ -61,6 +61,12 @@ struct ServerSettings {
   bool auth_plaintext_trusted = false;             // ... also without TLS to trusted networks
 };
 
+namespace limits {
+/// RFC 4954 §4: AUTH lines (command with initial response, and continuation lines) may
+/// be up to 12288 octets incl. CRLF; every other command line stays at 512.
+inline constexpr std::size_t max_auth_line = 12288;
+}  // namespace limits
+
 /// Credentials collected by AUTH, for the driver to check (never logged).
 struct AuthRequest {
   std::string user;
@@ -86,6 +92,10 @@ struct Transaction {
   bool tls = false;                     // received over TLS (STARTTLS or implicit)
   bool chunked = false;                 // received with BDAT rather than DATA
   std::string auth_user;                // AUTH identity, "" when not authenticated
+  // --- DSN / SMTPUTF8 (RFC 3461, RFC 6531) ---
+  /// RCPT parameters as received ("NOTIFY=NEVER ORCPT=rfc822;a@b"), same index as recipients.
+  std::vector<std::string> recipient_parameters;
+  bool smtputf8 = false;                // SMTPUTF8 was given on MAIL (also in mail_parameters)
 };
 
 /// Result the driver reports after trying to commit a Transaction.
@@ -215,6 +225,8 @@ class ServerFsm {
   void on_auth_response(std::string_view line, std::string& out);
   void auth_credentials(std::string user, std::string password);
   bool auth_allowed() const noexcept;
+  /// The line limit (without CRLF) for a command line starting with `head`.
+  std::size_t command_content_limit(std::string_view head) const noexcept;
   enum class AuthStep : std::uint8_t { none, plain, login_user, login_password };
   AuthStep auth_step_ = AuthStep::none;
   AuthRequest auth_request_;
