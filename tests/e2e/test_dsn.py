@@ -13,14 +13,17 @@ the parameters it stores). Standards: RFC 3461, RFC 3464, RFC 6531.
 
 import email
 import email.policy
+import socket
+import ssl
 import sys
 import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import (OUTBOUND_HOST, E2ETestCase, Hop, build_message, message_id_of,  # noqa: E402
+from harness import (INBOUND_HOST, OUTBOUND_HOST, E2ETestCase, Hop, build_message,  # noqa: E402
                      settle, smtp_connect, wait_for)
+from test_tls import client_context, make_certificate  # noqa: E402
 
 WAIT = 60.0
 SENDER = "carol@example.com"  # an accepted domain: notices go the inbound route (HUB sink)
@@ -158,6 +161,34 @@ class Smtputf8Test(DsnCase):
             code, text = s.rcpt(UTF8_RCPT)
             self.assertEqual(code, 553, text)
             self.assertIn(b"5.6.7", text)
+
+
+class TlsCloseNotifyTest(E2ETestCase):
+    """Issue hardening item: a graceful end of a TLS session sends close_notify."""
+
+    def test_quit_on_implicit_tls_ends_with_close_notify(self):
+        cert, key = make_certificate(self.dir)
+        lines = ['tls = "implicit"', f'tls_certificate = "{cert}"', f'tls_key = "{key}"']
+        cfg, _, _ = self.relay_with_one_sink(inbound_extra=lines)
+        context = client_context()
+        # Python sets OP_IGNORE_UNEXPECTED_EOF by default, which would hide a missing
+        # close_notify: clear it so a bare TCP close raises SSLEOFError.
+        context.options &= ~getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
+        raw = socket.create_connection((INBOUND_HOST, cfg.inbound_port), timeout=30)
+        tls = context.wrap_socket(raw, server_hostname="relay.test")
+        try:
+            f = tls.makefile("rb")
+            self.assertTrue(f.readline().startswith(b"220"))
+            tls.sendall(b"QUIT\r\n")
+            self.assertTrue(f.readline().startswith(b"221"))
+            f.close()
+            # After the 221 the next read is the end of the TLS stream: b"" with the
+            # server's close_notify, SSLEOFError without it.
+            self.assertEqual(tls.recv(1), b"")
+        except (ssl.SSLError, OSError) as e:
+            self.fail(f"no TLS close_notify from the server: {e!r}")
+        finally:
+            tls.close()
 
 
 if __name__ == "__main__":

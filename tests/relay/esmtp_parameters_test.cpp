@@ -54,7 +54,9 @@ TEST(EsmtpParameters, MailParameters) {
     ASSERT_TRUE(parsed.has_value()) << c.text;
     const auto got = relay::interpret_mail_extensions(*parsed);
     EXPECT_EQ(got.has_value(), c.ok) << c.text;
-    if (!c.ok && !got) EXPECT_EQ(got.error(), c.error) << c.text;
+    if (!c.ok && !got) {
+      EXPECT_EQ(got.error(), c.error) << c.text;
+    }
   }
   auto parsed = relay::parse_esmtp_parameters("RET=hdrs ENVID=q+2Bx SMTPUTF8 SIZE=7");
   const auto got = relay::interpret_mail_extensions(*parsed);
@@ -103,7 +105,9 @@ TEST(EsmtpParameters, RcptParameters) {
     ASSERT_TRUE(parsed.has_value()) << c.text;
     const auto got = relay::interpret_rcpt_parameters(*parsed);
     EXPECT_EQ(got.has_value(), c.ok) << c.text;
-    if (!c.ok && !got) EXPECT_EQ(got.error(), c.error) << c.text;
+    if (!c.ok && !got) {
+      EXPECT_EQ(got.error(), c.error) << c.text;
+    }
   }
   auto parsed = relay::parse_esmtp_parameters("NOTIFY=success,delay ORCPT=rfc822;a@b");
   const auto got = relay::interpret_rcpt_parameters(*parsed);
@@ -135,7 +139,9 @@ TEST(EsmtpParameters, Xtext) {
     EXPECT_EQ(relay::is_valid_xtext(c.text), c.valid) << c.text;
     const auto decoded = relay::decode_xtext(c.text);
     EXPECT_EQ(decoded.has_value(), c.valid) << c.text;
-    if (decoded) EXPECT_EQ(*decoded, c.decoded);
+    if (decoded) {
+      EXPECT_EQ(*decoded, c.decoded);
+    }
   }
   EXPECT_EQ(relay::encode_xtext("a+b=c d"), "a+2Bb+3Dc+20d");
   EXPECT_EQ(relay::decode_xtext(relay::encode_xtext("x\x01+=\xff")), std::string("x\x01+=\xff"));
