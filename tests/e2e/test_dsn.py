@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (INBOUND_HOST, OUTBOUND_HOST, E2ETestCase, Hop, build_message,  # noqa: E402
-                     settle, smtp_connect, wait_for)
+                     run_cli, settle, smtp_connect, wait_for)
 from test_tls import client_context, make_certificate  # noqa: E402
 
 WAIT = 60.0
@@ -38,7 +38,7 @@ class DsnCase(E2ETestCase):
         self.relay = self.start_relay(self.cfg, path)
 
     def send(self, rcpts, msg, mail_options=()):
-        """rcpts: [(address, [rcpt options])]. Every step must succeed."""
+        """rcpts: [(address, [rcpt options])]. Every step must succeed. Returns the queue id."""
         with smtp_connect(OUTBOUND_HOST, self.cfg.outbound_port) as s:
             code, text = s.mail(SENDER, list(mail_options))
             self.assertEqual(code, 250, text)
@@ -47,6 +47,7 @@ class DsnCase(E2ETestCase):
                 self.assertEqual(code, 250, (address, options, text))
             code, text = s.data(msg)
             self.assertEqual(code, 250, text)
+            return text.decode().rsplit(" ", 1)[-1]  # "2.0.0 Ok: queued as QUEUEID"
 
     def notices(self):
         return [m for m in self.hub.messages() if m.mail_from in ("", "<>")]
@@ -94,6 +95,20 @@ class DsnParametersTest(DsnCase):
         self.wait_for_message(self.smarthost, mid, WAIT)
         settle(2.0)
         self.assertEqual(self.notices(), [])
+
+
+class QueueShowTest(DsnCase):
+    def test_queue_show_lists_recipient_parameters(self):
+        self.setup_relay(["tempfail"])  # the message stays queued
+        _, msg = build_message(sender=SENDER, to=["x@remote.example"], subject="show")
+        qid = self.send([("x@remote.example", ["NOTIFY=DELAY", "ORCPT=rfc822;o@remote.example"]),
+                         ("y@remote.example", [])], msg, ["RET=FULL"])
+        shown = run_cli(["queue", "show", qid, "--config", str(self.dir / "hubrelay.toml")])
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+        self.assertIn("<x@remote.example>", shown.stdout)
+        self.assertIn("parameters: NOTIFY=DELAY ORCPT=rfc822;o@remote.example", shown.stdout)
+        self.assertEqual(shown.stdout.count("parameters:"), 1, shown.stdout)
+        self.assertIn("RET=FULL", shown.stdout)
 
 
 class NotifyBounceTest(DsnCase):
