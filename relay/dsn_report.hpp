@@ -3,7 +3,7 @@
 // Owns: building the complete bounce message — RFC 5322 headers, a multipart/report
 // (RFC 6522) with report-type=delivery-status: a human-readable text/plain part, the
 // message/delivery-status part (per-message fields, then one block of per-recipient
-// fields per failed or delayed recipient) and the original message's headers as
+// fields per failed, delayed or relayed recipient) and the original message's headers as
 // text/rfc822-headers, or the whole original as message/rfc822 when RET=FULL.
 // Also: pure helpers that read RET/ENVID from stored MAIL parameters and NOTIFY from
 // RCPT parameters, so the caller can honour them however those are stored.

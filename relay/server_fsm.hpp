@@ -8,7 +8,8 @@
 // the current time and writes out what comes back. Not thread-safe; one per session.
 // Errors: protocol violations become replies, never exceptions.
 // Standards: RFC 5321, RFC 1870 (SIZE), RFC 6152 (8BITMIME), RFC 2920 (PIPELINING),
-// RFC 2034/3463 (ENHANCEDSTATUSCODES), RFC 3207 (STARTTLS), RFC 3030 (CHUNKING).
+// RFC 2034/3463 (ENHANCEDSTATUSCODES), RFC 3207 (STARTTLS), RFC 3030 (CHUNKING),
+// RFC 3461 (DSN parameters, stored per recipient), RFC 6531 (SMTPUTF8 paths), RFC 4954.
 // STARTTLS is an effect: the FSM answers 220 and stops in starting_tls; the driver
 // drops every buffered byte, does the handshake and calls tls_started() (or closes).
 #pragma once
