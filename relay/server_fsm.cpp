@@ -9,7 +9,8 @@
 // Line framing: a command ends at LF; a CR before it is removed. Accepting a bare LF
 // here is harmless (unlike inside DATA, it cannot move a message boundary) and keeps
 // hand-driven testing with netcat working. A line longer than 512 octets incl. CRLF
-// (RFC 5321 §4.5.3.1.4) is discarded up to its LF and answered 500 5.5.2 once.
+// (RFC 5321 §4.5.3.1.4; 12288 for AUTH lines, RFC 4954 §4) is discarded up to its LF and
+// answered 500 5.5.2 once.
 // Pipelining (RFC 2920): every complete line in the input is processed in order and the
 // replies accumulate in `out`; the driver writes them when the input is used up.
 #include "relay/server_fsm.hpp"
@@ -693,8 +694,9 @@ std::optional<std::string> decode_response(std::string_view text) {
 
 }  // namespace
 
-// Plaintext credentials only under TLS, unless the listener allows it for clients on
-// its trusted networks (a HUB server on the same LAN that cannot do TLS).
+// RFC 4954 §4 lets AUTH lines (the command with an initial response, and continuation
+// lines) reach 12288 octets, because a SASL token can be long; every other command line
+// keeps RFC 5321's 512. The first five octets ("AUTH ") are enough to tell.
 std::size_t ServerFsm::command_content_limit(std::string_view head) const noexcept {
   if (auth_step_ != AuthStep::none) return limits::max_auth_line - 2;  // a continuation line
   if (settings_.auth && head.size() == 5 && iequals(head.substr(0, 4), "AUTH") && head[4] == ' ') {
@@ -703,6 +705,8 @@ std::size_t ServerFsm::command_content_limit(std::string_view head) const noexce
   return max_command_content;
 }
 
+// Plaintext credentials only under TLS, unless the listener allows it for clients on
+// its trusted networks (a HUB server on the same LAN that cannot do TLS).
 bool ServerFsm::auth_allowed() const noexcept {
   if (tls_) return true;
   return settings_.auth_plaintext_trusted && policy_->trusted(policy::Client{peer_.ip, false});
