@@ -1,8 +1,6 @@
 // relay/smtp_client.cpp — one SMTP client connection to a next hop.
 #include "relay/smtp_client.hpp"
 
-#include "relay/esmtp_parameters.hpp"
-
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
@@ -11,6 +9,8 @@
 #include <boost/asio/write.hpp>
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
+
+#include "relay/esmtp_parameters.hpp"  // DSN parameters passed on (RFC 3461)
 
 namespace relay {
 namespace asio = boost::asio;
