@@ -42,7 +42,7 @@ std::vector<std::string> replies(const std::string& out) {
 
 class Session {
  public:
-  Session() : policy_(make_policy()), fsm_(settings(), policy_, peer(), "d1") {
+  explicit Session(const char* ip = "192.0.2.10") : policy_(make_policy()), fsm_(settings(), policy_, peer(ip), "d1") {
     std::string out;
     fsm_.start(out);
   }
@@ -53,9 +53,9 @@ class Session {
     s.max_errors = 50;
     return s;
   }
-  static relay::Peer peer() {
+  static relay::Peer peer(const char* ip) {
     relay::Peer p;
-    p.address = "192.0.2.10";  // trusted: may relay anywhere
+    p.address = ip;  // 192.0.2.10 is trusted: may relay anywhere
     p.ip = policy::IpAddress::parse(p.address).value_or(policy::IpAddress{});
     return p;
   }
@@ -155,6 +155,18 @@ TEST(ServerFsmDsn, Utf8RecipientsOnlyInASmtputf8Transaction) {
   // The flag belongs to the transaction: the next one without SMTPUTF8 is ASCII again.
   s.send("MAIL FROM:<s@remote.test>\r\n");
   EXPECT_EQ(replies(s.send("RCPT TO:<j\xc3\xbcrgen@example.com>\r\n")), std::vector<std::string>{"553 5.6.7"});
+}
+
+TEST(ServerFsmDsn, Utf8DomainsMeetTheRelayPolicyWithoutIdna) {
+  // An untrusted client: only accepted domains. Domains compare octet by octet (no IDNA):
+  // a U-label domain is simply not "example.com", and nothing breaks on the 8-bit octets.
+  Session s("198.51.100.7");
+  s.send("EHLO c.test\r\n");
+  EXPECT_EQ(replies(s.send("MAIL FROM:<j\xc3\xbcrgen@remote.test> SMTPUTF8\r\n")), std::vector<std::string>{"250 2.1.0"});
+  EXPECT_EQ(replies(s.send("RCPT TO:<j\xc3\xbcrgen@example.com>\r\n")), std::vector<std::string>{"250 2.1.5"});
+  const auto refused = replies(s.send("RCPT TO:<user@\xc3\xa9xample.com>\r\n"));
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].substr(0, 1), "5") << refused[0];  // relay denied, not accepted
 }
 
 }  // namespace
