@@ -331,3 +331,49 @@ int proxy_protocol(const std::uint8_t* data, std::size_t size) {
 }
 
 }  // namespace fuzz
+
+// --- DSN (RFC 3461) / SMTPUTF8 (RFC 6531) parameters ------------------------------------
+//   esmtp_parameters: [flags] argument — flags bit0: RCPT (else MAIL), bit1: UTF-8 paths
+//   allowed. Invariants: accepted paths are valid UTF-8 (ASCII without the flag); what
+//   we would send on to a DSN hop is printable ASCII and parses again; xtext round-trips.
+
+#include "relay/esmtp_parameters.hpp"
+
+namespace fuzz {
+
+int esmtp_parameters(const std::uint8_t* data, std::size_t size) {
+  if (size < 1) return 0;
+  const bool rcpt = (data[0] & 1) != 0;
+  const relay::PathOptions options{.allow_utf8 = (data[0] & 2) != 0};
+  const std::string_view argument = as_view(data + 1, size - 1);
+  const auto path_ok = [&](const std::string& address) {
+    return options.allow_utf8 ? relay::is_valid_utf8(address) : printable_ascii(address);
+  };
+  if (!rcpt) {
+    if (auto mail = relay::parse_mail_from(argument, options)) {
+      check(path_ok(mail->sender), "sender octets not allowed by the options");
+      if (auto ext = relay::interpret_mail_extensions(mail->parameters)) {
+        const auto envid = relay::decode_xtext(ext->envid);
+        check(envid && envid->size() <= relay::limits::max_envid && printable_ascii(*envid), "bad ENVID accepted");
+        const std::string onward = relay::dsn_mail_parameters(mail->parameter_text);
+        check(printable_ascii(onward), "onward MAIL parameters not printable");
+        auto again = relay::parse_esmtp_parameters(onward);
+        check(again && relay::interpret_mail_extensions(*again).has_value(), "onward MAIL parameters do not parse");
+      }
+    }
+  } else if (auto to = relay::parse_rcpt_to(argument, options)) {
+    check(path_ok(to->recipient), "recipient octets not allowed by the options");
+    if (auto ext = relay::interpret_rcpt_parameters(to->parameters)) {
+      check((ext->notify & relay::notify_never) == 0 || ext->notify == relay::notify_never, "NEVER combined");
+      const std::string onward = relay::dsn_rcpt_parameters(to->parameter_text, to->recipient);
+      check(printable_ascii(onward), "onward RCPT parameters not printable");
+      check(relay::parse_esmtp_parameters(onward).has_value(), "onward RCPT parameters do not parse");
+      (void)relay::original_recipient_of(to->parameter_text);
+    }
+  }
+  const auto decoded = relay::decode_xtext(relay::encode_xtext(argument));
+  check(decoded && *decoded == argument, "xtext does not round-trip");
+  return 0;
+}
+
+}  // namespace fuzz

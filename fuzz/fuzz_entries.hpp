@@ -20,6 +20,7 @@ int data_decoder(const std::uint8_t* data, std::size_t size);
 int reply_parser(const std::uint8_t* data, std::size_t size);
 int server_fsm(const std::uint8_t* data, std::size_t size);
 int proxy_protocol(const std::uint8_t* data, std::size_t size);  // issue 3
+int esmtp_parameters(const std::uint8_t* data, std::size_t size);  // DSN / SMTPUTF8
 
 /// Called with a description when an invariant breaks. nullptr restores the default.
 using FailureHandler = void (*)(const char* what);

@@ -85,7 +85,7 @@ std::expected<std::vector<MessageView>, std::string> AdminStore::list(const Queu
 
   auto r = Statement::prepare(store_.handle(),
                               "SELECT idx, address, state, attempts, next_attempt, leased, coalesce(last_reply, ''), "
-                              "coalesce(hop, ''), coalesce(updated_at, 0) FROM recipients WHERE message_id = ?1 "
+                              "coalesce(hop, ''), coalesce(updated_at, 0), parameters FROM recipients WHERE message_id = ?1 "
                               "ORDER BY idx");
   if (!r) return std::unexpected("cannot query the queue: " + reason());
   for (MessageView& m : out) {
@@ -102,6 +102,7 @@ std::expected<std::vector<MessageView>, std::string> AdminStore::list(const Queu
       v.last_reply = r->column_text(6);
       v.hop = r->column_text(7);
       v.updated_at = r->column_int64(8);
+      v.parameters = r->column_text(9);
       m.recipients.push_back(std::move(v));
     }
     if (rc != SQLITE_DONE) return std::unexpected("cannot query the queue: " + reason());

@@ -38,6 +38,7 @@ struct RecipientView {
   std::string last_reply;
   std::string hop;
   UnixMillis updated_at = 0;             // 0: unknown
+  std::string parameters;                // RCPT parameters (DSN NOTIFY/ORCPT), "" if none
 };
 
 struct AttemptView {

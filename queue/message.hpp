@@ -39,12 +39,16 @@ struct NewMessage {
   std::vector<std::string> recipients;
   std::string body;                      // complete message with trace header, CRLF endings
   UnixMillis received_at = 0;
+  /// RCPT parameters per recipient (same index; DSN NOTIFY/ORCPT, RFC 3461). Shorter
+  /// than `recipients` (or empty) means "" for the rest.
+  std::vector<std::string> recipient_parameters;
 };
 
 struct QueuedRecipient {
   std::int32_t index = 0;                // position in the message's recipient list
   std::string address;
   std::uint32_t attempts = 0;
+  std::string parameters;                // RCPT parameters as received (schema v3), "" if none
 };
 
 /// A message with the recipients that are still pending and were claimed for delivery.

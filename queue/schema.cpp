@@ -62,9 +62,17 @@ CREATE INDEX attempts_message ON attempts(message_id, idx);
 ALTER TABLE recipients ADD COLUMN leased INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// v3 (DSN, RFC 3461): the RCPT parameters of each recipient ("NOTIFY=... ORCPT=..."),
+// passed on to a hop that offers DSN and read when deciding on bounces. Existing rows
+// get '' (no parameters), which means the defaults: bounce on failure, notify delays.
+constexpr std::string_view schema_v3_dsn = R"sql(
+ALTER TABLE recipients ADD COLUMN parameters TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr std::array migrations{
     Migration{1, "messages, bodies, recipients", schema_v1},
     Migration{2, "attempts history, recipient leases", schema_v2_operations},
+    Migration{3, "recipient DSN parameters", schema_v3_dsn},
 };
 static_assert(migrations.back().version == latest_schema_version,
               "latest_schema_version must name the last migration");

@@ -88,8 +88,8 @@ std::expected<SqliteStore, std::string> SqliteStore::open(const std::string& pat
           "received_at, size) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
   prepare(s.insert_body, "INSERT INTO bodies(message_id, data) VALUES(?1, ?2)");
   prepare(s.insert_recipient,
-          "INSERT INTO recipients(message_id, idx, address, state, attempts, next_attempt, updated_at, leased) "
-          "VALUES(?1, ?2, ?3, 0, 0, ?4, ?5, 1)");
+          "INSERT INTO recipients(message_id, idx, address, state, attempts, next_attempt, updated_at, leased, "
+          "parameters) VALUES(?1, ?2, ?3, 0, 0, ?4, ?5, 1, ?6)");
   // The IN set comes from the (state, next_attempt) index, so the scan touches only due
   // recipients, never the history of finished messages. The set is cut to the 4 x limit
   // longest-due recipients (an index walk that stops early) before the ORDER BY sorts it:
@@ -102,7 +102,7 @@ std::expected<SqliteStore, std::string> SqliteStore::open(const std::string& pat
           "ORDER BY next_attempt LIMIT ?2 * 4) "
           "ORDER BY received_at, id LIMIT ?2");
   prepare(s.select_due_recipients,
-          "SELECT idx, address, attempts FROM recipients "
+          "SELECT idx, address, attempts, parameters FROM recipients "
           "WHERE message_id = ?1 AND state = 0 AND next_attempt <= ?2 ORDER BY idx");
   // The unary "+" keeps SQLite from answering these per-message statements through the
   // recipients_due index, which it otherwise prefers (no ANALYZE statistics): that walks
@@ -200,6 +200,8 @@ std::expected<QueuedMessage, std::error_code> SqliteStore::insert(NewMessage&& m
     s.bind_text(3, message.recipients[i]);
     s.bind(4, lease_until);
     s.bind(5, message.received_at);
+    s.bind_text(6, i < message.recipient_parameters.size() ? std::string_view(message.recipient_parameters[i])
+                                                           : std::string_view());
     if (const int rc = s.step(); rc != SQLITE_DONE) return std::unexpected(fail(rc));
   }
 
@@ -212,7 +214,9 @@ std::expected<QueuedMessage, std::error_code> SqliteStore::insert(NewMessage&& m
   stored.received_at = message.received_at;
   stored.recipients.reserve(message.recipients.size());
   for (std::size_t i = 0; i < message.recipients.size(); ++i) {
-    stored.recipients.push_back({static_cast<std::int32_t>(i), std::move(message.recipients[i]), 0});
+    stored.recipients.push_back({static_cast<std::int32_t>(i), std::move(message.recipients[i]), 0,
+                                 i < message.recipient_parameters.size() ? std::move(message.recipient_parameters[i])
+                                                                         : std::string()});
   }
   stored.body = std::move(body);
   return stored;
@@ -251,7 +255,7 @@ std::expected<std::vector<QueuedMessage>, std::error_code> SqliteStore::claim_du
       int rc = SQLITE_ROW;
       while ((rc = s.step()) == SQLITE_ROW) {
         m.recipients.push_back({static_cast<std::int32_t>(s.column_int64(0)), std::string(s.column_text(1)),
-                                static_cast<std::uint32_t>(s.column_int64(2))});
+                                static_cast<std::uint32_t>(s.column_int64(2)), std::string(s.column_text(3))});
       }
       if (rc != SQLITE_DONE) return std::unexpected(fail(rc));
     }

@@ -6,11 +6,13 @@
 // queue, routing and policy key on, and a lenient parser here is how "a@b@c" or
 // "<a@b>@c" style routing tricks get through — and lenient only about whitespace around
 // it. A parse failure positioned on an 8-bit octet is reported as non_ascii_address so
-// the client learns that SMTPUTF8 (not offered yet) is what it needed.
+// the client learns that SMTPUTF8 is what it needed (allowed with PathOptions::allow_utf8).
 #include "relay/command_parser.hpp"
 
 #include <array>
 #include <limits>
+
+#include "relay/esmtp_parameters.hpp"
 
 namespace relay {
 namespace {
@@ -61,6 +63,7 @@ bool istarts_with(std::string_view text, std::string_view prefix) noexcept {
 struct Cursor {
   std::string_view text;
   std::size_t pos = 0;
+  bool utf8 = false;  // RFC 6531 §3.3: UTF8-non-ascii in atext, qtext and sub-domains
 
   bool at_end() const noexcept { return pos >= text.size(); }
   char peek() const noexcept { return at_end() ? '\0' : text[pos]; }
@@ -72,11 +75,14 @@ struct Cursor {
 };
 
 // Domain = sub-domain *("." sub-domain); sub-domain = Let-dig [Ldh-str]
+// With SMTPUTF8 a sub-domain may also be a U-label: any 8-bit octet counts as a letter
+// here; well-formed UTF-8 is checked once for the whole path.
 bool parse_domain(Cursor& c) noexcept {
+  const auto letter = [&c](char ch) { return is_let_dig(ch) || (c.utf8 && is_eight_bit(ch)); };
   do {
     const std::size_t start = c.pos;
-    if (!is_let_dig(c.peek())) return false;
-    while (is_let_dig(c.peek()) || c.peek() == '-') ++c.pos;
+    if (!letter(c.peek())) return false;
+    while (letter(c.peek()) || c.peek() == '-') ++c.pos;
     if (c.text[c.pos - 1] == '-') {
       --c.pos;  // point at the offending hyphen
       return false;
@@ -180,14 +186,15 @@ bool parse_local_part(Cursor& c, bool& quoted) noexcept {
         ++c.pos;
         continue;
       }
-      if (!is_qtext(ch)) return false;
+      if (!is_qtext(ch) && !(c.utf8 && is_eight_bit(ch))) return false;
       ++c.pos;
     }
     return false;
   }
+  const auto atext = [&c](char ch) { return is_atext(ch) || (c.utf8 && is_eight_bit(ch)); };
   do {
-    if (!is_atext(c.peek())) return false;
-    while (is_atext(c.peek())) ++c.pos;
+    if (!atext(c.peek())) return false;
+    while (atext(c.peek())) ++c.pos;
   } while (c.eat('.'));
   return true;
 }
@@ -239,7 +246,9 @@ std::expected<ParsedPath, EnvelopeError> parse_path(Cursor& c, PathKind kind) {
   if (domain_end - domain_start > limits::max_domain) return std::unexpected(EnvelopeError::bad_address);
   if (!c.eat('>')) return fail();
   if (c.pos - start > limits::max_path) return std::unexpected(EnvelopeError::bad_address);
-  return ParsedPath{std::string(c.text.substr(mailbox_start, domain_end - mailbox_start)), false};
+  const std::string_view mailbox = c.text.substr(mailbox_start, domain_end - mailbox_start);
+  if (c.utf8 && !is_valid_utf8(mailbox)) return std::unexpected(EnvelopeError::bad_address);
+  return ParsedPath{std::string(mailbox), false};
 }
 
 struct Envelope {
@@ -249,9 +258,9 @@ struct Envelope {
 };
 
 std::expected<Envelope, EnvelopeError> parse_envelope(std::string_view argument, std::string_view keyword,
-                                                      PathKind kind) {
+                                                      PathKind kind, PathOptions options) {
   if (!istarts_with(argument, keyword)) return std::unexpected(EnvelopeError::syntax);
-  Cursor c{argument, keyword.size()};
+  Cursor c{argument, keyword.size(), options.allow_utf8};
   while (c.peek() == ' ') ++c.pos;  // "MAIL FROM: <a@b>" is common enough to accept
   if (c.at_end()) return std::unexpected(EnvelopeError::syntax);
   auto path = parse_path(c, kind);
@@ -318,15 +327,15 @@ Command parse_command(std::string_view line) noexcept {
   return command;
 }
 
-std::expected<MailFrom, EnvelopeError> parse_mail_from(std::string_view argument) {
-  auto envelope = parse_envelope(argument, "FROM:", PathKind::reverse);
+std::expected<MailFrom, EnvelopeError> parse_mail_from(std::string_view argument, PathOptions options) {
+  auto envelope = parse_envelope(argument, "FROM:", PathKind::reverse, options);
   if (!envelope) return std::unexpected(envelope.error());
   return MailFrom{std::move(envelope->path.address), envelope->parameter_text,
                   std::move(envelope->parameters)};
 }
 
-std::expected<RcptTo, EnvelopeError> parse_rcpt_to(std::string_view argument) {
-  auto envelope = parse_envelope(argument, "TO:", PathKind::forward);
+std::expected<RcptTo, EnvelopeError> parse_rcpt_to(std::string_view argument, PathOptions options) {
+  auto envelope = parse_envelope(argument, "TO:", PathKind::forward, options);
   if (!envelope) return std::unexpected(envelope.error());
   return RcptTo{std::move(envelope->path.address), envelope->path.postmaster, envelope->parameter_text,
                 std::move(envelope->parameters)};

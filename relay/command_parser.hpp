@@ -8,7 +8,9 @@
 // Never: decides replies or sequencing (relay/server_fsm), performs I/O, allocates for
 // the verb split. Views returned point into the caller's line.
 // Errors: std::expected with a small error enum per step; relay/server_fsm maps them to
-// replies. 8-bit octets in an address are their own error (SMTPUTF8 comes later).
+// replies. 8-bit octets in an address are their own error unless PathOptions allow
+// UTF-8 (SMTPUTF8, RFC 6531 — the caller decides; DSN/SMTPUTF8 parameter meaning is in
+// relay/esmtp_parameters).
 // Tolerated on purpose: one or more spaces after "FROM:"/"TO:" and between parameters,
 // trailing spaces, lower-case verbs and keywords — common in the wild and harmless.
 // Standards: RFC 5321 §4.1.1, §4.1.2, §4.5.3.1; RFC 1870 (SIZE); RFC 6152 (8BITMIME).
@@ -80,11 +82,19 @@ struct RcptTo {
   std::vector<EsmtpParameter> parameters;
 };
 
+/// How a path is read. allow_utf8 (RFC 6531 §3.3, SMTPUTF8 given on MAIL): 8-bit
+/// octets are allowed in the local part (atext and qtext) and in sub-domains (U-labels),
+/// and the mailbox must then be well-formed UTF-8 (else bad_address). Length limits
+/// stay in octets. Address literals stay ASCII.
+struct PathOptions {
+  bool allow_utf8 = false;
+};
+
 /// Parses the argument of MAIL: "FROM:<path> [params]".
-std::expected<MailFrom, EnvelopeError> parse_mail_from(std::string_view argument);
+std::expected<MailFrom, EnvelopeError> parse_mail_from(std::string_view argument, PathOptions options = {});
 
 /// Parses the argument of RCPT: "TO:<path> [params]".
-std::expected<RcptTo, EnvelopeError> parse_rcpt_to(std::string_view argument);
+std::expected<RcptTo, EnvelopeError> parse_rcpt_to(std::string_view argument, PathOptions options = {});
 
 /// Validates a mailbox "local@domain" (no angle brackets) against RFC 5321 §4.1.2 and
 /// the §4.5.3.1 limits. Exposed for callers that take addresses from elsewhere.

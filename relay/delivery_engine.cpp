@@ -12,6 +12,7 @@
 #include "relay/queue_bridge.hpp"
 #include "relay/reply_table.hpp"
 #include "relay/dsn_report.hpp"
+#include "relay/esmtp_parameters.hpp"
 #include "relay/smtp_client.hpp"
 #include "routing/mx_order.hpp"
 #include "relay/throughput_ring.hpp"
@@ -364,7 +365,28 @@ asio::awaitable<bool> DeliveryEngine::deliver(SmtpClient& client, std::size_t ho
   const std::string qid = queue::format_queue_id(queued.id);
   const std::string& hop_name = config_.hops[hop].name;
   Envelope envelope{queued.sender, {}, queued.mail_parameters.find("BODY=8BITMIME") != std::string::npos};
-  for (std::size_t position : job.recipients) envelope.recipients.push_back(queued.recipients[position].address);
+  envelope.smtputf8 = wants_smtputf8(queued.mail_parameters);
+  envelope.mail_parameters = queued.mail_parameters;
+  for (std::size_t position : job.recipients) {
+    envelope.recipients.push_back(queued.recipients[position].address);
+    envelope.recipient_parameters.push_back(queued.recipients[position].parameters);
+  }
+
+  if (envelope.smtputf8 && !client.capabilities().smtputf8) {
+    // RFC 6531 §3.2: a SMTPUTF8 message must not be downgraded; without the extension at
+    // the hop it is undeliverable there (no IDNA/downgrade, see docs/dsn.md).
+    std::vector<queue::RecipientOutcome> outcomes;
+    for (std::size_t position : job.recipients) {
+      outcomes.push_back({queued.id, queued.recipients[position].index, queue::RecipientState::failed, 0, true,
+                          synthetic(ReplyId::hop_no_smtputf8, hop_name), hop_name});
+      spdlog::info("qid={} to=<{}> hop={} status=failed reply=\"{}\"", qid, queued.recipients[position].address,
+                   hop_name, outcomes.back().reply);
+    }
+    counters_.failed += outcomes.size();
+    direction(queued.direction).bounced += outcomes.size();
+    finish_job(job, std::move(outcomes));
+    co_return true;
+  }
 
   if (client.capabilities().max_size && queued.body->size() > client.capabilities().max_size) {
     // The hop told us it will refuse this size: a permanent failure without sending.
@@ -439,6 +461,10 @@ asio::awaitable<bool> DeliveryEngine::deliver(SmtpClient& client, std::size_t ho
       direction(queued.direction).latency.observe(static_cast<double>(now - queued.received_at) / 1000.0);
       any_delivered = true;
       spdlog::info("qid={} to=<{}> hop={} status=delivered reply=\"{}\"", qid, rcpt.address, hop_name, reply_text(reply));
+      // A hop with DSN takes over NOTIFY=SUCCESS; without it we report "relayed" now.
+      if (!client.capabilities().dsn && notify_allows(rcpt.parameters, DsnAction::relayed)) {
+        relayed_notice_.insert({queued.id, rcpt.index});
+      }
       outcomes.push_back({queued.id, rcpt.index, queue::RecipientState::delivered, 0, true, reply_text(reply), hop_name});
       continue;
     }
@@ -597,8 +623,9 @@ void DeliveryEngine::notify_sender(const MessageInFlight& message, std::vector<q
     const auto rcpt = std::ranges::find(queued.recipients, outcome.index, &queue::QueuedRecipient::index);
     const std::string address = rcpt != queued.recipients.end() ? rcpt->address : std::string();
     const conf::HopConfig* hop = config_.find_hop(outcome.hop);
+    const std::string parameters = rcpt != queued.recipients.end() ? rcpt->parameters : std::string();
     DsnRecipient entry{.final_recipient = address,
-                       .original_recipient = {},
+                       .original_recipient = original_recipient_of(parameters),
                        .action = DsnAction::failed,
                        .status = {},
                        .remote_mta = hop && !hop->mx ? hop->host : std::string(),
@@ -609,10 +636,12 @@ void DeliveryEngine::notify_sender(const MessageInFlight& message, std::vector<q
       case queue::RecipientState::expired:
         delay_notified_.erase(key);
         if (outcome.state == queue::RecipientState::expired && outcome.reply.empty()) entry.status = "4.4.7";
-        failed.push_back(std::move(entry));
+        // RFC 3461 §4.1: NOTIFY=NEVER, or a list without FAILURE, means no bounce.
+        if (notify_allows(parameters, DsnAction::failed)) failed.push_back(std::move(entry));
         break;
       case queue::RecipientState::pending:
         if (config_.queue.delay_notice.count() > 0 && !delay_notified_.contains(key) &&
+            notify_allows(parameters, DsnAction::delayed) &&
             retry_.delay_notice_due(queued.received_at, now, config_.queue.delay_notice)) {
           delay_notified_.insert(key);
           entry.action = DsnAction::delayed;
@@ -621,6 +650,11 @@ void DeliveryEngine::notify_sender(const MessageInFlight& message, std::vector<q
         break;
       case queue::RecipientState::delivered:
         delay_notified_.erase(key);
+        if (relayed_notice_.erase(key) != 0) {
+          entry.action = DsnAction::relayed;
+          entry.status = "2.0.0";
+          failed.push_back(std::move(entry));  // reported with this event's failures, if any
+        }
         break;
     }
   }
@@ -633,7 +667,7 @@ void DeliveryEngine::notify_sender(const MessageInFlight& message, std::vector<q
   }
   if (queued.sender.empty()) {
     // RFC 5321 §4.5.5 / RFC 3464 §2: never report on a report (or any null-sender mail).
-    if (report.front().action == DsnAction::failed) {
+    if (std::ranges::any_of(report, [](const DsnRecipient& r) { return r.action == DsnAction::failed; })) {
       ++counters_.bounces_dropped;
       spdlog::warn("qid={} null-sender message undeliverable to {} recipient(s); dropped without a bounce",
                    qid, report.size());
@@ -675,7 +709,10 @@ void DeliveryEngine::notify_sender(const MessageInFlight& message, std::vector<q
   bounce.received_at = now;
   ++counters_.bounces;
   spdlog::info("qid={} {} notice to <{}> for {} recipient(s)", qid,
-               input.recipients.front().action == DsnAction::failed ? "bounce" : "delay", queued.sender,
+               input.recipients.front().action == DsnAction::failed    ? "bounce"
+               : input.recipients.front().action == DsnAction::delayed ? "delay"
+                                                                       : "relayed",
+               queued.sender,
                input.recipients.size());
   asio::co_spawn(io_, commit_bounce(std::move(bounce), std::move(outcomes)), [](std::exception_ptr e) {
     if (e) spdlog::error("bounce commit ended by an exception");

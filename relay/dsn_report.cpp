@@ -118,20 +118,27 @@ std::string envelope_id_of(std::string_view mail_parameters) {
 
 bool notify_allows(std::string_view rcpt_parameters, DsnAction action) {
   const std::string notify = upper(parameter(rcpt_parameters, "NOTIFY"));
-  if (notify.empty()) return true;
+  if (notify.empty()) return action != DsnAction::relayed;
   if (notify == "NEVER") return false;
-  return notify.find(action == DsnAction::failed ? "FAILURE" : "DELAY") != std::string::npos;
+  const char* wanted = action == DsnAction::failed ? "FAILURE" : action == DsnAction::delayed ? "DELAY" : "SUCCESS";
+  return notify.find(wanted) != std::string::npos;
 }
 
 std::string build_dsn(const DsnInput& in) {
   bool any_failed = false;
-  for (const auto& r : in.recipients) any_failed = any_failed || r.action == DsnAction::failed;
+  bool any_delayed = false;
+  for (const auto& r : in.recipients) {
+    any_failed = any_failed || r.action == DsnAction::failed;
+    any_delayed = any_delayed || r.action == DsnAction::delayed;
+  }
 
   std::string out;
   out += "From: Mail Delivery System <" + one_line(in.from) + ">" + std::string(crlf);
   out += "To: <" + one_line(in.to) + ">" + std::string(crlf);
   out += std::string("Subject: ") +
-         (any_failed ? "Undelivered Mail Returned to Sender" : "Delayed Mail (still being retried)") +
+         (any_failed    ? "Undelivered Mail Returned to Sender"
+          : any_delayed ? "Delayed Mail (still being retried)"
+                        : "Relayed Mail Delivery Report") +
          std::string(crlf);
   out += "Date: " + rfc5322_date(in.now_ms) + std::string(crlf);
   out += "Message-ID: " + one_line(in.message_id) + std::string(crlf);
@@ -152,10 +159,14 @@ std::string build_dsn(const DsnInput& in) {
     out += with_crlf("This is the mail system at host " + one_line(in.reporting_mta) +
                      ".\n\nYour message could not be delivered to one or more recipients.\n"
                      "It is attached below (headers only unless you asked for the full message).");
-  } else {
+  } else if (any_delayed) {
     out += with_crlf("This is the mail system at host " + one_line(in.reporting_mta) +
                      ".\n\nYour message has not been delivered yet to one or more recipients.\n"
                      "Delivery will be retried; you do not need to resend it.");
+  } else {
+    out += with_crlf("This is the mail system at host " + one_line(in.reporting_mta) +
+                     ".\n\nYour message was relayed to a system that does not send delivery\n"
+                     "notifications; you asked for one, so this is the last one you will get.");
   }
   out += crlf;
   for (const auto& r : in.recipients) {
@@ -171,10 +182,11 @@ std::string build_dsn(const DsnInput& in) {
   out += "Arrival-Date: " + rfc5322_date(in.arrival_ms) + std::string(crlf);
   for (const auto& r : in.recipients) {
     const bool failed = r.action == DsnAction::failed;
+    const char* action = failed ? "failed" : r.action == DsnAction::delayed ? "delayed" : "relayed";
     out += crlf;
     if (!r.original_recipient.empty()) out += "Original-Recipient: " + one_line(r.original_recipient) + std::string(crlf);
     out += "Final-Recipient: rfc822; " + one_line(r.final_recipient) + std::string(crlf);
-    out += std::string("Action: ") + (failed ? "failed" : "delayed") + std::string(crlf);
+    out += std::string("Action: ") + action + std::string(crlf);
     const std::string status = r.status.empty() || !is_status(r.status) ? status_of_reply(r.diagnostic, failed) : r.status;
     out += "Status: " + status + std::string(crlf);
     if (!r.remote_mta.empty()) out += "Remote-MTA: dns; " + one_line(r.remote_mta) + std::string(crlf);

@@ -3,7 +3,7 @@
 // Owns: building the complete bounce message — RFC 5322 headers, a multipart/report
 // (RFC 6522) with report-type=delivery-status: a human-readable text/plain part, the
 // message/delivery-status part (per-message fields, then one block of per-recipient
-// fields per failed or delayed recipient) and the original message's headers as
+// fields per failed, delayed or relayed recipient) and the original message's headers as
 // text/rfc822-headers, or the whole original as message/rfc822 when RET=FULL.
 // Also: pure helpers that read RET/ENVID from stored MAIL parameters and NOTIFY from
 // RCPT parameters, so the caller can honour them however those are stored.
@@ -20,7 +20,9 @@
 
 namespace relay {
 
-enum class DsnAction : std::uint8_t { failed, delayed };
+// relayed (RFC 3464 §2.3.3): handed to a hop that does not offer DSN although the
+// recipient asked for NOTIFY=SUCCESS (RFC 3461 §4.1); no further notice will come.
+enum class DsnAction : std::uint8_t { failed, delayed, relayed };
 
 struct DsnRecipient {
   std::string final_recipient;     // the address we tried
@@ -62,7 +64,7 @@ std::string envelope_id_of(std::string_view mail_parameters);
 
 /// RFC 3461 §4.1: whether a recipient with RCPT parameters `rcpt_parameters` wants a
 /// notice of kind `action`. Without NOTIFY: failures yes, delays yes (our choice, the
-/// RFC leaves it to the MTA); NOTIFY=NEVER: nothing.
+/// RFC leaves it to the MTA), relayed no; NOTIFY=NEVER: nothing. relayed needs SUCCESS.
 bool notify_allows(std::string_view rcpt_parameters, DsnAction action);
 
 /// RFC 5322 date-time for Unix milliseconds, in UTC: "Mon, 23 Nov 2026 05:22:08 +0000".

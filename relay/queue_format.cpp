@@ -114,7 +114,8 @@ std::string message_json(const queue::MessageView& m, queue::UnixMillis now) {
          ",\"next_attempt\":" +
          (r.state == queue::RecipientState::pending ? json_string(iso_time(r.next_attempt)) : "null") +
          ",\"last_reply\":" + (r.last_reply.empty() ? "null" : json_string(r.last_reply)) +
-         ",\"hop\":" + (r.hop.empty() ? "null" : json_string(r.hop)) + "}";
+         ",\"hop\":" + (r.hop.empty() ? "null" : json_string(r.hop)) +
+         (r.parameters.empty() ? "" : ",\"parameters\":" + json_string(r.parameters)) + "}";
   }
   o += "]";
   if (!m.attempts.empty()) {
@@ -165,6 +166,7 @@ std::string show_text(const queue::MessageView& m, queue::UnixMillis now) {
       o += r.leased ? " in-delivery" : " next=" + iso_time(r.next_attempt);
     if (!r.hop.empty()) o += " hop=" + r.hop;
     o += "\n";
+    if (!r.parameters.empty()) o += "      parameters: " + r.parameters + "\n";  // DSN NOTIFY/ORCPT
     if (!r.last_reply.empty()) o += "      last reply: " + r.last_reply + "\n";
   }
   o += "attempts:\n";

@@ -9,7 +9,8 @@
 // Line framing: a command ends at LF; a CR before it is removed. Accepting a bare LF
 // here is harmless (unlike inside DATA, it cannot move a message boundary) and keeps
 // hand-driven testing with netcat working. A line longer than 512 octets incl. CRLF
-// (RFC 5321 §4.5.3.1.4) is discarded up to its LF and answered 500 5.5.2 once.
+// (RFC 5321 §4.5.3.1.4; 12288 for AUTH lines, RFC 4954 §4) is discarded up to its LF and
+// answered 500 5.5.2 once.
 // Pipelining (RFC 2920): every complete line in the input is processed in order and the
 // replies accumulate in `out`; the driver writes them when the input is used up.
 #include "relay/server_fsm.hpp"
@@ -19,6 +20,7 @@
 #include <optional>
 
 #include "policy/base64.hpp"
+#include "relay/esmtp_parameters.hpp"
 #include "relay/received_header.hpp"
 
 namespace relay {
@@ -178,10 +180,14 @@ std::size_t ServerFsm::consume(std::string_view input, SystemTime now, std::stri
 // Consumes at most one command line (or everything, when no LF is in sight).
 std::size_t ServerFsm::consume_command_bytes(std::string_view input, SystemTime now, std::string& out) {
   const std::size_t lf = input.find('\n');
+  // The first octets of the line decide its limit (AUTH lines may be longer).
+  std::string head = line_.substr(0, 5);
+  if (head.size() < 5) head.append(input.substr(0, 5 - head.size()));
+  const std::size_t limit = command_content_limit(head);
   if (lf == std::string_view::npos) {
     if (!discarding_line_) {
       // 511 octets may still be a 510-octet line plus the CR of its CRLF.
-      if (line_.size() + input.size() > max_command_content + 1) {
+      if (line_.size() + input.size() > limit + 1) {
         discarding_line_ = true;
         std::string().swap(line_);
       } else {
@@ -197,7 +203,7 @@ std::size_t ServerFsm::consume_command_bytes(std::string_view input, SystemTime 
     error_reply(out, ReplyId::line_too_long);
     return used;
   }
-  if (line_.size() + lf > max_command_content + 1) {
+  if (line_.size() + lf > limit + 1) {
     line_.clear();
     auth_step_ = AuthStep::none;  // an over-long AUTH response ends the exchange
     error_reply(out, ReplyId::line_too_long);
@@ -209,7 +215,7 @@ std::size_t ServerFsm::consume_command_bytes(std::string_view input, SystemTime 
     line = line_;
   }
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (line.size() > max_command_content) {
+  if (line.size() > limit) {
     line_.clear();
     auth_step_ = AuthStep::none;  // an over-long AUTH response ends the exchange
     error_reply(out, ReplyId::line_too_long);
@@ -304,6 +310,8 @@ void ServerFsm::on_helo(const Command& command, bool extended, std::string& out)
       "8BITMIME",
       "ENHANCEDSTATUSCODES",
       "CHUNKING",
+      "DSN",       // RFC 3461: RET, ENVID, NOTIFY, ORCPT (relay/esmtp_parameters)
+      "SMTPUTF8",  // RFC 6531: UTF-8 paths after MAIL ... SMTPUTF8
   };
   if (!tls_ && (settings_.tls == conf::ListenerTls::offered || settings_.tls == conf::ListenerTls::required)) {
     extensions.emplace_back("STARTTLS");
@@ -317,12 +325,19 @@ void ServerFsm::on_mail(const Command& command, std::string& out) {
   if (state_ == ServerState::awaiting_helo) return error_reply(out, ReplyId::need_helo);
   if (state_ == ServerState::in_transaction) return error_reply(out, ReplyId::nested_mail);
   if (!tls_ && settings_.tls == conf::ListenerTls::required) return error_reply(out, ReplyId::tls_required);
-  auto mail = parse_mail_from(command.argument);
-  if (!mail) return error_reply(out, mail_error_reply(mail.error()));
-  auto parameters = interpret_mail_parameters(mail->parameters);
+  // The path is read allowing UTF-8 because SMTPUTF8 comes after it; without SMTPUTF8 an
+  // 8-bit path is refused below (553 5.6.7). On failure the strict parse names the error.
+  auto mail = parse_mail_from(command.argument, PathOptions{.allow_utf8 = true});
+  if (!mail) {
+    auto strict = parse_mail_from(command.argument);
+    return error_reply(out, mail_error_reply(strict ? mail.error() : strict.error()));
+  }
+  auto parameters = interpret_mail_extensions(mail->parameters);
   if (!parameters) return error_reply(out, parameter_error_reply(parameters.error()));
+  if (!parameters->smtputf8 && has_eight_bit(mail->sender)) return error_reply(out, ReplyId::non_ascii_address);
   // RFC 1870 §6.1: refuse at MAIL a message declared larger than we would take.
-  if (parameters->size && settings_.max_message_size != 0 && *parameters->size > settings_.max_message_size) {
+  if (parameters->basic.size && settings_.max_message_size != 0 &&
+      *parameters->basic.size > settings_.max_message_size) {
     return reply(out, ReplyId::message_too_big);
   }
   auto decision = policy_->on_mail(policy::Client{peer_.ip, authenticated(), auth_user_}, mail->sender);
@@ -337,7 +352,8 @@ void ServerFsm::on_mail(const Command& command, std::string& out) {
   transaction_.helo = helo_;
   transaction_.sender = std::move(mail->sender);
   transaction_.mail_parameters.assign(mail->parameter_text);
-  transaction_.eight_bit = parameters->body == BodyType::eight_bit_mime;
+  transaction_.eight_bit = parameters->basic.body == BodyType::eight_bit_mime;
+  transaction_.smtputf8 = parameters->smtputf8;
   rcpt_tried_ = false;
   reply(out, ReplyId::sender_ok);
   enter(ServerState::in_transaction);
@@ -349,9 +365,11 @@ void ServerFsm::on_rcpt(const Command& command, std::string& out) {
   // commands were rejected" decides between 503 and 554 at DATA.
   rcpt_tried_ = true;
   if (bdat_started_) return error_reply(out, ReplyId::bad_sequence);  // RFC 3030 §2: no RCPT between chunks
-  auto rcpt = parse_rcpt_to(command.argument);
+  auto rcpt = parse_rcpt_to(command.argument, PathOptions{.allow_utf8 = transaction_.smtputf8});
   if (!rcpt) return error_reply(out, rcpt_error_reply(rcpt.error()));
-  if (!rcpt->parameters.empty()) return error_reply(out, ReplyId::parameters_not_recognized);
+  if (auto parameters = interpret_rcpt_parameters(rcpt->parameters); !parameters) {
+    return error_reply(out, parameter_error_reply(parameters.error()));
+  }
   // A repeated recipient is acknowledged again but stored (and counted) once.
   if (std::ranges::find(transaction_.recipients, rcpt->recipient) != transaction_.recipients.end()) {
     return reply(out, ReplyId::recipient_ok);
@@ -364,7 +382,9 @@ void ServerFsm::on_rcpt(const Command& command, std::string& out) {
   const auto decision = policy_->on_rcpt(policy::Client{peer_.ip, authenticated(), auth_user_}, rcpt->recipient);
   if (!decision.accepted()) return refuse_recipient(decision, out);
   // Issue 6: DNSBL and recipient verification may ask the driver first; the recipient
-  // rate is taken last, so a refused recipient costs no token.
+  // rate is taken last, so a refused recipient costs no token. One RCPT is open at a
+  // time (pipelined ones wait), so its DSN parameters wait here until it is accepted.
+  rcpt_parameters_.assign(rcpt->parameter_text);
   after_rcpt_policy(std::move(rcpt->recipient), out);
 }
 
@@ -717,6 +737,17 @@ std::optional<std::string> decode_response(std::string_view text) {
 
 }  // namespace
 
+// RFC 4954 §4 lets AUTH lines (the command with an initial response, and continuation
+// lines) reach 12288 octets, because a SASL token can be long; every other command line
+// keeps RFC 5321's 512. The first five octets ("AUTH ") are enough to tell.
+std::size_t ServerFsm::command_content_limit(std::string_view head) const noexcept {
+  if (auth_step_ != AuthStep::none) return limits::max_auth_line - 2;  // a continuation line
+  if (settings_.auth && head.size() == 5 && iequals(head.substr(0, 4), "AUTH") && head[4] == ' ') {
+    return limits::max_auth_line - 2;
+  }
+  return max_command_content;
+}
+
 // Plaintext credentials only under TLS, unless the listener allows it for clients on
 // its trusted networks (a HUB server on the same LAN that cannot do TLS).
 bool ServerFsm::auth_allowed() const noexcept {
@@ -876,6 +907,8 @@ void ServerFsm::accept_recipient(std::string recipient, std::string& out) {
   if (!decision.accepted()) return refuse_recipient(decision, out);
   decided(PolicyStage::rcpt, decision);
   transaction_.recipients.push_back(std::move(recipient));
+  transaction_.recipient_parameters.push_back(std::move(rcpt_parameters_));
+  rcpt_parameters_.clear();
   reply(out, ReplyId::recipient_ok);
 }
 

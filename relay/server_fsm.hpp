@@ -8,7 +8,8 @@
 // the current time and writes out what comes back. Not thread-safe; one per session.
 // Errors: protocol violations become replies, never exceptions.
 // Standards: RFC 5321, RFC 1870 (SIZE), RFC 6152 (8BITMIME), RFC 2920 (PIPELINING),
-// RFC 2034/3463 (ENHANCEDSTATUSCODES), RFC 3207 (STARTTLS), RFC 3030 (CHUNKING).
+// RFC 2034/3463 (ENHANCEDSTATUSCODES), RFC 3207 (STARTTLS), RFC 3030 (CHUNKING),
+// RFC 3461 (DSN parameters, stored per recipient), RFC 6531 (SMTPUTF8 paths), RFC 4954.
 // STARTTLS is an effect: the FSM answers 220 and stops in starting_tls; the driver
 // drops every buffered byte, does the handshake and calls tls_started() (or closes).
 // Policy questions that need I/O (DNSBL, recipient verification; issue 6) are an effect
@@ -91,6 +92,12 @@ struct PolicyAnswer {
   std::string header;
 };
 
+namespace limits {
+/// RFC 4954 §4: AUTH lines (command with initial response, and continuation lines) may
+/// be up to 12288 octets incl. CRLF; every other command line stays at 512.
+inline constexpr std::size_t max_auth_line = 12288;
+}  // namespace limits
+
 /// Credentials collected by AUTH, for the driver to check (never logged).
 struct AuthRequest {
   std::string user;
@@ -116,6 +123,10 @@ struct Transaction {
   bool tls = false;                     // received over TLS (STARTTLS or implicit)
   bool chunked = false;                 // received with BDAT rather than DATA
   std::string auth_user;                // AUTH identity, "" when not authenticated
+  // --- DSN / SMTPUTF8 (RFC 3461, RFC 6531) ---
+  /// RCPT parameters as received ("NOTIFY=NEVER ORCPT=rfc822;a@b"), same index as recipients.
+  std::vector<std::string> recipient_parameters;
+  bool smtputf8 = false;                // SMTPUTF8 was given on MAIL (also in mail_parameters)
 };
 
 /// Result the driver reports after trying to commit a Transaction.
@@ -268,6 +279,8 @@ class ServerFsm {
   void on_auth_response(std::string_view line, std::string& out);
   void auth_credentials(std::string user, std::string password);
   bool auth_allowed() const noexcept;
+  /// The line limit (without CRLF) for a command line starting with `head`.
+  std::size_t command_content_limit(std::string_view head) const noexcept;
   enum class AuthStep : std::uint8_t { none, plain, login_user, login_password };
   AuthStep auth_step_ = AuthStep::none;
   AuthRequest auth_request_;
@@ -302,6 +315,7 @@ class ServerFsm {
   DnsblState dnsbl_state_ = DnsblState::unchecked;
   std::string dnsbl_zone_;             // the zone that listed the client (reject)
   std::string dnsbl_header_;           // X-Hubrelay-DNSBL for tagged clients
+  std::string rcpt_parameters_;        // DSN parameters of the RCPT being decided
   // Issue 6.
   void decided(PolicyStage stage, policy::Decision decision);
   bool peer_trusted() const noexcept;

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <openssl/crypto.h>
 #include <boost/asio/steady_timer.hpp>
@@ -74,6 +75,7 @@ class Session {
     std::string input;
     std::size_t input_offset = 0;
     auto buffer = std::make_unique<char[]>(read_chunk);
+    bool write_failed = false;  // no TLS close_notify on a connection that already broke
 
     while (opened) {
       // Feed everything buffered; the FSM stops early only to let us commit.
@@ -109,7 +111,10 @@ class Session {
       }
       if (!out.empty()) {
         count_rejections(out, listener_.counters.rejections);
-        if (!co_await write(out)) break;
+        if (!co_await write(out)) {
+          write_failed = true;
+          break;
+        }
         out.clear();
       }
       if (fsm_.closed()) break;
@@ -148,6 +153,9 @@ class Session {
       input.append(buffer.get(), n);
     }
 
+    // A graceful end (QUIT, 421 shutdown or timeout) of a TLS session says close_notify
+    // (RFC 8446 §6.1) so the client can tell it from truncation; bounded by a short deadline.
+    if (stream_ && fsm_.closed() && fsm_.tls_active() && !write_failed) co_await tls_close_notify();
     boost::system::error_code ignored;
     stream_.reset();
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
@@ -298,6 +306,16 @@ class Session {
     fsm_.policy_answered(answer, out);
   }
 
+  asio::awaitable<void> tls_close_notify() {
+    deadline_.arm(std::chrono::seconds(2));
+    auto [ec] = co_await stream_->async_shutdown(asio::as_tuple(asio::use_awaitable));
+    deadline_.disarm();
+    // Errors are expected (a client that closes without its own close_notify) and harmless.
+    if (ec && ec != asio::error::eof && ec != asio::ssl::error::stream_truncated) {
+      spdlog::debug("session={} TLS shutdown: {}", id_, ec.message());
+    }
+  }
+
   // A client-chosen name in a log line: printable ASCII only, bounded.
   static std::string printable(std::string_view text) {
     std::string out;
@@ -315,6 +333,7 @@ class Session {
     message.sender = std::move(tx.sender);
     message.mail_parameters = std::move(tx.mail_parameters);
     message.recipients = std::move(tx.recipients);
+    message.recipient_parameters = std::move(tx.recipient_parameters);  // DSN NOTIFY/ORCPT
     message.body = std::move(tx.body);
     message.received_at = unix_now_ms();
     if (!tx.auth_user.empty()) {

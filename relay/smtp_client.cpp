@@ -10,6 +10,8 @@
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
+#include "relay/esmtp_parameters.hpp"  // DSN parameters passed on (RFC 3461)
+
 namespace relay {
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -287,6 +289,28 @@ asio::awaitable<std::optional<ClientFault>> SmtpClient::authenticate(std::option
   co_return std::nullopt;
 }
 
+std::string mail_command(const Envelope& envelope, const HopCapabilities& capabilities, std::size_t body_size) {
+  std::string mail = "MAIL FROM:<" + envelope.sender + ">";
+  if (capabilities.max_size) mail += " SIZE=" + std::to_string(body_size);
+  if (envelope.eight_bit && capabilities.eight_bit_mime) mail += " BODY=8BITMIME";
+  if (envelope.smtputf8 && capabilities.smtputf8) mail += " SMTPUTF8";
+  // RFC 3461 §4.1/§5.2: to a hop without DSN the parameters are dropped (the delivery
+  // engine sends the "relayed" notice NOTIFY=SUCCESS asked for).
+  if (capabilities.dsn) mail += dsn_mail_parameters(envelope.mail_parameters);
+  return mail + "\r\n";
+}
+
+std::string rcpt_command(const Envelope& envelope, const HopCapabilities& capabilities, std::size_t index) {
+  const std::string& address = envelope.recipients[index];
+  std::string rcpt = "RCPT TO:<" + address + ">";
+  if (capabilities.dsn) {
+    const std::string_view stored =
+        index < envelope.recipient_parameters.size() ? std::string_view(envelope.recipient_parameters[index]) : "";
+    rcpt += dsn_rcpt_parameters(stored, address);
+  }
+  return rcpt + "\r\n";
+}
+
 void SmtpClient::parse_capabilities(const Reply& ehlo) {
   capabilities_ = HopCapabilities{};
   capabilities_.esmtp = true;
@@ -300,6 +324,8 @@ void SmtpClient::parse_capabilities(const Reply& ehlo) {
     if (keyword == "PIPELINING") capabilities_.pipelining = true;
     else if (keyword == "8BITMIME") capabilities_.eight_bit_mime = true;
     else if (keyword == "SIZE" && line.size() > 5) capabilities_.max_size = std::strtoull(line.c_str() + 5, nullptr, 10);
+    else if (keyword == "DSN") capabilities_.dsn = true;
+    else if (keyword == "SMTPUTF8") capabilities_.smtputf8 = true;
   }
 }
 
@@ -308,13 +334,10 @@ asio::awaitable<TransactionReplies> SmtpClient::send(const Envelope& envelope, c
   result.rcpt.resize(envelope.recipients.size());
   ++transactions_;
 
-  std::string mail = "MAIL FROM:<" + envelope.sender + ">";
-  if (capabilities_.max_size) mail += " SIZE=" + std::to_string(body.size());
-  if (envelope.eight_bit && capabilities_.eight_bit_mime) mail += " BODY=8BITMIME";
-  mail += "\r\n";
+  const std::string mail = mail_command(envelope, capabilities_, body.size());
   std::vector<std::string> rcpts;
   rcpts.reserve(envelope.recipients.size());
-  for (const auto& r : envelope.recipients) rcpts.push_back("RCPT TO:<" + r + ">\r\n");
+  for (std::size_t i = 0; i < envelope.recipients.size(); ++i) rcpts.push_back(rcpt_command(envelope, capabilities_, i));
   static const std::string data_command = "DATA\r\n";
   static const std::string rset_command = "RSET\r\n";
 

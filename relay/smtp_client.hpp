@@ -45,6 +45,8 @@ struct HopCapabilities {
   bool pipelining = false;
   bool eight_bit_mime = false;
   std::uint64_t max_size = 0;  // 0: no SIZE limit announced
+  bool dsn = false;            // RFC 3461: RET/ENVID/NOTIFY/ORCPT are passed on
+  bool smtputf8 = false;       // RFC 6531: a SMTPUTF8 message may be sent
 };
 
 /// A transport-level failure: the hop, not the message, is at fault.
@@ -67,7 +69,16 @@ struct Envelope {
   std::string sender;
   std::vector<std::string> recipients;
   bool eight_bit = false;
+  // --- DSN / SMTPUTF8 ---
+  bool smtputf8 = false;                         // MAIL gets SMTPUTF8 (the hop must offer it)
+  std::string mail_parameters;                   // stored MAIL parameters (RET/ENVID read from them)
+  std::vector<std::string> recipient_parameters; // stored RCPT parameters, same index as recipients
 };
+
+/// The MAIL and RCPT lines (with CRLF) for `envelope` to a hop with `capabilities`:
+/// SIZE, BODY, SMTPUTF8 and the DSN parameters only when the hop offers them. Pure.
+std::string mail_command(const Envelope& envelope, const HopCapabilities& capabilities, std::size_t body_size);
+std::string rcpt_command(const Envelope& envelope, const HopCapabilities& capabilities, std::size_t index);
 
 class SmtpClient {
  public:

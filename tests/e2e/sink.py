@@ -29,6 +29,9 @@ Modes (--mode may repeat; a value may also be comma-separated):
   tempfail-first=N     451 4.3.0 after the final dot for the first N messages, then accept
   delay=SECONDS        wait this long before answering the final dot
   delay-rcpt=SECONDS   wait this long before answering each RCPT (issue 6: callouts in flight)
+  dsn                  also offer DSN (RFC 3461) in EHLO and accept RET/ENVID/NOTIFY/ORCPT
+                       (stored, upper-cased by aiosmtpd, in mail_options/rcpt_options)
+  no-smtputf8          do not offer SMTPUTF8 (RFC 6531); it is offered by default
 
 TLS and AUTH (routing tests): --tls-cert FILE --tls-key FILE offers STARTTLS
 (--require-tls makes it mandatory before MAIL); --auth USER:PASSWORD requires AUTH
@@ -72,6 +75,8 @@ class SinkModes:
     tempfail_first: int = 0
     delay: float = 0.0
     delay_rcpt: float = 0.0
+    dsn: bool = False
+    no_smtputf8: bool = False
 
     @staticmethod
     def parse(specs: Iterable[str]) -> "SinkModes":
@@ -95,6 +100,10 @@ class SinkModes:
                     modes.delay = float(value)
                 elif name == "delay-rcpt" and value:
                     modes.delay_rcpt = float(value)
+                elif name == "dsn" and not value:
+                    modes.dsn = True
+                elif name == "no-smtputf8" and not value:
+                    modes.no_smtputf8 = True
                 else:
                     raise ValueError(f"unknown sink mode {item!r}")
         return modes
@@ -211,9 +220,30 @@ def read_messages(out_dir) -> List[StoredMessage]:
 SECURITY: dict = {}
 
 
+class DsnSMTP(SMTP):
+    """aiosmtpd has no DSN: this one offers it and lets the RFC 3461 parameters through
+    (aiosmtpd answers 555 to parameters its _getparams leaves behind)."""
+
+    DSN_KEYWORDS = ("RET", "ENVID", "NOTIFY", "ORCPT")
+
+    def _getparams(self, params):
+        result = super()._getparams(params)
+        if result is not None:
+            for keyword in self.DSN_KEYWORDS:
+                result.pop(keyword, None)
+        return result
+
+    async def push(self, status):
+        # "250 HELP" is the last line of aiosmtpd's EHLO reply: DSN goes just before it.
+        if status == "250 HELP":
+            await super().push("250-DSN")
+        return await super().push(status)
+
+
 def _make_smtp(handler: SinkHandler) -> SMTP:
-    return SMTP(handler, data_size_limit=DATA_SIZE_LIMIT, enable_SMTPUTF8=True,
-                decode_data=False, hostname="sink.test", timeout=120, **SECURITY)
+    cls = DsnSMTP if handler.modes.dsn else SMTP
+    return cls(handler, data_size_limit=DATA_SIZE_LIMIT, enable_SMTPUTF8=not handler.modes.no_smtputf8,
+               decode_data=False, hostname="sink.test", timeout=120, **SECURITY)
 
 
 def _security_options(cert: Optional[str], key: Optional[str], require_tls: bool,

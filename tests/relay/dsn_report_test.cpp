@@ -183,6 +183,27 @@ TEST(DsnReport, Rfc3461Parameters) {
   EXPECT_TRUE(relay::notify_allows("NOTIFY=SUCCESS,FAILURE", DsnAction::failed));
   EXPECT_FALSE(relay::notify_allows("NOTIFY=SUCCESS,FAILURE", DsnAction::delayed));
   EXPECT_TRUE(relay::notify_allows("ORCPT=rfc822;a@b NOTIFY=DELAY", DsnAction::delayed));
+  // "relayed" (RFC 3461 §4.1) only when SUCCESS was asked for.
+  EXPECT_FALSE(relay::notify_allows("", DsnAction::relayed));
+  EXPECT_FALSE(relay::notify_allows("NOTIFY=FAILURE,DELAY", DsnAction::relayed));
+  EXPECT_FALSE(relay::notify_allows("NOTIFY=NEVER", DsnAction::relayed));
+  EXPECT_TRUE(relay::notify_allows("NOTIFY=success", DsnAction::relayed));
+  EXPECT_FALSE(relay::notify_allows("NOTIFY=NEVER", DsnAction::delayed));
+  EXPECT_FALSE(relay::notify_allows("NOTIFY=SUCCESS", DsnAction::failed));
+}
+
+TEST(DsnReport, RelayedNoticeWithOriginalRecipient) {
+  DsnInput in = sample();
+  in.recipients.resize(1);
+  in.recipients[0].action = DsnAction::relayed;
+  in.recipients[0].status = "2.0.0";
+  in.recipients[0].original_recipient = "rfc822;orig@example.com";
+  in.recipients[0].diagnostic = "250 2.0.0 Ok: queued";
+  const std::string report = relay::build_dsn(in);
+  EXPECT_NE(report.find("Subject: Relayed Mail Delivery Report\r\n"), std::string::npos) << report;
+  EXPECT_NE(report.find("Action: relayed\r\n"), std::string::npos);
+  EXPECT_NE(report.find("Status: 2.0.0\r\n"), std::string::npos);
+  EXPECT_NE(report.find("Original-Recipient: rfc822;orig@example.com\r\n"), std::string::npos);
 }
 
 }  // namespace

@@ -198,8 +198,27 @@ TEST(ServerFsmAuth, OverlongResponseEndsTheExchange) {
   Session s;
   s.send("EHLO c.test\r\n");
   EXPECT_EQ(codes(s.send("AUTH LOGIN\r\n")), (std::vector<int>{334}));
-  EXPECT_EQ(codes(s.send(std::string(600, 'A') + "\r\n")), (std::vector<int>{500}));
+  // RFC 4954 §4: AUTH lines may be 12288 octets with CRLF; one octet more is too long.
+  EXPECT_EQ(codes(s.send(std::string(12287, 'A') + "\r\n")), (std::vector<int>{500}));
   EXPECT_EQ(codes(s.send("NOOP\r\n")), (std::vector<int>{250}));  // a command again, not a user name
+}
+
+TEST(ServerFsmAuth, LongAuthLinesUpTo12288OctetsAreAccepted) {
+  // A big initial response (long password or token) is within RFC 4954 §4's limit.
+  Session s;
+  s.send("EHLO c.test\r\n");
+  const std::string password(6000, 'p');
+  const std::string line = "AUTH PLAIN " + b64(std::string("\0user\0", 6) + password) + "\r\n";
+  ASSERT_GT(line.size(), 512u);
+  ASSERT_LE(line.size(), 12288u);
+  EXPECT_EQ(codes(s.send(line)), (std::vector<int>{}));
+  EXPECT_EQ(s.fsm().state(), relay::ServerState::authenticating);
+  EXPECT_EQ(s.fsm().take_auth_request().password, password);
+  // Only AUTH lines get the larger limit: any other command stays at 512.
+  Session t;
+  t.send("EHLO c.test\r\n");
+  EXPECT_EQ(codes(t.send("NOOP " + std::string(600, 'x') + "\r\n")), (std::vector<int>{500}));
+  EXPECT_EQ(codes(t.send("AUTH PLAIN " + std::string(12280, 'A') + "\r\n")), (std::vector<int>{500}));
 }
 
 TEST(ServerFsmAuth, StartTlsForgetsAuthentication) {

@@ -260,4 +260,30 @@ TEST(FsmPolicyQuery, OneDecisionPerStageWhateverWasAsked) {
   EXPECT_TRUE(seen[4].second.accepted());
 }
 
+// A recipient accepted after a question keeps its own DSN parameters (RFC 3461), and a
+// refused one leaves nothing behind for the next.
+TEST(FsmPolicyQuery, DsnParametersSurviveTheQuestion) {
+  relay::ServerSettings s = settings(false, false, true);
+  policy::ListenerPolicy policy = make_policy();
+  ServerFsm fsm(s, policy, Driver::peer("198.51.100.7"), "s3");
+  std::string out;
+  fsm.start(out);
+  const auto t = system_clock::time_point{};
+  fsm.consume("EHLO c\r\nMAIL FROM:<a@b.example> RET=HDRS\r\nRCPT TO:<nobody@example.com> NOTIFY=NEVER\r\n", t, out);
+  ASSERT_EQ(fsm.state(), ServerState::checking_policy);
+  fsm.policy_answered(unknown(), out);
+  fsm.consume("RCPT TO:<bob@example.com> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob@example.com\r\n", t, out);
+  ASSERT_EQ(fsm.state(), ServerState::checking_policy);
+  fsm.policy_answered(accept(), out);
+  fsm.consume("RCPT TO:<carol@example.com>\r\n", t, out);
+  ASSERT_EQ(fsm.state(), ServerState::checking_policy);
+  fsm.policy_answered(accept(), out);
+  fsm.consume("DATA\r\nSubject: t\r\n\r\nhi\r\n.\r\n", t, out);
+  ASSERT_EQ(fsm.state(), ServerState::awaiting_commit) << out;
+  const relay::Transaction tx = fsm.take_transaction();
+  EXPECT_EQ(tx.recipients, (std::vector<std::string>{"bob@example.com", "carol@example.com"}));
+  EXPECT_EQ(tx.recipient_parameters,
+            (std::vector<std::string>{"NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob@example.com", ""}));
+}
+
 }  // namespace

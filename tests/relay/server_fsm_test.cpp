@@ -166,7 +166,8 @@ TEST(ServerFsm, EhloAdvertisesExtensions) {
   Script s;
   s.start();
   EXPECT_EQ(s.send("EHLO client.test\r\n"),
-            "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 CHUNKING\r\n");
+            "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n"
+            "250-DSN\r\n250 SMTPUTF8\r\n");
   EXPECT_EQ(s.state(), ServerState::ready);
   EXPECT_EQ(s.send("HELO client.test\r\n"), "250 mx.test\r\n");
   EXPECT_EQ(s.state(), ServerState::ready);
@@ -236,7 +237,7 @@ TEST(ServerFsm, CommandStateMatrix) {
   using S = ServerState;
   const auto A = Setup::awaiting_helo, R = Setup::ready, T = Setup::in_transaction, W = Setup::with_recipient;
   const std::vector<Case> cases = {
-      {A, "EHLO c.test", {250, ""}, S::ready, "250 CHUNKING"},
+      {A, "EHLO c.test", {250, ""}, S::ready, "250 SMTPUTF8"},
       {A, "HELO c.test", {250, ""}, S::ready, "250 mx.test"},
       {A, "MAIL FROM:<a@remote.test>", {503, "5.5.1"}, S::awaiting_helo, "send HELO/EHLO first"},
       {A, "RCPT TO:<u@example.com>", {503, "5.5.1"}, S::awaiting_helo, "need MAIL"},
@@ -324,7 +325,8 @@ TEST(ServerFsm, SyntaxErrors) {
       {"MAIL FROM:<Postmaster>", {501, "5.1.7"}},
       {"MAIL FROM:<j\xc3\xbcrgen@remote.test>", {553, "5.6.7"}},
       {"MAIL FROM:<a@remote.test> FOO=1", {555, "5.5.4"}},
-      {"MAIL FROM:<a@remote.test> SMTPUTF8", {555, "5.5.4"}},
+      {"MAIL FROM:<a@remote.test> SMTPUTF8=yes", {501, "5.5.4"}},
+      {"MAIL FROM:<a@remote.test> RET=ALL", {501, "5.5.4"}},
       {"MAIL FROM:<a@remote.test> BODY=BINARYMIME", {504, "5.5.4"}},
       {"MAIL FROM:<a@remote.test> BODY=9BIT", {501, "5.5.4"}},
       {"MAIL FROM:<a@remote.test> SIZE=x", {501, "5.5.4"}},
@@ -363,7 +365,8 @@ TEST(ServerFsm, RcptSyntaxErrors) {
       {"RCPT TO:<>", {501, "5.1.3"}},
       {"RCPT TO:<u@@example.com>", {501, "5.1.3"}},
       {"RCPT TO:<\xfcser@example.com>", {553, "5.6.7"}},
-      {"RCPT TO:<u@example.com> NOTIFY=NEVER", {555, "5.5.4"}},
+      {"RCPT TO:<u@example.com> NOTIFY=NEVER,DELAY", {501, "5.5.4"}},
+      {"RCPT TO:<u@example.com> X-FOO=1", {555, "5.5.4"}},
       {"RCPT TO:<u@example.com> ===", {501, "5.5.4"}},
   };
   for (const auto& c : cases) {

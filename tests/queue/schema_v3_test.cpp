@@ -1,0 +1,92 @@
+// tests/queue/schema_v3_test.cpp — schema v3 (recipient DSN parameters, RFC 3461): a v2
+// database opens, keeps its rows (with parameters ''), and stays deliverable; new
+// messages store and return per-recipient parameters through insert and claim_due
+// (the recovery and retry paths read them back from disk).
+#include <gtest/gtest.h>
+
+#include <span>
+#include <vector>
+
+#include "queue/schema.hpp"
+#include "queue/sqlite_handle.hpp"
+#include "queue/sqlite_store.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace queue {
+namespace {
+
+struct TempDir : test_support::TempDir {
+  TempDir() : test_support::TempDir("hubrelay-schema-v3") {}
+};
+
+TEST(SchemaV3, V2DatabaseOpensAndKeepsItsRows) {
+  TempDir dir;
+  const std::string path = dir.file("q.db");
+  {
+    auto db = open_connection(path);
+    ASSERT_TRUE(db) << db.error();
+    // Exactly what a v2 hubrelay created: the first two migrations only.
+    const auto all = schema_migrations();
+    ASSERT_GE(all.size(), 3u);
+    auto reached = migrate(db->get(), all.first(2));
+    ASSERT_TRUE(reached) << reached.error();
+    ASSERT_EQ(*reached, 2);
+    ASSERT_EQ(execute(db->get(), "INSERT INTO messages(direction, listener, client_address, helo, sender, "
+                                 "mail_parameters, received_at, size) VALUES(0, 'in', '', 'h', 's@x.example', "
+                                 "'BODY=8BITMIME', 1, 4)"),
+              SQLITE_OK);
+    ASSERT_EQ(execute(db->get(), "INSERT INTO bodies(message_id, data) VALUES(1, 'x\r\n')"), SQLITE_OK);
+    ASSERT_EQ(execute(db->get(), "INSERT INTO recipients(message_id, idx, address, state, attempts, next_attempt) "
+                                 "VALUES(1, 0, 'r@y.example', 0, 2, 0)"),
+              SQLITE_OK);
+  }
+  auto store = SqliteStore::open(path);
+  ASSERT_TRUE(store) << store.error();
+  EXPECT_EQ(schema_version(store->handle()).value_or(-1), 3);
+  auto claimed = store->claim_due(10, 1000, 10);
+  ASSERT_TRUE(claimed);
+  ASSERT_EQ(claimed->size(), 1u);
+  const QueuedMessage& m = claimed->front();
+  EXPECT_EQ(m.sender, "s@x.example");
+  ASSERT_EQ(m.recipients.size(), 1u);
+  EXPECT_EQ(m.recipients[0].address, "r@y.example");
+  EXPECT_EQ(m.recipients[0].attempts, 2u);
+  EXPECT_EQ(m.recipients[0].parameters, "");
+}
+
+TEST(SchemaV3, RecipientParametersRoundTrip) {
+  TempDir dir;
+  const std::string path = dir.file("q.db");
+  {
+    auto store = SqliteStore::open(path);
+    ASSERT_TRUE(store) << store.error();
+    NewMessage message;
+    message.sender = "s@x.example";
+    message.mail_parameters = "RET=HDRS ENVID=e1";
+    message.recipients = {"a@y.example", "b@y.example", "c@y.example"};
+    // Shorter than recipients: the rest get "".
+    message.recipient_parameters = {"NOTIFY=NEVER", "NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+2B1@y.example"};
+    message.body = "x\r\n";
+    message.received_at = 1;
+    auto stored = store->insert(std::move(message), 5);
+    ASSERT_TRUE(stored);
+    ASSERT_EQ(stored->recipients.size(), 3u);
+    EXPECT_EQ(stored->recipients[0].parameters, "NOTIFY=NEVER");
+    EXPECT_EQ(stored->recipients[2].parameters, "");
+  }
+  // As after a restart: read back from disk once the lease has passed.
+  auto store = SqliteStore::open(path);
+  ASSERT_TRUE(store) << store.error();
+  auto claimed = store->claim_due(100, 1000, 10);
+  ASSERT_TRUE(claimed);
+  ASSERT_EQ(claimed->size(), 1u);
+  const auto& r = claimed->front().recipients;
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].parameters, "NOTIFY=NEVER");
+  EXPECT_EQ(r[1].parameters, "NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+2B1@y.example");
+  EXPECT_EQ(r[2].parameters, "");
+  EXPECT_EQ(claimed->front().mail_parameters, "RET=HDRS ENVID=e1");
+}
+
+}  // namespace
+}  // namespace queue
