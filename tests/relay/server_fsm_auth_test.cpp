@@ -9,6 +9,7 @@
 
 #include "policy/base64.hpp"
 #include "relay/server_fsm.hpp"
+#include "tests/support/fsm_fixture.hpp"
 
 namespace {
 
@@ -16,16 +17,6 @@ using relay::AuthResult;
 using relay::ServerFsm;
 using relay::ServerState;
 using namespace std::chrono;
-
-policy::ListenerPolicy make_policy() {
-  conf::PolicyConfig config;
-  config.name = "test";
-  config.trusted_networks = {"192.0.2.0/24"};
-  config.accepted_domains = {"example.com"};
-  auto compiled = policy::ListenerPolicy::compile(config, {});
-  EXPECT_TRUE(compiled.has_value());
-  return compiled ? std::move(*compiled) : policy::ListenerPolicy{};
-}
 
 relay::ServerSettings auth_settings(conf::ListenerTls tls = conf::ListenerTls::implicit) {
   relay::ServerSettings s;
@@ -36,32 +27,14 @@ relay::ServerSettings auth_settings(conf::ListenerTls tls = conf::ListenerTls::i
   return s;
 }
 
-std::vector<int> codes(const std::string& out) {
-  std::vector<int> result;
-  std::size_t start = 0;
-  while (start < out.size()) {
-    const auto end = out.find("\r\n", start);
-    if (end == std::string::npos) break;
-    if (end - start >= 3 && (end - start == 3 || out[start + 3] == ' ')) result.push_back(std::stoi(out.substr(start, 3)));
-    start = end + 2;
-  }
-  return result;
-}
-
 std::string b64(std::string_view s) { return policy::base64_encode(s); }
 
 class Session {
  public:
   explicit Session(relay::ServerSettings settings = auth_settings(), const char* ip = "198.51.100.7")
-      : policy_(make_policy()), fsm_(settings, policy_, peer(ip), "a1") {
+      : policy_(test_support::example_policy()), fsm_(settings, policy_, test_support::peer_at(ip), "a1") {
     std::string out;
     fsm_.start(out);
-  }
-  static relay::Peer peer(const char* ip) {
-    relay::Peer p;
-    p.address = ip;
-    p.ip = policy::IpAddress::parse(ip).value_or(policy::IpAddress{});
-    return p;
   }
   std::string send(std::string_view bytes) {
     std::string out;
@@ -119,9 +92,9 @@ TEST(ServerFsmAuth, PlainWithInitialResponse) {
   EXPECT_EQ(s.verdict(AuthResult::success), "235 2.7.0 Authentication successful\r\n");
   EXPECT_TRUE(s.fsm().authenticated());
   EXPECT_EQ(s.fsm().auth_user(), "alice");
-  EXPECT_EQ(codes(s.send("AUTH PLAIN " + b64(std::string("\0alice\0pw", 9)) + "\r\n")), (std::vector<int>{503}));
+  EXPECT_EQ(test_support::reply_codes(s.send("AUTH PLAIN " + b64(std::string("\0alice\0pw", 9)) + "\r\n")), (std::vector<int>{503}));
   // Authenticated: relaying to any domain is allowed (policy::Client::authenticated).
-  EXPECT_EQ(codes(s.send("MAIL FROM:<alice@example.com>\r\nRCPT TO:<x@elsewhere.test>\r\n")),
+  EXPECT_EQ(test_support::reply_codes(s.send("MAIL FROM:<alice@example.com>\r\nRCPT TO:<x@elsewhere.test>\r\n")),
             (std::vector<int>{250, 250}));
   // The EHLO after AUTH no longer offers it.
   EXPECT_EQ(s.send("RSET\r\nEHLO c.test\r\n").find("AUTH"), std::string::npos);
@@ -134,13 +107,13 @@ TEST(ServerFsmAuth, PlainWithContinuationAndAuthzid) {
   s.send(b64(std::string("alice\0alice\0pw", 14)) + "\r\n");
   ASSERT_EQ(s.fsm().state(), ServerState::authenticating);
   EXPECT_EQ(s.fsm().take_auth_request().user, "alice");
-  EXPECT_EQ(codes(s.verdict(AuthResult::failure)), (std::vector<int>{535}));
+  EXPECT_EQ(test_support::reply_codes(s.verdict(AuthResult::failure)), (std::vector<int>{535}));
   EXPECT_FALSE(s.fsm().authenticated());
   EXPECT_EQ(s.fsm().state(), ServerState::ready);
   // Acting for someone else (authzid != authcid) is refused without asking the driver.
-  EXPECT_EQ(codes(s.send("AUTH PLAIN " + b64(std::string("root\0alice\0pw", 13)) + "\r\n")), (std::vector<int>{535}));
+  EXPECT_EQ(test_support::reply_codes(s.send("AUTH PLAIN " + b64(std::string("root\0alice\0pw", 13)) + "\r\n")), (std::vector<int>{535}));
   // Without relaying rights, a foreign recipient is still refused.
-  EXPECT_EQ(codes(s.send("MAIL FROM:<a@remote.test>\r\nRCPT TO:<x@elsewhere.test>\r\n")), (std::vector<int>{250, 550}));
+  EXPECT_EQ(test_support::reply_codes(s.send("MAIL FROM:<a@remote.test>\r\nRCPT TO:<x@elsewhere.test>\r\n")), (std::vector<int>{250, 550}));
 }
 
 TEST(ServerFsmAuth, LoginContinuationAndCancel) {
@@ -153,7 +126,7 @@ TEST(ServerFsmAuth, LoginContinuationAndCancel) {
   const auto request = s.fsm().take_auth_request();
   EXPECT_EQ(request.user, "alice");
   EXPECT_EQ(request.password, "secret");
-  EXPECT_EQ(codes(s.verdict(AuthResult::locked_out)), (std::vector<int>{454}));
+  EXPECT_EQ(test_support::reply_codes(s.verdict(AuthResult::locked_out)), (std::vector<int>{454}));
 
   // Initial response carries the user name.
   EXPECT_EQ(s.send("AUTH LOGIN " + b64("bob") + "\r\n"), "334 UGFzc3dvcmQ6\r\n");
@@ -161,9 +134,9 @@ TEST(ServerFsmAuth, LoginContinuationAndCancel) {
   EXPECT_EQ(s.send("*\r\n"), "501 5.0.0 Authentication cancelled\r\n");
   EXPECT_EQ(s.fsm().state(), ServerState::ready);
   EXPECT_EQ(s.send("AUTH LOGIN\r\n"), "334 VXNlcm5hbWU6\r\n");
-  EXPECT_EQ(codes(s.send("*\r\n")), (std::vector<int>{501}));
+  EXPECT_EQ(test_support::reply_codes(s.send("*\r\n")), (std::vector<int>{501}));
   // After a cancel, lines are commands again.
-  EXPECT_EQ(codes(s.send("NOOP\r\n")), (std::vector<int>{250}));
+  EXPECT_EQ(test_support::reply_codes(s.send("NOOP\r\n")), (std::vector<int>{250}));
 }
 
 TEST(ServerFsmAuth, SequenceAndSyntax) {
@@ -189,7 +162,7 @@ TEST(ServerFsmAuth, SequenceAndSyntax) {
   for (const auto& c : cases) {
     Session s(c.settings);
     s.send(c.setup);
-    EXPECT_EQ(codes(s.send(c.command + "\r\n")), std::vector<int>{c.want}) << c.command << " after " << c.setup;
+    EXPECT_EQ(test_support::reply_codes(s.send(c.command + "\r\n")), std::vector<int>{c.want}) << c.command << " after " << c.setup;
     EXPECT_NE(s.fsm().state(), ServerState::authenticating);
   }
 }
@@ -197,10 +170,10 @@ TEST(ServerFsmAuth, SequenceAndSyntax) {
 TEST(ServerFsmAuth, OverlongResponseEndsTheExchange) {
   Session s;
   s.send("EHLO c.test\r\n");
-  EXPECT_EQ(codes(s.send("AUTH LOGIN\r\n")), (std::vector<int>{334}));
+  EXPECT_EQ(test_support::reply_codes(s.send("AUTH LOGIN\r\n")), (std::vector<int>{334}));
   // RFC 4954 §4: AUTH lines may be 12288 octets with CRLF; one octet more is too long.
-  EXPECT_EQ(codes(s.send(std::string(12287, 'A') + "\r\n")), (std::vector<int>{500}));
-  EXPECT_EQ(codes(s.send("NOOP\r\n")), (std::vector<int>{250}));  // a command again, not a user name
+  EXPECT_EQ(test_support::reply_codes(s.send(std::string(12287, 'A') + "\r\n")), (std::vector<int>{500}));
+  EXPECT_EQ(test_support::reply_codes(s.send("NOOP\r\n")), (std::vector<int>{250}));  // a command again, not a user name
 }
 
 TEST(ServerFsmAuth, LongAuthLinesUpTo12288OctetsAreAccepted) {
@@ -211,14 +184,14 @@ TEST(ServerFsmAuth, LongAuthLinesUpTo12288OctetsAreAccepted) {
   const std::string line = "AUTH PLAIN " + b64(std::string("\0user\0", 6) + password) + "\r\n";
   ASSERT_GT(line.size(), 512u);
   ASSERT_LE(line.size(), 12288u);
-  EXPECT_EQ(codes(s.send(line)), (std::vector<int>{}));
+  EXPECT_EQ(test_support::reply_codes(s.send(line)), (std::vector<int>{}));
   EXPECT_EQ(s.fsm().state(), relay::ServerState::authenticating);
   EXPECT_EQ(s.fsm().take_auth_request().password, password);
   // Only AUTH lines get the larger limit: any other command stays at 512.
   Session t;
   t.send("EHLO c.test\r\n");
-  EXPECT_EQ(codes(t.send("NOOP " + std::string(600, 'x') + "\r\n")), (std::vector<int>{500}));
-  EXPECT_EQ(codes(t.send("AUTH PLAIN " + std::string(12280, 'A') + "\r\n")), (std::vector<int>{500}));
+  EXPECT_EQ(test_support::reply_codes(t.send("NOOP " + std::string(600, 'x') + "\r\n")), (std::vector<int>{500}));
+  EXPECT_EQ(test_support::reply_codes(t.send("AUTH PLAIN " + std::string(12280, 'A') + "\r\n")), (std::vector<int>{500}));
 }
 
 TEST(ServerFsmAuth, StartTlsForgetsAuthentication) {

@@ -7,22 +7,13 @@
 #include <vector>
 
 #include "relay/server_fsm.hpp"
+#include "tests/support/fsm_fixture.hpp"
 
 namespace {
 
 using relay::CommitStatus;
 using relay::ServerFsm;
 using relay::ServerState;
-
-policy::ListenerPolicy make_policy() {
-  conf::PolicyConfig config;
-  config.name = "test";
-  config.trusted_networks = {"192.0.2.0/24"};
-  config.accepted_domains = {"example.com"};
-  auto compiled = policy::ListenerPolicy::compile(config, {});
-  EXPECT_TRUE(compiled.has_value());
-  return compiled ? std::move(*compiled) : policy::ListenerPolicy{};
-}
 
 // The final reply line's "code enhanced" for each reply in `out`.
 std::vector<std::string> replies(const std::string& out) {
@@ -42,7 +33,9 @@ std::vector<std::string> replies(const std::string& out) {
 
 class Session {
  public:
-  explicit Session(const char* ip = "192.0.2.10") : policy_(make_policy()), fsm_(settings(), policy_, peer(ip), "d1") {
+  // 192.0.2.10 is trusted: may relay anywhere.
+  explicit Session(const char* ip = "192.0.2.10")
+      : policy_(test_support::example_policy()), fsm_(settings(), policy_, test_support::peer_at(ip), "d1") {
     std::string out;
     fsm_.start(out);
   }
@@ -52,12 +45,6 @@ class Session {
     s.max_recipients = 10;
     s.max_errors = 50;
     return s;
-  }
-  static relay::Peer peer(const char* ip) {
-    relay::Peer p;
-    p.address = ip;  // 192.0.2.10 is trusted: may relay anywhere
-    p.ip = policy::IpAddress::parse(p.address).value_or(policy::IpAddress{});
-    return p;
   }
   std::string send(std::string_view bytes) {
     std::string out;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "relay/server_fsm.hpp"
+#include "tests/support/fsm_fixture.hpp"
 
 namespace {
 
@@ -24,16 +25,6 @@ using namespace std::chrono;
 using policy::Decision;
 using policy::Reason;
 
-policy::ListenerPolicy make_policy() {
-  conf::PolicyConfig config;
-  config.name = "in";
-  config.trusted_networks = {"192.0.2.0/24"};
-  config.accepted_domains = {"example.com"};
-  auto compiled = policy::ListenerPolicy::compile(config, {});
-  EXPECT_TRUE(compiled.has_value());
-  return compiled ? std::move(*compiled) : policy::ListenerPolicy{};
-}
-
 relay::ServerSettings settings(bool dnsbl, bool at_connect, bool verify) {
   relay::ServerSettings s;
   s.hostname = "mx.test";
@@ -42,18 +33,6 @@ relay::ServerSettings settings(bool dnsbl, bool at_connect, bool verify) {
   s.dnsbl_at_connect = at_connect;
   s.verify_recipients = verify;
   return s;
-}
-
-std::vector<std::string> lines(const std::string& out) {
-  std::vector<std::string> result;
-  std::size_t start = 0;
-  while (start < out.size()) {
-    const auto end = out.find("\r\n", start);
-    if (end == std::string::npos) break;
-    result.push_back(out.substr(start, end - start));
-    start = end + 2;
-  }
-  return result;
 }
 
 PolicyAnswer accept() { return PolicyAnswer{}; }
@@ -65,15 +44,9 @@ PolicyAnswer unverified() { return PolicyAnswer{Decision::defer(Reason::recipien
 class Driver {
  public:
   Driver(relay::ServerSettings s, const char* ip, std::deque<PolicyAnswer> answers)
-      : policy_(make_policy()), fsm_(s, policy_, peer(ip), "s1"), answers_(std::move(answers)) {
+      : policy_(test_support::example_policy()), fsm_(s, policy_, test_support::peer_at(ip), "s1"), answers_(std::move(answers)) {
     fsm_.start(out_);
     settle();
-  }
-  static relay::Peer peer(const char* ip) {
-    relay::Peer p;
-    p.address = ip;
-    p.ip = policy::IpAddress::parse(ip).value_or(policy::IpAddress{});
-    return p;
   }
   /// Feeds `bytes` as one pipelined write; answers every question from the script.
   void send(std::string_view bytes) {
@@ -101,7 +74,7 @@ class Driver {
       fsm_.policy_answered(a, out_);
     }
   }
-  std::vector<std::string> replies() { return lines(out_); }
+  std::vector<std::string> replies() { return test_support::reply_lines(out_); }
   const std::vector<PolicyQuery>& queries() const { return queries_; }
   ServerFsm& fsm() { return fsm_; }
   const std::string& body() const { return last_body_; }
@@ -196,7 +169,7 @@ TEST(FsmPolicyQuery, TagHeaderFollowsReceived) {
   const auto tag = body.find("\r\nX-Hubrelay-DNSBL: bl.test=127.0.0.2\r\nSubject: t\r\n");
   ASSERT_NE(tag, std::string::npos) << body;
   // Only our Received: (possibly folded) comes before it.
-  for (const auto& line : lines(body.substr(0, tag + 2))) {
+  for (const auto& line : test_support::reply_lines(body.substr(0, tag + 2))) {
     EXPECT_TRUE(line.starts_with("Received: ") || line.starts_with(" ") || line.starts_with("\t")) << line;
   }
   EXPECT_EQ(body.find("Received: ", 1), std::string::npos);
@@ -219,8 +192,8 @@ TEST(FsmPolicyQuery, UnknownRecipientsCountTowardsMaxErrors) {
 
 TEST(FsmPolicyQuery, TimeoutWhileAskingCloses) {
   relay::ServerSettings s = settings(false, false, true);
-  policy::ListenerPolicy p = make_policy();
-  ServerFsm fsm(s, p, Driver::peer("198.51.100.7"), "s2");
+  policy::ListenerPolicy p = test_support::example_policy();
+  ServerFsm fsm(s, p, test_support::peer_at("198.51.100.7"), "s2");
   std::string out;
   fsm.start(out);
   fsm.consume("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\n", system_clock::time_point{}, out);
@@ -237,8 +210,8 @@ TEST(FsmPolicyQuery, TimeoutWhileAskingCloses) {
 TEST(FsmPolicyQuery, OneDecisionPerStageWhateverWasAsked) {
   std::vector<std::pair<relay::PolicyStage, Decision>> seen;
   relay::ServerSettings s = settings(true, true, true);
-  policy::ListenerPolicy policy = make_policy();
-  ServerFsm fsm(s, policy, Driver::peer("198.51.100.7"), "s2");
+  policy::ListenerPolicy policy = test_support::example_policy();
+  ServerFsm fsm(s, policy, test_support::peer_at("198.51.100.7"), "s2");
   fsm.set_decision_observer([&seen](relay::PolicyStage stage, Decision d) { seen.emplace_back(stage, d); });
   std::string out;
   fsm.start(out);
@@ -264,8 +237,8 @@ TEST(FsmPolicyQuery, OneDecisionPerStageWhateverWasAsked) {
 // refused one leaves nothing behind for the next.
 TEST(FsmPolicyQuery, DsnParametersSurviveTheQuestion) {
   relay::ServerSettings s = settings(false, false, true);
-  policy::ListenerPolicy policy = make_policy();
-  ServerFsm fsm(s, policy, Driver::peer("198.51.100.7"), "s3");
+  policy::ListenerPolicy policy = test_support::example_policy();
+  ServerFsm fsm(s, policy, test_support::peer_at("198.51.100.7"), "s3");
   std::string out;
   fsm.start(out);
   const auto t = system_clock::time_point{};

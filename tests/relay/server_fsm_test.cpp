@@ -4,6 +4,7 @@
 // commit when the FSM stops in awaiting_commit, feed the rest. Assertions look at the
 // reply codes and enhanced codes (as smtpscript does) and at the state.
 #include "relay/server_fsm.hpp"
+#include "tests/support/fsm_fixture.hpp"
 
 #include <gtest/gtest.h>
 
@@ -40,9 +41,7 @@ policy::ListenerPolicy make_policy(bool require_trusted = false) {
   config.trusted_networks = {"192.0.2.0/24"};
   config.accepted_domains = {"example.com"};
   config.require_trusted = require_trusted;
-  auto compiled = policy::ListenerPolicy::compile(config, {});
-  EXPECT_TRUE(compiled.has_value());
-  return compiled ? std::move(*compiled) : policy::ListenerPolicy{};
+  return test_support::compile_policy(config);
 }
 
 struct Code {

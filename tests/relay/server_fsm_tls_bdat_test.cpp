@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "relay/server_fsm.hpp"
+#include "tests/support/fsm_fixture.hpp"
 
 namespace {
 
@@ -20,16 +21,6 @@ using relay::ServerState;
 using namespace std::chrono;
 
 const system_clock::time_point fixed_time = sys_days{year{2025} / July / 1} + hours{10};
-
-policy::ListenerPolicy make_policy() {
-  conf::PolicyConfig config;
-  config.name = "test";
-  config.trusted_networks = {"192.0.2.0/24"};
-  config.accepted_domains = {"example.com"};
-  auto compiled = policy::ListenerPolicy::compile(config, {});
-  EXPECT_TRUE(compiled.has_value());
-  return compiled ? std::move(*compiled) : policy::ListenerPolicy{};
-}
 
 relay::ServerSettings settings_with(conf::ListenerTls tls) {
   relay::ServerSettings s;
@@ -43,22 +34,9 @@ relay::ServerSettings settings_with(conf::ListenerTls tls) {
   return s;
 }
 
-// The three-digit codes of every reply line that ends a reply, in order.
-std::vector<int> codes(const std::string& out) {
-  std::vector<int> result;
-  std::size_t start = 0;
-  while (start < out.size()) {
-    const auto end = out.find("\r\n", start);
-    if (end == std::string::npos) break;
-    if (end - start >= 3 && (end - start == 3 || out[start + 3] == ' ')) result.push_back(std::stoi(out.substr(start, 3)));
-    start = end + 2;
-  }
-  return result;
-}
-
 class Session {
  public:
-  explicit Session(relay::ServerSettings settings) : policy_(make_policy()), fsm_(settings, policy_, peer(), "t1") {
+  explicit Session(relay::ServerSettings settings) : policy_(test_support::example_policy()), fsm_(settings, policy_, peer(), "t1") {
     std::string out;
     fsm_.start(out);
   }
@@ -120,7 +98,7 @@ TEST(ServerFsmTls, StartTlsStopsConsumingAndLeavesPipelinedPlaintextToBeDropped)
   s.send("EHLO c.test\r\n");
   // The injected commands after STARTTLS must never be executed by the FSM.
   const auto out = s.send("STARTTLS\r\nMAIL FROM:<evil@remote.test>\r\nRCPT TO:<u@example.com>\r\n");
-  EXPECT_EQ(codes(out), (std::vector<int>{220})) << out;
+  EXPECT_EQ(test_support::reply_codes(out), (std::vector<int>{220})) << out;
   EXPECT_NE(out.find("220 2.0.0 Ready to start TLS"), std::string::npos);
   EXPECT_EQ(s.fsm().state(), ServerState::starting_tls);
   EXPECT_EQ(s.left(), "MAIL FROM:<evil@remote.test>\r\nRCPT TO:<u@example.com>\r\n");
@@ -133,10 +111,10 @@ TEST(ServerFsmTls, StartTlsStopsConsumingAndLeavesPipelinedPlaintextToBeDropped)
   EXPECT_TRUE(s.fsm().tls_active());
   EXPECT_EQ(s.fsm().state(), ServerState::awaiting_helo);
   // Pre-TLS EHLO is forgotten (RFC 3207 §4.2): MAIL now needs a new EHLO.
-  EXPECT_EQ(codes(s.send("MAIL FROM:<a@remote.test>\r\n")), (std::vector<int>{503}));
+  EXPECT_EQ(test_support::reply_codes(s.send("MAIL FROM:<a@remote.test>\r\n")), (std::vector<int>{503}));
   const auto ehlo = s.send("EHLO c.test\r\n");
   EXPECT_EQ(ehlo.find("STARTTLS"), std::string::npos) << ehlo;
-  EXPECT_EQ(codes(s.send("STARTTLS\r\n")), (std::vector<int>{503}));
+  EXPECT_EQ(test_support::reply_codes(s.send("STARTTLS\r\n")), (std::vector<int>{503}));
   EXPECT_EQ(s.fsm().state(), ServerState::ready);
 }
 
@@ -148,7 +126,7 @@ TEST(ServerFsmTls, StartTlsDiscardsAPartialCommandLine) {
   s.left().clear();
   s.fsm().tls_started();
   // Had "MAIL FR" been kept, this would complete a MAIL command.
-  EXPECT_EQ(codes(s.send("OM:<a@remote.test>\r\n")), (std::vector<int>{500}));
+  EXPECT_EQ(test_support::reply_codes(s.send("OM:<a@remote.test>\r\n")), (std::vector<int>{500}));
 }
 
 TEST(ServerFsmTls, SequenceAndSyntax) {
@@ -178,7 +156,7 @@ TEST(ServerFsmTls, SequenceAndSyntax) {
     Session s(settings_with(c.tls));
     s.send(c.setup);
     const auto out = s.send(c.command + "\r\n");
-    EXPECT_EQ(codes(out), std::vector<int>{c.want}) << c.command << " / " << c.setup << ": " << out;
+    EXPECT_EQ(test_support::reply_codes(out), std::vector<int>{c.want}) << c.command << " / " << c.setup << ": " << out;
     EXPECT_EQ(s.fsm().state(), c.state) << c.command;
   }
 }
@@ -188,7 +166,7 @@ TEST(ServerFsmTls, RequiredAcceptsMailAfterHandshakeAndMarksReceived) {
   s.send("EHLO c.test\r\nSTARTTLS\r\n");
   s.fsm().tls_started();
   s.send("EHLO c.test\r\n");
-  EXPECT_EQ(codes(s.send("MAIL FROM:<a@remote.test>\r\nRCPT TO:<u@example.com>\r\nDATA\r\nhi\r\n.\r\n")),
+  EXPECT_EQ(test_support::reply_codes(s.send("MAIL FROM:<a@remote.test>\r\nRCPT TO:<u@example.com>\r\nDATA\r\nhi\r\n.\r\n")),
             (std::vector<int>{250, 250, 354, 250}));
   ASSERT_EQ(s.committed().size(), 1u);
   EXPECT_TRUE(s.committed()[0].tls);
@@ -203,7 +181,7 @@ TEST(ServerFsmTls, FailedHandshakeCloses) {
 }
 
 TEST(ServerFsmTls, EarlyTalkerGets554AndIsClosed) {
-  const auto policy = make_policy();
+  const auto policy = test_support::example_policy();
   ServerFsm fsm(settings_with(conf::ListenerTls::off), policy, Session::peer(), "t1");
   std::string out;
   fsm.early_talker(out);
@@ -224,7 +202,7 @@ TEST(ServerFsmBdat, ChunksOfMixedSizesMakeOneMessage) {
   s.send("EHLO c.test\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<u@example.com>\r\n");
   EXPECT_EQ(s.send("BDAT 9\r\nSubject: "), "250 2.0.0 9 octets received\r\n");
   EXPECT_EQ(s.send("BDAT 0\r\n"), "250 2.0.0 0 octets received\r\n");
-  EXPECT_EQ(codes(s.send("BDAT 12 LAST\r\nx\r\n\r\n.body\r\n")), (std::vector<int>{250}));
+  EXPECT_EQ(test_support::reply_codes(s.send("BDAT 12 LAST\r\nx\r\n\r\n.body\r\n")), (std::vector<int>{250}));
   ASSERT_EQ(s.committed().size(), 1u);
   EXPECT_TRUE(s.committed()[0].chunked);
   EXPECT_EQ(message_of(s.committed()[0]), "Subject: x\r\n\r\n.body\r\n");  // no dot-unstuffing in BDAT
@@ -241,7 +219,7 @@ TEST(ServerFsmBdat, PipelinedWithCommandsAndSplitAnywhere) {
     Session s(settings_with(conf::ListenerTls::off));
     std::string out;
     for (std::size_t i = 0; i < script.size(); i += piece) out += s.send(script.substr(i, piece));
-    EXPECT_EQ(codes(out), (std::vector<int>{250, 250, 250, 250, 250, 250, 250, 250, 221})) << piece << out;
+    EXPECT_EQ(test_support::reply_codes(out), (std::vector<int>{250, 250, 250, 250, 250, 250, 250, 250, 221})) << piece << out;
     ASSERT_EQ(s.committed().size(), 2u);
     EXPECT_EQ(message_of(s.committed()[0]), "ab\r\ncde\r\n");
     EXPECT_EQ(message_of(s.committed()[1]), "xyz\r\n");  // CRLF added: relayed with DATA later
@@ -252,10 +230,10 @@ TEST(ServerFsmBdat, RefusedChunksAreReadAndDropped) {
   Session s(settings_with(conf::ListenerTls::off));
   s.send("EHLO c.test\r\n");
   // No MAIL: 503, and the 10 octets (which look like a command) are not executed.
-  EXPECT_EQ(codes(s.send("BDAT 12\r\nQUIT\r\nQUIT\r\n")), (std::vector<int>{503}));
+  EXPECT_EQ(test_support::reply_codes(s.send("BDAT 12\r\nQUIT\r\nQUIT\r\n")), (std::vector<int>{503}));
   EXPECT_EQ(s.fsm().state(), ServerState::ready);
   s.send("MAIL FROM:<a@remote.test>\r\n");
-  EXPECT_EQ(codes(s.send("BDAT 6 LAST\r\nQUIT\r\n")), (std::vector<int>{503}));  // need RCPT
+  EXPECT_EQ(test_support::reply_codes(s.send("BDAT 6 LAST\r\nQUIT\r\n")), (std::vector<int>{503}));  // need RCPT
   EXPECT_EQ(s.fsm().state(), ServerState::in_transaction);
   EXPECT_TRUE(s.committed().empty());
 }
@@ -263,9 +241,9 @@ TEST(ServerFsmBdat, RefusedChunksAreReadAndDropped) {
 TEST(ServerFsmBdat, DataAndRcptAfterBdatAreBadSequence) {
   Session s(settings_with(conf::ListenerTls::off));
   s.send("EHLO c.test\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<u@example.com>\r\nBDAT 2\r\nab");
-  EXPECT_EQ(codes(s.send("DATA\r\n")), (std::vector<int>{503}));
-  EXPECT_EQ(codes(s.send("RCPT TO:<v@example.com>\r\n")), (std::vector<int>{503}));
-  EXPECT_EQ(codes(s.send("BDAT 0 LAST\r\n")), (std::vector<int>{250}));
+  EXPECT_EQ(test_support::reply_codes(s.send("DATA\r\n")), (std::vector<int>{503}));
+  EXPECT_EQ(test_support::reply_codes(s.send("RCPT TO:<v@example.com>\r\n")), (std::vector<int>{503}));
+  EXPECT_EQ(test_support::reply_codes(s.send("BDAT 0 LAST\r\n")), (std::vector<int>{250}));
   ASSERT_EQ(s.committed().size(), 1u);
   EXPECT_EQ(s.committed()[0].recipients, std::vector<std::string>{"u@example.com"});
 }
@@ -273,13 +251,13 @@ TEST(ServerFsmBdat, DataAndRcptAfterBdatAreBadSequence) {
 TEST(ServerFsmBdat, SizeLimitEnforcedWhileStreaming) {
   Session s(settings_with(conf::ListenerTls::off));  // max_message_size = 100
   s.send("EHLO c.test\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<u@example.com>\r\n");
-  EXPECT_EQ(codes(s.send("BDAT 60\r\n" + std::string(60, 'a'))), (std::vector<int>{250}));
-  EXPECT_EQ(codes(s.send("BDAT 60\r\n" + std::string(60, 'b'))), (std::vector<int>{552}));
+  EXPECT_EQ(test_support::reply_codes(s.send("BDAT 60\r\n" + std::string(60, 'a'))), (std::vector<int>{250}));
+  EXPECT_EQ(test_support::reply_codes(s.send("BDAT 60\r\n" + std::string(60, 'b'))), (std::vector<int>{552}));
   EXPECT_EQ(s.fsm().state(), ServerState::ready);
   // The transaction is gone: a follow-up chunk is refused and its octets dropped.
-  EXPECT_EQ(codes(s.send("BDAT 6 LAST\r\nNOOP\r\n")), (std::vector<int>{503}));
+  EXPECT_EQ(test_support::reply_codes(s.send("BDAT 6 LAST\r\nNOOP\r\n")), (std::vector<int>{503}));
   EXPECT_EQ(s.fsm().state(), ServerState::ready);
-  EXPECT_EQ(codes(s.send("NOOP\r\n")), (std::vector<int>{250}));
+  EXPECT_EQ(test_support::reply_codes(s.send("NOOP\r\n")), (std::vector<int>{250}));
   EXPECT_TRUE(s.committed().empty());
   EXPECT_EQ(s.fsm().messages_refused(), 1u);
 }
@@ -295,10 +273,10 @@ TEST(ServerFsmBdat, BareLineEndingsNormalizedOrRejected) {
     s.send("BDAT 2\r\nc\r");
     const auto out = s.send("BDAT 4 LAST\r\n\nd\re");
     if (reject) {
-      EXPECT_EQ(codes(out), (std::vector<int>{550})) << out;
+      EXPECT_EQ(test_support::reply_codes(out), (std::vector<int>{550})) << out;
       EXPECT_TRUE(s.committed().empty());
     } else {
-      EXPECT_EQ(codes(out), (std::vector<int>{250})) << out;
+      EXPECT_EQ(test_support::reply_codes(out), (std::vector<int>{250})) << out;
       ASSERT_EQ(s.committed().size(), 1u);
       EXPECT_EQ(message_of(s.committed()[0]), "a\r\nbc\r\nd\r\ne\r\n");
     }
@@ -309,12 +287,12 @@ TEST(ServerFsmBdat, Syntax) {
   for (const char* bad : {"BDAT", "BDAT x", "BDAT 1 FIRST", "BDAT -1", "BDAT 1LAST", "BDAT 99999999999999999999999"}) {
     Session s(settings_with(conf::ListenerTls::off));
     s.send("EHLO c.test\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<u@example.com>\r\n");
-    EXPECT_EQ(codes(s.send(std::string(bad) + "\r\n")), (std::vector<int>{501})) << bad;
+    EXPECT_EQ(test_support::reply_codes(s.send(std::string(bad) + "\r\n")), (std::vector<int>{501})) << bad;
     EXPECT_EQ(s.fsm().state(), ServerState::in_transaction) << bad;
   }
   Session s(settings_with(conf::ListenerTls::off));
   s.send("EHLO c.test\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<u@example.com>\r\n");
-  EXPECT_EQ(codes(s.send("bdat 1 last\r\nx")), (std::vector<int>{250}));
+  EXPECT_EQ(test_support::reply_codes(s.send("bdat 1 last\r\nx")), (std::vector<int>{250}));
   EXPECT_EQ(s.committed().size(), 1u);
 }
 
@@ -328,16 +306,16 @@ TEST(ServerFsmLimits, HeaderSizeCapInDataAndBdat) {
   {
     Session s(settings);
     s.send("EHLO c.test\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<u@example.com>\r\nDATA\r\n");
-    EXPECT_EQ(codes(s.send(big_header + "\r\nbody\r\n.\r\n")), (std::vector<int>{552}));
+    EXPECT_EQ(test_support::reply_codes(s.send(big_header + "\r\nbody\r\n.\r\n")), (std::vector<int>{552}));
     // The same octets in the body are fine.
     s.send("MAIL FROM:<a@remote.test>\r\nRCPT TO:<u@example.com>\r\nDATA\r\n");
-    EXPECT_EQ(codes(s.send("Subject: x\r\n\r\n" + big_header + ".\r\n")), (std::vector<int>{250}));
+    EXPECT_EQ(test_support::reply_codes(s.send("Subject: x\r\n\r\n" + big_header + ".\r\n")), (std::vector<int>{250}));
   }
   {
     Session s(settings);
     s.send("EHLO c.test\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<u@example.com>\r\n");
     const std::string message = big_header + "\r\nbody\r\n";
-    EXPECT_EQ(codes(s.send("BDAT " + std::to_string(message.size()) + " LAST\r\n" + message)),
+    EXPECT_EQ(test_support::reply_codes(s.send("BDAT " + std::to_string(message.size()) + " LAST\r\n" + message)),
               (std::vector<int>{552}));
   }
 }

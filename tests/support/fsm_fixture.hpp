@@ -1,0 +1,65 @@
+// tests/support/fsm_fixture.hpp — what every ServerFsm test needs around the FSM itself.
+//
+// Owns: the example listener policy the FSM tests share (192.0.2.0/24 trusted, example.com
+// accepted), compiling a policy with a test failure instead of an exception, a Peer for an
+// address literal, and reading replies back out of the FSM's output: every complete line,
+// or the code of each reply (a multi-line reply counts once, by its last line).
+// Header-only; test code only.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "conf/config.hpp"
+#include "policy/listener_policy.hpp"
+#include "relay/server_fsm.hpp"
+
+namespace test_support {
+
+inline policy::ListenerPolicy compile_policy(const conf::PolicyConfig& config) {
+  auto compiled = policy::ListenerPolicy::compile(config, {});
+  EXPECT_TRUE(compiled.has_value()) << (compiled ? "" : compiled.error());
+  return compiled ? std::move(*compiled) : policy::ListenerPolicy{};
+}
+
+/// 192.0.2.0/24 trusted, example.com accepted from anyone.
+inline policy::ListenerPolicy example_policy() {
+  conf::PolicyConfig config;
+  config.name = "test";
+  config.trusted_networks = {"192.0.2.0/24"};
+  config.accepted_domains = {"example.com"};
+  return compile_policy(config);
+}
+
+inline relay::Peer peer_at(const char* ip) {
+  relay::Peer p;
+  p.address = ip;
+  p.ip = policy::IpAddress::parse(ip).value_or(policy::IpAddress{});
+  return p;
+}
+
+/// Every complete CRLF-terminated line of `out`, without the CRLF.
+inline std::vector<std::string> reply_lines(const std::string& out) {
+  std::vector<std::string> result;
+  std::size_t start = 0;
+  while (start < out.size()) {
+    const auto end = out.find("\r\n", start);
+    if (end == std::string::npos) break;
+    result.push_back(out.substr(start, end - start));
+    start = end + 2;
+  }
+  return result;
+}
+
+/// The three-digit code of every line that ends a reply, in order.
+inline std::vector<int> reply_codes(const std::string& out) {
+  std::vector<int> result;
+  for (const std::string& line : reply_lines(out)) {
+    if (line.size() >= 3 && (line.size() == 3 || line[3] == ' ')) result.push_back(std::stoi(line.substr(0, 3)));
+  }
+  return result;
+}
+
+}  // namespace test_support
