@@ -25,19 +25,6 @@ constexpr bool is_hex(char c) noexcept {
 }
 constexpr bool is_eight_bit(char c) noexcept { return static_cast<unsigned char>(c) >= 0x80; }
 
-// RFC 5322 atext.
-constexpr bool is_atext(char c) noexcept {
-  if (is_let_dig(c)) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '/': case '=': case '?': case '^': case '_': case '`': case '{':
-    case '|': case '}': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
 // qtextSMTP = %d32-33 / %d35-91 / %d93-126
 constexpr bool is_qtext(char c) noexcept {
   const auto u = static_cast<unsigned char>(c);

@@ -120,4 +120,17 @@ enum class ParameterError : std::uint8_t {
 std::expected<MailParameters, ParameterError> interpret_mail_parameters(
     std::span<const EsmtpParameter> parameters);
 
+/// RFC 5322 atext: the characters of an atom (dot-string local parts, DSN addr-types).
+constexpr bool is_atext(char c) noexcept {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+    case '-': case '/': case '=': case '?': case '^': case '_': case '`': case '{':
+    case '|': case '}': case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace relay

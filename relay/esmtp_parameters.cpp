@@ -28,19 +28,6 @@ int hex_value(char c) noexcept {
   return -1;
 }
 
-// RFC 5322 atext (addr-type = atom, RFC 3461 §4.2).
-constexpr bool is_atext(char c) noexcept {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '/': case '=': case '?': case '^': case '_': case '`': case '{':
-    case '|': case '}': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
 std::optional<std::uint8_t> parse_notify(std::string_view value) {
   if (value.empty()) return std::nullopt;
   std::uint8_t bits = notify_none;
@@ -205,7 +192,7 @@ std::expected<RcptExtensions, ParameterError> interpret_rcpt_parameters(std::spa
       const std::string_view address = p.value.substr(semicolon + 1);
       if (type.empty() || type.size() > limits::max_addr_type) return std::unexpected(ParameterError::bad_value);
       for (char c : type) {
-        if (!is_atext(c)) return std::unexpected(ParameterError::bad_value);
+        if (!is_atext(c)) return std::unexpected(ParameterError::bad_value);  // addr-type = atom (RFC 3461 §4.2)
       }
       const auto decoded = decode_xtext(address);
       if (address.empty() || !decoded || decoded->size() > limits::max_orcpt) {
