@@ -341,6 +341,7 @@ class Session {
     }
     const std::size_t size = message.body.size();
     const std::size_t recipients = message.recipients.size();
+    const bool chunked = tx.chunked;
 
     auto result = co_await commit_message(services_.queue, std::move(message), unix_now_ms() + fresh_lease_ms);
     if (!result) {
@@ -356,8 +357,8 @@ class Session {
     listener_.counters.bytes_received += size;
     if (services_.throughput)
       services_.throughput->add(listener_.config.direction, ThroughputRing::Flow::in, result->received_at / 1000);
-    spdlog::info("session={} qid={} listener={} from=<{}> nrcpt={} size={} queued", id_, qid,
-                 listener_.config.name, result->sender, recipients, size);
+    spdlog::info("session={} qid={} listener={} from=<{}> nrcpt={} size={} via={} queued", id_, qid,
+                 listener_.config.name, result->sender, recipients, size, chunked ? "BDAT" : "DATA");
     fsm_.commit_done(CommitStatus::committed, qid, out);
     services_.delivery.submit(std::move(*result));
   }

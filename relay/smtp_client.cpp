@@ -326,6 +326,7 @@ void SmtpClient::parse_capabilities(const Reply& ehlo) {
     else if (keyword == "SIZE" && line.size() > 5) capabilities_.max_size = std::strtoull(line.c_str() + 5, nullptr, 10);
     else if (keyword == "DSN") capabilities_.dsn = true;
     else if (keyword == "SMTPUTF8") capabilities_.smtputf8 = true;
+    else if (keyword == "CHUNKING") capabilities_.chunking = true;
   }
 }
 
@@ -355,11 +356,13 @@ asio::awaitable<TransactionReplies> SmtpClient::send(const Envelope& envelope, c
     return false;
   };
 
+  // With CHUNKING no DATA is sent: BDAT follows once a RCPT was accepted (below).
+  const bool chunking = capabilities_.chunking;
   if (capabilities_.pipelining) {
     // RFC 2920: MAIL, every RCPT and DATA go in one write; replies come back in order.
     std::vector<asio::const_buffer> group{asio::buffer(mail)};
     for (const auto& r : rcpts) group.push_back(asio::buffer(r));
-    group.push_back(asio::buffer(data_command));
+    if (!chunking) group.push_back(asio::buffer(data_command));
     if (auto fault = co_await write(group, settings_.command_timeout)) co_return fail(*fault);
     auto reply = co_await read_reply(settings_.command_timeout);
     if (!reply) co_return fail(reply.error());
@@ -371,10 +374,12 @@ asio::awaitable<TransactionReplies> SmtpClient::send(const Envelope& envelope, c
       result.rcpt[i] = *reply;
       if (hop_refusal(*reply)) co_return result;
     }
-    reply = co_await read_reply(settings_.command_timeout);
-    if (!reply) co_return fail(reply.error());
-    result.data = *reply;
-    if (hop_refusal(*reply)) co_return result;
+    if (!chunking) {
+      reply = co_await read_reply(settings_.command_timeout);
+      if (!reply) co_return fail(reply.error());
+      result.data = *reply;
+      if (hop_refusal(*reply)) co_return result;
+    }
   } else {
     if (auto fault = co_await write_one(asio::buffer(mail), settings_.command_timeout)) co_return fail(*fault);
     auto reply = co_await read_reply(settings_.command_timeout);
@@ -391,7 +396,7 @@ asio::awaitable<TransactionReplies> SmtpClient::send(const Envelope& envelope, c
         if (hop_refusal(*reply)) co_return result;
         any_accepted = any_accepted || positive(result.rcpt[i]);
       }
-      if (any_accepted) {
+      if (any_accepted && !chunking) {
         if (auto fault = co_await write_one(asio::buffer(data_command), settings_.command_timeout)) co_return fail(*fault);
         reply = co_await read_reply(settings_.command_timeout);
         if (!reply) co_return fail(reply.error());
@@ -402,6 +407,18 @@ asio::awaitable<TransactionReplies> SmtpClient::send(const Envelope& envelope, c
   }
 
   const bool any_rcpt = std::ranges::any_of(result.rcpt, [](const auto& r) { return positive(r); });
+  if (chunking && positive(result.mail) && any_rcpt) {
+    // RFC 3030 §2: the whole message in one last chunk; its octets are exactly the body
+    // (canonical CRLF, never dot-stuffed), and the reply to it is the final reply.
+    const std::string bdat = "BDAT " + std::to_string(body.size()) + " LAST\r\n";
+    std::vector<asio::const_buffer> chunk{asio::buffer(bdat), asio::buffer(body)};
+    if (auto fault = co_await write(chunk, settings_.data_timeout)) co_return fail(*fault);
+    auto reply = co_await read_reply(settings_.data_timeout);
+    if (!reply) co_return fail(reply.error());
+    result.final_reply = *reply;
+    hop_refusal(*reply);
+    co_return result;
+  }
   if (positive(result.mail) && any_rcpt && result.data && result.data->code == 354) {
     if (auto fault = co_await write(stuffed_body_buffers(body), settings_.data_timeout)) co_return fail(*fault);
     auto reply = co_await read_reply(settings_.data_timeout);

@@ -2,7 +2,9 @@
 //
 // Owns: the socket to a hop, its read buffer, what the hop's EHLO offered, and the byte
 // shuffling of one mail transaction: MAIL, RCPT…, DATA (pipelined when the hop offers
-// PIPELINING, RFC 2920), the dot-stuffed body (RFC 5321 §4.5.2) and the final reply.
+// PIPELINING, RFC 2920), the dot-stuffed body (RFC 5321 §4.5.2) and the final reply —
+// or, to a hop offering CHUNKING (RFC 3030), the body as one "BDAT n LAST" chunk after
+// the RCPT replies: no stuffing, no 354 round trip (Exchange's preferred way).
 // It reports what happened (replies per stage, or an I/O fault); what a reply MEANS for
 // the hop, message and recipients is decided by relay/outcome, not here.
 // Threading: one coroutine at a time on the io_context thread. Every await has a deadline.
@@ -47,6 +49,7 @@ struct HopCapabilities {
   std::uint64_t max_size = 0;  // 0: no SIZE limit announced
   bool dsn = false;            // RFC 3461: RET/ENVID/NOTIFY/ORCPT are passed on
   bool smtputf8 = false;       // RFC 6531: a SMTPUTF8 message may be sent
+  bool chunking = false;       // RFC 3030: the body goes as one BDAT LAST, unstuffed
 };
 
 /// A transport-level failure: the hop, not the message, is at fault.
@@ -59,8 +62,8 @@ struct ClientFault {
 struct TransactionReplies {
   std::optional<Reply> mail;
   std::vector<std::optional<Reply>> rcpt;  // one per recipient, in order
-  std::optional<Reply> data;               // reply to DATA (354 expected)
-  std::optional<Reply> final_reply;        // reply after the terminating dot
+  std::optional<Reply> data;               // reply to DATA (354 expected); none with BDAT
+  std::optional<Reply> final_reply;        // reply after the terminating dot, or to BDAT LAST
   std::optional<ClientFault> fault;        // the connection broke or timed out
   std::optional<Reply> hop_reply;          // 421 or a reply that refuses the whole session
 };

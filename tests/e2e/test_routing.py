@@ -24,9 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dns_server import DnsServer  # noqa: E402
-from harness import (OUTBOUND_HOST, E2ETestCase, Hop, build_message, free_port,  # noqa: E402
-                     message_id_of, run_cli, settle, smtp_connect, smtp_transaction,
-                     wait_for)
+from harness import (INBOUND_HOST, OUTBOUND_HOST, E2ETestCase, Hop, RelayConfig,  # noqa: E402
+                     build_message, free_port, message_id_of, run_cli, settle, smtp_connect,
+                     smtp_transaction, wait_for)
 
 WAIT = 60.0
 SENDER = "carol@example.com"  # in the accepted domains: bounces take the inbound route
@@ -120,6 +120,37 @@ class SpreadAndFailoverTest(RoutingCase):
               f"good={len(good.messages())} backup={len(backup.messages())} lost=0 dup=0 "
               f"hop-failure-lines={log.count('failed:')}", file=sys.stderr)
         self.assertIn("hop=dead failed", log)
+
+
+class ChunkingToTheNextHopTest(RoutingCase):
+    """A hop offering CHUNKING gets the body as one BDAT LAST chunk (RFC 3030): no dot-
+    stuffing, no 354 round trip. The hop here is a second hubrelay (aiosmtpd and smtp-sink
+    do not offer CHUNKING); its log says how each message came in."""
+
+    def test_body_goes_as_one_bdat_chunk_byte_for_byte(self):
+        sink = self.start_sink("final")
+        state_b = self.dir / "state-b"
+        state_b.mkdir()
+        cfg_b = RelayConfig(state_dir=state_b, inbound_port=free_port(INBOUND_HOST),
+                            outbound_port=free_port(OUTBOUND_HOST),
+                            inbound_hops=[Hop("sink", sink.port)], outbound_hops=[Hop("sink", sink.port)])
+        relay_b = self.start_relay(cfg_b, cfg_b.write(self.dir / "relay-b.toml"))
+        self.cfg, path = self.make_config([Hop("b", cfg_b.inbound_port)], [Hop("b", cfg_b.inbound_port)])
+        relay_a = self.start_relay(self.cfg, path)
+
+        # Lines a DATA transfer would have to stuff, 8-bit text, and an empty last line.
+        body = b".leading dot\r\n..two dots\r\n.\r\nna\xc3\xafve\r\n\r\n"
+        mid, msg = build_message(sender="carol@example.net", to=["bob@example.com"], body=body)
+        with smtp_connect(OUTBOUND_HOST, self.cfg.outbound_port) as s:
+            smtp_transaction(s, "carol@example.net", ["bob@example.com"], msg, mail_options=["BODY=8BITMIME"])
+        wait_for(lambda: [m for m in sink.messages() if message_id_of(m.raw) == mid], WAIT, "the message at the sink")
+        got = [m for m in sink.messages() if message_id_of(m.raw) == mid][0].raw
+        # Two Received: headers (relay A, relay B), then the sent bytes exactly.
+        self.assertTrue(got.endswith(msg), got[-200:])
+        prefix = got[:len(got) - len(msg)]
+        self.assertEqual(prefix.count(b"Received: from "), 2, prefix)
+        self.assertRegex(relay_b.log_text(), r"listener=inbound from=<carol@example\.net> nrcpt=1 size=\d+ via=BDAT queued")
+        self.assertRegex(relay_a.log_text(), r"listener=outbound from=<carol@example\.net> nrcpt=1 size=\d+ via=DATA queued")
 
 
 class BounceTest(RoutingCase):
