@@ -6,7 +6,10 @@
 //                   bits1-3: size cap class; chunk: piece size for the split run.
 //   reply_parser:   [chunk] stream.
 //   server_fsm:     [flags][chunk] stream — flags bit0: reject bare line endings,
-//                   bits1-2: commit result, bit3: trusted peer; chunk: piece size.
+//                   bits1-2: commit result, bit3: trusted peer, bit4: implicit TLS,
+//                   bit5: AUTH, bit6: header cap, bit7: DNSBL and recipient verification
+//                   (issue 6, answered from the recipient's first letter); chunk: low 6
+//                   bits piece size, bit6: DNSBL at connect.
 #include "fuzz/fuzz_entries.hpp"
 
 #include <cstdio>
@@ -235,11 +238,31 @@ int server_fsm(const std::uint8_t* data, std::size_t size) {
   settings.tls = (data[0] & 16) ? conf::ListenerTls::implicit : conf::ListenerTls::off;
   settings.auth = (data[0] & 32) != 0;
   settings.max_header_size = (data[0] & 64) ? 64 : 0;
+  settings.dnsbl = (data[0] & 128) != 0;
+  settings.verify_recipients = (data[0] & 128) != 0;
+  settings.dnsbl_at_connect = (data[1] & 64) != 0;
   static constexpr relay::CommitStatus results[4] = {relay::CommitStatus::committed, relay::CommitStatus::temporary_failure,
                                                      relay::CommitStatus::storage_full, relay::CommitStatus::committed};
   const relay::CommitStatus result = results[(data[0] >> 1) & 3];
   const char* ip = (data[0] & 8) ? "192.0.2.1" : "198.51.100.1";
   const std::size_t piece = 1 + data[1] % 64;
+  // A deterministic driver answer, so both splits see the same answers.
+  const auto answer = [](const relay::PolicyQuery& q) {
+    relay::PolicyAnswer a;
+    if (q.kind == relay::PolicyQueryKind::dnsbl) {
+      if (!q.recipient.empty() && q.recipient.front() == 'l') {
+        a.decision = policy::Decision::reject(policy::Reason::dnsbl_listed);
+        a.zone = "bl.fuzz";
+      } else if (!q.recipient.empty() && q.recipient.front() == 't') {
+        a.header = "X-Hubrelay-DNSBL: tag.fuzz=127.0.0.2\r\n";
+      }
+    } else if (!q.recipient.empty() && q.recipient.front() == 'n') {
+      a.decision = policy::Decision::reject(policy::Reason::recipient_unknown);
+    } else if (!q.recipient.empty() && q.recipient.front() == 'u') {
+      a.decision = policy::Decision::defer(policy::Reason::recipient_unverified);
+    }
+    return a;
+  };
   const std::string_view input = as_view(data + 2, size - 2);
   const auto now = std::chrono::system_clock::time_point{} + std::chrono::hours{24 * 365 * 50};
 
@@ -250,6 +273,7 @@ int server_fsm(const std::uint8_t* data, std::size_t size) {
     relay::ServerFsm fsm(settings, policy, peer, "f1");
     std::string out;
     fsm.start(out);
+    if (fsm.state() == relay::ServerState::checking_policy) fsm.policy_answered(answer(fsm.take_policy_query()), out);
     std::string pending;
     std::string bodies;
     std::size_t offset = 0;
@@ -264,8 +288,13 @@ int server_fsm(const std::uint8_t* data, std::size_t size) {
           check(t.recipients.size() <= settings.max_recipients, "more recipients than allowed");
           check(t.body.starts_with("Received: "), "message without trace header");
           check(is_canonical_crlf(t.body), "committed body is not canonical CRLF");
+          check(t.recipient_parameters.size() == t.recipients.size(), "recipient parameters out of step");
           bodies += t.body;
           fsm.commit_done(result, "Q", out);
+          continue;
+        }
+        if (fsm.state() == relay::ServerState::checking_policy) {
+          fsm.policy_answered(answer(fsm.take_policy_query()), out);
           continue;
         }
         if (fsm.state() == relay::ServerState::authenticating) {
@@ -277,7 +306,8 @@ int server_fsm(const std::uint8_t* data, std::size_t size) {
         const std::size_t used = fsm.consume(pending, now, out);
         check(used <= pending.size(), "consumed more than given");
         check(used > 0 || fsm.state() == relay::ServerState::awaiting_commit ||
-                  fsm.state() == relay::ServerState::authenticating || fsm.closed(),
+                  fsm.state() == relay::ServerState::authenticating ||
+                  fsm.state() == relay::ServerState::checking_policy || fsm.closed(),
               "no progress");
         pending.erase(0, used);
       }
