@@ -49,6 +49,7 @@ struct QueuedRecipient {
   std::string address;
   std::uint32_t attempts = 0;
   std::string parameters;                // RCPT parameters as received (schema v3), "" if none
+  bool delay_notified = false;           // a delay notice went out already (schema v4)
 };
 
 /// A message with the recipients that are still pending and were claimed for delivery.
@@ -74,6 +75,8 @@ struct RecipientOutcome {
   /// When the outcome happened (the caller's clock); stored as the recipient's
   /// updated_at. 0 means unknown and is stored as NULL, keeping the queue clock-free.
   UnixMillis recorded_at = 0;
+  /// A delay notice was sent with this outcome: stored, never cleared (schema v4).
+  bool delay_notified = false;
 };
 
 /// Queue ids as shown in logs and the CLI: upper-case hex, at least 10 digits.

@@ -69,10 +69,17 @@ constexpr std::string_view schema_v3_dsn = R"sql(
 ALTER TABLE recipients ADD COLUMN parameters TEXT NOT NULL DEFAULT '';
 )sql";
 
+// v4: whether a delay notice (RFC 3464 action "delayed") went out for the recipient, so a
+// restart never sends a second one. Existing rows get 0: at most one repeat, once.
+constexpr std::string_view schema_v4_delay_notice = R"sql(
+ALTER TABLE recipients ADD COLUMN delay_notified INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 constexpr std::array migrations{
     Migration{1, "messages, bodies, recipients", schema_v1},
     Migration{2, "attempts history, recipient leases", schema_v2_operations},
     Migration{3, "recipient DSN parameters", schema_v3_dsn},
+    Migration{4, "recipient delay notice sent", schema_v4_delay_notice},
 };
 static_assert(migrations.back().version == latest_schema_version,
               "latest_schema_version must name the last migration");

@@ -102,7 +102,7 @@ std::expected<SqliteStore, std::string> SqliteStore::open(const std::string& pat
           "ORDER BY next_attempt LIMIT ?2 * 4) "
           "ORDER BY received_at, id LIMIT ?2");
   prepare(s.select_due_recipients,
-          "SELECT idx, address, attempts, parameters FROM recipients "
+          "SELECT idx, address, attempts, parameters, delay_notified FROM recipients "
           "WHERE message_id = ?1 AND state = 0 AND next_attempt <= ?2 ORDER BY idx");
   // The unary "+" keeps SQLite from answering these per-message statements through the
   // recipients_due index, which it otherwise prefers (no ANALYZE statistics): that walks
@@ -114,7 +114,8 @@ std::expected<SqliteStore, std::string> SqliteStore::open(const std::string& pat
   prepare(s.select_body, "SELECT data FROM bodies WHERE message_id = ?1");
   prepare(s.update_recipient,
           "UPDATE recipients SET state = ?3, attempts = attempts + ?4, next_attempt = ?5, last_reply = ?6, "
-          "hop = nullif(?7, ''), updated_at = ?8, leased = 0 WHERE message_id = ?1 AND idx = ?2");
+          "hop = nullif(?7, ''), updated_at = ?8, leased = 0, delay_notified = max(delay_notified, ?9) "
+          "WHERE message_id = ?1 AND idx = ?2");
   prepare(s.any_pending, "SELECT EXISTS(SELECT 1 FROM recipients WHERE message_id = ?1 AND +state = 0)");
   prepare(s.delete_body, "DELETE FROM bodies WHERE message_id = ?1");
   prepare(s.recover_due,
@@ -255,7 +256,8 @@ std::expected<std::vector<QueuedMessage>, std::error_code> SqliteStore::claim_du
       int rc = SQLITE_ROW;
       while ((rc = s.step()) == SQLITE_ROW) {
         m.recipients.push_back({static_cast<std::int32_t>(s.column_int64(0)), std::string(s.column_text(1)),
-                                static_cast<std::uint32_t>(s.column_int64(2)), std::string(s.column_text(3))});
+                                static_cast<std::uint32_t>(s.column_int64(2)), std::string(s.column_text(3)),
+                                s.column_int64(4) != 0});
       }
       if (rc != SQLITE_DONE) return std::unexpected(fail(rc));
     }
@@ -324,6 +326,7 @@ std::error_code SqliteStore::record(std::span<const RecipientOutcome> outcomes) 
     } else {
       s.bind_null(8);
     }
+    s.bind(9, o.delay_notified ? 1 : 0);
     if (const int rc = s.step(); rc != SQLITE_DONE) return fail(rc);
     if (sqlite3_changes(db_.get()) == 0) {
       // The recipient is gone (an admin deleted the message mid-delivery): nothing to log.

@@ -618,7 +618,7 @@ void DeliveryEngine::notify_sender(const MessageInFlight& message, std::vector<q
   const std::string qid = queue::format_queue_id(queued.id);
   std::vector<DsnRecipient> failed;
   std::vector<DsnRecipient> delayed;
-  for (const auto& outcome : outcomes) {
+  for (auto& outcome : outcomes) {
     const auto key = std::pair{queued.id, outcome.index};
     const auto rcpt = std::ranges::find(queued.recipients, outcome.index, &queue::QueuedRecipient::index);
     const std::string address = rcpt != queued.recipients.end() ? rcpt->address : std::string();
@@ -640,10 +640,13 @@ void DeliveryEngine::notify_sender(const MessageInFlight& message, std::vector<q
         if (notify_allows(parameters, DsnAction::failed)) failed.push_back(std::move(entry));
         break;
       case queue::RecipientState::pending:
+        // Sent once: remembered in memory for this run and in the queue across restarts.
         if (config_.queue.delay_notice.count() > 0 && !delay_notified_.contains(key) &&
+            !(rcpt != queued.recipients.end() && rcpt->delay_notified) &&
             notify_allows(parameters, DsnAction::delayed) &&
             retry_.delay_notice_due(queued.received_at, now, config_.queue.delay_notice)) {
           delay_notified_.insert(key);
+          outcome.delay_notified = true;
           entry.action = DsnAction::delayed;
           delayed.push_back(std::move(entry));
         }
@@ -725,7 +728,14 @@ asio::awaitable<void> DeliveryEngine::commit_bounce(queue::NewMessage bounce, st
   const auto now = unix_now_ms();
   auto committed = co_await commit_message(queue_, std::move(bounce), now + lease_ms);
   if (!committed) spdlog::error("cannot queue a bounce: {}", committed.error().message());
-  for (auto& outcome : outcomes) outcome.recorded_at = now;
+  for (auto& outcome : outcomes) {
+    outcome.recorded_at = now;
+    if (!committed && outcome.delay_notified) {
+      // The notice was never queued: let a later attempt send it.
+      outcome.delay_notified = false;
+      delay_notified_.erase({outcome.id, outcome.index});
+    }
+  }
   if (auto ec = co_await record_outcomes(queue_, std::move(outcomes)))
     spdlog::error("cannot record delivery outcomes: {}; they will be retried after the lease", ec.message());
   if (committed) {

@@ -141,7 +141,7 @@ class DeliveryEngine {
   const health::SnapshotBox* probes_ = nullptr;
   std::unique_ptr<routing::DnsResolver> resolver_;
   std::vector<bool> route_has_mx_;                      // per route index
-  std::set<std::pair<queue::MessageId, std::int32_t>> delay_notified_;  // this run only
+  std::set<std::pair<queue::MessageId, std::int32_t>> delay_notified_;  // this run; the queue keeps it (v4)
   // Delivered to a hop without DSN while NOTIFY had SUCCESS: a "relayed" notice is due
   // (RFC 3461 §4.1). Filled by deliver(), consumed by notify_sender() for the same outcome.
   std::set<std::pair<queue::MessageId, std::int32_t>> relayed_notice_;

@@ -202,6 +202,12 @@ class BounceTest(RoutingCase):
         self.assertEqual(blocks[1]["Final-Recipient"], "rfc822; late@remote.example")
         settle(3.0)  # more retries happen; the notice is sent once
         self.assertEqual(len(self.bounces_at(self.hub)), 1, "more than one delay notice")
+        # ... also across a restart: the queue remembers that the notice went out.
+        self.relay.stop()
+        self.relay = self.start_relay(self.cfg, path)
+        wait_for(lambda: "to=<late@remote.example>" in self.relay.log_text(), WAIT, "a retry after the restart")
+        settle(2.0)
+        self.assertEqual(len(self.bounces_at(self.hub)), 1, "a second delay notice after the restart")
 
     def test_null_sender_failure_is_never_bounced(self):
         self.send([["bad@remote.example"]], "nullsender", sender="")

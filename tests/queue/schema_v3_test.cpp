@@ -42,7 +42,7 @@ TEST(SchemaV3, V2DatabaseOpensAndKeepsItsRows) {
   }
   auto store = SqliteStore::open(path);
   ASSERT_TRUE(store) << store.error();
-  EXPECT_EQ(schema_version(store->handle()).value_or(-1), 3);
+  EXPECT_EQ(schema_version(store->handle()).value_or(-1), latest_schema_version);
   auto claimed = store->claim_due(10, 1000, 10);
   ASSERT_TRUE(claimed);
   ASSERT_EQ(claimed->size(), 1u);
@@ -52,6 +52,7 @@ TEST(SchemaV3, V2DatabaseOpensAndKeepsItsRows) {
   EXPECT_EQ(m.recipients[0].address, "r@y.example");
   EXPECT_EQ(m.recipients[0].attempts, 2u);
   EXPECT_EQ(m.recipients[0].parameters, "");
+  EXPECT_FALSE(m.recipients[0].delay_notified);  // v4 default for rows from before
 }
 
 TEST(SchemaV3, RecipientParametersRoundTrip) {
@@ -86,6 +87,51 @@ TEST(SchemaV3, RecipientParametersRoundTrip) {
   EXPECT_EQ(r[1].parameters, "NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+2B1@y.example");
   EXPECT_EQ(r[2].parameters, "");
   EXPECT_EQ(claimed->front().mail_parameters, "RET=HDRS ENVID=e1");
+}
+
+}  // namespace
+}  // namespace queue
+
+namespace queue {
+namespace {
+
+// Schema v4: a recipient's "delay notice sent" survives a restart and is never cleared
+// by a later outcome that does not send one.
+TEST(SchemaV4, DelayNoticeFlagIsStoredAndSticks) {
+  TempDir dir;
+  const std::string path = dir.file("q.db");
+  MessageId id = 0;
+  {
+    auto store = SqliteStore::open(path);
+    ASSERT_TRUE(store) << store.error();
+    NewMessage message;
+    message.sender = "s@x.example";
+    message.recipients = {"a@y.example", "b@y.example"};
+    message.body = "x\r\n";
+    message.received_at = 1;
+    auto stored = store->insert(std::move(message), 5);
+    ASSERT_TRUE(stored);
+    id = stored->id;
+    EXPECT_FALSE(stored->recipients[0].delay_notified);
+    RecipientOutcome noticed{.id = id, .index = 0, .state = RecipientState::pending, .next_attempt = 10};
+    noticed.delay_notified = true;
+    const RecipientOutcome plain{.id = id, .index = 1, .state = RecipientState::pending, .next_attempt = 10};
+    std::vector<RecipientOutcome> outcomes{noticed, plain};
+    ASSERT_FALSE(store->record(outcomes));
+    // A later attempt without a notice keeps the flag.
+    std::vector<RecipientOutcome> later{RecipientOutcome{.id = id, .index = 0, .state = RecipientState::pending,
+                                                        .next_attempt = 20}};
+    ASSERT_FALSE(store->record(later));
+  }
+  auto store = SqliteStore::open(path);
+  ASSERT_TRUE(store) << store.error();
+  auto claimed = store->claim_due(100, 1000, 10);
+  ASSERT_TRUE(claimed);
+  ASSERT_EQ(claimed->size(), 1u);
+  const auto& r = claimed->front().recipients;
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_TRUE(r[0].delay_notified);
+  EXPECT_FALSE(r[1].delay_notified);
 }
 
 }  // namespace
