@@ -1,7 +1,8 @@
-// tests/queue/schema_v3_test.cpp — schema v3 (recipient DSN parameters, RFC 3461): a v2
-// database opens, keeps its rows (with parameters ''), and stays deliverable; new
-// messages store and return per-recipient parameters through insert and claim_due
-// (the recovery and retry paths read them back from disk).
+// tests/queue/schema_upgrade_test.cpp — the per-recipient columns added after v2:
+// v3 (DSN parameters, RFC 3461): a v2 database opens, keeps its rows (with parameters
+// ''), and stays deliverable; new messages store and return per-recipient parameters
+// through insert and claim_due (the recovery and retry paths read them back from disk).
+// v4 (delay notice sent): stored with an outcome, sticky, read back after a restart.
 #include <gtest/gtest.h>
 
 #include <span>
