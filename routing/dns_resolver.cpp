@@ -18,6 +18,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <map>
+#include <utility>
 #include <stdexcept>
 
 #include "routing/dns_cache.hpp"
@@ -185,11 +186,25 @@ struct DnsResolver::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
+  // Identical questions asked while one is on the wire share its answer: a burst of mail
+  // to one domain sends one MX query, not one per message (the cache only helps after
+  // the first answer has arrived).
+  using QuestionKey = std::pair<std::string, int>;
+  struct Question {
+    Impl* self;
+    QuestionKey key;
+  };
+
   static void on_answer(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
-    std::unique_ptr<OpBase> op(static_cast<OpBase*>(arg));
+    std::unique_ptr<Question> question(static_cast<Question*>(arg));
     Answer answer{status, {}};
     if (abuf != nullptr && alen > 0) answer.bytes.assign(abuf, abuf + alen);
-    op->complete(std::move(answer));
+    auto waiting = question->self->in_flight.extract(question->key);
+    if (waiting.empty()) return;
+    for (OpBase* raw : waiting.mapped()) {
+      std::unique_ptr<OpBase> op(raw);
+      op->complete(answer);
+    }
   }
 
   asio::awaitable<Answer> query(std::string name, int type) {
@@ -197,8 +212,12 @@ struct DnsResolver::Impl : std::enable_shared_from_this<Impl> {
         [](auto handler, Impl* self, std::string query_name, int query_type) {
           using Handler = decltype(handler);
           auto* op = new Op<Handler>(std::move(handler), self->executor);
+          QuestionKey key{query_name, query_type};
+          auto [it, first] = self->in_flight.try_emplace(key);
+          it->second.push_back(op);
+          if (!first) return;  // the same question is on the wire already
           ares_query(self->channel, query_name.c_str(), ns_c_in, query_type, &Impl::on_answer,
-                     static_cast<OpBase*>(op));
+                     new Question{self, std::move(key)});
           self->arm_timer();
         },
         asio::use_awaitable, this, std::move(name), type);
@@ -211,6 +230,7 @@ struct DnsResolver::Impl : std::enable_shared_from_this<Impl> {
   ares_channel channel = nullptr;
   std::map<ares_socket_t, Watcher> watchers;
   DnsCache cache;
+  std::map<QuestionKey, std::vector<OpBase*>> in_flight;  // owned until their answer
 };
 
 DnsResolver::DnsResolver(asio::any_io_executor executor, const conf::DnsConfig& config)

@@ -7,7 +7,8 @@ delivery can be tested without the real DNS: MX, A and AAAA records with TTLs, n
 records of the type, and SERVFAIL for names listed in `servfail`. Counts queries per
 (name, type) so a test can see the relay's cache at work. Issue 6: DNSBL zones are
 plain A records ("2.0.0.127.bl.test": {"A": ["127.0.0.2"]}); TXT records (strings)
-are answered too, and names in `silent` get no answer at all (a timeout).
+are answered too, and names in `silent` get no answer at all (a timeout). Names in
+`slow` are answered after that many seconds (so a test can have questions overlap).
 Never: recurses, answers over TCP, or binds anything but 127.0.0.1 (random free port).
 Threading: one daemon thread; stop() closes the socket and joins (bounded).
 """
@@ -18,7 +19,7 @@ import collections
 import socket
 import struct
 import threading
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 TYPES = {"A": 1, "MX": 15, "TXT": 16, "AAAA": 28}
 TYPE_NAMES = {v: k for k, v in TYPES.items()}
@@ -48,11 +49,14 @@ class DnsServer:
     """zone: {"name": {"MX": [(10, "mx1.example")], "A": ["127.0.0.1"], "AAAA": []}}"""
 
     def __init__(self, zone: Dict[str, Dict[str, list]], ttl: int = 300,
-                 servfail: Tuple[str, ...] = (), silent: Tuple[str, ...] = ()):
+                 servfail: Tuple[str, ...] = (), silent: Tuple[str, ...] = (),
+                 slow: Optional[Dict[str, float]] = None):
         self.zone = {k.lower().rstrip("."): v for k, v in zone.items()}
         self.ttl = ttl
         self.servfail = {s.lower() for s in servfail}
         self.silent = {s.lower() for s in silent}
+        self.slow = {k.lower(): v for k, v in (slow or {}).items()}
+        self._timers: List[threading.Timer] = []
         self.queries: Dict[Tuple[str, str], int] = collections.Counter()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
@@ -68,6 +72,8 @@ class DnsServer:
 
     def stop(self) -> None:
         self._stop.set()
+        for timer in self._timers:
+            timer.cancel()
         self._thread.join(timeout=5)
         self.sock.close()
 
@@ -89,7 +95,20 @@ class DnsServer:
                 continue
             if reply is None:  # a `silent` name: let the client time out
                 continue
+            delay = self.slow.get(question_name(packet))
+            if delay:
+                timer = threading.Timer(delay, self._send_late, (reply, peer))
+                self._timers.append(timer)
+                timer.start()
+                continue
             self.sock.sendto(reply, peer)
+
+    def _send_late(self, reply: bytes, peer) -> None:
+        if not self._stop.is_set():
+            try:
+                self.sock.sendto(reply, peer)
+            except OSError:
+                pass
 
     def answer(self, packet: bytes) -> "bytes | None":
         qid, _flags, qdcount = struct.unpack("!HHH", packet[:6])
@@ -127,3 +146,9 @@ class DnsServer:
         flags = 0x8400 | 0x0100 | 0x0080 | rcode  # QR, AA, RD, RA + rcode
         header = struct.pack("!HHHHHH", qid, flags, 1, len(answers), 0, 0)
         return header + question + b"".join(answers)
+
+
+def question_name(packet: bytes) -> str:
+    """The lower-cased name of the (first) question of a query."""
+    name, _pos = decode_name(packet, 12)
+    return name.lower().rstrip(".")

@@ -285,13 +285,16 @@ class MxDeliveryTest(RoutingCase):
             # Split DNS (seed 002): public DNS says 127.0.0.9, the static override wins.
             "split.example": {"MX": [(10, "smtp.site-a.example")]},
             "smtp.site-a.example": {"A": ["127.0.0.9"]},
-        }, servfail=("servfail.example",)).start()
+            # Answered after 0.4 s (under the 1 s per-try timeout), so the MX questions of a
+            # burst overlap on the wire.
+            "burst.example": {"MX": [(10, "mx2.mx-test.example")]},
+        }, servfail=("servfail.example",), slow={"burst.example": 0.4}).start()
         self.addCleanup(self.dns.stop)
         self.hub = self.start_sink("hub")
         self.smarthost = self.start_sink("smarthost")
         self.mx_sink = self.start_sink("mx")
         domains = '["mx-test.example", "implicit.example", "nullmx.example", "split.example", ' \
-                  '"servfail.example"]'
+                  '"servfail.example", "burst.example"]'
         self.cfg, path = self.make_config(
             [Hop("hub", self.hub.port)], [Hop("smarthost", self.smarthost.port)],
             extra_routes="\n".join(["[[route]]", 'name = "direct"', 'direction = "outbound"',
@@ -302,6 +305,13 @@ class MxDeliveryTest(RoutingCase):
                 "[dns]", f'servers = ["127.0.0.1:{self.dns.port}"]', 'timeout = "2s"', "",
                 "[dns.hosts]", '"smtp.site-a.example" = ["127.0.0.1"]']))
         self.relay = self.start_relay(self.cfg, path)
+
+    def test_a_burst_to_one_domain_sends_one_mx_query(self):
+        # Five messages queued while the first MX question is outstanding:
+        # they share its answer (and the cache serves anything later).
+        mids = self.send([[f"r{i}@burst.example"] for i in range(5)], "burst")
+        self.wait_all(mids, [self.mx_sink], "the burst at the MX sink")
+        self.assertEqual(self.dns.count("burst.example", "MX"), 1, "identical MX questions were not shared")
 
     def test_mx_order_fallback_implicit_mx_split_dns_and_cache(self):
         mids = self.send([["a@mx-test.example"], ["b@mx-test.example"], ["c@implicit.example"],
