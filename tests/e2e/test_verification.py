@@ -28,8 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dns_server import DnsServer  # noqa: E402
-from harness import (INBOUND_HOST, E2ETestCase, Hop, RawSmtp, build_message,  # noqa: E402
-                     free_port, stuff, wait_for, fetch_metrics)
+from harness import (INBOUND_HOST, OUTBOUND_HOST, E2ETestCase, Hop, RawSmtp, RelayConfig,  # noqa: E402
+                     build_message, fetch_metrics, free_port, stuff, wait_for)
 from sink import InProcessSink  # noqa: E402
 
 LISTED = "127.0.0.2"     # in bl.test (reject)
@@ -219,6 +219,29 @@ class CalloutTest(E2ETestCase):
                                  f'reason="recipient_unknown"}}'), 2, dec)
         self.assertEqual(dec.get(f'hubrelay_policy_decisions_total{{{base},{rcpt},decision="accept",'
                                  f'reason="none"}}'), 2, dec)
+
+    def test_utf8_recipient_is_verified_in_a_smtputf8_callout(self):
+        # RFC 6531: the callout's MAIL carries SMTPUTF8, or a strict hop refuses the
+        # address's syntax (553 5.6.7) and a valid mailbox would be reported unknown.
+        # aiosmtpd is lenient about that, so the hop here is a second hubrelay.
+        state_b = self.dir / "state-b"
+        state_b.mkdir()
+        sink = InProcessSink(self.dir / "final", port=free_port("127.0.0.1")).start()
+        self.addCleanup(sink.stop)
+        cfg_b = RelayConfig(state_dir=state_b, inbound_port=free_port(INBOUND_HOST),
+                            outbound_port=free_port(OUTBOUND_HOST),
+                            inbound_hops=[Hop("sink", sink.port)], outbound_hops=[Hop("sink", sink.port)])
+        relay_b = self.start_relay(cfg_b, cfg_b.write(self.dir / "relay-b.toml"))
+        cfg, _relay = self.start(hop_port=cfg_b.inbound_port)
+        c = RawSmtp(INBOUND_HOST, cfg.inbound_port, source="127.0.0.9")
+        with c:
+            self.assertEqual(c.reply().code, 220)
+            c.command("EHLO client.test")
+            self.assertEqual(c.command("MAIL FROM:<alice@example.net> SMTPUTF8").code, 250)
+            reply = c.command("RCPT TO:<j\u00f6rg@example.com>")
+            c.command("QUIT")
+        self.assertEqual(reply.code, 250, reply.text)
+        self.assertIn("stage=rcpt decision=accept", relay_b.log_text())
 
     def test_verified_recipient_is_delivered(self):
         cfg, _relay = self.start()
