@@ -113,8 +113,9 @@ std::expected<std::unique_ptr<Generation>, std::string> compile(
     }
     if (const auto limits = policy::LimitSettings::from(listener); limits.any()) {  // issue 6
       auto& shared = client_limits[listener.name];
+      // New limits take effect when the generation does (reload commit below): a reload
+      // that fails later must leave the running limits alone.
       if (!shared) shared = std::make_shared<policy::ClientLimits>(limits);
-      shared->configure(limits);
       generation->contexts.back().client_limits = shared;
     }
     if (listener.auth && !generation->contexts.back().policy.has_auth_users()) {
@@ -346,6 +347,9 @@ int serve(conf::ConfigPtr config_ptr) {
     const bool was_reaping = !retired.empty();
     retired.push_back(std::move(current));
     current = std::move(fresh);
+    for (auto& context : current->contexts) {
+      if (context.client_limits) context.client_limits->configure(policy::LimitSettings::from(context.config));
+    }
     current->delivery->start();
     health_service.reload(current->config, *current->delivery);
     if (!was_reaping) reap();
