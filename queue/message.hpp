@@ -77,6 +77,9 @@ struct RecipientOutcome {
   UnixMillis recorded_at = 0;
   /// A delay notice was sent with this outcome: stored, never cleared (schema v4).
   bool delay_notified = false;
+  /// Pending because no hop of the route was usable: route index + 1, 0 when not parked
+  /// (schema v5). SqliteStore::release_parked makes such recipients due again.
+  std::uint32_t parked_route = 0;
 };
 
 /// Queue ids as shown in logs and the CLI: upper-case hex, at least 10 digits.

@@ -59,7 +59,15 @@ struct RecoverJob {
   std::size_t pending = 0;
 };
 
-using Job = std::variant<CommitJob, ClaimJob, RecordJob, NextDueJob, RecoverJob>;
+struct ReleaseJob {
+  std::uint32_t route = 0;
+  UnixMillis now = 0;
+  std::size_t limit = 0;
+  MessageQueue::ReleaseDone done;
+  std::size_t released = 0;
+};
+
+using Job = std::variant<CommitJob, ClaimJob, RecordJob, NextDueJob, RecoverJob, ReleaseJob>;
 
 // run(): the job's SQL inside the open transaction; an error dooms the transaction.
 std::error_code run(SqliteStore& store, CommitJob& job) {
@@ -96,18 +104,27 @@ std::error_code run(SqliteStore& store, RecoverJob& job) {
   return {};
 }
 
+std::error_code run(SqliteStore& store, ReleaseJob& job) {
+  auto released = store.release_parked(job.route, job.now, job.limit);
+  if (!released) return released.error();
+  job.released = *released;
+  return {};
+}
+
 // complete(): after COMMIT, hand the results out.
 void complete(CommitJob& job) { job.done(std::move(*job.stored)); }
 void complete(ClaimJob& job) { job.done(std::move(job.claimed)); }
 void complete(RecordJob& job) { job.done(job.result); }
 void complete(NextDueJob& job) { job.done(job.due); }
 void complete(RecoverJob& job) { job.done(job.pending); }
+void complete(ReleaseJob& job) { job.done(job.released); }
 
 void fail(CommitJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
 void fail(ClaimJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
 void fail(RecordJob& job, std::error_code ec) { job.done(ec); }
 void fail(NextDueJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
 void fail(RecoverJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
+void fail(ReleaseJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
 
 std::error_code run_job(SqliteStore& store, Job& job) {
   return std::visit([&store](auto& j) { return run(store, j); }, job);
@@ -287,6 +304,10 @@ void MessageQueue::claim_due(UnixMillis now, UnixMillis lease_until, std::size_t
 
 void MessageQueue::record(std::vector<RecipientOutcome> outcomes, RecordDone done) {
   impl_->post(RecordJob{std::move(outcomes), std::move(done), {}});
+}
+
+void MessageQueue::release_parked(std::uint32_t route, UnixMillis now, std::size_t limit, ReleaseDone done) {
+  impl_->post(ReleaseJob{route, now, limit, std::move(done), 0});
 }
 
 void MessageQueue::next_due(std::move_only_function<void(NextDueResult)> done) {

@@ -44,6 +44,7 @@ class MessageQueue {
   using CommitDone = std::move_only_function<void(std::expected<QueuedMessage, std::error_code>)>;
   using ClaimDone = std::move_only_function<void(std::expected<std::vector<QueuedMessage>, std::error_code>)>;
   using RecordDone = std::move_only_function<void(std::error_code)>;
+  using ReleaseDone = std::move_only_function<void(std::expected<std::size_t, std::error_code>)>;
 
   /// Opens (creating or migrating) `db_path` and starts the queue thread.
   /// Exceptions are not used; a failure is returned as text for the start-up log.
@@ -69,6 +70,11 @@ class MessageQueue {
   /// final (delivered/failed/expired) has its body deleted. Outcomes that name no stored
   /// recipient are skipped; `done` then gets errc::not_found, the others still applied.
   void record(std::vector<RecipientOutcome> outcomes, RecordDone done);
+
+  /// Makes up to `limit` recipients parked on `route` (index + 1; 0: any route) due at
+  /// `now` (SqliteStore::release_parked). `done` gets how many; fewer than `limit` means
+  /// the route has none left. The caller repeats in small rounds so commits interleave.
+  void release_parked(std::uint32_t route, UnixMillis now, std::size_t limit, ReleaseDone done);
 
   /// Synchronous, before serving: every pending recipient becomes due at `now`.
   /// Returns how many recipients are pending. Blocks the caller until the queue thread

@@ -29,9 +29,18 @@ std::int64_t RetrySchedule::base_delay_ms(std::uint32_t attempts_so_far) const n
 
 UnixMillis RetrySchedule::next_attempt(UnixMillis now, std::uint32_t attempts_so_far,
                                        double jitter_unit) const noexcept {
+  return now + jittered(base_delay_ms(attempts_so_far), jitter_unit);
+}
+
+UnixMillis RetrySchedule::parked_until(UnixMillis now, UnixMillis received_at, std::int64_t floor_ms,
+                                       double jitter_unit) const noexcept {
+  const std::int64_t ceiling = std::max(delays_ms_.back(), floor_ms);
+  return now + jittered(std::clamp<std::int64_t>(now - received_at, floor_ms, ceiling), jitter_unit);
+}
+
+std::int64_t RetrySchedule::jittered(std::int64_t base, double jitter_unit) noexcept {
   // Integer band [base - 10%, base + 10%): floating point alone could round u close to 1
   // onto the excluded upper bound.
-  const std::int64_t base = base_delay_ms(attempts_so_far);
   const std::int64_t lowest = base - base / 10;
   const std::int64_t span = base / 5;
   if (!(jitter_unit >= 0.0)) jitter_unit = 0.0;  // also catches NaN
@@ -40,7 +49,7 @@ UnixMillis RetrySchedule::next_attempt(UnixMillis now, std::uint32_t attempts_so
     offset = jitter_unit >= 1.0 ? span - 1
                                 : std::min(static_cast<std::int64_t>(static_cast<double>(span) * jitter_unit), span - 1);
   }
-  return now + lowest + offset;
+  return lowest + offset;
 }
 
 bool RetrySchedule::expired(UnixMillis received_at, UnixMillis now) const noexcept {

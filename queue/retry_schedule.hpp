@@ -25,6 +25,14 @@ class RetrySchedule {
   /// [0.9, 1.1) chosen by `jitter_unit` in [0, 1) (values outside are clamped).
   UnixMillis next_attempt(UnixMillis now, std::uint32_t attempts_so_far, double jitter_unit) const noexcept;
 
+  /// When a recipient that found no usable hop (parked, schema v5) is looked at again if
+  /// nothing releases it first: after as long as the message has been queued so far (the
+  /// Postfix backoff idea), at least `floor_ms` and at most the last schedule entry, with
+  /// the same jitter. Release on a hop's recovery is what normally moves it; this bounds
+  /// the wait should health never change.
+  UnixMillis parked_until(UnixMillis now, UnixMillis received_at, std::int64_t floor_ms,
+                          double jitter_unit) const noexcept;
+
   /// True once the message has been queued for the whole lifetime (now - received_at >= lifetime).
   bool expired(UnixMillis received_at, UnixMillis now) const noexcept;
 
@@ -36,6 +44,9 @@ class RetrySchedule {
   std::int64_t base_delay_ms(std::uint32_t attempts_so_far) const noexcept;
 
  private:
+  /// `base` scaled into [0.9 base, 1.1 base) by `jitter_unit` in [0, 1).
+  static std::int64_t jittered(std::int64_t base, double jitter_unit) noexcept;
+
   std::vector<std::int64_t> delays_ms_;  // never empty
   std::int64_t lifetime_ms_;
 };

@@ -75,11 +75,21 @@ constexpr std::string_view schema_v4_delay_notice = R"sql(
 ALTER TABLE recipients ADD COLUMN delay_notified INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// v5: recipients waiting for a usable hop ("parked"): the route they wait on, as route
+// index + 1 (0: not parked). Parked recipients wait long (docs/routing.md, "When no hop is
+// usable") and are released as soon as a hop of their route becomes usable again; the
+// partial index keeps that release from reading any other row. Existing rows get 0.
+constexpr std::string_view schema_v5_parked = R"sql(
+ALTER TABLE recipients ADD COLUMN parked INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX recipients_parked ON recipients(parked) WHERE parked <> 0;
+)sql";
+
 constexpr std::array migrations{
     Migration{1, "messages, bodies, recipients", schema_v1},
     Migration{2, "attempts history, recipient leases", schema_v2_operations},
     Migration{3, "recipient DSN parameters", schema_v3_dsn},
     Migration{4, "recipient delay notice sent", schema_v4_delay_notice},
+    Migration{5, "recipients waiting for a usable hop", schema_v5_parked},
 };
 static_assert(migrations.back().version == latest_schema_version,
               "latest_schema_version must name the last migration");

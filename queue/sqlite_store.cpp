@@ -114,13 +114,19 @@ std::expected<SqliteStore, std::string> SqliteStore::open(const std::string& pat
   prepare(s.select_body, "SELECT data FROM bodies WHERE message_id = ?1");
   prepare(s.update_recipient,
           "UPDATE recipients SET state = ?3, attempts = attempts + ?4, next_attempt = ?5, last_reply = ?6, "
-          "hop = nullif(?7, ''), updated_at = ?8, leased = 0, delay_notified = max(delay_notified, ?9) "
-          "WHERE message_id = ?1 AND idx = ?2");
+          "hop = nullif(?7, ''), updated_at = ?8, leased = 0, delay_notified = max(delay_notified, ?9), "
+          "parked = ?10 WHERE message_id = ?1 AND idx = ?2");
   prepare(s.any_pending, "SELECT EXISTS(SELECT 1 FROM recipients WHERE message_id = ?1 AND +state = 0)");
   prepare(s.delete_body, "DELETE FROM bodies WHERE message_id = ?1");
   prepare(s.recover_due,
-          "UPDATE recipients SET next_attempt = ?1, leased = 0 WHERE state = 0 AND NOT EXISTS "
+          "UPDATE recipients SET next_attempt = ?1, leased = 0, parked = 0 WHERE state = 0 AND NOT EXISTS "
           "(SELECT 1 FROM messages m WHERE m.id = recipients.message_id AND m.held <> 0)");
+  // Walks the partial index recipients_parked only. A leased row is being delivered right
+  // now (claimed by its own timer): making it due again would hand it out twice.
+  prepare(s.release_parked,
+          "UPDATE recipients SET next_attempt = ?1, parked = 0 WHERE (message_id, idx) IN "
+          "(SELECT message_id, idx FROM recipients WHERE parked <> 0 AND (?2 = 0 OR parked = ?2) "
+          "AND leased = 0 LIMIT ?3)");
   // History for `hubrelay queue show` (issue 7); only attempted outcomes are recorded.
   prepare(s.insert_attempt,
           "INSERT INTO attempts(message_id, idx, at, hop, state, reply) VALUES(?1, ?2, ?3, nullif(?4, ''), ?5, ?6)");
@@ -327,6 +333,7 @@ std::error_code SqliteStore::record(std::span<const RecipientOutcome> outcomes) 
       s.bind_null(8);
     }
     s.bind(9, o.delay_notified ? 1 : 0);
+    s.bind(10, static_cast<std::int64_t>(o.state == RecipientState::pending ? o.parked_route : 0));
     if (const int rc = s.step(); rc != SQLITE_DONE) return fail(rc);
     if (sqlite3_changes(db_.get()) == 0) {
       // The recipient is gone (an admin deleted the message mid-delivery): nothing to log.
@@ -366,6 +373,17 @@ std::expected<std::size_t, std::error_code> SqliteStore::recover(UnixMillis now)
   ResetOnExit reset(s);
   if (const int rc = s.step(); rc != SQLITE_ROW) return std::unexpected(fail(rc));
   return static_cast<std::size_t>(s.column_int64(0));
+}
+
+std::expected<std::size_t, std::error_code> SqliteStore::release_parked(std::uint32_t route, UnixMillis now,
+                                                                      std::size_t limit) {
+  Statement& s = statements_.release_parked;
+  ResetOnExit reset(s);
+  s.bind(1, now);
+  s.bind(2, static_cast<std::int64_t>(route));
+  s.bind(3, static_cast<std::int64_t>(limit));
+  if (const int rc = s.step(); rc != SQLITE_DONE) return std::unexpected(fail(rc));
+  return static_cast<std::size_t>(sqlite3_changes(db_.get()));
 }
 
 std::expected<std::optional<UnixMillis>, std::error_code> SqliteStore::next_due() {

@@ -57,6 +57,12 @@ class SqliteStore {
   /// pending recipients (held ones included). Inside a transaction.
   std::expected<std::size_t, std::error_code> recover(UnixMillis now);
 
+  /// Makes up to `limit` parked recipients (RecipientOutcome::parked_route) due at `now`
+  /// and unparks them: those of `route` (index + 1), or of every route when `route` is 0.
+  /// Leased recipients are left alone. Returns how many were released; fewer than `limit`
+  /// means none is left. Inside a transaction.
+  std::expected<std::size_t, std::error_code> release_parked(std::uint32_t route, UnixMillis now, std::size_t limit);
+
   /// Earliest next_attempt among pending recipients of messages not held.
   std::expected<std::optional<UnixMillis>, std::error_code> next_due();
 
@@ -78,7 +84,7 @@ class SqliteStore {
     Statement insert_message, insert_body, insert_recipient;
     Statement select_due_messages, select_due_recipients, lease_recipients, select_body;
     Statement update_recipient, any_pending, delete_body;
-    Statement recover_due, count_pending, next_due;
+    Statement recover_due, count_pending, next_due, release_parked;
     Statement insert_attempt;  // issue 7: attempts history
   };
 

@@ -59,6 +59,8 @@ struct DirectionCounters {
   std::uint64_t bounced = 0;               // permanent failures (a DSN is due)
   std::uint64_t expired = 0;
   std::uint64_t messages_out = 0;          // transactions with at least one delivered recipient
+  std::uint64_t parked = 0;                // deferred because no hop of the route was usable
+  std::uint64_t released = 0;              // parked recipients released when a hop came back
   LatencyHistogram latency;
 };
 

@@ -77,6 +77,7 @@ DeliveryEngine::DeliveryEngine(asio::io_context& io, const conf::Config& config,
       routes_(routes),
       queue_(queue),
       selector_(routes),
+      wakeup_(routes, config.hops.size()),
       ejection_(config.hops.size(), config.delivery.hop_backoff, config.delivery.hop_backoff * 16, 1),
       retry_(config.queue),
       hops_(config.hops.size()),
@@ -240,6 +241,8 @@ void DeliveryEngine::defer(Job job, std::string reply, bool attempted) {
   const auto lifetime_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                queued.sender.empty() ? config_.bounce.lifetime : config_.queue.lifetime)
                                .count();
+  const auto backoff_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config_.delivery.hop_backoff).count();
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
   std::vector<queue::RecipientOutcome> outcomes;
   for (std::size_t position : job.recipients) {
     const auto& rcpt = queued.recipients[position];
@@ -248,15 +251,37 @@ void DeliveryEngine::defer(Job job, std::string reply, bool attempted) {
       outcome.state = queue::RecipientState::expired;
       ++counters_.expired;
       ++direction(queued.direction).expired;
+    } else if (!attempted) {
+      // No hop of the route is usable: park. RouteWakeup releases the route as soon as one
+      // of its hops is usable again, so the wait can be long and a dead hop no longer
+      // makes the scanner re-claim the whole backlog every hop_backoff. The wait never
+      // passes the expiry or a delay notice still owed, so those are not held back.
+      auto until = retry_.parked_until(now, queued.received_at, backoff_ms, unit(jitter_rng_));
+      until = std::min(until, queued.received_at + lifetime_ms);
+      if (config_.queue.delay_notice.count() > 0 && !rcpt.delay_notified &&
+          !delay_notified_.contains({queued.id, rcpt.index})) {
+        const auto notice_at = queued.received_at + std::chrono::milliseconds(config_.queue.delay_notice).count();
+        if (notice_at > now) until = std::min(until, notice_at);
+      }
+      outcome.next_attempt = std::max(until, now + 1000);
+      outcome.parked_route = static_cast<std::uint32_t>(job.route) + 1;
+      ++counters_.deferred;
+      ++direction(queued.direction).deferred;
+      ++direction(queued.direction).parked;
     } else {
       // Never wait longer than a hop ejection lasts: the hop may be back by then.
-      const auto backoff_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config_.delivery.hop_backoff).count();
-      outcome.next_attempt = std::min(retry_at(now, rcpt.attempts + (attempted ? 1 : 0)), now + backoff_ms);
+      outcome.next_attempt = std::min(retry_at(now, rcpt.attempts + 1), now + backoff_ms);
       ++counters_.deferred;
       ++direction(queued.direction).deferred;
     }
-    spdlog::info("qid={} to=<{}> status={} reply=\"{}\"", queue::format_queue_id(queued.id), rcpt.address,
-                 queue::to_string(outcome.state), reply);
+    if (outcome.parked_route != 0) {
+      spdlog::info("qid={} to=<{}> status={} reply=\"{}\" parked_on={} retry_in={}s", queue::format_queue_id(queued.id),
+                   rcpt.address, queue::to_string(outcome.state), reply, routes_.routes()[job.route].name,
+                   (outcome.next_attempt - now + 999) / 1000);
+    } else {
+      spdlog::info("qid={} to=<{}> status={} reply=\"{}\"", queue::format_queue_id(queued.id), rcpt.address,
+                   queue::to_string(outcome.state), reply);
+    }
     outcomes.push_back(std::move(outcome));
   }
   finish_job(job, std::move(outcomes));
@@ -495,7 +520,16 @@ asio::awaitable<bool> DeliveryEngine::deliver(SmtpClient& client, std::size_t ho
 
 asio::awaitable<void> DeliveryEngine::scan() {
   scanning_ = true;
+  // This engine's routes may differ from those the recipients were parked on (a reload):
+  // every parked recipient gets one look under the new configuration.
+  co_await release_route(0);
   while (!stopped_) {
+    std::vector<std::size_t> woken;
+    {
+      const health::SnapshotPtr probes = probes_ ? probes_->load() : nullptr;
+      woken = wakeup_.observe(health::HopHealth(ejection_, std::chrono::steady_clock::now(), probes.get()));
+    }
+    for (std::size_t route : woken) co_await release_route(static_cast<std::uint32_t>(route) + 1);
     std::size_t claimed = 0;
     const std::size_t room = config_.delivery.max_in_flight > in_flight_ ? config_.delivery.max_in_flight - in_flight_ : 0;
     if (room > 0) {
@@ -515,6 +549,31 @@ asio::awaitable<void> DeliveryEngine::scan() {
   scanning_ = false;
 }
 
+
+asio::awaitable<void> DeliveryEngine::release_route(std::uint32_t route_tag) {
+  // Small rounds, each its own queue transaction, so commits from sessions interleave with
+  // a release of a large backlog. Bounded: anything left waits its parked time.
+  constexpr std::size_t batch = 1000;
+  constexpr std::size_t max_rounds = 10'000;
+  std::size_t total = 0;
+  for (std::size_t round = 0; round < max_rounds && !stopped_; ++round) {
+    auto released = co_await release_parked(queue_, route_tag, unix_now_ms(), batch);
+    if (!released) {
+      spdlog::error("cannot release parked recipients: {}; they wait for their retry time", released.error().message());
+      break;
+    }
+    total += *released;
+    if (*released < batch) break;
+  }
+  if (total == 0) co_return;
+  if (route_tag == 0) {
+    spdlog::info("released {} parked recipients for the current configuration", total);
+    co_return;
+  }
+  const routing::Route& route = routes_.routes()[route_tag - 1];
+  direction(route.direction).released += total;
+  spdlog::info("route={} has a usable hop again; released {} parked recipients", route.name, total);
+}
 
 // --- routing and delivery additions (issue 4) ---------------------------------------------
 

@@ -27,6 +27,7 @@
 #include "relay/counters.hpp"
 #include "routing/hop_selector.hpp"
 #include "routing/route_table.hpp"
+#include "routing/route_wakeup.hpp"
 
 namespace relay {
 
@@ -123,6 +124,8 @@ class DeliveryEngine {
   void notify_sender(const MessageInFlight& message, std::vector<queue::RecipientOutcome> outcomes);
   boost::asio::awaitable<void> commit_bounce(queue::NewMessage bounce, std::vector<queue::RecipientOutcome> outcomes);
   boost::asio::awaitable<void> scan();
+  /// Makes the recipients parked on route index + 1 (0: on any route) due now, in rounds.
+  boost::asio::awaitable<void> release_route(std::uint32_t route_tag);
   queue::UnixMillis retry_at(queue::UnixMillis now, std::uint32_t attempts);
 
   boost::asio::io_context& io_;
@@ -130,6 +133,7 @@ class DeliveryEngine {
   const routing::RouteTable& routes_;
   queue::MessageQueue& queue_;
   routing::HopSelector selector_;
+  routing::RouteWakeup wakeup_;
   health::PassiveEjection ejection_;
   queue::RetrySchedule retry_;
   std::vector<HopState> hops_;

@@ -138,13 +138,17 @@ std::string format_prometheus(const Snapshot& s) {
     const char* help;
     std::uint64_t DirectionCounters::*field;
   };
-  constexpr std::array<DirectionMetric, 5> direction_metrics{{
+  constexpr std::array<DirectionMetric, 7> direction_metrics{{
       {"hubrelay_recipients_delivered_total", "Recipients a next hop accepted.", &DirectionCounters::delivered},
       {"hubrelay_recipients_deferred_total", "Recipient deliveries deferred for a retry.", &DirectionCounters::deferred},
       {"hubrelay_recipients_bounced_total", "Recipients failed permanently.", &DirectionCounters::bounced},
       {"hubrelay_recipients_expired_total", "Recipients expired (queue lifetime).", &DirectionCounters::expired},
       {"hubrelay_messages_delivered_total", "Transactions with at least one recipient delivered.",
        &DirectionCounters::messages_out},
+      {"hubrelay_recipients_parked_total", "Deferrals because no hop of the route was usable.",
+       &DirectionCounters::parked},
+      {"hubrelay_recipients_released_total", "Parked recipients made due when a hop of their route came back.",
+       &DirectionCounters::released},
   }};
   for (const auto& m : direction_metrics) {
     w.family(m.name, "counter", m.help);

@@ -58,6 +58,18 @@ asio::awaitable<std::error_code> record_outcomes(queue::MessageQueue& q,
       asio::use_awaitable, std::move(outcomes));
 }
 
+asio::awaitable<std::expected<std::size_t, std::error_code>> release_parked(queue::MessageQueue& q,
+                                                                          std::uint32_t route,
+                                                                          queue::UnixMillis now,
+                                                                          std::size_t limit) {
+  using Result = std::expected<std::size_t, std::error_code>;
+  return asio::async_initiate<decltype(asio::use_awaitable), void(Result)>(
+      [&q, route, now, limit](auto handler) {
+        q.release_parked(route, now, limit, post_back<Result>(std::move(handler)));
+      },
+      asio::use_awaitable);
+}
+
 queue::UnixMillis unix_now_ms() noexcept {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())

@@ -21,6 +21,11 @@ boost::asio::awaitable<ClaimResult> claim_due(queue::MessageQueue& q, queue::Uni
 boost::asio::awaitable<std::error_code> record_outcomes(queue::MessageQueue& q,
                                                         std::vector<queue::RecipientOutcome> outcomes);
 
+boost::asio::awaitable<std::expected<std::size_t, std::error_code>> release_parked(queue::MessageQueue& q,
+                                                                                 std::uint32_t route,
+                                                                                 queue::UnixMillis now,
+                                                                                 std::size_t limit);
+
 /// Wall-clock Unix milliseconds (the queue's time unit).
 queue::UnixMillis unix_now_ms() noexcept;
 

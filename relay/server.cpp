@@ -137,6 +137,8 @@ void accumulate(const Generation& g, std::array<DirectionCounters, 2>& direction
     to.bounced += from.bounced;
     to.expired += from.expired;
     to.messages_out += from.messages_out;
+    to.parked += from.parked;
+    to.released += from.released;
     for (std::size_t b = 0; b < from.latency.buckets.size(); ++b) to.latency.buckets[b] += from.latency.buckets[b];
     to.latency.sum_seconds += from.latency.sum_seconds;
     to.latency.count += from.latency.count;

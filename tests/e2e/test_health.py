@@ -31,8 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (OUTBOUND_HOST, E2ETestCase, Hop, build_message,  # noqa: E402
-                     free_port, message_id_of, run_cli, settle, smtp_connect,
-                     smtp_transaction, wait_for)
+                     fetch_metrics, free_port, message_id_of, run_cli, settle,
+                     smtp_connect, smtp_transaction, wait_for)
 
 WAIT = 30.0
 INTERVAL = "500ms"
@@ -445,6 +445,66 @@ check = [ {{ type = "tcp", target = "127.0.0.1:{target.port}" }} ]
         self.assertEqual(p["state"], "DOWN")
         self.assertEqual(admin.messages(), [], "an alert was sent for a maintenance change")
         self.assertIn("enters maintenance", relay.log_text())
+
+
+class ParkedMailTest(E2ETestCase):
+    """Mail that finds no usable hop is parked and moves the moment a hop is usable again.
+
+    The relay's retry ladder and hop_backoff are both 60 s here, so before parking
+    existed the messages would have waited about a minute after the path came back; the
+    wait below is 30 s, so only the release on the path's DOWN -> UP change passes."""
+
+    def setUp(self):
+        super().setUp()
+        self.target = TcpTarget(free_port())  # site-a's probe target: not listening yet
+        self.addCleanup(self.target.stop)
+        self.sink = self.start_sink("a")
+        self.admin_port = free_port()
+        hops = [Hop("a", self.sink.port)]
+        self.cfg, path = self.make_config(
+            hops, hops, hop_backoff="60s", retry_schedule=["60s", "120s"],
+            extra_toml=f'[admin]\nlisten = "127.0.0.1:{self.admin_port}"')
+        text = path.read_text().replace("[hop.a]\n", '[hop.a]\npaths = ["site-a"]\n', 1)
+        text += f"""
+[path.site-a]
+interval = "{INTERVAL}"
+initial_state = "down"
+up_after = {{ runs = 1, succeeded = 1 }}
+check = [ {{ type = "tcp", target = "127.0.0.1:{self.target.port}", timeout = "1s" }} ]
+"""
+        path.write_text(text)
+        self.relay = self.start_relay(self.cfg, path)
+
+    def test_parked_mail_is_released_when_the_path_comes_back(self):
+        mids = []
+        with smtp_connect(OUTBOUND_HOST, self.cfg.outbound_port) as s:
+            for i in range(3):
+                rcpt = f"r{i}@elsewhere.example.org"
+                mid, msg = build_message(sender="carol@example.com", to=[rcpt], subject=f"parked {i}")
+                smtp_transaction(s, "carol@example.com", [rcpt], msg)  # 250: committed
+                mids.append(mid)
+        wait_for(lambda: self.relay.log_text().count("parked_on=internet") >= 3, WAIT,
+                 "three 'parked_on=internet' deferrals in the log")
+        for line in self.relay.log_text().splitlines():
+            if "parked_on=internet" in line:
+                retry_in = int(line.rsplit("retry_in=", 1)[1].rstrip("s"))
+                self.assertGreaterEqual(retry_in, 50, line)  # parked for long, not re-claimed
+        settle(1.5)
+        self.assertEqual(self.sink.messages(), [], "mail reached a hop whose path is DOWN")
+
+        came_back = time.monotonic()
+        self.target.start()
+        wait_for(lambda: set(mids) <= {message_id_of(m.raw) for m in self.sink.messages()}, WAIT,
+                 "the parked messages at hop a once site-a is UP")
+        print(f"\n[e2e] parked: path back -> 3 parked messages delivered in "
+              f"{time.monotonic() - came_back:.2f}s (hop_backoff and first retry 60 s)", file=sys.stderr)
+        self.assertIn("route=internet has a usable hop again; released 3 parked recipients",
+                      self.relay.log_text())
+        ids = [message_id_of(m.raw) for m in self.sink.messages()]
+        self.assertEqual(sorted(ids), sorted(mids), "each parked message exactly once")
+        metrics = fetch_metrics(self.admin_port)
+        self.assertEqual(metrics.get('hubrelay_recipients_parked_total{direction="outbound"}'), 3.0)
+        self.assertEqual(metrics.get('hubrelay_recipients_released_total{direction="outbound"}'), 3.0)
 
 
 if __name__ == "__main__":

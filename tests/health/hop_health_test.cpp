@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/down_hops.hpp"
+
 #include <chrono>
 #include <set>
 
@@ -15,14 +17,7 @@ using std::chrono::seconds;
 
 const PassiveEjection::TimePoint t0{seconds{5000}};
 
-class DownHops final : public health::View {
- public:
-  explicit DownHops(std::set<std::size_t> down) : down_(std::move(down)) {}
-  bool usable(std::size_t hop) const noexcept override { return !down_.contains(hop); }
-
- private:
-  std::set<std::size_t> down_;
-};
+using test_support::DownHops;
 
 TEST(HopHealth, UsableUnlessEjectedAtThatInstant) {
   PassiveEjection ejection(3, seconds{30}, seconds{300});

@@ -76,6 +76,32 @@ TEST(RetrySchedule, JitterStaysWithinTenPercent) {
   }
 }
 
+TEST(RetrySchedule, ParkedWaitGrowsWithTheMessageAgeBetweenFloorAndLastEntry) {
+  const RetrySchedule schedule(config_with({60s, 300s, 3600s}));
+  constexpr UnixMillis received = 1'700'000'000'000;
+  struct Case {
+    std::int64_t age_ms, floor_ms, want_delay_ms;
+  };
+  const Case cases[] = {
+      {0, 30'000, 30'000},                  // young: the floor (hop_backoff)
+      {10'000, 30'000, 30'000},
+      {600'000, 30'000, 600'000},           // as long as it has waited so far
+      {3'600'000, 30'000, 3'600'000},       // the last entry caps it
+      {86'400'000, 30'000, 3'600'000},
+      {86'400'000, 7'200'000, 7'200'000},   // a floor above the last entry wins
+  };
+  for (const Case& c : cases) {
+    const UnixMillis now = received + c.age_ms;
+    // jitter 0.5 lands on the base exactly (0.9 base + 0.1 base)
+    EXPECT_EQ(schedule.parked_until(now, received, c.floor_ms, 0.5) - now, c.want_delay_ms)
+        << "age " << c.age_ms << " floor " << c.floor_ms;
+    const auto low = schedule.parked_until(now, received, c.floor_ms, 0.0) - now;
+    const auto high = schedule.parked_until(now, received, c.floor_ms, 0.999999) - now;
+    EXPECT_EQ(low, c.want_delay_ms - c.want_delay_ms / 10);
+    EXPECT_LT(high, c.want_delay_ms + c.want_delay_ms / 10);
+  }
+}
+
 TEST(RetrySchedule, EmptyScheduleFallsBackToAFixedDelay) {
   const RetrySchedule schedule(config_with({}));
   EXPECT_EQ(schedule.base_delay_ms(1), 300'000);

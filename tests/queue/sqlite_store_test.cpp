@@ -206,6 +206,64 @@ TEST_F(SqliteStoreTest, HeldMessagesAreNeitherClaimedNorRecoveredNorDue) {
             2'000);
 }
 
+// Schema v5: recipients that found no usable hop wait on their route and are released
+// per route, never while leased, and never once they left the pending state.
+TEST_F(SqliteStoreTest, ParkedRecipientsAreReleasedPerRouteAndNeverWhileLeased) {
+  const MessageId a = insert(make_message(1, {"a0@x", "a1@x"}, "a"), 0);
+  const MessageId b = insert(make_message(2, {"b0@y"}, "b"), 0);
+  const MessageId c = insert(make_message(3, {"c0@z"}, "c"), 0);
+  auto parked = [](MessageId id, std::int32_t index, std::uint32_t route) {
+    RecipientOutcome o{id, index, RecipientState::pending, 1'000'000, false, "451 4.4.1 no usable hop", "", 10};
+    o.parked_route = route;
+    return o;
+  };
+  ASSERT_FALSE(record({parked(a, 0, 1), parked(a, 1, 1), parked(b, 0, 2), parked(c, 0, 1)}));
+  EXPECT_EQ(count(db(), "SELECT count(*) FROM recipients WHERE parked = 1"), 3);
+  // c0 is claimed by its own timer (leased) while still marked parked.
+  ASSERT_EQ(execute(db(), ("UPDATE recipients SET leased = 1 WHERE message_id = " + std::to_string(c)).c_str()),
+            SQLITE_OK);
+
+  auto release = [&](std::uint32_t route, UnixMillis now, std::size_t limit) {
+    EXPECT_FALSE(store_->begin());
+    auto released = store_->release_parked(route, now, limit);
+    EXPECT_FALSE(store_->commit());
+    EXPECT_TRUE(released) << released.error().message();
+    return released.value_or(999);
+  };
+  EXPECT_EQ(release(1, 500, 1), 1u);  // the limit holds
+  EXPECT_EQ(release(1, 500, 10), 1u);  // the rest of route 1, not the leased one
+  EXPECT_EQ(release(1, 500, 10), 0u);
+  EXPECT_EQ(count(db(), ("SELECT count(*) FROM recipients WHERE next_attempt = 500 AND parked = 0 AND message_id = " +
+                         std::to_string(a)).c_str()),
+            2);
+  EXPECT_EQ(count(db(), ("SELECT next_attempt FROM recipients WHERE message_id = " + std::to_string(b)).c_str()),
+            1'000'000);  // another route: still parked
+  EXPECT_EQ(count(db(), ("SELECT next_attempt FROM recipients WHERE message_id = " + std::to_string(c)).c_str()),
+            1'000'000);
+  EXPECT_EQ(release(0, 600, 10), 1u);  // 0: any route (b); c is still leased
+  EXPECT_EQ(count(db(), "SELECT count(*) FROM recipients WHERE parked <> 0"), 1);
+
+  // A final outcome (or any outcome without parked_route) clears the mark.
+  ASSERT_FALSE(record({{c, 0, RecipientState::delivered, 0, true, "250 ok", "h", 11}}));
+  EXPECT_EQ(count(db(), "SELECT count(*) FROM recipients WHERE parked <> 0"), 0);
+  // Start-up recovery unparks too: everything pending is due then anyway.
+  ASSERT_FALSE(record({parked(b, 0, 2)}));
+  ASSERT_FALSE(store_->begin());
+  ASSERT_TRUE(store_->recover(700));
+  ASSERT_FALSE(store_->commit());
+  EXPECT_EQ(count(db(), "SELECT count(*) FROM recipients WHERE parked <> 0"), 0);
+}
+
+TEST_F(SqliteStoreTest, ReleaseReadsOnlyTheParkedIndex) {
+  auto plan = Statement::prepare(
+      db(), "EXPLAIN QUERY PLAN SELECT message_id, idx FROM recipients WHERE parked <> 0 AND (?2 = 0 OR parked = ?2) "
+            "AND leased = 0 LIMIT ?3");
+  ASSERT_TRUE(plan);
+  std::string details;
+  while (plan->step() == SQLITE_ROW) details += std::string(plan->column_text(3)) + "\n";
+  EXPECT_NE(details.find("recipients_parked"), std::string::npos) << details;
+}
+
 TEST_F(SqliteStoreTest, NextDueIsEmptyWithoutPendingRecipients) {
   ASSERT_FALSE(store_->begin());
   auto due = store_->next_due();

@@ -3,18 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/down_hops.hpp"
+
 #include <set>
 
 namespace {
 
-class DownHops final : public health::View {
- public:
-  explicit DownHops(std::set<std::size_t> down) : down_(std::move(down)) {}
-  bool usable(std::size_t hop) const noexcept override { return !down_.contains(hop); }
-
- private:
-  std::set<std::size_t> down_;
-};
+using test_support::DownHops;
 
 conf::Config two_tier_config() {
   conf::Config c;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/down_hops.hpp"
+
 #include <chrono>
 #include <map>
 #include <set>
@@ -17,14 +19,7 @@ namespace {
 using routing::HopSelector;
 using routing::RouteTable;
 
-class DownHops final : public health::View {
- public:
-  explicit DownHops(std::set<std::size_t> down) : down_(std::move(down)) {}
-  bool usable(std::size_t hop) const noexcept override { return !down_.contains(hop); }
-
- private:
-  std::set<std::size_t> down_;
-};
+using test_support::DownHops;
 
 // Hops 0..5 named h0..h5; one outbound "*" route with the given entries.
 RouteTable table_with(std::vector<conf::RouteHop> hops) {

@@ -1,0 +1,28 @@
+// routing/route_wakeup.cpp — hop transitions to the routes they wake.
+#include "routing/route_wakeup.hpp"
+
+#include <algorithm>
+
+namespace routing {
+
+RouteWakeup::RouteWakeup(const RouteTable& routes, std::size_t hop_count)
+    : routes_of_hop_(hop_count), usable_(hop_count, true) {
+  for (std::size_t r = 0; r < routes.routes().size(); ++r)
+    for (const RouteHop& hop : routes.routes()[r].hops)
+      if (hop.hop < hop_count) routes_of_hop_[hop.hop].push_back(r);
+}
+
+std::vector<std::size_t> RouteWakeup::observe(const health::View& view) {
+  std::vector<std::size_t> woken;
+  for (std::size_t hop = 0; hop < usable_.size(); ++hop) {
+    const bool now = view.usable(hop);
+    if (now && !usable_[hop]) woken.insert(woken.end(), routes_of_hop_[hop].begin(), routes_of_hop_[hop].end());
+    usable_[hop] = now;
+  }
+  std::ranges::sort(woken);
+  const auto [first, last] = std::ranges::unique(woken);
+  woken.erase(first, last);
+  return woken;
+}
+
+}  // namespace routing
