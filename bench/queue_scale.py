@@ -3,8 +3,8 @@
 
 Owns: one scenario, measured and checked.
   1. hubrelay starts with its only hop down (no listener on the hop port), retry schedule
-     and hop_backoff RETRY (default 10m): the engine re-defers every due message each
-     hop_backoff while no hop is healthy, so a short backoff would make this a churn test.
+     and hop_backoff RETRY (default 10m), so the queued mail is parked and stays put while
+     it is injected (a short backoff would add the early short parking waits).
   2. smtp-source queues N small messages (N env, default 1,000,000; the ctest variant
      uses 20,000), 20 sessions reusing connections; reports the injection rate, the
      relay's RSS now and its peak (VmHWM) and the size of queue.db.

@@ -447,7 +447,7 @@ asio::awaitable<bool> DeliveryEngine::deliver(SmtpClient& client, std::size_t ho
     dispatch(std::move(job));
     co_return false;
   }
-  if (!config_.hops[hop].mx) ejection_.record_success(hop);
+  if (!config_.hops[hop].mx && ejection_.record_success(hop)) hops_proven_.push_back(hop);  // back: release its routes
   ++hop_counters_[hop].successes;
 
   const auto now = unix_now_ms();
@@ -522,14 +522,9 @@ asio::awaitable<void> DeliveryEngine::scan() {
   scanning_ = true;
   // This engine's routes may differ from those the recipients were parked on (a reload):
   // every parked recipient gets one look under the new configuration.
-  co_await release_route(0);
+  co_await release_route(0, false);
   while (!stopped_) {
-    std::vector<std::size_t> woken;
-    {
-      const health::SnapshotPtr probes = probes_ ? probes_->load() : nullptr;
-      woken = wakeup_.observe(health::HopHealth(ejection_, std::chrono::steady_clock::now(), probes.get()));
-    }
-    for (std::size_t route : woken) co_await release_route(static_cast<std::uint32_t>(route) + 1);
+    co_await release_woken_routes();
     std::size_t claimed = 0;
     const std::size_t room = config_.delivery.max_in_flight > in_flight_ ? config_.delivery.max_in_flight - in_flight_ : 0;
     if (room > 0) {
@@ -550,20 +545,42 @@ asio::awaitable<void> DeliveryEngine::scan() {
 }
 
 
-asio::awaitable<void> DeliveryEngine::release_route(std::uint32_t route_tag) {
+asio::awaitable<void> DeliveryEngine::release_woken_routes() {
+  // A hop whose path came UP, or that a delivery or its own check proved alive, releases
+  // everything parked on its routes. A hop whose passive ejection merely ran out has
+  // proven nothing: it gets a few parked recipients as a trial (the circuit breaker's
+  // half-open state), and the rest follow once one of them gets through. Otherwise every
+  // ejection end of a dead hop would claim and re-park the whole backlog.
+  std::vector<std::size_t> full = std::exchange(hops_proven_, {});
+  std::vector<std::size_t> trial;
+  {
+    const health::SnapshotPtr probes = probes_ ? probes_->load() : nullptr;
+    for (std::size_t hop : wakeup_.observe(health::HopHealth(ejection_, std::chrono::steady_clock::now(), probes.get())))
+      (ejection_.ejected_until(hop) ? trial : full).push_back(hop);
+  }
+  const std::vector<std::size_t> full_routes = wakeup_.routes_of(full);
+  for (std::size_t route : full_routes) co_await release_route(static_cast<std::uint32_t>(route) + 1, false);
+  for (std::size_t route : wakeup_.routes_of(trial))
+    if (!std::ranges::binary_search(full_routes, route))
+      co_await release_route(static_cast<std::uint32_t>(route) + 1, true);
+}
+
+asio::awaitable<void> DeliveryEngine::release_route(std::uint32_t route_tag, bool trial) {
   // Small rounds, each its own queue transaction, so commits from sessions interleave with
   // a release of a large backlog. Bounded: anything left waits its parked time.
   constexpr std::size_t batch = 1000;
+  constexpr std::size_t trial_size = 10;
   constexpr std::size_t max_rounds = 10'000;
   std::size_t total = 0;
   for (std::size_t round = 0; round < max_rounds && !stopped_; ++round) {
-    auto released = co_await release_parked(queue_, route_tag, unix_now_ms(), batch);
+    const std::size_t limit = trial ? trial_size : batch;
+    auto released = co_await release_parked(queue_, route_tag, unix_now_ms(), limit);
     if (!released) {
       spdlog::error("cannot release parked recipients: {}; they wait for their retry time", released.error().message());
       break;
     }
     total += *released;
-    if (*released < batch) break;
+    if (trial || *released < limit) break;
   }
   if (total == 0) co_return;
   if (route_tag == 0) {
@@ -572,7 +589,11 @@ asio::awaitable<void> DeliveryEngine::release_route(std::uint32_t route_tag) {
   }
   const routing::Route& route = routes_.routes()[route_tag - 1];
   direction(route.direction).released += total;
-  spdlog::info("route={} has a usable hop again; released {} parked recipients", route.name, total);
+  if (trial) {
+    spdlog::info("route={} has a hop whose ejection ended; released {} parked recipients as a trial", route.name, total);
+  } else {
+    spdlog::info("route={} has a usable hop again; released {} parked recipients", route.name, total);
+  }
 }
 
 // --- routing and delivery additions (issue 4) ---------------------------------------------

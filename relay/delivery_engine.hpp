@@ -67,7 +67,9 @@ class DeliveryEngine {
   // ejection on every routing decision; nullptr (the default) means no probes.
   void set_probes(const health::SnapshotBox* probes) noexcept { probes_ = probes; }
   /// A successful active probe of the hop: clears its passive ejection.
-  void probe_succeeded(std::size_t hop) noexcept { ejection_.record_success(hop); }
+  void probe_succeeded(std::size_t hop) {
+    if (ejection_.record_success(hop)) hops_proven_.push_back(hop);
+  }
   const health::PassiveEjection& ejection() const noexcept { return ejection_; }
   const DeliveryCounters& counters() const noexcept { return counters_; }
 
@@ -124,8 +126,11 @@ class DeliveryEngine {
   void notify_sender(const MessageInFlight& message, std::vector<queue::RecipientOutcome> outcomes);
   boost::asio::awaitable<void> commit_bounce(queue::NewMessage bounce, std::vector<queue::RecipientOutcome> outcomes);
   boost::asio::awaitable<void> scan();
-  /// Makes the recipients parked on route index + 1 (0: on any route) due now, in rounds.
-  boost::asio::awaitable<void> release_route(std::uint32_t route_tag);
+  /// Releases what is parked on routes with a hop that came back (see the .cpp).
+  boost::asio::awaitable<void> release_woken_routes();
+  /// Makes the recipients parked on route index + 1 (0: on any route) due now, in rounds;
+  /// a `trial` releases only a few.
+  boost::asio::awaitable<void> release_route(std::uint32_t route_tag, bool trial);
   queue::UnixMillis retry_at(queue::UnixMillis now, std::uint32_t attempts);
 
   boost::asio::io_context& io_;
@@ -134,6 +139,7 @@ class DeliveryEngine {
   queue::MessageQueue& queue_;
   routing::HopSelector selector_;
   routing::RouteWakeup wakeup_;
+  std::vector<std::size_t> hops_proven_;  // ejected hops a delivery or check found alive since the last scan
   health::PassiveEjection ejection_;
   queue::RetrySchedule retry_;
   std::vector<HopState> hops_;

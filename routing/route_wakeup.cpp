@@ -16,13 +16,20 @@ std::vector<std::size_t> RouteWakeup::observe(const health::View& view) {
   std::vector<std::size_t> woken;
   for (std::size_t hop = 0; hop < usable_.size(); ++hop) {
     const bool now = view.usable(hop);
-    if (now && !usable_[hop]) woken.insert(woken.end(), routes_of_hop_[hop].begin(), routes_of_hop_[hop].end());
+    if (now && !usable_[hop]) woken.push_back(hop);
     usable_[hop] = now;
   }
-  std::ranges::sort(woken);
-  const auto [first, last] = std::ranges::unique(woken);
-  woken.erase(first, last);
   return woken;
+}
+
+std::vector<std::size_t> RouteWakeup::routes_of(const std::vector<std::size_t>& hops) const {
+  std::vector<std::size_t> routes;
+  for (std::size_t hop : hops)
+    if (hop < routes_of_hop_.size()) routes.insert(routes.end(), routes_of_hop_[hop].begin(), routes_of_hop_[hop].end());
+  std::ranges::sort(routes);
+  const auto [first, last] = std::ranges::unique(routes);
+  routes.erase(first, last);
+  return routes;
 }
 
 }  // namespace routing

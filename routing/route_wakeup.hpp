@@ -1,7 +1,7 @@
 // routing/route_wakeup.hpp — which routes gained a usable hop since the last look.
 //
-// Owns: the last seen usable/unusable state of every hop, and turning a hop's
-// unusable → usable transition into the routes that list that hop. Recipients that found
+// Owns: the last seen usable/unusable state of every hop, its unusable → usable
+// transitions, and which routes list a hop. Recipients that found
 // no usable hop are parked in the queue for long (queue schema v5, docs/routing.md "When
 // no hop is usable"); the delivery engine asks this once a second and releases what is
 // parked on the routes it names, so mail moves as soon as a path is back instead of
@@ -22,10 +22,13 @@ class RouteWakeup {
   /// Every hop starts as "usable": only a transition seen by observe() wakes a route.
   RouteWakeup(const RouteTable& routes, std::size_t hop_count);
 
-  /// Routes (indices into RouteTable::routes(), ascending, each once) listing a hop that
-  /// was unusable at the previous call and is usable in `view`. Records `view` as the
-  /// new previous state.
+  /// Hops (ascending) that were unusable at the previous call and are usable in `view`.
+  /// Records `view` as the new previous state.
   std::vector<std::size_t> observe(const health::View& view);
+
+  /// Routes (indices into RouteTable::routes(), ascending, each once) that list any of
+  /// `hops`.
+  std::vector<std::size_t> routes_of(const std::vector<std::size_t>& hops) const;
 
  private:
   std::vector<std::vector<std::size_t>> routes_of_hop_;  // hop → routes listing it

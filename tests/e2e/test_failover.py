@@ -18,7 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (OUTBOUND_HOST, E2ETestCase, Hop, build_message,  # noqa: E402
-                     message_id_of, settle, smtp_connect, smtp_transaction, wait_for)
+                     free_port, message_id_of, settle, smtp_connect, smtp_transaction,
+                     wait_for)
 
 DELIVERY_WAIT = 30.0
 
@@ -109,6 +110,38 @@ class FailoverTest(E2ETestCase):
                          {r for m in self.a.messages() for r in m.rcpt_tos})
         print(f"[e2e] partial 4xx: A stored {len(self.a.messages())} transaction(s) (y only), "
               f"B stored {len(self.b.messages())}", file=sys.stderr)
+
+
+class EjectedHopTrialTest(E2ETestCase):
+    """A hop that was dead gets a trial when its ejection ends, then everything parked.
+
+    The only hop is refused at first: the first message fails on it and ejects it, the
+    others find no usable hop and are parked. The hop comes back; when the ejection ends
+    a few parked recipients are released as a trial, and once one is delivered the rest
+    follow. Nothing acknowledged is lost or delivered twice."""
+
+    def test_trial_after_the_ejection_then_the_rest(self):
+        port = free_port()
+        hops = [Hop("a", port)]
+        cfg, path = self.make_config(hops, hops, hop_backoff="3s", retry_schedule=["60s"], log_level="info")
+        relay = self.start_relay(cfg, path)
+        mids = []
+        with smtp_connect(OUTBOUND_HOST, cfg.outbound_port) as s:
+            for i in range(30):
+                rcpt = f"r{i}@elsewhere.example.org"
+                mid, msg = build_message(sender="carol@example.com", to=[rcpt], subject=f"trial {i}")
+                smtp_transaction(s, "carol@example.com", [rcpt], msg)
+                mids.append(mid)
+        wait_for(lambda: "parked_on=internet" in relay.log_text(), DELIVERY_WAIT, "a parked recipient")
+        sink = self.start_sink("a", port=port)
+        wait_for(lambda: set(mids) <= {message_id_of(m.raw) for m in sink.messages()}, DELIVERY_WAIT,
+                 "all 30 at the hop once it is back")
+        settle(1.0)
+        ids = [message_id_of(m.raw) for m in sink.messages()]
+        self.assertEqual(sorted(ids), sorted(mids), "each message exactly once")
+        log = relay.log_text()
+        self.assertIn("route=internet has a hop whose ejection ended; released", log)
+        self.assertIn("as a trial", log)
 
 
 if __name__ == "__main__":

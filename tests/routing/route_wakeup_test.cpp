@@ -1,4 +1,5 @@
-// tests/routing/route_wakeup_test.cpp — hop transitions wake exactly the routes that list the hop.
+// tests/routing/route_wakeup_test.cpp — hop transitions are seen once, and map to exactly
+// the routes that list the hop.
 #include "routing/route_wakeup.hpp"
 
 #include <gtest/gtest.h>
@@ -13,7 +14,8 @@ namespace {
 
 using routing::RouteTable;
 using routing::RouteWakeup;
-using Woken = std::vector<std::size_t>;
+using Hops = std::vector<std::size_t>;
+using Routes = std::vector<std::size_t>;
 
 using test_support::DownHops;
 
@@ -33,50 +35,51 @@ RouteTable three_routes() {
 TEST(RouteWakeup, NothingWakesWithoutATransition) {
   const RouteTable table = three_routes();
   RouteWakeup wakeup(table, 4);
-  EXPECT_EQ(wakeup.observe(health::AllUsable{}), Woken{});  // starts usable: no transition
-  EXPECT_EQ(wakeup.observe(DownHops({0, 3})), Woken{});    // going down wakes nothing
-  EXPECT_EQ(wakeup.observe(DownHops({0, 3})), Woken{});    // still down
+  EXPECT_EQ(wakeup.observe(health::AllUsable{}), Hops{});  // starts usable: no transition
+  EXPECT_EQ(wakeup.observe(DownHops({0, 3})), Hops{});    // going down wakes nothing
+  EXPECT_EQ(wakeup.observe(DownHops({0, 3})), Hops{});    // still down
 }
 
-TEST(RouteWakeup, AHopComingBackWakesEveryRouteThatListsIt) {
-  struct Case {
-    std::set<std::size_t> before, after;
-    Woken want;
-  };
-  const std::vector<Case> cases{
-      {{0}, {}, {0}},             // h0 back: route a only
-      {{1}, {}, {0, 1}},          // h1 is in a (backup tier) and b
-      {{1, 2}, {2}, {0, 1}},      // h1 back while h2 stays down
-      {{3}, {}, {2}},             // the catch-all route
-      {{0, 1, 2, 3}, {}, {0, 1, 2}},  // each route once, ascending
-      {{0}, {0}, {}},             // still down
-  };
-  const RouteTable table = three_routes();
-  for (const Case& c : cases) {
-    RouteWakeup wakeup(table, 4);
-    wakeup.observe(DownHops(c.before));
-    EXPECT_EQ(wakeup.observe(DownHops(c.after)), c.want);
-  }
-}
-
-TEST(RouteWakeup, ATransitionIsReportedOnce) {
+TEST(RouteWakeup, HopsThatCameBackAreReportedOnce) {
   const RouteTable table = three_routes();
   RouteWakeup wakeup(table, 4);
-  wakeup.observe(DownHops({2}));
-  EXPECT_EQ(wakeup.observe(health::AllUsable{}), Woken{1});
-  EXPECT_EQ(wakeup.observe(health::AllUsable{}), Woken{});
-  wakeup.observe(DownHops({2}));  // down again, then back: woken again
-  EXPECT_EQ(wakeup.observe(health::AllUsable{}), Woken{1});
+  wakeup.observe(DownHops({0, 1, 2, 3}));
+  EXPECT_EQ(wakeup.observe(DownHops({1})), (Hops{0, 2, 3}));
+  EXPECT_EQ(wakeup.observe(DownHops({1})), Hops{});
+  EXPECT_EQ(wakeup.observe(health::AllUsable{}), Hops{1});
+  wakeup.observe(DownHops({2}));  // down again, then back: reported again
+  EXPECT_EQ(wakeup.observe(health::AllUsable{}), Hops{2});
 }
 
-TEST(RouteWakeup, HopsNoRouteListsWakeNothing) {
+TEST(RouteWakeup, RoutesOfHopsAreEveryRouteThatListsThem) {
+  struct Case {
+    Hops hops;
+    Routes want;
+  };
+  const std::vector<Case> cases{
+      {{0}, {0}},              // route a only
+      {{1}, {0, 1}},           // h1 is in a (backup tier) and b
+      {{2}, {1}},
+      {{3}, {2}},              // the catch-all route
+      {{3, 0, 1, 2}, {0, 1, 2}},  // each route once, ascending
+      {{}, {}},
+      {{7}, {}},               // out of range: nothing
+  };
+  const RouteTable table = three_routes();
+  const RouteWakeup wakeup(table, 4);
+  for (const Case& c : cases) EXPECT_EQ(wakeup.routes_of(c.hops), c.want);
+}
+
+TEST(RouteWakeup, HopsNoRouteListsWakeNoRoute) {
   conf::Config config;
   for (int i = 0; i < 3; ++i) config.hops.push_back({.name = "h" + std::to_string(i)});
   config.routes.push_back({.name = "r", .domains = {"*"}, .hops = {{"h0", 10, 1}}});
   const RouteTable table = RouteTable::build(config).value();
   RouteWakeup wakeup(table, 3);
   wakeup.observe(DownHops({1, 2}));
-  EXPECT_EQ(wakeup.observe(health::AllUsable{}), Woken{});
+  const Hops back = wakeup.observe(health::AllUsable{});
+  EXPECT_EQ(back, (Hops{1, 2}));
+  EXPECT_EQ(wakeup.routes_of(back), Routes{});
 }
 
 }  // namespace
