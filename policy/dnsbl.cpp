@@ -74,7 +74,10 @@ DnsblOutcome interpret_dnsbl(std::span<const DnsblZone> zones, std::span<const D
     const std::string code = dnsbl_listing(zones[i], lookups[i]);
     if (code.empty()) continue;
     if (!zones[i].tag) {
-      if (outcome.reject_zone.empty()) outcome.reject_zone = zones[i].zone;
+      if (outcome.reject_zone.empty()) {
+        outcome.reject_zone = zones[i].zone;
+        outcome.reject_reason = dnsbl_reason(lookups[i].reason);
+      }
     } else {
       outcome.tags.push_back(zones[i].zone + "=" + code);
     }
@@ -85,6 +88,26 @@ DnsblOutcome interpret_dnsbl(std::span<const DnsblZone> zones, std::span<const D
     outcome.tags.clear();
   }
   return outcome;
+}
+
+std::string dnsbl_reason(std::string_view txt) {
+  constexpr std::size_t max_length = 200;
+  std::string out;
+  bool space = false;
+  for (const char c : txt) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7F) {  // spaces, tabs, CR, LF and other controls
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += u < 0x7F ? c : '?';
+    if (out.size() >= max_length) break;
+  }
+  if (out.size() > max_length) out.resize(max_length);
+  if (!out.empty() && out.back() == ' ') out.pop_back();  // a cut right after a space
+  return out;
 }
 
 std::string dnsbl_tag_header(std::span<const std::string> tags) {

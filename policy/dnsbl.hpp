@@ -41,6 +41,7 @@ std::expected<std::vector<DnsblZone>, std::string> compile_dnsbl(const std::vect
 struct DnsblLookup {
   bool failed = false;
   std::vector<std::string> addresses;   // A records; empty: NXDOMAIN / not listed
+  std::string reason;                   // the listing's TXT record, made safe by dnsbl_reason
 };
 
 /// The code that makes `lookup` a listing in `zone`, or "" when it is not one.
@@ -49,11 +50,17 @@ std::string dnsbl_listing(const DnsblZone& zone, const DnsblLookup& lookup);
 struct DnsblOutcome {
   Decision decision;                    // accept, or reject(dnsbl_listed)
   std::string reject_zone;              // the first reject zone that lists the client
+  std::string reject_reason;            // that zone's TXT reason ("" when it gave none)
   std::vector<std::string> tags;        // "zone=127.0.0.2" of every tag zone that lists it
 };
 
 /// `lookups[i]` is the answer for `zones[i]`.
 DnsblOutcome interpret_dnsbl(std::span<const DnsblZone> zones, std::span<const DnsblLookup> lookups);
+
+/// A DNSBL's TXT text made fit for a reply line: printable ASCII only (others become
+/// '?', runs of spaces and controls one space), trimmed, at most 200 octets. The text
+/// comes from whoever runs the zone and goes to the client verbatim otherwise.
+std::string dnsbl_reason(std::string_view txt);
 
 /// The header added (after Received:) to messages of a tagged client, CRLF-terminated;
 /// "" without tags. One header listing every tagging zone.

@@ -121,6 +121,7 @@ enum class ReplyId : std::uint8_t {
   message_rate_exceeded,       // 451 4.7.1
   recipient_rate_exceeded,     // 451 4.7.1
   hop_no_smtputf8,             // 553 5.6.7 (synthetic: the hop lacks SMTPUTF8, RFC 6531 §3.2)
+  dnsbl_listed_reason,         // 554 5.7.1 … blocked using {zone}; {the zone's TXT reason}
   count_,                      // not a reply: the number of replies
 };
 

@@ -920,7 +920,11 @@ void ServerFsm::refuse_recipient(policy::Decision decision, std::string& out) {
 
 void ServerFsm::refuse_listed(std::string& out) {
   decided(PolicyStage::rcpt, policy::Decision::reject(policy::Reason::dnsbl_listed));
-  policy_refusal(out, ReplyId::dnsbl_listed, {peer_.address, dnsbl_zone_});
+  if (dnsbl_reason_.empty()) {
+    policy_refusal(out, ReplyId::dnsbl_listed, {peer_.address, dnsbl_zone_});
+  } else {
+    policy_refusal(out, ReplyId::dnsbl_listed_reason, {peer_.address, dnsbl_zone_, dnsbl_reason_});
+  }
 }
 
 void ServerFsm::policy_answered(const PolicyAnswer& answer, std::string& out) {
@@ -931,13 +935,18 @@ void ServerFsm::policy_answered(const PolicyAnswer& answer, std::string& out) {
     const bool listed = answer.decision.verdict == policy::Verdict::reject;
     dnsbl_state_ = listed ? DnsblState::listed : DnsblState::passed;
     dnsbl_zone_ = listed ? answer.zone : std::string{};
+    dnsbl_reason_ = listed ? answer.reason : std::string{};
     dnsbl_header_ = listed ? std::string{} : answer.header;
     if (query_at_connect_) {
       query_at_connect_ = false;
       if (listed) {
         decided(PolicyStage::connect, policy::Decision::reject(policy::Reason::dnsbl_listed));
         // Before the banner only 554 then closing makes sense (RFC 5321 §3.1).
-        reply(out, ReplyId::dnsbl_listed, {peer_.address, dnsbl_zone_});
+        if (dnsbl_reason_.empty()) {
+          reply(out, ReplyId::dnsbl_listed, {peer_.address, dnsbl_zone_});
+        } else {
+          reply(out, ReplyId::dnsbl_listed_reason, {peer_.address, dnsbl_zone_, dnsbl_reason_});
+        }
         return enter(ServerState::closed);
       }
       decided(PolicyStage::connect, policy::Decision::accept());

@@ -90,6 +90,7 @@ struct PolicyAnswer {
   policy::Decision decision;
   std::string zone;
   std::string header;
+  std::string reason;  // DNSBL: the listing zone's TXT text, reply-safe; may be ""
 };
 
 namespace limits {
@@ -314,6 +315,7 @@ class ServerFsm {
   bool query_at_connect_ = false;
   DnsblState dnsbl_state_ = DnsblState::unchecked;
   std::string dnsbl_zone_;             // the zone that listed the client (reject)
+  std::string dnsbl_reason_;           // and its TXT reason, "" when it gave none
   std::string dnsbl_header_;           // X-Hubrelay-DNSBL for tagged clients
   std::string rcpt_parameters_;        // DSN parameters of the RCPT being decided
   // Issue 6.

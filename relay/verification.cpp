@@ -127,6 +127,13 @@ asio::awaitable<void> ListenerVerification::lookup_zone(std::shared_ptr<Listener
     }
   }
   gather->finished[index] = true;
+  // A reject zone that lists the client usually says why in a TXT record (RFC 5782
+  // §2.1), often with a delisting address: the reply carries it, as Postfix's does. The
+  // A answer already counts; a TXT answer that misses the deadline only loses the text.
+  const policy::DnsblZone& zone = self->zones_[index];
+  if (dns != nullptr && !zone.tag && !policy::dnsbl_listing(zone, gather->results[index]).empty()) {
+    if (auto txt = co_await dns->lookup_txt(name); txt) gather->results[index].reason = std::move(*txt);
+  }
   if (--gather->remaining == 0) gather->done.cancel();
 }
 
@@ -185,7 +192,8 @@ asio::awaitable<PolicyAnswer> ListenerVerification::answer_dnsbl(PolicyQuery que
     }
   }
   const auto outcome = policy::interpret_dnsbl(zones_, results);
-  PolicyAnswer answer{outcome.decision, outcome.reject_zone, policy::dnsbl_tag_header(outcome.tags)};
+  PolicyAnswer answer{outcome.decision, outcome.reject_zone, policy::dnsbl_tag_header(outcome.tags),
+                      outcome.reject_reason};
   // The decision line itself (stage=… decision=… reason=…) is the session's, written for
   // every decision alike; this one says which zone decided.
   spdlog::info("session={} listener={} client={} check=dnsbl outcome={}{}{}", context.session, context.listener,

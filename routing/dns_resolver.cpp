@@ -378,4 +378,23 @@ asio::awaitable<std::expected<DnsResolver::ARecords, ResolveError>> DnsResolver:
   co_return result;
 }
 
+asio::awaitable<std::expected<std::string, ResolveError>> DnsResolver::lookup_txt(std::string name) {
+  Answer answer = co_await impl_->query(name, ns_t_txt);
+  if (answer.status == ARES_ENOTFOUND || answer.status == ARES_ENODATA) co_return std::string();
+  if (answer.status != ARES_SUCCESS) co_return std::unexpected(ResolveError{name + " TXT: " + describe(answer.status)});
+  ares_txt_ext* records = nullptr;
+  const int rc = ares_parse_txt_reply_ext(answer.bytes.data(), static_cast<int>(answer.bytes.size()), &records);
+  if (rc == ARES_ENODATA) co_return std::string();
+  if (rc != ARES_SUCCESS) co_return std::unexpected(ResolveError{name + " TXT: " + describe(rc)});
+  std::string text;
+  // A record is one or more character-strings (each at most 255 octets); only the first
+  // record is read: lists publish one reason per listing.
+  for (const ares_txt_ext* r = records; r != nullptr; r = r->next) {
+    if (r != records && r->record_start) break;
+    text.append(reinterpret_cast<const char*>(r->txt), r->length);
+  }
+  ares_free_data(records);
+  co_return text;
+}
+
 }  // namespace routing

@@ -58,6 +58,10 @@ class DnsResolver {
   };
   boost::asio::awaitable<std::expected<ARecords, ResolveError>> lookup_a(std::string name);
 
+  /// The first TXT record of `name` (its character-strings joined), straight from DNS like
+  /// lookup_a: a DNSBL's reason for a listing (RFC 5782 §2.1). "" when there is none.
+  boost::asio::awaitable<std::expected<std::string, ResolveError>> lookup_txt(std::string name);
+
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;

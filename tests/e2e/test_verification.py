@@ -93,9 +93,11 @@ class DnsblTest(E2ETestCase):
         for attempt in range(2):
             r, _, _ = self.send(cfg, LISTED)
             self.assertEqual((r.code, r.enhanced), (554, "5.7.1"), r.text)
-            self.assertIn(f"client [{LISTED}] blocked using bl.test", r.text)
-        # Two sessions, one lookup: the second answer came from the cache.
+            # The zone's TXT record says why (RFC 5782 §2.1), as in Postfix's reply.
+            self.assertIn(f"client [{LISTED}] blocked using bl.test; listed for testing", r.text)
+        # Two sessions, one lookup: the second answer came from the cache, reason included.
         self.assertEqual(self.dns.count(rev(LISTED, "bl.test"), "A"), 1)
+        self.assertEqual(self.dns.count(rev(LISTED, "bl.test"), "TXT"), 1)
         log = relay.log_text()
         self.assertRegex(log, r"client=127\.0\.0\.2 dnsbl zone=bl\.test result=listed code=127\.0\.0\.2 cache=hit")
         self.assertRegex(log, r"listener=inbound client=127\.0\.0\.2 check=dnsbl outcome=listed zone=bl\.test")
@@ -146,6 +148,7 @@ class DnsblTest(E2ETestCase):
         c, banner = self.session(cfg, LISTED)
         with c:
             self.assertEqual((banner.code, banner.enhanced), (554, "5.7.1"), banner.text)
+            self.assertIn("blocked using bl.test; listed for testing", banner.text)
             self.assertIsNone(c.reply(), "connection should be closed after the 554")
         c, banner = self.session(cfg, CLEAN)
         with c:

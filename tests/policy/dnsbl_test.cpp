@@ -97,6 +97,35 @@ TEST(DnsblInterpret, SeveralZonesRejectBeatsTag) {
   }
 }
 
+TEST(DnsblInterpret, TheRejectingZonesTxtReasonComesAlongMadeSafe) {
+  const std::vector<DnsblZone> zones{{"tag.test", true, {}}, {"rej1.test", false, {}}, {"rej2.test", false, {}}};
+  const DnsblLookup tagged{false, {"127.0.0.2"}, "tag reason is never shown"};
+  const DnsblLookup first{false, {"127.0.0.2"}, "  Listed;\r\n250 see http://rej1.test/?ip=1  "};
+  const DnsblLookup second{false, {"127.0.0.2"}, "second"};
+  const DnsblLookup miss{false, {}, "stale text"};
+  EXPECT_EQ(interpret_dnsbl(zones, std::vector{tagged, first, second}).reject_reason,
+            "Listed; 250 see http://rej1.test/?ip=1");
+  EXPECT_EQ(interpret_dnsbl(zones, std::vector{tagged, miss, second}).reject_reason, "second");
+  EXPECT_EQ(interpret_dnsbl(zones, std::vector{tagged, miss, miss}).reject_reason, "");
+}
+
+TEST(DnsblReason, PrintableAsciiOnOneLineAtMost200Octets) {
+  struct Case {
+    std::string txt, want;
+  };
+  const std::vector<Case> cases{
+      {"", ""},
+      {"   ", ""},
+      {"https://www.spamhaus.org/query/ip/192.0.2.1", "https://www.spamhaus.org/query/ip/192.0.2.1"},
+      {"a\r\n554 5.7.1 injected", "a 554 5.7.1 injected"},  // never a second reply line
+      {"tab\there\x01\x7f end", "tab here end"},
+      {"caf\xc3\xa9", "caf??"},                             // 8-bit: not in a reply
+      {std::string(300, 'x'), std::string(200, 'x')},
+      {std::string(199, 'x') + "  yz", std::string(199, 'x')},  // cut after a space: trimmed
+  };
+  for (const Case& c : cases) EXPECT_EQ(dnsbl_reason(c.txt), c.want) << c.txt;
+}
+
 TEST(DnsblHeader, OneHeaderForAllTags) {
   EXPECT_EQ(dnsbl_tag_header({}), "");
   const std::vector<std::string> one{"zen.example.org=127.0.0.2"};

@@ -106,6 +106,18 @@ TEST(FsmPolicyQuery, DnsblAtConnectRejectsBeforeBanner) {
                              "554 5.7.1 Service unavailable; client [198.51.100.7] blocked using zen.example.org"});
 }
 
+TEST(FsmPolicyQuery, DnsblReasonIsAppendedToTheRefusal) {
+  PolicyAnswer answer = listed("zen.example.org");
+  answer.reason = "see https://zen.example.org/lookup";
+  Driver at_connect(settings(true, true, false), "198.51.100.7", {answer});
+  EXPECT_EQ(at_connect.replies(),
+            std::vector<std::string>{"554 5.7.1 Service unavailable; client [198.51.100.7] blocked using "
+                                     "zen.example.org; see https://zen.example.org/lookup"});
+  Driver at_rcpt(settings(true, false, false), "198.51.100.7", {answer});
+  at_rcpt.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\n");
+  EXPECT_EQ(at_rcpt.replies().back(), at_connect.replies().front());
+}
+
 TEST(FsmPolicyQuery, DnsblAtConnectPassSendsBanner) {
   Driver d(settings(true, true, false), "198.51.100.7", {accept()});
   EXPECT_EQ(d.fsm().state(), ServerState::awaiting_helo);
