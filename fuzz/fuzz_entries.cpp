@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/dnsbl.hpp"
 #include "policy/listener_policy.hpp"
 #include "relay/command_parser.hpp"
 #include "relay/data_decoder.hpp"
@@ -253,6 +254,9 @@ int server_fsm(const std::uint8_t* data, std::size_t size) {
       if (!q.recipient.empty() && q.recipient.front() == 'l') {
         a.decision = policy::Decision::reject(policy::Reason::dnsbl_listed);
         a.zone = "bl.fuzz";
+        // A reason from the input (the recipient), already made reply-safe as the
+        // verification layer does: the FSM must keep it on the one reply line.
+        if (q.recipient.size() > 1 && q.recipient[1] == 'r') a.reason = policy::dnsbl_reason(q.recipient);
       } else if (!q.recipient.empty() && q.recipient.front() == 't') {
         a.header = "X-Hubrelay-DNSBL: tag.fuzz=127.0.0.2\r\n";
       }
