@@ -41,7 +41,7 @@ std::expected<std::vector<DnsblZone>, std::string> compile_dnsbl(const std::vect
 struct DnsblLookup {
   bool failed = false;
   std::vector<std::string> addresses;   // A records; empty: NXDOMAIN / not listed
-  std::string reason;                   // the listing's TXT record, made safe by dnsbl_reason
+  std::string reason;                   // the listing's TXT record as received (interpret_dnsbl makes it safe)
 };
 
 /// The code that makes `lookup` a listing in `zone`, or "" when it is not one.

@@ -122,9 +122,10 @@ void DeliveryEngine::stop() {
     for (auto* timer : hop.idle) timer->cancel();
 }
 
+double DeliveryEngine::jitter_unit() { return std::uniform_real_distribution<double>(0.0, 1.0)(jitter_rng_); }
+
 queue::UnixMillis DeliveryEngine::retry_at(queue::UnixMillis now, std::uint32_t attempts) {
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  return retry_.next_attempt(now, std::max<std::uint32_t>(attempts, 1), unit(jitter_rng_));
+  return retry_.next_attempt(now, std::max<std::uint32_t>(attempts, 1), jitter_unit());
 }
 
 void DeliveryEngine::submit(queue::QueuedMessage message) {
@@ -175,10 +176,13 @@ void DeliveryEngine::submit(queue::QueuedMessage message) {
   for (auto& job : jobs) dispatch(std::move(job));
 }
 
-bool DeliveryEngine::usable_now(std::size_t hop) const {
-  const health::SnapshotPtr probes = probes_ ? probes_->load() : nullptr;
-  return health::HopHealth(ejection_, std::chrono::steady_clock::now(), probes.get()).usable(hop);
+DeliveryEngine::HealthNow DeliveryEngine::health_now() const {
+  health::SnapshotPtr probes = probes_ ? probes_->load() : nullptr;
+  const health::View* view = probes.get();
+  return HealthNow{std::move(probes), health::HopHealth(ejection_, std::chrono::steady_clock::now(), view)};
 }
+
+bool DeliveryEngine::usable_now(std::size_t hop) const { return health_now().view.usable(hop); }
 
 void DeliveryEngine::dispatch(Job job) {
   if (stopped_) {
@@ -192,10 +196,9 @@ void DeliveryEngine::dispatch(Job job) {
     finish_job(job, std::move(released));
     return;
   }
-  const health::SnapshotPtr probes = probes_ ? probes_->load() : nullptr;  // held for this decision
-  const health::HopHealth view(ejection_, std::chrono::steady_clock::now(), probes.get());
+  const HealthNow health = health_now();  // one instant for this decision
   const auto load = outstanding();
-  auto hop = selector_.pick(job.route, view, job.tried, load);
+  auto hop = selector_.pick(job.route, health.view, job.tried, load);
   if (!hop && job.tried.empty() &&
       routes_.routes()[job.route].when_all_down == conf::RouteConfig::WhenAllDown::try_anyway) {
     // Envoy's panic mode: every hop is marked down, but health may be wrong (e.g. our
@@ -242,7 +245,6 @@ void DeliveryEngine::defer(Job job, std::string reply, bool attempted) {
                                queued.sender.empty() ? config_.bounce.lifetime : config_.queue.lifetime)
                                .count();
   const auto backoff_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config_.delivery.hop_backoff).count();
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
   std::vector<queue::RecipientOutcome> outcomes;
   for (std::size_t position : job.recipients) {
     const auto& rcpt = queued.recipients[position];
@@ -256,7 +258,7 @@ void DeliveryEngine::defer(Job job, std::string reply, bool attempted) {
       // of its hops is usable again, so the wait can be long and a dead hop no longer
       // makes the scanner re-claim the whole backlog every hop_backoff. The wait never
       // passes the expiry or a delay notice still owed, so those are not held back.
-      auto until = retry_.parked_until(now, queued.received_at, backoff_ms, unit(jitter_rng_));
+      auto until = retry_.parked_until(now, queued.received_at, backoff_ms, jitter_unit());
       until = std::min(until, queued.received_at + lifetime_ms);
       if (config_.queue.delay_notice.count() > 0 && !rcpt.delay_notified &&
           !delay_notified_.contains({queued.id, rcpt.index})) {
@@ -553,11 +555,8 @@ asio::awaitable<void> DeliveryEngine::release_woken_routes() {
   // ejection end of a dead hop would claim and re-park the whole backlog.
   std::vector<std::size_t> full = std::exchange(hops_proven_, {});
   std::vector<std::size_t> trial;
-  {
-    const health::SnapshotPtr probes = probes_ ? probes_->load() : nullptr;
-    for (std::size_t hop : wakeup_.observe(health::HopHealth(ejection_, std::chrono::steady_clock::now(), probes.get())))
-      (ejection_.ejected_until(hop) ? trial : full).push_back(hop);
-  }
+  for (std::size_t hop : wakeup_.observe(health_now().view))
+    (ejection_.ejected_until(hop) ? trial : full).push_back(hop);
   const std::vector<std::size_t> full_routes = wakeup_.routes_of(full);
   for (std::size_t route : full_routes) co_await release_route(static_cast<std::uint32_t>(route) + 1, false);
   for (std::size_t route : wakeup_.routes_of(trial))

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "conf/config.hpp"
+#include "health/hop_health.hpp"
 #include "health/passive_ejection.hpp"
 #include "health/snapshot.hpp"
 #include "queue/message_queue.hpp"
@@ -109,7 +110,14 @@ class DeliveryEngine {
   };
 
   void dispatch(Job job);
-  /// Health view of one hop right now: probes (paths, own check) and passive ejection.
+  /// Hop health at one instant: probes (paths, own check) and passive ejection. The view
+  /// points into the probe snapshot, which the struct holds for as long as it is used.
+  struct HealthNow {
+    health::SnapshotPtr probes;
+    health::HopHealth view;
+  };
+  HealthNow health_now() const;
+  /// Health view of one hop right now.
   bool usable_now(std::size_t hop) const;
   void defer(Job job, std::string reply, bool attempted);
   void finish_job(const Job& job, std::vector<queue::RecipientOutcome> outcomes);
@@ -132,6 +140,7 @@ class DeliveryEngine {
   /// a `trial` releases only a few.
   boost::asio::awaitable<void> release_route(std::uint32_t route_tag, bool trial);
   queue::UnixMillis retry_at(queue::UnixMillis now, std::uint32_t attempts);
+  double jitter_unit();  // uniform in [0, 1), for the retry schedule's jitter
 
   boost::asio::io_context& io_;
   const conf::Config& config_;

@@ -135,7 +135,6 @@ constexpr std::array table{
     ReplySpec{message_rate_exceeded, 451, "4.7.1", "Message rate limit exceeded for your address, try again later"},
     ReplySpec{recipient_rate_exceeded, 451, "4.7.1", "Recipient rate limit exceeded for your address, try again later"},
     ReplySpec{hop_no_smtputf8, 553, "5.6.7", "Next hop does not support SMTPUTF8: {}"},
-    ReplySpec{dnsbl_listed_reason, 554, "5.7.1", "Service unavailable; client [{}] blocked using {}; {}"},
 };
 
 // Too few initializers would leave empty names; table_is_complete() rejects those.
@@ -160,7 +159,7 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(ReplyId::count_)
     "too_many_client_connections", "connection_rate_exceeded", "helo_invalid", "helo_spoofed",
     "sender_denied", "recipient_denied", "spoofed_sender", "sender_not_allowed",
     "message_rate_exceeded", "recipient_rate_exceeded",
-    "hop_no_smtputf8", "dnsbl_listed_reason",
+    "hop_no_smtputf8",
 };
 
 // Every row sits at the index of its id, so lookup is an index; the code is three

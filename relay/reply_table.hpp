@@ -106,7 +106,7 @@ enum class ReplyId : std::uint8_t {
   auth_bad_response,           // 501 5.5.2
   header_too_big,              // 552 5.3.4
   // --- Issue 6: DNSBL and recipient verification. ---
-  dnsbl_listed,                // 554 5.7.1 Service unavailable; client [{ip}] blocked using {zone}
+  dnsbl_listed,                // 554 5.7.1 Service unavailable; client [{ip}] blocked using {zone[; TXT reason]}
   recipient_unknown,           // 550 5.1.1
   recipient_unverified,        // 451 4.4.3
   // --- Issue 6: access rules and per-client limits (docs/policy.md#reasons). ---
@@ -121,7 +121,6 @@ enum class ReplyId : std::uint8_t {
   message_rate_exceeded,       // 451 4.7.1
   recipient_rate_exceeded,     // 451 4.7.1
   hop_no_smtputf8,             // 553 5.6.7 (synthetic: the hop lacks SMTPUTF8, RFC 6531 §3.2)
-  dnsbl_listed_reason,         // 554 5.7.1 … blocked using {zone}; {the zone's TXT reason}
   count_,                      // not a reply: the number of replies
 };
 

@@ -920,11 +920,7 @@ void ServerFsm::refuse_recipient(policy::Decision decision, std::string& out) {
 
 void ServerFsm::refuse_listed(std::string& out) {
   decided(PolicyStage::rcpt, policy::Decision::reject(policy::Reason::dnsbl_listed));
-  if (dnsbl_reason_.empty()) {
-    policy_refusal(out, ReplyId::dnsbl_listed, {peer_.address, dnsbl_zone_});
-  } else {
-    policy_refusal(out, ReplyId::dnsbl_listed_reason, {peer_.address, dnsbl_zone_, dnsbl_reason_});
-  }
+  policy_refusal(out, ReplyId::dnsbl_listed, {peer_.address, dnsbl_listing_});
 }
 
 void ServerFsm::policy_answered(const PolicyAnswer& answer, std::string& out) {
@@ -934,19 +930,15 @@ void ServerFsm::policy_answered(const PolicyAnswer& answer, std::string& out) {
   if (query.kind == PolicyQueryKind::dnsbl) {
     const bool listed = answer.decision.verdict == policy::Verdict::reject;
     dnsbl_state_ = listed ? DnsblState::listed : DnsblState::passed;
-    dnsbl_zone_ = listed ? answer.zone : std::string{};
-    dnsbl_reason_ = listed ? answer.reason : std::string{};
+    // "zone" or "zone; the zone's TXT reason", as Postfix's reject_rbl_client words it.
+    dnsbl_listing_ = !listed ? std::string{} : answer.reason.empty() ? answer.zone : answer.zone + "; " + answer.reason;
     dnsbl_header_ = listed ? std::string{} : answer.header;
     if (query_at_connect_) {
       query_at_connect_ = false;
       if (listed) {
         decided(PolicyStage::connect, policy::Decision::reject(policy::Reason::dnsbl_listed));
         // Before the banner only 554 then closing makes sense (RFC 5321 §3.1).
-        if (dnsbl_reason_.empty()) {
-          reply(out, ReplyId::dnsbl_listed, {peer_.address, dnsbl_zone_});
-        } else {
-          reply(out, ReplyId::dnsbl_listed_reason, {peer_.address, dnsbl_zone_, dnsbl_reason_});
-        }
+        reply(out, ReplyId::dnsbl_listed, {peer_.address, dnsbl_listing_});
         return enter(ServerState::closed);
       }
       decided(PolicyStage::connect, policy::Decision::accept());

@@ -314,8 +314,7 @@ class ServerFsm {
   PolicyQuery query_;
   bool query_at_connect_ = false;
   DnsblState dnsbl_state_ = DnsblState::unchecked;
-  std::string dnsbl_zone_;             // the zone that listed the client (reject)
-  std::string dnsbl_reason_;           // and its TXT reason, "" when it gave none
+  std::string dnsbl_listing_;          // the zone that listed the client, then "; TXT reason" if any
   std::string dnsbl_header_;           // X-Hubrelay-DNSBL for tagged clients
   std::string rcpt_parameters_;        // DSN parameters of the RCPT being decided
   // Issue 6.

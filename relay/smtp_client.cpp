@@ -2,7 +2,6 @@
 #include "relay/smtp_client.hpp"
 
 #include <array>
-#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -496,10 +495,7 @@ asio::awaitable<std::expected<Reply, ClientFault>> SmtpClient::verify_recipient(
   mail_refused = false;
   // A UTF-8 address is only legal in a SMTPUTF8 transaction (RFC 6531 §3.4); without the
   // parameter the hop would refuse the syntax, not the mailbox.
-  const auto eight_bit = [](const std::string& text) {
-    return std::ranges::any_of(text, [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
-  };
-  const bool utf8 = capabilities_.smtputf8 && (eight_bit(sender) || eight_bit(recipient));
+  const bool utf8 = capabilities_.smtputf8 && (has_eight_bit(sender) || has_eight_bit(recipient));
   const std::string mail = "MAIL FROM:<" + sender + ">" + (utf8 ? " SMTPUTF8" : "") + "\r\n";
   const std::string rcpt = "RCPT TO:<" + recipient + ">\r\n";
   static const std::string rset_command = "RSET\r\n";
