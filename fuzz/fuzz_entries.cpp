@@ -20,10 +20,10 @@
 
 #include "policy/dnsbl.hpp"
 #include "policy/listener_policy.hpp"
-#include "relay/command_parser.hpp"
-#include "relay/data_decoder.hpp"
-#include "relay/reply_parser.hpp"
-#include "relay/server_fsm.hpp"
+#include "relay/smtp/command_parser.hpp"
+#include "relay/smtp/data_decoder.hpp"
+#include "relay/smtp/reply_parser.hpp"
+#include "relay/server/server_fsm.hpp"
 
 namespace fuzz {
 namespace {
@@ -334,7 +334,7 @@ int server_fsm(const std::uint8_t* data, std::size_t size) {
 
 // --- Issue 3: PROXY protocol header parser --------------------------------------------
 
-#include "relay/proxy_protocol.hpp"
+#include "relay/smtp/proxy_protocol.hpp"
 
 namespace fuzz {
 
@@ -371,7 +371,7 @@ int proxy_protocol(const std::uint8_t* data, std::size_t size) {
 //   allowed. Invariants: accepted paths are valid UTF-8 (ASCII without the flag); what
 //   we would send on to a DSN hop is printable ASCII and parses again; xtext round-trips.
 
-#include "relay/esmtp_parameters.hpp"
+#include "relay/smtp/esmtp_parameters.hpp"
 
 namespace fuzz {
 

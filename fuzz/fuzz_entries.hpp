@@ -4,7 +4,7 @@
 // server FSM). Each feeds the bytes through the real code and checks invariants that
 // must hold for any input — above all that splitting the input differently never
 // changes the result. The *_fuzz.cpp files wrap them in LLVMFuzzerTestOneInput when
-// HUBRELAY_FUZZER is defined; tests/relay/fuzz_corpus_test.cpp replays the seed corpus
+// HUBRELAY_FUZZER is defined; tests/fuzz/fuzz_corpus_test.cpp replays the seed corpus
 // (fuzz/corpus/<target>/) through the same functions in every ordinary build.
 // Errors: a broken invariant calls the failure handler (default: print and abort, which
 // is what libFuzzer needs to record a crash).

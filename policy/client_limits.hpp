@@ -11,7 +11,7 @@
 // used ones without a connection are forgotten first; entries holding a connection are
 // never dropped, and those are bounded by the listener's max_connections).
 // Time is injected (steady clock values passed in); performs no I/O, reads no clock.
-// Threading: NOT thread-safe. hubrelay runs one io_context thread (relay/server.cpp
+// Threading: NOT thread-safe. hubrelay runs one io_context thread (relay/daemon.cpp
 // io_context(1)), so all sessions of a listener call it from that thread.
 #pragma once
 

@@ -14,8 +14,8 @@
 
 #include "health/hook.hpp"
 #include "health/report.hpp"
-#include "relay/delivery_engine.hpp"
-#include "relay/queue_bridge.hpp"
+#include "relay/delivery/delivery_engine.hpp"
+#include "relay/delivery/queue_bridge.hpp"
 
 namespace relay {
 namespace asio = boost::asio;

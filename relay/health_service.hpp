@@ -25,7 +25,7 @@
 #include "health/alert_message.hpp"
 #include "health/monitor.hpp"
 #include "queue/message_queue.hpp"
-#include "relay/health_metrics.hpp"
+#include "relay/admin/health_metrics.hpp"
 
 namespace relay {
 

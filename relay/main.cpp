@@ -10,10 +10,10 @@
 
 #include "conf/load.hpp"
 #include "relay/health_service.hpp"
-#include "relay/route_explain.hpp"
-#include "relay/hash_password_cli.hpp"
-#include "relay/queue_cli.hpp"
-#include "relay/server.hpp"
+#include "relay/cli/route_explain.hpp"
+#include "relay/cli/hash_password_cli.hpp"
+#include "relay/cli/queue_cli.hpp"
+#include "relay/daemon.hpp"
 
 namespace {
 

@@ -14,7 +14,7 @@
 
 #include "conf/config.hpp"
 #include "policy/listener_policy.hpp"
-#include "relay/server_fsm.hpp"
+#include "relay/server/server_fsm.hpp"
 
 namespace test_support {
 

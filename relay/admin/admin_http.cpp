@@ -1,0 +1,95 @@
+// relay/admin/admin_http.cpp — the admin endpoint's request handler: request in, response out.
+#include "relay/admin/admin_http.hpp"
+
+namespace relay::admin {
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+bool equal_constant_time(std::string_view a, std::string_view b) {
+  // Length is not secret enough to hide; the content is compared without early exit.
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+Response text(int status, std::string body) { return Response{status, "text/plain; charset=utf-8", std::move(body)}; }
+
+}  // namespace
+
+std::pair<std::string, Query> split_target(std::string_view target) {
+  const auto mark = target.find('?');
+  std::pair<std::string, Query> out{decode(target.substr(0, mark)), {}};
+  if (mark == std::string_view::npos) return out;
+  std::string_view rest = target.substr(mark + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    out.second[decode(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : decode(pair.substr(eq + 1));
+  }
+  return out;
+}
+
+bool authorized(std::string_view token, std::string_view authorization, const Query& query) {
+  if (token.empty()) return true;
+  constexpr std::string_view bearer = "Bearer ";
+  if (authorization.size() > bearer.size() && authorization.substr(0, bearer.size()) == bearer &&
+      equal_constant_time(authorization.substr(bearer.size()), token))
+    return true;
+  const auto it = query.find("token");
+  return it != query.end() && equal_constant_time(it->second, token);
+}
+
+Response handle(const Request& request, std::string_view token, Backend& backend) {
+  const auto [path, query] = split_target(request.target);
+  if (!authorized(token, request.authorization, query)) {
+    Response r = text(401, "401 unauthorized: send Authorization: Bearer <[admin] token>\n");
+    r.challenge = true;
+    return r;
+  }
+  const bool known = path == "/" || path == "/status" || path == "/metrics" || path == "/api/status" ||
+                     path == "/api/queue" || path == "/api/queue/summary";
+  if (!known) return text(404, "404 not found: try /, /metrics, /api/status, /api/queue, /api/queue/summary\n");
+  if (request.method != "GET" && request.method != "HEAD") return text(405, "405 method not allowed: GET only\n");
+
+  if (path == "/metrics") {
+    return Response{200, "text/plain; version=0.0.4; charset=utf-8", metrics::format_prometheus(backend.snapshot())};
+  }
+  if (path == "/api/status") {
+    return Response{200, "application/json", metrics::format_status_json(backend.snapshot())};
+  }
+  if (path == "/api/queue" || path == "/api/queue/summary") {
+    auto result = path == "/api/queue" ? backend.queue_list(query) : backend.queue_summary();
+    if (!result) return text(400, "400 bad request: " + result.error() + "\n");
+    return Response{200, path == "/api/queue" ? "application/x-ndjson" : "text/plain; charset=utf-8",
+                    std::move(*result)};
+  }
+  return Response{200, "text/html; charset=utf-8", status_page(metrics::format_status_json(backend.snapshot()))};
+}
+
+}  // namespace relay::admin

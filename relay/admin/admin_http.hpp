@@ -1,0 +1,60 @@
+// relay/admin/admin_http.hpp — the admin endpoint's request handler: request in, response out.
+//
+// Owns: routing of the admin HTTP API (GET /metrics, /api/status, /api/queue,
+// /api/queue/summary, / and /status for the status page), bearer-token checking
+// ([admin] token; compared in constant time), and method/404 answers.
+// Never: touches sockets (relay/admin/admin_server.cpp is the Beast driver) or reads the queue
+// itself — everything it shows comes from the AdminBackend, so tests use a fake.
+// Threading: called on the io_context thread. Errors: HTTP status codes, never throws.
+#pragma once
+
+#include <expected>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "relay/admin/metrics.hpp"
+
+namespace relay::admin {
+
+struct Request {
+  std::string method;                      // "GET"
+  std::string target;                      // "/api/queue?state=held&limit=10"
+  std::string authorization;               // the Authorization header, "" if absent
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  bool challenge = false;                  // add WWW-Authenticate: Bearer
+};
+
+using Query = std::map<std::string, std::string, std::less<>>;
+
+/// What the handler needs from the daemon.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual metrics::Snapshot snapshot() = 0;
+  /// JSON lines of queued messages matching `query` (same keys as `hubrelay queue list`
+  /// options: state, direction, listener, sender, recipient, domain, hop, older, newer,
+  /// limit, offset), or an error text for a 400.
+  virtual std::expected<std::string, std::string> queue_list(const Query& query) = 0;
+  virtual std::expected<std::string, std::string> queue_summary() = 0;
+};
+
+/// Splits "path?a=1&b=%20x" into the path and decoded parameters (last one wins).
+std::pair<std::string, Query> split_target(std::string_view target);
+
+/// True when `authorization` is "Bearer <token>" (constant-time compare), or the query
+/// carries token=<token> (for the status page opened in a browser), or token is empty.
+bool authorized(std::string_view token, std::string_view authorization, const Query& query);
+
+Response handle(const Request& request, std::string_view token, Backend& backend);
+
+/// The status page: self-contained HTML with inline CSS and JS (no external assets), with
+/// the status JSON embedded; the script draws the throughput charts as inline SVG.
+std::string status_page(const std::string& status_json);
+
+}  // namespace relay::admin

@@ -1,0 +1,58 @@
+// relay/admin/admin_server.hpp — the admin HTTP endpoint's Beast driver and daemon backend.
+//
+// Owns: the [admin] listen socket, one coroutine per connection (bounded parser, read
+// timeout, keep-alive up to a request cap, at most max_connections at once), and the
+// admin::Backend of the running daemon: a metrics snapshot from the caller's function,
+// completed with queue depth and the queue API read through a queue::AdminStore (a
+// second SQLite connection; short reads on the io thread, WAL keeps them off the
+// writer's path).
+// Never: decides what a request means (relay/admin/admin_http.cpp does) or mutates the queue.
+// Threading: the io_context thread. Errors: bind() returns text for the start-up log;
+// per-connection failures are logged at debug and close that connection only.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "conf/config.hpp"
+#include "queue/admin_store.hpp"
+#include "relay/admin/admin_http.hpp"
+#include "relay/admin/metrics.hpp"
+
+namespace relay {
+
+class DaemonAdminBackend : public admin::Backend {
+ public:
+  DaemonAdminBackend(std::function<metrics::Snapshot()> snapshot, std::string db_path)
+      : snapshot_(std::move(snapshot)), db_path_(std::move(db_path)) {}
+  metrics::Snapshot snapshot() override;
+  std::expected<std::string, std::string> queue_list(const admin::Query& query) override;
+  std::expected<std::string, std::string> queue_summary() override;
+
+ private:
+  std::expected<queue::AdminStore*, std::string> store();
+  std::function<metrics::Snapshot()> snapshot_;
+  std::string db_path_;
+  std::optional<queue::AdminStore> store_;
+};
+
+class AdminServer {
+ public:
+  AdminServer(boost::asio::io_context& io, const conf::AdminConfig& config, admin::Backend& backend);
+  ~AdminServer();
+  /// Binds [admin] listen; returns an error text ("" on success).
+  std::string bind();
+  void start();
+  void close();
+
+  struct State;  // public only so the connection coroutines in the .cpp can name it
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace relay

@@ -1,0 +1,307 @@
+// relay/admin/metrics.cpp — Prometheus text and /api/status JSON from a Snapshot.
+#include "relay/admin/metrics.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace relay::metrics {
+namespace {
+
+// Prometheus label values escape backslash, double quote and newline.
+std::string label(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+class Writer {
+ public:
+  void family(std::string_view name, std::string_view type, std::string_view help) {
+    out_ += "# HELP ";
+    out_ += name;
+    out_ += ' ';
+    out_ += help;
+    out_ += "\n# TYPE ";
+    out_ += name;
+    out_ += ' ';
+    out_ += type;
+    out_ += '\n';
+  }
+  void sample(std::string_view name, std::string_view labels, std::uint64_t v) { line(name, labels, std::to_string(v)); }
+  void sample(std::string_view name, std::string_view labels, double v) { line(name, labels, number(v)); }
+  std::string take() { return std::move(out_); }
+
+ private:
+  void line(std::string_view name, std::string_view labels, const std::string& v) {
+    out_ += name;
+    if (!labels.empty()) {
+      out_ += '{';
+      out_ += labels;
+      out_ += '}';
+    }
+    out_ += ' ';
+    out_ += v;
+    out_ += '\n';
+  }
+  std::string out_;
+};
+
+std::string listener_labels(const Listener& l) {
+  return "listener=\"" + label(l.name) + "\",direction=\"" + conf::to_string(l.direction) + "\"";
+}
+
+std::string direction_label(std::size_t d) {
+  return std::string("direction=\"") + conf::to_string(static_cast<conf::Direction>(d)) + "\"";
+}
+
+}  // namespace
+
+std::string format_prometheus(const Snapshot& s) {
+  Writer w;
+  w.family("hubrelay_up", "gauge", "1 while the daemon serves.");
+  w.sample("hubrelay_up", "", std::uint64_t{1});
+  w.family("hubrelay_start_time_seconds", "gauge", "Unix time the daemon started.");
+  w.sample("hubrelay_start_time_seconds", "", static_cast<std::uint64_t>(s.started_unix));
+  w.family("hubrelay_draining", "gauge", "1 while draining for shutdown.");
+  w.sample("hubrelay_draining", "", std::uint64_t{s.draining ? 1u : 0u});
+
+  struct ListenerMetric {
+    const char* name;
+    const char* type;
+    const char* help;
+    std::uint64_t ListenerCounters::*field;
+  };
+  constexpr std::array<ListenerMetric, 7> listener_metrics{{
+      {"hubrelay_connections_accepted_total", "counter", "SMTP connections accepted.",
+       &ListenerCounters::connections_accepted},
+      {"hubrelay_connections_rejected_total", "counter", "SMTP connections refused (421) over max_connections.",
+       &ListenerCounters::connections_refused},
+      {"hubrelay_sessions_active", "gauge", "SMTP sessions open now.", &ListenerCounters::sessions_active},
+      {"hubrelay_messages_received_total", "counter", "Messages committed to the queue and answered 250.",
+       &ListenerCounters::messages_received},
+      {"hubrelay_recipients_received_total", "counter", "Recipients of committed messages.",
+       &ListenerCounters::recipients_received},
+      {"hubrelay_bytes_received_total", "counter", "Message bytes committed.", &ListenerCounters::bytes_received},
+      {"hubrelay_commit_failures_total", "counter", "Messages answered 451/452 because the queue commit failed.",
+       &ListenerCounters::commit_failures},
+  }};
+  for (const auto& m : listener_metrics) {
+    w.family(m.name, m.type, m.help);
+    for (const auto& l : s.listeners) w.sample(m.name, listener_labels(l), l.counters.*m.field);
+  }
+  w.family("hubrelay_rejections_total", "counter", "4xx/5xx replies sent, by enhanced status code.");
+  for (const auto& l : s.listeners)
+    for (const auto& [reason, n] : l.counters.rejections)
+      w.sample("hubrelay_rejections_total", listener_labels(l) + ",reason=\"" + label(reason) + "\"", n);
+  // Issue 6: recipient callouts and DNSBL lookups (keys are "a b": two label values).
+  const auto pair_labels = [](const std::string& key, const char* first, const char* second) {
+    const auto space = key.find(' ');
+    return std::string(",") + first + "=\"" + label(key.substr(0, space)) + "\"," + second + "=\"" +
+           label(space == std::string::npos ? std::string() : key.substr(space + 1)) + "\"";
+  };
+  w.family("hubrelay_callout_total", "counter", "Recipient verification callouts, by result and cache hit/miss.");
+  for (const auto& l : s.listeners)
+    for (const auto& [key, n] : l.counters.callouts)
+      w.sample("hubrelay_callout_total", listener_labels(l) + pair_labels(key, "result", "cache"), n);
+  w.family("hubrelay_dnsbl_total", "counter", "DNSBL results per zone (listed, clean, error), cache hits included.");
+  for (const auto& l : s.listeners)
+    for (const auto& [key, n] : l.counters.dnsbl)
+      w.sample("hubrelay_dnsbl_total", listener_labels(l) + pair_labels(key, "zone", "result"), n);
+  // Issue 6: every policy decision by stage, verdict and reason (docs/policy.md#metrics).
+  w.family("hubrelay_policy_decisions_total", "counter",
+           "Policy decisions by SMTP stage, decision (accept, reject, defer) and reason.");
+  for (const auto& l : s.listeners)
+    for (const auto& [key, n] : l.counters.policy_decisions)
+      w.sample("hubrelay_policy_decisions_total",
+               listener_labels(l) + ",stage=\"" + label(std::get<0>(key)) + "\",decision=\"" +
+                   label(std::get<1>(key)) + "\",reason=\"" + label(std::get<2>(key)) + "\"",
+               n);
+
+  struct DirectionMetric {
+    const char* name;
+    const char* help;
+    std::uint64_t DirectionCounters::*field;
+  };
+  constexpr std::array<DirectionMetric, 7> direction_metrics{{
+      {"hubrelay_recipients_delivered_total", "Recipients a next hop accepted.", &DirectionCounters::delivered},
+      {"hubrelay_recipients_deferred_total", "Recipient deliveries deferred for a retry.", &DirectionCounters::deferred},
+      {"hubrelay_recipients_bounced_total", "Recipients failed permanently.", &DirectionCounters::bounced},
+      {"hubrelay_recipients_expired_total", "Recipients expired (queue lifetime).", &DirectionCounters::expired},
+      {"hubrelay_messages_delivered_total", "Transactions with at least one recipient delivered.",
+       &DirectionCounters::messages_out},
+      {"hubrelay_recipients_parked_total", "Deferrals because no hop of the route was usable.",
+       &DirectionCounters::parked},
+      {"hubrelay_recipients_released_total", "Parked recipients made due when a hop of their route came back.",
+       &DirectionCounters::released},
+  }};
+  for (const auto& m : direction_metrics) {
+    w.family(m.name, "counter", m.help);
+    for (std::size_t d = 0; d < 2; ++d) w.sample(m.name, direction_label(d), s.directions[d].*m.field);
+  }
+  w.family("hubrelay_delivery_latency_seconds", "histogram", "Time from receipt to delivery, per recipient.");
+  for (std::size_t d = 0; d < 2; ++d) {
+    const auto& h = s.directions[d].latency;
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < h.buckets.size(); ++i) {
+      cumulative += h.buckets[i];
+      const std::string le = i < latency_bounds.size() ? number(latency_bounds[i]) : "+Inf";
+      w.sample("hubrelay_delivery_latency_seconds_bucket", direction_label(d) + ",le=\"" + le + "\"", cumulative);
+    }
+    w.sample("hubrelay_delivery_latency_seconds_sum", direction_label(d), h.sum_seconds);
+    w.sample("hubrelay_delivery_latency_seconds_count", direction_label(d), h.count);
+  }
+
+  w.family("hubrelay_hop_attempts_total", "counter", "SMTP transactions started on a next hop.");
+  for (const auto& h : s.hops) w.sample("hubrelay_hop_attempts_total", "hop=\"" + label(h.name) + "\"", h.counters.attempts);
+  w.family("hubrelay_hop_successes_total", "counter", "Transactions a next hop completed.");
+  for (const auto& h : s.hops)
+    w.sample("hubrelay_hop_successes_total", "hop=\"" + label(h.name) + "\"", h.counters.successes);
+  w.family("hubrelay_hop_failures_total", "counter", "Hop failures by class (connect, io, timeout, tls, protocol, reply_4xx, reply_5xx).");
+  for (const auto& h : s.hops)
+    for (const auto& [cls, n] : h.counters.failures)
+      w.sample("hubrelay_hop_failures_total", "hop=\"" + label(h.name) + "\",class=\"" + label(cls) + "\"", n);
+  w.family("hubrelay_hop_up", "gauge", "1 when the hop is usable, 0 while passive health has ejected it.");
+  for (const auto& h : s.hops)
+    w.sample("hubrelay_hop_up", "hop=\"" + label(h.name) + "\"", std::uint64_t{h.state == "up" ? 1u : 0u});
+  w.family("hubrelay_hop_connections", "gauge", "Open connections to the hop.");
+  for (const auto& h : s.hops) w.sample("hubrelay_hop_connections", "hop=\"" + label(h.name) + "\"", std::uint64_t{h.connections});
+
+  w.family("hubrelay_path_up", "gauge", "1 while the health path is UP (the state routing uses), 0 while DOWN.");
+  for (const auto& p : s.paths) w.sample("hubrelay_path_up", "path=\"" + label(p.name) + "\"", std::uint64_t{p.up ? 1u : 0u});
+  w.family("hubrelay_path_maintenance", "gauge", "1 while the health path is inside a maintenance window.");
+  for (const auto& p : s.paths)
+    w.sample("hubrelay_path_maintenance", "path=\"" + label(p.name) + "\"",
+             std::uint64_t{p.state == "maintenance" ? 1u : 0u});
+  w.family("hubrelay_path_transitions_total", "counter", "UP/DOWN changes of the health path since the daemon started.");
+  for (const auto& p : s.paths) w.sample("hubrelay_path_transitions_total", "path=\"" + label(p.name) + "\"", p.transitions);
+
+  w.family("hubrelay_queue_commit_transactions_total", "counter", "Group-commit transactions.");
+  w.sample("hubrelay_queue_commit_transactions_total", "", s.commit.transactions);
+  w.family("hubrelay_queue_committed_messages_total", "counter", "Messages committed (sum of batch sizes).");
+  w.sample("hubrelay_queue_committed_messages_total", "", s.commit.messages_committed);
+  w.family("hubrelay_queue_commit_batch_max", "gauge", "Largest group-commit batch so far.");
+  w.sample("hubrelay_queue_commit_batch_max", "", s.commit.largest_batch);
+  w.family("hubrelay_queue_commit_seconds_total", "counter", "Time spent in group-commit transactions.");
+  w.sample("hubrelay_queue_commit_seconds_total", "", static_cast<double>(s.commit.commit_seconds_total_us) / 1e6);
+  w.family("hubrelay_delivery_in_flight", "gauge", "Messages held in memory by the delivery engine.");
+  w.sample("hubrelay_delivery_in_flight", "", s.delivery_in_flight);
+
+  if (s.depth) {
+    const Depth& d = *s.depth;
+    w.family("hubrelay_queue_messages", "gauge", "Messages with pending recipients, by state.");
+    w.sample("hubrelay_queue_messages", "state=\"queued\"", d.queued_messages);
+    w.sample("hubrelay_queue_messages", "state=\"deferred\"", d.deferred_messages);
+    w.sample("hubrelay_queue_messages", "state=\"held\"", d.held_messages);
+    w.family("hubrelay_queue_recipients", "gauge", "Pending recipients, by state.");
+    w.sample("hubrelay_queue_recipients", "state=\"queued\"", d.queued_recipients);
+    w.sample("hubrelay_queue_recipients", "state=\"deferred\"", d.deferred_recipients);
+    w.sample("hubrelay_queue_recipients", "state=\"held\"", d.held_recipients);
+    w.family("hubrelay_queue_oldest_age_seconds", "gauge", "Age of the oldest message in each state (0: none).");
+    w.sample("hubrelay_queue_oldest_age_seconds", "state=\"queued\"", d.oldest_queued_seconds);
+    w.sample("hubrelay_queue_oldest_age_seconds", "state=\"deferred\"", d.oldest_deferred_seconds);
+    w.sample("hubrelay_queue_oldest_age_seconds", "state=\"held\"", d.oldest_held_seconds);
+    w.family("hubrelay_queue_bytes", "gauge", "Bytes of messages with pending recipients.");
+    w.sample("hubrelay_queue_bytes", "", d.bytes);
+  }
+  return w.take();
+}
+
+std::string format_status_json(const Snapshot& s) {
+  std::string o = "{\"version\":" + json_string(s.version) + ",\"now\":" + std::to_string(s.now_unix) +
+                  ",\"started\":" + std::to_string(s.started_unix) + ",\"draining\":" + (s.draining ? "true" : "false") +
+                  ",\"in_flight\":" + std::to_string(s.delivery_in_flight) + ",\"listeners\":[";
+  for (std::size_t i = 0; i < s.listeners.size(); ++i) {
+    const auto& l = s.listeners[i];
+    const auto& c = l.counters;
+    if (i) o += ',';
+    o += "{\"name\":" + json_string(l.name) + ",\"direction\":\"" + conf::to_string(l.direction) +
+         "\",\"connections_accepted\":" + std::to_string(c.connections_accepted) +
+         ",\"connections_rejected\":" + std::to_string(c.connections_refused) +
+         ",\"sessions_active\":" + std::to_string(c.sessions_active) +
+         ",\"messages_received\":" + std::to_string(c.messages_received) +
+         ",\"recipients_received\":" + std::to_string(c.recipients_received) +
+         ",\"bytes_received\":" + std::to_string(c.bytes_received) + ",\"rejections\":{";
+    bool first = true;
+    for (const auto& [reason, n] : c.rejections) {
+      if (!first) o += ',';
+      first = false;
+      o += json_string(reason) + ":" + std::to_string(n);
+    }
+    o += "}}";
+  }
+  o += "],\"directions\":{";
+  for (std::size_t d = 0; d < 2; ++d) {
+    const auto& c = s.directions[d];
+    const auto& r = s.rates[d];
+    if (d) o += ',';
+    o += "\"" + std::string(conf::to_string(static_cast<conf::Direction>(d))) + "\":{\"delivered\":" +
+         std::to_string(c.delivered) + ",\"deferred\":" + std::to_string(c.deferred) +
+         ",\"bounced\":" + std::to_string(c.bounced) + ",\"expired\":" + std::to_string(c.expired) +
+         ",\"messages_out\":" + std::to_string(c.messages_out) + ",\"rate_in\":[" + number(r.in[0]) + "," +
+         number(r.in[1]) + "," + number(r.in[2]) + "],\"rate_out\":[" + number(r.out[0]) + "," + number(r.out[1]) +
+         "," + number(r.out[2]) + "],\"series_in\":[";
+    for (std::size_t f = 0; f < 2; ++f) {
+      if (f) o += "],\"series_out\":[";
+      const auto& series = s.series[d][f];
+      for (std::size_t i = 0; i < series.size(); ++i) {
+        if (i) o += ',';
+        o += std::to_string(series[i]);
+      }
+    }
+    o += "]}";
+  }
+  o += "},\"hops\":[";
+  for (std::size_t i = 0; i < s.hops.size(); ++i) {
+    const auto& h = s.hops[i];
+    if (i) o += ',';
+    std::uint64_t failures = 0;
+    for (const auto& [cls, n] : h.counters.failures) failures += n;
+    o += "{\"name\":" + json_string(h.name) + ",\"state\":" + json_string(h.state) +
+         ",\"connections\":" + std::to_string(h.connections) + ",\"attempts\":" + std::to_string(h.counters.attempts) +
+         ",\"successes\":" + std::to_string(h.counters.successes) + ",\"failures\":" + std::to_string(failures) +
+         ",\"paths\":[";
+    for (std::size_t k = 0; k < h.paths.size(); ++k) o += (k ? "," : "") + json_string(h.paths[k]);
+    o += "]}";
+  }
+  o += "],\"paths\":[";
+  for (std::size_t i = 0; i < s.paths.size(); ++i) {
+    const auto& p = s.paths[i];
+    if (i) o += ',';
+    o += "{\"name\":" + json_string(p.name) + ",\"state\":" + json_string(p.state) +
+         ",\"up\":" + (p.up ? "true" : "false") + ",\"since\":" + std::to_string(p.since_unix) +
+         ",\"transitions\":" + std::to_string(p.transitions) + "}";
+  }
+  o += "],\"queue\":";
+  if (s.depth) {
+    const Depth& d = *s.depth;
+    o += "{\"queued\":" + std::to_string(d.queued_messages) + ",\"deferred\":" + std::to_string(d.deferred_messages) +
+         ",\"held\":" + std::to_string(d.held_messages) + ",\"recipients\":" +
+         std::to_string(d.queued_recipients + d.deferred_recipients + d.held_recipients) +
+         ",\"bytes\":" + std::to_string(d.bytes) + ",\"oldest_seconds\":" +
+         number(std::max({d.oldest_queued_seconds, d.oldest_deferred_seconds, d.oldest_held_seconds})) + "}";
+  } else {
+    o += "{\"error\":" + json_string(s.depth_error) + "}";
+  }
+  o += ",\"commit\":{\"transactions\":" + std::to_string(s.commit.transactions) +
+       ",\"messages\":" + std::to_string(s.commit.messages_committed) +
+       ",\"largest_batch\":" + std::to_string(s.commit.largest_batch) + "}}";
+  return o;
+}
+
+}  // namespace relay::metrics

@@ -1,0 +1,133 @@
+// relay/admin/status_page.cpp — the admin status page, embedded in the binary.
+//
+// Owns: one self-contained HTML document (inline CSS and JS, no CDN, no external file)
+// showing per-direction throughput over the last hour (messages/s in and out, drawn as
+// inline SVG from the daemon's 10-second ring buffer), queue depth, listeners and hops
+// with their health state, the health paths (UP/DOWN/maintenance, since, changes) and
+// which paths each hop depends on. The status JSON is embedded at render time, so the page works
+// without further requests and with a bearer token; it reloads itself every 10 s.
+// Never: loads anything from the network.
+#include <string>
+
+#include "relay/admin/admin_http.hpp"
+
+namespace relay::admin {
+namespace {
+
+constexpr std::string_view page_head = R"html(<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>hubrelay status</title>
+<meta http-equiv="refresh" content="10">
+<style>
+body{font:14px system-ui,sans-serif;margin:16px;color:#222;background:#fafafa}
+h1{font-size:20px;margin:0 0 8px}h2{font-size:16px;margin:16px 0 6px}
+.charts{display:flex;flex-wrap:wrap;gap:16px}.chart{background:#fff;border:1px solid #ddd;padding:8px}
+table{border-collapse:collapse;background:#fff}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}
+th{background:#eee}td:first-child,th:first-child{text-align:left}
+.up{color:#080;font-weight:bold}.ejected,.down{color:#c00;font-weight:bold}.maintenance{color:#b60;font-weight:bold}
+.dep{margin-right:6px}.legend span{margin-right:12px}
+</style></head><body>
+<h1>hubrelay status</h1><div id="summary"></div>
+<h2>Throughput, last hour (messages/s, 10-second buckets)</h2><div class="charts" id="charts"></div>
+<h2>Queue</h2><div id="queue"></div>
+<h2>Listeners</h2><div id="listeners"></div>
+<h2>Next hops</h2><div id="hops"></div>
+<h2>Health paths</h2><div id="paths"></div>
+<script id="status-data" type="application/json">)html";
+
+constexpr std::string_view page_tail = R"html(</script>
+<script>
+"use strict";
+const S = JSON.parse(document.getElementById("status-data").textContent);
+const NS = "http://www.w3.org/2000/svg";
+function el(tag, attrs, parent) {
+  const e = document.createElementNS(NS, tag);
+  for (const k in attrs) e.setAttribute(k, attrs[k]);
+  if (parent) parent.appendChild(e);
+  return e;
+}
+function chart(title, seriesIn, seriesOut) {
+  const W = 540, H = 220, L = 48, B = 24, T = 22;
+  const box = document.createElement("div");
+  box.className = "chart";
+  const svg = el("svg", {width: W, height: H, viewBox: `0 0 ${W} ${H}`, "data-title": title});
+  const rates = [seriesIn.map(v => v / 10), seriesOut.map(v => v / 10)];
+  const max = Math.max(0.1, ...rates[0], ...rates[1]);
+  const n = Math.max(seriesIn.length, 2);
+  const x = i => L + (W - L - 8) * i / (n - 1);
+  const y = v => H - B - (H - B - T) * v / max;
+  el("text", {x: L, y: 14, "font-size": 13, "font-weight": "bold"}, svg).textContent = title;
+  for (let k = 0; k <= 4; ++k) {
+    const v = max * k / 4;
+    el("line", {x1: L, x2: W - 8, y1: y(v), y2: y(v), stroke: "#eee"}, svg);
+    el("text", {x: L - 4, y: y(v) + 4, "font-size": 10, "text-anchor": "end"}, svg).textContent = v.toFixed(v < 1 ? 2 : 1);
+  }
+  el("text", {x: L, y: H - 6, "font-size": 10}, svg).textContent = "-60 min";
+  el("text", {x: W - 8, y: H - 6, "font-size": 10, "text-anchor": "end"}, svg).textContent = "now";
+  const colors = ["#1f77b4", "#d62728"], names = ["in", "out"];
+  rates.forEach((r, s) => {
+    const points = r.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
+    el("polyline", {points, fill: "none", stroke: colors[s], "stroke-width": 1.5, class: "series series-" + names[s],
+                    "data-points": r.length, "data-total": r.reduce((a, b) => a + b, 0) * 10}, svg);
+  });
+  box.appendChild(svg);
+  const legend = document.createElement("div");
+  legend.className = "legend";
+  legend.innerHTML = `<span style="color:${colors[0]}">&#9632; in (received)</span><span style="color:${colors[1]}">&#9632; out (delivered)</span>`;
+  box.appendChild(legend);
+  document.getElementById("charts").appendChild(box);
+}
+function table(id, head, rows) {
+  const t = document.createElement("table");
+  t.innerHTML = "<tr>" + head.map(h => `<th>${h}</th>`).join("") + "</tr>" +
+    rows.map(r => "<tr>" + r.map(c => `<td>${c}</td>`).join("") + "</tr>").join("");
+  document.getElementById(id).appendChild(t);
+}
+function esc(s) { return String(s).replace(/[&<>"]/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c])); }
+for (const d of ["inbound", "outbound"]) chart(d, S.directions[d].series_in, S.directions[d].series_out);
+document.getElementById("summary").textContent =
+  `version ${S.version}, up ${Math.round((S.now - S.started) / 60)} min, ${S.in_flight} message(s) in delivery` +
+  (S.draining ? ", DRAINING" : "");
+const q = S.queue;
+table("queue", ["queued", "deferred", "held", "recipients", "bytes", "oldest (s)"],
+      q.error ? [[esc(q.error), "", "", "", "", ""]] : [[q.queued, q.deferred, q.held, q.recipients, q.bytes, Math.round(q.oldest_seconds)]]);
+table("listeners", ["listener", "direction", "sessions", "accepted", "rejected", "messages", "bytes", "in/s 1m", "out/s 1m"],
+      S.listeners.map(l => [esc(l.name), l.direction, l.sessions_active, l.connections_accepted, l.connections_rejected,
+                            l.messages_received, l.bytes_received, S.directions[l.direction].rate_in[0].toFixed(2),
+                            S.directions[l.direction].rate_out[0].toFixed(2)]));
+// Health paths (issue 5): a hop is usable only while every path it depends on is up.
+const paths = S.paths || [];
+const pathState = name => { const p = paths.find(x => x.name === name); return p ? p.state : "unknown"; };
+const when = t => t ? new Date(t * 1000).toISOString().replace(".000Z", "Z") : "-";
+table("hops", ["hop", "state", "connections", "attempts", "successes", "failures", "depends on paths"],
+      S.hops.map(h => [esc(h.name), `<span class="${esc(h.state)}">${esc(h.state)}</span>`, h.connections, h.attempts,
+                       h.successes, h.failures,
+                       (h.paths || []).map(n => `<span class="dep ${esc(pathState(n))}" data-path="${esc(n)}">${esc(n)}</span>`)
+                         .join("") || "-"]));
+if (paths.length)
+  table("paths", ["path", "state", "since (UTC)", "changes", "used by hops"],
+        paths.map(p => [esc(p.name), `<span class="${esc(p.state)}">${esc(p.state)}</span>`, when(p.since), p.transitions,
+                        esc(S.hops.filter(h => (h.paths || []).includes(p.name)).map(h => h.name).join(", ") || "-")]));
+else
+  document.getElementById("paths").textContent = "no health paths configured (or no check has run yet)";
+document.body.setAttribute("data-rendered", "yes");
+</script></body></html>
+)html";
+
+}  // namespace
+
+std::string status_page(const std::string& status_json) {
+  std::string page(page_head);
+  // "</" inside the JSON would end the <script> element early; "<\/" is the same JSON.
+  for (std::size_t i = 0; i < status_json.size(); ++i) {
+    if (status_json[i] == '<' && i + 1 < status_json.size() && status_json[i + 1] == '/') {
+      page += "<\\/";
+      ++i;
+    } else {
+      page += status_json[i];
+    }
+  }
+  page += page_tail;
+  return page;
+}
+
+}  // namespace relay::admin

@@ -1,0 +1,25 @@
+// relay/cli/queue_cli.hpp — the `hubrelay queue ...` and `hubrelay stats` subcommands.
+//
+// Owns: argument parsing for queue list|show|retry|hold|release|delete|bounce|expire|
+// summary and stats, the audit log line of every queue mutation (who: uid and user
+// name; what; result) written to the daemon's configured log (file or syslog) or stderr,
+// and exit statuses (0 ok, 1 bad id / bad filter / queue error, 2 usage).
+// The queue commands work on state_dir/queue.db directly (queue::AdminStore), so they
+// work the same whether the daemon runs or not; `stats` asks the running daemon's admin
+// endpoint ([admin] listen) for /api/status.
+// Never: talks SMTP or changes the configuration.
+// Threading: single-threaded, run from main().
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace relay {
+
+/// `args`: the words after "queue" (the config path already removed by main).
+int queue_cli_main(const std::string& config_path, const std::vector<std::string>& args);
+
+/// `hubrelay stats`: per-direction throughput over the last 1, 5 and 15 minutes.
+int stats_main(const std::string& config_path, const std::vector<std::string>& args);
+
+}  // namespace relay

@@ -1,0 +1,86 @@
+// relay/client/client_stream.cpp — plain or TLS byte stream for the SMTP client.
+//
+// Owns: building the OpenSSL client context for one connection (TLS >= 1.2, verify
+// mode with chain + host name, optional client certificate), SNI for host names, the
+// handshake, and routing reads/writes to the TCP socket or the TLS layer.
+// Never: decides the TLS policy (SmtpClient does) or throws: every failure is an
+// error_code plus text. Threading: the connection's executor only.
+// Standards: RFC 3207, RFC 6066 §3 (SNI), RFC 6125 (name checks), RFC 8996.
+#include "relay/client/client_stream.hpp"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+namespace relay {
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+
+ClientStream::ClientStream(asio::any_io_executor executor) : socket_(std::move(executor)) {}
+
+asio::awaitable<boost::system::error_code> ClientStream::start_tls(const TlsClientOptions& options,
+                                                                   std::string& error) {
+  boost::system::error_code ec;
+  context_ = std::make_unique<ssl::context>(ssl::context::tls_client);
+  // TLS 1.2 is the floor (RFC 8996 retired 1.0/1.1).
+  context_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                            ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1,
+                        ec);
+  if (options.verify) {
+    context_->set_verify_mode(ssl::verify_peer, ec);
+    if (!ec) {
+      if (options.ca_file.empty()) context_->set_default_verify_paths(ec);
+      else context_->load_verify_file(options.ca_file, ec);
+    }
+    if (!ec) context_->set_verify_callback(ssl::host_name_verification(options.server_name), ec);
+  } else {
+    // Opportunistic / required without verification: encryption against passive
+    // listeners only (RFC 7435), so an untrusted certificate is accepted.
+    context_->set_verify_mode(ssl::verify_none, ec);
+  }
+  if (!ec && !options.cert_file.empty()) {
+    context_->use_certificate_chain_file(options.cert_file, ec);
+    if (!ec) context_->use_private_key_file(options.key_file, ssl::context::pem, ec);
+  }
+  if (ec) {
+    error = "TLS set-up: " + ec.message();
+    co_return ec;
+  }
+  tls_.emplace(socket_, *context_);
+  boost::system::error_code literal_ec;
+  (void)asio::ip::make_address(options.server_name, literal_ec);
+  if (literal_ec && !options.server_name.empty()) {
+    // SNI carries names only, never IP literals (RFC 6066 §3).
+    SSL_set_tlsext_host_name(tls_->native_handle(), options.server_name.c_str());
+  }
+  auto [hec] = co_await tls_->async_handshake(ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
+  if (hec) {
+    error = "TLS handshake: " + hec.message();
+    if (const long verify = SSL_get_verify_result(tls_->native_handle()); options.verify && verify != X509_V_OK)
+      error += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
+  }
+  co_return hec;
+}
+
+asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> ClientStream::read_some(asio::mutable_buffer buffer) {
+  if (tls_) co_return co_await tls_->async_read_some(buffer, asio::as_tuple(asio::use_awaitable));
+  co_return co_await socket_.async_read_some(buffer, asio::as_tuple(asio::use_awaitable));
+}
+
+asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> ClientStream::write(
+    const std::vector<asio::const_buffer>& buffers) {
+  if (tls_) co_return co_await asio::async_write(*tls_, buffers, asio::as_tuple(asio::use_awaitable));
+  co_return co_await asio::async_write(socket_, buffers, asio::as_tuple(asio::use_awaitable));
+}
+
+void ClientStream::close() {
+  boost::system::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+}  // namespace relay

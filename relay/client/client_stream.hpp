@@ -1,0 +1,64 @@
+// relay/client/client_stream.hpp — the byte stream of one SMTP client connection: plain TCP,
+// or TLS after STARTTLS (RFC 3207).
+//
+// Owns: the TCP socket, the TLS context and the OpenSSL stream layered on that socket
+// once start_tls() succeeded. read_some()/write() go to whichever layer is current, so
+// the SMTP dialogue code (SmtpClient::send) never knows whether TLS is on.
+// Policy (none/opportunistic/required/verify) is decided by SmtpClient; this file only
+// builds the context: verify mode checks the chain against a CA file or the system
+// store and the peer name (RFC 6125 via OpenSSL's X509_check_host / check_ip).
+// Errors: error_code results, never exceptions (context set-up errors are caught and
+// returned as text). Timeouts: the caller's IoDeadline cancels the socket, which aborts
+// TLS operations too, because they are composed on it.
+// Threading: one coroutine at a time on the connection's executor.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace relay {
+
+struct TlsClientOptions {
+  bool verify = false;        // chain + name
+  std::string server_name;    // SNI and the name to verify (the configured host name)
+  std::string ca_file;        // verify: empty → system default store
+  std::string cert_file;      // client certificate chain (PEM), optional
+  std::string key_file;
+};
+
+class ClientStream {
+ public:
+  explicit ClientStream(boost::asio::any_io_executor executor);
+
+  boost::asio::ip::tcp::socket& socket() noexcept { return socket_; }
+  const boost::asio::ip::tcp::socket& socket() const noexcept { return socket_; }
+  bool tls_active() const noexcept { return tls_.has_value(); }
+
+  /// TLS client handshake on the connected socket. On failure `error` describes it and
+  /// the stream must not be used further (the plaintext session state is unknown).
+  boost::asio::awaitable<boost::system::error_code> start_tls(const TlsClientOptions& options, std::string& error);
+
+  boost::asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> read_some(
+      boost::asio::mutable_buffer buffer);
+  boost::asio::awaitable<std::tuple<boost::system::error_code, std::size_t>> write(
+      const std::vector<boost::asio::const_buffer>& buffers);
+
+  /// Best-effort TLS close_notify is skipped on purpose: QUIT already ended the session
+  /// and waiting for the peer's close_notify would only add a timeout. Closes the socket.
+  void close();
+
+ private:
+  boost::asio::ip::tcp::socket socket_;
+  std::unique_ptr<boost::asio::ssl::context> context_;
+  std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
+};
+
+}  // namespace relay

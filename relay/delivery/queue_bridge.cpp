@@ -1,0 +1,79 @@
+// relay/delivery/queue_bridge.cpp — awaitable adapters over queue::MessageQueue.
+//
+// These are plain functions returning the awaitable of an async operation, not
+// coroutines: g++ 12 miscompiles init-captures of coroutine parameters (a moved
+// std::string kept pointing into the old frame), so the message is handed to
+// async_initiate as an argument and moved exactly once, into the queue's job.
+#include "relay/delivery/queue_bridge.hpp"
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+
+namespace relay {
+namespace asio = boost::asio;
+
+namespace {
+
+// Wraps a completion handler so that the queue thread's callback is posted back to the
+// handler's executor: no queue-thread code ever touches session state.
+template <typename Result, typename Handler>
+auto post_back(Handler handler) {
+  auto executor = asio::get_associated_executor(handler);
+  return [handler = std::move(handler), executor](Result result) mutable {
+    asio::post(executor, [handler = std::move(handler), result = std::move(result)]() mutable {
+      std::move(handler)(std::move(result));
+    });
+  };
+}
+
+}  // namespace
+
+asio::awaitable<CommitResult> commit_message(queue::MessageQueue& q, queue::NewMessage message,
+                                             queue::UnixMillis lease_until) {
+  return asio::async_initiate<decltype(asio::use_awaitable), void(CommitResult)>(
+      [&q, lease_until](auto handler, queue::NewMessage message) {
+        q.commit(std::move(message), lease_until, post_back<CommitResult>(std::move(handler)));
+      },
+      asio::use_awaitable, std::move(message));
+}
+
+asio::awaitable<ClaimResult> claim_due(queue::MessageQueue& q, queue::UnixMillis now,
+                                       queue::UnixMillis lease_until, std::size_t limit) {
+  return asio::async_initiate<decltype(asio::use_awaitable), void(ClaimResult)>(
+      [&q, now, lease_until, limit](auto handler) {
+        q.claim_due(now, lease_until, limit, post_back<ClaimResult>(std::move(handler)));
+      },
+      asio::use_awaitable);
+}
+
+asio::awaitable<std::error_code> record_outcomes(queue::MessageQueue& q,
+                                                 std::vector<queue::RecipientOutcome> outcomes) {
+  return asio::async_initiate<decltype(asio::use_awaitable), void(std::error_code)>(
+      [&q](auto handler, std::vector<queue::RecipientOutcome> outcomes) {
+        q.record(std::move(outcomes), post_back<std::error_code>(std::move(handler)));
+      },
+      asio::use_awaitable, std::move(outcomes));
+}
+
+asio::awaitable<std::expected<std::size_t, std::error_code>> release_parked(queue::MessageQueue& q,
+                                                                          std::uint32_t route,
+                                                                          queue::UnixMillis now,
+                                                                          std::size_t limit) {
+  using Result = std::expected<std::size_t, std::error_code>;
+  return asio::async_initiate<decltype(asio::use_awaitable), void(Result)>(
+      [&q, route, now, limit](auto handler) {
+        q.release_parked(route, now, limit, post_back<Result>(std::move(handler)));
+      },
+      asio::use_awaitable);
+}
+
+queue::UnixMillis unix_now_ms() noexcept {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace relay

@@ -1,0 +1,32 @@
+// relay/delivery/queue_bridge.hpp — awaitable adapters over queue::MessageQueue.
+//
+// Owns: moving queue callbacks (which run on the queue thread) back onto the caller's
+// io_context, so coroutines can `co_await` a commit, claim or record. Adds no logic.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "queue/message_queue.hpp"
+
+namespace relay {
+
+using CommitResult = std::expected<queue::QueuedMessage, std::error_code>;
+using ClaimResult = std::expected<std::vector<queue::QueuedMessage>, std::error_code>;
+
+boost::asio::awaitable<CommitResult> commit_message(queue::MessageQueue& q, queue::NewMessage message,
+                                                    queue::UnixMillis lease_until);
+boost::asio::awaitable<ClaimResult> claim_due(queue::MessageQueue& q, queue::UnixMillis now,
+                                              queue::UnixMillis lease_until, std::size_t limit);
+boost::asio::awaitable<std::error_code> record_outcomes(queue::MessageQueue& q,
+                                                        std::vector<queue::RecipientOutcome> outcomes);
+
+boost::asio::awaitable<std::expected<std::size_t, std::error_code>> release_parked(queue::MessageQueue& q,
+                                                                                 std::uint32_t route,
+                                                                                 queue::UnixMillis now,
+                                                                                 std::size_t limit);
+
+/// Wall-clock Unix milliseconds (the queue's time unit).
+queue::UnixMillis unix_now_ms() noexcept;
+
+}  // namespace relay

@@ -1,0 +1,82 @@
+// relay/server/listener_context.hpp — what every session of one listener shares.
+//
+// Owns: a listener's compiled settings, its policy and its counters (one set per
+// listener, so inbound and outbound throughput are seen separately, seed 003), and the
+// registry of live sessions used to drain them on shutdown.
+// Threading: all of it lives on the single io_context thread; no locking.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "conf/config.hpp"
+#include "policy/auth_throttle.hpp"
+#include "policy/client_limits.hpp"
+#include "policy/listener_policy.hpp"
+#include "relay/counters.hpp"  // ListenerCounters (issue 7 moved it there, unchanged fields first)
+#include "relay/server/server_fsm.hpp"
+
+namespace queue { class MessageQueue; }
+
+namespace relay {
+
+class DeliveryEngine;
+class ListenerVerification;
+class TlsContext;
+class ThroughputRing;
+
+struct ListenerContext {
+  conf::ListenerConfig config;
+  ServerSettings settings;
+  policy::ListenerPolicy policy;
+  /// Shared across configuration reloads (owned by the server, keyed by listener name),
+  /// so counters and sessions_active survive a SIGHUP.
+  ListenerCounters& counters;
+  /// Set when the listener has tls != "off" (issue 3). Sessions copy the pointer, so
+  /// a reload may replace it without disturbing running sessions.
+  std::shared_ptr<TlsContext> tls;
+  /// AUTH failures per client address of this listener (issue 3).
+  policy::AuthThrottle auth_throttle;
+  /// Issue 6: DNSBL and recipient verification services; nullptr when the policy has none.
+  std::shared_ptr<ListenerVerification> verification = nullptr;
+  /// Issue 6: per-client connection/message/recipient limits, shared by every session of
+  /// the listener and kept across reloads (the server owns them by listener name and
+  /// re-configures them). Null when the listener sets no per-client limit.
+  std::shared_ptr<policy::ClientLimits> client_limits;
+};
+
+/// Live sessions, so shutdown can interrupt the ones still waiting for commands.
+class SessionRegistry {
+ public:
+  void add(std::uint64_t id, boost::asio::ip::tcp::socket* socket) { sessions_[id] = socket; }
+  void remove(std::uint64_t id) { sessions_.erase(id); }
+  std::size_t size() const noexcept { return sessions_.size(); }
+  bool draining() const noexcept { return draining_; }
+  /// Marks the server as draining and interrupts every session's pending I/O; each
+  /// session then answers 421 4.3.2 and closes.
+  void interrupt_all() {
+    draining_ = true;
+    for (auto& [id, socket] : sessions_) {
+      boost::system::error_code ignored;
+      socket->cancel(ignored);
+    }
+  }
+  void set_draining() noexcept { draining_ = true; }
+
+ private:
+  std::unordered_map<std::uint64_t, boost::asio::ip::tcp::socket*> sessions_;
+  bool draining_ = false;
+};
+
+struct SessionServices {
+  queue::MessageQueue& queue;
+  DeliveryEngine& delivery;
+  SessionRegistry& sessions;
+  const conf::Config& config;
+  ThroughputRing* throughput = nullptr;  // issue 7: per-direction in/out ring, may be null
+};
+
+}  // namespace relay

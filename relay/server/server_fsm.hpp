@@ -1,0 +1,332 @@
+// relay/server/server_fsm.hpp — the SMTP server protocol engine of one session (RFC 5321).
+//
+// Owns: session and transaction state, command sequencing, limits (512-octet command
+// lines, 1000-octet text lines, message size, recipient count, error count), DATA
+// decoding (dot-unstuffing; only CRLF.CRLF ends DATA — bare LF or bare CR never do),
+// the Received: trace header, and every reply the session sends (via relay/reply_table).
+// Performs no I/O and reads no clock: the driver (relay/server_session) feeds bytes and
+// the current time and writes out what comes back. Not thread-safe; one per session.
+// Errors: protocol violations become replies, never exceptions.
+// Standards: RFC 5321, RFC 1870 (SIZE), RFC 6152 (8BITMIME), RFC 2920 (PIPELINING),
+// RFC 2034/3463 (ENHANCEDSTATUSCODES), RFC 3207 (STARTTLS), RFC 3030 (CHUNKING),
+// RFC 3461 (DSN parameters, stored per recipient), RFC 6531 (SMTPUTF8 paths), RFC 4954.
+// STARTTLS is an effect: the FSM answers 220 and stops in starting_tls; the driver
+// drops every buffered byte, does the handshake and calls tls_started() (or closes).
+// Policy questions that need I/O (DNSBL, recipient verification; issue 6) are an effect
+// too: the FSM stops in checking_policy, the driver answers with policy_answered().
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "conf/config.hpp"
+#include "policy/client_limits.hpp"
+#include "policy/listener_policy.hpp"
+#include "relay/smtp/command_parser.hpp"
+#include "relay/smtp/data_decoder.hpp"
+#include "relay/smtp/reply_table.hpp"
+
+namespace relay {
+
+enum class ServerState : std::uint8_t {
+  greeting,         // before start()
+  awaiting_helo,    // banner sent, no EHLO/HELO yet
+  ready,            // EHLO/HELO done, no transaction
+  in_transaction,   // MAIL accepted, collecting RCPT
+  receiving_data,   // after 354, decoding the message
+  awaiting_commit,  // message complete, driver is committing it to the queue
+  starting_tls,     // 220 to STARTTLS sent: driver discards buffered input and handshakes
+  receiving_chunk,  // after BDAT n: taking (or discarding) the n octets of the chunk
+  authenticating,   // AUTH credentials complete: driver checks them, then calls auth_done()
+  closed,           // QUIT, fatal error or timeout: driver writes pending output and closes
+  // Issue 6: a policy question needs I/O (DNSBL lookup, recipient callout): the driver
+  // takes it with take_policy_query(), answers with policy_answered(); input waits.
+  checking_policy,
+};
+
+std::string_view to_string(ServerState s) noexcept;
+
+/// What to do with bare LF / bare CR inside DATA. Neither ever ends the message.
+enum class BareLineEndings : std::uint8_t { normalize, reject };
+
+struct ServerSettings {
+  std::string hostname;            // our name in the banner, EHLO reply and Received:
+  std::string listener;            // listener name, for Received: and logs
+  conf::Direction direction = conf::Direction::inbound;
+  std::uint64_t max_message_size = 36'700'160;
+  std::uint32_t max_recipients = 100;
+  std::uint32_t max_errors = 10;
+  BareLineEndings bare_line_endings = BareLineEndings::normalize;
+  // --- Issue 3 ---
+  conf::ListenerTls tls = conf::ListenerTls::off;  // implicit: the session is TLS from the start
+  std::uint64_t max_header_size = 64 * 1024;       // header section octets of a message; 0: none
+  bool auth = false;                               // offer AUTH PLAIN/LOGIN (RFC 4954)
+  bool auth_plaintext_trusted = false;             // ... also without TLS to trusted networks
+  // --- Issue 6: asynchronous policy checks (see PolicyQuery) ---
+  bool dnsbl = false;                              // the policy has DNSBL zones
+  bool dnsbl_at_connect = false;                   // check before the banner, else at the first RCPT
+  bool verify_recipients = false;                  // static list and/or callout for accepted domains
+};
+
+/// Issue 6: what the FSM asks the driver when it stops in checking_policy.
+enum class PolicyQueryKind : std::uint8_t { dnsbl, recipient };
+
+struct PolicyQuery {
+  PolicyQueryKind kind = PolicyQueryKind::dnsbl;
+  policy::IpAddress client;        // canonical client address
+  std::string client_text;         // as logged
+  std::string sender;              // reverse-path of the transaction ("" before MAIL / null sender)
+  std::string recipient;           // recipient queries: the forward-path without <>
+};
+
+/// The driver's answer. dnsbl: decision reject(dnsbl_listed) with `zone`, or accept with
+/// `header` (tag zones: added after Received: to every message of the session).
+/// recipient: accept, reject(recipient_unknown) or defer(recipient_unverified).
+struct PolicyAnswer {
+  policy::Decision decision;
+  std::string zone;
+  std::string header;
+  std::string reason;  // DNSBL: the listing zone's TXT text, reply-safe; may be ""
+};
+
+namespace limits {
+/// RFC 4954 §4: AUTH lines (command with initial response, and continuation lines) may
+/// be up to 12288 octets incl. CRLF; every other command line stays at 512.
+inline constexpr std::size_t max_auth_line = 12288;
+}  // namespace limits
+
+/// Credentials collected by AUTH, for the driver to check (never logged).
+struct AuthRequest {
+  std::string user;
+  std::string password;
+};
+
+enum class AuthResult : std::uint8_t { success, failure, locked_out };
+
+struct Peer {
+  std::string address;             // textual IP of the client, "127.0.0.1"
+  std::uint16_t port = 0;
+  policy::IpAddress ip;            // parsed form for policy checks
+};
+
+/// A complete message, ready to be committed to the queue.
+struct Transaction {
+  std::string helo;
+  std::string sender;                   // reverse-path without <>, "" for the null sender
+  std::string mail_parameters;          // ESMTP parameters of MAIL FROM as received (BODY=...)
+  std::vector<std::string> recipients;  // forward-paths without <>
+  std::string body;                     // Received: + unstuffed message, CRLF line endings
+  bool eight_bit = false;               // BODY=8BITMIME was given
+  bool tls = false;                     // received over TLS (STARTTLS or implicit)
+  bool chunked = false;                 // received with BDAT rather than DATA
+  std::string auth_user;                // AUTH identity, "" when not authenticated
+  // --- DSN / SMTPUTF8 (RFC 3461, RFC 6531) ---
+  /// RCPT parameters as received ("NOTIFY=NEVER ORCPT=rfc822;a@b"), same index as recipients.
+  std::vector<std::string> recipient_parameters;
+  bool smtputf8 = false;                // SMTPUTF8 was given on MAIL (also in mail_parameters)
+};
+
+/// Result the driver reports after trying to commit a Transaction.
+enum class CommitStatus : std::uint8_t { committed, temporary_failure, storage_full };
+
+class ServerFsm {
+ public:
+  using SystemTime = std::chrono::system_clock::time_point;
+
+  /// `settings` is copied; `policy` is referenced and must outlive the FSM.
+  ServerFsm(const ServerSettings& settings, const policy::ListenerPolicy& policy, Peer peer,
+            std::string session_id);
+
+  /// Produces the banner (220) or a refusal (554, then closed) into `out`.
+  void start(std::string& out);
+
+  /// Consumes client bytes, appending replies to `out`. Consumes all of `input`
+  /// unless it stops early because the state became awaiting_commit or closed;
+  /// the caller keeps the unconsumed tail and feeds it again after commit_done().
+  /// Partial lines are buffered internally. `now` dates the Received: header.
+  std::size_t consume(std::string_view input, SystemTime now, std::string& out);
+
+  /// In awaiting_commit: the message to commit. Moves it out.
+  Transaction take_transaction();
+
+  /// In awaiting_commit: the driver's commit result; appends the 250/451/452 reply.
+  void commit_done(CommitStatus status, std::string_view queue_id, std::string& out);
+
+  /// The per-state timeout expired: appends 421 4.4.2 and closes.
+  void timed_out(std::string& out);
+
+  /// The server is shutting down: appends 421 4.3.2 and closes.
+  void shutting_down(std::string& out);
+
+  ServerState state() const noexcept { return state_; }
+  bool closed() const noexcept { return state_ == ServerState::closed; }
+  /// How long the driver may wait for more input in the current state (RFC 5321 §4.5.3.2).
+  std::chrono::seconds read_timeout(const conf::ServerTimeouts& t) const noexcept;
+
+  // Counters the driver reads for metrics and logs.
+  std::uint64_t messages_accepted() const noexcept { return messages_accepted_; }
+
+  // --- Additions (not in the first version of this header) ---
+
+  /// Called on every state change with (old, new); the driver logs it at trace level.
+  /// The FSM itself never logs.
+  using TransitionObserver = std::function<void(ServerState from, ServerState to)>;
+  void set_transition_observer(TransitionObserver observer) { observer_ = std::move(observer); }
+
+  /// Error replies counted towards max_errors so far.
+  std::uint32_t errors() const noexcept { return errors_; }
+  /// Messages refused at the end of DATA (size, bare line endings, long lines).
+  std::uint64_t messages_refused() const noexcept { return messages_refused_; }
+  /// The reply most recently appended (for the driver's log line), count_ if none yet.
+  ReplyId last_reply() const noexcept { return last_reply_; }
+
+  // --- Issue 3 ---
+
+  /// In starting_tls: the handshake succeeded. The session returns to the state right
+  /// after the banner (RFC 3207 §4.2: all knowledge from before TLS is discarded).
+  void tls_started();
+  /// In starting_tls: the handshake failed; the session is closed without a reply.
+  void tls_failed();
+  bool tls_active() const noexcept { return tls_; }
+  /// Before start(): the client is `peer` (PROXY protocol: the balancer's client).
+  void set_peer(Peer peer) {
+    if (state_ == ServerState::greeting) peer_ = std::move(peer);
+  }
+  const Peer& peer() const noexcept { return peer_; }
+  /// Early talker: input arrived before the banner was due. Appends 554 5.5.0 and closes.
+  void early_talker(std::string& out);
+
+  /// In authenticating: the credentials to check. Moves them out.
+  AuthRequest take_auth_request();
+  /// In authenticating: the verdict; appends 235, 535 or 454.
+  void auth_done(AuthResult result, std::string& out);
+  bool authenticated() const noexcept { return !auth_user_.empty(); }
+  const std::string& auth_user() const noexcept { return auth_user_; }
+
+  // --- Issue 6: the "ask" effect ---
+  /// In checking_policy: the question to answer. Stays valid until policy_answered().
+  const PolicyQuery& take_policy_query() const noexcept { return query_; }
+  /// In checking_policy: the answer; appends the reply (banner or 554 at connect; 250,
+  /// 550, 554 or 451 at RCPT) and returns to the state before the question (or asks
+  /// the next question: a DNSBL pass at RCPT is followed by recipient verification).
+  void policy_answered(const PolicyAnswer& answer, std::string& out);
+  // --- Issue 6: policy decisions as data, per-client limits ---
+
+  /// Called once per policy evaluation (connect, HELO/EHLO, MAIL, RCPT, end of data),
+  /// accepting or not, with the stage and the decision; the driver logs and counts it.
+  using DecisionObserver = std::function<void(PolicyStage stage, policy::Decision decision)>;
+  void set_decision_observer(DecisionObserver observer) { decision_observer_ = std::move(observer); }
+  /// The most recent decision and its stage (accept at connect before any).
+  policy::Decision last_decision() const noexcept { return last_decision_; }
+  PolicyStage last_decision_stage() const noexcept { return last_decision_stage_; }
+  /// Before start(): the listener's shared per-client limits and the steady clock they
+  /// are read with (injected, so tests control time). Null: no per-client limits.
+  void set_client_limits(policy::ClientLimits* limits, std::function<policy::SteadyTime()> clock) {
+    limits_ = limits;
+    steady_clock_ = std::move(clock);
+  }
+
+ private:
+  void enter(ServerState next) noexcept;  // the one transition choke point (trace-logged by state name)
+
+  std::size_t consume_command_bytes(std::string_view input, SystemTime now, std::string& out);
+  std::size_t consume_data_bytes(std::string_view input, std::string& out);
+  void handle_command(std::string_view line, SystemTime now, std::string& out);
+  void on_helo(const Command& command, bool extended, std::string& out);
+  void on_mail(const Command& command, std::string& out);
+  void on_rcpt(const Command& command, std::string& out);
+  void on_data(const Command& command, SystemTime now, std::string& out);
+  void finish_data(std::string& out);
+  void reset_transaction() noexcept;
+  void reply(std::string& out, ReplyId id, std::initializer_list<std::string_view> args = {});
+  /// An error reply that counts towards max_errors; may append 421 and close.
+  void error_reply(std::string& out, ReplyId id);
+  void close_with(std::string& out, ReplyId id);
+
+  ServerState state_ = ServerState::greeting;
+  std::uint64_t messages_accepted_ = 0;
+
+  ServerSettings settings_;
+  const policy::ListenerPolicy* policy_;
+  Peer peer_;
+  std::string session_id_;
+  TransitionObserver observer_;
+
+  std::string line_;                  // a command line still missing its LF
+  bool discarding_line_ = false;      // the current command line is over 512 octets
+  std::string helo_;                  // the last EHLO/HELO argument
+  bool esmtp_ = false;                // EHLO (not HELO) was used
+  bool rcpt_tried_ = false;           // a RCPT was given in this transaction, accepted or not
+  Transaction transaction_;
+  DataDecoder decoder_;
+  std::uint32_t errors_ = 0;
+  std::uint64_t messages_refused_ = 0;
+  ReplyId last_reply_ = ReplyId::count_;
+
+  // Issue 3: STARTTLS and BDAT.
+  void on_starttls(const Command& command, std::string& out);
+  void on_bdat(const Command& command, SystemTime now, std::string& out);
+  std::size_t consume_chunk_bytes(std::string_view input, std::string& out);
+  void append_chunk(std::string_view bytes);
+  void finish_chunk(std::string& out);
+  void begin_body(SystemTime now);
+  bool header_over_limit(std::string_view body) const noexcept;
+
+  void on_auth(const Command& command, std::string& out);
+  void on_auth_response(std::string_view line, std::string& out);
+  void auth_credentials(std::string user, std::string password);
+  bool auth_allowed() const noexcept;
+  /// The line limit (without CRLF) for a command line starting with `head`.
+  std::size_t command_content_limit(std::string_view head) const noexcept;
+  enum class AuthStep : std::uint8_t { none, plain, login_user, login_password };
+  AuthStep auth_step_ = AuthStep::none;
+  AuthRequest auth_request_;
+  std::string auth_user_;
+  std::string auth_pending_user_;
+
+  bool tls_ = false;
+  bool bdat_started_ = false;          // a BDAT chunk was accepted in this transaction
+  std::uint64_t chunk_remaining_ = 0;  // octets of the current chunk still to take
+  std::uint64_t chunk_size_ = 0;       // octets of the current chunk (for the 250 reply)
+  std::uint64_t chunked_octets_ = 0;   // message octets received by BDAT so far
+  bool chunk_last_ = false;
+  bool chunk_discard_ = false;         // the BDAT was refused: its octets are read and dropped
+  ServerState chunk_return_ = ServerState::ready;  // state after a discarded chunk
+  bool chunk_cr_pending_ = false;      // the previous octet was CR (maybe half a CRLF)
+  bool chunk_too_big_ = false;
+  std::uint64_t chunk_bare_line_endings_ = 0;
+  std::size_t body_start_ = 0;         // where the message starts in transaction_.body (after Received:)
+
+  // Issue 6: asynchronous policy checks.
+  enum class DnsblState : std::uint8_t { unchecked, passed, listed };
+  void ask(PolicyQuery query, std::string& out);
+  void after_rcpt_policy(std::string recipient, std::string& out);
+  /// Every RCPT check passed but the recipient rate: take it, decide, reply.
+  void accept_recipient(std::string recipient, std::string& out);
+  void refuse_recipient(policy::Decision decision, std::string& out);
+  void refuse_listed(std::string& out);
+  /// A refusal with arguments; 5xx ones count towards max_errors like error_reply().
+  void policy_refusal(std::string& out, ReplyId id, std::initializer_list<std::string_view> args = {});
+  PolicyQuery query_;
+  bool query_at_connect_ = false;
+  DnsblState dnsbl_state_ = DnsblState::unchecked;
+  std::string dnsbl_listing_;          // the zone that listed the client, then "; TXT reason" if any
+  std::string dnsbl_header_;           // X-Hubrelay-DNSBL for tagged clients
+  std::string rcpt_parameters_;        // DSN parameters of the RCPT being decided
+  // Issue 6.
+  void decided(PolicyStage stage, policy::Decision decision);
+  bool peer_trusted() const noexcept;
+  policy::SteadyTime steady_now() const { return steady_clock_ ? steady_clock_() : policy::SteadyTime{}; }
+  DecisionObserver decision_observer_;
+  policy::Decision last_decision_;
+  PolicyStage last_decision_stage_ = PolicyStage::connect;
+  policy::ClientLimits* limits_ = nullptr;
+  std::function<policy::SteadyTime()> steady_clock_;
+  policy::ConnectionSlot connection_slot_;  // gives the per-client slot back when the session ends
+};
+
+}  // namespace relay

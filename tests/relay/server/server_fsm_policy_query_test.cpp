@@ -1,0 +1,274 @@
+// tests/relay/server/server_fsm_policy_query_test.cpp — the asynchronous "ask" effect of the
+// server FSM (issue 6): DNSBL at connect and at RCPT, recipient verification, pipelined
+// commands waiting behind a question, answers mapped to replies, exemptions.
+//
+// The test plays the driver: it feeds bytes, and whenever the FSM stops in
+// checking_policy it records the question and hands over the next scripted answer.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "relay/server/server_fsm.hpp"
+#include "tests/support/fsm_fixture.hpp"
+
+namespace {
+
+using relay::PolicyAnswer;
+using relay::PolicyQuery;
+using relay::PolicyQueryKind;
+using relay::ServerFsm;
+using relay::ServerState;
+using namespace std::chrono;
+using policy::Decision;
+using policy::Reason;
+
+relay::ServerSettings settings(bool dnsbl, bool at_connect, bool verify) {
+  relay::ServerSettings s;
+  s.hostname = "mx.test";
+  s.max_errors = 5;
+  s.dnsbl = dnsbl;
+  s.dnsbl_at_connect = at_connect;
+  s.verify_recipients = verify;
+  return s;
+}
+
+PolicyAnswer accept() { return PolicyAnswer{}; }
+PolicyAnswer listed(std::string zone) { return PolicyAnswer{Decision::reject(Reason::dnsbl_listed), std::move(zone), {}}; }
+PolicyAnswer tagged(std::string header) { return PolicyAnswer{Decision::accept(), {}, std::move(header)}; }
+PolicyAnswer unknown() { return PolicyAnswer{Decision::reject(Reason::recipient_unknown), {}, {}}; }
+PolicyAnswer unverified() { return PolicyAnswer{Decision::defer(Reason::recipient_unverified), {}, {}}; }
+
+class Driver {
+ public:
+  Driver(relay::ServerSettings s, const char* ip, std::deque<PolicyAnswer> answers)
+      : policy_(test_support::example_policy()), fsm_(s, policy_, test_support::peer_at(ip), "s1"), answers_(std::move(answers)) {
+    fsm_.start(out_);
+    settle();
+  }
+  /// Feeds `bytes` as one pipelined write; answers every question from the script.
+  void send(std::string_view bytes) {
+    std::size_t used = 0;
+    for (int rounds = 0; rounds < 1000 && used < bytes.size() && !fsm_.closed(); ++rounds) {
+      used += fsm_.consume(bytes.substr(used), system_clock::time_point{}, out_);
+      settle();
+      if (fsm_.state() == ServerState::awaiting_commit) {
+        last_body_ = fsm_.take_transaction().body;
+        fsm_.commit_done(relay::CommitStatus::committed, "Q1", out_);
+      }
+    }
+  }
+  /// Answers questions while the FSM asks them (one question may lead to another).
+  void settle() {
+    for (int rounds = 0; rounds < 100 && fsm_.state() == ServerState::checking_policy; ++rounds) {
+      queries_.push_back(fsm_.take_policy_query());
+      ASSERT_FALSE(answers_.empty()) << "unscripted question";
+      // While a question is open, nothing is consumed: pipelined input waits.
+      std::string none;
+      EXPECT_EQ(fsm_.consume("NOOP\r\n", system_clock::time_point{}, none), 0u);
+      EXPECT_TRUE(none.empty());
+      PolicyAnswer a = std::move(answers_.front());
+      answers_.pop_front();
+      fsm_.policy_answered(a, out_);
+    }
+  }
+  std::vector<std::string> replies() { return test_support::reply_lines(out_); }
+  const std::vector<PolicyQuery>& queries() const { return queries_; }
+  ServerFsm& fsm() { return fsm_; }
+  const std::string& body() const { return last_body_; }
+  bool answers_used() const { return answers_.empty(); }
+
+ private:
+  policy::ListenerPolicy policy_;
+  ServerFsm fsm_;
+  std::deque<PolicyAnswer> answers_;
+  std::vector<PolicyQuery> queries_;
+  std::string out_;
+  std::string last_body_;
+};
+
+std::vector<int> codes(const std::vector<std::string>& replies) {
+  std::vector<int> out;
+  for (const auto& r : replies)
+    if (r.size() >= 4 && r[3] == ' ') out.push_back(std::stoi(r.substr(0, 3)));
+  return out;
+}
+
+TEST(FsmPolicyQuery, DnsblAtConnectRejectsBeforeBanner) {
+  Driver d(settings(true, true, false), "198.51.100.7", {listed("zen.example.org")});
+  ASSERT_EQ(d.queries().size(), 1u);
+  EXPECT_EQ(d.queries()[0].kind, PolicyQueryKind::dnsbl);
+  EXPECT_EQ(d.queries()[0].client_text, "198.51.100.7");
+  EXPECT_TRUE(d.fsm().closed());
+  EXPECT_EQ(d.replies(), std::vector<std::string>{
+                             "554 5.7.1 Service unavailable; client [198.51.100.7] blocked using zen.example.org"});
+}
+
+TEST(FsmPolicyQuery, DnsblReasonIsAppendedToTheRefusal) {
+  PolicyAnswer answer = listed("zen.example.org");
+  answer.reason = "see https://zen.example.org/lookup";
+  Driver at_connect(settings(true, true, false), "198.51.100.7", {answer});
+  EXPECT_EQ(at_connect.replies(),
+            std::vector<std::string>{"554 5.7.1 Service unavailable; client [198.51.100.7] blocked using "
+                                     "zen.example.org; see https://zen.example.org/lookup"});
+  Driver at_rcpt(settings(true, false, false), "198.51.100.7", {answer});
+  at_rcpt.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\n");
+  EXPECT_EQ(at_rcpt.replies().back(), at_connect.replies().front());
+}
+
+TEST(FsmPolicyQuery, DnsblAtConnectPassSendsBanner) {
+  Driver d(settings(true, true, false), "198.51.100.7", {accept()});
+  EXPECT_EQ(d.fsm().state(), ServerState::awaiting_helo);
+  EXPECT_EQ(d.replies(), std::vector<std::string>{"220 mx.test ESMTP"});
+  // Not asked again at RCPT.
+  d.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\n");
+  EXPECT_EQ(d.queries().size(), 1u);
+  EXPECT_EQ(codes(d.replies()).back(), 250);
+}
+
+TEST(FsmPolicyQuery, TrustedClientIsNeverAsked) {
+  Driver d(settings(true, true, true), "192.0.2.5", {});
+  d.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\nRCPT TO:<x@elsewhere.example>\r\n");
+  EXPECT_TRUE(d.queries().empty());
+  EXPECT_EQ(codes(d.replies()), (std::vector<int>{220, 250, 250, 250, 250}));
+}
+
+TEST(FsmPolicyQuery, DnsblAtRcptListedRefusesEveryRcptAskingOnce) {
+  Driver d(settings(true, false, true), "198.51.100.7", {listed("bl.test")});
+  // One pipelined write: the second RCPT and DATA wait behind the question.
+  d.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\nRCPT TO:<carol@example.com>\r\nDATA\r\n");
+  ASSERT_EQ(d.queries().size(), 1u);
+  EXPECT_EQ(d.queries()[0].kind, PolicyQueryKind::dnsbl);
+  EXPECT_EQ(d.queries()[0].recipient, "bob@example.com");
+  const auto r = d.replies();
+  EXPECT_EQ(codes(r), (std::vector<int>{220, 250, 250, 554, 554, 554}));
+  EXPECT_EQ(r[r.size() - 3], "554 5.7.1 Service unavailable; client [198.51.100.7] blocked using bl.test");
+  EXPECT_EQ(r[r.size() - 2], r[r.size() - 3]);
+  EXPECT_EQ(r.back(), "554 5.5.1 Error: no valid recipients");
+  EXPECT_EQ(d.fsm().errors(), 3u);  // two DNSBL refusals and DATA count towards max_errors
+}
+
+TEST(FsmPolicyQuery, DnsblPassThenRecipientVerificationInOrder) {
+  Driver d(settings(true, false, true), "198.51.100.7",
+           {accept(), accept(), unknown(), unverified(), accept()});
+  d.send(
+      "EHLO c\r\nMAIL FROM:<a@b.example>\r\n"
+      "RCPT TO:<bob@example.com>\r\nRCPT TO:<nobody@example.com>\r\nRCPT TO:<later@example.com>\r\n"
+      "RCPT TO:<x@elsewhere.example>\r\nRCPT TO:<carol@example.com>\r\nDATA\r\nSubject: t\r\n\r\nhi\r\n.\r\nQUIT\r\n");
+  ASSERT_EQ(d.queries().size(), 5u);
+  EXPECT_EQ(d.queries()[0].kind, PolicyQueryKind::dnsbl);
+  const std::vector<std::string> asked{"bob@example.com", "nobody@example.com", "later@example.com", "carol@example.com"};
+  for (std::size_t i = 0; i < asked.size(); ++i) {
+    EXPECT_EQ(d.queries()[i + 1].kind, PolicyQueryKind::recipient);
+    EXPECT_EQ(d.queries()[i + 1].recipient, asked[i]);
+    EXPECT_EQ(d.queries()[i + 1].sender, "a@b.example");
+  }
+  const auto r = d.replies();
+  // relay_denied for the foreign domain is decided synchronously, never asked about.
+  EXPECT_EQ(codes(r), (std::vector<int>{220, 250, 250, 250, 550, 451, 550, 250, 354, 250, 221}));
+  EXPECT_NE(std::ranges::find(r, "550 5.1.1 Recipient address rejected: user unknown"), r.end());
+  EXPECT_NE(std::ranges::find(r, "451 4.4.3 Recipient address verification failed, try again later"), r.end());
+  EXPECT_TRUE(d.answers_used());
+}
+
+TEST(FsmPolicyQuery, TagHeaderFollowsReceived) {
+  Driver d(settings(true, false, false), "198.51.100.7", {tagged("X-Hubrelay-DNSBL: bl.test=127.0.0.2\r\n")});
+  d.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: t\r\n\r\nhi\r\n.\r\n");
+  const std::string& body = d.body();
+  ASSERT_TRUE(body.starts_with("Received: ")) << body;
+  const auto tag = body.find("\r\nX-Hubrelay-DNSBL: bl.test=127.0.0.2\r\nSubject: t\r\n");
+  ASSERT_NE(tag, std::string::npos) << body;
+  // Only our Received: (possibly folded) comes before it.
+  for (const auto& line : test_support::reply_lines(body.substr(0, tag + 2))) {
+    EXPECT_TRUE(line.starts_with("Received: ") || line.starts_with(" ") || line.starts_with("\t")) << line;
+  }
+  EXPECT_EQ(body.find("Received: ", 1), std::string::npos);
+  // A second message in the session is tagged too, without asking again.
+  d.send("MAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: u\r\n\r\nhi\r\n.\r\n");
+  EXPECT_EQ(d.queries().size(), 1u);
+  EXPECT_NE(d.body().find("\r\nX-Hubrelay-DNSBL: bl.test=127.0.0.2\r\nSubject: u\r\n"), std::string::npos);
+}
+
+TEST(FsmPolicyQuery, UnknownRecipientsCountTowardsMaxErrors) {
+  std::deque<PolicyAnswer> script(5, unknown());
+  Driver d(settings(false, false, true), "198.51.100.7", script);
+  std::string cmds = "EHLO c\r\nMAIL FROM:<a@b.example>\r\n";
+  for (int i = 0; i < 5; ++i) cmds += "RCPT TO:<u" + std::to_string(i) + "@example.com>\r\n";
+  d.send(cmds);
+  EXPECT_TRUE(d.fsm().closed());
+  const auto r = d.replies();
+  EXPECT_EQ(codes(r), (std::vector<int>{220, 250, 250, 550, 550, 550, 550, 550, 421}));
+}
+
+TEST(FsmPolicyQuery, TimeoutWhileAskingCloses) {
+  relay::ServerSettings s = settings(false, false, true);
+  policy::ListenerPolicy p = test_support::example_policy();
+  ServerFsm fsm(s, p, test_support::peer_at("198.51.100.7"), "s2");
+  std::string out;
+  fsm.start(out);
+  fsm.consume("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\n", system_clock::time_point{}, out);
+  ASSERT_EQ(fsm.state(), ServerState::checking_policy);
+  fsm.timed_out(out);
+  EXPECT_TRUE(fsm.closed());
+  const std::size_t before = out.size();
+  fsm.policy_answered(PolicyAnswer{}, out);  // a late answer is ignored
+  EXPECT_EQ(out.size(), before);
+}
+
+// Each RCPT and the connection yield exactly one decision for the log and the metrics,
+// however many questions were asked on the way: the final one.
+TEST(FsmPolicyQuery, OneDecisionPerStageWhateverWasAsked) {
+  std::vector<std::pair<relay::PolicyStage, Decision>> seen;
+  relay::ServerSettings s = settings(true, true, true);
+  policy::ListenerPolicy policy = test_support::example_policy();
+  ServerFsm fsm(s, policy, test_support::peer_at("198.51.100.7"), "s2");
+  fsm.set_decision_observer([&seen](relay::PolicyStage stage, Decision d) { seen.emplace_back(stage, d); });
+  std::string out;
+  fsm.start(out);
+  ASSERT_EQ(fsm.state(), ServerState::checking_policy);
+  EXPECT_TRUE(seen.empty()) << "the connection is decided by the DNSBL answer, not before it";
+  fsm.policy_answered(accept(), out);
+  fsm.consume("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\n", system_clock::time_point{}, out);
+  ASSERT_EQ(fsm.state(), ServerState::checking_policy);
+  fsm.policy_answered(unknown(), out);
+  fsm.consume("RCPT TO:<carol@example.com>\r\n", system_clock::time_point{}, out);
+  ASSERT_EQ(fsm.state(), ServerState::checking_policy);
+  fsm.policy_answered(accept(), out);
+  ASSERT_EQ(seen.size(), 5u);  // connect, helo, mail, two RCPTs
+  EXPECT_EQ(seen[0].first, relay::PolicyStage::connect);
+  EXPECT_TRUE(seen[0].second.accepted());
+  EXPECT_EQ(seen[3].first, relay::PolicyStage::rcpt);
+  EXPECT_EQ(seen[3].second.reason, Reason::recipient_unknown);
+  EXPECT_EQ(seen[4].first, relay::PolicyStage::rcpt);
+  EXPECT_TRUE(seen[4].second.accepted());
+}
+
+// A recipient accepted after a question keeps its own DSN parameters (RFC 3461), and a
+// refused one leaves nothing behind for the next.
+TEST(FsmPolicyQuery, DsnParametersSurviveTheQuestion) {
+  relay::ServerSettings s = settings(false, false, true);
+  policy::ListenerPolicy policy = test_support::example_policy();
+  ServerFsm fsm(s, policy, test_support::peer_at("198.51.100.7"), "s3");
+  std::string out;
+  fsm.start(out);
+  const auto t = system_clock::time_point{};
+  fsm.consume("EHLO c\r\nMAIL FROM:<a@b.example> RET=HDRS\r\nRCPT TO:<nobody@example.com> NOTIFY=NEVER\r\n", t, out);
+  ASSERT_EQ(fsm.state(), ServerState::checking_policy);
+  fsm.policy_answered(unknown(), out);
+  fsm.consume("RCPT TO:<bob@example.com> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob@example.com\r\n", t, out);
+  ASSERT_EQ(fsm.state(), ServerState::checking_policy);
+  fsm.policy_answered(accept(), out);
+  fsm.consume("RCPT TO:<carol@example.com>\r\n", t, out);
+  ASSERT_EQ(fsm.state(), ServerState::checking_policy);
+  fsm.policy_answered(accept(), out);
+  fsm.consume("DATA\r\nSubject: t\r\n\r\nhi\r\n.\r\n", t, out);
+  ASSERT_EQ(fsm.state(), ServerState::awaiting_commit) << out;
+  const relay::Transaction tx = fsm.take_transaction();
+  EXPECT_EQ(tx.recipients, (std::vector<std::string>{"bob@example.com", "carol@example.com"}));
+  EXPECT_EQ(tx.recipient_parameters,
+            (std::vector<std::string>{"NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob@example.com", ""}));
+}
+
+}  // namespace
