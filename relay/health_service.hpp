@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "conf/config.hpp"
-#include "health/alert_message.hpp"
+#include "health/alert_event.hpp"
 #include "health/monitor.hpp"
 #include "queue/message_queue.hpp"
 #include "relay/admin/health_metrics.hpp"

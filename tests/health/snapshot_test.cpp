@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "health/alert_message.hpp"
+#include "health/alert_event.hpp"
 #include "health/hop_health.hpp"
 #include "health/report.hpp"
 #include "health/snapshot.hpp"

@@ -1,5 +1,5 @@
-// health/alert_message.cpp — alert text (see the header).
-#include "health/alert_message.hpp"
+// health/alert_event.cpp — alert text (see the header).
+#include "health/alert_event.hpp"
 
 #include <chrono>
 #include <fmt/format.h>

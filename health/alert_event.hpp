@@ -1,4 +1,4 @@
-// health/alert_message.hpp — the content of one health alert: e-mail text and hook environment.
+// health/alert_event.hpp — the content of one health alert: e-mail text and hook environment.
 //
 // Owns: what an administrator is told when a path changes state (which path, from what to
 // what, the runs that caused it, when): the RFC 5322 message queued through hubrelay
