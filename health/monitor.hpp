@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "conf/config.hpp"
-#include "health/alert_message.hpp"
+#include "health/alert_event.hpp"
 #include "health/report.hpp"
 #include "health/run_tracker.hpp"
 #include "health/snapshot.hpp"

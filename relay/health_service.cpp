@@ -15,6 +15,7 @@
 #include "health/hook.hpp"
 #include "health/report.hpp"
 #include "relay/delivery/delivery_engine.hpp"
+#include "relay/delivery/notices.hpp"
 #include "relay/delivery/queue_bridge.hpp"
 
 namespace relay {
@@ -23,10 +24,6 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr queue::UnixMillis alert_lease_ms = 10 * 60 * 1000;
-
-std::string alert_sender(const conf::Config& config) {
-  return config.alerts.from.empty() ? "hubrelay@" + config.relay.hostname : config.alerts.from;
-}
 
 std::string unique_token() {
   std::random_device rd;
@@ -50,19 +47,6 @@ std::vector<health::EjectionReport> ejection_reports(const conf::Config& config,
 }
 
 }  // namespace
-
-queue::NewMessage alert_new_message(const conf::Config& config, const health::AlertEvent& event) {
-  queue::NewMessage message;
-  message.direction = conf::Direction::outbound;
-  message.listener = "health-alert";
-  message.client_address = "127.0.0.1";
-  message.helo = config.relay.hostname;
-  message.sender = alert_sender(config);
-  message.recipients = config.alerts.to;
-  message.body = health::alert_message(event, message.sender, config.alerts.to, config.relay.hostname, unique_token());
-  message.received_at = unix_now_ms();
-  return message;
-}
 
 HealthService::HealthService(asio::io_context& io, conf::ConfigPtr config, queue::MessageQueue& queue,
                              DeliveryEngine& delivery)
@@ -111,22 +95,24 @@ void HealthService::on_transition(const health::AlertEvent& event) {
 }
 
 void HealthService::queue_alert(const health::AlertEvent& event) {
-  if (config_->alerts.to.empty()) return;
-  asio::co_spawn(
-      io_,
-      [](HealthService* self, queue::NewMessage message) -> asio::awaitable<void> {
-        auto result = co_await commit_message(self->queue_, std::move(message), unix_now_ms() + alert_lease_ms);
-        if (!result) {
-          ++self->monitor_->counters().alert_failures;
-          spdlog::error("health: cannot queue the alert mail: {}", result.error().message());
-          co_return;
-        }
-        ++self->monitor_->counters().alerts_queued;
-        spdlog::info("health: alert mail qid={} queued for {} recipient(s)", queue::format_queue_id(result->id),
-                     result->recipients.size());
-        self->delivery_->submit(std::move(*result));
-      }(this, alert_new_message(*config_, event)),
-      asio::detached);
+  // One message per direction its recipients need (see relay/delivery/notices).
+  for (auto& alert : alert_notices(*config_, event, unix_now_ms(), unique_token())) {
+    asio::co_spawn(
+        io_,
+        [](HealthService* self, queue::NewMessage message) -> asio::awaitable<void> {
+          auto result = co_await commit_message(self->queue_, std::move(message), unix_now_ms() + alert_lease_ms);
+          if (!result) {
+            ++self->monitor_->counters().alert_failures;
+            spdlog::error("health: cannot queue the alert mail: {}", result.error().message());
+            co_return;
+          }
+          ++self->monitor_->counters().alerts_queued;
+          spdlog::info("health: alert mail qid={} queued for {} recipient(s) direction={}",
+                       queue::format_queue_id(result->id), result->recipients.size(), conf::to_string(result->direction));
+          self->delivery_->submit(std::move(*result));
+        }(this, std::move(alert)),
+        asio::detached);
+  }
 }
 
 void HealthService::run_hook(const health::AlertEvent& event) {
@@ -201,21 +187,23 @@ int send_test_alert(const conf::Config& config) {
   event.at = unix_now_ms();
   event.reason = "test";
   // Lease already expired: the daemon's scanner claims it on its next pass (about a second).
-  std::promise<std::expected<queue::QueuedMessage, std::error_code>> done;
-  auto future = done.get_future();
-  (*opened)->commit(alert_new_message(config, event), unix_now_ms(),
-                    [&done](std::expected<queue::QueuedMessage, std::error_code> r) { done.set_value(std::move(r)); });
-  if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
-    std::cerr << "hubrelay: the queue did not answer in 30s\n";
-    return 1;
+  for (auto& message : alert_notices(config, event, unix_now_ms(), unique_token())) {
+    std::promise<std::expected<queue::QueuedMessage, std::error_code>> done;
+    auto future = done.get_future();
+    (*opened)->commit(std::move(message), unix_now_ms(),
+                      [&done](std::expected<queue::QueuedMessage, std::error_code> r) { done.set_value(std::move(r)); });
+    if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+      std::cerr << "hubrelay: the queue did not answer in 30s\n";
+      return 1;
+    }
+    const auto result = future.get();
+    if (!result) {
+      std::cerr << "hubrelay: cannot queue the test alert: " << result.error().message() << "\n";
+      return 1;
+    }
+    std::cout << "test alert queued as " << queue::format_queue_id(result->id) << " for " << result->recipients.size()
+              << " recipient(s); the running daemon delivers it\n";
   }
-  const auto result = future.get();
-  if (!result) {
-    std::cerr << "hubrelay: cannot queue the test alert: " << result.error().message() << "\n";
-    return 1;
-  }
-  std::cout << "test alert queued as " << queue::format_queue_id(result->id) << " for " << config.alerts.to.size()
-            << " recipient(s); the running daemon delivers it\n";
   return 0;
 }
 

@@ -1,9 +1,10 @@
 // relay/health_service.hpp — wires the health monitor into the daemon and the CLI.
 //
 // Owns: in the daemon, the health::Monitor and what happens on a path's state change:
-// a warning log line, the counters, an alert e-mail to [alerts].to generated and queued
-// through hubrelay itself (commit to the queue, then DeliveryEngine::submit, like a
-// message received over SMTP), and the optional [alerts].hook run with HUBRELAY_*
+// a warning log line, the counters, the alert e-mail to [alerts].to (composed and routed
+// by relay/delivery/notices: own-domain recipients inbound to the HUB, others outbound)
+// queued through hubrelay itself (commit to the queue, then DeliveryEngine::submit, like
+// a message received over SMTP), and the optional [alerts].hook run with HUBRELAY_*
 // variables (bounded run time, output logged). It hands the monitor's snapshot to the
 // delivery engine (routing) and clears a hop's passive ejection when its own probe
 // succeeds. For the CLI: `hubrelay health` (prints state_dir/health.{txt,json}, says
@@ -22,7 +23,7 @@
 #include <vector>
 
 #include "conf/config.hpp"
-#include "health/alert_message.hpp"
+#include "health/alert_event.hpp"
 #include "health/monitor.hpp"
 #include "queue/message_queue.hpp"
 #include "relay/admin/health_metrics.hpp"
@@ -59,9 +60,6 @@ class HealthService {
   /// Replaced monitors with the configuration they refer to (see Reload above).
   std::vector<std::pair<conf::ConfigPtr, std::unique_ptr<health::Monitor>>> retired_;
 };
-
-/// The queue::NewMessage for an alert (sender, recipients, body); pure apart from the clock.
-queue::NewMessage alert_new_message(const conf::Config& config, const health::AlertEvent& event);
 
 /// `hubrelay health [--json]`: exit 0 when printed, 1 when the file is missing.
 int print_health(const conf::Config& config, bool json);

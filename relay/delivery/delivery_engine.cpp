@@ -11,7 +11,7 @@
 #include "relay/client/outcome.hpp"
 #include "relay/delivery/queue_bridge.hpp"
 #include "relay/smtp/reply_table.hpp"
-#include "relay/delivery/dsn_report.hpp"
+#include "relay/delivery/notices.hpp"
 #include "relay/smtp/esmtp_parameters.hpp"
 #include "relay/client/smtp_client.hpp"
 #include "routing/mx_order.hpp"
@@ -695,28 +695,18 @@ void DeliveryEngine::notify_sender(const MessageInFlight& message, std::vector<q
   const auto& queued = message.queued;
   const auto now = unix_now_ms();
   const std::string qid = queue::format_queue_id(queued.id);
-  std::vector<DsnRecipient> failed;
-  std::vector<DsnRecipient> delayed;
+  std::vector<RecipientNews> news;
   for (auto& outcome : outcomes) {
     const auto key = std::pair{queued.id, outcome.index};
     const auto rcpt = std::ranges::find(queued.recipients, outcome.index, &queue::QueuedRecipient::index);
-    const std::string address = rcpt != queued.recipients.end() ? rcpt->address : std::string();
-    const conf::HopConfig* hop = config_.find_hop(outcome.hop);
     const std::string parameters = rcpt != queued.recipients.end() ? rcpt->parameters : std::string();
-    DsnRecipient entry{.final_recipient = address,
-                       .original_recipient = original_recipient_of(parameters),
-                       .action = DsnAction::failed,
-                       .status = {},
-                       .remote_mta = hop && !hop->mx ? hop->host : std::string(),
-                       .diagnostic = outcome.reply,
-                       .last_attempt_ms = now};
+    RecipientNews entry{.index = outcome.index, .action = DsnAction::failed, .reply = outcome.reply, .hop = outcome.hop};
     switch (outcome.state) {
       case queue::RecipientState::failed:
       case queue::RecipientState::expired:
         delay_notified_.erase(key);
-        if (outcome.state == queue::RecipientState::expired && outcome.reply.empty()) entry.status = "4.4.7";
-        // RFC 3461 §4.1: NOTIFY=NEVER, or a list without FAILURE, means no bounce.
-        if (notify_allows(parameters, DsnAction::failed)) failed.push_back(std::move(entry));
+        entry.expired = outcome.state == queue::RecipientState::expired;
+        news.push_back(std::move(entry));
         break;
       case queue::RecipientState::pending:
         // Sent once: remembered in memory for this run and in the queue across restarts.
@@ -727,76 +717,39 @@ void DeliveryEngine::notify_sender(const MessageInFlight& message, std::vector<q
           delay_notified_.insert(key);
           outcome.delay_notified = true;
           entry.action = DsnAction::delayed;
-          delayed.push_back(std::move(entry));
+          news.push_back(std::move(entry));
         }
         break;
       case queue::RecipientState::delivered:
         delay_notified_.erase(key);
         if (relayed_notice_.erase(key) != 0) {
           entry.action = DsnAction::relayed;
-          entry.status = "2.0.0";
-          failed.push_back(std::move(entry));  // reported with this event's failures, if any
+          news.push_back(std::move(entry));
         }
         break;
     }
   }
-  std::vector<DsnRecipient> report = std::move(failed);
-  // One report per event: failures first; a delay notice only when nothing failed now.
-  if (report.empty()) report = std::move(delayed);
-  if (report.empty()) {
-    record(std::move(outcomes));
-    return;
-  }
-  if (queued.sender.empty()) {
-    // RFC 5321 §4.5.5 / RFC 3464 §2: never report on a report (or any null-sender mail).
-    if (std::ranges::any_of(report, [](const DsnRecipient& r) { return r.action == DsnAction::failed; })) {
-      ++counters_.bounces_dropped;
-      spdlog::warn("qid={} null-sender message undeliverable to {} recipient(s); dropped without a bounce",
-                   qid, report.size());
-    }
-    record(std::move(outcomes));
-    return;
-  }
-
-  const std::string hostname = config_.relay.hostname;
   std::uniform_int_distribution<std::uint64_t> random;
-  const std::string token = fmt::format("{:016x}{:08x}", random(jitter_rng_), static_cast<std::uint32_t>(queued.id));
-  DsnInput input{.reporting_mta = hostname,
-                 .from = config_.bounce.from.empty() ? "MAILER-DAEMON@" + hostname : config_.bounce.from,
-                 .to = queued.sender,
-                 .envelope_id = envelope_id_of(queued.mail_parameters),
-                 .arrival_ms = queued.received_at,
-                 .now_ms = now,
-                 .recipients = std::move(report),
-                 .original = *queued.body,
-                 .return_full = wants_full_return(queued.mail_parameters),
-                 .text = config_.bounce.text,
-                 .boundary = "=_hubrelay_" + token,
-                 .message_id = "<dsn." + token + "@" + hostname + ">"};
-  queue::NewMessage bounce;
-  // Routed like any mail to its recipient: our own domains go inbound (to the HUB
-  // servers), everyone else outbound.
-  const std::string sender_domain = conf::domain_of(queued.sender);
-  bounce.direction = conf::Direction::outbound;
-  for (const auto& text : config_.relay.accepted_domains) {
-    if (auto pattern = conf::DomainPattern::parse(text); pattern && pattern->matches(sender_domain)) {
-      bounce.direction = conf::Direction::inbound;
-      break;
-    }
+  SenderNotice notice =
+      news.empty() ? SenderNotice{}
+                   : sender_notice(config_, queued, news, now,
+                                   fmt::format("{:016x}{:08x}", random(jitter_rng_), static_cast<std::uint32_t>(queued.id)));
+  if (notice.unreported_failures > 0) {
+    ++counters_.bounces_dropped;
+    spdlog::warn("qid={} null-sender message undeliverable to {} recipient(s); dropped without a bounce", qid,
+                 notice.unreported_failures);
   }
-  bounce.listener = "bounce";
-  bounce.helo = hostname;
-  bounce.recipients.push_back(queued.sender);
-  bounce.body = build_dsn(input);
-  bounce.received_at = now;
+  if (!notice.message) {
+    record(std::move(outcomes));
+    return;
+  }
   ++counters_.bounces;
-  spdlog::info("qid={} {} notice to <{}> for {} recipient(s)", qid,
-               input.recipients.front().action == DsnAction::failed    ? "bounce"
-               : input.recipients.front().action == DsnAction::delayed ? "delay"
-                                                                       : "relayed",
-               queued.sender,
-               input.recipients.size());
-  asio::co_spawn(io_, commit_bounce(std::move(bounce), std::move(outcomes)), [](std::exception_ptr e) {
+  spdlog::info("qid={} {} notice to <{}> for {} recipient(s) direction={}", qid,
+               notice.action == DsnAction::failed    ? "bounce"
+               : notice.action == DsnAction::delayed ? "delay"
+                                                     : "relayed",
+               queued.sender, notice.recipients, conf::to_string(notice.message->direction));
+  asio::co_spawn(io_, commit_bounce(std::move(*notice.message), std::move(outcomes)), [](std::exception_ptr e) {
     if (e) spdlog::error("bounce commit ended by an exception");
   });
 }

@@ -51,14 +51,6 @@ std::string xtext_decode(std::string_view text) {
   return out;
 }
 
-// A header or field value on one line: CR/LF and other controls become spaces, so a
-// hop's reply text can never inject fields into our report.
-std::string one_line(std::string_view text) {
-  std::string out;
-  for (char c : text) out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c);
-  return out;
-}
-
 bool is_status(std::string_view s) {
   // class "." subject "." detail, RFC 3463 §2: 2/4/5 . 1-3 digits . 1-3 digits
   if (s.size() < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.') return false;
@@ -84,6 +76,14 @@ std::string with_crlf(std::string_view text) {
 }
 
 }  // namespace
+
+// CR/LF and other controls become spaces, so a hop's reply text can never inject fields
+// into our report.
+std::string one_line(std::string_view text) {
+  std::string out;
+  for (char c : text) out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c);
+  return out;
+}
 
 std::string rfc5322_date(std::int64_t unix_ms) {
   const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);

@@ -67,6 +67,9 @@ std::string envelope_id_of(std::string_view mail_parameters);
 /// RFC leaves it to the MTA), relayed no; NOTIFY=NEVER: nothing. relayed needs SUCCESS.
 bool notify_allows(std::string_view rcpt_parameters, DsnAction action);
 
+/// A header or field value on one line: controls (CR, LF, ...) become spaces.
+std::string one_line(std::string_view text);
+
 /// RFC 5322 date-time for Unix milliseconds, in UTC: "Mon, 23 Nov 2026 05:22:08 +0000".
 std::string rfc5322_date(std::int64_t unix_ms);
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import (OUTBOUND_HOST, E2ETestCase, Hop, build_message,  # noqa: E402
+from harness import (ACCEPTED_DOMAIN, OUTBOUND_HOST, E2ETestCase, Hop, build_message,  # noqa: E402
                      fetch_metrics, free_port, message_id_of, run_cli, settle,
                      smtp_connect, smtp_transaction, wait_for)
 
@@ -155,6 +155,21 @@ class DnsTarget:
             self.sock = None
 
 
+def admin_route(admin_port):
+    """TOML for the administrators' hop and the outbound route to their domain, alerts.test."""
+    return f"""
+[hop.admin]
+host = "127.0.0.1"
+port = {admin_port}
+
+[[route]]
+name = "alerts"
+direction = "outbound"
+domains = ["alerts.test"]
+hops = [ {{ hop = "admin" }} ]
+"""
+
+
 class HealthRoutingTest(E2ETestCase):
     def setUp(self):
         super().setUp()
@@ -192,17 +207,7 @@ class HealthRoutingTest(E2ETestCase):
                             '[hop.b]\npaths = ["site-b"]\n'
                             f'check = {{ interval = "{INTERVAL}", initial_state = "up", '
                             'down_after = { runs = 2, failed = 2 }, up_after = { runs = 1, succeeded = 1 } }\n', 1)
-        text += f"""
-[hop.admin]
-host = "127.0.0.1"
-port = {self.admin.port}
-
-[[route]]
-name = "alerts"
-direction = "outbound"
-domains = ["alerts.test"]
-hops = [ {{ hop = "admin" }} ]
-
+        text += f"""{admin_route(self.admin.port)}
 [alerts]
 to = ["ops@alerts.test"]
 from = "hubrelay@relay.test"
@@ -406,17 +411,7 @@ class MaintenanceTest(E2ETestCase):
         cfg, path = self.make_config([Hop("a", a.port)], [Hop("a", a.port)])
         text = path.read_text().replace("[hop.a]\n", '[hop.a]\npaths = ["site-a"]\n', 1)
         # start == end: the whole day, every day (in UTC): always inside.
-        text += f"""
-[hop.admin]
-host = "127.0.0.1"
-port = {admin.port}
-
-[[route]]
-name = "alerts"
-direction = "outbound"
-domains = ["alerts.test"]
-hops = [ {{ hop = "admin" }} ]
-
+        text += f"""{admin_route(admin.port)}
 [alerts]
 to = ["ops@alerts.test"]
 
@@ -445,6 +440,50 @@ check = [ {{ type = "tcp", target = "127.0.0.1:{target.port}" }} ]
         self.assertEqual(p["state"], "DOWN")
         self.assertEqual(admin.messages(), [], "an alert was sent for a maintenance change")
         self.assertIn("enters maintenance", relay.log_text())
+
+
+class InternalAlertRoutingTest(E2ETestCase):
+    """Alert mail is routed like mail the relay relays: an administrator in one of our own
+    domains gets it over the inbound route (the HUB hop), so it does not wait for the
+    internet smart host whose path is the one going DOWN; an external administrator's
+    copy still goes outbound."""
+
+    def test_alert_for_an_internal_admin_arrives_at_the_hub_hop(self):
+        hub = self.start_sink("hub")
+        smarthost = self.start_sink("smarthost")
+        admin = self.start_sink("admin")
+        dead_port = free_port()  # the internet path's probe target: nothing listens
+        cfg, path = self.make_config([Hop("hub", hub.port)], [Hop("smarthost", smarthost.port)])
+        text = path.read_text().replace("[hop.smarthost]\n", '[hop.smarthost]\npaths = ["internet"]\n', 1)
+        text += f"""{admin_route(admin.port)}
+[alerts]
+to = ["postmaster@{ACCEPTED_DOMAIN}", "ops@alerts.test"]
+from = "hubrelay@relay.test"
+
+[path.internet]
+interval = "{INTERVAL}"
+initial_state = "up"
+down_after = {{ runs = 2, failed = 2 }}
+check = [ {{ type = "tcp", target = "127.0.0.1:{dead_port}", timeout = "1s" }} ]
+"""
+        path.write_text(text)
+        check = run_cli(["check-config", "--config", str(path)])
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        self.start_relay(cfg, path)
+
+        def alerts_at(sink):
+            return [m for m in sink.messages() if b"internet UP -> DOWN" in m.raw]
+
+        internal = wait_for(lambda: alerts_at(hub), WAIT, "the DOWN alert for the internal admin at the HUB hop")
+        self.assertEqual(internal[0].rcpt_tos, [f"postmaster@{ACCEPTED_DOMAIN}"])
+        self.assertEqual(internal[0].mail_from, "hubrelay@relay.test")
+        self.assertIn("Hops depending on it: smarthost.", internal[0].raw.decode(errors="replace").replace("\r\n", "\n"))
+        external = wait_for(lambda: alerts_at(admin), WAIT, "the DOWN alert for the external admin")
+        self.assertEqual(external[0].rcpt_tos, ["ops@alerts.test"])
+        self.assertEqual(message_id_of(external[0].raw), message_id_of(internal[0].raw), "one alert, two envelopes")
+        settle(1.0)
+        self.assertEqual(len(alerts_at(hub)), 1, "the internal admin got the alert twice")
+        self.assertEqual(smarthost.messages(), [], "alert mail went to the internet smart host")
 
 
 class ParkedMailTest(E2ETestCase):

@@ -5,10 +5,11 @@
 #include <algorithm>
 #include <chrono>
 
-#include "health/alert_message.hpp"
+#include "health/alert_event.hpp"
 #include "health/hop_health.hpp"
 #include "health/report.hpp"
 #include "health/snapshot.hpp"
+#include "tests/support/alert_events.hpp"
 
 namespace {
 
@@ -65,32 +66,10 @@ TEST(HealthSnapshot, BoxSwapsAtomically) {
   EXPECT_FALSE(box.load()->usable(0));
 }
 
-AlertEvent down_event() {
-  AlertEvent e;
-  e.path = "site-a-internet";
-  e.hops = {"dmz-a"};
-  e.from = State::up;
-  e.to = State::down;
-  e.at = 1'795'412'093'000;  // 2026-11-23T05:34:53Z
-  e.reason = "checks";
-  RunReport run{e.at - 120'000, true, 2, {{"icmp 192.0.2.1", false, 1000, "0 of 3 replies"},
-                                          {"tcp 192.0.2.2:443", false, 5000, "timed out"},
-                                          {"https https://x/", true, 80, "status 200"}}};
-  e.runs = {run, run};
-  e.runs[1].at = e.at;
-  return e;
-}
-
-TEST(AlertMessage, SaysWhatChangedFromWhatToWhatWhyAndWhen) {
-  const AlertEvent e = down_event();
+// The alert mail's text is tested with the other notices (tests/relay/delivery/notices_test.cpp).
+TEST(AlertEvent, SummaryAndHookEnvironmentSayWhatChanged) {
+  const AlertEvent e = test_support::path_down_event();
   EXPECT_EQ(alert_summary(e), "path site-a-internet UP -> DOWN (2 of 2 runs failed)");
-  const std::string m = alert_message(e, "hubrelay@relay.example.com", {"ops@example.com"}, "relay.example.com", "x1");
-  EXPECT_NE(m.find("Subject: [hubrelay relay.example.com] path site-a-internet UP -> DOWN"), std::string::npos);
-  EXPECT_NE(m.find("Date: Mon, 23 Nov 2026 05:34:53 +0000\r\n"), std::string::npos) << m;
-  EXPECT_NE(m.find("from UP to DOWN at 2026-11-23T05:34:53Z"), std::string::npos);
-  EXPECT_NE(m.find("FAIL   5000 ms  tcp 192.0.2.2:443: timed out"), std::string::npos) << m;
-  EXPECT_NE(m.find("Hops depending on it: dmz-a."), std::string::npos);
-  EXPECT_EQ(m.find("\n\n"), std::string::npos) << "bare LF in the message";
   const auto env = alert_environment(e);
   EXPECT_NE(std::ranges::find(env, std::pair<std::string, std::string>{"HUBRELAY_TO", "DOWN"}), env.end());
   EXPECT_NE(std::ranges::find(env, std::pair<std::string, std::string>{"HUBRELAY_PATH", "site-a-internet"}), env.end());
@@ -101,7 +80,7 @@ TEST(Report, JsonEscapesAndCarriesEveryPart) {
   s.taken_at = 1'795'412'093'000;
   PathStatus p;
   p.name = "site\"a";
-  p.runs.push_back(down_event().runs[0]);
+  p.runs.push_back(test_support::path_down_event().runs[0]);
   s.paths.push_back(p);
   const std::string json = render_json(s, {EjectionReport{"b", true, s.taken_at + 30'000, 1, 1}});
   EXPECT_NE(json.find("\"name\": \"site\\\"a\""), std::string::npos) << json;

@@ -1,10 +1,11 @@
-// health/alert_message.hpp — the content of one health alert: e-mail text and hook environment.
+// health/alert_event.hpp — one health alert: the event, its one-line summary, the hook environment.
 //
 // Owns: what an administrator is told when a path changes state (which path, from what to
-// what, the runs that caused it, when): the RFC 5322 message queued through hubrelay
-// itself, and the HUBRELAY_* environment variables given to the optional hook.
-// Pure: no I/O; time, host name and Message-ID entropy are passed in.
-// Standards: RFC 5322 (header fields, CRLF lines, Date), RFC 2045 (plain text US-ASCII).
+// what, the runs that caused it, when): the event value the monitor reports, the summary
+// line for the log and the mail's subject, and the HUBRELAY_* environment variables given
+// to the optional hook. The alert e-mail itself is composed and routed with every other
+// message the relay writes, in relay/delivery/notices.
+// Pure: no I/O; time comes in the event.
 #pragma once
 
 #include <string>
@@ -28,9 +29,6 @@ struct AlertEvent {
 
 /// One line for the log: "path site-a-internet UP -> DOWN (2 of 2 runs failed)".
 std::string alert_summary(const AlertEvent& event);
-/// The full message, CRLF line endings, ready to commit to the queue.
-std::string alert_message(const AlertEvent& event, const std::string& from, const std::vector<std::string>& to,
-                          const std::string& hostname, const std::string& unique);
 /// NAME=value pairs for the hook (HUBRELAY_PATH, HUBRELAY_FROM, HUBRELAY_TO, ...).
 std::vector<std::pair<std::string, std::string>> alert_environment(const AlertEvent& event);
 
