@@ -1,15 +1,13 @@
 // conf/limits.hpp — the bounds and the syntax every single configuration value must meet.
 //
 // Owns: one table of numeric ranges (integers, durations, sizes), in the manner of Postfix's
-// parameter tables, so load.cpp, the tests and docs/configuration.md agree on one source;
-// the guards on the raw input (file size, UTF-8, line length, nesting) that keep the TOML
-// parser away from text it mishandles; and the syntax checks for one value at a time:
-// names, host names, IP literals, "ip:port" listener addresses, CIDR networks.
+// parameter tables, so the loader, the tests and docs/configuration.md agree on one source;
+// and the limits on the raw input (file size, line length, nesting) that keep the TOML
+// parser away from text it mishandles.
 // Defaults are NOT here: they live in the struct initialisers of conf/config.hpp.
-// Never: looks at more than one value, does I/O, throws. Errors come back as text meant for
-// an administrator ("port 0 is out of range 1..65535").
-// Standards: RFC 1123 §2.1 (host names), RFC 4632 (CIDR), RFC 4291 §2.2/§2.3 (IPv6 text and
-// prefixes). Implemented in conf/validate.cpp.
+// The syntax checks for one value at a time (names, host names, IP literals, listener
+// addresses, CIDR networks, durations, sizes) are in conf/value_syntax.hpp, included here so
+// code that reached them through this header keeps working.
 #pragma once
 
 #include <array>
@@ -21,10 +19,9 @@
 #include <string_view>
 
 #include "conf/config.hpp"
+#include "conf/value_syntax.hpp"
 
 namespace conf {
-
-enum class LimitKind : std::uint8_t { integer, duration, size };
 
 /// Inclusive range of one key. Durations are in milliseconds, sizes in bytes.
 struct Limit {
@@ -213,36 +210,5 @@ inline constexpr std::size_t max_name_length = 64;
 inline constexpr std::size_t policy_max_list_entries = 10'000;
 
 }  // namespace limits
-
-/// A raw-input problem found before TOML parsing: 1-based line and message.
-struct InputProblem {
-  int line = 0;
-  std::string message;
-};
-
-/// Checks size, UTF-8 validity, line length and nesting depth of configuration text (see
-/// limits above). Understands TOML strings and comments so brackets inside them do not count.
-std::expected<void, InputProblem> check_input_shape(std::string_view text);
-
-/// Names of listeners, policies, hops and routes: 1..64 of [A-Za-z0-9_-].
-bool is_name(std::string_view text) noexcept;
-
-/// A DNS host name as RFC 1123 allows it: dot-separated labels of letters, digits and
-/// hyphens, 1..63 each, not starting or ending with '-', 253 characters at most, no
-/// trailing dot, and a last label that is not all digits (that would be an IPv4 address).
-bool is_hostname(std::string_view text) noexcept;
-
-/// An IPv4 dotted quad or an IPv6 address without brackets (inet_pton syntax).
-bool is_ip_literal(std::string_view text) noexcept;
-
-/// "192.0.2.1:25" or "[2001:db8::1]:25". The address is returned in canonical form.
-std::expected<BindAddress, std::string> parse_bind_address(std::string_view text);
-
-/// "192.0.2.0/24", "2001:db8::/32", or a bare address (a host route). Host bits beyond
-/// the prefix must be zero: "10.0.0.1/8" is almost always a typo for "10.0.0.0/8".
-std::expected<void, std::string> check_cidr(std::string_view text);
-
-/// Human-readable form of a value of the given kind: "30s", "35MiB", "100".
-std::string format_limit_value(LimitKind kind, std::int64_t value);
 
 }  // namespace conf
