@@ -1068,9 +1068,9 @@ void Loader::read_route_hop(const Value& v, const std::string& path, std::set<st
   route.hops.push_back(std::move(hop));
 }
 
-#include "conf/load_health.inc"
-#include "conf/load_verification.inc"
-#include "conf/load_policy_rules.inc"
+#include "conf/load_health.cpp"  // NOLINT(bugprone-suspicious-include): compiled into this unit for now
+#include "conf/load_verification.cpp"  // NOLINT(bugprone-suspicious-include)
+#include "conf/load_policy_rules.cpp"  // NOLINT(bugprone-suspicious-include)
 // --- routing and delivery additions (issue 4): hop client settings, balance, [dns], [bounce] --
 
 template <typename Enum, std::size_t N>
