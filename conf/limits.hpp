@@ -84,7 +84,7 @@ inline constexpr Limit listener_data_timeout{"listener.data_timeout", LimitKind:
                                              ms(seconds{1}), ms(hours{1})};
 inline constexpr Limit listener_session_timeout{"listener.session_timeout", LimitKind::duration,
                                                 ms(seconds{1}), ms(hours{24})};
-// Issue 3. greeting_delay 0 turns the early-talker check off; the header cap is at
+// Early talkers and the header cap. greeting_delay 0 turns the early-talker check off; the header cap is at
 // least 1 KiB (a Received: line alone is ~200 octets) and at most the message cap's range.
 inline constexpr Limit listener_greeting_delay{"listener.greeting_delay", LimitKind::duration, 0,
                                                ms(seconds{30})};
@@ -98,7 +98,7 @@ inline constexpr Limit hop_max_messages_per_connection{"hop.max_messages_per_con
                                                        LimitKind::integer, 1, 1'000'000};
 
 // [[route]] hops = [{ hop, cost, weight }]
-// [path.NAME] health checks (issue 5, docs/health.md). Sub-second intervals exist for tests.
+// [path.NAME] health checks (docs/health.md). Sub-second intervals exist for tests.
 inline constexpr Limit path_interval{"path.interval", LimitKind::duration, 100, ms(hours{24})};
 inline constexpr Limit path_fast_interval{"path.fast_interval", LimitKind::duration, 100, ms(hours{24}),
                                           "always use interval"};
@@ -115,7 +115,7 @@ inline constexpr Limit alerts_hook_timeout{"alerts.hook_timeout", LimitKind::dur
 inline constexpr Limit route_hop_cost{"route.hops[].cost", LimitKind::integer, 0, 65'535};
 inline constexpr Limit route_hop_weight{"route.hops[].weight", LimitKind::integer, 1, 1000};
 
-// Routing and delivery additions (issue 4). Hop timeouts have the [delivery] ranges, and 0
+// Hop client timeouts, delay notices, [dns], [bounce]. Hop timeouts have the [delivery] ranges, and 0
 // (their default) means "the [delivery] value".
 inline constexpr Limit hop_connect_timeout{"hop.connect_timeout", LimitKind::duration,
                                            delivery_connect_timeout.min, delivery_connect_timeout.max,
@@ -130,12 +130,12 @@ inline constexpr Limit dns_timeout{"dns.timeout", LimitKind::duration, ms(second
 inline constexpr Limit bounce_lifetime{"bounce.lifetime", LimitKind::duration, ms(hours{1}),
                                        ms(hours{24 * 30})};
 
-// [log] rotation (issue 7).
+// [log] rotation.
 inline constexpr Limit log_max_size{"log.max_size", LimitKind::size, 64 * 1024, std::int64_t{1} << 40,
                                     "never rotate"};
 inline constexpr Limit log_max_files{"log.max_files", LimitKind::integer, 1, 1000};
 
-// Issue 6 (docs/policy.md). Per-client connections: 0 is the default, no per-client cap.
+// Per-client limits and policy verification (docs/policy.md). Per-client connections: 0 is the default, no per-client cap.
 inline constexpr Limit listener_max_connections_per_client{"listener.max_connections_per_client",
                                                            LimitKind::integer, 1, 1'000'000, "no per-client limit"};
 // DNSBL and recipient verification ([policy.NAME]).

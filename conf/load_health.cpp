@@ -1,13 +1,35 @@
-// conf/load_health.inc — reading the health keys: [path.NAME], hop `paths`/`check`, [alerts].
+// conf/load_health.cpp — the key tables of the health keys: [path.NAME] with its checks and
+// maintenance windows, the hop keys `paths` and `check`, and [alerts].
 //
-// Owns: turning those TOML tables into conf::PathConfig / AlertsConfig with file:line:key
-// diagnostics. Included once by conf/load.cpp inside its anonymous namespace, so it uses
-// the Loader's typed readers; kept in its own file so the health feature (issue 5) stays
-// out of the rest of the loader.
+// Owns: one row per key of those tables, turning them into conf::PathConfig / AlertsConfig
+// with file:line:key diagnostics. The decision rules (interval ... initial_state) are one
+// table shared by [path.NAME] and a hop's `check = { ... }`.
 // Never: resolves names or probes anything (targets are only checked for syntax).
 // A hop with `check` gets a synthesized path "hop:NAME" holding one SMTP check of the
 // hop itself; the hop lists it among its paths, so "usable" is one rule for both.
 // See docs/health.md for every key.
+#include <algorithm>
+#include <optional>
+
+#include "conf/reader.hpp"
+
+namespace conf::reading {
+
+/// down_after = { runs, failed } or up_after = { runs, succeeded }, read into a copy so a
+/// bad pair leaves the rules as they were.
+struct RunWindow {
+  std::uint32_t runs = 0;
+  std::uint32_t count = 0;
+  bool ok = true;
+};
+
+/// One entry of a path's `check`. Without a valid type its other keys mean nothing, so the
+/// reading stops there (abandoned) and the entry is dropped.
+struct CheckEntry {
+  CheckConfig check;
+  std::string type;
+  bool abandoned = false;
+};
 
 namespace health_keys {
 
@@ -87,313 +109,261 @@ std::optional<int> weekday(std::string_view text) {
 
 }  // namespace health_keys
 
-void Loader::read_rules(const Section& s, HealthRules& rules) {
-  if (const Value* v = s.find("interval")) read_duration(*v, s.key("interval"), limits::path_interval, rules.interval);
-  if (const Value* v = s.find("fast_interval"))
-    read_duration(*v, s.key("fast_interval"), limits::path_fast_interval, rules.fast_interval);
-  if (const Value* v = s.find("jitter")) read_duration(*v, s.key("jitter"), limits::path_jitter, rules.jitter);
-  if (const Value* v = s.find("fail_threshold"))
-    read_integer(*v, s.key("fail_threshold"), limits::path_fail_threshold, rules.fail_threshold);
-  const auto pair = [&](const char* name, const char* count_key, std::uint32_t& runs, std::uint32_t& count) {
-    const Value* v = s.find(name);
-    if (v == nullptr) return;
-    const std::string key = s.key(name);
-    if (!v->is_table()) {
-      error(line_of(*v), key,
-            std::string("expected a table such as { runs = 2, ") + count_key + " = 2 }, found " + describe(v->type()));
-      return;
-    }
-    Section t(*this, *v, key, {"runs", count_key});
-    std::uint32_t r = runs;
-    std::uint32_t c = count;
-    if (const Value* x = t.find("runs")) read_integer(*x, t.key("runs"), limits::path_runs, r);
-    if (const Value* x = t.find(count_key)) read_integer(*x, t.key(count_key), limits::path_runs, c);
-    if (c > r) {
-      error(line_of(*v), key, std::string(count_key) + " (" + std::to_string(c) + ") cannot exceed runs (" +
-                                  std::to_string(r) + ")");
-      return;
-    }
-    runs = r;
-    count = c;
+namespace {
+
+// --- the decision rules ----------------------------------------------------------------------
+
+Keys<RunWindow> run_window_keys(std::string_view count_key) {
+  return {
+      {"runs", Need::optional,
+       [](Loader& l, const Field& f, RunWindow& w) { l.read_integer(*f.value, f.key, limits::path_runs, w.runs); }},
+      {count_key, Need::always,
+       [count_key](Loader& l, const Field& f, RunWindow& w) {
+         if (f.value != nullptr) l.read_integer(*f.value, f.key, limits::path_runs, w.count);
+         if (w.count > w.runs) {
+           l.error(f.section.line(), f.section.path(),
+                   std::string(count_key) + " (" + std::to_string(w.count) + ") cannot exceed runs (" +
+                       std::to_string(w.runs) + ")");
+           w.ok = false;
+         }
+       }},
   };
-  pair("down_after", "failed", rules.down_runs, rules.down_failed);
-  pair("up_after", "succeeded", rules.up_runs, rules.up_succeeded);
-  if (const Value* v = s.find("initial_state")) {
-    std::string text;
-    if (read_string(*v, s.key("initial_state"), text)) {
-      if (text == "up" || text == "down") {
-        rules.initial_up = text == "up";
-      } else {
-        error(line_of(*v), s.key("initial_state"), "must be \"up\" or \"down\", not " + quote(text));
-      }
-    }
-  }
 }
 
-void Loader::read_window(const Value& v, const std::string& path, MaintenanceWindow& out) {
-  if (!v.is_table()) {
-    error(line_of(v), path,
-          "expected a table such as { days = [\"sat\"], start = \"22:00\", end = \"02:00\", time_zone = \"UTC\" }");
-    return;
-  }
-  Section s(*this, v, path, {"days", "start", "end", "time_zone"});
-  out.line = s.line();
-  if (const Value* d = s.find("days")) {
-    std::vector<Item> days;
-    if (read_string_array(*d, s.key("days"), days)) {
-      std::uint8_t mask = 0;
-      for (const Item& item : days) {
-        if (const auto day = health_keys::weekday(item.text)) {
-          mask = static_cast<std::uint8_t>(mask | (1u << *day));
-        } else {
-          error(item.line, item.key, "unknown day " + quote(item.text) + " (use mon, tue, wed, thu, fri, sat, sun)");
-        }
-      }
-      if (days.empty()) error(line_of(*d), s.key("days"), "must list at least one day");
-      if (mask != 0) out.days = mask;
-    }
-  }
-  for (const auto& [name, target] : {std::pair{"start", &out.start_minute}, std::pair{"end", &out.end_minute}}) {
-    if (const Value* t = s.require(name)) {
-      std::string text;
-      if (read_string(*t, s.key(name), text)) {
-        if (const auto minute = health_keys::clock_time(text)) {
-          *target = *minute;
-        } else {
-          error(line_of(*t), s.key(name), "invalid time " + quote(text) + " (use \"HH:MM\", 24-hour)");
-        }
-      }
-    }
-  }
-  if (const Value* z = s.find("time_zone")) {
-    std::string text;
-    if (read_string(*z, s.key("time_zone"), text)) {
-      if (const auto offset = health_keys::utc_offset(text)) {
-        out.utc_offset_minutes = *offset;
-      } else {
-        error(line_of(*z), s.key("time_zone"),
-              "unsupported time zone " + quote(text) + " (use \"UTC\" or a fixed offset such as \"+02:00\")");
-      }
-    }
-  }
-}
-
-void Loader::read_check(const Value& v, const std::string& path, PathConfig& out) {
-  if (!v.is_table()) {
-    error(line_of(v), path, "expected a table such as { type = \"tcp\", target = \"192.0.2.1:443\" }");
-    return;
-  }
-  Section s(*this, v, path,
-            {"type", "target", "url", "source", "timeout", "count", "min_replies", "reply_timeout",
-             "expect_status", "body_contains", "ca_file", "server", "name"});
-  CheckConfig check{.line = s.line()};
-  const Value* type = s.require("type");
-  std::string type_text;
-  if (type == nullptr || !read_string(*type, s.key("type"), type_text)) return;
-  const auto kind = health_keys::check_kind(type_text);
-  if (!kind) {
-    error(line_of(*type), s.key("type"),
-          "unknown check type " + quote(type_text) + " (use icmp, tcp, http, https, smtp or dns)");
-    return;
-  }
-  check.kind = *kind;
-  const auto read_target = [&](const char* key, std::uint16_t default_port) {
-    const Value* t = s.require(key);
-    std::string text;
-    if (t == nullptr || !read_string(*t, s.key(key), text)) return;
-    const auto parsed = health_keys::host_port(text, default_port);
-    if (!parsed) {
-      error(line_of(*t), s.key(key),
-            quote(text) + (default_port == 0 ? " is not \"host:port\"" : " is not a host or \"host:port\""));
+Reader<HealthRules> run_window(std::string_view count_key, const Keys<RunWindow>& (*keys)(),
+                               std::uint32_t HealthRules::*runs, std::uint32_t HealthRules::*count) {
+  return [=](Loader& l, const Field& f, HealthRules& rules) {
+    if (!f.value->is_table()) {
+      l.error(f, "expected a table such as { runs = 2, " + std::string(count_key) + " = 2 }, found " +
+                     describe(f.value->type()));
       return;
     }
-    check.host = parsed->first;
-    check.port = parsed->second;
+    RunWindow window{.runs = rules.*runs, .count = rules.*count};
+    read_keys(l, *f.value, f.key, keys(), window);
+    if (!window.ok) return;
+    rules.*runs = window.runs;
+    rules.*count = window.count;
   };
-  switch (check.kind) {
-    case CheckKind::icmp: {
-      read_target("target", 1);  // the port is ignored
-      check.port = 0;
-      check.label = "icmp " + check.host;
-      break;
-    }
-    case CheckKind::tcp:
-      read_target("target", 0);
-      check.label = "tcp " + check.host + ":" + std::to_string(check.port);
-      break;
-    case CheckKind::smtp:
-      read_target("target", 25);
-      check.label = "smtp " + check.host + ":" + std::to_string(check.port);
-      break;
-    case CheckKind::dns: {
-      read_target("server", 53);
-      if (const Value* n = s.require("name")) {
-        if (read_string(*n, s.key("name"), check.query_name) && !is_hostname(check.query_name))
-          error(line_of(*n), s.key("name"), quote(check.query_name) + " is not a valid host name");
-      }
-      check.label = "dns " + check.query_name + " @" + check.host;
-      break;
-    }
-    case CheckKind::http:
-    case CheckKind::https: {
-      const Value* u = s.require("url");
-      std::string url;
-      if (u == nullptr || !read_string(*u, s.key("url"), url)) break;
-      const std::string scheme = check.kind == CheckKind::http ? "http://" : "https://";
-      if (!url.starts_with(scheme)) {
-        error(line_of(*u), s.key("url"), quote(url) + " must start with " + scheme);
-        break;
-      }
-      const std::string rest = url.substr(scheme.size());
-      const auto slash = rest.find('/');
-      const auto parsed =
-          health_keys::host_port(rest.substr(0, slash), check.kind == CheckKind::http ? 80 : 443);
-      if (!parsed) {
-        error(line_of(*u), s.key("url"), quote(url) + " has no valid host[:port]");
-        break;
-      }
-      check.host = parsed->first;
-      check.port = parsed->second;
-      check.url_path = slash == std::string::npos ? "/" : rest.substr(slash);
-      check.url = url;
-      check.label = type_text + " " + url;
-      break;
-    }
-  }
-  if (const Value* x = s.find("source")) {
-    if (read_string(*x, s.key("source"), check.source) && !is_ip_literal(check.source))
-      error(line_of(*x), s.key("source"), quote(check.source) + " is not an IP address");
-  }
-  if (const Value* x = s.find("timeout")) read_duration(*x, s.key("timeout"), limits::check_timeout, check.timeout);
-  const bool icmp = check.kind == CheckKind::icmp;
-  const bool http = check.kind == CheckKind::http || check.kind == CheckKind::https;
-  const auto only = [&](const char* key, bool allowed) -> const Value* {
-    const Value* x = s.find(key);
-    if (x != nullptr && !allowed) {
-      error(line_of(*x), s.key(key), std::string("not used by a ") + type_text + " check");
-      return nullptr;
-    }
-    return x;
-  };
-  if (const Value* x = only("count", icmp)) read_integer(*x, s.key("count"), limits::check_icmp_count, check.count);
-  if (const Value* x = only("min_replies", icmp))
-    read_integer(*x, s.key("min_replies"), limits::check_icmp_count, check.min_replies);
-  if (const Value* x = only("reply_timeout", icmp))
-    read_duration(*x, s.key("reply_timeout"), limits::check_timeout, check.reply_timeout);
-  if (icmp && check.min_replies > check.count)
-    error(check.line, s.key("min_replies"), "cannot exceed count (" + std::to_string(check.count) + ")");
-  if (const Value* x = only("expect_status", http)) {
-    if (expect(*x, toml::value_t::array, s.key("expect_status"))) {
-      std::vector<std::uint16_t> codes;
-      const auto& array = x->as_array();
-      for (std::size_t i = 0; i < array.size(); ++i) {
-        std::uint16_t code = 0;
-        if (read_integer(array[i], s.key("expect_status") + "[" + std::to_string(i) + "]", limits::check_status, code))
-          codes.push_back(code);
-      }
-      if (array.empty()) error(line_of(*x), s.key("expect_status"), "must list at least one status code");
-      if (!codes.empty()) check.expect_status = std::move(codes);
-    }
-  }
-  if (const Value* x = only("body_contains", http)) read_string(*x, s.key("body_contains"), check.body_contains);
-  if (const Value* x = only("ca_file", check.kind == CheckKind::https)) {
-    if (read_string(*x, s.key("ca_file"), check.ca_file)) check.ca_file = resolve_path(file_, check.ca_file);
-  }
-  if (!check.source.empty()) check.label += " from " + check.source;
-  out.checks.push_back(std::move(check));
 }
 
-void Loader::read_paths(const Value& root) {
-  if (!root.as_table().contains("path")) return;
-  const Value& parent = root.as_table().at("path");
-  if (!expect(parent, toml::value_t::table, "path")) return;
-  for (const auto& [name, table] : named_tables(parent, "path")) {
-    Section s(*this, *table, "path." + name,
-              {"interval", "fast_interval", "jitter", "fail_threshold", "down_after", "up_after", "initial_state",
-               "check", "maintenance", "maintenance_state"});
-    PathConfig path{.name = name, .line = s.line()};
-    read_rules(s, path.rules);
-    if (const Value* v = s.require("check")) {
-      if (expect(*v, toml::value_t::array, s.key("check"))) {
-        const auto& array = v->as_array();
-        if (array.empty()) error(line_of(*v), s.key("check"), "must list at least one check");
-        if (array.size() > limits::path_max_checks)
-          error(line_of(*v), s.key("check"), "at most " + std::to_string(limits::path_max_checks) + " checks");
-        for (std::size_t i = 0; i < array.size() && i < limits::path_max_checks; ++i)
-          read_check(array[i], s.key("check") + "[" + std::to_string(i) + "]", path);
-      }
+/// The rules of a path; a hop's own check has them all but fail_threshold (it has one check).
+Keys<HealthRules> rule_keys(bool with_fail_threshold) {
+  Keys<HealthRules> keys{
+      {"interval", Need::optional, into_duration(&HealthRules::interval, limits::path_interval)},
+      {"fast_interval", Need::optional, into_duration(&HealthRules::fast_interval, limits::path_fast_interval)},
+      {"jitter", Need::optional, into_duration(&HealthRules::jitter, limits::path_jitter)},
+      {"fail_threshold", Need::optional, into_integer(&HealthRules::fail_threshold, limits::path_fail_threshold)},
+      {"down_after", Need::optional,
+       run_window("failed", down_after_keys, &HealthRules::down_runs, &HealthRules::down_failed)},
+      {"up_after", Need::optional,
+       run_window("succeeded", up_after_keys, &HealthRules::up_runs, &HealthRules::up_succeeded)},
+      {"initial_state", Need::optional,
+       [](Loader& l, const Field& f, HealthRules& rules) {
+         std::string text;
+         if (!l.read_string(*f.value, f.key, text)) return;
+         if (text == "up" || text == "down") {
+           rules.initial_up = text == "up";
+         } else {
+           l.error(f, "must be \"up\" or \"down\", not " + quote(text));
+         }
+       }},
+  };
+  if (!with_fail_threshold) std::erase_if(keys, [](const auto& k) { return k.name == "fail_threshold"; });
+  return keys;
+}
+
+// --- checks ----------------------------------------------------------------------------------
+
+/// target or server: "host:port", or a bare host when default_port != 0.
+void read_check_target(Loader& l, const Field& f, CheckConfig& check, std::uint16_t default_port) {
+  if (f.value == nullptr) {
+    f.section.missing(f.name);
+    return;
+  }
+  std::string text;
+  if (!l.read_string(*f.value, f.key, text)) return;
+  const auto parsed = health_keys::host_port(text, default_port);
+  if (!parsed) {
+    l.error(f, quote(text) + (default_port == 0 ? " is not \"host:port\"" : " is not a host or \"host:port\""));
+    return;
+  }
+  check.host = parsed->first;
+  check.port = parsed->second;
+}
+
+bool is_http(CheckKind kind) { return kind == CheckKind::http || kind == CheckKind::https; }
+
+/// A key only some check types use: on another type it is reported and not read.
+Reader<CheckEntry> only_for(bool (*allowed)(CheckKind), Reader<CheckEntry> read) {
+  return [allowed, read](Loader& l, const Field& f, CheckEntry& e) {
+    if (f.value != nullptr && !allowed(e.check.kind)) {
+      l.error(f, "not used by a " + e.type + " check");
+    } else if (f.value != nullptr) {
+      read(l, f, e);
     }
-    if (!path.checks.empty() && path.rules.fail_threshold > path.checks.size()) {
-      error(path.line, s.key("fail_threshold"),
+  };
+}
+
+bool is_icmp(CheckKind kind) { return kind == CheckKind::icmp; }
+bool is_https(CheckKind kind) { return kind == CheckKind::https; }
+
+/// A row that reads its key, then checks it against the keys read before it.
+Reader<CheckEntry> followed_by(Reader<CheckEntry> read, void (*after)(Loader&, const Field&, CheckEntry&)) {
+  return [read, after](Loader& l, const Field& f, CheckEntry& e) {
+    read(l, f, e);
+    after(l, f, e);
+  };
+}
+
+void read_reply_timeout(Loader& l, const Field& f, CheckEntry& e) {
+  l.read_duration(*f.value, f.key, limits::check_timeout, e.check.reply_timeout);
+}
+
+void check_min_replies(Loader& l, const Field& f, CheckEntry& e) {
+  const CheckConfig& check = e.check;
+  if (is_icmp(check.kind) && check.min_replies > check.count)
+    l.error(check.line, f.section.key("min_replies"), "cannot exceed count (" + std::to_string(check.count) + ")");
+}
+
+void read_ca_file(Loader& l, const Field& f, CheckEntry& e) {
+  if (l.read_string(*f.value, f.key, e.check.ca_file)) e.check.ca_file = l.resolve(e.check.ca_file);
+}
+
+/// The label names the source address last, once every key that shapes it has been read.
+void label_source(Loader&, const Field&, CheckEntry& e) {
+  if (!e.check.source.empty()) e.check.label += " from " + e.check.source;
+}
+
+void read_url(Loader& l, const Field& f, CheckEntry& e) {
+  CheckConfig& check = e.check;
+  if (!is_http(check.kind)) return;
+  if (f.value == nullptr) {
+    f.section.missing(f.name);
+    return;
+  }
+  std::string url;
+  if (!l.read_string(*f.value, f.key, url)) return;
+  const std::string scheme = check.kind == CheckKind::http ? "http://" : "https://";
+  if (!url.starts_with(scheme)) {
+    l.error(f, quote(url) + " must start with " + scheme);
+    return;
+  }
+  const std::string rest = url.substr(scheme.size());
+  const auto slash = rest.find('/');
+  const auto parsed = health_keys::host_port(rest.substr(0, slash), check.kind == CheckKind::http ? 80 : 443);
+  if (!parsed) {
+    l.error(f, quote(url) + " has no valid host[:port]");
+    return;
+  }
+  check.host = parsed->first;
+  check.port = parsed->second;
+  check.url_path = slash == std::string::npos ? "/" : rest.substr(slash);
+  check.url = url;
+  check.label = e.type + " " + url;
+}
+
+void read_expect_status(Loader& l, const Field& f, CheckEntry& e) {
+  if (!l.expect(*f.value, toml::value_t::array, f.key)) return;
+  std::vector<std::uint16_t> codes;
+  const auto& array = f.value->as_array();
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    std::uint16_t code = 0;
+    if (l.read_integer(array[i], f.key + "[" + std::to_string(i) + "]", limits::check_status, code))
+      codes.push_back(code);
+  }
+  if (array.empty()) l.error(f, "must list at least one status code");
+  if (!codes.empty()) e.check.expect_status = std::move(codes);
+}
+
+void read_checks(Loader& l, const Field& f, PathConfig& path) {
+  if (!l.expect(*f.value, toml::value_t::array, f.key)) return;
+  const auto& array = f.value->as_array();
+  if (array.empty()) l.error(f, "must list at least one check");
+  if (array.size() > limits::path_max_checks)
+    l.error(f, "at most " + std::to_string(limits::path_max_checks) + " checks");
+  for (std::size_t i = 0; i < array.size() && i < limits::path_max_checks; ++i) {
+    const std::string key = f.key + "[" + std::to_string(i) + "]";
+    if (!array[i].is_table()) {
+      l.error(l.line_of(array[i]), key, "expected a table such as { type = \"tcp\", target = \"192.0.2.1:443\" }");
+      continue;
+    }
+    CheckEntry entry{.check = {.line = l.line_of(array[i])}};
+    read_keys(l, array[i], key, check_keys(), entry);
+    if (!entry.abandoned) path.checks.push_back(std::move(entry.check));
+  }
+  if (!path.checks.empty() && path.rules.fail_threshold > path.checks.size()) {
+    l.error(path.line, f.section.key("fail_threshold"),
             "is " + std::to_string(path.rules.fail_threshold) + " but the path has only " +
                 std::to_string(path.checks.size()) + " check(s): a run could never fail");
-    }
-    if (const Value* v = s.find("maintenance")) {
-      if (expect(*v, toml::value_t::array, s.key("maintenance"))) {
-        const auto& array = v->as_array();
-        for (std::size_t i = 0; i < array.size(); ++i) {
-          MaintenanceWindow window;
-          read_window(array[i], s.key("maintenance") + "[" + std::to_string(i) + "]", window);
-          path.maintenance.push_back(window);
-        }
-      }
-    }
-    if (const Value* v = s.find("maintenance_state")) {
-      std::string text;
-      if (read_string(*v, s.key("maintenance_state"), text)) {
-        if (text == "hold") path.maintenance_state = MaintenanceState::hold;
-        else if (text == "up") path.maintenance_state = MaintenanceState::up;
-        else if (text == "down") path.maintenance_state = MaintenanceState::down;
-        else error(line_of(*v), s.key("maintenance_state"), "must be \"hold\", \"up\" or \"down\", not " + quote(text));
-      }
-    }
-    config_.paths.push_back(std::move(path));
   }
 }
 
-void Loader::read_hop_health(const Section& s, HopConfig& hop) {
-  if (const Value* v = s.find("paths")) {
-    std::vector<Item> names;
-    read_string_array(*v, s.key("paths"), names);
-    for (const Item& item : names) {
-      if (config_.find_path(item.text) == nullptr) {
-        std::vector<std::string> known;
-        for (const auto& p : config_.paths)
-          if (p.hop.empty()) known.push_back(p.name);
-        error(item.line, item.key, "unknown path " + quote(item.text) + defined_names(known, "path"));
-      } else if (std::ranges::find(hop.paths, item.text) != hop.paths.end()) {
-        error(item.line, item.key, "path " + quote(item.text) + " is listed twice");
-      } else {
-        hop.paths.push_back(item.text);
-      }
+void read_maintenance(Loader& l, const Field& f, PathConfig& path) {
+  if (!l.expect(*f.value, toml::value_t::array, f.key)) return;
+  const auto& array = f.value->as_array();
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    const std::string key = f.key + "[" + std::to_string(i) + "]";
+    MaintenanceWindow window;
+    if (array[i].is_table()) {
+      window.line = l.line_of(array[i]);
+      read_keys(l, array[i], key, maintenance_keys(), window);
+    } else {
+      l.error(l.line_of(array[i]), key,
+              "expected a table such as { days = [\"sat\"], start = \"22:00\", end = \"02:00\", time_zone = \"UTC\" }");
+    }
+    path.maintenance.push_back(window);  // the default window stands for a broken one
+  }
+}
+
+Reader<MaintenanceWindow> clock_time(std::uint16_t MaintenanceWindow::*field) {
+  return [field](Loader& l, const Field& f, MaintenanceWindow& window) {
+    std::string text;
+    if (!l.read_string(*f.value, f.key, text)) return;
+    if (const auto minute = health_keys::clock_time(text)) {
+      window.*field = *minute;
+    } else {
+      l.error(f, "invalid time " + quote(text) + " (use \"HH:MM\", 24-hour)");
+    }
+  };
+}
+
+// --- a hop's paths and own check ---------------------------------------------------------------
+
+void read_hop_paths(Loader& l, const Field& f, HopConfig& hop) {
+  std::vector<Item> names;
+  l.read_string_array(*f.value, f.key, names);
+  for (const Item& item : names) {
+    if (l.config().find_path(item.text) == nullptr) {
+      std::vector<std::string> known;
+      for (const auto& p : l.config().paths)
+        if (p.hop.empty()) known.push_back(p.name);
+      l.error(item.line, item.key, "unknown path " + quote(item.text) + defined_names(known, "path"));
+    } else if (std::ranges::find(hop.paths, item.text) != hop.paths.end()) {
+      l.error(item.line, item.key, "path " + quote(item.text) + " is listed twice");
+    } else {
+      hop.paths.push_back(item.text);
     }
   }
-  const Value* v = s.find("check");
-  if (v == nullptr) return;
-  PathConfig own{.name = "hop:" + hop.name, .hop = hop.name, .line = line_of(*v)};
+}
+
+void read_hop_check(Loader& l, const Field& f, HopConfig& hop) {
+  const Value& v = *f.value;
+  PathConfig own{.name = "hop:" + hop.name, .hop = hop.name, .line = l.line_of(v)};
   own.rules.interval = std::chrono::seconds(30);
-  if (v->is_boolean()) {
-    hop.check = v->as_boolean();
-  } else if (v->is_table()) {
+  if (v.is_boolean()) {
+    hop.check = v.as_boolean();
+  } else if (v.is_table()) {
     hop.check = true;
-    Section t(*this, *v, s.key("check"),
-              {"interval", "fast_interval", "jitter", "down_after", "up_after", "initial_state", "timeout"});
-    read_rules(t, own.rules);
-    if (const Value* x = t.find("timeout")) {
-      Millis timeout{};
-      if (read_duration(*x, t.key("timeout"), limits::check_timeout, timeout))
-        own.checks.push_back(CheckConfig{.timeout = timeout});
-    }
+    read_keys(l, v, f.key, hop_check_keys(), own);
   } else {
-    error(line_of(*v), s.key("check"),
-          "expected true/false or a table such as { interval = \"30s\", down_after = { runs = 2, failed = 2 } }");
+    l.error(f, "expected true/false or a table such as { interval = \"30s\", down_after = { runs = 2, failed = 2 } }");
     return;
   }
   if (!hop.check) return;
   if (hop.mx) {
     // An MX hop has no one host to probe: its targets come from DNS per recipient domain,
     // and a dead MX host is ejected passively (docs/routing.md).
-    error(line_of(*v), s.key("check"), "an MX hop (type = \"mx\") has no single host to check; use paths");
+    l.error(f, "an MX hop (type = \"mx\") has no single host to check; use paths");
     hop.check = false;
     return;
   }
@@ -406,36 +376,207 @@ void Loader::read_hop_health(const Section& s, HopConfig& hop) {
   check.line = own.line;
   own.checks.push_back(std::move(check));
   hop.paths.push_back(own.name);
-  config_.paths.push_back(std::move(own));
+  l.config().paths.push_back(std::move(own));
 }
 
-void Loader::read_alerts(const Value& root) {
-  if (!root.as_table().contains("alerts")) return;
-  const Value& table = root.as_table().at("alerts");
-  if (!expect(table, toml::value_t::table, "alerts")) return;
-  Section s(*this, table, "alerts", {"to", "from", "hook", "hook_timeout"});
-  AlertsConfig& alerts = config_.alerts;
-  if (const Value* v = s.find("to")) {
-    std::vector<Item> items;
-    read_string_array(*v, s.key("to"), items);
-    for (const Item& item : items) {
-      const auto at = item.text.rfind('@');
-      if (at == std::string::npos || at == 0 || !is_hostname(item.text.substr(at + 1)) ||
-          item.text.find_first_of(" <>\r\n") != std::string::npos) {
-        error(item.line, item.key, quote(item.text) + " is not a mail address such as \"ops@example.com\"");
-      } else {
-        alerts.to.push_back(item.text);
-      }
-    }
-  }
-  if (const Value* v = s.find("from")) {
-    if (read_string(*v, s.key("from"), alerts.from) &&
-        (alerts.from.find('@') == std::string::npos || alerts.from.find_first_of(" <>\r\n") != std::string::npos))
-      error(line_of(*v), s.key("from"), quote(alerts.from) + " is not a mail address");
-  }
-  if (const Value* v = s.find("hook")) {
-    if (read_string(*v, s.key("hook"), alerts.hook)) alerts.hook = resolve_path(file_, alerts.hook);
-  }
-  if (const Value* v = s.find("hook_timeout"))
-    read_seconds(*v, s.key("hook_timeout"), limits::alerts_hook_timeout, alerts.hook_timeout);
+}  // namespace
+
+const Keys<RunWindow>& down_after_keys() {
+  static const Keys<RunWindow> keys = run_window_keys("failed");
+  return keys;
 }
+
+const Keys<RunWindow>& up_after_keys() {
+  static const Keys<RunWindow> keys = run_window_keys("succeeded");
+  return keys;
+}
+
+const Keys<CheckEntry>& check_keys() {
+  static const Keys<CheckEntry> keys{
+      {"type", Need::always,
+       [](Loader& l, const Field& f, CheckEntry& e) {
+         e.abandoned = true;
+         if (f.value == nullptr) {
+           f.section.missing(f.name);
+           return;
+         }
+         if (!l.read_string(*f.value, f.key, e.type)) return;
+         const auto kind = health_keys::check_kind(e.type);
+         if (!kind) {
+           l.error(f, "unknown check type " + quote(e.type) + " (use icmp, tcp, http, https, smtp or dns)");
+           return;
+         }
+         e.check.kind = *kind;
+         e.abandoned = false;
+       }},
+      {"target", Need::always,
+       [](Loader& l, const Field& f, CheckEntry& e) {
+         CheckConfig& check = e.check;
+         switch (check.kind) {
+           case CheckKind::icmp:
+             read_check_target(l, f, check, 1);  // the port is ignored
+             check.port = 0;
+             check.label = "icmp " + check.host;
+             break;
+           case CheckKind::tcp:
+             read_check_target(l, f, check, 0);
+             check.label = "tcp " + check.host + ":" + std::to_string(check.port);
+             break;
+           case CheckKind::smtp:
+             read_check_target(l, f, check, 25);
+             check.label = "smtp " + check.host + ":" + std::to_string(check.port);
+             break;
+           case CheckKind::http:
+           case CheckKind::https:
+           case CheckKind::dns:
+             break;  // accepted but ignored: they have url / server
+         }
+       }},
+      {"url", Need::always, read_url},
+      {"server", Need::always,
+       [](Loader& l, const Field& f, CheckEntry& e) {
+         if (e.check.kind == CheckKind::dns) read_check_target(l, f, e.check, 53);
+       }},
+      {"name", Need::always,
+       [](Loader& l, const Field& f, CheckEntry& e) {
+         CheckConfig& check = e.check;
+         if (check.kind != CheckKind::dns) return;
+         if (f.value == nullptr) {
+           f.section.missing(f.name);
+         } else if (l.read_string(*f.value, f.key, check.query_name) && !is_hostname(check.query_name)) {
+           l.error(f, quote(check.query_name) + " is not a valid host name");
+         }
+         check.label = "dns " + check.query_name + " @" + check.host;
+       }},
+      {"source", Need::optional,
+       [](Loader& l, const Field& f, CheckEntry& e) {
+         if (l.read_string(*f.value, f.key, e.check.source) && !is_ip_literal(e.check.source))
+           l.error(f, quote(e.check.source) + " is not an IP address");
+       }},
+      {"timeout", Need::optional,
+       [](Loader& l, const Field& f, CheckEntry& e) {
+         l.read_duration(*f.value, f.key, limits::check_timeout, e.check.timeout);
+       }},
+      {"count", Need::optional, only_for(is_icmp, [](Loader& l, const Field& f, CheckEntry& e) {
+         l.read_integer(*f.value, f.key, limits::check_icmp_count, e.check.count);
+       })},
+      {"min_replies", Need::optional, only_for(is_icmp, [](Loader& l, const Field& f, CheckEntry& e) {
+         l.read_integer(*f.value, f.key, limits::check_icmp_count, e.check.min_replies);
+       })},
+      {"reply_timeout", Need::always, followed_by(only_for(is_icmp, read_reply_timeout), check_min_replies)},
+      {"expect_status", Need::optional, only_for(is_http, read_expect_status)},
+      {"body_contains", Need::optional, only_for(is_http, [](Loader& l, const Field& f, CheckEntry& e) {
+         l.read_string(*f.value, f.key, e.check.body_contains);
+       })},
+      {"ca_file", Need::always, followed_by(only_for(is_https, read_ca_file), label_source)},
+  };
+  return keys;
+}
+
+const Keys<MaintenanceWindow>& maintenance_keys() {
+  static const Keys<MaintenanceWindow> keys{
+      {"days", Need::optional,
+       [](Loader& l, const Field& f, MaintenanceWindow& window) {
+         std::vector<Item> days;
+         if (!l.read_string_array(*f.value, f.key, days)) return;
+         std::uint8_t mask = 0;
+         for (const Item& item : days) {
+           if (const auto day = health_keys::weekday(item.text)) {
+             mask = static_cast<std::uint8_t>(mask | (1u << *day));
+           } else {
+             l.error(item.line, item.key, "unknown day " + quote(item.text) + " (use mon, tue, wed, thu, fri, sat, sun)");
+           }
+         }
+         if (days.empty()) l.error(f, "must list at least one day");
+         if (mask != 0) window.days = mask;
+       }},
+      {"start", Need::required, clock_time(&MaintenanceWindow::start_minute)},
+      {"end", Need::required, clock_time(&MaintenanceWindow::end_minute)},
+      {"time_zone", Need::optional,
+       [](Loader& l, const Field& f, MaintenanceWindow& window) {
+         std::string text;
+         if (!l.read_string(*f.value, f.key, text)) return;
+         if (const auto offset = health_keys::utc_offset(text)) {
+           window.utc_offset_minutes = *offset;
+         } else {
+           l.error(f, "unsupported time zone " + quote(text) + " (use \"UTC\" or a fixed offset such as \"+02:00\")");
+         }
+       }},
+  };
+  return keys;
+}
+
+const Keys<PathConfig>& path_keys() {
+  static const Keys<PathConfig> own{
+      {"check", Need::required, read_checks},
+      {"maintenance", Need::optional, read_maintenance},
+      {"maintenance_state", Need::optional,
+       [](Loader& l, const Field& f, PathConfig& path) {
+         std::string text;
+         if (!l.read_string(*f.value, f.key, text)) return;
+         if (text == "hold") path.maintenance_state = MaintenanceState::hold;
+         else if (text == "up") path.maintenance_state = MaintenanceState::up;
+         else if (text == "down") path.maintenance_state = MaintenanceState::down;
+         else l.error(f, "must be \"hold\", \"up\" or \"down\", not " + quote(text));
+       }},
+  };
+  static const Keys<PathConfig> rules = lift(rule_keys(true), &PathConfig::rules);
+  static const Keys<PathConfig> keys = concat({&rules, &own});
+  return keys;
+}
+
+const Keys<PathConfig>& hop_check_keys() {
+  static const Keys<PathConfig> own{
+      {"timeout", Need::optional,
+       [](Loader& l, const Field& f, PathConfig& path) {
+         Millis timeout{};
+         if (l.read_duration(*f.value, f.key, limits::check_timeout, timeout))
+           path.checks.push_back(CheckConfig{.timeout = timeout});
+       }},
+  };
+  static const Keys<PathConfig> rules = lift(rule_keys(false), &PathConfig::rules);
+  static const Keys<PathConfig> keys = concat({&rules, &own});
+  return keys;
+}
+
+const Keys<HopConfig>& hop_health_keys() {
+  static const Keys<HopConfig> keys{
+      {"paths", Need::optional, read_hop_paths},
+      {"check", Need::optional, read_hop_check},
+  };
+  return keys;
+}
+
+const Keys<AlertsConfig>& alerts_keys() {
+  static const Keys<AlertsConfig> keys{
+      {"to", Need::optional,
+       [](Loader& l, const Field& f, AlertsConfig& alerts) {
+         std::vector<Item> items;
+         l.read_string_array(*f.value, f.key, items);
+         for (const Item& item : items) {
+           const auto at = item.text.rfind('@');
+           if (at == std::string::npos || at == 0 || !is_hostname(item.text.substr(at + 1)) ||
+               item.text.find_first_of(" <>\r\n") != std::string::npos) {
+             l.error(item.line, item.key, quote(item.text) + " is not a mail address such as \"ops@example.com\"");
+           } else {
+             alerts.to.push_back(item.text);
+           }
+         }
+       }},
+      {"from", Need::optional,
+       [](Loader& l, const Field& f, AlertsConfig& alerts) {
+         if (l.read_string(*f.value, f.key, alerts.from) &&
+             (alerts.from.find('@') == std::string::npos ||
+              alerts.from.find_first_of(" <>\r\n") != std::string::npos))
+           l.error(f, quote(alerts.from) + " is not a mail address");
+       }},
+      {"hook", Need::optional,
+       [](Loader& l, const Field& f, AlertsConfig& alerts) {
+         if (l.read_string(*f.value, f.key, alerts.hook)) alerts.hook = l.resolve(alerts.hook);
+       }},
+      {"hook_timeout", Need::optional, into_seconds(&AlertsConfig::hook_timeout, limits::alerts_hook_timeout)},
+  };
+  return keys;
+}
+
+}  // namespace conf::reading

@@ -1,4 +1,4 @@
-// conf/recipient_list.hpp — the syntax of static valid-recipient lists (issue 6).
+// conf/recipient_list.hpp — the syntax of static valid-recipient lists.
 //
 // Owns: turning one entry ("bob@example.com", "@example.com" catch-all) into its stored
 // form (trimmed, lower-cased) and reading a list file's text: one entry per line, blank
