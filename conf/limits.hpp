@@ -1,15 +1,13 @@
 // conf/limits.hpp — the bounds and the syntax every single configuration value must meet.
 //
 // Owns: one table of numeric ranges (integers, durations, sizes), in the manner of Postfix's
-// parameter tables, so load.cpp, the tests and docs/configuration.md agree on one source;
-// the guards on the raw input (file size, UTF-8, line length, nesting) that keep the TOML
-// parser away from text it mishandles; and the syntax checks for one value at a time:
-// names, host names, IP literals, "ip:port" listener addresses, CIDR networks.
+// parameter tables, so the loader, the tests and docs/configuration.md agree on one source;
+// and the limits on the raw input (file size, line length, nesting) that keep the TOML
+// parser away from text it mishandles.
 // Defaults are NOT here: they live in the struct initialisers of conf/config.hpp.
-// Never: looks at more than one value, does I/O, throws. Errors come back as text meant for
-// an administrator ("port 0 is out of range 1..65535").
-// Standards: RFC 1123 §2.1 (host names), RFC 4632 (CIDR), RFC 4291 §2.2/§2.3 (IPv6 text and
-// prefixes). Implemented in conf/validate.cpp.
+// The syntax checks for one value at a time (names, host names, IP literals, listener
+// addresses, CIDR networks, durations, sizes) are in conf/value_syntax.hpp, included here so
+// code that reached them through this header keeps working.
 #pragma once
 
 #include <array>
@@ -21,10 +19,9 @@
 #include <string_view>
 
 #include "conf/config.hpp"
+#include "conf/value_syntax.hpp"
 
 namespace conf {
-
-enum class LimitKind : std::uint8_t { integer, duration, size };
 
 /// Inclusive range of one key. Durations are in milliseconds, sizes in bytes.
 struct Limit {
@@ -87,7 +84,7 @@ inline constexpr Limit listener_data_timeout{"listener.data_timeout", LimitKind:
                                              ms(seconds{1}), ms(hours{1})};
 inline constexpr Limit listener_session_timeout{"listener.session_timeout", LimitKind::duration,
                                                 ms(seconds{1}), ms(hours{24})};
-// Issue 3. greeting_delay 0 turns the early-talker check off; the header cap is at
+// Early talkers and the header cap. greeting_delay 0 turns the early-talker check off; the header cap is at
 // least 1 KiB (a Received: line alone is ~200 octets) and at most the message cap's range.
 inline constexpr Limit listener_greeting_delay{"listener.greeting_delay", LimitKind::duration, 0,
                                                ms(seconds{30})};
@@ -101,7 +98,7 @@ inline constexpr Limit hop_max_messages_per_connection{"hop.max_messages_per_con
                                                        LimitKind::integer, 1, 1'000'000};
 
 // [[route]] hops = [{ hop, cost, weight }]
-// [path.NAME] health checks (issue 5, docs/health.md). Sub-second intervals exist for tests.
+// [path.NAME] health checks (docs/health.md). Sub-second intervals exist for tests.
 inline constexpr Limit path_interval{"path.interval", LimitKind::duration, 100, ms(hours{24})};
 inline constexpr Limit path_fast_interval{"path.fast_interval", LimitKind::duration, 100, ms(hours{24}),
                                           "always use interval"};
@@ -118,7 +115,7 @@ inline constexpr Limit alerts_hook_timeout{"alerts.hook_timeout", LimitKind::dur
 inline constexpr Limit route_hop_cost{"route.hops[].cost", LimitKind::integer, 0, 65'535};
 inline constexpr Limit route_hop_weight{"route.hops[].weight", LimitKind::integer, 1, 1000};
 
-// Routing and delivery additions (issue 4). Hop timeouts have the [delivery] ranges, and 0
+// Hop client timeouts, delay notices, [dns], [bounce]. Hop timeouts have the [delivery] ranges, and 0
 // (their default) means "the [delivery] value".
 inline constexpr Limit hop_connect_timeout{"hop.connect_timeout", LimitKind::duration,
                                            delivery_connect_timeout.min, delivery_connect_timeout.max,
@@ -133,12 +130,12 @@ inline constexpr Limit dns_timeout{"dns.timeout", LimitKind::duration, ms(second
 inline constexpr Limit bounce_lifetime{"bounce.lifetime", LimitKind::duration, ms(hours{1}),
                                        ms(hours{24 * 30})};
 
-// [log] rotation (issue 7).
+// [log] rotation.
 inline constexpr Limit log_max_size{"log.max_size", LimitKind::size, 64 * 1024, std::int64_t{1} << 40,
                                     "never rotate"};
 inline constexpr Limit log_max_files{"log.max_files", LimitKind::integer, 1, 1000};
 
-// Issue 6 (docs/policy.md). Per-client connections: 0 is the default, no per-client cap.
+// Per-client limits and policy verification (docs/policy.md). Per-client connections: 0 is the default, no per-client cap.
 inline constexpr Limit listener_max_connections_per_client{"listener.max_connections_per_client",
                                                            LimitKind::integer, 1, 1'000'000, "no per-client limit"};
 // DNSBL and recipient verification ([policy.NAME]).
@@ -213,36 +210,5 @@ inline constexpr std::size_t max_name_length = 64;
 inline constexpr std::size_t policy_max_list_entries = 10'000;
 
 }  // namespace limits
-
-/// A raw-input problem found before TOML parsing: 1-based line and message.
-struct InputProblem {
-  int line = 0;
-  std::string message;
-};
-
-/// Checks size, UTF-8 validity, line length and nesting depth of configuration text (see
-/// limits above). Understands TOML strings and comments so brackets inside them do not count.
-std::expected<void, InputProblem> check_input_shape(std::string_view text);
-
-/// Names of listeners, policies, hops and routes: 1..64 of [A-Za-z0-9_-].
-bool is_name(std::string_view text) noexcept;
-
-/// A DNS host name as RFC 1123 allows it: dot-separated labels of letters, digits and
-/// hyphens, 1..63 each, not starting or ending with '-', 253 characters at most, no
-/// trailing dot, and a last label that is not all digits (that would be an IPv4 address).
-bool is_hostname(std::string_view text) noexcept;
-
-/// An IPv4 dotted quad or an IPv6 address without brackets (inet_pton syntax).
-bool is_ip_literal(std::string_view text) noexcept;
-
-/// "192.0.2.1:25" or "[2001:db8::1]:25". The address is returned in canonical form.
-std::expected<BindAddress, std::string> parse_bind_address(std::string_view text);
-
-/// "192.0.2.0/24", "2001:db8::/32", or a bare address (a host route). Host bits beyond
-/// the prefix must be zero: "10.0.0.1/8" is almost always a typo for "10.0.0.0/8".
-std::expected<void, std::string> check_cidr(std::string_view text);
-
-/// Human-readable form of a value of the given kind: "30s", "35MiB", "100".
-std::string format_limit_value(LimitKind kind, std::int64_t value);
 
 }  // namespace conf

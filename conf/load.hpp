@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "conf/config.hpp"
+#include "conf/value_syntax.hpp"  // parse_duration, parse_size: declared here before
 
 namespace conf {
 
@@ -30,10 +31,5 @@ using LoadResult = std::expected<ConfigPtr, std::vector<Diagnostic>>;
 
 LoadResult load_file(const std::string& path);
 LoadResult load_string(std::string_view text, const std::string& file_name);
-
-/// Parses "30s", "5m", "48h", "2d", "250ms" or a bare integer (seconds).
-std::expected<Millis, std::string> parse_duration(std::string_view text);
-/// Parses "1048576", "10KiB", "35MiB", "1GiB", "10KB", "10MB" (decimal).
-std::expected<std::uint64_t, std::string> parse_size(std::string_view text);
 
 }  // namespace conf

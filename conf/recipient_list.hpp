@@ -1,10 +1,11 @@
-// conf/recipient_list.hpp — the syntax of static valid-recipient lists (issue 6).
+// conf/recipient_list.hpp — the syntax of static valid-recipient lists.
 //
 // Owns: turning one entry ("bob@example.com", "@example.com" catch-all) into its stored
 // form (trimmed, lower-cased) and reading a list file's text: one entry per line, blank
 // lines ignored, "#" starts a comment at the start of a line or after white space.
-// Used by conf/load.cpp when it reads `valid_recipients` / `valid_recipients_file`, so
-// a bad line is a configuration error with file:line, and a reload re-reads the file.
+// Used by conf/load_verification.cpp when it reads `valid_recipients` /
+// `valid_recipients_file`, so a bad line is a configuration error with file:line, and a
+// reload re-reads the file.
 // Never: reads files (the loader does) or decides whether a recipient is valid
 // (policy/recipient_verifier does). Pure; thread-safe.
 // Standards: RFC 5321 §4.1.2 (Mailbox = Local-part "@" Domain). Local parts are

@@ -1,4 +1,4 @@
-// tests/conf/hardening_keys_test.cpp — the issue-3 listener and policy keys: tls,
+// tests/conf/hardening_keys_test.cpp — the listener hardening and AUTH keys: tls,
 // tls_certificate, tls_key, bare_line_endings, greeting_delay, max_header_size, auth,
 // auth_plaintext_trusted, proxy_protocol, proxy_from, [policy.NAME].auth_users.
 // Good values land in the Config; bad ones give file:line:key diagnostics.

@@ -1,4 +1,4 @@
-// tests/conf/load_routing_test.cpp — the routing and delivery keys of issue 4: hop client
+// tests/conf/load_routing_test.cpp — the routing and delivery keys: hop client
 // settings, route balance and when_all_down, [dns], [bounce], [queue].delay_notice.
 #include <gtest/gtest.h>
 

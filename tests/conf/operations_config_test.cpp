@@ -1,4 +1,4 @@
-// tests/conf/operations_config_test.cpp — the operations keys (issue 7): [admin] listen and
+// tests/conf/operations_config_test.cpp — the operations keys: [admin] listen and
 // token, [relay] user, [log] max_size / max_files / syslog, with their diagnostics.
 #include <gtest/gtest.h>
 

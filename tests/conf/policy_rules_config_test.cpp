@@ -1,4 +1,4 @@
-// tests/conf/policy_rules_config_test.cpp — the issue-6 keys: rate syntax (got/want),
+// tests/conf/policy_rules_config_test.cpp — the access rule keys: rate syntax (got/want),
 // a complete policy and listener limits loaded, and every bad value reported as
 // file:line: key: message.
 #include <gtest/gtest.h>

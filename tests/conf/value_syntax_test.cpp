@@ -10,7 +10,7 @@
 #include <string>
 
 #include "conf/limits.hpp"
-#include "conf/load.hpp"
+#include "conf/value_syntax.hpp"
 
 namespace conf {
 namespace {

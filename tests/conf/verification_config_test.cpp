@@ -1,4 +1,4 @@
-// tests/conf/verification_config_test.cpp — the issue-6 keys of [policy.NAME]: DNSBL
+// tests/conf/verification_config_test.cpp — the verification keys of [policy.NAME]: DNSBL
 // zones and recipient verification. Good values land in PolicyConfig; every bad one is a
 // diagnostic with the line and dotted key (table-driven got/want).
 #include <gtest/gtest.h>

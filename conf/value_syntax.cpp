@@ -1,9 +1,9 @@
-// conf/validate.cpp — syntax checks for single configuration values, durations and sizes.
+// conf/value_syntax.cpp — syntax checks for single configuration values, durations and sizes.
 //
-// Owns: the implementations declared in conf/limits.hpp (input guards, names, host names,
-// IP literals, listener addresses, CIDR networks, limit formatting) and parse_duration /
-// parse_size from conf/load.hpp. Everything here looks at one value at a time; how values
-// relate to each other (references, duplicates) is load.cpp's business.
+// Owns: the implementations declared in conf/value_syntax.hpp (input guards, names, host
+// names, IP literals, listener addresses, CIDR networks, limit formatting, durations, sizes).
+// Everything here looks at one value at a time; how values relate to each other
+// (references, duplicates) is the loader's business (conf/load.cpp and its sections).
 // Never: throws (except std::bad_alloc), touches files or the clock.
 // Standards: RFC 1123 §2.1, RFC 4291 §2.2-2.3, RFC 4632 §3.1.
 #include <arpa/inet.h>
@@ -16,8 +16,9 @@
 #include <string>
 #include <string_view>
 
+#include "conf/value_syntax.hpp"
+
 #include "conf/limits.hpp"
-#include "conf/load.hpp"
 
 namespace conf {
 namespace {
@@ -396,7 +397,7 @@ std::string format_limit_value(LimitKind kind, std::int64_t value) {
   return std::to_string(value);
 }
 
-// --- durations and sizes (declared in conf/load.hpp) ---------------------------------------
+// --- durations and sizes ------------------------------------------------------------------
 
 std::expected<Millis, std::string> parse_duration(std::string_view text) {
   if (text.empty()) return std::unexpected("empty duration");
