@@ -559,39 +559,6 @@ void ServerFsm::early_talker(std::string& out) {
   enter(ServerState::closed);
 }
 
-namespace {
-
-// "BDAT" SP chunk-size [SP "LAST"] (RFC 3030 §4); chunk-size is 1*DIGIT.
-struct BdatArgument {
-  std::uint64_t size = 0;
-  bool last = false;
-};
-
-std::optional<BdatArgument> parse_bdat_argument(std::string_view argument) {
-  BdatArgument parsed;
-  std::size_t i = 0;
-  while (i < argument.size() && argument[i] >= '0' && argument[i] <= '9') {
-    const std::uint64_t digit = static_cast<std::uint64_t>(argument[i] - '0');
-    if (parsed.size > (UINT64_MAX - digit) / 10) return std::nullopt;  // overflow
-    parsed.size = parsed.size * 10 + digit;
-    ++i;
-  }
-  if (i == 0) return std::nullopt;
-  std::string_view rest = argument.substr(i);
-  if (rest.empty()) return parsed;
-  if (rest.front() != ' ') return std::nullopt;
-  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-  if (rest.size() != 4) return std::nullopt;
-  const auto upper = [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; };
-  if (upper(rest[0]) != 'L' || upper(rest[1]) != 'A' || upper(rest[2]) != 'S' || upper(rest[3]) != 'T') {
-    return std::nullopt;
-  }
-  parsed.last = true;
-  return parsed;
-}
-
-}  // namespace
-
 // A refused BDAT still has its chunk on the wire: the octets are read and dropped so
 // they are never taken for commands (RFC 3030 §2 "the receiver-SMTP MUST ... consume").
 void ServerFsm::on_bdat(const Command& command, SystemTime now, std::string& out) {
