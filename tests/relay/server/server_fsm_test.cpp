@@ -1,9 +1,10 @@
 // tests/relay/server/server_fsm_test.cpp — scenario tests of the SMTP server session.
 //
-// A Script drives one ServerFsm the way the Asio driver does: start(), feed bytes,
-// commit when the FSM stops in awaiting_commit, feed the rest. Assertions look at the
+// A Script drives one ServerFsm through tests/support/fsm_driver (as the Asio driver
+// does): start(), feed bytes, commit when the FSM stops in awaiting_commit, feed the rest. Assertions look at the
 // reply codes and enhanced codes (as smtpscript does) and at the state.
 #include "relay/server/server_fsm.hpp"
+#include "tests/support/fsm_driver.hpp"
 #include "tests/support/fsm_fixture.hpp"
 
 #include <gtest/gtest.h>
@@ -83,7 +84,7 @@ class Script {
  public:
   explicit Script(relay::ServerSettings settings = test_settings(), const char* ip = untrusted_ip,
                   bool require_trusted = false)
-      : policy_(make_policy(require_trusted)), fsm_(settings, policy_, make_peer(ip), "s1") {}
+      : policy_(make_policy(require_trusted)), fsm_(settings, policy_, make_peer(ip), "s1"), driver_(fsm_, fixed_time) {}
 
   static relay::Peer make_peer(const char* ip) {
     relay::Peer peer;
@@ -93,63 +94,33 @@ class Script {
     return peer;
   }
 
-  std::string start() {
-    std::string out;
-    fsm_.start(out);
-    return out;
-  }
+  std::string start() { return driver_.start(); }
 
   /// Feeds bytes; when the FSM stops for a commit, keeps the rest pending. With
   /// auto_commit set, commits with that status and continues, as the driver does.
-  std::string send(std::string_view bytes) {
-    pending_.append(bytes);
-    std::string out;
-    drain(out);
+  std::string send(std::string_view bytes, test_support::Feed feed = test_support::Feed::by_line) {
+    driver_.auto_commit = auto_commit;
+    std::string out = driver_.send(bytes, feed);
+    EXPECT_FALSE(driver_.stalled()) << "consume() made no progress in state " << relay::to_string(fsm_.state());
     return out;
   }
 
   std::string commit(CommitStatus status = CommitStatus::committed, std::string_view id = "Q1") {
-    std::string out;
     EXPECT_EQ(fsm_.state(), ServerState::awaiting_commit);
-    committed_.push_back(fsm_.take_transaction());
-    fsm_.commit_done(status, id, out);
-    drain(out);
-    return out;
+    driver_.auto_commit = auto_commit;
+    return driver_.commit(status, std::string(id));
   }
 
   ServerFsm& fsm() { return fsm_; }
   ServerState state() const { return fsm_.state(); }
-  const std::string& pending() const { return pending_; }
-  std::vector<relay::Transaction>& committed() { return committed_; }
+  const std::string& pending() { return driver_.pending(); }
+  std::vector<relay::Transaction>& committed() { return driver_.committed(); }
   std::optional<CommitStatus> auto_commit;
 
  private:
-  void drain(std::string& out) {
-    // Bounded: every pass either consumes input or commits.
-    for (int guard = 0; guard < 100000 && !pending_.empty() && !fsm_.closed(); ++guard) {
-      if (fsm_.state() == ServerState::awaiting_commit) {
-        if (!auto_commit) return;
-        committed_.push_back(fsm_.take_transaction());
-        fsm_.commit_done(*auto_commit, "Q" + std::to_string(committed_.size()), out);
-        continue;
-      }
-      const std::size_t used = fsm_.consume(pending_, fixed_time, out);
-      pending_.erase(0, used);
-      if (used == 0 && fsm_.state() != ServerState::awaiting_commit) {
-        ADD_FAILURE() << "consume() made no progress in state " << relay::to_string(fsm_.state());
-        return;
-      }
-    }
-    if (auto_commit && fsm_.state() == ServerState::awaiting_commit) {
-      committed_.push_back(fsm_.take_transaction());
-      fsm_.commit_done(*auto_commit, "Q" + std::to_string(committed_.size()), out);
-    }
-  }
-
   policy::ListenerPolicy policy_;
   ServerFsm fsm_;
-  std::string pending_;
-  std::vector<relay::Transaction> committed_;
+  test_support::FsmDriver driver_;
 };
 
 #define EXPECT_CODES(out, ...) EXPECT_EQ(codes_of(out), (std::vector<Code>{__VA_ARGS__})) << (out)
