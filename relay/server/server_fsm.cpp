@@ -14,7 +14,11 @@
 // (RFC 5321 §4.5.3.1.4; 12288 for AUTH lines, RFC 4954 §4) is discarded up to its LF and
 // answered 500 5.5.2 once.
 // Pipelining (RFC 2920): every complete line in the input is processed in order and the
-// replies accumulate in `out`; the driver writes them when the input is used up.
+// replies accumulate in `out`; the driver writes them when the input is used up. A
+// command that must end a group (DATA) with input already buffered behind it is a
+// client that did not wait for the 354: 554 5.5.0 and close, as Postfix does by
+// default (smtpd_forbid_unauth_pipelining), so content never runs into the command
+// stream or the other way round. BDAT is meant to be pipelined and is exempt.
 #include "relay/server/server_fsm.hpp"
 
 #include <algorithm>
@@ -219,8 +223,9 @@ std::size_t ServerFsm::consume_command_bytes(std::string_view input, SystemTime 
 //
 // before_tls: on a listener with tls = "required", only MAIL is refused (530) before
 // STARTTLS; RCPT, DATA and BDAT cannot pass their sequence checks without a MAIL (and
-// BDAT must still read its chunk), AUTH answers 538 itself. ends_group: not enforced
-// yet (RFC 2920 §3.1 group ends are tolerated).
+// BDAT must still read its chunk), AUTH answers 538 itself. ends_group: RFC 2920 §3.1
+// lists EHLO, DATA, VRFY, EXPN, TURN, QUIT and NOOP as group ends; only after DATA does
+// buffered input change meaning (content, not commands), so only DATA enforces it.
 // counts_error: an unknown verb counts; a known one we do not offer (EXPN) gets 502
 // uncounted — a client probing for an extension it saw elsewhere is not misbehaving.
 
@@ -230,7 +235,7 @@ const ServerFsm::CommandRule& ServerFsm::rule_for(Verb verb) noexcept {
       {Verb::helo, &ServerFsm::on_helo, true, false, false},
       {Verb::mail, &ServerFsm::on_mail, false, false, false},
       {Verb::rcpt, &ServerFsm::on_rcpt, true, false, false},
-      {Verb::data, &ServerFsm::on_data, true, false, false},
+      {Verb::data, &ServerFsm::on_data, true, true, false},
       {Verb::rset, &ServerFsm::on_rset, true, false, false},
       {Verb::noop, &ServerFsm::on_noop, true, false, false},
       {Verb::quit, &ServerFsm::on_quit, true, false, false},
@@ -257,6 +262,7 @@ void ServerFsm::handle_command(std::string_view line, const CommandContext& cont
   if (sasl_.active()) return on_auth_response(line, out);
   const Command command = parse_command(line);
   const CommandRule& rule = rule_for(command.verb);
+  if (rule.ends_group && context.more_input) return close_with(out, ReplyId::pipelining_violation);
   if (!rule.before_tls && !tls_ && settings_.tls == conf::ListenerTls::required) {
     return error_reply(out, ReplyId::tls_required);
   }

@@ -2,7 +2,8 @@
 //
 // Owns: session and transaction state, the command table and sequencing, limits
 // (512-octet command lines, 1000-octet text lines, message size, recipient count,
-// error count), message content via relay/smtp/data_decoder (DATA: only CRLF.CRLF
+// error count), pipelining rules (input buffered behind DATA is refused: the client
+// must wait for 354), message content via relay/smtp/data_decoder (DATA: only CRLF.CRLF
 // ends it — bare LF or bare CR never do) and relay/smtp/bdat_decoder (BDAT), the
 // Received: trace header, and every reply the session sends (via relay/smtp/reply_table).
 // Files: server_fsm.cpp (framing, command table, envelope), server_fsm_content.cpp
@@ -154,6 +155,9 @@ class ServerFsm {
   /// unless it stops early because the state became awaiting_commit or closed;
   /// the caller keeps the unconsumed tail and feeds it again after commit_done().
   /// Partial lines are buffered internally. `now` dates the Received: header.
+  /// `input` must be everything the driver has buffered: bytes behind a DATA line in
+  /// the same `input` were sent before the 354 (RFC 2920 §3.1 forbids it), so the
+  /// session is refused with 554 5.5.0 and closed.
   std::size_t consume(std::string_view input, SystemTime now, std::string& out);
 
   /// In awaiting_commit: the message to commit. Moves it out.

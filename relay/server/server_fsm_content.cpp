@@ -62,7 +62,8 @@ void ServerFsm::refuse_message(ReplyId refusal, std::string& out) {
 // --- DATA -------------------------------------------------------------------------------
 
 void ServerFsm::on_data(const Command& command, const CommandContext& context, std::string& out) {
-  // Check: sequence and syntax.
+  // Check: sequence and syntax. (Input pipelined behind DATA was refused by the command
+  // table before this handler ran.)
   if (state_ != ServerState::in_transaction) return error_reply(out, ReplyId::need_mail);
   if (tx_.message.recipients.empty()) {
     return error_reply(out, tx_.rcpt_tried ? ReplyId::no_valid_recipients : ReplyId::need_rcpt);

@@ -458,6 +458,70 @@ TEST(ServerFsm, PipelinedTransaction) {
   EXPECT_TRUE(s.fsm().closed());
 }
 
+// --- Pipelining: DATA ends a group ----------------------------------------------------
+
+// Banner, EHLO, MAIL and one accepted RCPT: ready for DATA or BDAT.
+void open_transaction(Script& s) {
+  s.auto_commit = CommitStatus::committed;
+  s.start();
+  s.send("EHLO c.test\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<u@example.com>\r\n");
+}
+
+// RFC 2920 §3.1: DATA ends a pipelined group; the client must wait for the 354. Bytes
+// already buffered behind the DATA line were sent before it: 554 5.5.0 and close (Postfix
+// smtpd_forbid_unauth_pipelining), so neither message nor the commands after it count.
+TEST(ServerFsm, MessageSentBeforeThe354IsRefusedAndTheSessionClosed) {
+  using test_support::Feed;
+  Script s;
+  open_transaction(s);
+  const auto out = s.send("DATA\r\nSubject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n", Feed::as_written);
+  EXPECT_EQ(out, "554 5.5.0 Error: SMTP protocol synchronization\r\n");
+  EXPECT_TRUE(s.fsm().closed());
+  EXPECT_TRUE(s.committed().empty());
+  EXPECT_EQ(s.pending(), "Subject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n") << "nothing after DATA is read";
+  EXPECT_EQ(s.fsm().last_reply(), relay::ReplyId::pipelining_violation);
+}
+
+TEST(ServerFsm, DataSplitAcrossReadsIsStillCaughtWhenDataFollows) {
+  Script s;
+  open_transaction(s);
+  s.send("DA", test_support::Feed::as_written);
+  EXPECT_CODES(s.send("TA\r\nx", test_support::Feed::as_written), {554, "5.5.0"});
+  EXPECT_TRUE(s.fsm().closed());
+}
+
+TEST(ServerFsm, GroupEndingInDataThenTheMessageIsAccepted) {
+  using test_support::Feed;
+  Script s;
+  s.auto_commit = CommitStatus::committed;
+  s.start();
+  EXPECT_CODES(s.send("EHLO c.test\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<u@example.com>\r\nDATA\r\n",
+                      Feed::as_written),
+               {250, ""}, {250, "2.1.0"}, {250, "2.1.5"}, {354, ""});
+  // After the 354 the message and the next commands may come in one write.
+  EXPECT_CODES(s.send("Subject: x\r\n\r\nbody\r\n.\r\nMAIL FROM:<b@remote.test>\r\nQUIT\r\n", Feed::as_written),
+               {250, "2.0.0"}, {250, "2.1.0"}, {221, "2.0.0"});
+  EXPECT_EQ(s.committed().size(), 1u);
+}
+
+TEST(ServerFsm, RefusedDataWithPipelinedBytesAlsoCloses) {
+  // Even a DATA that would be refused (no recipient yet) ends a group: what follows it
+  // was meant as message content and must not be read as commands.
+  Script s;
+  s.start();
+  s.send("EHLO c.test\r\nMAIL FROM:<a@remote.test>\r\n");
+  EXPECT_CODES(s.send("DATA\r\nRCPT TO:<u@example.com>\r\n", test_support::Feed::as_written), {554, "5.5.0"});
+  EXPECT_TRUE(s.fsm().closed());
+}
+
+TEST(ServerFsm, BdatMayBePipelinedInOneWrite) {
+  Script s;
+  open_transaction(s);
+  EXPECT_CODES(s.send("BDAT 3 LAST\r\nxyzQUIT\r\n", test_support::Feed::as_written), {250, "2.0.0"},
+               {221, "2.0.0"});
+  EXPECT_EQ(s.committed().size(), 1u);
+}
+
 // The strong property: however the client's bytes are split into reads, the FSM
 // produces the same replies and the same committed messages.
 TEST(ServerFsm, EverySplitPointGivesIdenticalOutput) {
