@@ -231,21 +231,21 @@ std::size_t ServerFsm::consume_command_bytes(std::string_view input, SystemTime 
 
 const ServerFsm::CommandRule& ServerFsm::rule_for(Verb verb) noexcept {
   static constexpr std::array<CommandRule, 15> table{{
-      {Verb::ehlo, &ServerFsm::on_ehlo, true, false, false},
-      {Verb::helo, &ServerFsm::on_helo, true, false, false},
-      {Verb::mail, &ServerFsm::on_mail, false, false, false},
-      {Verb::rcpt, &ServerFsm::on_rcpt, true, false, false},
-      {Verb::data, &ServerFsm::on_data, true, true, false},
-      {Verb::rset, &ServerFsm::on_rset, true, false, false},
-      {Verb::noop, &ServerFsm::on_noop, true, false, false},
-      {Verb::quit, &ServerFsm::on_quit, true, false, false},
-      {Verb::vrfy, &ServerFsm::on_vrfy, true, false, false},
-      {Verb::help, &ServerFsm::on_help, true, false, false},
-      {Verb::starttls, &ServerFsm::on_starttls, true, false, false},
-      {Verb::auth, &ServerFsm::on_auth, true, false, false},
-      {Verb::bdat, &ServerFsm::on_bdat, true, false, false},
-      {Verb::expn, nullptr, true, false, false},
-      {Verb::unknown, nullptr, true, false, true},
+      {.verb = Verb::ehlo, .handler = &ServerFsm::on_ehlo},
+      {.verb = Verb::helo, .handler = &ServerFsm::on_helo},
+      {.verb = Verb::mail, .handler = &ServerFsm::on_mail, .before_tls = false},
+      {.verb = Verb::rcpt, .handler = &ServerFsm::on_rcpt},
+      {.verb = Verb::data, .handler = &ServerFsm::on_data, .ends_group = true},
+      {.verb = Verb::rset, .handler = &ServerFsm::on_rset},
+      {.verb = Verb::noop, .handler = &ServerFsm::on_noop},
+      {.verb = Verb::quit, .handler = &ServerFsm::on_quit},
+      {.verb = Verb::vrfy, .handler = &ServerFsm::on_vrfy},
+      {.verb = Verb::help, .handler = &ServerFsm::on_help},
+      {.verb = Verb::starttls, .handler = &ServerFsm::on_starttls},
+      {.verb = Verb::auth, .handler = &ServerFsm::on_auth},
+      {.verb = Verb::bdat, .handler = &ServerFsm::on_bdat},
+      {.verb = Verb::expn, .handler = nullptr},
+      {.verb = Verb::unknown, .handler = nullptr, .counts_error = true},
   }};
   static_assert(
       [] {

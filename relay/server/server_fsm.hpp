@@ -260,11 +260,11 @@ class ServerFsm {
   using Handler = void (ServerFsm::*)(const Command&, const CommandContext&, std::string&);
   /// One row per verb, like Postfix's smtpd command table.
   struct CommandRule {
-    Verb verb;
-    Handler handler;    // null: not offered (502), or unknown (500) when counts_error
-    bool before_tls;    // allowed on a TLS-required listener before STARTTLS (else 530)
-    bool ends_group;    // must end a pipelined group: input buffered after it → 554, close
-    bool counts_error;  // merely sending it counts towards max_errors
+    Verb verb = Verb::unknown;
+    Handler handler = nullptr;  // null: not offered (502), or unknown (500) when counts_error
+    bool before_tls = true;     // allowed on a TLS-required listener before STARTTLS (else 530)
+    bool ends_group = false;    // must end a pipelined group: input buffered after it → 554, close
+    bool counts_error = false;  // merely sending it counts towards max_errors
   };
   static const CommandRule& rule_for(Verb verb) noexcept;
 
