@@ -8,7 +8,7 @@
 //   server_fsm:     [flags][chunk] stream — flags bit0: reject bare line endings,
 //                   bits1-2: commit result, bit3: trusted peer, bit4: implicit TLS,
 //                   bit5: AUTH, bit6: header cap, bit7: DNSBL and recipient verification
-//                   (issue 6, answered from the recipient's first letter); chunk: low 6
+//                   (answered from the recipient's first letter); chunk: low 6
 //                   bits piece size, bit6: DNSBL at connect.
 #include "fuzz/fuzz_entries.hpp"
 
@@ -24,6 +24,7 @@
 #include "relay/smtp/data_decoder.hpp"
 #include "relay/smtp/reply_parser.hpp"
 #include "relay/server/server_fsm.hpp"
+#include "tests/support/fsm_driver.hpp"
 
 namespace fuzz {
 namespace {
@@ -234,7 +235,7 @@ int server_fsm(const std::uint8_t* data, std::size_t size) {
   settings.max_recipients = 5;
   settings.max_errors = 20;
   settings.bare_line_endings = (data[0] & 1) ? relay::BareLineEndings::reject : relay::BareLineEndings::normalize;
-  // Issue 3: implicit TLS (so AUTH is allowed) and AUTH; STARTTLS is left out because
+  // Implicit TLS (so AUTH is allowed) and AUTH; STARTTLS is left out because
   // dropping the buffered input makes the outcome depend on the split, by design.
   settings.tls = (data[0] & 16) ? conf::ListenerTls::implicit : conf::ListenerTls::off;
   settings.auth = (data[0] & 32) != 0;
@@ -270,69 +271,51 @@ int server_fsm(const std::uint8_t* data, std::size_t size) {
   const std::string_view input = as_view(data + 2, size - 2);
   const auto now = std::chrono::system_clock::time_point{} + std::chrono::hours{24 * 365 * 50};
 
-  const auto run = [&](std::size_t n) {
+  // Feed::by_line is a client that waits for each reply: then the output must not depend
+  // on how the input is split. Feed::as_written is a client that writes everything at
+  // once, which may trip the pipelining rule (data behind DATA before the 354).
+  const auto run = [&](std::size_t n, test_support::Feed feed) {
     relay::Peer peer;
     peer.address = ip;
     peer.ip = policy::IpAddress::parse(ip).value_or(policy::IpAddress{});
     relay::ServerFsm fsm(settings, policy, peer, "f1");
-    std::string out;
-    fsm.start(out);
-    if (fsm.state() == relay::ServerState::checking_policy) fsm.policy_answered(answer(fsm.take_policy_query()), out);
-    std::string pending;
-    std::string bodies;
-    std::size_t offset = 0;
-    while (offset < input.size() && !fsm.closed()) {
-      pending.append(input.substr(offset, std::min(n, input.size() - offset)));
-      offset += std::min(n, input.size() - offset);
-      // Bounded: each pass consumes input or commits (and a commit leaves awaiting_commit).
-      for (std::size_t guard = 0; guard <= 2 * input.size() + 2 && !pending.empty() && !fsm.closed(); ++guard) {
-        if (fsm.state() == relay::ServerState::awaiting_commit) {
-          auto t = fsm.take_transaction();
-          check(!t.recipients.empty(), "committing a message without recipients");
-          check(t.recipients.size() <= settings.max_recipients, "more recipients than allowed");
-          check(t.body.starts_with("Received: "), "message without trace header");
-          check(is_canonical_crlf(t.body), "committed body is not canonical CRLF");
-          check(t.recipient_parameters.size() == t.recipients.size(), "recipient parameters out of step");
-          bodies += t.body;
-          fsm.commit_done(result, "Q", out);
-          continue;
-        }
-        if (fsm.state() == relay::ServerState::checking_policy) {
-          fsm.policy_answered(answer(fsm.take_policy_query()), out);
-          continue;
-        }
-        if (fsm.state() == relay::ServerState::authenticating) {
-          const auto request = fsm.take_auth_request();
-          check(!request.user.empty(), "AUTH without a user name");
-          fsm.auth_done(request.password == "pw" ? relay::AuthResult::success : relay::AuthResult::failure, out);
-          continue;
-        }
-        const std::size_t used = fsm.consume(pending, now, out);
-        check(used <= pending.size(), "consumed more than given");
-        check(used > 0 || fsm.state() == relay::ServerState::awaiting_commit ||
-                  fsm.state() == relay::ServerState::authenticating ||
-                  fsm.state() == relay::ServerState::checking_policy || fsm.closed(),
-              "no progress");
-        pending.erase(0, used);
-      }
+    test_support::FsmDriver driver(fsm, now);
+    driver.auto_commit = result;
+    driver.queue_id = [](std::size_t) { return std::string("Q"); };
+    driver.on_query = answer;
+    driver.on_auth = [](const relay::AuthRequest& request) {
+      check(!request.user.empty(), "AUTH without a user name");
+      return request.password == "pw" ? relay::AuthResult::success : relay::AuthResult::failure;
+    };
+    std::string out = driver.start();
+    for (std::size_t offset = 0; offset < input.size() && !fsm.closed(); offset += n) {
+      out += driver.send(input.substr(offset, std::min(n, input.size() - offset)), feed);
+      check(!driver.stalled(), "no progress");
     }
-    if (fsm.state() == relay::ServerState::awaiting_commit) {
-      bodies += fsm.take_transaction().body;
-      fsm.commit_done(result, "Q", out);
+    std::string bodies;
+    for (const relay::Transaction& t : driver.committed()) {
+      check(!t.recipients.empty(), "committing a message without recipients");
+      check(t.recipients.size() <= settings.max_recipients, "more recipients than allowed");
+      check(t.body.starts_with("Received: "), "message without trace header");
+      check(is_canonical_crlf(t.body), "committed body is not canonical CRLF");
+      check(t.recipient_parameters.size() == t.recipients.size(), "recipient parameters out of step");
+      bodies += t.body;
     }
     fsm.timed_out(out);
     check(fsm.closed(), "timed_out must close");
     return out + "\n--\n" + bodies;
   };
-  const std::string whole = run(input.size() + 1);
-  check(well_formed_replies(whole.substr(0, whole.find("\n--\n"))), "malformed reply output");
-  check(whole == run(piece), "session output depends on how the input is split");
+  const auto replies_of = [](const std::string& run_output) { return run_output.substr(0, run_output.find("\n--\n")); };
+  const std::string whole = run(input.size() + 1, test_support::Feed::by_line);
+  check(well_formed_replies(replies_of(whole)), "malformed reply output");
+  check(whole == run(piece, test_support::Feed::by_line), "session output depends on how the input is split");
+  check(well_formed_replies(replies_of(run(piece, test_support::Feed::as_written))), "malformed reply output");
   return 0;
 }
 
 }  // namespace fuzz
 
-// --- Issue 3: PROXY protocol header parser --------------------------------------------
+// --- PROXY protocol header parser --------------------------------------------------
 
 #include "relay/smtp/proxy_protocol.hpp"
 

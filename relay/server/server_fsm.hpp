@@ -1,9 +1,14 @@
 // relay/server/server_fsm.hpp — the SMTP server protocol engine of one session (RFC 5321).
 //
-// Owns: session and transaction state, command sequencing, limits (512-octet command
-// lines, 1000-octet text lines, message size, recipient count, error count), DATA
-// decoding (dot-unstuffing; only CRLF.CRLF ends DATA — bare LF or bare CR never do),
-// the Received: trace header, and every reply the session sends (via relay/reply_table).
+// Owns: session and transaction state, the command table and sequencing, limits
+// (512-octet command lines, 1000-octet text lines, message size, recipient count,
+// error count), pipelining rules (input buffered behind DATA is refused: the client
+// must wait for 354), message content via relay/smtp/data_decoder (DATA: only CRLF.CRLF
+// ends it — bare LF or bare CR never do) and relay/smtp/bdat_decoder (BDAT), the
+// Received: trace header, and every reply the session sends (via relay/smtp/reply_table).
+// Files: server_fsm.cpp (framing, command table, envelope), server_fsm_content.cpp
+// (DATA, BDAT, STARTTLS), server_fsm_auth.cpp (AUTH over relay/server/sasl),
+// server_fsm_policy.cpp (decisions and asynchronous questions).
 // Performs no I/O and reads no clock: the driver (relay/server_session) feeds bytes and
 // the current time and writes out what comes back. Not thread-safe; one per session.
 // Errors: protocol violations become replies, never exceptions.
@@ -12,7 +17,7 @@
 // RFC 3461 (DSN parameters, stored per recipient), RFC 6531 (SMTPUTF8 paths), RFC 4954.
 // STARTTLS is an effect: the FSM answers 220 and stops in starting_tls; the driver
 // drops every buffered byte, does the handshake and calls tls_started() (or closes).
-// Policy questions that need I/O (DNSBL, recipient verification; issue 6) are an effect
+// Policy questions that need I/O (DNSBL, recipient verification) are an effect
 // too: the FSM stops in checking_policy, the driver answers with policy_answered().
 #pragma once
 
@@ -26,6 +31,8 @@
 #include "conf/config.hpp"
 #include "policy/client_limits.hpp"
 #include "policy/listener_policy.hpp"
+#include "relay/server/sasl.hpp"
+#include "relay/smtp/bdat_decoder.hpp"
 #include "relay/smtp/command_parser.hpp"
 #include "relay/smtp/data_decoder.hpp"
 #include "relay/smtp/reply_table.hpp"
@@ -43,7 +50,7 @@ enum class ServerState : std::uint8_t {
   receiving_chunk,  // after BDAT n: taking (or discarding) the n octets of the chunk
   authenticating,   // AUTH credentials complete: driver checks them, then calls auth_done()
   closed,           // QUIT, fatal error or timeout: driver writes pending output and closes
-  // Issue 6: a policy question needs I/O (DNSBL lookup, recipient callout): the driver
+  // A policy question needs I/O (DNSBL lookup, recipient callout): the driver
   // takes it with take_policy_query(), answers with policy_answered(); input waits.
   checking_policy,
 };
@@ -61,18 +68,18 @@ struct ServerSettings {
   std::uint32_t max_recipients = 100;
   std::uint32_t max_errors = 10;
   BareLineEndings bare_line_endings = BareLineEndings::normalize;
-  // --- Issue 3 ---
+  // --- TLS, header cap, AUTH ---
   conf::ListenerTls tls = conf::ListenerTls::off;  // implicit: the session is TLS from the start
   std::uint64_t max_header_size = 64 * 1024;       // header section octets of a message; 0: none
   bool auth = false;                               // offer AUTH PLAIN/LOGIN (RFC 4954)
   bool auth_plaintext_trusted = false;             // ... also without TLS to trusted networks
-  // --- Issue 6: asynchronous policy checks (see PolicyQuery) ---
+  // --- Asynchronous policy checks (see PolicyQuery) ---
   bool dnsbl = false;                              // the policy has DNSBL zones
   bool dnsbl_at_connect = false;                   // check before the banner, else at the first RCPT
   bool verify_recipients = false;                  // static list and/or callout for accepted domains
 };
 
-/// Issue 6: what the FSM asks the driver when it stops in checking_policy.
+/// What the FSM asks the driver when it stops in checking_policy.
 enum class PolicyQueryKind : std::uint8_t { dnsbl, recipient };
 
 struct PolicyQuery {
@@ -148,6 +155,9 @@ class ServerFsm {
   /// unless it stops early because the state became awaiting_commit or closed;
   /// the caller keeps the unconsumed tail and feeds it again after commit_done().
   /// Partial lines are buffered internally. `now` dates the Received: header.
+  /// `input` must be everything the driver has buffered: bytes behind a DATA line in
+  /// the same `input` were sent before the 354 (RFC 2920 §3.1 forbids it), so the
+  /// session is refused with 554 5.5.0 and closed.
   std::size_t consume(std::string_view input, SystemTime now, std::string& out);
 
   /// In awaiting_commit: the message to commit. Moves it out.
@@ -184,7 +194,7 @@ class ServerFsm {
   /// The reply most recently appended (for the driver's log line), count_ if none yet.
   ReplyId last_reply() const noexcept { return last_reply_; }
 
-  // --- Issue 3 ---
+  // --- STARTTLS, PROXY peer, early talkers, AUTH ---
 
   /// In starting_tls: the handshake succeeded. The session returns to the state right
   /// after the banner (RFC 3207 §4.2: all knowledge from before TLS is discarded).
@@ -207,14 +217,14 @@ class ServerFsm {
   bool authenticated() const noexcept { return !auth_user_.empty(); }
   const std::string& auth_user() const noexcept { return auth_user_; }
 
-  // --- Issue 6: the "ask" effect ---
+  // --- The "ask" effect: policy questions that need I/O ---
   /// In checking_policy: the question to answer. Stays valid until policy_answered().
   const PolicyQuery& take_policy_query() const noexcept { return query_; }
   /// In checking_policy: the answer; appends the reply (banner or 554 at connect; 250,
   /// 550, 554 or 451 at RCPT) and returns to the state before the question (or asks
   /// the next question: a DNSBL pass at RCPT is followed by recipient verification).
   void policy_answered(const PolicyAnswer& answer, std::string& out);
-  // --- Issue 6: policy decisions as data, per-client limits ---
+  // --- Policy decisions as data, per-client limits ---
 
   /// Called once per policy evaluation (connect, HELO/EHLO, MAIL, RCPT, end of data),
   /// accepting or not, with the stage and the decision; the driver logs and counts it.
@@ -231,96 +241,134 @@ class ServerFsm {
   }
 
  private:
+  // --- Transitions and replies (server_fsm.cpp) ---
   void enter(ServerState next) noexcept;  // the one transition choke point (trace-logged by state name)
-
-  std::size_t consume_command_bytes(std::string_view input, SystemTime now, std::string& out);
-  std::size_t consume_data_bytes(std::string_view input, std::string& out);
-  void handle_command(std::string_view line, SystemTime now, std::string& out);
-  void on_helo(const Command& command, bool extended, std::string& out);
-  void on_mail(const Command& command, std::string& out);
-  void on_rcpt(const Command& command, std::string& out);
-  void on_data(const Command& command, SystemTime now, std::string& out);
-  void finish_data(std::string& out);
-  void reset_transaction() noexcept;
   void reply(std::string& out, ReplyId id, std::initializer_list<std::string_view> args = {});
   /// An error reply that counts towards max_errors; may append 421 and close.
-  void error_reply(std::string& out, ReplyId id);
+  void error_reply(std::string& out, ReplyId id, std::initializer_list<std::string_view> args = {});
+  /// A refusal with arguments; 5xx ones count towards max_errors like error_reply().
+  void policy_refusal(std::string& out, ReplyId id, std::initializer_list<std::string_view> args = {});
   void close_with(std::string& out, ReplyId id);
 
-  ServerState state_ = ServerState::greeting;
-  std::uint64_t messages_accepted_ = 0;
+  // --- Command lines and the command table (server_fsm.cpp) ---
+  /// What a handler gets besides the command: the time (dates Received:) and whether
+  /// more client input was already buffered behind this line (RFC 2920 group ends).
+  struct CommandContext {
+    SystemTime now;
+    bool more_input = false;
+  };
+  using Handler = void (ServerFsm::*)(const Command&, const CommandContext&, std::string&);
+  /// One row per verb, like Postfix's smtpd command table.
+  struct CommandRule {
+    Verb verb = Verb::unknown;
+    Handler handler = nullptr;  // null: not offered (502), or unknown (500) when counts_error
+    bool before_tls = true;     // allowed on a TLS-required listener before STARTTLS (else 530)
+    bool ends_group = false;    // must end a pipelined group: input buffered after it → 554, close
+    bool counts_error = false;  // merely sending it counts towards max_errors
+  };
+  static const CommandRule& rule_for(Verb verb) noexcept;
 
-  ServerSettings settings_;
-  const policy::ListenerPolicy* policy_;
-  Peer peer_;
-  std::string session_id_;
-  TransitionObserver observer_;
-
-  std::string line_;                  // a command line still missing its LF
-  bool discarding_line_ = false;      // the current command line is over 512 octets
-  std::string helo_;                  // the last EHLO/HELO argument
-  bool esmtp_ = false;                // EHLO (not HELO) was used
-  bool rcpt_tried_ = false;           // a RCPT was given in this transaction, accepted or not
-  Transaction transaction_;
-  DataDecoder decoder_;
-  std::uint32_t errors_ = 0;
-  std::uint64_t messages_refused_ = 0;
-  ReplyId last_reply_ = ReplyId::count_;
-
-  // Issue 3: STARTTLS and BDAT.
-  void on_starttls(const Command& command, std::string& out);
-  void on_bdat(const Command& command, SystemTime now, std::string& out);
-  std::size_t consume_chunk_bytes(std::string_view input, std::string& out);
-  void append_chunk(std::string_view bytes);
-  void finish_chunk(std::string& out);
-  void begin_body(SystemTime now);
-  bool header_over_limit(std::string_view body) const noexcept;
-
-  void on_auth(const Command& command, std::string& out);
-  void on_auth_response(std::string_view line, std::string& out);
-  void auth_credentials(std::string user, std::string password);
-  bool auth_allowed() const noexcept;
+  std::size_t consume_command_bytes(std::string_view input, SystemTime now, std::string& out);
+  void handle_command(std::string_view line, const CommandContext& context, std::string& out);
   /// The line limit (without CRLF) for a command line starting with `head`.
   std::size_t command_content_limit(std::string_view head) const noexcept;
-  enum class AuthStep : std::uint8_t { none, plain, login_user, login_password };
-  AuthStep auth_step_ = AuthStep::none;
-  AuthRequest auth_request_;
-  std::string auth_user_;
-  std::string auth_pending_user_;
 
-  bool tls_ = false;
-  bool bdat_started_ = false;          // a BDAT chunk was accepted in this transaction
-  std::uint64_t chunk_remaining_ = 0;  // octets of the current chunk still to take
-  std::uint64_t chunk_size_ = 0;       // octets of the current chunk (for the 250 reply)
-  std::uint64_t chunked_octets_ = 0;   // message octets received by BDAT so far
-  bool chunk_last_ = false;
-  bool chunk_discard_ = false;         // the BDAT was refused: its octets are read and dropped
-  ServerState chunk_return_ = ServerState::ready;  // state after a discarded chunk
-  bool chunk_cr_pending_ = false;      // the previous octet was CR (maybe half a CRLF)
-  bool chunk_too_big_ = false;
-  std::uint64_t chunk_bare_line_endings_ = 0;
-  std::size_t body_start_ = 0;         // where the message starts in transaction_.body (after Received:)
+  // --- Session and envelope commands (server_fsm.cpp) ---
+  void on_ehlo(const Command& command, const CommandContext& context, std::string& out);
+  void on_helo(const Command& command, const CommandContext& context, std::string& out);
+  void greet(const Command& command, bool extended, std::string& out);
+  void on_mail(const Command& command, const CommandContext& context, std::string& out);
+  void on_rcpt(const Command& command, const CommandContext& context, std::string& out);
+  void on_rset(const Command& command, const CommandContext& context, std::string& out);
+  void on_noop(const Command& command, const CommandContext& context, std::string& out);
+  void on_quit(const Command& command, const CommandContext& context, std::string& out);
+  void on_vrfy(const Command& command, const CommandContext& context, std::string& out);
+  void on_help(const Command& command, const CommandContext& context, std::string& out);
+  void reset_transaction() noexcept { tx_ = OpenTransaction{}; }
 
-  // Issue 6: asynchronous policy checks.
+  // --- Message content: DATA, BDAT, STARTTLS (server_fsm_content.cpp) ---
+  void on_data(const Command& command, const CommandContext& context, std::string& out);
+  std::size_t consume_data_bytes(std::string_view input, std::string& out);
+  void finish_data(std::string& out);
+  void on_bdat(const Command& command, const CommandContext& context, std::string& out);
+  std::size_t consume_chunk_bytes(std::string_view input, std::string& out);
+  void finish_chunk(std::string& out);
+  /// The message is refused at its end: count it, reset the transaction, reply.
+  void refuse_message(ReplyId refusal, std::string& out);
+  void begin_body(SystemTime now);
+  bool header_over_limit(std::string_view body) const noexcept;
+  void on_starttls(const Command& command, const CommandContext& context, std::string& out);
+
+  // --- AUTH (server_fsm_auth.cpp) ---
+  void on_auth(const Command& command, const CommandContext& context, std::string& out);
+  void on_auth_response(std::string_view line, std::string& out);
+  void sasl_step(SaslStep step, std::string& out);
+  bool auth_allowed() const noexcept;
+
+  // --- Policy decisions and questions (server_fsm_policy.cpp) ---
   enum class DnsblState : std::uint8_t { unchecked, passed, listed };
-  void ask(PolicyQuery query, std::string& out);
+  void ask(PolicyQuery query);
   void after_rcpt_policy(std::string recipient, std::string& out);
   /// Every RCPT check passed but the recipient rate: take it, decide, reply.
   void accept_recipient(std::string recipient, std::string& out);
   void refuse_recipient(policy::Decision decision, std::string& out);
   void refuse_listed(std::string& out);
-  /// A refusal with arguments; 5xx ones count towards max_errors like error_reply().
-  void policy_refusal(std::string& out, ReplyId id, std::initializer_list<std::string_view> args = {});
+  void decided(PolicyStage stage, policy::Decision decision);
+  bool peer_trusted() const noexcept;
+  policy::Client client() const { return policy::Client{peer_.ip, authenticated(), auth_user_}; }
+  policy::SteadyTime steady_now() const { return steady_clock_ ? steady_clock_() : policy::SteadyTime{}; }
+
+  // --- Session state ---
+  ServerState state_ = ServerState::greeting;
+  ServerSettings settings_;
+  const policy::ListenerPolicy* policy_;
+  Peer peer_;
+  std::string session_id_;
+  TransitionObserver observer_;
+  std::uint64_t messages_accepted_ = 0;
+  std::uint64_t messages_refused_ = 0;
+  std::uint32_t errors_ = 0;
+  ReplyId last_reply_ = ReplyId::count_;
+
+  std::string line_;                  // a command line still missing its LF
+  bool discarding_line_ = false;      // the current command line is over its limit
+  std::string helo_;                  // the last EHLO/HELO argument
+  bool esmtp_ = false;                // EHLO (not HELO) was used
+  bool tls_ = false;
+
+  SaslExchange sasl_;
+  AuthRequest auth_request_;
+  std::string auth_user_;
+  std::string auth_pending_user_;
+
+  // --- Transaction state: from MAIL to commit or reset; reset is one assignment ---
+  struct OpenTransaction {
+    Transaction message;          // envelope and body, as they will be committed
+    std::string rcpt_parameters;  // DSN parameters of the RCPT being decided (a question may be open)
+    bool rcpt_tried = false;      // a RCPT was given, accepted or not (503 vs 554 at DATA)
+    bool bdat_started = false;    // a BDAT chunk was accepted: no RCPT or DATA any more
+    std::size_t body_start = 0;   // where the client's message starts in message.body (after Received:)
+    DataDecoder data;
+    BdatDecoder chunks;
+  };
+  OpenTransaction tx_;
+
+  /// The BDAT command being served (a refused one still has its octets read and dropped).
+  struct ChunkCommand {
+    std::uint64_t size = 0;       // octets announced (for the 250 reply)
+    bool last = false;
+    bool discard = false;         // refused: `skip` octets are read and dropped
+    std::uint64_t skip = 0;
+    ServerState return_to = ServerState::ready;  // state after a discarded chunk
+  };
+  ChunkCommand chunk_;
+
+  // --- Policy state ---
   PolicyQuery query_;
   bool query_at_connect_ = false;
   DnsblState dnsbl_state_ = DnsblState::unchecked;
   std::string dnsbl_listing_;          // the zone that listed the client, then "; TXT reason" if any
   std::string dnsbl_header_;           // X-Hubrelay-DNSBL for tagged clients
-  std::string rcpt_parameters_;        // DSN parameters of the RCPT being decided
-  // Issue 6.
-  void decided(PolicyStage stage, policy::Decision decision);
-  bool peer_trusted() const noexcept;
-  policy::SteadyTime steady_now() const { return steady_clock_ ? steady_clock_() : policy::SteadyTime{}; }
   DecisionObserver decision_observer_;
   policy::Decision last_decision_;
   PolicyStage last_decision_stage_ = PolicyStage::connect;

@@ -412,4 +412,27 @@ std::expected<MailParameters, ParameterError> interpret_mail_parameters(
   return result;
 }
 
+bool ascii_iequals(std::string_view a, std::string_view b) noexcept { return iequals(a, b); }
+
+// "BDAT" SP chunk-size [SP "LAST"] (RFC 3030 §4); chunk-size is 1*DIGIT. Several spaces
+// before LAST and any letter case are tolerated, like the other verbs' arguments.
+std::optional<BdatArgument> parse_bdat_argument(std::string_view argument) noexcept {
+  BdatArgument parsed;
+  std::size_t i = 0;
+  while (i < argument.size() && is_digit(argument[i])) {
+    const auto digit = static_cast<std::uint64_t>(argument[i] - '0');
+    if (parsed.size > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return std::nullopt;  // overflow
+    parsed.size = parsed.size * 10 + digit;
+    ++i;
+  }
+  if (i == 0) return std::nullopt;
+  std::string_view rest = argument.substr(i);
+  if (rest.empty()) return parsed;
+  if (rest.front() != ' ') return std::nullopt;
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  if (!iequals(rest, "LAST")) return std::nullopt;
+  parsed.last = true;
+  return parsed;
+}
+
 }  // namespace relay

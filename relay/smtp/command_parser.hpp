@@ -4,7 +4,7 @@
 // strict RFC 5321 §4.1.2 grammar of MAIL FROM / RCPT TO paths (source routes accepted
 // and dropped, quoted local parts, IPv4/IPv6 address literals, the null sender only for
 // MAIL, <Postmaster> only for RCPT) with the §4.5.3.1 size limits; esmtp-param syntax;
-// the meaning of the MAIL parameters we implement (SIZE, BODY).
+// the meaning of the MAIL parameters we implement (SIZE, BODY); the BDAT argument.
 // Never: decides replies or sequencing (relay/server_fsm), performs I/O, allocates for
 // the verb split. Views returned point into the caller's line.
 // Errors: std::expected with a small error enum per step; relay/server_fsm maps them to
@@ -13,7 +13,8 @@
 // relay/esmtp_parameters).
 // Tolerated on purpose: one or more spaces after "FROM:"/"TO:" and between parameters,
 // trailing spaces, lower-case verbs and keywords — common in the wild and harmless.
-// Standards: RFC 5321 §4.1.1, §4.1.2, §4.5.3.1; RFC 1870 (SIZE); RFC 6152 (8BITMIME).
+// Standards: RFC 5321 §4.1.1, §4.1.2, §4.5.3.1; RFC 1870 (SIZE); RFC 6152 (8BITMIME);
+// RFC 3030 §4 (BDAT).
 #pragma once
 
 #include <cstddef>
@@ -37,7 +38,7 @@ inline constexpr std::size_t max_label = 63;          // RFC 1035 §2.3.4
 
 enum class Verb : std::uint8_t {
   ehlo, helo, mail, rcpt, data, rset, noop, quit, vrfy, help,
-  // Recognised but not (yet) offered: answered 502.
+  // Extensions; EXPN is recognised but not offered (502).
   starttls, auth, bdat, expn,
   unknown,
 };
@@ -49,6 +50,9 @@ struct Command {
   /// Text after the verb and its separating space(s), trailing spaces removed.
   std::string_view argument;
 };
+
+/// ASCII case-insensitive equality: verbs, keywords and SASL mechanism names.
+bool ascii_iequals(std::string_view a, std::string_view b) noexcept;
 
 /// Splits a command line (without CRLF). Never fails: an unknown verb gives Verb::unknown.
 Command parse_command(std::string_view line) noexcept;
@@ -119,6 +123,16 @@ enum class ParameterError : std::uint8_t {
 /// Gives the MAIL parameters their meaning. Keywords are case-insensitive.
 std::expected<MailParameters, ParameterError> interpret_mail_parameters(
     std::span<const EsmtpParameter> parameters);
+
+/// The argument of BDAT: "chunk-size [LAST]" (RFC 3030 §4).
+struct BdatArgument {
+  std::uint64_t size = 0;  // octets of the chunk that follows the command line
+  bool last = false;       // LAST: the chunk ends the message
+  friend bool operator==(const BdatArgument&, const BdatArgument&) = default;
+};
+
+/// Parses the argument of BDAT. nullopt: no size, a size over 2^64-1, or junk after it.
+std::optional<BdatArgument> parse_bdat_argument(std::string_view argument) noexcept;
 
 /// RFC 5322 atext: the characters of an atom (dot-string local parts, DSN addr-types).
 constexpr bool is_atext(char c) noexcept {

@@ -135,6 +135,10 @@ constexpr std::array table{
     ReplySpec{message_rate_exceeded, 451, "4.7.1", "Message rate limit exceeded for your address, try again later"},
     ReplySpec{recipient_rate_exceeded, 451, "4.7.1", "Recipient rate limit exceeded for your address, try again later"},
     ReplySpec{hop_no_smtputf8, 553, "5.6.7", "Next hop does not support SMTPUTF8: {}"},
+    // A client that sends past DATA without waiting for the 354 (RFC 2920 §3.1) gets
+    // Postfix's answer to improper pipelining (smtpd_forbid_unauth_pipelining): 554
+    // 5.5.0, then the session closes — its bytes can no longer be told apart.
+    ReplySpec{pipelining_violation, 554, "5.5.0", "Error: SMTP protocol synchronization"},
 };
 
 // Too few initializers would leave empty names; table_is_complete() rejects those.
@@ -159,7 +163,7 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(ReplyId::count_)
     "too_many_client_connections", "connection_rate_exceeded", "helo_invalid", "helo_spoofed",
     "sender_denied", "recipient_denied", "spoofed_sender", "sender_not_allowed",
     "message_rate_exceeded", "recipient_rate_exceeded",
-    "hop_no_smtputf8",
+    "hop_no_smtputf8", "pipelining_violation",
 };
 
 // Every row sits at the index of its id, so lookup is an index; the code is three

@@ -121,6 +121,8 @@ enum class ReplyId : std::uint8_t {
   message_rate_exceeded,       // 451 4.7.1
   recipient_rate_exceeded,     // 451 4.7.1
   hop_no_smtputf8,             // 553 5.6.7 (synthetic: the hop lacks SMTPUTF8, RFC 6531 §3.2)
+  // Pipelining (RFC 2920 §3.1).
+  pipelining_violation,        // 554 5.5.0 (then closed): input sent behind DATA before the 354
   count_,                      // not a reply: the number of replies
 };
 

@@ -2,7 +2,8 @@
 """tests/e2e/test_protocol.py — the SMTP dialogue, byte by byte, over a raw socket.
 
 Owns: what a client sees of the server state machine: the terse banner, the EHLO
-extension list, PIPELINING (a whole transaction in one write), VRFY 252, unknown
+extension list, PIPELINING (a whole transaction in one write, but no message before
+the 354: 554 5.5.0 and close), VRFY 252, unknown
 command 500 without losing the session, bad sequence 503, SMTP smuggling (bare LF
 "\\n.\\n" and "\\r\\n.\\n" never end DATA; the smuggled "second message" stays inside
 the one message and no extra transaction appears), and a client that drops mid-DATA
@@ -68,6 +69,27 @@ class ProtocolTest(E2ETestCase):
         got = self.wait_for_message(self.sink, mid)
         self.assertEqual(sorted(got.rcpt_tos), ["bob@example.com", "carol@example.com"])
         self.assert_received_prepended(msg, got.raw)
+
+    def test_message_written_with_data_before_354_is_refused_and_closed(self):
+        # RFC 2920 §3.1: DATA ends a pipelined group; the client must wait for the 354.
+        # A client that writes DATA and its message in one go gets 554 5.5.0 and is
+        # disconnected (Postfix 3.9 smtpd_forbid_unauth_pipelining); nothing is queued.
+        mid, msg = build_message()
+        c = self.session()
+        c.reply()
+        c.command("EHLO client.test")
+        self.assertEqual(c.command("MAIL FROM:<alice@example.net>").code, 250)
+        self.assertEqual(c.command("RCPT TO:<bob@example.com>").code, 250)
+        c.send(b"DATA\r\n" + stuff(msg) + b".\r\n")
+        first = c.reply()
+        self.assertIsNotNone(first, "closed without a reply")
+        self.assertEqual((first.code, first.enhanced), (554, "5.5.0"), first.text)
+        self.assertIsNone(c.reply(), "the session must close after 554")
+        settle(3.0)
+        self.assertEqual(with_message_id(self.sink.messages(), mid), [],
+                         "a message sent before the 354 reached the hop")
+        rows = queue_message_rows(self.cfg.state_dir)
+        self.assertIn(rows, (None, 0), f"queue.db holds {rows} message row(s)")
 
     def test_vrfy_unknown_command_and_bad_sequence(self):
         c = self.session()

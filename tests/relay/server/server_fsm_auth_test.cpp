@@ -9,6 +9,7 @@
 
 #include "policy/base64.hpp"
 #include "relay/server/server_fsm.hpp"
+#include "tests/support/fsm_driver.hpp"
 #include "tests/support/fsm_fixture.hpp"
 
 namespace {
@@ -32,26 +33,28 @@ std::string b64(std::string_view s) { return policy::base64_encode(s); }
 class Session {
  public:
   explicit Session(relay::ServerSettings settings = auth_settings(), const char* ip = "198.51.100.7")
-      : policy_(test_support::example_policy()), fsm_(settings, policy_, test_support::peer_at(ip), "a1") {
-    std::string out;
-    fsm_.start(out);
+      : policy_(test_support::example_policy()), fsm_(settings, policy_, test_support::peer_at(ip), "a1"), driver_(fsm_) {
+    driver_.start();
   }
+
   std::string send(std::string_view bytes) {
-    std::string out;
-    std::size_t used = fsm_.consume(bytes, system_clock::time_point{}, out);
-    EXPECT_EQ(used, bytes.size()) << "stopped in " << relay::to_string(fsm_.state());
+    std::string out = driver_.send(bytes);
+    EXPECT_TRUE(driver_.pending().empty()) << "stopped in " << relay::to_string(fsm_.state());
     return out;
   }
+
   std::string verdict(AuthResult r) {
     std::string out;
     fsm_.auth_done(r, out);
     return out;
   }
+
   ServerFsm& fsm() { return fsm_; }
 
  private:
   policy::ListenerPolicy policy_;
   ServerFsm fsm_;
+  test_support::FsmDriver driver_;
 };
 
 TEST(ServerFsmAuth, AdvertisedOnlyUnderTlsOrToTrustedPlaintextWhenAllowed) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "relay/server/server_fsm.hpp"
+#include "tests/support/fsm_driver.hpp"
 #include "tests/support/fsm_fixture.hpp"
 
 namespace {
@@ -35,9 +36,8 @@ class Session {
  public:
   // 192.0.2.10 is trusted: may relay anywhere.
   explicit Session(const char* ip = "192.0.2.10")
-      : policy_(test_support::example_policy()), fsm_(settings(), policy_, test_support::peer_at(ip), "d1") {
-    std::string out;
-    fsm_.start(out);
+      : policy_(test_support::example_policy()), fsm_(settings(), policy_, test_support::peer_at(ip), "d1"), driver_(fsm_) {
+    driver_.start();
   }
   static relay::ServerSettings settings() {
     relay::ServerSettings s;
@@ -47,22 +47,20 @@ class Session {
     return s;
   }
   std::string send(std::string_view bytes) {
-    std::string out;
-    const std::size_t used = fsm_.consume(bytes, std::chrono::system_clock::time_point{}, out);
-    EXPECT_EQ(used, bytes.size());
+    std::string out = driver_.send(bytes);
+    EXPECT_TRUE(driver_.pending().empty());
     return out;
   }
   relay::Transaction commit() {
     EXPECT_EQ(fsm_.state(), ServerState::awaiting_commit);
-    relay::Transaction t = fsm_.take_transaction();
-    std::string out;
-    fsm_.commit_done(CommitStatus::committed, "Q1", out);
-    return t;
+    driver_.commit(CommitStatus::committed, "Q1");
+    return driver_.committed().empty() ? relay::Transaction{} : driver_.committed().back();
   }
 
  private:
   policy::ListenerPolicy policy_;
   ServerFsm fsm_;
+  test_support::FsmDriver driver_;
 };
 
 TEST(ServerFsmDsn, EhloAdvertisesDsnAndSmtputf8) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "relay/server/server_fsm.hpp"
+#include "tests/support/fsm_driver.hpp"
 #include "tests/support/fsm_fixture.hpp"
 
 namespace {
@@ -44,49 +45,50 @@ PolicyAnswer unverified() { return PolicyAnswer{Decision::defer(Reason::recipien
 class Driver {
  public:
   Driver(relay::ServerSettings s, const char* ip, std::deque<PolicyAnswer> answers)
-      : policy_(test_support::example_policy()), fsm_(s, policy_, test_support::peer_at(ip), "s1"), answers_(std::move(answers)) {
-    fsm_.start(out_);
-    settle();
+      : policy_(test_support::example_policy()),
+        fsm_(s, policy_, test_support::peer_at(ip), "s1"),
+        driver_(fsm_),
+        answers_(std::move(answers)) {
+    driver_.auto_commit = relay::CommitStatus::committed;
+    driver_.queue_id = [](std::size_t) { return std::string("Q1"); };
+    driver_.on_query = [this](const PolicyQuery& query) { return answer(query); };
+    out_ += driver_.start();
   }
+
   /// Feeds `bytes` as one pipelined write; answers every question from the script.
-  void send(std::string_view bytes) {
-    std::size_t used = 0;
-    for (int rounds = 0; rounds < 1000 && used < bytes.size() && !fsm_.closed(); ++rounds) {
-      used += fsm_.consume(bytes.substr(used), system_clock::time_point{}, out_);
-      settle();
-      if (fsm_.state() == ServerState::awaiting_commit) {
-        last_body_ = fsm_.take_transaction().body;
-        fsm_.commit_done(relay::CommitStatus::committed, "Q1", out_);
-      }
-    }
-  }
-  /// Answers questions while the FSM asks them (one question may lead to another).
-  void settle() {
-    for (int rounds = 0; rounds < 100 && fsm_.state() == ServerState::checking_policy; ++rounds) {
-      queries_.push_back(fsm_.take_policy_query());
-      ASSERT_FALSE(answers_.empty()) << "unscripted question";
-      // While a question is open, nothing is consumed: pipelined input waits.
-      std::string none;
-      EXPECT_EQ(fsm_.consume("NOOP\r\n", system_clock::time_point{}, none), 0u);
-      EXPECT_TRUE(none.empty());
-      PolicyAnswer a = std::move(answers_.front());
-      answers_.pop_front();
-      fsm_.policy_answered(a, out_);
-    }
-  }
+  void send(std::string_view bytes) { out_ += driver_.send(bytes, test_support::Feed::by_line); }
+
   std::vector<std::string> replies() { return test_support::reply_lines(out_); }
   const std::vector<PolicyQuery>& queries() const { return queries_; }
   ServerFsm& fsm() { return fsm_; }
-  const std::string& body() const { return last_body_; }
+  const std::string& body() const {
+    static const std::string none;
+    return driver_.committed().empty() ? none : driver_.committed().back().body;
+  }
   bool answers_used() const { return answers_.empty(); }
 
  private:
+  // The next scripted answer; checks that nothing is consumed while a question is open.
+  PolicyAnswer answer(const PolicyQuery& query) {
+    queries_.push_back(query);
+    std::string none;
+    EXPECT_EQ(fsm_.consume("NOOP\r\n", system_clock::time_point{}, none), 0u);  // pipelined input waits
+    EXPECT_TRUE(none.empty());
+    if (answers_.empty()) {
+      ADD_FAILURE() << "unscripted question";
+      return PolicyAnswer{};
+    }
+    PolicyAnswer a = std::move(answers_.front());
+    answers_.pop_front();
+    return a;
+  }
+
   policy::ListenerPolicy policy_;
   ServerFsm fsm_;
+  test_support::FsmDriver driver_;
   std::deque<PolicyAnswer> answers_;
   std::vector<PolicyQuery> queries_;
   std::string out_;
-  std::string last_body_;
 };
 
 std::vector<int> codes(const std::vector<std::string>& replies) {
@@ -263,7 +265,8 @@ TEST(FsmPolicyQuery, DsnParametersSurviveTheQuestion) {
   fsm.consume("RCPT TO:<carol@example.com>\r\n", t, out);
   ASSERT_EQ(fsm.state(), ServerState::checking_policy);
   fsm.policy_answered(accept(), out);
-  fsm.consume("DATA\r\nSubject: t\r\n\r\nhi\r\n.\r\n", t, out);
+  fsm.consume("DATA\r\n", t, out);  // a client waits for the 354 before the message
+  fsm.consume("Subject: t\r\n\r\nhi\r\n.\r\n", t, out);
   ASSERT_EQ(fsm.state(), ServerState::awaiting_commit) << out;
   const relay::Transaction tx = fsm.take_transaction();
   EXPECT_EQ(tx.recipients, (std::vector<std::string>{"bob@example.com", "carol@example.com"}));

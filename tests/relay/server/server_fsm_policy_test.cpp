@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "relay/server/server_fsm.hpp"
+#include "tests/support/fsm_driver.hpp"
 
 namespace {
 
@@ -79,6 +80,8 @@ class Session {
       : fsm_(settings(), policy, peer(ip), "s1") {
     fsm_.set_decision_observer([this](PolicyStage stage, policy::Decision d) { seen.push_back({stage, d}); });
     if (limits != nullptr) fsm_.set_client_limits(limits, [clock] { return *clock; });
+    driver_.auto_commit = relay::CommitStatus::committed;
+    driver_.queue_id = [](std::size_t) { return std::string("Q1"); };
   }
   static relay::ServerSettings settings() {
     relay::ServerSettings s;
@@ -94,33 +97,14 @@ class Session {
     p.ip = policy::IpAddress::parse(ip).value_or(policy::IpAddress{}).canonical();
     return p;
   }
-  std::string start() {
-    std::string out;
-    fsm_.start(out);
-    return out;
-  }
-  std::string send(std::string_view bytes) {
-    std::string out;
-    std::string pending(bytes);
-    for (int guard = 0; guard < 1000 && !pending.empty() && !fsm_.closed(); ++guard) {
-      if (fsm_.state() == ServerState::awaiting_commit) {
-        (void)fsm_.take_transaction();
-        fsm_.commit_done(relay::CommitStatus::committed, "Q1", out);
-        continue;
-      }
-      pending.erase(0, fsm_.consume(pending, std::chrono::system_clock::time_point{}, out));
-    }
-    if (fsm_.state() == ServerState::awaiting_commit) {
-      (void)fsm_.take_transaction();
-      fsm_.commit_done(relay::CommitStatus::committed, "Q1", out);
-    }
-    return out;
-  }
+  std::string start() { return driver_.start(); }
+  std::string send(std::string_view bytes) { return driver_.send(bytes); }
   ServerFsm& fsm() { return fsm_; }
   std::vector<Seen> seen;
 
  private:
   ServerFsm fsm_;
+  test_support::FsmDriver driver_{fsm_};
 };
 
 #define EXPECT_CODES(out, ...) EXPECT_EQ(codes_of(out), (std::vector<Code>{__VA_ARGS__})) << (out)

@@ -1,9 +1,10 @@
 // tests/relay/server/server_fsm_test.cpp — scenario tests of the SMTP server session.
 //
-// A Script drives one ServerFsm the way the Asio driver does: start(), feed bytes,
-// commit when the FSM stops in awaiting_commit, feed the rest. Assertions look at the
+// A Script drives one ServerFsm through tests/support/fsm_driver (as the Asio driver
+// does): start(), feed bytes, commit when the FSM stops in awaiting_commit, feed the rest. Assertions look at the
 // reply codes and enhanced codes (as smtpscript does) and at the state.
 #include "relay/server/server_fsm.hpp"
+#include "tests/support/fsm_driver.hpp"
 #include "tests/support/fsm_fixture.hpp"
 
 #include <gtest/gtest.h>
@@ -83,7 +84,7 @@ class Script {
  public:
   explicit Script(relay::ServerSettings settings = test_settings(), const char* ip = untrusted_ip,
                   bool require_trusted = false)
-      : policy_(make_policy(require_trusted)), fsm_(settings, policy_, make_peer(ip), "s1") {}
+      : policy_(make_policy(require_trusted)), fsm_(settings, policy_, make_peer(ip), "s1"), driver_(fsm_, fixed_time) {}
 
   static relay::Peer make_peer(const char* ip) {
     relay::Peer peer;
@@ -93,63 +94,33 @@ class Script {
     return peer;
   }
 
-  std::string start() {
-    std::string out;
-    fsm_.start(out);
-    return out;
-  }
+  std::string start() { return driver_.start(); }
 
   /// Feeds bytes; when the FSM stops for a commit, keeps the rest pending. With
   /// auto_commit set, commits with that status and continues, as the driver does.
-  std::string send(std::string_view bytes) {
-    pending_.append(bytes);
-    std::string out;
-    drain(out);
+  std::string send(std::string_view bytes, test_support::Feed feed = test_support::Feed::by_line) {
+    driver_.auto_commit = auto_commit;
+    std::string out = driver_.send(bytes, feed);
+    EXPECT_FALSE(driver_.stalled()) << "consume() made no progress in state " << relay::to_string(fsm_.state());
     return out;
   }
 
   std::string commit(CommitStatus status = CommitStatus::committed, std::string_view id = "Q1") {
-    std::string out;
     EXPECT_EQ(fsm_.state(), ServerState::awaiting_commit);
-    committed_.push_back(fsm_.take_transaction());
-    fsm_.commit_done(status, id, out);
-    drain(out);
-    return out;
+    driver_.auto_commit = auto_commit;
+    return driver_.commit(status, std::string(id));
   }
 
   ServerFsm& fsm() { return fsm_; }
   ServerState state() const { return fsm_.state(); }
-  const std::string& pending() const { return pending_; }
-  std::vector<relay::Transaction>& committed() { return committed_; }
+  const std::string& pending() { return driver_.pending(); }
+  std::vector<relay::Transaction>& committed() { return driver_.committed(); }
   std::optional<CommitStatus> auto_commit;
 
  private:
-  void drain(std::string& out) {
-    // Bounded: every pass either consumes input or commits.
-    for (int guard = 0; guard < 100000 && !pending_.empty() && !fsm_.closed(); ++guard) {
-      if (fsm_.state() == ServerState::awaiting_commit) {
-        if (!auto_commit) return;
-        committed_.push_back(fsm_.take_transaction());
-        fsm_.commit_done(*auto_commit, "Q" + std::to_string(committed_.size()), out);
-        continue;
-      }
-      const std::size_t used = fsm_.consume(pending_, fixed_time, out);
-      pending_.erase(0, used);
-      if (used == 0 && fsm_.state() != ServerState::awaiting_commit) {
-        ADD_FAILURE() << "consume() made no progress in state " << relay::to_string(fsm_.state());
-        return;
-      }
-    }
-    if (auto_commit && fsm_.state() == ServerState::awaiting_commit) {
-      committed_.push_back(fsm_.take_transaction());
-      fsm_.commit_done(*auto_commit, "Q" + std::to_string(committed_.size()), out);
-    }
-  }
-
   policy::ListenerPolicy policy_;
   ServerFsm fsm_;
-  std::string pending_;
-  std::vector<relay::Transaction> committed_;
+  test_support::FsmDriver driver_;
 };
 
 #define EXPECT_CODES(out, ...) EXPECT_EQ(codes_of(out), (std::vector<Code>{__VA_ARGS__})) << (out)
@@ -485,6 +456,70 @@ TEST(ServerFsm, PipelinedTransaction) {
   EXPECT_EQ(s.fsm().consume("QUIT\r\n", fixed_time, out), 6u);
   EXPECT_CODES(out, {250, "2.0.0"}, {221, "2.0.0"});
   EXPECT_TRUE(s.fsm().closed());
+}
+
+// --- Pipelining: DATA ends a group ----------------------------------------------------
+
+// Banner, EHLO, MAIL and one accepted RCPT: ready for DATA or BDAT.
+void open_transaction(Script& s) {
+  s.auto_commit = CommitStatus::committed;
+  s.start();
+  s.send("EHLO c.test\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<u@example.com>\r\n");
+}
+
+// RFC 2920 §3.1: DATA ends a pipelined group; the client must wait for the 354. Bytes
+// already buffered behind the DATA line were sent before it: 554 5.5.0 and close (Postfix
+// smtpd_forbid_unauth_pipelining), so neither message nor the commands after it count.
+TEST(ServerFsm, MessageSentBeforeThe354IsRefusedAndTheSessionClosed) {
+  using test_support::Feed;
+  Script s;
+  open_transaction(s);
+  const auto out = s.send("DATA\r\nSubject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n", Feed::as_written);
+  EXPECT_EQ(out, "554 5.5.0 Error: SMTP protocol synchronization\r\n");
+  EXPECT_TRUE(s.fsm().closed());
+  EXPECT_TRUE(s.committed().empty());
+  EXPECT_EQ(s.pending(), "Subject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n") << "nothing after DATA is read";
+  EXPECT_EQ(s.fsm().last_reply(), relay::ReplyId::pipelining_violation);
+}
+
+TEST(ServerFsm, DataSplitAcrossReadsIsStillCaughtWhenDataFollows) {
+  Script s;
+  open_transaction(s);
+  s.send("DA", test_support::Feed::as_written);
+  EXPECT_CODES(s.send("TA\r\nx", test_support::Feed::as_written), {554, "5.5.0"});
+  EXPECT_TRUE(s.fsm().closed());
+}
+
+TEST(ServerFsm, GroupEndingInDataThenTheMessageIsAccepted) {
+  using test_support::Feed;
+  Script s;
+  s.auto_commit = CommitStatus::committed;
+  s.start();
+  EXPECT_CODES(s.send("EHLO c.test\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<u@example.com>\r\nDATA\r\n",
+                      Feed::as_written),
+               {250, ""}, {250, "2.1.0"}, {250, "2.1.5"}, {354, ""});
+  // After the 354 the message and the next commands may come in one write.
+  EXPECT_CODES(s.send("Subject: x\r\n\r\nbody\r\n.\r\nMAIL FROM:<b@remote.test>\r\nQUIT\r\n", Feed::as_written),
+               {250, "2.0.0"}, {250, "2.1.0"}, {221, "2.0.0"});
+  EXPECT_EQ(s.committed().size(), 1u);
+}
+
+TEST(ServerFsm, RefusedDataWithPipelinedBytesAlsoCloses) {
+  // Even a DATA that would be refused (no recipient yet) ends a group: what follows it
+  // was meant as message content and must not be read as commands.
+  Script s;
+  s.start();
+  s.send("EHLO c.test\r\nMAIL FROM:<a@remote.test>\r\n");
+  EXPECT_CODES(s.send("DATA\r\nRCPT TO:<u@example.com>\r\n", test_support::Feed::as_written), {554, "5.5.0"});
+  EXPECT_TRUE(s.fsm().closed());
+}
+
+TEST(ServerFsm, BdatMayBePipelinedInOneWrite) {
+  Script s;
+  open_transaction(s);
+  EXPECT_CODES(s.send("BDAT 3 LAST\r\nxyzQUIT\r\n", test_support::Feed::as_written), {250, "2.0.0"},
+               {221, "2.0.0"});
+  EXPECT_EQ(s.committed().size(), 1u);
 }
 
 // The strong property: however the client's bytes are split into reads, the FSM

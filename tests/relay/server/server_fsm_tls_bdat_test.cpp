@@ -1,8 +1,8 @@
 // tests/relay/server/server_fsm_tls_bdat_test.cpp — STARTTLS, implicit TLS, BDAT/CHUNKING,
 // header-size and early-talker rules of the server FSM (issue 3).
 //
-// Drives ServerFsm directly, the way relay/server_session does: feed bytes, stop in
-// starting_tls / awaiting_commit, act, continue. The driver's "drop buffered input after
+// Drives ServerFsm through tests/support/fsm_driver, the way relay/server_session does:
+// feed bytes, stop in starting_tls / awaiting_commit, act, continue. The driver's "drop buffered input after
 // STARTTLS" half is checked here by what consume() leaves unconsumed; the e2e test
 // tests/e2e/test_tls.py checks the bytes that reach the sink.
 #include <gtest/gtest.h>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "relay/server/server_fsm.hpp"
+#include "tests/support/fsm_driver.hpp"
 #include "tests/support/fsm_fixture.hpp"
 
 namespace {
@@ -36,9 +37,11 @@ relay::ServerSettings settings_with(conf::ListenerTls tls) {
 
 class Session {
  public:
-  explicit Session(relay::ServerSettings settings) : policy_(test_support::example_policy()), fsm_(settings, policy_, peer(), "t1") {
-    std::string out;
-    fsm_.start(out);
+  explicit Session(relay::ServerSettings settings)
+      : policy_(test_support::example_policy()), fsm_(settings, policy_, peer(), "t1"), driver_(fsm_, fixed_time) {
+    driver_.auto_commit = CommitStatus::committed;
+    driver_.queue_id = [](std::size_t) { return std::string("Q"); };
+    driver_.start();
   }
   static relay::Peer peer() {
     relay::Peer p;
@@ -47,34 +50,15 @@ class Session {
     return p;
   }
   /// Feeds `bytes`; returns the replies. What the FSM did not consume stays in left().
-  std::string send(std::string_view bytes) {
-    left_.append(bytes);
-    std::string out;
-    for (int guard = 0; guard < 10000 && !left_.empty() && !fsm_.closed(); ++guard) {
-      if (fsm_.state() == ServerState::awaiting_commit) {
-        committed_.push_back(fsm_.take_transaction());
-        fsm_.commit_done(CommitStatus::committed, "Q", out);
-        continue;
-      }
-      const std::size_t used = fsm_.consume(left_, fixed_time, out);
-      left_.erase(0, used);
-      if (used == 0) break;
-    }
-    if (fsm_.state() == ServerState::awaiting_commit) {
-      committed_.push_back(fsm_.take_transaction());
-      fsm_.commit_done(CommitStatus::committed, "Q", out);
-    }
-    return out;
-  }
+  std::string send(std::string_view bytes) { return driver_.send(bytes); }
   ServerFsm& fsm() { return fsm_; }
-  std::string& left() { return left_; }
-  std::vector<relay::Transaction>& committed() { return committed_; }
+  std::string& left() { return driver_.pending(); }
+  std::vector<relay::Transaction>& committed() { return driver_.committed(); }
 
  private:
   policy::ListenerPolicy policy_;
   ServerFsm fsm_;
-  std::string left_;
-  std::vector<relay::Transaction> committed_;
+  test_support::FsmDriver driver_;
 };
 
 // --- STARTTLS ---------------------------------------------------------------------------

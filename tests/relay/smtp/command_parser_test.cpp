@@ -1,8 +1,10 @@
-// tests/relay/smtp/command_parser_test.cpp — verbs, RFC 5321 paths, esmtp-params, MAIL params.
+// tests/relay/smtp/command_parser_test.cpp — verbs, RFC 5321 paths, esmtp-params, MAIL params,
+// the BDAT argument.
 #include "relay/smtp/command_parser.hpp"
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -309,6 +311,32 @@ TEST(IsValidMailbox, BareMailboxes) {
   EXPECT_FALSE(relay::is_valid_mailbox("<a@b.example>"));
   EXPECT_FALSE(relay::is_valid_mailbox("@x.example:a@b.example"));
   EXPECT_FALSE(relay::is_valid_mailbox("a@b.example>"));
+}
+
+TEST(ParseBdatArgument, SizeAndLast) {
+  using relay::BdatArgument;
+  struct Case {
+    std::string argument;
+    std::optional<BdatArgument> want;
+  };
+  const std::vector<Case> cases = {
+      {"0", BdatArgument{0, false}},
+      {"12", BdatArgument{12, false}},
+      {"12 LAST", BdatArgument{12, true}},
+      {"1 last", BdatArgument{1, true}},
+      {"7   LaSt", BdatArgument{7, true}},
+      {"18446744073709551615", BdatArgument{18446744073709551615u, false}},
+      {"", std::nullopt},
+      {"x", std::nullopt},
+      {"-1", std::nullopt},
+      {"1 FIRST", std::nullopt},
+      {"1LAST", std::nullopt},
+      {"1 LAST x", std::nullopt},
+      {"1 LASTS", std::nullopt},
+      {"18446744073709551616", std::nullopt},  // over 2^64-1
+      {"99999999999999999999999", std::nullopt},
+  };
+  for (const Case& c : cases) EXPECT_EQ(relay::parse_bdat_argument(c.argument), c.want) << c.argument;
 }
 
 }  // namespace

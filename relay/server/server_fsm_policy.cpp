@@ -1,0 +1,101 @@
+// relay/server/server_fsm_policy.cpp — policy decisions of the server session and the
+// asynchronous questions behind some of them (DNSBL, recipient verification).
+//
+// The FSM decides *whether* to ask and what an answer means; the driver only fetches the
+// answer. While a question is open, consume() takes nothing, so pipelined commands wait
+// in the driver's buffer (like behind awaiting_commit) and are answered in order.
+// DNSBL at RCPT (the default) is asked once per session, at the first RCPT that passed
+// the synchronous rules; the result holds for the rest of the session. Trusted and
+// authenticated clients are never asked about (they may relay anyway).
+#include "relay/server/server_fsm.hpp"
+
+#include <utility>
+
+namespace relay {
+
+// Every policy evaluation passes here, so the driver sees each one once.
+void ServerFsm::decided(PolicyStage stage, policy::Decision decision) {
+  last_decision_ = decision;
+  last_decision_stage_ = stage;
+  if (decision_observer_) decision_observer_(stage, decision);
+}
+
+bool ServerFsm::peer_trusted() const noexcept { return policy_->trusted(client()); }
+
+void ServerFsm::ask(PolicyQuery query) {
+  query_ = std::move(query);
+  enter(ServerState::checking_policy);
+}
+
+void ServerFsm::after_rcpt_policy(std::string recipient, std::string& out) {
+  const bool trusted = peer_trusted();
+  if (settings_.dnsbl && !trusted) {
+    if (dnsbl_state_ == DnsblState::unchecked && !settings_.dnsbl_at_connect) {
+      query_at_connect_ = false;
+      return ask(PolicyQuery{PolicyQueryKind::dnsbl, peer_.ip, peer_.address, tx_.message.sender, std::move(recipient)});
+    }
+    if (dnsbl_state_ == DnsblState::listed) return refuse_listed(out);
+  }
+  if (settings_.verify_recipients && !trusted) {
+    const auto at = recipient.rfind('@');
+    const std::string_view domain = at == std::string::npos ? std::string_view{} : std::string_view(recipient).substr(at + 1);
+    if (policy_->accepts_domain(domain)) {
+      return ask(
+          PolicyQuery{PolicyQueryKind::recipient, peer_.ip, peer_.address, tx_.message.sender, std::move(recipient)});
+    }
+  }
+  accept_recipient(std::move(recipient), out);
+}
+
+void ServerFsm::accept_recipient(std::string recipient, std::string& out) {
+  policy::Decision decision;
+  if (limits_ != nullptr) decision = limits_->take_recipient(peer_.ip, peer_trusted(), steady_now());
+  if (!decision.accepted()) return refuse_recipient(decision, out);
+  decided(PolicyStage::rcpt, decision);
+  tx_.message.recipients.push_back(std::move(recipient));
+  tx_.message.recipient_parameters.push_back(std::exchange(tx_.rcpt_parameters, {}));
+  reply(out, ReplyId::recipient_ok);
+}
+
+void ServerFsm::refuse_recipient(policy::Decision decision, std::string& out) {
+  decided(PolicyStage::rcpt, decision);
+  policy_refusal(out, reply_for(decision, PolicyStage::rcpt));
+}
+
+void ServerFsm::refuse_listed(std::string& out) {
+  decided(PolicyStage::rcpt, policy::Decision::reject(policy::Reason::dnsbl_listed));
+  policy_refusal(out, ReplyId::dnsbl_listed, {peer_.address, dnsbl_listing_});
+}
+
+void ServerFsm::policy_answered(const PolicyAnswer& answer, std::string& out) {
+  if (state_ != ServerState::checking_policy) return;
+  PolicyQuery query = std::exchange(query_, PolicyQuery{});
+  if (query.kind == PolicyQueryKind::dnsbl) {
+    const bool listed = answer.decision.verdict == policy::Verdict::reject;
+    dnsbl_state_ = listed ? DnsblState::listed : DnsblState::passed;
+    // "zone" or "zone; the zone's TXT reason", as Postfix's reject_rbl_client words it.
+    dnsbl_listing_ = !listed ? std::string{} : answer.reason.empty() ? answer.zone : answer.zone + "; " + answer.reason;
+    dnsbl_header_ = listed ? std::string{} : answer.header;
+    if (query_at_connect_) {
+      query_at_connect_ = false;
+      if (listed) {
+        decided(PolicyStage::connect, policy::Decision::reject(policy::Reason::dnsbl_listed));
+        // Before the banner only 554 then closing makes sense (RFC 5321 §3.1).
+        reply(out, ReplyId::dnsbl_listed, {peer_.address, dnsbl_listing_});
+        return enter(ServerState::closed);
+      }
+      decided(PolicyStage::connect, policy::Decision::accept());
+      reply(out, ReplyId::banner, {settings_.hostname});
+      return enter(ServerState::awaiting_helo);
+    }
+    enter(ServerState::in_transaction);
+    if (listed) return refuse_listed(out);
+    return after_rcpt_policy(std::move(query.recipient), out);
+  }
+  enter(ServerState::in_transaction);
+  if (answer.decision.accepted()) return accept_recipient(std::move(query.recipient), out);
+  decided(PolicyStage::rcpt, answer.decision);
+  policy_refusal(out, reply_for(answer.decision, PolicyStage::rcpt));
+}
+
+}  // namespace relay
