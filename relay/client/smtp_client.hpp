@@ -20,7 +20,7 @@
 #include "conf/config.hpp"
 #include "relay/client/client_stream.hpp"
 #include "relay/io_deadline.hpp"
-#include "relay/client/outcome.hpp"
+#include "relay/client/judge.hpp"
 #include "relay/smtp/reply_parser.hpp"
 
 namespace relay {

@@ -8,7 +8,7 @@
 
 #include "conf/domain_pattern.hpp"
 #include "health/hop_health.hpp"
-#include "relay/client/outcome.hpp"
+#include "relay/client/judge.hpp"
 #include "relay/delivery/queue_bridge.hpp"
 #include "relay/smtp/reply_table.hpp"
 #include "relay/delivery/dsn_report.hpp"

@@ -1,5 +1,5 @@
 // tests/relay/client/outcome_test.cpp — the failure classifier, table-driven.
-#include "relay/client/outcome.hpp"
+#include "relay/client/judge.hpp"
 
 #include <gtest/gtest.h>
 

@@ -4,7 +4,7 @@
 // is misconfigured or refusing *us*, not the message; Postfix also tries the next server
 // in that case. Bouncing would punish the sender for our path's fault, and the queue
 // lifetime still bounces a message no hop ever takes.
-#include "relay/client/outcome.hpp"
+#include "relay/client/judge.hpp"
 
 namespace relay {
 
