@@ -283,6 +283,14 @@ class CalloutTest(E2ETestCase):
         self.assertEqual(self.callouts("carol@example.com"), 1)
         self.assertIn("callout rcpt=<carol@example.com> result=valid cache=coalesced", relay.log_text())
 
+    def test_552_to_the_callout_rcpt_is_not_user_unknown(self):
+        # A 552 to RCPT means "too many recipients" (RFC 5321 §4.5.3.1.10): delivery reads it
+        # as 452 and the callout, with the same judge, as no answer about the mailbox.
+        cfg, relay = self.start(modes=["full-rcpt=busy@example.com"])
+        r = self.rcpts(cfg, "127.0.0.9", ["busy@example.com"])[0]
+        self.assertEqual((r.code, r.enhanced), (451, "4.4.3"), r.text)
+        self.assertIn("callout rcpt=<busy@example.com> result=failed cache=miss", relay.log_text())
+
     def test_dead_hop_defers_with_451(self):
         dead = free_port("127.0.0.1")  # nothing listens here
         cfg, relay = self.start(hop_port=dead, timeout="2s")
