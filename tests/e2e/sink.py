@@ -29,7 +29,7 @@ Modes (--mode may repeat; a value may also be comma-separated):
   full-rcpt=ADDR       552 5.5.3 for RCPT TO ADDR ("too many recipients", RFC 5321 §4.5.3.1.10)
   tempfail-first=N     451 4.3.0 after the final dot for the first N messages, then accept
   delay=SECONDS        wait this long before answering the final dot
-  delay-rcpt=SECONDS   wait this long before answering each RCPT (issue 6: callouts in flight)
+  delay-rcpt=SECONDS   wait this long before answering each RCPT (recipient callouts in flight)
   dsn                  also offer DSN (RFC 3461) in EHLO and accept RET/ENVID/NOTIFY/ORCPT
                        (stored, upper-cased by aiosmtpd, in mail_options/rcpt_options)
   no-smtputf8          do not offer SMTPUTF8 (RFC 6531); it is offered by default
@@ -124,7 +124,7 @@ class SinkHandler:
         self._seq = itertools.count(1)
         self._data_count = 0
         self._lock = threading.Lock()
-        # Issue 6: every RCPT as (mail_from, address) — recipient callouts (MAIL FROM:<>,
+        # Every RCPT as (mail_from, address) — recipient callouts (MAIL FROM:<>,
         # no DATA) are told apart from deliveries by the sender. Also logged to stderr.
         self.rcpt_log: List[tuple] = []
 

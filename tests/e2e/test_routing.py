@@ -282,7 +282,7 @@ class MxDeliveryTest(RoutingCase):
             "mx2.mx-test.example": {"A": ["127.0.0.1"]},
             "implicit.example": {"A": ["127.0.0.1"]},
             "nullmx.example": {"MX": [(0, ".")]},
-            # Split DNS (seed 002): public DNS says 127.0.0.9, the static override wins.
+            # Split DNS: public DNS says 127.0.0.9, the static override wins.
             "split.example": {"MX": [(10, "smtp.site-a.example")]},
             "smtp.site-a.example": {"A": ["127.0.0.9"]},
             # Answered after 0.4 s (under the 1 s per-try timeout), so the MX questions of a

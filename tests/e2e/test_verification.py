@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""tests/e2e/test_verification.py — DNSBL checks and recipient verification (issue 6).
+"""tests/e2e/test_verification.py — DNSBL checks and recipient verification.
 
 Owns: the end-to-end proof of docs/policy.md "## DNSBL" and "## Recipient verification":
   * DNSBL through a DNS server the test starts on a random loopback port ([dns] servers
