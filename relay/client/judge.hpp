@@ -1,24 +1,23 @@
 // relay/client/judge.hpp — the one judge of a hop's replies (after Postfix smtp_trouble.c).
 //
-// Owns: the verdict on what the client saw on one hop — the hop is fine or failed (and
-// why), and per recipient delivered / failed / retry (and whether to try the next hop
-// now) — and, beneath it, what a failed delivery attempt means — for whom (the hop, the whole message,
-// one recipient), how lasting (transient, permanent), and so what to do next (try the
-// next hop, retry later, bounce). Every delivery failure goes through here; nothing else
-// in hubrelay interprets reply codes or connection faults.
+// Owns: the verdict on what the client saw on one hop (a Transcript): the hop is fine or
+// failed (and why), and per recipient delivered / failed / retry (and whether to try the
+// next hop now). Beneath it, what one failure means: for whom (the hop, the whole
+// message, one recipient), how lasting (transient, permanent), and so what to do next
+// (next hop, retry later, bounce). Nothing else in hubrelay interprets reply codes or
+// connection faults: the client only reports them, the delivery engine applies the
+// verdict in one place, recipient callouts read their RCPT reply through judge_callout.
 // Rules: connection faults, any 4xx/5xx to the banner, EHLO, STARTTLS or AUTH, and a 421
-// at any stage are the hop's fault: transient, try another hop. MAIL, DATA and the final
-// dot fail the message (4xx transient, 5xx permanent); RCPT fails that recipient. A 552
-// to RCPT is read as 452 (RFC 5321 §4.5.3.1.10). A code that is not 4xx/5xx where a
-// failure is being classified is a protocol error, charged to the hop.
-// "Last hop" is the caller's fact: transient failures become next_hop while other hops
-// remain, retry_later when none do. Only hop-scope failures should feed passive health.
-// Which reply decides a recipient: the first stage that was not positive (MAIL, its RCPT,
-// DATA), else the final reply after the dot (or to BDAT LAST); a fault or a 421 anywhere
-// fails the hop and every recipient is retried. The delivery engine applies a verdict in
-// one place; recipient callouts read the RCPT verdict the same way.
+// at any stage are the hop's fault: transient, every recipient is retried. MAIL, DATA and
+// the final dot fail the message (4xx transient, 5xx permanent; a 552 after DATA is
+// permanent); RCPT fails that recipient, a 552 to RCPT read as 452 (RFC 5321
+// §4.5.3.1.10). A code that is not 4xx/5xx where a failure is being classified is a
+// protocol error, charged to the hop. The reply that decides a recipient is the first
+// stage that was not positive (MAIL, its RCPT, DATA), else the final reply after the dot
+// (or to BDAT LAST). "Other hops remain" is the caller's fact: a transient failure tries
+// the next hop now while one remains, else waits for the retry schedule.
 // Never: performs I/O, decides retry times (queue's retry schedule does).
-// Standards: RFC 5321 §4.2.1, §4.5.3.1.10, §4.5.4.1; RFC 3463.
+// Standards: RFC 5321 §3.8, §4.2.1, §4.5.3.1.10, §4.5.4.1; RFC 3463.
 #pragma once
 
 #include <cstddef>
