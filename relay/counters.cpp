@@ -1,4 +1,4 @@
-// relay/counters.cpp — rejection counting and the latency histogram.
+// relay/counters.cpp — rejection counting, the latency histogram and outcome counting.
 #include "relay/counters.hpp"
 
 namespace relay {
@@ -31,6 +31,22 @@ void LatencyHistogram::observe(double seconds) noexcept {
   ++buckets[i];
   sum_seconds += seconds;
   ++count;
+}
+
+void DirectionCounters::count(RecipientEvent event, double seconds_since_arrival) noexcept {
+  switch (event) {
+    case RecipientEvent::delivered:
+      ++delivered;
+      latency.observe(seconds_since_arrival);
+      return;
+    case RecipientEvent::parked:
+      ++parked;
+      ++deferred;
+      return;
+    case RecipientEvent::deferred: ++deferred; return;
+    case RecipientEvent::bounced: ++bounced; return;
+    case RecipientEvent::expired: ++expired; return;
+  }
 }
 
 }  // namespace relay

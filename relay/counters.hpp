@@ -1,4 +1,4 @@
-// relay/counters.hpp — the daemon's counters as plain values (issue 7: operations).
+// relay/counters.hpp — the daemon's counters as plain values.
 //
 // Owns: per-listener counters (connections, sessions, messages, rejections by reason),
 // per-direction delivery counters with a latency histogram, and per-hop attempt counters
@@ -28,11 +28,11 @@ struct ListenerCounters {
   /// 4xx/5xx replies this listener sent, by enhanced status code ("5.7.1"), or by the
   /// basic code ("554") when a reply has none.
   std::map<std::string, std::uint64_t, std::less<>> rejections;
-  // Issue 6: recipient callouts by "result cache" ("valid miss", "unknown hit", "failed miss")
+  // Recipient callouts by "result cache" ("valid miss", "unknown hit", "failed miss")
   // and DNSBL lookups by "zone result" ("zen.example.org listed", "... clean", "... error").
   std::map<std::string, std::uint64_t, std::less<>> callouts;
   std::map<std::string, std::uint64_t, std::less<>> dnsbl;
-  /// Issue 6: policy decisions by (stage, decision, reason). The views point at the
+  /// Policy decisions by (stage, decision, reason). The views point at the
   /// static names of relay::to_string(PolicyStage) and policy::to_string, so counting
   /// never allocates after a key's first use.
   std::map<std::tuple<std::string_view, std::string_view, std::string_view>, std::uint64_t> policy_decisions;
@@ -52,6 +52,9 @@ struct LatencyHistogram {
   void observe(double seconds) noexcept;
 };
 
+/// What became of one recipient in a delivery attempt, as the counters see it.
+enum class RecipientEvent : std::uint8_t { delivered, deferred, parked, bounced, expired };
+
 /// Per direction of the messages (inbound / outbound), recipients unless noted.
 struct DirectionCounters {
   std::uint64_t delivered = 0;
@@ -62,6 +65,9 @@ struct DirectionCounters {
   std::uint64_t parked = 0;                // deferred because no hop of the route was usable
   std::uint64_t released = 0;              // parked recipients released when a hop came back
   LatencyHistogram latency;
+  /// The one way an outcome is counted: a parked recipient is also deferred, a delivered
+  /// one observes its latency (received → delivered).
+  void count(RecipientEvent event, double seconds_since_arrival) noexcept;
 };
 
 struct HopCounters {

@@ -1,4 +1,8 @@
 // relay/client/smtp_client.cpp — one SMTP client connection to a next hop.
+//
+// Every step reports what it saw into a Transcript (the reply in its stage's slot, or the
+// fault with its stage) and stops where the protocol cannot go on; a 421 ends the session.
+// Whether to go on (send RCPT, DATA) is protocol flow and uses the judge's accepted().
 #include "relay/client/smtp_client.hpp"
 
 #include <array>
@@ -22,8 +26,6 @@ constexpr std::size_t read_chunk = 16 * 1024;
 constexpr std::string_view crlf = "\r\n";
 constexpr std::string_view dot = ".";
 constexpr std::string_view terminator = ".\r\n";
-
-bool positive(const std::optional<Reply>& reply) { return reply && reply->code >= 200 && reply->code < 400; }
 
 }  // namespace
 
@@ -52,15 +54,31 @@ std::string SmtpClient::remote() const {
   return ec ? std::string("?") : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
 }
 
-ClientFault SmtpClient::fault_from(boost::system::error_code ec, const char* stage) {
+Fault SmtpClient::fault_from(boost::system::error_code ec, const char* doing, Stage stage) {
   usable_ = false;
-  if (deadline_.expired()) return {FaultKind::timeout, fmt::format("timeout while {}", stage)};
-  if (ec == asio::error::connection_refused) return {FaultKind::connect_refused, fmt::format("connection refused ({})", stage)};
-  return {FaultKind::io_error, fmt::format("{} while {}", ec.message(), stage)};
+  if (deadline_.expired()) return {FaultKind::timeout, stage, fmt::format("timeout while {}", doing)};
+  if (ec == asio::error::connection_refused)
+    return {FaultKind::connect_refused, stage, fmt::format("connection refused ({})", doing)};
+  return {FaultKind::io_error, stage, fmt::format("{} while {}", ec.message(), doing)};
 }
 
-asio::awaitable<std::optional<ClientFault>> SmtpClient::connect(const std::string& host, std::uint16_t port,
-                                                                std::optional<Reply>& refusal) {
+namespace {
+
+Transcript with_fault(Fault fault) {
+  Transcript t;
+  t.fault = std::move(fault);
+  return t;
+}
+
+Transcript with_refusal(Stage stage, Reply reply) {
+  Transcript t;
+  t.refusal = StagedReply{stage, std::move(reply)};
+  return t;
+}
+
+}  // namespace
+
+asio::awaitable<Transcript> SmtpClient::connect(const std::string& host, std::uint16_t port) {
   std::vector<tcp::endpoint> endpoints;
   boost::system::error_code ec;
   auto literal = asio::ip::make_address(host, ec);
@@ -69,44 +87,45 @@ asio::awaitable<std::optional<ClientFault>> SmtpClient::connect(const std::strin
   } else {
     tcp::resolver resolver(stream_.socket().get_executor());
     auto [rec, results] = co_await resolver.async_resolve(host, std::to_string(port), asio::as_tuple(asio::use_awaitable));
-    if (rec) co_return ClientFault{FaultKind::io_error, fmt::format("cannot resolve {}: {}", host, rec.message())};
+    if (rec)
+      co_return with_fault({FaultKind::io_error, Stage::connect, fmt::format("cannot resolve {}: {}", host, rec.message())});
     for (const auto& entry : results) endpoints.push_back(entry.endpoint());
   }
-  co_return co_await connect(endpoints, refusal);
+  co_return co_await connect(endpoints);
 }
 
-asio::awaitable<std::optional<ClientFault>> SmtpClient::connect(const std::vector<tcp::endpoint>& endpoints,
-                                                                std::optional<Reply>& refusal) {
+asio::awaitable<Transcript> SmtpClient::connect(const std::vector<tcp::endpoint>& endpoints) {
   boost::system::error_code ec;
   std::optional<asio::ip::address> source;
   if (!settings_.source_address.empty()) {
     source = asio::ip::make_address(settings_.source_address, ec);
-    if (ec) co_return ClientFault{FaultKind::io_error, "bad source address " + settings_.source_address};
+    if (ec) co_return with_fault({FaultKind::io_error, Stage::connect, "bad source address " + settings_.source_address});
   }
-  if (endpoints.empty()) co_return ClientFault{FaultKind::io_error, "no address to connect to"};
+  if (endpoints.empty()) co_return with_fault({FaultKind::io_error, Stage::connect, "no address to connect to"});
 
   // One endpoint after the other, each with its own deadline (RFC 5321 §5.1: try the
   // next address of the same host before giving up on it).
-  std::optional<ClientFault> last;
+  std::optional<Fault> last;
   auto& socket = stream_.socket();
   bool connected = false;
   for (const auto& endpoint : endpoints) {
     socket.close(ec);
     socket.open(endpoint.protocol(), ec);
     if (ec) {
-      last = ClientFault{FaultKind::io_error, fmt::format("socket: {}", ec.message())};
+      last = Fault{FaultKind::io_error, Stage::connect, fmt::format("socket: {}", ec.message())};
       continue;
     }
     if (source) {
       if (source->is_v4() != endpoint.address().is_v4()) {
-        last = ClientFault{FaultKind::io_error, fmt::format("source {} cannot reach {}", source->to_string(),
-                                                            endpoint.address().to_string())};
+        last = Fault{FaultKind::io_error, Stage::connect,
+                     fmt::format("source {} cannot reach {}", source->to_string(), endpoint.address().to_string())};
         continue;
       }
-      // seed 003: the egress interface is chosen by binding its address.
+      // The egress interface is chosen by binding its address.
       socket.bind(tcp::endpoint(*source, 0), ec);
       if (ec) {
-        last = ClientFault{FaultKind::io_error, fmt::format("bind to {}: {}", source->to_string(), ec.message())};
+        last = Fault{FaultKind::io_error, Stage::connect,
+                     fmt::format("bind to {}: {}", source->to_string(), ec.message())};
         continue;
       }
     }
@@ -118,104 +137,74 @@ asio::awaitable<std::optional<ClientFault>> SmtpClient::connect(const std::vecto
       break;
     }
     const std::string where = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
-    if (deadline_.expired()) last = ClientFault{FaultKind::connect_timeout, "connect timeout to " + where};
+    if (deadline_.expired()) last = Fault{FaultKind::connect_timeout, Stage::connect, "connect timeout to " + where};
     else
-      last = ClientFault{cec == asio::error::connection_refused ? FaultKind::connect_refused : FaultKind::io_error,
-                         fmt::format("connect to {} failed: {}", where, cec.message())};
+      last = Fault{cec == asio::error::connection_refused ? FaultKind::connect_refused : FaultKind::io_error,
+                   Stage::connect, fmt::format("connect to {} failed: {}", where, cec.message())};
   }
-  if (!connected) co_return last;
+  if (!connected) co_return with_fault(std::move(*last));
   socket.set_option(tcp::no_delay(true), ec);
   usable_ = true;
 
-  refusal_stage_ = Stage::banner;
-  auto banner = co_await read_reply(settings_.command_timeout);
-  if (!banner) co_return banner.error();
+  auto banner = co_await read_reply(settings_.command_timeout, Stage::banner);
+  if (!banner) co_return with_fault(std::move(banner.error()));
   if (banner->code != 220) {
-    refusal = *banner;
     usable_ = false;
-    co_return std::nullopt;
+    co_return with_refusal(Stage::banner, std::move(*banner));
   }
-  if (auto fault = co_await greet(refusal); fault || refusal) co_return fault;
+  if (auto greeted = co_await greet(); !greeted.opened()) co_return greeted;
 
   if (settings_.tls != conf::TlsPolicy::none) {
     const bool must = settings_.tls == conf::TlsPolicy::required || settings_.tls == conf::TlsPolicy::verify;
-    if (offers_starttls_) {
-      if (auto fault = co_await start_tls(refusal); fault || refusal) co_return fault;
+    if (capabilities_.starttls) {
+      if (auto secured = co_await start_tls(); !secured.opened()) co_return secured;
     } else if (must) {
       // Nothing has been sent but EHLO: failing here is what keeps mail off plaintext.
       usable_ = false;
-      co_return ClientFault{FaultKind::tls_failed, "STARTTLS required but not offered by the hop"};
+      co_return with_fault({FaultKind::tls_failed, Stage::starttls, "STARTTLS required but not offered by the hop"});
     }
   }
-  if (!settings_.auth_user.empty()) {
-    if (auto fault = co_await authenticate(refusal); fault || refusal) co_return fault;
-  }
-  co_return std::nullopt;
+  if (!settings_.auth_user.empty()) co_return co_await authenticate();
+  co_return Transcript{};
 }
 
-asio::awaitable<std::optional<ClientFault>> SmtpClient::greet(std::optional<Reply>& refusal) {
-  refusal_stage_ = Stage::ehlo;
+asio::awaitable<Transcript> SmtpClient::greet() {
   const std::string ehlo = "EHLO " + settings_.helo_name + "\r\n";
-  if (auto fault = co_await write_one(asio::buffer(ehlo), settings_.command_timeout)) co_return fault;
-  auto reply = co_await read_reply(settings_.command_timeout);
-  if (!reply) co_return reply.error();
+  auto reply = co_await command(asio::buffer(ehlo), Stage::ehlo);
+  if (!reply) co_return with_fault(std::move(reply.error()));
   if (reply->code == 250) {
-    parse_capabilities(*reply);
-    parse_extensions(*reply);
-    co_return std::nullopt;
+    capabilities_ = parse_ehlo(*reply);
+    co_return Transcript{};
   }
   if (reply->code == 421 || stream_.tls_active()) {
     // After STARTTLS there is no falling back to HELO: the hop must speak ESMTP.
-    refusal = *reply;
     usable_ = false;
-    co_return std::nullopt;
+    co_return with_refusal(Stage::ehlo, std::move(*reply));
   }
   // RFC 5321 §3.2: a server that does not understand EHLO gets HELO.
   const std::string helo = "HELO " + settings_.helo_name + "\r\n";
-  if (auto fault = co_await write_one(asio::buffer(helo), settings_.command_timeout)) co_return fault;
-  reply = co_await read_reply(settings_.command_timeout);
-  if (!reply) co_return reply.error();
+  reply = co_await command(asio::buffer(helo), Stage::ehlo);
+  if (!reply) co_return with_fault(std::move(reply.error()));
   if (reply->code != 250) {
-    refusal = *reply;
     usable_ = false;
+    co_return with_refusal(Stage::ehlo, std::move(*reply));
   }
-  co_return std::nullopt;
+  co_return Transcript{};
 }
 
-void SmtpClient::parse_extensions(const Reply& ehlo) {
-  offers_starttls_ = false;
-  auth_mechanisms_.clear();
-  for (std::size_t i = 1; i < ehlo.lines.size(); ++i) {
-    std::string line = ehlo.lines[i];
-    for (char& c : line) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    if (line == "STARTTLS") offers_starttls_ = true;
-    if (line.starts_with("AUTH ") || line.starts_with("AUTH=")) {
-      std::size_t pos = 5;
-      while (pos < line.size()) {
-        const std::size_t end = std::min(line.find(' ', pos), line.size());
-        if (end > pos) auth_mechanisms_.push_back(line.substr(pos, end - pos));
-        pos = end + 1;
-      }
-    }
-  }
-}
-
-asio::awaitable<std::optional<ClientFault>> SmtpClient::start_tls(std::optional<Reply>& refusal) {
-  refusal_stage_ = Stage::starttls;
+asio::awaitable<Transcript> SmtpClient::start_tls() {
   static const std::string starttls_command = "STARTTLS\r\n";
-  if (auto fault = co_await write_one(asio::buffer(starttls_command), settings_.command_timeout)) co_return fault;
-  auto reply = co_await read_reply(settings_.command_timeout);
-  if (!reply) co_return reply.error();
+  auto reply = co_await command(asio::buffer(starttls_command), Stage::starttls);
+  if (!reply) co_return with_fault(std::move(reply.error()));
   if (reply->code != 220) {
-    refusal = *reply;
     usable_ = false;
-    co_return std::nullopt;
+    co_return with_refusal(Stage::starttls, std::move(*reply));
   }
   if (!buffer_.empty()) {
     // Bytes after the 220 arrived in plaintext and could have been injected by a
     // man in the middle (the CVE-2011-0411 class): never act on them.
     usable_ = false;
-    co_return ClientFault{FaultKind::protocol_error, "data pipelined after the STARTTLS reply"};
+    co_return with_fault({FaultKind::protocol_error, Stage::starttls, "data pipelined after the STARTTLS reply"});
   }
   TlsClientOptions options{.verify = settings_.tls == conf::TlsPolicy::verify,
                            .server_name = settings_.tls_server_name,
@@ -228,11 +217,11 @@ asio::awaitable<std::optional<ClientFault>> SmtpClient::start_tls(std::optional<
   deadline_.disarm();
   if (ec) {
     usable_ = false;
-    co_return ClientFault{FaultKind::tls_failed, deadline_.expired() ? "TLS handshake timeout" : error};
+    co_return with_fault({FaultKind::tls_failed, Stage::starttls, deadline_.expired() ? "TLS handshake timeout" : error});
   }
   // RFC 3207 §4.2: forget everything learnt before TLS and say EHLO again.
   capabilities_ = HopCapabilities{};
-  co_return co_await greet(refusal);
+  co_return co_await greet();
 }
 
 namespace {
@@ -247,18 +236,18 @@ std::string base64(std::string_view data) {
 
 }  // namespace
 
-asio::awaitable<std::optional<ClientFault>> SmtpClient::authenticate(std::optional<Reply>& refusal) {
-  refusal_stage_ = Stage::auth;
+asio::awaitable<Transcript> SmtpClient::authenticate() {
   if (!stream_.tls_active() && settings_.tls != conf::TlsPolicy::none) {
     // Credentials never cross plaintext unless the administrator chose tls = "none".
     usable_ = false;
-    co_return ClientFault{FaultKind::tls_failed, "refusing to send AUTH credentials without TLS"};
+    co_return with_fault({FaultKind::tls_failed, Stage::auth, "refusing to send AUTH credentials without TLS"});
   }
-  const bool plain = std::ranges::find(auth_mechanisms_, "PLAIN") != auth_mechanisms_.end();
-  const bool login = std::ranges::find(auth_mechanisms_, "LOGIN") != auth_mechanisms_.end();
+  const auto& mechanisms = capabilities_.auth_mechanisms;
+  const bool plain = std::ranges::find(mechanisms, "PLAIN") != mechanisms.end();
+  const bool login = std::ranges::find(mechanisms, "LOGIN") != mechanisms.end();
   if (!plain && !login) {
     usable_ = false;
-    co_return ClientFault{FaultKind::protocol_error, "hop offers no AUTH PLAIN or LOGIN"};
+    co_return with_fault({FaultKind::protocol_error, Stage::auth, "hop offers no AUTH PLAIN or LOGIN"});
   }
   // Never logged: these lines carry the secret.
   std::vector<std::string> steps;
@@ -275,18 +264,14 @@ asio::awaitable<std::optional<ClientFault>> SmtpClient::authenticate(std::option
     steps.push_back(base64(settings_.auth_password) + "\r\n");
   }
   for (std::size_t i = 0; i < steps.size(); ++i) {
-    if (auto fault = co_await write_one(asio::buffer(steps[i]), settings_.command_timeout)) co_return fault;
-    auto reply = co_await read_reply(settings_.command_timeout);
-    if (!reply) co_return reply.error();
+    auto reply = co_await command(asio::buffer(steps[i]), Stage::auth);
+    if (!reply) co_return with_fault(std::move(reply.error()));
     const bool last = i + 1 == steps.size();
     if ((last && reply->code == 235) || (!last && reply->code == 334)) continue;
-    if (last || reply->code != 334) {
-      refusal = *reply;
-      usable_ = false;
-      co_return std::nullopt;
-    }
+    usable_ = false;
+    co_return with_refusal(Stage::auth, std::move(*reply));
   }
-  co_return std::nullopt;
+  co_return Transcript{};
 }
 
 std::string mail_command(const Envelope& envelope, const HopCapabilities& capabilities, std::size_t body_size) {
@@ -311,27 +296,8 @@ std::string rcpt_command(const Envelope& envelope, const HopCapabilities& capabi
   return rcpt + "\r\n";
 }
 
-void SmtpClient::parse_capabilities(const Reply& ehlo) {
-  capabilities_ = HopCapabilities{};
-  capabilities_.esmtp = true;
-  for (std::size_t i = 1; i < ehlo.lines.size(); ++i) {
-    std::string keyword;
-    const std::string& line = ehlo.lines[i];
-    for (char c : line) {
-      if (c == ' ') break;
-      keyword.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-    }
-    if (keyword == "PIPELINING") capabilities_.pipelining = true;
-    else if (keyword == "8BITMIME") capabilities_.eight_bit_mime = true;
-    else if (keyword == "SIZE" && line.size() > 5) capabilities_.max_size = std::strtoull(line.c_str() + 5, nullptr, 10);
-    else if (keyword == "DSN") capabilities_.dsn = true;
-    else if (keyword == "SMTPUTF8") capabilities_.smtputf8 = true;
-    else if (keyword == "CHUNKING") capabilities_.chunking = true;
-  }
-}
-
-asio::awaitable<TransactionReplies> SmtpClient::send(const Envelope& envelope, const std::string& body) {
-  TransactionReplies result;
+asio::awaitable<Transcript> SmtpClient::send(const Envelope& envelope, const std::string& body) {
+  Transcript result;
   result.rcpt.resize(envelope.recipients.size());
   ++transactions_;
 
@@ -342,18 +308,17 @@ asio::awaitable<TransactionReplies> SmtpClient::send(const Envelope& envelope, c
   static const std::string data_command = "DATA\r\n";
   static const std::string rset_command = "RSET\r\n";
 
-  auto fail = [&](ClientFault fault) -> TransactionReplies& {
+  auto fail = [&](Fault fault) -> Transcript& {
     result.fault = std::move(fault);
     usable_ = false;
     return result;
   };
-  auto hop_refusal = [&](const Reply& reply) {
-    if (reply.code == 421) {
-      result.hop_reply = reply;
-      usable_ = false;
-      return true;
-    }
-    return false;
+  // Stores `reply` in its stage's slot; a 421 closes the session (RFC 5321 §3.8).
+  auto keep = [&](std::optional<Reply>& slot, Reply reply) {
+    slot = std::move(reply);
+    if (slot->code != 421) return false;
+    usable_ = false;
+    return true;
   };
 
   // With CHUNKING no DATA is sent: BDAT follows once a RCPT was accepted (below).
@@ -363,82 +328,68 @@ asio::awaitable<TransactionReplies> SmtpClient::send(const Envelope& envelope, c
     std::vector<asio::const_buffer> group{asio::buffer(mail)};
     for (const auto& r : rcpts) group.push_back(asio::buffer(r));
     if (!chunking) group.push_back(asio::buffer(data_command));
-    if (auto fault = co_await write(group, settings_.command_timeout)) co_return fail(*fault);
-    auto reply = co_await read_reply(settings_.command_timeout);
+    if (auto fault = co_await write(group, settings_.command_timeout, Stage::mail)) co_return fail(*fault);
+    auto reply = co_await read_reply(settings_.command_timeout, Stage::mail);
     if (!reply) co_return fail(reply.error());
-    result.mail = *reply;
-    if (hop_refusal(*reply)) co_return result;
+    if (keep(result.mail, *reply)) co_return result;
     for (std::size_t i = 0; i < rcpts.size(); ++i) {
-      reply = co_await read_reply(settings_.command_timeout);
+      reply = co_await read_reply(settings_.command_timeout, Stage::rcpt);
       if (!reply) co_return fail(reply.error());
-      result.rcpt[i] = *reply;
-      if (hop_refusal(*reply)) co_return result;
+      if (keep(result.rcpt[i], *reply)) co_return result;
     }
     if (!chunking) {
-      reply = co_await read_reply(settings_.command_timeout);
+      reply = co_await read_reply(settings_.command_timeout, Stage::data);
       if (!reply) co_return fail(reply.error());
-      result.data = *reply;
-      if (hop_refusal(*reply)) co_return result;
+      if (keep(result.data, *reply)) co_return result;
     }
   } else {
-    if (auto fault = co_await write_one(asio::buffer(mail), settings_.command_timeout)) co_return fail(*fault);
-    auto reply = co_await read_reply(settings_.command_timeout);
+    auto reply = co_await command(asio::buffer(mail), Stage::mail);
     if (!reply) co_return fail(reply.error());
-    result.mail = *reply;
-    if (hop_refusal(*reply)) co_return result;
-    if (positive(result.mail)) {
+    if (keep(result.mail, *reply)) co_return result;
+    if (accepted(result.mail)) {
       bool any_accepted = false;
       for (std::size_t i = 0; i < rcpts.size(); ++i) {
-        if (auto fault = co_await write_one(asio::buffer(rcpts[i]), settings_.command_timeout)) co_return fail(*fault);
-        reply = co_await read_reply(settings_.command_timeout);
+        reply = co_await command(asio::buffer(rcpts[i]), Stage::rcpt);
         if (!reply) co_return fail(reply.error());
-        result.rcpt[i] = *reply;
-        if (hop_refusal(*reply)) co_return result;
-        any_accepted = any_accepted || positive(result.rcpt[i]);
+        if (keep(result.rcpt[i], *reply)) co_return result;
+        any_accepted = any_accepted || accepted(result.rcpt[i]);
       }
       if (any_accepted && !chunking) {
-        if (auto fault = co_await write_one(asio::buffer(data_command), settings_.command_timeout)) co_return fail(*fault);
-        reply = co_await read_reply(settings_.command_timeout);
+        reply = co_await command(asio::buffer(data_command), Stage::data);
         if (!reply) co_return fail(reply.error());
-        result.data = *reply;
-        if (hop_refusal(*reply)) co_return result;
+        if (keep(result.data, *reply)) co_return result;
       }
     }
   }
 
-  const bool any_rcpt = std::ranges::any_of(result.rcpt, [](const auto& r) { return positive(r); });
-  if (chunking && positive(result.mail) && any_rcpt) {
+  const bool any_rcpt = std::ranges::any_of(result.rcpt, [](const auto& r) { return accepted(r); });
+  if (chunking && accepted(result.mail) && any_rcpt) {
     // RFC 3030 §2: the whole message in one last chunk; its octets are exactly the body
     // (canonical CRLF, never dot-stuffed), and the reply to it is the final reply.
     const std::string bdat = "BDAT " + std::to_string(body.size()) + " LAST\r\n";
     std::vector<asio::const_buffer> chunk{asio::buffer(bdat), asio::buffer(body)};
-    if (auto fault = co_await write(chunk, settings_.data_timeout)) co_return fail(*fault);
-    auto reply = co_await read_reply(settings_.data_timeout);
+    if (auto fault = co_await write(chunk, settings_.data_timeout, Stage::dot)) co_return fail(*fault);
+    auto reply = co_await read_reply(settings_.data_timeout, Stage::dot);
     if (!reply) co_return fail(reply.error());
-    result.final_reply = *reply;
-    hop_refusal(*reply);
+    keep(result.final_reply, *reply);
     co_return result;
   }
-  if (positive(result.mail) && any_rcpt && result.data && result.data->code == 354) {
-    if (auto fault = co_await write(stuffed_body_buffers(body), settings_.data_timeout)) co_return fail(*fault);
-    auto reply = co_await read_reply(settings_.data_timeout);
+  if (accepted(result.mail) && any_rcpt && result.data && result.data->code == 354) {
+    if (auto fault = co_await write(stuffed_body_buffers(body), settings_.data_timeout, Stage::dot)) co_return fail(*fault);
+    auto reply = co_await read_reply(settings_.data_timeout, Stage::dot);
     if (!reply) co_return fail(reply.error());
-    result.final_reply = *reply;
-    hop_refusal(*reply);
+    keep(result.final_reply, *reply);
     co_return result;
   }
   if (result.data && result.data->code == 354) {
     // A pipelining server answered 354 although no recipient was accepted (RFC 2920
     // §3.1 lets it): send an empty message's terminator so the stream stays in sync,
     // the reply is ignored, and nothing is delivered because no RCPT was accepted.
-    if (auto fault = co_await write_one(asio::buffer(terminator.data(), terminator.size()), settings_.data_timeout))
-      co_return fail(*fault);
-    auto reply = co_await read_reply(settings_.data_timeout);
+    auto reply = co_await command(asio::buffer(terminator.data(), terminator.size()), Stage::dot);
     if (!reply) co_return fail(reply.error());
   }
   // The transaction did not complete: reset so the connection can carry the next one.
-  if (auto fault = co_await write_one(asio::buffer(rset_command), settings_.command_timeout)) co_return fail(*fault);
-  auto reply = co_await read_reply(settings_.command_timeout);
+  auto reply = co_await command(asio::buffer(rset_command), Stage::mail);
   if (!reply) co_return fail(reply.error());
   if (reply->code != 250) usable_ = false;
   co_return result;
@@ -447,71 +398,74 @@ asio::awaitable<TransactionReplies> SmtpClient::send(const Envelope& envelope, c
 asio::awaitable<void> SmtpClient::quit() {
   if (usable_) {
     static const std::string quit_command = "QUIT\r\n";
-    if (!co_await write_one(asio::buffer(quit_command), std::chrono::seconds(5)))
-      (void)co_await read_reply(std::chrono::seconds(5));
+    (void)co_await command(asio::buffer(quit_command), Stage::dot, std::chrono::seconds(5));
   }
   usable_ = false;
   stream_.close();
 }
 
-asio::awaitable<std::optional<ClientFault>> SmtpClient::write_one(asio::const_buffer buffer,
-                                                                  std::chrono::seconds timeout) {
+asio::awaitable<std::optional<Fault>> SmtpClient::write_one(asio::const_buffer buffer, std::chrono::seconds timeout,
+                                                            Stage stage) {
   // One buffer wrapped here: g++ 12 cannot keep a braced list alive across co_await.
   std::vector<asio::const_buffer> buffers{buffer};
-  co_return co_await write(buffers, timeout);
+  co_return co_await write(buffers, timeout, stage);
 }
 
-asio::awaitable<std::optional<ClientFault>> SmtpClient::write(const std::vector<asio::const_buffer>& buffers,
-                                                              std::chrono::seconds timeout) {
+asio::awaitable<std::optional<Fault>> SmtpClient::write(const std::vector<asio::const_buffer>& buffers,
+                                                        std::chrono::seconds timeout, Stage stage) {
   deadline_.arm(timeout);
   auto [ec, n] = co_await stream_.write(buffers);
   deadline_.disarm();
-  if (ec) co_return fault_from(ec, "sending");
+  if (ec) co_return fault_from(ec, "sending", stage);
   co_return std::nullopt;
 }
 
-asio::awaitable<std::expected<Reply, ClientFault>> SmtpClient::read_reply(std::chrono::seconds timeout) {
+asio::awaitable<std::expected<Reply, Fault>> SmtpClient::read_reply(std::chrono::seconds timeout, Stage stage) {
   std::array<char, read_chunk> chunk;
   while (true) {
     auto parsed = parser_.parse(buffer_);
     if (parsed.status == ReplyParser::Status::complete) co_return std::move(parsed.reply);
     if (parsed.status == ReplyParser::Status::malformed) {
       usable_ = false;
-      co_return std::unexpected(ClientFault{FaultKind::protocol_error, "malformed reply: " + parsed.error});
+      co_return std::unexpected(Fault{FaultKind::protocol_error, stage, "malformed reply: " + parsed.error});
     }
     deadline_.arm(timeout);
     auto [ec, n] = co_await stream_.read_some(asio::buffer(chunk));
     deadline_.disarm();
-    if (ec) co_return std::unexpected(fault_from(ec, "waiting for a reply"));
+    if (ec) co_return std::unexpected(fault_from(ec, "waiting for a reply", stage));
     buffer_.append(chunk.data(), n);
   }
 }
 
-// Issue 6: a recipient callout. Sequential on purpose (no PIPELINING): the RCPT reply
-// is the only answer that matters and RSET keeps the hop's session clean for QUIT.
-asio::awaitable<std::expected<Reply, ClientFault>> SmtpClient::verify_recipient(const std::string& sender,
-                                                                               const std::string& recipient,
-                                                                               bool& mail_refused) {
-  mail_refused = false;
+asio::awaitable<std::expected<Reply, Fault>> SmtpClient::command(asio::const_buffer line, Stage stage,
+                                                                 std::chrono::seconds timeout) {
+  if (timeout.count() == 0) timeout = stage == Stage::dot ? settings_.data_timeout : settings_.command_timeout;
+  if (auto fault = co_await write_one(line, timeout, stage)) co_return std::unexpected(std::move(*fault));
+  co_return co_await read_reply(timeout, stage);
+}
+
+// A recipient callout. Sequential on purpose (no PIPELINING): the RCPT reply is the only
+// answer that matters and RSET keeps the hop's session clean for QUIT.
+asio::awaitable<Transcript> SmtpClient::verify_recipient(const std::string& sender, const std::string& recipient) {
+  Transcript result;
   // A UTF-8 address is only legal in a SMTPUTF8 transaction (RFC 6531 §3.4); without the
   // parameter the hop would refuse the syntax, not the mailbox.
   const bool utf8 = capabilities_.smtputf8 && (has_eight_bit(sender) || has_eight_bit(recipient));
   const std::string mail = "MAIL FROM:<" + sender + ">" + (utf8 ? " SMTPUTF8" : "") + "\r\n";
   const std::string rcpt = "RCPT TO:<" + recipient + ">\r\n";
   static const std::string rset_command = "RSET\r\n";
-  if (auto fault = co_await write_one(asio::buffer(mail), settings_.command_timeout)) co_return std::unexpected(*fault);
-  auto reply = co_await read_reply(settings_.command_timeout);
-  if (!reply) co_return std::unexpected(reply.error());
-  if (!reply->positive()) {
-    mail_refused = true;
-    co_return *reply;
+  auto reply = co_await command(asio::buffer(mail), Stage::mail);
+  if (!reply) co_return with_fault(std::move(reply.error()));
+  result.mail = std::move(*reply);
+  if (!accepted(result.mail)) co_return result;
+  auto answer = co_await command(asio::buffer(rcpt), Stage::rcpt);
+  if (!answer) {
+    result.fault = std::move(answer.error());
+    co_return result;
   }
-  if (auto fault = co_await write_one(asio::buffer(rcpt), settings_.command_timeout)) co_return std::unexpected(*fault);
-  auto answer = co_await read_reply(settings_.command_timeout);
-  if (!answer) co_return std::unexpected(answer.error());
-  if (auto fault = co_await write_one(asio::buffer(rset_command), settings_.command_timeout)) co_return *answer;
-  (void)co_await read_reply(settings_.command_timeout);
-  co_return *answer;
+  result.rcpt.push_back(std::move(*answer));
+  (void)co_await command(asio::buffer(rset_command), Stage::mail);
+  co_return result;
 }
 
 }  // namespace relay

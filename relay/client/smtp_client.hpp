@@ -5,8 +5,9 @@
 // PIPELINING, RFC 2920), the dot-stuffed body (RFC 5321 §4.5.2) and the final reply —
 // or, to a hop offering CHUNKING (RFC 3030), the body as one "BDAT n LAST" chunk after
 // the RCPT replies: no stuffing, no 354 round trip (Exchange's preferred way).
-// It reports what happened (replies per stage, or an I/O fault); what a reply MEANS for
-// the hop, message and recipients is decided by relay/outcome, not here.
+// It reports what happened (replies per stage, or a fault and its stage) as a Transcript;
+// what a reply MEANS for the hop, message and recipients is decided by relay/client/judge,
+// not here.
 // Threading: one coroutine at a time on the io_context thread. Every await has a deadline.
 #pragma once
 
@@ -18,55 +19,14 @@
 #include <vector>
 
 #include "conf/config.hpp"
+#include "relay/client/client_settings.hpp"
 #include "relay/client/client_stream.hpp"
+#include "relay/client/ehlo_capabilities.hpp"
+#include "relay/client/judge.hpp"
 #include "relay/io_deadline.hpp"
-#include "relay/client/outcome.hpp"
 #include "relay/smtp/reply_parser.hpp"
 
 namespace relay {
-
-struct ClientSettings {
-  std::string helo_name;
-  std::chrono::seconds connect_timeout{30};
-  std::chrono::seconds command_timeout{300};
-  std::chrono::seconds data_timeout{600};
-  // --- per-hop client settings (issue 4); defaults keep a plain, anonymous session ---
-  conf::TlsPolicy tls = conf::TlsPolicy::none;
-  std::string tls_server_name;  // name to verify and send as SNI (the configured host)
-  std::string tls_ca_file;
-  std::string tls_cert_file;
-  std::string tls_key_file;
-  std::string auth_user;        // AUTH PLAIN, else LOGIN (RFC 4954) when non-empty
-  std::string auth_password;
-  std::string source_address;   // bind before connect when non-empty
-};
-
-/// What the hop offered in its EHLO reply.
-struct HopCapabilities {
-  bool esmtp = false;
-  bool pipelining = false;
-  bool eight_bit_mime = false;
-  std::uint64_t max_size = 0;  // 0: no SIZE limit announced
-  bool dsn = false;            // RFC 3461: RET/ENVID/NOTIFY/ORCPT are passed on
-  bool smtputf8 = false;       // RFC 6531: a SMTPUTF8 message may be sent
-  bool chunking = false;       // RFC 3030: the body goes as one BDAT LAST, unstuffed
-};
-
-/// A transport-level failure: the hop, not the message, is at fault.
-struct ClientFault {
-  FaultKind kind = FaultKind::io_error;
-  std::string text;  // for logs and the recipient's last-reply column
-};
-
-/// The replies of one transaction, in stage order. A stage that was not reached has no reply.
-struct TransactionReplies {
-  std::optional<Reply> mail;
-  std::vector<std::optional<Reply>> rcpt;  // one per recipient, in order
-  std::optional<Reply> data;               // reply to DATA (354 expected); none with BDAT
-  std::optional<Reply> final_reply;        // reply after the terminating dot, or to BDAT LAST
-  std::optional<ClientFault> fault;        // the connection broke or timed out
-  std::optional<Reply> hop_reply;          // 421 or a reply that refuses the whole session
-};
 
 struct Envelope {
   std::string sender;
@@ -88,36 +48,30 @@ class SmtpClient {
   SmtpClient(boost::asio::any_io_executor executor, ClientSettings settings);
 
   /// Connects to the first reachable endpoint of host:port, reads the banner and says
-  /// EHLO (HELO if the hop refuses EHLO). On failure returns the fault or the refusal.
-  boost::asio::awaitable<std::optional<ClientFault>> connect(const std::string& host, std::uint16_t port,
-                                                             std::optional<Reply>& refusal);
+  /// EHLO (HELO if the hop refuses EHLO). Returns the refusal or fault, if any.
+  boost::asio::awaitable<Transcript> connect(const std::string& host, std::uint16_t port);
 
   /// As above with the addresses already resolved (routing::DnsResolver); tried in order,
   /// each bound to settings.source_address first when set. After EHLO: STARTTLS as the
   /// TLS policy says (a required/verify policy that cannot be met is a tls_failed fault
   /// and nothing is sent), then AUTH when credentials are set (only over TLS unless the
-  /// policy is none). A 4xx/5xx to STARTTLS or AUTH comes back in `refusal`.
-  boost::asio::awaitable<std::optional<ClientFault>> connect(const std::vector<boost::asio::ip::tcp::endpoint>& endpoints,
-                                                             std::optional<Reply>& refusal);
+  /// policy is none). A 4xx/5xx to STARTTLS or AUTH comes back as the refusal.
+  boost::asio::awaitable<Transcript> connect(const std::vector<boost::asio::ip::tcp::endpoint>& endpoints);
 
-  /// Whether the session runs over TLS and, after connect, the stage a refusal came from.
+  /// Whether the session runs over TLS.
   bool tls_active() const noexcept { return stream_.tls_active(); }
-  Stage refusal_stage() const noexcept { return refusal_stage_; }
 
   /// Runs one mail transaction. After a transaction that did not complete (MAIL or all
   /// RCPT refused) the session is reset with RSET so the connection stays reusable.
-  boost::asio::awaitable<TransactionReplies> send(const Envelope& envelope, const std::string& body);
+  boost::asio::awaitable<Transcript> send(const Envelope& envelope, const std::string& body);
 
   /// Polite QUIT (best effort, short deadline), then close.
   boost::asio::awaitable<void> quit();
 
-  /// Issue 6 (recipient callout): MAIL FROM:<sender>, RCPT TO:<recipient>, RSET, one
-  /// command at a time; no DATA is ever sent. Returns the RCPT reply, or the MAIL reply
-  /// when MAIL was refused (the caller treats a refused MAIL as a failed callout), or the
-  /// fault. The caller QUITs.
-  boost::asio::awaitable<std::expected<Reply, ClientFault>> verify_recipient(const std::string& sender,
-                                                                            const std::string& recipient,
-                                                                            bool& mail_refused);
+  /// Recipient callout: MAIL FROM:<sender>, RCPT TO:<recipient>, RSET, one command at a
+  /// time; no DATA is ever sent. Returns the MAIL reply and, when MAIL was accepted, the
+  /// RCPT reply (rcpt[0]), or the fault. The caller QUITs.
+  boost::asio::awaitable<Transcript> verify_recipient(const std::string& sender, const std::string& recipient);
 
   bool usable() const noexcept { return usable_; }
   const HopCapabilities& capabilities() const noexcept { return capabilities_; }
@@ -125,24 +79,22 @@ class SmtpClient {
   std::string remote() const;
 
  private:
-  boost::asio::awaitable<std::optional<ClientFault>> write(const std::vector<boost::asio::const_buffer>& buffers,
-                                                           std::chrono::seconds timeout);
-  boost::asio::awaitable<std::optional<ClientFault>> write_one(boost::asio::const_buffer buffer,
-                                                               std::chrono::seconds timeout);
-  boost::asio::awaitable<std::expected<Reply, ClientFault>> read_reply(std::chrono::seconds timeout);
-  ClientFault fault_from(boost::system::error_code ec, const char* stage);
-  void parse_capabilities(const Reply& ehlo);
+  boost::asio::awaitable<std::optional<Fault>> write(const std::vector<boost::asio::const_buffer>& buffers,
+                                                     std::chrono::seconds timeout, Stage stage);
+  boost::asio::awaitable<std::optional<Fault>> write_one(boost::asio::const_buffer buffer, std::chrono::seconds timeout,
+                                                         Stage stage);
+  boost::asio::awaitable<std::expected<Reply, Fault>> read_reply(std::chrono::seconds timeout, Stage stage);
+  /// Sends `line` and reads its reply, both within `timeout` (0: the stage's timeout).
+  boost::asio::awaitable<std::expected<Reply, Fault>> command(boost::asio::const_buffer line, Stage stage,
+                                                              std::chrono::seconds timeout = {});
+  Fault fault_from(boost::system::error_code ec, const char* doing, Stage stage);
 
-  boost::asio::awaitable<std::optional<ClientFault>> greet(std::optional<Reply>& refusal);
-  boost::asio::awaitable<std::optional<ClientFault>> start_tls(std::optional<Reply>& refusal);
-  boost::asio::awaitable<std::optional<ClientFault>> authenticate(std::optional<Reply>& refusal);
-  void parse_extensions(const Reply& ehlo);
+  boost::asio::awaitable<Transcript> greet();
+  boost::asio::awaitable<Transcript> start_tls();
+  boost::asio::awaitable<Transcript> authenticate();
 
   ClientStream stream_;
   IoDeadline deadline_;
-  bool offers_starttls_ = false;
-  std::vector<std::string> auth_mechanisms_;  // upper case, from the EHLO AUTH line
-  Stage refusal_stage_ = Stage::banner;
   ClientSettings settings_;
   ReplyParser parser_;
   std::string buffer_;

@@ -3,9 +3,15 @@
 // Owns: splitting a message's recipients by route, picking a hop per delivery
 // (routing::HopSelector over the health view), per-hop connection pools with a cap and
 // reuse, the retry scanner that claims due recipients from the queue, and recording
-// every outcome back into the queue. Failures are classified by relay/outcome; a
-// hop-scope failure ejects the hop (health::PassiveEjection) and the same recipients
-// are tried on another usable hop in the same pass.
+// every outcome back into the queue and into the exported counters (DirectionCounters,
+// HopCounters: each outcome counted once, in finish_job). What a hop's replies mean is
+// the judge's (relay/client/judge); the engine applies that verdict in one place
+// (apply_verdict): a hop failure ejects the hop (health::PassiveEjection) and the same
+// recipients are tried on another usable hop in the same pass.
+// Files: delivery_engine.cpp (lifecycle, submit, dispatch, defer, finish, notices),
+// delivery_engine_pool.cpp (connection pools), delivery_engine_verdict.cpp (one
+// transaction and its verdict), delivery_engine_mx.cpp (direct MX delivery),
+// delivery_engine_scan.cpp (retry scanner, parked-route release).
 // Threading: everything runs on the one io_context thread; no locks.
 #pragma once
 
@@ -25,25 +31,14 @@
 #include "queue/message_queue.hpp"
 #include "queue/retry_schedule.hpp"
 #include "routing/dns_resolver.hpp"
+#include "relay/client/ehlo_capabilities.hpp"
+#include "relay/client/judge.hpp"
 #include "relay/counters.hpp"
 #include "routing/hop_selector.hpp"
 #include "routing/route_table.hpp"
 #include "routing/route_wakeup.hpp"
 
 namespace relay {
-
-struct ClientSettings;
-
-struct DeliveryCounters {
-  std::uint64_t attempts = 0;            // transactions started on a hop
-  std::uint64_t delivered = 0;           // recipients
-  std::uint64_t deferred = 0;            // recipients
-  std::uint64_t failed = 0;              // recipients, permanent
-  std::uint64_t expired = 0;             // recipients
-  std::uint64_t hop_failures = 0;
-  std::uint64_t bounces = 0;             // DSNs queued (failure and delay notices)
-  std::uint64_t bounces_dropped = 0;     // bounces that expired undelivered
-};
 
 class ThroughputRing;
 
@@ -64,7 +59,7 @@ class DeliveryEngine {
 
   std::size_t in_flight() const noexcept { return in_flight_; }
 
-  // Health (issue 5). `probes`: the monitor's published snapshot, consulted with passive
+  // Health. `probes`: the monitor's published snapshot, consulted with passive
   // ejection on every routing decision; nullptr (the default) means no probes.
   void set_probes(const health::SnapshotBox* probes) noexcept { probes_ = probes; }
   /// A successful active probe of the hop: clears its passive ejection.
@@ -72,9 +67,8 @@ class DeliveryEngine {
     if (ejection_.record_success(hop)) hops_proven_.push_back(hop);
   }
   const health::PassiveEjection& ejection() const noexcept { return ejection_; }
-  const DeliveryCounters& counters() const noexcept { return counters_; }
 
-  // Operations (issue 7): per-direction and per-hop counters, hop health, throughput.
+  // Operations: per-direction and per-hop counters, hop health, throughput.
   const DirectionCounters& direction_counters(conf::Direction d) const noexcept {
     return by_direction_[static_cast<std::size_t>(d)];
   }
@@ -99,8 +93,20 @@ class DeliveryEngine {
     std::vector<std::size_t> tried;       // hops already tried in this pass
     std::string last_failure;             // reply or fault text from the last hop tried
     std::string domain;                   // set when the route has an MX hop: one domain per job
-    bool mx_host_failed = false;          // deliver(): the MX host failed, try the next one
     bool forced = false;                  // sent to an unusable hop by when_all_down = "try_anyway"
+  };
+  /// A job done with this pass: its recipients' outcomes, and those due a "relayed"
+  /// notice (delivered to a hop without DSN while NOTIFY had SUCCESS, RFC 3461 §4.1).
+  struct Finished {
+    std::shared_ptr<MessageInFlight> message;
+    std::vector<queue::RecipientOutcome> outcomes;
+    std::vector<std::int32_t> relayed;
+  };
+  /// What a step left to do: jobs to route (again) and jobs finished. run() drains it.
+  struct Work {
+    std::vector<Job> jobs;
+    std::vector<Finished> finished;
+    void add(Work more);
   };
   struct HopState {
     std::deque<Job> jobs;
@@ -109,7 +115,12 @@ class DeliveryEngine {
     std::uint32_t active = 0;                     // transactions running now
   };
 
-  void dispatch(Job job);
+  /// The one loop over work: routes every job (routing may finish it or yield more work)
+  /// and finishes every finished job. Nothing here recurses into it.
+  void run(Work work);
+  /// Sends `job` to a hop (queued on its pool, or an MX delivery spawned), or finishes it
+  /// when no hop is usable or the engine is stopped.
+  std::optional<Finished> route(Job job);
   /// Hop health at one instant: probes (paths, own check) and passive ejection. The view
   /// points into the probe snapshot, which the struct holds for as long as it is used.
   struct HealthNow {
@@ -119,19 +130,30 @@ class DeliveryEngine {
   HealthNow health_now() const;
   /// Health view of one hop right now.
   bool usable_now(std::size_t hop) const;
-  void defer(Job job, std::string reply, bool attempted);
-  void finish_job(const Job& job, std::vector<queue::RecipientOutcome> outcomes);
+  /// Whether the route of `job` has a hop left to try now besides those it tried.
+  bool other_hops_remain(const Job& job) const;
+  Finished defer(Job job, std::string reply, bool attempted);
+  void finish_job(Finished finished);
   void record(std::vector<queue::RecipientOutcome> outcomes);
-  void hop_failed(std::size_t hop, const std::string& why);
+  /// Charges `hop` a failure (passive ejection; counted under `failure_class` unless
+  /// empty); returns the jobs waiting for it, to go elsewhere.
+  std::deque<Job> eject(std::size_t hop, std::string_view failure_class, const std::string& why);
   void spawn_connection(std::size_t hop);
   boost::asio::awaitable<void> run_connection(std::size_t hop);
-  boost::asio::awaitable<bool> deliver(class SmtpClient& client, std::size_t hop, Job& job);
-  // Routing and delivery additions (issue 4): see delivery_engine.cpp.
-  ClientSettings client_settings(std::size_t hop, const std::string& server_name) const;
+  /// One transaction of `job` on a pooled connection, judged and applied; returns what is left to do.
+  boost::asio::awaitable<Work> deliver(class SmtpClient& client, std::size_t hop, Job job);
+  /// Sends `job`'s message on `client` and reports what the hop said.
+  boost::asio::awaitable<Transcript> transact(class SmtpClient& client, std::size_t hop, const Job& job);
+  /// Recipients the hop cannot take, known before sending (SMTPUTF8, SIZE): finished.
+  std::optional<Finished> refuse_unsendable(const HopCapabilities& capabilities, std::size_t hop, const Job& job);
+  /// The one place a verdict is applied: outcomes, counters, health, and where the
+  /// recipients left to retry go.
+  Work apply_verdict(std::size_t hop, Job job, const Verdict& verdict, bool hop_has_dsn);
   std::vector<std::uint32_t> outstanding() const;
   boost::asio::awaitable<void> run_mx(std::size_t hop, Job job);
-  boost::asio::awaitable<void> deliver_mx(std::size_t hop, Job& job);
-  void notify_sender(const MessageInFlight& message, std::vector<queue::RecipientOutcome> outcomes);
+  boost::asio::awaitable<Work> deliver_mx(std::size_t hop, Job job);
+  void notify_sender(const MessageInFlight& message, std::vector<queue::RecipientOutcome> outcomes,
+                     const std::vector<std::int32_t>& relayed);
   boost::asio::awaitable<void> commit_bounce(queue::NewMessage bounce, std::vector<queue::RecipientOutcome> outcomes);
   boost::asio::awaitable<void> scan();
   /// Releases what is parked on routes with a hop that came back (see the .cpp).
@@ -153,7 +175,6 @@ class DeliveryEngine {
   queue::RetrySchedule retry_;
   std::vector<HopState> hops_;
   std::size_t in_flight_ = 0;
-  DeliveryCounters counters_;
   boost::asio::steady_timer scan_timer_;
   bool stopped_ = false;
   std::minstd_rand jitter_rng_{std::random_device{}()};
@@ -161,9 +182,6 @@ class DeliveryEngine {
   std::unique_ptr<routing::DnsResolver> resolver_;
   std::vector<bool> route_has_mx_;                      // per route index
   std::set<std::pair<queue::MessageId, std::int32_t>> delay_notified_;  // this run; the queue keeps it (v4)
-  // Delivered to a hop without DSN while NOTIFY had SUCCESS: a "relayed" notice is due
-  // (RFC 3461 §4.1). Filled by deliver(), consumed by notify_sender() for the same outcome.
-  std::set<std::pair<queue::MessageId, std::int32_t>> relayed_notice_;
   std::array<DirectionCounters, 2> by_direction_{};
   std::vector<HopCounters> hop_counters_;
   ThroughputRing* throughput_ = nullptr;

@@ -9,7 +9,8 @@
 // → a hop picked like the delivery engine does (weighted round robin over the tiers,
 // passive ejection respected; no probe view) → SmtpClient connect (EHLO, STARTTLS/AUTH
 // as the hop says) → MAIL FROM:<callout_sender> → RCPT TO → RSET → QUIT. Every step has
-// callout_timeout. MX hops (direct delivery) are not called out: that would probe
+// callout_timeout. The RCPT reply is judged by relay/client/judge, as a delivery's would
+// be (a 552 to RCPT is transient there, so a failed callout here, never "unknown"). MX hops (direct delivery) are not called out: that would probe
 // foreign servers; such recipients count as a failed callout.
 // Coalescing: while a callout for an address runs, other sessions asking about the same
 // address wait for its result instead of opening their own connection.
@@ -288,39 +289,26 @@ asio::awaitable<policy::CalloutResult> ListenerVerification::callout(std::string
   std::vector<asio::ip::tcp::endpoint> endpoints;
   for (const auto& a : *addresses) endpoints.emplace_back(a, h.port);
 
-  const auto step = policy_.callout_timeout;
-  const auto connect_timeout = h.connect_timeout.count() > 0 ? h.connect_timeout : config_.delivery.connect_timeout;
-  ClientSettings settings{config_.delivery.helo_name.empty() ? config_.relay.hostname : config_.delivery.helo_name,
-                          std::min(connect_timeout, step), step, step};
-  settings.tls = h.tls;
-  settings.tls_server_name = h.host;
-  settings.tls_ca_file = h.tls_ca_file;
-  settings.tls_cert_file = h.tls_cert_file;
-  settings.tls_key_file = h.tls_key_file;
-  settings.auth_user = h.auth_user;
-  settings.auth_password = h.auth_password;
-  settings.source_address = h.source_address;
-  SmtpClient client(context.executor, settings);
-  std::optional<Reply> refusal;
-  if (auto fault = co_await client.connect(endpoints, refusal)) {
-    detail = "hop " + h.name + ": " + fault->text;
+  SmtpClient client(context.executor, callout_settings(config_, h, policy_.callout_timeout));
+  const Transcript opened = co_await client.connect(endpoints);
+  if (opened.fault) {
+    detail = "hop " + h.name + ": " + opened.fault->text;
     co_return policy::CalloutResult::failed;
   }
-  if (refusal) {
-    detail = "hop " + h.name + " refused the session: " + refusal->text();
+  if (opened.refusal) {
+    detail = "hop " + h.name + " refused the session: " + opened.refusal->reply.text();
     co_await client.quit();
     co_return policy::CalloutResult::failed;
   }
-  bool mail_refused = false;
-  auto reply = co_await client.verify_recipient(policy_.callout_sender, address, mail_refused);
-  policy::CalloutResult result = policy::CalloutResult::failed;
-  if (!reply) {
-    detail = "hop " + h.name + ": " + reply.error().text;
-  } else if (mail_refused) {
-    detail = "hop " + h.name + " refused MAIL: " + std::to_string(reply->code);
-  } else {
-    result = policy::classify_callout_reply(reply->code);
-    detail = "hop " + h.name + " " + std::to_string(reply->code);
+  const Transcript answer = co_await client.verify_recipient(policy_.callout_sender, address);
+  // One judge for delivery and callouts: a 552 to RCPT is "try later" in both.
+  const policy::CalloutResult result = judge_callout(answer);
+  if (answer.fault) {
+    detail = "hop " + h.name + ": " + answer.fault->text;
+  } else if (!accepted(answer.mail)) {
+    detail = "hop " + h.name + " refused MAIL: " + std::to_string(answer.mail->code);
+  } else if (!answer.rcpt.empty() && answer.rcpt.front()) {
+    detail = "hop " + h.name + " " + std::to_string(answer.rcpt.front()->code);
   }
   co_await client.quit();
   co_return result;

@@ -1,4 +1,4 @@
-// relay/server/verification.hpp — the I/O half of issue 6's checks: DNSBL lookups and
+// relay/server/verification.hpp — the I/O half of the listener checks: DNSBL lookups and
 // recipient verification (static list, callout to the next hop), for one listener.
 //
 // Owns: per listener and configuration generation, the compiled DNSBL zones and their

@@ -26,9 +26,10 @@ Modes (--mode may repeat; a value may also be comma-separated):
   permfail             554 5.6.0 after the final dot, for every message
   tempfail-rcpt=ADDR   451 4.2.1 for RCPT TO ADDR (case-insensitive), others accepted
   permfail-rcpt=ADDR   550 5.1.1 for RCPT TO ADDR (case-insensitive), others accepted
+  full-rcpt=ADDR       552 5.5.3 for RCPT TO ADDR ("too many recipients", RFC 5321 §4.5.3.1.10)
   tempfail-first=N     451 4.3.0 after the final dot for the first N messages, then accept
   delay=SECONDS        wait this long before answering the final dot
-  delay-rcpt=SECONDS   wait this long before answering each RCPT (issue 6: callouts in flight)
+  delay-rcpt=SECONDS   wait this long before answering each RCPT (recipient callouts in flight)
   dsn                  also offer DSN (RFC 3461) in EHLO and accept RET/ENVID/NOTIFY/ORCPT
                        (stored, upper-cased by aiosmtpd, in mail_options/rcpt_options)
   no-smtputf8          do not offer SMTPUTF8 (RFC 6531); it is offered by default
@@ -72,6 +73,7 @@ class SinkModes:
     permfail_all: bool = False
     tempfail_rcpts: set = field(default_factory=set)
     permfail_rcpts: set = field(default_factory=set)
+    full_rcpts: set = field(default_factory=set)
     tempfail_first: int = 0
     delay: float = 0.0
     delay_rcpt: float = 0.0
@@ -94,6 +96,8 @@ class SinkModes:
                     modes.tempfail_rcpts.add(value.lower())
                 elif name == "permfail-rcpt" and value:
                     modes.permfail_rcpts.add(value.lower())
+                elif name == "full-rcpt" and value:
+                    modes.full_rcpts.add(value.lower())
                 elif name == "tempfail-first" and value.isdigit():
                     modes.tempfail_first = int(value)
                 elif name == "delay" and value:
@@ -120,7 +124,7 @@ class SinkHandler:
         self._seq = itertools.count(1)
         self._data_count = 0
         self._lock = threading.Lock()
-        # Issue 6: every RCPT as (mail_from, address) — recipient callouts (MAIL FROM:<>,
+        # Every RCPT as (mail_from, address) — recipient callouts (MAIL FROM:<>,
         # no DATA) are told apart from deliveries by the sender. Also logged to stderr.
         self.rcpt_log: List[tuple] = []
 
@@ -135,6 +139,8 @@ class SinkHandler:
             return "550 5.1.1 sink: mailbox unavailable (permfail-rcpt)"
         if key in self.modes.tempfail_rcpts:
             return "451 4.2.1 sink: try again later (tempfail-rcpt)"
+        if key in self.modes.full_rcpts:
+            return "552 5.5.3 sink: too many recipients (full-rcpt)"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 2.1.5 OK"

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dns_server import DnsServer  # noqa: E402
 from harness import (INBOUND_HOST, OUTBOUND_HOST, E2ETestCase, Hop, RelayConfig,  # noqa: E402
-                     build_message, free_port, message_id_of, run_cli, settle, smtp_connect,
+                     build_message, fetch_metrics, free_port, message_id_of, run_cli, settle, smtp_connect,
                      smtp_transaction, wait_for)
 
 WAIT = 60.0
@@ -282,7 +282,7 @@ class MxDeliveryTest(RoutingCase):
             "mx2.mx-test.example": {"A": ["127.0.0.1"]},
             "implicit.example": {"A": ["127.0.0.1"]},
             "nullmx.example": {"MX": [(0, ".")]},
-            # Split DNS (seed 002): public DNS says 127.0.0.9, the static override wins.
+            # Split DNS: public DNS says 127.0.0.9, the static override wins.
             "split.example": {"MX": [(10, "smtp.site-a.example")]},
             "smtp.site-a.example": {"A": ["127.0.0.9"]},
             # Answered after 0.4 s (under the 1 s per-try timeout), so the MX questions of a
@@ -293,6 +293,7 @@ class MxDeliveryTest(RoutingCase):
         self.hub = self.start_sink("hub")
         self.smarthost = self.start_sink("smarthost")
         self.mx_sink = self.start_sink("mx")
+        self.admin_port = free_port("127.0.0.1")
         domains = '["mx-test.example", "implicit.example", "nullmx.example", "split.example", ' \
                   '"servfail.example", "burst.example"]'
         self.cfg, path = self.make_config(
@@ -303,7 +304,8 @@ class MxDeliveryTest(RoutingCase):
                 "[hop.direct]", 'type = "mx"', f"port = {self.mx_sink.port}", 'tls = "none"',
                 'connect_timeout = "2s"', "",
                 "[dns]", f'servers = ["127.0.0.1:{self.dns.port}"]', 'timeout = "2s"', "",
-                "[dns.hosts]", '"smtp.site-a.example" = ["127.0.0.1"]']))
+                "[dns.hosts]", '"smtp.site-a.example" = ["127.0.0.1"]', "",
+                "[admin]", f'listen = "127.0.0.1:{self.admin_port}"']))
         self.relay = self.start_relay(self.cfg, path)
 
     def test_a_burst_to_one_domain_sends_one_mx_query(self):
@@ -334,6 +336,11 @@ class MxDeliveryTest(RoutingCase):
                  "the SERVFAIL deferral")
         settle(1.0)
         self.assertEqual(len(self.bounces_at(self.hub)), 1, "a DNS failure must not bounce")
+        # Every outcome is counted once, in the exported counters: the null-MX failure is
+        # a bounced recipient, the SERVFAIL one a deferred recipient.
+        metrics = fetch_metrics(self.admin_port)
+        self.assertEqual(metrics.get('hubrelay_recipients_bounced_total{direction="outbound"}'), 1.0, metrics)
+        self.assertGreaterEqual(metrics.get('hubrelay_recipients_deferred_total{direction="outbound"}', 0), 1.0)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""tests/e2e/test_verification.py — DNSBL checks and recipient verification (issue 6).
+"""tests/e2e/test_verification.py — DNSBL checks and recipient verification.
 
 Owns: the end-to-end proof of docs/policy.md "## DNSBL" and "## Recipient verification":
   * DNSBL through a DNS server the test starts on a random loopback port ([dns] servers
@@ -282,6 +282,14 @@ class CalloutTest(E2ETestCase):
         self.assertEqual(second.code, 250, second.text)
         self.assertEqual(self.callouts("carol@example.com"), 1)
         self.assertIn("callout rcpt=<carol@example.com> result=valid cache=coalesced", relay.log_text())
+
+    def test_552_to_the_callout_rcpt_is_not_user_unknown(self):
+        # A 552 to RCPT means "too many recipients" (RFC 5321 §4.5.3.1.10): delivery reads it
+        # as 452 and the callout, with the same judge, as no answer about the mailbox.
+        cfg, relay = self.start(modes=["full-rcpt=busy@example.com"])
+        r = self.rcpts(cfg, "127.0.0.9", ["busy@example.com"])[0]
+        self.assertEqual((r.code, r.enhanced), (451, "4.4.3"), r.text)
+        self.assertIn("callout rcpt=<busy@example.com> result=failed cache=miss", relay.log_text())
 
     def test_dead_hop_defers_with_451(self):
         dead = free_port("127.0.0.1")  # nothing listens here

@@ -1,0 +1,39 @@
+// relay/client/client_settings.hpp — how the SMTP client talks to one hop.
+//
+// Owns: the client's per-connection settings (HELO name, timeouts, TLS, AUTH, source
+// address) and the one place they are built from the configuration, for delivery and
+// for recipient callouts alike (a callout only shortens every step to its own timeout).
+// Never: performs I/O.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "conf/config.hpp"
+
+namespace relay {
+
+struct ClientSettings {
+  std::string helo_name;
+  std::chrono::seconds connect_timeout{30};
+  std::chrono::seconds command_timeout{300};
+  std::chrono::seconds data_timeout{600};
+  // --- per-hop session: defaults keep a plain, anonymous session ---
+  conf::TlsPolicy tls = conf::TlsPolicy::none;
+  std::string tls_server_name;  // name to verify and send as SNI (the configured host)
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string auth_user;        // AUTH PLAIN, else LOGIN (RFC 4954) when non-empty
+  std::string auth_password;
+  std::string source_address;   // bind before connect when non-empty
+};
+
+/// The settings for a session with `hop`, verifying (and sending as SNI) `server_name`:
+/// the hop's own timeouts where set, else [delivery]'s.
+ClientSettings client_settings(const conf::Config& config, const conf::HopConfig& hop, std::string server_name);
+
+/// The same for a recipient callout: every step, the connect included, within `step`.
+ClientSettings callout_settings(const conf::Config& config, const conf::HopConfig& hop, std::chrono::seconds step);
+
+}  // namespace relay

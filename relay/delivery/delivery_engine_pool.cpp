@@ -1,0 +1,108 @@
+// relay/delivery/delivery_engine_pool.cpp — the delivery engine's connection pools.
+//
+// Owns: per smart-host hop, opening connections up to the hop's cap, handing queued jobs
+// to idle connections, moving waiting work off a hop that became unusable, and charging
+// a hop that failed (passive ejection) so its waiting work goes elsewhere.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "relay/client/smtp_client.hpp"
+#include "relay/delivery/delivery_engine.hpp"
+#include "relay/delivery/delivery_engine_internal.hpp"
+
+namespace relay {
+namespace asio = boost::asio;
+
+std::deque<DeliveryEngine::Job> DeliveryEngine::eject(std::size_t hop, std::string_view failure_class,
+                                                      const std::string& why) {
+  if (!failure_class.empty()) ++hop_counters_[hop].failures[std::string(failure_class)];
+  ejection_.record_failure(hop, std::chrono::steady_clock::now());
+  spdlog::warn("hop={} failed: {}; skipped until it recovers", config_.hops[hop].name, why);
+  // Work queued for this hop goes elsewhere now rather than waiting for it.
+  auto pending = std::move(hops_[hop].jobs);
+  hops_[hop].jobs.clear();
+  return pending;
+}
+
+std::vector<std::uint32_t> DeliveryEngine::outstanding() const {
+  std::vector<std::uint32_t> load(hops_.size());
+  for (std::size_t i = 0; i < hops_.size(); ++i)
+    load[i] = static_cast<std::uint32_t>(hops_[i].jobs.size()) + hops_[i].active;
+  return load;
+}
+
+void DeliveryEngine::spawn_connection(std::size_t hop) {
+  ++hops_[hop].connections;
+  asio::co_spawn(io_, run_connection(hop), [this, hop](std::exception_ptr e) {
+    if (e) spdlog::error("hop={} connection ended by an exception", config_.hops[hop].name);
+  });
+}
+
+asio::awaitable<void> DeliveryEngine::run_connection(std::size_t hop) {
+  const auto& hop_config = config_.hops[hop];
+  auto& state = hops_[hop];
+  SmtpClient client(io_.get_executor(), client_settings(config_, hop_config, hop_config.host));
+  auto addresses = co_await resolver_->addresses(hop_config.host);
+  if (!addresses) {
+    --state.connections;
+    Work work;
+    for (auto& job : eject(hop, {}, reply_line(ReplyId::hop_dns_failure, addresses.error().text)))
+      work.jobs.push_back(std::move(job));
+    run(std::move(work));
+    co_return;
+  }
+  std::vector<asio::ip::tcp::endpoint> endpoints;
+  for (const auto& address : *addresses) endpoints.emplace_back(address, hop_config.port);
+  const Transcript opened = co_await client.connect(endpoints);
+  if (!opened.opened()) {
+    --state.connections;
+    const Verdict verdict = judge(opened, 0, false);
+    Work work;
+    for (auto& job : eject(hop, verdict.failure_class, verdict.why)) work.jobs.push_back(std::move(job));
+    run(std::move(work));
+    co_return;
+  }
+  spdlog::debug("hop={} connected to {}", hop_config.name, client.remote());
+
+  asio::steady_timer idle_timer(io_);
+  while (!stopped_ && client.usable() && client.transactions() < hop_config.max_messages_per_connection) {
+    if (state.jobs.empty()) {
+      idle_timer.expires_after(config_.delivery.idle_timeout);
+      state.idle.push_back(&idle_timer);
+      co_await idle_timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      std::erase(state.idle, &idle_timer);
+      if (state.jobs.empty()) break;  // idle timeout or shutdown
+    }
+    if (!state.jobs.front().forced && !usable_now(hop)) {
+      // A path this hop depends on went DOWN (or it was ejected) while work waited on
+      // this connection: that work goes to another usable hop now, never to this one.
+      // Jobs a try_anyway route forced here stay: they were meant for an unusable hop.
+      std::deque<Job> waiting;
+      std::swap(waiting, state.jobs);
+      Work work;
+      for (auto& waiting_job : waiting) {
+        if (waiting_job.forced) {
+          state.jobs.push_back(std::move(waiting_job));
+          continue;
+        }
+        waiting_job.tried.push_back(hop);
+        if (waiting_job.last_failure.empty()) waiting_job.last_failure = reply_line(ReplyId::no_healthy_hop);
+        work.jobs.push_back(std::move(waiting_job));
+      }
+      run(std::move(work));
+      if (state.jobs.empty()) break;
+      continue;
+    }
+    Job job = std::move(state.jobs.front());
+    state.jobs.pop_front();
+    run(co_await deliver(client, hop, std::move(job)));
+    if (!client.usable()) break;
+  }
+  co_await client.quit();
+  --state.connections;
+  // Left because of the per-connection message cap with work still queued: continue it.
+  if (!stopped_ && !state.jobs.empty() && state.connections < hop_config.max_connections) spawn_connection(hop);
+}
+
+}  // namespace relay

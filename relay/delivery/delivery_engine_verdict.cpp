@@ -1,0 +1,128 @@
+// relay/delivery/delivery_engine_verdict.cpp — one transaction and its verdict.
+//
+// Owns: what is refused before sending (a SMTPUTF8 message to a hop without it, a
+// message over the hop's SIZE), sending one job's transaction, and apply_verdict — the
+// one place a verdict of relay/client/judge becomes outcomes, hop health and hop
+// counters, and where the recipients left to retry go (another hop now, or the queue).
+#include <spdlog/spdlog.h>
+
+#include "relay/client/smtp_client.hpp"
+#include "relay/delivery/delivery_engine.hpp"
+#include "relay/delivery/delivery_engine_internal.hpp"
+#include "relay/delivery/dsn_report.hpp"
+#include "relay/smtp/esmtp_parameters.hpp"
+
+namespace relay {
+namespace asio = boost::asio;
+
+std::optional<DeliveryEngine::Finished> DeliveryEngine::refuse_unsendable(const HopCapabilities& capabilities,
+                                                                          std::size_t hop, const Job& job) {
+  const auto& queued = job.message->queued;
+  const std::string& hop_name = config_.hops[hop].name;
+  std::string reply;
+  if (wants_smtputf8(queued.mail_parameters) && !capabilities.smtputf8) {
+    // RFC 6531 §3.2: a SMTPUTF8 message must not be downgraded; without the extension at
+    // the hop it is undeliverable there (no IDNA/downgrade, see docs/dsn.md).
+    reply = reply_line(ReplyId::hop_no_smtputf8, hop_name);
+    for (std::size_t position : job.recipients)
+      spdlog::info("qid={} to=<{}> hop={} status=failed reply=\"{}\"", queue::format_queue_id(queued.id),
+                   queued.recipients[position].address, hop_name, reply);
+  } else if (capabilities.max_size && queued.body->size() > capabilities.max_size) {
+    // The hop told us it will refuse this size: a permanent failure without sending.
+    reply = reply_line(ReplyId::message_too_big);
+  } else {
+    return std::nullopt;
+  }
+  Finished refused{job.message, {}, {}};
+  for (std::size_t position : job.recipients)
+    refused.outcomes.push_back(
+        {queued.id, queued.recipients[position].index, queue::RecipientState::failed, 0, true, reply, hop_name});
+  return refused;
+}
+
+asio::awaitable<Transcript> DeliveryEngine::transact(SmtpClient& client, std::size_t hop, const Job& job) {
+  const auto& queued = job.message->queued;
+  Envelope envelope{queued.sender, {}, queued.mail_parameters.find("BODY=8BITMIME") != std::string::npos};
+  envelope.smtputf8 = wants_smtputf8(queued.mail_parameters);
+  envelope.mail_parameters = queued.mail_parameters;
+  for (std::size_t position : job.recipients) {
+    envelope.recipients.push_back(queued.recipients[position].address);
+    envelope.recipient_parameters.push_back(queued.recipients[position].parameters);
+  }
+  ++hops_[hop].active;
+  ++hop_counters_[hop].attempts;
+  Transcript transcript = co_await client.send(envelope, *queued.body);
+  --hops_[hop].active;
+  co_return transcript;
+}
+
+asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver(SmtpClient& client, std::size_t hop, Job job) {
+  if (auto refused = refuse_unsendable(client.capabilities(), hop, job)) co_return Work{{}, {std::move(*refused)}};
+  const Transcript transcript = co_await transact(client, hop, job);
+  Job next = job;
+  next.tried.push_back(hop);
+  const Verdict verdict = judge(transcript, job.recipients.size(), other_hops_remain(next));
+  co_return apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn);
+}
+
+DeliveryEngine::Work DeliveryEngine::apply_verdict(std::size_t hop, Job job, const Verdict& verdict, bool hop_has_dsn) {
+  Work work;
+  // Recipients left to retry: another hop now when the verdict says one remains (routing
+  // decides which), else back to the queue for the retry schedule. A stopped engine
+  // routes them too, which hands them back unattempted.
+  const auto retry = [&](Job left, bool next_hop) {
+    if (next_hop || stopped_) work.jobs.push_back(std::move(left));
+    else {
+      std::string why = left.last_failure;
+      work.finished.push_back(defer(std::move(left), std::move(why), true));
+    }
+  };
+  if (verdict.hop_failed) {
+    job.last_failure = verdict.why;
+    job.tried.push_back(hop);
+    for (auto& waiting : eject(hop, verdict.failure_class, verdict.why)) work.jobs.push_back(std::move(waiting));
+    const bool next_hop = !verdict.recipients.empty() && verdict.recipients.front().next_hop;
+    retry(std::move(job), next_hop);
+    return work;
+  }
+  if (!config_.hops[hop].mx && ejection_.record_success(hop)) hops_proven_.push_back(hop);  // back: release its routes
+  ++hop_counters_[hop].successes;
+
+  const auto& queued = job.message->queued;
+  const std::string qid = queue::format_queue_id(queued.id);
+  const std::string& hop_name = config_.hops[hop].name;
+  const auto now = unix_now_ms();
+  Finished done{job.message, {}, {}};
+  Job left{job.message, job.route, {}, job.tried, verdict.retry_reply, job.domain, false};
+  left.tried.push_back(hop);
+  bool next_hop = false;
+  for (std::size_t i = 0; i < job.recipients.size(); ++i) {
+    const std::size_t position = job.recipients[i];
+    const auto& rcpt = queued.recipients[position];
+    const RecipientVerdict& judged = verdict.recipients[i];
+    switch (judged.fate) {
+      case Fate::delivered:
+        spdlog::info("qid={} to=<{}> hop={} status=delivered reply=\"{}\"", qid, rcpt.address, hop_name, judged.reply);
+        // A hop with DSN takes over NOTIFY=SUCCESS; without it we report "relayed" now.
+        if (!hop_has_dsn && notify_allows(rcpt.parameters, DsnAction::relayed)) done.relayed.push_back(rcpt.index);
+        done.outcomes.push_back({queued.id, rcpt.index, queue::RecipientState::delivered, 0, true, judged.reply, hop_name});
+        break;
+      case Fate::failed:
+        spdlog::info("qid={} to=<{}> hop={} status=failed reply=\"{}\"", qid, rcpt.address, hop_name, judged.reply);
+        done.outcomes.push_back({queued.id, rcpt.index, queue::RecipientState::failed, now, true, judged.reply, hop_name});
+        break;
+      case Fate::retry:
+        left.recipients.push_back(position);
+        next_hop = next_hop || judged.next_hop;
+        break;
+    }
+  }
+  if (!left.recipients.empty()) {
+    ++job.message->jobs_open;
+    retry(std::move(left), next_hop);
+  }
+  work.finished.push_back(std::move(done));
+  return work;
+}
+
+}  // namespace relay
