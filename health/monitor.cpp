@@ -10,7 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "health/maintenance.hpp"
-#include "health/probes.hpp"
+#include "health/probe.hpp"
 
 namespace health {
 namespace asio = boost::asio;

@@ -1,7 +1,7 @@
-// health/probes.cpp — the active checks (see the header). Every probe runs under one
+// health/icmp_probe.cpp — the active checks (see the header). Every probe runs under one
 // Deadline covering resolve + connect + exchange; on expiry the sockets are closed,
 // which completes the pending operation with an error the probe reports as a timeout.
-#include "health/probes.hpp"
+#include "health/probe.hpp"
 
 #include <ares.h>
 #include <arpa/inet.h>

@@ -1,4 +1,4 @@
-// health/probes.hpp — one active health check, run once: ICMP echo, TCP connect, HTTP(S)
+// health/probe.hpp — one active health check, run once: ICMP echo, TCP connect, HTTP(S)
 // GET, SMTP banner/EHLO, DNS lookup.
 //
 // Owns: the network side of a conf::CheckConfig: resolving the target asynchronously
