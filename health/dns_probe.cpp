@@ -43,6 +43,7 @@ asio::awaitable<CheckResult> dns_probe(const conf::CheckConfig& check) {
   options.timeout = check.timeout;
   options.tries = 1;
   options.source = check.source;
+  options.keep_failure_answers = true;  // SERVFAIL and REFUSED are findings, not "no contact"
   std::unique_ptr<routing::DnsResolver> resolver;
   try {
     resolver = std::make_unique<routing::DnsResolver>(ex, std::move(options));

@@ -55,7 +55,7 @@ HttpVerdict judge_http(std::string_view response, std::span<const std::uint16_t>
     const auto body_start = response.find("\r\n\r\n");
     const std::string_view body = body_start == std::string_view::npos ? std::string_view{} : response.substr(body_start + 4);
     if (body.find(body_contains) == std::string_view::npos)
-      return {ProbeStatus::http_body_mismatch, fmt::format("status {} but the body lacks \"{}\"", *status, body_contains)};
+      return {ProbeStatus::http_body_mismatch, fmt::format("\"{}\" not found (status {})", body_contains, *status)};
   }
   return {ProbeStatus::protocol_ok, fmt::format("status {}", *status)};
 }

@@ -144,7 +144,11 @@ struct DnsResolver::Impl : std::enable_shared_from_this<Impl> {
     const int tries = std::max(1, options.tries);
     settings.timeout = static_cast<int>(options.timeout.count() / tries);
     settings.tries = tries;
-    const int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+    int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+    if (options.keep_failure_answers) {  // only then: other channels keep c-ares' default flags
+      settings.flags = ARES_FLAG_NOCHECKRESP;
+      mask |= ARES_OPT_FLAGS;
+    }
     if (const int rc = ares_init_options(&channel, &settings, mask); rc != ARES_SUCCESS)
       throw std::runtime_error("c-ares: " + describe(rc));
     if (!options.servers.empty()) {

@@ -42,6 +42,10 @@ struct ChannelOptions {
   std::chrono::milliseconds timeout{5000};  // per question, every try included
   int tries = 2;                            // the timeout is split evenly between the tries
   std::string source;                       // local address queries leave from; empty: the kernel's
+  /// A SERVFAIL or REFUSED answer ends the question as such (ARES_FLAG_NOCHECKRESP) instead
+  /// of making c-ares try the next server and report "could not contact": what a health
+  /// check of one server needs to tell the cases apart.
+  bool keep_failure_answers = false;
 };
 
 /// Why lookup_addresses() found nothing, for a caller that tells the cases apart.

@@ -52,11 +52,11 @@ TEST(HttpJudge, Verdict) {
       {"HTTP/1.1 200 OK\r\n\r\n", {301, 302}, "", ProbeStatus::http_status_mismatch, "200 (expected 301, 302)"},
       {"HTTP/1.1 200 OK\r\n\r\nstatus: hubrelay-ok\n", {200}, "hubrelay-ok", ProbeStatus::protocol_ok, "status 200"},
       {"HTTP/1.1 200 OK\r\n\r\nstatus: degraded\n", {200}, "hubrelay-ok", ProbeStatus::http_body_mismatch,
-       "status 200 but the body lacks \"hubrelay-ok\""},
+       "\"hubrelay-ok\" not found (status 200)"},
       // The text in a header is not the body.
       {"HTTP/1.1 200 OK\r\nX-Note: hubrelay-ok\r\n\r\n", {200}, "hubrelay-ok", ProbeStatus::http_body_mismatch,
-       "status 200 but the body lacks \"hubrelay-ok\""},
-      {"HTTP/1.1 200 OK\r\n", {200}, "x", ProbeStatus::http_body_mismatch, "status 200 but the body lacks \"x\""},
+       "\"hubrelay-ok\" not found (status 200)"},
+      {"HTTP/1.1 200 OK\r\n", {200}, "x", ProbeStatus::http_body_mismatch, "\"x\" not found (status 200)"},
       // The status is judged before the body.
       {"HTTP/1.1 500 Oops\r\n\r\nhubrelay-ok", {200}, "hubrelay-ok", ProbeStatus::http_status_mismatch,
        "500 (expected 200)"},
