@@ -29,7 +29,7 @@ std::vector<std::pair<std::string, std::string>> alert_environment(const AlertEv
   std::string runs;
   for (const auto& run : e.runs) {
     runs += fmt::format("{} {}", format_utc(run.at), run.failed ? "FAILED" : "ok");
-    for (const auto& c : run.checks) runs += fmt::format(" [{} {} {}ms]", c.label, c.ok ? "ok" : "FAIL", c.latency_ms);
+    for (const auto& c : run.checks) runs += fmt::format(" [{} {} {}ms]", c.label, c.ok() ? "ok" : "FAIL", c.latency_ms);
     runs += "\n";
   }
   std::string hops;

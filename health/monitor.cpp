@@ -6,11 +6,12 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
 #include <spdlog/spdlog.h>
 
 #include "health/maintenance.hpp"
-#include "health/probes.hpp"
+#include "health/probe.hpp"
 
 namespace health {
 namespace asio = boost::asio;
@@ -126,7 +127,7 @@ asio::awaitable<RunReport> Monitor::run_checks(std::size_t index) {
     const conf::CheckConfig& check = path.config.checks[k];
     longest = std::max(longest, check.timeout);
     asio::co_spawn(io_, run_check(check, helo), [shared, k, label = check.label](std::exception_ptr e, CheckResult r) {
-      shared->results[k] = e ? CheckResult{label, false, 0, "probe failed with an exception"} : std::move(r);
+      shared->results[k] = e ? CheckResult{label, ProbeStatus::probe_exception, 0, {}} : std::move(r);
       if (--shared->remaining == 0 && shared->wake) shared->wake->cancel();
     });
   }
@@ -137,8 +138,8 @@ asio::awaitable<RunReport> Monitor::run_checks(std::size_t index) {
   shared->wake = nullptr;  // `wake` dies with this frame; late probes only fill results
   for (std::size_t k = 0; k < shared->results.size(); ++k) {
     auto& r = shared->results[k];
-    if (r.label.empty()) r = CheckResult{path.config.checks[k].label, false, 0, "did not finish in time"};
-    if (!r.ok) ++report.failed_checks;
+    if (r.label.empty()) r = CheckResult{path.config.checks[k].label, ProbeStatus::probe_overrun, 0, {}};
+    if (!r.ok()) ++report.failed_checks;
   }
   report.checks = shared->results;
   co_return report;
@@ -173,8 +174,13 @@ asio::awaitable<void> Monitor::run_path(std::size_t index) {
       run.failed = checks > 0 && path.tracker.run_failed(run.failed_checks);
       path.runs.push_back(run);
       while (path.runs.size() > kept_runs) path.runs.pop_front();
-      spdlog::debug("path {} run {}: {} of {} check(s) failed", path.config.name, run.failed ? "failed" : "ok",
-                    run.failed_checks, checks);
+      if (spdlog::should_log(spdlog::level::debug)) {
+        std::string failed;
+        for (const auto& c : run.checks)
+          if (!c.ok()) failed += fmt::format("{}{}: {}", failed.empty() ? " (" : "; ", c.label, c.describe());
+        spdlog::debug("path {} run {}: {} of {} check(s) failed{}{}", path.config.name, run.failed ? "failed" : "ok",
+                      run.failed_checks, checks, failed, failed.empty() ? "" : ")");
+      }
       if (!run.failed && path.own_hop && on_hop_check_ok) on_hop_check_ok(*path.own_hop);
       // The window of runs the decision looked at, before the tracker clears its history.
       const std::size_t window = std::min<std::size_t>(

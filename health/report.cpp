@@ -66,8 +66,11 @@ std::string render_json(const HealthSnapshot& s, const std::vector<EjectionRepor
                          r ? "," : "", run.at, b(run.failed), run.failed_checks);
       for (std::size_t c = 0; c < run.checks.size(); ++c) {
         const auto& check = run.checks[c];
-        out += fmt::format("{}{{\"check\": {}, \"ok\": {}, \"latency_ms\": {}, \"detail\": {}}}", c ? ", " : "",
-                           json_string(check.label), b(check.ok), check.latency_ms, json_string(check.detail));
+        out += fmt::format(
+            "{}{{\"check\": {}, \"ok\": {}, \"status\": \"{}\", \"class\": \"{}\", \"latency_ms\": {}, "
+            "\"detail\": {}}}",
+            c ? ", " : "", json_string(check.label), b(check.ok()), tag(check.status), to_string(class_of(check.status)),
+            check.latency_ms, json_string(check.describe()));
       }
       out += "]}";
     }
@@ -104,8 +107,8 @@ std::string render_text(const HealthSnapshot& s, const std::vector<EjectionRepor
       out += fmt::format("    run {} {} ({} check(s) failed)\n", format_utc(run.at), run.failed ? "FAILED" : "ok",
                          run.failed_checks);
       for (const auto& c : run.checks)
-        out += fmt::format("      {:<4} {:>6} ms  {}{}{}\n", c.ok ? "ok" : "FAIL", c.latency_ms, c.label,
-                           c.detail.empty() ? "" : ": ", c.detail);
+        out += fmt::format("      {:<4} {:>6} ms  {}: {}\n", c.ok() ? "ok" : "FAIL", c.latency_ms, c.label,
+                           c.describe());
     }
   }
   out += "\nhops:\n";

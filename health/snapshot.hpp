@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "health/probe_status.hpp"
 #include "health/run_tracker.hpp"
 #include "health/view.hpp"
 
@@ -24,9 +25,13 @@ using UnixMillis = std::int64_t;
 
 struct CheckResult {
   std::string label;        // "tcp 192.0.2.1:443"
-  bool ok = false;
+  ProbeStatus status = ProbeStatus::probe_overrun;
   std::int64_t latency_ms = 0;
-  std::string detail;       // why it failed, or what it saw
+  std::string detail;       // the facts beside the status: HTTP status seen, OS error, addresses
+
+  bool ok() const noexcept { return is_ok(status); }
+  /// What reports and alerts print: "connection failed: 127.0.0.1:25: Connection refused [L4CON]".
+  std::string describe() const { return health::describe(status, detail); }
 };
 
 struct RunReport {

@@ -4,11 +4,14 @@
 // sockets it wants watched through the socket-state callback, and we start an
 // async_wait on each; when one is ready (or the ares_timeout() timer fires) we call
 // ares_process_fd(), which runs the query callbacks. Those post the awaiting
-// coroutine's completion to its executor, never resuming it inside c-ares.
+// coroutine's completion to its executor, never resuming it inside c-ares. Nothing
+// polls: between readiness and timer events c-ares does not run at all.
 #include "routing/dns_resolver.hpp"
 
 #include <ares.h>
+#include <arpa/inet.h>
 #include <arpa/nameser.h>
+#include <netinet/in.h>
 
 #include <array>
 #include <boost/asio/async_result.hpp>
@@ -18,6 +21,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <utility>
 #include <stdexcept>
 
@@ -30,7 +34,8 @@ namespace {
 
 struct Answer {
   int status = ARES_SUCCESS;
-  std::vector<unsigned char> bytes;
+  std::vector<unsigned char> bytes;    // ares_query: the DNS message
+  std::vector<std::string> addresses;  // ares_getaddrinfo: the addresses found, as text
 };
 
 // Negative answers (NXDOMAIN / no records of the type) are remembered this long.
@@ -70,9 +75,39 @@ std::chrono::seconds min_answer_ttl(const std::vector<unsigned char>& msg, int t
 
 std::string describe(int status) { return ares_strerror(status); }
 
+LookupFailure failure_kind(int status) {
+  switch (status) {
+    case ARES_ENOTFOUND: return LookupFailure::nxdomain;
+    case ARES_ESERVFAIL: return LookupFailure::servfail;
+    case ARES_EREFUSED: return LookupFailure::refused;
+    case ARES_ETIMEOUT: return LookupFailure::timeout;
+    case ARES_ENODATA: return LookupFailure::no_data;
+    default: return LookupFailure::other;
+  }
+}
+
+ChannelOptions options_of(const conf::DnsConfig& config) {
+  ChannelOptions options;
+  options.servers = config.servers;
+  options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config.timeout);
+  options.tries = 2;
+  return options;
+}
+
+// ares_library_init is not thread-safe and its reference count is a plain int, while
+// resolvers are made on the delivery, listener and health threads: initialise once and
+// never clean up (on POSIX it allocates nothing).
+void init_library() {
+  static std::once_flag once;
+  static int rc = ARES_SUCCESS;
+  std::call_once(once, [] { rc = ares_library_init(ARES_LIB_INIT_ALL); });
+  if (rc != ARES_SUCCESS) throw std::runtime_error("c-ares: " + describe(rc));
+}
+
 }  // namespace
 
 struct DnsResolver::Impl : std::enable_shared_from_this<Impl> {
+  using HostOverrides = decltype(conf::DnsConfig::hosts);
   struct Watcher {
     std::unique_ptr<asio::posix::stream_descriptor> descriptor;
     bool want_read = false, want_write = false, reading = false, writing = false;
@@ -92,31 +127,45 @@ struct DnsResolver::Impl : std::enable_shared_from_this<Impl> {
     asio::any_io_executor executor;
   };
 
-  Impl(asio::any_io_executor ex, const conf::DnsConfig& config) : executor(ex), timer(ex), config(config) {}
+  Impl(asio::any_io_executor ex, ChannelOptions options, HostOverrides hosts)
+      : executor(ex), timer(ex), options(std::move(options)), hosts(std::move(hosts)) {}
 
   ~Impl() {
     if (channel != nullptr) ares_destroy(channel);  // runs pending callbacks with ARES_EDESTRUCTION
     for (auto& [fd, watcher] : watchers) (void)watcher.descriptor->release();  // c-ares owns the fds
-    ares_library_cleanup();
   }
 
   void init() {
-    if (const int rc = ares_library_init(ARES_LIB_INIT_ALL); rc != ARES_SUCCESS)
+    init_library();
+    ares_options settings{};
+    settings.sock_state_cb = &Impl::on_socket_state;
+    settings.sock_state_cb_data = this;
+    // The tries share the configured budget.
+    const int tries = std::max(1, options.tries);
+    settings.timeout = static_cast<int>(options.timeout.count() / tries);
+    settings.tries = tries;
+    int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+    if (options.keep_failure_answers) {  // only then: other channels keep c-ares' default flags
+      settings.flags = ARES_FLAG_NOCHECKRESP;
+      mask |= ARES_OPT_FLAGS;
+    }
+    if (const int rc = ares_init_options(&channel, &settings, mask); rc != ARES_SUCCESS)
       throw std::runtime_error("c-ares: " + describe(rc));
-    ares_options options{};
-    options.sock_state_cb = &Impl::on_socket_state;
-    options.sock_state_cb_data = this;
-    // Two tries share the configured budget.
-    options.timeout = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(config.timeout).count() / 2);
-    options.tries = 2;
-    const int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
-    if (const int rc = ares_init_options(&channel, &options, mask); rc != ARES_SUCCESS)
-      throw std::runtime_error("c-ares: " + describe(rc));
-    if (!config.servers.empty()) {
+    if (!options.servers.empty()) {
       std::string csv;
-      for (const auto& server : config.servers) csv += (csv.empty() ? "" : ",") + server;
+      for (const auto& server : options.servers) csv += (csv.empty() ? "" : ",") + server;
       if (const int rc = ares_set_servers_ports_csv(channel, csv.c_str()); rc != ARES_SUCCESS)
         throw std::runtime_error("c-ares: cannot use DNS servers '" + csv + "': " + describe(rc));
+    }
+    if (!options.source.empty()) {
+      in_addr a4{};
+      std::array<unsigned char, 16> a6{};
+      if (::inet_pton(AF_INET, options.source.c_str(), &a4) == 1)
+        ares_set_local_ip4(channel, ntohl(a4.s_addr));
+      else if (::inet_pton(AF_INET6, options.source.c_str(), a6.data()) == 1)
+        ares_set_local_ip6(channel, a6.data());
+      else
+        throw std::runtime_error("c-ares: source address '" + options.source + "' is not an IP address");
     }
   }
 
@@ -223,10 +272,45 @@ struct DnsResolver::Impl : std::enable_shared_from_this<Impl> {
         asio::use_awaitable, this, std::move(name), type);
   }
 
+  static void on_addrinfo(void* arg, int status, int /*timeouts*/, ares_addrinfo* result) {
+    std::unique_ptr<OpBase> op(static_cast<OpBase*>(arg));
+    Answer answer{status, {}, {}};
+    if (result != nullptr) {
+      for (const ares_addrinfo_node* n = result->nodes; n != nullptr; n = n->ai_next) {
+        std::array<char, INET6_ADDRSTRLEN> text{};
+        const void* addr = n->ai_family == AF_INET
+                               ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(n->ai_addr)->sin_addr)
+                               : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(n->ai_addr)->sin6_addr);
+        if (ares_inet_ntop(n->ai_family, addr, text.data(), text.size()) != nullptr)
+          answer.addresses.emplace_back(text.data());
+      }
+      ares_freeaddrinfo(result);
+    }
+    op->complete(std::move(answer));
+  }
+
+  // getaddrinfo questions are not shared: only the DNS health check asks them, each
+  // on a channel of its own.
+  asio::awaitable<Answer> getaddrinfo(std::string name) {
+    return asio::async_initiate<decltype(asio::use_awaitable), void(Answer)>(
+        [](auto handler, Impl* self, std::string query_name) {
+          using Handler = decltype(handler);
+          auto* op = new Op<Handler>(std::move(handler), self->executor);
+          ares_addrinfo_hints hints{};
+          hints.ai_family = AF_UNSPEC;
+          hints.ai_flags = ARES_AI_NOSORT;
+          ares_getaddrinfo(self->channel, query_name.c_str(), nullptr, &hints, &Impl::on_addrinfo,
+                           static_cast<OpBase*>(op));
+          self->arm_timer();
+        },
+        asio::use_awaitable, this, std::move(name));
+  }
+
   asio::any_io_executor executor;
   asio::steady_timer timer;
   std::uint64_t timer_generation = 0;
-  const conf::DnsConfig& config;
+  const ChannelOptions options;
+  const HostOverrides hosts;
   ares_channel channel = nullptr;
   std::map<ares_socket_t, Watcher> watchers;
   DnsCache cache;
@@ -234,7 +318,12 @@ struct DnsResolver::Impl : std::enable_shared_from_this<Impl> {
 };
 
 DnsResolver::DnsResolver(asio::any_io_executor executor, const conf::DnsConfig& config)
-    : impl_(std::make_shared<Impl>(std::move(executor), config)) {
+    : impl_(std::make_shared<Impl>(std::move(executor), options_of(config), config.hosts)) {
+  impl_->init();
+}
+
+DnsResolver::DnsResolver(asio::any_io_executor executor, ChannelOptions options)
+    : impl_(std::make_shared<Impl>(std::move(executor), std::move(options), Impl::HostOverrides{})) {
   impl_->init();
 }
 
@@ -251,7 +340,7 @@ asio::awaitable<std::expected<std::vector<asio::ip::address>, ResolveError>> Dns
   std::string name = host;
   while (!name.empty() && name.back() == '.') name.pop_back();
   for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (const auto& [override_name, list] : impl_->config.hosts) {
+  for (const auto& [override_name, list] : impl_->hosts) {
     if (override_name != name) continue;
     for (const auto& text : list) {
       const auto address = asio::ip::make_address(text, ec);
@@ -322,7 +411,7 @@ asio::awaitable<std::expected<std::vector<MxRecord>, ResolveError>> DnsResolver:
   std::string name = domain;
   while (!name.empty() && name.back() == '.') name.pop_back();
   for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (const auto& entry : impl_->config.hosts) {
+  for (const auto& entry : impl_->hosts) {
     if (entry.first == name) co_return std::vector<MxRecord>{};  // overridden: implicit MX
   }
   const auto now = std::chrono::steady_clock::now();
@@ -354,7 +443,7 @@ asio::awaitable<std::expected<std::vector<MxRecord>, ResolveError>> DnsResolver:
   co_return parsed.mx;
 }
 
-// Issue 6: DNSBL lookups. One A query; every record's address and the smallest TTL.
+// DNSBL lookups. One A query; every record's address and the smallest TTL.
 asio::awaitable<std::expected<DnsResolver::ARecords, ResolveError>> DnsResolver::lookup_a(std::string name) {
   Answer answer = co_await impl_->query(name, ns_t_a);
   ARecords result;
@@ -395,6 +484,13 @@ asio::awaitable<std::expected<std::string, ResolveError>> DnsResolver::lookup_tx
   }
   ares_free_data(records);
   co_return text;
+}
+
+asio::awaitable<std::expected<std::vector<std::string>, LookupError>> DnsResolver::lookup_addresses(std::string name) {
+  Answer answer = co_await impl_->getaddrinfo(name);
+  if (answer.status == ARES_SUCCESS && !answer.addresses.empty()) co_return std::move(answer.addresses);
+  const int status = answer.status == ARES_SUCCESS ? ARES_ENODATA : answer.status;
+  co_return std::unexpected(LookupError{failure_kind(status), name + ": " + describe(status)});
 }
 
 }  // namespace routing

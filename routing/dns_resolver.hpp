@@ -1,12 +1,16 @@
 // routing/dns_resolver.hpp — asynchronous name resolution with c-ares, driven by Asio.
 //
-// Owns: one c-ares channel (servers from [dns].servers, else /etc/resolv.conf), the
-// sockets c-ares opens (watched with posix::stream_descriptor through the socket-state
-// callback; c-ares keeps ownership of the file descriptors), one steady_timer armed
-// from ares_timeout(), the static overrides of [dns.hosts] (consulted first: the
-// split-DNS sites of seed 002) and a DnsCache (answers kept for their TTL).
+// Owns: one c-ares channel (servers from [dns].servers, else /etc/resolv.conf; or the
+// ChannelOptions of a DNS health check), the sockets c-ares opens (watched with
+// posix::stream_descriptor through the socket-state callback, so c-ares runs only when
+// a socket is ready; c-ares keeps ownership of the file descriptors), one steady_timer
+// armed from ares_timeout(), the static overrides of [dns.hosts] (consulted first: the
+// split-DNS sites of seed 002) and a DnsCache (answers kept for their TTL). This is the
+// process's one c-ares integration: delivery, verification, DNSBL and the DNS health
+// check (health/dns_probe.cpp) all ask through it.
 // Errors: every failure to resolve (timeout, SERVFAIL, refused, NXDOMAIN, no address)
 // comes back as a ResolveError; callers treat it as temporary (4.4.3), never a bounce.
+// lookup_addresses() says which failure it was (LookupError), for the health check.
 // Never: blocks, throws after construction (the constructor throws std::runtime_error
 // when c-ares cannot be initialised: a start-up error).
 // Threading: single executor (the delivery io_context thread); not thread-safe.
@@ -31,9 +35,33 @@ struct ResolveError {
   std::string text;  // "example.org MX: Timeout while contacting DNS servers"
 };
 
+/// How one c-ares channel asks. The [dns] constructor derives it from conf::DnsConfig
+/// (two tries); a DNS health check asks its own server once, from its source address.
+struct ChannelOptions {
+  std::vector<std::string> servers;         // "127.0.0.1", "127.0.0.1:5353", "[::1]:53"; empty: resolv.conf
+  std::chrono::milliseconds timeout{5000};  // per question, every try included
+  int tries = 2;                            // the timeout is split evenly between the tries
+  std::string source;                       // local address queries leave from; empty: the kernel's
+  /// A SERVFAIL or REFUSED answer ends the question as such (ARES_FLAG_NOCHECKRESP) instead
+  /// of making c-ares try the next server and report "could not contact": what a health
+  /// check of one server needs to tell the cases apart.
+  bool keep_failure_answers = false;
+};
+
+/// Why lookup_addresses() found nothing, for a caller that tells the cases apart.
+enum class LookupFailure { nxdomain, servfail, refused, timeout, no_data, other };
+
+struct LookupError {
+  LookupFailure kind = LookupFailure::other;
+  std::string text;  // "probe.example.net: Domain name not found"
+};
+
 class DnsResolver {
  public:
   DnsResolver(boost::asio::any_io_executor executor, const conf::DnsConfig& config);
+  /// A channel of its own, without [dns.hosts] overrides. Throws std::runtime_error when
+  /// c-ares refuses the options (a bad server or source address), like the constructor above.
+  DnsResolver(boost::asio::any_io_executor executor, ChannelOptions options);
   ~DnsResolver();
   DnsResolver(const DnsResolver&) = delete;
   DnsResolver& operator=(const DnsResolver&) = delete;
@@ -48,7 +76,7 @@ class DnsResolver {
   /// the override's addresses).
   boost::asio::awaitable<std::expected<std::vector<MxRecord>, ResolveError>> mx(std::string domain);
 
-  /// Issue 6 (DNSBL): the A records of `name` straight from DNS — no [dns.hosts], no
+  /// DNSBL lookups: the A records of `name` straight from DNS — no [dns.hosts], no
   /// cache (the DNSBL cache keys by zone and client and clamps TTLs itself). NXDOMAIN or
   /// no A record: `exists` false. Failures (timeout, SERVFAIL) are errors.
   struct ARecords {
@@ -61,6 +89,10 @@ class DnsResolver {
   /// The first TXT record of `name` (its character-strings joined), straight from DNS like
   /// lookup_a: a DNSBL's reason for a listing (RFC 5782 §2.1). "" when there is none.
   boost::asio::awaitable<std::expected<std::string, ResolveError>> lookup_txt(std::string name);
+
+  /// Every address c-ares' getaddrinfo finds for `name` (A and AAAA, unsorted, as text),
+  /// straight from the channel: no [dns.hosts], no cache. What a DNS health check asks.
+  boost::asio::awaitable<std::expected<std::vector<std::string>, LookupError>> lookup_addresses(std::string name);
 
  private:
   struct Impl;

@@ -68,8 +68,8 @@ std::string alert_text(const conf::Config& config, const health::AlertEvent& e, 
     m += fmt::format("  {} {} ({} check(s) failed)\r\n", health::format_utc(run.at), run.failed ? "FAILED" : "ok",
                      run.failed_checks);
     for (const auto& c : run.checks)
-      m += one_line(fmt::format("    {:<4} {:>6} ms  {}{}{}", c.ok ? "ok" : "FAIL", c.latency_ms, c.label,
-                                c.detail.empty() ? "" : ": ", c.detail)) + "\r\n";
+      m += one_line(fmt::format("    {:<4} {:>6} ms  {}: {}", c.ok() ? "ok" : "FAIL", c.latency_ms, c.label,
+                                c.describe())) + "\r\n";
   }
   return m;
 }

@@ -91,3 +91,34 @@ TEST(Report, JsonEscapesAndCarriesEveryPart) {
 }
 
 }  // namespace
+
+namespace {
+
+// Each check's status reaches the operator: tag and class in the JSON, the sentence with
+// its tag in the text report and the JSON detail (the alert mail prints the same sentence:
+// tests/relay/delivery/notices_test.cpp).
+TEST(Report, ChecksCarryTheirProbeStatus) {
+  HealthSnapshot s = two_hops(false, true);
+  PathStatus p;
+  p.name = "site-a";
+  RunReport run{s.taken_at, true, 1,
+                {{"http http://x/", health::ProbeStatus::http_status_mismatch, 12, "503 (expected 200)"},
+                 {"dns probe.example @127.0.0.1", health::ProbeStatus::dns_ok, 3, "192.0.2.7"}}};
+  p.runs.push_back(run);
+  s.paths.push_back(p);
+  const std::string json = render_json(s, {});
+  EXPECT_NE(json.find("\"ok\": false, \"status\": \"L7STS\", \"class\": \"bad_answer\", \"latency_ms\": 12, "
+                      "\"detail\": \"unexpected HTTP status: 503 (expected 200) [L7STS]\""),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"ok\": true, \"status\": \"DNSOK\", \"class\": \"ok\""), std::string::npos) << json;
+  const std::string text = render_text(s, {});
+  EXPECT_NE(text.find("FAIL     12 ms  http http://x/: unexpected HTTP status: 503 (expected 200) [L7STS]\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("ok        3 ms  dns probe.example @127.0.0.1: addresses found: 192.0.2.7 [DNSOK]\n"),
+            std::string::npos)
+      << text;
+}
+
+}  // namespace

@@ -18,9 +18,10 @@ inline health::AlertEvent path_down_event() {
   e.to = health::State::down;
   e.at = 1'795'412'093'000;  // 2026-11-23T05:34:53Z
   e.reason = "checks";
-  health::RunReport run{e.at - 120'000, true, 2, {{"icmp 192.0.2.1", false, 1000, "0 of 3 replies"},
-                                                  {"tcp 192.0.2.2:443", false, 5000, "timed out"},
-                                                  {"https https://x/", true, 80, "status 200"}}};
+  health::RunReport run{e.at - 120'000, true, 2,
+                        {{"icmp 192.0.2.1", health::ProbeStatus::icmp_no_reply, 1000, "0 of 3 replies"},
+                         {"tcp 192.0.2.2:443", health::ProbeStatus::connect_timeout, 5000, ""},
+                         {"https https://x/", health::ProbeStatus::protocol_ok, 80, "status 200"}}};
   e.runs = {run, run};
   e.runs[1].at = e.at;
   return e;
