@@ -7,20 +7,13 @@
 // "info*@"): lists stay predictable and cheap to evaluate. Addresses handed to
 // matches() come from the network and are compared, never validated.
 #include "conf/address_pattern.hpp"
+#include "conf/address_parts.hpp"
+#include "conf/ascii.hpp"
 
 #include <algorithm>
 
 namespace conf {
 namespace {
-
-constexpr char lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequal(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
 
 // Printable ASCII without the characters that delimit addresses in SMTP.
 bool valid_local(std::string_view local) noexcept {
@@ -31,34 +24,25 @@ bool valid_local(std::string_view local) noexcept {
   });
 }
 
-std::string_view without_angle_brackets(std::string_view address) noexcept {
-  if (address.size() >= 2 && address.front() == '<' && address.back() == '>') {
-    address = address.substr(1, address.size() - 2);
-  }
-  return address;
-}
-
 }  // namespace
 
 std::optional<AddressPattern> AddressPattern::parse(std::string_view text) {
   AddressPattern pattern;
-  pattern.text_.assign(text);
-  std::ranges::transform(pattern.text_, pattern.text_.begin(), lower);
+  pattern.text_ = ascii_lowercase(text);
   if (text == "*") return pattern;
   if (text == "<>") {
     pattern.kind_ = Kind::null_sender;
     return pattern;
   }
   pattern.kind_ = Kind::address;
-  const auto at = text.rfind('@');
+  const auto at = domain_separator(text);
   std::string_view domain = text;
   if (at != std::string_view::npos) {
     const std::string_view local = text.substr(0, at);
     domain = text.substr(at + 1);
     if (local != "*") {
       if (!valid_local(local)) return std::nullopt;
-      pattern.local_.assign(local);
-      std::ranges::transform(pattern.local_, pattern.local_.begin(), lower);
+      pattern.local_ = ascii_lowercase(local);
     }
   }
   // "*@*" would be "*" spelled differently; "user@*" is the one place "*" is a domain.
@@ -78,9 +62,9 @@ bool AddressPattern::matches(std::string_view address) const noexcept {
     case Kind::address:
       break;
   }
-  const auto at = address.rfind('@');
+  const auto at = domain_separator(address);
   if (at == std::string_view::npos) return false;  // the null sender or a bare local part
-  if (!local_.empty() && !iequal(address.substr(0, at), local_)) return false;
+  if (!local_.empty() && !ascii_iequals(address.substr(0, at), local_)) return false;
   return domain_->matches(address.substr(at + 1));
 }
 

@@ -6,6 +6,8 @@
 // Domains given to matches() come from the network and are never trusted to be well
 // formed: they are compared, not validated.
 #include "conf/domain_pattern.hpp"
+#include "conf/ascii.hpp"
+#include "conf/address_parts.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -16,10 +18,6 @@ namespace {
 constexpr std::size_t max_label_length = 63;   // RFC 1035 §2.3.4
 constexpr std::size_t max_domain_length = 253; // 255 octets on the wire, minus framing
 
-constexpr char lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 bool is_domain_char(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
          c == '-' || c == '.';
@@ -28,12 +26,6 @@ bool is_domain_char(char c) noexcept {
 std::string_view without_trailing_dot(std::string_view s) noexcept {
   if (!s.empty() && s.back() == '.') s.remove_suffix(1);
   return s;
-}
-
-bool iequal(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(),
-                    [](char x, char y) { return lower(x) == lower(y); });
 }
 
 /// `name` is a dot-separated list of non-empty labels; checks sizes and characters.
@@ -53,12 +45,6 @@ bool valid_domain_name(std::string_view name) noexcept {
 
 int label_count(std::string_view name) noexcept {
   return 1 + static_cast<int>(std::ranges::count(name, '.'));
-}
-
-std::string lowered(std::string_view s) {
-  std::string out(s);
-  std::ranges::transform(out, out.begin(), lower);
-  return out;
 }
 
 }  // namespace
@@ -81,7 +67,7 @@ std::optional<DomainPattern> DomainPattern::parse(std::string_view text) {
   }
   // A '*' anywhere else ("**", "*foo", "a.*.b") fails the character check.
   if (!valid_domain_name(name) || text.size() > max_domain_length) return std::nullopt;
-  pattern.text_ = lowered(text);
+  pattern.text_ = ascii_lowercase(text);
   pattern.domain_ = pattern.kind_ == Kind::suffix ? pattern.text_.substr(1) : pattern.text_;
   return pattern;
 }
@@ -94,12 +80,12 @@ bool DomainPattern::matches(std::string_view domain) const noexcept {
     case Kind::any:
       return true;
     case Kind::exact:
-      return iequal(domain, domain_);
+      return ascii_iequals(domain, domain_);
     case Kind::suffix:
       // domain_ is ".example.com": at least one label must precede it, so
       // "example.com" itself does not match "*.example.com".
       return domain.size() > domain_.size() &&
-             iequal(domain.substr(domain.size() - domain_.size()), domain_);
+             ascii_iequals(domain.substr(domain.size() - domain_.size()), domain_);
   }
   return false;
 }
@@ -119,18 +105,17 @@ int DomainPattern::specificity() const noexcept {
   return 0;
 }
 
+std::string dns_name_key(std::string_view name) {
+  while (name.ends_with('.')) name.remove_suffix(1);
+  return ascii_lowercase(name);
+}
+
 std::string domain_of(std::string_view address) {
-  // Tolerate a reverse-path / forward-path still wrapped in angle brackets.
-  if (address.size() >= 2 && address.front() == '<' && address.back() == '>') {
-    address = address.substr(1, address.size() - 2);
-  }
-  const auto at = address.rfind('@');
-  if (at == std::string_view::npos) return {};
-  std::string_view domain = address.substr(at + 1);
+  const std::string_view domain = domain_part(address);
   // Address literals (RFC 5321 §4.1.3) are returned unchanged: "[IPv6:...]" has its own
   // case conventions and no trailing dot to strip.
   if (domain.starts_with('[')) return std::string(domain);
-  return lowered(without_trailing_dot(domain));
+  return ascii_lowercase(without_trailing_dot(domain));
 }
 
 }  // namespace conf

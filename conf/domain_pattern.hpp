@@ -31,4 +31,8 @@ class DomainPattern {
 /// Lower-cased domain part of "local@domain" ("" when there is none).
 std::string domain_of(std::string_view address);
 
+/// A DNS name as a lookup key: ASCII lower case, every trailing dot dropped
+/// ("MX1.Example.COM." → "mx1.example.com"), so caches, overrides and MX hosts compare equal.
+std::string dns_name_key(std::string_view name);
+
 }  // namespace conf

@@ -11,6 +11,7 @@
 #include <cctype>
 
 #include "conf/reader.hpp"
+#include "conf/ascii.hpp"
 
 namespace conf::reading {
 
@@ -182,9 +183,7 @@ void read_dns_hosts(Loader& l, const Field& f, DnsConfig& dns) {
       else list.push_back(std::move(item.text));
     }
     if (items.empty()) l.error(l.line_of(addresses), key, "must list at least one address");
-    std::string lower = name;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    dns.hosts.emplace_back(std::move(lower), std::move(list));
+    dns.hosts.emplace_back(ascii_lowercase(name), std::move(list));
   }
   std::ranges::sort(dns.hosts);  // the table is unordered; keep it deterministic
 }

@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "conf/domain_pattern.hpp"
+#include "conf/ascii.hpp"
 #include "conf/recipient_list.hpp"
 #include "conf/reader.hpp"
 
@@ -99,8 +100,7 @@ const Keys<ZoneEntry>& dnsbl_zone_keys() {
            l.error(f, "invalid DNSBL zone " + quote(text) + " (a DNS name such as \"zen.example.org\")");
            entry.ok = false;
          }
-         for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-         entry.zone.zone = std::move(text);
+         entry.zone.zone = ascii_lowercase(text);
        }},
       {"action", Need::optional,
        [](Loader& l, const Field& f, ZoneEntry& entry) {

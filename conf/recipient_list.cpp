@@ -4,6 +4,8 @@
 // spaces — a list is written by an administrator from a directory export, and anything
 // exotic there is more likely a mistake than a mailbox.
 #include "conf/recipient_list.hpp"
+#include "conf/ascii.hpp"
+#include "conf/address_parts.hpp"
 
 #include <algorithm>
 
@@ -31,7 +33,7 @@ bool local_part_ok(std::string_view local) noexcept {
 
 std::expected<std::string, std::string> normalize_recipient_entry(std::string_view entry) {
   entry = trim(entry);
-  const auto at = entry.rfind('@');
+  const auto at = domain_separator(entry);
   if (at == std::string_view::npos) {
     return std::unexpected("'" + std::string(entry.substr(0, 80)) + "' is not an address (user@domain) or catch-all (@domain)");
   }
@@ -44,11 +46,8 @@ std::expected<std::string, std::string> normalize_recipient_entry(std::string_vi
   if (!local.empty() && !local_part_ok(local)) {
     return std::unexpected("'" + std::string(entry.substr(0, 80)) + "' has an invalid local part");
   }
-  std::string out(entry);
+  std::string out = ascii_lowercase(entry);
   while (out.ends_with('.')) out.pop_back();  // one trailing dot of the domain
-  std::ranges::transform(out, out.begin(), [](char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-  });
   return out;
 }
 

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "conf/value_syntax.hpp"
+#include "conf/ascii.hpp"
 
 #include "conf/limits.hpp"
 
@@ -25,16 +26,6 @@ namespace {
 
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-
-char to_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-bool equals_ignore_case(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (to_lower(a[i]) != to_lower(b[i])) return false;
-  }
-  return true;
-}
 
 /// The leading decimal digits of a text: their value (unless it overflowed) and count.
 struct Digits {
@@ -450,7 +441,7 @@ std::expected<std::uint64_t, std::string> parse_size(std::string_view text) {
                                              {"TiB", 1ULL << 40}}};
   std::uint64_t factor = 0;
   for (const Suffix& s : suffixes) {
-    if (equals_ignore_case(unit, s.text)) factor = s.factor;
+    if (ascii_iequals(unit, s.text)) factor = s.factor;
   }
   if (number.consumed == 0 || factor == 0) {
     return std::unexpected("invalid size " + quoted(text) +

@@ -10,12 +10,13 @@
 // administrator. Anti-spoofing spares trusted and authenticated clients (they are
 // "us"); the null sender is never spoofed (bounces must get through).
 #include "policy/access_rules.hpp"
+#include "conf/ascii.hpp"
 
 #include <algorithm>
 #include <optional>
 
 #include "conf/limits.hpp"
-#include "policy/address_parts.hpp"
+#include "conf/address_parts.hpp"
 
 namespace policy {
 namespace {
@@ -23,16 +24,6 @@ namespace {
 void add_problem(std::string& problems, const std::string& text) {
   if (!problems.empty()) problems += "; ";
   problems += text;
-}
-
-constexpr char lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string lowered(std::string_view s) {
-  std::string out(s);
-  std::ranges::transform(out, out.begin(), lower);
-  return out;
 }
 
 bool any_match(const std::vector<conf::AddressPattern>& patterns, std::string_view address) noexcept {
@@ -48,16 +39,11 @@ bool in_networks(const std::vector<Cidr>& networks, const IpAddress& address) no
   return std::ranges::any_of(networks, [&](const Cidr& n) { return n.contains(address); });
 }
 
-bool iequal(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
-
 /// The address inside a HELO literal ("[192.0.2.1]", "[IPv6:2001:db8::1]"), if valid.
 std::optional<IpAddress> literal_address(std::string_view helo) noexcept {
   if (helo.size() < 3 || helo.front() != '[' || helo.back() != ']') return std::nullopt;
   std::string_view inside = helo.substr(1, helo.size() - 2);
-  const bool v6 = inside.size() > 5 && iequal(inside.substr(0, 5), "IPv6:");
+  const bool v6 = inside.size() > 5 && conf::ascii_iequals(inside.substr(0, 5), "IPv6:");
   if (v6) inside.remove_prefix(5);
   const auto ip = IpAddress::parse(inside);
   if (!ip || ip->v4 == v6) return std::nullopt;  // RFC 5321 §4.1.3: v6 needs the tag, v4 must not have it
@@ -107,7 +93,7 @@ std::expected<AccessRules, std::string> AccessRules::compile(const conf::PolicyC
   compile_list(config.recipient_deny, where + "recipient_deny", problems, rules.recipients_.deny, address);
   rules.helo_fqdn_ = config.helo_required_fqdn;
   rules.helo_own_name_ = config.helo_reject_own_name;
-  rules.hostname_ = lowered(listener.hostname);
+  rules.hostname_ = conf::ascii_lowercase(listener.hostname);
   for (const auto& text : listener.addresses) {
     if (auto ip = IpAddress::parse(text)) rules.own_addresses_.push_back(ip->canonical());
   }
@@ -153,7 +139,7 @@ Decision AccessRules::on_helo(const RuleSubject& client, std::string_view helo) 
     } else {
       std::string_view name = helo;
       if (name.ends_with('.')) name.remove_suffix(1);
-      if ((!hostname_.empty() && iequal(name, hostname_)) || any_domain(own_domains_, name)) {
+      if ((!hostname_.empty() && conf::ascii_iequals(name, hostname_)) || any_domain(own_domains_, name)) {
         return Decision::reject(Reason::helo_spoofed);
       }
     }
@@ -162,16 +148,16 @@ Decision AccessRules::on_helo(const RuleSubject& client, std::string_view helo) 
 }
 
 Decision AccessRules::on_mail(const RuleSubject& client, std::string_view sender) const noexcept {
-  sender = without_angle_brackets(sender);
+  sender = conf::without_angle_brackets(sender);
   if (!senders_.admits(sender)) return Decision::reject(Reason::sender_denied);
   const bool null_sender = sender.empty();
   if (reject_spoofed_ && !null_sender && !client.trusted && !client.authenticated &&
-      any_domain(own_domains_, domain_part(sender))) {
+      any_domain(own_domains_, conf::domain_part(sender))) {
     return Decision::reject(Reason::spoofed_sender);
   }
   // HUB servers send non-delivery reports with the null sender: never refused here.
   if (!allowed_sender_domains_.empty() && !null_sender &&
-      !any_domain(allowed_sender_domains_, domain_part(sender))) {
+      !any_domain(allowed_sender_domains_, conf::domain_part(sender))) {
     return Decision::reject(Reason::sender_not_allowed);
   }
   bool restricted = false;
@@ -187,7 +173,7 @@ Decision AccessRules::on_mail(const RuleSubject& client, std::string_view sender
 }
 
 Decision AccessRules::on_rcpt(const RuleSubject&, std::string_view recipient) const noexcept {
-  if (!recipients_.admits(without_angle_brackets(recipient))) return Decision::reject(Reason::recipient_denied);
+  if (!recipients_.admits(conf::without_angle_brackets(recipient))) return Decision::reject(Reason::recipient_denied);
   return Decision::accept();
 }
 

@@ -19,7 +19,7 @@
 #include "policy/listener_policy.hpp"
 
 #include <algorithm>
-#include "policy/address_parts.hpp"
+#include "conf/address_parts.hpp"
 
 namespace policy {
 namespace {
@@ -31,9 +31,10 @@ void add_problem(std::string& problems, const std::string& text) {
 
 /// True when the local part of `recipient` asks a downstream host to relay further.
 bool has_sender_routing(std::string_view recipient) noexcept {
-  recipient = without_angle_brackets(recipient);
-  const auto at = recipient.rfind('@');
-  std::string_view local = recipient.substr(0, at == std::string_view::npos ? 0 : at);
+  recipient = conf::without_angle_brackets(recipient);
+  std::string_view local = conf::domain_separator(recipient) == std::string_view::npos
+                               ? std::string_view{}
+                               : conf::local_part(recipient);
   // An RFC 5321 source route ("@a,@b:user@c") is dropped by receivers (§C); the
   // local part proper starts after the colon.
   if (local.starts_with('@')) {
@@ -142,7 +143,7 @@ Decision ListenerPolicy::on_rcpt(const Client& client, std::string_view recipien
   // Normally already refused at MAIL; repeated so RCPT alone never opens the listener.
   if (require_trusted_) return Decision::reject(Reason::untrusted_client);
   if (has_sender_routing(recipient)) return Decision::reject(Reason::relay_denied);
-  if (accepts_domain(domain_part(recipient))) return Decision::accept();
+  if (accepts_domain(conf::domain_part(recipient))) return Decision::accept();
   return Decision::reject(Reason::relay_denied);
 }
 

@@ -1,13 +1,13 @@
 // policy/recipient_verifier.cpp — static recipient sets, callout replies and their cache.
 #include "policy/recipient_verifier.hpp"
+#include "conf/ascii.hpp"
+#include "conf/address_parts.hpp"
 
 namespace policy {
 
 std::string normalize_address(std::string_view address) {
-  if (address.size() >= 2 && address.front() == '<' && address.back() == '>') address = address.substr(1, address.size() - 2);
-  std::string out(address);
+  std::string out = conf::ascii_lowercase(conf::without_angle_brackets(address));
   while (out.ends_with('.')) out.pop_back();
-  for (char& c : out) c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
   return out;
 }
 
@@ -25,9 +25,8 @@ StaticRecipients::StaticRecipients(std::span<const std::string> entries) {
 bool StaticRecipients::contains(std::string_view address) const {
   const std::string normalized = normalize_address(address);
   if (addresses_.contains(normalized)) return true;
-  const auto at = normalized.rfind('@');
-  if (at == std::string::npos) return false;
-  return domains_.contains(normalized.substr(at + 1));
+  if (conf::domain_separator(normalized) == std::string::npos) return false;
+  return domains_.contains(std::string(conf::domain_part(normalized)));
 }
 
 std::string_view to_string(CalloutResult r) noexcept {

@@ -6,26 +6,16 @@
 // Threading: single owner (the resolver on its executor).
 // Errors: none. Standards: RFC 1035 §3.2.1, RFC 2308.
 #include "routing/dns_cache.hpp"
+#include "conf/domain_pattern.hpp"
 
 #include <algorithm>
 
 namespace routing {
-namespace {
-
-std::string lower(std::string_view name) {
-  std::string out(name);
-  while (!out.empty() && out.back() == '.') out.pop_back();
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-}  // namespace
-
 DnsCache::DnsCache(std::size_t max_entries, std::chrono::seconds max_ttl)
     : max_entries_(std::max<std::size_t>(max_entries, 1)), max_ttl_(max_ttl) {}
 
 std::optional<DnsAnswer> DnsCache::find(RecordType type, std::string_view name, TimePoint now) const {
-  const auto it = entries_.find({type, lower(name)});
+  const auto it = entries_.find({type, conf::dns_name_key(name)});
   if (it == entries_.end() || now >= it->second.expires) return std::nullopt;
   return it->second.answer;
 }
@@ -34,7 +24,7 @@ void DnsCache::store(RecordType type, std::string_view name, DnsAnswer answer, s
                      TimePoint now) {
   ttl = std::clamp(ttl, std::chrono::seconds(0), max_ttl_);
   if (ttl.count() == 0) return;
-  auto key = std::pair{type, lower(name)};
+  auto key = std::pair{type, conf::dns_name_key(name)};
   if (!entries_.contains(key) && entries_.size() >= max_entries_) {
     std::erase_if(entries_, [&](const auto& entry) { return now >= entry.second.expires; });
     if (entries_.size() >= max_entries_) {

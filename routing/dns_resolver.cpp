@@ -7,6 +7,7 @@
 // coroutine's completion to its executor, never resuming it inside c-ares. Nothing
 // polls: between readiness and timer events c-ares does not run at all.
 #include "routing/dns_resolver.hpp"
+#include "conf/domain_pattern.hpp"
 
 #include <ares.h>
 #include <arpa/inet.h>
@@ -337,9 +338,7 @@ asio::awaitable<std::expected<std::vector<asio::ip::address>, ResolveError>> Dns
     found.push_back(literal);
     co_return found;
   }
-  std::string name = host;
-  while (!name.empty() && name.back() == '.') name.pop_back();
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string name = conf::dns_name_key(host);
   for (const auto& [override_name, list] : impl_->hosts) {
     if (override_name != name) continue;
     for (const auto& text : list) {
@@ -408,9 +407,7 @@ asio::awaitable<std::expected<std::vector<asio::ip::address>, ResolveError>> Dns
 }
 
 asio::awaitable<std::expected<std::vector<MxRecord>, ResolveError>> DnsResolver::mx(std::string domain) {
-  std::string name = domain;
-  while (!name.empty() && name.back() == '.') name.pop_back();
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string name = conf::dns_name_key(domain);
   for (const auto& entry : impl_->hosts) {
     if (entry.first == name) co_return std::vector<MxRecord>{};  // overridden: implicit MX
   }

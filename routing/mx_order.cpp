@@ -7,29 +7,20 @@
 // Errors: none; malformed exchanges ("" among real records) are skipped.
 // Standards: RFC 5321 §5.1, RFC 7505 §3.
 #include "routing/mx_order.hpp"
+#include "conf/domain_pattern.hpp"
 
 #include <algorithm>
 
 namespace routing {
-namespace {
-
-std::string normal_host(std::string host) {
-  while (!host.empty() && host.back() == '.') host.pop_back();
-  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return host;
-}
-
-}  // namespace
-
 MxPlan order_mx(std::vector<MxRecord> records, std::string_view domain, const RandomBelow& random_below) {
   MxPlan plan;
   if (records.empty()) {
     // RFC 5321 §5.1: no MX records → the domain is treated as its own MX (A/AAAA).
     plan.implicit = true;
-    plan.hosts.push_back(normal_host(std::string(domain)));
+    plan.hosts.push_back(conf::dns_name_key(std::string(domain)));
     return plan;
   }
-  for (auto& record : records) record.exchange = normal_host(std::move(record.exchange));
+  for (auto& record : records) record.exchange = conf::dns_name_key(std::move(record.exchange));
   // RFC 7505 §3: a null MX is the only record; if other records accompany it, the
   // domain is misconfigured and the root entry is simply skipped.
   if (records.size() == 1 && records.front().exchange.empty()) {

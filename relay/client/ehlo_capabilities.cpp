@@ -1,5 +1,6 @@
 // relay/client/ehlo_capabilities.cpp — the EHLO reply parser.
 #include "relay/client/ehlo_capabilities.hpp"
+#include "conf/ascii.hpp"
 
 #include <cctype>
 #include <cstdlib>
@@ -10,8 +11,7 @@ HopCapabilities parse_ehlo(const Reply& ehlo) {
   HopCapabilities capabilities;
   capabilities.esmtp = true;
   for (std::size_t i = 1; i < ehlo.lines.size(); ++i) {
-    std::string line = ehlo.lines[i];
-    for (char& c : line) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const std::string line = conf::ascii_uppercase(ehlo.lines[i]);
     const std::string keyword = line.substr(0, line.find(' '));
     if (keyword == "PIPELINING") capabilities.pipelining = true;
     else if (keyword == "8BITMIME") capabilities.eight_bit_mime = true;

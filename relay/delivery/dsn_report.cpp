@@ -7,6 +7,7 @@
 // I/O, or lets hop-supplied text add header lines (controls are flattened to spaces).
 // Errors: none. Standards: RFC 3464, RFC 3461, RFC 6522, RFC 5322, RFC 3463, RFC 3834.
 #include "relay/delivery/dsn_report.hpp"
+#include "conf/ascii.hpp"
 
 #include <array>
 #include <cctype>
@@ -17,12 +18,6 @@ namespace {
 
 constexpr std::string_view crlf = "\r\n";
 
-std::string upper(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // The value of KEY=VALUE among space-separated ESMTP parameters (case-insensitive key).
 std::string parameter(std::string_view parameters, std::string_view key) {
   std::size_t pos = 0;
@@ -30,7 +25,7 @@ std::string parameter(std::string_view parameters, std::string_view key) {
     const std::size_t end = std::min(parameters.find(' ', pos), parameters.size());
     const std::string_view word = parameters.substr(pos, end - pos);
     const std::size_t eq = word.find('=');
-    if (eq != std::string_view::npos && upper(word.substr(0, eq)) == upper(key)) return std::string(word.substr(eq + 1));
+    if (eq != std::string_view::npos && conf::ascii_uppercase(word.substr(0, eq)) == conf::ascii_uppercase(key)) return std::string(word.substr(eq + 1));
     pos = end + 1;
   }
   return {};
@@ -109,7 +104,7 @@ std::string status_of_reply(std::string_view reply, bool permanent) {
 }
 
 bool wants_full_return(std::string_view mail_parameters) {
-  return upper(parameter(mail_parameters, "RET")) == "FULL";
+  return conf::ascii_uppercase(parameter(mail_parameters, "RET")) == "FULL";
 }
 
 std::string envelope_id_of(std::string_view mail_parameters) {
@@ -117,7 +112,7 @@ std::string envelope_id_of(std::string_view mail_parameters) {
 }
 
 bool notify_allows(std::string_view rcpt_parameters, DsnAction action) {
-  const std::string notify = upper(parameter(rcpt_parameters, "NOTIFY"));
+  const std::string notify = conf::ascii_uppercase(parameter(rcpt_parameters, "NOTIFY"));
   if (notify.empty()) return action != DsnAction::relayed;
   if (notify == "NEVER") return false;
   const char* wanted = action == DsnAction::failed ? "FAILURE" : action == DsnAction::delayed ? "DELAY" : "SUCCESS";

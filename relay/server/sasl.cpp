@@ -2,6 +2,7 @@
 //
 // One response line is decoded per step. A failed step always ends the exchange, so a
 // client cannot stay in it with garbage; the FSM decides what each outcome costs.
+#include "conf/ascii.hpp"
 #include "relay/server/sasl.hpp"
 
 #include <utility>
@@ -41,8 +42,8 @@ SaslStep plain_message(std::string_view text) {
 }  // namespace
 
 std::optional<SaslMechanism> parse_sasl_mechanism(std::string_view name) noexcept {
-  if (ascii_iequals(name, "PLAIN")) return SaslMechanism::plain;
-  if (ascii_iequals(name, "LOGIN")) return SaslMechanism::login;
+  if (conf::ascii_iequals(name, "PLAIN")) return SaslMechanism::plain;
+  if (conf::ascii_iequals(name, "LOGIN")) return SaslMechanism::login;
   return std::nullopt;
 }
 

@@ -3,6 +3,7 @@
 // The mechanisms' steps are relay/server/sasl; here are when AUTH is allowed, the
 // longer line limit of AUTH lines, what each SASL outcome answers, and the hand-over of
 // complete credentials to the driver (state authenticating; it calls auth_done()).
+#include "conf/ascii.hpp"
 #include "relay/server/server_fsm.hpp"
 
 #include <utility>
@@ -14,7 +15,7 @@ namespace relay {
 // keeps RFC 5321's 512. The first five octets ("AUTH ") are enough to tell.
 std::size_t ServerFsm::command_content_limit(std::string_view head) const noexcept {
   if (sasl_.active()) return limits::max_auth_line - 2;  // a continuation line
-  if (settings_.auth && head.size() == 5 && ascii_iequals(head.substr(0, 4), "AUTH") && head[4] == ' ') {
+  if (settings_.auth && head.size() == 5 && conf::ascii_iequals(head.substr(0, 4), "AUTH") && head[4] == ' ') {
     return limits::max_auth_line - 2;
   }
   return limits::max_command_line - 2;

@@ -8,6 +8,7 @@
 // it. A parse failure positioned on an 8-bit octet is reported as non_ascii_address so
 // the client learns that SMTPUTF8 is what it needed (allowed with PathOptions::allow_utf8).
 #include "relay/smtp/command_parser.hpp"
+#include "conf/ascii.hpp"
 
 #include <array>
 #include <limits>
@@ -31,21 +32,8 @@ constexpr bool is_qtext(char c) noexcept {
   return u == 32 || u == 33 || (u >= 35 && u <= 91) || (u >= 93 && u <= 126);
 }
 
-constexpr char lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
-bool istarts_with(std::string_view text, std::string_view prefix) noexcept {
-  return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
-}
+using conf::ascii_iequals;
+using conf::ascii_istarts_with;
 
 struct Cursor {
   std::string_view text;
@@ -140,7 +128,7 @@ bool parse_address_literal(Cursor& c) noexcept {
   const std::size_t close = c.text.find(']', c.pos);
   if (close == std::string_view::npos) return false;
   const std::string_view body = c.text.substr(c.pos, close - c.pos);
-  const bool ok = is_ipv4_literal(body) || (istarts_with(body, "IPv6:") && is_ipv6_address(body.substr(5)));
+  const bool ok = is_ipv4_literal(body) || (ascii_istarts_with(body, "IPv6:") && is_ipv6_address(body.substr(5)));
   if (!ok) {
     // Point at an 8-bit octet if there is one, so the caller reports it as such.
     for (std::size_t i = 0; i < body.size(); ++i) {
@@ -222,7 +210,7 @@ std::expected<ParsedPath, EnvelopeError> parse_path(Cursor& c, PathKind kind) {
   }
   // "RCPT TO:<Postmaster>" — the one domain-less path (§4.1.1.3, §4.5.1).
   if (kind == PathKind::forward && !source_route && !quoted && c.peek() == '>' &&
-      iequals(c.text.substr(mailbox_start, local_end - mailbox_start), "postmaster")) {
+      ascii_iequals(c.text.substr(mailbox_start, local_end - mailbox_start), "postmaster")) {
     ++c.pos;
     return ParsedPath{std::string(c.text.substr(mailbox_start, local_end - mailbox_start)), true};
   }
@@ -246,7 +234,7 @@ struct Envelope {
 
 std::expected<Envelope, EnvelopeError> parse_envelope(std::string_view argument, std::string_view keyword,
                                                       PathKind kind, PathOptions options) {
-  if (!istarts_with(argument, keyword)) return std::unexpected(EnvelopeError::syntax);
+  if (!ascii_istarts_with(argument, keyword)) return std::unexpected(EnvelopeError::syntax);
   Cursor c{argument, keyword.size(), options.allow_utf8};
   while (c.peek() == ' ') ++c.pos;  // "MAIL FROM: <a@b>" is common enough to accept
   if (c.at_end()) return std::unexpected(EnvelopeError::syntax);
@@ -305,7 +293,7 @@ Command parse_command(std::string_view line) noexcept {
   const std::string_view word = line.substr(0, space);
   Command command;
   for (const auto& entry : verb_names) {
-    if (iequals(word, entry.name)) {
+    if (ascii_iequals(word, entry.name)) {
       command.verb = entry.verb;
       break;
     }
@@ -380,7 +368,7 @@ std::expected<MailParameters, ParameterError> interpret_mail_parameters(
   bool seen_size = false;
   bool seen_body = false;
   for (const auto& p : parameters) {
-    if (iequals(p.keyword, "SIZE")) {
+    if (ascii_iequals(p.keyword, "SIZE")) {
       // RFC 1870: size-value ::= 1*20DIGIT. Values beyond 64 bits saturate: they
       // exceed any limit we have, which is all the comparison needs to know.
       if (seen_size || p.value.empty() || p.value.size() > 20) return std::unexpected(ParameterError::bad_value);
@@ -393,14 +381,14 @@ std::expected<MailParameters, ParameterError> interpret_mail_parameters(
       }
       result.size = size;
       seen_size = true;
-    } else if (iequals(p.keyword, "BODY")) {
+    } else if (ascii_iequals(p.keyword, "BODY")) {
       if (seen_body) return std::unexpected(ParameterError::bad_value);
       seen_body = true;
-      if (iequals(p.value, "7BIT")) {
+      if (ascii_iequals(p.value, "7BIT")) {
         result.body = BodyType::seven_bit;
-      } else if (iequals(p.value, "8BITMIME")) {
+      } else if (ascii_iequals(p.value, "8BITMIME")) {
         result.body = BodyType::eight_bit_mime;
-      } else if (iequals(p.value, "BINARYMIME")) {
+      } else if (ascii_iequals(p.value, "BINARYMIME")) {
         return std::unexpected(ParameterError::unsupported_value);  // RFC 3030, needs CHUNKING
       } else {
         return std::unexpected(ParameterError::bad_value);
@@ -412,7 +400,6 @@ std::expected<MailParameters, ParameterError> interpret_mail_parameters(
   return result;
 }
 
-bool ascii_iequals(std::string_view a, std::string_view b) noexcept { return iequals(a, b); }
 
 // "BDAT" SP chunk-size [SP "LAST"] (RFC 3030 §4); chunk-size is 1*DIGIT. Several spaces
 // before LAST and any letter case are tolerated, like the other verbs' arguments.
@@ -430,7 +417,7 @@ std::optional<BdatArgument> parse_bdat_argument(std::string_view argument) noexc
   if (rest.empty()) return parsed;
   if (rest.front() != ' ') return std::nullopt;
   while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-  if (!iequals(rest, "LAST")) return std::nullopt;
+  if (!ascii_iequals(rest, "LAST")) return std::nullopt;
   parsed.last = true;
   return parsed;
 }

@@ -51,9 +51,6 @@ struct Command {
   std::string_view argument;
 };
 
-/// ASCII case-insensitive equality: verbs, keywords and SASL mechanism names.
-bool ascii_iequals(std::string_view a, std::string_view b) noexcept;
-
 /// Splits a command line (without CRLF). Never fails: an unknown verb gives Verb::unknown.
 Command parse_command(std::string_view line) noexcept;
 

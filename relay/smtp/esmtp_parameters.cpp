@@ -5,21 +5,14 @@
 // non-printable is ever stored. SIZE/BODY keep their meaning from relay/command_parser:
 // the other parameters are peeled off here and the rest handed over unchanged.
 #include "relay/smtp/esmtp_parameters.hpp"
+#include "conf/ascii.hpp"
 
 #include <vector>
 
 namespace relay {
 namespace {
 
-constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
+using conf::ascii_iequals;
 
 int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
@@ -37,10 +30,10 @@ std::optional<std::uint8_t> parse_notify(std::string_view value) {
     const std::size_t comma = std::min(value.find(',', pos), value.size());
     const std::string_view word = value.substr(pos, comma - pos);
     std::uint8_t bit = 0;
-    if (iequals(word, "NEVER")) bit = notify_never;
-    else if (iequals(word, "SUCCESS")) bit = notify_success;
-    else if (iequals(word, "FAILURE")) bit = notify_failure;
-    else if (iequals(word, "DELAY")) bit = notify_delay;
+    if (ascii_iequals(word, "NEVER")) bit = notify_never;
+    else if (ascii_iequals(word, "SUCCESS")) bit = notify_success;
+    else if (ascii_iequals(word, "FAILURE")) bit = notify_failure;
+    else if (ascii_iequals(word, "DELAY")) bit = notify_delay;
     else return std::nullopt;  // includes the empty word of "A,,B" or a trailing comma
     if ((bits & bit) != 0) return std::nullopt;  // "SUCCESS,SUCCESS"
     bits = static_cast<std::uint8_t>(bits | bit);
@@ -142,13 +135,13 @@ std::expected<MailExtensions, ParameterError> interpret_mail_extensions(std::spa
   bool seen_envid = false;
   std::vector<EsmtpParameter> rest;
   for (const auto& p : parameters) {
-    if (iequals(p.keyword, "RET")) {
+    if (ascii_iequals(p.keyword, "RET")) {
       if (seen_ret) return std::unexpected(ParameterError::bad_value);
       seen_ret = true;
-      if (iequals(p.value, "FULL")) result.ret = DsnReturn::full;
-      else if (iequals(p.value, "HDRS")) result.ret = DsnReturn::headers;
+      if (ascii_iequals(p.value, "FULL")) result.ret = DsnReturn::full;
+      else if (ascii_iequals(p.value, "HDRS")) result.ret = DsnReturn::headers;
       else return std::unexpected(ParameterError::bad_value);
-    } else if (iequals(p.keyword, "ENVID")) {
+    } else if (ascii_iequals(p.keyword, "ENVID")) {
       if (seen_envid || p.value.empty()) return std::unexpected(ParameterError::bad_value);
       seen_envid = true;
       const auto decoded = decode_xtext(p.value);
@@ -159,7 +152,7 @@ std::expected<MailExtensions, ParameterError> interpret_mail_extensions(std::spa
         if (u < 0x20 || u > 0x7e) return std::unexpected(ParameterError::bad_value);
       }
       result.envid = p.value;
-    } else if (iequals(p.keyword, "SMTPUTF8")) {
+    } else if (ascii_iequals(p.keyword, "SMTPUTF8")) {
       // RFC 6531 §3.4: no value.
       if (result.smtputf8 || !p.value.empty()) return std::unexpected(ParameterError::bad_value);
       result.smtputf8 = true;
@@ -177,12 +170,12 @@ std::expected<RcptExtensions, ParameterError> interpret_rcpt_parameters(std::spa
   RcptExtensions result;
   bool seen_orcpt = false;
   for (const auto& p : parameters) {
-    if (iequals(p.keyword, "NOTIFY")) {
+    if (ascii_iequals(p.keyword, "NOTIFY")) {
       if (result.notify != notify_none) return std::unexpected(ParameterError::bad_value);
       const auto bits = parse_notify(p.value);
       if (!bits) return std::unexpected(ParameterError::bad_value);
       result.notify = *bits;
-    } else if (iequals(p.keyword, "ORCPT")) {
+    } else if (ascii_iequals(p.keyword, "ORCPT")) {
       if (seen_orcpt) return std::unexpected(ParameterError::bad_value);
       seen_orcpt = true;
       // orcpt-parameter = "ORCPT=" addr-type ";" xtext
@@ -213,7 +206,7 @@ std::optional<std::string_view> find_parameter(std::string_view text, std::strin
     const std::size_t end = std::min(text.find(' ', pos), text.size());
     const std::string_view word = text.substr(pos, end - pos);
     const std::size_t eq = word.find('=');
-    if (iequals(word.substr(0, eq), keyword)) {
+    if (ascii_iequals(word.substr(0, eq), keyword)) {
       return eq == std::string_view::npos ? std::string_view{} : word.substr(eq + 1);
     }
     pos = end + 1;
