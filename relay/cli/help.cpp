@@ -35,6 +35,11 @@ constexpr std::string_view queue_overview =
     "the daemon runs or not. `hubrelay queue COMMAND --help` describes one command.\n"
     "Exit status: 0 done, 1 no such message or queue error, 2 usage or configuration error.\n";
 
+constexpr std::string_view alert_test =
+    "usage: hubrelay alert test [--config FILE]\n"
+    "\n"
+    "Queues a test alert mail to [alerts] to; the running daemon delivers it.\n";
+
 // Command path → its help text (without the shared option lines, appended below).
 constexpr std::array<std::pair<std::string_view, std::string_view>, 21> texts{{
     {"serve",
@@ -54,14 +59,8 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 21> texts{{
      "\n"
      "Every configured path and hop: state, since when, last runs, ejections.\n"
      "  --json              one JSON document instead of the table\n"},
-    {"alert",
-     "usage: hubrelay alert test [--config FILE]\n"
-     "\n"
-     "Queues a test alert mail to [alerts] to; the running daemon delivers it.\n"},
-    {"alert test",
-     "usage: hubrelay alert test [--config FILE]\n"
-     "\n"
-     "Queues a test alert mail to [alerts] to; the running daemon delivers it.\n"},
+    {"alert", alert_test},
+    {"alert test", alert_test},
     {"hash-password",
      "usage: hubrelay hash-password < PASSWORD-FILE\n"
      "\n"
