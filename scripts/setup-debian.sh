@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package hubrelay needs to build, run and test.
+# Installs every Debian 12 package hubrelay needs to build and run; with --test also what
+# the test suite needs beyond that (the Debian package build and lintian).
 # Idempotent: packages already present are skipped by apt. Postfix is installed with
 # "No configuration" so no system MTA is configured or started (we only use its
 # smtp-source / smtp-sink tools and, in bench/, a private instance).
@@ -15,6 +16,10 @@ pkgs=(
   chromium
   haproxy
 )
+# scripts/test.sh: scripts/package.sh (dpkg-buildpackage, dh, lintian) and
+# tests/package/check_package.sh (dpkg --root runs systemd-sysusers / -tmpfiles).
+test_pkgs=(debhelper dpkg-dev fakeroot lintian systemd)
+if [ "${1:-}" = "--test" ]; then pkgs+=("${test_pkgs[@]}"); fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -18,31 +18,14 @@
 
 #include "conf/load.hpp"
 #include "queue/admin_store.hpp"
+#include "relay/cli/arguments.hpp"
+#include "relay/cli/help.hpp"
 #include "relay/logging.hpp"
 #include "relay/delivery/queue_bridge.hpp"
 #include "relay/admin/queue_format.hpp"
 
 namespace relay {
 namespace {
-
-constexpr const char* queue_usage =
-    "usage: hubrelay queue COMMAND [options] [--config FILE]\n"
-    "\n"
-    "  list [--state S] [--direction inbound|outbound] [--listener L] [--sender TEXT]\n"
-    "       [--recipient TEXT] [--domain D] [--hop H] [--older AGE] [--newer AGE]\n"
-    "       [--limit N] [--offset N] [--after ID] [--json]\n"
-    "         S: queued (default: anything pending), deferred, held, delivered, failed,\n"
-    "         expired, all. AGE: 90s, 15m, 2h, 3d. --json: one JSON object per line.\n"
-    "  show ID [--json] [--eml | --body]   envelope, recipients, attempts; --eml exports\n"
-    "                                      the stored message, --body only its body\n"
-    "  retry ID... | --all | --domain D    make pending recipients due now\n"
-    "  hold ID... | --all                  keep messages from delivery\n"
-    "  release ID... | --all               undo hold, deliver now\n"
-    "  delete ID... | --all [--bounce]     remove messages; --bounce instead fails every\n"
-    "                                      pending recipient (5.0.0) so a DSN is sent\n"
-    "  bounce ID...                        fail pending recipients now (DSN to the sender)\n"
-    "  expire ID...                        expire pending recipients now (DSN to the sender)\n"
-    "  summary [--json]                    pending mail by recipient domain and age (qshape)\n";
 
 constexpr const char* deleted_reply = "550 5.0.0 deleted by administrator";
 constexpr const char* bounced_reply = "550 5.0.0 bounced by administrator";
@@ -57,36 +40,23 @@ std::string who() {
   return "user=" + name + " uid=" + std::to_string(uid);
 }
 
-struct Parsed {
-  std::vector<std::string> positional;
-  queue_format::Options options;
-  bool json = false, all = false, bounce = false, eml = false, body = false;
-};
-
-// Flags that take no value; every other --key takes one.
-std::expected<Parsed, std::string> parse_words(const std::vector<std::string>& words) {
-  Parsed p;
-  for (std::size_t i = 0; i < words.size(); ++i) {
-    const std::string& w = words[i];
-    if (!w.starts_with("--")) {
-      p.positional.push_back(w);
-      continue;
-    }
-    std::string key = w.substr(2), value;
-    if (const auto eq = key.find('='); eq != std::string::npos) {
-      value = key.substr(eq + 1);
-      key.erase(eq);
-    } else if (key == "json" || key == "all" || key == "bounce" || key == "eml" || key == "body") {
-      (key == "json" ? p.json : key == "all" ? p.all : key == "bounce" ? p.bounce : key == "eml" ? p.eml : p.body) = true;
-      continue;
-    } else if (i + 1 < words.size()) {
-      value = words[++i];
-    } else {
-      return std::unexpected("option --" + key + " needs a value");
-    }
-    p.options[key] = value;
-  }
-  return p;
+// What each queue command accepts besides --config and --help.
+const std::map<std::string, cli::OptionSpec, std::less<>>& queue_specs() {
+  static const std::map<std::string, cli::OptionSpec, std::less<>> specs{
+      {"list", {.flags = {"json"},
+                .valued = {"state", "direction", "listener", "sender", "recipient", "domain", "hop", "older",
+                           "newer", "limit", "offset", "after"}}},
+      {"show", {.flags = {"json", "eml", "body"}, .valued = {}}},
+      {"summary", {.flags = {"json"}, .valued = {}}},
+      {"retry", {.flags = {"all"}, .valued = {"domain"}}},
+      {"hold", {.flags = {"all"}, .valued = {}}},
+      {"release", {.flags = {"all"}, .valued = {}}},
+      {"delete", {.flags = {"all", "bounce"}, .valued = {}}},
+      // --all is accepted only to refuse it with a reason (name the messages).
+      {"bounce", {.flags = {"all"}, .valued = {}}},
+      {"expire", {.flags = {"all"}, .valued = {}}},
+  };
+  return specs;
 }
 
 std::expected<std::vector<queue::MessageId>, std::string> parse_ids(const std::vector<std::string>& words) {
@@ -104,6 +74,11 @@ int fail(const std::string& why, int status = 1) {
   return status;
 }
 
+// A mistake in the words typed: exit status 2 and a pointer to the command's help.
+int usage_error(const std::string& command, const std::string& why) {
+  return cli::usage_error(command.empty() ? "queue" : "queue " + command, why);
+}
+
 std::string join_ids(const queue::Selection& s) {
   if (s.all) return "all";
   if (!s.domain.empty()) return "domain=" + s.domain;
@@ -114,16 +89,65 @@ std::string join_ids(const queue::Selection& s) {
 
 }  // namespace
 
-int queue_cli_main(const std::string& config_path, const std::vector<std::string>& args) {
-  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
-    (args.empty() ? std::cerr : std::cout) << queue_usage;
-    return args.empty() ? 2 : 0;
+int queue_cli_main(const std::vector<std::string>& words, const std::string& default_config) {
+  const auto at = cli::first_positional(words);
+  if (!at || words[*at] == "help") {
+    // "queue", "queue --help", "queue help": the overview; only a bare "queue" is an error.
+    auto parsed = cli::parse_words(words, {});
+    if (!parsed) return usage_error("", parsed.error());
+    const bool asked = parsed->help || at.has_value();
+    (asked ? std::cout : std::cerr) << *cli::help_for("queue");
+    return asked ? 0 : 2;
   }
-  const std::string command = args[0];
-  auto parsed = parse_words({args.begin() + 1, args.end()});
-  if (!parsed) return fail(parsed.error(), 2);
-  Parsed& p = *parsed;
+  const std::string command = words[*at];
+  const auto spec = queue_specs().find(command);
+  if (spec == queue_specs().end()) return usage_error("", "unknown queue command '" + command + "'");
+  std::vector<std::string> rest = words;
+  rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(*at));
+  auto parsed = cli::parse_words(rest, spec->second);
+  if (!parsed) return usage_error(command, parsed.error());
+  cli::Words& p = *parsed;
+  if (p.help) {
+    std::cout << *cli::help_for("queue " + command);
+    return 0;
+  }
+  const bool json = p.flags.contains("json");
 
+  // Everything the words alone can tell is checked before the configuration and the
+  // queue are opened: a typing mistake is a usage error (2) whatever state the host is in.
+  std::optional<queue::QueueFilter> filter;
+  std::vector<queue::MessageId> ids;
+  queue::Selection selection;
+  if (command == "list") {
+    if (!p.positional.empty()) return usage_error(command, "list takes no ids; use `queue show ID`");
+    auto parsed_filter = queue_format::filter_from(p.options);
+    if (!parsed_filter) return usage_error(command, parsed_filter.error());
+    filter = std::move(*parsed_filter);
+  } else if (command == "summary") {
+    if (!p.positional.empty()) return usage_error(command, "summary takes no ids");
+  } else {
+    auto parsed_ids = parse_ids(p.positional);
+    if (!parsed_ids) return usage_error(command, parsed_ids.error());
+    ids = std::move(*parsed_ids);
+  }
+  if (command == "show") {
+    if (ids.size() != 1) return usage_error(command, "show takes exactly one queue id");
+    if (p.flags.contains("eml") && p.flags.contains("body")) return usage_error(command, "--eml or --body, not both");
+  }
+  const bool mutation = command != "list" && command != "show" && command != "summary";
+  if (mutation) {
+    selection.ids = ids;
+    selection.all = p.flags.contains("all");
+    if (auto it = p.options.find("domain"); it != p.options.end()) selection.domain = it->second;
+    const int chosen = (selection.ids.empty() ? 0 : 1) + (selection.all ? 1 : 0) + (selection.domain.empty() ? 0 : 1);
+    if (chosen != 1)
+      return usage_error(command, command + " needs queue ids, --all" + (command == "retry" ? " or --domain D" : "") +
+                                      " (exactly one of them)");
+    if ((command == "bounce" || command == "expire") && selection.all)
+      return usage_error(command, command + " --all is refused: name the messages (see `queue list`)");
+  }
+
+  const std::string config_path = p.config.value_or(default_config);
   auto loaded = conf::load_file(config_path);
   if (!loaded) {
     for (const auto& d : loaded.error()) std::cerr << d.to_string() << "\n";
@@ -131,80 +155,52 @@ int queue_cli_main(const std::string& config_path, const std::vector<std::string
   }
   const conf::Config& config = **loaded;
   const std::string db_path = (std::filesystem::path(config.relay.state_dir) / "queue.db").string();
-
-  const bool mutation = command == "retry" || command == "hold" || command == "release" || command == "delete" ||
-                        command == "bounce" || command == "expire";
-  const bool known = mutation || command == "list" || command == "show" || command == "summary";
-  if (!known) return fail("unknown queue command '" + command + "'\n" + queue_usage, 2);
-
   auto store = queue::AdminStore::open(db_path);
   if (!store) return fail(store.error());
   const auto now = now_ms();
 
   if (command == "list") {
-    if (!p.positional.empty()) return fail("list takes no ids; use `queue show ID`", 1);
-    auto filter = queue_format::filter_from(p.options);
-    if (!filter) return fail(filter.error());
     auto rows = store->list(*filter, now);
     if (!rows) return fail(rows.error());
-    if (!p.json) std::cout << queue_format::list_header();
-    for (const auto& m : *rows) std::cout << (p.json ? queue_format::message_json(m, now) + "\n" : queue_format::message_line(m, now));
-    if (!p.json) std::cout << rows->size() << " message(s)\n";
+    if (!json) std::cout << queue_format::list_header();
+    for (const auto& m : *rows) std::cout << (json ? queue_format::message_json(m, now) + "\n" : queue_format::message_line(m, now));
+    if (!json) std::cout << rows->size() << " message(s)\n";
     return 0;
   }
   if (command == "show") {
-    if (p.positional.size() != 1 || !p.options.empty()) return fail("usage: hubrelay queue show ID [--json] [--eml|--body]", 1);
-    auto ids = parse_ids(p.positional);
-    if (!ids) return fail(ids.error());
-    if (p.eml || p.body) {
-      auto body = store->body(ids->front());
+    const bool eml = p.flags.contains("eml"), body_only = p.flags.contains("body");
+    if (eml || body_only) {
+      auto body = store->body(ids.front());
       if (!body) return fail(body.error());
       std::string_view out = *body;
-      if (p.body) {
+      if (body_only) {
         const auto split = out.find("\r\n\r\n");
         out = split == std::string_view::npos ? std::string_view{} : out.substr(split + 4);
       }
       std::cout.write(out.data(), static_cast<std::streamsize>(out.size()));
       return 0;
     }
-    auto m = store->show(ids->front());
+    auto m = store->show(ids.front());
     if (!m) return fail(m.error());
-    std::cout << (p.json ? queue_format::message_json(*m, now) + "\n" : queue_format::show_text(*m, now));
+    std::cout << (json ? queue_format::message_json(*m, now) + "\n" : queue_format::show_text(*m, now));
     return 0;
   }
   if (command == "summary") {
     auto inputs = store->summary_inputs();
     if (!inputs) return fail(inputs.error());
     const auto rows = queue::summarize(*inputs, now);
-    std::cout << (p.json ? queue_format::summary_json(rows) : queue_format::summary_text(rows));
+    std::cout << (json ? queue_format::summary_json(rows) : queue_format::summary_text(rows));
     return 0;
   }
 
   // Mutations: one selection, one transaction, one audit line.
-  queue::Selection selection;
-  auto ids = parse_ids(p.positional);
-  if (!ids) return fail(ids.error());
-  selection.ids = std::move(*ids);
-  selection.all = p.all;
-  if (auto it = p.options.find("domain"); it != p.options.end()) {
-    if (command != "retry") return fail("--domain is only for retry");
-    selection.domain = it->second;
-    p.options.erase(it);
-  }
-  if (!p.options.empty()) return fail("unknown option --" + p.options.begin()->first + " for " + command);
-  if (p.bounce && command != "delete") return fail("--bounce is only for delete");
-  const int chosen = (selection.ids.empty() ? 0 : 1) + (selection.all ? 1 : 0) + (selection.domain.empty() ? 0 : 1);
-  if (chosen != 1) return fail(command + " needs queue ids, --all" + (command == "retry" ? " or --domain D" : "") +
-                               " (exactly one of them)");
-  if ((command == "bounce" || command == "expire") && selection.all)
-    return fail(command + " --all is refused: name the messages (see `queue list`)");
-
   std::expected<queue::MutationResult, std::string> result;
   std::string action = command;
+  const bool bounce = p.flags.contains("bounce");
   if (command == "retry") result = store->retry(selection, now);
   else if (command == "hold") result = store->hold(selection);
   else if (command == "release") result = store->release(selection, now);
-  else if (command == "delete" && p.bounce) {
+  else if (command == "delete" && bounce) {
     action = "delete --bounce";
     result = store->finish(selection, queue::RecipientState::failed, deleted_reply, now);
   } else if (command == "delete") result = store->remove(selection);
@@ -243,17 +239,17 @@ std::optional<std::array<double, 3>> rates_of(std::string_view json, std::string
 
 }  // namespace
 
-int stats_main(const std::string& config_path, const std::vector<std::string>& args) {
-  bool json = false;
-  for (const auto& a : args) {
-    if (a == "--json") {
-      json = true;
-    } else {
-      std::cerr << "usage: hubrelay stats [--json] [--config FILE]\n";
-      return 2;
-    }
+int stats_main(const std::vector<std::string>& words, const std::string& default_config) {
+  auto parsed = cli::parse_words(words, {.flags = {"json"}, .valued = {}});
+  if (!parsed) return cli::usage_error("stats", parsed.error());
+  if (parsed->help) {
+    std::cout << *cli::help_for("stats");
+    return 0;
   }
-  auto loaded = conf::load_file(config_path);
+  if (!parsed->positional.empty())
+    return cli::usage_error("stats", "unexpected argument '" + parsed->positional.front() + "'");
+  const bool json = parsed->flags.contains("json");
+  auto loaded = conf::load_file(parsed->config.value_or(default_config));
   if (!loaded) {
     for (const auto& d : loaded.error()) std::cerr << d.to_string() << "\n";
     return 2;
@@ -298,6 +294,12 @@ int stats_main(const std::string& config_path, const std::vector<std::string>& a
       }
     }
     return 0;
+  } catch (const boost::system::system_error& e) {
+    // what() of a Boost error carries the source location ("[system:111 at /usr/include/
+    // boost/...]"); an operator needs only the reason.
+    std::cerr << "hubrelay stats: cannot reach the daemon's admin endpoint " << admin.listen.address << ":"
+              << admin.listen.port << ": " << e.code().message() << " (is hubrelay running?)\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "hubrelay stats: cannot reach the daemon's admin endpoint " << admin.listen.address << ":"
               << admin.listen.port << ": " << e.what() << "\n";

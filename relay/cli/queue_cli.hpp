@@ -3,7 +3,8 @@
 // Owns: argument parsing for queue list|show|retry|hold|release|delete|bounce|expire|
 // summary and stats, the audit log line of every queue mutation (who: uid and user
 // name; what; result) written to the daemon's configured log (file or syslog) or stderr,
-// and exit statuses (0 ok, 1 bad id / bad filter / queue error, 2 usage).
+// and exit statuses (0 ok, 1 no such message / queue or admin endpoint error, 2 usage:
+// unknown option, missing or malformed value, bad queue id, or a configuration error).
 // The queue commands work on state_dir/queue.db directly (queue::AdminStore), so they
 // work the same whether the daemon runs or not; `stats` asks the running daemon's admin
 // endpoint ([admin] listen) for /api/status.
@@ -16,10 +17,10 @@
 
 namespace relay {
 
-/// `args`: the words after "queue" (the config path already removed by main).
-int queue_cli_main(const std::string& config_path, const std::vector<std::string>& args);
+/// `words`: everything after "queue" (the queue command, its options, --config, --help).
+int queue_cli_main(const std::vector<std::string>& words, const std::string& default_config);
 
 /// `hubrelay stats`: per-direction throughput over the last 1, 5 and 15 minutes.
-int stats_main(const std::string& config_path, const std::vector<std::string>& args);
+int stats_main(const std::vector<std::string>& words, const std::string& default_config);
 
 }  // namespace relay

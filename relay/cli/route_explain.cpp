@@ -13,6 +13,8 @@
 
 #include "conf/domain_pattern.hpp"
 #include "conf/load.hpp"
+#include "relay/cli/arguments.hpp"
+#include "relay/cli/help.hpp"
 #include "routing/hop_selector.hpp"
 #include "routing/route_table.hpp"
 
@@ -120,37 +122,28 @@ RouteExplanation explain_route(const conf::Config& config, std::string_view addr
   return out;
 }
 
-int route_command(int argc, char** argv, const std::string& default_config) {
-  std::vector<std::string> words(argv + 2, argv + argc);
-  std::string config_path = default_config;
-  std::optional<conf::Direction> direction;
-  std::string address;
-  bool explain = false;
-  const auto usage = [] {
-    std::cerr << "usage: hubrelay route explain ADDRESS [--direction inbound|outbound] [--config FILE]\n";
-    return 2;
-  };
-  for (std::size_t i = 0; i < words.size(); ++i) {
-    const std::string& w = words[i];
-    if ((w == "--config" || w == "-c") && i + 1 < words.size()) {
-      config_path = words[++i];
-    } else if (w.starts_with("--config=")) {
-      config_path = w.substr(9);
-    } else if (w == "--direction" && i + 1 < words.size()) {
-      const std::string& d = words[++i];
-      if (d == "inbound") direction = conf::Direction::inbound;
-      else if (d == "outbound") direction = conf::Direction::outbound;
-      else return usage();
-    } else if (!explain && w == "explain") {
-      explain = true;
-    } else if (explain && address.empty() && !w.starts_with("-")) {
-      address = w;
-    } else {
-      return usage();
-    }
+int route_command(const std::vector<std::string>& words, const std::string& default_config) {
+  const auto usage_error = [](const std::string& why) { return cli::usage_error("route explain", why); };
+  auto parsed = cli::parse_words(words, {.flags = {}, .valued = {"direction"}});
+  if (!parsed) return usage_error(parsed.error());
+  const auto& positional = parsed->positional;
+  const bool explain = !positional.empty() && positional[0] == "explain";
+  if (parsed->help) {
+    std::cout << *cli::help_for(explain ? "route explain" : "route");
+    return 0;
   }
-  if (!explain || address.empty()) return usage();
-  auto loaded = conf::load_file(config_path);
+  if (!explain) return usage_error(positional.empty() ? "missing command (route explain ADDRESS)"
+                                                      : "unknown route command '" + positional[0] + "'");
+  if (positional.size() < 2) return usage_error("missing ADDRESS");
+  if (positional.size() > 2) return usage_error("unexpected argument '" + positional[2] + "'");
+  const std::string& address = positional[1];
+  std::optional<conf::Direction> direction;
+  if (auto it = parsed->options.find("direction"); it != parsed->options.end()) {
+    if (it->second == "inbound") direction = conf::Direction::inbound;
+    else if (it->second == "outbound") direction = conf::Direction::outbound;
+    else return usage_error("--direction " + it->second + ": use inbound or outbound");
+  }
+  auto loaded = conf::load_file(parsed->config.value_or(default_config));
   if (!loaded) {
     for (const auto& d : loaded.error()) std::cerr << d.to_string() << "\n";
     return 2;

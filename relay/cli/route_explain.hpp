@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "conf/config.hpp"
 #include "health/view.hpp"
@@ -30,7 +31,7 @@ RouteExplanation explain_route(const conf::Config& config, std::string_view addr
                                std::optional<conf::Direction> direction, const health::View& health,
                                std::string_view health_source);
 
-/// `argv[1]` is "route". Prints to stdout/stderr and returns the exit status.
-int route_command(int argc, char** argv, const std::string& default_config);
+/// `words`: everything after "route". Prints to stdout/stderr and returns the exit status.
+int route_command(const std::vector<std::string>& words, const std::string& default_config);
 
 }  // namespace relay

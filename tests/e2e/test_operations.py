@@ -179,16 +179,21 @@ class QueueCliTest(OperationsTestCase):
         r = self.cli("retry", "--all")
         self.assertEqual(r.returncode, 0, r.stderr)
 
-    def test_bad_ids_and_filters_exit_1(self):
-        for args, expect in ((["show", "zzz"], "not a queue id"),
-                             (["show", "FFFFFF"], "no message with queue id"),
-                             (["hold", "ABC123"], "no message with queue id"),
-                             (["list", "--state", "sleeping"], "unknown state"),
-                             (["list", "--older", "yesterday"], "not an age"),
-                             (["list", "--colour", "blue"], "unknown filter"),
-                             (["retry"], "needs queue ids")):
+    def test_missing_messages_exit_1_and_bad_words_exit_2(self):
+        # Operational: the words are right but the queue has no such message.
+        for args, expect in ((["show", "FFFFFF"], "no message with queue id"),
+                             (["hold", "ABC123"], "no message with queue id")):
             r = self.cli(*args)
             self.assertEqual(r.returncode, 1, f"{args}: {r.stdout} {r.stderr}")
+            self.assertIn(expect, r.stderr, args)
+        # Usage: malformed ids, values and options, missing arguments.
+        for args, expect in ((["show", "zzz"], "not a queue id"),
+                             (["list", "--state", "sleeping"], "unknown state"),
+                             (["list", "--older", "yesterday"], "not an age"),
+                             (["list", "--colour", "blue"], "unknown option --colour"),
+                             (["retry"], "needs queue ids")):
+            r = self.cli(*args)
+            self.assertEqual(r.returncode, 2, f"{args}: {r.stdout} {r.stderr}")
             self.assertIn(expect, r.stderr, args)
 
     def test_queue_api_over_http(self):

@@ -1,0 +1,183 @@
+// relay/cli/help.cpp — see help.hpp.
+#include "relay/cli/help.hpp"
+
+#include <array>
+#include <iostream>
+#include <utility>
+
+namespace relay::cli {
+namespace {
+
+constexpr const char* config_line =
+    "  -c, --config FILE   configuration file (default /etc/hubrelay/hubrelay.toml)\n"
+    "  -h, --help          show this help\n";
+
+constexpr std::string_view queue_overview =
+    "usage: hubrelay queue COMMAND [options] [--config FILE]\n"
+    "\n"
+    "  list [--state S] [--direction inbound|outbound] [--listener L] [--sender TEXT]\n"
+    "       [--recipient TEXT] [--domain D] [--hop H] [--older AGE] [--newer AGE]\n"
+    "       [--limit N] [--offset N] [--after ID] [--json]\n"
+    "         S: queued (default: anything pending), deferred, held, delivered, failed,\n"
+    "         expired, all. AGE: 90s, 15m, 2h, 3d. --json: one JSON object per line.\n"
+    "  show ID [--json] [--eml | --body]   envelope, recipients, attempts; --eml exports\n"
+    "                                      the stored message, --body only its body\n"
+    "  retry ID... | --all | --domain D    make pending recipients due now\n"
+    "  hold ID... | --all                  keep messages from delivery\n"
+    "  release ID... | --all               undo hold, deliver now\n"
+    "  delete ID... | --all [--bounce]     remove messages; --bounce instead fails every\n"
+    "                                      pending recipient (5.0.0) so a DSN is sent\n"
+    "  bounce ID...                        fail pending recipients now (DSN to the sender)\n"
+    "  expire ID...                        expire pending recipients now (DSN to the sender)\n"
+    "  summary [--json]                    pending mail by recipient domain and age (qshape)\n"
+    "\n"
+    "The queue commands read and change state_dir/queue.db directly; they work whether\n"
+    "the daemon runs or not. `hubrelay queue COMMAND --help` describes one command.\n"
+    "Exit status: 0 done, 1 no such message or queue error, 2 usage or configuration error.\n";
+
+constexpr std::string_view alert_test =
+    "usage: hubrelay alert test [--config FILE]\n"
+    "\n"
+    "Queues a test alert mail to [alerts] to; the running daemon delivers it.\n";
+
+// Command path → its help text (without the shared option lines, appended below).
+constexpr std::array<std::pair<std::string_view, std::string_view>, 21> texts{{
+    {"serve",
+     "usage: hubrelay serve [--config FILE]\n"
+     "\n"
+     "Runs the relay in the foreground until SIGTERM or SIGINT (drain, then stop).\n"
+     "SIGHUP re-reads the configuration without dropping sessions.\n"
+     "Exit status: 0 stopped cleanly, 1 start-up failure, 2 configuration or usage error.\n"},
+    {"check-config",
+     "usage: hubrelay check-config [--config FILE]\n"
+     "\n"
+     "Reads the configuration and prints every problem as FILE:LINE: key: message.\n"
+     "Exit status: 0 valid, 2 problems found or usage error.\n"},
+    {"version", "usage: hubrelay version | hubrelay --version\n\nPrints the version.\n"},
+    {"health",
+     "usage: hubrelay health [--json] [--config FILE]\n"
+     "\n"
+     "Every configured path and hop: state, since when, last runs, ejections.\n"
+     "  --json              one JSON document instead of the table\n"},
+    {"alert", alert_test},
+    {"alert test", alert_test},
+    {"hash-password",
+     "usage: hubrelay hash-password < PASSWORD-FILE\n"
+     "\n"
+     "Reads one password line on standard input and prints its PBKDF2-SHA256 hash for\n"
+     "[policy.NAME] auth_users. The password is never echoed or logged.\n"},
+    {"stats",
+     "usage: hubrelay stats [--json] [--config FILE]\n"
+     "\n"
+     "Per-direction throughput over 1, 5 and 15 minutes, asked from the running daemon's\n"
+     "admin endpoint ([admin] listen).\n"
+     "  --json              print the daemon's /api/status document\n"
+     "Exit status: 0 ok, 1 admin endpoint off or unreachable, 2 usage or configuration error.\n"},
+    {"route",
+     "usage: hubrelay route explain ADDRESS [--direction inbound|outbound] [--config FILE]\n"
+     "\n"
+     "  explain ADDRESS     show the route, hops, tiers, health and try order for ADDRESS\n"},
+    {"route explain",
+     "usage: hubrelay route explain ADDRESS [--direction inbound|outbound] [--config FILE]\n"
+     "\n"
+     "Shows how mail to ADDRESS would be routed: the matching route and pattern, every hop\n"
+     "with its tier, weight and health, and the order hops would be tried in.\n"
+     "  --direction D       inbound or outbound (default: inferred from accepted_domains)\n"
+     "Exit status: 0 routed, 1 no route matches, 2 usage or configuration error.\n"},
+    {"queue", queue_overview},
+    {"queue list",
+     "usage: hubrelay queue list [filters] [--json] [--config FILE]\n"
+     "\n"
+     "Lists queued messages, oldest first.\n"
+     "  --state S           queued (default: anything pending), deferred, held, delivered,\n"
+     "                      failed, expired, all\n"
+     "  --direction D       inbound or outbound\n"
+     "  --listener L        received on listener L\n"
+     "  --sender TEXT       sender contains TEXT\n"
+     "  --recipient TEXT    a recipient contains TEXT\n"
+     "  --domain D          a recipient in domain D\n"
+     "  --hop H             last tried at hop H\n"
+     "  --older AGE         queued longer ago than AGE (90s, 15m, 2h, 3d)\n"
+     "  --newer AGE         queued more recently than AGE\n"
+     "  --limit N           at most N messages (1..100000)\n"
+     "  --offset N          skip the first N\n"
+     "  --after ID          only messages after queue id ID (paging)\n"
+     "  --json              one JSON object per line\n"},
+    {"queue show",
+     "usage: hubrelay queue show ID [--json] [--eml | --body] [--config FILE]\n"
+     "\n"
+     "Envelope, recipients and delivery attempts of one message.\n"
+     "  --json              one JSON object\n"
+     "  --eml               print the stored message as it would be delivered\n"
+     "  --body              print only its body\n"},
+    {"queue retry",
+     "usage: hubrelay queue retry ID... | --all | --domain D [--config FILE]\n"
+     "\n"
+     "Makes pending recipients due now.\n"},
+    {"queue hold",
+     "usage: hubrelay queue hold ID... | --all [--config FILE]\n\nKeeps messages from delivery.\n"},
+    {"queue release",
+     "usage: hubrelay queue release ID... | --all [--config FILE]\n\nUndoes hold; delivers now.\n"},
+    {"queue delete",
+     "usage: hubrelay queue delete ID... | --all [--bounce] [--config FILE]\n"
+     "\n"
+     "Removes messages. --bounce instead fails every pending recipient (5.0.0) so a\n"
+     "delivery status notification goes to the sender.\n"},
+    {"queue bounce",
+     "usage: hubrelay queue bounce ID... [--config FILE]\n"
+     "\n"
+     "Fails pending recipients now; a delivery status notification goes to the sender.\n"},
+    {"queue expire",
+     "usage: hubrelay queue expire ID... [--config FILE]\n"
+     "\n"
+     "Expires pending recipients now; a delivery status notification goes to the sender.\n"},
+    {"queue summary",
+     "usage: hubrelay queue summary [--json] [--config FILE]\n"
+     "\n"
+     "Pending mail by recipient domain and age.\n"
+     "  --json              one JSON document\n"},
+    {"help", "usage: hubrelay help | hubrelay --help\n"},
+}};
+
+}  // namespace
+
+std::string main_usage() {
+  return "usage: hubrelay COMMAND [options] [--config FILE]\n"
+         "\n"
+         "commands:\n"
+         "  serve          run the relay in the foreground\n"
+         "  check-config   validate the configuration, print every problem, exit 2 if any\n"
+         "  route explain ADDRESS [--direction inbound|outbound]\n"
+         "                 show the route, hops, tiers, health and try order for ADDRESS\n"
+         "  health [--json]  every path and hop: state, since when, last runs, ejections\n"
+         "  alert test     queue a test alert mail to [alerts] to (the daemon delivers it)\n"
+         "  hash-password  read a password on stdin, print its hash for auth_users\n"
+         "  queue ...      list|show|retry|hold|release|delete|bounce|expire|summary\n"
+         "  stats          per-direction throughput over 1, 5 and 15 minutes (needs [admin])\n"
+         "  version        print the version (also --version)\n"
+         "\n"
+         "`hubrelay COMMAND --help` describes one command.\n"
+         "--config FILE defaults to " +
+         std::string(default_config) + "\n" +
+         "Exit status: 0 ok, 1 operational failure, 2 usage or configuration error.\n";
+}
+
+std::optional<std::string> help_for(std::string_view command_path) {
+  for (const auto& [path, text] : texts) {
+    if (path != command_path) continue;
+    std::string out(text);
+    out += "\noptions:\n";
+    out += config_line;
+    return out;
+  }
+  return std::nullopt;
+}
+
+int usage_error(std::string_view command_path, std::string_view why) {
+  const std::string path = command_path.empty() ? "" : " " + std::string(command_path);
+  std::cerr << "hubrelay" << path << ": " << why << "\n"
+            << "Try 'hubrelay" << path << " --help'.\n";
+  return 2;
+}
+
+}  // namespace relay::cli
