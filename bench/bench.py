@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """bench/bench.py — hubrelay and a private Postfix side by side on the same load.
 
-Owns: the benchmark method of issue 8. Postfix's smtp-source sends to the relay under
+Owns: the benchmark method. Postfix's smtp-source sends to the relay under
 test, which forwards everything to Postfix's smtp-sink (the smart host). For every point
 (sessions x message size) it alternates hubrelay and Postfix runs, RUNS times each, and
 also measures the harness ceiling (smtp-source straight into smtp-sink). Per run:

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""bench/queue_scale.py — a large backlog: bounded memory, fast restart, fair drain (issue 8).
+"""bench/queue_scale.py — a large backlog: bounded memory, fast restart, fair drain.
 
 Owns: one scenario, measured and checked.
   1. hubrelay starts with its only hop down (no listener on the hop port), retry schedule

@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/run.sh — the one command for issue 8's side-by-side benchmark.
+# bench/run.sh — the one command for the side-by-side benchmark.
 #
 # Runs bench/bench.py (hubrelay and a private Postfix instance, smtp-source → relay →
 # smtp-sink, alternating on every point) and writes bench/results/latest.md.
@@ -9,13 +9,13 @@
 # 10 sessions, 1 KiB and 100 KiB) that writes bench/results/quick.md instead.
 # Needs root (the private Postfix instance and smtp-sink -u nobody) and the postfix package.
 #
-# Usage: bench/run.sh [HUBRELAY_BIN]     (default: /tmp/build-issue8/relay/hubrelay, then
+# Usage: bench/run.sh [HUBRELAY_BIN]     (default: /tmp/build-bench/relay/hubrelay, then
 #        the first of /tmp/build-*/relay/hubrelay that exists)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=${1:-${HUBRELAY_BIN:-}}
 if [[ -z "$BIN" ]]; then
-  for candidate in /tmp/build-issue8/relay/hubrelay /tmp/build-*/relay/hubrelay; do
+  for candidate in /tmp/build-bench/relay/hubrelay /tmp/build-*/relay/hubrelay; do
     [[ -x "$candidate" ]] && BIN=$candidate && break
   done
 fi

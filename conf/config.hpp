@@ -27,7 +27,7 @@ constexpr const char* to_string(Direction d) noexcept {
 }
 
 /// An IP literal and port a listener binds to. Host names are not allowed here:
-/// a listener on an edge host must be bound to an explicit address (seed 003).
+/// a listener on an edge host must be bound to an explicit address (the edge deployment of docs/deployment.md).
 struct BindAddress {
   std::string address;  // "127.0.0.1", "::1"
   std::uint16_t port = 25;
@@ -56,7 +56,7 @@ struct ListenerConfig {
   std::uint32_t max_errors = 10;                   // protocol errors before 421
   ServerTimeouts timeouts;
   int line = 0;                                    // source line, for diagnostics
-  // --- Issue 3: TLS, DATA line endings, early talkers, header size. ---
+  // --- TLS, DATA line endings, early talkers, header size. ---
   ListenerTls tls = ListenerTls::off;
   std::string tls_certificate;                     // PEM chain path; required unless tls = "off"
   std::string tls_key;                             // PEM private key path
@@ -67,7 +67,7 @@ struct ListenerConfig {
   bool auth_plaintext_trusted = false;             // allow AUTH without TLS from trusted networks
   bool proxy_protocol = false;                     // expect a PROXY v1/v2 header first
   std::vector<std::string> proxy_from;             // CIDRs of the load balancers allowed to send it
-  // --- Issue 6: per-client limits (policy/client_limits, docs/policy.md#limits). ---
+  // --- per-client limits (policy/client_limits, docs/policy.md#limits). ---
   /// "N per period": a token bucket of N tokens refilled at N per period. count 0: off.
   struct Rate {
     std::uint32_t count = 0;
@@ -92,14 +92,14 @@ struct PolicyConfig {
   /// true: only trusted clients may submit at all (outbound listener for HUB servers).
   bool require_trusted = false;
   int line = 0;
-  /// Issue 3: AUTH users, name → "$pbkdf2-sha256$..." (from `hubrelay hash-password`).
+  /// AUTH users, name → "$pbkdf2-sha256$..." (from `hubrelay hash-password`).
   struct AuthUser {
     std::string name;
     std::string secret_hash;
     int line = 0;
   };
   std::vector<AuthUser> auth_users;
-  // --- Issue 6: DNSBL checks and recipient verification (docs/policy.md) ---
+  // --- DNSBL checks and recipient verification (docs/policy.md) ---
   /// One DNS block list zone: the client address is looked up as REVERSED.zone (A).
   struct DnsblZone {
     std::string zone;                              // "zen.example.org", lower case
@@ -124,7 +124,7 @@ struct PolicyConfig {
   Seconds callout_negative_ttl{600};
   bool callout_accept_on_failure = false;          // callout_on_failure = "accept" (default "defer")
   std::uint32_t callout_cache_size = 10000;        // entries, least recently stored dropped first
-  // --- Issue 6: access rules (policy/access_rules, docs/policy.md). Empty lists: rule off. ---
+  // --- access rules (policy/access_rules, docs/policy.md). Empty lists: rule off. ---
   std::vector<std::string> client_networks;        // CIDRs allowed to connect at all; empty: everyone
   std::vector<std::string> own_domains;            // spoof check; empty: the accepted domains
   std::optional<bool> reject_spoofed_senders;      // unset: true on inbound listeners, false on outbound
@@ -168,13 +168,13 @@ struct HopConfig {
   std::uint32_t max_connections = 20;
   std::uint32_t max_messages_per_connection = 1000;
   int line = 0;
-  // Health (issue 5, docs/health.md): the hop is usable only while every path it depends
+  // Health (docs/health.md): the hop is usable only while every path it depends
   // on is up and, with `check`, its own SMTP banner/EHLO probe is up.
   // With `check`, the loader adds a path "hop:NAME" (one SMTP check of this hop, the
   // rules given in `check = {...}`) and lists it here too.
   std::vector<std::string> paths;                  // names of [path.NAME] tables
   bool check = false;
-  // --- routing and client settings (issue 4) ---
+  // --- routing and client settings ---
   /// Direct delivery: the recipient domain's MX records (RFC 5321 §5) instead of `host`.
   /// Set by `host = "mx"` or `type = "mx"`.
   bool mx = false;
@@ -184,7 +184,7 @@ struct HopConfig {
   std::string tls_key_file;
   std::string auth_user;                           // AUTH PLAIN/LOGIN when non-empty
   std::string auth_password;                       // from auth_password or auth_password_file
-  std::string source_address;                      // bind before connect (seed 003)
+  std::string source_address;                      // bind before connect (the edge deployment of docs/deployment.md)
   Seconds connect_timeout{0};                      // 0: [delivery].connect_timeout
   Seconds command_timeout{0};                      // 0: [delivery].command_timeout
 };
@@ -202,7 +202,7 @@ struct RouteConfig {
   std::vector<std::string> domains;                // "*", "example.com", "*.example.com"
   std::vector<RouteHop> hops;
   int line = 0;
-  // --- spreading and the all-down rule (issue 4) ---
+  // --- spreading and the all-down rule ---
   enum class Balance : std::uint8_t { weighted_round_robin, least_outstanding };
   enum class WhenAllDown : std::uint8_t { queue, try_anyway };
   Balance balance = Balance::weighted_round_robin;
@@ -216,7 +216,7 @@ struct QueueConfig {
   std::vector<Seconds> retry_schedule{Seconds{60},   Seconds{300},  Seconds{600},
                                       Seconds{900},  Seconds{1800}, Seconds{3600}};
   std::uint32_t group_commit_max_batch = 512;      // messages per transaction at most
-  /// Send a "delayed" DSN once a recipient has waited this long; 0: never (issue 4).
+  /// Send a "delayed" DSN once a recipient has waited this long; 0: never.
   Seconds delay_notice{0};
 };
 
@@ -230,7 +230,7 @@ struct DeliveryConfig {
   std::uint32_t max_in_flight = 10000;             // messages held in memory by the engine
 };
 
-// --- health (issue 5, docs/health.md) -------------------------------------------------------
+// --- health (docs/health.md) -------------------------------------------------------
 
 enum class CheckKind : std::uint8_t { icmp, tcp, http, https, smtp, dns };
 
@@ -269,7 +269,7 @@ struct CheckConfig {
   int line = 0;
 };
 
-/// Seed 000's decision rules plus hysteresis (docs/health.md).
+/// The failover decision rules plus hysteresis (docs/health.md).
 struct HealthRules {
   Millis interval{120'000};
   Millis fast_interval{0};                         // 0: always `interval`
@@ -279,7 +279,7 @@ struct HealthRules {
   std::uint32_t down_failed = 2;
   std::uint32_t up_runs = 2;                       // up_after = { runs, succeeded }
   std::uint32_t up_succeeded = 2;
-  bool initial_up = false;                         // seed 000: start DOWN
+  bool initial_up = false;                         // start DOWN until runs prove the path up
 };
 
 /// Weekly window, minutes after local midnight; end < start crosses midnight.
@@ -313,7 +313,7 @@ struct AlertsConfig {
 struct LogConfig {
   std::string level = "info";                      // trace|debug|info|warn|error|critical|off
   std::string file;                                // empty: console (stderr)
-  // Operations (issue 7): rotation of `file`, or syslog instead of console/file.
+  // Operations: rotation of `file`, or syslog instead of console/file.
   std::uint64_t max_size = 0;                      // bytes per file before rotating; 0: never rotate
   std::uint32_t max_files = 5;                     // rotated files kept (with max_size)
   bool syslog = false;                             // LOG_MAIL facility, ident "hubrelay"
@@ -326,7 +326,7 @@ struct RelayConfig {
   std::string user;                                // drop privileges to this user after binding
 };
 
-/// The admin HTTP endpoint (issue 7): /metrics, /api/status, the status page, queue API.
+/// The admin HTTP endpoint: /metrics, /api/status, the status page, queue API.
 struct AdminConfig {
   bool enabled = false;                            // off unless [admin] listen is set
   BindAddress listen{"127.0.0.1", 8025};
@@ -337,7 +337,7 @@ struct AdminConfig {
 /// Name resolution for hops and MX delivery (c-ares). Empty servers: /etc/resolv.conf.
 struct DnsConfig {
   std::vector<std::string> servers;                // "127.0.0.1", "127.0.0.1:5353", "[::1]:53"
-  /// Static overrides, consulted before DNS (split-DNS sites, seed 002): name → addresses.
+  /// Static overrides, consulted before DNS (split-DNS sites): name → addresses.
   std::vector<std::pair<std::string, std::vector<std::string>>> hosts;
   Seconds timeout{5};                              // per query, all tries included
 };
@@ -359,7 +359,7 @@ struct Config {
   std::vector<PolicyConfig> policies;
   std::vector<HopConfig> hops;
   std::vector<RouteConfig> routes;
-  std::vector<PathConfig> paths;                   // health (issue 5)
+  std::vector<PathConfig> paths;                   // health
   AlertsConfig alerts;
   DnsConfig dns;
   BounceConfig bounce;

@@ -19,7 +19,7 @@ int command_parser(const std::uint8_t* data, std::size_t size);
 int data_decoder(const std::uint8_t* data, std::size_t size);
 int reply_parser(const std::uint8_t* data, std::size_t size);
 int server_fsm(const std::uint8_t* data, std::size_t size);
-int proxy_protocol(const std::uint8_t* data, std::size_t size);  // issue 3
+int proxy_protocol(const std::uint8_t* data, std::size_t size);
 int esmtp_parameters(const std::uint8_t* data, std::size_t size);  // DSN / SMTPUTF8
 
 /// Called with a description when an invariant breaks. nullptr restores the default.

@@ -2,7 +2,7 @@
 //
 // Owns: combining the sources of hop health into one answer for one instant. Today that
 // is passive ejection (health/passive_ejection.hpp) at a caller-supplied "now"; probe-
-// driven path states (issue 5) plug in as `probes`, a second View that must also say yes.
+// driven path states plug in as `probes`, a second View that must also say yes.
 // A HopHealth is a cheap, short-lived object: build one per routing decision, with the
 // time the caller read from its clock. It holds references: the PassiveEjection (and
 // probe view) must outlive it and must not be modified while it is being queried.

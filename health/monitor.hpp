@@ -35,7 +35,7 @@ class Monitor {
 
   /// `carry`: the snapshot of the monitor this one replaces on a reload. Paths of the same
   /// name (and hop) keep their state, history and counts, so a SIGHUP never flips a path
-  /// back to its initial state (seed 000 starts DOWN: that would stop routing).
+  /// back to its initial state (a path that starts DOWN would stop routing).
   Monitor(boost::asio::io_context& io, const conf::Config& config, const HealthSnapshot* carry = nullptr);
   ~Monitor();
 

@@ -1,7 +1,7 @@
 // health/passive_ejection.hpp — passive health: hops ejected after delivery failures.
 //
 // Owns: per-hop counts of consecutive hop-scope failures (connection refused, timeout,
-// 421 — as classified by relay/outcome) and the resulting ejections. When a hop's count
+// 421 — as judged by relay/client/judge) and the resulting ejections. When a hop's count
 // reaches `threshold` it is ejected until now + backoff, backoff = base × 2^(streak-1)
 // capped at `max`, where the streak counts ejections since the hop's last success (the
 // OpenSMTPD/Envoy idea: a hop that keeps failing is retried less and less often).

@@ -1,4 +1,4 @@
-// health/run_tracker.cpp — seed 000's rules with hysteresis (see the header).
+// health/run_tracker.cpp — the failover rules with hysteresis (see the header).
 #include "health/run_tracker.hpp"
 
 #include <algorithm>

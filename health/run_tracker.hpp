@@ -1,4 +1,4 @@
-// health/run_tracker.hpp — seed 000's up/down decision for one path, with hysteresis.
+// health/run_tracker.hpp — the up/down decision for one path, with hysteresis.
 //
 // Owns: the last runs of one path (each run = all its checks once), the path's state
 // (UP/DOWN), since when, and the rules that change it: a run FAILS when at least
@@ -6,7 +6,7 @@
 // last `down_runs` runs failed; DOWN → UP when at least `up_succeeded` of the last
 // `up_runs` runs succeeded. Like HAProxy/Envoy, a transition needs fresh evidence: the
 // run history is cleared on every state change, so a full window of runs must be seen
-// before the next change ("2 runs have been made, which is the minimum", seed 000).
+// before the next change ("2 runs have been made, which is the minimum").
 // Also computes the delay to the next run: `fast_interval` while the latest run
 // disagrees with the state (HAProxy fastinter), else `interval`, plus jitter.
 // Pure: time and randomness are passed in. Not thread-safe (one owner: the monitor).

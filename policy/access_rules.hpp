@@ -1,11 +1,11 @@
-// policy/access_rules.hpp — the synchronous access rules of one listener policy (issue 6).
+// policy/access_rules.hpp — the synchronous access rules of one listener policy.
 //
 // Owns: client networks allowed to connect, HELO sanity checks, sender and recipient
 // allow/deny lists, inbound anti-spoofing of the organisation's own domains, and the
 // outbound send-as rules (allowed_sender_domains, sender restrictions per network/user).
 // Compiled once from conf::PolicyConfig (and again on reload), evaluated per command;
 // each check returns a policy::Decision with a stable Reason (docs/policy.md#reasons).
-// Never: formats SMTP replies (relay/reply_table does), performs I/O or DNS lookups
+// Never: formats SMTP replies (relay/smtp/reply_table does), performs I/O or DNS lookups
 // (DNSBL and recipient verification live elsewhere), keeps per-client state
 // (policy/client_limits does). Immutable after compile: safe to share between sessions.
 // Standards: RFC 5321 §4.1.1.1 (HELO argument), §4.1.3 (address literals).

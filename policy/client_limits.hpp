@@ -3,7 +3,7 @@
 // Owns: TokenBucket (N tokens, refilled continuously at N per period) and ClientLimits,
 // the table of client addresses one listener's sessions share: concurrent connections
 // per address, and connection / message (MAIL) / recipient (RCPT) token buckets.
-// Over a limit the answer is Decision::defer(reason); relay/reply_table turns it into
+// Over a limit the answer is Decision::defer(reason); relay/smtp/reply_table turns it into
 // 421 4.7.0 (connect, then close) or 451 4.7.1 (MAIL/RCPT).
 // Memory is bounded: an entry whose buckets are full again and that holds no connection
 // carries no information and is dropped (checked at the LRU end on every call), and the

@@ -1,7 +1,7 @@
 // policy/decision.hpp — the value a policy check returns.
 //
 // Owns: Verdict (accept / reject / defer) and Reason, the stable reason code that logs
-// and metrics carry and that relay/reply_table maps to an SMTP reply. Policy never
+// and metrics carry and that relay/smtp/reply_table maps to an SMTP reply. Policy never
 // formats SMTP replies itself, so every reply still comes from relay's one table.
 // Performs no I/O.
 #pragma once
@@ -20,11 +20,11 @@ enum class Reason : std::uint8_t {
   untrusted_client,        // listener requires a trusted client (outbound)
   too_many_recipients,
   message_too_large,
-  // Issue 6: DNSBL and recipient verification (policy/dnsbl, policy/recipient_verifier).
+  // DNSBL and recipient verification (policy/dnsbl, policy/recipient_verifier).
   dnsbl_listed,            // client address listed in a DNSBL zone whose action is reject
   recipient_unknown,       // recipient not in the static list, or the next hop refused it (callout)
   recipient_unverified,    // callout failed (4xx, timeout, no connection): try again later
-  // --- Issue 6: access rules and per-client limits (docs/policy.md#reasons) ---
+  // --- access rules and per-client limits (docs/policy.md#reasons) ---
   too_many_connections,      // connect: max_connections_per_client reached (defer)
   connection_rate_exceeded,  // connect: connection_rate bucket empty (defer)
   helo_invalid,              // HELO/EHLO not an FQDN or valid address literal

@@ -1,11 +1,11 @@
-// policy/dnsbl.hpp — the pure half of DNS block list checks (issue 6, docs/policy.md).
+// policy/dnsbl.hpp — the pure half of DNS block list checks (docs/policy.md).
 //
 // Owns: the query name of a client address in a zone (IPv4: reversed octets, RFC 5782
 // §2.1; IPv6: reversed nibbles, §2.4; IPv4-mapped IPv6 is asked as IPv4), which return
 // codes count as "listed" for a zone, how the answers of several zones combine into one
 // decision (a reject zone beats a tag zone; zones are reported in configuration order),
 // the TTL clamp of cached results, and the X-Hubrelay-DNSBL header of tagged messages.
-// Never: sends DNS queries (relay/dnsbl_lookup does, through routing::DnsResolver),
+// Never: sends DNS queries (relay/server/verification does, through routing::DnsResolver),
 // reads a clock or logs. Errors: a failed lookup is "not listed" (fail open) — the
 // caller logs it. Thread-safe: values only.
 // Standards: RFC 5782 (DNS blacklists: 127.0.0.2 test entry, 127.0.0.0/8 return codes).

@@ -91,7 +91,7 @@ std::expected<ListenerPolicy, std::string> ListenerPolicy::compile(
     }
   }
 
-  // Issue 6: the access rules; own domains default to the accepted domains.
+  // The access rules; own domains default to the accepted domains.
   if (auto rules = AccessRules::compile(config, domains, listener)) {
     policy.rules_ = std::move(*rules);
   } else {
@@ -137,7 +137,7 @@ Decision ListenerPolicy::on_mail(const Client& client, std::string_view sender) 
 }
 
 Decision ListenerPolicy::on_rcpt(const Client& client, std::string_view recipient) const noexcept {
-  // Issue 6: recipient deny/allow lists apply to trusted clients too.
+  // Recipient deny/allow lists apply to trusted clients too.
   if (const auto listed = rules_.on_rcpt(subject(client), recipient); !listed.accepted()) return listed;
   if (trusted(client)) return Decision::accept();
   // Normally already refused at MAIL; repeated so RCPT alone never opens the listener.

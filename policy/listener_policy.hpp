@@ -24,7 +24,7 @@ namespace policy {
 struct Client {
   IpAddress address;
   bool authenticated = false;
-  std::string_view user;  // issue 6: AUTH identity for sender restrictions, "" when none
+  std::string_view user;  // AUTH identity for sender restrictions, "" when none
 };
 
 class ListenerPolicy {
@@ -33,7 +33,7 @@ class ListenerPolicy {
   static std::expected<ListenerPolicy, std::string> compile(
       const conf::PolicyConfig& config, const std::vector<std::string>& organisation_domains);
 
-  /// Issue 6: as above, with the listener's direction (anti-spoofing default), host
+  /// As above, with the listener's direction (anti-spoofing default), host
   /// name and bind addresses (HELO checks). The two-argument form assumes inbound.
   static std::expected<ListenerPolicy, std::string> compile(
       const conf::PolicyConfig& config, const std::vector<std::string>& organisation_domains,
@@ -48,11 +48,11 @@ class ListenerPolicy {
   Decision on_rcpt(const Client& client, std::string_view recipient) const noexcept;
   /// True when `domain` is one of the accepted domains (case-insensitive).
   bool accepts_domain(std::string_view domain) const noexcept;
-  /// Issue 6: HELO/EHLO checks (policy/access_rules); accept unless configured.
+  /// HELO/EHLO checks (policy/access_rules); accept unless configured.
   Decision on_helo(const Client& client, std::string_view helo) const noexcept;
   const AccessRules& rules() const noexcept { return rules_; }
 
-  // --- Issue 3: AUTH ---
+  // --- AUTH ---
   /// True when `user` exists and `password` matches its stored hash. Slow on purpose
   /// (PBKDF2); an unknown user costs the same as a wrong password.
   bool authenticate(std::string_view user, std::string_view password) const;
@@ -63,7 +63,7 @@ class ListenerPolicy {
   std::vector<Cidr> trusted_;
   std::vector<conf::DomainPattern> accepted_;
   bool require_trusted_ = false;
-  AccessRules rules_;  // issue 6
+  AccessRules rules_;
   RuleSubject subject(const Client& client) const noexcept;
 };
 

@@ -38,12 +38,6 @@ std::string_view to_string(CalloutResult r) noexcept {
   return "unknown";
 }
 
-CalloutResult classify_callout_reply(int code) noexcept {
-  if (code >= 200 && code < 300) return CalloutResult::valid;
-  if (code >= 500 && code < 600) return CalloutResult::unknown;
-  return CalloutResult::failed;  // 4xx, no reply, or nonsense: not an answer about the mailbox
-}
-
 Decision callout_decision(CalloutResult result, bool accept_on_failure) noexcept {
   switch (result) {
     case CalloutResult::valid: return Decision::accept();

@@ -1,4 +1,4 @@
-// policy/recipient_verifier.hpp — the pure half of recipient verification (issue 6).
+// policy/recipient_verifier.hpp — the pure half of recipient verification.
 //
 // Owns: the static valid-recipient set (exact addresses and "@domain" catch-alls,
 // compared without regard to case), what a callout's RCPT reply means (2xx valid, 5xx
@@ -6,7 +6,7 @@
 // result becomes a Decision (failures defer, or accept with callout_on_failure =
 // "accept"), and the callout result cache (positive and negative TTLs; failures are
 // never cached, so the next RCPT asks again).
-// Never: opens connections (relay/recipient_callout does), reads files (conf/load.cpp
+// Never: opens connections (relay/server/verification does), reads files (conf/load.cpp
 // reads valid_recipients_file) or a clock. Thread-safe for const use.
 // Standards: RFC 5321 §3.5 / §4.2.5 (what RCPT replies mean), RFC 3463 (5.1.1, 4.4.3).
 #pragma once
@@ -41,8 +41,8 @@ enum class CalloutResult : std::uint8_t { valid, unknown, failed };
 
 std::string_view to_string(CalloutResult r) noexcept;
 
-/// The next hop's reply code to RCPT TO (0: no reply — connection failure or timeout).
-CalloutResult classify_callout_reply(int code) noexcept;
+// What a hop's reply to the callout's RCPT means is the delivery judge's to say
+// (relay/client/judge: judge_callout), so a callout and a delivery read it alike.
 
 /// valid → accept; unknown → reject(recipient_unknown); failed → defer(recipient_unverified)
 /// or accept when `accept_on_failure`.

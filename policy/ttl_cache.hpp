@@ -1,4 +1,4 @@
-// policy/ttl_cache.hpp — a bounded map whose entries expire, with injected time (issue 6).
+// policy/ttl_cache.hpp — a bounded map whose entries expire, with injected time.
 //
 // Owns: one generic cache used for DNSBL results (key "zone ip") and recipient callout
 // results (key: the address), so both share one tested set of rules: an entry is found

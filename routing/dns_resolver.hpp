@@ -5,7 +5,7 @@
 // posix::stream_descriptor through the socket-state callback, so c-ares runs only when
 // a socket is ready; c-ares keeps ownership of the file descriptors), one steady_timer
 // armed from ares_timeout(), the static overrides of [dns.hosts] (consulted first: the
-// split-DNS sites of seed 002) and a DnsCache (answers kept for their TTL). This is the
+// split-DNS sites) and a DnsCache (answers kept for their TTL). This is the
 // process's one c-ares integration: delivery, verification, DNSBL and the DNS health
 // check (health/dns_probe.cpp) all ask through it.
 // Errors: every failure to resolve (timeout, SERVFAIL, refused, NXDOMAIN, no address)

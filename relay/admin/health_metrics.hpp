@@ -1,4 +1,4 @@
-// relay/admin/health_metrics.hpp — health path states (issue 5) as the admin endpoint shows them.
+// relay/admin/health_metrics.hpp — health path states as the admin endpoint shows them.
 //
 // Owns: the mapping from the monitor's published health::HealthSnapshot to the plain
 // metrics::Path values in metrics::Snapshot: state "up"/"down", or "maintenance" while a

@@ -109,7 +109,7 @@ std::string format_prometheus(const Snapshot& s) {
   for (const auto& l : s.listeners)
     for (const auto& [reason, n] : l.counters.rejections)
       w.sample("hubrelay_rejections_total", listener_labels(l) + ",reason=\"" + label(reason) + "\"", n);
-  // Issue 6: recipient callouts and DNSBL lookups (keys are "a b": two label values).
+  // Recipient callouts and DNSBL lookups (keys are "a b": two label values).
   const auto pair_labels = [](const std::string& key, const char* first, const char* second) {
     const auto space = key.find(' ');
     return std::string(",") + first + "=\"" + label(key.substr(0, space)) + "\"," + second + "=\"" +
@@ -123,7 +123,7 @@ std::string format_prometheus(const Snapshot& s) {
   for (const auto& l : s.listeners)
     for (const auto& [key, n] : l.counters.dnsbl)
       w.sample("hubrelay_dnsbl_total", listener_labels(l) + pair_labels(key, "zone", "result"), n);
-  // Issue 6: every policy decision by stage, verdict and reason (docs/policy.md#metrics).
+  // Every policy decision by stage, verdict and reason (docs/policy.md#metrics).
   w.family("hubrelay_policy_decisions_total", "counter",
            "Policy decisions by SMTP stage, decision (accept, reject, defer) and reason.");
   for (const auto& l : s.listeners)

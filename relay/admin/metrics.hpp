@@ -34,7 +34,7 @@ struct Hop {
   std::vector<std::string> paths;          // conf HopConfig::paths: the health paths it depends on
 };
 
-/// A health path (issue 5) as the monitor last published it.
+/// A health path as the monitor last published it.
 struct Path {
   std::string name;
   std::string state = "down";              // "up", "down" or "maintenance"

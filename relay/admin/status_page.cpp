@@ -94,7 +94,7 @@ table("listeners", ["listener", "direction", "sessions", "accepted", "rejected",
       S.listeners.map(l => [esc(l.name), l.direction, l.sessions_active, l.connections_accepted, l.connections_rejected,
                             l.messages_received, l.bytes_received, S.directions[l.direction].rate_in[0].toFixed(2),
                             S.directions[l.direction].rate_out[0].toFixed(2)]));
-// Health paths (issue 5): a hop is usable only while every path it depends on is up.
+// Health paths: a hop is usable only while every path it depends on is up.
 const paths = S.paths || [];
 const pathState = name => { const p = paths.find(x => x.name === name); return p ? p.state : "unknown"; };
 const when = t => t ? new Date(t * 1000).toISOString().replace(".000Z", "Z") : "-";

@@ -11,9 +11,9 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
+#include "policy/base64.hpp"
 #include "relay/smtp/esmtp_parameters.hpp"  // DSN parameters passed on (RFC 3461)
 
 namespace relay {
@@ -224,18 +224,6 @@ asio::awaitable<Transcript> SmtpClient::start_tls() {
   co_return co_await greet();
 }
 
-namespace {
-
-std::string base64(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-}  // namespace
-
 asio::awaitable<Transcript> SmtpClient::authenticate() {
   if (!stream_.tls_active() && settings_.tls != conf::TlsPolicy::none) {
     // Credentials never cross plaintext unless the administrator chose tls = "none".
@@ -257,11 +245,11 @@ asio::awaitable<Transcript> SmtpClient::authenticate() {
     token += settings_.auth_user;
     token.push_back('\0');
     token += settings_.auth_password;
-    steps.push_back("AUTH PLAIN " + base64(token) + "\r\n");
+    steps.push_back("AUTH PLAIN " + policy::base64_encode(token) + "\r\n");
   } else {
     steps.push_back("AUTH LOGIN\r\n");
-    steps.push_back(base64(settings_.auth_user) + "\r\n");
-    steps.push_back(base64(settings_.auth_password) + "\r\n");
+    steps.push_back(policy::base64_encode(settings_.auth_user) + "\r\n");
+    steps.push_back(policy::base64_encode(settings_.auth_password) + "\r\n");
   }
   for (std::size_t i = 0; i < steps.size(); ++i) {
     auto reply = co_await command(asio::buffer(steps[i]), Stage::auth);

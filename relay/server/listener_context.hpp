@@ -1,7 +1,7 @@
 // relay/server/listener_context.hpp — what every session of one listener shares.
 //
 // Owns: a listener's compiled settings, its policy and its counters (one set per
-// listener, so inbound and outbound throughput are seen separately, seed 003), and the
+// listener, so inbound and outbound throughput are seen separately, the edge deployment of docs/deployment.md), and the
 // registry of live sessions used to drain them on shutdown.
 // Threading: all of it lives on the single io_context thread; no locking.
 #pragma once
@@ -35,14 +35,14 @@ struct ListenerContext {
   /// Shared across configuration reloads (owned by the server, keyed by listener name),
   /// so counters and sessions_active survive a SIGHUP.
   ListenerCounters& counters;
-  /// Set when the listener has tls != "off" (issue 3). Sessions copy the pointer, so
+  /// Set when the listener has tls != "off". Sessions copy the pointer, so
   /// a reload may replace it without disturbing running sessions.
   std::shared_ptr<TlsContext> tls;
-  /// AUTH failures per client address of this listener (issue 3).
+  /// AUTH failures per client address of this listener.
   policy::AuthThrottle auth_throttle;
-  /// Issue 6: DNSBL and recipient verification services; nullptr when the policy has none.
+  /// DNSBL and recipient verification services; nullptr when the policy has none.
   std::shared_ptr<ListenerVerification> verification = nullptr;
-  /// Issue 6: per-client connection/message/recipient limits, shared by every session of
+  /// Per-client connection/message/recipient limits, shared by every session of
   /// the listener and kept across reloads (the server owns them by listener name and
   /// re-configures them). Null when the listener sets no per-client limit.
   std::shared_ptr<policy::ClientLimits> client_limits;
@@ -76,7 +76,7 @@ struct SessionServices {
   DeliveryEngine& delivery;
   SessionRegistry& sessions;
   const conf::Config& config;
-  ThroughputRing* throughput = nullptr;  // issue 7: per-direction in/out ring, may be null
+  ThroughputRing* throughput = nullptr;  // Per-direction in/out ring, may be null
 };
 
 }  // namespace relay

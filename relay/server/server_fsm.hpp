@@ -9,7 +9,7 @@
 // Files: server_fsm.cpp (framing, command table, envelope), server_fsm_content.cpp
 // (DATA, BDAT, STARTTLS), server_fsm_auth.cpp (AUTH over relay/server/sasl),
 // server_fsm_policy.cpp (decisions and asynchronous questions).
-// Performs no I/O and reads no clock: the driver (relay/server_session) feeds bytes and
+// Performs no I/O and reads no clock: the driver (relay/server/server_session) feeds bytes and
 // the current time and writes out what comes back. Not thread-safe; one per session.
 // Errors: protocol violations become replies, never exceptions.
 // Standards: RFC 5321, RFC 1870 (SIZE), RFC 6152 (8BITMIME), RFC 2920 (PIPELINING),

@@ -293,7 +293,7 @@ class Session {
     }
   }
 
-  // Issue 6: answers the FSM's asynchronous policy question (relay/verification). Without
+  // Issue 6: answers the FSM's asynchronous policy question (relay/server/verification). Without
   // verification services (cannot happen: the settings only ask when they exist) the
   // answer is "accept", so a session never hangs in checking_policy.
   asio::awaitable<void> check_policy(std::string& out) {

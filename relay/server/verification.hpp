@@ -5,7 +5,7 @@
 // result cache, a c-ares resolver of its own (its timeout is the policy's
 // dnsbl_timeout), the static recipient set, the callout cache, a HopSelector over the
 // route table for callouts, and the coalescing of concurrent callouts for one address.
-// It answers the FSM's PolicyQuery (relay/server_fsm) with a PolicyAnswer; the decision
+// It answers the FSM's PolicyQuery (relay/server/server_fsm) with a PolicyAnswer; the decision
 // rules themselves live in policy/dnsbl and policy/recipient_verifier (pure).
 // Errors: DNS failures and timeouts are "not listed" (fail open, logged as warnings);
 // callout failures follow callout_on_failure (default defer → 451 4.4.3). Never throws

@@ -5,12 +5,12 @@
 // and dropped, quoted local parts, IPv4/IPv6 address literals, the null sender only for
 // MAIL, <Postmaster> only for RCPT) with the §4.5.3.1 size limits; esmtp-param syntax;
 // the meaning of the MAIL parameters we implement (SIZE, BODY); the BDAT argument.
-// Never: decides replies or sequencing (relay/server_fsm), performs I/O, allocates for
+// Never: decides replies or sequencing (relay/server/server_fsm), performs I/O, allocates for
 // the verb split. Views returned point into the caller's line.
-// Errors: std::expected with a small error enum per step; relay/server_fsm maps them to
+// Errors: std::expected with a small error enum per step; relay/server/server_fsm maps them to
 // replies. 8-bit octets in an address are their own error unless PathOptions allow
 // UTF-8 (SMTPUTF8, RFC 6531 — the caller decides; DSN/SMTPUTF8 parameter meaning is in
-// relay/esmtp_parameters).
+// relay/smtp/esmtp_parameters).
 // Tolerated on purpose: one or more spaces after "FROM:"/"TO:" and between parameters,
 // trailing spaces, lower-case verbs and keywords — common in the wild and harmless.
 // Standards: RFC 5321 §4.1.1, §4.1.2, §4.5.3.1; RFC 1870 (SIZE); RFC 6152 (8BITMIME);

@@ -2,7 +2,7 @@
 //
 // Strict where the value is carried on to another MTA (ENVID, NOTIFY, ORCPT are copied
 // into our MAIL/RCPT to the next hop and into bounce headers), so nothing malformed or
-// non-printable is ever stored. SIZE/BODY keep their meaning from relay/command_parser:
+// non-printable is ever stored. SIZE/BODY keep their meaning from relay/smtp/command_parser:
 // the other parameters are peeled off here and the rest handed over unchanged.
 #include "relay/smtp/esmtp_parameters.hpp"
 #include "conf/ascii.hpp"

@@ -1,11 +1,11 @@
 // relay/smtp/esmtp_parameters.hpp — the meaning of the DSN and SMTPUTF8 ESMTP parameters.
 //
 // Owns: MAIL parameters RET, ENVID (RFC 3461 §4.3, §4.4) and SMTPUTF8 (RFC 6531 §3.4) on
-// top of SIZE/BODY (relay/command_parser's interpret_mail_parameters); RCPT parameters
+// top of SIZE/BODY (relay/smtp/command_parser's interpret_mail_parameters); RCPT parameters
 // NOTIFY and ORCPT (RFC 3461 §4.1, §4.2); xtext validation/decoding (RFC 3461 §4);
 // UTF-8 well-formedness (RFC 3629); and the canonical DSN parameter text the client
 // passes on to a hop that offers DSN.
-// Never: decides replies or sequencing (relay/server_fsm maps ParameterError to 501/555/
+// Never: decides replies or sequencing (relay/server/server_fsm maps ParameterError to 501/555/
 // 504), performs I/O or keeps state. Views returned point into the caller's text.
 // Errors: std::expected<_, ParameterError>; duplicates and malformed values are bad_value
 // (501 5.5.4), keywords we do not implement are unknown_keyword (555 5.5.4).

@@ -10,7 +10,7 @@
 // "250" with no text. Malformed: a code that is not three digits 2-5/0-5/0-9, a fourth
 // character other than ' ', '-' or end of line, or continuation lines whose code differs.
 // After an error the parser stays failed: the connection's framing is lost.
-// Never: performs I/O, interprets what a code means (relay/outcome does).
+// Never: performs I/O, interprets what a code means (relay/client/judge does).
 // Standards: RFC 5321 §4.2 and §4.5.3.1.5, RFC 2034, RFC 3463.
 #pragma once
 

@@ -92,7 +92,7 @@ constexpr std::array table{
     ReplySpec{delivery_expired, 554, "5.4.7", "Delivery time expired"},
     // RFC 7505 §4.2: a domain with a null MX accepts no mail; 556 5.1.10.
     ReplySpec{null_mx, 556, "5.1.10", "Recipient domain {} accepts no mail (null MX)"},
-    // Issue 3. RFC 3207 §4: 220 before the handshake; a repeated STARTTLS is a sequence
+    // RFC 3207 §4: 220 before the handshake; a repeated STARTTLS is a sequence
     // error (503). 530 5.7.0 is RFC 3207's "must issue STARTTLS first". RFC 4954 §6
     // codes: 235 2.7.0, 334 (no enhanced code, like 354), 535 5.7.8, 538 5.7.11, 454
     // 4.7.0 (used here while an address is locked out after repeated failures),
@@ -113,14 +113,14 @@ constexpr std::array table{
     ReplySpec{auth_locked_out, 454, "4.7.0", "Too many authentication failures, try again later"},
     ReplySpec{auth_bad_response, 501, "5.5.2", "Cannot decode response"},
     ReplySpec{header_too_big, 552, "5.3.4", "Message header size exceeds limit"},
-    // Issue 6. DNSBL: 554 5.7.1 in Postfix's words, naming the zone so a wrongly listed
+    // DNSBL: 554 5.7.1 in Postfix's words, naming the zone so a wrongly listed
     // sender knows whom to ask. Unknown recipient: 550 5.1.1 (RFC 3463 "bad destination
     // mailbox"). A callout that could not be completed: 451 4.4.3 ("directory server
-    // failure"), so the client retries instead of bouncing (seed 002: refuse at RCPT).
+    // failure"), so the client retries instead of bouncing (refused at RCPT, not at connect).
     ReplySpec{dnsbl_listed, 554, "5.7.1", "Service unavailable; client [{}] blocked using {}"},
     ReplySpec{recipient_unknown, 550, "5.1.1", "Recipient address rejected: user unknown"},
     ReplySpec{recipient_unverified, 451, "4.4.3", "Recipient address verification failed, try again later"},
-    // Issue 6. Limits are 4xx (come back later, RFC 5321 §4.2.5): 421 at connect (the
+    // Limits are 4xx (come back later, RFC 5321 §4.2.5): 421 at connect (the
     // only code that may close, §3.8), 451 4.7.1 at MAIL/RCPT ("delivery not authorized,
     // message refused" for now). HELO shape → 501 5.5.2 (Postfix reject_invalid_helo_hostname);
     // every other policy refusal is 550 5.7.1 with text naming what was refused.
@@ -159,7 +159,7 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(ReplyId::count_)
     "early_talker", "auth_succeeded", "auth_continue", "auth_failed", "auth_cancelled",
     "auth_mechanism_unsupported", "auth_already_done", "auth_needs_tls", "auth_locked_out",
     "auth_bad_response", "header_too_big",
-    "dnsbl_listed", "recipient_unknown", "recipient_unverified",  // issue 6
+    "dnsbl_listed", "recipient_unknown", "recipient_unverified",
     "too_many_client_connections", "connection_rate_exceeded", "helo_invalid", "helo_spoofed",
     "sender_denied", "recipient_denied", "spoofed_sender", "sender_not_allowed",
     "message_rate_exceeded", "recipient_rate_exceeded",
@@ -271,7 +271,7 @@ ReplyId reply_for(policy::Decision decision, PolicyStage stage) noexcept {
     }
     return ok;
   }
-  // Issue 6: reasons with a reply of their own, whatever the stage.
+  // Reasons with a reply of their own, whatever the stage.
   switch (decision.reason) {
     case Reason::too_many_connections: return too_many_client_connections;
     case Reason::connection_rate_exceeded: return connection_rate_exceeded;
@@ -291,7 +291,7 @@ ReplyId reply_for(policy::Decision decision, PolicyStage stage) noexcept {
   }
   // These two are limits, not judgements: the RFC codes apply whatever the verdict.
   if (decision.reason == Reason::too_many_recipients) return too_many_recipients;
-  if (decision.reason == Reason::recipient_unverified) return recipient_unverified;  // issue 6: a defer of its own
+  if (decision.reason == Reason::recipient_unverified) return recipient_unverified;  // a defer of its own
   if (decision.verdict == Verdict::defer) return policy_deferred;
   switch (decision.reason) {
     case Reason::relay_denied: return relay_denied;
@@ -303,7 +303,7 @@ ReplyId reply_for(policy::Decision decision, PolicyStage stage) noexcept {
     case Reason::recipient_unverified: return recipient_unverified;
     case Reason::too_many_recipients: return too_many_recipients;
     case Reason::none: return access_denied;
-    default: break;  // issue 6 reasons are mapped above
+    default: break;  // reasons with their own reply are mapped above
   }
   return access_denied;
 }

@@ -4,7 +4,7 @@
 // status, text}, the wire formatting of single- and multi-line replies, and the one
 // mapping from a policy::Decision to a reply. The delivery side takes its synthetic
 // replies (connection faults, expiry) from here too, so a DSN carries the same codes.
-// Never: decides *when* a reply is sent (relay/server_fsm does), performs I/O.
+// Never: decides *when* a reply is sent (relay/server/server_fsm does), performs I/O.
 // Errors: none; `{}` placeholders without an argument are left empty, and arguments
 // are stripped of CR, LF and other control octets so a peer-supplied string can never
 // end a reply line early (reply injection).
@@ -88,7 +88,7 @@ enum class ReplyId : std::uint8_t {
   domain_not_found,            // 550 5.1.2 {domain}
   delivery_expired,            // 554 5.4.7
   null_mx,                     // 556 5.1.10 {domain} (RFC 7505)
-  // --- Issue 3: STARTTLS, BDAT, AUTH, early talkers (RFC 3207, 3030, 4954). ---
+  // --- STARTTLS, BDAT, AUTH, early talkers (RFC 3207, 3030, 4954). ---
   ready_to_start_tls,          // 220 2.0.0
   tls_already_active,          // 503 5.5.1
   tls_required,                // 530 5.7.0
@@ -105,11 +105,11 @@ enum class ReplyId : std::uint8_t {
   auth_locked_out,             // 454 4.7.0
   auth_bad_response,           // 501 5.5.2
   header_too_big,              // 552 5.3.4
-  // --- Issue 6: DNSBL and recipient verification. ---
+  // --- DNSBL and recipient verification. ---
   dnsbl_listed,                // 554 5.7.1 Service unavailable; client [{ip}] blocked using {zone[; TXT reason]}
   recipient_unknown,           // 550 5.1.1
   recipient_unverified,        // 451 4.4.3
-  // --- Issue 6: access rules and per-client limits (docs/policy.md#reasons). ---
+  // --- access rules and per-client limits (docs/policy.md#reasons). ---
   too_many_client_connections, // 421 4.7.0 {host} (then closed)
   connection_rate_exceeded,    // 421 4.7.0 {host} (then closed)
   helo_invalid,                // 501 5.5.2
@@ -157,7 +157,7 @@ std::string format_reply(ReplyId id, const Args&... args) {
 }
 
 /// The SMTP stage at which a policy decision is applied.
-/// helo and data were added for issue 6 (HELO checks; size refusals logged as decisions).
+/// helo (HELO checks) and data (size refusals logged as decisions) included.
 enum class PolicyStage : std::uint8_t { connect, mail, rcpt, helo, data };
 
 /// "connect", "helo", "mail", "rcpt", "data": the `stage=` of decision logs and metrics.

@@ -1,5 +1,5 @@
 // tests/conf/health_config_test.cpp — the health keys ([path.NAME], hop paths/check,
-// [alerts]): seed 000's example loads into the expected rules; every broken value is
+// [alerts]): the two-site failover example loads into the expected rules; every broken value is
 // reported with file:line:key.
 #include <gtest/gtest.h>
 
@@ -28,8 +28,8 @@ const std::string base =
     "domains = [\"*\"]\n"
     "hops = [{ hop = \"hub\" }]\n";  // 15 lines
 
-// Seed 000: 3 checks, a run fails when 2 or more fail, 2 runs, 2 failed -> DOWN, every 2 minutes.
-const std::string seed000 =
+// The two-site failover example: 3 checks, a run fails when 2 or more fail, 2 runs, 2 failed -> DOWN, every 2 minutes.
+const std::string two_site_failover =
     "[path.site-a-internet]\n"                                                        // 16
     "interval = \"2m\"\n"
     "fail_threshold = 2\n"
@@ -58,8 +58,8 @@ const std::string seed000 =
     "to = [\"ops@example.com\"]\n"
     "hook = \"/usr/local/bin/hubrelay-alert\"\n";
 
-TEST(HealthConfig, Seed000ExampleLoads) {
-  auto loaded = load_string(base + seed000, "test.toml");
+TEST(HealthConfig, TwoSiteFailoverExampleLoads) {
+  auto loaded = load_string(base + two_site_failover, "test.toml");
   ASSERT_TRUE(loaded.has_value()) << loaded.error().front().to_string();
   const Config& c = **loaded;
   ASSERT_EQ(c.paths.size(), 2u);  // the path and hub's own check

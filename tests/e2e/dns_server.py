@@ -5,7 +5,7 @@ Owns: answering UDP queries (RFC 1035) from a zone dict the test controls, so MX
 delivery can be tested without the real DNS: MX, A and AAAA records with TTLs, null MX
 (exchange "."), NXDOMAIN for unknown names, NOERROR/NODATA for known names without
 records of the type, and SERVFAIL for names listed in `servfail`. Counts queries per
-(name, type) so a test can see the relay's cache at work. Issue 6: DNSBL zones are
+(name, type) so a test can see the relay's cache at work. DNSBL zones are
 plain A records ("2.0.0.127.bl.test": {"A": ["127.0.0.2"]}); TXT records (strings)
 are answered too, and names in `silent` get no answer at all (a timeout). Names in
 `slow` are answered after that many seconds (so a test can have questions overlap).

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""tests/e2e/faults.py — building blocks for the crash and fault survival tests (issue 8).
+"""tests/e2e/faults.py — building blocks for the crash and fault survival tests.
 
 Owns: (1) tune_config(): edits a harness-rendered hubrelay.toml (shorter timeouts,
 listener caps) without changing harness.py; (2) LoadClient: several threads that send

@@ -138,8 +138,8 @@ class RelayConfig:
     inbound_extra: List[str] = field(default_factory=list)
     # Extra TOML lines for [policy.inbound] (auth_users, ...).
     inbound_policy_extra: List[str] = field(default_factory=list)
-    extra_toml: str = ""  # appended verbatim (e.g. an [admin] table; issue 7)
-    # Issue 6: extra TOML lines for the outbound [[listener]] and [policy.outbound].
+    extra_toml: str = ""  # appended verbatim (e.g. an [admin] table)
+    # Extra TOML lines for the outbound [[listener]] and [policy.outbound].
     outbound_extra: List[str] = field(default_factory=list)
     outbound_policy_extra: List[str] = field(default_factory=list)
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""tests/e2e/test_client_faults.py — idle and slowloris clients do not stop real ones (issue 8).
+"""tests/e2e/test_client_faults.py — idle and slowloris clients do not stop real ones.
 
 Owns: two scenarios on the inbound listener with short timeouts (command 3 s, session
 10 s): (1) 500 hostile connections (half idle after the banner, half "slowloris": one

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""tests/e2e/test_disk_full.py — a full state filesystem: 4xx, no loss, self-recovery (issue 8).
+"""tests/e2e/test_disk_full.py — a full state filesystem: 4xx, no loss, self-recovery.
 
 Owns: the relay's state_dir on a small tmpfs (mount -t tmpfs -o size=8m; needs root —
 skipped with a clear message when mount is not allowed). With the hop down (so mail

@@ -214,7 +214,7 @@ from = "hubrelay@relay.test"
 hook = "{hook}"
 hook_timeout = "5s"
 
-# Seed 000's rules: a run fails when 2 or more checks fail; DOWN when 2 of the last 2
+# The failover rules: a run fails when 2 or more checks fail; DOWN when 2 of the last 2
 # runs failed. Intervals are short for the test.
 [path.site-a]
 interval = "{INTERVAL}"
@@ -316,7 +316,7 @@ check = [ {{ type = "tcp", target = "127.0.0.1:{self.tcp_b.port}", timeout = "1s
     def test_path_down_moves_mail_then_back(self):
         wait_for(lambda: self.path_state("site-a") == "UP", WAIT, "site-a UP after start (initial DOWN)")
         wait_for(lambda: self.path_state("site-b") == "UP", WAIT, "site-b UP")
-        # The start-up DOWN -> UP change is alerted like any other (seed 000).
+        # The start-up DOWN -> UP change is alerted like any other .
         wait_for(lambda: any("site-a DOWN -> UP" in a for a in self.alerts()), WAIT,
                  "the start-up alert for site-a at the admin sink")
 

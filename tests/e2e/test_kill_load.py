@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""tests/e2e/test_kill_load.py — kill -9 under load loses nothing acknowledged (issue 8).
+"""tests/e2e/test_kill_load.py — kill -9 under load loses nothing acknowledged.
 
 Owns: ROUNDS rounds (HUBRELAY_KILL_ROUNDS, default 20) of: the relay runs while a
 LoadClient (4 threads, persistent sessions) sends and records every 250; at a random

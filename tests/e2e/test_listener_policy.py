@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""tests/e2e/test_listener_policy.py — issue 6 access rules and per-client limits, end to end.
+"""tests/e2e/test_listener_policy.py — access rules and per-client limits, end to end.
 
-Owns: the listener policy seen from real clients on both listeners of seed 003: open
+Owns: the listener policy seen from real clients on both listeners of the edge deployment of docs/deployment.md: open
 relay attempts from untrusted addresses, anti-spoofing on inbound (and the same sender
 accepted on outbound from a trusted HUB address), client networks, sender/recipient deny
 lists, HELO checks, outbound allowed sender domains, the per-client connection limit

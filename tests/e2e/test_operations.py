@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """tests/e2e/test_operations.py — operating hubrelay: queue CLI, metrics, stats, reload, status page.
 
-Owns: the operator's contract (issue 7) against the real binary: messages held by a dead
+Owns: the operator's contract against the real binary: messages held by a dead
 hop show up in `hubrelay queue list --json` with state and last reply; `hold` keeps one
 from delivery after the hop returns and `release` delivers it; `delete` removes one;
 `summary` counts match; the same commands work with the daemon stopped; bad ids and
@@ -213,7 +213,7 @@ class MetricsTest(OperationsTestCase):
         self.cfg, self.config_path = self.make_config(
             [Hop("hub", self.sink.port)], [Hop("smarthost", self.sink.port)],
             extra_toml=admin_toml(self.admin_port, self.token))
-        # Health paths (issue 5) for the admin endpoint: "lan" (smarthost depends on it) checks
+        # Health paths for the admin endpoint: "lan" (smarthost depends on it) checks
         # a listener this test opens, "gone" a port nobody listens on and no hop uses.
         self.lan = TcpTarget(free_port()).start()
         self.addCleanup(self.lan.stop)

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""tests/e2e/test_queue_scale.py — the CI variant of bench/queue_scale.py (issue 8).
+"""tests/e2e/test_queue_scale.py — the CI variant of bench/queue_scale.py.
 
 Owns: running bench/queue_scale.py with N (HUBRELAY_SCALE_N, default 20,000) against
 HUBRELAY_BIN and failing when any of its checks fails: relay peak RSS < 256 MiB with the

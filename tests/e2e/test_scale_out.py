@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""tests/e2e/test_scale_out.py — two hubrelay instances behind HAProxy share nothing (issue 8).
+"""tests/e2e/test_scale_out.py — two hubrelay instances behind HAProxy share nothing.
 
 Owns: one HAProxy process (`haproxy -f CFG -db`, TCP mode, roundrobin, send-proxy-v2,
 health checks every 500 ms) on 127.0.0.1 in front of two relays (own state_dir each,

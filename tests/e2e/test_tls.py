@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """tests/e2e/test_tls.py — STARTTLS, implicit TLS, BDAT, line-ending policy and early
-talkers against the real binary (issue 3).
+talkers against the real binary.
 
 Owns: a throw-away self-signed certificate per test (openssl req -x509 into the test's
 temp dir; no key is ever committed); STARTTLS with smtplib, swaks and openssl s_client;

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""tests/e2e/test_upstream_faults.py — a misbehaving next hop: no loss, no stuck queue (issue 8).
+"""tests/e2e/test_upstream_faults.py — a misbehaving next hop: no loss, no stuck queue.
 
 Owns: a soak (HUBRELAY_SOAK_SECONDS, default 30; the bench mode uses 120) in which the
 only hop (faults.FaultHop) cycles per connection through "accept then stall after DATA",

@@ -1,4 +1,4 @@
-// tests/health/run_tracker_test.cpp — seed 000's rules, hysteresis and run scheduling,
+// tests/health/run_tracker_test.cpp — the failover rules, hysteresis and run scheduling,
 // driven by an injected clock (no sleeping).
 #include "health/run_tracker.hpp"
 
@@ -16,7 +16,7 @@ using std::chrono::seconds;
 
 const RunTracker::TimePoint t0{seconds{100000}};
 
-conf::HealthRules seed000() {
+conf::HealthRules two_site_failover() {
   conf::HealthRules r;
   r.interval = minutes{2};  // "Hour 0:00 run 1, hour 0:02 run 2"
   r.fail_threshold = 2;     // 3 checks, down when 2 or more fail
@@ -28,10 +28,10 @@ conf::HealthRules seed000() {
   return r;
 }
 
-// Seed 000's worked example, verbatim: 3 checks; a run fails when 2 or more fail; 2 runs,
+// The failover worked example (docs/health.md), verbatim: 3 checks; a run fails when 2 or more fail; 2 runs,
 // 2 failed -> DOWN after the second run and not before.
-TEST(RunTracker, Seed000WorkedExample) {
-  RunTracker t(seed000(), t0);
+TEST(RunTracker, TwoSiteFailoverWorkedExample) {
+  RunTracker t(two_site_failover(), t0);
   ASSERT_EQ(t.state(), State::up);
   EXPECT_FALSE(t.record(t0, 2, 3));  // 0:00 run 1 of 2 failed
   EXPECT_EQ(t.state(), State::up);
@@ -45,7 +45,7 @@ TEST(RunTracker, Seed000WorkedExample) {
 }
 
 TEST(RunTracker, RunFailsOnlyAtTheThreshold) {
-  RunTracker t(seed000(), t0);
+  RunTracker t(two_site_failover(), t0);
   struct Case {
     std::uint32_t failed;
     bool run_failed;
@@ -94,7 +94,7 @@ TEST(RunTracker, TableOfRunSequences) {
 }
 
 TEST(RunTracker, FastIntervalWhileChangingAndJitter) {
-  auto r = seed000();
+  auto r = two_site_failover();
   r.fast_interval = seconds{10};
   r.jitter = seconds{4};
   RunTracker t(r, t0);
@@ -112,7 +112,7 @@ TEST(RunTracker, FastIntervalWhileChangingAndJitter) {
 }
 
 TEST(RunTracker, ForcedStateForMaintenance) {
-  RunTracker t(seed000(), t0);
+  RunTracker t(two_site_failover(), t0);
   EXPECT_FALSE(t.force(State::up, t0));  // already up
   const auto change = t.force(State::down, t0 + seconds{1});
   ASSERT_TRUE(change);

@@ -1,5 +1,5 @@
 // tests/policy/auth_test.cpp — base64, PBKDF2 password hashes, AUTH throttle, and the
-// policy's authenticate() (issue 3). Table-driven; time is injected into the throttle.
+// policy's authenticate(). Table-driven; time is injected into the throttle.
 #include <gtest/gtest.h>
 
 #include <string>

@@ -1,5 +1,5 @@
 // tests/policy/dnsbl_test.cpp — DNSBL query names, return-code matching, combining zones
-// and the result cache (issue 6). Table-driven got/want; time is injected.
+// and the result cache. Table-driven got/want; time is injected.
 #include <gtest/gtest.h>
 
 #include <string>

@@ -175,7 +175,7 @@ TEST(HopSelector, PlanOrdersByTierThenWeightAndFlagsSkips) {
 
 }  // namespace
 
-// --- least outstanding (issue 4) ------------------------------------------------------------
+// --- least outstanding ------------------------------------------------------------
 
 namespace {
 

@@ -1,4 +1,4 @@
-// tests/relay/server/server_fsm_auth_test.cpp — AUTH PLAIN / LOGIN in the server FSM (issue 3).
+// tests/relay/server/server_fsm_auth_test.cpp — AUTH PLAIN / LOGIN in the server FSM.
 //
 // The FSM collects credentials and stops in `authenticating`; the test plays the driver
 // and answers with the verdict it wants, so the rules are checked without PBKDF2.

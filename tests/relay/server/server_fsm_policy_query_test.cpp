@@ -1,5 +1,5 @@
 // tests/relay/server/server_fsm_policy_query_test.cpp — the asynchronous "ask" effect of the
-// server FSM (issue 6): DNSBL at connect and at RCPT, recipient verification, pipelined
+// server FSM: DNSBL at connect and at RCPT, recipient verification, pipelined
 // commands waiting behind a question, answers mapped to replies, exemptions.
 //
 // The test plays the driver: it feeds bytes, and whenever the FSM stops in

@@ -1,7 +1,7 @@
 // tests/relay/server/server_fsm_tls_bdat_test.cpp — STARTTLS, implicit TLS, BDAT/CHUNKING,
-// header-size and early-talker rules of the server FSM (issue 3).
+// header-size and early-talker rules of the server FSM.
 //
-// Drives ServerFsm through tests/support/fsm_driver, the way relay/server_session does:
+// Drives ServerFsm through tests/support/fsm_driver, the way relay/server/server_session does:
 // feed bytes, stop in starting_tls / awaiting_commit, act, continue. The driver's "drop buffered input after
 // STARTTLS" half is checked here by what consume() leaves unconsumed; the e2e test
 // tests/e2e/test_tls.py checks the bytes that reach the sink.

@@ -1,4 +1,4 @@
-// tests/relay/smtp/proxy_protocol_test.cpp — PROXY protocol v1/v2 parse tables (issue 3).
+// tests/relay/smtp/proxy_protocol_test.cpp — PROXY protocol v1/v2 parse tables.
 #include "relay/smtp/proxy_protocol.hpp"
 
 #include <gtest/gtest.h>
