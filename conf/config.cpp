@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "conf/domain_pattern.hpp"
+
 namespace conf {
 
 const PolicyConfig* Config::find_policy(std::string_view name) const noexcept {
@@ -18,6 +20,13 @@ const HopConfig* Config::find_hop(std::string_view name) const noexcept {
 const PathConfig* Config::find_path(std::string_view name) const noexcept {
   auto it = std::ranges::find(paths, name, &PathConfig::name);
   return it == paths.end() ? nullptr : &*it;
+}
+
+bool Config::is_own_domain(std::string_view domain) const {
+  return std::ranges::any_of(relay.accepted_domains, [domain](const std::string& text) {
+    const auto pattern = DomainPattern::parse(text);
+    return pattern && pattern->matches(domain);
+  });
 }
 
 }  // namespace conf

@@ -368,6 +368,9 @@ struct Config {
   const PolicyConfig* find_policy(std::string_view name) const noexcept;
   const HopConfig* find_hop(std::string_view name) const noexcept;
   const PathConfig* find_path(std::string_view name) const noexcept;
+  /// True when `domain` is one of the organisation's own ([relay] accepted_domains): mail
+  /// to it goes inbound (to the HUB), whoever wrote it — relayed mail, notices, alerts.
+  bool is_own_domain(std::string_view domain) const;
 };
 
 using ConfigPtr = std::shared_ptr<const Config>;

@@ -7,9 +7,7 @@
 // a message received over SMTP), and the optional [alerts].hook run with HUBRELAY_*
 // variables (bounded run time, output logged). It hands the monitor's snapshot to the
 // delivery engine (routing) and clears a hop's passive ejection when its own probe
-// succeeds. For the CLI: `hubrelay health` (prints state_dir/health.{txt,json}, says
-// when missing or stale) and `hubrelay alert test` (commits a test alert straight into
-// the queue database; the running daemon's scanner delivers it).
+// succeeds. The CLI side (`hubrelay health`, `hubrelay alert test`) is relay/cli/health_cli.
 // Reload: each configuration generation gets its own Monitor (hop indices in a snapshot
 // follow that generation's hop list); paths keep their state across the swap. The old
 // monitor is stopped and kept until shutdown, because its probe coroutines may still be
@@ -60,10 +58,5 @@ class HealthService {
   /// Replaced monitors with the configuration they refer to (see Reload above).
   std::vector<std::pair<conf::ConfigPtr, std::unique_ptr<health::Monitor>>> retired_;
 };
-
-/// `hubrelay health [--json]`: exit 0 when printed, 1 when the file is missing.
-int print_health(const conf::Config& config, bool json);
-/// `hubrelay alert test`: commits a test alert into the queue; exit 0 when queued.
-int send_test_alert(const conf::Config& config);
 
 }  // namespace relay

@@ -10,11 +10,11 @@
 #include "conf/load.hpp"
 #include "relay/cli/arguments.hpp"
 #include "relay/cli/hash_password_cli.hpp"
+#include "relay/cli/health_cli.hpp"
 #include "relay/cli/help.hpp"
 #include "relay/cli/queue_cli.hpp"
 #include "relay/cli/route_explain.hpp"
 #include "relay/daemon.hpp"
-#include "relay/health_service.hpp"
 
 #ifndef HUBRELAY_VERSION
 #define HUBRELAY_VERSION "unknown"

@@ -21,13 +21,6 @@
 namespace relay {
 namespace {
 
-bool accepted(const conf::Config& config, std::string_view domain) {
-  for (const auto& text : config.relay.accepted_domains) {
-    if (auto pattern = conf::DomainPattern::parse(text); pattern && pattern->matches(domain)) return true;
-  }
-  return false;
-}
-
 const char* balance_name(conf::RouteConfig::Balance b) {
   return b == conf::RouteConfig::Balance::least_outstanding ? "least_outstanding" : "weighted_round_robin";
 }
@@ -43,7 +36,7 @@ RouteExplanation explain_route(const conf::Config& config, std::string_view addr
   text += fmt::format("address:    {}\n", address);
   text += fmt::format("domain:     {}\n", domain.empty() ? "(none)" : domain);
   if (!direction) {
-    direction = accepted(config, domain) ? conf::Direction::inbound : conf::Direction::outbound;
+    direction = config.is_own_domain(domain) ? conf::Direction::inbound : conf::Direction::outbound;
     text += fmt::format("direction:  {} (inferred: the domain is {}one of relay.accepted_domains)\n",
                         conf::to_string(*direction), *direction == conf::Direction::inbound ? "" : "not ");
   } else {

@@ -76,15 +76,8 @@ std::string alert_text(const conf::Config& config, const health::AlertEvent& e, 
 
 }  // namespace
 
-bool is_own_domain(const conf::Config& config, std::string_view domain) {
-  return std::ranges::any_of(config.relay.accepted_domains, [domain](const std::string& text) {
-    const auto pattern = conf::DomainPattern::parse(text);
-    return pattern && pattern->matches(domain);
-  });
-}
-
 conf::Direction direction_to(const conf::Config& config, std::string_view recipient) {
-  return is_own_domain(config, conf::domain_of(recipient)) ? conf::Direction::inbound : conf::Direction::outbound;
+  return config.is_own_domain(conf::domain_of(recipient)) ? conf::Direction::inbound : conf::Direction::outbound;
 }
 
 SenderNotice sender_notice(const conf::Config& config, const queue::QueuedMessage& original,

@@ -28,11 +28,8 @@
 
 namespace relay {
 
-/// True when `domain` is one of the organisation's own domains ([relay].accepted_domains).
-bool is_own_domain(const conf::Config& config, std::string_view domain);
-
-/// The direction mail to `recipient` takes: inbound (to the HUB) for our own domains,
-/// outbound otherwise.
+/// The direction mail to `recipient` takes: inbound (to the HUB) for our own domains
+/// (conf::Config::is_own_domain), outbound otherwise.
 conf::Direction direction_to(const conf::Config& config, std::string_view recipient);
 
 /// What happened to one recipient of a queued message, as far as its sender may be told.
