@@ -6,6 +6,8 @@
 #include <limits>
 #include <map>
 
+#include "conf/domain_pattern.hpp"
+
 namespace queue {
 namespace {
 
@@ -67,10 +69,11 @@ std::optional<std::int64_t> parse_age_ms(std::string_view text) noexcept {
   return value * unit;
 }
 
-std::string recipient_domain(std::string_view address) {
-  const auto at = address.rfind('@');
-  if (at == std::string_view::npos) return {};
-  return lower(address.substr(at + 1));
+std::string domain_filter(std::string_view typed) {
+  // A domain holds no '@' (domain_of cuts at the last one). Typed text with an '@' must not
+  // be re-split into some other domain: kept as it is, it matches no recipient.
+  if (typed.find('@') != std::string_view::npos) return std::string(typed);
+  return conf::domain_of("@" + std::string(typed));
 }
 
 SqlWhere build_where(const QueueFilter& f, UnixMillis now) {
@@ -99,7 +102,7 @@ SqlWhere build_where(const QueueFilter& f, UnixMillis now) {
   if (!f.recipient.empty())
     terms.push_back(recipients_where("instr(lower(r.address), " + param(lower(f.recipient)) + ") > 0"));
   if (!f.domain.empty())
-    terms.push_back(recipients_where("lower(substr(r.address, instr(r.address, '@') + 1)) = " + param(lower(f.domain))));
+    terms.push_back(recipients_where("domain_of(r.address) = " + param(domain_filter(f.domain))));
   if (!f.hop.empty()) terms.push_back(recipients_where("r.hop = " + param(f.hop)));
   if (f.older_than_ms) terms.push_back("m.received_at <= " + param(now - *f.older_than_ms));
   if (f.newer_than_ms) terms.push_back("m.received_at >= " + param(now - *f.newer_than_ms));

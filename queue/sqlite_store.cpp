@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "queue/schema.hpp"
+#include "queue/sql_functions.hpp"
 
 namespace queue {
 namespace {
@@ -67,6 +68,7 @@ std::expected<SqliteStore, std::string> SqliteStore::open(const std::string& pat
   if (!db) return std::unexpected(db.error());
   sqlite3* raw = db->get();
   if (auto ok = set_pragmas(raw); !ok) return std::unexpected(path + ": " + ok.error());
+  if (auto ok = register_sql_functions(raw); !ok) return std::unexpected(path + ": " + ok.error());
   if (auto version = migrate(raw); !version) return std::unexpected(path + ": " + version.error());
 
   Statements s;

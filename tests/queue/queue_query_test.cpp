@@ -90,10 +90,11 @@ TEST(QueueQuery, MessageStateDerivation) {
   for (const auto& c : cases) EXPECT_EQ(message_state(c.held, c.states, c.tries), c.want);
 }
 
-TEST(QueueQuery, RecipientDomain) {
-  EXPECT_EQ(recipient_domain("Bob@Example.COM"), "example.com");
-  EXPECT_EQ(recipient_domain("\"a@b\"@c.org"), "c.org");
-  EXPECT_EQ(recipient_domain("postmaster"), "");
+TEST(QueueQuery, DomainFilterIsNormalisedLikeARecipientDomain) {
+  EXPECT_EQ(domain_filter("Example.COM"), "example.com");
+  EXPECT_EQ(domain_filter("example.com."), "example.com");  // conf::domain_of drops one trailing dot
+  EXPECT_EQ(domain_filter(""), "");
+  EXPECT_EQ(domain_filter("b\"@example.com"), "b\"@example.com");  // not re-split: matches no domain
 }
 
 TEST(QueueQuery, SummaryBucketsFollowQshape) {
