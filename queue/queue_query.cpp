@@ -35,12 +35,6 @@ std::optional<StateFilter> parse_state_filter(std::string_view text) noexcept {
   return std::nullopt;
 }
 
-std::string_view to_string(StateFilter s) noexcept {
-  for (const auto& [name, value] : state_names)
-    if (value == s) return name;
-  return "?";
-}
-
 std::optional<MessageId> parse_queue_id(std::string_view text) noexcept {
   if (text.starts_with("0x") || text.starts_with("0X")) text.remove_prefix(2);
   if (text.empty() || text.size() > 16) return std::nullopt;

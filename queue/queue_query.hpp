@@ -30,7 +30,6 @@ namespace queue {
 enum class StateFilter { queued, deferred, held, delivered, failed, expired, all };
 
 std::optional<StateFilter> parse_state_filter(std::string_view text) noexcept;
-std::string_view to_string(StateFilter s) noexcept;
 
 /// "000000002A", "2a", "0x2A" → 42. Rejects empty, non-hex, zero and overflowing input.
 std::optional<MessageId> parse_queue_id(std::string_view text) noexcept;

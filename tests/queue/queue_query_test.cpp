@@ -27,11 +27,13 @@ TEST(QueueQuery, ParsesAges) {
   for (const auto& c : cases) EXPECT_EQ(parse_age_ms(c.text), c.want) << c.text;
 }
 
-TEST(QueueQuery, ParsesStatesBothWays) {
-  for (auto s : {StateFilter::queued, StateFilter::deferred, StateFilter::held, StateFilter::delivered,
-                 StateFilter::failed, StateFilter::expired, StateFilter::all}) {
-    EXPECT_EQ(parse_state_filter(to_string(s)), s);
-  }
+TEST(QueueQuery, ParsesStates) {
+  const std::pair<const char*, StateFilter> names[] = {
+      {"queued", StateFilter::queued}, {"deferred", StateFilter::deferred}, {"held", StateFilter::held},
+      {"delivered", StateFilter::delivered}, {"failed", StateFilter::failed}, {"expired", StateFilter::expired},
+      {"all", StateFilter::all},
+  };
+  for (const auto& [name, want] : names) EXPECT_EQ(parse_state_filter(name), want) << name;
   EXPECT_EQ(parse_state_filter("bogus"), std::nullopt);
   EXPECT_EQ(parse_state_filter("Held"), std::nullopt);
 }

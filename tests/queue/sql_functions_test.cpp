@@ -1,6 +1,6 @@
 // Tests for queue/sql_functions.cpp: SQL domain_of(address) answers what conf::domain_of
-// answers (the last '@', lower case, routing's reading), on a connection as SqliteStore
-// opens it.
+// answers (the last '@', lower case, routing's reading) on a connection that registered
+// them; admin_store_test covers the filters built on it.
 #include "queue/sql_functions.hpp"
 
 #include <gtest/gtest.h>
