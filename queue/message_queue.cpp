@@ -7,10 +7,9 @@
 // batch, so the batch size grows by itself with the load.
 #include "queue/message_queue.hpp"
 
-#include <chrono>
-
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <future>
