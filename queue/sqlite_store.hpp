@@ -27,7 +27,8 @@ namespace queue {
 
 class SqliteStore {
  public:
-  /// Opens or creates `path`, sets the pragmas and migrates the schema (queue/schema.hpp).
+  /// Opens or creates `path`, sets the pragmas, registers the SQL functions
+  /// (queue/sql_functions.hpp) and migrates the schema (queue/schema.hpp).
   static std::expected<SqliteStore, std::string> open(const std::string& path);
 
   SqliteStore(SqliteStore&&) noexcept = default;
@@ -78,7 +79,8 @@ class SqliteStore {
   /// message. Outside a transaction; a call that changes nothing costs nothing.
   std::error_code set_fsync_commits(bool fsync) noexcept;
 
-  /// The connection, for tests and diagnostics on the owning thread.
+  /// The connection, on the owning thread: AdminStore runs its own queries on it, tests
+  /// inspect it.
   sqlite3* handle() const noexcept { return db_.get(); }
 
  private:
