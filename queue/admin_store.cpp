@@ -169,8 +169,10 @@ std::expected<MutationResult, std::string> AdminStore::mutate(const Selection& s
     if (!ids.empty()) {
       if (auto known = check_ids(ids); !known) return std::unexpected(known.error());
     } else {
+      // "+r.state": per message by primary key, not a walk of every pending recipient
+      // through the due index for each message (see build_where).
       std::string sql = "SELECT m.id FROM messages m WHERE EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id "
-                        "AND r.state = 0";
+                        "AND +r.state = 0";
       if (!selection.domain.empty()) sql += " AND domain_of(r.address) = ?1";
       sql += ") ORDER BY m.id";
       auto s = Statement::prepare(store_.handle(), sql);

@@ -81,13 +81,17 @@ SqlWhere build_where(const QueueFilter& f, UnixMillis now) {
   const auto recipients_where = [](const std::string& condition) {
     return "EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND " + condition + ")";
   };
+  // The unary "+" on r.state keeps SQLite from answering these per-message subqueries
+  // through the (state, next_attempt) index, which walks every recipient in that state
+  // (all pending, or all history) for each message: O(messages x recipients) per listing.
+  // With "+" they read the message's own rows by primary key, as the store's statements do.
   switch (f.state) {
-    case StateFilter::queued: terms.push_back(recipients_where("r.state = 0")); break;
-    case StateFilter::deferred: terms.push_back("m.held = 0 AND " + recipients_where("r.state = 0 AND (r.attempts > 0 OR coalesce(r.last_reply, '') <> '')")); break;
-    case StateFilter::held: terms.push_back("m.held <> 0 AND " + recipients_where("r.state = 0")); break;
-    case StateFilter::delivered: terms.push_back(recipients_where("r.state = 1")); break;
-    case StateFilter::failed: terms.push_back(recipients_where("r.state = 2")); break;
-    case StateFilter::expired: terms.push_back(recipients_where("r.state = 3")); break;
+    case StateFilter::queued: terms.push_back(recipients_where("+r.state = 0")); break;
+    case StateFilter::deferred: terms.push_back("m.held = 0 AND " + recipients_where("+r.state = 0 AND (r.attempts > 0 OR coalesce(r.last_reply, '') <> '')")); break;
+    case StateFilter::held: terms.push_back("m.held <> 0 AND " + recipients_where("+r.state = 0")); break;
+    case StateFilter::delivered: terms.push_back(recipients_where("+r.state = 1")); break;
+    case StateFilter::failed: terms.push_back(recipients_where("+r.state = 2")); break;
+    case StateFilter::expired: terms.push_back(recipients_where("+r.state = 3")); break;
     case StateFilter::all: break;
   }
   if (f.direction) terms.push_back("m.direction = " + param(static_cast<std::int64_t>(*f.direction)));
