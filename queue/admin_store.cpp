@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <functional>
-#include <set>
 
 namespace queue {
 namespace {
@@ -170,13 +169,15 @@ std::expected<MutationResult, std::string> AdminStore::mutate(const Selection& s
     if (!ids.empty()) {
       if (auto known = check_ids(ids); !known) return std::unexpected(known.error());
     } else {
+      // "+r.state": per message by primary key, not a walk of every pending recipient
+      // through the due index for each message (see build_where).
       std::string sql = "SELECT m.id FROM messages m WHERE EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id "
-                        "AND r.state = 0";
-      if (!selection.domain.empty()) sql += " AND lower(substr(r.address, instr(r.address, '@') + 1)) = ?1";
+                        "AND +r.state = 0";
+      if (!selection.domain.empty()) sql += " AND domain_of(r.address) = ?1";
       sql += ") ORDER BY m.id";
       auto s = Statement::prepare(store_.handle(), sql);
       if (!s) return std::unexpected("cannot query the queue: " + reason());
-      const std::string domain = recipient_domain("@" + selection.domain);
+      const std::string domain = domain_filter(selection.domain);
       if (!selection.domain.empty()) s->bind_text(1, domain);
       int rc = SQLITE_ROW;
       while ((rc = s->step()) == SQLITE_ROW) ids.push_back(s->column_int64(0));
@@ -226,10 +227,10 @@ struct PerMessage {
 std::expected<MutationResult, std::string> AdminStore::retry(const Selection& selection, UnixMillis now) {
   return mutate(selection, [&](std::span<const MessageId> ids) -> std::expected<MutationResult, std::string> {
     std::string sql = "UPDATE recipients SET next_attempt = ?2 WHERE message_id = ?1 AND state = 0 AND leased = 0";
-    if (!selection.domain.empty()) sql += " AND lower(substr(address, instr(address, '@') + 1)) = ?3";
+    if (!selection.domain.empty()) sql += " AND domain_of(address) = ?3";
     auto s = Statement::prepare(store_.handle(), sql);
     if (!s) return std::unexpected("cannot prepare retry: " + reason());
-    const std::string domain = recipient_domain("@" + selection.domain);
+    const std::string domain = domain_filter(selection.domain);
     MutationResult result;
     auto ok = PerMessage{store_.handle()}.run(*s, ids, result, true, [&](Statement& st) {
       st.bind(2, now);
@@ -313,7 +314,7 @@ std::expected<MutationResult, std::string> AdminStore::finish(const Selection& s
 
 std::expected<std::vector<SummaryInput>, std::string> AdminStore::summary_inputs() {
   auto s = Statement::prepare(store_.handle(),
-                              "SELECT DISTINCT r.message_id, lower(substr(r.address, instr(r.address, '@') + 1)), "
+                              "SELECT DISTINCT r.message_id, domain_of(r.address), "
                               "m.received_at, m.size FROM recipients r JOIN messages m ON m.id = r.message_id "
                               "WHERE r.state = 0");
   if (!s) return std::unexpected("cannot query the queue: " + reason());

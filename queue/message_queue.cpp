@@ -7,10 +7,9 @@
 // batch, so the batch size grows by itself with the load.
 #include "queue/message_queue.hpp"
 
-#include <chrono>
-
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -165,7 +164,6 @@ struct MessageQueue::Impl {
   std::atomic<std::uint64_t> messages_committed_{0};
   std::atomic<std::uint64_t> largest_batch_{0};
   std::atomic<std::uint64_t> commit_micros_total_{0};
-  std::atomic<std::uint64_t> last_batch_{0};
 };
 
 void MessageQueue::Impl::post(Job job) {
@@ -222,8 +220,8 @@ void MessageQueue::Impl::execute(std::vector<Job>& batch) {
   std::size_t failed_at = batch.size();
   const auto started = std::chrono::steady_clock::now();
   // A 250 waits only for transactions that commit messages; those fsync. Outcome- and
-  // lease-only transactions ride on the next fsync (issue 8: one fdatasync per message
-  // instead of two at low concurrency; see SqliteStore::set_fsync_commits).
+  // lease-only transactions ride on the next fsync: one fdatasync per message instead of
+  // two at low concurrency (SqliteStore::set_fsync_commits).
   std::error_code ec = store_.set_fsync_commits(commits > 0);
   if (!ec) ec = store_.begin();
   for (std::size_t i = 0; !ec && i < batch.size(); ++i) {
@@ -235,7 +233,6 @@ void MessageQueue::Impl::execute(std::vector<Job>& batch) {
     if (commits > 0) {
       transactions_.fetch_add(1, std::memory_order_relaxed);
       messages_committed_.fetch_add(commits, std::memory_order_relaxed);
-      last_batch_.store(commits, std::memory_order_relaxed);
       commit_micros_total_.fetch_add(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                          std::chrono::steady_clock::now() - started).count()),
                                      std::memory_order_relaxed);
@@ -336,8 +333,7 @@ QueueCounters MessageQueue::counters() const {
   return {impl_->transactions_.load(std::memory_order_relaxed),
           impl_->messages_committed_.load(std::memory_order_relaxed),
           impl_->largest_batch_.load(std::memory_order_relaxed),
-          impl_->commit_micros_total_.load(std::memory_order_relaxed),
-          impl_->last_batch_.load(std::memory_order_relaxed)};
+          impl_->commit_micros_total_.load(std::memory_order_relaxed)};
 }
 
 void MessageQueue::shutdown() { impl_->shutdown(); }

@@ -33,10 +33,9 @@ struct QueueCounters {
   std::uint64_t transactions = 0;        // group commits performed
   std::uint64_t messages_committed = 0;
   std::uint64_t largest_batch = 0;
-  // Operations (issue 7). Latency is measured with steady_clock around BEGIN..COMMIT of
-  // transactions that carried commits; it is a metric only, never stored.
+  // Commit latency for metrics: steady_clock around BEGIN..COMMIT of transactions that
+  // carried commits; it is a metric only, never stored.
   std::uint64_t commit_micros_total = 0;   // summed transaction time of group commits
-  std::uint64_t last_batch = 0;            // size of the latest group commit
 };
 
 class MessageQueue {
@@ -81,8 +80,8 @@ class MessageQueue {
   /// has run it (runs inline when called from a queue callback).
   std::expected<std::size_t, std::error_code> recover(UnixMillis now);
 
-  /// Earliest next_attempt among pending recipients of messages not held, if any (for the
-  /// retry scanner).
+  /// Earliest next_attempt among pending recipients of messages not held, if any. The
+  /// daemon's retry scanner does not ask (it claims every second); tests read due times.
   void next_due(std::move_only_function<void(std::expected<std::optional<UnixMillis>, std::error_code>)> done);
 
   QueueCounters counters() const;

@@ -6,6 +6,8 @@
 #include <limits>
 #include <map>
 
+#include "conf/domain_pattern.hpp"
+
 namespace queue {
 namespace {
 
@@ -31,12 +33,6 @@ std::optional<StateFilter> parse_state_filter(std::string_view text) noexcept {
   for (const auto& [name, value] : state_names)
     if (name == text) return value;
   return std::nullopt;
-}
-
-std::string_view to_string(StateFilter s) noexcept {
-  for (const auto& [name, value] : state_names)
-    if (value == s) return name;
-  return "?";
 }
 
 std::optional<MessageId> parse_queue_id(std::string_view text) noexcept {
@@ -67,10 +63,11 @@ std::optional<std::int64_t> parse_age_ms(std::string_view text) noexcept {
   return value * unit;
 }
 
-std::string recipient_domain(std::string_view address) {
-  const auto at = address.rfind('@');
-  if (at == std::string_view::npos) return {};
-  return lower(address.substr(at + 1));
+std::string domain_filter(std::string_view typed) {
+  // A domain holds no '@' (domain_of cuts at the last one). Typed text with an '@' must not
+  // be re-split into some other domain: kept as it is, it matches no recipient.
+  if (typed.find('@') != std::string_view::npos) return std::string(typed);
+  return conf::domain_of("@" + std::string(typed));
 }
 
 SqlWhere build_where(const QueueFilter& f, UnixMillis now) {
@@ -84,13 +81,17 @@ SqlWhere build_where(const QueueFilter& f, UnixMillis now) {
   const auto recipients_where = [](const std::string& condition) {
     return "EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND " + condition + ")";
   };
+  // The unary "+" on r.state keeps SQLite from answering these per-message subqueries
+  // through the (state, next_attempt) index, which walks every recipient in that state
+  // (all pending, or all history) for each message: O(messages x recipients) per listing.
+  // With "+" they read the message's own rows by primary key, as the store's statements do.
   switch (f.state) {
-    case StateFilter::queued: terms.push_back(recipients_where("r.state = 0")); break;
-    case StateFilter::deferred: terms.push_back("m.held = 0 AND " + recipients_where("r.state = 0 AND (r.attempts > 0 OR coalesce(r.last_reply, '') <> '')")); break;
-    case StateFilter::held: terms.push_back("m.held <> 0 AND " + recipients_where("r.state = 0")); break;
-    case StateFilter::delivered: terms.push_back(recipients_where("r.state = 1")); break;
-    case StateFilter::failed: terms.push_back(recipients_where("r.state = 2")); break;
-    case StateFilter::expired: terms.push_back(recipients_where("r.state = 3")); break;
+    case StateFilter::queued: terms.push_back(recipients_where("+r.state = 0")); break;
+    case StateFilter::deferred: terms.push_back("m.held = 0 AND " + recipients_where("+r.state = 0 AND (r.attempts > 0 OR coalesce(r.last_reply, '') <> '')")); break;
+    case StateFilter::held: terms.push_back("m.held <> 0 AND " + recipients_where("+r.state = 0")); break;
+    case StateFilter::delivered: terms.push_back(recipients_where("+r.state = 1")); break;
+    case StateFilter::failed: terms.push_back(recipients_where("+r.state = 2")); break;
+    case StateFilter::expired: terms.push_back(recipients_where("+r.state = 3")); break;
     case StateFilter::all: break;
   }
   if (f.direction) terms.push_back("m.direction = " + param(static_cast<std::int64_t>(*f.direction)));
@@ -99,7 +100,7 @@ SqlWhere build_where(const QueueFilter& f, UnixMillis now) {
   if (!f.recipient.empty())
     terms.push_back(recipients_where("instr(lower(r.address), " + param(lower(f.recipient)) + ") > 0"));
   if (!f.domain.empty())
-    terms.push_back(recipients_where("lower(substr(r.address, instr(r.address, '@') + 1)) = " + param(lower(f.domain))));
+    terms.push_back(recipients_where("domain_of(r.address) = " + param(domain_filter(f.domain))));
   if (!f.hop.empty()) terms.push_back(recipients_where("r.hop = " + param(f.hop)));
   if (f.older_than_ms) terms.push_back("m.received_at <= " + param(now - *f.older_than_ms));
   if (f.newer_than_ms) terms.push_back("m.received_at >= " + param(now - *f.newer_than_ms));

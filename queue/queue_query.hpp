@@ -30,7 +30,6 @@ namespace queue {
 enum class StateFilter { queued, deferred, held, delivered, failed, expired, all };
 
 std::optional<StateFilter> parse_state_filter(std::string_view text) noexcept;
-std::string_view to_string(StateFilter s) noexcept;
 
 /// "000000002A", "2a", "0x2A" → 42. Rejects empty, non-hex, zero and overflowing input.
 std::optional<MessageId> parse_queue_id(std::string_view text) noexcept;
@@ -70,8 +69,11 @@ SqlWhere build_where(const QueueFilter& filter, UnixMillis now);
 std::string_view message_state(bool held, std::span<const RecipientState> states,
                                std::span<const std::uint32_t> attempts) noexcept;
 
-/// Lower-cased part after the last '@' ("" for an address without one, e.g. postmaster).
-std::string recipient_domain(std::string_view address);
+/// The domain an administrator typed (`--domain`), normalised the way conf::domain_of
+/// normalises a recipient's domain, so it compares equal to SQL `domain_of(r.address)`
+/// (queue/sql_functions.hpp) for every recipient routing sends to that domain. Text with
+/// an '@' is no domain and comes back unchanged, matching nothing.
+std::string domain_filter(std::string_view typed);
 
 // --- summary (qshape) -------------------------------------------------------------------
 

@@ -44,7 +44,7 @@ CREATE TABLE recipients(
 CREATE INDEX recipients_due ON recipients(state, next_attempt);
 )sql";
 
-// v2 (operations, issue 7): delivery history and lease marking. `attempts` keeps one row
+// v2 (operations): delivery history and lease marking. `attempts` keeps one row
 // per delivery attempt of a recipient (when, which hop, the reply, the resulting state)
 // for `hubrelay queue show`; it cascades away with its message. `recipients.leased` is 1
 // while a recipient is handed to delivery, so `queue retry`/`release` (run by another

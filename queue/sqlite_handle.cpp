@@ -20,15 +20,6 @@ errc to_errc(int sqlite_result) noexcept {
   }
 }
 
-std::error_code to_error_code(int sqlite_result) noexcept {
-  switch (sqlite_result) {
-    case SQLITE_OK:
-    case SQLITE_ROW:
-    case SQLITE_DONE: return {};
-    default: return to_errc(sqlite_result);
-  }
-}
-
 std::expected<Connection, std::string> open_connection(const std::string& path) {
   sqlite3* raw = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -93,10 +84,6 @@ void Statement::reset() noexcept {
 
 std::int64_t Statement::column_int64(int column) const noexcept {
   return sqlite3_column_int64(stmt_.get(), column);
-}
-
-bool Statement::column_is_null(int column) const noexcept {
-  return sqlite3_column_type(stmt_.get(), column) == SQLITE_NULL;
 }
 
 std::string_view Statement::column_text(int column) const noexcept {

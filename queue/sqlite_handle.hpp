@@ -24,9 +24,6 @@ namespace queue {
 /// and map to errc::internal like every other unexpected code.
 errc to_errc(int sqlite_result) noexcept;
 
-/// `to_errc` wrapped as an error_code; SQLITE_OK, SQLITE_ROW and SQLITE_DONE give no error.
-std::error_code to_error_code(int sqlite_result) noexcept;
-
 struct ConnectionCloser {
   void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
 };
@@ -61,7 +58,6 @@ class Statement {
   void reset() noexcept;
 
   std::int64_t column_int64(int column) const noexcept;
-  bool column_is_null(int column) const noexcept;
   /// Valid until the next step() or reset().
   std::string_view column_text(int column) const noexcept;
   std::string_view column_blob(int column) const noexcept;

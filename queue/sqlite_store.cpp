@@ -1,4 +1,4 @@
-// queue/sqlite_store.cpp — SQL of the queue: statements prepared once, bound in place.
+// queue/sqlite_store.cpp — the store's operations over statements prepared once, bound in place.
 #include "queue/sqlite_store.hpp"
 
 #include <algorithm>
@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "queue/schema.hpp"
+#include "queue/sql_functions.hpp"
 
 namespace queue {
 namespace {
@@ -67,81 +68,25 @@ std::expected<SqliteStore, std::string> SqliteStore::open(const std::string& pat
   if (!db) return std::unexpected(db.error());
   sqlite3* raw = db->get();
   if (auto ok = set_pragmas(raw); !ok) return std::unexpected(path + ": " + ok.error());
+  if (auto ok = register_sql_functions(raw); !ok) return std::unexpected(path + ": " + ok.error());
   if (auto version = migrate(raw); !version) return std::unexpected(path + ": " + version.error());
 
   Statements s;
-  std::string failure;
-  auto prepare = [&](Statement& into, std::string_view sql) {
-    if (!failure.empty()) return;
-    auto statement = Statement::prepare(raw, sql);
+  for (const NamedSql& named : store_statements) {
+    auto statement = Statement::prepare(raw, named.sql);
     if (!statement) {
-      failure = path + ": cannot prepare queue statement: " + sqlite3_errmsg(raw);
-      return;
+      return std::unexpected(path + ": cannot prepare queue statement " + std::string(named.name) + ": " +
+                             sqlite3_errmsg(raw));
     }
-    into = std::move(*statement);
-  };
-  prepare(s.begin, "BEGIN IMMEDIATE");
-  prepare(s.commit, "COMMIT");
-  prepare(s.rollback, "ROLLBACK");
-  prepare(s.insert_message,
-          "INSERT INTO messages(direction, listener, client_address, helo, sender, mail_parameters, "
-          "received_at, size) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-  prepare(s.insert_body, "INSERT INTO bodies(message_id, data) VALUES(?1, ?2)");
-  prepare(s.insert_recipient,
-          "INSERT INTO recipients(message_id, idx, address, state, attempts, next_attempt, updated_at, leased, "
-          "parameters) VALUES(?1, ?2, ?3, 0, 0, ?4, ?5, 1, ?6)");
-  // The IN set comes from the (state, next_attempt) index, so the scan touches only due
-  // recipients, never the history of finished messages. The set is cut to the 4 x limit
-  // longest-due recipients (an index walk that stops early) before the ORDER BY sorts it:
-  // without the cut every claim sorted the WHOLE due backlog (issue 8: O(backlog) per
-  // claim, seconds per claim at 10^6 queued). 4 x leaves room for multi-recipient
-  // messages; anything cut is claimed by the next round.
-  prepare(s.select_due_messages,
-          "SELECT id, direction, listener, sender, mail_parameters, received_at FROM messages "
-          "WHERE held = 0 AND id IN (SELECT message_id FROM recipients WHERE state = 0 AND next_attempt <= ?1 "
-          "ORDER BY next_attempt LIMIT ?2 * 4) "
-          "ORDER BY received_at, id LIMIT ?2");
-  prepare(s.select_due_recipients,
-          "SELECT idx, address, attempts, parameters, delay_notified FROM recipients "
-          "WHERE message_id = ?1 AND state = 0 AND next_attempt <= ?2 ORDER BY idx");
-  // The unary "+" keeps SQLite from answering these per-message statements through the
-  // recipients_due index, which it otherwise prefers (no ANALYZE statistics): that walks
-  // EVERY pending recipient per call, O(backlog) per claimed or delivered message (issue 8
-  // profile: 0.8 ms per delivery at 11k queued, growing linearly). With "+" they use the
-  // (message_id, idx) primary key: a handful of rows.
-  prepare(s.lease_recipients,
-          "UPDATE recipients SET next_attempt = ?3, leased = 1 WHERE message_id = ?1 AND +state = 0 AND +next_attempt <= ?2");
-  prepare(s.select_body, "SELECT data FROM bodies WHERE message_id = ?1");
-  prepare(s.update_recipient,
-          "UPDATE recipients SET state = ?3, attempts = attempts + ?4, next_attempt = ?5, last_reply = ?6, "
-          "hop = nullif(?7, ''), updated_at = ?8, leased = 0, delay_notified = max(delay_notified, ?9), "
-          "parked = ?10 WHERE message_id = ?1 AND idx = ?2");
-  prepare(s.any_pending, "SELECT EXISTS(SELECT 1 FROM recipients WHERE message_id = ?1 AND +state = 0)");
-  prepare(s.delete_body, "DELETE FROM bodies WHERE message_id = ?1");
-  prepare(s.recover_due,
-          "UPDATE recipients SET next_attempt = ?1, leased = 0, parked = 0 WHERE state = 0 AND NOT EXISTS "
-          "(SELECT 1 FROM messages m WHERE m.id = recipients.message_id AND m.held <> 0)");
-  // Walks the partial index recipients_parked only. A leased row is being delivered right
-  // now (claimed by its own timer): making it due again would hand it out twice.
-  prepare(s.release_parked,
-          "UPDATE recipients SET next_attempt = ?1, parked = 0 WHERE (message_id, idx) IN "
-          "(SELECT message_id, idx FROM recipients WHERE parked <> 0 AND (?2 = 0 OR parked = ?2) "
-          "AND leased = 0 LIMIT ?3)");
-  // History for `hubrelay queue show` (issue 7); only attempted outcomes are recorded.
-  prepare(s.insert_attempt,
-          "INSERT INTO attempts(message_id, idx, at, hop, state, reply) VALUES(?1, ?2, ?3, nullif(?4, ''), ?5, ?6)");
-  prepare(s.count_pending, "SELECT count(*) FROM recipients WHERE state = 0");
-  prepare(s.next_due,
-          "SELECT r.next_attempt FROM recipients r JOIN messages m ON m.id = r.message_id "
-          "WHERE r.state = 0 AND m.held = 0 ORDER BY r.next_attempt LIMIT 1");
-  if (!failure.empty()) return std::unexpected(failure);
+    s[static_cast<std::size_t>(named.id)] = std::move(*statement);
+  }
   return SqliteStore(std::move(*db), std::move(s));
 }
 
 std::error_code SqliteStore::fail(int sqlite_result) const noexcept { return make_error_code(to_errc(sqlite_result)); }
 
 std::error_code SqliteStore::begin() noexcept {
-  Statement& s = statements_.begin;
+  Statement& s = statement(StoreSql::begin);
   ResetOnExit reset(s);
   const int rc = s.step();
   return rc == SQLITE_DONE ? std::error_code{} : fail(rc);
@@ -156,7 +101,7 @@ std::error_code SqliteStore::set_fsync_commits(bool fsync) noexcept {
 }
 
 std::error_code SqliteStore::commit() noexcept {
-  Statement& s = statements_.commit;
+  Statement& s = statement(StoreSql::commit);
   ResetOnExit reset(s);
   const int rc = s.step();
   return rc == SQLITE_DONE ? std::error_code{} : fail(rc);
@@ -166,7 +111,7 @@ void SqliteStore::rollback() noexcept {
   // After SQLITE_FULL or an I/O error SQLite may already have rolled back on its own;
   // a second ROLLBACK would only fail with "no transaction is active".
   if (!in_transaction()) return;
-  Statement& s = statements_.rollback;
+  Statement& s = statement(StoreSql::rollback);
   ResetOnExit reset(s);
   s.step();
 }
@@ -179,7 +124,7 @@ std::expected<QueuedMessage, std::error_code> SqliteStore::insert(NewMessage&& m
   auto body = std::make_shared<std::string>(std::move(message.body));
   MessageId id = 0;
   {
-    Statement& s = statements_.insert_message;
+    Statement& s = statement(StoreSql::insert_message);
     ResetOnExit reset(s);
     s.bind(1, static_cast<std::int64_t>(message.direction));
     s.bind_text(2, message.listener);
@@ -193,13 +138,13 @@ std::expected<QueuedMessage, std::error_code> SqliteStore::insert(NewMessage&& m
     id = sqlite3_last_insert_rowid(db_.get());
   }
   {
-    Statement& s = statements_.insert_body;
+    Statement& s = statement(StoreSql::insert_body);
     ResetOnExit reset(s);
     s.bind(1, id);
     s.bind_blob(2, *body);
     if (const int rc = s.step(); rc != SQLITE_DONE) return std::unexpected(fail(rc));
   }
-  Statement& s = statements_.insert_recipient;
+  Statement& s = statement(StoreSql::insert_recipient);
   for (std::size_t i = 0; i < message.recipients.size(); ++i) {
     ResetOnExit reset(s);
     s.bind(1, id);
@@ -237,7 +182,7 @@ std::expected<std::vector<QueuedMessage>, std::error_code> SqliteStore::claim_du
   {
     // Collected first and the cursor closed, so the lease updates below never modify a
     // table under an open SELECT.
-    Statement& s = statements_.select_due_messages;
+    Statement& s = statement(StoreSql::select_due_messages);
     ResetOnExit reset(s);
     s.bind(1, now);
     s.bind(2, sql_limit(limit));
@@ -255,7 +200,7 @@ std::expected<std::vector<QueuedMessage>, std::error_code> SqliteStore::claim_du
   }
   for (QueuedMessage& m : claimed) {
     {
-      Statement& s = statements_.select_due_recipients;
+      Statement& s = statement(StoreSql::select_due_recipients);
       ResetOnExit reset(s);
       s.bind(1, m.id);
       s.bind(2, now);
@@ -268,7 +213,7 @@ std::expected<std::vector<QueuedMessage>, std::error_code> SqliteStore::claim_du
       if (rc != SQLITE_DONE) return std::unexpected(fail(rc));
     }
     {
-      Statement& s = statements_.select_body;
+      Statement& s = statement(StoreSql::select_body);
       ResetOnExit reset(s);
       s.bind(1, m.id);
       const int rc = s.step();
@@ -278,7 +223,7 @@ std::expected<std::vector<QueuedMessage>, std::error_code> SqliteStore::claim_du
         return std::unexpected(fail(rc));
       }
     }
-    Statement& s = statements_.lease_recipients;
+    Statement& s = statement(StoreSql::lease_recipients);
     ResetOnExit reset(s);
     s.bind(1, m.id);
     s.bind(2, now);
@@ -294,7 +239,7 @@ std::expected<std::vector<QueuedMessage>, std::error_code> SqliteStore::claim_du
 std::error_code SqliteStore::finish_message(MessageId id) noexcept {
   bool pending = true;
   {
-    Statement& s = statements_.any_pending;
+    Statement& s = statement(StoreSql::any_pending);
     ResetOnExit reset(s);
     s.bind(1, id);
     const int rc = s.step();
@@ -303,7 +248,7 @@ std::error_code SqliteStore::finish_message(MessageId id) noexcept {
   }
   if (pending) return {};
   // Envelope and recipient rows stay as delivery history; only the bulk goes.
-  Statement& s = statements_.delete_body;
+  Statement& s = statement(StoreSql::delete_body);
   ResetOnExit reset(s);
   s.bind(1, id);
   const int rc = s.step();
@@ -313,7 +258,7 @@ std::error_code SqliteStore::finish_message(MessageId id) noexcept {
 std::error_code SqliteStore::record(std::span<const RecipientOutcome> outcomes) {
   std::error_code result;
   std::optional<MessageId> previous;
-  Statement& s = statements_.update_recipient;
+  Statement& s = statement(StoreSql::update_recipient);
   for (const RecipientOutcome& o : outcomes) {
     if (previous && *previous != o.id) {
       if (auto ec = finish_message(*previous)) return ec;
@@ -341,7 +286,7 @@ std::error_code SqliteStore::record(std::span<const RecipientOutcome> outcomes) 
       continue;
     }
     if (o.attempted || !o.reply.empty()) {  // tried, or deferred with a reason
-      Statement& a = statements_.insert_attempt;
+      Statement& a = statement(StoreSql::insert_attempt);
       ResetOnExit reset_attempt(a);
       a.bind(1, o.id);
       a.bind(2, o.index);
@@ -364,12 +309,12 @@ std::error_code SqliteStore::record(std::span<const RecipientOutcome> outcomes) 
 
 std::expected<std::size_t, std::error_code> SqliteStore::recover(UnixMillis now) {
   {
-    Statement& s = statements_.recover_due;
+    Statement& s = statement(StoreSql::recover_due);
     ResetOnExit reset(s);
     s.bind(1, now);
     if (const int rc = s.step(); rc != SQLITE_DONE) return std::unexpected(fail(rc));
   }
-  Statement& s = statements_.count_pending;
+  Statement& s = statement(StoreSql::count_pending);
   ResetOnExit reset(s);
   if (const int rc = s.step(); rc != SQLITE_ROW) return std::unexpected(fail(rc));
   return static_cast<std::size_t>(s.column_int64(0));
@@ -377,7 +322,7 @@ std::expected<std::size_t, std::error_code> SqliteStore::recover(UnixMillis now)
 
 std::expected<std::size_t, std::error_code> SqliteStore::release_parked(std::uint32_t route, UnixMillis now,
                                                                       std::size_t limit) {
-  Statement& s = statements_.release_parked;
+  Statement& s = statement(StoreSql::release_parked);
   ResetOnExit reset(s);
   s.bind(1, now);
   s.bind(2, static_cast<std::int64_t>(route));
@@ -387,7 +332,7 @@ std::expected<std::size_t, std::error_code> SqliteStore::release_parked(std::uin
 }
 
 std::expected<std::optional<UnixMillis>, std::error_code> SqliteStore::next_due() {
-  Statement& s = statements_.next_due;
+  Statement& s = statement(StoreSql::next_due);
   ResetOnExit reset(s);
   const int rc = s.step();
   if (rc == SQLITE_DONE) return std::optional<UnixMillis>{};

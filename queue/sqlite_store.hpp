@@ -1,7 +1,8 @@
 // queue/sqlite_store.hpp — the synchronous SQLite core of the queue.
 //
-// Owns: one connection (WAL, synchronous=FULL, busy timeout, foreign keys) and every
-// prepared statement the queue runs, prepared once at open() and reused for each message.
+// Owns: one connection (WAL, synchronous=FULL, busy timeout, foreign keys, the queue's SQL
+// functions) and every prepared statement the queue runs: the table in
+// queue/store_statements.hpp, prepared once at open() and reused for each message.
 // Never: starts threads, reads a clock, or opens a transaction implicitly — the caller
 // brackets work with begin()/commit() so many operations share one fsync (group commit).
 // Threading: confined to one thread at a time; MessageQueue gives it a dedicated thread.
@@ -9,6 +10,7 @@
 // text for the start-up log. After an error the caller must rollback().
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <expected>
 #include <optional>
@@ -19,12 +21,14 @@
 
 #include "queue/message.hpp"
 #include "queue/sqlite_handle.hpp"
+#include "queue/store_statements.hpp"
 
 namespace queue {
 
 class SqliteStore {
  public:
-  /// Opens or creates `path`, sets the pragmas and migrates the schema (queue/schema.hpp).
+  /// Opens or creates `path`, sets the pragmas, registers the SQL functions
+  /// (queue/sql_functions.hpp) and migrates the schema (queue/schema.hpp).
   static std::expected<SqliteStore, std::string> open(const std::string& path);
 
   SqliteStore(SqliteStore&&) noexcept = default;
@@ -75,20 +79,15 @@ class SqliteStore {
   /// message. Outside a transaction; a call that changes nothing costs nothing.
   std::error_code set_fsync_commits(bool fsync) noexcept;
 
-  /// The connection, for tests and diagnostics on the owning thread.
+  /// The connection, on the owning thread: AdminStore runs its own queries on it, tests
+  /// inspect it.
   sqlite3* handle() const noexcept { return db_.get(); }
 
  private:
-  struct Statements {
-    Statement begin, commit, rollback;
-    Statement insert_message, insert_body, insert_recipient;
-    Statement select_due_messages, select_due_recipients, lease_recipients, select_body;
-    Statement update_recipient, any_pending, delete_body;
-    Statement recover_due, count_pending, next_due, release_parked;
-    Statement insert_attempt;  // issue 7: attempts history
-  };
+  using Statements = std::array<Statement, store_statement_count>;  // indexed by StoreSql
 
   SqliteStore(Connection db, Statements statements) noexcept;
+  Statement& statement(StoreSql id) noexcept { return statements_[static_cast<std::size_t>(id)]; }
   std::error_code fail(int sqlite_result) const noexcept;
   std::error_code finish_message(MessageId id) noexcept;
 

@@ -156,6 +156,20 @@ class QueueCliTest(OperationsTestCase):
         wait_for(lambda: self.queue_json() == [], WAIT, "an empty queue")
         self.assertEqual(len(self.queue_json("--state", "delivered")), 2)
 
+    def test_quoted_local_part_with_at_is_filed_under_its_routed_domain(self):
+        # The domain follows the LAST '@', as routing reads it: `list --domain` and
+        # `summary` must file this recipient under DEAD_DOMAIN, not under 'b"@...'.
+        rcpt = f'"a@b"@{DEAD_DOMAIN}'
+        _, msg = build_message(sender="carol@example.com", to=[rcpt], subject="quoted local part")
+        send_mail(OUTBOUND_HOST, self.cfg.outbound_port, "carol@example.com", [rcpt], msg)
+        self.wait_deferred(1)
+        rows = self.queue_json("--domain", DEAD_DOMAIN)
+        self.assertEqual([r["recipients"][0]["address"] for r in rows], [rcpt])
+        r = self.cli("summary")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = {l.split()[0]: l.split() for l in r.stdout.splitlines()[1:]}
+        self.assertEqual(lines[DEAD_DOMAIN][1], "1", r.stdout)
+
     def test_commands_with_the_daemon_stopped(self):
         self.send_outbound(2, DEAD_DOMAIN, "offline")
         self.wait_deferred(2)

@@ -137,6 +137,54 @@ TEST_F(AdminStoreTest, RetryByDomainOnlyMovesThatDomain) {
   EXPECT_EQ(r->recipients, 1u);
 }
 
+// A quoted local part may hold an '@': the domain is what follows the LAST one, as routing
+// (conf::domain_of) reads it, so list, retry and summary put the message where it goes.
+TEST_F(AdminStoreTest, DomainIsAfterTheLastAtLikeRouting) {
+  const MessageId id = add({"\"a@b\"@Example.COM"}, 1000);
+  outcome(id, 0, RecipientState::pending, 1'000'000, "451", "h");
+  auto a = admin();
+  QueueFilter by_domain;
+  by_domain.domain = "example.com";
+  auto listed = a.list(by_domain, 2000);
+  ASSERT_TRUE(listed) << listed.error();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].id, id);
+  by_domain.domain = "b\"@example.com";
+  EXPECT_TRUE(a.list(by_domain, 2000)->empty());
+
+  auto in = a.summary_inputs();
+  ASSERT_TRUE(in) << in.error();
+  ASSERT_EQ(in->size(), 1u);
+  EXPECT_EQ((*in)[0].domain, "example.com");
+
+  auto r = a.retry(Selection{.domain = "example.com"}, 2000);
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(r->recipients, 1u);
+  EXPECT_EQ(due_now(2000), 1u);
+}
+
+// Every list filter reads a message's recipients by primary key. Through recipients_due
+// (state, next_attempt) each message would walk every recipient in that state: a listing
+// of N queued messages cost O(N^2) (2 s at 5,000 queued, unusable at 10^5).
+TEST_F(AdminStoreTest, ListFiltersReadEachMessagesRecipientsByPrimaryKey) {
+  add({"a@x.example"}, 1000);
+  for (const StateFilter state : {StateFilter::queued, StateFilter::deferred, StateFilter::held,
+                                  StateFilter::delivered, StateFilter::failed, StateFilter::expired}) {
+    QueueFilter filter;
+    filter.state = state;
+    filter.domain = "x.example";
+    filter.recipient = "a@";
+    filter.hop = "h";
+    const SqlWhere where = build_where(filter, 2000);
+    auto s = Statement::prepare(daemon_->handle(), "EXPLAIN QUERY PLAN SELECT m.id FROM messages m WHERE " + where.clause);
+    ASSERT_TRUE(s) << where.clause;
+    std::string plan;
+    while (s->step() == SQLITE_ROW) plan += std::string(s->column_text(3)) + "\n";
+    EXPECT_EQ(plan.find("recipients_due"), std::string::npos) << where.clause << "\n" << plan;
+    EXPECT_NE(plan.find("USING PRIMARY KEY"), std::string::npos) << where.clause << "\n" << plan;
+  }
+}
+
 TEST_F(AdminStoreTest, UnknownIdChangesNothing) {
   const MessageId id = add({"a@x.example"}, 1000);
   auto a = admin();

@@ -131,7 +131,7 @@ TEST(RetrySchedule, ExpiresAtLifetime) {
 }  // namespace
 }  // namespace queue
 
-// --- delay notice (issue 4) -----------------------------------------------------------------
+// --- delay notice --------------------------------------------------------------------------
 
 TEST(RetryScheduleDelayNotice, DueOnceTheWaitReachesTheThreshold) {
   conf::QueueConfig config;

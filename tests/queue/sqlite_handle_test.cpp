@@ -40,14 +40,6 @@ TEST(ToErrc, MapsPrimaryAndExtendedCodes) {
   }
 }
 
-TEST(ToErrorCode, SuccessCodesAreNoError) {
-  EXPECT_FALSE(to_error_code(SQLITE_OK));
-  EXPECT_FALSE(to_error_code(SQLITE_ROW));
-  EXPECT_FALSE(to_error_code(SQLITE_DONE));
-  EXPECT_EQ(to_error_code(SQLITE_FULL), errc::storage_full);
-  EXPECT_EQ(to_error_code(SQLITE_IOERR_SHORT_READ), errc::io_error);
-}
-
 TEST(Statement, ReusedAcrossBindingsAndBindsEmptyTextAsText) {
   auto db = open_connection(":memory:");
   ASSERT_TRUE(db) << db.error();

@@ -254,16 +254,6 @@ TEST_F(SqliteStoreTest, ParkedRecipientsAreReleasedPerRouteAndNeverWhileLeased) 
   EXPECT_EQ(count(db(), "SELECT count(*) FROM recipients WHERE parked <> 0"), 0);
 }
 
-TEST_F(SqliteStoreTest, ReleaseReadsOnlyTheParkedIndex) {
-  auto plan = Statement::prepare(
-      db(), "EXPLAIN QUERY PLAN SELECT message_id, idx FROM recipients WHERE parked <> 0 AND (?2 = 0 OR parked = ?2) "
-            "AND leased = 0 LIMIT ?3");
-  ASSERT_TRUE(plan);
-  std::string details;
-  while (plan->step() == SQLITE_ROW) details += std::string(plan->column_text(3)) + "\n";
-  EXPECT_NE(details.find("recipients_parked"), std::string::npos) << details;
-}
-
 TEST_F(SqliteStoreTest, NextDueIsEmptyWithoutPendingRecipients) {
   ASSERT_FALSE(store_->begin());
   auto due = store_->next_due();
@@ -307,20 +297,6 @@ TEST_F(SqliteStoreTest, OpensWithWalAndFullSync) {
   }
   EXPECT_EQ(count(db(), "PRAGMA synchronous"), 2);  // FULL
   EXPECT_EQ(count(db(), "PRAGMA foreign_keys"), 1);
-}
-
-TEST_F(SqliteStoreTest, ClaimAndNextDueUseTheDueIndex) {
-  for (const char* sql : {"EXPLAIN QUERY PLAN SELECT r.next_attempt FROM recipients r JOIN messages m ON "
-                          "m.id = r.message_id WHERE r.state = 0 AND m.held = 0 ORDER BY r.next_attempt LIMIT 1",
-                          "EXPLAIN QUERY PLAN SELECT id FROM messages WHERE held = 0 AND id IN (SELECT message_id "
-                          "FROM recipients WHERE state = 0 AND next_attempt <= 5) ORDER BY received_at, id LIMIT 3"}) {
-    auto s = Statement::prepare(db(), sql);
-    ASSERT_TRUE(s);
-    ResetOnExit reset(*s);
-    std::string plan;
-    while (s->step() == SQLITE_ROW) plan += std::string(s->column_text(3)) + "\n";
-    EXPECT_NE(plan.find("recipients_due"), std::string::npos) << plan;
-  }
 }
 
 }  // namespace
