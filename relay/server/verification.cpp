@@ -23,6 +23,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "conf/domain_pattern.hpp"
 #include "health/hop_health.hpp"
 #include "relay/client/smtp_client.hpp"
 #include "routing/dns_resolver.hpp"
@@ -35,11 +36,6 @@ namespace {
 // Extra wait beyond the resolver's own timeout before the session stops waiting for a
 // DNSBL answer (the resolver always answers, this only bounds a surprise).
 constexpr std::chrono::seconds gather_margin{2};
-
-std::string domain_of(std::string_view address) {
-  const auto at = address.rfind('@');
-  return at == std::string_view::npos ? std::string() : std::string(address.substr(at + 1));
-}
 
 void bump(std::map<std::string, std::uint64_t, std::less<>>* map, std::string key) {
   if (map != nullptr) ++(*map)[std::move(key)];
@@ -253,7 +249,8 @@ asio::awaitable<PolicyAnswer> ListenerVerification::answer_recipient(PolicyQuery
 
 asio::awaitable<policy::CalloutResult> ListenerVerification::callout(std::string address, Context context,
                                                                     std::string& detail) {
-  const std::string domain = domain_of(address);
+  // The same domain delivery routes by, so a callout asks the hop the mail would go to.
+  const std::string domain = conf::domain_of(address);
   const routing::Route* route = routes_.match(direction_, domain);
   if (route == nullptr) {
     detail = "no route for " + domain;
