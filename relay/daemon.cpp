@@ -3,7 +3,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -24,6 +23,7 @@
 #include "relay/delivery/queue_bridge.hpp"
 #include "relay/server/tls_context.hpp"
 #include "relay/server/verification.hpp"
+#include "relay/spawn_log.hpp"
 #include "relay/throughput_ring.hpp"
 #include "routing/route_table.hpp"
 
@@ -401,7 +401,7 @@ int serve(conf::ConfigPtr config_ptr) {
           co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
           io.stop();
         },
-        asio::detached);
+        log_escaped("drain", spdlog::level::critical));
   });
 
   spdlog::info("hubrelay {} ready: {} listener(s), {} route(s), {} hop(s)", "0.1.0", first_config.listeners.size(),

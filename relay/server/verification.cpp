@@ -18,13 +18,13 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include "health/hop_health.hpp"
 #include "relay/client/smtp_client.hpp"
+#include "relay/spawn_log.hpp"
 #include "routing/dns_resolver.hpp"
 
 namespace relay {
@@ -155,7 +155,7 @@ asio::awaitable<PolicyAnswer> ListenerVerification::answer_dnsbl(PolicyQuery que
       if (cached[i]) continue;
       asio::co_spawn(context.executor,
                      lookup_zone(shared_from_this(), gather, i, policy::dnsbl_query_name(query.client, zones_[i].zone)),
-                     asio::detached);
+                     log_escaped("DNSBL lookup"));
     }
     const auto deadline = std::chrono::steady_clock::now() + dnsbl_dns_.timeout + gather_margin;
     // Bounded: each round ends by a completion (remaining drops) or the deadline.
