@@ -193,13 +193,22 @@ int serve(conf::ConfigPtr config_ptr) {
 
   ThroughputRing throughput;
   SessionRegistry sessions;
-  const auto attach = [&](Generation& g) {
-    g.delivery = std::make_unique<DeliveryEngine>(io, *g.config, g.routes, *message_queue);
+  // Adds a generation's delivery engine and session services; returns an error text, or
+  // "" on success. The engine's constructor creates its c-ares resolver and throws when
+  // c-ares cannot be initialised (a start-up error by the resolver's contract): the
+  // exception stops here, so a reload reports it instead of letting it out of io.run().
+  const auto attach = [&](Generation& g) -> std::string {
+    try {
+      g.delivery = std::make_unique<DeliveryEngine>(io, *g.config, g.routes, *message_queue);
+    } catch (const std::exception& e) {
+      return std::string("delivery engine: ") + e.what();
+    }
     g.delivery->set_throughput(&throughput);
     g.services = std::make_unique<SessionServices>(SessionServices{*message_queue, *g.delivery, sessions, *g.config});
     g.services->throughput = &throughput;
+    return {};
   };
-  attach(*current);
+  if (auto error = attach(*current); !error.empty()) return fail(error);
 
   std::uint64_t session_counter = 0;
   // Keyed by listener name; a listener whose bind addresses change is replaced.
@@ -314,7 +323,10 @@ int serve(conf::ConfigPtr config_ptr) {
       return;
     }
     std::unique_ptr<Generation> fresh = std::move(*built);
-    attach(*fresh);
+    if (auto error = attach(*fresh); !error.empty()) {
+      spdlog::error("SIGHUP: {}; running configuration kept", error);
+      return;
+    }
     // Bind new and moved listeners first, so a failure leaves everything as it was.
     std::map<std::string, std::unique_ptr<Listener>> added;
     for (auto& context : fresh->contexts) {
