@@ -71,7 +71,7 @@ struct Generation {
 
 // Builds everything of a Generation that can fail without side effects: routes and
 // compiled policies. The engine and services are added by the caller.
-// Issue 6: `client_limits` keeps each listener's per-client table across reloads.
+// `client_limits` keeps each listener's per-client limits table across reloads.
 std::expected<std::unique_ptr<Generation>, std::string> compile(
     conf::ConfigPtr config_ptr, std::map<std::string, ListenerCounters>& counters,
     std::map<std::string, std::shared_ptr<policy::ClientLimits>>& client_limits) {
@@ -85,7 +85,7 @@ std::expected<std::unique_ptr<Generation>, std::string> compile(
     const conf::PolicyConfig* policy_config = config.find_policy(listener.policy);
     policy::ListenerPolicy policy;  // closed unless a policy is configured
     if (policy_config) {
-      policy::ListenerFacts facts{listener.direction, config.relay.hostname, {}};  // issue 6
+      policy::ListenerFacts facts{listener.direction, config.relay.hostname, {}};
       for (const auto& bind : listener.bind) facts.addresses.push_back(bind.address);
       auto compiled = policy::ListenerPolicy::compile(*policy_config, config.relay.accepted_domains, facts);
       if (!compiled) return std::unexpected("policy " + listener.policy + ": " + compiled.error());
@@ -99,7 +99,7 @@ std::expected<std::unique_ptr<Generation>, std::string> compile(
     }
     generation->contexts.push_back(ListenerContext{listener, settings_for(config, listener), std::move(policy),
                                                    counters[listener.name], std::move(tls), {}});
-    if (policy_config) {  // issue 6: DNSBL and recipient verification
+    if (policy_config) {  // DNSBL and recipient verification
       auto verification =
           ListenerVerification::build(config, *policy_config, generation->routes, listener.direction);
       if (!verification) return std::unexpected("policy " + listener.policy + ": " + verification.error());
@@ -111,7 +111,7 @@ std::expected<std::unique_ptr<Generation>, std::string> compile(
         context.settings.verify_recipients = context.verification->verify_recipients();
       }
     }
-    if (const auto limits = policy::LimitSettings::from(listener); limits.any()) {  // issue 6
+    if (const auto limits = policy::LimitSettings::from(listener); limits.any()) {  // per-client limits
       auto& shared = client_limits[listener.name];
       // New limits take effect when the generation does (reload commit below): a reload
       // that fails later must leave the running limits alone.
@@ -175,7 +175,7 @@ int serve(conf::ConfigPtr config_ptr) {
 
   // Listener counters outlive generations: a reload does not reset /metrics.
   std::map<std::string, ListenerCounters> listener_counters;
-  std::map<std::string, std::shared_ptr<policy::ClientLimits>> client_limits;  // issue 6: survive reloads
+  std::map<std::string, std::shared_ptr<policy::ClientLimits>> client_limits;  // survive reloads
   auto compiled = compile(config_ptr, listener_counters, client_limits);
   if (!compiled) return fail(compiled.error());
   std::unique_ptr<Generation> current = std::move(*compiled);
@@ -223,7 +223,7 @@ int serve(conf::ConfigPtr config_ptr) {
   std::array<DirectionCounters, 2> reaped_directions{};
   std::map<std::string, HopCounters> reaped_hops;
 
-  // Admin endpoint (issue 7): bound with the listeners, before privileges are dropped.
+  // Admin endpoint: bound with the listeners, before privileges are dropped.
   const auto started_unix = unix_now_ms() / 1000;
   const HealthService* health_for_admin = nullptr;  // set once the health service exists (below)
   const auto snapshot = [&]() {
@@ -283,7 +283,7 @@ int serve(conf::ConfigPtr config_ptr) {
   for (auto& [name, listener] : listeners) listener->start();
   if (admin_server) admin_server->start();
   current->delivery->start();
-  // Probes and alerts (issue 5). A reload gives them the new paths and hop list.
+  // Probes and alerts. A reload gives them the new paths and hop list.
   HealthService health_service(io, current->config, *message_queue, *current->delivery);
   health_service.start();
   health_for_admin = &health_service;

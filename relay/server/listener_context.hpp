@@ -18,7 +18,7 @@
 #include "policy/auth_throttle.hpp"
 #include "policy/client_limits.hpp"
 #include "policy/listener_policy.hpp"
-#include "relay/counters.hpp"  // ListenerCounters (issue 7 moved it there, unchanged fields first)
+#include "relay/counters.hpp"  // ListenerCounters
 #include "relay/server/server_fsm.hpp"
 
 namespace queue { class MessageQueue; }
