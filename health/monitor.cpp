@@ -12,6 +12,7 @@
 
 #include "health/maintenance.hpp"
 #include "health/probe.hpp"
+#include "relay/spawn_log.hpp"  // the Asio layer's completion-handler logging
 
 namespace health {
 namespace asio = boost::asio;
@@ -93,9 +94,8 @@ Monitor::~Monitor() = default;
 
 void Monitor::start() {
   for (std::size_t i = 0; i < paths_.size(); ++i) {
-    asio::co_spawn(io_, run_path(i), [name = paths_[i]->config.name](std::exception_ptr e) {
-      if (e) spdlog::critical("health monitor for path {} stopped by an exception", name);
-    });
+    asio::co_spawn(io_, run_path(i),
+                   relay::log_escaped("health monitor for path " + paths_[i]->config.name, spdlog::level::critical));
   }
   if (!paths_.empty())
     spdlog::info("health monitor started: {} path(s), initial states published", paths_.size());
@@ -127,7 +127,8 @@ asio::awaitable<RunReport> Monitor::run_checks(std::size_t index) {
     const conf::CheckConfig& check = path.config.checks[k];
     longest = std::max(longest, check.timeout);
     asio::co_spawn(io_, run_check(check, helo), [shared, k, label = check.label](std::exception_ptr e, CheckResult r) {
-      shared->results[k] = e ? CheckResult{label, ProbeStatus::probe_exception, 0, {}} : std::move(r);
+      shared->results[k] =
+          e ? CheckResult{label, ProbeStatus::probe_exception, 0, relay::exception_text(e)} : std::move(r);
       if (--shared->remaining == 0 && shared->wake) shared->wake->cancel();
     });
   }

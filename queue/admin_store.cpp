@@ -43,18 +43,6 @@ MessageView read_message(const Statement& s) {
 
 }  // namespace
 
-std::string_view MessageView::state() const noexcept {
-  std::vector<RecipientState> states;
-  std::vector<std::uint32_t> tries;
-  for (const auto& r : recipients) {
-    states.push_back(r.state);
-    // A recipient that was tried, or that waits with a reason (e.g. no healthy hop), is
-    // deferred rather than merely queued.
-    tries.push_back(r.attempts > 0 || !r.last_reply.empty() ? 1 : 0);
-  }
-  return message_state(held, states, tries);
-}
-
 std::expected<AdminStore, std::string> AdminStore::open(const std::string& db_path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(db_path, ec)) {

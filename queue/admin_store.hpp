@@ -23,48 +23,11 @@
 #include <vector>
 
 #include "queue/message.hpp"
+#include "queue/message_view.hpp"
 #include "queue/queue_query.hpp"
 #include "queue/sqlite_store.hpp"
 
 namespace queue {
-
-struct RecipientView {
-  std::int32_t index = 0;
-  std::string address;
-  RecipientState state = RecipientState::pending;
-  std::uint32_t attempts = 0;
-  UnixMillis next_attempt = 0;
-  bool leased = false;                   // a delivery is in progress
-  std::string last_reply;
-  std::string hop;
-  UnixMillis updated_at = 0;             // 0: unknown
-  std::string parameters;                // RCPT parameters (DSN NOTIFY/ORCPT), "" if none
-};
-
-struct AttemptView {
-  std::int32_t index = 0;                // recipient index
-  UnixMillis at = 0;
-  std::string hop;
-  RecipientState state = RecipientState::pending;
-  std::string reply;
-};
-
-struct MessageView {
-  MessageId id = 0;
-  conf::Direction direction = conf::Direction::inbound;
-  std::string listener;
-  std::string client_address;
-  std::string helo;
-  std::string sender;
-  std::string mail_parameters;
-  UnixMillis received_at = 0;
-  std::uint64_t size = 0;
-  bool held = false;
-  bool has_body = false;
-  std::vector<RecipientView> recipients;
-  std::vector<AttemptView> attempts;     // only filled by show()
-  std::string_view state() const noexcept;  // queue/queue_query.hpp message_state()
-};
 
 /// Which messages a mutation applies to: the listed ids, every message, or (for retry)
 /// the pending recipients in one domain.

@@ -3,7 +3,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -24,6 +23,7 @@
 #include "relay/delivery/queue_bridge.hpp"
 #include "relay/server/tls_context.hpp"
 #include "relay/server/verification.hpp"
+#include "relay/spawn_log.hpp"
 #include "relay/throughput_ring.hpp"
 #include "routing/route_table.hpp"
 
@@ -71,7 +71,7 @@ struct Generation {
 
 // Builds everything of a Generation that can fail without side effects: routes and
 // compiled policies. The engine and services are added by the caller.
-// Issue 6: `client_limits` keeps each listener's per-client table across reloads.
+// `client_limits` keeps each listener's per-client limits table across reloads.
 std::expected<std::unique_ptr<Generation>, std::string> compile(
     conf::ConfigPtr config_ptr, std::map<std::string, ListenerCounters>& counters,
     std::map<std::string, std::shared_ptr<policy::ClientLimits>>& client_limits) {
@@ -85,7 +85,7 @@ std::expected<std::unique_ptr<Generation>, std::string> compile(
     const conf::PolicyConfig* policy_config = config.find_policy(listener.policy);
     policy::ListenerPolicy policy;  // closed unless a policy is configured
     if (policy_config) {
-      policy::ListenerFacts facts{listener.direction, config.relay.hostname, {}};  // issue 6
+      policy::ListenerFacts facts{listener.direction, config.relay.hostname, {}};
       for (const auto& bind : listener.bind) facts.addresses.push_back(bind.address);
       auto compiled = policy::ListenerPolicy::compile(*policy_config, config.relay.accepted_domains, facts);
       if (!compiled) return std::unexpected("policy " + listener.policy + ": " + compiled.error());
@@ -99,7 +99,7 @@ std::expected<std::unique_ptr<Generation>, std::string> compile(
     }
     generation->contexts.push_back(ListenerContext{listener, settings_for(config, listener), std::move(policy),
                                                    counters[listener.name], std::move(tls), {}});
-    if (policy_config) {  // issue 6: DNSBL and recipient verification
+    if (policy_config) {  // DNSBL and recipient verification
       auto verification =
           ListenerVerification::build(config, *policy_config, generation->routes, listener.direction);
       if (!verification) return std::unexpected("policy " + listener.policy + ": " + verification.error());
@@ -111,7 +111,7 @@ std::expected<std::unique_ptr<Generation>, std::string> compile(
         context.settings.verify_recipients = context.verification->verify_recipients();
       }
     }
-    if (const auto limits = policy::LimitSettings::from(listener); limits.any()) {  // issue 6
+    if (const auto limits = policy::LimitSettings::from(listener); limits.any()) {  // per-client limits
       auto& shared = client_limits[listener.name];
       // New limits take effect when the generation does (reload commit below): a reload
       // that fails later must leave the running limits alone.
@@ -175,7 +175,7 @@ int serve(conf::ConfigPtr config_ptr) {
 
   // Listener counters outlive generations: a reload does not reset /metrics.
   std::map<std::string, ListenerCounters> listener_counters;
-  std::map<std::string, std::shared_ptr<policy::ClientLimits>> client_limits;  // issue 6: survive reloads
+  std::map<std::string, std::shared_ptr<policy::ClientLimits>> client_limits;  // survive reloads
   auto compiled = compile(config_ptr, listener_counters, client_limits);
   if (!compiled) return fail(compiled.error());
   std::unique_ptr<Generation> current = std::move(*compiled);
@@ -193,13 +193,22 @@ int serve(conf::ConfigPtr config_ptr) {
 
   ThroughputRing throughput;
   SessionRegistry sessions;
-  const auto attach = [&](Generation& g) {
-    g.delivery = std::make_unique<DeliveryEngine>(io, *g.config, g.routes, *message_queue);
+  // Adds a generation's delivery engine and session services; returns an error text, or
+  // "" on success. The engine's constructor creates its c-ares resolver and throws when
+  // c-ares cannot be initialised (a start-up error by the resolver's contract): the
+  // exception stops here, so a reload reports it instead of letting it out of io.run().
+  const auto attach = [&](Generation& g) -> std::string {
+    try {
+      g.delivery = std::make_unique<DeliveryEngine>(io, *g.config, g.routes, *message_queue);
+    } catch (const std::exception& e) {
+      return std::string("delivery engine: ") + e.what();
+    }
     g.delivery->set_throughput(&throughput);
     g.services = std::make_unique<SessionServices>(SessionServices{*message_queue, *g.delivery, sessions, *g.config});
     g.services->throughput = &throughput;
+    return {};
   };
-  attach(*current);
+  if (auto error = attach(*current); !error.empty()) return fail(error);
 
   std::uint64_t session_counter = 0;
   // Keyed by listener name; a listener whose bind addresses change is replaced.
@@ -214,7 +223,7 @@ int serve(conf::ConfigPtr config_ptr) {
   std::array<DirectionCounters, 2> reaped_directions{};
   std::map<std::string, HopCounters> reaped_hops;
 
-  // Admin endpoint (issue 7): bound with the listeners, before privileges are dropped.
+  // Admin endpoint: bound with the listeners, before privileges are dropped.
   const auto started_unix = unix_now_ms() / 1000;
   const HealthService* health_for_admin = nullptr;  // set once the health service exists (below)
   const auto snapshot = [&]() {
@@ -274,7 +283,7 @@ int serve(conf::ConfigPtr config_ptr) {
   for (auto& [name, listener] : listeners) listener->start();
   if (admin_server) admin_server->start();
   current->delivery->start();
-  // Probes and alerts (issue 5). A reload gives them the new paths and hop list.
+  // Probes and alerts. A reload gives them the new paths and hop list.
   HealthService health_service(io, current->config, *message_queue, *current->delivery);
   health_service.start();
   health_for_admin = &health_service;
@@ -314,7 +323,10 @@ int serve(conf::ConfigPtr config_ptr) {
       return;
     }
     std::unique_ptr<Generation> fresh = std::move(*built);
-    attach(*fresh);
+    if (auto error = attach(*fresh); !error.empty()) {
+      spdlog::error("SIGHUP: {}; running configuration kept", error);
+      return;
+    }
     // Bind new and moved listeners first, so a failure leaves everything as it was.
     std::map<std::string, std::unique_ptr<Listener>> added;
     for (auto& context : fresh->contexts) {
@@ -401,7 +413,7 @@ int serve(conf::ConfigPtr config_ptr) {
           co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
           io.stop();
         },
-        asio::detached);
+        log_escaped("drain", spdlog::level::critical));
   });
 
   spdlog::info("hubrelay {} ready: {} listener(s), {} route(s), {} hop(s)", "0.1.0", first_config.listeners.size(),

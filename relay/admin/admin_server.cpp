@@ -3,7 +3,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -12,6 +11,7 @@
 
 #include "relay/delivery/queue_bridge.hpp"
 #include "relay/admin/queue_format.hpp"
+#include "relay/spawn_log.hpp"
 
 namespace relay {
 namespace asio = boost::asio;
@@ -169,7 +169,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<AdminServer::State> state) {
     ++state->connections;
     asio::co_spawn(state->io, serve_connection(state, std::move(socket)), [state](std::exception_ptr e) {
       --state->connections;
-      if (e) spdlog::warn("admin connection ended by an exception");
+      if (e) spdlog::warn("admin connection ended by an exception: {}", exception_text(e));
     });
   }
 }
@@ -201,9 +201,7 @@ std::string AdminServer::bind() {
 }
 
 void AdminServer::start() {
-  asio::co_spawn(state_->io, accept_loop(state_), [](std::exception_ptr e) {
-    if (e) spdlog::error("admin endpoint stopped by an exception");
-  });
+  asio::co_spawn(state_->io, accept_loop(state_), log_escaped("admin endpoint"));
   spdlog::info("admin endpoint listening on http://{}:{}/", state_->config.listen.address, state_->config.listen.port);
 }
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "queue/admin_store.hpp"
+#include "queue/message_view.hpp"
 #include "queue/queue_query.hpp"
 
 namespace relay::queue_format {

@@ -10,6 +10,7 @@
 #include "relay/client/smtp_client.hpp"
 #include "relay/delivery/delivery_engine.hpp"
 #include "relay/delivery/delivery_engine_internal.hpp"
+#include "relay/spawn_log.hpp"
 
 namespace relay {
 namespace asio = boost::asio;
@@ -34,9 +35,7 @@ std::vector<std::uint32_t> DeliveryEngine::outstanding() const {
 
 void DeliveryEngine::spawn_connection(std::size_t hop) {
   ++hops_[hop].connections;
-  asio::co_spawn(io_, run_connection(hop), [this, hop](std::exception_ptr e) {
-    if (e) spdlog::error("hop={} connection ended by an exception", config_.hops[hop].name);
-  });
+  asio::co_spawn(io_, run_connection(hop), log_escaped("hop=" + config_.hops[hop].name + " connection"));
 }
 
 asio::awaitable<void> DeliveryEngine::run_connection(std::size_t hop) {

@@ -4,7 +4,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/v6_only.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -12,6 +11,7 @@
 
 #include "relay/smtp/reply_table.hpp"
 #include "relay/server/server_session.hpp"
+#include "relay/spawn_log.hpp"
 
 namespace relay {
 namespace asio = boost::asio;
@@ -44,7 +44,10 @@ std::string Listener::bind() {
 }
 
 void Listener::start() {
-  for (auto& acceptor : acceptors_) asio::co_spawn(io_, accept_loop(*acceptor), asio::detached);
+  for (auto& acceptor : acceptors_) {
+    asio::co_spawn(io_, accept_loop(*acceptor),
+                   log_escaped("listener " + context_->config.name + " accept loop", spdlog::level::critical));
+  }
 }
 
 void Listener::close() {
@@ -76,14 +79,12 @@ asio::awaitable<void> Listener::accept_loop(tcp::acceptor& acceptor) {
             boost::system::error_code ignored;
             socket.close(ignored);
           },
-          asio::detached);
+          log_escaped("connection refusal"));
       continue;
     }
     ++context_->counters.connections_accepted;
     asio::co_spawn(io_, run_server_session(std::move(socket), *context_, *services_, ++session_counter_),
-                   [](std::exception_ptr e) {
-                     if (e) spdlog::error("session ended by an unexpected exception");
-                   });
+                   log_escaped("session"));
   }
 }
 

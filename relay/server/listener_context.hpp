@@ -1,8 +1,10 @@
 // relay/server/listener_context.hpp — what every session of one listener shares.
 //
 // Owns: a listener's compiled settings, its policy and its counters (one set per
-// listener, so inbound and outbound throughput are seen separately, the edge deployment of docs/deployment.md), and the
-// registry of live sessions used to drain them on shutdown.
+// listener, so inbound and outbound throughput are seen separately, the edge deployment
+// of docs/deployment.md); the registry of live sessions used to drain them on shutdown;
+// and the RAII registration that keeps one session in it (and in sessions_active) for
+// exactly the session's lifetime.
 // Threading: all of it lives on the single io_context thread; no locking.
 #pragma once
 
@@ -16,7 +18,7 @@
 #include "policy/auth_throttle.hpp"
 #include "policy/client_limits.hpp"
 #include "policy/listener_policy.hpp"
-#include "relay/counters.hpp"  // ListenerCounters (issue 7 moved it there, unchanged fields first)
+#include "relay/counters.hpp"  // ListenerCounters
 #include "relay/server/server_fsm.hpp"
 
 namespace queue { class MessageQueue; }
@@ -69,6 +71,32 @@ class SessionRegistry {
  private:
   std::unordered_map<std::uint64_t, boost::asio::ip::tcp::socket*> sessions_;
   bool draining_ = false;
+};
+
+/// One live session's entry in the registry and in its listener's sessions_active. The
+/// destructor undoes both however the session ends — normally or by an exception that
+/// escapes its coroutine — so the registry never keeps a pointer to a destroyed socket
+/// (which interrupt_all() would cancel) and a drain never waits for a session that is gone.
+/// Declare it after the socket it points to, so it is destroyed first.
+class SessionRegistration {
+ public:
+  SessionRegistration(SessionRegistry& registry, ListenerCounters& counters, std::uint64_t id,
+                      boost::asio::ip::tcp::socket& socket)
+      : registry_(registry), counters_(counters), id_(id) {
+    registry_.add(id_, &socket);
+    ++counters_.sessions_active;
+  }
+  ~SessionRegistration() {
+    --counters_.sessions_active;
+    registry_.remove(id_);
+  }
+  SessionRegistration(const SessionRegistration&) = delete;
+  SessionRegistration& operator=(const SessionRegistration&) = delete;
+
+ private:
+  SessionRegistry& registry_;
+  ListenerCounters& counters_;
+  std::uint64_t id_;
 };
 
 struct SessionServices {

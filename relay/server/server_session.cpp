@@ -48,7 +48,7 @@ class Session {
         deadline_(socket_),
         listener_(listener),
         services_(services),
-        number_(number),
+        registration_(services.sessions, listener.counters, number, socket_),
         id_(fmt::format("{:x}", number)),
         peer_(make_peer(socket_)),
         client_limits_(listener.client_limits),
@@ -59,8 +59,6 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   asio::awaitable<void> run() {
-    services_.sessions.add(number_, &socket_);
-    ++listener_.counters.sessions_active;
     spdlog::info("session={} listener={} client={} connected", id_, listener_.config.name, peer_.address);
     const auto started = std::chrono::steady_clock::now();
     observe_decisions();
@@ -160,8 +158,6 @@ class Session {
     stream_.reset();
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
-    --listener_.counters.sessions_active;
-    services_.sessions.remove(number_);
     spdlog::info("session={} disconnected messages={}", id_, fsm_.messages_accepted());
   }
 
@@ -410,7 +406,9 @@ class Session {
   IoDeadline deadline_;
   ListenerContext& listener_;
   SessionServices& services_;
-  std::uint64_t number_;
+  // Registry entry and sessions_active for the session's lifetime (after socket_: it
+  // points there); undone by the destructor even when an exception ends run().
+  SessionRegistration registration_;
   std::string id_;
   Peer peer_;
   // Declared before fsm_: the FSM's connection slot points into it until it is destroyed.

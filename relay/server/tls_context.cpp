@@ -44,9 +44,12 @@ std::expected<std::shared_ptr<TlsContext>, std::string> TlsContext::load_server(
   // DHE suites need parameters; let OpenSSL pick ones matching the key size.
   SSL_CTX_set_dh_auto(native, 1);
   // Sessions are not resumed across connections: SMTP sessions are long and few per
-  // client, and a cache would be per-process state a reload has to care about.
+  // client, and a cache would be per-process state a reload has to care about. Tickets
+  // are off for both versions: num_tickets covers TLS 1.3, SSL_OP_NO_TICKET the TLS 1.2
+  // (RFC 5077) ticket, which Windows Schannel clients mishandle when it is large.
   SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_num_tickets(native, 0);
+  SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
 
   boost::system::error_code ec;
   ctx.use_certificate_chain_file(certificate_file, ec);

@@ -18,7 +18,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
@@ -26,6 +25,7 @@
 #include "conf/domain_pattern.hpp"
 #include "health/hop_health.hpp"
 #include "relay/client/smtp_client.hpp"
+#include "relay/spawn_log.hpp"
 #include "routing/dns_resolver.hpp"
 
 namespace relay {
@@ -151,7 +151,7 @@ asio::awaitable<PolicyAnswer> ListenerVerification::answer_dnsbl(PolicyQuery que
       if (cached[i]) continue;
       asio::co_spawn(context.executor,
                      lookup_zone(shared_from_this(), gather, i, policy::dnsbl_query_name(query.client, zones_[i].zone)),
-                     asio::detached);
+                     log_escaped("DNSBL lookup"));
     }
     const auto deadline = std::chrono::steady_clock::now() + dnsbl_dns_.timeout + gather_margin;
     // Bounded: each round ends by a completion (remaining drops) or the deadline.

@@ -8,7 +8,9 @@ from delivery after the hop returns and `release` delivers it; `delete` removes 
 filters exit 1 with a clear message; /metrics counters equal exactly the traffic sent
 through each listener; `hubrelay stats` reports per-direction rates; SIGHUP with a
 changed route sends new mail to the new hop while a slow session in progress completes;
-SIGHUP with a broken configuration keeps the old one; SIGTERM drains; [relay] user drops
+SIGHUP with a broken configuration keeps the old one, and so does one whose DNS resolver
+cannot be created (c-ares failing its initialisation, provoked by a test-only LD_PRELOAD
+shim); SIGTERM drains; [relay] user drops
 root after binding; health path states (a TCP check UP, one DOWN) appear in /metrics,
 /api/status and the status page with the hop depending on them; the status page renders its charts
 with data in headless Chromium (screenshot kept under the build's artifacts/ directory).
@@ -18,6 +20,7 @@ Standards: RFC 5321 (sessions), Prometheus text exposition format 0.0.4.
 
 import json
 import os
+import unittest.mock
 import re
 import shutil
 import signal
@@ -38,6 +41,41 @@ from harness import (INBOUND_HOST, OUTBOUND_HOST, E2ETestCase, Hop, RawSmtp,  # 
 
 WAIT = 40.0
 DEAD_DOMAIN = "dead.example.org"
+
+# Test-only interposer for c-ares (never part of the product): ares_init_options answers
+# ARES_ENOMEM (15), as c-ares does when it cannot set up a channel, while the file named
+# by HUBRELAY_TEST_ARES_FAIL exists. c-ares 1.18 has no configuration-driven failure the
+# loader would let through (resolv.conf errors fall back to defaults; every server string
+# the loader accepts is accepted by ares_set_servers_ports_csv), hence the shim.
+ARES_FAIL_SHIM = r'''
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <unistd.h>
+typedef int (*init_options_fn)(void*, void*, int);
+int ares_init_options(void* channel, void* options, int mask) {
+  const char* flag = getenv("HUBRELAY_TEST_ARES_FAIL");
+  if (flag != NULL && access(flag, F_OK) == 0) return 15;
+  init_options_fn real = (init_options_fn)dlsym(RTLD_NEXT, "ares_init_options");
+  return real(channel, options, mask);
+}
+'''
+
+
+def build_ares_fail_shim(directory):
+    """Compiles ARES_FAIL_SHIM into directory/ares_fail.so; None when that is impossible
+    (no C compiler, or a sanitizer build whose runtime must come first in LD_PRELOAD)."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        return None
+    ldd = subprocess.run(["ldd", relay_binary()], capture_output=True, text=True)
+    if "libasan" in ldd.stdout or "libcares" not in ldd.stdout:
+        return None
+    source, shim = Path(directory) / "ares_fail.c", Path(directory) / "ares_fail.so"
+    source.write_text(ARES_FAIL_SHIM)
+    built = subprocess.run([compiler, "-shared", "-fPIC", "-o", str(shim), str(source), "-ldl"],
+                           capture_output=True, timeout=60)
+    return shim if built.returncode == 0 else None
 
 
 def admin_toml(port, token=""):
@@ -420,6 +458,35 @@ class ReloadTest(OperationsTestCase):
         wait_for(lambda: any(message_id_of(m.raw) == mids[0] for m in self.a.messages()), WAIT,
                  "mail still routed by the old configuration")
         self.assertTrue(self.relay.running())
+
+    def test_resolver_that_cannot_start_keeps_the_old_one(self):
+        shim = build_ares_fail_shim(self.dir)
+        if shim is None:
+            self.skipTest("cannot build an LD_PRELOAD shim for c-ares here")
+        flag = self.dir / "ares-fail"
+        self.relay.stop()
+        with unittest.mock.patch.dict(os.environ, {"LD_PRELOAD": str(shim),
+                                                   "HUBRELAY_TEST_ARES_FAIL": str(flag)}):
+            self.relay = self.start_relay(self.cfg, self.config_path)
+
+        # The new generation's delivery engine cannot create its resolver: the reload is
+        # refused with the reason logged, and the old generation keeps routing to hop a.
+        flag.touch()
+        self.cfg.outbound_hops = [Hop("up-b", self.b.port)]
+        self.cfg.write(self.config_path)
+        self.hup_and_wait("running configuration kept")
+        self.assertTrue(self.relay.running())
+        self.assertIn("SIGHUP: delivery engine: c-ares", self.relay.log_text())
+        kept = self.send_outbound(1, "remote.example", "kept")
+        wait_for(lambda: any(message_id_of(m.raw) == kept[0] for m in self.a.messages()), WAIT,
+                 "mail still routed by the old configuration")
+
+        # Once c-ares works again the same file reloads.
+        flag.unlink()
+        self.hup_and_wait("configuration reloaded")
+        moved = self.send_outbound(1, "remote.example", "moved")
+        wait_for(lambda: any(message_id_of(m.raw) == moved[0] for m in self.b.messages()), WAIT,
+                 "new mail at hop b")
 
 
 class DrainTest(OperationsTestCase):

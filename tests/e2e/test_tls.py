@@ -48,6 +48,29 @@ def client_context() -> ssl.SSLContext:
     return ctx
 
 
+def s_client_resumes(host: str, port: int, session_file: Path, starttls: bool) -> bool:
+    """Connects twice with `openssl s_client -tls1_2`, saving the session the first time
+    (-sess_out) and offering it the second (-sess_in). True when the second handshake
+    says "Reused" (a ticket or a cached session id was accepted). A server that issues
+    neither gives s_client nothing to save: no file, nothing to resume."""
+    base = ["openssl", "s_client", "-connect", f"{host}:{port}", "-tls1_2", "-ign_eof"]
+    if starttls:
+        base[2:2] = ["-starttls", "smtp"]
+    first = subprocess.run(base + ["-sess_out", str(session_file)], input=b"QUIT\r\n",
+                           capture_output=True, timeout=60)
+    text = (first.stdout + first.stderr).decode(errors="replace")
+    if "New, TLSv1.2" not in text:
+        raise AssertionError(f"first TLS 1.2 handshake failed:\n{text}")
+    if not session_file.exists():
+        return False
+    second = subprocess.run(base + ["-sess_in", str(session_file)], input=b"QUIT\r\n",
+                            capture_output=True, timeout=60)
+    text = (second.stdout + second.stderr).decode(errors="replace")
+    if ", TLSv1.2, Cipher is" not in text:
+        raise AssertionError(f"second TLS 1.2 handshake failed:\n{text}")
+    return "Reused," in text
+
+
 class TlsCase(E2ETestCase):
     tls_mode = "offered"
     extra = []
@@ -144,6 +167,11 @@ class StartTlsTest(TlsCase):
                              input=b"QUIT\r\n", capture_output=True, timeout=60)
         self.assertNotIn(b"Protocol version: TLSv1.1", old.stdout + old.stderr)
 
+    def test_tls12_session_is_not_resumed(self):
+        # No TLS 1.2 ticket and no session cache: a second connection offering the first
+        # one's session gets a full handshake (Schannel has trouble with large tickets).
+        self.assertFalse(s_client_resumes(INBOUND_HOST, self.port, self.dir / "session.pem", starttls=True))
+
     @unittest.skipUnless(shutil.which("swaks"), "swaks not installed")
     def test_swaks_tls(self):
         mid = "<swaks-tls@e2e.test>"
@@ -211,6 +239,9 @@ class ImplicitTlsTest(TlsCase):
         c = self.raw()
         c.send(b"EHLO client.test\r\n")
         self.assertEqual(c.replies_until_close(), [])
+
+    def test_tls12_session_is_not_resumed(self):
+        self.assertFalse(s_client_resumes(INBOUND_HOST, self.port, self.dir / "session.pem", starttls=False))
 
 
 class AuthTest(TlsCase):
