@@ -12,7 +12,7 @@
 
 #include "health/maintenance.hpp"
 #include "health/probe.hpp"
-#include "relay/spawn_log.hpp"  // the Asio layer's completion-handler logging
+#include "health/spawn_log.hpp"
 
 namespace health {
 namespace asio = boost::asio;
@@ -95,7 +95,7 @@ Monitor::~Monitor() = default;
 void Monitor::start() {
   for (std::size_t i = 0; i < paths_.size(); ++i) {
     asio::co_spawn(io_, run_path(i),
-                   relay::log_escaped("health monitor for path " + paths_[i]->config.name, spdlog::level::critical));
+                   log_escaped("health monitor for path " + paths_[i]->config.name, spdlog::level::critical));
   }
   if (!paths_.empty())
     spdlog::info("health monitor started: {} path(s), initial states published", paths_.size());
@@ -128,7 +128,7 @@ asio::awaitable<RunReport> Monitor::run_checks(std::size_t index) {
     longest = std::max(longest, check.timeout);
     asio::co_spawn(io_, run_check(check, helo), [shared, k, label = check.label](std::exception_ptr e, CheckResult r) {
       shared->results[k] =
-          e ? CheckResult{label, ProbeStatus::probe_exception, 0, relay::exception_text(e)} : std::move(r);
+          e ? CheckResult{label, ProbeStatus::probe_exception, 0, exception_text(e)} : std::move(r);
       if (--shared->remaining == 0 && shared->wake) shared->wake->cancel();
     });
   }

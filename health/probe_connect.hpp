@@ -1,7 +1,7 @@
 // health/probe_connect.hpp — what the TCP-based probes (tcp, http, https, smtp) share.
 //
-// Owns: Deadline (one timer over a probe's whole exchange: on expiry it closes the
-// sockets, which completes the pending operation with an error the probe then reports
+// Owns: close_on_timeout (a health::Deadline over a probe's whole exchange: on expiry it
+// closes the sockets, which completes the pending operation with an error the probe then reports
 // as a timeout of the layer it was in), connect_tcp (resolve, bind the source, try every
 // address) and the mapping of an exchange's I/O error to a status.
 // Never: judges a protocol answer (each probe and its pure judge do).
@@ -22,6 +22,7 @@
 #include <string_view>
 
 #include "conf/config.hpp"
+#include "health/deadline.hpp"
 #include "health/probe_status.hpp"
 #include "health/snapshot.hpp"
 
@@ -29,24 +30,6 @@ namespace health {
 
 using ProbeClock = std::chrono::steady_clock;
 inline constexpr auto use_tuple = boost::asio::as_tuple(boost::asio::use_awaitable);
-
-/// Calls `on_expire` once if `timeout` passes while this object is alive.
-class Deadline {
- public:
-  Deadline(const boost::asio::any_io_executor& ex, ProbeClock::duration timeout, std::function<void()> on_expire);
-  ~Deadline();
-  Deadline(const Deadline&) = delete;
-  Deadline& operator=(const Deadline&) = delete;
-  bool expired() const noexcept { return state_->expired; }
-
- private:
-  struct State {
-    bool expired = false;
-    std::function<void()> on_expire;
-  };
-  boost::asio::steady_timer timer_;
-  std::shared_ptr<State> state_;
-};
 
 /// A Deadline over the whole of `check` that closes `socket` when it expires.
 Deadline close_on_timeout(boost::asio::ip::tcp::socket& socket, const conf::CheckConfig& check);

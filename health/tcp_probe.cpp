@@ -13,23 +13,6 @@ namespace health {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-Deadline::Deadline(const asio::any_io_executor& ex, ProbeClock::duration timeout, std::function<void()> on_expire)
-    : timer_(ex), state_(std::make_shared<State>()) {
-  state_->on_expire = std::move(on_expire);
-  timer_.expires_after(timeout);
-  timer_.async_wait([weak = std::weak_ptr<State>(state_)](boost::system::error_code ec) {
-    const auto s = weak.lock();
-    if (ec || !s) return;
-    s->expired = true;
-    if (s->on_expire) s->on_expire();
-  });
-}
-
-Deadline::~Deadline() {
-  state_->on_expire = nullptr;
-  timer_.cancel();
-}
-
 Deadline close_on_timeout(tcp::socket& socket, const conf::CheckConfig& check) {
   return Deadline(socket.get_executor(), check.timeout, [&socket] {
     boost::system::error_code ignored;

@@ -23,7 +23,7 @@
 #include "relay/delivery/queue_bridge.hpp"
 #include "relay/server/tls_context.hpp"
 #include "relay/server/verification.hpp"
-#include "relay/spawn_log.hpp"
+#include "health/spawn_log.hpp"
 #include "relay/throughput_ring.hpp"
 #include "routing/route_table.hpp"
 
@@ -413,7 +413,7 @@ int serve(conf::ConfigPtr config_ptr) {
           co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
           io.stop();
         },
-        log_escaped("drain", spdlog::level::critical));
+        health::log_escaped("drain", spdlog::level::critical));
   });
 
   spdlog::info("hubrelay {} ready: {} listener(s), {} route(s), {} hop(s)", "0.1.0", first_config.listeners.size(),

@@ -16,7 +16,7 @@
 #include "relay/delivery/delivery_engine.hpp"
 #include "relay/delivery/notices.hpp"
 #include "relay/delivery/queue_bridge.hpp"
-#include "relay/spawn_log.hpp"
+#include "health/spawn_log.hpp"
 
 namespace relay {
 namespace asio = boost::asio;
@@ -111,7 +111,7 @@ void HealthService::queue_alert(const health::AlertEvent& event) {
                        queue::format_queue_id(result->id), result->recipients.size(), conf::to_string(result->direction));
           self->delivery_->submit(std::move(*result));
         }(this, std::move(alert)),
-        log_escaped("health: alert mail"));
+        health::log_escaped("health: alert mail"));
   }
 }
 
@@ -138,7 +138,7 @@ void HealthService::run_hook(const health::AlertEvent& event) {
         }
       }(this, config_->alerts.hook, health::alert_environment(event),
         std::chrono::duration_cast<std::chrono::milliseconds>(config_->alerts.hook_timeout)),
-      log_escaped("health: alert hook"));
+      health::log_escaped("health: alert hook"));
 }
 
 }  // namespace relay

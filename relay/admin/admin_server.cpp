@@ -11,7 +11,7 @@
 
 #include "relay/delivery/queue_bridge.hpp"
 #include "relay/admin/queue_format.hpp"
-#include "relay/spawn_log.hpp"
+#include "health/spawn_log.hpp"
 
 namespace relay {
 namespace asio = boost::asio;
@@ -169,7 +169,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<AdminServer::State> state) {
     ++state->connections;
     asio::co_spawn(state->io, serve_connection(state, std::move(socket)), [state](std::exception_ptr e) {
       --state->connections;
-      if (e) spdlog::warn("admin connection ended by an exception: {}", exception_text(e));
+      if (e) spdlog::warn("admin connection ended by an exception: {}", health::exception_text(e));
     });
   }
 }
@@ -201,7 +201,7 @@ std::string AdminServer::bind() {
 }
 
 void AdminServer::start() {
-  asio::co_spawn(state_->io, accept_loop(state_), log_escaped("admin endpoint"));
+  asio::co_spawn(state_->io, accept_loop(state_), health::log_escaped("admin endpoint"));
   spdlog::info("admin endpoint listening on http://{}:{}/", state_->config.listen.address, state_->config.listen.port);
 }
 

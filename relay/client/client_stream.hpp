@@ -8,7 +8,7 @@
 // builds the context: verify mode checks the chain against a CA file or the system
 // store and the peer name (RFC 6125 via OpenSSL's X509_check_host / check_ip).
 // Errors: error_code results, never exceptions (context set-up errors are caught and
-// returned as text). Timeouts: the caller's IoDeadline cancels the socket, which aborts
+// returned as text). Timeouts: the caller's health::Deadline cancels the socket, which aborts
 // TLS operations too, because they are composed on it.
 // Threading: one coroutine at a time on the connection's executor.
 #pragma once

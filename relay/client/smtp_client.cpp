@@ -46,7 +46,7 @@ std::vector<asio::const_buffer> stuffed_body_buffers(const std::string& body) {
 }
 
 SmtpClient::SmtpClient(asio::any_io_executor executor, ClientSettings settings)
-    : stream_(executor), deadline_(stream_.socket()), settings_(std::move(settings)) {}
+    : stream_(executor), deadline_(executor, health::cancel_operations(stream_.socket())), settings_(std::move(settings)) {}
 
 std::string SmtpClient::remote() const {
   boost::system::error_code ec;

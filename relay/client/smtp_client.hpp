@@ -23,7 +23,7 @@
 #include "relay/client/client_stream.hpp"
 #include "relay/client/ehlo_capabilities.hpp"
 #include "relay/client/judge.hpp"
-#include "relay/io_deadline.hpp"
+#include "health/deadline.hpp"
 #include "relay/smtp/reply_parser.hpp"
 
 namespace relay {
@@ -94,7 +94,7 @@ class SmtpClient {
   boost::asio::awaitable<Transcript> authenticate();
 
   ClientStream stream_;
-  IoDeadline deadline_;
+  health::Deadline deadline_;
   ClientSettings settings_;
   ReplyParser parser_;
   std::string buffer_;

@@ -20,7 +20,7 @@
 #include "relay/delivery/queue_bridge.hpp"
 #include "relay/smtp/reply_table.hpp"
 #include "relay/smtp/esmtp_parameters.hpp"
-#include "relay/spawn_log.hpp"
+#include "health/spawn_log.hpp"
 #include "relay/throughput_ring.hpp"
 
 namespace relay {
@@ -91,7 +91,7 @@ bool DeliveryEngine::idle() const noexcept {
 }
 
 void DeliveryEngine::start() {
-  asio::co_spawn(io_, scan(), log_escaped("delivery scanner", spdlog::level::critical));
+  asio::co_spawn(io_, scan(), health::log_escaped("delivery scanner", spdlog::level::critical));
 }
 
 void DeliveryEngine::stop() {
@@ -214,7 +214,7 @@ std::optional<DeliveryEngine::Finished> DeliveryEngine::route(Job job) {
       ++state.connections;
       const std::size_t hop_index = *hop;
       asio::co_spawn(io_, run_mx(hop_index, std::move(job)),
-                     log_escaped("hop=" + config_.hops[hop_index].name + " MX delivery"));
+                     health::log_escaped("hop=" + config_.hops[hop_index].name + " MX delivery"));
     } else {
       state.jobs.push_back(std::move(job));
     }
@@ -308,7 +308,7 @@ void DeliveryEngine::record(std::vector<queue::RecipientOutcome> outcomes) {
         else if (ec)
           spdlog::error("cannot record delivery outcomes: {}; they will be retried after the lease", ec.message());
       },
-      log_escaped("delivery outcome recording"));
+      health::log_escaped("delivery outcome recording"));
 }
 
 void DeliveryEngine::notify_sender(const MessageInFlight& message, std::vector<queue::RecipientOutcome> outcomes,
@@ -368,7 +368,7 @@ void DeliveryEngine::notify_sender(const MessageInFlight& message, std::vector<q
                : notice.action == DsnAction::delayed ? "delay"
                                                      : "relayed",
                queued.sender, notice.recipients, conf::to_string(notice.message->direction));
-  asio::co_spawn(io_, commit_bounce(std::move(*notice.message), std::move(outcomes)), log_escaped("bounce commit"));
+  asio::co_spawn(io_, commit_bounce(std::move(*notice.message), std::move(outcomes)), health::log_escaped("bounce commit"));
 }
 
 asio::awaitable<void> DeliveryEngine::commit_bounce(queue::NewMessage bounce, std::vector<queue::RecipientOutcome> outcomes) {

@@ -10,7 +10,7 @@
 #include "relay/client/smtp_client.hpp"
 #include "relay/delivery/delivery_engine.hpp"
 #include "relay/delivery/delivery_engine_internal.hpp"
-#include "relay/spawn_log.hpp"
+#include "health/spawn_log.hpp"
 
 namespace relay {
 namespace asio = boost::asio;
@@ -35,7 +35,7 @@ std::vector<std::uint32_t> DeliveryEngine::outstanding() const {
 
 void DeliveryEngine::spawn_connection(std::size_t hop) {
   ++hops_[hop].connections;
-  asio::co_spawn(io_, run_connection(hop), log_escaped("hop=" + config_.hops[hop].name + " connection"));
+  asio::co_spawn(io_, run_connection(hop), health::log_escaped("hop=" + config_.hops[hop].name + " connection"));
 }
 
 asio::awaitable<void> DeliveryEngine::run_connection(std::size_t hop) {

@@ -11,7 +11,7 @@
 
 #include "relay/smtp/reply_table.hpp"
 #include "relay/server/server_session.hpp"
-#include "relay/spawn_log.hpp"
+#include "health/spawn_log.hpp"
 
 namespace relay {
 namespace asio = boost::asio;
@@ -46,7 +46,7 @@ std::string Listener::bind() {
 void Listener::start() {
   for (auto& acceptor : acceptors_) {
     asio::co_spawn(io_, accept_loop(*acceptor),
-                   log_escaped("listener " + context_->config.name + " accept loop", spdlog::level::critical));
+                   health::log_escaped("listener " + context_->config.name + " accept loop", spdlog::level::critical));
   }
 }
 
@@ -79,12 +79,12 @@ asio::awaitable<void> Listener::accept_loop(tcp::acceptor& acceptor) {
             boost::system::error_code ignored;
             socket.close(ignored);
           },
-          log_escaped("connection refusal"));
+          health::log_escaped("connection refusal"));
       continue;
     }
     ++context_->counters.connections_accepted;
     asio::co_spawn(io_, run_server_session(std::move(socket), *context_, *services_, ++session_counter_),
-                   log_escaped("session"));
+                   health::log_escaped("session"));
   }
 }
 

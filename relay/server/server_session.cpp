@@ -23,7 +23,7 @@
 
 #include "queue/errc.hpp"
 #include "relay/delivery/delivery_engine.hpp"
-#include "relay/io_deadline.hpp"
+#include "health/deadline.hpp"
 #include "relay/smtp/proxy_protocol.hpp"
 #include "relay/delivery/queue_bridge.hpp"
 #include "relay/server/tls_context.hpp"
@@ -45,7 +45,7 @@ class Session {
  public:
   Session(tcp::socket socket, ListenerContext& listener, SessionServices& services, std::uint64_t number)
       : socket_(std::move(socket)),
-        deadline_(socket_),
+        deadline_(socket_.get_executor(), health::cancel_operations(socket_)),
         listener_(listener),
         services_(services),
         registration_(services.sessions, listener.counters, number, socket_),
@@ -403,7 +403,7 @@ class Session {
   }
 
   tcp::socket socket_;
-  IoDeadline deadline_;
+  health::Deadline deadline_;
   ListenerContext& listener_;
   SessionServices& services_;
   // Registry entry and sessions_active for the session's lifetime (after socket_: it

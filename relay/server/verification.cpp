@@ -25,7 +25,7 @@
 #include "conf/domain_pattern.hpp"
 #include "health/hop_health.hpp"
 #include "relay/client/smtp_client.hpp"
-#include "relay/spawn_log.hpp"
+#include "health/spawn_log.hpp"
 #include "routing/dns_resolver.hpp"
 
 namespace relay {
@@ -151,7 +151,7 @@ asio::awaitable<PolicyAnswer> ListenerVerification::answer_dnsbl(PolicyQuery que
       if (cached[i]) continue;
       asio::co_spawn(context.executor,
                      lookup_zone(shared_from_this(), gather, i, policy::dnsbl_query_name(query.client, zones_[i].zone)),
-                     log_escaped("DNSBL lookup"));
+                     health::log_escaped("DNSBL lookup"));
     }
     const auto deadline = std::chrono::steady_clock::now() + dnsbl_dns_.timeout + gather_margin;
     // Bounded: each round ends by a completion (remaining drops) or the deadline.

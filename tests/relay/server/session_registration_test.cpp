@@ -5,7 +5,7 @@
 // that points at it) is spawned the way the listener spawns sessions; it ends normally
 // or by an escaping exception. Either way the registry must be empty afterwards (drain
 // waits for size() == 0 and cancels every registered socket) and sessions_active back
-// to 0; the completion handler sees the exception's what() (relay/spawn_log.hpp).
+// to 0; the completion handler sees the exception's what() (health/spawn_log.hpp).
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -15,7 +15,7 @@
 #include <string>
 
 #include "relay/server/listener_context.hpp"
-#include "relay/spawn_log.hpp"
+#include "health/spawn_log.hpp"
 
 namespace {
 
@@ -43,7 +43,7 @@ std::string run_session(SessionRegistry& registry, ListenerCounters& counters, O
   asio::io_context io;
   std::string escaped = "handler not called";
   asio::co_spawn(io, session(io, registry, counters, observed, fail),
-                 [&](std::exception_ptr e) { escaped = relay::exception_text(e); });
+                 [&](std::exception_ptr e) { escaped = health::exception_text(e); });
   io.run();
   return escaped;
 }
@@ -68,10 +68,10 @@ TEST(SessionRegistrationTest, NormalEndAndEscapingExceptionBothUnregister) {
 }
 
 TEST(SpawnLogTest, ExceptionText) {
-  EXPECT_EQ(relay::exception_text(nullptr), "");
-  EXPECT_EQ(relay::exception_text(std::make_exception_ptr(std::logic_error("broken invariant"))),
+  EXPECT_EQ(health::exception_text(nullptr), "");
+  EXPECT_EQ(health::exception_text(std::make_exception_ptr(std::logic_error("broken invariant"))),
             "broken invariant");
-  EXPECT_EQ(relay::exception_text(std::make_exception_ptr(42)), "an exception not derived from std::exception");
+  EXPECT_EQ(health::exception_text(std::make_exception_ptr(42)), "an exception not derived from std::exception");
 }
 
 }  // namespace

@@ -1,10 +1,11 @@
-// relay/spawn_log.hpp — what a co_spawn completion handler says about an escaped exception.
+// health/spawn_log.hpp — what a co_spawn completion handler says about an escaped exception.
 //
 // Owns: exception_text() (what() of an exception_ptr, or a fixed phrase for a non-standard
 // exception) and log_escaped(), the completion handler every detached coroutine of the
 // daemon is spawned with, so an exception that escapes a coroutine is logged with its
 // what() instead of being swallowed (asio::detached) or logged without its reason.
-// Part of the Asio layer (next to relay/asio_impl.cpp): health's monitor uses it too.
+// In health/ beside health/deadline for the same reason: the lowest layer with coroutines;
+// relay's daemon, sessions and delivery use it too (relay may depend on health).
 // Never: rethrows; performs I/O other than the log line. Threading: any thread.
 #pragma once
 
@@ -13,7 +14,7 @@
 #include <string>
 #include <utility>
 
-namespace relay {
+namespace health {
 
 /// what() of the exception in `e`; "an exception not derived from std::exception"
 /// otherwise, and "" for a null pointer.
@@ -37,4 +38,4 @@ inline auto log_escaped(std::string task, spdlog::level::level_enum level = spdl
   };
 }
 
-}  // namespace relay
+}  // namespace health
