@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package hubrelay needs to build and run; with --test also what
-# the test suite needs beyond that (the Debian package build and lintian).
+# Installs the Debian 12 packages hubrelay needs to build and run; with --test also what
+# the whole test suite needs beyond that.
 # Idempotent: packages already present are skipped by apt. Postfix is installed with
 # "No configuration" so no system MTA is configured or started (we only use its
 # smtp-source / smtp-sink tools and, in bench/, a private instance).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
+# What building and running the relay needs (README command (a), scripts/run.sh).
 pkgs=(
-  build-essential cmake ninja-build pkg-config git
-  libboost1.81-dev libssl-dev libc-ares-dev libsqlite3-dev sqlite3
-  libspdlog-dev libfmt-dev libtoml11-dev libgtest-dev libgmock-dev
-  openssl ca-certificates swaks postfix python3 python3-aiosmtpd
+  build-essential cmake ninja-build pkg-config
+  libboost1.81-dev libssl-dev libc-ares-dev libsqlite3-dev
+  libspdlog-dev libfmt-dev libtoml11-dev
+  ca-certificates
+)
+# What the whole test suite needs beyond that (README command (b), scripts/test.sh):
+# GoogleTest, the end-to-end instruments (aiosmtpd sinks, swaks, Postfix's smtp-source/
+# smtp-sink, openssl s_client, HAProxy, headless Chromium for the status page), clang for
+# the fuzz targets, the Debian package build (dpkg-buildpackage, dh, lintian) and
+# tests/package/check_package.sh (dpkg --root runs systemd-sysusers / -tmpfiles).
+test_pkgs=(
+  git libgtest-dev libgmock-dev sqlite3
+  openssl swaks postfix python3 python3-aiosmtpd
   procps iproute2 clang
   clang-16 libclang-rt-16-dev libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
   chromium
   haproxy
+  debhelper dpkg-dev fakeroot lintian systemd
 )
-# scripts/test.sh: scripts/package.sh (dpkg-buildpackage, dh, lintian) and
-# tests/package/check_package.sh (dpkg --root runs systemd-sysusers / -tmpfiles).
-test_pkgs=(debhelper dpkg-dev fakeroot lintian systemd)
 if [ "${1:-}" = "--test" ]; then pkgs+=("${test_pkgs[@]}"); fi
 missing=()
 for p in "${pkgs[@]}"; do
