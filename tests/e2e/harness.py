@@ -516,6 +516,13 @@ class RawSmtp:
         self.send(line.encode() + CRLF)
         return self.reply()
 
+    def up_to_data(self, sender: str = "alice@example.net",
+                   rcpts: Sequence[str] = ("bob@example.com",)) -> List[Optional[Reply]]:
+        """Greeting, EHLO, MAIL and RCPT, replies read but not judged (for tests whose point
+        comes after them; E2ETestCase.assert_transaction_open judges them). Returns them."""
+        return [self.reply(), self.command("EHLO client.test"), self.command(f"MAIL FROM:<{sender}>"),
+                *(self.command(f"RCPT TO:<{r}>") for r in rcpts)]
+
     def replies_until_close(self, limit: int = 50) -> List[Reply]:
         out = []
         for _ in range(limit):
@@ -565,6 +572,17 @@ def smtp_transaction(s: smtplib.SMTP, sender: str, rcpts: Sequence[str], msg: by
     if code != 250:
         raise AssertionError(f"end of DATA answered {code} {text!r}")
     return code, text.decode(errors="replace")
+
+
+def send_batch(host: str, port: int, sender: str, rcpts: Sequence[str], tag: str) -> List[str]:
+    """One message per recipient (subject "<tag> <i>") over one session; their Message-IDs."""
+    mids = []
+    with smtp_connect(host, port) as s:
+        for i, rcpt in enumerate(rcpts):
+            mid, msg = build_message(sender=sender, to=[rcpt], subject=f"{tag} {i}")
+            smtp_transaction(s, sender, [rcpt], msg)
+            mids.append(mid)
+    return mids
 
 
 def send_mail(host: str, port: int, sender: str, rcpts: Sequence[str], msg: bytes,
@@ -718,6 +736,20 @@ class E2ETestCase(unittest.TestCase):
         return cfg, relay, sink
 
     # -- assertions --
+    def assert_transaction_open(self, c: RawSmtp, sender: str = "alice@example.net",
+                                rcpts: Sequence[str] = ("bob@example.com",),
+                                mail_params: str = "") -> None:
+        """MAIL (250) and every RCPT (250) on a RawSmtp session that has said EHLO."""
+        self.assertEqual(c.command(f"MAIL FROM:<{sender}>{mail_params}").code, 250)
+        for rcpt in rcpts:
+            self.assertEqual(c.command(f"RCPT TO:<{rcpt}>").code, 250)
+
+    def assert_data_accepted(self, c: RawSmtp, msg: bytes) -> None:
+        """DATA (354), then the dot-stuffed message and the final dot (250)."""
+        self.assertEqual(c.command("DATA").code, 354)
+        c.send(stuff(msg) + b".\r\n")
+        self.assertEqual(c.reply().code, 250)
+
     def wait_for_message(self, sink, mid: str, timeout: float = 20.0) -> StoredMessage:
         found = wait_for(lambda: with_message_id(sink.messages(), mid), timeout,
                          f"message {mid} at sink port {sink.port}")
