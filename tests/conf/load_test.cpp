@@ -39,6 +39,20 @@ int line_of(std::string_view text, std::string_view line, int nth = 0) {
 
 std::string all(const std::vector<Diagnostic>& diagnostics) { return test_support::diagnostics_text(diagnostics); }
 
+// A route for every domain ("*") through exactly `hops` (name, cost, weight), in order.
+void expect_catch_all_route(const RouteConfig& r, std::string_view name, Direction direction,
+                            const std::vector<RouteHop>& hops) {
+  EXPECT_EQ(r.name, name);
+  EXPECT_EQ(r.direction, direction);
+  EXPECT_EQ(r.domains, (std::vector<std::string>{"*"}));
+  ASSERT_EQ(r.hops.size(), hops.size());
+  for (std::size_t i = 0; i < hops.size(); ++i) {
+    EXPECT_EQ(r.hops[i].hop, hops[i].hop) << name << " hop " << i;
+    EXPECT_EQ(r.hops[i].cost, hops[i].cost) << name << " hop " << i;
+    EXPECT_EQ(r.hops[i].weight, hops[i].weight) << name << " hop " << i;
+  }
+}
+
 // What the example's two listeners differ in; both bind port 2525, take 35 MiB messages,
 // 1000 connections and 10 errors.
 struct ListenerWant {
@@ -143,27 +157,10 @@ TEST(LoadExample, EveryValue) {
   EXPECT_EQ(c.hops[2].line, line_of(text, "[hop.hub1]"));
 
   ASSERT_EQ(c.routes.size(), 2u);
-  const RouteConfig& internet = c.routes[0];
-  EXPECT_EQ(internet.name, "internet");
-  EXPECT_EQ(internet.direction, Direction::outbound);
-  EXPECT_EQ(internet.domains, (std::vector<std::string>{"*"}));
-  ASSERT_EQ(internet.hops.size(), 2u);
-  EXPECT_EQ(internet.hops[0].hop, "smarthost-a");
-  EXPECT_EQ(internet.hops[0].cost, 10u);
-  EXPECT_EQ(internet.hops[0].weight, 1u);
-  EXPECT_EQ(internet.hops[1].hop, "smarthost-b");
-  EXPECT_EQ(internet.hops[1].cost, 10u);
-  EXPECT_EQ(internet.hops[1].weight, 1u);
-  EXPECT_EQ(internet.line, line_of(text, "[[route]]", 0));
-  const RouteConfig& to_hub = c.routes[1];
-  EXPECT_EQ(to_hub.name, "to-hub");
-  EXPECT_EQ(to_hub.direction, Direction::inbound);
-  EXPECT_EQ(to_hub.domains, (std::vector<std::string>{"*"}));
-  ASSERT_EQ(to_hub.hops.size(), 1u);
-  EXPECT_EQ(to_hub.hops[0].hop, "hub1");
-  EXPECT_EQ(to_hub.hops[0].cost, 10u);
-  EXPECT_EQ(to_hub.hops[0].weight, 1u);  // default
-  EXPECT_EQ(to_hub.line, line_of(text, "[[route]]", 1));
+  expect_catch_all_route(c.routes[0], "internet", Direction::outbound, {{"smarthost-a", 10, 1}, {"smarthost-b", 10, 1}});
+  EXPECT_EQ(c.routes[0].line, line_of(text, "[[route]]", 0));
+  expect_catch_all_route(c.routes[1], "to-hub", Direction::inbound, {{"hub1", 10, 1}});  // weight: the default
+  EXPECT_EQ(c.routes[1].line, line_of(text, "[[route]]", 1));
 }
 
 TEST(LoadExample, LoadStringAgreesWithLoadFile) {
