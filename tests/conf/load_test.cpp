@@ -157,7 +157,8 @@ TEST(LoadExample, EveryValue) {
   EXPECT_EQ(c.hops[2].line, line_of(text, "[hop.hub1]"));
 
   ASSERT_EQ(c.routes.size(), 2u);
-  expect_catch_all_route(c.routes[0], "internet", Direction::outbound, {{"smarthost-a", 10, 1}, {"smarthost-b", 10, 1}});
+  expect_catch_all_route(c.routes[0], "internet", Direction::outbound,
+                         {{"smarthost-a", 10, 1}, {"smarthost-b", 10, 1}});
   EXPECT_EQ(c.routes[0].line, line_of(text, "[[route]]", 0));
   expect_catch_all_route(c.routes[1], "to-hub", Direction::inbound, {{"hub1", 10, 1}});  // weight: the default
   EXPECT_EQ(c.routes[1].line, line_of(text, "[[route]]", 1));

@@ -37,7 +37,8 @@ class StoreTest : public ::testing::Test {
     return stored ? stored->id : 0;
   }
 
-  std::vector<queue::QueuedMessage> claim(queue::UnixMillis now, queue::UnixMillis lease_until, std::size_t limit = 100) {
+  std::vector<queue::QueuedMessage> claim(queue::UnixMillis now, queue::UnixMillis lease_until,
+                                          std::size_t limit = 100) {
     EXPECT_FALSE(store_->begin());
     auto claimed = store_->claim_due(now, lease_until, limit);
     EXPECT_TRUE(claimed) << claimed.error().message();

@@ -34,7 +34,8 @@ relay::RouteExplanation explain(std::string_view address, std::optional<conf::Di
 
 // Every one of `parts` appears in the explanation's text.
 void expect_mentions(const relay::RouteExplanation& r, std::initializer_list<std::string_view> parts) {
-  for (const std::string_view part : parts) EXPECT_NE(r.text.find(part), std::string::npos) << part << " in:\n" << r.text;
+  for (const std::string_view part : parts)
+    EXPECT_NE(r.text.find(part), std::string::npos) << part << " in:\n" << r.text;
 }
 
 TEST(RouteExplain, HealthyTierIsUsedAndBackupStandsBy) {
