@@ -209,33 +209,25 @@ struct DnsResolver::Impl : std::enable_shared_from_this<Impl> {
     auto it = watchers.find(fd);
     if (it == watchers.end()) return;
     Watcher& w = it->second;
-    std::weak_ptr<Impl> weak = weak_from_this();
-    if (w.want_read && !w.reading) {
-      w.reading = true;
-      w.descriptor->async_wait(asio::posix::stream_descriptor::wait_read, [weak, fd](boost::system::error_code ec) {
-        auto self = weak.lock();
-        if (!self) return;
-        auto found = self->watchers.find(fd);
-        if (found != self->watchers.end()) found->second.reading = false;
-        if (ec == asio::error::operation_aborted) return;
-        ares_process_fd(self->channel, fd, ARES_SOCKET_BAD);
-        self->watch(fd);
-        self->arm_timer();
-      });
-    }
-    if (w.want_write && !w.writing) {
-      w.writing = true;
-      w.descriptor->async_wait(asio::posix::stream_descriptor::wait_write, [weak, fd](boost::system::error_code ec) {
-        auto self = weak.lock();
-        if (!self) return;
-        auto found = self->watchers.find(fd);
-        if (found != self->watchers.end()) found->second.writing = false;
-        if (ec == asio::error::operation_aborted) return;
-        ares_process_fd(self->channel, ARES_SOCKET_BAD, fd);
-        self->watch(fd);
-        self->arm_timer();
-      });
-    }
+    if (w.want_read && !w.reading) start_wait(fd, w, asio::posix::stream_descriptor::wait_read, &Watcher::reading);
+    if (w.want_write && !w.writing) start_wait(fd, w, asio::posix::stream_descriptor::wait_write, &Watcher::writing);
+  }
+
+  // One wait for `fd` to become readable or writable (`busy` marks it pending); when it
+  // is, c-ares processes that direction, and the watch and the timer are renewed.
+  void start_wait(ares_socket_t fd, Watcher& w, asio::posix::stream_descriptor::wait_type what, bool Watcher::*busy) {
+    w.*busy = true;
+    const bool read = what == asio::posix::stream_descriptor::wait_read;
+    w.descriptor->async_wait(what, [weak = weak_from_this(), fd, busy, read](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (!self) return;
+      auto found = self->watchers.find(fd);
+      if (found != self->watchers.end()) found->second.*busy = false;
+      if (ec == asio::error::operation_aborted) return;
+      ares_process_fd(self->channel, read ? fd : ARES_SOCKET_BAD, read ? ARES_SOCKET_BAD : fd);
+      self->watch(fd);
+      self->arm_timer();
+    });
   }
 
   void arm_timer() {
