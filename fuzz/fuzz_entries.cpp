@@ -24,6 +24,7 @@
 #include "relay/smtp/data_decoder.hpp"
 #include "relay/smtp/reply_parser.hpp"
 #include "relay/server/server_fsm.hpp"
+#include "tests/support/decode_in_pieces.hpp"
 #include "tests/support/fsm_driver.hpp"
 
 namespace fuzz {
@@ -79,40 +80,17 @@ bool well_formed_replies(std::string_view out) {
   return true;
 }
 
-struct DecodeResult {
-  std::string output;
-  std::size_t consumed = 0;
-  bool finished = false;
-  bool too_big = false;
-  std::uint64_t bare = 0;
-  bool long_line = false;
-  bool discarded = false;
-  // Once output is discarded the sink holds an unspecified prefix (how much of the
-  // last piece made it in depends on piece sizes); nothing else may differ.
-  bool operator==(const DecodeResult& o) const {
-    return consumed == o.consumed && finished == o.finished && too_big == o.too_big && bare == o.bare &&
-           long_line == o.long_line && discarded == o.discarded && (discarded || output == o.output);
-  }
-};
+// Two runs over the same input agree. Once output is discarded the sink holds an
+// unspecified prefix (how much of the last piece made it in depends on piece sizes);
+// nothing else may differ.
+bool same_result(const test_support::DecodeRun& a, const test_support::DecodeRun& b) {
+  return a.consumed == b.consumed && a.finished == b.finished && a.too_big == b.too_big && a.bare == b.bare &&
+         a.long_line == b.long_line && a.discarded == b.discarded && (a.discarded || a.output == b.output);
+}
 
-DecodeResult decode_in_pieces(std::string_view input, std::size_t piece, relay::DataDecoder::Options options) {
-  relay::DataDecoder decoder(options);
-  DecodeResult r;
-  std::size_t offset = 0;
-  while (offset < input.size() && !r.finished) {
-    const std::size_t n = piece == 0 ? input.size() - offset : std::min(piece, input.size() - offset);
-    const auto step = decoder.decode(input.substr(offset, n), r.output);
-    check(step.consumed <= n, "decoder consumed more than given");
-    check(step.finished || step.consumed == n, "decoder stopped early without finishing");
-    r.consumed += step.consumed;
-    r.finished = step.finished;
-    offset += n;
-  }
-  r.too_big = decoder.too_big();
-  r.bare = decoder.bare_line_endings();
-  r.long_line = decoder.text_line_too_long();
-  r.discarded = decoder.output_discarded();
-  return r;
+test_support::DecodeRun decode_in_pieces(std::string_view input, std::size_t piece,
+                                         relay::DataDecoder::Options options) {
+  return test_support::decode_in_pieces(input, piece, options, check);
 }
 
 // The sending side's transformation (RFC 5321 §4.5.2): double a leading dot, add the
@@ -167,7 +145,7 @@ int data_decoder(const std::uint8_t* data, std::size_t size) {
 
   const auto whole = decode_in_pieces(input, 0, options);
   const auto split = decode_in_pieces(input, piece, options);
-  check(whole == split, "result depends on how the input is split");
+  check(same_result(whole, split), "result depends on how the input is split");
   if (whole.finished) {
     check(whole.consumed >= 3 && input.substr(whole.consumed - 3, 3) == ".\r\n", "ended without .CRLF");
   } else {

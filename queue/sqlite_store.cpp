@@ -58,6 +58,15 @@ std::expected<void, std::string> set_pragmas(sqlite3* db) {
   return {};
 }
 
+// An outcome's recorded_at: 0 means unknown and is stored as NULL (see RecipientOutcome).
+void bind_time_or_null(Statement& s, int index, UnixMillis at) noexcept {
+  if (at != 0) {
+    s.bind(index, at);
+  } else {
+    s.bind_null(index);
+  }
+}
+
 }  // namespace
 
 SqliteStore::SqliteStore(Connection db, Statements statements) noexcept
@@ -272,11 +281,7 @@ std::error_code SqliteStore::record(std::span<const RecipientOutcome> outcomes) 
     s.bind(5, o.next_attempt);
     s.bind_text(6, o.reply);
     s.bind_text(7, o.hop);
-    if (o.recorded_at != 0) {
-      s.bind(8, o.recorded_at);
-    } else {
-      s.bind_null(8);
-    }
+    bind_time_or_null(s, 8, o.recorded_at);
     s.bind(9, o.delay_notified ? 1 : 0);
     s.bind(10, static_cast<std::int64_t>(o.state == RecipientState::pending ? o.parked_route : 0));
     if (const int rc = s.step(); rc != SQLITE_DONE) return fail(rc);
@@ -290,11 +295,7 @@ std::error_code SqliteStore::record(std::span<const RecipientOutcome> outcomes) 
       ResetOnExit reset_attempt(a);
       a.bind(1, o.id);
       a.bind(2, o.index);
-      if (o.recorded_at != 0) {
-        a.bind(3, o.recorded_at);
-      } else {
-        a.bind_null(3);
-      }
+      bind_time_or_null(a, 3, o.recorded_at);
       a.bind_text(4, o.hop);
       a.bind(5, state_value(o.state));
       a.bind_text(6, o.reply);

@@ -105,6 +105,25 @@ void init_library() {
   if (rc != ARES_SUCCESS) throw std::runtime_error("c-ares: " + describe(rc));
 }
 
+// The addresses of an A or AAAA answer (c-ares fills at most 32 records) and the smallest
+// TTL among them; `ttl` stays as it was when the answer does not parse.
+template <typename Record, typename Address>
+void read_address_records(const std::vector<unsigned char>& bytes,
+                          int (*parse)(const unsigned char*, int, hostent**, Record*, int*), int family,
+                          Address Record::*address, DnsAnswer& parsed, std::chrono::seconds& ttl) {
+  std::array<Record, 32> records{};
+  int count = static_cast<int>(records.size());
+  if (parse(bytes.data(), static_cast<int>(bytes.size()), nullptr, records.data(), &count) != ARES_SUCCESS) return;
+  ttl = std::chrono::hours(24);
+  std::array<char, INET6_ADDRSTRLEN> text{};
+  for (int i = 0; i < count; ++i) {
+    const Record& record = records[static_cast<std::size_t>(i)];
+    ares_inet_ntop(family, &(record.*address), text.data(), text.size());
+    parsed.addresses.emplace_back(text.data());
+    ttl = std::min(ttl, std::chrono::seconds(record.ttl));
+  }
+}
+
 }  // namespace
 
 struct DnsResolver::Impl : std::enable_shared_from_this<Impl> {
@@ -190,33 +209,25 @@ struct DnsResolver::Impl : std::enable_shared_from_this<Impl> {
     auto it = watchers.find(fd);
     if (it == watchers.end()) return;
     Watcher& w = it->second;
-    std::weak_ptr<Impl> weak = weak_from_this();
-    if (w.want_read && !w.reading) {
-      w.reading = true;
-      w.descriptor->async_wait(asio::posix::stream_descriptor::wait_read, [weak, fd](boost::system::error_code ec) {
-        auto self = weak.lock();
-        if (!self) return;
-        auto found = self->watchers.find(fd);
-        if (found != self->watchers.end()) found->second.reading = false;
-        if (ec == asio::error::operation_aborted) return;
-        ares_process_fd(self->channel, fd, ARES_SOCKET_BAD);
-        self->watch(fd);
-        self->arm_timer();
-      });
-    }
-    if (w.want_write && !w.writing) {
-      w.writing = true;
-      w.descriptor->async_wait(asio::posix::stream_descriptor::wait_write, [weak, fd](boost::system::error_code ec) {
-        auto self = weak.lock();
-        if (!self) return;
-        auto found = self->watchers.find(fd);
-        if (found != self->watchers.end()) found->second.writing = false;
-        if (ec == asio::error::operation_aborted) return;
-        ares_process_fd(self->channel, ARES_SOCKET_BAD, fd);
-        self->watch(fd);
-        self->arm_timer();
-      });
-    }
+    if (w.want_read && !w.reading) start_wait(fd, w, asio::posix::stream_descriptor::wait_read, &Watcher::reading);
+    if (w.want_write && !w.writing) start_wait(fd, w, asio::posix::stream_descriptor::wait_write, &Watcher::writing);
+  }
+
+  // One wait for `fd` to become readable or writable (`busy` marks it pending); when it
+  // is, c-ares processes that direction, and the watch and the timer are renewed.
+  void start_wait(ares_socket_t fd, Watcher& w, asio::posix::stream_descriptor::wait_type what, bool Watcher::*busy) {
+    w.*busy = true;
+    const bool read = what == asio::posix::stream_descriptor::wait_read;
+    w.descriptor->async_wait(what, [weak = weak_from_this(), fd, busy, read](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (!self) return;
+      auto found = self->watchers.find(fd);
+      if (found != self->watchers.end()) found->second.*busy = false;
+      if (ec == asio::error::operation_aborted) return;
+      ares_process_fd(self->channel, read ? fd : ARES_SOCKET_BAD, read ? ARES_SOCKET_BAD : fd);
+      self->watch(fd);
+      self->arm_timer();
+    });
   }
 
   void arm_timer() {
@@ -358,35 +369,11 @@ asio::awaitable<std::expected<std::vector<asio::ip::address>, ResolveError>> Dns
       DnsAnswer parsed;
       std::chrono::seconds ttl = negative_ttl;
       if (answer.status == ARES_SUCCESS) {
-        const int length = static_cast<int>(answer.bytes.size());
-        std::array<char, INET6_ADDRSTRLEN> text{};
-        if (kind == RecordType::a) {
-          std::array<ares_addrttl, 32> records{};
-          int count = static_cast<int>(records.size());
-          const int rc = ares_parse_a_reply(answer.bytes.data(), length, nullptr, records.data(), &count);
-          if (rc == ARES_SUCCESS) {
-            ttl = std::chrono::hours(24);
-            for (int i = 0; i < count; ++i) {
-              ares_inet_ntop(AF_INET, &records[static_cast<std::size_t>(i)].ipaddr, text.data(), text.size());
-              parsed.addresses.emplace_back(text.data());
-              ttl = std::min(ttl, std::chrono::seconds(records[static_cast<std::size_t>(i)].ttl));
-            }
-          }
-          parsed.exists = !parsed.addresses.empty();
-        } else {
-          std::array<ares_addr6ttl, 32> records{};
-          int count = static_cast<int>(records.size());
-          const int rc = ares_parse_aaaa_reply(answer.bytes.data(), length, nullptr, records.data(), &count);
-          if (rc == ARES_SUCCESS) {
-            ttl = std::chrono::hours(24);
-            for (int i = 0; i < count; ++i) {
-              ares_inet_ntop(AF_INET6, &records[static_cast<std::size_t>(i)].ip6addr, text.data(), text.size());
-              parsed.addresses.emplace_back(text.data());
-              ttl = std::min(ttl, std::chrono::seconds(records[static_cast<std::size_t>(i)].ttl));
-            }
-          }
-          parsed.exists = !parsed.addresses.empty();
-        }
+        if (kind == RecordType::a)
+          read_address_records(answer.bytes, ares_parse_a_reply, AF_INET, &ares_addrttl::ipaddr, parsed, ttl);
+        else
+          read_address_records(answer.bytes, ares_parse_aaaa_reply, AF_INET6, &ares_addr6ttl::ip6addr, parsed, ttl);
+        parsed.exists = !parsed.addresses.empty();
       } else if (answer.status == ARES_ENODATA || answer.status == ARES_ENOTFOUND) {
         parsed.exists = false;
       } else {

@@ -45,6 +45,14 @@ class Writer {
   }
   void sample(std::string_view name, std::string_view labels, std::uint64_t v) { line(name, labels, std::to_string(v)); }
   void sample(std::string_view name, std::string_view labels, double v) { line(name, labels, number(v)); }
+  /// A gauge family with one sample per state of a pending message (queued, deferred, held).
+  template <typename T>
+  void by_queue_state(std::string_view name, std::string_view help, T queued, T deferred, T held) {
+    family(name, "gauge", help);
+    sample(name, "state=\"queued\"", queued);
+    sample(name, "state=\"deferred\"", deferred);
+    sample(name, "state=\"held\"", held);
+  }
   std::string take() { return std::move(out_); }
 
  private:
@@ -204,18 +212,12 @@ std::string format_prometheus(const Snapshot& s) {
 
   if (s.depth) {
     const Depth& d = *s.depth;
-    w.family("hubrelay_queue_messages", "gauge", "Messages with pending recipients, by state.");
-    w.sample("hubrelay_queue_messages", "state=\"queued\"", d.queued_messages);
-    w.sample("hubrelay_queue_messages", "state=\"deferred\"", d.deferred_messages);
-    w.sample("hubrelay_queue_messages", "state=\"held\"", d.held_messages);
-    w.family("hubrelay_queue_recipients", "gauge", "Pending recipients, by state.");
-    w.sample("hubrelay_queue_recipients", "state=\"queued\"", d.queued_recipients);
-    w.sample("hubrelay_queue_recipients", "state=\"deferred\"", d.deferred_recipients);
-    w.sample("hubrelay_queue_recipients", "state=\"held\"", d.held_recipients);
-    w.family("hubrelay_queue_oldest_age_seconds", "gauge", "Age of the oldest message in each state (0: none).");
-    w.sample("hubrelay_queue_oldest_age_seconds", "state=\"queued\"", d.oldest_queued_seconds);
-    w.sample("hubrelay_queue_oldest_age_seconds", "state=\"deferred\"", d.oldest_deferred_seconds);
-    w.sample("hubrelay_queue_oldest_age_seconds", "state=\"held\"", d.oldest_held_seconds);
+    w.by_queue_state("hubrelay_queue_messages", "Messages with pending recipients, by state.", d.queued_messages,
+                     d.deferred_messages, d.held_messages);
+    w.by_queue_state("hubrelay_queue_recipients", "Pending recipients, by state.", d.queued_recipients,
+                     d.deferred_recipients, d.held_recipients);
+    w.by_queue_state("hubrelay_queue_oldest_age_seconds", "Age of the oldest message in each state (0: none).",
+                     d.oldest_queued_seconds, d.oldest_deferred_seconds, d.oldest_held_seconds);
     w.family("hubrelay_queue_bytes", "gauge", "Bytes of messages with pending recipients.");
     w.sample("hubrelay_queue_bytes", "", d.bytes);
   }

@@ -218,7 +218,7 @@ std::string dsn_mail_parameters(std::string_view mail_parameters) {
   std::string out;
   if (const auto ret = find_parameter(mail_parameters, "RET"); ret && !ret->empty()) {
     out += " RET=";
-    for (char c : *ret) out.push_back(static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c));
+    out += conf::ascii_uppercase(*ret);
   }
   if (const auto envid = find_parameter(mail_parameters, "ENVID"); envid && !envid->empty()) {
     out += " ENVID=";
@@ -231,7 +231,7 @@ std::string dsn_rcpt_parameters(std::string_view rcpt_parameters, std::string_vi
   std::string out;
   if (const auto notify = find_parameter(rcpt_parameters, "NOTIFY"); notify && !notify->empty()) {
     out += " NOTIFY=";
-    for (char c : *notify) out.push_back(static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c));
+    out += conf::ascii_uppercase(*notify);
   }
   if (const auto orcpt = find_parameter(rcpt_parameters, "ORCPT"); orcpt && !orcpt->empty()) {
     out += " ORCPT=";

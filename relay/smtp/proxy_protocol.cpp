@@ -133,24 +133,20 @@ ProxyParse parse_v2(std::string_view input, std::size_t* needed) {
   }
   if (transport != 1 && transport != 2) return invalid("v2 transport is neither STREAM nor DGRAM");
   if (transport != 1) return invalid("v2 DGRAM is not SMTP");
+  if (family != 1 && family != 2) return invalid("v2 address family unknown");
+  // The address block: source and destination address (4 or 16 octets each), then the
+  // source and destination port (2 octets each, network order).
+  const bool v4 = family == 1;
+  const std::size_t address_size = v4 ? 4 : 16;
+  if (length < 2 * address_size + 4)
+    return invalid(v4 ? "v2 IPv4 address block too short" : "v2 IPv6 address block too short");
   const auto* raw = reinterpret_cast<const unsigned char*>(input.data() + 16);
-  if (family == 1) {
-    if (length < 12) return invalid("v2 IPv4 address block too short");
-    p.header.source_address = format_ip(AF_INET, raw);
-    p.header.destination_address = format_ip(AF_INET, raw + 4);
-    p.header.source_port = static_cast<std::uint16_t>(raw[8] << 8 | raw[9]);
-    p.header.destination_port = static_cast<std::uint16_t>(raw[10] << 8 | raw[11]);
-    return p;
-  }
-  if (family == 2) {
-    if (length < 36) return invalid("v2 IPv6 address block too short");
-    p.header.source_address = format_ip(AF_INET6, raw);
-    p.header.destination_address = format_ip(AF_INET6, raw + 16);
-    p.header.source_port = static_cast<std::uint16_t>(raw[32] << 8 | raw[33]);
-    p.header.destination_port = static_cast<std::uint16_t>(raw[34] << 8 | raw[35]);
-    return p;
-  }
-  return invalid("v2 address family unknown");
+  const auto* ports = raw + 2 * address_size;
+  p.header.source_address = format_ip(v4 ? AF_INET : AF_INET6, raw);
+  p.header.destination_address = format_ip(v4 ? AF_INET : AF_INET6, raw + address_size);
+  p.header.source_port = static_cast<std::uint16_t>(ports[0] << 8 | ports[1]);
+  p.header.destination_port = static_cast<std::uint16_t>(ports[2] << 8 | ports[3]);
+  return p;
 }
 
 }  // namespace

@@ -39,6 +39,43 @@ int line_of(std::string_view text, std::string_view line, int nth = 0) {
 
 std::string all(const std::vector<Diagnostic>& diagnostics) { return test_support::diagnostics_text(diagnostics); }
 
+// A route for every domain ("*") through exactly `hops` (name, cost, weight), in order.
+void expect_catch_all_route(const RouteConfig& r, std::string_view name, Direction direction,
+                            const std::vector<RouteHop>& hops) {
+  EXPECT_EQ(r.name, name);
+  EXPECT_EQ(r.direction, direction);
+  EXPECT_EQ(r.domains, (std::vector<std::string>{"*"}));
+  ASSERT_EQ(r.hops.size(), hops.size());
+  for (std::size_t i = 0; i < hops.size(); ++i) {
+    EXPECT_EQ(r.hops[i].hop, hops[i].hop) << name << " hop " << i;
+    EXPECT_EQ(r.hops[i].cost, hops[i].cost) << name << " hop " << i;
+    EXPECT_EQ(r.hops[i].weight, hops[i].weight) << name << " hop " << i;
+  }
+}
+
+// What the example's two listeners differ in; both bind port 2525, take 35 MiB messages,
+// 1000 connections and 10 errors.
+struct ListenerWant {
+  std::string_view name;
+  Direction direction;
+  std::string_view address;
+  std::string_view policy;
+  std::uint32_t max_recipients;
+};
+
+void expect_listener(const ListenerConfig& l, const ListenerWant& want) {
+  EXPECT_EQ(l.name, want.name);
+  EXPECT_EQ(l.direction, want.direction);
+  ASSERT_EQ(l.bind.size(), 1u);
+  EXPECT_EQ(l.bind[0].address, want.address);
+  EXPECT_EQ(l.bind[0].port, 2525);
+  EXPECT_EQ(l.policy, want.policy);
+  EXPECT_EQ(l.max_message_size, 35u * 1024 * 1024);
+  EXPECT_EQ(l.max_recipients, want.max_recipients);
+  EXPECT_EQ(l.max_connections, 1000u);
+  EXPECT_EQ(l.max_errors, 10u);
+}
+
 ConfigPtr load_ok(std::string_view text, const std::string& file = "/etc/hubrelay/test.toml") {
   auto loaded = load_string(text, file);
   EXPECT_TRUE(loaded.has_value()) << (loaded ? "" : all(loaded.error()));
@@ -76,32 +113,14 @@ TEST(LoadExample, EveryValue) {
 
   ASSERT_EQ(c.listeners.size(), 2u);
   const ListenerConfig& in = c.listeners[0];
-  EXPECT_EQ(in.name, "inbound");
-  EXPECT_EQ(in.direction, Direction::inbound);
-  ASSERT_EQ(in.bind.size(), 1u);
-  EXPECT_EQ(in.bind[0].address, "127.0.0.1");
-  EXPECT_EQ(in.bind[0].port, 2525);
-  EXPECT_EQ(in.policy, "inbound");
-  EXPECT_EQ(in.max_message_size, 35u * 1024 * 1024);
-  EXPECT_EQ(in.max_recipients, 100u);
-  EXPECT_EQ(in.max_connections, 1000u);
-  EXPECT_EQ(in.max_errors, 10u);
+  expect_listener(in, {"inbound", Direction::inbound, "127.0.0.1", "inbound", 100});
   EXPECT_EQ(in.timeouts.command, 5min);
   EXPECT_EQ(in.timeouts.data_block, 3min);
   EXPECT_EQ(in.timeouts.session_total, 1h);
   EXPECT_EQ(in.line, line_of(text, "[[listener]]", 0));
 
   const ListenerConfig& out = c.listeners[1];
-  EXPECT_EQ(out.name, "outbound");
-  EXPECT_EQ(out.direction, Direction::outbound);
-  ASSERT_EQ(out.bind.size(), 1u);
-  EXPECT_EQ(out.bind[0].address, "127.0.0.2");
-  EXPECT_EQ(out.bind[0].port, 2525);
-  EXPECT_EQ(out.policy, "outbound");
-  EXPECT_EQ(out.max_message_size, 35u * 1024 * 1024);
-  EXPECT_EQ(out.max_recipients, 500u);
-  EXPECT_EQ(out.max_connections, 1000u);
-  EXPECT_EQ(out.max_errors, 10u);  // default
+  expect_listener(out, {"outbound", Direction::outbound, "127.0.0.2", "outbound", 500});  // max_errors: default
   EXPECT_EQ(out.timeouts.command, ServerTimeouts{}.command);
   EXPECT_EQ(out.timeouts.data_block, ServerTimeouts{}.data_block);
   EXPECT_EQ(out.timeouts.session_total, ServerTimeouts{}.session_total);
@@ -138,27 +157,11 @@ TEST(LoadExample, EveryValue) {
   EXPECT_EQ(c.hops[2].line, line_of(text, "[hop.hub1]"));
 
   ASSERT_EQ(c.routes.size(), 2u);
-  const RouteConfig& internet = c.routes[0];
-  EXPECT_EQ(internet.name, "internet");
-  EXPECT_EQ(internet.direction, Direction::outbound);
-  EXPECT_EQ(internet.domains, (std::vector<std::string>{"*"}));
-  ASSERT_EQ(internet.hops.size(), 2u);
-  EXPECT_EQ(internet.hops[0].hop, "smarthost-a");
-  EXPECT_EQ(internet.hops[0].cost, 10u);
-  EXPECT_EQ(internet.hops[0].weight, 1u);
-  EXPECT_EQ(internet.hops[1].hop, "smarthost-b");
-  EXPECT_EQ(internet.hops[1].cost, 10u);
-  EXPECT_EQ(internet.hops[1].weight, 1u);
-  EXPECT_EQ(internet.line, line_of(text, "[[route]]", 0));
-  const RouteConfig& to_hub = c.routes[1];
-  EXPECT_EQ(to_hub.name, "to-hub");
-  EXPECT_EQ(to_hub.direction, Direction::inbound);
-  EXPECT_EQ(to_hub.domains, (std::vector<std::string>{"*"}));
-  ASSERT_EQ(to_hub.hops.size(), 1u);
-  EXPECT_EQ(to_hub.hops[0].hop, "hub1");
-  EXPECT_EQ(to_hub.hops[0].cost, 10u);
-  EXPECT_EQ(to_hub.hops[0].weight, 1u);  // default
-  EXPECT_EQ(to_hub.line, line_of(text, "[[route]]", 1));
+  expect_catch_all_route(c.routes[0], "internet", Direction::outbound,
+                         {{"smarthost-a", 10, 1}, {"smarthost-b", 10, 1}});
+  EXPECT_EQ(c.routes[0].line, line_of(text, "[[route]]", 0));
+  expect_catch_all_route(c.routes[1], "to-hub", Direction::inbound, {{"hub1", 10, 1}});  // weight: the default
+  EXPECT_EQ(c.routes[1].line, line_of(text, "[[route]]", 1));
 }
 
 TEST(LoadExample, LoadStringAgreesWithLoadFile) {

@@ -8,6 +8,7 @@
 
 #include "conf/load.hpp"
 #include "conf/rate_syntax.hpp"
+#include "tests/support/config_text.hpp"
 
 namespace conf {
 namespace {
@@ -39,23 +40,7 @@ TEST(RateSyntax, Table) {
   EXPECT_EQ(format_rate(ListenerConfig::Rate{}), "off");
 }
 
-constexpr std::string_view head =
-    "[relay]\n"                                // 1
-    "hostname = \"relay.example.com\"\n"       // 2
-    "state_dir = \"/var/lib/hubrelay\"\n"      // 3
-    "accepted_domains = [\"example.com\"]\n"   // 4
-    "[hop.hub]\n"                              // 5
-    "host = \"192.0.2.10\"\n"                  // 6
-    "[[route]]\n"                              // 7
-    "name = \"to-hub\"\n"                      // 8
-    "direction = \"inbound\"\n"                // 9
-    "domains = [\"*\"]\n"                      // 10
-    "hops = [{ hop = \"hub\" }]\n"             // 11
-    "[[listener]]\n"                           // 12
-    "name = \"in\"\n"                          // 13
-    "direction = \"inbound\"\n"                // 14
-    "bind = [\"127.0.0.1:2525\"]\n"            // 15
-    "policy = \"in\"\n";                       // 16
+constexpr std::string_view head = test_support::numbered_config;
 
 TEST(PolicyRulesConfig, LoadsEveryKey) {
   const std::string text = std::string(head) +

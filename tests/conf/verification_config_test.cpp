@@ -9,31 +9,16 @@
 
 #include "conf/load.hpp"
 #include "conf/recipient_list.hpp"
+#include "tests/support/config_text.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace conf {
 namespace {
 
-constexpr std::string_view head =
-    "[relay]\n"                                // 1
-    "hostname = \"relay.example.com\"\n"       // 2
-    "state_dir = \"/var/lib/hubrelay\"\n"      // 3
-    "accepted_domains = [\"example.com\"]\n"   // 4
-    "[hop.hub]\n"                              // 5
-    "host = \"192.0.2.10\"\n"                  // 6
-    "[[listener]]\n"                           // 7
-    "name = \"in\"\n"                          // 8
-    "direction = \"inbound\"\n"                // 9
-    "bind = [\"127.0.0.1:2525\"]\n"            // 10
-    "policy = \"in\"\n"                        // 11
-    "[[route]]\n"                              // 12
-    "name = \"to-hub\"\n"                      // 13
-    "direction = \"inbound\"\n"                // 14
-    "domains = [\"*\"]\n"                      // 15
-    "hops = [{ hop = \"hub\" }]\n"             // 16
-    "[policy.in]\n";                           // 17; policy keys start on line 18
-
-std::string config(std::string_view policy_keys) { return std::string(head) + std::string(policy_keys); }
+// [policy.in] is line 17; the policy keys start on line 18.
+std::string config(std::string_view policy_keys) {
+  return std::string(test_support::numbered_config) + "[policy.in]\n" + std::string(policy_keys);
+}
 
 TEST(VerificationConfig, GoodValuesAreRead) {
   const auto loaded = load_string(config(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import (INBOUND_HOST, E2ETestCase, Hop, SinkProcess, build_message,  # noqa: E402
+from harness import (INBOUND_HOST, E2ETestCase, Hop, build_message,  # noqa: E402
                      free_port, message_id_of, queue_message_rows, send_mail, settle,
                      smtp_connect, smtp_transaction, wait_for, with_message_id)
 
@@ -31,12 +31,16 @@ class CrashTest(E2ETestCase):
         cfg, path = self.make_config([Hop("hub", port)], [Hop("smarthost", port)])
         return cfg, path, port, self.start_relay(cfg, path)
 
-    def start_sink_on(self, port, name="hub"):
-        log = self.dir / f"sink-{name}.log"
-        self._logs.append(log)
-        sink = SinkProcess(self.dir / f"sink-{name}", port, log).start()
-        self.addCleanup(sink.stop)
-        return sink
+    def assert_delivered_once_after_restart(self, cfg, path, port, mid, msg, quiet):
+        """The hop comes up on `port` and the relay starts again on the same config: the
+        message arrives, once (checked again after `quiet` seconds)."""
+        sink = self.start_sink("hub", port)
+        self.start_relay(cfg, path)
+        got = self.wait_for_message(sink, mid, timeout=DELIVERY_WAIT)
+        self.assert_received_prepended(msg, got.raw)
+        settle(quiet)
+        self.assertEqual(len(with_message_id(sink.messages(), mid)), 1,
+                         "delivered more than once after the restart")
 
     def test_queued_message_survives_sigkill_exactly_once(self):
         cfg, path, port, relay = self.relay_with_dead_hop()
@@ -46,14 +50,7 @@ class CrashTest(E2ETestCase):
             relay.kill()  # before even QUIT
         rows = queue_message_rows(cfg.state_dir)
         self.assertNotEqual(rows, 0, "queue.db has no message row after a 250")
-
-        sink = self.start_sink_on(port)
-        self.start_relay(cfg, path)
-        got = self.wait_for_message(sink, mid, timeout=DELIVERY_WAIT)
-        self.assert_received_prepended(msg, got.raw)
-        settle(3.0)
-        self.assertEqual(len(with_message_id(sink.messages(), mid)), 1,
-                         "delivered more than once after crash recovery")
+        self.assert_delivered_once_after_restart(cfg, path, port, mid, msg, quiet=3.0)
 
     def test_kill_right_after_250_with_hop_up_delivers_at_least_once(self):
         sink = self.start_sink("hub")
@@ -87,13 +84,7 @@ class CrashTest(E2ETestCase):
         status = relay.stop()
         self.assertFalse(relay.needed_sigkill, "hubrelay did not exit within 15 s of SIGTERM")
         self.assertEqual(status, 0, "exit status after SIGTERM")
-
-        sink = self.start_sink_on(port)
-        self.start_relay(cfg, path)
-        got = self.wait_for_message(sink, mid, timeout=DELIVERY_WAIT)
-        self.assert_received_prepended(msg, got.raw)
-        settle(2.0)
-        self.assertEqual(len(with_message_id(sink.messages(), mid)), 1)
+        self.assert_delivered_once_after_restart(cfg, path, port, mid, msg, quiet=2.0)
 
 
 if __name__ == "__main__":

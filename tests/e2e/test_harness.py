@@ -33,11 +33,8 @@ class SinkTest(E2ETestCase):
         with RawSmtp("127.0.0.1", sink.port) as c:
             self.assertEqual(c.reply().code, 220)
             self.assertEqual(c.command("EHLO client.test").code, 250)
-            self.assertEqual(c.command("MAIL FROM:<a@example.net> BODY=8BITMIME").code, 250)
-            self.assertEqual(c.command("RCPT TO:<b@example.com>").code, 250)
-            self.assertEqual(c.command("DATA").code, 354)
-            c.send(stuff(msg) + b".\r\n")
-            self.assertEqual(c.reply().code, 250)
+            self.assert_transaction_open(c, "a@example.net", ["b@example.com"], " BODY=8BITMIME")
+            self.assert_data_accepted(c, msg)
             self.assertEqual(c.command("QUIT").code, 221)
         got = with_message_id(sink.messages(), mid)
         self.assertEqual(len(got), 1)

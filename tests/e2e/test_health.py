@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (ACCEPTED_DOMAIN, OUTBOUND_HOST, E2ETestCase, Hop, build_message,  # noqa: E402
-                     fetch_metrics, free_port, message_id_of, run_cli, settle,
+                     fetch_metrics, free_port, hop_toml, message_id_of, route_toml, run_cli, send_batch, settle,
                      smtp_connect, smtp_transaction, wait_for)
 
 WAIT = 30.0
@@ -157,17 +157,8 @@ class DnsTarget:
 
 def admin_route(admin_port):
     """TOML for the administrators' hop and the outbound route to their domain, alerts.test."""
-    return f"""
-[hop.admin]
-host = "127.0.0.1"
-port = {admin_port}
-
-[[route]]
-name = "alerts"
-direction = "outbound"
-domains = ["alerts.test"]
-hops = [ {{ hop = "admin" }} ]
-"""
+    admin = Hop("admin", admin_port)
+    return "\n".join(["", *hop_toml(admin), "", *route_toml("alerts", "outbound", ["alerts.test"], [admin]), ""])
 
 
 class HealthRoutingTest(E2ETestCase):
@@ -265,14 +256,8 @@ check = [ {{ type = "tcp", target = "127.0.0.1:{self.tcp_b.port}", timeout = "1s
         return None
 
     def send(self, tag, n=1):
-        mids = []
-        with smtp_connect(OUTBOUND_HOST, self.cfg.outbound_port) as s:
-            for i in range(n):
-                rcpt = f"r{i}@elsewhere.example.org"
-                mid, msg = build_message(sender="carol@example.com", to=[rcpt], subject=f"{tag} {i}")
-                smtp_transaction(s, "carol@example.com", [rcpt], msg)
-                mids.append(mid)
-        return mids
+        return send_batch(OUTBOUND_HOST, self.cfg.outbound_port, "carol@example.com",
+                          [f"r{i}@elsewhere.example.org" for i in range(n)], tag)
 
     @staticmethod
     def ids(sink):

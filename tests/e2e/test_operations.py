@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_health import TcpTarget  # noqa: E402  (a listener for a TCP path check)
 from harness import (INBOUND_HOST, OUTBOUND_HOST, E2ETestCase, Hop, RawSmtp,  # noqa: E402
                      build_message, free_port, message_id_of, port_accepts, relay_binary, run_cli,
-                     parse_metrics, send_mail, settle, smtp_connect, smtp_transaction, wait_for)
+                     parse_metrics, send_batch, send_mail, settle, wait_for)
 
 WAIT = 40.0
 DEAD_DOMAIN = "dead.example.org"
@@ -109,14 +109,8 @@ class OperationsTestCase(E2ETestCase):
             return resp.read().decode()
 
     def send_outbound(self, n, domain, tag):
-        mids = []
-        with smtp_connect(OUTBOUND_HOST, self.cfg.outbound_port) as s:
-            for i in range(n):
-                rcpt = f"user{i}@{domain}"
-                mid, msg = build_message(sender="carol@example.com", to=[rcpt], subject=f"{tag} {i}")
-                smtp_transaction(s, "carol@example.com", [rcpt], msg)
-                mids.append(mid)
-        return mids
+        return send_batch(OUTBOUND_HOST, self.cfg.outbound_port, "carol@example.com",
+                          [f"user{i}@{domain}" for i in range(n)], tag)
 
 
 class QueueCliTest(OperationsTestCase):
@@ -425,8 +419,7 @@ class ReloadTest(OperationsTestCase):
         self.addCleanup(slow.close)
         self.assertEqual(slow.reply().code, 220)
         self.assertEqual(slow.command("EHLO slow.test").code, 250)
-        self.assertEqual(slow.command("MAIL FROM:<carol@example.com>").code, 250)
-        self.assertEqual(slow.command("RCPT TO:<slow@remote.example>").code, 250)
+        self.assert_transaction_open(slow, "carol@example.com", ["slow@remote.example"])
         self.assertEqual(slow.command("DATA").code, 354)
         slow_mid, slow_msg = build_message(sender="carol@example.com", to=["slow@remote.example"], subject="slow")
         half = len(slow_msg) // 2
@@ -502,8 +495,7 @@ class DrainTest(OperationsTestCase):
         for s in (busy, idle):
             self.assertEqual(s.reply().code, 220)
             self.assertEqual(s.command("EHLO drain.test").code, 250)
-        self.assertEqual(busy.command("MAIL FROM:<carol@example.com>").code, 250)
-        self.assertEqual(busy.command("RCPT TO:<late@remote.example>").code, 250)
+        self.assert_transaction_open(busy, "carol@example.com", ["late@remote.example"])
         self.assertEqual(busy.command("DATA").code, 354)
         mid, msg = build_message(sender="carol@example.com", to=["late@remote.example"], subject="drain")
         busy.send(msg[:20])

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dns_server import DnsServer  # noqa: E402
 from harness import (INBOUND_HOST, OUTBOUND_HOST, E2ETestCase, Hop, RawSmtp, RelayConfig,  # noqa: E402
-                     build_message, fetch_metrics, free_port, stuff, wait_for)
+                     build_message, fetch_metrics, free_port, wait_for)
 from sink import InProcessSink  # noqa: E402
 
 LISTED = "127.0.0.2"     # in bl.test (reject)
@@ -82,9 +82,7 @@ class DnsblTest(E2ETestCase):
             if r.code != 250:
                 c.command("QUIT")
                 return r, None, None
-            self.assertEqual(c.command("DATA").code, 354)
-            c.send(stuff(msg) + b".\r\n")
-            self.assertEqual(c.reply().code, 250)
+            self.assert_data_accepted(c, msg)
             c.command("QUIT")
         return r, mid, msg
 
@@ -256,9 +254,7 @@ class CalloutTest(E2ETestCase):
             c.command("MAIL FROM:<alice@example.net>")
             self.assertEqual(c.command("RCPT TO:<bob@example.com>").code, 250)
             self.assertEqual(c.command("RCPT TO:<nobody@example.com>").code, 550)
-            self.assertEqual(c.command("DATA").code, 354)
-            c.send(stuff(msg) + b".\r\n")
-            self.assertEqual(c.reply().code, 250)
+            self.assert_data_accepted(c, msg)
             c.command("QUIT")
         got = wait_for(lambda: [m for m in self.sink.messages() if mid.encode() in m.raw], 20, "delivery")
         self.assertEqual(got[0].rcpt_tos, ["bob@example.com"])

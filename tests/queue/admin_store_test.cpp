@@ -3,6 +3,7 @@
 // recipients alone, delete cascades, bounce/expire finish pending recipients, summary and
 // depth figures, and unknown ids change nothing.
 #include "queue/admin_store.hpp"
+#include "tests/support/store_fixture.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -12,23 +13,9 @@
 namespace queue {
 namespace {
 
-class AdminStoreTest : public ::testing::Test {
+// store_ is the daemon's writer; the tests open AdminStore on the same file.
+class AdminStoreTest : public test_support::StoreTest {
  protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "hubrelay-admin-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    path_ = (dir_ / "queue.db").string();
-    auto opened = SqliteStore::open(path_);
-    ASSERT_TRUE(opened) << opened.error();
-    daemon_.emplace(std::move(*opened));
-  }
-  void TearDown() override {
-    daemon_.reset();
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-
   MessageId add(std::vector<std::string> rcpts, UnixMillis received, conf::Direction d = conf::Direction::outbound) {
     NewMessage m;
     m.direction = d;
@@ -39,40 +26,24 @@ class AdminStoreTest : public ::testing::Test {
     m.recipients = std::move(rcpts);
     m.body = "Subject: t\r\n\r\nbody\r\n";
     m.received_at = received;
-    EXPECT_FALSE(daemon_->begin());
-    auto stored = daemon_->insert(std::move(m), received + 3'600'000);  // leased, as a fresh commit is
-    EXPECT_TRUE(stored);
-    EXPECT_FALSE(daemon_->commit());
-    return stored ? stored->id : 0;
+    return insert(std::move(m), received + 3'600'000);  // leased, as a fresh commit is
   }
   void outcome(MessageId id, int idx, RecipientState s, UnixMillis next, std::string reply, std::string hop) {
-    const RecipientOutcome o{id, idx, s, next, true, std::move(reply), std::move(hop), next};
-    EXPECT_FALSE(daemon_->begin());
-    EXPECT_FALSE(daemon_->record(std::span(&o, 1)));
-    EXPECT_FALSE(daemon_->commit());
+    EXPECT_FALSE(record({RecipientOutcome{id, idx, s, next, true, std::move(reply), std::move(hop), next}}));
   }
   AdminStore admin() {
-    auto a = AdminStore::open(path_);
+    auto a = AdminStore::open(db_path());
     EXPECT_TRUE(a) << a.error();
     return std::move(*a);
   }
-  std::size_t due_now(UnixMillis now) {
-    EXPECT_FALSE(daemon_->begin());
-    auto claimed = daemon_->claim_due(now, now + 3'600'000, 100);
-    EXPECT_FALSE(daemon_->commit());
-    return claimed ? claimed->size() : 0;
-  }
-
-  std::filesystem::path dir_;
-  std::string path_;
-  std::optional<SqliteStore> daemon_;
+  std::size_t due_now(UnixMillis now) { return claim(now, now + 3'600'000).size(); }
 };
 
 TEST_F(AdminStoreTest, RefusesToCreateADatabase) {
-  auto a = AdminStore::open((dir_ / "missing.db").string());
+  auto a = AdminStore::open(dir_.file("missing.db"));
   ASSERT_FALSE(a);
   EXPECT_NE(a.error().find("no queue database"), std::string::npos);
-  EXPECT_FALSE(std::filesystem::exists(dir_ / "missing.db"));
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "missing.db"));
 }
 
 TEST_F(AdminStoreTest, ListShowsDeferredStateAndLastReply) {
@@ -176,7 +147,7 @@ TEST_F(AdminStoreTest, ListFiltersReadEachMessagesRecipientsByPrimaryKey) {
     filter.recipient = "a@";
     filter.hop = "h";
     const SqlWhere where = build_where(filter, 2000);
-    auto s = Statement::prepare(daemon_->handle(), "EXPLAIN QUERY PLAN SELECT m.id FROM messages m WHERE " + where.clause);
+    auto s = Statement::prepare(store_->handle(), "EXPLAIN QUERY PLAN SELECT m.id FROM messages m WHERE " + where.clause);
     ASSERT_TRUE(s) << where.clause;
     std::string plan;
     while (s->step() == SQLITE_ROW) plan += std::string(s->column_text(3)) + "\n";
@@ -204,9 +175,9 @@ TEST_F(AdminStoreTest, DeleteCascadesAndDaemonRecordOfItIsNotFound) {
   EXPECT_TRUE(a.list(QueueFilter{.state = StateFilter::all}, 0)->empty());
   // The daemon finishing its delivery afterwards: not_found, nothing re-created.
   const RecipientOutcome o{id, 0, RecipientState::delivered, 0, true, "250 ok", "h", 5};
-  ASSERT_FALSE(daemon_->begin());
-  EXPECT_EQ(daemon_->record(std::span(&o, 1)), make_error_code(errc::not_found));
-  ASSERT_FALSE(daemon_->commit());
+  ASSERT_FALSE(store_->begin());
+  EXPECT_EQ(store_->record(std::span(&o, 1)), make_error_code(errc::not_found));
+  ASSERT_FALSE(store_->commit());
   EXPECT_TRUE(a.list(QueueFilter{.state = StateFilter::all}, 0)->empty());
 }
 

@@ -5,7 +5,9 @@
 // v4 (delay notice sent): stored with an outcome, sticky, read back after a restart.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "queue/schema.hpp"
@@ -19,6 +21,21 @@ namespace {
 struct TempDir : test_support::TempDir {
   TempDir() : test_support::TempDir("hubrelay-schema-v3") {}
 };
+
+// The one message due at `now`, read from `path` by a store opened
+// afresh (as after a restart); a test failure and nullopt unless exactly one is due.
+std::optional<QueuedMessage> the_message_due_after_restart(const std::string& path, UnixMillis now) {
+  auto store = SqliteStore::open(path);
+  if (!store) {
+    ADD_FAILURE() << store.error();
+    return std::nullopt;
+  }
+  auto claimed = store->claim_due(now, 1000, 10);
+  EXPECT_TRUE(claimed);
+  EXPECT_EQ(claimed ? claimed->size() : 0u, 1u);
+  if (!claimed || claimed->size() != 1) return std::nullopt;
+  return std::move(claimed->front());
+}
 
 TEST(SchemaV3, V2DatabaseOpensAndKeepsItsRows) {
   TempDir dir;
@@ -77,17 +94,14 @@ TEST(SchemaV3, RecipientParametersRoundTrip) {
     EXPECT_EQ(stored->recipients[2].parameters, "");
   }
   // As after a restart: read back from disk once the lease has passed.
-  auto store = SqliteStore::open(path);
-  ASSERT_TRUE(store) << store.error();
-  auto claimed = store->claim_due(100, 1000, 10);
-  ASSERT_TRUE(claimed);
-  ASSERT_EQ(claimed->size(), 1u);
-  const auto& r = claimed->front().recipients;
+  const auto m = the_message_due_after_restart(path, 100);
+  ASSERT_TRUE(m);
+  const auto& r = m->recipients;
   ASSERT_EQ(r.size(), 3u);
   EXPECT_EQ(r[0].parameters, "NOTIFY=NEVER");
   EXPECT_EQ(r[1].parameters, "NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+2B1@y.example");
   EXPECT_EQ(r[2].parameters, "");
-  EXPECT_EQ(claimed->front().mail_parameters, "RET=HDRS ENVID=e1");
+  EXPECT_EQ(m->mail_parameters, "RET=HDRS ENVID=e1");
 }
 
 }  // namespace
@@ -124,12 +138,9 @@ TEST(SchemaV4, DelayNoticeFlagIsStoredAndSticks) {
                                                         .next_attempt = 20}};
     ASSERT_FALSE(store->record(later));
   }
-  auto store = SqliteStore::open(path);
-  ASSERT_TRUE(store) << store.error();
-  auto claimed = store->claim_due(100, 1000, 10);
-  ASSERT_TRUE(claimed);
-  ASSERT_EQ(claimed->size(), 1u);
-  const auto& r = claimed->front().recipients;
+  const auto m = the_message_due_after_restart(path, 100);
+  ASSERT_TRUE(m);
+  const auto& r = m->recipients;
   ASSERT_EQ(r.size(), 2u);
   EXPECT_TRUE(r[0].delay_notified);
   EXPECT_FALSE(r[1].delay_notified);

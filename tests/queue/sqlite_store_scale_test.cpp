@@ -10,6 +10,7 @@
 #include "queue/sqlite_handle.hpp"
 #include "queue/sqlite_store.hpp"
 #include "queue/store_statements.hpp"
+#include "tests/support/store_fixture.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -78,21 +79,8 @@ std::optional<std::string> full_scan(std::string_view plan) {
   return std::nullopt;
 }
 
-class ScaleTest : public ::testing::Test {
+class ScaleTest : public test_support::StoreTest {
  protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "hubrelay-scale-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    auto opened = SqliteStore::open((dir_ / "queue.db").string());
-    ASSERT_TRUE(opened) << opened.error();
-    store_.emplace(std::move(*opened));
-  }
-  void TearDown() override {
-    store_.reset();
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
 
   std::string plan(std::string_view sql) {
     auto s = Statement::prepare(store_->handle(), "EXPLAIN QUERY PLAN " + std::string(sql));
@@ -128,9 +116,6 @@ class ScaleTest : public ::testing::Test {
     ResetOnExit reset(*s);
     return s->step() == SQLITE_ROW ? s->column_int64(0) : -1;
   }
-
-  std::filesystem::path dir_;
-  std::optional<SqliteStore> store_;
 };
 
 TEST_F(ScaleTest, EveryStoreStatementHasAPlanExpectation) {

@@ -1,6 +1,6 @@
 // Tests for queue/sqlite_store.cpp: the synchronous SQL core, one transaction at a time.
 #include "queue/sqlite_store.hpp"
-#include "tests/support/temp_dir.hpp"
+#include "tests/support/store_fixture.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -9,11 +9,6 @@
 
 namespace queue {
 namespace {
-
-// One temporary directory per test, removed afterwards.
-struct TempDir : test_support::TempDir {
-  TempDir() : test_support::TempDir("hubrelay-store") {}
-};
 
 NewMessage make_message(UnixMillis received_at, std::vector<std::string> recipients, std::string body) {
   NewMessage m;
@@ -40,41 +35,9 @@ std::int64_t count(sqlite3* db, const char* sql) {
   return s->column_int64(0);
 }
 
-class SqliteStoreTest : public ::testing::Test {
+class SqliteStoreTest : public test_support::StoreTest {
  protected:
-  void SetUp() override {
-    auto opened = SqliteStore::open(dir_.file("queue.db"));
-    ASSERT_TRUE(opened) << opened.error();
-    store_.emplace(std::move(*opened));
-  }
-
-  MessageId insert(NewMessage m, UnixMillis lease_until) {
-    EXPECT_FALSE(store_->begin());
-    auto stored = store_->insert(std::move(m), lease_until);
-    EXPECT_TRUE(stored) << stored.error().message();
-    EXPECT_FALSE(store_->commit());
-    return stored ? stored->id : 0;
-  }
-
-  std::vector<QueuedMessage> claim(UnixMillis now, UnixMillis lease_until, std::size_t limit = 100) {
-    EXPECT_FALSE(store_->begin());
-    auto claimed = store_->claim_due(now, lease_until, limit);
-    EXPECT_TRUE(claimed) << claimed.error().message();
-    EXPECT_FALSE(store_->commit());
-    return claimed ? std::move(*claimed) : std::vector<QueuedMessage>{};
-  }
-
-  std::error_code record(std::vector<RecipientOutcome> outcomes) {
-    EXPECT_FALSE(store_->begin());
-    const std::error_code ec = store_->record(outcomes);
-    EXPECT_FALSE(store_->commit());
-    return ec;
-  }
-
   sqlite3* db() const { return store_->handle(); }
-
-  TempDir dir_;
-  std::optional<SqliteStore> store_;
 };
 
 TEST_F(SqliteStoreTest, InsertKeepsBodyWithoutCopyAndClaimReturnsEverything) {

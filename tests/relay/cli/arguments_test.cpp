@@ -12,16 +12,16 @@ using relay::cli::parse_words;
 
 const OptionSpec list_spec{.flags = {"json"}, .valued = {"state", "limit"}};
 
+// Why parse_words refuses `words` under list_spec; "(accepted)" when it does not.
+std::string refusal(const std::vector<std::string>& words) {
+  const auto parsed = parse_words(words, list_spec);
+  return parsed ? "(accepted)" : parsed.error();
+}
+
 TEST(CliArguments, UnknownOptionIsNamedNotMistakenForAValuedOne) {
-  auto bare = parse_words({"--bogus"}, list_spec);
-  ASSERT_FALSE(bare);
-  EXPECT_EQ(bare.error(), "unknown option --bogus");
-  auto with_value = parse_words({"--colour", "blue"}, list_spec);
-  ASSERT_FALSE(with_value);
-  EXPECT_EQ(with_value.error(), "unknown option --colour");
-  auto short_one = parse_words({"-x"}, list_spec);
-  ASSERT_FALSE(short_one);
-  EXPECT_EQ(short_one.error(), "unknown option -x");
+  EXPECT_EQ(refusal({"--bogus"}), "unknown option --bogus");
+  EXPECT_EQ(refusal({"--colour", "blue"}), "unknown option --colour");
+  EXPECT_EQ(refusal({"-x"}), "unknown option -x");
 }
 
 TEST(CliArguments, ValuedOptionsTakeTheNextWordOrTheTextAfterEquals) {
@@ -34,15 +34,9 @@ TEST(CliArguments, ValuedOptionsTakeTheNextWordOrTheTextAfterEquals) {
 }
 
 TEST(CliArguments, MissingValueAndValueOnAFlagAreRefused) {
-  auto at_end = parse_words({"--state"}, list_spec);
-  ASSERT_FALSE(at_end);
-  EXPECT_EQ(at_end.error(), "option --state needs a value");
-  auto before_option = parse_words({"--state", "--json"}, list_spec);
-  ASSERT_FALSE(before_option);
-  EXPECT_EQ(before_option.error(), "option --state needs a value");
-  auto flag_value = parse_words({"--json=yes"}, list_spec);
-  ASSERT_FALSE(flag_value);
-  EXPECT_EQ(flag_value.error(), "option --json takes no value");
+  EXPECT_EQ(refusal({"--state"}), "option --state needs a value");
+  EXPECT_EQ(refusal({"--state", "--json"}), "option --state needs a value");
+  EXPECT_EQ(refusal({"--json=yes"}), "option --json takes no value");
 }
 
 TEST(CliArguments, ConfigAndHelpAreAcceptedByEveryCommand) {

@@ -5,7 +5,11 @@
 
 #include "tests/support/down_hops.hpp"
 
+#include <initializer_list>
+#include <optional>
 #include <set>
+#include <string>
+#include <string_view>
 
 namespace {
 
@@ -22,40 +26,36 @@ conf::Config two_tier_config() {
   return c;
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+// explain_route() over two_tier_config(), every hop usable unless `view` says otherwise.
+relay::RouteExplanation explain(std::string_view address, std::optional<conf::Direction> direction = std::nullopt,
+                                const health::View& view = health::AllUsable{}) {
+  return relay::explain_route(two_tier_config(), address, direction, view, "test");
+}
+
+// Every one of `parts` appears in the explanation's text.
+void expect_mentions(const relay::RouteExplanation& r, std::initializer_list<std::string_view> parts) {
+  for (const std::string_view part : parts)
+    EXPECT_NE(r.text.find(part), std::string::npos) << part << " in:\n" << r.text;
+}
 
 TEST(RouteExplain, HealthyTierIsUsedAndBackupStandsBy) {
-  const auto config = two_tier_config();
-  const health::AllUsable all;
-  const auto r = relay::explain_route(config, "bob@remote.example", std::nullopt, all, "test");
+  const auto r = explain("bob@remote.example");
   EXPECT_EQ(r.status, 0);
-  EXPECT_TRUE(contains(r.text, "direction:  outbound (inferred")) << r.text;
-  EXPECT_TRUE(contains(r.text, "route:      internet (pattern \"*\"")) << r.text;
-  EXPECT_TRUE(contains(r.text, "share 75% by weight")) << r.text;
-  EXPECT_TRUE(contains(r.text, "share 25% by weight")) << r.text;
-  EXPECT_TRUE(contains(r.text, "standby: used only when every hop of tier 10")) << r.text;
-  EXPECT_TRUE(contains(r.text, "try order:  a -> b -> backup")) << r.text;
+  expect_mentions(r, {"direction:  outbound (inferred", "route:      internet (pattern \"*\"", "share 75% by weight",
+                      "share 25% by weight", "standby: used only when every hop of tier 10",
+                      "try order:  a -> b -> backup"});
 }
 
 TEST(RouteExplain, DownHopsAreExplainedAndSkipped) {
-  const auto config = two_tier_config();
-  const DownHops a_down({0});
-  auto r = relay::explain_route(config, "bob@remote.example", conf::Direction::outbound, a_down, "test");
-  EXPECT_TRUE(contains(r.text, "DOWN   not used: marked down")) << r.text;
-  EXPECT_TRUE(contains(r.text, "try order:  b -> backup")) << r.text;
-
-  const DownHops all_down({0, 1, 2});
-  r = relay::explain_route(config, "bob@remote.example", conf::Direction::outbound, all_down, "test");
-  EXPECT_TRUE(contains(r.text, "mail stays queued")) << r.text;
+  expect_mentions(explain("bob@remote.example", conf::Direction::outbound, DownHops({0})),
+                  {"DOWN   not used: marked down", "try order:  b -> backup"});
+  expect_mentions(explain("bob@remote.example", conf::Direction::outbound, DownHops({0, 1, 2})), {"mail stays queued"});
 }
 
 TEST(RouteExplain, NoRouteIsExitStatusOne) {
-  const auto config = two_tier_config();
-  const health::AllUsable all;
-  const auto r = relay::explain_route(config, "alice@example.com", std::nullopt, all, "test");
+  const auto r = explain("alice@example.com");
   EXPECT_EQ(r.status, 1);
-  EXPECT_TRUE(contains(r.text, "direction:  inbound (inferred")) << r.text;
-  EXPECT_TRUE(contains(r.text, "no inbound route matches")) << r.text;
+  expect_mentions(r, {"direction:  inbound (inferred", "no inbound route matches"});
 }
 
 }  // namespace

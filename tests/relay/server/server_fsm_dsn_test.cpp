@@ -16,19 +16,11 @@ using relay::CommitStatus;
 using relay::ServerFsm;
 using relay::ServerState;
 
-// The final reply line's "code enhanced" for each reply in `out`.
+// "code enhanced" (or just the code) for each reply in `out`.
 std::vector<std::string> replies(const std::string& out) {
   std::vector<std::string> result;
-  std::size_t start = 0;
-  while (start < out.size()) {
-    const auto end = out.find("\r\n", start);
-    if (end == std::string::npos) break;
-    const std::string line = out.substr(start, end - start);
-    start = end + 2;
-    if (line.size() > 3 && line[3] == '-') continue;
-    const auto second = line.find(' ', 4);
-    result.push_back(line.substr(0, line.size() > 5 && line[5] == '.' ? second : 3));
-  }
+  for (const auto& [code, enhanced] : test_support::reply_code_pairs(out))
+    result.push_back(enhanced.empty() ? std::to_string(code) : std::to_string(code) + " " + enhanced);
   return result;
 }
 

@@ -11,6 +11,7 @@
 
 #include "relay/server/server_fsm.hpp"
 #include "tests/support/fsm_driver.hpp"
+#include "tests/support/fsm_fixture.hpp"
 
 namespace {
 
@@ -19,29 +20,8 @@ using relay::PolicyStage;
 using relay::ServerFsm;
 using relay::ServerState;
 
-struct Code {
-  int code;
-  std::string enhanced;
-  friend bool operator==(const Code&, const Code&) = default;
-};
-std::ostream& operator<<(std::ostream& os, const Code& c) { return os << c.code << " " << c.enhanced; }
-
-// The final line of each reply: code and enhanced status.
-std::vector<Code> codes_of(const std::string& out) {
-  std::vector<Code> codes;
-  std::size_t start = 0;
-  while (start < out.size()) {
-    const auto end = out.find("\r\n", start);
-    if (end == std::string::npos) break;
-    const std::string line = out.substr(start, end - start);
-    start = end + 2;
-    if (line.size() > 3 && line[3] == '-') continue;
-    Code c{std::stoi(line.substr(0, 3)), ""};
-    if (line.size() > 9 && line[5] == '.') c.enhanced = line.substr(4, line.find(' ', 4) - 4);
-    codes.push_back(c);
-  }
-  return codes;
-}
+using Code = test_support::ReplyCode;
+using test_support::reply_code_pairs;
 
 struct Seen {
   PolicyStage stage;
@@ -107,7 +87,7 @@ class Session {
   test_support::FsmDriver driver_{fsm_};
 };
 
-#define EXPECT_CODES(out, ...) EXPECT_EQ(codes_of(out), (std::vector<Code>{__VA_ARGS__})) << (out)
+#define EXPECT_CODES(out, ...) EXPECT_EQ(reply_code_pairs(out), (std::vector<Code>{__VA_ARGS__})) << (out)
 
 TEST(ServerFsmPolicy, StageRepliesTable) {
   const auto policy = make_policy(inbound_config());
@@ -151,7 +131,7 @@ TEST(ServerFsmPolicy, StageRepliesTable) {
   for (const auto& c : cases) {
     Session s(policy, c.client);
     EXPECT_CODES(s.start(), {220, ""});
-    EXPECT_EQ(codes_of(s.send(c.input)), c.want) << c.name;
+    EXPECT_EQ(reply_code_pairs(s.send(c.input)), c.want) << c.name;
     ASSERT_FALSE(s.seen.empty()) << c.name;
     EXPECT_EQ(show(s.seen.back()), c.last) << c.name;
     EXPECT_EQ(show(Seen{s.fsm().last_decision_stage(), s.fsm().last_decision()}), c.last) << c.name;

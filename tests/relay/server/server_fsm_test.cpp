@@ -45,54 +45,14 @@ policy::ListenerPolicy make_policy(bool require_trusted = false) {
   return test_support::compile_policy(config);
 }
 
-struct Code {
-  int code;
-  std::string enhanced;
-  friend bool operator==(const Code&, const Code&) = default;
-};
-
-std::ostream& operator<<(std::ostream& os, const Code& c) { return os << c.code << " " << c.enhanced; }
-
-// The final line of each reply in `out`: its code and enhanced status (if any).
-std::vector<Code> codes_of(const std::string& out) {
-  std::vector<Code> codes;
-  std::size_t start = 0;
-  while (start < out.size()) {
-    const auto end = out.find("\r\n", start);
-    if (end == std::string::npos) {
-      ADD_FAILURE() << "reply output does not end in CRLF: " << out;
-      break;
-    }
-    const std::string line = out.substr(start, end - start);
-    start = end + 2;
-    if (line.size() < 3) {
-      ADD_FAILURE() << "short reply line: " << line;
-      continue;
-    }
-    if (line.size() > 3 && line[3] == '-') continue;
-    Code c{std::stoi(line.substr(0, 3)), ""};
-    if (line.size() > 9 && line[5] == '.' && (line[4] == '2' || line[4] == '4' || line[4] == '5')) {
-      const auto space = line.find(' ', 4);
-      c.enhanced = line.substr(4, space == std::string::npos ? std::string::npos : space - 4);
-    }
-    codes.push_back(c);
-  }
-  return codes;
-}
+using Code = test_support::ReplyCode;
+using test_support::reply_code_pairs;
 
 class Script {
  public:
   explicit Script(relay::ServerSettings settings = test_settings(), const char* ip = untrusted_ip,
                   bool require_trusted = false)
-      : policy_(make_policy(require_trusted)), fsm_(settings, policy_, make_peer(ip), "s1"), driver_(fsm_, fixed_time) {}
-
-  static relay::Peer make_peer(const char* ip) {
-    relay::Peer peer;
-    peer.address = ip;
-    peer.port = 40000;
-    peer.ip = policy::IpAddress::parse(ip).value_or(policy::IpAddress{});
-    return peer;
-  }
+      : policy_(make_policy(require_trusted)), fsm_(settings, policy_, test_support::peer_at(ip, 40000), "s1"), driver_(fsm_, fixed_time) {}
 
   std::string start() { return driver_.start(); }
 
@@ -123,7 +83,7 @@ class Script {
   test_support::FsmDriver driver_;
 };
 
-#define EXPECT_CODES(out, ...) EXPECT_EQ(codes_of(out), (std::vector<Code>{__VA_ARGS__})) << (out)
+#define EXPECT_CODES(out, ...) EXPECT_EQ(reply_code_pairs(out), (std::vector<Code>{__VA_ARGS__})) << (out)
 
 TEST(ServerFsm, BannerIsTerse) {
   Script s;
@@ -263,7 +223,7 @@ TEST(ServerFsm, CommandStateMatrix) {
     Script s;
     prepare(s, c.setup);
     const auto out = s.send(c.command + "\r\n");
-    EXPECT_EQ(codes_of(out), std::vector<Code>{c.want}) << c.command << " in setup " << static_cast<int>(c.setup);
+    EXPECT_EQ(reply_code_pairs(out), std::vector<Code>{c.want}) << c.command << " in setup " << static_cast<int>(c.setup);
     EXPECT_EQ(s.state(), c.state) << c.command << " in setup " << static_cast<int>(c.setup);
     EXPECT_NE(out.find(c.text), std::string::npos) << c.command << ": " << out;
   }
@@ -317,7 +277,7 @@ TEST(ServerFsm, SyntaxErrors) {
     s.send("EHLO c.test\r\n");
     const auto state_before = s.state();
     const auto out = s.send(c.command + "\r\n");
-    EXPECT_EQ(codes_of(out), std::vector<Code>{c.want}) << c.command << ": " << out;
+    EXPECT_EQ(reply_code_pairs(out), std::vector<Code>{c.want}) << c.command << ": " << out;
     EXPECT_EQ(s.state(), state_before) << c.command;
     EXPECT_EQ(s.fsm().errors(), 1u) << c.command;
   }
@@ -344,7 +304,7 @@ TEST(ServerFsm, RcptSyntaxErrors) {
     s.start();
     s.send("EHLO c.test\r\nMAIL FROM:<a@remote.test>\r\n");
     const auto out = s.send(c.command + "\r\n");
-    EXPECT_EQ(codes_of(out), std::vector<Code>{c.want}) << c.command << ": " << out;
+    EXPECT_EQ(reply_code_pairs(out), std::vector<Code>{c.want}) << c.command << ": " << out;
     EXPECT_EQ(s.state(), ServerState::in_transaction) << c.command;
     // A refused RCPT counts as tried: DATA now says "no valid recipients".
     EXPECT_CODES(s.send("DATA\r\n"), {554, "5.5.1"});

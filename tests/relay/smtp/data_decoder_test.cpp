@@ -1,5 +1,6 @@
 // tests/relay/smtp/data_decoder_test.cpp — end of data, unstuffing, bare CR/LF, limits.
 #include "relay/smtp/data_decoder.hpp"
+#include "tests/support/decode_in_pieces.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,38 +11,13 @@ namespace {
 
 using relay::DataDecoder;
 
-struct Decoded {
-  std::string output;
-  std::size_t consumed = 0;
-  bool finished = false;
-  bool too_big = false;
-  std::uint64_t bare = 0;
-  bool long_line = false;
-  std::uint64_t size = 0;
-};
+using Decoded = test_support::DecodeRun;
 
-// Feeds `input` in pieces of `chunk` octets (0: all at once) until finished.
+// Feeds `input` in pieces of `chunk` octets (0: all at once) until finished; a broken step
+// contract is a test failure.
 Decoded decode(std::string_view input, std::size_t chunk = 0, DataDecoder::Options options = {}) {
-  DataDecoder decoder(options);
-  Decoded d;
-  std::size_t offset = 0;
-  while (offset < input.size() && !d.finished) {
-    const std::size_t n = chunk == 0 ? input.size() - offset : std::min(chunk, input.size() - offset);
-    const auto step = decoder.decode(input.substr(offset, n), d.output);
-    EXPECT_LE(step.consumed, n);
-    if (!step.finished) {
-      EXPECT_EQ(step.consumed, n) << "stopped early without finishing";
-    }
-    d.consumed += step.consumed;
-    d.finished = step.finished;
-    offset += n;
-  }
-  d.too_big = decoder.too_big();
-  d.bare = decoder.bare_line_endings();
-  d.long_line = decoder.text_line_too_long();
-  d.size = decoder.size();
-  EXPECT_EQ(decoder.finished(), d.finished);
-  return d;
+  const auto expect = [](bool ok, const char* what) { EXPECT_TRUE(ok) << what; };
+  return test_support::decode_in_pieces(input, chunk, options, expect);
 }
 
 struct Case {
