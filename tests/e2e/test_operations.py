@@ -4,7 +4,9 @@
 Owns: the operator's contract against the real binary: messages held by a dead
 hop show up in `hubrelay queue list --json` with state and last reply; `hold` keeps one
 from delivery after the hop returns and `release` delivers it; `delete` removes one;
-`summary` counts match; the same commands work with the daemon stopped; bad ids and
+`summary` counts match; `bounce`/`expire` send the sender exactly one DSN whether the
+daemon runs or is started later (none for <> or NOTIFY=NEVER) and free the body; the
+same commands work with the daemon stopped; bad ids and
 filters exit 1 with a clear message; /metrics counters equal exactly the traffic sent
 through each listener; `hubrelay stats` reports per-direction rates; SIGHUP with a
 changed route sends new mail to the new hop while a slow session in progress completes;
