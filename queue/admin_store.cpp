@@ -2,8 +2,10 @@
 #include "queue/admin_store.hpp"
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <functional>
+#include <memory>
 
 namespace queue {
 namespace {
@@ -20,6 +22,11 @@ void bind(Statement& s, int index, const SqlParam& p) {
   }
 }
 
+conf::Direction direction_from(std::int64_t v) noexcept {
+  return v == static_cast<std::int64_t>(conf::Direction::outbound) ? conf::Direction::outbound
+                                                                    : conf::Direction::inbound;
+}
+
 RecipientState state_from(std::int64_t v) noexcept {
   return v >= 0 && v <= 3 ? static_cast<RecipientState>(v) : RecipientState::pending;
 }
@@ -27,8 +34,7 @@ RecipientState state_from(std::int64_t v) noexcept {
 MessageView read_message(const Statement& s) {
   MessageView m;
   m.id = s.column_int64(0);
-  m.direction = s.column_int64(1) == static_cast<std::int64_t>(conf::Direction::outbound) ? conf::Direction::outbound
-                                                                                          : conf::Direction::inbound;
+  m.direction = direction_from(s.column_int64(1));
   m.listener = s.column_text(2);
   m.client_address = s.column_text(3);
   m.helo = s.column_text(4);
@@ -274,28 +280,93 @@ std::expected<MutationResult, std::string> AdminStore::remove(const Selection& s
   });
 }
 
+// Per message, one transaction for the whole selection: read the original with its
+// pending recipients (the report needs their RCPT parameters, last hop and the body),
+// finish them, queue the report, free the body. A report is queued only here, never by
+// the daemon for these recipients (its scanner claims pending recipients only), so it
+// exists exactly once; the rollback of a failed command takes it back with the rest.
 std::expected<MutationResult, std::string> AdminStore::finish(const Selection& selection, RecipientState state,
-                                                              std::string_view reply, UnixMillis now) {
+                                                              std::string_view reply, UnixMillis now,
+                                                              const NoticeComposer& compose) {
   return mutate(selection, [&](std::span<const MessageId> ids) -> std::expected<MutationResult, std::string> {
-    auto history = Statement::prepare(store_.handle(),
-                                      "INSERT INTO attempts(message_id, idx, at, hop, state, reply) "
-                                      "SELECT message_id, idx, ?3, NULL, ?2, ?4 FROM recipients "
-                                      "WHERE message_id = ?1 AND state = 0");
-    auto s = Statement::prepare(store_.handle(),
-                                "UPDATE recipients SET state = ?2, next_attempt = ?3, last_reply = ?4, updated_at = ?3, "
-                                "leased = 0 WHERE message_id = ?1 AND state = 0");
-    if (!s || !history) return std::unexpected("cannot prepare the update: " + reason());
-    const auto binder = [&](Statement& st) {
-      st.bind(2, static_cast<std::int64_t>(state));
-      st.bind(3, now);
-      st.bind_text(4, reply);
-    };
-    MutationResult ignored;
-    if (auto ok = PerMessage{store_.handle()}.run(*history, ids, ignored, false, binder); !ok)
-      return std::unexpected(ok.error());
+    // A fresh insert is leased (the daemon hands it to delivery itself); the report waits
+    // for the scanner instead, and `queue retry` may touch it like any other message.
+    static constexpr std::array<const char*, 6> sql{
+        "SELECT direction, listener, sender, mail_parameters, received_at FROM messages WHERE id = ?1",
+        "SELECT idx, address, attempts, parameters, delay_notified, coalesce(hop, '') FROM recipients "
+        "WHERE message_id = ?1 AND state = 0 ORDER BY idx",
+        "SELECT data FROM bodies WHERE message_id = ?1",
+        "INSERT INTO attempts(message_id, idx, at, hop, state, reply) SELECT message_id, idx, ?3, NULL, ?2, ?4 "
+        "FROM recipients WHERE message_id = ?1 AND state = 0",
+        "UPDATE recipients SET state = ?2, next_attempt = ?3, last_reply = ?4, updated_at = ?3, leased = 0 "
+        "WHERE message_id = ?1 AND state = 0",
+        "UPDATE recipients SET leased = 0 WHERE message_id = ?1"};
+    std::array<Statement, sql.size()> prepared;
+    for (std::size_t i = 0; i < sql.size(); ++i) {
+      auto statement = Statement::prepare(store_.handle(), sql[i]);
+      if (!statement) return std::unexpected("cannot prepare the update: " + reason());
+      prepared[i] = std::move(*statement);
+    }
+    auto& [envelope, pending, stored_body, history, update, unlease] = prepared;
+    const auto failed = [&] { return std::unexpected("queue update failed: " + reason()); };
     MutationResult result;
-    if (auto ok = PerMessage{store_.handle()}.run(*s, ids, result, true, binder); !ok)
-      return std::unexpected(ok.error());
+    for (MessageId id : ids) {
+      QueuedMessage original;
+      original.id = id;
+      std::vector<RecipientOutcome> finished;
+      {
+        ResetOnExit reset(envelope);
+        envelope.bind(1, id);
+        if (envelope.step() != SQLITE_ROW) return failed();
+        original.direction = direction_from(envelope.column_int64(0));
+        original.listener = envelope.column_text(1);
+        original.sender = envelope.column_text(2);
+        original.mail_parameters = envelope.column_text(3);
+        original.received_at = envelope.column_int64(4);
+      }
+      {
+        ResetOnExit reset(pending);
+        pending.bind(1, id);
+        int rc = SQLITE_ROW;
+        while ((rc = pending.step()) == SQLITE_ROW) {
+          const auto idx = static_cast<std::int32_t>(pending.column_int64(0));
+          original.recipients.push_back({idx, std::string(pending.column_text(1)),
+                                         static_cast<std::uint32_t>(pending.column_int64(2)),
+                                         std::string(pending.column_text(3)), pending.column_int64(4) != 0});
+          finished.push_back({.id = id, .index = idx, .state = state, .next_attempt = now, .attempted = false,
+                              .reply = std::string(reply), .hop = std::string(pending.column_text(5)),
+                              .recorded_at = now});
+        }
+        if (rc != SQLITE_DONE) return failed();
+      }
+      if (finished.empty()) continue;  // nothing pending: nothing to finish or report
+      {
+        ResetOnExit reset(stored_body);
+        stored_body.bind(1, id);
+        const int rc = stored_body.step();
+        if (rc == SQLITE_ROW) original.body = std::make_shared<const std::string>(stored_body.column_blob(0));
+        else if (rc != SQLITE_DONE) return failed();
+      }
+      for (Statement* st : {&history, &update}) {
+        ResetOnExit reset(*st);
+        st->bind(1, id);
+        st->bind(2, static_cast<std::int64_t>(state));
+        st->bind(3, now);
+        st->bind_text(4, reply);
+        if (st->step() != SQLITE_DONE) return failed();
+      }
+      ++result.messages;
+      result.recipients += finished.size();
+      if (std::optional<NewMessage> notice = compose ? compose(original, finished) : std::nullopt) {
+        auto queued = store_.insert(std::move(*notice), now);
+        if (!queued) return std::unexpected("cannot queue the report to the sender: " + queued.error().message());
+        ResetOnExit reset(unlease);
+        unlease.bind(1, queued->id);
+        if (unlease.step() != SQLITE_DONE) return failed();
+        ++result.notices;
+      }
+      if (auto ec = store_.finish_message(id)) return std::unexpected("cannot free the body: " + ec.message());
+    }
     return result;
   });
 }

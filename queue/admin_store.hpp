@@ -9,7 +9,10 @@
 // held messages). Recipients leased to a delivery in progress (recipients.leased = 1) are
 // never made due again, so an admin retry cannot cause a second parallel delivery.
 // Deleting a message that is being delivered is safe: the daemon's record() then finds
-// no row and drops the outcome.
+// no row and drops the outcome. `bounce`/`expire` queue the sender's DSN in the same
+// transaction that finishes the recipients (composed by the caller's NoticeComposer), so
+// it exists exactly once whether the daemon runs or not; the scanner delivers it like
+// any due message, and the original's body is freed once nothing of it is pending.
 // Never: creates a database (a missing queue.db is an error), reads a clock (callers pass
 // `now`), logs or prints — auditing is the caller's job.
 // Threading: one thread at a time. Errors: std::expected with an operator-readable text.
@@ -17,6 +20,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -41,7 +45,15 @@ struct Selection {
 struct MutationResult {
   std::size_t messages = 0;
   std::size_t recipients = 0;
+  std::size_t notices = 0;  // sender reports (DSNs) queued by finish()
 };
+
+/// Composes the report to the sender of `original` about the recipients an administrator
+/// just finished, one outcome each (state, reply, last hop), or nullopt when none is due
+/// (null sender, NOTIFY). `original` holds those recipients with their RCPT parameters
+/// and the body. The queue composes nothing itself: the CLI plugs in relay::sender_notice.
+using NoticeComposer =
+    std::function<std::optional<NewMessage>(const QueuedMessage& original, std::span<const RecipientOutcome> finished)>;
 
 /// Queue depth for metrics and status: pending recipients by state.
 struct QueueDepth {
@@ -69,9 +81,12 @@ class AdminStore {
   std::expected<MutationResult, std::string> release(const Selection& selection, UnixMillis now);
   std::expected<MutationResult, std::string> remove(const Selection& selection);
   /// Pending recipients become `state` (failed or expired) with `reply` as their last
-  /// reply, so the bounce path (RFC 3464 DSN) picks them up. The body is kept for it.
+  /// reply and, in the same transaction, the report `compose` makes of them is queued
+  /// (due at `now`, not leased) and the body of each message left with nothing pending
+  /// is deleted, as the daemon's record() does.
   std::expected<MutationResult, std::string> finish(const Selection& selection, RecipientState state,
-                                                    std::string_view reply, UnixMillis now);
+                                                    std::string_view reply, UnixMillis now,
+                                                    const NoticeComposer& compose);
 
   /// One row per pending (message, recipient domain) for the qshape summary.
   std::expected<std::vector<SummaryInput>, std::string> summary_inputs();

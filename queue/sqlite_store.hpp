@@ -57,6 +57,10 @@ class SqliteStore {
   /// the others were applied. Inside a transaction.
   std::error_code record(std::span<const RecipientOutcome> outcomes);
 
+  /// Deletes the body of message `id` when none of its recipients is pending (envelope
+  /// and recipient rows stay as history). Inside a transaction.
+  std::error_code finish_message(MessageId id) noexcept;
+
   /// Pending recipients of messages not held become due at `now`; returns the number of
   /// pending recipients (held ones included). Inside a transaction.
   std::expected<std::size_t, std::error_code> recover(UnixMillis now);
@@ -89,7 +93,6 @@ class SqliteStore {
   SqliteStore(Connection db, Statements statements) noexcept;
   Statement& statement(StoreSql id) noexcept { return statements_[static_cast<std::size_t>(id)]; }
   std::error_code fail(int sqlite_result) const noexcept;
-  std::error_code finish_message(MessageId id) noexcept;
 
   Connection db_;  // declared first: destroyed after the statements it owns
   Statements statements_;

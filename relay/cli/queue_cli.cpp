@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <random>
 #include <spdlog/spdlog.h>
 
 #include "conf/load.hpp"
@@ -21,6 +22,7 @@
 #include "relay/cli/arguments.hpp"
 #include "relay/cli/help.hpp"
 #include "relay/logging.hpp"
+#include "relay/delivery/notices.hpp"
 #include "relay/delivery/queue_bridge.hpp"
 #include "relay/admin/queue_format.hpp"
 
@@ -77,6 +79,24 @@ int fail(const std::string& why, int status = 1) {
 // A mistake in the words typed: exit status 2 and a pointer to the command's help.
 int usage_error(const std::string& command, const std::string& why) {
   return cli::usage_error(command.empty() ? "queue" : "queue " + command, why);
+}
+
+// The sender's report about recipients an administrator bounced or expired: the same
+// composition and routing as the daemon's bounces (relay::sender_notice: NOTIFY decides,
+// never to the null sender), queued by AdminStore::finish in its transaction.
+queue::NoticeComposer sender_reports(const conf::Config& config, queue::UnixMillis now, std::size_t& unreported) {
+  return [&config, now, &unreported](const queue::QueuedMessage& original,
+                                     std::span<const queue::RecipientOutcome> finished) -> std::optional<queue::NewMessage> {
+    std::vector<RecipientNews> news;
+    for (const auto& f : finished)
+      news.push_back({.index = f.index, .action = DsnAction::failed, .reply = f.reply, .hop = f.hop,
+                      .expired = f.state == queue::RecipientState::expired});
+    std::random_device random;
+    const std::string token = fmt::format("{:08x}{:08x}{:08x}", random(), random(), static_cast<std::uint32_t>(original.id));
+    SenderNotice notice = sender_notice(config, original, news, now, token);
+    unreported += notice.unreported_failures;
+    return std::move(notice.message);
+  };
 }
 
 std::string join_ids(const queue::Selection& s) {
@@ -197,15 +217,17 @@ int queue_cli_main(const std::vector<std::string>& words, const std::string& def
   std::expected<queue::MutationResult, std::string> result;
   std::string action = command;
   const bool bounce = p.flags.contains("bounce");
+  std::size_t unreported = 0;
+  const queue::NoticeComposer reports = sender_reports(config, now, unreported);
   if (command == "retry") result = store->retry(selection, now);
   else if (command == "hold") result = store->hold(selection);
   else if (command == "release") result = store->release(selection, now);
   else if (command == "delete" && bounce) {
     action = "delete --bounce";
-    result = store->finish(selection, queue::RecipientState::failed, deleted_reply, now);
+    result = store->finish(selection, queue::RecipientState::failed, deleted_reply, now, reports);
   } else if (command == "delete") result = store->remove(selection);
-  else if (command == "bounce") result = store->finish(selection, queue::RecipientState::failed, bounced_reply, now);
-  else result = store->finish(selection, queue::RecipientState::expired, expired_reply, now);
+  else if (command == "bounce") result = store->finish(selection, queue::RecipientState::failed, bounced_reply, now, reports);
+  else result = store->finish(selection, queue::RecipientState::expired, expired_reply, now, reports);
 
   // The audit line goes where the daemon logs, so one file tells the whole story.
   if (auto error = configure_logging(config.log); !error.empty()) std::cerr << "hubrelay queue: " << error << "\n";
@@ -216,8 +238,12 @@ int queue_cli_main(const std::vector<std::string>& words, const std::string& def
     spdlog::default_logger()->flush();
     return fail(result.error());
   }
-  spdlog::info("queue admin {} action=\"{}\" target={} messages={} recipients={}", who(), action, join_ids(selection),
-               result->messages, result->recipients);
+  const bool finishing = command == "bounce" || command == "expire" || action == "delete --bounce";
+  spdlog::info("queue admin {} action=\"{}\" target={} messages={} recipients={}{}", who(), action, join_ids(selection),
+               result->messages, result->recipients, finishing ? fmt::format(" dsn_queued={}", result->notices) : "");
+  if (unreported > 0)
+    spdlog::warn("queue admin action=\"{}\": {} failed recipient(s) of null-sender mail; no DSN (RFC 3464 section 2)",
+                 action, unreported);
   spdlog::default_logger()->flush();
   std::cout << action << ": " << result->messages << " message(s), " << result->recipients << " recipient(s)\n";
   return 0;

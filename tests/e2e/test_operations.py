@@ -4,7 +4,9 @@
 Owns: the operator's contract against the real binary: messages held by a dead
 hop show up in `hubrelay queue list --json` with state and last reply; `hold` keeps one
 from delivery after the hop returns and `release` delivers it; `delete` removes one;
-`summary` counts match; the same commands work with the daemon stopped; bad ids and
+`summary` counts match; `bounce`/`expire` send the sender exactly one DSN whether the
+daemon runs or is started later (none for <> or NOTIFY=NEVER) and free the body; the
+same commands work with the daemon stopped; bad ids and
 filters exit 1 with a clear message; /metrics counters equal exactly the traffic sent
 through each listener; `hubrelay stats` reports per-direction rates; SIGHUP with a
 changed route sends new mail to the new hop while a slow session in progress completes;
@@ -217,6 +219,10 @@ class QueueCliTest(OperationsTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         failed = self.queue_json("--state", "failed")
         self.assertEqual(failed[0]["recipients"][0]["last_reply"], "550 5.0.0 deleted by administrator")
+        # The DSN to the sender was queued with it; delete that too for an empty queue.
+        dsn = [r["id"] for r in self.queue_json() if r["sender"] == "" and r["id"] != a]
+        self.assertEqual(len(dsn), 1, self.queue_json())
+        self.assertEqual(self.cli("delete", dsn[0]).returncode, 0)
         self.assertEqual(self.cli("delete", a).returncode, 0)
         self.assertEqual(self.queue_json(), [])
         r = self.cli("summary")
@@ -224,6 +230,65 @@ class QueueCliTest(OperationsTestCase):
         self.assertEqual(r.stdout.splitlines()[1].split()[:2], ["TOTAL", "0"])
         r = self.cli("retry", "--all")
         self.assertEqual(r.returncode, 0, r.stderr)
+
+    # -- administrator bounces: the DSN is queued with the command, delivered once --
+
+    def dsns_at_hub(self, original_mid):
+        """DSNs at the sender's hop (carol@example.com is in an accepted domain: inbound)
+        that report on the message `original_mid`."""
+        return [m for m in self.hub.messages()
+                if m.mail_from in ("", "<>") and b"multipart/report" in m.raw
+                and original_mid.encode() in m.raw]
+
+    def assert_one_dsn(self, original_mid, reply):
+        wait_for(lambda: self.dsns_at_hub(original_mid), WAIT, "the DSN at the sender's hop")
+        settle(3)  # several scanner passes: a second DSN would show up now
+        dsns = self.dsns_at_hub(original_mid)
+        self.assertEqual(len(dsns), 1, [m.name for m in dsns])
+        self.assertEqual(dsns[0].rcpt_tos, ["carol@example.com"])
+        self.assertIn(reply.encode(), dsns[0].raw)
+        wait_for(lambda: self.queue_json() == [], WAIT, "no pending message (the DSN delivered)")
+
+    def assert_body_freed(self, qid):
+        shown = json.loads(self.cli("show", qid, "--json").stdout)
+        self.assertFalse(shown["body_stored"], shown)
+        self.assertTrue(all(r["state"] != "pending" for r in shown["recipients"]), shown)
+
+    def test_bounce_while_the_daemon_runs_sends_one_dsn(self):
+        (mid,) = self.send_outbound(1, DEAD_DOMAIN, "bounced-live")
+        (row,) = self.wait_deferred(1)
+        r = self.cli("bounce", row["id"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assert_one_dsn(mid, "550 5.0.0 bounced by administrator")
+        self.assertIn("dsn_queued=1", r.stderr)  # audit line
+        self.assert_body_freed(row["id"])
+
+    def test_bounce_and_expire_with_the_daemon_stopped_send_one_dsn_each_after_start(self):
+        bounced, expired = self.send_outbound(2, DEAD_DOMAIN, "bounced-offline")
+        # No report for a null sender, nor for a recipient with NOTIFY=NEVER (RFC 3461).
+        with smtp_connect(OUTBOUND_HOST, self.cfg.outbound_port) as s:
+            for sender, options in (("", []), ("carol@example.com", ["NOTIFY=NEVER"])):
+                rcpt = f"quiet@{DEAD_DOMAIN}"
+                _, msg = build_message(sender=sender or "postmaster@example.com", to=[rcpt], subject="quiet")
+                self.assertEqual(s.mail(sender)[0], 250)
+                self.assertEqual(s.rcpt(rcpt, options)[0], 250)
+                self.assertEqual(s.data(msg)[0], 250)
+        rows = self.wait_deferred(4)
+        self.assertEqual(self.relay.stop(), 0)
+        ids = [r["id"] for r in rows]  # in arrival order
+        self.assertEqual(self.cli("bounce", ids[0], ids[2], ids[3]).returncode, 0)
+        r = self.cli("expire", ids[1])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # Queued by the commands themselves, not by a daemon: two DSNs, nothing else pending.
+        pending = self.queue_json()
+        self.assertEqual(sorted((p["sender"], p["recipients"][0]["address"]) for p in pending),
+                         [("", "carol@example.com")] * 2, pending)
+        for qid in ids:
+            self.assert_body_freed(qid)
+        self.relay = self.start_relay(self.cfg, self.config_path)
+        self.assert_one_dsn(bounced, "550 5.0.0 bounced by administrator")
+        self.assert_one_dsn(expired, "4.4.7")
+        self.assertEqual(len([m for m in self.hub.messages() if m.mail_from in ("", "<>")]), 2)
 
     def test_missing_messages_exit_1_and_bad_words_exit_2(self):
         # Operational: the words are right but the queue has no such message.

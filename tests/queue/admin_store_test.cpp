@@ -1,7 +1,8 @@
 // Tests for queue/admin_store.cpp against a real queue.db written by SqliteStore, the way
 // the daemon writes it: list filters, show with attempts, hold/release/retry leave leased
-// recipients alone, delete cascades, bounce/expire finish pending recipients, summary and
-// depth figures, and unknown ids change nothing.
+// recipients alone, delete cascades, bounce/expire finish pending recipients and queue the
+// sender's report once in the same transaction (body freed), summary and depth figures,
+// and unknown ids change nothing.
 #include "queue/admin_store.hpp"
 #include "tests/support/store_fixture.hpp"
 
@@ -181,18 +182,83 @@ TEST_F(AdminStoreTest, DeleteCascadesAndDaemonRecordOfItIsNotFound) {
   EXPECT_TRUE(a.list(QueueFilter{.state = StateFilter::all}, 0)->empty());
 }
 
+// A composer that reports nothing (a null sender, NOTIFY=NEVER: relay::sender_notice).
+std::optional<NewMessage> no_report(const QueuedMessage&, std::span<const RecipientOutcome>) { return std::nullopt; }
+
 TEST_F(AdminStoreTest, BounceAndExpireFinishPendingRecipients) {
   const MessageId b = add({"a@x.example"}, 1000);
   const MessageId e = add({"a@x.example"}, 1000);
   auto a = admin();
-  ASSERT_TRUE(a.finish({{b}}, RecipientState::failed, "550 5.0.0 deleted by administrator", 2000));
-  ASSERT_TRUE(a.finish({{e}}, RecipientState::expired, "4.4.7 expired by administrator", 2000));
+  ASSERT_TRUE(a.finish({{b}}, RecipientState::failed, "550 5.0.0 deleted by administrator", 2000, no_report));
+  ASSERT_TRUE(a.finish({{e}}, RecipientState::expired, "4.4.7 expired by administrator", 2000, no_report));
   auto failed = a.list(QueueFilter{.state = StateFilter::failed}, 0);
   ASSERT_EQ(failed->size(), 1u);
   EXPECT_EQ((*failed)[0].recipients[0].last_reply, "550 5.0.0 deleted by administrator");
-  EXPECT_TRUE((*failed)[0].has_body);  // kept for the bounce
+  // The report (none here) was queued in the same transaction: nothing needs the body.
+  EXPECT_FALSE((*failed)[0].has_body);
   EXPECT_EQ(a.list(QueueFilter{.state = StateFilter::expired}, 0)->size(), 1u);
   EXPECT_TRUE(a.list(QueueFilter{}, 0)->empty());
+}
+
+TEST_F(AdminStoreTest, BounceQueuesTheSendersReportOnceAndFreesTheBody) {
+  const MessageId id = add({"a@x.example", "b@y.example", "c@y.example"}, 1000);
+  outcome(id, 0, RecipientState::delivered, 0, "250 ok", "up-a");
+  outcome(id, 1, RecipientState::pending, 90'000, "451 4.4.1 hop unreachable", "up-b");
+  std::size_t calls = 0;
+  const NoticeComposer compose = [&](const QueuedMessage& original, std::span<const RecipientOutcome> finished) {
+    ++calls;
+    EXPECT_EQ(original.sender, "alice@example.com");
+    EXPECT_TRUE(original.body && original.body->starts_with("Subject: t"));  // for the DSN's returned content
+    EXPECT_EQ(original.recipients.size(), 2u);                               // the pending ones only
+    EXPECT_EQ(finished.size(), 2u);
+    EXPECT_EQ(finished[0].index, 1);
+    EXPECT_EQ(finished[0].hop, "up-b");  // last hop tried, for the DSN's Remote-MTA
+    EXPECT_EQ(finished[0].reply, "550 5.0.0 bounced by administrator");
+    EXPECT_EQ(finished[1].state, RecipientState::failed);
+    NewMessage dsn;
+    dsn.direction = conf::Direction::outbound;
+    dsn.listener = "bounce";
+    dsn.recipients = {original.sender};  // from the null sender
+    dsn.body = "Subject: Undelivered\r\n\r\nreport\r\n";
+    dsn.received_at = 5000;
+    return std::optional<NewMessage>(std::move(dsn));
+  };
+  auto a = admin();
+  auto r = a.finish({{id}}, RecipientState::failed, "550 5.0.0 bounced by administrator", 5000, compose);
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(r->messages, 1u);
+  EXPECT_EQ(r->recipients, 2u);
+  EXPECT_EQ(r->notices, 1u);
+  auto original = a.show(id);
+  ASSERT_TRUE(original);
+  EXPECT_FALSE(original->has_body);  // nothing pending: freed like after the last delivery
+  // The report is a pending message from <> to the sender, not leased, due now: the
+  // daemon's scanner claims it like any due message.
+  auto pending = a.list(QueueFilter{}, 5000);
+  ASSERT_TRUE(pending);
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].sender, "");
+  EXPECT_EQ((*pending)[0].recipients[0].address, "alice@example.com");
+  EXPECT_FALSE((*pending)[0].recipients[0].leased);
+  EXPECT_EQ(due_now(5000), 1u);
+  // Again (or expire after bounce): nothing pending, nothing composed, no second report.
+  auto again = a.finish({{id}}, RecipientState::expired, "451 4.4.7 expired by administrator", 6000, compose);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->messages, 0u);
+  EXPECT_EQ(again->notices, 0u);
+  EXPECT_EQ(calls, 1u);
+  EXPECT_EQ(a.list(QueueFilter{.state = StateFilter::all}, 0)->size(), 2u);
+}
+
+TEST_F(AdminStoreTest, NoReportForANullSenderStillFreesTheBody) {
+  const MessageId id = add({"a@x.example"}, 1000);
+  auto a = admin();
+  auto r = a.finish({{id}}, RecipientState::failed, "550 5.0.0 bounced by administrator", 2000, no_report);
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(r->recipients, 1u);
+  EXPECT_EQ(r->notices, 0u);
+  EXPECT_EQ(a.list(QueueFilter{.state = StateFilter::all}, 0)->size(), 1u);  // no message added
+  EXPECT_FALSE(a.show(id)->has_body);
 }
 
 TEST_F(AdminStoreTest, SummaryAndDepthCountPendingOnly) {
