@@ -94,6 +94,9 @@ class Session {
           co_await check_policy(out);
           continue;
         }
+        // Draining: no new transaction, even one pipelined behind the last; the check
+        // below the loop answers 421 instead.
+        if (services_.sessions.draining() && !fsm_.in_transaction()) break;
         if (fsm_.state() == ServerState::starting_tls || input_offset >= input.size()) break;
         std::string_view pending(input.data() + input_offset, input.size() - input_offset);
         input_offset += fsm_.consume(pending, std::chrono::system_clock::now(), out);

@@ -148,7 +148,8 @@ class ShutdownTest(DeadHopTestCase):
         # it kept to the end of the grace period, the busy one would get 421 too.
         replies = idle.replies_until_close()
         self.assertEqual([(r.code, r.enhanced) for r in replies], [(421, "4.3.2")])
-        busy.send(msg[20:] + b".\r\n")
+        # A next transaction pipelined behind the end of data is not started.
+        busy.send(msg[20:] + b".\r\nMAIL FROM:<alice@example.net>\r\n")
         self.assertEqual(busy.reply().code, 250, "the transaction in DATA could not finish")
         # Its transaction done, the busy session is closed too.
         replies = busy.replies_until_close()
