@@ -15,6 +15,7 @@ Standards: RFC 5321 §6.1 (a server that accepted a message must not lose it).
 import collections
 import signal
 import sys
+import time
 import unittest
 from pathlib import Path
 
@@ -143,10 +144,13 @@ class ShutdownTest(DeadHopTestCase):
         mid, msg = build_message(body=b"finished during the drain\r\n")
         start_data(busy, msg)
 
+        signalled = time.monotonic()
         self.signal_and_wait_for_drain(relay)
         # The idle session is told at once, before the busy one has even finished: were
         # it kept to the end of the grace period, the busy one would get 421 too.
         replies = idle.replies_until_close()
+        print(f"[e2e] idle session closed {time.monotonic() - signalled:.2f}s after SIGTERM",
+              file=sys.stderr)
         self.assertEqual([(r.code, r.enhanced) for r in replies], [(421, "4.3.2")])
         # A next transaction pipelined behind the end of data is not started.
         busy.send(msg[20:] + b".\r\nMAIL FROM:<alice@example.net>\r\n")
@@ -170,12 +174,15 @@ class ShutdownTest(DeadHopTestCase):
         start_data(slow, msg)
 
         self.signal_and_wait_for_drain(relay)
+        signalled = time.monotonic()
         relay.proc.send_signal(signal.SIGTERM)
         # Stopped at once: the connection drops without the 421 the end of the grace
         # period would have sent, and the relay exits cleanly well before that end.
         self.assertTrue(closed_without_reply(slow), "the slow session got a reply")
         self.assertEqual(relay.proc.wait(timeout=DRAIN_GRACE), 0, "exit status after two SIGTERMs")
         relay.exit_status = 0
+        print(f"[e2e] exited {time.monotonic() - signalled:.2f}s after the second SIGTERM",
+              file=sys.stderr)
         self.assertIn("second signal: stopping now", relay.log_text())
         # Nothing was acknowledged, so nothing was queued.
         self.assertEqual(queue_message_rows(cfg.state_dir), 0)
