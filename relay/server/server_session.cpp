@@ -80,7 +80,8 @@ class Session {
     bool write_failed = false;  // no TLS close_notify on a connection that already broke
 
     while (opened) {
-      // Feed everything buffered. The FSM stops early to let us commit, check credentials or start TLS.
+      // Feed everything buffered. The FSM stops early to let us commit, check
+      // credentials, answer a policy question or start TLS.
       while (!fsm_.closed()) {
         if (fsm_.state() == ServerState::awaiting_commit) {
           co_await commit(out);
