@@ -383,13 +383,24 @@ int serve(conf::ConfigPtr config_ptr) {
   };
   watch_hup();
 
+  // Shutdown. The first SIGTERM/SIGINT stops accepting, closes idle sessions at once
+  // (421 4.3.2) and gives sessions inside a transaction drain_grace to finish; then the
+  // rest get 421. A second signal during the drain closes every connection at once:
+  // what was not committed was never acknowledged, and leased recipients are
+  // recovered on restart, so the queue stays consistent.
+  const auto on_second_signal = [&](boost::system::error_code ec, int signal_number) {
+    if (ec) return;
+    spdlog::warn("second signal: stopping now (signal {})", signal_number);
+    sessions.close_all();
+  };
   stop_signals.async_wait([&](boost::system::error_code ec, int signal_number) {
     if (ec) return;
     spdlog::info("signal {} received: draining (grace {}s)", signal_number, drain_grace.count());
     hup_signal.cancel();
     for (auto& [name, listener] : listeners) listener->close();
     if (admin_server) admin_server->close();
-    sessions.set_draining();
+    sessions.drain();
+    stop_signals.async_wait(on_second_signal);
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
@@ -404,6 +415,7 @@ int serve(conf::ConfigPtr config_ptr) {
             timer.expires_after(drain_poll);
             co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
           }
+          spdlog::info("all sessions closed; stopping delivery");
           current->delivery->stop();
           for (auto& g : retired) g->delivery->stop();
           reaper.cancel();
@@ -411,6 +423,7 @@ int serve(conf::ConfigPtr config_ptr) {
           // Let connections to hops say QUIT; leased recipients are recovered on restart.
           timer.expires_after(std::chrono::milliseconds(500));
           co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+          stop_signals.cancel();
           io.stop();
         },
         health::log_escaped("drain", spdlog::level::critical));

@@ -50,26 +50,53 @@ struct ListenerContext {
   std::shared_ptr<policy::ClientLimits> client_limits;
 };
 
-/// Live sessions, so shutdown can interrupt the ones still waiting for commands.
+/// Live sessions, so shutdown can end them in order: idle ones at once, the ones inside
+/// a transaction after the grace period, all of them on a second signal.
 class SessionRegistry {
  public:
-  void add(std::uint64_t id, boost::asio::ip::tcp::socket* socket) { sessions_[id] = socket; }
+  void add(std::uint64_t id, boost::asio::ip::tcp::socket* socket) { sessions_[id] = Entry{socket, false}; }
   void remove(std::uint64_t id) { sessions_.erase(id); }
+  /// The session is (or no longer is) blocked waiting for a command with no transaction
+  /// open: the wait drain() interrupts.
+  void set_idle(std::uint64_t id, bool idle) {
+    if (auto it = sessions_.find(id); it != sessions_.end()) it->second.idle = idle;
+  }
   std::size_t size() const noexcept { return sessions_.size(); }
   bool draining() const noexcept { return draining_; }
-  /// Marks the server as draining and interrupts every session's pending I/O; each
-  /// session then answers 421 4.3.2 and closes.
+  /// Shutdown begins: interrupts every session waiting idle, which answers 421 4.3.2 and
+  /// closes. A session inside a transaction goes on; each session checks draining()
+  /// before it waits again and closes with 421 as soon as it has no transaction open.
+  void drain() {
+    draining_ = true;
+    for (auto& [id, entry] : sessions_)
+      if (entry.idle) cancel(*entry.socket);
+  }
+  /// The grace period is over: interrupts every session's pending I/O; each session
+  /// then answers 421 4.3.2 and closes.
   void interrupt_all() {
     draining_ = true;
-    for (auto& [id, socket] : sessions_) {
+    for (auto& [id, entry] : sessions_) cancel(*entry.socket);
+  }
+  /// Stop now (a second signal): closes every connection without a reply, so no session
+  /// waits on its client any more. A message not yet committed was never acknowledged.
+  void close_all() {
+    draining_ = true;
+    for (auto& [id, entry] : sessions_) {
       boost::system::error_code ignored;
-      socket->cancel(ignored);
+      entry.socket->close(ignored);
     }
   }
-  void set_draining() noexcept { draining_ = true; }
 
  private:
-  std::unordered_map<std::uint64_t, boost::asio::ip::tcp::socket*> sessions_;
+  struct Entry {
+    boost::asio::ip::tcp::socket* socket;
+    bool idle;
+  };
+  static void cancel(boost::asio::ip::tcp::socket& socket) {
+    boost::system::error_code ignored;
+    socket.cancel(ignored);
+  }
+  std::unordered_map<std::uint64_t, Entry> sessions_;
   bool draining_ = false;
 };
 
@@ -92,6 +119,8 @@ class SessionRegistration {
   }
   SessionRegistration(const SessionRegistration&) = delete;
   SessionRegistration& operator=(const SessionRegistration&) = delete;
+  /// See SessionRegistry::set_idle().
+  void set_idle(bool idle) { registry_.set_idle(id_, idle); }
 
  private:
   SessionRegistry& registry_;

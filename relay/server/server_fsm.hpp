@@ -174,6 +174,24 @@ class ServerFsm {
 
   ServerState state() const noexcept { return state_; }
   bool closed() const noexcept { return state_ == ServerState::closed; }
+  /// Whether a mail transaction is open (RFC 5321 §3.3: from an accepted MAIL until its
+  /// message is committed or refused, or RSET): collecting recipients, asking a policy
+  /// question about one, receiving content, or awaiting the commit. Shutdown lets such a
+  /// session finish within the grace period; every other session is idle and is closed.
+  bool in_transaction() const noexcept {
+    switch (state_) {
+      case ServerState::in_transaction:
+      case ServerState::receiving_data:
+      case ServerState::awaiting_commit:
+        return true;
+      case ServerState::receiving_chunk:  // a refused chunk is dropped in the state it came in
+        return !chunk_.discard || chunk_.return_to == ServerState::in_transaction;
+      case ServerState::checking_policy:  // the connect-time DNSBL question has no transaction
+        return !query_at_connect_;
+      default:
+        return false;
+    }
+  }
   /// How long the driver may wait for more input in the current state (RFC 5321 §4.5.3.2).
   std::chrono::seconds read_timeout(const conf::ServerTimeouts& t) const noexcept;
 

@@ -8,6 +8,10 @@
 // failed handshake closes the connection. Early talkers: with greeting_delay set, the
 // banner waits that long and a client that speaks first gets 554 5.5.0 (plain
 // listeners only: on implicit TLS the client must speak first to handshake).
+// Shutdown: while the session waits for a command outside a transaction it is marked
+// idle in the registry, which interrupts that wait when draining starts (421 4.3.2 at
+// once); inside a transaction it goes on until the transaction ends or the grace
+// period does.
 #include "relay/server/server_session.hpp"
 
 #include <algorithm>
@@ -68,7 +72,7 @@ class Session {
     if (opened) {
       fsm_.start(out);
     } else if (!out.empty()) {
-      co_await write(out);  // the early talker's 554; then close
+      co_await write(out);  // the early talker's 554 or a shutdown's 421; then close
     }
     std::string input;
     std::size_t input_offset = 0;
@@ -76,8 +80,8 @@ class Session {
     bool write_failed = false;  // no TLS close_notify on a connection that already broke
 
     while (opened) {
-      // Feed everything buffered; the FSM stops early only to let us commit.
-      // The FSM stops early to let us commit, check credentials or start TLS.
+      // Feed everything buffered. The FSM stops early to let us commit, check
+      // credentials, answer a policy question or start TLS.
       while (!fsm_.closed()) {
         if (fsm_.state() == ServerState::awaiting_commit) {
           co_await commit(out);
@@ -87,10 +91,13 @@ class Session {
           co_await authenticate(out);
           continue;
         }
-        if (fsm_.state() == ServerState::checking_policy) {  // issue 6: DNSBL, recipient verification
+        if (fsm_.state() == ServerState::checking_policy) {  // DNSBL, recipient verification
           co_await check_policy(out);
           continue;
         }
+        // Draining: no new transaction, even one pipelined behind the last; the check
+        // below the loop answers 421 instead.
+        if (services_.sessions.draining() && !fsm_.in_transaction()) break;
         if (fsm_.state() == ServerState::starting_tls || input_offset >= input.size()) break;
         std::string_view pending(input.data() + input_offset, input.size() - input_offset);
         input_offset += fsm_.consume(pending, std::chrono::system_clock::now(), out);
@@ -125,7 +132,9 @@ class Session {
         }
         continue;
       }
-      if (services_.sessions.draining() && fsm_.state() != ServerState::receiving_data) {
+      // Draining: a session with no transaction open is done (421 4.3.2); one inside a
+      // transaction may finish it within the grace period.
+      if (services_.sessions.draining() && !fsm_.in_transaction()) {
         fsm_.shutting_down(out);
         continue;
       }
@@ -134,7 +143,9 @@ class Session {
         continue;
       }
 
+      registration_.set_idle(!fsm_.in_transaction());  // shutdown interrupts an idle wait at once
       auto [ec, n] = co_await read_some(buffer.get(), fsm_.read_timeout(listener_.config.timeouts));
+      registration_.set_idle(false);
       if (deadline_.expired()) {
         fsm_.timed_out(out);
         continue;
@@ -183,10 +194,15 @@ class Session {
     const auto delay = listener_.config.greeting_delay;
     if (delay.count() <= 0) co_return true;
     deadline_.arm(delay);
+    registration_.set_idle(true);
     auto [ec] = co_await socket_.async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
+    registration_.set_idle(false);
     deadline_.disarm();
     if (deadline_.expired()) co_return true;  // silence: a well-behaved client
-    if (ec == asio::error::operation_aborted && services_.sessions.draining()) co_return false;
+    if (ec == asio::error::operation_aborted && services_.sessions.draining()) {
+      fsm_.shutting_down(out);  // 421 as the greeting (RFC 5321 §3.1)
+      co_return false;
+    }
     spdlog::info("session={} client={} early talker: input before the banner", id_, peer_.address);
     fsm_.early_talker(out);
     co_return false;
@@ -289,7 +305,7 @@ class Session {
     }
   }
 
-  // Issue 6: answers the FSM's asynchronous policy question (relay/server/verification). Without
+  // Answers the FSM's asynchronous policy question (relay/server/verification). Without
   // verification services (cannot happen: the settings only ask when they exist) the
   // answer is "accept", so a session never hangs in checking_policy.
   asio::awaitable<void> check_policy(std::string& out) {
@@ -388,7 +404,7 @@ class Session {
     co_return !ec;
   }
 
-  // Issue 6: one log line per policy decision (info unless it accepted: debug) and the
+  // One log line per policy decision (info unless it accepted: debug) and the
   // per-listener counter behind hubrelay_policy_decisions_total.
   void observe_decisions() {
     fsm_.set_client_limits(client_limits_.get(), [] { return std::chrono::steady_clock::now(); });
