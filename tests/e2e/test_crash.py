@@ -152,7 +152,7 @@ class ShutdownTest(DeadHopTestCase):
         self.assertEqual(relay.stop(), 0, "exit status after SIGTERM")
         self.assertFalse(relay.needed_sigkill)
 
-        sink = self.start_sink_on(port)
+        sink = self.start_sink("hub", port)
         self.start_relay(cfg, path)
         got = self.wait_for_message(sink, mid, timeout=DELIVERY_WAIT)
         self.assert_received_prepended(msg, got.raw)

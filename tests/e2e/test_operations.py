@@ -39,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_health import TcpTarget  # noqa: E402  (a listener for a TCP path check)
 from harness import (INBOUND_HOST, OUTBOUND_HOST, E2ETestCase, Hop, RawSmtp,  # noqa: E402
                      build_message, free_port, message_id_of, port_accepts, relay_binary, run_cli,
-                     parse_metrics, send_batch, send_mail, settle, wait_for)
+                     parse_metrics, send_batch, send_mail, settle, smtp_connect, smtp_transaction,
+                     wait_for)
 
 WAIT = 40.0
 DEAD_DOMAIN = "dead.example.org"
