@@ -1,6 +1,8 @@
-// health/report.cpp — JSON and text renderings of a HealthSnapshot.
+// health/report.cpp — JSON and text renderings of a HealthSnapshot, and the reader of
+// the JSON one.
 #include "health/report.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fmt/format.h>
@@ -48,7 +50,245 @@ const EjectionReport* find(const std::vector<EjectionReport>& ejections, const s
   return nullptr;
 }
 
+/// The first failing check of the path's latest run: "why is it DOWN" in one line.
+std::string last_failure(const HealthSnapshot& s, const std::string& path) {
+  const auto it = std::ranges::find(s.paths, path, &PathStatus::name);
+  if (it == s.paths.end() || it->runs.empty()) return {};
+  for (const auto& check : it->runs.back().checks)
+    if (!check.ok()) return it->name + ": " + check.label + ": " + check.describe();
+  return {};
+}
+
 }  // namespace
+
+std::string describe(const HopState& hop) {
+  std::string out(to_string(hop.condition));
+  if (hop.condition == HopCondition::ejected) out += " until " + format_utc(hop.ejected_until);
+  else if (hop.ejected) out += " (also ejected until " + format_utc(hop.ejected_until) + ")";
+  if (hop.condition != HopCondition::usable) out = "NOT usable: " + out;
+  if (!hop.last_error.empty()) out += "; last error: " + hop.last_error;
+  return out;
+}
+
+std::vector<HopState> hop_states(const HealthSnapshot& s, const std::vector<EjectionReport>& ejections) {
+  std::vector<HopState> out;
+  for (const auto& h : s.hops) {
+    HopState state{h.name};
+    if (const EjectionReport* e = find(ejections, h.name)) {
+      state.ejected = e->ejected;
+      state.ejected_until = e->ejected ? e->until : 0;
+      state.consecutive_failures = e->consecutive_failures;
+    }
+    // A DOWN [path.NAME] first, then the hop's own check, then ejection (see HopCondition).
+    for (const bool own_check : {false, true}) {
+      if (state.condition != HopCondition::usable) break;
+      for (const auto& name : h.paths) {
+        const auto it = std::ranges::find(s.paths, name, &PathStatus::name);
+        if (it == s.paths.end() || it->state == State::up || it->hop.empty() == own_check) continue;
+        state.condition = own_check ? HopCondition::check_down : HopCondition::path_down;
+        state.last_error = last_failure(s, name);
+        break;
+      }
+    }
+    // The monitor's own verdict wins over a path list it may know better (a path the
+    // snapshot does not carry).
+    if (state.condition == HopCondition::usable && !h.paths_up) state.condition = HopCondition::path_down;
+    if (state.condition == HopCondition::usable && state.ejected) state.condition = HopCondition::ejected;
+    out.push_back(std::move(state));
+  }
+  return out;
+}
+
+namespace {
+
+/// Just enough JSON (RFC 8259) to read back what render_json writes: objects, arrays,
+/// strings with escapes, integers, true/false/null. Unknown keys are skipped, so fields
+/// added later do not break older readers.
+class JsonReader {
+ public:
+  explicit JsonReader(std::string_view text) : s_(text) {}
+
+  bool eat(char c) {
+    skip_space();
+    if (i_ < s_.size() && s_[i_] == c) {
+      ++i_;
+      return true;
+    }
+    return false;
+  }
+  std::optional<std::string> string() {
+    if (!eat('"')) return std::nullopt;
+    std::string out;
+    while (i_ < s_.size()) {
+      const char c = s_[i_++];
+      if (c == '"') return out;
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      if (i_ >= s_.size()) return std::nullopt;
+      const char e = s_[i_++];
+      switch (e) {
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'u': {
+          if (i_ + 4 > s_.size()) return std::nullopt;
+          const unsigned code = static_cast<unsigned>(std::stoul(std::string(s_.substr(i_, 4)), nullptr, 16));
+          i_ += 4;
+          out += code < 0x80 ? static_cast<char>(code) : '?';  // we only escape control characters
+          break;
+        }
+        default: out += e;
+      }
+    }
+    return std::nullopt;
+  }
+  std::optional<std::int64_t> integer() {
+    skip_space();
+    const std::size_t start = i_;
+    if (i_ < s_.size() && s_[i_] == '-') ++i_;
+    while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
+    if (i_ == start) return std::nullopt;
+    return std::stoll(std::string(s_.substr(start, i_ - start)));
+  }
+  std::optional<bool> boolean() {
+    skip_space();
+    for (const auto& [word, value] : {std::pair{std::string_view("true"), true}, {std::string_view("false"), false}})
+      if (s_.substr(i_, word.size()) == word) {
+        i_ += word.size();
+        return value;
+      }
+    return std::nullopt;
+  }
+  /// Skips any one value; false on malformed input.
+  bool skip_value(int depth = 0) {
+    skip_space();
+    if (i_ >= s_.size() || depth > 32) return false;
+    const char c = s_[i_];
+    if (c == '"') return string().has_value();
+    if (c == '{' || c == '[') {
+      const char close = c == '{' ? '}' : ']';
+      ++i_;
+      if (eat(close)) return true;
+      do {
+        if (c == '{' && !(string() && eat(':'))) return false;
+        if (!skip_value(depth + 1)) return false;
+      } while (eat(','));
+      return eat(close);
+    }
+    if (c == 'n' && s_.substr(i_, 4) == "null") {
+      i_ += 4;
+      return true;
+    }
+    return boolean() || integer();
+  }
+  /// Calls `field(key)` for each member of an object; `field` reads the value and
+  /// returns false on malformed input.
+  template <class Field>
+  bool object(Field&& field) {
+    if (!eat('{')) return false;
+    if (eat('}')) return true;
+    do {
+      const auto key = string();
+      if (!key || !eat(':') || !field(*key)) return false;
+    } while (eat(','));
+    return eat('}');
+  }
+
+ private:
+  void skip_space() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\r' || s_[i_] == '\t')) ++i_;
+  }
+  std::string_view s_;
+  std::size_t i_ = 0;
+};
+
+std::optional<HopCondition> condition_named(std::string_view name) {
+  for (const auto c : {HopCondition::usable, HopCondition::path_down, HopCondition::check_down, HopCondition::ejected})
+    if (to_string(c) == name) return c;
+  return std::nullopt;
+}
+
+bool read_hop(JsonReader& in, HopState& hop) {
+  bool has_state = false;
+  const bool ok = in.object([&](const std::string& key) {
+    if (key == "name") {
+      auto v = in.string();
+      if (v) hop.name = std::move(*v);
+      return v.has_value();
+    }
+    if (key == "last_error") {
+      auto v = in.string();
+      if (v) hop.last_error = std::move(*v);
+      return v.has_value();
+    }
+    if (key == "state") {
+      const auto v = in.string();
+      const auto c = v ? condition_named(*v) : std::nullopt;
+      if (c) hop.condition = *c;
+      has_state = c.has_value();
+      return c.has_value();
+    }
+    if (key == "ejected") {
+      const auto v = in.boolean();
+      if (v) hop.ejected = *v;
+      return v.has_value();
+    }
+    if (key == "ejected_until" || key == "consecutive_failures") {
+      const auto v = in.integer();
+      if (!v) return false;
+      if (key == "ejected_until") hop.ejected_until = *v;
+      else hop.consecutive_failures = static_cast<std::uint32_t>(*v);
+      return true;
+    }
+    return in.skip_value();
+  });
+  return ok && has_state && !hop.name.empty();
+}
+
+}  // namespace
+
+std::expected<DaemonState, std::string> parse_state(std::string_view json) {
+  DaemonState state;
+  JsonReader in(json);
+  bool has_hops = false;
+  bool bad_hop = false;
+  const bool ok = in.object([&](const std::string& key) {
+    if (key == "taken_at") {
+      const auto v = in.integer();
+      if (v) state.written_at = *v;
+      return v.has_value();
+    }
+    if (key != "hops") return in.skip_value();
+    has_hops = true;
+    if (!in.eat('[')) return false;
+    if (in.eat(']')) return true;
+    do {
+      HopState hop;
+      if (!read_hop(in, hop)) {
+        bad_hop = true;
+        return false;
+      }
+      state.hops.push_back(std::move(hop));
+    } while (in.eat(','));
+    return in.eat(']');
+  });
+  if (bad_hop) return std::unexpected("a hop entry has no name or no known state (written by an older hubrelay?)");
+  if (!ok) return std::unexpected("not valid JSON (partly written or damaged)");
+  if (!has_hops || state.written_at == 0) return std::unexpected("no hops or no taken_at in it");
+  return state;
+}
+
+std::optional<std::string> stale_reason(UnixMillis written_at, UnixMillis now) {
+  const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(state_stale_after).count();
+  if (now - written_at <= limit) return std::nullopt;
+  return fmt::format("it was last written {}s ago and a running daemon rewrites it every {}s (the daemon is not "
+                     "running or is stuck)",
+                     (now - written_at) / 1000, state_heartbeat.count());
+}
 
 std::string render_json(const HealthSnapshot& s, const std::vector<EjectionReport>& ejections) {
   std::string out = fmt::format("{{\n  \"taken_at\": {},\n  \"taken_at_utc\": {},\n  \"paths\": [", s.taken_at,
@@ -77,14 +317,17 @@ std::string render_json(const HealthSnapshot& s, const std::vector<EjectionRepor
     out += "]}";
   }
   out += "\n  ],\n  \"hops\": [";
+  const auto states = hop_states(s, ejections);
   for (std::size_t i = 0; i < s.hops.size(); ++i) {
     const auto& h = s.hops[i];
-    const EjectionReport* e = find(ejections, h.name);
-    const bool ejected = e && e->ejected;
-    out += fmt::format("{}\n    {{\"name\": {}, \"usable\": {}, \"paths_up\": {}, \"ejected\": {}, "
-                       "\"ejected_until\": {}, \"consecutive_failures\": {}, \"paths\": [",
-                       i ? "," : "", json_string(h.name), b(h.paths_up && !ejected), b(h.paths_up), b(ejected),
-                       ejected ? e->until : 0, e ? e->consecutive_failures : 0);
+    const HopState& st = states[i];
+    out += fmt::format("{}\n    {{\"name\": {}, \"state\": \"{}\", \"usable\": {}, \"paths_up\": {}, \"ejected\": {}, "
+                       "\"ejected_until\": {}, \"ejected_until_utc\": {}, \"consecutive_failures\": {}, "
+                       "\"last_error\": {}, \"paths\": [",
+                       i ? "," : "", json_string(h.name), to_string(st.condition),
+                       b(st.condition == HopCondition::usable), b(h.paths_up), b(st.ejected), st.ejected_until,
+                       st.ejected ? json_string(format_utc(st.ejected_until)) : "null", st.consecutive_failures,
+                       json_string(st.last_error));
     for (std::size_t p = 0; p < h.paths.size(); ++p) out += (p ? ", " : "") + json_string(h.paths[p]);
     out += "]}";
   }
@@ -112,17 +355,16 @@ std::string render_text(const HealthSnapshot& s, const std::vector<EjectionRepor
     }
   }
   out += "\nhops:\n";
-  for (const auto& h : s.hops) {
-    const EjectionReport* e = find(ejections, h.name);
-    const bool ejected = e && e->ejected;
+  const auto states = hop_states(s, ejections);
+  for (std::size_t i = 0; i < s.hops.size(); ++i) {
+    const auto& h = s.hops[i];
+    const HopState& st = states[i];
     std::string paths;
     for (const auto& p : h.paths) paths += (paths.empty() ? "" : ", ") + p;
-    out += fmt::format("  {:<24} {}{}{}\n", h.name, h.paths_up && !ejected ? "usable" : "NOT usable",
-                       h.paths_up ? "" : " (a path is DOWN)",
-                       ejected ? " (ejected until " + format_utc(e->until) + ")" : "");
+    out += fmt::format("  {:<24} {}\n", h.name, describe(st));
     if (!paths.empty()) out += "    paths: " + paths + "\n";
-    if (e && e->consecutive_failures > 0)
-      out += fmt::format("    consecutive delivery failures: {}\n", e->consecutive_failures);
+    if (st.consecutive_failures > 0)
+      out += fmt::format("    consecutive delivery failures: {}\n", st.consecutive_failures);
   }
   return out;
 }

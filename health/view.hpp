@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string_view>
 
 namespace health {
 
@@ -21,5 +22,20 @@ class AllUsable final : public View {
  public:
   bool usable(std::size_t) const noexcept override { return true; }
 };
+
+/// Why a hop may or may not be used, in the words `hubrelay health` and `route explain`
+/// share. Order is precedence when several hold: an ejected hop whose path is also DOWN
+/// is reported "path down" (the path, not the hop, is the thing to fix first).
+enum class HopCondition { usable, path_down, check_down, ejected };
+
+constexpr std::string_view to_string(HopCondition c) noexcept {
+  switch (c) {
+    case HopCondition::usable: return "usable";
+    case HopCondition::path_down: return "path down";
+    case HopCondition::check_down: return "check down";
+    case HopCondition::ejected: return "ejected";
+  }
+  return "usable";
+}
 
 }  // namespace health

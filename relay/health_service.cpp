@@ -1,7 +1,9 @@
 // relay/health_service.cpp — health monitor wiring and alerts.
 #include "relay/health_service.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -65,8 +67,48 @@ void HealthService::attach(health::Monitor& monitor) {
   monitor.ejections = [this] { return ejection_reports(*config_, *delivery_); };
 }
 
-void HealthService::start() { monitor_->start(); }
-void HealthService::stop() { monitor_->stop(); }
+HealthService::~HealthService() {
+  stop();
+  // A clean shutdown: leave no state that says hops are being routed (see the header).
+  std::error_code ec;
+  for (const char* name : {"health.json", "health.txt"})
+    std::filesystem::remove(std::filesystem::path(config_->relay.state_dir) / name, ec);
+}
+
+void HealthService::start() {
+  monitor_->start();
+  asio::co_spawn(
+      io_,
+      [](HealthService* self, std::shared_ptr<Watch> watch) -> asio::awaitable<void> {
+        asio::steady_timer timer(self->io_);
+        watch->timer = &timer;
+        while (!watch->stopped) {
+          timer.expires_after(std::chrono::seconds(1));
+          co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+          if (watch->stopped) break;  // `self` may be gone: touch nothing of it
+          self->refresh_state_files();
+        }
+        watch->timer = nullptr;
+      }(this, watch_),
+      health::log_escaped("health: state file watch"));
+}
+
+void HealthService::stop() {
+  monitor_->stop();
+  watch_->stopped = true;
+  if (watch_->timer) watch_->timer->cancel();
+}
+
+void HealthService::refresh_state_files() {
+  // Compared without the end time: that is recomputed against "now" on every call.
+  std::vector<std::tuple<bool, std::uint32_t, std::uint32_t>> now_shown;
+  for (const auto& e : ejection_reports(*config_, *delivery_)) now_shown.emplace_back(e.ejected, e.consecutive_failures, e.streak);
+  const health::SnapshotPtr last = monitor_->snapshot();
+  const auto age = std::chrono::milliseconds(unix_now_ms() - (last ? last->taken_at : 0));
+  if (now_shown == shown_ejections_ && age < health::state_heartbeat) return;
+  shown_ejections_ = std::move(now_shown);
+  monitor_->publish();  // a new snapshot (taken_at: now) and both files
+}
 
 void HealthService::reload(conf::ConfigPtr config, DeliveryEngine& delivery) {
   // The old monitor's hop indices belong to the old hop list: silence it before anything

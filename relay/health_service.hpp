@@ -12,11 +12,20 @@
 // follow that generation's hop list); paths keep their state across the swap. The old
 // monitor is stopped and kept until shutdown, because its probe coroutines may still be
 // finishing and draining delivery engines may still read its snapshot.
+// State files: besides the monitor's writes after each path run, a one-second watch
+// re-renders state_dir/health.json and health.txt when a hop's passive ejection changed
+// (ejected, released, expired) and at least every health::state_heartbeat, so readers
+// (`hubrelay health`, `hubrelay route explain`) see hops as routing does and can tell a
+// running daemon from a stopped one. The files are removed when the service is destroyed
+// at a clean shutdown: no file means no daemon.
 // Threading: daemon parts on the io_context thread. Errors: logged, never thrown.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
 #include <memory>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -34,6 +43,9 @@ class HealthService {
  public:
   HealthService(boost::asio::io_context& io, conf::ConfigPtr config, queue::MessageQueue& queue,
                 DeliveryEngine& delivery);
+  ~HealthService();
+  HealthService(const HealthService&) = delete;
+  HealthService& operator=(const HealthService&) = delete;
   void start();
   void stop();
   /// After a reload: a monitor for the new paths and hops (states carried over by path
@@ -49,6 +61,14 @@ class HealthService {
   void queue_alert(const health::AlertEvent& event);
   void run_hook(const health::AlertEvent& event);
   void attach(health::Monitor& monitor);
+  /// One watch tick: re-publish when the ejections changed or the heartbeat is due.
+  void refresh_state_files();
+
+  /// The watch coroutine's link to this service; it outlives the service (see ~HealthService).
+  struct Watch {
+    boost::asio::steady_timer* timer = nullptr;
+    bool stopped = false;
+  };
 
   boost::asio::io_context& io_;
   conf::ConfigPtr config_;
@@ -57,6 +77,9 @@ class HealthService {
   std::unique_ptr<health::Monitor> monitor_;
   /// Replaced monitors with the configuration they refer to (see Reload above).
   std::vector<std::pair<conf::ConfigPtr, std::unique_ptr<health::Monitor>>> retired_;
+  std::shared_ptr<Watch> watch_ = std::make_shared<Watch>();
+  /// Ejection facts the state files last showed (ejected, failures, streak per hop).
+  std::vector<std::tuple<bool, std::uint32_t, std::uint32_t>> shown_ejections_;
 };
 
 }  // namespace relay

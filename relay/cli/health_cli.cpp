@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "health/alert_event.hpp"
+#include "health/report.hpp"
 #include "queue/message_queue.hpp"
 #include "relay/delivery/notices.hpp"
 #include "relay/delivery/queue_bridge.hpp"
@@ -22,23 +23,21 @@ int print_health(const conf::Config& config, bool json) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {
     std::cerr << "hubrelay: no health report at " << file.string()
-              << " (is the daemon running with [path.NAME] tables configured?)\n";
+              << " (the daemon writes it while it runs and removes it when it stops: is it running?)\n";
     return 1;
   }
   std::ostringstream text;
   text << in.rdbuf();
-  // Stale: the daemon rewrites the file after every run, so nothing for three of the
-  // longest intervals (and at least a minute) means it is not running or stuck.
-  conf::Millis longest{60'000};
-  for (const auto& p : config.paths) longest = std::max(longest, p.rules.interval * 3);
+  // Stale: the daemon rewrites the file at least every health::state_heartbeat, so an
+  // older file was left by a daemon that died or is stuck.
   std::error_code ec;
   const auto written = std::filesystem::last_write_time(file, ec);
   const auto age = std::filesystem::file_time_type::clock::now() - written;
-  const bool stale = !ec && age > longest;
-  if (stale)
+  if (!ec && age > health::state_stale_after)
     std::cerr << "hubrelay: WARNING: " << file.string() << " is stale (last written "
               << std::chrono::duration_cast<std::chrono::seconds>(age).count()
-              << "s ago); the daemon may not be running\n";
+              << "s ago; a running daemon rewrites it every " << health::state_heartbeat.count()
+              << "s); the daemon is not running or is stuck\n";
   std::cout << text.str();
   return 0;
 }

@@ -3,12 +3,19 @@
 // Owns: the report of `hubrelay route explain`: direction inference, the matching route
 // and winning pattern, per-hop tier/weight/health/reason lines and the try order,
 // computed with a private HopSelector so nothing shared is disturbed.
-// Never: contacts hops or a running daemon; health comes from the caller's View.
+// Never: contacts hops or a running daemon; health comes from the caller (a View, or the
+// daemon state that route_command read from state_dir/health.json).
 // Errors: configuration problems are printed as file:line: key: message (exit 2).
 #include "relay/cli/route_explain.hpp"
 
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
 #include <fmt/format.h>
+#include <fstream>
 #include <iostream>
+#include <sstream>
+#include <tuple>
 #include <vector>
 
 #include "conf/domain_pattern.hpp"
@@ -25,11 +32,72 @@ const char* balance_name(conf::RouteConfig::Balance b) {
   return b == conf::RouteConfig::Balance::least_outstanding ? "least_outstanding" : "weighted_round_robin";
 }
 
+/// The daemon's hop states in configuration order (matched by name); a hop it does not
+/// name is usable.
+class StateView final : public health::View {
+ public:
+  StateView(const conf::Config& config, const health::DaemonState& state) {
+    for (const auto& hop : config.hops) {
+      const auto it = std::ranges::find(state.hops, hop.name, &health::HopState::name);
+      hops_.push_back(it != state.hops.end() ? *it : health::HopState{hop.name});
+    }
+  }
+  bool usable(std::size_t hop) const noexcept override {
+    return hop >= hops_.size() || hops_[hop].condition == health::HopCondition::usable;
+  }
+  const health::HopState* at(std::size_t hop) const noexcept { return hop < hops_.size() ? &hops_[hop] : nullptr; }
+
+ private:
+  std::vector<health::HopState> hops_;
+};
+
+RouteExplanation explain(const conf::Config& config, std::string_view address,
+                         std::optional<conf::Direction> direction, const health::View& health,
+                         std::string_view health_source, const StateView* states);
+
 }  // namespace
+
+std::expected<health::DaemonState, std::string> daemon_state_from(const std::optional<std::string>& file_text,
+                                                                  std::string_view file_name, health::UnixMillis now) {
+  const auto unavailable = [](const std::string& why) {
+    return std::unexpected("daemon state not available: " + why + "; showing configuration only");
+  };
+  if (!file_text) return unavailable(fmt::format("no state file {} (the daemon is not running)", file_name));
+  auto state = health::parse_state(*file_text);
+  if (!state) return unavailable(fmt::format("{}: {}", file_name, state.error()));
+  if (const auto stale = health::stale_reason(state->written_at, now))
+    return unavailable(fmt::format("{}: {}", file_name, *stale));
+  return state;
+}
 
 RouteExplanation explain_route(const conf::Config& config, std::string_view address,
                                std::optional<conf::Direction> direction, const health::View& health,
                                std::string_view health_source) {
+  return explain(config, address, direction, health, health_source, nullptr);
+}
+
+RouteExplanation explain_route(const conf::Config& config, std::string_view address,
+                               std::optional<conf::Direction> direction, const health::DaemonState& state,
+                               std::string_view health_source) {
+  const StateView view(config, state);
+  return explain(config, address, direction, view, health_source, &view);
+}
+
+namespace {
+
+/// The status column and the reason a hop is not used, in the daemon's words when known.
+std::pair<std::string, std::string> unused(const StateView* states, std::size_t hop) {
+  const health::HopState* state = states ? states->at(hop) : nullptr;
+  if (state == nullptr || state->condition == health::HopCondition::usable) return {"DOWN", "not used: marked down"};
+  std::string why = "not used: " + health::describe(*state).substr(std::string_view("NOT usable: ").size());
+  if (state->consecutive_failures > 0)
+    why += fmt::format(" ({} consecutive delivery failures)", state->consecutive_failures);
+  return {std::string(health::to_string(state->condition)), why};
+}
+
+RouteExplanation explain(const conf::Config& config, std::string_view address,
+                         std::optional<conf::Direction> direction, const health::View& health,
+                         std::string_view health_source, const StateView* states) {
   RouteExplanation out;
   std::string& text = out.text;
   const std::string domain = conf::domain_of(address);
@@ -83,8 +151,9 @@ RouteExplanation explain_route(const conf::Config& config, std::string_view addr
     const std::string target = h.mx ? fmt::format("mx:{} (MX hosts of the domain)", h.port)
                                     : fmt::format("{}:{}", h.host, h.port);
     std::string why;
+    std::string status = "up";
     if (!hop.usable) {
-      why = "not used: marked down";
+      std::tie(status, why) = unused(states, hop.hop);
     } else if (active_tier && hop.cost == *active_tier) {
       why = fmt::format("used: tier {} is the cheapest with a usable hop; share {:.0f}% by weight", hop.cost,
                         100.0 * hop.weight / static_cast<double>(tier_weight));
@@ -92,7 +161,7 @@ RouteExplanation explain_route(const conf::Config& config, std::string_view addr
       why = fmt::format("standby: used only when every hop of tier {} fails or is down", *active_tier);
     }
     text += fmt::format("  tier {:<5} {:<20} {:<32} weight {:<4} tls {:<13} {:<6} {}\n", hop.cost, h.name, target,
-                        hop.weight, conf::to_string(h.tls), hop.usable ? "up" : "DOWN", why);
+                        hop.weight, conf::to_string(h.tls), status, why);
   }
 
   // The order a message would see now: the selector's pick, then the pick that would
@@ -114,6 +183,8 @@ RouteExplanation explain_route(const conf::Config& config, std::string_view addr
   }
   return out;
 }
+
+}  // namespace
 
 int route_command(const std::vector<std::string>& words, const std::string& default_config) {
   const auto usage_error = [](const std::string& why) { return cli::usage_error("route explain", why); };
@@ -141,9 +212,26 @@ int route_command(const std::vector<std::string>& words, const std::string& defa
     for (const auto& d : loaded.error()) std::cerr << d.to_string() << "\n";
     return 2;
   }
-  const health::AllUsable all;
-  const auto result = explain_route(**loaded, address, direction, all,
-                                    "no daemon state read: every hop is assumed usable");
+  const conf::Config& config = **loaded;
+  const std::filesystem::path file = std::filesystem::path(config.relay.state_dir) / "health.json";
+  std::optional<std::string> text;
+  if (std::ifstream in{file, std::ios::binary}) {
+    std::ostringstream read;
+    read << in.rdbuf();
+    text = read.str();
+  }
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto state = daemon_state_from(text, file.string(), now);
+  RouteExplanation result;
+  if (state) {
+    result = explain_route(config, address, direction, *state,
+                           fmt::format("daemon state written {} ({})", health::format_utc(state->written_at),
+                                       file.string()));
+  } else {
+    std::cerr << "hubrelay: " << state.error() << "\n";
+    result = explain_route(config, address, direction, health::AllUsable{}, state.error());
+  }
   std::cout << result.text;
   return result.status;
 }

@@ -6,18 +6,23 @@
 // tier (cost), weight, balance mode, health and the reason it would or would not be
 // used, and the order in which hops would be tried for a message now (first pick, then
 // the failover order if that hop failed, as the delivery engine does).
-// explain_route() is pure: config, health view and address in, text out. Without a
-// running daemon the CLI uses health::AllUsable and says so.
-// route_command() is the CLI wrapper: argument parsing, config loading, printing.
+// explain_route() is pure: config, hop health and address in, text out. Hop health is
+// the running daemon's state (state_dir/health.json, read back by health::parse_state:
+// usable / path down / check down / ejected, as `hubrelay health` shows them); when it
+// cannot be had (no file, stale, unreadable) the CLI says why and explains with every hop
+// assumed usable ("showing configuration only").
+// route_command() is the CLI wrapper: argument parsing, config and state loading, printing.
 // Exit status: 0 routed, 1 no route matches, 2 usage or configuration errors.
 #pragma once
 
+#include <expected>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "conf/config.hpp"
+#include "health/report.hpp"
 #include "health/view.hpp"
 
 namespace relay {
@@ -30,6 +35,16 @@ struct RouteExplanation {
 RouteExplanation explain_route(const conf::Config& config, std::string_view address,
                                std::optional<conf::Direction> direction, const health::View& health,
                                std::string_view health_source);
+/// With the daemon's state: each hop's condition and last error as the daemon wrote them.
+/// A configured hop the state does not name (the configuration changed since) counts usable.
+RouteExplanation explain_route(const conf::Config& config, std::string_view address,
+                               std::optional<conf::Direction> direction, const health::DaemonState& state,
+                               std::string_view health_source);
+
+/// The "health:" line and the state to explain with, from the state file's text (nullopt:
+/// no file) at wall time `now`. Error: the "daemon state not available: …" line.
+std::expected<health::DaemonState, std::string> daemon_state_from(const std::optional<std::string>& file_text,
+                                                                  std::string_view file_name, health::UnixMillis now);
 
 /// `words`: everything after "route". Prints to stdout/stderr and returns the exit status.
 int route_command(const std::vector<std::string>& words, const std::string& default_config);

@@ -531,5 +531,68 @@ check = [ {{ type = "tcp", target = "127.0.0.1:{self.target.port}", timeout = "1
         self.assertEqual(metrics.get('hubrelay_recipients_released_total{direction="outbound"}'), 3.0)
 
 
+class LiveHopStateTest(E2ETestCase):
+    """No [path.NAME] tables (like conf/hubrelay.example.toml): a hop that refuses
+    connections is ejected by passive health, and both `hubrelay health --json` and
+    `hubrelay route explain` must say so from the daemon's live state."""
+
+    def hop_entry(self, name):
+        result = run_cli(["health", "--json", "--config", str(self.path)])
+        if result.returncode != 0:
+            return None
+        for hop in json.loads(result.stdout)["hops"]:
+            if hop["name"] == name:
+                return hop
+        return None
+
+    def test_ejected_hop_is_reported_by_health_and_route_explain(self):
+        good = self.start_sink("good")
+        hub = self.start_sink("hub")
+        dead_port = free_port()  # nothing listens: connections are refused
+        # The dead hop is the only one of the cheapest tier: every first attempt goes there.
+        self.cfg, self.path = self.make_config([Hop("hub", hub.port)],
+                                               [Hop("dead", dead_port), Hop("good", good.port, cost=20)],
+                                               hop_backoff="120s")
+        relay = self.start_relay(self.cfg, self.path)
+        explain = ["route", "explain", "bob@elsewhere.example.org", "--config", str(self.path)]
+        before = run_cli(explain)
+        self.assertIn("daemon state written", before.stdout)
+        self.assertIn("try order:  dead -> good", before.stdout)
+
+        with smtp_connect(OUTBOUND_HOST, self.cfg.outbound_port) as s:
+            mid, msg = build_message(sender="carol@example.com", to=["bob@elsewhere.example.org"],
+                                     subject="eject")
+            smtp_transaction(s, "carol@example.com", ["bob@elsewhere.example.org"], msg)
+        wait_for(lambda: mid in {message_id_of(m.raw) for m in good.messages()}, WAIT,
+                 "the message at the good hop after the dead one refused")
+
+        # Within a few seconds of the ejection, the state file says so.
+        wait_for(lambda: (self.hop_entry("dead") or {}).get("state") == "ejected", WAIT,
+                 "`hubrelay health --json` showing the dead hop ejected")
+        dead = self.hop_entry("dead")
+        self.assertFalse(dead["usable"], dead)
+        self.assertTrue(dead["ejected"], dead)
+        self.assertGreater(dead["ejected_until"], 0, dead)
+        self.assertEqual(self.hop_entry("good")["state"], "usable")
+        text = run_cli(["health", "--config", str(self.path)])
+        self.assertIn("NOT usable: ejected until", text.stdout)
+
+        after = run_cli(explain)
+        self.assertEqual(after.returncode, 0, after.stderr)
+        self.assertIn("daemon state written", after.stdout)
+        dead_line = next(line for line in after.stdout.splitlines() if line.strip().startswith("tier") and " dead " in line)
+        self.assertIn("ejected", dead_line)
+        self.assertNotIn(" up ", dead_line)
+        self.assertIn("try order:  good", after.stdout)
+
+        # A stopped daemon has no state: explain says so instead of guessing.
+        relay.stop()
+        stopped = run_cli(explain)
+        self.assertEqual(stopped.returncode, 0, stopped.stderr)
+        self.assertIn("daemon state not available:", stopped.stdout)
+        self.assertIn("showing configuration only", stopped.stdout)
+        self.assertIn("try order:  dead -> good", stopped.stdout)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -59,3 +59,59 @@ TEST(RouteExplain, NoRouteIsExitStatusOne) {
 }
 
 }  // namespace
+
+namespace {
+
+health::DaemonState state_with(std::vector<health::HopState> hops) {
+  return health::DaemonState{1'800'000'000'000, std::move(hops)};
+}
+
+TEST(RouteExplainDaemonState, EjectedHopIsMarkedAndNotTriedFirst) {
+  const auto config = two_tier_config();
+  health::HopState a{"a", health::HopCondition::ejected, true, 1'800'000'060'000, 2, ""};
+  const auto r = relay::explain_route(config, "bob@remote.example", conf::Direction::outbound,
+                                      state_with({a, {"b"}, {"backup"}}), "daemon state");
+  EXPECT_TRUE(contains(r.text, "ejected not used: ejected until " + health::format_utc(1'800'000'060'000) +
+                                   " (2 consecutive delivery failures)"))
+      << r.text;
+  EXPECT_TRUE(contains(r.text, "share 100% by weight")) << r.text;  // b carries the tier alone
+  EXPECT_TRUE(contains(r.text, "try order:  b -> backup")) << r.text;
+}
+
+TEST(RouteExplainDaemonState, PathAndCheckDownWithLastError) {
+  const auto config = two_tier_config();
+  health::HopState a{"a", health::HopCondition::path_down, false, 0, 0, "site-a: tcp 192.0.2.7:443: refused"};
+  health::HopState b{"b", health::HopCondition::check_down, false, 0, 0, ""};
+  const auto r = relay::explain_route(config, "bob@remote.example", conf::Direction::outbound,
+                                      state_with({a, b, {"backup"}}), "daemon state");
+  EXPECT_TRUE(contains(r.text, "path down not used: path down; last error: site-a: tcp 192.0.2.7:443: refused"))
+      << r.text;
+  EXPECT_TRUE(contains(r.text, "check down not used: check down")) << r.text;
+  EXPECT_TRUE(contains(r.text, "try order:  backup")) << r.text;
+}
+
+TEST(RouteExplainDaemonState, HopUnknownToTheStateCountsUsable) {
+  const auto config = two_tier_config();
+  const auto r = relay::explain_route(config, "bob@remote.example", conf::Direction::outbound, state_with({}),
+                                      "daemon state");
+  EXPECT_TRUE(contains(r.text, "try order:  a -> b -> backup")) << r.text;
+}
+
+TEST(RouteExplainDaemonState, SaysPlainlyWhenTheStateIsNotAvailable) {
+  constexpr health::UnixMillis now = 1'800'000'000'000;
+  const auto missing = relay::daemon_state_from(std::nullopt, "/var/lib/hubrelay/health.json", now);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error(),
+            "daemon state not available: no state file /var/lib/hubrelay/health.json (the daemon is not running); "
+            "showing configuration only");
+  const std::string fresh = R"({"taken_at": 1800000000000, "hops": [{"name": "a", "state": "ejected"}]})";
+  const auto ok = relay::daemon_state_from(fresh, "h.json", now + 1000);
+  ASSERT_TRUE(ok) << ok.error();
+  EXPECT_EQ(ok->hops[0].condition, health::HopCondition::ejected);
+  const auto stale = relay::daemon_state_from(fresh, "h.json", now + 3'600'000);
+  ASSERT_FALSE(stale);
+  EXPECT_TRUE(contains(stale.error(), "daemon state not available: h.json: it was last written 3600s ago")) << stale.error();
+  EXPECT_FALSE(relay::daemon_state_from(std::string("{"), "h.json", now));
+}
+
+}  // namespace

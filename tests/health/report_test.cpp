@@ -1,0 +1,99 @@
+// tests/health/report_test.cpp — the hop vocabulary of the state files, the reader of
+// health.json (round trip with render_json) and the staleness rule.
+#include "health/report.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using health::EjectionReport;
+using health::HealthSnapshot;
+using health::HopCondition;
+using health::HopStatus;
+using health::PathStatus;
+
+constexpr health::UnixMillis t0 = 1'800'000'000'000;
+
+/// Hops: "plain" (no paths), "sited" (path site-a), "checked" (own check hop:checked).
+HealthSnapshot snapshot(health::State site_a, health::State own_check) {
+  HealthSnapshot s;
+  s.taken_at = t0;
+  PathStatus a;
+  a.name = "site-a";
+  a.state = site_a;
+  PathStatus c;
+  c.name = "hop:checked";
+  c.hop = "checked";
+  c.state = own_check;
+  health::RunReport run;
+  run.at = t0;
+  run.failed = true;
+  run.checks.push_back({"smtp 192.0.2.9:25", health::ProbeStatus::probe_overrun, 3, "no \"answer\""});
+  c.runs.push_back(run);
+  s.paths = {a, c};
+  s.hops = {HopStatus{"plain", {}, true}, HopStatus{"sited", {"site-a"}, site_a == health::State::up},
+            HopStatus{"checked", {"hop:checked"}, own_check == health::State::up}};
+  return s;
+}
+
+TEST(HopStates, OneVocabularyForEveryReason) {
+  const auto s = snapshot(health::State::down, health::State::down);
+  std::vector<EjectionReport> ejections{{"plain", true, t0 + 60'000, 1, 1}, {"sited", true, t0 + 5'000, 2, 1}};
+  const auto states = health::hop_states(s, ejections);
+  ASSERT_EQ(states.size(), 3u);
+  EXPECT_EQ(states[0].condition, HopCondition::ejected);
+  EXPECT_EQ(states[0].ejected_until, t0 + 60'000);
+  // A DOWN path outranks an ejection, which is still shown.
+  EXPECT_EQ(states[1].condition, HopCondition::path_down);
+  EXPECT_TRUE(states[1].ejected);
+  EXPECT_EQ(states[2].condition, HopCondition::check_down);
+  EXPECT_NE(states[2].last_error.find("hop:checked: smtp 192.0.2.9:25"), std::string::npos) << states[2].last_error;
+  EXPECT_EQ(health::to_string(HopCondition::path_down), "path down");
+}
+
+TEST(HopStates, TextSaysWhyAHopIsNotUsable) {
+  const auto s = snapshot(health::State::up, health::State::up);
+  const auto text = health::render_text(s, {{"plain", true, t0 + 60'000, 1, 1}});
+  EXPECT_NE(text.find("plain                    NOT usable: ejected until " + health::format_utc(t0 + 60'000)),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("sited                    usable"), std::string::npos) << text;
+}
+
+TEST(StateFile, ReadsBackWhatTheDaemonWrites) {
+  const auto s = snapshot(health::State::up, health::State::down);
+  const auto json = health::render_json(s, {{"plain", true, t0 + 60'000, 3, 1}});
+  const auto state = health::parse_state(json);
+  ASSERT_TRUE(state) << state.error() << "\n" << json;
+  EXPECT_EQ(state->written_at, t0);
+  ASSERT_EQ(state->hops.size(), 3u);
+  EXPECT_EQ(state->hops[0].name, "plain");
+  EXPECT_EQ(state->hops[0].condition, HopCondition::ejected);
+  EXPECT_EQ(state->hops[0].ejected_until, t0 + 60'000);
+  EXPECT_EQ(state->hops[0].consecutive_failures, 3u);
+  EXPECT_EQ(state->hops[1].condition, HopCondition::usable);
+  EXPECT_EQ(state->hops[2].condition, HopCondition::check_down);
+  // Escaped quotes in the detail survive the round trip.
+  EXPECT_NE(state->hops[2].last_error.find("no \"answer\""), std::string::npos) << state->hops[2].last_error;
+}
+
+TEST(StateFile, RefusesWhatItCannotTrust) {
+  const auto json = health::render_json(snapshot(health::State::up, health::State::up), {});
+  EXPECT_FALSE(health::parse_state(json.substr(0, json.size() / 2)));  // partly written
+  EXPECT_FALSE(health::parse_state(""));
+  EXPECT_FALSE(health::parse_state(R"({"taken_at": 5, "hops": [{"name": "a", "usable": true}]})"));  // older format
+  EXPECT_FALSE(health::parse_state(R"({"taken_at": 5})"));
+  const auto minimal = health::parse_state(R"({"taken_at": 5, "future": [1, {"x": null}], "hops": []})");
+  ASSERT_TRUE(minimal) << minimal.error();
+  EXPECT_TRUE(minimal->hops.empty());
+}
+
+TEST(StateFile, StaleAfterThreeMissedHeartbeats) {
+  const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(health::state_stale_after).count();
+  EXPECT_FALSE(health::stale_reason(t0, t0 + limit));
+  const auto why = health::stale_reason(t0, t0 + limit + 1000);
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("not running"), std::string::npos) << *why;
+}
+
+}  // namespace
