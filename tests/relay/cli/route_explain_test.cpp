@@ -32,6 +32,8 @@ relay::RouteExplanation explain(std::string_view address, std::optional<conf::Di
   return relay::explain_route(two_tier_config(), address, direction, view, "test");
 }
 
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
 // Every one of `parts` appears in the explanation's text.
 void expect_mentions(const relay::RouteExplanation& r, std::initializer_list<std::string_view> parts) {
   for (const std::string_view part : parts)
