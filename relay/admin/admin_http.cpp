@@ -89,7 +89,11 @@ Response handle(const Request& request, std::string_view token, Backend& backend
     return Response{200, path == "/api/queue" ? "application/x-ndjson" : "text/plain; charset=utf-8",
                     std::move(*result)};
   }
-  return Response{200, "text/html; charset=utf-8", status_page(metrics::format_status_json(backend.snapshot()))};
+  // The queue section lists the oldest deferred messages; an unreadable queue shows in
+  // the depth table already, so the list is just left empty then.
+  const auto waiting = backend.queue_list(Query{{"state", "deferred"}, {"limit", "20"}});
+  return Response{200, "text/html; charset=utf-8",
+                  status_page(metrics::format_status_json(backend.snapshot()), waiting.value_or(std::string()))};
 }
 
 }  // namespace relay::admin

@@ -55,6 +55,8 @@ Response handle(const Request& request, std::string_view token, Backend& backend
 
 /// The status page: self-contained HTML with inline CSS and JS (no external assets), with
 /// the status JSON embedded; the script draws the throughput charts as inline SVG.
-std::string status_page(const std::string& status_json);
+/// `waiting_lines`: /api/queue JSON lines of deferred messages, shown in the queue section
+/// with each recipient's last error and park ("" when unavailable).
+std::string status_page(const std::string& status_json, const std::string& waiting_lines = {});
 
 }  // namespace relay::admin

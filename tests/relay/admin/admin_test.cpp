@@ -249,6 +249,21 @@ TEST(AdminHttp, StatusPageEmbedsJsonSafely) {
   EXPECT_NE(page.find("S.paths"), std::string::npos);
 }
 
+// The queue section lists deferred messages (the /api/queue lines) as one JSON array, with
+// each recipient's last error and park; "</" in a reply cannot end the script early.
+TEST(AdminHttp, StatusPageListsWhyDeferredMailWaits) {
+  const std::string lines =
+      "{\"id\":\"01\",\"recipients\":[{\"last_reply\":\"451 </script> refused\",\"parked_on\":\"internet\"}]}\n"
+      "{\"id\":\"02\",\"recipients\":[]}\n";
+  const std::string page = admin::status_page("{}", lines);
+  EXPECT_NE(page.find("<script id=\"waiting-data\" type=\"application/json\">[{\"id\":\"01\""), std::string::npos);
+  EXPECT_NE(page.find("\"parked_on\":\"internet\"}]},{\"id\":\"02\",\"recipients\":[]}]</script>"), std::string::npos);
+  EXPECT_NE(page.find("451 <\\/script> refused"), std::string::npos);
+  EXPECT_NE(page.find("id=\"waiting\""), std::string::npos);
+  EXPECT_NE(page.find("\"last error\""), std::string::npos);
+  EXPECT_NE(admin::status_page("{}").find("type=\"application/json\">[]</script>"), std::string::npos);
+}
+
 TEST(AdminHttp, SplitTarget) {
   const auto [path, q] = admin::split_target("/api/queue?a=1&b=x+y&c&d=%41%4");
   EXPECT_EQ(path, "/api/queue");
