@@ -410,8 +410,14 @@ class DeadHopErrorTest(OperationsTestCase):
         self.assertEqual(hop["state"], "ejected")
         self.assertGreater(hop["last_error_at"], 0)
         self.assertIn(f"127.0.0.1:{dead_port}", hop["last_error"])
-        text = (self.cfg.state_dir / "health.txt").read_text()
-        self.assertIn("last error at ", text)
+        # health.txt is written just after health.json: wait for it too.
+        text_file = self.cfg.state_dir / "health.txt"
+        def written():
+            t = text_file.read_text()
+            return t if "last error at " in t else None
+        text = wait_for(written, WAIT, "the hop's last error in health.txt")
+        print("[health.txt]\n" + text, file=sys.stderr)
+        self.assertIn("Connection refused", text)
         explained = run_cli(["route", "explain", "someone@" + DEAD_DOMAIN, "--config", str(self.config_path)])
         print("[route explain]\n" + explained.stdout, file=sys.stderr)
         self.assertIn("upstream", explained.stdout)
