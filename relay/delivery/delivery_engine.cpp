@@ -14,10 +14,10 @@
 
 #include "conf/domain_pattern.hpp"
 #include "health/hop_health.hpp"
-#include "health/report.hpp"
 #include "relay/client/judge.hpp"
 #include "relay/delivery/delivery_engine_internal.hpp"
 #include "relay/delivery/notices.hpp"
+#include "relay/delivery/park_note.hpp"
 #include "relay/delivery/queue_bridge.hpp"
 #include "relay/smtp/reply_table.hpp"
 #include "relay/smtp/esmtp_parameters.hpp"
@@ -244,23 +244,17 @@ std::string DeliveryEngine::park_note(std::size_t route_index) const {
   const HealthNow health = health_now();
   const auto now = std::chrono::steady_clock::now();
   const auto wall_now = unix_now_ms();
-  std::string note = reply_line(ReplyId::no_healthy_hop) + " (route " + route.name + ":";
-  for (std::size_t i = 0; i < route.hops.size(); ++i) {
-    const std::size_t hop = route.hops[i].hop;
-    note += (i ? "; " : " ") + config_.hops[hop].name;
-    if (ejection_.ejected(hop, now)) {
-      const auto until = ejection_.ejected_until(hop);
-      const auto left = until ? std::chrono::duration_cast<std::chrono::milliseconds>(*until - now).count() : 0;
-      note += " ejected until " + health::format_utc(wall_now + left);
-    } else if (!health.view.usable(hop)) {
-      note += " not usable (a path or its own check is down)";
-    } else {
-      note += " usable";
-    }
-    if (const HopFailure& failure = hop_failures_[hop]; failure.at != 0)
-      note += ", last error at " + health::format_utc(failure.at) + ": " + failure.text;
+  std::vector<HopWait> hops;
+  for (const auto& member : route.hops) {
+    const std::size_t hop = member.hop;
+    HopWait& wait = hops.emplace_back(HopWait{config_.hops[hop].name});
+    if (const auto until = ejection_.ejected_until(hop); until && ejection_.ejected(hop, now))
+      wait.ejected_until = wall_now + std::chrono::duration_cast<std::chrono::milliseconds>(*until - now).count();
+    wait.usable = health.view.usable(hop);
+    wait.last_error = hop_failures_[hop].text;
+    wait.last_error_at = hop_failures_[hop].at;
   }
-  return note + ")";
+  return relay::park_note(route.name, hops);
 }
 
 DeliveryEngine::Finished DeliveryEngine::defer(Job job, std::string reply, bool attempted) {
@@ -344,10 +338,10 @@ void DeliveryEngine::record(std::vector<queue::RecipientOutcome> outcomes) {
       io_,
       [this, outcomes = std::move(outcomes)]() mutable -> asio::awaitable<void> {
         auto ec = co_await record_outcomes(queue_, std::move(outcomes));
-        // not_found: an administrator deleted the message while it was being delivered
-        // (`hubrelay queue delete`); the other outcomes were applied.
+        // not_found: an administrator deleted the message, or bounced or expired the
+        // recipient, while it was being delivered; the other outcomes were applied.
         if (ec == queue::errc::not_found)
-          spdlog::info("delivery outcome for a message deleted by an administrator dropped");
+          spdlog::info("delivery outcome for a recipient an administrator deleted or finished meanwhile dropped");
         else if (ec)
           spdlog::error("cannot record delivery outcomes: {}; they will be retried after the lease", ec.message());
       },
