@@ -416,13 +416,21 @@ asio::awaitable<void> DeliveryEngine::commit_bounce(queue::NewMessage bounce, st
   const auto now = unix_now_ms();
   const auto qid = outcomes.empty() ? std::string() : queue::format_queue_id(outcomes.front().id);
   for (auto& outcome : outcomes) outcome.recorded_at = now;
-  const std::vector<queue::RecipientOutcome> sent = outcomes;
+  std::vector<queue::RecipientOutcome> sent = outcomes;
   auto committed = co_await record_with_notice(queue_, std::move(outcomes), std::move(bounce), now + lease_ms);
   if (!committed) {
-    spdlog::error("cannot queue a report to the sender of qid={}: {}; the outcome is retried after the lease", qid,
-                  committed.error().message());
-    for (const auto& outcome : sent)
-      if (outcome.delay_notified) delay_notified_.erase({outcome.id, outcome.index});  // never queued: a later attempt sends it
+    // Nothing was written. A failure or expiry waits for its lease to end and is tried
+    // again with its report; a delay notice is only news, so the outcomes are recorded
+    // without it and a later attempt sends it.
+    const bool only_pending = std::ranges::all_of(
+        sent, [](const queue::RecipientOutcome& o) { return o.state == queue::RecipientState::pending; });
+    spdlog::error("cannot queue a report to the sender of qid={}: {}{}", qid, committed.error().message(),
+                  only_pending ? "" : "; the outcome is retried after the lease");
+    for (auto& outcome : sent) {
+      if (outcome.delay_notified) delay_notified_.erase({outcome.id, outcome.index});
+      outcome.delay_notified = false;
+    }
+    if (only_pending) record(std::move(sent));
     co_return;
   }
   if (!*committed) {
