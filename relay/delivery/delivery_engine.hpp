@@ -6,8 +6,11 @@
 // every outcome back into the queue and into the exported counters (DirectionCounters,
 // HopCounters: each outcome counted once, in finish_job). What a hop's replies mean is
 // the judge's (relay/client/judge); the engine applies that verdict in one place
-// (apply_verdict): a hop failure ejects the hop (health::PassiveEjection) and the same
-// recipients are tried on another usable hop in the same pass.
+// (apply_verdict): a hop failure ejects the hop (health::PassiveEjection), is kept as the
+// hop's last error (hop_failure, for the state files), is logged once with the work it hit,
+// and the same recipients are tried on another usable hop in the same pass. Every outcome
+// carries the hop and address of its attempt and the real reply or fault; a recipient
+// parked for want of a usable hop carries the route and each hop's state (park_note).
 // Files: delivery_engine.cpp (lifecycle, submit, dispatch, defer, finish, notices),
 // delivery_engine_pool.cpp (connection pools), delivery_engine_verdict.cpp (one
 // transaction and its verdict), delivery_engine_mx.cpp (direct MX delivery),
