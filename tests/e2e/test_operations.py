@@ -392,6 +392,13 @@ class DeadHopErrorTest(OperationsTestCase):
         self.assertGreaterEqual(len(tries), 2, history)  # once per run of the daemon
         self.assertTrue(all(a["hop"] == "upstream" and a["address"] == f"127.0.0.1:{dead_port}" for a in tries), history)
 
+        # /api/queue/ID: the same history through the admin API.
+        one = json.loads(self.http(f"/api/queue/{qid}"))
+        self.assertEqual(one["id"], qid)
+        self.assertTrue(any(a["kind"] == "delivery" and "Connection refused" in a["reply"] for a in one["attempts"]),
+                        one["attempts"])
+        self.assertTrue(any(a["kind"] == "parked" for a in one["attempts"]), one["attempts"])
+
         # The status page's queue section carries the same per-recipient data.
         page = self.http("/")
         self.assertIn('id="waiting-data"', page)
