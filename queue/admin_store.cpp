@@ -84,7 +84,11 @@ std::expected<std::vector<MessageView>, std::string> AdminStore::list(const Queu
                               "SELECT idx, address, state, attempts, next_attempt, leased, coalesce(last_reply, ''), "
                               "coalesce(hop, ''), coalesce(updated_at, 0), parameters, "
                               "CASE WHEN parked <> 0 THEN coalesce(parked_on, '') ELSE '' END, "
-                              "CASE WHEN parked <> 0 THEN coalesce(parked_since, 0) ELSE 0 END "
+                              "CASE WHEN parked <> 0 THEN coalesce(parked_since, 0) ELSE 0 END, "
+                              // The latest park's text, through attempts_message(message_id, idx).
+                              "CASE WHEN parked <> 0 THEN coalesce((SELECT a.reply FROM attempts a WHERE "
+                              "a.message_id = recipients.message_id AND a.idx = recipients.idx AND a.kind = 1 "
+                              "ORDER BY a.rowid DESC LIMIT 1), '') ELSE '' END "
                               "FROM recipients WHERE message_id = ?1 "
                               "ORDER BY idx");
   if (!r) return std::unexpected("cannot query the queue: " + reason());
@@ -105,6 +109,7 @@ std::expected<std::vector<MessageView>, std::string> AdminStore::list(const Queu
       v.parameters = r->column_text(9);
       v.parked_on = r->column_text(10);
       v.parked_since = r->column_int64(11);
+      v.parked_reason = r->column_text(12);
       m.recipients.push_back(std::move(v));
     }
     if (rc != SQLITE_DONE) return std::unexpected("cannot query the queue: " + reason());

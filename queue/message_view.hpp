@@ -30,6 +30,7 @@ struct RecipientView {
   std::string parameters;                // RCPT parameters (DSN NOTIFY/ORCPT), "" if none
   std::string parked_on;                 // route waited on when parked (no usable hop), else ""
   UnixMillis parked_since = 0;           // when that wait began; 0 when not parked
+  std::string parked_reason;             // the latest park's text (route, each hop's state), "" if not parked
 };
 
 struct AttemptView {

@@ -117,6 +117,7 @@ std::string message_json(const queue::MessageView& m, queue::UnixMillis now) {
          ",\"hop\":" + (r.hop.empty() ? "null" : json_string(r.hop)) +
          ",\"parked_on\":" + (r.parked_on.empty() ? "null" : json_string(r.parked_on)) +
          ",\"parked_since\":" + (r.parked_on.empty() ? "null" : json_string(iso_time(r.parked_since))) +
+         ",\"parked_reason\":" + (r.parked_reason.empty() ? "null" : json_string(r.parked_reason)) +
          (r.parameters.empty() ? "" : ",\"parameters\":" + json_string(r.parameters)) + "}";
   }
   o += "]";
@@ -156,8 +157,12 @@ std::string message_line(const queue::MessageView& m, queue::UnixMillis now) {
 std::string waiting_text(const queue::RecipientView& r) {
   std::string out;
   if (!r.last_reply.empty()) out += (r.hop.empty() ? "" : "hop=" + r.hop + " ") + "\"" + r.last_reply + "\"";
-  if (!r.parked_on.empty())
-    out += (out.empty() ? "" : "; ") + std::string("parked on route ") + r.parked_on + " since " + iso_time(r.parked_since);
+  if (!r.parked_on.empty()) {
+    const bool never_tried = out.empty();
+    out += (never_tried ? "" : "; ") + std::string("parked on route ") + r.parked_on + " since " + iso_time(r.parked_since);
+    // Not tried yet: the park's own text is the only error there is (each hop's state).
+    if (never_tried && !r.parked_reason.empty()) out += ": \"" + r.parked_reason + "\"";
+  }
   return out;
 }
 
@@ -183,6 +188,7 @@ std::string show_text(const queue::MessageView& m, queue::UnixMillis now) {
     if (!r.parked_on.empty())
       o += "      waiting:    parked on route " + r.parked_on + " since " + iso_time(r.parked_since) +
            " (no usable hop; released when one is)\n";
+    if (!r.parked_reason.empty()) o += "      parked:     " + r.parked_reason + "\n";
   }
   o += "attempts:\n";
   if (m.attempts.empty()) o += "  (none)\n";

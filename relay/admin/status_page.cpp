@@ -98,7 +98,8 @@ table("queue", ["queued", "deferred", "held", "recipients", "bytes", "oldest (s)
 const waiting = JSON.parse(document.getElementById("waiting-data").textContent || "[]");
 const waitingRows = waiting.flatMap(m => m.recipients.filter(r => r.state === "pending").map(r =>
   [esc(m.id), esc(r.address), r.attempts, esc(r.hop || "-"), esc(r.last_reply || "-"),
-   r.parked_on ? `${esc(r.parked_on)} since ${esc(r.parked_since)}` : "-"]));
+   r.parked_on ? `${esc(r.parked_on)} since ${esc(r.parked_since)}` +
+                 (r.last_reply || !r.parked_reason ? "" : `: ${esc(r.parked_reason)}`) : "-"]));
 if (waitingRows.length)
   table("waiting", ["deferred message", "recipient", "attempts", "last hop", "last error", "parked on route"], waitingRows);
 table("listeners", ["listener", "direction", "sessions", "accepted", "rejected", "messages", "bytes", "in/s 1m", "out/s 1m"],

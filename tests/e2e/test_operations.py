@@ -342,6 +342,12 @@ class DeadHopErrorTest(OperationsTestCase):
         n = 5
         self.send_outbound(n, DEAD_DOMAIN, "dead-hop")
         wait_for(lambda: len(self.queue_json("--state", "deferred")) == n, WAIT, f"{n} deferred messages")
+        # The first message's connection failed and ejected the hop; the others were parked
+        # without a try of their own: their line gives the park's text, with the hop's error.
+        first = self.cli("list")
+        print("[queue list, first run]\n" + first.stdout, file=sys.stderr)
+        for line in (l for l in first.stdout.splitlines() if l.startswith("    <")):
+            self.assertIn("Connection refused", line)
         self.assertEqual(relay.stop(), 0)
 
         # Restart: recovery makes all of them due at once, one claim submits them together.

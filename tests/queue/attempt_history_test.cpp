@@ -75,6 +75,7 @@ TEST_F(AttemptHistoryTest, AParkKeepsTheLastRealErrorAndIsNoAttempt) {
   EXPECT_EQ(r.hop, "upstream");
   EXPECT_EQ(r.parked_on, "internet");
   EXPECT_EQ(r.parked_since, 2000);      // the first park of this wait
+  EXPECT_EQ(r.parked_reason, again.parked_note);  // the latest park's text
   EXPECT_EQ(shown->state(), "deferred");
   ASSERT_EQ(shown->attempts.size(), 3u);  // attempt, park, park: newest last
   EXPECT_EQ(shown->attempts[0].kind, AttemptKind::delivery);
@@ -92,6 +93,7 @@ TEST_F(AttemptHistoryTest, AParkKeepsTheLastRealErrorAndIsNoAttempt) {
   ASSERT_TRUE(done);
   EXPECT_EQ(done->recipients.at(0).parked_on, "");
   EXPECT_EQ(done->recipients.at(0).parked_since, 0);
+  EXPECT_EQ(done->recipients.at(0).parked_reason, "");
   EXPECT_EQ(done->recipients.at(0).attempts, 2u);
 }
 

@@ -192,11 +192,21 @@ TEST(QueueFormatTest, ParkedRecipientKeepsTheRealErrorAndShowsTheRoute) {
     SCOPED_TRACE(c.view);
     for (const auto& part : c.parts) EXPECT_NE(c.text.find(part), std::string::npos) << c.text << "\nwants: " << part;
   }
-  // Parked before any attempt: no reply to show, the park alone.
+  // Parked before any attempt: no reply of its own, so the park's text says why.
   queue::RecipientView fresh;
   fresh.parked_on = "internet";
   fresh.parked_since = t0;
   EXPECT_EQ(queue_format::waiting_text(fresh), "parked on route internet since 2023-11-14T22:13:20Z");
+  fresh.parked_reason = "451 4.4.1 No healthy next hop available (route internet: upstream ejected until T, last "
+                        "error at T: connect to 127.0.0.1:2603 failed: Connection refused)";
+  EXPECT_EQ(queue_format::waiting_text(fresh),
+            "parked on route internet since 2023-11-14T22:13:20Z: \"" + fresh.parked_reason + "\"");
+  // Tried before: the compact line keeps to its own error; the park's text is in show.
+  m.recipients[0].parked_reason = fresh.parked_reason;
+  EXPECT_EQ(queue_format::waiting_text(m.recipients[0]),
+            "hop=upstream \"" + refused + "\"; parked on route internet since 2023-11-14T22:13:21Z");
+  EXPECT_NE(queue_format::show_text(m, now).find("      parked:     " + fresh.parked_reason + "\n"), std::string::npos);
+  EXPECT_NE(queue_format::message_json(m, now).find("\"parked_reason\":\"451 4.4.1 No healthy"), std::string::npos);
 }
 
 TEST(QueueFormatTest, Summary) {
