@@ -405,10 +405,22 @@ class DeadHopErrorTest(OperationsTestCase):
                         one["attempts"])
         self.assertTrue(any(a["kind"] == "parked" for a in one["attempts"]), one["attempts"])
 
-        # The status page's queue section carries the same per-recipient data.
+        # The status page's queue section carries the same per-recipient data, rendered.
         page = self.http("/")
         self.assertIn('id="waiting-data"', page)
         self.assertIn("Connection refused", page)
+        browser = shutil.which("chromium") or shutil.which("chromium-browser")
+        if browser:
+            profile = tempfile.mkdtemp(prefix="hubrelay-chromium-", dir=self.dir)
+            dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                                  "--disable-background-networking", "--disable-component-update",
+                                  f"--user-data-dir={profile}", "--dump-dom", f"http://127.0.0.1:{self.admin_port}/"],
+                                 capture_output=True, text=True, timeout=120)
+            self.assertEqual(dom.returncode, 0, dom.stderr[-2000:])
+            self.assertIn('data-rendered="yes"', dom.stdout)
+            self.assertRegex(dom.stdout, r'<td>upstream</td><td>[^<]*Connection refused</td><td>internet since ')
+            print("[status page] rendered the waiting recipients: "
+                  f"{dom.stdout.count('Connection refused')} cell(s) with the error", file=sys.stderr)
 
         # health.json / health.txt: the hop's last error and when, within a second.
         state = self.cfg.state_dir / "health.json"
