@@ -66,7 +66,9 @@ std::string describe(const HopState& hop) {
   if (hop.condition == HopCondition::ejected) out += " until " + format_utc(hop.ejected_until);
   else if (hop.ejected) out += " (also ejected until " + format_utc(hop.ejected_until) + ")";
   if (hop.condition != HopCondition::usable) out = "NOT usable: " + out;
-  if (!hop.last_error.empty()) out += "; last error: " + hop.last_error;
+  if (!hop.last_error.empty())
+    out += (hop.last_error_at != 0 ? "; last error at " + format_utc(hop.last_error_at) + ": " : "; last error: ") +
+           hop.last_error;
   return out;
 }
 
@@ -94,6 +96,10 @@ std::vector<HopState> hop_states(const HealthSnapshot& s, const std::vector<Ejec
     // snapshot does not carry).
     if (state.condition == HopCondition::usable && !h.paths_up) state.condition = HopCondition::path_down;
     if (state.condition == HopCondition::usable && state.ejected) state.condition = HopCondition::ejected;
+    if (const EjectionReport* e = find(ejections, h.name); e && state.last_error.empty() && !e->last_error.empty()) {
+      state.last_error = e->last_error;
+      state.last_error_at = e->last_error_at;
+    }
     out.push_back(std::move(state));
   }
   return out;
@@ -237,10 +243,11 @@ bool read_hop(JsonReader& in, HopState& hop) {
       if (v) hop.ejected = *v;
       return v.has_value();
     }
-    if (key == "ejected_until" || key == "consecutive_failures") {
+    if (key == "ejected_until" || key == "consecutive_failures" || key == "last_error_at") {
       const auto v = in.integer();
       if (!v) return false;
       if (key == "ejected_until") hop.ejected_until = *v;
+      else if (key == "last_error_at") hop.last_error_at = *v;
       else hop.consecutive_failures = static_cast<std::uint32_t>(*v);
       return true;
     }
@@ -323,11 +330,12 @@ std::string render_json(const HealthSnapshot& s, const std::vector<EjectionRepor
     const HopState& st = states[i];
     out += fmt::format("{}\n    {{\"name\": {}, \"state\": \"{}\", \"usable\": {}, \"paths_up\": {}, \"ejected\": {}, "
                        "\"ejected_until\": {}, \"ejected_until_utc\": {}, \"consecutive_failures\": {}, "
-                       "\"last_error\": {}, \"paths\": [",
+                       "\"last_error\": {}, \"last_error_at\": {}, \"last_error_at_utc\": {}, \"paths\": [",
                        i ? "," : "", json_string(h.name), to_string(st.condition),
                        b(st.condition == HopCondition::usable), b(h.paths_up), b(st.ejected), st.ejected_until,
                        st.ejected ? json_string(format_utc(st.ejected_until)) : "null", st.consecutive_failures,
-                       json_string(st.last_error));
+                       json_string(st.last_error), st.last_error_at,
+                       st.last_error_at != 0 ? json_string(format_utc(st.last_error_at)) : "null");
     for (std::size_t p = 0; p < h.paths.size(); ++p) out += (p ? ", " : "") + json_string(h.paths[p]);
     out += "]}";
   }

@@ -28,6 +28,8 @@ struct EjectionReport {
   UnixMillis until = 0;              // wall clock, when ejected
   std::uint32_t consecutive_failures = 0;
   std::uint32_t streak = 0;
+  std::string last_error;            // the delivery engine's last failure on the hop, "" if none
+  UnixMillis last_error_at = 0;      // when (wall clock); 0 if none
 };
 
 /// The daemon rewrites the state files at least this often, even when nothing changed.
@@ -43,7 +45,10 @@ struct HopState {
   bool ejected = false;              // also true when a DOWN path takes precedence
   UnixMillis ejected_until = 0;      // wall clock, when ejected
   std::uint32_t consecutive_failures = 0;
-  std::string last_error;            // the failing check of a DOWN path or own check; empty: unknown
+  /// The failing check of a DOWN path or own check; else the last delivery failure on the
+  /// hop (connect, TLS, protocol, its reply), even after it became usable again; "": none.
+  std::string last_error;
+  UnixMillis last_error_at = 0;      // when that delivery failure happened; 0: unknown or a check
 };
 
 /// "usable", "NOT usable: ejected until 2026-…Z; last error: …": one line for people.

@@ -31,6 +31,10 @@ RecipientState state_from(std::int64_t v) noexcept {
   return v >= 0 && v <= 3 ? static_cast<RecipientState>(v) : RecipientState::pending;
 }
 
+AttemptKind kind_from(std::int64_t v) noexcept {
+  return v >= 0 && v <= 2 ? static_cast<AttemptKind>(v) : AttemptKind::delivery;
+}
+
 MessageView read_message(const Statement& s) {
   MessageView m;
   m.id = s.column_int64(0);
@@ -78,7 +82,14 @@ std::expected<std::vector<MessageView>, std::string> AdminStore::list(const Queu
 
   auto r = Statement::prepare(store_.handle(),
                               "SELECT idx, address, state, attempts, next_attempt, leased, coalesce(last_reply, ''), "
-                              "coalesce(hop, ''), coalesce(updated_at, 0), parameters FROM recipients WHERE message_id = ?1 "
+                              "coalesce(hop, ''), coalesce(updated_at, 0), parameters, "
+                              "CASE WHEN parked <> 0 THEN coalesce(parked_on, '') ELSE '' END, "
+                              "CASE WHEN parked <> 0 THEN coalesce(parked_since, 0) ELSE 0 END, "
+                              // The latest park's text, through attempts_message(message_id, idx).
+                              "CASE WHEN parked <> 0 THEN coalesce((SELECT a.reply FROM attempts a WHERE "
+                              "a.message_id = recipients.message_id AND a.idx = recipients.idx AND a.kind = 1 "
+                              "ORDER BY a.rowid DESC LIMIT 1), '') ELSE '' END "
+                              "FROM recipients WHERE message_id = ?1 "
                               "ORDER BY idx");
   if (!r) return std::unexpected("cannot query the queue: " + reason());
   for (MessageView& m : out) {
@@ -96,6 +107,9 @@ std::expected<std::vector<MessageView>, std::string> AdminStore::list(const Queu
       v.hop = r->column_text(7);
       v.updated_at = r->column_int64(8);
       v.parameters = r->column_text(9);
+      v.parked_on = r->column_text(10);
+      v.parked_since = r->column_int64(11);
+      v.parked_reason = r->column_text(12);
       m.recipients.push_back(std::move(v));
     }
     if (rc != SQLITE_DONE) return std::unexpected("cannot query the queue: " + reason());
@@ -114,7 +128,8 @@ std::expected<MessageView, std::string> AdminStore::show(MessageId id) {
     return std::unexpected("no message with queue id " + format_queue_id(id));
   MessageView m = std::move(found->front());
   auto a = Statement::prepare(store_.handle(),
-                              "SELECT idx, coalesce(at, 0), coalesce(hop, ''), state, coalesce(reply, '') FROM attempts "
+                              "SELECT idx, coalesce(at, 0), coalesce(hop, ''), state, coalesce(reply, ''), kind, "
+                              "coalesce(address, '') FROM attempts "
                               "WHERE message_id = ?1 ORDER BY rowid");
   if (!a) return std::unexpected("cannot read attempts: " + reason());
   a->bind(1, id);
@@ -122,7 +137,8 @@ std::expected<MessageView, std::string> AdminStore::show(MessageId id) {
   while ((rc = a->step()) == SQLITE_ROW) {
     m.attempts.push_back({static_cast<std::int32_t>(a->column_int64(0)), a->column_int64(1),
                           std::string(a->column_text(2)), state_from(a->column_int64(3)),
-                          std::string(a->column_text(4))});
+                          std::string(a->column_text(4)), kind_from(a->column_int64(5)),
+                          std::string(a->column_text(6))});
   }
   if (rc != SQLITE_DONE) return std::unexpected("cannot read attempts: " + reason());
   return m;
@@ -296,9 +312,10 @@ std::expected<MutationResult, std::string> AdminStore::finish(const Selection& s
         "SELECT idx, address, attempts, parameters, delay_notified, coalesce(hop, '') FROM recipients "
         "WHERE message_id = ?1 AND state = 0 ORDER BY idx",
         "SELECT data FROM bodies WHERE message_id = ?1",
-        "INSERT INTO attempts(message_id, idx, at, hop, state, reply) SELECT message_id, idx, ?3, NULL, ?2, ?4 "
+        "INSERT INTO attempts(message_id, idx, at, hop, state, reply, kind) SELECT message_id, idx, ?3, NULL, ?2, ?4, 2 "
         "FROM recipients WHERE message_id = ?1 AND state = 0",
-        "UPDATE recipients SET state = ?2, next_attempt = ?3, last_reply = ?4, updated_at = ?3, leased = 0 "
+        "UPDATE recipients SET state = ?2, next_attempt = ?3, last_reply = ?4, updated_at = ?3, leased = 0, parked = 0, "
+        "parked_on = NULL, parked_since = NULL "
         "WHERE message_id = ?1 AND state = 0",
         "UPDATE recipients SET leased = 0 WHERE message_id = ?1"};
     std::array<Statement, sql.size()> prepared;
@@ -389,7 +406,8 @@ std::expected<QueueDepth, std::string> AdminStore::depth() {
   // Reads pending recipients only, through the (state, next_attempt) index; history rows
   // of finished messages are never touched, so a scrape stays cheap on a long-lived queue.
   auto s = Statement::prepare(store_.handle(),
-                              "SELECT m.held <> 0, r.attempts > 0 OR coalesce(r.last_reply, '') <> '', count(DISTINCT m.id), count(*), min(m.received_at) "
+                              "SELECT m.held <> 0, r.attempts > 0 OR coalesce(r.last_reply, '') <> '' OR r.parked <> 0, "
+                              "count(DISTINCT m.id), count(*), min(m.received_at) "
                               "FROM recipients r JOIN messages m ON m.id = r.message_id WHERE r.state = 0 "
                               "GROUP BY 1, 2");
   auto bytes = Statement::prepare(store_.handle(),

@@ -18,6 +18,15 @@ std::string_view to_string(RecipientState s) noexcept {
   return "unknown";
 }
 
+std::string_view to_string(AttemptKind k) noexcept {
+  switch (k) {
+    case AttemptKind::delivery: return "delivery";
+    case AttemptKind::parked: return "parked";
+    case AttemptKind::administrator: return "administrator";
+  }
+  return "unknown";
+}
+
 std::string format_queue_id(MessageId id) {
   // Ids are positive rowids; the unsigned view keeps a corrupt negative value printable
   // instead of producing a '-' that the CLI would not parse back.

@@ -29,6 +29,15 @@ enum class RecipientState : std::uint8_t {
 
 std::string_view to_string(RecipientState s) noexcept;
 
+/// What a row of a recipient's history is. Stored as its integer value: never renumber.
+enum class AttemptKind : std::uint8_t {
+  delivery = 0,       // a hop was tried (or the attempt failed before one was reached)
+  parked = 1,         // no usable hop: the recipient waits for its route (not an attempt)
+  administrator = 2,  // `hubrelay queue bounce/expire`
+};
+
+std::string_view to_string(AttemptKind k) noexcept;
+
 struct NewMessage {
   conf::Direction direction = conf::Direction::inbound;
   std::string listener;
@@ -80,6 +89,12 @@ struct RecipientOutcome {
   /// Pending because no hop of the route was usable: route index + 1, 0 when not parked
   /// (schema v5). SqliteStore::release_parked makes such recipients due again.
   std::uint32_t parked_route = 0;
+  /// With parked_route: the route's name and why it has no usable hop (each hop's
+  /// state), stored as a "parked" history row. `reply`/`hop` stay for a real attempt made
+  /// in the same pass; "" there keeps the recipient's last real reply (schema v6).
+  std::string parked_on;
+  std::string parked_note;
+  std::string hop_address;               // address:port of `hop`, "" if unknown
 };
 
 /// Queue ids as shown in logs and the CLI: upper-case hex, at least 10 digits.

@@ -47,6 +47,14 @@ struct RecordJob {
   std::error_code result;  // not_found is a result, not a transaction failure
 };
 
+struct NoticeJob {
+  std::vector<RecipientOutcome> outcomes;
+  NewMessage notice;
+  UnixMillis lease_until = 0;
+  MessageQueue::NoticeDone done;
+  std::optional<QueuedMessage> stored;
+};
+
 struct NextDueJob {
   std::move_only_function<void(NextDueResult)> done;
   std::optional<UnixMillis> due;
@@ -66,7 +74,7 @@ struct ReleaseJob {
   std::size_t released = 0;
 };
 
-using Job = std::variant<CommitJob, ClaimJob, RecordJob, NextDueJob, RecoverJob, ReleaseJob>;
+using Job = std::variant<CommitJob, ClaimJob, RecordJob, NoticeJob, NextDueJob, RecoverJob, ReleaseJob>;
 
 // run(): the job's SQL inside the open transaction; an error dooms the transaction.
 std::error_code run(SqliteStore& store, CommitJob& job) {
@@ -87,6 +95,13 @@ std::error_code run(SqliteStore& store, RecordJob& job) {
   const std::error_code ec = store.record(job.outcomes);
   job.result = ec == errc::not_found ? ec : std::error_code{};
   return ec == errc::not_found ? std::error_code{} : ec;
+}
+
+std::error_code run(SqliteStore& store, NoticeJob& job) {
+  auto stored = store.record_with_notice(job.outcomes, std::move(job.notice), job.lease_until);
+  if (!stored) return stored.error();
+  job.stored = std::move(*stored);
+  return {};
 }
 
 std::error_code run(SqliteStore& store, NextDueJob& job) {
@@ -114,6 +129,7 @@ std::error_code run(SqliteStore& store, ReleaseJob& job) {
 void complete(CommitJob& job) { job.done(std::move(*job.stored)); }
 void complete(ClaimJob& job) { job.done(std::move(job.claimed)); }
 void complete(RecordJob& job) { job.done(job.result); }
+void complete(NoticeJob& job) { job.done(std::move(job.stored)); }
 void complete(NextDueJob& job) { job.done(job.due); }
 void complete(RecoverJob& job) { job.done(job.pending); }
 void complete(ReleaseJob& job) { job.done(job.released); }
@@ -121,6 +137,7 @@ void complete(ReleaseJob& job) { job.done(job.released); }
 void fail(CommitJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
 void fail(ClaimJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
 void fail(RecordJob& job, std::error_code ec) { job.done(ec); }
+void fail(NoticeJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
 void fail(NextDueJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
 void fail(RecoverJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
 void fail(ReleaseJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
@@ -134,7 +151,10 @@ void complete_job(Job& job) {
 void fail_job(Job& job, std::error_code ec) {
   std::visit([ec](auto& j) { fail(j, ec); }, job);
 }
-bool is_commit(const Job& job) noexcept { return std::holds_alternative<CommitJob>(job); }
+// A report queued with outcomes is a new message too: it fsyncs and counts as a commit.
+bool is_commit(const Job& job) noexcept {
+  return std::holds_alternative<CommitJob>(job) || std::holds_alternative<NoticeJob>(job);
+}
 
 }  // namespace
 
@@ -249,7 +269,7 @@ void MessageQueue::Impl::execute(std::vector<Job>& batch) {
     // A rolled-back commit is not retried: its session answers 4xx and the client
     // retries, which is the SMTP way. Reads and outcomes of other callers should not
     // suffer for someone else's failure, so they get one attempt on their own.
-    if (is_commit(batch[i]) || i == failed_at) {
+    if (std::holds_alternative<CommitJob>(batch[i]) || i == failed_at) {
       fail_job(batch[i], ec);
     } else {
       execute_alone(batch[i]);
@@ -301,6 +321,11 @@ void MessageQueue::claim_due(UnixMillis now, UnixMillis lease_until, std::size_t
 
 void MessageQueue::record(std::vector<RecipientOutcome> outcomes, RecordDone done) {
   impl_->post(RecordJob{std::move(outcomes), std::move(done), {}});
+}
+
+void MessageQueue::record_with_notice(std::vector<RecipientOutcome> outcomes, NewMessage notice,
+                                      UnixMillis lease_until, NoticeDone done) {
+  impl_->post(NoticeJob{std::move(outcomes), std::move(notice), lease_until, std::move(done), std::nullopt});
 }
 
 void MessageQueue::release_parked(std::uint32_t route, UnixMillis now, std::size_t limit, ReleaseDone done) {

@@ -43,6 +43,7 @@ class MessageQueue {
   using CommitDone = std::move_only_function<void(std::expected<QueuedMessage, std::error_code>)>;
   using ClaimDone = std::move_only_function<void(std::expected<std::vector<QueuedMessage>, std::error_code>)>;
   using RecordDone = std::move_only_function<void(std::error_code)>;
+  using NoticeDone = std::move_only_function<void(std::expected<std::optional<QueuedMessage>, std::error_code>)>;
   using ReleaseDone = std::move_only_function<void(std::expected<std::size_t, std::error_code>)>;
 
   /// Opens (creating or migrating) `db_path` and starts the queue thread.
@@ -69,6 +70,12 @@ class MessageQueue {
   /// final (delivered/failed/expired) has its body deleted. Outcomes that name no stored
   /// recipient are skipped; `done` then gets errc::not_found, the others still applied.
   void record(std::vector<RecipientOutcome> outcomes, RecordDone done);
+
+  /// Applies delivery outcomes and queues the sender's report on them in one durable
+  /// transaction (SqliteStore::record_with_notice): `done` gets the stored report, or
+  /// nullopt when a recipient was finished by an administrator meanwhile (no second DSN).
+  void record_with_notice(std::vector<RecipientOutcome> outcomes, NewMessage notice, UnixMillis lease_until,
+                          NoticeDone done);
 
   /// Makes up to `limit` recipients parked on `route` (index + 1; 0: any route) due at
   /// `now` (SqliteStore::release_parked). `done` gets how many; fewer than `limit` means

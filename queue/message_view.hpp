@@ -28,6 +28,9 @@ struct RecipientView {
   std::string hop;
   UnixMillis updated_at = 0;             // 0: unknown
   std::string parameters;                // RCPT parameters (DSN NOTIFY/ORCPT), "" if none
+  std::string parked_on;                 // route waited on when parked (no usable hop), else ""
+  UnixMillis parked_since = 0;           // when that wait began; 0 when not parked
+  std::string parked_reason;             // the latest park's text (route, each hop's state), "" if not parked
 };
 
 struct AttemptView {
@@ -35,7 +38,9 @@ struct AttemptView {
   UnixMillis at = 0;
   std::string hop;
   RecipientState state = RecipientState::pending;
-  std::string reply;
+  std::string reply;                     // the hop's reply or the fault; for a park: route and hop states
+  AttemptKind kind = AttemptKind::delivery;
+  std::string address;                   // the hop's address:port, "" if unknown
 };
 
 struct MessageView {

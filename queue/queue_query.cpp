@@ -87,7 +87,7 @@ SqlWhere build_where(const QueueFilter& f, UnixMillis now) {
   // With "+" they read the message's own rows by primary key, as the store's statements do.
   switch (f.state) {
     case StateFilter::queued: terms.push_back(recipients_where("+r.state = 0")); break;
-    case StateFilter::deferred: terms.push_back("m.held = 0 AND " + recipients_where("+r.state = 0 AND (r.attempts > 0 OR coalesce(r.last_reply, '') <> '')")); break;
+    case StateFilter::deferred: terms.push_back("m.held = 0 AND " + recipients_where("+r.state = 0 AND (r.attempts > 0 OR coalesce(r.last_reply, '') <> '' OR r.parked <> 0)")); break;
     case StateFilter::held: terms.push_back("m.held <> 0 AND " + recipients_where("+r.state = 0")); break;
     case StateFilter::delivered: terms.push_back(recipients_where("+r.state = 1")); break;
     case StateFilter::failed: terms.push_back(recipients_where("+r.state = 2")); break;

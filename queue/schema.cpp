@@ -84,12 +84,26 @@ ALTER TABLE recipients ADD COLUMN parked INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX recipients_parked ON recipients(parked) WHERE parked <> 0;
 )sql";
 
+// v6: the history says what each row is and where it went. `attempts.kind` tells a
+// delivery attempt (0) from a park (1: no usable hop, the row's reply names the route and
+// each hop's state) and an administrator's action (2); `attempts.address` is the hop's
+// address:port when one was reached or dialled. `recipients.parked_on`/`parked_since`
+// name the route a parked recipient waits on and since when, so `queue list` shows it
+// without wiping the last real error in last_reply. Existing rows: deliveries, unknown.
+constexpr std::string_view schema_v6_attempt_kinds = R"sql(
+ALTER TABLE attempts ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE attempts ADD COLUMN address TEXT;
+ALTER TABLE recipients ADD COLUMN parked_on TEXT;
+ALTER TABLE recipients ADD COLUMN parked_since INTEGER;
+)sql";
+
 constexpr std::array migrations{
     Migration{1, "messages, bodies, recipients", schema_v1},
     Migration{2, "attempts history, recipient leases", schema_v2_operations},
     Migration{3, "recipient DSN parameters", schema_v3_dsn},
     Migration{4, "recipient delay notice sent", schema_v4_delay_notice},
     Migration{5, "recipients waiting for a usable hop", schema_v5_parked},
+    Migration{6, "attempt kinds and hop addresses, parked route and time", schema_v6_attempt_kinds},
 };
 static_assert(migrations.back().version == latest_schema_version,
               "latest_schema_version must name the last migration");

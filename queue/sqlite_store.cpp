@@ -283,29 +283,52 @@ std::error_code SqliteStore::record(std::span<const RecipientOutcome> outcomes) 
     s.bind_text(7, o.hop);
     bind_time_or_null(s, 8, o.recorded_at);
     s.bind(9, o.delay_notified ? 1 : 0);
-    s.bind(10, static_cast<std::int64_t>(o.state == RecipientState::pending ? o.parked_route : 0));
+    const bool parked = o.state == RecipientState::pending && o.parked_route != 0;
+    s.bind(10, static_cast<std::int64_t>(parked ? o.parked_route : 0));
+    s.bind_text(11, o.parked_on);
     if (const int rc = s.step(); rc != SQLITE_DONE) return fail(rc);
     if (sqlite3_changes(db_.get()) == 0) {
-      // The recipient is gone (an admin deleted the message mid-delivery): nothing to log.
+      // The recipient is gone (an admin deleted the message mid-delivery) or no longer
+      // pending (an admin bounced or expired it): its outcome stands, nothing to log.
       result = errc::not_found;
       continue;
     }
-    if (o.attempted || !o.reply.empty()) {  // tried, or deferred with a reason
+    const auto history = [&](AttemptKind kind, const std::string& text, std::string_view hop,
+                             std::string_view address) -> std::error_code {
       Statement& a = statement(StoreSql::insert_attempt);
       ResetOnExit reset_attempt(a);
       a.bind(1, o.id);
       a.bind(2, o.index);
       bind_time_or_null(a, 3, o.recorded_at);
-      a.bind_text(4, o.hop);
+      a.bind_text(4, hop);
       a.bind(5, state_value(o.state));
-      a.bind_text(6, o.reply);
-      if (const int rc = a.step(); rc != SQLITE_DONE) return fail(rc);
+      a.bind_text(6, text);
+      a.bind(7, static_cast<std::int64_t>(kind));
+      a.bind_text(8, address);
+      const int rc = a.step();
+      return rc == SQLITE_DONE ? std::error_code{} : fail(rc);
+    };
+    if (o.attempted || !o.reply.empty()) {  // tried, or deferred with a reason
+      if (auto ec = history(AttemptKind::delivery, o.reply, o.hop, o.hop_address)) return ec;
+    }
+    if (parked && !o.parked_note.empty()) {
+      if (auto ec = history(AttemptKind::parked, o.parked_note, {}, {})) return ec;
     }
   }
   if (previous) {
     if (auto ec = finish_message(*previous)) return ec;
   }
   return result;
+}
+
+std::expected<std::optional<QueuedMessage>, std::error_code> SqliteStore::record_with_notice(
+    std::span<const RecipientOutcome> outcomes, NewMessage&& notice, UnixMillis lease_until) {
+  const std::error_code recorded = record(outcomes);
+  if (recorded == errc::not_found) return std::optional<QueuedMessage>{};
+  if (recorded) return std::unexpected(recorded);
+  auto stored = insert(std::move(notice), lease_until);
+  if (!stored) return std::unexpected(stored.error());
+  return std::optional<QueuedMessage>{std::move(*stored)};
 }
 
 std::expected<std::size_t, std::error_code> SqliteStore::recover(UnixMillis now) {

@@ -57,6 +57,14 @@ class SqliteStore {
   /// the others were applied. Inside a transaction.
   std::error_code record(std::span<const RecipientOutcome> outcomes);
 
+  /// record(), then queues `notice` (the sender's report on those outcomes, leased until
+  /// `lease_until`) only when every outcome applied. An outcome that did not apply names
+  /// a recipient an administrator finished or deleted meanwhile; its report was queued by
+  /// that command, so this one would be a second: returns nullopt and queues nothing.
+  /// Inside a transaction, so the report and the outcomes commit together or not at all.
+  std::expected<std::optional<QueuedMessage>, std::error_code> record_with_notice(
+      std::span<const RecipientOutcome> outcomes, NewMessage&& notice, UnixMillis lease_until);
+
   /// Deletes the body of message `id` when none of its recipients is pending (envelope
   /// and recipient rows stay as history). Inside a transaction.
   std::error_code finish_message(MessageId id) noexcept;

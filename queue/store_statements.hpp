@@ -78,20 +78,27 @@ inline constexpr std::array store_statements{
              "AND +next_attempt <= ?2"},
     NamedSql{StoreSql::select_body, "select_body", "SELECT data FROM bodies WHERE message_id = ?1"},
     // ?1 message, ?2 idx, ?3 state, ?4 attempted (0/1), ?5 next_attempt, ?6 reply, ?7 hop,
-    // ?8 recorded_at (NULL: unknown), ?9 delay notice sent, ?10 parked route.
+    // ?8 recorded_at (NULL: unknown), ?9 delay notice sent, ?10 parked route, ?11 parked on
+    // (route name). An empty reply keeps the last real one (a park is no reply). Only a
+    // recipient still pending is updated: one an administrator finished (bounce, expire)
+    // while it was being delivered keeps that outcome, and record() reports it not found.
     NamedSql{StoreSql::update_recipient, "update_recipient",
-             "UPDATE recipients SET state = ?3, attempts = attempts + ?4, next_attempt = ?5, last_reply = ?6, "
-             "hop = nullif(?7, ''), updated_at = ?8, leased = 0, delay_notified = max(delay_notified, ?9), "
-             "parked = ?10 WHERE message_id = ?1 AND idx = ?2"},
+             "UPDATE recipients SET state = ?3, attempts = attempts + ?4, next_attempt = ?5, "
+             "last_reply = CASE WHEN ?6 = '' THEN last_reply ELSE ?6 END, "
+             "hop = CASE WHEN ?6 = '' THEN hop ELSE nullif(?7, '') END, updated_at = ?8, leased = 0, "
+             "delay_notified = max(delay_notified, ?9), parked = ?10, "
+             "parked_on = CASE WHEN ?10 = 0 THEN NULL ELSE ?11 END, "
+             "parked_since = CASE WHEN ?10 = 0 THEN NULL ELSE coalesce(parked_since, ?8) END "
+             "WHERE message_id = ?1 AND idx = ?2 AND state = 0"},
     // ?1 message; "+" as for lease_recipients.
     NamedSql{StoreSql::any_pending, "any_pending",
              "SELECT EXISTS(SELECT 1 FROM recipients WHERE message_id = ?1 AND +state = 0)"},
     NamedSql{StoreSql::delete_body, "delete_body", "DELETE FROM bodies WHERE message_id = ?1"},
-    // History for `hubrelay queue show`; only attempted outcomes are recorded.
-    // ?1 message, ?2 idx, ?3 at, ?4 hop, ?5 state, ?6 reply.
+    // History for `hubrelay queue show`: attempts, and parks (kind 1, not an attempt).
+    // ?1 message, ?2 idx, ?3 at, ?4 hop, ?5 state, ?6 reply, ?7 kind, ?8 hop address.
     NamedSql{StoreSql::insert_attempt, "insert_attempt",
-             "INSERT INTO attempts(message_id, idx, at, hop, state, reply) "
-             "VALUES(?1, ?2, ?3, nullif(?4, ''), ?5, ?6)"},
+             "INSERT INTO attempts(message_id, idx, at, hop, state, reply, kind, address) "
+             "VALUES(?1, ?2, ?3, nullif(?4, ''), ?5, ?6, ?7, nullif(?8, ''))"},
     // ?1 now. Start-up only: every pending recipient of a message not held becomes due.
     NamedSql{StoreSql::recover_due, "recover_due",
              "UPDATE recipients SET next_attempt = ?1, leased = 0, parked = 0 WHERE state = 0 AND NOT EXISTS "

@@ -43,6 +43,9 @@ std::vector<health::EjectionReport> ejection_reports(const conf::Config& config,
       r.until = unix_now_ms() + std::chrono::duration_cast<std::chrono::milliseconds>(*until - now).count();
     r.consecutive_failures = ejection.consecutive_failures(h);
     r.streak = ejection.ejection_streak(h);
+    const auto& failure = delivery.hop_failure(h);
+    r.last_error = failure.text;
+    r.last_error_at = failure.at;
     out.push_back(std::move(r));
   }
   return out;
@@ -101,8 +104,9 @@ void HealthService::stop() {
 
 void HealthService::refresh_state_files() {
   // Compared without the end time: that is recomputed against "now" on every call.
-  std::vector<std::tuple<bool, std::uint32_t, std::uint32_t>> now_shown;
-  for (const auto& e : ejection_reports(*config_, *delivery_)) now_shown.emplace_back(e.ejected, e.consecutive_failures, e.streak);
+  std::vector<std::tuple<bool, std::uint32_t, std::uint32_t, health::UnixMillis>> now_shown;
+  for (const auto& e : ejection_reports(*config_, *delivery_))
+    now_shown.emplace_back(e.ejected, e.consecutive_failures, e.streak, e.last_error_at);
   const health::SnapshotPtr last = monitor_->snapshot();
   const auto age = std::chrono::milliseconds(unix_now_ms() - (last ? last->taken_at : 0));
   if (now_shown == shown_ejections_ && age < health::state_heartbeat) return;

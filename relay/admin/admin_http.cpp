@@ -72,9 +72,12 @@ Response handle(const Request& request, std::string_view token, Backend& backend
     r.challenge = true;
     return r;
   }
+  constexpr std::string_view one_message = "/api/queue/";
+  const bool message_path = path.starts_with(one_message) && path != "/api/queue/summary";
   const bool known = path == "/" || path == "/status" || path == "/metrics" || path == "/api/status" ||
-                     path == "/api/queue" || path == "/api/queue/summary";
-  if (!known) return text(404, "404 not found: try /, /metrics, /api/status, /api/queue, /api/queue/summary\n");
+                     path == "/api/queue" || path == "/api/queue/summary" || message_path;
+  if (!known)
+    return text(404, "404 not found: try /, /metrics, /api/status, /api/queue, /api/queue/summary, /api/queue/ID\n");
   if (request.method != "GET" && request.method != "HEAD") return text(405, "405 method not allowed: GET only\n");
 
   if (path == "/metrics") {
@@ -83,13 +86,22 @@ Response handle(const Request& request, std::string_view token, Backend& backend
   if (path == "/api/status") {
     return Response{200, "application/json", metrics::format_status_json(backend.snapshot())};
   }
+  if (message_path) {
+    auto shown = backend.queue_show(std::string_view(path).substr(one_message.size()));
+    if (!shown) return text(shown.error().status, std::to_string(shown.error().status) + " " + shown.error().text + "\n");
+    return Response{200, "application/json", std::move(*shown) + "\n"};
+  }
   if (path == "/api/queue" || path == "/api/queue/summary") {
     auto result = path == "/api/queue" ? backend.queue_list(query) : backend.queue_summary();
     if (!result) return text(400, "400 bad request: " + result.error() + "\n");
     return Response{200, path == "/api/queue" ? "application/x-ndjson" : "text/plain; charset=utf-8",
                     std::move(*result)};
   }
-  return Response{200, "text/html; charset=utf-8", status_page(metrics::format_status_json(backend.snapshot()))};
+  // The queue section lists the oldest deferred messages; an unreadable queue shows in
+  // the depth table already, so the list is just left empty then.
+  const auto waiting = backend.queue_list(Query{{"state", "deferred"}, {"limit", "20"}});
+  return Response{200, "text/html; charset=utf-8",
+                  status_page(metrics::format_status_json(backend.snapshot()), waiting.value_or(std::string()))};
 }
 
 }  // namespace relay::admin

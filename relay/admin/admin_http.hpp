@@ -1,7 +1,7 @@
 // relay/admin/admin_http.hpp — the admin endpoint's request handler: request in, response out.
 //
 // Owns: routing of the admin HTTP API (GET /metrics, /api/status, /api/queue,
-// /api/queue/summary, / and /status for the status page), bearer-token checking
+// /api/queue/summary, /api/queue/ID, / and /status for the status page), bearer-token checking
 // ([admin] token; compared in constant time), and method/404 answers.
 // Never: touches sockets (relay/admin/admin_server.cpp is the Beast driver) or reads the queue
 // itself — everything it shows comes from the AdminBackend, so tests use a fake.
@@ -32,6 +32,12 @@ struct Response {
 
 using Query = std::map<std::string, std::string, std::less<>>;
 
+/// Why /api/queue/ID has no answer: 400 (not a queue id), 404 (no such message), 500.
+struct QueueError {
+  int status = 400;
+  std::string text;
+};
+
 /// What the handler needs from the daemon.
 class Backend {
  public:
@@ -42,6 +48,9 @@ class Backend {
   /// limit, offset), or an error text for a 400.
   virtual std::expected<std::string, std::string> queue_list(const Query& query) = 0;
   virtual std::expected<std::string, std::string> queue_summary() = 0;
+  /// One message as `hubrelay queue show ID --json` prints it: envelope, recipients (last
+  /// real error, park) and the whole history.
+  virtual std::expected<std::string, QueueError> queue_show(std::string_view id) = 0;
 };
 
 /// Splits "path?a=1&b=%20x" into the path and decoded parameters (last one wins).
@@ -55,6 +64,8 @@ Response handle(const Request& request, std::string_view token, Backend& backend
 
 /// The status page: self-contained HTML with inline CSS and JS (no external assets), with
 /// the status JSON embedded; the script draws the throughput charts as inline SVG.
-std::string status_page(const std::string& status_json);
+/// `waiting_lines`: /api/queue JSON lines of deferred messages, shown in the queue section
+/// with each recipient's last error and park ("" when unavailable).
+std::string status_page(const std::string& status_json, const std::string& waiting_lines = {});
 
 }  // namespace relay::admin

@@ -87,6 +87,20 @@ std::expected<std::string, std::string> DaemonAdminBackend::queue_list(const adm
   return out;
 }
 
+std::expected<std::string, admin::QueueError> DaemonAdminBackend::queue_show(std::string_view id_text) {
+  const auto id = queue::parse_queue_id(id_text);
+  if (!id) return std::unexpected(admin::QueueError{400, "bad request: not a queue id (hexadecimal, as in queue list)"});
+  auto st = store();
+  if (!st) return std::unexpected(admin::QueueError{500, st.error()});
+  auto shown = (*st)->show(*id);
+  if (!shown) {
+    // AdminStore::show: "no message with queue id ..." for an unknown id, else a queue error.
+    const bool unknown = shown.error().starts_with("no message");
+    return std::unexpected(admin::QueueError{unknown ? 404 : 500, shown.error()});
+  }
+  return queue_format::message_json(*shown, unix_now_ms());
+}
+
 std::expected<std::string, std::string> DaemonAdminBackend::queue_summary() {
   auto st = store();
   if (!st) return std::unexpected(st.error());

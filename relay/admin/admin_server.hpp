@@ -32,6 +32,7 @@ class DaemonAdminBackend : public admin::Backend {
   metrics::Snapshot snapshot() override;
   std::expected<std::string, std::string> queue_list(const admin::Query& query) override;
   std::expected<std::string, std::string> queue_summary() override;
+  std::expected<std::string, admin::QueueError> queue_show(std::string_view id) override;
 
  private:
   std::expected<queue::AdminStore*, std::string> store();

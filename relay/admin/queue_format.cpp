@@ -115,6 +115,9 @@ std::string message_json(const queue::MessageView& m, queue::UnixMillis now) {
          (r.state == queue::RecipientState::pending ? json_string(iso_time(r.next_attempt)) : "null") +
          ",\"last_reply\":" + (r.last_reply.empty() ? "null" : json_string(r.last_reply)) +
          ",\"hop\":" + (r.hop.empty() ? "null" : json_string(r.hop)) +
+         ",\"parked_on\":" + (r.parked_on.empty() ? "null" : json_string(r.parked_on)) +
+         ",\"parked_since\":" + (r.parked_on.empty() ? "null" : json_string(iso_time(r.parked_since))) +
+         ",\"parked_reason\":" + (r.parked_reason.empty() ? "null" : json_string(r.parked_reason)) +
          (r.parameters.empty() ? "" : ",\"parameters\":" + json_string(r.parameters)) + "}";
   }
   o += "]";
@@ -124,8 +127,10 @@ std::string message_json(const queue::MessageView& m, queue::UnixMillis now) {
       const auto& a = m.attempts[i];
       if (i) o += ',';
       o += "{\"recipient\":" + std::to_string(a.index) + ",\"at\":" + json_string(iso_time(a.at)) +
-           ",\"hop\":" + (a.hop.empty() ? "null" : json_string(a.hop)) + ",\"state\":\"" +
-           std::string(queue::to_string(a.state)) + "\",\"reply\":" + json_string(a.reply) + "}";
+           ",\"hop\":" + (a.hop.empty() ? "null" : json_string(a.hop)) +
+           ",\"address\":" + (a.address.empty() ? "null" : json_string(a.address)) + ",\"kind\":\"" +
+           std::string(queue::to_string(a.kind)) + "\",\"state\":\"" + std::string(queue::to_string(a.state)) +
+           "\",\"reply\":" + json_string(a.reply) + "}";
     }
     o += "]";
   }
@@ -143,10 +148,22 @@ std::string message_line(const queue::MessageView& m, queue::UnixMillis now) {
   for (const auto& r : m.recipients) line += " <" + r.address + ">";
   line += "\n";
   for (const auto& r : m.recipients) {
-    if (r.state != queue::RecipientState::pending || r.last_reply.empty()) continue;
-    line += "    <" + r.address + "> " + (r.hop.empty() ? "" : "hop=" + r.hop + " ") + "\"" + r.last_reply + "\"\n";
+    if (r.state != queue::RecipientState::pending || (r.last_reply.empty() && r.parked_on.empty())) continue;
+    line += "    <" + r.address + "> " + waiting_text(r) + "\n";
   }
   return line;
+}
+
+std::string waiting_text(const queue::RecipientView& r) {
+  std::string out;
+  if (!r.last_reply.empty()) out += (r.hop.empty() ? "" : "hop=" + r.hop + " ") + "\"" + r.last_reply + "\"";
+  if (!r.parked_on.empty()) {
+    const bool never_tried = out.empty();
+    out += (never_tried ? "" : "; ") + std::string("parked on route ") + r.parked_on + " since " + iso_time(r.parked_since);
+    // Not tried yet: the park's own text is the only error there is (each hop's state).
+    if (never_tried && !r.parked_reason.empty()) out += ": \"" + r.parked_reason + "\"";
+  }
+  return out;
 }
 
 std::string show_text(const queue::MessageView& m, queue::UnixMillis now) {
@@ -168,12 +185,20 @@ std::string show_text(const queue::MessageView& m, queue::UnixMillis now) {
     o += "\n";
     if (!r.parameters.empty()) o += "      parameters: " + r.parameters + "\n";  // DSN NOTIFY/ORCPT
     if (!r.last_reply.empty()) o += "      last reply: " + r.last_reply + "\n";
+    if (!r.parked_on.empty())
+      o += "      waiting:    parked on route " + r.parked_on + " since " + iso_time(r.parked_since) +
+           " (no usable hop; released when one is)\n";
+    if (!r.parked_reason.empty()) o += "      parked:     " + r.parked_reason + "\n";
   }
   o += "attempts:\n";
   if (m.attempts.empty()) o += "  (none)\n";
+  // Oldest first, newest last. A park is not an attempt: it says why nothing was tried.
   for (const auto& a : m.attempts) {
-    o += "  " + iso_time(a.at) + " [" + std::to_string(a.index) + "] " + (a.hop.empty() ? "-" : a.hop) + " " +
-         std::string(queue::to_string(a.state)) + " \"" + a.reply + "\"\n";
+    const std::string hop = a.hop.empty() ? "-" : a.address.empty() ? a.hop : a.hop + " (" + a.address + ")";
+    o += "  " + iso_time(a.at) + " [" + std::to_string(a.index) + "] ";
+    if (a.kind == queue::AttemptKind::delivery) o += "attempt hop=" + hop + " ";
+    else o += std::string(queue::to_string(a.kind)) + " ";
+    o += std::string(queue::to_string(a.state)) + " \"" + a.reply + "\"\n";
   }
   return o;
 }

@@ -28,6 +28,10 @@ std::string message_json(const queue::MessageView& m, queue::UnixMillis now);
 std::string list_header();
 std::string message_line(const queue::MessageView& m, queue::UnixMillis now);
 std::string show_text(const queue::MessageView& m, queue::UnixMillis now);
+/// Why a pending recipient waits: `hop=H "last real reply or fault"` and/or `parked on
+/// route R since T` (with the park's text when it was never tried); "" when neither is
+/// known (the compact line of `queue list`).
+std::string waiting_text(const queue::RecipientView& r);
 std::string summary_text(const std::vector<queue::SummaryRow>& rows);
 std::string summary_json(const std::vector<queue::SummaryRow>& rows);
 

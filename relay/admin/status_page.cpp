@@ -28,11 +28,15 @@ th{background:#eee}td:first-child,th:first-child{text-align:left}
 </style></head><body>
 <h1>hubrelay status</h1><div id="summary"></div>
 <h2>Throughput, last hour (messages/s, 10-second buckets)</h2><div class="charts" id="charts"></div>
-<h2>Queue</h2><div id="queue"></div>
+<h2>Queue</h2><div id="queue"></div><div id="waiting"></div>
 <h2>Listeners</h2><div id="listeners"></div>
 <h2>Next hops</h2><div id="hops"></div>
 <h2>Health paths</h2><div id="paths"></div>
 <script id="status-data" type="application/json">)html";
+
+// The deferred messages of /api/queue?state=deferred (JSON lines), as one JSON array.
+constexpr std::string_view page_waiting = R"html(</script>
+<script id="waiting-data" type="application/json">)html";
 
 constexpr std::string_view page_tail = R"html(</script>
 <script>
@@ -90,6 +94,14 @@ document.getElementById("summary").textContent =
 const q = S.queue;
 table("queue", ["queued", "deferred", "held", "recipients", "bytes", "oldest (s)"],
       q.error ? [[esc(q.error), "", "", "", "", ""]] : [[q.queued, q.deferred, q.held, q.recipients, q.bytes, Math.round(q.oldest_seconds)]]);
+// Why deferred mail waits: each recipient's last real error (with its hop) and its park.
+const waiting = JSON.parse(document.getElementById("waiting-data").textContent || "[]");
+const waitingRows = waiting.flatMap(m => m.recipients.filter(r => r.state === "pending").map(r =>
+  [esc(m.id), esc(r.address), r.attempts, esc(r.hop || "-"), esc(r.last_reply || "-"),
+   r.parked_on ? `${esc(r.parked_on)} since ${esc(r.parked_since)}` +
+                 (r.last_reply || !r.parked_reason ? "" : `: ${esc(r.parked_reason)}`) : "-"]));
+if (waitingRows.length)
+  table("waiting", ["deferred message", "recipient", "attempts", "last hop", "last error", "parked on route"], waitingRows);
 table("listeners", ["listener", "direction", "sessions", "accepted", "rejected", "messages", "bytes", "in/s 1m", "out/s 1m"],
       S.listeners.map(l => [esc(l.name), l.direction, l.sessions_active, l.connections_accepted, l.connections_rejected,
                             l.messages_received, l.bytes_received, S.directions[l.direction].rate_in[0].toFixed(2),
@@ -115,17 +127,29 @@ document.body.setAttribute("data-rendered", "yes");
 
 }  // namespace
 
-std::string status_page(const std::string& status_json) {
+std::string status_page(const std::string& status_json, const std::string& waiting_lines) {
   std::string page(page_head);
   // "</" inside the JSON would end the <script> element early; "<\/" is the same JSON.
-  for (std::size_t i = 0; i < status_json.size(); ++i) {
-    if (status_json[i] == '<' && i + 1 < status_json.size() && status_json[i + 1] == '/') {
-      page += "<\\/";
-      ++i;
-    } else {
-      page += status_json[i];
+  const auto embed = [&page](std::string_view json) {
+    for (std::size_t i = 0; i < json.size(); ++i) {
+      if (json[i] == '<' && i + 1 < json.size() && json[i + 1] == '/') {
+        page += "<\\/";
+        ++i;
+      } else {
+        page += json[i];
+      }
     }
+  };
+  embed(status_json);
+  page += page_waiting;
+  std::string waiting = "[";
+  for (std::size_t start = 0; start < waiting_lines.size();) {
+    std::size_t end = waiting_lines.find('\n', start);
+    if (end == std::string::npos) end = waiting_lines.size();
+    if (end > start) waiting += (waiting.size() > 1 ? "," : "") + waiting_lines.substr(start, end - start);
+    start = end + 1;
   }
+  embed(waiting + "]");
   page += page_tail;
   return page;
 }

@@ -160,6 +160,10 @@ RouteExplanation explain(const conf::Config& config, std::string_view address,
     } else {
       why = fmt::format("standby: used only when every hop of tier {} fails or is down", *active_tier);
     }
+    // A hop usable again still shows what last went wrong on it, and when.
+    if (const health::HopState* state = hop.usable && states ? states->at(hop.hop) : nullptr;
+        state && !state->last_error.empty() && state->last_error_at != 0)
+      why += fmt::format("; last error at {}: {}", health::format_utc(state->last_error_at), state->last_error);
     text += fmt::format("  tier {:<5} {:<20} {:<32} weight {:<4} tls {:<13} {:<6} {}\n", hop.cost, h.name, target,
                         hop.weight, conf::to_string(h.tls), status, why);
   }

@@ -17,6 +17,7 @@
 #include "relay/client/judge.hpp"
 #include "relay/delivery/delivery_engine_internal.hpp"
 #include "relay/delivery/notices.hpp"
+#include "relay/delivery/park_note.hpp"
 #include "relay/delivery/queue_bridge.hpp"
 #include "relay/smtp/reply_table.hpp"
 #include "relay/smtp/esmtp_parameters.hpp"
@@ -63,7 +64,8 @@ DeliveryEngine::DeliveryEngine(asio::io_context& io, const conf::Config& config,
       hops_(config.hops.size()),
       scan_timer_(io),
       resolver_(std::make_unique<routing::DnsResolver>(io.get_executor(), config.dns)),
-      hop_counters_(config.hops.size()) {
+      hop_counters_(config.hops.size()),
+      hop_failures_(config.hops.size()) {
   for (const auto& route : routes.routes()) {
     route_has_mx_.push_back(std::ranges::any_of(route.hops, [&](const routing::RouteHop& h) { return config.hops[h.hop].mx; }));
   }
@@ -194,7 +196,8 @@ std::optional<DeliveryEngine::Finished> DeliveryEngine::route(Job job) {
   const HealthNow health = health_now();  // one instant for this decision
   const auto load = outstanding();
   auto hop = selector_.pick(job.route, health.view, job.tried, load);
-  if (!hop && job.tried.empty() &&
+  // Not after the forced hop failed in this pass: that would dial it again at once.
+  if (!hop && job.tried.empty() && job.last_hop == no_hop &&
       routes_.routes()[job.route].when_all_down == conf::RouteConfig::WhenAllDown::try_anyway) {
     // Envoy's panic mode: every hop is marked down, but health may be wrong (e.g. our
     // own probes fail); the route asked for an attempt rather than a wait.
@@ -231,6 +234,29 @@ std::optional<DeliveryEngine::Finished> DeliveryEngine::route(Job job) {
   return std::nullopt;
 }
 
+std::string DeliveryEngine::hop_address(std::size_t hop) const {
+  const auto& h = config_.hops[hop];
+  return (h.host.find(':') != std::string::npos ? "[" + h.host + "]" : h.host) + ":" + std::to_string(h.port);
+}
+
+std::string DeliveryEngine::park_note(std::size_t route_index) const {
+  const routing::Route& route = routes_.routes()[route_index];
+  const HealthNow health = health_now();
+  const auto now = std::chrono::steady_clock::now();
+  const auto wall_now = unix_now_ms();
+  std::vector<HopWait> hops;
+  for (const auto& member : route.hops) {
+    const std::size_t hop = member.hop;
+    HopWait& wait = hops.emplace_back(HopWait{config_.hops[hop].name});
+    if (const auto until = ejection_.ejected_until(hop); until && ejection_.ejected(hop, now))
+      wait.ejected_until = wall_now + std::chrono::duration_cast<std::chrono::milliseconds>(*until - now).count();
+    wait.usable = health.view.usable(hop);
+    wait.last_error = hop_failures_[hop].text;
+    wait.last_error_at = hop_failures_[hop].at;
+  }
+  return relay::park_note(route.name, hops);
+}
+
 DeliveryEngine::Finished DeliveryEngine::defer(Job job, std::string reply, bool attempted) {
   const auto now = unix_now_ms();
   const auto& queued = job.message->queued;
@@ -239,12 +265,21 @@ DeliveryEngine::Finished DeliveryEngine::defer(Job job, std::string reply, bool 
                                queued.sender.empty() ? config_.bounce.lifetime : config_.queue.lifetime)
                                .count();
   const auto backoff_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config_.delivery.hop_backoff).count();
+  const std::string last_hop = job.last_hop == no_hop ? std::string() : config_.hops[job.last_hop].name;
+  // Parked without an attempt in this pass, or after a hop failed in it (its queue of
+  // waiting work moved off it): that failure is the recipient's attempt, the park its wait.
+  const bool tried_here = attempted || (job.last_hop != no_hop && !job.last_failure.empty());
+  const std::string note = attempted ? std::string() : park_note(job.route);
   std::vector<queue::RecipientOutcome> outcomes;
   for (std::size_t position : job.recipients) {
     const auto& rcpt = queued.recipients[position];
-    queue::RecipientOutcome outcome{queued.id, rcpt.index, queue::RecipientState::pending, 0, attempted, reply, {}};
+    queue::RecipientOutcome outcome{queued.id, rcpt.index, queue::RecipientState::pending, 0, tried_here,
+                                    tried_here ? job.last_failure : std::string(), tried_here ? last_hop : std::string()};
+    if (attempted) outcome.reply = reply;
+    outcome.hop_address = tried_here ? job.last_hop_address : std::string();
     if (now >= queued.received_at + lifetime_ms) {
       outcome.state = queue::RecipientState::expired;
+      if (outcome.reply.empty()) outcome.reply = reply;  // the report says why it waited
     } else if (!attempted) {
       // No hop of the route is usable: park. RouteWakeup releases the route as soon as one
       // of its hops is usable again, so the wait can be long and a dead hop no longer
@@ -259,6 +294,8 @@ DeliveryEngine::Finished DeliveryEngine::defer(Job job, std::string reply, bool 
       }
       outcome.next_attempt = std::max(until, now + 1000);
       outcome.parked_route = static_cast<std::uint32_t>(job.route) + 1;
+      outcome.parked_on = routes_.routes()[job.route].name;
+      outcome.parked_note = note;
     } else {
       // Never wait longer than a hop ejection lasts: the hop may be back by then.
       outcome.next_attempt = std::min(retry_at(now, rcpt.attempts + 1), now + backoff_ms);
@@ -269,7 +306,7 @@ DeliveryEngine::Finished DeliveryEngine::defer(Job job, std::string reply, bool 
                    (outcome.next_attempt - now + 999) / 1000);
     } else {
       spdlog::info("qid={} to=<{}> status={} reply=\"{}\"", queue::format_queue_id(queued.id), rcpt.address,
-                   queue::to_string(outcome.state), reply);
+                   queue::to_string(outcome.state), outcome.reply);
     }
     outcomes.push_back(std::move(outcome));
   }
@@ -301,10 +338,10 @@ void DeliveryEngine::record(std::vector<queue::RecipientOutcome> outcomes) {
       io_,
       [this, outcomes = std::move(outcomes)]() mutable -> asio::awaitable<void> {
         auto ec = co_await record_outcomes(queue_, std::move(outcomes));
-        // not_found: an administrator deleted the message while it was being delivered
-        // (`hubrelay queue delete`); the other outcomes were applied.
+        // not_found: an administrator deleted the message, or bounced or expired the
+        // recipient, while it was being delivered; the other outcomes were applied.
         if (ec == queue::errc::not_found)
-          spdlog::info("delivery outcome for a message deleted by an administrator dropped");
+          spdlog::info("delivery outcome for a recipient an administrator deleted or finished meanwhile dropped");
         else if (ec)
           spdlog::error("cannot record delivery outcomes: {}; they will be retried after the lease", ec.message());
       },
@@ -372,26 +409,37 @@ void DeliveryEngine::notify_sender(const MessageInFlight& message, std::vector<q
 }
 
 asio::awaitable<void> DeliveryEngine::commit_bounce(queue::NewMessage bounce, std::vector<queue::RecipientOutcome> outcomes) {
-  // The bounce is durable before the failure is recorded: a crash in between repeats
-  // the attempt (and maybe the bounce) rather than losing the notice.
+  // The report and the outcomes it reports commit in one transaction: a crash repeats
+  // both, never loses the notice. A recipient an administrator bounced or expired while
+  // this delivery ran keeps that outcome, whose report went out with the command: then
+  // the queue drops this one rather than send the sender a second.
   const auto now = unix_now_ms();
-  auto committed = co_await commit_message(queue_, std::move(bounce), now + lease_ms);
-  if (!committed) spdlog::error("cannot queue a bounce: {}", committed.error().message());
-  for (auto& outcome : outcomes) {
-    outcome.recorded_at = now;
-    if (!committed && outcome.delay_notified) {
-      // The notice was never queued: let a later attempt send it.
+  const auto qid = outcomes.empty() ? std::string() : queue::format_queue_id(outcomes.front().id);
+  for (auto& outcome : outcomes) outcome.recorded_at = now;
+  std::vector<queue::RecipientOutcome> sent = outcomes;
+  auto committed = co_await record_with_notice(queue_, std::move(outcomes), std::move(bounce), now + lease_ms);
+  if (!committed) {
+    // Nothing was written. A failure or expiry waits for its lease to end and is tried
+    // again with its report; a delay notice is only news, so the outcomes are recorded
+    // without it and a later attempt sends it.
+    const bool only_pending = std::ranges::all_of(
+        sent, [](const queue::RecipientOutcome& o) { return o.state == queue::RecipientState::pending; });
+    spdlog::error("cannot queue a report to the sender of qid={}: {}{}", qid, committed.error().message(),
+                  only_pending ? "" : "; the outcome is retried after the lease");
+    for (auto& outcome : sent) {
+      if (outcome.delay_notified) delay_notified_.erase({outcome.id, outcome.index});
       outcome.delay_notified = false;
-      delay_notified_.erase({outcome.id, outcome.index});
     }
+    if (only_pending) record(std::move(sent));
+    co_return;
   }
-  if (auto ec = co_await record_outcomes(queue_, std::move(outcomes)))
-    spdlog::error("cannot record delivery outcomes: {}; they will be retried after the lease", ec.message());
-  if (committed) {
-    spdlog::info("qid={} bounce queued from=<> to=<{}>", queue::format_queue_id(committed->id),
-                 committed->recipients.empty() ? "" : committed->recipients.front().address);
-    submit(std::move(*committed));
+  if (!*committed) {
+    spdlog::info("qid={} report to the sender dropped: an administrator finished the recipient(s) meanwhile", qid);
+    co_return;
   }
+  spdlog::info("qid={} bounce queued from=<> to=<{}>", queue::format_queue_id((*committed)->id),
+               (*committed)->recipients.empty() ? "" : (*committed)->recipients.front().address);
+  submit(std::move(**committed));
 }
 
 }  // namespace relay

@@ -6,8 +6,11 @@
 // every outcome back into the queue and into the exported counters (DirectionCounters,
 // HopCounters: each outcome counted once, in finish_job). What a hop's replies mean is
 // the judge's (relay/client/judge); the engine applies that verdict in one place
-// (apply_verdict): a hop failure ejects the hop (health::PassiveEjection) and the same
-// recipients are tried on another usable hop in the same pass.
+// (apply_verdict): a hop failure ejects the hop (health::PassiveEjection), is kept as the
+// hop's last error (hop_failure, for the state files), is logged once with the work it hit,
+// and the same recipients are tried on another usable hop in the same pass. Every outcome
+// carries the hop and address of its attempt and the real reply or fault; a recipient
+// parked for want of a usable hop carries the route and each hop's state (park_note).
 // Files: delivery_engine.cpp (lifecycle, submit, dispatch, defer, finish, notices),
 // delivery_engine_pool.cpp (connection pools), delivery_engine_verdict.cpp (one
 // transaction and its verdict), delivery_engine_mx.cpp (direct MX delivery),
@@ -67,6 +70,15 @@ class DeliveryEngine {
     if (ejection_.record_success(hop)) hops_proven_.push_back(hop);
   }
   const health::PassiveEjection& ejection() const noexcept { return ejection_; }
+  /// A hop's most recent failure as the engine saw it (connect, TLS, protocol, the hop's
+  /// own refusal): what it was and when (Unix ms; 0: none since start). The health
+  /// service shows it in the state files within a second (health::EjectionReport).
+  struct HopFailure {
+    std::string text;
+    queue::UnixMillis at = 0;
+    std::uint64_t count = 0;  // failures since start: tells a reader something changed
+  };
+  const HopFailure& hop_failure(std::size_t hop) const noexcept { return hop_failures_[hop]; }
 
   // Operations: per-direction and per-hop counters, hop health, throughput.
   const DirectionCounters& direction_counters(conf::Direction d) const noexcept {
@@ -86,6 +98,7 @@ class DeliveryEngine {
 
  private:
   struct MessageInFlight;
+  static constexpr std::size_t no_hop = static_cast<std::size_t>(-1);
   struct Job {
     std::shared_ptr<MessageInFlight> message;
     std::size_t route = 0;
@@ -94,6 +107,8 @@ class DeliveryEngine {
     std::string last_failure;             // reply or fault text from the last hop tried
     std::string domain;                   // set when the route has an MX hop: one domain per job
     bool forced = false;                  // sent to an unusable hop by when_all_down = "try_anyway"
+    std::size_t last_hop = no_hop;        // the hop that gave last_failure (no_hop: none this pass)
+    std::string last_hop_address;         // its address:port
   };
   /// A job done with this pass: its recipients' outcomes, and those due a "relayed"
   /// notice (delivered to a hop without DSN while NOTIFY had SUCCESS, RFC 3461 §4.1).
@@ -136,8 +151,18 @@ class DeliveryEngine {
   void finish_job(Finished finished);
   void record(std::vector<queue::RecipientOutcome> outcomes);
   /// Charges `hop` a failure (passive ejection; counted under `failure_class` unless
-  /// empty); returns the jobs waiting for it, to go elsewhere.
-  std::deque<Job> eject(std::size_t hop, std::string_view failure_class, const std::string& why);
+  /// empty), remembers it as the hop's last error and logs it once with the number of
+  /// recipients and messages it hit (`in_hand`: the job whose transaction failed, if any);
+  /// returns the jobs waiting for it, to go elsewhere, each carrying the failure.
+  std::deque<Job> eject(std::size_t hop, std::string_view failure_class, const std::string& why,
+                        const Job* in_hand = nullptr);
+  /// `job` after its connection to `hop` failed with `why`: that failure is its attempt.
+  Job dialled(Job job, std::size_t hop, const std::string& why) const;
+  /// "451 4.4.1 No healthy next hop available (route R: a ejected until T, last error: …)":
+  /// why a job of `route` is parked, with each hop's state, for the queue's history.
+  std::string park_note(std::size_t route) const;
+  /// The configured "host:port" of a hop, for history rows when no connection was made.
+  std::string hop_address(std::size_t hop) const;
   void spawn_connection(std::size_t hop);
   boost::asio::awaitable<void> run_connection(std::size_t hop);
   /// One transaction of `job` on a pooled connection, judged and applied; returns what is left to do.
@@ -148,7 +173,7 @@ class DeliveryEngine {
   std::optional<Finished> refuse_unsendable(const HopCapabilities& capabilities, std::size_t hop, const Job& job);
   /// The one place a verdict is applied: outcomes, counters, health, and where the
   /// recipients left to retry go.
-  Work apply_verdict(std::size_t hop, Job job, const Verdict& verdict, bool hop_has_dsn);
+  Work apply_verdict(std::size_t hop, Job job, const Verdict& verdict, bool hop_has_dsn, const std::string& address);
   std::vector<std::uint32_t> outstanding() const;
   boost::asio::awaitable<void> run_mx(std::size_t hop, Job job);
   boost::asio::awaitable<Work> deliver_mx(std::size_t hop, Job job);
@@ -159,8 +184,8 @@ class DeliveryEngine {
   /// Releases what is parked on routes with a hop that came back (see the .cpp).
   boost::asio::awaitable<void> release_woken_routes();
   /// Makes the recipients parked on route index + 1 (0: on any route) due now, in rounds;
-  /// a `trial` releases only a few.
-  boost::asio::awaitable<void> release_route(std::uint32_t route_tag, bool trial);
+  /// a `trial` (of the hops named in `trial_hops`, for the log) releases only a few.
+  boost::asio::awaitable<void> release_route(std::uint32_t route_tag, bool trial, std::string trial_hops = {});
   queue::UnixMillis retry_at(queue::UnixMillis now, std::uint32_t attempts);
   double jitter_unit();  // uniform in [0, 1), for the retry schedule's jitter
 
@@ -184,6 +209,7 @@ class DeliveryEngine {
   std::set<std::pair<queue::MessageId, std::int32_t>> delay_notified_;  // this run; the queue keeps it (v4)
   std::array<DirectionCounters, 2> by_direction_{};
   std::vector<HopCounters> hop_counters_;
+  std::vector<HopFailure> hop_failures_;
   ThroughputRing* throughput_ = nullptr;
   bool scanning_ = false;
   DirectionCounters& direction(conf::Direction d) noexcept { return by_direction_[static_cast<std::size_t>(d)]; }

@@ -78,6 +78,7 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
       co_await client.quit();
       co_return Work{{}, {std::move(*refused)}};
     }
+    const std::string address = client.remote();
     const Transcript transcript = co_await transact(client, hop, job);
     co_await client.quit();
     Job next = job;
@@ -87,9 +88,10 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
       failure = verdict.why;  // this host failed: the next one gets the job
       continue;
     }
-    co_return apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn);
+    co_return apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn, address);
   }
   job.last_failure = failure;
+  job.last_hop = hop;
   job.tried.push_back(hop);
   co_return Work{{std::move(job)}, {}};  // another hop of the route, or defer with the last failure
 }

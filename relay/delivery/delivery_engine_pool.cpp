@@ -7,23 +7,55 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "relay/client/smtp_client.hpp"
 #include "relay/delivery/delivery_engine.hpp"
 #include "relay/delivery/delivery_engine_internal.hpp"
+#include "health/report.hpp"
 #include "health/spawn_log.hpp"
+#include "relay/delivery/queue_bridge.hpp"
 
 namespace relay {
 namespace asio = boost::asio;
 
 std::deque<DeliveryEngine::Job> DeliveryEngine::eject(std::size_t hop, std::string_view failure_class,
-                                                      const std::string& why) {
+                                                      const std::string& why, const Job* in_hand) {
   if (!failure_class.empty()) ++hop_counters_[hop].failures[std::string(failure_class)];
-  ejection_.record_failure(hop, std::chrono::steady_clock::now());
-  spdlog::warn("hop={} failed: {}; skipped until it recovers", config_.hops[hop].name, why);
+  const auto now = std::chrono::steady_clock::now();
+  const bool already_ejected = ejection_.ejected(hop, now);
+  ejection_.record_failure(hop, now);
+  HopFailure& failure = hop_failures_[hop];
+  failure.text = why;
+  failure.at = unix_now_ms();
+  ++failure.count;
   // Work queued for this hop goes elsewhere now rather than waiting for it.
   auto pending = std::move(hops_[hop].jobs);
   hops_[hop].jobs.clear();
+  std::size_t recipients = 0;
+  std::set<queue::MessageId> messages;
+  const auto count = [&](const Job& job) {
+    recipients += job.recipients.size();
+    messages.insert(job.message->queued.id);
+  };
+  if (in_hand) count(*in_hand);
+  for (const auto& job : pending) count(job);
+  // One line per hop event, however much work it hit. Parallel connections to a dead hop
+  // fail together; those that find it ejected already and carry no work add nothing.
+  const auto level = already_ejected && recipients == 0 ? spdlog::level::debug : spdlog::level::warn;
+  const auto until = ejection_.ejected_until(hop);
+  const auto left = until ? std::chrono::duration_cast<std::chrono::milliseconds>(*until - now).count() : 0;
+  spdlog::log(level, "hop={} failed: {}; {} recipient(s) in {} message(s) affected; skipped until it recovers (ejected until {})",
+              config_.hops[hop].name, why, recipients, messages.size(), health::format_utc(failure.at + left));
   return pending;
+}
+
+// A job whose connection to `hop` could not be made: that was its attempt on the hop.
+DeliveryEngine::Job DeliveryEngine::dialled(Job job, std::size_t hop, const std::string& why) const {
+  job.last_failure = why;
+  job.last_hop = hop;
+  job.last_hop_address = hop_address(hop);
+  return job;
 }
 
 std::vector<std::uint32_t> DeliveryEngine::outstanding() const {
@@ -46,8 +78,8 @@ asio::awaitable<void> DeliveryEngine::run_connection(std::size_t hop) {
   if (!addresses) {
     --state.connections;
     Work work;
-    for (auto& job : eject(hop, {}, reply_line(ReplyId::hop_dns_failure, addresses.error().text)))
-      work.jobs.push_back(std::move(job));
+    const std::string why = reply_line(ReplyId::hop_dns_failure, addresses.error().text);
+    for (auto& job : eject(hop, {}, why)) work.jobs.push_back(dialled(std::move(job), hop, why));
     run(std::move(work));
     co_return;
   }
@@ -58,7 +90,7 @@ asio::awaitable<void> DeliveryEngine::run_connection(std::size_t hop) {
     --state.connections;
     const Verdict verdict = judge(opened, 0, false);
     Work work;
-    for (auto& job : eject(hop, verdict.failure_class, verdict.why)) work.jobs.push_back(std::move(job));
+    for (auto& job : eject(hop, verdict.failure_class, verdict.why)) work.jobs.push_back(dialled(std::move(job), hop, verdict.why));
     run(std::move(work));
     co_return;
   }

@@ -7,6 +7,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "relay/delivery/delivery_engine.hpp"
 #include "relay/delivery/delivery_engine_internal.hpp"
 #include "relay/delivery/queue_bridge.hpp"
@@ -48,16 +50,30 @@ asio::awaitable<void> DeliveryEngine::release_woken_routes() {
   // ejection end of a dead hop would claim and re-park the whole backlog.
   std::vector<std::size_t> full = std::exchange(hops_proven_, {});
   std::vector<std::size_t> trial;
-  for (std::size_t hop : wakeup_.observe(health_now().view))
-    (ejection_.ejected_until(hop) ? trial : full).push_back(hop);
+  std::set<std::size_t> logged;
+  for (std::size_t hop : full)
+    if (logged.insert(hop).second)
+      spdlog::info("hop={} usable again: a delivery or its own check got through", config_.hops[hop].name);
+  for (std::size_t hop : wakeup_.observe(health_now().view)) {
+    const bool ejection_ended = ejection_.ejected_until(hop).has_value();
+    (ejection_ended ? trial : full).push_back(hop);
+    if (logged.insert(hop).second)
+      spdlog::info("hop={} usable again{}", config_.hops[hop].name,
+                   ejection_ended ? ": its ejection ended (half-open: a trial of parked recipients goes to it)" : "");
+  }
   const std::vector<std::size_t> full_routes = wakeup_.routes_of(full);
   for (std::size_t route : full_routes) co_await release_route(static_cast<std::uint32_t>(route) + 1, false);
-  for (std::size_t route : wakeup_.routes_of(trial))
-    if (!std::ranges::binary_search(full_routes, route))
-      co_await release_route(static_cast<std::uint32_t>(route) + 1, true);
+  for (std::size_t route : wakeup_.routes_of(trial)) {
+    if (std::ranges::binary_search(full_routes, route)) continue;
+    std::string names;  // the hops of this route on trial, for the log
+    for (const auto& member : routes_.routes()[route].hops)
+      if (std::ranges::find(trial, member.hop) != trial.end())
+        names += (names.empty() ? "" : ",") + config_.hops[member.hop].name;
+    co_await release_route(static_cast<std::uint32_t>(route) + 1, true, names);
+  }
 }
 
-asio::awaitable<void> DeliveryEngine::release_route(std::uint32_t route_tag, bool trial) {
+asio::awaitable<void> DeliveryEngine::release_route(std::uint32_t route_tag, bool trial, std::string trial_hops) {
   // Small rounds, each its own queue transaction, so commits from sessions interleave with
   // a release of a large backlog. Bounded: anything left waits its parked time.
   constexpr std::size_t batch = 1000;
@@ -82,7 +98,8 @@ asio::awaitable<void> DeliveryEngine::release_route(std::uint32_t route_tag, boo
   const routing::Route& route = routes_.routes()[route_tag - 1];
   direction(route.direction).released += total;
   if (trial) {
-    spdlog::info("route={} has a hop whose ejection ended; released {} parked recipients as a trial", route.name, total);
+    spdlog::info("route={} has a hop whose ejection ended; released {} parked recipients as a trial of hop={}",
+                 route.name, total, trial_hops);
   } else {
     spdlog::info("route={} has a usable hop again; released {} parked recipients", route.name, total);
   }

@@ -58,14 +58,16 @@ asio::awaitable<Transcript> DeliveryEngine::transact(SmtpClient& client, std::si
 
 asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver(SmtpClient& client, std::size_t hop, Job job) {
   if (auto refused = refuse_unsendable(client.capabilities(), hop, job)) co_return Work{{}, {std::move(*refused)}};
+  const std::string address = client.remote();  // before the transaction: a fault may close the socket
   const Transcript transcript = co_await transact(client, hop, job);
   Job next = job;
   next.tried.push_back(hop);
   const Verdict verdict = judge(transcript, job.recipients.size(), other_hops_remain(next));
-  co_return apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn);
+  co_return apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn, address);
 }
 
-DeliveryEngine::Work DeliveryEngine::apply_verdict(std::size_t hop, Job job, const Verdict& verdict, bool hop_has_dsn) {
+DeliveryEngine::Work DeliveryEngine::apply_verdict(std::size_t hop, Job job, const Verdict& verdict, bool hop_has_dsn,
+                                                   const std::string& address) {
   Work work;
   // Recipients left to retry: another hop now when the verdict says one remains (routing
   // decides which), else back to the queue for the retry schedule. A stopped engine
@@ -79,8 +81,10 @@ DeliveryEngine::Work DeliveryEngine::apply_verdict(std::size_t hop, Job job, con
   };
   if (verdict.hop_failed) {
     job.last_failure = verdict.why;
+    job.last_hop = hop;
+    job.last_hop_address = address;
     job.tried.push_back(hop);
-    for (auto& waiting : eject(hop, verdict.failure_class, verdict.why)) work.jobs.push_back(std::move(waiting));
+    for (auto& waiting : eject(hop, verdict.failure_class, verdict.why, &job)) work.jobs.push_back(std::move(waiting));
     const bool next_hop = !verdict.recipients.empty() && verdict.recipients.front().next_hop;
     retry(std::move(job), next_hop);
     return work;
@@ -95,6 +99,8 @@ DeliveryEngine::Work DeliveryEngine::apply_verdict(std::size_t hop, Job job, con
   Finished done{job.message, {}, {}};
   Job left{job.message, job.route, {}, job.tried, verdict.retry_reply, job.domain, false};
   left.tried.push_back(hop);
+  left.last_hop = hop;
+  left.last_hop_address = address;
   bool next_hop = false;
   for (std::size_t i = 0; i < job.recipients.size(); ++i) {
     const std::size_t position = job.recipients[i];
@@ -106,10 +112,12 @@ DeliveryEngine::Work DeliveryEngine::apply_verdict(std::size_t hop, Job job, con
         // A hop with DSN takes over NOTIFY=SUCCESS; without it we report "relayed" now.
         if (!hop_has_dsn && notify_allows(rcpt.parameters, DsnAction::relayed)) done.relayed.push_back(rcpt.index);
         done.outcomes.push_back({queued.id, rcpt.index, queue::RecipientState::delivered, 0, true, judged.reply, hop_name});
+        done.outcomes.back().hop_address = address;
         break;
       case Fate::failed:
         spdlog::info("qid={} to=<{}> hop={} status=failed reply=\"{}\"", qid, rcpt.address, hop_name, judged.reply);
         done.outcomes.push_back({queued.id, rcpt.index, queue::RecipientState::failed, now, true, judged.reply, hop_name});
+        done.outcomes.back().hop_address = address;
         break;
       case Fate::retry:
         left.recipients.push_back(position);

@@ -58,6 +58,16 @@ asio::awaitable<std::error_code> record_outcomes(queue::MessageQueue& q,
       asio::use_awaitable, std::move(outcomes));
 }
 
+asio::awaitable<NoticeResult> record_with_notice(queue::MessageQueue& q, std::vector<queue::RecipientOutcome> outcomes,
+                                                 queue::NewMessage notice, queue::UnixMillis lease_until) {
+  return asio::async_initiate<decltype(asio::use_awaitable), void(NoticeResult)>(
+      [&q, lease_until](auto handler, std::vector<queue::RecipientOutcome> outcomes, queue::NewMessage notice) {
+        q.record_with_notice(std::move(outcomes), std::move(notice), lease_until,
+                             post_back<NoticeResult>(std::move(handler)));
+      },
+      asio::use_awaitable, std::move(outcomes), std::move(notice));
+}
+
 asio::awaitable<std::expected<std::size_t, std::error_code>> release_parked(queue::MessageQueue& q,
                                                                           std::uint32_t route,
                                                                           queue::UnixMillis now,

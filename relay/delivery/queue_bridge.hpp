@@ -21,6 +21,11 @@ boost::asio::awaitable<ClaimResult> claim_due(queue::MessageQueue& q, queue::Uni
 boost::asio::awaitable<std::error_code> record_outcomes(queue::MessageQueue& q,
                                                         std::vector<queue::RecipientOutcome> outcomes);
 
+using NoticeResult = std::expected<std::optional<queue::QueuedMessage>, std::error_code>;
+boost::asio::awaitable<NoticeResult> record_with_notice(queue::MessageQueue& q,
+                                                        std::vector<queue::RecipientOutcome> outcomes,
+                                                        queue::NewMessage notice, queue::UnixMillis lease_until);
+
 boost::asio::awaitable<std::expected<std::size_t, std::error_code>> release_parked(queue::MessageQueue& q,
                                                                                  std::uint32_t route,
                                                                                  queue::UnixMillis now,

@@ -10,6 +10,9 @@ same commands work with the daemon stopped; bad ids and
 filters exit 1 with a clear message; /metrics counters equal exactly the traffic sent
 through each listener; `hubrelay stats` reports per-direction rates; SIGHUP with a
 changed route sends new mail to the new hop while a slow session in progress completes;
+a dead hop's real error (connection refused, with the hop's name and address) is in
+`queue list`, `queue show`, /api/queue, the status page and health.json, the attempt count
+is real and the log has one line for a hop failure that hit a batch of messages;
 SIGHUP with a broken configuration keeps the old one, and so does one whose DNS resolver
 cannot be created (c-ares failing its initialisation, provoked by a test-only LD_PRELOAD
 shim); SIGTERM drains; [relay] user drops
@@ -314,6 +317,137 @@ class QueueCliTest(OperationsTestCase):
         lines = self.http("/api/queue?state=deferred").splitlines()
         self.assertEqual(len(lines), 1)
         self.assertEqual(json.loads(lines[0])["state"], "deferred")
+
+
+class DeadHopErrorTest(OperationsTestCase):
+    """A hop refusing connections: the real error is recorded and shown everywhere.
+
+    The only outbound hop points at a closed loopback port. After a restart the scanner
+    claims the whole backlog in one pass, so one connection failure hits every message:
+    the log has one line for it (naming the hop, the fault and the count), not one per
+    message. `queue show`, `queue list`, /api/queue and health.json all carry
+    "Connection refused" with the hop's name, the attempt count is real (> 0), and a
+    recipient waiting for the route says so (parked on route internet) without losing the
+    error."""
+
+    def test_the_real_error_per_recipient_per_hop_and_once_in_the_log(self):
+        dead_port = free_port("127.0.0.1")  # nothing listens here
+        self.admin_port = free_port("127.0.0.1")
+        hub = self.start_sink("hub")
+        # Long backoff: no ejection ends (no trial) while the test looks.
+        self.cfg, self.config_path = self.make_config(
+            [Hop("hub", hub.port)], [Hop("upstream", dead_port)], hop_backoff="60s",
+            retry_schedule=["60s"], log_level="info", extra_toml=admin_toml(self.admin_port))
+        relay = self.start_relay(self.cfg, self.config_path)
+        n = 5
+        self.send_outbound(n, DEAD_DOMAIN, "dead-hop")
+        wait_for(lambda: len(self.queue_json("--state", "deferred")) == n, WAIT, f"{n} deferred messages")
+        # The first message's connection failed and ejected the hop; the others were parked
+        # without a try of their own: their line gives the park's text, with the hop's error.
+        first = self.cli("list")
+        print("[queue list, first run]\n" + first.stdout, file=sys.stderr)
+        for line in (l for l in first.stdout.splitlines() if l.startswith("    <")):
+            self.assertIn("Connection refused", line)
+        self.assertEqual(relay.stop(), 0)
+
+        # Restart: recovery makes all of them due at once, one claim submits them together.
+        relay = self.start_relay(self.cfg, self.config_path)
+        batch = re.compile(r"hop=upstream failed: .*Connection refused.*; (\d+) recipient\(s\) in (\d+) message\(s\)")
+        wait_for(lambda: batch.search(relay.log_text()), WAIT, "the hop failure line of the batch")
+        wait_for(lambda: relay.log_text().count("parked_on=internet") >= n, WAIT, "every recipient parked")
+        failures = [l for l in relay.log_text().splitlines() if " warning hop=upstream failed" in l]
+        print("\n[e2e] " + "\n[e2e] ".join(failures), file=sys.stderr)
+        self.assertEqual(len(failures), 1, failures)  # one line for the hop event, not one per message
+        recipients, messages = map(int, batch.search(failures[0]).groups())
+        self.assertEqual((recipients, messages), (n, n), failures[0])
+
+        # queue list: the compact line per recipient names the hop, the error and the park.
+        listed = self.cli("list")
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        print("[queue list]\n" + listed.stdout, file=sys.stderr)
+        waiting = [l for l in listed.stdout.splitlines() if l.startswith("    <")]
+        self.assertEqual(len(waiting), n, listed.stdout)
+        for line in waiting:
+            self.assertIn("hop=upstream", line)
+            self.assertIn("Connection refused", line)
+            self.assertIn("parked on route internet since ", line)
+
+        # /api/queue: the same per recipient, and real attempts.
+        rows = [json.loads(l) for l in self.http("/api/queue?state=deferred").splitlines() if l.strip()]
+        self.assertEqual(len(rows), n)
+        for row in rows:
+            rcpt = row["recipients"][0]
+            self.assertGreater(rcpt["attempts"], 0, rcpt)
+            self.assertEqual(rcpt["hop"], "upstream")
+            self.assertIn("Connection refused", rcpt["last_reply"])
+            self.assertIn(f"127.0.0.1:{dead_port}", rcpt["last_reply"])
+            self.assertEqual(rcpt["parked_on"], "internet")
+
+        # queue show: the full history, each attempt with hop and address, the parks.
+        qid = rows[0]["id"]
+        shown = self.cli("show", qid)
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+        print(f"[queue show {qid}]\n" + shown.stdout, file=sys.stderr)
+        self.assertIn(f"attempt hop=upstream (127.0.0.1:{dead_port}) pending", shown.stdout)
+        self.assertIn("Connection refused", shown.stdout)
+        self.assertIn("parked pending \"451 4.4.1 No healthy next hop available (route internet: upstream ejected until",
+                      shown.stdout)
+        self.assertIn("waiting:    parked on route internet since ", shown.stdout)
+        history = json.loads(self.cli("show", qid, "--json").stdout)["attempts"]
+        tries = [a for a in history if a["kind"] == "delivery"]
+        self.assertGreaterEqual(len(tries), 2, history)  # once per run of the daemon
+        self.assertTrue(all(a["hop"] == "upstream" and a["address"] == f"127.0.0.1:{dead_port}" for a in tries), history)
+
+        # /api/queue/ID: the same history through the admin API.
+        one = json.loads(self.http(f"/api/queue/{qid}"))
+        self.assertEqual(one["id"], qid)
+        self.assertTrue(any(a["kind"] == "delivery" and "Connection refused" in a["reply"] for a in one["attempts"]),
+                        one["attempts"])
+        self.assertTrue(any(a["kind"] == "parked" for a in one["attempts"]), one["attempts"])
+
+        # The status page's queue section carries the same per-recipient data, rendered.
+        page = self.http("/")
+        self.assertIn('id="waiting-data"', page)
+        self.assertIn("Connection refused", page)
+        browser = shutil.which("chromium") or shutil.which("chromium-browser")
+        if browser:
+            profile = tempfile.mkdtemp(prefix="hubrelay-chromium-", dir=self.dir)
+            dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                                  "--disable-background-networking", "--disable-component-update",
+                                  f"--user-data-dir={profile}", "--dump-dom", f"http://127.0.0.1:{self.admin_port}/"],
+                                 capture_output=True, text=True, timeout=120)
+            self.assertEqual(dom.returncode, 0, dom.stderr[-2000:])
+            self.assertIn('data-rendered="yes"', dom.stdout)
+            self.assertRegex(dom.stdout, r'<td>upstream</td><td>[^<]*Connection refused</td><td>internet since ')
+            print("[status page] rendered the waiting recipients: "
+                  f"{dom.stdout.count('Connection refused')} cell(s) with the error", file=sys.stderr)
+
+        # health.json / health.txt: the hop's last error and when, within a second.
+        state = self.cfg.state_dir / "health.json"
+        def hop_state():
+            try:
+                hops = json.loads(state.read_text())["hops"]
+            except (OSError, ValueError):
+                return None
+            hop = next((h for h in hops if h["name"] == "upstream"), None)
+            return hop if hop and "Connection refused" in hop.get("last_error", "") else None
+        hop = wait_for(hop_state, WAIT, "the hop's last error in health.json")
+        self.assertEqual(hop["state"], "ejected")
+        self.assertGreater(hop["last_error_at"], 0)
+        self.assertIn(f"127.0.0.1:{dead_port}", hop["last_error"])
+        # health.txt is written just after health.json: wait for it too.
+        text_file = self.cfg.state_dir / "health.txt"
+        def written():
+            t = text_file.read_text()
+            return t if "last error at " in t else None
+        text = wait_for(written, WAIT, "the hop's last error in health.txt")
+        print("[health.txt]\n" + text, file=sys.stderr)
+        self.assertIn("Connection refused", text)
+        explained = run_cli(["route", "explain", "someone@" + DEAD_DOMAIN, "--config", str(self.config_path)])
+        print("[route explain]\n" + explained.stdout, file=sys.stderr)
+        self.assertIn("upstream", explained.stdout)
+        self.assertIn("Connection refused", explained.stdout)
+        self.assertIn("ejected until", explained.stdout)
 
 
 class MetricsTest(OperationsTestCase):

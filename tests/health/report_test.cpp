@@ -77,6 +77,38 @@ TEST(StateFile, ReadsBackWhatTheDaemonWrites) {
   EXPECT_NE(state->hops[2].last_error.find("no \"answer\""), std::string::npos) << state->hops[2].last_error;
 }
 
+// The delivery engine's last failure on a hop, with its time, reaches both files and
+// comes back from health.json; it stays after the hop is usable again. A DOWN path's
+// failing check, when there is one, is named instead.
+TEST(StateFile, CarriesTheHopsLastDeliveryErrorAndWhen) {
+  const auto s = snapshot(health::State::down, health::State::up);
+  const std::string refused =
+      "451 4.4.1 Connection to next hop failed: connect to 127.0.0.1:2603 failed: Connection refused";
+  std::vector<EjectionReport> ejections{{"plain", true, t0 + 60'000, 1, 1, refused, t0 - 1'000},
+                                        {"sited", false, 0, 0, 0, "421 4.3.2 busy", t0 - 2'000},
+                                        {"checked", false, 0, 0, 0, "550 5.7.1 relaying denied", t0 - 9'000}};
+  const auto json = health::render_json(s, ejections);
+  EXPECT_NE(json.find("\"last_error_at\": " + std::to_string(t0 - 1'000) + ", \"last_error_at_utc\": \"" +
+                      health::format_utc(t0 - 1'000) + "\""),
+            std::string::npos)
+      << json;
+  const auto state = health::parse_state(json);
+  ASSERT_TRUE(state) << state.error();
+  EXPECT_EQ(state->hops[0].last_error, refused);
+  EXPECT_EQ(state->hops[0].last_error_at, t0 - 1'000);
+  EXPECT_EQ(state->hops[1].condition, HopCondition::path_down);
+  EXPECT_EQ(state->hops[1].last_error, "421 4.3.2 busy");  // its path has no failed check to name
+  EXPECT_EQ(state->hops[2].condition, HopCondition::usable);
+  EXPECT_EQ(state->hops[2].last_error, "550 5.7.1 relaying denied");
+  EXPECT_EQ(health::describe(state->hops[0]), "NOT usable: ejected until " + health::format_utc(t0 + 60'000) +
+                                                  "; last error at " + health::format_utc(t0 - 1'000) + ": " + refused);
+  const auto text = health::render_text(s, ejections);
+  EXPECT_NE(text.find("checked                  usable; last error at " + health::format_utc(t0 - 9'000) +
+                      ": 550 5.7.1 relaying denied"),
+            std::string::npos)
+      << text;
+}
+
 TEST(StateFile, RefusesWhatItCannotTrust) {
   const auto json = health::render_json(snapshot(health::State::up, health::State::up), {});
   EXPECT_FALSE(health::parse_state(json.substr(0, json.size() / 2)));  // partly written

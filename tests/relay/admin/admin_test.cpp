@@ -196,6 +196,11 @@ class FakeBackend : public admin::Backend {
     return std::string("{\"id\":\"1\"}\n");
   }
   std::expected<std::string, std::string> queue_summary() override { return std::string("TOTAL 0\n"); }
+  std::expected<std::string, admin::QueueError> queue_show(std::string_view id) override {
+    if (id == "2A") return std::string("{\"id\":\"000000002A\",\"attempts\":[]}");
+    if (id == "zz") return std::unexpected(admin::QueueError{400, "bad request: not a queue id"});
+    return std::unexpected(admin::QueueError{404, "no message with queue id " + std::string(id)});
+  }
   int snapshots = 0;
   admin::Query last_query;
 };
@@ -247,6 +252,35 @@ TEST(AdminHttp, StatusPageEmbedsJsonSafely) {
   // The page has a section for the health paths and shows each hop's paths.
   EXPECT_NE(page.find("id=\"paths\""), std::string::npos);
   EXPECT_NE(page.find("S.paths"), std::string::npos);
+}
+
+// The queue section lists deferred messages (the /api/queue lines) as one JSON array, with
+// each recipient's last error and park; "</" in a reply cannot end the script early.
+TEST(AdminHttp, StatusPageListsWhyDeferredMailWaits) {
+  const std::string lines =
+      "{\"id\":\"01\",\"recipients\":[{\"last_reply\":\"451 </script> refused\",\"parked_on\":\"internet\"}]}\n"
+      "{\"id\":\"02\",\"recipients\":[]}\n";
+  const std::string page = admin::status_page("{}", lines);
+  EXPECT_NE(page.find("<script id=\"waiting-data\" type=\"application/json\">[{\"id\":\"01\""), std::string::npos);
+  EXPECT_NE(page.find("\"parked_on\":\"internet\"}]},{\"id\":\"02\",\"recipients\":[]}]</script>"), std::string::npos);
+  EXPECT_NE(page.find("451 <\\/script> refused"), std::string::npos);
+  EXPECT_NE(page.find("id=\"waiting\""), std::string::npos);
+  EXPECT_NE(page.find("\"last error\""), std::string::npos);
+  EXPECT_NE(admin::status_page("{}").find("type=\"application/json\">[]</script>"), std::string::npos);
+}
+
+// /api/queue/ID: one message with its history; a bad or unknown id says which.
+TEST(AdminHttp, OneMessageWithItsHistory) {
+  FakeBackend b;
+  const auto shown = admin::handle({"GET", "/api/queue/2A", ""}, "", b);
+  EXPECT_EQ(shown.status, 200);
+  EXPECT_EQ(shown.content_type, "application/json");
+  EXPECT_EQ(shown.body, "{\"id\":\"000000002A\",\"attempts\":[]}\n");
+  EXPECT_EQ(admin::handle({"GET", "/api/queue/zz", ""}, "", b).status, 400);
+  const auto unknown = admin::handle({"GET", "/api/queue/2B", ""}, "", b);
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(unknown.body, "404 no message with queue id 2B\n");
+  EXPECT_EQ(admin::handle({"GET", "/api/queue/summary", ""}, "", b).body, "TOTAL 0\n");  // still the summary
 }
 
 TEST(AdminHttp, SplitTarget) {

@@ -147,6 +147,68 @@ TEST(QueueFormatTest, MessageInEachState) {
   EXPECT_EQ(queue_format::list_header(), "QUEUE-ID    STATE     DIR      AGE   SIZE     SENDER -> RECIPIENTS\n");
 }
 
+// A recipient of a dead hop: tried once (connection refused), then parked on its route.
+// Each view shows the real error with the hop, and the park with route and time; the
+// history lists the attempt (hop and address) and the park, newest last.
+TEST(QueueFormatTest, ParkedRecipientKeepsTheRealErrorAndShowsTheRoute) {
+  const queue::UnixMillis now = t0 + 600'000;
+  const std::string refused =
+      "451 4.4.1 Connection to next hop failed: connect to 127.0.0.1:2603 failed: Connection refused";
+  queue::MessageView m = message(RecipientState::pending, 1, refused);
+  m.recipients[0].hop = "upstream";
+  m.recipients[0].parked_on = "internet";
+  m.recipients[0].parked_since = t0 + 1'000;
+  m.attempts.push_back({0, t0 + 1'000, "upstream", RecipientState::pending, refused, queue::AttemptKind::delivery,
+                        "127.0.0.1:2603"});
+  m.attempts.push_back({0, t0 + 1'000, "", RecipientState::pending,
+                        "451 4.4.1 No healthy next hop available (route internet: upstream ejected until "
+                        "2023-11-14T22:13:24Z)",
+                        queue::AttemptKind::parked, ""});
+  struct Case {
+    const char* view;
+    std::string text;
+    std::vector<std::string> parts;
+  };
+  const std::vector<Case> cases = {
+      {"list", queue_format::message_line(m, now),
+       {"    <bob@example.com> hop=upstream \"" + refused +
+        "\"; parked on route internet since 2023-11-14T22:13:21Z\n"}},
+      {"waiting", queue_format::waiting_text(m.recipients[0]),
+       {"hop=upstream \"" + refused + "\"; parked on route internet since 2023-11-14T22:13:21Z"}},
+      {"json", queue_format::message_json(m, now),
+       {"\"attempts\":1,", "\"last_reply\":\"" + refused + "\",\"hop\":\"upstream\"",
+        "\"parked_on\":\"internet\",\"parked_since\":\"2023-11-14T22:13:21Z\"",
+        "{\"recipient\":0,\"at\":\"2023-11-14T22:13:21Z\",\"hop\":\"upstream\",\"address\":\"127.0.0.1:2603\","
+        "\"kind\":\"delivery\",\"state\":\"pending\",\"reply\":\"" + refused + "\"}",
+        "\"hop\":null,\"address\":null,\"kind\":\"parked\""}},
+      {"show", queue_format::show_text(m, now),
+       {"  [0] <bob@example.com> pending attempts=1 next=2023-11-14T22:18:20Z hop=upstream\n",
+        "      last reply: " + refused + "\n",
+        "      waiting:    parked on route internet since 2023-11-14T22:13:21Z (no usable hop; released when one is)\n",
+        "attempts:\n  2023-11-14T22:13:21Z [0] attempt hop=upstream (127.0.0.1:2603) pending \"" + refused + "\"\n"
+        "  2023-11-14T22:13:21Z [0] parked pending \"451 4.4.1 No healthy next hop available (route internet: "}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.view);
+    for (const auto& part : c.parts) EXPECT_NE(c.text.find(part), std::string::npos) << c.text << "\nwants: " << part;
+  }
+  // Parked before any attempt: no reply of its own, so the park's text says why.
+  queue::RecipientView fresh;
+  fresh.parked_on = "internet";
+  fresh.parked_since = t0;
+  EXPECT_EQ(queue_format::waiting_text(fresh), "parked on route internet since 2023-11-14T22:13:20Z");
+  fresh.parked_reason = "451 4.4.1 No healthy next hop available (route internet: upstream ejected until T, last "
+                        "error at T: connect to 127.0.0.1:2603 failed: Connection refused)";
+  EXPECT_EQ(queue_format::waiting_text(fresh),
+            "parked on route internet since 2023-11-14T22:13:20Z: \"" + fresh.parked_reason + "\"");
+  // Tried before: the compact line keeps to its own error; the park's text is in show.
+  m.recipients[0].parked_reason = fresh.parked_reason;
+  EXPECT_EQ(queue_format::waiting_text(m.recipients[0]),
+            "hop=upstream \"" + refused + "\"; parked on route internet since 2023-11-14T22:13:21Z");
+  EXPECT_NE(queue_format::show_text(m, now).find("      parked:     " + fresh.parked_reason + "\n"), std::string::npos);
+  EXPECT_NE(queue_format::message_json(m, now).find("\"parked_reason\":\"451 4.4.1 No healthy"), std::string::npos);
+}
+
 TEST(QueueFormatTest, Summary) {
   queue::SummaryRow total{"TOTAL", 3, 3000, {}};
   total.buckets[0] = 2;

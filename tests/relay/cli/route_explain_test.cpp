@@ -92,6 +92,24 @@ TEST(RouteExplainDaemonState, PathAndCheckDownWithLastError) {
   EXPECT_TRUE(contains(r.text, "try order:  backup")) << r.text;
 }
 
+// The daemon's last delivery error on a hop, and when: for an ejected hop with the
+// ejection's end, and still for a hop usable again.
+TEST(RouteExplainDaemonState, LastDeliveryErrorAndWhenPerHop) {
+  const auto config = two_tier_config();
+  const std::string refused =
+      "451 4.4.1 Connection to next hop failed: connect to 192.0.2.1:25 failed: Connection refused";
+  health::HopState a{"a", health::HopCondition::ejected, true, 1'800'000'060'000, 1, refused, 1'799'999'999'000};
+  health::HopState b{"b", health::HopCondition::usable, false, 0, 0, "421 4.3.2 try later", 1'799'999'990'000};
+  const auto r = relay::explain_route(config, "bob@remote.example", conf::Direction::outbound,
+                                      state_with({a, b, {"backup"}}), "daemon state");
+  EXPECT_TRUE(contains(r.text, "ejected not used: ejected until " + health::format_utc(1'800'000'060'000) +
+                                   "; last error at " + health::format_utc(1'799'999'999'000) + ": " + refused))
+      << r.text;
+  EXPECT_TRUE(contains(r.text, "share 100% by weight; last error at " + health::format_utc(1'799'999'990'000) +
+                                   ": 421 4.3.2 try later"))
+      << r.text;
+}
+
 TEST(RouteExplainDaemonState, HopUnknownToTheStateCountsUsable) {
   const auto config = two_tier_config();
   const auto r = relay::explain_route(config, "bob@remote.example", conf::Direction::outbound, state_with({}),
