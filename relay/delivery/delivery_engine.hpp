@@ -135,8 +135,8 @@ class DeliveryEngine {
   Finished defer(Job job, std::string reply, bool attempted);
   void finish_job(Finished finished);
   void record(std::vector<queue::RecipientOutcome> outcomes);
-  /// Charges `hop` a failure (passive ejection; counted under `failure_class` unless
-  /// empty); returns the jobs waiting for it, to go elsewhere.
+  /// Charges `hop` a failure (passive ejection; counted as a failed attempt of class
+  /// `failure_class` unless empty); returns the jobs waiting for it, to go elsewhere.
   std::deque<Job> eject(std::size_t hop, std::string_view failure_class, const std::string& why);
   void spawn_connection(std::size_t hop);
   boost::asio::awaitable<void> run_connection(std::size_t hop);

@@ -17,7 +17,7 @@ namespace asio = boost::asio;
 
 std::deque<DeliveryEngine::Job> DeliveryEngine::eject(std::size_t hop, std::string_view failure_class,
                                                       const std::string& why) {
-  if (!failure_class.empty()) ++hop_counters_[hop].failures[std::string(failure_class)];
+  if (!failure_class.empty()) hop_counters_[hop].count_attempt(failure_class);
   ejection_.record_failure(hop, std::chrono::steady_clock::now());
   spdlog::warn("hop={} failed: {}; skipped until it recovers", config_.hops[hop].name, why);
   // Work queued for this hop goes elsewhere now rather than waiting for it.
