@@ -207,7 +207,7 @@ class JsonReader {
 };
 
 std::optional<HopCondition> condition_named(std::string_view name) {
-  for (const auto c : {HopCondition::usable, HopCondition::path_down, HopCondition::check_down, HopCondition::ejected})
+  for (const auto c : hop_conditions)
     if (to_string(c) == name) return c;
   return std::nullopt;
 }

@@ -5,6 +5,7 @@
 // single-threaded owners; see health/hop_health.hpp.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string_view>
 
@@ -27,6 +28,10 @@ class AllUsable final : public View {
 /// share. Order is precedence when several hold: an ejected hop whose path is also DOWN
 /// is reported "path down" (the path, not the hop, is the thing to fix first).
 enum class HopCondition { usable, path_down, check_down, ejected };
+
+/// Every condition, in precedence order: the states metrics export one-hot.
+inline constexpr std::array hop_conditions{HopCondition::usable, HopCondition::path_down, HopCondition::check_down,
+                                           HopCondition::ejected};
 
 constexpr std::string_view to_string(HopCondition c) noexcept {
   switch (c) {
