@@ -390,13 +390,14 @@ check = [ {{ type = "tcp", target = "127.0.0.1:{free_port()}", timeout = "1s" }}
         self.assertEqual(delta(f"hubrelay_messages_received_total{{{lout}}}"), 2)
         self.assertEqual(delta(f"hubrelay_recipients_received_total{{{lin}}}"), 4)
         self.assertEqual(delta(f"hubrelay_recipients_received_total{{{lout}}}"), 2)
-        self.assertEqual(delta(f'hubrelay_rejections_total{{{lin},reason="{refused.enhanced}"}}'), 1)
+        self.assertEqual(delta(f'hubrelay_rejections_total{{{lin},status="{refused.enhanced}"}}'), 1)
         self.assertEqual(delta('hubrelay_messages_delivered_total{direction="inbound"}'), 3)
         self.assertEqual(delta('hubrelay_messages_delivered_total{direction="outbound"}'), 2)
         self.assertEqual(delta('hubrelay_delivery_latency_seconds_count{direction="outbound"}'), 2)
         self.assertEqual(after['hubrelay_hop_up{hop="smarthost"}'], 1)
         self.assertGreaterEqual(delta('hubrelay_hop_successes_total{hop="smarthost"}'), 1)
-        self.assertEqual(after['hubrelay_queue_messages{state="queued"}'], 0)
+        for direction in ("inbound", "outbound"):
+            self.assertEqual(after[f'hubrelay_queue_messages{{direction="{direction}",state="queued"}}'], 0)
         self.assertEqual(after[f"hubrelay_sessions_active{{{lin}}}"], 0)
         self.assertGreaterEqual(delta("hubrelay_queue_committed_messages_total"), 5)
 
