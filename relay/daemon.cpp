@@ -318,10 +318,16 @@ int serve(conf::ConfigPtr config_ptr) {
       spdlog::error("SIGHUP: {} has {} problem(s); running configuration kept", path, loaded.error().size());
       return;
     }
-    const conf::Config& next = **loaded;
-    if (next.relay.state_dir != state_dir)
+    conf::ConfigPtr next = *loaded;
+    if (next->relay.state_dir != state_dir) {
       spdlog::warn("reload: [relay] state_dir changes only on restart; still using {}", state_dir);
-    auto built = compile(*loaded, listener_counters, client_limits);
+      // Everything of the new generation keeps the running state_dir: the health state
+      // files (health.json, health.txt) stay beside queue.db, where the CLI finds both.
+      auto pinned = std::make_shared<conf::Config>(*next);
+      pinned->relay.state_dir = state_dir;
+      next = std::move(pinned);
+    }
+    auto built = compile(next, listener_counters, client_limits);
     if (!built) {
       spdlog::error("SIGHUP: {}; running configuration kept", built.error());
       return;
