@@ -2,8 +2,8 @@
 """tests/e2e/test_metrics.py — the status page, /metrics, /api/status and the CLI tell one truth.
 
 Owns: a hop whose health path is DOWN is `path down` (never "up") in /metrics
-(hubrelay_hop_state one-hot, hubrelay_hop_up 0), /api/status, the rendered status page
-and `hubrelay health`; a connect-refused hop, a hop whose required STARTTLS fails and a
+(hubrelay_hop_state one-hot, hubrelay_hop_up 0), /api/status, the rendered status page,
+`hubrelay health` and `hubrelay stats`; a connect-refused hop, a hop whose required STARTTLS fails and a
 hop answering 5xx each count attempts and failures in one unit (failures of class
 connect, tls and reply_5xx; successes + failures = attempts); queue gauges carry the
 message's direction; hubrelay_build_info names the version `hubrelay --version` prints;
@@ -93,6 +93,11 @@ listen = "127.0.0.1:{self.admin_port}"
             hops = {h["name"]: h["state"] for h in json.loads(r.stdout)["hops"]}
             return hops if hops.get("down") == "path down" else None
         wait_for(health_says_path_down, WAIT, "hubrelay health says path down")
+        stats = run_cli(["stats", "--config", str(self.config_path)])
+        self.assertEqual(stats.returncode, 0, stats.stderr)
+        rows = {line.split()[0]: line for line in stats.stdout.splitlines() if line.strip()}
+        self.assertRegex(rows["down"], r"^down +path down +\d+ +\d+ +\d+$", stats.stdout)
+        self.assertRegex(rows["smart"], r"^smart +usable ", stats.stdout)
 
         page = self.render_page()
         if page is not None:

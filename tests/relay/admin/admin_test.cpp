@@ -7,6 +7,7 @@
 #include "relay/admin/health_metrics.hpp"
 #include "relay/counters.hpp"
 #include "relay/admin/metrics.hpp"
+#include "relay/admin/stats_text.hpp"
 #include "relay/throughput_ring.hpp"
 #include "relay/version.hpp"
 
@@ -244,6 +245,14 @@ TEST(Metrics, HopStateIsTheOneHealthState) {
         << w.hop << "\n" << file;
   }
   EXPECT_NE(json.find("\"ejected\":true,\"ejected_until\":1700000030,"), std::string::npos) << json;
+  // `hubrelay stats` reads the same document back: the same words.
+  const auto table = metrics::hop_table(json);
+  ASSERT_TRUE(table) << table.error();
+  for (const char* line : {"\na                    path down ", "\nb                    check down ",
+                           "\nc                    ejected until 2023-11-14T22:13:50Z ", "\nd                    usable "})
+    EXPECT_NE(table->find(line), std::string::npos) << line << "\n" << *table;
+  EXPECT_FALSE(metrics::hop_table("{\"version\":\"x\"}"));
+  EXPECT_FALSE(metrics::hop_table("not json"));
   EXPECT_NE(json.find("\"last_error\":\"wan: tcp 127.0.0.1:9: "), std::string::npos) << json;
 }
 
