@@ -81,16 +81,26 @@ std::vector<HopState> hop_states(const HealthSnapshot& s, const std::vector<Ejec
       state.ejected_until = e->ejected ? e->until : 0;
       state.consecutive_failures = e->consecutive_failures;
     }
-    // A DOWN [path.NAME] first, then the hop's own check, then ejection (see HopCondition).
+    // A DOWN [path.NAME] first, then the hop's own check, then a path DOWN inside its
+    // maintenance window, then ejection (see HopCondition).
+    const PathStatus* in_maintenance = nullptr;
     for (const bool own_check : {false, true}) {
       if (state.condition != HopCondition::usable) break;
       for (const auto& name : h.paths) {
         const auto it = std::ranges::find(s.paths, name, &PathStatus::name);
         if (it == s.paths.end() || it->state == State::up || it->hop.empty() == own_check) continue;
+        if (it->maintenance) {
+          if (!in_maintenance) in_maintenance = &*it;
+          continue;
+        }
         state.condition = own_check ? HopCondition::check_down : HopCondition::path_down;
         state.last_error = last_failure(s, name);
         break;
       }
+    }
+    if (state.condition == HopCondition::usable && in_maintenance) {
+      state.condition = HopCondition::suspended;
+      state.last_error = in_maintenance->name + ": DOWN in a maintenance window";
     }
     // The monitor's own verdict wins over a path list it may know better (a path the
     // snapshot does not carry).

@@ -234,7 +234,7 @@ std::string format_prometheus(const Snapshot& s) {
     for (const auto& [cls, n] : h.counters.failures)
       w.sample("hubrelay_hop_failures_total", hop_label(h) + ",class=\"" + label(cls) + "\"", n);
   w.family("hubrelay_hop_state", "gauge",
-           "1 for the hop's one state (usable, path down, check down, ejected), 0 for the others.");
+           "1 for the hop's one state (usable, path down, check down, suspended, ejected), 0 for the others.");
   for (const auto& h : s.hops)
     for (const auto condition : health::hop_conditions)
       w.sample("hubrelay_hop_state", hop_label(h) + ",state=\"" + std::string(health::to_string(condition)) + "\"",

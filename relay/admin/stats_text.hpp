@@ -2,7 +2,7 @@
 //
 // Owns: turning the hops of an /api/status document (relay/admin/metrics.cpp writes it)
 // back into text: one line per hop with its state in the one vocabulary of
-// health::hop_states (usable, path down, check down, ejected until ...), the same words
+// health::hop_states (usable, path down, check down, suspended, ejected until ...), the same words
 // as the status page, /metrics and `hubrelay health`, and its attempt counts.
 // Never: fetches anything (the CLI does) or decides a state (it copies the daemon's).
 // Pure. Errors: a sentence when the document is not an /api/status one.

@@ -4,7 +4,8 @@
 // showing per-direction throughput over the last hour (messages/s in and out, drawn as
 // inline SVG from the daemon's 10-second ring buffer), the queue by direction in the
 // summary, queue depth, listeners with their policy refusals by reason, hops in the one
-// state vocabulary of health::hop_states (usable, path down, check down, ejected until),
+// state vocabulary of health::hop_states (usable, path down, check down, suspended,
+// ejected until),
 // the health paths (UP/DOWN/maintenance, since, changes) and which paths each hop
 // depends on. The status JSON is embedded at render time, so the page works
 // without further requests and with a bearer token; it reloads itself every 10 s.
@@ -26,7 +27,7 @@ h1{font-size:20px;margin:0 0 8px}h2{font-size:16px;margin:16px 0 6px}
 table{border-collapse:collapse;background:#fff}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}
 th{background:#eee}td:first-child,th:first-child{text-align:left}
 .up,.usable{color:#080;font-weight:bold}.ejected,.down,.path-down,.check-down{color:#c00;font-weight:bold}
-.maintenance{color:#b60;font-weight:bold}.why{font-size:12px;color:#555}
+.maintenance,.suspended{color:#b60;font-weight:bold}.why{font-size:12px;color:#555}
 .dep{margin-right:6px}.legend span{margin-right:12px}
 </style></head><body>
 <h1>hubrelay status</h1><div id="summary"></div><div id="summary-queue"></div>
@@ -111,7 +112,7 @@ table("listeners", ["listener", "direction", "sessions", "accepted", "rejected",
 const paths = S.paths || [];
 const pathState = name => { const p = paths.find(x => x.name === name); return p ? p.state : "unknown"; };
 const when = t => t ? new Date(t * 1000).toISOString().replace(".000Z", "Z") : "-";
-// A hop's state as health.json says it: usable, path down, check down, ejected (until).
+// A hop's state as health.json says it: usable, path down, check down, suspended, ejected (until).
 const hopState = h => `<span class="hop-state ${esc(h.state.replace(/ /g, "-"))}" data-state="${esc(h.state)}">${esc(h.state)}` +
   (h.state === "ejected" ? ` until ${when(h.ejected_until)}` : "") + "</span>" +
   (h.last_error ? `<div class="why">${esc(h.last_error)}</div>` : "");

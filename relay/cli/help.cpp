@@ -70,8 +70,8 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 21> texts{{
      "usage: hubrelay stats [--json] [--config FILE]\n"
      "\n"
      "Per-direction throughput over 1, 5 and 15 minutes and every hop's state (usable,\n"
-     "path down, check down, ejected until ...) with its attempts and failures, asked from\n"
-     "the running daemon's admin endpoint ([admin] listen).\n"
+     "path down, check down, suspended, ejected until ...) with its attempts and failures,\n"
+     "asked from the running daemon's admin endpoint ([admin] listen).\n"
      "  --json              print the daemon's /api/status document\n"
      "Exit status: 0 ok, 1 admin endpoint off or unreachable, 2 usage or configuration error.\n"},
     {"route",

@@ -69,7 +69,7 @@ listen = "127.0.0.1:{self.admin_port}"
         return parse_metrics(self.http("/metrics"))
 
     def test_a_hop_whose_path_is_down_is_path_down_everywhere(self):
-        states = ("usable", "path down", "check down", "ejected")
+        states = ("usable", "path down", "check down", "suspended", "ejected")
 
         def down_in_metrics():
             m = self.metrics()
