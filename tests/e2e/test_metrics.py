@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """tests/e2e/test_metrics.py — the status page, /metrics, /api/status and the CLI tell one truth.
 
-Owns: a hop whose health path is DOWN is `path down` (never "up") in /metrics
+Owns: a hop whose health path is DOWN is `path down` (never "up"), and one whose path is
+forced DOWN in a maintenance window is `suspended`, in /metrics
 (hubrelay_hop_state one-hot, hubrelay_hop_up 0), /api/status, the rendered status page,
 `hubrelay health` and `hubrelay stats`; a connect-refused hop, a hop whose required STARTTLS fails and a
 hop answering 5xx each count attempts and failures in one unit (failures of class
@@ -42,16 +43,24 @@ class OneTruthTest(E2ETestCase):
             "tlsreq": Hop("tlsreq", self.hub.port, extra=['tls = "required"']),  # the sink offers no STARTTLS
             "perm": Hop("perm", self.perm.port),
             "down": Hop("down", self.hub.port, extra=['paths = ["wan"]']),
+            "planned": Hop("planned", self.hub.port, extra=['paths = ["works"]']),
         }
         routes = []
         for domain, hop in (("refused.example", "refused"), ("tls.example", "tlsreq"),
-                            ("perm.example", "perm"), ("down.example", "down")):
+                            ("perm.example", "perm"), ("down.example", "down"), ("planned.example", "planned")):
             routes += [*hop_toml(hops[hop]), "", *route_toml(hop, "outbound", [domain], [hops[hop]]), ""]
         wan = f"""
 [path.wan]
 interval = "300ms"
 initial_state = "up"
 check = [ {{ type = "tcp", target = "127.0.0.1:{free_port()}", timeout = "1s" }} ]
+
+# In maintenance all day (start == end), forced DOWN: its hop is suspended, not path down.
+[path.works]
+interval = "300ms"
+maintenance = [ {{ start = "00:00", end = "00:00" }} ]
+maintenance_state = "down"
+check = [ {{ type = "tcp", target = "127.0.0.1:{self.hub.port}", timeout = "1s" }} ]
 
 [admin]
 listen = "127.0.0.1:{self.admin_port}"
@@ -80,6 +89,8 @@ listen = "127.0.0.1:{self.admin_port}"
             self.assertEqual(m[f'hubrelay_hop_state{{hop="down",state="{state}"}}'], 1 if state == "path down" else 0)
         self.assertEqual(m['hubrelay_hop_up{hop="smart"}'], 1)
         self.assertEqual(m['hubrelay_hop_state{hop="smart",state="usable"}'], 1)
+        self.assertEqual(m['hubrelay_hop_state{hop="planned",state="suspended"}'], 1)
+        self.assertEqual(m['hubrelay_hop_up{hop="planned"}'], 0)
 
         status = json.loads(self.http("/api/status"))
         hop = {h["name"]: h for h in status["hops"]}["down"]
@@ -98,6 +109,7 @@ listen = "127.0.0.1:{self.admin_port}"
         rows = {line.split()[0]: line for line in stats.stdout.splitlines() if line.strip()}
         self.assertRegex(rows["down"], r"^down +path down +\d+ +\d+ +\d+$", stats.stdout)
         self.assertRegex(rows["smart"], r"^smart +usable ", stats.stdout)
+        self.assertRegex(rows["planned"], r"^planned +suspended ", stats.stdout)
 
         page = self.render_page()
         if page is not None:
@@ -117,7 +129,7 @@ listen = "127.0.0.1:{self.admin_port}"
                     'hubrelay_hop_failures_total{hop="perm",class="reply_5xx"}')
             return m if all(m.get(k, 0) >= 1 for k in want) else None
         m = wait_for(counted, WAIT, "a connect, a tls and a reply_5xx failure in /metrics")
-        for hop in ("refused", "tlsreq", "perm", "smart", "down"):
+        for hop in ("refused", "tlsreq", "perm", "smart", "down", "planned"):
             attempts = m[f'hubrelay_hop_attempts_total{{hop="{hop}"}}']
             successes = m[f'hubrelay_hop_successes_total{{hop="{hop}"}}']
             failures = sum(v for k, v in m.items() if k.startswith(f'hubrelay_hop_failures_total{{hop="{hop}",'))
