@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <fmt/format.h>
 
+#include "health/json_reader.hpp"
+
 namespace health {
 
 std::string format_utc(UnixMillis at) {
@@ -81,16 +83,26 @@ std::vector<HopState> hop_states(const HealthSnapshot& s, const std::vector<Ejec
       state.ejected_until = e->ejected ? e->until : 0;
       state.consecutive_failures = e->consecutive_failures;
     }
-    // A DOWN [path.NAME] first, then the hop's own check, then ejection (see HopCondition).
+    // A DOWN [path.NAME] first, then the hop's own check, then a path DOWN inside its
+    // maintenance window, then ejection (see HopCondition).
+    const PathStatus* in_maintenance = nullptr;
     for (const bool own_check : {false, true}) {
       if (state.condition != HopCondition::usable) break;
       for (const auto& name : h.paths) {
         const auto it = std::ranges::find(s.paths, name, &PathStatus::name);
         if (it == s.paths.end() || it->state == State::up || it->hop.empty() == own_check) continue;
+        if (it->maintenance) {
+          if (!in_maintenance) in_maintenance = &*it;
+          continue;
+        }
         state.condition = own_check ? HopCondition::check_down : HopCondition::path_down;
         state.last_error = last_failure(s, name);
         break;
       }
+    }
+    if (state.condition == HopCondition::usable && in_maintenance) {
+      state.condition = HopCondition::suspended;
+      state.last_error = in_maintenance->name + ": DOWN in a maintenance window";
     }
     // The monitor's own verdict wins over a path list it may know better (a path the
     // snapshot does not carry).
@@ -107,113 +119,8 @@ std::vector<HopState> hop_states(const HealthSnapshot& s, const std::vector<Ejec
 
 namespace {
 
-/// Just enough JSON (RFC 8259) to read back what render_json writes: objects, arrays,
-/// strings with escapes, integers, true/false/null. Unknown keys are skipped, so fields
-/// added later do not break older readers.
-class JsonReader {
- public:
-  explicit JsonReader(std::string_view text) : s_(text) {}
-
-  bool eat(char c) {
-    skip_space();
-    if (i_ < s_.size() && s_[i_] == c) {
-      ++i_;
-      return true;
-    }
-    return false;
-  }
-  std::optional<std::string> string() {
-    if (!eat('"')) return std::nullopt;
-    std::string out;
-    while (i_ < s_.size()) {
-      const char c = s_[i_++];
-      if (c == '"') return out;
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (i_ >= s_.size()) return std::nullopt;
-      const char e = s_[i_++];
-      switch (e) {
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'u': {
-          if (i_ + 4 > s_.size()) return std::nullopt;
-          const unsigned code = static_cast<unsigned>(std::stoul(std::string(s_.substr(i_, 4)), nullptr, 16));
-          i_ += 4;
-          out += code < 0x80 ? static_cast<char>(code) : '?';  // we only escape control characters
-          break;
-        }
-        default: out += e;
-      }
-    }
-    return std::nullopt;
-  }
-  std::optional<std::int64_t> integer() {
-    skip_space();
-    const std::size_t start = i_;
-    if (i_ < s_.size() && s_[i_] == '-') ++i_;
-    while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
-    if (i_ == start) return std::nullopt;
-    return std::stoll(std::string(s_.substr(start, i_ - start)));
-  }
-  std::optional<bool> boolean() {
-    skip_space();
-    for (const auto& [word, value] : {std::pair{std::string_view("true"), true}, {std::string_view("false"), false}})
-      if (s_.substr(i_, word.size()) == word) {
-        i_ += word.size();
-        return value;
-      }
-    return std::nullopt;
-  }
-  /// Skips any one value; false on malformed input.
-  bool skip_value(int depth = 0) {
-    skip_space();
-    if (i_ >= s_.size() || depth > 32) return false;
-    const char c = s_[i_];
-    if (c == '"') return string().has_value();
-    if (c == '{' || c == '[') {
-      const char close = c == '{' ? '}' : ']';
-      ++i_;
-      if (eat(close)) return true;
-      do {
-        if (c == '{' && !(string() && eat(':'))) return false;
-        if (!skip_value(depth + 1)) return false;
-      } while (eat(','));
-      return eat(close);
-    }
-    if (c == 'n' && s_.substr(i_, 4) == "null") {
-      i_ += 4;
-      return true;
-    }
-    return boolean() || integer();
-  }
-  /// Calls `field(key)` for each member of an object; `field` reads the value and
-  /// returns false on malformed input.
-  template <class Field>
-  bool object(Field&& field) {
-    if (!eat('{')) return false;
-    if (eat('}')) return true;
-    do {
-      const auto key = string();
-      if (!key || !eat(':') || !field(*key)) return false;
-    } while (eat(','));
-    return eat('}');
-  }
-
- private:
-  void skip_space() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\r' || s_[i_] == '\t')) ++i_;
-  }
-  std::string_view s_;
-  std::size_t i_ = 0;
-};
-
 std::optional<HopCondition> condition_named(std::string_view name) {
-  for (const auto c : {HopCondition::usable, HopCondition::path_down, HopCondition::check_down, HopCondition::ejected})
+  for (const auto c : hop_conditions)
     if (to_string(c) == name) return c;
   return std::nullopt;
 }

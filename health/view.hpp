@@ -5,6 +5,7 @@
 // single-threaded owners; see health/hop_health.hpp.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string_view>
 
@@ -23,16 +24,23 @@ class AllUsable final : public View {
   bool usable(std::size_t) const noexcept override { return true; }
 };
 
-/// Why a hop may or may not be used, in the words `hubrelay health` and `route explain`
-/// share. Order is precedence when several hold: an ejected hop whose path is also DOWN
-/// is reported "path down" (the path, not the hop, is the thing to fix first).
-enum class HopCondition { usable, path_down, check_down, ejected };
+/// Why a hop may or may not be used, in the words `hubrelay health`, `route explain`, the
+/// status page and /metrics share. Order is precedence when several hold: an ejected hop
+/// whose path is also DOWN is reported "path down" (the path, not the hop, is the thing
+/// to fix first). `suspended`: the only DOWN paths are inside a maintenance window (held
+/// or forced DOWN): planned, so it ranks after the faults and before an ejection.
+enum class HopCondition { usable, path_down, check_down, suspended, ejected };
+
+/// Every condition, in precedence order: the states metrics export one-hot.
+inline constexpr std::array hop_conditions{HopCondition::usable, HopCondition::path_down, HopCondition::check_down,
+                                           HopCondition::suspended, HopCondition::ejected};
 
 constexpr std::string_view to_string(HopCondition c) noexcept {
   switch (c) {
     case HopCondition::usable: return "usable";
     case HopCondition::path_down: return "path down";
     case HopCondition::check_down: return "check down";
+    case HopCondition::suspended: return "suspended";
     case HopCondition::ejected: return "ejected";
   }
   return "usable";

@@ -406,38 +406,50 @@ std::expected<QueueDepth, std::string> AdminStore::depth() {
   // Reads pending recipients only, through the (state, next_attempt) index; history rows
   // of finished messages are never touched, so a scrape stays cheap on a long-lived queue.
   auto s = Statement::prepare(store_.handle(),
-                              "SELECT m.held <> 0, r.attempts > 0 OR coalesce(r.last_reply, '') <> '' OR r.parked <> 0, "
+                              "SELECT m.held <> 0, r.attempts > 0 OR coalesce(r.last_reply, '') <> '' OR r.parked <> 0, m.direction, "
                               "count(DISTINCT m.id), count(*), min(m.received_at) "
                               "FROM recipients r JOIN messages m ON m.id = r.message_id WHERE r.state = 0 "
-                              "GROUP BY 1, 2");
+                              "GROUP BY 1, 2, 3");
   auto bytes = Statement::prepare(store_.handle(),
-                                  "SELECT coalesce(sum(size), 0) FROM messages WHERE id IN "
-                                  "(SELECT message_id FROM recipients WHERE state = 0)");
+                                  "SELECT direction, coalesce(sum(size), 0) FROM messages WHERE id IN "
+                                  "(SELECT message_id FROM recipients WHERE state = 0) GROUP BY direction");
   if (!s || !bytes) return std::unexpected("cannot query the queue: " + reason());
   QueueDepth d;
   int rc = SQLITE_ROW;
   const auto oldest = [](UnixMillis& into, UnixMillis value) { into = into == 0 ? value : std::min(into, value); };
+  const auto add = [&](DepthCounts& into, bool held, bool attempted, std::uint64_t messages, std::uint64_t recipients,
+                       UnixMillis first) {
+    if (held) {
+      into.held_messages += messages;
+      into.held_recipients += recipients;
+      oldest(into.oldest_held, first);
+    } else if (attempted) {
+      into.deferred_messages += messages;
+      into.deferred_recipients += recipients;
+      oldest(into.oldest_deferred, first);
+    } else {
+      into.queued_messages += messages;
+      into.queued_recipients += recipients;
+      oldest(into.oldest_queued, first);
+    }
+  };
+  // A message is in one direction, so the per-direction message counts add up to the total.
   while ((rc = s->step()) == SQLITE_ROW) {
     const bool held = s->column_int64(0) != 0, attempted = s->column_int64(1) != 0;
-    const auto messages = static_cast<std::uint64_t>(s->column_int64(2));
-    const auto recipients = static_cast<std::uint64_t>(s->column_int64(3));
-    const UnixMillis first = s->column_int64(4);
-    if (held) {
-      d.held_messages += messages;
-      d.held_recipients += recipients;
-      oldest(d.oldest_held, first);
-    } else if (attempted) {
-      d.deferred_messages += messages;
-      d.deferred_recipients += recipients;
-      oldest(d.oldest_deferred, first);
-    } else {
-      d.queued_messages += messages;
-      d.queued_recipients += recipients;
-      oldest(d.oldest_queued, first);
-    }
+    const auto direction = static_cast<std::size_t>(direction_from(s->column_int64(2)));
+    const auto messages = static_cast<std::uint64_t>(s->column_int64(3));
+    const auto recipients = static_cast<std::uint64_t>(s->column_int64(4));
+    const UnixMillis first = s->column_int64(5);
+    add(d, held, attempted, messages, recipients, first);
+    add(d.directions[direction], held, attempted, messages, recipients, first);
   }
   if (rc != SQLITE_DONE) return std::unexpected("cannot query the queue: " + reason());
-  if (bytes->step() == SQLITE_ROW) d.bytes = static_cast<std::uint64_t>(bytes->column_int64(0));
+  while ((rc = bytes->step()) == SQLITE_ROW) {
+    const auto size = static_cast<std::uint64_t>(bytes->column_int64(1));
+    d.bytes += size;
+    d.directions[static_cast<std::size_t>(direction_from(bytes->column_int64(0)))].bytes += size;
+  }
+  if (rc != SQLITE_DONE) return std::unexpected("cannot query the queue: " + reason());
   return d;
 }
 

@@ -18,6 +18,7 @@
 // Threading: one thread at a time. Errors: std::expected with an operator-readable text.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <expected>
 #include <functional>
@@ -55,13 +56,19 @@ struct MutationResult {
 using NoticeComposer =
     std::function<std::optional<NewMessage>(const QueuedMessage& original, std::span<const RecipientOutcome> finished)>;
 
-/// Queue depth for metrics and status: pending recipients by state.
-struct QueueDepth {
+/// Pending recipients by state, of the whole queue or of one direction.
+struct DepthCounts {
   std::uint64_t queued_messages = 0, queued_recipients = 0;      // pending, no attempt or reason yet, not held
   std::uint64_t deferred_messages = 0, deferred_recipients = 0;  // pending, attempted or deferred with a reason
   std::uint64_t held_messages = 0, held_recipients = 0;
   UnixMillis oldest_queued = 0, oldest_deferred = 0, oldest_held = 0;  // received_at; 0 if none
   std::uint64_t bytes = 0;               // sizes of messages with anything pending
+};
+
+/// Queue depth for metrics and status: the whole queue, and per direction of the message
+/// (messages.direction: the listener that accepted it, or the direction of a notice).
+struct QueueDepth : DepthCounts {
+  std::array<DepthCounts, 2> directions{};  // index: conf::Direction
 };
 
 class AdminStore {

@@ -49,4 +49,15 @@ void DirectionCounters::count(RecipientEvent event, double seconds_since_arrival
   }
 }
 
+void HopCounters::count_attempt(std::string_view failure_class) {
+  ++attempts;
+  if (failure_class.empty()) {
+    ++successes;
+    return;
+  }
+  auto it = failures.find(failure_class);
+  if (it == failures.end()) it = failures.emplace(std::string(failure_class), 0).first;
+  ++it->second;
+}
+
 }  // namespace relay

@@ -70,11 +70,16 @@ struct DirectionCounters {
   void count(RecipientEvent event, double seconds_since_arrival) noexcept;
 };
 
+/// One unit for all three: an attempt is one try of a connection or transaction on the
+/// hop, whether it failed at connect, TLS, or a reply; it ends as a success (at least one
+/// recipient delivered) or as one failure of a class. So successes + failures = attempts.
 struct HopCounters {
-  std::uint64_t attempts = 0;              // transactions started
-  std::uint64_t successes = 0;             // transactions the hop completed
-  /// connect, io, timeout, tls, protocol (faults), reply_4xx, reply_5xx (refusals).
+  std::uint64_t attempts = 0;
+  std::uint64_t successes = 0;
+  /// connect, tls, io, timeout, protocol (faults), reply_4xx, reply_5xx (refusals).
   std::map<std::string, std::uint64_t, std::less<>> failures;
+  /// The one way an attempt is counted, once it has ended: `failure_class` empty is a success.
+  void count_attempt(std::string_view failure_class);
 };
 
 }  // namespace relay

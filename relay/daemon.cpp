@@ -25,6 +25,7 @@
 #include "relay/server/verification.hpp"
 #include "health/spawn_log.hpp"
 #include "relay/throughput_ring.hpp"
+#include "relay/version.hpp"
 #include "routing/route_table.hpp"
 
 namespace relay {
@@ -242,10 +243,13 @@ int serve(conf::ConfigPtr config_ptr) {
     accumulate(*current, s.directions, hop_totals);
     for (const auto& g : retired) s.delivery_in_flight += g->delivery->in_flight();
     s.delivery_in_flight += current->delivery->in_flight();
+    // One state per hop, by the function that writes health.json (see HealthService).
+    const auto states = health_for_admin ? health_for_admin->hop_states() : std::vector<health::HopState>{};
     for (std::size_t h = 0; h < config.hops.size(); ++h) {  // only hops still configured
       metrics::Hop hop;
       hop.name = config.hops[h].name;
-      hop.state = current->delivery->hop_ejected(h) ? "ejected" : "up";
+      const auto state = std::ranges::find(states, hop.name, &health::HopState::name);
+      hop.state = state != states.end() ? *state : health::HopState{hop.name};
       hop.counters = hop_totals[hop.name];
       hop.connections = current->delivery->hop_connections(h);
       hop.paths = config.hops[h].paths;
@@ -314,10 +318,16 @@ int serve(conf::ConfigPtr config_ptr) {
       spdlog::error("SIGHUP: {} has {} problem(s); running configuration kept", path, loaded.error().size());
       return;
     }
-    const conf::Config& next = **loaded;
-    if (next.relay.state_dir != state_dir)
+    conf::ConfigPtr next = *loaded;
+    if (next->relay.state_dir != state_dir) {
       spdlog::warn("reload: [relay] state_dir changes only on restart; still using {}", state_dir);
-    auto built = compile(*loaded, listener_counters, client_limits);
+      // Everything of the new generation keeps the running state_dir: the health state
+      // files (health.json, health.txt) stay beside queue.db, where the CLI finds both.
+      auto pinned = std::make_shared<conf::Config>(*next);
+      pinned->relay.state_dir = state_dir;
+      next = std::move(pinned);
+    }
+    auto built = compile(next, listener_counters, client_limits);
     if (!built) {
       spdlog::error("SIGHUP: {}; running configuration kept", built.error());
       return;
@@ -429,7 +439,7 @@ int serve(conf::ConfigPtr config_ptr) {
         health::log_escaped("drain", spdlog::level::critical));
   });
 
-  spdlog::info("hubrelay {} ready: {} listener(s), {} route(s), {} hop(s)", "0.1.0", first_config.listeners.size(),
+  spdlog::info("hubrelay {} ready: {} listener(s), {} route(s), {} hop(s)", build::version, first_config.listeners.size(),
                first_config.routes.size(), first_config.hops.size());
   io.run();
   message_queue.reset();  // drains outstanding queue work while io is still alive

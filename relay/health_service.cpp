@@ -102,6 +102,15 @@ void HealthService::stop() {
   if (watch_->timer) watch_->timer->cancel();
 }
 
+std::vector<health::HopState> HealthService::hop_states() const {
+  const health::SnapshotPtr published = monitor_->snapshot();
+  if (published) return health::hop_states(*published, ejection_reports(*config_, *delivery_));
+  // Before the monitor's first publication only the ejections are known.
+  health::HealthSnapshot none;
+  for (const auto& hop : config_->hops) none.hops.push_back({hop.name, {}, true});
+  return health::hop_states(none, ejection_reports(*config_, *delivery_));
+}
+
 void HealthService::refresh_state_files() {
   // Compared without the end time: that is recomputed against "now" on every call.
   std::vector<std::tuple<bool, std::uint32_t, std::uint32_t, health::UnixMillis>> now_shown;

@@ -33,6 +33,7 @@
 #include "conf/config.hpp"
 #include "health/alert_event.hpp"
 #include "health/monitor.hpp"
+#include "health/report.hpp"
 #include "queue/message_queue.hpp"
 #include "relay/admin/health_metrics.hpp"
 
@@ -56,6 +57,11 @@ class HealthService {
   /// The monitor's last published snapshot; null before the first run. Kept alive by the
   /// pointer, never changes (the admin endpoint reads path states from it).
   health::SnapshotPtr snapshot() const noexcept { return monitor_->snapshot(); }
+  /// Every hop of the current configuration in the one state vocabulary, computed now by
+  /// health::hop_states from the monitor's snapshot and the engine's ejections: the same
+  /// function that writes health.json, so /metrics, /api/status and the status page show
+  /// what `hubrelay health` and `route explain` show.
+  std::vector<health::HopState> hop_states() const;
 
  private:
   void on_transition(const health::AlertEvent& event);

@@ -15,14 +15,18 @@
 #include "relay/cli/queue_cli.hpp"
 #include "relay/cli/route_explain.hpp"
 #include "relay/daemon.hpp"
-
-#ifndef HUBRELAY_VERSION
-#define HUBRELAY_VERSION "unknown"
-#endif
+#include "relay/version.hpp"
 
 using relay::cli::usage_error;
 
 namespace {
+
+// "hubrelay 0.1.0 (v0.1.0-12-gabcdef)": the release, and the git revision when known.
+void print_version() {
+  std::cout << "hubrelay " << relay::build::version;
+  if (!relay::build::revision.empty()) std::cout << " (" << relay::build::revision << ")";
+  std::cout << "\n";
+}
 
 conf::LoadResult load_or_report(const std::string& path) {
   auto loaded = conf::load_file(path);
@@ -50,7 +54,7 @@ int main(int argc, char** argv) {
     auto parsed = relay::cli::parse_words(words, {.flags = {"version"}, .valued = {}});
     if (!parsed) return usage_error("", parsed.error());
     if (parsed->flags.contains("version")) {
-      std::cout << "hubrelay " << HUBRELAY_VERSION << "\n";
+      print_version();
       return 0;
     }
     if (parsed->help) {
@@ -88,7 +92,7 @@ int main(int argc, char** argv) {
   const std::string config = parsed->config.value_or(relay::cli::default_config);
 
   if (command == "version") {
-    std::cout << "hubrelay " << HUBRELAY_VERSION << "\n";
+    print_version();
     return 0;
   }
   if (command == "check-config") {

@@ -56,18 +56,21 @@ metrics::Snapshot DaemonAdminBackend::snapshot() {
   const auto age = [&](queue::UnixMillis oldest) {
     return oldest == 0 ? 0.0 : std::max(0.0, static_cast<double>(s.now_unix * 1000 - oldest) / 1000.0);
   };
-  metrics::Depth depth;
-  depth.queued_messages = d->queued_messages;
-  depth.deferred_messages = d->deferred_messages;
-  depth.held_messages = d->held_messages;
-  depth.queued_recipients = d->queued_recipients;
-  depth.deferred_recipients = d->deferred_recipients;
-  depth.held_recipients = d->held_recipients;
-  depth.oldest_queued_seconds = age(d->oldest_queued);
-  depth.oldest_deferred_seconds = age(d->oldest_deferred);
-  depth.oldest_held_seconds = age(d->oldest_held);
-  depth.bytes = d->bytes;
-  s.depth = depth;
+  auto& depth = s.depth.emplace();
+  for (std::size_t i = 0; i < depth.size(); ++i) {
+    const queue::DepthCounts& from = d->directions[i];
+    metrics::Depth& to = depth[i];
+    to.queued_messages = from.queued_messages;
+    to.deferred_messages = from.deferred_messages;
+    to.held_messages = from.held_messages;
+    to.queued_recipients = from.queued_recipients;
+    to.deferred_recipients = from.deferred_recipients;
+    to.held_recipients = from.held_recipients;
+    to.oldest_queued_seconds = age(from.oldest_queued);
+    to.oldest_deferred_seconds = age(from.oldest_deferred);
+    to.oldest_held_seconds = age(from.oldest_held);
+    to.bytes = from.bytes;
+  }
   return s;
 }
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 
 namespace relay::metrics {
 namespace {
@@ -45,13 +46,19 @@ class Writer {
   }
   void sample(std::string_view name, std::string_view labels, std::uint64_t v) { line(name, labels, std::to_string(v)); }
   void sample(std::string_view name, std::string_view labels, double v) { line(name, labels, number(v)); }
-  /// A gauge family with one sample per state of a pending message (queued, deferred, held).
-  template <typename T>
-  void by_queue_state(std::string_view name, std::string_view help, T queued, T deferred, T held) {
+  /// A gauge family with one sample per direction and state of a pending message
+  /// (queued, deferred, held); `field(depth)` gives {queued, deferred, held}.
+  template <typename Field>
+  void by_queue_state(std::string_view name, std::string_view help, const std::array<Depth, 2>& depth, Field field) {
     family(name, "gauge", help);
-    sample(name, "state=\"queued\"", queued);
-    sample(name, "state=\"deferred\"", deferred);
-    sample(name, "state=\"held\"", held);
+    for (std::size_t d = 0; d < depth.size(); ++d) {
+      const auto values = field(depth[d]);
+      const std::string direction =
+          std::string("direction=\"") + conf::to_string(static_cast<conf::Direction>(d)) + "\",state=\"";
+      sample(name, direction + "queued\"", values[0]);
+      sample(name, direction + "deferred\"", values[1]);
+      sample(name, direction + "held\"", values[2]);
+    }
   }
   std::string take() { return std::move(out_); }
 
@@ -78,6 +85,43 @@ std::string direction_label(std::size_t d) {
   return std::string("direction=\"") + conf::to_string(static_cast<conf::Direction>(d)) + "\"";
 }
 
+std::string hop_label(const Hop& h) { return "hop=\"" + label(h.name) + "\""; }
+
+/// Policy refusals of a listener (decisions other than accept), summed by reason.
+std::map<std::string_view, std::uint64_t> refusals_by_reason(const ListenerCounters& c) {
+  std::map<std::string_view, std::uint64_t> out;
+  for (const auto& [key, n] : c.policy_decisions)
+    if (std::get<1>(key) != "accept") out[std::get<2>(key)] += n;
+  return out;
+}
+
+/// The queue of both directions together.
+Depth total(const std::array<Depth, 2>& depth) {
+  Depth t;
+  for (const Depth& d : depth) {
+    t.queued_messages += d.queued_messages;
+    t.deferred_messages += d.deferred_messages;
+    t.held_messages += d.held_messages;
+    t.queued_recipients += d.queued_recipients;
+    t.deferred_recipients += d.deferred_recipients;
+    t.held_recipients += d.held_recipients;
+    t.oldest_queued_seconds = std::max(t.oldest_queued_seconds, d.oldest_queued_seconds);
+    t.oldest_deferred_seconds = std::max(t.oldest_deferred_seconds, d.oldest_deferred_seconds);
+    t.oldest_held_seconds = std::max(t.oldest_held_seconds, d.oldest_held_seconds);
+    t.bytes += d.bytes;
+  }
+  return t;
+}
+
+/// The /api/status "queue" fields of one Depth (no braces).
+std::string depth_fields(const Depth& d) {
+  return "\"queued\":" + std::to_string(d.queued_messages) + ",\"deferred\":" + std::to_string(d.deferred_messages) +
+         ",\"held\":" + std::to_string(d.held_messages) + ",\"recipients\":" +
+         std::to_string(d.queued_recipients + d.deferred_recipients + d.held_recipients) +
+         ",\"bytes\":" + std::to_string(d.bytes) + ",\"oldest_seconds\":" +
+         number(std::max({d.oldest_queued_seconds, d.oldest_deferred_seconds, d.oldest_held_seconds}));
+}
+
 }  // namespace
 
 std::string format_prometheus(const Snapshot& s) {
@@ -88,6 +132,9 @@ std::string format_prometheus(const Snapshot& s) {
   w.sample("hubrelay_start_time_seconds", "", static_cast<std::uint64_t>(s.started_unix));
   w.family("hubrelay_draining", "gauge", "1 while draining for shutdown.");
   w.sample("hubrelay_draining", "", std::uint64_t{s.draining ? 1u : 0u});
+  w.family("hubrelay_build_info", "gauge", "Always 1; the labels name the release and git revision of the binary.");
+  w.sample("hubrelay_build_info", "version=\"" + label(s.version) + "\",revision=\"" + label(s.revision) + "\"",
+           std::uint64_t{1});
 
   struct ListenerMetric {
     const char* name;
@@ -113,10 +160,11 @@ std::string format_prometheus(const Snapshot& s) {
     w.family(m.name, m.type, m.help);
     for (const auto& l : s.listeners) w.sample(m.name, listener_labels(l), l.counters.*m.field);
   }
-  w.family("hubrelay_rejections_total", "counter", "4xx/5xx replies sent, by enhanced status code.");
+  w.family("hubrelay_rejections_total", "counter",
+           "4xx/5xx replies sent, by enhanced status code (or basic code when a reply has none).");
   for (const auto& l : s.listeners)
-    for (const auto& [reason, n] : l.counters.rejections)
-      w.sample("hubrelay_rejections_total", listener_labels(l) + ",reason=\"" + label(reason) + "\"", n);
+    for (const auto& [status, n] : l.counters.rejections)
+      w.sample("hubrelay_rejections_total", listener_labels(l) + ",status=\"" + label(status) + "\"", n);
   // Recipient callouts and DNSBL lookups (keys are "a b": two label values).
   const auto pair_labels = [](const std::string& key, const char* first, const char* second) {
     const auto space = key.find(' ');
@@ -175,20 +223,27 @@ std::string format_prometheus(const Snapshot& s) {
     w.sample("hubrelay_delivery_latency_seconds_count", direction_label(d), h.count);
   }
 
-  w.family("hubrelay_hop_attempts_total", "counter", "SMTP transactions started on a next hop.");
-  for (const auto& h : s.hops) w.sample("hubrelay_hop_attempts_total", "hop=\"" + label(h.name) + "\"", h.counters.attempts);
-  w.family("hubrelay_hop_successes_total", "counter", "Transactions a next hop completed.");
-  for (const auto& h : s.hops)
-    w.sample("hubrelay_hop_successes_total", "hop=\"" + label(h.name) + "\"", h.counters.successes);
-  w.family("hubrelay_hop_failures_total", "counter", "Hop failures by class (connect, io, timeout, tls, protocol, reply_4xx, reply_5xx).");
+  w.family("hubrelay_hop_attempts_total", "counter",
+           "Connection or transaction tries on a next hop, failed at connect, TLS or a reply, or not.");
+  for (const auto& h : s.hops) w.sample("hubrelay_hop_attempts_total", hop_label(h), h.counters.attempts);
+  w.family("hubrelay_hop_successes_total", "counter", "Attempts that delivered at least one recipient.");
+  for (const auto& h : s.hops) w.sample("hubrelay_hop_successes_total", hop_label(h), h.counters.successes);
+  w.family("hubrelay_hop_failures_total", "counter",
+           "Attempts that failed, by class (connect, tls, io, timeout, protocol, reply_4xx, reply_5xx).");
   for (const auto& h : s.hops)
     for (const auto& [cls, n] : h.counters.failures)
-      w.sample("hubrelay_hop_failures_total", "hop=\"" + label(h.name) + "\",class=\"" + label(cls) + "\"", n);
-  w.family("hubrelay_hop_up", "gauge", "1 when the hop is usable, 0 while passive health has ejected it.");
+      w.sample("hubrelay_hop_failures_total", hop_label(h) + ",class=\"" + label(cls) + "\"", n);
+  w.family("hubrelay_hop_state", "gauge",
+           "1 for the hop's one state (usable, path down, check down, suspended, ejected), 0 for the others.");
   for (const auto& h : s.hops)
-    w.sample("hubrelay_hop_up", "hop=\"" + label(h.name) + "\"", std::uint64_t{h.state == "up" ? 1u : 0u});
+    for (const auto condition : health::hop_conditions)
+      w.sample("hubrelay_hop_state", hop_label(h) + ",state=\"" + std::string(health::to_string(condition)) + "\"",
+               std::uint64_t{h.state.condition == condition ? 1u : 0u});
+  w.family("hubrelay_hop_up", "gauge", "1 when the hop is usable (hubrelay_hop_state usable), else 0.");
+  for (const auto& h : s.hops)
+    w.sample("hubrelay_hop_up", hop_label(h), std::uint64_t{h.state.condition == health::HopCondition::usable ? 1u : 0u});
   w.family("hubrelay_hop_connections", "gauge", "Open connections to the hop.");
-  for (const auto& h : s.hops) w.sample("hubrelay_hop_connections", "hop=\"" + label(h.name) + "\"", std::uint64_t{h.connections});
+  for (const auto& h : s.hops) w.sample("hubrelay_hop_connections", hop_label(h), std::uint64_t{h.connections});
 
   w.family("hubrelay_path_up", "gauge", "1 while the health path is UP (the state routing uses), 0 while DOWN.");
   for (const auto& p : s.paths) w.sample("hubrelay_path_up", "path=\"" + label(p.name) + "\"", std::uint64_t{p.up ? 1u : 0u});
@@ -211,21 +266,24 @@ std::string format_prometheus(const Snapshot& s) {
   w.sample("hubrelay_delivery_in_flight", "", s.delivery_in_flight);
 
   if (s.depth) {
-    const Depth& d = *s.depth;
-    w.by_queue_state("hubrelay_queue_messages", "Messages with pending recipients, by state.", d.queued_messages,
-                     d.deferred_messages, d.held_messages);
-    w.by_queue_state("hubrelay_queue_recipients", "Pending recipients, by state.", d.queued_recipients,
-                     d.deferred_recipients, d.held_recipients);
-    w.by_queue_state("hubrelay_queue_oldest_age_seconds", "Age of the oldest message in each state (0: none).",
-                     d.oldest_queued_seconds, d.oldest_deferred_seconds, d.oldest_held_seconds);
-    w.family("hubrelay_queue_bytes", "gauge", "Bytes of messages with pending recipients.");
-    w.sample("hubrelay_queue_bytes", "", d.bytes);
+    const auto& depth = *s.depth;
+    w.by_queue_state("hubrelay_queue_messages", "Messages with pending recipients, by direction and state.", depth,
+                     [](const Depth& d) { return std::array{d.queued_messages, d.deferred_messages, d.held_messages}; });
+    w.by_queue_state("hubrelay_queue_recipients", "Pending recipients, by direction and state.", depth, [](const Depth& d) {
+      return std::array{d.queued_recipients, d.deferred_recipients, d.held_recipients};
+    });
+    w.by_queue_state("hubrelay_queue_oldest_age_seconds", "Age of the oldest message in each direction and state (0: none).",
+                     depth, [](const Depth& d) {
+                       return std::array{d.oldest_queued_seconds, d.oldest_deferred_seconds, d.oldest_held_seconds};
+                     });
+    w.family("hubrelay_queue_bytes", "gauge", "Bytes of messages with pending recipients, by direction.");
+    for (std::size_t d = 0; d < depth.size(); ++d) w.sample("hubrelay_queue_bytes", direction_label(d), depth[d].bytes);
   }
   return w.take();
 }
 
 std::string format_status_json(const Snapshot& s) {
-  std::string o = "{\"version\":" + json_string(s.version) + ",\"now\":" + std::to_string(s.now_unix) +
+  std::string o = "{\"version\":" + json_string(s.version) + ",\"revision\":" + json_string(s.revision) + ",\"now\":" + std::to_string(s.now_unix) +
                   ",\"started\":" + std::to_string(s.started_unix) + ",\"draining\":" + (s.draining ? "true" : "false") +
                   ",\"in_flight\":" + std::to_string(s.delivery_in_flight) + ",\"listeners\":[";
   for (std::size_t i = 0; i < s.listeners.size(); ++i) {
@@ -240,7 +298,14 @@ std::string format_status_json(const Snapshot& s) {
          ",\"recipients_received\":" + std::to_string(c.recipients_received) +
          ",\"bytes_received\":" + std::to_string(c.bytes_received) + ",\"rejections\":{";
     bool first = true;
-    for (const auto& [reason, n] : c.rejections) {
+    for (const auto& [status, n] : c.rejections) {
+      if (!first) o += ',';
+      first = false;
+      o += json_string(status) + ":" + std::to_string(n);
+    }
+    o += "},\"refusals\":{";
+    first = true;
+    for (const auto& [reason, n] : refusals_by_reason(c)) {
       if (!first) o += ',';
       first = false;
       o += json_string(reason) + ":" + std::to_string(n);
@@ -274,8 +339,12 @@ std::string format_status_json(const Snapshot& s) {
     if (i) o += ',';
     std::uint64_t failures = 0;
     for (const auto& [cls, n] : h.counters.failures) failures += n;
-    o += "{\"name\":" + json_string(h.name) + ",\"state\":" + json_string(h.state) +
-         ",\"connections\":" + std::to_string(h.connections) + ",\"attempts\":" + std::to_string(h.counters.attempts) +
+    const health::HopState& st = h.state;
+    o += "{\"name\":" + json_string(h.name) + ",\"state\":" + json_string(health::to_string(st.condition)) +
+         ",\"usable\":" + (st.condition == health::HopCondition::usable ? "true" : "false") +
+         ",\"ejected\":" + (st.ejected ? "true" : "false") +
+         ",\"ejected_until\":" + std::to_string(st.ejected ? st.ejected_until / 1000 : 0) +
+         ",\"last_error\":" + json_string(st.last_error) + ",\"connections\":" + std::to_string(h.connections) + ",\"attempts\":" + std::to_string(h.counters.attempts) +
          ",\"successes\":" + std::to_string(h.counters.successes) + ",\"failures\":" + std::to_string(failures) +
          ",\"paths\":[";
     for (std::size_t k = 0; k < h.paths.size(); ++k) o += (k ? "," : "") + json_string(h.paths[k]);
@@ -291,12 +360,11 @@ std::string format_status_json(const Snapshot& s) {
   }
   o += "],\"queue\":";
   if (s.depth) {
-    const Depth& d = *s.depth;
-    o += "{\"queued\":" + std::to_string(d.queued_messages) + ",\"deferred\":" + std::to_string(d.deferred_messages) +
-         ",\"held\":" + std::to_string(d.held_messages) + ",\"recipients\":" +
-         std::to_string(d.queued_recipients + d.deferred_recipients + d.held_recipients) +
-         ",\"bytes\":" + std::to_string(d.bytes) + ",\"oldest_seconds\":" +
-         number(std::max({d.oldest_queued_seconds, d.oldest_deferred_seconds, d.oldest_held_seconds})) + "}";
+    o += "{" + depth_fields(total(*s.depth)) + ",\"directions\":{";
+    for (std::size_t d = 0; d < s.depth->size(); ++d)
+      o += std::string(d ? "," : "") + "\"" + conf::to_string(static_cast<conf::Direction>(d)) + "\":{" +
+           depth_fields((*s.depth)[d]) + "}";
+    o += "}}";
   } else {
     o += "{\"error\":" + json_string(s.depth_error) + "}";
   }

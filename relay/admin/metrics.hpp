@@ -1,9 +1,12 @@
 // relay/admin/metrics.hpp — a point-in-time copy of every counter, and its two renderings.
 //
-// Owns: metrics::Snapshot (plain values: listeners, directions, hops with health state,
-// health path states, queue commit figures, queue depth, throughput rates and chart series) and the formats
+// Owns: metrics::Snapshot (plain values: listeners, directions, hops with their health
+// state, health path states, queue commit figures, queue depth per direction, throughput
+// rates and chart series) and the formats
 // served by the admin endpoint: Prometheus text exposition 0.0.4 (/metrics) and the JSON
-// document of /api/status (also read by `hubrelay stats` and the status page).
+// document of /api/status (also read by `hubrelay stats` and the status page). A hop's
+// state is the health::HopState of health::hop_states, the function that also writes
+// health.json for `hubrelay health` and `route explain`: every output shows that one state.
 // Never: reads a clock, touches sockets or the queue; the driver fills the Snapshot.
 // Threading: pure functions over values. Errors: none (formatting cannot fail).
 #pragma once
@@ -17,6 +20,7 @@
 #include "conf/config.hpp"
 #include "health/report.hpp"
 #include "relay/counters.hpp"
+#include "relay/version.hpp"
 
 namespace relay::metrics {
 
@@ -28,7 +32,7 @@ struct Listener {
 
 struct Hop {
   std::string name;
-  std::string state = "up";                // "up" or "ejected" (passive health)
+  health::HopState state;                  // from health::hop_states (default: usable)
   std::uint32_t connections = 0;
   HopCounters counters;
   std::vector<std::string> paths;          // conf HopConfig::paths: the health paths it depends on
@@ -43,7 +47,7 @@ struct Path {
   std::uint64_t transitions = 0;
 };
 
-struct Depth {                             // queue::QueueDepth, copied
+struct Depth {                             // queue::QueueDepth of one direction, copied
   std::uint64_t queued_messages = 0, deferred_messages = 0, held_messages = 0;
   std::uint64_t queued_recipients = 0, deferred_recipients = 0, held_recipients = 0;
   double oldest_queued_seconds = 0, oldest_deferred_seconds = 0, oldest_held_seconds = 0;
@@ -63,7 +67,8 @@ struct Rates {
 };
 
 struct Snapshot {
-  std::string version = "0.1.0";
+  std::string version{build::version};
+  std::string revision{build::revision};
   std::int64_t now_unix = 0;
   std::int64_t started_unix = 0;
   std::vector<Listener> listeners;
@@ -74,7 +79,9 @@ struct Snapshot {
   std::vector<Hop> hops;
   std::vector<Path> paths;                 // empty without [path.NAME] tables or before the first run
   Commit commit;
-  std::optional<Depth> depth;              // nullopt when the queue could not be read
+  /// Index: conf::Direction of the message (the listener that accepted it). nullopt
+  /// when the queue could not be read.
+  std::optional<std::array<Depth, 2>> depth;
   std::string depth_error;
   std::uint64_t delivery_in_flight = 0;
   bool draining = false;

@@ -2,9 +2,12 @@
 //
 // Owns: one self-contained HTML document (inline CSS and JS, no CDN, no external file)
 // showing per-direction throughput over the last hour (messages/s in and out, drawn as
-// inline SVG from the daemon's 10-second ring buffer), queue depth, listeners and hops
-// with their health state, the health paths (UP/DOWN/maintenance, since, changes) and
-// which paths each hop depends on. The status JSON is embedded at render time, so the page works
+// inline SVG from the daemon's 10-second ring buffer), the queue by direction in the
+// summary, queue depth, listeners with their policy refusals by reason, hops in the one
+// state vocabulary of health::hop_states (usable, path down, check down, suspended,
+// ejected until),
+// the health paths (UP/DOWN/maintenance, since, changes) and which paths each hop
+// depends on. The status JSON is embedded at render time, so the page works
 // without further requests and with a bearer token; it reloads itself every 10 s.
 // Never: loads anything from the network.
 #include <string>
@@ -23,10 +26,11 @@ h1{font-size:20px;margin:0 0 8px}h2{font-size:16px;margin:16px 0 6px}
 .charts{display:flex;flex-wrap:wrap;gap:16px}.chart{background:#fff;border:1px solid #ddd;padding:8px}
 table{border-collapse:collapse;background:#fff}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}
 th{background:#eee}td:first-child,th:first-child{text-align:left}
-.up{color:#080;font-weight:bold}.ejected,.down{color:#c00;font-weight:bold}.maintenance{color:#b60;font-weight:bold}
+.up,.usable{color:#080;font-weight:bold}.ejected,.down,.path-down,.check-down{color:#c00;font-weight:bold}
+.maintenance,.suspended{color:#b60;font-weight:bold}.why{font-size:12px;color:#555}
 .dep{margin-right:6px}.legend span{margin-right:12px}
 </style></head><body>
-<h1>hubrelay status</h1><div id="summary"></div>
+<h1>hubrelay status</h1><div id="summary"></div><div id="summary-queue"></div>
 <h2>Throughput, last hour (messages/s, 10-second buckets)</h2><div class="charts" id="charts"></div>
 <h2>Queue</h2><div id="queue"></div><div id="waiting"></div>
 <h2>Listeners</h2><div id="listeners"></div>
@@ -89,8 +93,15 @@ function table(id, head, rows) {
 function esc(s) { return String(s).replace(/[&<>"]/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c])); }
 for (const d of ["inbound", "outbound"]) chart(d, S.directions[d].series_in, S.directions[d].series_out);
 document.getElementById("summary").textContent =
-  `version ${S.version}, up ${Math.round((S.now - S.started) / 60)} min, ${S.in_flight} message(s) in delivery` +
+  `version ${S.version}${S.revision ? ` (${S.revision})` : ""}, up ${Math.round((S.now - S.started) / 60)} min, ` +
+  `${S.in_flight} message(s) in delivery` +
   (S.draining ? ", DRAINING" : "");
+// Waiting mail per direction (the listener that accepted it), beside the totals below.
+const byDirection = (S.queue && S.queue.directions) || {};
+if (S.queue && S.queue.directions)
+  table("summary-queue", ["queue by direction", "queued", "deferred", "held", "recipients", "bytes", "oldest (s)"],
+        ["inbound", "outbound"].map(d => { const x = byDirection[d];
+          return [d, x.queued, x.deferred, x.held, x.recipients, x.bytes, Math.round(x.oldest_seconds)]; }));
 const q = S.queue;
 table("queue", ["queued", "deferred", "held", "recipients", "bytes", "oldest (s)"],
       q.error ? [[esc(q.error), "", "", "", "", ""]] : [[q.queued, q.deferred, q.held, q.recipients, q.bytes, Math.round(q.oldest_seconds)]]);
@@ -102,16 +113,24 @@ const waitingRows = waiting.flatMap(m => m.recipients.filter(r => r.state === "p
                  (r.last_reply || !r.parked_reason ? "" : `: ${esc(r.parked_reason)}`) : "-"]));
 if (waitingRows.length)
   table("waiting", ["deferred message", "recipient", "attempts", "last hop", "last error", "parked on route"], waitingRows);
-table("listeners", ["listener", "direction", "sessions", "accepted", "rejected", "messages", "bytes", "in/s 1m", "out/s 1m"],
+// Policy refusals (relay denied, sender or recipient refused, rate limited, DNSBL, ...) by reason.
+const refusals = l => Object.entries(l.refusals || {}).map(([r, n]) => `<span class="refusal" data-reason="${esc(r)}">${esc(r)} ${n}</span>`)
+  .join(", ") || "-";
+table("listeners", ["listener", "direction", "sessions", "accepted", "rejected", "messages", "bytes", "in/s 1m", "out/s 1m",
+                    "policy refusals"],
       S.listeners.map(l => [esc(l.name), l.direction, l.sessions_active, l.connections_accepted, l.connections_rejected,
                             l.messages_received, l.bytes_received, S.directions[l.direction].rate_in[0].toFixed(2),
-                            S.directions[l.direction].rate_out[0].toFixed(2)]));
+                            S.directions[l.direction].rate_out[0].toFixed(2), refusals(l)]));
 // Health paths: a hop is usable only while every path it depends on is up.
 const paths = S.paths || [];
 const pathState = name => { const p = paths.find(x => x.name === name); return p ? p.state : "unknown"; };
 const when = t => t ? new Date(t * 1000).toISOString().replace(".000Z", "Z") : "-";
+// A hop's state as health.json says it: usable, path down, check down, suspended, ejected (until).
+const hopState = h => `<span class="hop-state ${esc(h.state.replace(/ /g, "-"))}" data-state="${esc(h.state)}">${esc(h.state)}` +
+  (h.state === "ejected" ? ` until ${when(h.ejected_until)}` : "") + "</span>" +
+  (h.last_error ? `<div class="why">${esc(h.last_error)}</div>` : "");
 table("hops", ["hop", "state", "connections", "attempts", "successes", "failures", "depends on paths"],
-      S.hops.map(h => [esc(h.name), `<span class="${esc(h.state)}">${esc(h.state)}</span>`, h.connections, h.attempts,
+      S.hops.map(h => [esc(h.name), hopState(h), h.connections, h.attempts,
                        h.successes, h.failures,
                        (h.paths || []).map(n => `<span class="dep ${esc(pathState(n))}" data-path="${esc(n)}">${esc(n)}</span>`)
                          .join("") || "-"]));

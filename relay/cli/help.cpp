@@ -69,8 +69,9 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 21> texts{{
     {"stats",
      "usage: hubrelay stats [--json] [--config FILE]\n"
      "\n"
-     "Per-direction throughput over 1, 5 and 15 minutes, asked from the running daemon's\n"
-     "admin endpoint ([admin] listen).\n"
+     "Per-direction throughput over 1, 5 and 15 minutes and every hop's state (usable,\n"
+     "path down, check down, suspended, ejected until ...) with its attempts and failures,\n"
+     "asked from the running daemon's admin endpoint ([admin] listen).\n"
      "  --json              print the daemon's /api/status document\n"
      "Exit status: 0 ok, 1 admin endpoint off or unreachable, 2 usage or configuration error.\n"},
     {"route",

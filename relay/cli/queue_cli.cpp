@@ -25,6 +25,7 @@
 #include "relay/delivery/notices.hpp"
 #include "relay/delivery/queue_bridge.hpp"
 #include "relay/admin/queue_format.hpp"
+#include "relay/admin/stats_text.hpp"
 
 namespace relay {
 namespace {
@@ -319,6 +320,13 @@ int stats_main(const std::vector<std::string>& words, const std::string& default
         std::printf("%-10s %-5s %10.3f %10.3f %10.3f\n", direction, flow, (*r)[0], (*r)[1], (*r)[2]);
       }
     }
+    // The hops in the words of the status page, /metrics and `hubrelay health`.
+    const auto hops = metrics::hop_table(body);
+    if (!hops) {
+      std::cerr << "hubrelay stats: " << hops.error() << "\n";
+      return 1;
+    }
+    std::cout << "\n" << *hops;
     return 0;
   } catch (const boost::system::system_error& e) {
     // what() of a Boost error carries the source location ("[system:111 at /usr/include/

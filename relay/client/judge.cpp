@@ -118,9 +118,12 @@ RecipientVerdict judge_reply(Stage stage, const Reply& reply, bool other_hops_re
 
 Verdict judge(const Transcript& t, std::size_t recipients, bool other_hops_remain) {
   if (t.fault) {
-    // A session that never opened counts as a connect failure whatever broke it.
+    // A session that never opened counts as a connect failure whatever broke it, except
+    // TLS: a failed handshake (or STARTTLS missing where required) is the hop's TLS, and
+    // telling it apart is what the operator needs to fix it (certificate, CA, policy).
     const bool opening = t.fault->stage < Stage::mail || t.fault->stage == Stage::connect;
-    return hop_failure(fault_reply(*t.fault), opening ? "connect" : fault_class(t.fault->kind), t.fault->stage,
+    const bool as_connect = opening && t.fault->kind != FaultKind::tls_failed;
+    return hop_failure(fault_reply(*t.fault), as_connect ? "connect" : fault_class(t.fault->kind), t.fault->stage,
                        recipients, other_hops_remain);
   }
   const auto failure_of = [](const Reply& r) -> std::string_view { return r.code >= 500 ? "reply_5xx" : "reply_4xx"; };
@@ -166,6 +169,13 @@ Verdict judge(const Transcript& t, std::size_t recipients, bool other_hops_remai
     if (verdict.recipients.back().fate == Fate::retry) verdict.retry_reply = verdict.recipients.back().reply;
   }
   if (verdict.retry_reply.empty()) verdict.retry_reply = not_completed;
+  // The transaction failed when no recipient was delivered: counted like a hop failure,
+  // by the class of reply that refused it (permanent when any recipient bounced).
+  if (!verdict.any_delivered())
+    verdict.failure_class =
+        std::ranges::any_of(verdict.recipients, [](const RecipientVerdict& r) { return r.fate == Fate::failed; })
+            ? "reply_5xx"
+            : "reply_4xx";
   return verdict;
 }
 

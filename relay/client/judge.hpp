@@ -121,7 +121,10 @@ struct RecipientVerdict {
 struct Verdict {
   bool hop_failed = false;          // the hop itself failed: charge its health, others get the work
   std::string why;                  // the failure text when hop_failed
-  std::string_view failure_class;   // hubrelay_hop_failures_total label when hop_failed
+  /// Why this attempt on the hop failed, the class of hubrelay_hop_failures_total:
+  /// connect, tls, io, timeout, protocol (faults), reply_4xx, reply_5xx (refusals). Set
+  /// when hop_failed and when no recipient was delivered; empty: the attempt succeeded.
+  std::string_view failure_class;
   std::vector<RecipientVerdict> recipients;
   /// The text the recipients left to retry carry: the last transient reply, else why the
   /// transaction did not complete.

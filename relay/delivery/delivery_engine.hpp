@@ -150,8 +150,8 @@ class DeliveryEngine {
   Finished defer(Job job, std::string reply, bool attempted);
   void finish_job(Finished finished);
   void record(std::vector<queue::RecipientOutcome> outcomes);
-  /// Charges `hop` a failure (passive ejection; counted under `failure_class` unless
-  /// empty), remembers it as the hop's last error and logs it once with the number of
+  /// Charges `hop` a failure (passive ejection; counted as a failed attempt of class
+  /// `failure_class` unless empty), remembers it as the hop's last error and logs it once with the number of
   /// recipients and messages it hit (`in_hand`: the job whose transaction failed, if any);
   /// returns the jobs waiting for it, to go elsewhere, each carrying the failure.
   std::deque<Job> eject(std::size_t hop, std::string_view failure_class, const std::string& why,

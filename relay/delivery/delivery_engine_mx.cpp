@@ -69,7 +69,9 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
     Transcript opened = co_await client.connect(endpoints);
     if (!opened.opened()) {
       if (opened.fault) opened.fault->text = host + ": " + opened.fault->text;
-      failure = judge(opened, 0, false).why;
+      const Verdict refused = judge(opened, 0, false);
+      hop_counters_[hop].count_attempt(refused.failure_class);
+      failure = refused.why;
       spdlog::info("qid={} domain={} mx={} failed: {}", qid, job.domain, host, failure);
       co_await client.quit();
       continue;
@@ -85,6 +87,7 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
     next.tried.push_back(hop);
     const Verdict verdict = judge(transcript, job.recipients.size(), i + 1 < hosts || other_hops_remain(next));
     if (verdict.hop_failed) {
+      hop_counters_[hop].count_attempt(verdict.failure_class);  // apply_verdict counts the others
       failure = verdict.why;  // this host failed: the next one gets the job
       continue;
     }

@@ -21,7 +21,7 @@ namespace asio = boost::asio;
 
 std::deque<DeliveryEngine::Job> DeliveryEngine::eject(std::size_t hop, std::string_view failure_class,
                                                       const std::string& why, const Job* in_hand) {
-  if (!failure_class.empty()) ++hop_counters_[hop].failures[std::string(failure_class)];
+  if (!failure_class.empty()) hop_counters_[hop].count_attempt(failure_class);
   const auto now = std::chrono::steady_clock::now();
   const bool already_ejected = ejection_.ejected(hop, now);
   ejection_.record_failure(hop, now);

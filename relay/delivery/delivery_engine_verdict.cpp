@@ -50,7 +50,6 @@ asio::awaitable<Transcript> DeliveryEngine::transact(SmtpClient& client, std::si
     envelope.recipient_parameters.push_back(queued.recipients[position].parameters);
   }
   ++hops_[hop].active;
-  ++hop_counters_[hop].attempts;
   Transcript transcript = co_await client.send(envelope, *queued.body);
   --hops_[hop].active;
   co_return transcript;
@@ -90,7 +89,7 @@ DeliveryEngine::Work DeliveryEngine::apply_verdict(std::size_t hop, Job job, con
     return work;
   }
   if (!config_.hops[hop].mx && ejection_.record_success(hop)) hops_proven_.push_back(hop);  // back: release its routes
-  ++hop_counters_[hop].successes;
+  hop_counters_[hop].count_attempt(verdict.failure_class);  // a success unless nothing was delivered
 
   const auto& queued = job.message->queued;
   const std::string qid = queue::format_queue_id(queued.id);

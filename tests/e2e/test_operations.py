@@ -524,13 +524,14 @@ check = [ {{ type = "tcp", target = "127.0.0.1:{free_port()}", timeout = "1s" }}
         self.assertEqual(delta(f"hubrelay_messages_received_total{{{lout}}}"), 2)
         self.assertEqual(delta(f"hubrelay_recipients_received_total{{{lin}}}"), 4)
         self.assertEqual(delta(f"hubrelay_recipients_received_total{{{lout}}}"), 2)
-        self.assertEqual(delta(f'hubrelay_rejections_total{{{lin},reason="{refused.enhanced}"}}'), 1)
+        self.assertEqual(delta(f'hubrelay_rejections_total{{{lin},status="{refused.enhanced}"}}'), 1)
         self.assertEqual(delta('hubrelay_messages_delivered_total{direction="inbound"}'), 3)
         self.assertEqual(delta('hubrelay_messages_delivered_total{direction="outbound"}'), 2)
         self.assertEqual(delta('hubrelay_delivery_latency_seconds_count{direction="outbound"}'), 2)
         self.assertEqual(after['hubrelay_hop_up{hop="smarthost"}'], 1)
         self.assertGreaterEqual(delta('hubrelay_hop_successes_total{hop="smarthost"}'), 1)
-        self.assertEqual(after['hubrelay_queue_messages{state="queued"}'], 0)
+        for direction in ("inbound", "outbound"):
+            self.assertEqual(after[f'hubrelay_queue_messages{{direction="{direction}",state="queued"}}'], 0)
         self.assertEqual(after[f"hubrelay_sessions_active{{{lin}}}"], 0)
         self.assertGreaterEqual(delta("hubrelay_queue_committed_messages_total"), 5)
 
@@ -643,6 +644,28 @@ class ReloadTest(OperationsTestCase):
         everywhere = [message_id_of(m.raw) for m in self.a.messages() + self.b.messages()]
         for mid in first + after + [slow_mid]:
             self.assertEqual(everywhere.count(mid), 1, mid)
+
+    def test_state_dir_stays_until_restart_for_queue_and_state_files(self):
+        # docs/operations.md: [relay] state_dir is not reloadable. The daemon's state files
+        # (health.json, health.txt) stay beside queue.db; nothing is written to the new one.
+        started = self.cfg.state_dir
+        moved = self.dir / "moved-state"
+        moved.mkdir()
+        self.cfg.state_dir = moved
+        self.cfg.write(self.config_path)
+        self.hup_and_wait("configuration reloaded")
+        self.assertIn("state_dir changes only on restart", self.relay.log_text())
+
+        def taken_at():
+            try:
+                return json.loads((started / "health.json").read_text())["taken_at"]
+            except (OSError, ValueError, KeyError):
+                return 0
+        reloaded = taken_at()
+        wait_for(lambda: taken_at() > reloaded, WAIT, "health.json rewritten in the state_dir the daemon started with")
+        mids = self.send_outbound(1, "remote.example", "after-move")
+        wait_for(lambda: any(message_id_of(m.raw) == mids[0] for m in self.a.messages()), WAIT, "mail delivered")
+        self.assertEqual(sorted(p.name for p in moved.iterdir()), [])
 
     def test_broken_config_keeps_the_old_one(self):
         self.config_path.write_text(self.config_path.read_text() + "\n[listener\nbroken = \n")

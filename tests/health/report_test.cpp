@@ -51,6 +51,26 @@ TEST(HopStates, OneVocabularyForEveryReason) {
   EXPECT_EQ(health::to_string(HopCondition::path_down), "path down");
 }
 
+// A path held or forced DOWN inside its maintenance window suspends its hops: planned,
+// so a measured fault (another path, the own check) outranks it, and it outranks an
+// ejection. The state file carries the word and the reader takes it back.
+TEST(HopStates, MaintenanceSuspends) {
+  auto s = snapshot(health::State::down, health::State::up);
+  s.paths[0].maintenance = true;
+  auto states = health::hop_states(s, {{"sited", true, t0 + 5'000, 2, 1}});
+  EXPECT_EQ(states[1].condition, HopCondition::suspended);
+  EXPECT_TRUE(states[1].ejected);
+  EXPECT_EQ(states[1].last_error, "site-a: DOWN in a maintenance window");
+  EXPECT_EQ(health::describe(states[1]).substr(0, 23), "NOT usable: suspended (");
+  const auto state = health::parse_state(health::render_json(s, {}));
+  ASSERT_TRUE(state) << state.error();
+  EXPECT_EQ(state->hops[1].condition, HopCondition::suspended);
+  // The own check DOWN outside maintenance is a fault: it wins.
+  s.paths[1].state = health::State::down;
+  s.hops[1].paths.push_back("hop:checked");
+  EXPECT_EQ(health::hop_states(s, {})[1].condition, HopCondition::check_down);
+}
+
 TEST(HopStates, TextSaysWhyAHopIsNotUsable) {
   const auto s = snapshot(health::State::up, health::State::up);
   const auto text = health::render_text(s, {{"plain", true, t0 + 60'000, 1, 1}});

@@ -7,7 +7,9 @@
 #include "relay/admin/health_metrics.hpp"
 #include "relay/counters.hpp"
 #include "relay/admin/metrics.hpp"
+#include "relay/admin/stats_text.hpp"
 #include "relay/throughput_ring.hpp"
+#include "relay/version.hpp"
 
 namespace relay {
 namespace {
@@ -70,7 +72,7 @@ metrics::Snapshot sample_snapshot() {
   // positive) on the brace-initialised map inside HopCounters.
   metrics::Hop hop;
   hop.name = "up-a";
-  hop.state = "ejected";
+  hop.state = {"up-a", health::HopCondition::ejected, true, 1'700'000'060'000, 3, ""};
   hop.paths = {"wan \"a\"", "hop:up-a"};
   hop.counters.attempts = 4;
   hop.counters.failures["connect"] = 1;
@@ -78,8 +80,8 @@ metrics::Snapshot sample_snapshot() {
   s.paths.push_back({"wan \"a\"", "up", true, 1700000000, 3});
   s.paths.push_back({"hop:up-a", "down", false, 1700000100, 1});
   s.paths.push_back({"dmz", "maintenance", true, 0, 0});
-  s.depth = metrics::Depth{};
-  s.depth->held_messages = 1;
+  s.depth.emplace();
+  (*s.depth)[0].held_messages = 1;
   s.series[0][0] = {1, 2, 3};
   s.series[0][1] = {0, 0, 1};
   return s;
@@ -91,7 +93,7 @@ TEST(Metrics, PrometheusHasLabelsAndEscapes) {
   EXPECT_NE(text.find("hubrelay_messages_received_total{listener=\"in \\\"bound\\\"\",direction=\"inbound\"} 3\n"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("hubrelay_rejections_total{listener=\"in \\\"bound\\\"\",direction=\"inbound\",reason=\"5.7.1\"} 2"),
+  EXPECT_NE(text.find("hubrelay_rejections_total{listener=\"in \\\"bound\\\"\",direction=\"inbound\",status=\"5.7.1\"} 2"),
             std::string::npos);
   EXPECT_NE(text.find("hubrelay_recipients_delivered_total{direction=\"outbound\"} 5\n"), std::string::npos);
   EXPECT_NE(text.find("hubrelay_delivery_latency_seconds_bucket{direction=\"outbound\",le=\"0.5\"} 1\n"),
@@ -100,7 +102,7 @@ TEST(Metrics, PrometheusHasLabelsAndEscapes) {
             std::string::npos);
   EXPECT_NE(text.find("hubrelay_hop_up{hop=\"up-a\"} 0\n"), std::string::npos);
   EXPECT_NE(text.find("hubrelay_hop_failures_total{hop=\"up-a\",class=\"connect\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("hubrelay_queue_messages{state=\"held\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("hubrelay_queue_messages{direction=\"inbound\",state=\"held\"} 1\n"), std::string::npos);
   // Every sample line belongs to a family announced before it.
   EXPECT_EQ(text.back(), '\n');
 }
@@ -139,7 +141,7 @@ TEST(Metrics, StatusJsonPathsAndHopDependencies) {
             std::string::npos)
       << json;
   metrics::Snapshot empty;
-  empty.hops.push_back({"solo", "up", 0, {}, {}});
+  empty.hops.push_back({"solo", {}, 0, {}, {}});
   const std::string none = metrics::format_status_json(empty);
   EXPECT_NE(none.find("\"failures\":0,\"paths\":[]}],\"paths\":[],\"queue\":"), std::string::npos) << none;
 }
@@ -182,6 +184,142 @@ TEST(Metrics, StatusJsonEscapesAndCarriesSeries) {
   EXPECT_NE(json.find("\"series_in\":[1,2,3],\"series_out\":[0,0,1]"), std::string::npos) << json;
   EXPECT_NE(json.find("\"state\":\"ejected\""), std::string::npos);
   EXPECT_EQ(metrics::json_string("a\x01</b>\n"), "\"a\\u0001</b>\\n\"");
+}
+
+// One attempt, one unit: every way an attempt ends is one success or one failure.
+TEST(Counters, HopAttemptsCountEveryFailureOnce) {
+  HopCounters c;
+  for (std::string_view outcome : {"connect", "tls", "reply_4xx", "reply_5xx", "", "connect"}) c.count_attempt(outcome);
+  std::uint64_t failures = 0;
+  for (const auto& [cls, n] : c.failures) failures += n;
+  EXPECT_EQ(c.attempts, 6u);
+  EXPECT_EQ(c.successes, 1u);
+  EXPECT_EQ(failures, 5u);
+  EXPECT_EQ(c.failures.at("connect"), 2u);
+  EXPECT_EQ(c.failures.at("tls"), 1u);
+}
+
+// The hop states of the status page, /metrics and /api/status are those of health.json:
+// one function (health::hop_states) decides, the formats only copy its answer.
+TEST(Metrics, HopStateIsTheOneHealthState) {
+  health::HealthSnapshot snap;
+  snap.taken_at = 1'700'000'000'000;
+  health::PathStatus wan;
+  wan.name = "wan";
+  wan.state = health::State::down;
+  wan.runs.push_back({1'700'000'000'000, true, 1, {{"tcp 127.0.0.1:9", health::ProbeStatus::probe_overrun, 1, ""}}});
+  health::PathStatus own;
+  own.name = "hop:b";
+  own.hop = "b";
+  own.state = health::State::down;
+  snap.paths = {wan, own};
+  snap.hops = {{"a", {"wan"}, false}, {"b", {"hop:b"}, false}, {"c", {}, true}, {"d", {}, true}};
+  const std::vector<health::EjectionReport> ejections = {{"c", true, 1'700'000'030'000, 2, 1}};
+  const auto states = health::hop_states(snap, ejections);
+  metrics::Snapshot s;
+  for (const auto& state : states) {
+    metrics::Hop hop;
+    hop.name = state.name;
+    hop.state = state;
+    s.hops.push_back(hop);
+  }
+  const std::string text = metrics::format_prometheus(s);
+  const std::string json = metrics::format_status_json(s);
+  const std::string file = health::render_json(snap, ejections);
+  struct Want { const char* hop; const char* state; int up; };
+  const Want want[] = {{"a", "path down", 0}, {"b", "check down", 0}, {"c", "ejected", 0}, {"d", "usable", 1}};
+  for (const auto& w : want) {
+    const std::string hop = std::string("hop=\"") + w.hop + "\"";
+    EXPECT_NE(text.find("hubrelay_hop_up{" + hop + "} " + std::to_string(w.up) + "\n"), std::string::npos) << w.hop;
+    for (const auto condition : health::hop_conditions) {
+      const bool mine = health::to_string(condition) == w.state;
+      EXPECT_NE(text.find("hubrelay_hop_state{" + hop + ",state=\"" + std::string(health::to_string(condition)) +
+                          "\"} " + (mine ? "1" : "0") + "\n"),
+                std::string::npos)
+          << w.hop << " " << health::to_string(condition) << "\n" << text;
+    }
+    const std::string in_json = std::string("{\"name\":\"") + w.hop + "\",\"state\":\"" + w.state + "\",\"usable\":" +
+                                (w.up ? "true" : "false");
+    EXPECT_NE(json.find(in_json), std::string::npos) << in_json << "\n" << json;
+    EXPECT_NE(file.find(std::string("{\"name\": \"") + w.hop + "\", \"state\": \"" + w.state + "\""), std::string::npos)
+        << w.hop << "\n" << file;
+  }
+  EXPECT_NE(json.find("\"ejected\":true,\"ejected_until\":1700000030,"), std::string::npos) << json;
+  // `hubrelay stats` reads the same document back: the same words.
+  const auto table = metrics::hop_table(json);
+  ASSERT_TRUE(table) << table.error();
+  for (const char* line : {"\na                    path down ", "\nb                    check down ",
+                           "\nc                    ejected until 2023-11-14T22:13:50Z ", "\nd                    usable "})
+    EXPECT_NE(table->find(line), std::string::npos) << line << "\n" << *table;
+  EXPECT_FALSE(metrics::hop_table("{\"version\":\"x\"}"));
+  EXPECT_FALSE(metrics::hop_table("not json"));
+  EXPECT_NE(json.find("\"last_error\":\"wan: tcp 127.0.0.1:9: "), std::string::npos) << json;
+}
+
+TEST(Metrics, BuildInfoCarriesTheProjectVersion) {
+  metrics::Snapshot s;
+  EXPECT_EQ(s.version, build::version);
+  EXPECT_FALSE(build::version.empty());
+  EXPECT_NE(build::version, "unknown");
+  s.version = "9.8.7";
+  s.revision = "v9.8.7-1-gabc";
+  EXPECT_NE(metrics::format_prometheus(s).find(
+                "# TYPE hubrelay_build_info gauge\nhubrelay_build_info{version=\"9.8.7\",revision=\"v9.8.7-1-gabc\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(metrics::format_status_json(s).find("{\"version\":\"9.8.7\",\"revision\":\"v9.8.7-1-gabc\","),
+            std::string::npos);
+}
+
+TEST(Metrics, QueueGaugesByDirection) {
+  metrics::Snapshot s;
+  auto& depth = s.depth.emplace();
+  depth[0].deferred_messages = 2;
+  depth[0].deferred_recipients = 3;
+  depth[0].bytes = 100;
+  depth[1].queued_messages = 1;
+  depth[1].queued_recipients = 1;
+  depth[1].oldest_queued_seconds = 7;
+  depth[1].bytes = 50;
+  const std::string text = metrics::format_prometheus(s);
+  for (const char* line : {"hubrelay_queue_messages{direction=\"inbound\",state=\"deferred\"} 2\n",
+                           "hubrelay_queue_messages{direction=\"outbound\",state=\"deferred\"} 0\n",
+                           "hubrelay_queue_messages{direction=\"outbound\",state=\"queued\"} 1\n",
+                           "hubrelay_queue_recipients{direction=\"inbound\",state=\"deferred\"} 3\n",
+                           "hubrelay_queue_oldest_age_seconds{direction=\"outbound\",state=\"queued\"} 7\n",
+                           "hubrelay_queue_bytes{direction=\"inbound\"} 100\n", "hubrelay_queue_bytes{direction=\"outbound\"} 50\n"})
+    EXPECT_NE(text.find(line), std::string::npos) << line << text;
+  EXPECT_EQ(text.find("hubrelay_queue_messages{state="), std::string::npos);  // no series without a direction
+  const std::string json = metrics::format_status_json(s);
+  EXPECT_NE(json.find("\"queue\":{\"queued\":1,\"deferred\":2,\"held\":0,\"recipients\":4,\"bytes\":150,"
+                      "\"oldest_seconds\":7,\"directions\":{\"inbound\":{\"queued\":0,\"deferred\":2,"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"outbound\":{\"queued\":1,\"deferred\":0,\"held\":0,\"recipients\":1,\"bytes\":50,"),
+            std::string::npos)
+      << json;
+}
+
+// Label names mean one thing: `status` is an SMTP enhanced (or basic) code, `reason` a
+// policy reason; a listener's policy refusals are summed by reason for the status page.
+TEST(Metrics, StatusAndReasonLabelsAndListenerRefusals) {
+  metrics::Snapshot s;
+  metrics::Listener in{"inbound", conf::Direction::inbound, {}};
+  in.counters.rejections["5.7.1"] = 2;
+  in.counters.policy_decisions[{"rcpt", "reject", "relay_denied"}] = 2;
+  in.counters.policy_decisions[{"connect", "reject", "dnsbl_listed"}] = 1;
+  in.counters.policy_decisions[{"mail", "defer", "relay_denied"}] = 1;
+  in.counters.policy_decisions[{"rcpt", "accept", "none"}] = 9;
+  s.listeners.push_back(in);
+  const std::string text = metrics::format_prometheus(s);
+  EXPECT_NE(text.find("hubrelay_rejections_total{listener=\"inbound\",direction=\"inbound\",status=\"5.7.1\"} 2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("hubrelay_rejections_total{listener=\"inbound\",direction=\"inbound\",reason="), std::string::npos);
+  EXPECT_NE(text.find("stage=\"rcpt\",decision=\"reject\",reason=\"relay_denied\"} 2\n"), std::string::npos);
+  const std::string json = metrics::format_status_json(s);
+  EXPECT_NE(json.find("\"rejections\":{\"5.7.1\":2},\"refusals\":{\"dnsbl_listed\":1,\"relay_denied\":3}}"),
+            std::string::npos)
+      << json;
 }
 
 class FakeBackend : public admin::Backend {
@@ -252,6 +390,13 @@ TEST(AdminHttp, StatusPageEmbedsJsonSafely) {
   // The page has a section for the health paths and shows each hop's paths.
   EXPECT_NE(page.find("id=\"paths\""), std::string::npos);
   EXPECT_NE(page.find("S.paths"), std::string::npos);
+  // Hops show the state of /api/status (health.json's words), listeners their policy
+  // refusals, the summary the queue by direction.
+  EXPECT_NE(page.find("data-state=\"${esc(h.state)}\""), std::string::npos);
+  EXPECT_EQ(page.find("h.state === \"up\""), std::string::npos);
+  EXPECT_NE(page.find("\"policy refusals\""), std::string::npos);
+  EXPECT_NE(page.find("l.refusals"), std::string::npos);
+  EXPECT_NE(page.find("\"queue by direction\""), std::string::npos);
 }
 
 // The queue section lists deferred messages (the /api/queue lines) as one JSON array, with

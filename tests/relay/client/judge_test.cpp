@@ -191,6 +191,31 @@ TEST(Judge, DecisiveStageAndReplyText) {
   EXPECT_EQ(skipped.retry_reply.substr(0, 9), "451 4.5.0");
 }
 
+// An attempt that delivered nobody failed, counted by the kind of refusal; one that
+// delivered anybody succeeded (hubrelay_hop_failures_total never exceeds attempts).
+TEST(Judge, AttemptFailureClassOfATransaction) {
+  struct Case {
+    const char* name;
+    Transcript transcript;
+    std::size_t recipients;
+    std::string_view failure_class;
+  };
+  const Case cases[] = {
+      {"delivered", transaction(250, {250}), 1, ""},
+      {"one of two delivered", transaction(250, {550, 250}), 2, ""},
+      {"MAIL 550", transaction(550, {}, std::nullopt, std::nullopt), 1, "reply_5xx"},
+      {"MAIL 451", transaction(451, {}, std::nullopt, std::nullopt), 2, "reply_4xx"},
+      {"RCPT 450 and 550", transaction(250, {450, 550}, std::nullopt, std::nullopt), 2, "reply_5xx"},
+      {"after DATA 452", transaction(250, {250}, 354, 452), 1, "reply_4xx"},
+      {"after DATA 554", transaction(250, {250}, 354, 554), 1, "reply_5xx"},
+  };
+  for (const auto& c : cases) {
+    const Verdict v = judge(c.transcript, c.recipients, false);
+    EXPECT_FALSE(v.hop_failed) << c.name;
+    EXPECT_EQ(v.failure_class, c.failure_class) << c.name;
+  }
+}
+
 TEST(Judge, ClosingReplyAtEveryStageFailsTheHop) {
   std::vector<Transcript> cases;
   for (Stage stage : {Stage::banner, Stage::ehlo, Stage::starttls, Stage::auth}) {
@@ -230,8 +255,9 @@ TEST(Judge, FaultsAtEveryStageFailTheHop) {
   }
   cases.push_back({FaultKind::connect_refused, Stage::connect, "connect", "451 4.4.1"});
   cases.push_back({FaultKind::connect_timeout, Stage::connect, "connect", "451 4.4.1"});
-  cases.push_back({FaultKind::tls_failed, Stage::starttls, "connect", "451 4.7.5"});
-  cases.push_back({FaultKind::tls_failed, Stage::auth, "connect", "451 4.7.5"});
+  // TLS is told apart from a connect failure: the handshake or the STARTTLS policy failed.
+  cases.push_back({FaultKind::tls_failed, Stage::starttls, "tls", "451 4.7.5"});
+  cases.push_back({FaultKind::tls_failed, Stage::auth, "tls", "451 4.7.5"});
   for (Stage stage : {Stage::mail, Stage::rcpt, Stage::data, Stage::dot}) {
     cases.push_back({FaultKind::timeout, stage, "timeout", "451 4.4.2"});
     cases.push_back({FaultKind::io_error, stage, "io", "451 4.4.2"});  // a reset
