@@ -56,8 +56,9 @@ class PowerLossMount:
              "--control", str(self.control)], self.log_path, timeout)
         if not line.startswith(b"READY"):
             self.unmount()
-            raise RuntimeError(f"power-loss filesystem did not mount at {self.mountpoint}: "
-                               f"{self.log_path.read_text(errors='replace')[-3000:]}")
+            raise RuntimeError(f"power-loss filesystem did not mount at {self.mountpoint} "
+                               f"(it needs fuse3 and python3-fusepy: scripts/setup-debian.sh "
+                               f"--test): {self.log_path.read_text(errors='replace')[-3000:]}")
         # The control socket is bound right after READY is printed.
         while not self.control.exists() and time.monotonic() < deadline:
             time.sleep(0.02)
