@@ -16,7 +16,8 @@ pkgs=(
 # What the whole test suite needs beyond that (README command (b), scripts/test.sh):
 # GoogleTest, the end-to-end instruments (aiosmtpd sinks, swaks, Postfix's smtp-source/
 # smtp-sink, openssl s_client, HAProxy, headless Chromium for the status page, promtool
-# from prometheus to check the /metrics exposition), clang for
+# from prometheus to check the /metrics exposition, FUSE and fusepy for the power-loss
+# filesystem of tests/powerloss), clang for
 # the fuzz targets, the Debian package build (dpkg-buildpackage, dh, lintian) and
 # tests/package/check_package.sh (dpkg --root runs systemd-sysusers / -tmpfiles).
 test_pkgs=(
@@ -27,6 +28,7 @@ test_pkgs=(
   chromium
   prometheus
   haproxy
+  fuse3 python3-fusepy
   debhelper dpkg-dev fakeroot lintian systemd
 )
 if [ "${1:-}" = "--test" ]; then pkgs+=("${test_pkgs[@]}"); fi

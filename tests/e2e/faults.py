@@ -4,8 +4,8 @@
 Owns: (1) tune_config(): edits a harness-rendered hubrelay.toml (shorter timeouts,
 listener caps) without changing harness.py; (2) LoadClient: several threads that send
 uniquely Message-ID'd mail over persistent sessions and record every message that got a
-250 (the acknowledged set a test later looks for at the sink), reconnecting after any
-fault; (3) FaultHop: a minimal SMTP next hop on asyncio (in a thread) whose behaviour per
+250 (the acknowledged set a test later looks for at the sink; with a body generator also
+its exact bytes), reconnecting after any fault; (3) FaultHop: a minimal SMTP next hop on asyncio (in a thread) whose behaviour per
 connection is a settable mode — accept, stall (say nothing after DATA), reset (RST in
 the middle of DATA), 421 banner, down (listener closed) — and which records the
 Message-ID of every message it acknowledged; (4) rss_kib() of a pid.
@@ -28,7 +28,7 @@ import struct
 import threading
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Set
+from typing import Callable, Dict, List, Optional, Set
 
 from harness import build_message
 
@@ -76,10 +76,15 @@ class LoadClient:
     the relay being killed or full must look like that to a real client."""
 
     def __init__(self, host: str, port: int, threads: int = 4, size: int = 512,
-                 pause: float = 0.0, timeout: float = 10.0, tag: str = "load"):
+                 pause: float = 0.0, timeout: float = 10.0, tag: str = "load",
+                 body: Optional[Callable[[random.Random], bytes]] = None, seed: int = 0):
         self.host, self.port, self.size, self.pause = host, port, size, pause
         self.timeout, self.tag = timeout, tag
+        # With `body` (called with the thread's RNG, seeded from `seed`), every message gets
+        # its own body and `sent` keeps the exact bytes of each acknowledged one.
+        self.body, self.seed = body, seed
         self.acked: List[str] = []
+        self.sent: Dict[str, bytes] = {}
         self.replies = collections.Counter()  # "250", "452 4.3.1", "conn-error", ...
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -110,7 +115,8 @@ class LoadClient:
             self.replies[key] += 1
 
     def _run(self, n: int) -> None:
-        body = (b"y" * 62 + b"\r\n") * max(1, self.size // 64)
+        fixed = (b"y" * 62 + b"\r\n") * max(1, self.size // 64)
+        rng = random.Random(self.seed * 100 + n)
         seq = 0
         while not self._stop.is_set():
             try:
@@ -119,6 +125,7 @@ class LoadClient:
                     s.ehlo()
                     while not self._stop.is_set():
                         seq += 1
+                        body = self.body(rng) if self.body else fixed
                         mid, msg = build_message(subject=f"{self.tag} {n}-{seq}", body=body)
                         s.mail("load@example.net")
                         code, text = s.rcpt("bob@example.com")
@@ -130,6 +137,8 @@ class LoadClient:
                             with self._lock:
                                 self.acked.append(mid)
                                 self.replies["250"] += 1
+                                if self.body:
+                                    self.sent[mid] = msg
                         else:
                             enhanced = text.decode(errors="replace").split(" ", 1)[0]
                             self._note(f"{code} {enhanced}")

@@ -258,6 +258,23 @@ def _stop_process(proc: subprocess.Popen, term_wait: float) -> Tuple[int, bool]:
         return proc.wait(timeout=10), True
 
 
+def spawn_until_ready(cmd: Sequence[str], log_path: Path, timeout: float
+                      ) -> Tuple[subprocess.Popen, bytes]:
+    """Starts `cmd` (stderr appended to log_path) and returns (process, its first stdout
+    line, b"" if none came within `timeout` s or it exited first). select() bounds the
+    wait even if the process hangs before printing its READY line."""
+    log = open(log_path, "ab")
+    proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=log,
+                            stdin=subprocess.DEVNULL)
+    log.close()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+        if ready:
+            return proc, proc.stdout.readline()
+    return proc, b""
+
+
 class SinkProcess:
     """tests/e2e/sink.py as a subprocess on 127.0.0.1:port, killable like a real host."""
 
@@ -274,18 +291,7 @@ class SinkProcess:
         for m in self.modes:
             cmd += ["--mode", m]
         cmd += self.extra_args
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log,
-                                     stdin=subprocess.DEVNULL)
-        log.close()
-        # select() bounds the wait even if the sink hangs before printing READY.
-        deadline = time.monotonic() + timeout
-        line = b""
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
-            if ready:
-                line = self.proc.stdout.readline()
-                break
+        self.proc, line = spawn_until_ready(cmd, self.log_path, timeout)
         if not line.startswith(b"READY"):
             self.kill()
             raise RuntimeError(f"sink on port {self.port} did not start\n{_tail(self.log_path)}")
