@@ -106,7 +106,7 @@ std::expected<UniqueFd, std::error_code> Spool::open_body(std::string_view name)
   return fd;
 }
 
-std::expected<std::vector<std::string>, std::error_code> Spool::list() const {
+std::expected<std::vector<SpoolEntry>, std::error_code> Spool::list() const {
   // A fresh descriptor: fdopendir takes ownership of it and the stream has its own offset.
   const int fd = ::openat(directory_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return std::unexpected(last_system_error());
@@ -116,7 +116,7 @@ std::expected<std::vector<std::string>, std::error_code> Spool::list() const {
     ::close(fd);
     return std::unexpected(ec);
   }
-  std::vector<std::string> names;
+  std::vector<SpoolEntry> entries;
   std::error_code ec;
   for (;;) {
     errno = 0;
@@ -125,11 +125,18 @@ std::expected<std::vector<std::string>, std::error_code> Spool::list() const {
       if (errno != 0) ec = last_system_error();
       break;
     }
-    if (is_spool_name(entry->d_name)) names.emplace_back(entry->d_name);
+    if (!is_spool_name(entry->d_name)) continue;
+    struct stat st {};
+    if (::fstatat(fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;
+      ec = last_system_error();
+      break;
+    }
+    if (S_ISREG(st.st_mode)) entries.push_back(SpoolEntry{entry->d_name, static_cast<std::uint64_t>(st.st_size)});
   }
   ::closedir(dir);
   if (ec) return std::unexpected(ec);
-  return names;
+  return entries;
 }
 
 }  // namespace queue

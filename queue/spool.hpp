@@ -30,6 +30,13 @@
 
 namespace queue {
 
+/// A body file as listed, or a body as the database knows it (name and size).
+struct SpoolEntry {
+  std::string name;
+  std::uint64_t size = 0;
+  friend bool operator==(const SpoolEntry&, const SpoolEntry&) = default;
+};
+
 /// A freshly created, empty body file: its name in the spool and a write descriptor.
 struct SpoolFile {
   std::string name;
@@ -60,9 +67,10 @@ class Spool {
   /// COMMIT and unlink, then the orphan scan, may have removed it already).
   std::error_code remove(std::string_view name) const;
 
-  /// The names of every body file, in directory order (unsorted). Other entries
-  /// (anything is_spool_name() rejects, ".", "..") are left out.
-  std::expected<std::vector<std::string>, std::error_code> list() const;
+  /// Every body file with its size, in directory order (unsorted): one fstatat per
+  /// file, for the start-up scan. Other entries (anything is_spool_name() rejects, ".",
+  /// "..", a body unlinked while listing) are left out.
+  std::expected<std::vector<SpoolEntry>, std::error_code> list() const;
 
   /// Opens a stored body for reading (O_RDONLY|O_CLOEXEC).
   std::expected<UniqueFd, std::error_code> open_body(std::string_view name) const;

@@ -75,9 +75,13 @@ FinishedBody store_body(Spool& spool, std::string_view text) {
 }
 
 std::vector<std::string> files_in(const Spool& spool) {
-  auto names = spool.list();
-  EXPECT_TRUE(names.has_value());
-  return names ? *names : std::vector<std::string>{};
+  auto entries = spool.list();
+  EXPECT_TRUE(entries.has_value());
+  std::vector<std::string> names;
+  if (entries) {
+    for (auto& entry : *entries) names.push_back(std::move(entry.name));
+  }
+  return names;
 }
 
 // --- names and the directory ------------------------------------------------------------
