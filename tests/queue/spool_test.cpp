@@ -4,12 +4,14 @@
 #include "queue/spool.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -260,6 +262,32 @@ TEST(BodyWriter, UncommittedFinishedBodyIsRemovedCommittedOneKept) {
     kept = b.release();  // b's envelope committed; a's commit failed (4xx)
   }
   EXPECT_EQ(files_in(*spool), std::vector<std::string>{kept});
+}
+
+// A write that fails (here EFBIG under a file size limit, standing in for ENOSPC) is
+// returned, stays returned, and finish() then removes the file instead of handing it on.
+TEST(BodyWriter, WriteErrorIsStickyAndFinishRemovesTheFile) {
+  test_support::TempDir dir("spool");
+  auto spool = open_spool(dir);
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit small = old;
+  small.rlim_cur = 10'000;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  auto writer = BodyWriter::create(*spool, 4096);
+  std::error_code first;
+  for (int i = 0; i < 10 && !first; ++i) first = writer->append(message_of(4096));
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old), 0);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_EQ(first, std::errc::file_too_large);
+  EXPECT_EQ(writer->append("x"), first);
+  EXPECT_EQ(writer->error(), first);
+  EXPECT_EQ(to_queue_error(first), errc::io_error);
+  auto body = writer->finish();
+  ASSERT_FALSE(body.has_value());
+  EXPECT_EQ(body.error(), first);
+  EXPECT_TRUE(files_in(*spool).empty());
 }
 
 // --- syncing ----------------------------------------------------------------------------
