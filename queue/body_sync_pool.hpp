@@ -40,8 +40,8 @@ class BodySyncPool {
   /// Queues `body` for fdatasync; `done(body, ec)` runs on a pool thread afterwards.
   void submit(FinishedBody body, Done done);
 
-  /// Stops accepting work, runs what is queued, joins the threads. Idempotent. Must not
-  /// run on a pool thread (i.e. not from a callback).
+  /// Stops accepting work, runs what is queued, joins the threads. Idempotent, from
+  /// one owning thread at a time; never on a pool thread (i.e. not from a callback).
   void shutdown();
 
  private:
