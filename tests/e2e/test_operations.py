@@ -356,7 +356,6 @@ check = [ {{ type = "tcp", target = "127.0.0.1:{free_port()}", timeout = "1s" }}
         lout = 'listener="outbound",direction="outbound"'
 
         # Inbound: 3 messages in 3 sessions, one with 2 recipients; one relay attempt refused.
-        sizes_in = 0
         mids = []
         for i, rcpts in enumerate((["bob@example.com"], ["bob@example.com", "eve@example.com"], ["ann@example.com"])):
             mid, msg = build_message(to=rcpts, subject=f"in {i}")
