@@ -31,6 +31,7 @@
 #include "conf/config.hpp"
 #include "policy/client_limits.hpp"
 #include "policy/listener_policy.hpp"
+#include "relay/server/decision_log.hpp"
 #include "relay/server/sasl.hpp"
 #include "relay/smtp/bdat_decoder.hpp"
 #include "relay/smtp/command_parser.hpp"
@@ -245,8 +246,9 @@ class ServerFsm {
   // --- Policy decisions as data, per-client limits ---
 
   /// Called once per policy evaluation (connect, HELO/EHLO, MAIL, RCPT, end of data),
-  /// accepting or not, with the stage and the decision; the driver logs and counts it.
-  using DecisionObserver = std::function<void(PolicyStage stage, policy::Decision decision)>;
+  /// accepting or not, with the stage, the decision, its reply and the envelope it was
+  /// about; the driver logs (relay/server/decision_log) and counts it.
+  using DecisionObserver = std::function<void(const PolicyEvent& event)>;
   void set_decision_observer(DecisionObserver observer) { decision_observer_ = std::move(observer); }
   /// The most recent decision and its stage (accept at connect before any).
   policy::Decision last_decision() const noexcept { return last_decision_; }
@@ -329,9 +331,13 @@ class ServerFsm {
   void after_rcpt_policy(std::string recipient, std::string& out);
   /// Every RCPT check passed but the recipient rate: take it, decide, reply.
   void accept_recipient(std::string recipient, std::string& out);
-  void refuse_recipient(policy::Decision decision, std::string& out);
-  void refuse_listed(std::string& out);
-  void decided(PolicyStage stage, policy::Decision decision);
+  void refuse_recipient(policy::Decision decision, std::string_view recipient, std::string& out);
+  void refuse_listed(std::string_view recipient, std::string& out);
+  /// The event of a decision at `stage`, naming the HELO and (RCPT, data) the
+  /// transaction's sender; callers add what is being decided about.
+  PolicyEvent event_for(PolicyStage stage, policy::Decision decision) const;
+  /// Records and reports a decision; its reply is reply_for(decision, stage).
+  void decided(PolicyEvent event);
   bool peer_trusted() const noexcept;
   policy::Client client() const { return policy::Client{peer_.ip, authenticated(), auth_user_}; }
   policy::SteadyTime steady_now() const { return steady_clock_ ? steady_clock_() : policy::SteadyTime{}; }

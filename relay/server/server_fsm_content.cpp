@@ -51,7 +51,7 @@ bool ServerFsm::header_over_limit(std::string_view body) const noexcept {
 
 void ServerFsm::refuse_message(ReplyId refusal, std::string& out) {
   if (refusal == ReplyId::message_too_big) {
-    decided(PolicyStage::data, policy::Decision::reject(policy::Reason::message_too_large));
+    decided(event_for(PolicyStage::data, policy::Decision::reject(policy::Reason::message_too_large)));
   }
   ++messages_refused_;
   reset_transaction();

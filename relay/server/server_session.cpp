@@ -404,17 +404,18 @@ class Session {
     co_return !ec;
   }
 
-  // One log line per policy decision (info unless it accepted: debug) and the
+  // One log line per policy decision (info unless it accepted: debug), naming the reply
+  // and the envelope it was about (relay/server/decision_log), and the
   // per-listener counter behind hubrelay_policy_decisions_total.
   void observe_decisions() {
     fsm_.set_client_limits(client_limits_.get(), [] { return std::chrono::steady_clock::now(); });
-    fsm_.set_decision_observer([this](PolicyStage stage, policy::Decision decision) {
-      const std::string_view verdict = policy::to_string(decision.verdict);
-      const std::string_view reason = policy::to_string(decision.reason);
-      ++listener_.counters.policy_decisions[{to_string(stage), verdict, reason}];
-      const auto level = decision.accepted() ? spdlog::level::debug : spdlog::level::info;
-      spdlog::log(level, "session={} listener={} client={} stage={} decision={} reason={}", id_,
-                  listener_.config.name, fsm_.peer().address, to_string(stage), verdict, reason);
+    fsm_.set_decision_observer([this](const PolicyEvent& event) {
+      const std::string_view verdict = policy::to_string(event.decision.verdict);
+      const std::string_view reason = policy::to_string(event.decision.reason);
+      ++listener_.counters.policy_decisions[{to_string(event.stage), verdict, reason}];
+      const auto level = event.decision.accepted() ? spdlog::level::debug : spdlog::level::info;
+      if (!spdlog::should_log(level)) return;
+      spdlog::log(level, "{}", decision_log_line(id_, listener_.config.name, fsm_.peer().address, event));
     });
   }
 
