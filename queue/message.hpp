@@ -30,6 +30,9 @@ enum class RecipientState : std::uint8_t {
 std::string_view to_string(RecipientState s) noexcept;
 
 struct NewMessage {
+  /// Reserved with MessageQueue::reserve_id() (the Received: header already names it);
+  /// 0: the store assigns the next one.
+  MessageId id = 0;
   conf::Direction direction = conf::Direction::inbound;
   std::string listener;
   std::string client_address;

@@ -61,6 +61,18 @@ class MessageQueue {
   /// stored message (id, recipients, body shared) after COMMIT, or the error.
   void commit(NewMessage message, UnixMillis lease_until, CommitDone done);
 
+  /// A queue id for a message not committed yet (NewMessage::id), so that what is written
+  /// before the commit — the Received: header — can name it. Ids are handed out from
+  /// blocks reserved in the database (SqliteStore::reserve_ids), so an id is never given
+  /// twice: not after a restart, not to another writer such as the CLI. Ids of
+  /// transactions that never commit, and the rest of a block at exit, are skipped (gaps).
+  /// Never blocks; the next block is reserved in the background when half the current one
+  /// is used. nullopt: none is reserved right now (before prepare_ids(), or a burst used
+  /// up both blocks) — the caller answers 4xx and the client retries.
+  std::optional<MessageId> reserve_id();
+  /// Synchronous, before serving: reserves the first block of ids for reserve_id().
+  std::error_code prepare_ids();
+
   /// Claims up to `limit` messages with recipients due at `now` (pending, next_attempt
   /// <= now, not held), oldest first, leasing them until `lease_until`. Bodies loaded.
   void claim_due(UnixMillis now, UnixMillis lease_until, std::size_t limit, ClaimDone done);

@@ -366,9 +366,12 @@ void ServerFsm::on_mail(const Command& command, const CommandContext&, std::stri
   event.sender = mail->sender;
   decided(event);
   if (!decision.accepted()) return policy_refusal(out, reply_for(decision, PolicyStage::mail));
-  // Proceed: a new transaction.
+  // Proceed: a new transaction, with the queue id its Received: header will name.
+  std::optional<ReservedQueueId> queue_id;
+  if (queue_ids_ && !(queue_id = queue_ids_())) return reply(out, ReplyId::local_error);
   tx_ = OpenTransaction{};
   Transaction& message = tx_.message;
+  if (queue_id) message.queue_id = std::move(*queue_id);
   message.helo = helo_;
   message.sender = std::move(mail->sender);
   message.mail_parameters.assign(mail->parameter_text);

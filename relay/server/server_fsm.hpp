@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -121,8 +122,16 @@ struct Peer {
   policy::IpAddress ip;            // parsed form for policy checks
 };
 
+/// The queue id of a transaction's message, reserved when MAIL is accepted so the
+/// Received: header (written before the commit) can name it.
+struct ReservedQueueId {
+  std::int64_t number = 0;  // what the queue stores (queue::MessageId)
+  std::string text;         // as `hubrelay queue show` and the log lines spell it
+};
+
 /// A complete message, ready to be committed to the queue.
 struct Transaction {
+  ReservedQueueId queue_id;             // number 0: none (the driver gives no queue ids)
   std::string helo;
   std::string sender;                   // reverse-path without <>, "" for the null sender
   std::string mail_parameters;          // ESMTP parameters of MAIL FROM as received (BODY=...)
@@ -259,6 +268,13 @@ class ServerFsm {
     limits_ = limits;
     steady_clock_ = std::move(clock);
   }
+
+  // --- Queue ids ---
+  /// Where an accepted MAIL gets its message's queue id (injected: the queue reserves
+  /// them). nullopt from it: 451 4.3.0, the client retries. Without a source the
+  /// Received: header names the session id.
+  using QueueIdSource = std::function<std::optional<ReservedQueueId>()>;
+  void set_queue_id_source(QueueIdSource source) { queue_ids_ = std::move(source); }
 
  private:
   // --- Transitions and replies (server_fsm.cpp) ---
@@ -399,6 +415,7 @@ class ServerFsm {
   policy::ClientLimits* limits_ = nullptr;
   std::function<policy::SteadyTime()> steady_clock_;
   policy::ConnectionSlot connection_slot_;  // gives the per-client slot back when the session ends
+  QueueIdSource queue_ids_;
 };
 
 }  // namespace relay

@@ -66,6 +66,7 @@ class Session {
     spdlog::info("session={} listener={} client={} connected", id_, listener_.config.name, peer_.address);
     const auto started = std::chrono::steady_clock::now();
     observe_decisions();
+    give_queue_ids();
 
     std::string out;
     const bool opened = co_await open_session(out);
@@ -338,6 +339,7 @@ class Session {
   asio::awaitable<void> commit(std::string& out) {
     Transaction tx = fsm_.take_transaction();
     queue::NewMessage message;
+    message.id = tx.queue_id.number;  // reserved at MAIL: the Received: header names it
     message.direction = listener_.config.direction;
     message.listener = listener_.config.name;
     message.client_address = peer_.address;
@@ -402,6 +404,19 @@ class Session {
     deadline_.disarm();
     if (ec) spdlog::info("session={} write failed: {}", id_, ec.message());
     co_return !ec;
+  }
+
+  // Each accepted MAIL takes its message's queue id from the queue now, so the Received:
+  // header names the id the message will have in `hubrelay queue show` and the log.
+  void give_queue_ids() {
+    fsm_.set_queue_id_source([this]() -> std::optional<ReservedQueueId> {
+      const auto id = services_.queue.reserve_id();
+      if (!id) {
+        spdlog::warn("session={} no queue id reserved yet: MAIL answered 451", id_);
+        return std::nullopt;
+      }
+      return ReservedQueueId{*id, queue::format_queue_id(*id)};
+    });
   }
 
   // One log line per policy decision (info unless it accepted: debug), naming the reply
