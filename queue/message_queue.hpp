@@ -11,6 +11,8 @@
 // Leases: a recipient handed to delivery has next_attempt pushed to `lease_until`, so a
 // scan does not hand it out twice; recover() on start makes every pending recipient due
 // now, which is how a crash mid-delivery is retried.
+// Ids: reserve_id() hands out ids before the commit (the Received: header names them)
+// from blocks reserved in the database; commits without one get the next free id.
 // Errors: queue::errc (queue/errc.hpp). Never throws after open().
 #pragma once
 
@@ -71,6 +73,7 @@ class MessageQueue {
   /// up both blocks) — the caller answers 4xx and the client retries.
   std::optional<MessageId> reserve_id();
   /// Synchronous, before serving: reserves the first block of ids for reserve_id().
+  /// Blocks the caller until the queue thread has run it; not from a queue callback.
   std::error_code prepare_ids();
 
   /// Claims up to `limit` messages with recipients due at `now` (pending, next_attempt
