@@ -1,8 +1,9 @@
-// tests/relay/server/server_fsm_policy_test.cpp — scenario tests of the issue-6 policy stages in
+// tests/relay/server/server_fsm_policy_test.cpp — scenario tests of the listener policy stages in
 // ServerFsm: which reply each decision produces at connect, HELO, MAIL, RCPT and end of
 // data, that every evaluation reaches the decision observer once, and the per-client
 // limits with an injected steady clock (421 at connect and close, 451 4.7.1 at MAIL/RCPT,
-// recovery once time passes, slots given back when a session ends).
+// recovery once time passes, slots given back when a session ends), and the log line of
+// each refusal (relay/server/decision_log) naming the reply and the envelope.
 #include <gtest/gtest.h>
 
 #include <memory>
