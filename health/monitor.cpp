@@ -212,6 +212,9 @@ asio::awaitable<void> Monitor::run_path(std::size_t index) {
 }
 
 void Monitor::publish() {
+  // A stopped monitor was replaced (reload) or is shutting down: its snapshot and files
+  // would overwrite the new monitor's, or recreate the files a clean shutdown removed.
+  if (stopped_) return;
   auto snapshot = std::make_shared<HealthSnapshot>();
   snapshot->taken_at = wall_now();
   for (const auto& p : paths_) {

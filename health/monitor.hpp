@@ -53,6 +53,7 @@ class Monitor {
   SnapshotPtr snapshot() const noexcept { return box_.load(); }
   HealthCounters& counters() noexcept { return counters_; }
   /// Re-renders health.json/health.txt now (after a counter changed, for instance).
+  /// Does nothing after stop(): the state files then belong to the replacing monitor.
   void publish();
 
  private:

@@ -39,6 +39,9 @@ enum class AttemptKind : std::uint8_t {
 std::string_view to_string(AttemptKind k) noexcept;
 
 struct NewMessage {
+  /// Reserved with MessageQueue::reserve_id() (the Received: header already names it);
+  /// 0: the store assigns the next one.
+  MessageId id = 0;
   conf::Direction direction = conf::Direction::inbound;
   std::string listener;
   std::string client_address;

@@ -74,7 +74,19 @@ struct ReleaseJob {
   std::size_t released = 0;
 };
 
-using Job = std::variant<CommitJob, ClaimJob, RecordJob, NoticeJob, NextDueJob, RecoverJob, ReleaseJob>;
+using ReserveResult = std::expected<MessageId, std::error_code>;
+
+struct ReserveJob {
+  std::int64_t count = 0;
+  std::move_only_function<void(ReserveResult)> done;
+  MessageId first = 0;
+};
+
+using Job = std::variant<CommitJob, ClaimJob, RecordJob, NoticeJob, NextDueJob, RecoverJob, ReleaseJob, ReserveJob>;
+
+// Ids per reserved block: one small transaction per thousand messages, and at most this
+// many ids skipped at a restart.
+constexpr std::int64_t id_block = 1024;
 
 // run(): the job's SQL inside the open transaction; an error dooms the transaction.
 std::error_code run(SqliteStore& store, CommitJob& job) {
@@ -125,6 +137,13 @@ std::error_code run(SqliteStore& store, ReleaseJob& job) {
   return {};
 }
 
+std::error_code run(SqliteStore& store, ReserveJob& job) {
+  auto first = store.reserve_ids(job.count);
+  if (!first) return first.error();
+  job.first = *first;
+  return {};
+}
+
 // complete(): after COMMIT, hand the results out.
 void complete(CommitJob& job) { job.done(std::move(*job.stored)); }
 void complete(ClaimJob& job) { job.done(std::move(job.claimed)); }
@@ -133,6 +152,7 @@ void complete(NoticeJob& job) { job.done(std::move(job.stored)); }
 void complete(NextDueJob& job) { job.done(job.due); }
 void complete(RecoverJob& job) { job.done(job.pending); }
 void complete(ReleaseJob& job) { job.done(job.released); }
+void complete(ReserveJob& job) { job.done(job.first); }
 
 void fail(CommitJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
 void fail(ClaimJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
@@ -141,6 +161,7 @@ void fail(NoticeJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
 void fail(NextDueJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
 void fail(RecoverJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
 void fail(ReleaseJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
+void fail(ReserveJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
 
 std::error_code run_job(SqliteStore& store, Job& job) {
   return std::visit([&store](auto& j) { return run(store, j); }, job);
@@ -168,6 +189,8 @@ struct MessageQueue::Impl {
   void take_batch(std::vector<Job>& batch);
   void execute(std::vector<Job>& batch);
   void execute_alone(Job& job);
+  /// A reserved block arrived (or could not be had): it becomes the spare.
+  void add_ids(ReserveResult first);
   bool on_queue_thread() const noexcept { return std::this_thread::get_id() == thread_.get_id(); }
 
   SqliteStore store_;  // touched only by the queue thread once it runs
@@ -184,7 +207,26 @@ struct MessageQueue::Impl {
   std::atomic<std::uint64_t> messages_committed_{0};
   std::atomic<std::uint64_t> largest_batch_{0};
   std::atomic<std::uint64_t> commit_micros_total_{0};
+
+  // Reserved ids not handed out yet: [next, end), then the spare block. Any thread.
+  struct IdBlocks {
+    MessageId next = 0;
+    MessageId end = 0;
+    MessageId spare_first = 0;
+    MessageId spare_end = 0;
+    bool reserving = false;  // a ReserveJob is queued or running
+  };
+  std::mutex ids_mutex_;
+  IdBlocks ids_;  // guarded by ids_mutex_
 };
+
+void MessageQueue::Impl::add_ids(ReserveResult first) {
+  std::lock_guard lock(ids_mutex_);
+  ids_.reserving = false;
+  if (!first) return;  // the next reserve_id() asks again
+  ids_.spare_first = *first;
+  ids_.spare_end = *first + id_block;
+}
 
 void MessageQueue::Impl::post(Job job) {
   std::unique_lock lock(mutex_);
@@ -352,6 +394,37 @@ std::expected<std::size_t, std::error_code> MessageQueue::recover(UnixMillis now
   job.done = [&promise](RecoverResult r) { promise.set_value(r); };
   impl_->post(std::move(job));
   return future.get();
+}
+
+std::optional<MessageId> MessageQueue::reserve_id() {
+  std::unique_lock lock(impl_->ids_mutex_);
+  auto& ids = impl_->ids_;
+  if (ids.next == ids.end && ids.spare_first != ids.spare_end) {
+    ids.next = std::exchange(ids.spare_first, 0);
+    ids.end = std::exchange(ids.spare_end, 0);
+  }
+  std::optional<MessageId> id;
+  if (ids.next < ids.end) id = ids.next++;
+  const bool refill = !ids.reserving && ids.spare_first == ids.spare_end && ids.end - ids.next < id_block / 2;
+  ids.reserving = ids.reserving || refill;
+  lock.unlock();  // post() may run the callback at once (shutdown), and it locks again
+  if (refill) {
+    impl_->post(ReserveJob{id_block, [impl = impl_.get()](ReserveResult first) { impl->add_ids(first); }, 0});
+  }
+  return id;
+}
+
+std::error_code MessageQueue::prepare_ids() {
+  std::promise<ReserveResult> promise;
+  std::future<ReserveResult> future = promise.get_future();
+  {
+    std::lock_guard lock(impl_->ids_mutex_);
+    impl_->ids_.reserving = true;
+  }
+  impl_->post(ReserveJob{id_block, [&promise](ReserveResult first) { promise.set_value(first); }, 0});
+  const ReserveResult first = future.get();
+  impl_->add_ids(first);
+  return first ? std::error_code{} : first.error();
 }
 
 QueueCounters MessageQueue::counters() const {

@@ -11,6 +11,8 @@
 // Leases: a recipient handed to delivery has next_attempt pushed to `lease_until`, so a
 // scan does not hand it out twice; recover() on start makes every pending recipient due
 // now, which is how a crash mid-delivery is retried.
+// Ids: reserve_id() hands out ids before the commit (the Received: header names them)
+// from blocks reserved in the database; commits without one get the next free id.
 // Errors: queue::errc (queue/errc.hpp). Never throws after open().
 #pragma once
 
@@ -61,6 +63,19 @@ class MessageQueue {
   /// `lease_until` (the caller delivers it at once from memory). `done` receives the
   /// stored message (id, recipients, body shared) after COMMIT, or the error.
   void commit(NewMessage message, UnixMillis lease_until, CommitDone done);
+
+  /// A queue id for a message not committed yet (NewMessage::id), so that what is written
+  /// before the commit — the Received: header — can name it. Ids are handed out from
+  /// blocks reserved in the database (SqliteStore::reserve_ids), so an id is never given
+  /// twice: not after a restart, not to another writer such as the CLI. Ids of
+  /// transactions that never commit, and the rest of a block at exit, are skipped (gaps).
+  /// Never blocks; the next block is reserved in the background when half the current one
+  /// is used. nullopt: none is reserved right now (before prepare_ids(), or a burst used
+  /// up both blocks) — the caller answers 4xx and the client retries.
+  std::optional<MessageId> reserve_id();
+  /// Synchronous, before serving: reserves the first block of ids for reserve_id().
+  /// Blocks the caller until the queue thread has run it; not from a queue callback.
+  std::error_code prepare_ids();
 
   /// Claims up to `limit` messages with recipients due at `now` (pending, next_attempt
   /// <= now, not held), oldest first, leasing them until `lease_until`. Bodies loaded.

@@ -143,6 +143,7 @@ std::expected<QueuedMessage, std::error_code> SqliteStore::insert(NewMessage&& m
     s.bind_text(6, message.mail_parameters);
     s.bind(7, message.received_at);
     s.bind(8, static_cast<std::int64_t>(body->size()));
+    s.bind(9, message.id);
     if (const int rc = s.step(); rc != SQLITE_DONE) return std::unexpected(fail(rc));
     id = sqlite3_last_insert_rowid(db_.get());
   }
@@ -362,6 +363,26 @@ std::expected<std::optional<UnixMillis>, std::error_code> SqliteStore::next_due(
   if (rc == SQLITE_DONE) return std::optional<UnixMillis>{};
   if (rc != SQLITE_ROW) return std::unexpected(fail(rc));
   return std::optional<UnixMillis>{s.column_int64(0)};
+}
+
+// Moves the AUTOINCREMENT counter past the block, so neither this process (after a
+// restart) nor another writer (the CLI) can be given an id of it. Once per block, not per
+// message: the statements are prepared here rather than in the hot-path table.
+std::expected<MessageId, std::error_code> SqliteStore::reserve_ids(std::int64_t count) {
+  // sqlite_sequence has no row for `messages` before its first insert.
+  static constexpr std::string_view create =
+      "INSERT INTO sqlite_sequence(name, seq) SELECT 'messages', coalesce((SELECT max(id) FROM messages), 0) "
+      "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'messages')";
+  static constexpr std::string_view advance =
+      "UPDATE sqlite_sequence SET seq = seq + ?1 WHERE name = 'messages' RETURNING seq";
+  auto first = Statement::prepare(db_.get(), create);
+  if (!first) return std::unexpected(fail(first.error()));
+  if (const int rc = first->step(); rc != SQLITE_DONE) return std::unexpected(fail(rc));
+  auto second = Statement::prepare(db_.get(), advance);
+  if (!second) return std::unexpected(fail(second.error()));
+  second->bind(1, count);
+  if (const int rc = second->step(); rc != SQLITE_ROW) return std::unexpected(fail(rc));
+  return second->column_int64(0) - count + 1;
 }
 
 }  // namespace queue

@@ -69,6 +69,10 @@ class SqliteStore {
   /// and recipient rows stay as history). Inside a transaction.
   std::error_code finish_message(MessageId id) noexcept;
 
+  /// Reserves `count` message ids nobody else will be given (not this store, not another
+  /// connection, not after a restart); returns the first. Inside a transaction.
+  std::expected<MessageId, std::error_code> reserve_ids(std::int64_t count);
+
   /// Pending recipients of messages not held become due at `now`; returns the number of
   /// pending recipients (held ones included). Inside a transaction.
   std::expected<std::size_t, std::error_code> recover(UnixMillis now);

@@ -46,9 +46,10 @@ inline constexpr std::array store_statements{
     NamedSql{StoreSql::begin, "begin", "BEGIN IMMEDIATE"},
     NamedSql{StoreSql::commit, "commit", "COMMIT"},
     NamedSql{StoreSql::rollback, "rollback", "ROLLBACK"},
+    // ?9: an id reserved with reserve_ids(), or 0 for the next one (AUTOINCREMENT).
     NamedSql{StoreSql::insert_message, "insert_message",
              "INSERT INTO messages(direction, listener, client_address, helo, sender, mail_parameters, "
-             "received_at, size) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
+             "received_at, size, id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, nullif(?9, 0))"},
     NamedSql{StoreSql::insert_body, "insert_body", "INSERT INTO bodies(message_id, data) VALUES(?1, ?2)"},
     NamedSql{StoreSql::insert_recipient, "insert_recipient",
              "INSERT INTO recipients(message_id, idx, address, state, attempts, next_attempt, updated_at, leased, "

@@ -190,6 +190,8 @@ int serve(conf::ConfigPtr config_ptr) {
   std::unique_ptr<queue::MessageQueue> message_queue = std::move(*opened);
   auto recovered = message_queue->recover(unix_now_ms());
   if (!recovered) return fail("queue recovery failed: " + recovered.error().message());
+  // Sessions name a message's queue id in its Received: header before the commit.
+  if (const auto ec = message_queue->prepare_ids()) return fail("queue ids: " + ec.message());
   spdlog::info("queue {} opened; {} pending recipients recovered", db_path, *recovered);
 
   ThroughputRing throughput;

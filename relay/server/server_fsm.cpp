@@ -134,7 +134,7 @@ void ServerFsm::start(std::string& out) {
     decision = limits_->admit(peer_.ip, peer_trusted(), steady_now(), connection_slot_);
   }
   if (!decision.accepted()) {
-    decided(PolicyStage::connect, decision);
+    decided(event_for(PolicyStage::connect, decision));
     close_with(out, reply_for(decision, PolicyStage::connect));
     return;
   }
@@ -144,7 +144,7 @@ void ServerFsm::start(std::string& out) {
     query_at_connect_ = true;
     return ask(PolicyQuery{PolicyQueryKind::dnsbl, peer_.ip, peer_.address, {}, {}});
   }
-  decided(PolicyStage::connect, decision);
+  decided(event_for(PolicyStage::connect, decision));
   reply(out, ReplyId::banner, {settings_.hostname});
   enter(ServerState::awaiting_helo);
 }
@@ -284,7 +284,9 @@ void ServerFsm::greet(const Command& command, bool extended, std::string& out) {
   if (name.empty() || has_control_or_eight_bit(command.argument)) return error_reply(out, ReplyId::helo_syntax);
   // Decide: a refused HELO changes nothing; the client may try again.
   const auto decision = policy_->on_helo(client(), name);
-  decided(PolicyStage::helo, decision);
+  PolicyEvent event = event_for(PolicyStage::helo, decision);
+  event.helo = name;
+  decided(event);
   if (!decision.accepted()) return policy_refusal(out, reply_for(decision, PolicyStage::helo));
   // Proceed: EHLO/HELO in the middle of a transaction resets it (RFC 5321 §4.1.4).
   helo_.assign(name);
@@ -352,16 +354,24 @@ void ServerFsm::on_mail(const Command& command, const CommandContext&, std::stri
   // Decide. RFC 1870 §6.1: refuse at MAIL a message declared larger than we would take.
   if (parameters->basic.size && settings_.max_message_size != 0 &&
       *parameters->basic.size > settings_.max_message_size) {
+    PolicyEvent event = event_for(PolicyStage::mail, policy::Decision::reject(policy::Reason::message_too_large));
+    event.sender = mail->sender;
+    decided(event);
     return reply(out, ReplyId::message_too_big);
   }
   auto decision = policy_->on_mail(client(), mail->sender);
   // A refused MAIL costs no token; the rate counts what would be accepted.
   if (decision.accepted() && limits_ != nullptr) decision = limits_->take_message(peer_.ip, peer_trusted(), steady_now());
-  decided(PolicyStage::mail, decision);
+  PolicyEvent event = event_for(PolicyStage::mail, decision);
+  event.sender = mail->sender;
+  decided(event);
   if (!decision.accepted()) return policy_refusal(out, reply_for(decision, PolicyStage::mail));
-  // Proceed: a new transaction.
+  // Proceed: a new transaction, with the queue id its Received: header will name.
+  std::optional<ReservedQueueId> queue_id;
+  if (queue_ids_ && !(queue_id = queue_ids_())) return reply(out, ReplyId::local_error);
   tx_ = OpenTransaction{};
   Transaction& message = tx_.message;
+  if (queue_id) message.queue_id = std::move(*queue_id);
   message.helo = helo_;
   message.sender = std::move(mail->sender);
   message.mail_parameters.assign(mail->parameter_text);
@@ -388,11 +398,13 @@ void ServerFsm::on_rcpt(const Command& command, const CommandContext&, std::stri
   }
   // Decide. RFC 5321 §4.5.3.1.10: 452, so the client sends the rest in another transaction.
   if (tx_.message.recipients.size() >= settings_.max_recipients) {
-    decided(PolicyStage::rcpt, policy::Decision::defer(policy::Reason::too_many_recipients));
+    PolicyEvent event = event_for(PolicyStage::rcpt, policy::Decision::defer(policy::Reason::too_many_recipients));
+    event.recipient = rcpt->recipient;
+    decided(event);
     return reply(out, ReplyId::too_many_recipients);
   }
   const auto decision = policy_->on_rcpt(client(), rcpt->recipient);
-  if (!decision.accepted()) return refuse_recipient(decision, out);
+  if (!decision.accepted()) return refuse_recipient(decision, rcpt->recipient, out);
   // DNSBL and recipient verification may ask the driver first; the recipient rate is
   // taken last, so a refused recipient costs no token. One RCPT is open at a time
   // (pipelined ones wait), so its DSN parameters wait here until it is accepted.

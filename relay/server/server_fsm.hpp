@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,7 @@
 #include "conf/config.hpp"
 #include "policy/client_limits.hpp"
 #include "policy/listener_policy.hpp"
+#include "relay/server/decision_log.hpp"
 #include "relay/server/sasl.hpp"
 #include "relay/smtp/bdat_decoder.hpp"
 #include "relay/smtp/command_parser.hpp"
@@ -120,8 +122,16 @@ struct Peer {
   policy::IpAddress ip;            // parsed form for policy checks
 };
 
+/// The queue id of a transaction's message, reserved when MAIL is accepted so the
+/// Received: header (written before the commit) can name it.
+struct ReservedQueueId {
+  std::int64_t number = 0;  // what the queue stores (queue::MessageId)
+  std::string text;         // as `hubrelay queue show` and the log lines spell it
+};
+
 /// A complete message, ready to be committed to the queue.
 struct Transaction {
+  ReservedQueueId queue_id;             // number 0: none (the driver gives no queue ids)
   std::string helo;
   std::string sender;                   // reverse-path without <>, "" for the null sender
   std::string mail_parameters;          // ESMTP parameters of MAIL FROM as received (BODY=...)
@@ -245,8 +255,9 @@ class ServerFsm {
   // --- Policy decisions as data, per-client limits ---
 
   /// Called once per policy evaluation (connect, HELO/EHLO, MAIL, RCPT, end of data),
-  /// accepting or not, with the stage and the decision; the driver logs and counts it.
-  using DecisionObserver = std::function<void(PolicyStage stage, policy::Decision decision)>;
+  /// accepting or not, with the stage, the decision, its reply and the envelope it was
+  /// about; the driver logs (relay/server/decision_log) and counts it.
+  using DecisionObserver = std::function<void(const PolicyEvent& event)>;
   void set_decision_observer(DecisionObserver observer) { decision_observer_ = std::move(observer); }
   /// The most recent decision and its stage (accept at connect before any).
   policy::Decision last_decision() const noexcept { return last_decision_; }
@@ -257,6 +268,13 @@ class ServerFsm {
     limits_ = limits;
     steady_clock_ = std::move(clock);
   }
+
+  // --- Queue ids ---
+  /// Where an accepted MAIL gets its message's queue id (injected: the queue reserves
+  /// them). nullopt from it: 451 4.3.0, the client retries. Without a source the
+  /// Received: header names the session id.
+  using QueueIdSource = std::function<std::optional<ReservedQueueId>()>;
+  void set_queue_id_source(QueueIdSource source) { queue_ids_ = std::move(source); }
 
  private:
   // --- Transitions and replies (server_fsm.cpp) ---
@@ -329,9 +347,13 @@ class ServerFsm {
   void after_rcpt_policy(std::string recipient, std::string& out);
   /// Every RCPT check passed but the recipient rate: take it, decide, reply.
   void accept_recipient(std::string recipient, std::string& out);
-  void refuse_recipient(policy::Decision decision, std::string& out);
-  void refuse_listed(std::string& out);
-  void decided(PolicyStage stage, policy::Decision decision);
+  void refuse_recipient(policy::Decision decision, std::string_view recipient, std::string& out);
+  void refuse_listed(std::string_view recipient, std::string& out);
+  /// The event of a decision at `stage`, naming the HELO and (RCPT, data) the
+  /// transaction's sender; callers add what is being decided about.
+  PolicyEvent event_for(PolicyStage stage, policy::Decision decision) const;
+  /// Records and reports a decision; its reply is reply_for(decision, stage).
+  void decided(PolicyEvent event);
   bool peer_trusted() const noexcept;
   policy::Client client() const { return policy::Client{peer_.ip, authenticated(), auth_user_}; }
   policy::SteadyTime steady_now() const { return steady_clock_ ? steady_clock_() : policy::SteadyTime{}; }
@@ -393,6 +415,7 @@ class ServerFsm {
   policy::ClientLimits* limits_ = nullptr;
   std::function<policy::SteadyTime()> steady_clock_;
   policy::ConnectionSlot connection_slot_;  // gives the per-client slot back when the session ends
+  QueueIdSource queue_ids_;
 };
 
 }  // namespace relay

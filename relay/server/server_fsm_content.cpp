@@ -16,14 +16,15 @@ namespace relay {
 // --- The body and its checks ------------------------------------------------------------
 
 // The trace header is written first so the message never needs to be copied to prepend
-// it; everything it names is fixed once DATA or the first BDAT is accepted.
+// it; everything it names is fixed once DATA or the first BDAT is accepted. Its id is the
+// queue id reserved at MAIL, so `hubrelay queue show ID` and the log find the message.
 void ServerFsm::begin_body(SystemTime now) {
   tx_.message.body = build_received_header(ReceivedFields{
       .helo = helo_,
       .peer_address = peer_.address,
       .hostname = settings_.hostname,
       .esmtp = esmtp_,
-      .id = session_id_,
+      .id = tx_.message.queue_id.text.empty() ? std::string_view(session_id_) : tx_.message.queue_id.text,
       .recipients = tx_.message.recipients,
       .when = now,
       .tls = tls_,
@@ -51,7 +52,7 @@ bool ServerFsm::header_over_limit(std::string_view body) const noexcept {
 
 void ServerFsm::refuse_message(ReplyId refusal, std::string& out) {
   if (refusal == ReplyId::message_too_big) {
-    decided(PolicyStage::data, policy::Decision::reject(policy::Reason::message_too_large));
+    decided(event_for(PolicyStage::data, policy::Decision::reject(policy::Reason::message_too_large)));
   }
   ++messages_refused_;
   reset_transaction();

@@ -14,10 +14,18 @@
 namespace relay {
 
 // Every policy evaluation passes here, so the driver sees each one once.
-void ServerFsm::decided(PolicyStage stage, policy::Decision decision) {
-  last_decision_ = decision;
-  last_decision_stage_ = stage;
-  if (decision_observer_) decision_observer_(stage, decision);
+PolicyEvent ServerFsm::event_for(PolicyStage stage, policy::Decision decision) const {
+  PolicyEvent event{.stage = stage, .decision = decision, .helo = helo_};
+  if (stage == PolicyStage::rcpt || stage == PolicyStage::data) event.sender = tx_.message.sender;
+  return event;
+}
+
+// Every policy evaluation passes here, so the driver sees each one once.
+void ServerFsm::decided(PolicyEvent event) {
+  event.reply = reply_for(event.decision, event.stage);
+  last_decision_ = event.decision;
+  last_decision_stage_ = event.stage;
+  if (decision_observer_) decision_observer_(event);
 }
 
 bool ServerFsm::peer_trusted() const noexcept { return policy_->trusted(client()); }
@@ -34,7 +42,7 @@ void ServerFsm::after_rcpt_policy(std::string recipient, std::string& out) {
       query_at_connect_ = false;
       return ask(PolicyQuery{PolicyQueryKind::dnsbl, peer_.ip, peer_.address, tx_.message.sender, std::move(recipient)});
     }
-    if (dnsbl_state_ == DnsblState::listed) return refuse_listed(out);
+    if (dnsbl_state_ == DnsblState::listed) return refuse_listed(recipient, out);
   }
   if (settings_.verify_recipients && !trusted) {
     const auto at = recipient.rfind('@');
@@ -50,20 +58,26 @@ void ServerFsm::after_rcpt_policy(std::string recipient, std::string& out) {
 void ServerFsm::accept_recipient(std::string recipient, std::string& out) {
   policy::Decision decision;
   if (limits_ != nullptr) decision = limits_->take_recipient(peer_.ip, peer_trusted(), steady_now());
-  if (!decision.accepted()) return refuse_recipient(decision, out);
-  decided(PolicyStage::rcpt, decision);
+  if (!decision.accepted()) return refuse_recipient(decision, recipient, out);
+  PolicyEvent event = event_for(PolicyStage::rcpt, decision);
+  event.recipient = recipient;
+  decided(event);
   tx_.message.recipients.push_back(std::move(recipient));
   tx_.message.recipient_parameters.push_back(std::exchange(tx_.rcpt_parameters, {}));
   reply(out, ReplyId::recipient_ok);
 }
 
-void ServerFsm::refuse_recipient(policy::Decision decision, std::string& out) {
-  decided(PolicyStage::rcpt, decision);
+void ServerFsm::refuse_recipient(policy::Decision decision, std::string_view recipient, std::string& out) {
+  PolicyEvent event = event_for(PolicyStage::rcpt, decision);
+  event.recipient = recipient;
+  decided(event);
   policy_refusal(out, reply_for(decision, PolicyStage::rcpt));
 }
 
-void ServerFsm::refuse_listed(std::string& out) {
-  decided(PolicyStage::rcpt, policy::Decision::reject(policy::Reason::dnsbl_listed));
+void ServerFsm::refuse_listed(std::string_view recipient, std::string& out) {
+  PolicyEvent event = event_for(PolicyStage::rcpt, policy::Decision::reject(policy::Reason::dnsbl_listed));
+  event.recipient = recipient;
+  decided(event);
   policy_refusal(out, ReplyId::dnsbl_listed, {peer_.address, dnsbl_listing_});
 }
 
@@ -79,23 +93,22 @@ void ServerFsm::policy_answered(const PolicyAnswer& answer, std::string& out) {
     if (query_at_connect_) {
       query_at_connect_ = false;
       if (listed) {
-        decided(PolicyStage::connect, policy::Decision::reject(policy::Reason::dnsbl_listed));
+        decided(event_for(PolicyStage::connect, policy::Decision::reject(policy::Reason::dnsbl_listed)));
         // Before the banner only 554 then closing makes sense (RFC 5321 §3.1).
         reply(out, ReplyId::dnsbl_listed, {peer_.address, dnsbl_listing_});
         return enter(ServerState::closed);
       }
-      decided(PolicyStage::connect, policy::Decision::accept());
+      decided(event_for(PolicyStage::connect, policy::Decision::accept()));
       reply(out, ReplyId::banner, {settings_.hostname});
       return enter(ServerState::awaiting_helo);
     }
     enter(ServerState::in_transaction);
-    if (listed) return refuse_listed(out);
+    if (listed) return refuse_listed(query.recipient, out);
     return after_rcpt_policy(std::move(query.recipient), out);
   }
   enter(ServerState::in_transaction);
   if (answer.decision.accepted()) return accept_recipient(std::move(query.recipient), out);
-  decided(PolicyStage::rcpt, answer.decision);
-  policy_refusal(out, reply_for(answer.decision, PolicyStage::rcpt));
+  refuse_recipient(answer.decision, query.recipient, out);
 }
 
 }  // namespace relay

@@ -66,6 +66,7 @@ class Session {
     spdlog::info("session={} listener={} client={} connected", id_, listener_.config.name, peer_.address);
     const auto started = std::chrono::steady_clock::now();
     observe_decisions();
+    give_queue_ids();
 
     std::string out;
     const bool opened = co_await open_session(out);
@@ -338,6 +339,7 @@ class Session {
   asio::awaitable<void> commit(std::string& out) {
     Transaction tx = fsm_.take_transaction();
     queue::NewMessage message;
+    message.id = tx.queue_id.number;  // reserved at MAIL: the Received: header names it
     message.direction = listener_.config.direction;
     message.listener = listener_.config.name;
     message.client_address = peer_.address;
@@ -404,17 +406,31 @@ class Session {
     co_return !ec;
   }
 
-  // One log line per policy decision (info unless it accepted: debug) and the
+  // Each accepted MAIL takes its message's queue id from the queue now, so the Received:
+  // header names the id the message will have in `hubrelay queue show` and the log.
+  void give_queue_ids() {
+    fsm_.set_queue_id_source([this]() -> std::optional<ReservedQueueId> {
+      const auto id = services_.queue.reserve_id();
+      if (!id) {
+        spdlog::warn("session={} no queue id reserved yet: MAIL answered 451", id_);
+        return std::nullopt;
+      }
+      return ReservedQueueId{*id, queue::format_queue_id(*id)};
+    });
+  }
+
+  // One log line per policy decision (info unless it accepted: debug), naming the reply
+  // and the envelope it was about (relay/server/decision_log), and the
   // per-listener counter behind hubrelay_policy_decisions_total.
   void observe_decisions() {
     fsm_.set_client_limits(client_limits_.get(), [] { return std::chrono::steady_clock::now(); });
-    fsm_.set_decision_observer([this](PolicyStage stage, policy::Decision decision) {
-      const std::string_view verdict = policy::to_string(decision.verdict);
-      const std::string_view reason = policy::to_string(decision.reason);
-      ++listener_.counters.policy_decisions[{to_string(stage), verdict, reason}];
-      const auto level = decision.accepted() ? spdlog::level::debug : spdlog::level::info;
-      spdlog::log(level, "session={} listener={} client={} stage={} decision={} reason={}", id_,
-                  listener_.config.name, fsm_.peer().address, to_string(stage), verdict, reason);
+    fsm_.set_decision_observer([this](const PolicyEvent& event) {
+      const std::string_view verdict = policy::to_string(event.decision.verdict);
+      const std::string_view reason = policy::to_string(event.decision.reason);
+      ++listener_.counters.policy_decisions[{to_string(event.stage), verdict, reason}];
+      const auto level = event.decision.accepted() ? spdlog::level::debug : spdlog::level::info;
+      if (!spdlog::should_log(level)) return;
+      spdlog::log(level, "{}", decision_log_line(id_, listener_.config.name, fsm_.peer().address, event));
     });
   }
 

@@ -4,7 +4,7 @@
 // date (UTC, "+0000"), sanitizing the client-chosen HELO name, and folding at 78
 // characters (RFC 5322 §2.1.1) where the words allow it.
 //   Received: from HELO ([PEER])
-//           by HOSTNAME (hubrelay) with ESMTP id SESSIONID
+//           by HOSTNAME (hubrelay) with ESMTP id QUEUEID
 //           for <rcpt>; Tue, 1 Jul 2025 10:52:37 +0000
 // "for" appears only with exactly one recipient: listing several would disclose the
 // other recipients (Bcc) to each of them. PEER is an address literal: [192.0.2.1] or
@@ -30,7 +30,7 @@ struct ReceivedFields {
   std::string_view peer_address;       // textual IP of the client
   std::string_view hostname;           // ours
   bool esmtp = true;                   // EHLO (ESMTP) or HELO (SMTP)
-  std::string_view id;                 // session id
+  std::string_view id;                 // the message's queue id (hubrelay queue show ID)
   std::span<const std::string> recipients;
   std::chrono::system_clock::time_point when;
   bool tls = false;                    // RFC 3848: "ESMTPS" when the session was under TLS

@@ -42,8 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_health import TcpTarget  # noqa: E402  (a listener for a TCP path check)
 from harness import (INBOUND_HOST, OUTBOUND_HOST, E2ETestCase, Hop, RawSmtp,  # noqa: E402
                      build_message, free_port, message_id_of, port_accepts, relay_binary, run_cli,
-                     parse_metrics, send_batch, send_mail, settle, smtp_connect, smtp_transaction,
-                     wait_for)
+                     parse_metrics, send_batch, send_mail, settle, smtp_connect,
+                     stuff, wait_for)
 
 WAIT = 40.0
 DEAD_DOMAIN = "dead.example.org"
@@ -490,7 +490,6 @@ check = [ {{ type = "tcp", target = "127.0.0.1:{free_port()}", timeout = "1s" }}
         lout = 'listener="outbound",direction="outbound"'
 
         # Inbound: 3 messages in 3 sessions, one with 2 recipients; one relay attempt refused.
-        sizes_in = 0
         mids = []
         for i, rcpts in enumerate((["bob@example.com"], ["bob@example.com", "eve@example.com"], ["ann@example.com"])):
             mid, msg = build_message(to=rcpts, subject=f"in {i}")
@@ -772,6 +771,59 @@ class PrivilegeTest(OperationsTestCase):
         wait_for(lambda: mids[0] in {message_id_of(m.raw) for m in self.sink.messages()}, WAIT,
                  "delivery by the unprivileged daemon")
         self.assertIn("hubrelay_up 1", self.http("/metrics"))  # the queue is still readable
+
+
+class ReceivedIdTest(OperationsTestCase):
+    """The id in the relay's Received: header is the message's queue id: an administrator
+    holding a delivered copy runs `hubrelay queue show ID` and greps the log for it."""
+
+    RECEIVED_ID = re.compile(rb"^Received: from .*?\bby relay\.test \(hubrelay\) with \S+ id (\S+?)[;\s]",
+                             re.MULTILINE | re.DOTALL)
+
+    def setUp(self):
+        super().setUp()
+        self.sink = self.start_sink("hub")
+        self.cfg, self.config_path = self.make_config([Hop("hub", self.sink.port)],
+                                                      [Hop("smarthost", self.sink.port)])
+
+    def deliver(self, relay, tag):
+        """Sends one message through the inbound listener; returns (250 reply id, Received id)."""
+        mid, msg = build_message(to=["bob@example.com"], subject=tag)
+        with RawSmtp(INBOUND_HOST, self.cfg.inbound_port) as c:
+            c.reply()
+            c.command("EHLO client.test")
+            self.assert_transaction_open(c)
+            self.assertEqual(c.command("DATA").code, 354)
+            c.send(stuff(msg) + b".\r\n")
+            queued = c.reply()
+            self.assertEqual(queued.code, 250, queued.text)
+        got = self.wait_for_message(self.sink, mid)
+        found = self.RECEIVED_ID.search(got.raw)
+        self.assertIsNotNone(found, got.raw[:400])
+        return queued.text.rsplit(" ", 1)[-1], found.group(1).decode()
+
+    def test_received_id_is_the_queue_id_in_cli_and_log(self):
+        relay = self.start_relay(self.cfg, self.config_path)
+        queued_as, received_id = self.deliver(relay, "first")
+        self.assertEqual(received_id, queued_as, "the header names the id the 250 announced")
+        shown = self.cli("show", received_id, "--json")
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+        message = json.loads(shown.stdout)
+        self.assertEqual(message["sender"], "alice@example.net")
+        self.assertEqual([r["address"] for r in message["recipients"]], ["bob@example.com"])
+        # The lines about accepting and delivering it carry the same id.
+        def logged():
+            lines = [line for line in relay.log_text().splitlines() if f"qid={received_id} " in line]
+            return lines if any("status=delivered" in line for line in lines) else None
+        lines = wait_for(logged, WAIT, f"delivery of {received_id} logged")
+        self.assertTrue(any(line.endswith("queued") for line in lines), lines)
+
+        # After a restart the next message gets a new id, never one handed out before.
+        relay.stop()
+        relay = self.start_relay(self.cfg, self.config_path)
+        _, second = self.deliver(relay, "second")
+        self.assertGreater(int(second, 16), int(received_id, 16))
+        self.assertEqual(self.cli("show", second, "--json").returncode, 0)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (INBOUND_HOST, OUTBOUND_HOST, E2ETestCase, Hop, RawSmtp,  # noqa: E402
-                     build_message, send_mail, settle, with_message_id)
+                     build_message, send_mail, settle, wait_for, with_message_id)
+
+
+WAIT = 20.0
 
 
 def open_session(host, port, source=None):
@@ -31,6 +34,13 @@ class InboundPolicyTest(E2ETestCase):
     def setUp(self):
         super().setUp()
         self.cfg, self.relay, self.sink = self.relay_with_one_sink()
+
+    def open_envelope(self, rcpt):
+        """A session up to RCPT TO:<rcpt> after EHLO client.test and MAIL FROM:<alice@example.net>."""
+        c, _ = open_session(INBOUND_HOST, self.cfg.inbound_port)
+        c.command("EHLO client.test")
+        c.command("MAIL FROM:<alice@example.net>")
+        return c, c.command(f"RCPT TO:<{rcpt}>")
 
     def test_relaying_to_other_domains_is_refused_with_550_5_7_1(self):
         refused = ["someone@example.org", "x@notexample.com", "x@example.com.evil.example",
@@ -55,6 +65,24 @@ class InboundPolicyTest(E2ETestCase):
         self.assertEqual(got.rcpt_tos, ["bob@example.com"])
         self.assert_received_prepended(msg, got.raw)
 
+    def test_relay_denied_log_line_names_both_addresses(self):
+        # The administrator greps the log for a refused address and finds the whole story:
+        # listener, client, HELO, sender, recipient, reply and reason on one line.
+        c, r = self.open_envelope("victim@elsewhere.example")
+        with c:
+            self.assertEqual((r.code, r.enhanced), (550, "5.7.1"), r.text)
+            c.command("QUIT")
+
+        def refusal_line():
+            lines = [line for line in self.relay.log_text().splitlines()
+                     if "reason=relay_denied" in line]
+            return lines[0] if lines else None
+        line = wait_for(refusal_line, WAIT, "the relay_denied log line")
+        for part in ("listener=inbound", "client=127.0.0.1", "stage=rcpt", "decision=reject",
+                     "code=550", "status=5.7.1", "helo=client.test", "from=<alice@example.net>",
+                     "to=<victim@elsewhere.example>"):
+            self.assertIn(part, line)
+
     def test_source_routed_relay_attempt_is_not_accepted(self):
         # RFC 5321 §4.1.1.3 / Appendix C: the route must be ignored and the mailbox judged.
         c, banner = open_session(INBOUND_HOST, self.cfg.inbound_port)
@@ -73,11 +101,9 @@ class InboundPolicyTest(E2ETestCase):
 
     def test_refused_recipient_never_reaches_the_hop(self):
         mid, msg = build_message(to=["x@example.org"])
-        c, _ = open_session(INBOUND_HOST, self.cfg.inbound_port)
+        c, r = self.open_envelope("x@example.org")
         with c:
-            c.command("EHLO client.test")
-            c.command("MAIL FROM:<alice@example.net>")
-            self.assertEqual(c.command("RCPT TO:<x@example.org>").code, 550)
+            self.assertEqual(r.code, 550)
             r = c.command("DATA")
             # RFC 5321 §3.3: 503 (bad sequence) or 554 (no valid recipients).
             self.assertIn(r.code, (503, 554), f"DATA without any accepted recipient: {r.text}")

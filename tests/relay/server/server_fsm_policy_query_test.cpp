@@ -226,7 +226,7 @@ TEST(FsmPolicyQuery, OneDecisionPerStageWhateverWasAsked) {
   relay::ServerSettings s = settings(true, true, true);
   policy::ListenerPolicy policy = test_support::example_policy();
   ServerFsm fsm(s, policy, test_support::peer_at("198.51.100.7"), "s2");
-  fsm.set_decision_observer([&seen](relay::PolicyStage stage, Decision d) { seen.emplace_back(stage, d); });
+  fsm.set_decision_observer([&seen](const relay::PolicyEvent& e) { seen.emplace_back(e.stage, e.decision); });
   std::string out;
   fsm.start(out);
   ASSERT_EQ(fsm.state(), ServerState::checking_policy);

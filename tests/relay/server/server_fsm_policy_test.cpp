@@ -1,8 +1,9 @@
-// tests/relay/server/server_fsm_policy_test.cpp — scenario tests of the issue-6 policy stages in
+// tests/relay/server/server_fsm_policy_test.cpp — scenario tests of the listener policy stages in
 // ServerFsm: which reply each decision produces at connect, HELO, MAIL, RCPT and end of
 // data, that every evaluation reaches the decision observer once, and the per-client
 // limits with an injected steady clock (421 at connect and close, 451 4.7.1 at MAIL/RCPT,
-// recovery once time passes, slots given back when a session ends).
+// recovery once time passes, slots given back when a session ends), and the log line of
+// each refusal (relay/server/decision_log) naming the reply and the envelope.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -58,7 +59,10 @@ class Session {
   Session(const policy::ListenerPolicy& policy, const char* ip, policy::ClientLimits* limits = nullptr,
           policy::SteadyTime* clock = nullptr)
       : fsm_(settings(), policy, peer(ip), "s1") {
-    fsm_.set_decision_observer([this](PolicyStage stage, policy::Decision d) { seen.push_back({stage, d}); });
+    fsm_.set_decision_observer([this, ip](const relay::PolicyEvent& e) {
+      seen.push_back({e.stage, e.decision});
+      lines.push_back(relay::decision_log_line("s1", "inbound", ip, e));
+    });
     if (limits != nullptr) fsm_.set_client_limits(limits, [clock] { return *clock; });
     driver_.auto_commit = relay::CommitStatus::committed;
     driver_.queue_id = [](std::size_t) { return std::string("Q1"); };
@@ -81,6 +85,7 @@ class Session {
   std::string send(std::string_view bytes) { return driver_.send(bytes); }
   ServerFsm& fsm() { return fsm_; }
   std::vector<Seen> seen;
+  std::vector<std::string> lines;  // decision_log_line of each event, as the driver logs it
 
  private:
   ServerFsm fsm_;
@@ -88,6 +93,52 @@ class Session {
 };
 
 #define EXPECT_CODES(out, ...) EXPECT_EQ(reply_code_pairs(out), (std::vector<Code>{__VA_ARGS__})) << (out)
+
+// Every refusal line names what was refused: the reply, the HELO, the sender and, at
+// RCPT, the recipient — whichever rule refused it.
+TEST(ServerFsmPolicy, RefusalLinesNameTheEnvelope) {
+  const auto policy = make_policy(inbound_config());
+  const std::string head = "EHLO c.example.net\r\nMAIL FROM:<a@b.example>\r\n";
+  const std::string prefix = "session=s1 listener=inbound client=198.51.100.7 ";
+  struct Case {
+    const char* name;
+    std::string input;
+    std::string line;  // the last decision's line after `prefix`
+  };
+  const std::vector<Case> cases{
+      {"relay attempt", head + "RCPT TO:<x@elsewhere.test>\r\n",
+       "stage=rcpt decision=reject reason=relay_denied code=550 status=5.7.1 helo=c.example.net from=<a@b.example> "
+       "to=<x@elsewhere.test>"},
+      {"denied recipient", head + "RCPT TO:<trap@example.com>\r\n",
+       "stage=rcpt decision=reject reason=recipient_denied code=550 status=5.7.1 helo=c.example.net "
+       "from=<a@b.example> to=<trap@example.com>"},
+      {"recipient limit",
+       head + "RCPT TO:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nRCPT TO:<c@example.com>\r\n"
+              "RCPT TO:<d@example.com>\r\n",
+       "stage=rcpt decision=defer reason=too_many_recipients code=452 status=4.5.3 helo=c.example.net "
+       "from=<a@b.example> to=<d@example.com>"},
+      {"spoofed sender", "EHLO c.example.net\r\nMAIL FROM:<ceo@example.com>\r\n",
+       "stage=mail decision=reject reason=spoofed_sender code=550 status=5.7.1 helo=c.example.net "
+       "from=<ceo@example.com>"},
+      {"declared size", "EHLO c.example.net\r\nMAIL FROM:<a@b.example> SIZE=5000\r\n",
+       "stage=mail decision=reject reason=message_too_large code=552 status=5.3.4 helo=c.example.net "
+       "from=<a@b.example>"},
+      {"null sender relay", "EHLO c.example.net\r\nMAIL FROM:<>\r\nRCPT TO:<x@elsewhere.test>\r\n",
+       "stage=rcpt decision=reject reason=relay_denied code=550 status=5.7.1 helo=c.example.net from=<> "
+       "to=<x@elsewhere.test>"},
+      {"message too large", head + "RCPT TO:<a@example.com>\r\nDATA\r\n" + std::string(3000, 'x') + "\r\n.\r\n",
+       "stage=data decision=reject reason=message_too_large code=552 status=5.3.4 helo=c.example.net "
+       "from=<a@b.example>"},
+      {"helo", "EHLO mx.test\r\n", "stage=helo decision=reject reason=helo_spoofed code=550 status=5.7.1 helo=mx.test"},
+  };
+  for (const auto& c : cases) {
+    Session s(policy, "198.51.100.7");
+    s.start();
+    s.send(c.input);
+    ASSERT_FALSE(s.lines.empty()) << c.name;
+    EXPECT_EQ(s.lines.back(), prefix + c.line) << c.name;
+  }
+}
 
 TEST(ServerFsmPolicy, StageRepliesTable) {
   const auto policy = make_policy(inbound_config());

@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -133,6 +135,46 @@ TEST(ServerFsm, CompleteSession) {
 
   EXPECT_CODES(s.send("QUIT\r\n"), {221, "2.0.0"});
   EXPECT_TRUE(s.fsm().closed());
+}
+
+// The Received: id is the queue id reserved at MAIL: an administrator holding the header
+// runs `hubrelay queue show ID`. Each transaction takes its own; RSET wastes one (a gap).
+TEST(ServerFsm, ReceivedNamesTheQueueIdReservedAtMail) {
+  Script s;
+  std::int64_t next = 0x4D2;
+  s.fsm().set_queue_id_source([&next]() -> std::optional<relay::ReservedQueueId> {
+    const std::int64_t n = next++;
+    std::array<char, 17> text{};
+    std::snprintf(text.data(), text.size(), "%010llX", static_cast<unsigned long long>(n));
+    return relay::ReservedQueueId{n, text.data()};
+  });
+  s.start();
+  s.send("EHLO client.test\r\nMAIL FROM:<a@remote.test>\r\nRSET\r\n");
+  s.send("MAIL FROM:<a@remote.test>\r\nRCPT TO:<user@example.com>\r\nDATA\r\nx\r\n.\r\n");
+  ASSERT_EQ(s.state(), ServerState::awaiting_commit);
+  s.commit(CommitStatus::committed, "00000004D3");
+  ASSERT_EQ(s.committed().size(), 1u);
+  const auto& t = s.committed().front();
+  EXPECT_EQ(t.queue_id.number, 0x4D3);
+  EXPECT_EQ(t.queue_id.text, "00000004D3");
+  EXPECT_TRUE(t.body.starts_with("Received: from client.test ([198.51.100.7])\r\n"
+                                 "\tby mx.test (hubrelay) with ESMTP id 00000004D3\r\n"))
+      << t.body;
+}
+
+TEST(ServerFsm, MailWithoutAQueueIdIsDeferred) {
+  Script s;
+  bool available = false;
+  s.fsm().set_queue_id_source([&available]() -> std::optional<relay::ReservedQueueId> {
+    if (!available) return std::nullopt;
+    return relay::ReservedQueueId{7, "0000000007"};
+  });
+  s.start();
+  s.send("EHLO client.test\r\n");
+  EXPECT_CODES(s.send("MAIL FROM:<a@remote.test>\r\n"), {451, "4.3.0"});
+  EXPECT_EQ(s.state(), ServerState::ready);
+  available = true;
+  EXPECT_CODES(s.send("MAIL FROM:<a@remote.test>\r\n"), {250, "2.1.0"});
 }
 
 TEST(ServerFsm, HeloSessionSaysSmtpInReceived) {
