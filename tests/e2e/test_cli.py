@@ -9,7 +9,6 @@ Never: starts the daemon; every process run is bounded by a timeout.
 """
 
 import re
-import shutil
 import sys
 import unittest
 from pathlib import Path

@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import (INBOUND_HOST, E2ETestCase, Hop, RawSmtp, build_message,  # noqa: E402
-                     received_prefix, relay_binary, settle, stuff, unfold, wait_for,
+from harness import (INBOUND_HOST, E2ETestCase, RawSmtp, build_message,  # noqa: E402
+                     relay_binary, settle, stuff, unfold, wait_for,
                      with_message_id)
 
 CRLF = b"\r\n"
