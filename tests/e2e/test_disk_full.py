@@ -27,8 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from faults import FaultHop, dedupe_report  # noqa: E402
-from harness import (INBOUND_HOST, E2ETestCase, Hop, build_message, free_port,  # noqa: E402
-                     smtp_connect, wait_for)
+from harness import (INBOUND_HOST, E2ETestCase, Hop, build_message, fetch_metrics,  # noqa: E402
+                     free_port, smtp_connect, wait_for)
 
 TMPFS_SIZE = "8m"
 MESSAGE_BODY = (b"z" * 998 + b"\r\n") * 65  # ~64 KiB, lines within RFC 5322 limits
@@ -148,8 +148,10 @@ class DiskFullTest(E2ETestCase):
     def test_delivery_result_that_does_not_fit_is_written_once_space_returns(self):
         state = self.mount_small_state()
         hop_port = free_port("127.0.0.1")
+        admin_port = free_port("127.0.0.1")
         cfg, path = self.make_config([Hop("hub", hop_port)], [Hop("smarthost", hop_port)],
-                                     log_level="info")
+                                     log_level="info",
+                                     extra_toml=f'[admin]\nlisten = "127.0.0.1:{admin_port}"\n')
         hop = FaultHop(hop_port, "hold").start()
         self.addCleanup(hop.stop)
         relay = self.start_relay(cfg, path)
@@ -172,6 +174,8 @@ class DiskFullTest(E2ETestCase):
                       f"(recipients: {recipient_states(state)}): the recipient stays leased and "
                       f"is delivered again when the lease ends or after a restart")
         self.assertIn("delivery outcomes recorded again", relay.log_text())
+        self.assertGreaterEqual(
+            fetch_metrics(admin_port).get("hubrelay_delivery_record_failures_total", 0), 1)
 
         # A restart recovers every pending recipient: a delivered one must not be among them.
         relay.stop()
