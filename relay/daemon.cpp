@@ -225,6 +225,7 @@ int serve(conf::ConfigPtr config_ptr) {
   // Totals of generations already freed (see the reaper below).
   std::array<DirectionCounters, 2> reaped_directions{};
   std::map<std::string, HopCounters> reaped_hops;
+  std::uint64_t reaped_record_failures = 0;
 
   // Admin endpoint: bound with the listeners, before privileges are dropped.
   const auto started_unix = unix_now_ms() / 1000;
@@ -245,6 +246,8 @@ int serve(conf::ConfigPtr config_ptr) {
     accumulate(*current, s.directions, hop_totals);
     for (const auto& g : retired) s.delivery_in_flight += g->delivery->in_flight();
     s.delivery_in_flight += current->delivery->in_flight();
+    s.delivery_record_failures = reaped_record_failures + current->delivery->outcome_write_failures();
+    for (const auto& g : retired) s.delivery_record_failures += g->delivery->outcome_write_failures();
     // One state per hop, by the function that writes health.json (see HealthService).
     const auto states = health_for_admin ? health_for_admin->hop_states() : std::vector<health::HopState>{};
     for (std::size_t h = 0; h < config.hops.size(); ++h) {  // only hops still configured
@@ -305,6 +308,7 @@ int serve(conf::ConfigPtr config_ptr) {
         std::erase_if(retired, [&](const std::unique_ptr<Generation>& g) {
           if (!g->delivery->idle()) return false;
           accumulate(*g, reaped_directions, reaped_hops);
+          reaped_record_failures += g->delivery->outcome_write_failures();
           return true;
         });
       }

@@ -264,6 +264,9 @@ std::string format_prometheus(const Snapshot& s) {
   w.sample("hubrelay_queue_commit_seconds_total", "", static_cast<double>(s.commit.commit_seconds_total_us) / 1e6);
   w.family("hubrelay_delivery_in_flight", "gauge", "Messages held in memory by the delivery engine.");
   w.sample("hubrelay_delivery_in_flight", "", s.delivery_in_flight);
+  w.family("hubrelay_delivery_record_failures_total", "counter",
+           "Failed attempts to write delivery outcomes to the queue (each retry counts).");
+  w.sample("hubrelay_delivery_record_failures_total", "", s.delivery_record_failures);
 
   if (s.depth) {
     const auto& depth = *s.depth;

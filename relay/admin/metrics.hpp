@@ -84,6 +84,7 @@ struct Snapshot {
   std::optional<std::array<Depth, 2>> depth;
   std::string depth_error;
   std::uint64_t delivery_in_flight = 0;
+  std::uint64_t delivery_record_failures = 0;  // failed writes of delivery outcomes, retries included
   bool draining = false;
 };
 

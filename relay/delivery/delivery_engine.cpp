@@ -2,14 +2,18 @@
 //
 // Owns (this file): the engine's lifecycle (start, stop, retire), taking messages in
 // (submit), the one work loop (run: route jobs, finish jobs), routing a job to a hop,
-// deferral and parking, finishing a job (the one place outcomes are counted) and the
-// sender's notices (bounce, delay, relayed). The pools, one transaction's verdict, MX
+// deferral and parking, finishing a job (the one place outcomes are counted), writing
+// outcomes to the queue (held and retried while the queue cannot write) and the sender's
+// notices (bounce, delay, relayed). The pools, one transaction's verdict, MX
 // delivery and the scanner live in the delivery_engine_*.cpp files beside it.
 #include "relay/delivery/delivery_engine.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "conf/domain_pattern.hpp"
@@ -75,7 +79,13 @@ bool DeliveryEngine::hop_ejected(std::size_t hop) const noexcept {
   return ejection_.ejected(hop, std::chrono::steady_clock::now());
 }
 
-DeliveryEngine::~DeliveryEngine() = default;
+DeliveryEngine::~DeliveryEngine() {
+  // Only at exit: a retired engine is destroyed once idle, i.e. with nothing held.
+  if (!unwritten_.empty())
+    spdlog::warn("delivery outcomes of qid={} never written (the queue stayed unwritable until shutdown): their "
+                 "recipients are tried again after the restart, which may deliver a message a second time",
+                 fmt::join(unwritten_.queue_ids(), ","));
+}
 
 void DeliveryEngine::retire() {
   stop();
@@ -113,8 +123,14 @@ void DeliveryEngine::submit(queue::QueuedMessage message) {
   const auto now = unix_now_ms();
   auto flight = std::make_shared<MessageInFlight>();
   flight->queued = std::move(message);
-  const auto& queued = flight->queued;
+  auto& queued = flight->queued;
   const std::string qid = queue::format_queue_id(queued.id);
+  // A recipient whose outcome is held in memory was claimed again because its lease ended
+  // during a long outage: its outcome (maybe "delivered") is still to be written, so it
+  // is not delivered again.
+  std::erase_if(queued.recipients,
+                [&](const queue::QueuedRecipient& r) { return unwritten_.holds(queued.id, r.index); });
+  if (queued.recipients.empty()) return;
 
   if (stopped_ || in_flight_ >= config_.delivery.max_in_flight) {
     // Too much in memory: leave it on disk, the scanner claims it when there is room.
@@ -334,18 +350,54 @@ void DeliveryEngine::finish_job(Finished finished) {
 void DeliveryEngine::record(std::vector<queue::RecipientOutcome> outcomes) {
   const auto now = unix_now_ms();
   for (auto& outcome : outcomes) outcome.recorded_at = now;
-  asio::co_spawn(
-      io_,
-      [this, outcomes = std::move(outcomes)]() mutable -> asio::awaitable<void> {
-        auto ec = co_await record_outcomes(queue_, std::move(outcomes));
-        // not_found: an administrator deleted the message, or bounced or expired the
-        // recipient, while it was being delivered; the other outcomes were applied.
-        if (ec == queue::errc::not_found)
-          spdlog::info("delivery outcome for a recipient an administrator deleted or finished meanwhile dropped");
-        else if (ec)
-          spdlog::error("cannot record delivery outcomes: {}; they will be retried after the lease", ec.message());
-      },
-      health::log_escaped("delivery outcome recording"));
+  asio::co_spawn(io_, write_outcomes(std::move(outcomes)), health::log_escaped("delivery outcome recording"));
+}
+
+asio::awaitable<void> DeliveryEngine::write_outcomes(std::vector<queue::RecipientOutcome> outcomes) {
+  for (std::uint32_t failures = 0;;) {
+    const std::error_code ec = co_await record_outcomes(queue_, outcomes);
+    if (!ec || ec == queue::errc::not_found) {
+      // not_found: an administrator deleted the message, or bounced or expired the
+      // recipient, while it was being delivered; the other outcomes were applied.
+      if (ec) spdlog::info("delivery outcome for a recipient an administrator deleted or finished meanwhile dropped");
+      if (failures > 0) held_written(outcomes);
+      co_return;
+    }
+    if (!co_await retry_write(outcomes, ++failures, ec)) co_return;
+  }
+}
+
+asio::awaitable<bool> DeliveryEngine::retry_write(const std::vector<queue::RecipientOutcome>& outcomes,
+                                                 std::uint32_t failures, std::error_code ec) {
+  const std::string qid = outcomes.empty() ? std::string() : queue::format_queue_id(outcomes.front().id);
+  if (ec == queue::errc::closed) {
+    // Shutting down: nothing can be written any more; the lease ends with this run.
+    spdlog::warn("qid={} delivery outcome not written before shutdown: its recipient(s) are tried again after the "
+                 "restart, which may deliver the message a second time", qid);
+    if (failures > 1) {
+      unwritten_.release(outcomes, false);
+      --in_flight_;
+    }
+    co_return false;
+  }
+  if (failures == 1) {
+    ++in_flight_;  // the held outcome keeps its message's slot until it is written
+    if (unwritten_.hold(outcomes))
+      spdlog::error("cannot record delivery outcomes: {} (qid={}); holding them, and any other outcome the queue "
+                    "refuses, in memory and writing them again until it takes them", ec.message(), qid);
+  } else {
+    unwritten_.failed_again();
+  }
+  asio::steady_timer wait(io_, unwritten_retry_delay(failures));
+  co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_return true;
+}
+
+void DeliveryEngine::held_written(const std::vector<queue::RecipientOutcome>& outcomes) {
+  if (const auto outage = unwritten_.release(outcomes, true))
+    spdlog::info("delivery outcomes recorded again: {} held write(s) done after {} failed attempt(s)", outage->writes,
+                 outage->failures);
+  --in_flight_;
 }
 
 void DeliveryEngine::notify_sender(const MessageInFlight& message, std::vector<queue::RecipientOutcome> outcomes,
@@ -416,22 +468,29 @@ asio::awaitable<void> DeliveryEngine::commit_bounce(queue::NewMessage bounce, st
   const auto now = unix_now_ms();
   const auto qid = outcomes.empty() ? std::string() : queue::format_queue_id(outcomes.front().id);
   for (auto& outcome : outcomes) outcome.recorded_at = now;
-  std::vector<queue::RecipientOutcome> sent = outcomes;
-  auto committed = co_await record_with_notice(queue_, std::move(outcomes), std::move(bounce), now + lease_ms);
-  if (!committed) {
-    // Nothing was written. A failure or expiry waits for its lease to end and is tried
-    // again with its report; a delay notice is only news, so the outcomes are recorded
-    // without it and a later attempt sends it.
-    const bool only_pending = std::ranges::all_of(
-        sent, [](const queue::RecipientOutcome& o) { return o.state == queue::RecipientState::pending; });
-    spdlog::error("cannot queue a report to the sender of qid={}: {}{}", qid, committed.error().message(),
-                  only_pending ? "" : "; the outcome is retried after the lease");
-    for (auto& outcome : sent) {
-      if (outcome.delay_notified) delay_notified_.erase({outcome.id, outcome.index});
-      outcome.delay_notified = false;
+  // Nothing is written when the transaction fails, so the outcomes and their report are
+  // held and written again together (retry_write). A delay notice is only news: its
+  // outcomes are recorded without it (a repeat would find them pending and queue a
+  // second notice) and a later attempt sends it.
+  const bool only_pending = std::ranges::all_of(
+      outcomes, [](const queue::RecipientOutcome& o) { return o.state == queue::RecipientState::pending; });
+  NoticeResult committed;
+  for (std::uint32_t failures = 0;;) {
+    committed = co_await record_with_notice(queue_, outcomes, bounce, now + lease_ms);
+    if (committed) {
+      if (failures > 0) held_written(outcomes);
+      break;
     }
-    if (only_pending) record(std::move(sent));
-    co_return;
+    if (only_pending) {
+      spdlog::error("cannot queue a report to the sender of qid={}: {}", qid, committed.error().message());
+      for (auto& outcome : outcomes) {
+        if (outcome.delay_notified) delay_notified_.erase({outcome.id, outcome.index});
+        outcome.delay_notified = false;
+      }
+      record(std::move(outcomes));
+      co_return;
+    }
+    if (!co_await retry_write(outcomes, ++failures, committed.error())) co_return;
   }
   if (!*committed) {
     spdlog::info("qid={} report to the sender dropped: an administrator finished the recipient(s) meanwhile", qid);

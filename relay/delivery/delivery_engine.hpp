@@ -8,7 +8,10 @@
 // the judge's (relay/client/judge); the engine applies that verdict in one place
 // (apply_verdict): a hop failure ejects the hop (health::PassiveEjection), is kept as the
 // hop's last error (hop_failure, for the state files), is logged once with the work it hit,
-// and the same recipients are tried on another usable hop in the same pass. Every outcome
+// and the same recipients are tried on another usable hop in the same pass. An outcome
+// the queue cannot write (disk full) is held in memory and written again with backoff
+// (unwritten_outcomes), so its recipient is neither locked for the whole lease nor
+// delivered twice while the daemon runs. Every outcome
 // carries the hop and address of its attempt and the real reply or fault; a recipient
 // parked for want of a usable hop carries the route and each hop's state (park_note).
 // Files: delivery_engine.cpp (lifecycle, submit, dispatch, defer, finish, notices),
@@ -37,6 +40,7 @@
 #include "relay/client/ehlo_capabilities.hpp"
 #include "relay/client/judge.hpp"
 #include "relay/counters.hpp"
+#include "relay/delivery/unwritten_outcomes.hpp"
 #include "routing/hop_selector.hpp"
 #include "routing/route_table.hpp"
 #include "routing/route_wakeup.hpp"
@@ -60,7 +64,12 @@ class DeliveryEngine {
   /// Takes a message (fresh from a session, or claimed by the scanner) for delivery now.
   void submit(queue::QueuedMessage message);
 
+  /// Messages in memory: being delivered, or holding an outcome the queue could not
+  /// write yet (each such write keeps a slot, so held outcomes stay bounded by
+  /// max_in_flight).
   std::size_t in_flight() const noexcept { return in_flight_; }
+  /// Failed attempts to write delivery outcomes (and the reports on them) since start.
+  std::uint64_t outcome_write_failures() const noexcept { return unwritten_.failures_total(); }
 
   // Health. `probes`: the monitor's published snapshot, consulted with passive
   // ejection on every routing decision; nullptr (the default) means no probes.
@@ -93,7 +102,9 @@ class DeliveryEngine {
   /// configuration delivers it. Transactions in progress finish and record normally.
   void retire();
   /// True once a stopped engine has nothing running: no message in flight, no connection,
-  /// no scan pass. Only then may it be destroyed.
+  /// no scan pass, no held outcome. Only then may it be destroyed; destroyed with outcomes
+  /// still held (the daemon exits), it logs their queue ids: their recipients are tried
+  /// again after the restart, which repeats a delivery that had succeeded.
   bool idle() const noexcept;
 
  private:
@@ -150,6 +161,16 @@ class DeliveryEngine {
   Finished defer(Job job, std::string reply, bool attempted);
   void finish_job(Finished finished);
   void record(std::vector<queue::RecipientOutcome> outcomes);
+  /// Writes `outcomes` (recorded_at set); a failed write is held and tried again until
+  /// it is written or the queue closes.
+  boost::asio::awaitable<void> write_outcomes(std::vector<queue::RecipientOutcome> outcomes);
+  /// After the `failures`-th failed write (`ec`) of `outcomes`: holds them on the first
+  /// failure (logged once per outage) and waits the backoff. Returns false when the write
+  /// is given up (the queue is closed: shutting down); `outcomes` must outlive the call.
+  boost::asio::awaitable<bool> retry_write(const std::vector<queue::RecipientOutcome>& outcomes,
+                                           std::uint32_t failures, std::error_code ec);
+  /// Held `outcomes` were written: frees their slot; logs the end of the outage once.
+  void held_written(const std::vector<queue::RecipientOutcome>& outcomes);
   /// Charges `hop` a failure (passive ejection; counted as a failed attempt of class
   /// `failure_class` unless empty), remembers it as the hop's last error and logs it once with the number of
   /// recipients and messages it hit (`in_hand`: the job whose transaction failed, if any);
@@ -211,6 +232,7 @@ class DeliveryEngine {
   std::vector<HopCounters> hop_counters_;
   std::vector<HopFailure> hop_failures_;
   ThroughputRing* throughput_ = nullptr;
+  UnwrittenOutcomes unwritten_;
   bool scanning_ = false;
   DirectionCounters& direction(conf::Direction d) noexcept { return by_direction_[static_cast<std::size_t>(d)]; }
 };

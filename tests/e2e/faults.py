@@ -165,6 +165,8 @@ class FaultHop:
 
       accept   250 to everything; records the Message-ID (acknowledged set)
       stall    normal dialogue, then no reply to the final dot (the relay must time out)
+      hold     like accept, but the 250 to the final dot waits for release_held(); `holding`
+               counts the messages waiting (a test acts while the relay awaits the reply)
       reset    RST (SO_LINGER 0) in the middle of DATA
       421      "421 4.3.2" banner, then close
       down     the listening socket is closed (connection refused)
@@ -181,6 +183,8 @@ class FaultHop:
         self.received: List[Optional[str]] = []
         self.connections = collections.Counter()
         self._cycle = 0
+        self.holding = 0
+        self._released = threading.Event()
         self._loop = asyncio.new_event_loop()
         self._server: Optional[asyncio.base_events.Server] = None
         self._writers: Set[asyncio.StreamWriter] = set()
@@ -204,6 +208,13 @@ class FaultHop:
         asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+
+    def release_held(self) -> None:
+        self._released.set()
+
+    def held_count(self) -> int:
+        with self._lock:
+            return self.holding
 
     def message_ids(self) -> List[Optional[str]]:
         with self._lock:
@@ -297,6 +308,11 @@ class FaultHop:
                 if mode == "stall":
                     await asyncio.sleep(3600)  # bounded by _handle's wait_for
                     return
+                if mode == "hold":
+                    with self._lock:
+                        self.holding += 1
+                    while not self._released.is_set():  # bounded by _handle's wait_for
+                        await asyncio.sleep(0.05)
                 m = MID_RE.search(bytes(data))
                 with self._lock:
                     self.received.append(m.group(1).decode() if m else None)

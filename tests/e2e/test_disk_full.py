@@ -7,11 +7,17 @@ stays queued), a filler file leaves little space; clients then keep sending 64 K
 messages until the relay refuses with 452 4.3.1 (or 451 4.3.0). Checks: the relay is
 still running and answering; once the filler is deleted it accepts again by itself
 (no restart); when the hop comes up every message that got 250 is delivered.
+A delivery result that does not fit: the hop holds its 250 while the test fills the disk
+to the last page, so the result of a delivery that succeeded cannot be written; once
+space returns it is written within a minute (not after the lease), and a restart does
+not deliver the message a second time.
 Never: asserts timing; unmounts what it mounted even when the test fails.
 Standards: RFC 5321 §4.2.5/§4.5.3.1.9 (452 insufficient storage), RFC 3463 (4.3.1).
 """
 
+import errno
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,11 +27,41 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from faults import FaultHop, dedupe_report  # noqa: E402
-from harness import (INBOUND_HOST, E2ETestCase, Hop, build_message, free_port,  # noqa: E402
-                     smtp_connect, wait_for)
+from harness import (INBOUND_HOST, E2ETestCase, Hop, build_message, fetch_metrics,  # noqa: E402
+                     free_port, smtp_connect, wait_for)
 
 TMPFS_SIZE = "8m"
 MESSAGE_BODY = (b"z" * 998 + b"\r\n") * 65  # ~64 KiB, lines within RFC 5322 limits
+
+
+DELIVERED = 1  # queue::RecipientState::delivered
+
+
+def fill_up(path: Path) -> None:
+    """Writes `path` until the filesystem has not a byte left (ENOSPC or a short write)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for size in (1024 * 1024, 4096, 1):
+            chunk = b"\0" * size
+            for _ in range(100_000):
+                try:
+                    if os.write(fd, chunk) < size:
+                        break
+                except OSError as e:
+                    if e.errno != errno.ENOSPC:
+                        raise
+                    break
+    finally:
+        os.close(fd)
+
+
+def recipient_states(state: Path):
+    """Every recipient's state in the queue, read-only next to the running writer."""
+    con = sqlite3.connect(f"file:{state / 'queue.db'}?mode=ro", uri=True, timeout=5)
+    try:
+        return [row[0] for row in con.execute("SELECT state FROM recipients")]
+    finally:
+        con.close()
 
 
 def try_send(port: int, body: bytes):
@@ -107,6 +143,48 @@ class DiskFullTest(E2ETestCase):
             missing, _ = dedupe_report(acked, hop.message_ids())
             self.fail(f"{len(missing)} of {len(acked)} acknowledged messages lost after a "
                       f"full disk")
+        self.assertTrue(relay.running())
+
+    def test_delivery_result_that_does_not_fit_is_written_once_space_returns(self):
+        state = self.mount_small_state()
+        hop_port = free_port("127.0.0.1")
+        admin_port = free_port("127.0.0.1")
+        cfg, path = self.make_config([Hop("hub", hop_port)], [Hop("smarthost", hop_port)],
+                                     log_level="info",
+                                     extra_toml=f'[admin]\nlisten = "127.0.0.1:{admin_port}"\n')
+        hop = FaultHop(hop_port, "hold").start()
+        self.addCleanup(hop.stop)
+        relay = self.start_relay(cfg, path)
+
+        code, text, mid = try_send(cfg.inbound_port, b"delivered while the disk is full\r\n")
+        self.assertEqual(code, 250, text)
+        wait_for(lambda: hop.held_count() >= 1, 60, "the message at the hop, awaiting its 250")
+        filler = state / "filler"
+        fill_up(filler)
+        hop.release_held()  # the hop takes it: the relay must now write "delivered"
+        wait_for(lambda: "cannot record delivery outcomes" in relay.log_text(), 60,
+                 "the delivery result refused by the full disk")
+        self.assertEqual(hop.message_ids().count(mid), 1)
+        filler.unlink()
+        try:
+            wait_for(lambda: recipient_states(state) == [DELIVERED], 60,
+                     "the delivery result written after space returned")
+        except TimeoutError:
+            self.fail(f"the delivery result was not written within 60 s of space returning "
+                      f"(recipients: {recipient_states(state)}): the recipient stays leased and "
+                      f"is delivered again when the lease ends or after a restart")
+        self.assertIn("delivery outcomes recorded again", relay.log_text())
+        self.assertGreaterEqual(
+            fetch_metrics(admin_port).get("hubrelay_delivery_record_failures_total", 0), 1)
+
+        # A restart recovers every pending recipient: a delivered one must not be among them.
+        relay.stop()
+        hop.set_mode("accept")
+        relay = self.start_relay(cfg, path)
+        code, text, marker = try_send(cfg.inbound_port, b"after the restart\r\n")
+        self.assertEqual(code, 250, text)
+        wait_for(lambda: marker in hop.message_ids(), 60, "a message sent after the restart")
+        self.assertEqual(hop.message_ids().count(mid), 1, "the message was delivered twice")
         self.assertTrue(relay.running())
 
 
