@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (OUTBOUND_HOST, E2ETestCase, Hop, build_message,  # noqa: E402
-                     fetch_metrics, free_port, message_id_of, smtp_connect,
+                     fetch_metrics, free_port, message_id_of, run_cli, smtp_connect,
                      smtp_transaction, wait_for)
 
 DELIVERY_WAIT = 60.0
@@ -226,6 +226,9 @@ class UpstreamLimitsTest(E2ETestCase):
     def metric(self, name):
         return fetch_metrics(self.admin_port).get(f'{name}{{hop="isp"}}', 0)
 
+    def metric_state(self, state):
+        return fetch_metrics(self.admin_port).get(f'hubrelay_hop_state{{hop="isp",state="{state}"}}')
+
     def health(self):
         path = self.cfg.state_dir / "health.json"
         try:
@@ -278,7 +281,7 @@ class UpstreamLimitsTest(E2ETestCase):
 
     def test_suspend_on_reply_then_mail_goes_on(self):
         sink = self.start_limit_sink(refuse_first=1)
-        self.relay_for(sink, ['suspend_on = [ { match = "4\\\\.7\\\\.0 .*rate", duration = "3s" } ]'])
+        self.relay_for(sink, ['suspend_on = [ { match = "4\\\\.7\\\\.0 .*rate", duration = "4s" } ]'])
         mids = self.send(1, "suspended")
 
         def suspended():
@@ -288,10 +291,15 @@ class UpstreamLimitsTest(E2ETestCase):
         self.assertIn("451 4.7.0 slow down: rate exceeded", hop["last_error"])
         self.assertGreater(hop["suspended_until"], 0)
         self.assertFalse(hop["ejected"], "a suspension is not an ejection")
+        self.assertEqual(self.metric_state("suspended"), 1, "hubrelay_hop_state suspended")
+        explain = run_cli(["route", "explain", "x@isp-customer.example.org", "--config",
+                           str(self.dir / "hubrelay.toml")])
+        self.assertIn("suspended until", explain.stdout + explain.stderr)
+        self.assertIn("rate exceeded", explain.stdout + explain.stderr)
         status = json.loads(urllib.request.urlopen(
             f"http://127.0.0.1:{self.admin_port}/api/status", timeout=10).read())
-        print(f"[e2e] suspended: {hop['state']} until {hop['suspended_until_utc']}: {hop['last_error']}",
-              file=sys.stderr)
+        print(f"[e2e] suspended: {hop['state']} until {hop['suspended_until_utc']}: {hop['last_error']}; "
+              f"route explain: {[l for l in explain.stdout.splitlines() if 'isp' in l][:1]}", file=sys.stderr)
         self.assertIn(status["hops"][0]["state"], ("suspended", "usable"))
         self.wait_delivered(sink, mids, "the message after the suspension")
         wait_for(lambda: (self.health() or {}).get("state") == "usable", 20, "hop isp usable again")
