@@ -113,6 +113,8 @@ void DeliveryEngine::stop() {
   scan_timer_.cancel();
   for (auto& hop : hops_)
     for (auto* timer : hop.idle) timer->cancel();
+  // Work held back by a hop's limits (a rate may mean a wait of minutes) stops waiting.
+  for (auto* timer : limit_waits_) timer->cancel();
 }
 
 double DeliveryEngine::jitter_unit() { return std::uniform_real_distribution<double>(0.0, 1.0)(jitter_rng_); }

@@ -207,6 +207,8 @@ class DeliveryEngine {
   bool wants_connection(std::size_t hop) const noexcept;
   /// Opens a connection later (after `wait`): connection rate or a throttled hop.
   void hold_connection(std::size_t hop, std::chrono::steady_clock::duration wait);
+  /// Waits on `timer` for a hop's limits; stop() cancels every such wait.
+  boost::asio::awaitable<void> limit_wait(boost::asio::steady_timer& timer);
   /// Waits for a message token of `hop` (max_message_rate); counts the time held back.
   boost::asio::awaitable<void> pace_message(std::size_t hop);
   /// Feeds one transaction's outcome to the hop's window and suspend_on rules; true when
@@ -260,6 +262,7 @@ class DeliveryEngine {
   health::PassiveEjection ejection_;
   health::HopSuspension suspension_;
   std::size_t limit_timers_ = 0;  // hold_connection timers running
+  std::vector<boost::asio::steady_timer*> limit_waits_;  // every wait for a hop's limits: stop() cancels them
   queue::RetrySchedule retry_;
   std::vector<HopState> hops_;
   std::size_t in_flight_ = 0;

@@ -43,6 +43,13 @@ std::int64_t to_ms(Clock::duration d) {
 
 }  // namespace
 
+asio::awaitable<void> DeliveryEngine::limit_wait(asio::steady_timer& timer) {
+  if (stopped_) co_return;
+  limit_waits_.push_back(&timer);
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  std::erase(limit_waits_, &timer);
+}
+
 void DeliveryEngine::init_limits() {
   for (std::size_t h = 0; h < hops_.size(); ++h) {
     const auto& hop = config_.hops[h];
@@ -66,7 +73,7 @@ void DeliveryEngine::hold_connection(std::size_t hop, Clock::duration wait) {
       io_,
       [this, hop, wait]() -> asio::awaitable<void> {
         asio::steady_timer timer(io_, wait);
-        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        co_await limit_wait(timer);
         hops_[hop].connect_held = false;
         --limit_timers_;
         if (wants_connection(hop)) spawn_connection(hop);
@@ -79,7 +86,7 @@ asio::awaitable<void> DeliveryEngine::pace_message(std::size_t hop) {
   asio::steady_timer timer(io_);
   if (state.paused_until > Clock::now()) {  // a throttle asked us to slow down
     timer.expires_at(state.paused_until);
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_await limit_wait(timer);
   }
   if (!state.message_rate.enabled()) co_return;
   const auto start = Clock::now();
@@ -90,7 +97,7 @@ asio::awaitable<void> DeliveryEngine::pace_message(std::size_t hop) {
     if (wait == Clock::duration::zero()) break;
     held = true;
     timer.expires_after(wait);
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_await limit_wait(timer);
   }
   if (!held) co_return;
   ++hop_counters_[hop].rate_delayed;

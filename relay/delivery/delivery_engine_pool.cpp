@@ -144,7 +144,7 @@ asio::awaitable<void> DeliveryEngine::run_connection(std::size_t hop) {
       continue;
     }
     co_await pace_message(hop);  // max_message_rate: held back, not failed
-    if (state.jobs.empty()) continue;  // moved off while held (an ejection or a suspension)
+    if (stopped_ || state.jobs.empty()) continue;  // stopped, or moved off while held (ejection, suspension)
     Job job = std::move(state.jobs.front());
     state.jobs.pop_front();
     run(co_await deliver(client, hop, std::move(job)));
