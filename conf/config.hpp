@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -187,6 +188,20 @@ struct HopConfig {
   std::string source_address;                      // bind before connect (the edge deployment of docs/deployment.md)
   Seconds connect_timeout{0};                      // 0: [delivery].connect_timeout
   Seconds command_timeout{0};                      // 0: [delivery].command_timeout
+  // --- upstream limits (docs/routing.md#upstream-limits): max_connections is the most the
+  // concurrency window (health/concurrency_window) may reach; it starts at initial_connections.
+  std::uint32_t initial_connections = 5;           // clamped to max_connections
+  ListenerConfig::Rate message_rate;               // max_message_rate: transactions started
+  ListenerConfig::Rate connection_rate;            // max_connection_rate: connections opened
+  /// suspend_on = [{ match = "REGEX", duration = "5m" }]: an upstream reply line matching
+  /// `regex` (ECMAScript, compiled at load) suspends the hop for `duration`.
+  struct SuspendRule {
+    std::string match;                             // as written, for logs
+    std::shared_ptr<const std::regex> regex;
+    Seconds duration{300};
+    int line = 0;
+  };
+  std::vector<SuspendRule> suspend_on;
 };
 
 /// A hop as used by one route: cost tier and weight within the tier.

@@ -94,6 +94,9 @@ inline constexpr Limit listener_max_header_size{"listener.max_header_size", Limi
 // [hop.NAME]
 inline constexpr Limit hop_port{"hop.port", LimitKind::integer, 1, 65'535};
 inline constexpr Limit hop_max_connections{"hop.max_connections", LimitKind::integer, 1, 10'000};
+inline constexpr Limit hop_initial_connections{"hop.initial_connections", LimitKind::integer, 1, 10'000};
+inline constexpr Limit hop_suspend_duration{"hop.suspend_on[].duration", LimitKind::duration, ms(seconds{1}),
+                                            ms(hours{24})};
 inline constexpr Limit hop_max_messages_per_connection{"hop.max_messages_per_connection",
                                                        LimitKind::integer, 1, 1'000'000};
 
@@ -167,6 +170,8 @@ inline constexpr std::array all{
     &hop_port,
     &hop_max_connections,
     &hop_max_messages_per_connection,
+    &hop_initial_connections,
+    &hop_suspend_duration,
     &route_hop_cost,
     &route_hop_weight,
     &listener_greeting_delay,

@@ -186,7 +186,7 @@ void read_route_domains(Loader& l, const Field& f, RouteEntry& entry) {
 }  // namespace
 
 const Keys<HopConfig>& hop_keys() {
-  static const Keys<HopConfig> keys = concat({&hop_client_keys(), &hop_address_keys(), &hop_health_keys()});
+  static const Keys<HopConfig> keys = concat({&hop_client_keys(), &hop_address_keys(), &hop_limit_keys(), &hop_health_keys()});
   return keys;
 }
 

@@ -9,7 +9,6 @@
 // Never: binds, reads certificates, compiles the policy. See docs/configuration.md.
 #include <filesystem>
 
-#include "conf/rate_syntax.hpp"
 #include "conf/reader.hpp"
 
 namespace conf::reading {
@@ -28,19 +27,6 @@ Reader<ListenerConfig> tls_file(std::string ListenerConfig::*field) {
     path = l.resolve(path);  // like every other path: relative to this file
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec)) l.error(f, "no such file " + quote(path));
-  };
-}
-
-/// connection_rate, message_rate, recipient_rate: "N/period" or "off".
-Reader<ListenerConfig> rate(ListenerConfig::Rate ListenerConfig::*field) {
-  return [field](Loader& l, const Field& f, ListenerConfig& listener) {
-    std::string text;
-    if (!l.read_string(*f.value, f.key, text)) return;
-    if (auto parsed = parse_rate(text)) {
-      listener.*field = *parsed;
-    } else {
-      l.error(f, "invalid rate " + quote(text) + ": " + parsed.error());
-    }
   };
 }
 
@@ -157,9 +143,9 @@ const Keys<ListenerConfig>& listener_keys() {
       // Per-client limits (policy/client_limits, docs/policy.md#limits).
       {"max_connections_per_client", Need::optional,
        into_integer(&ListenerConfig::max_connections_per_client, limits::listener_max_connections_per_client)},
-      {"connection_rate", Need::optional, rate(&ListenerConfig::connection_rate)},
-      {"message_rate", Need::optional, rate(&ListenerConfig::message_rate)},
-      {"recipient_rate", Need::optional, rate(&ListenerConfig::recipient_rate)},
+      {"connection_rate", Need::optional, into_rate(&ListenerConfig::connection_rate)},
+      {"message_rate", Need::optional, into_rate(&ListenerConfig::message_rate)},
+      {"recipient_rate", Need::optional, into_rate(&ListenerConfig::recipient_rate)},
       {"limits_exempt_trusted", Need::optional, into_bool(&ListenerConfig::limits_exempt_trusted)},
   };
   return keys;

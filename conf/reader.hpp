@@ -29,6 +29,7 @@
 #include "conf/key_tables.hpp"
 #include "conf/limits.hpp"
 #include "conf/load.hpp"
+#include "conf/rate_syntax.hpp"
 
 namespace conf::reading {
 
@@ -288,6 +289,20 @@ Reader<T> into_size(std::uint64_t T::*field, const Limit& limit) {
   return [field, &limit](Loader& l, const Field& f, T& t) { l.read_size(*f.value, f.key, limit, t.*field); };
 }
 
+/// A rate, "N/period" or "off" (conf/rate_syntax): listener and hop rate limits.
+template <typename T>
+Reader<T> into_rate(ListenerConfig::Rate T::*field) {
+  return [field](Loader& l, const Field& f, T& t) {
+    std::string text;
+    if (!l.read_string(*f.value, f.key, text)) return;
+    if (auto parsed = parse_rate(text)) {
+      t.*field = *parsed;
+    } else {
+      l.error(f, "invalid rate " + quote(text) + ": " + parsed.error());
+    }
+  };
+}
+
 /// One of a fixed set of words, each standing for a value of Enum.
 template <typename Enum, std::size_t N>
 bool read_choice(Loader& loader, const Value& v, const std::string& key,
@@ -383,6 +398,8 @@ const Keys<CheckEntry>& check_keys();
 const Keys<MaintenanceWindow>& maintenance_keys();
 const Keys<PathConfig>& hop_check_keys();
 const Keys<HopConfig>& hop_health_keys();
+/// initial_connections, max_message_rate, max_connection_rate, suspend_on (conf/load_hop_limits.cpp).
+const Keys<HopConfig>& hop_limit_keys();
 const Keys<AlertsConfig>& alerts_keys();
 
 }  // namespace conf::reading

@@ -5,6 +5,7 @@ namespace health {
 
 bool HopHealth::usable(std::size_t hop) const noexcept {
   if (ejection_.ejected(hop, now_)) return false;
+  if (suspension_ != nullptr && suspension_->suspended(hop, now_)) return false;
   return probes_ == nullptr || probes_->usable(hop);
 }
 

@@ -66,6 +66,8 @@ std::string last_failure(const HealthSnapshot& s, const std::string& path) {
 std::string describe(const HopState& hop) {
   std::string out(to_string(hop.condition));
   if (hop.condition == HopCondition::ejected) out += " until " + format_utc(hop.ejected_until);
+  else if (hop.condition == HopCondition::suspended && hop.suspended_until != 0)
+    out += " until " + format_utc(hop.suspended_until);
   else if (hop.ejected) out += " (also ejected until " + format_utc(hop.ejected_until) + ")";
   if (hop.condition != HopCondition::usable) out = "NOT usable: " + out;
   if (!hop.last_error.empty())
@@ -107,6 +109,15 @@ std::vector<HopState> hop_states(const HealthSnapshot& s, const std::vector<Ejec
     // The monitor's own verdict wins over a path list it may know better (a path the
     // snapshot does not carry).
     if (state.condition == HopCondition::usable && !h.paths_up) state.condition = HopCondition::path_down;
+    // A suspension an upstream reply asked for (suspend_on) ranks with a maintenance window:
+    // planned, not a fault; its reason is the reply.
+    if (const EjectionReport* e = find(ejections, h.name);
+        state.condition == HopCondition::usable && e && e->suspended_until != 0) {
+      state.condition = HopCondition::suspended;
+      state.suspended_until = e->suspended_until;
+      state.last_error = e->suspended_by;
+      state.last_error_at = e->last_error_at;
+    }
     if (state.condition == HopCondition::usable && state.ejected) state.condition = HopCondition::ejected;
     if (const EjectionReport* e = find(ejections, h.name); e && state.last_error.empty() && !e->last_error.empty()) {
       state.last_error = e->last_error;
@@ -150,10 +161,12 @@ bool read_hop(JsonReader& in, HopState& hop) {
       if (v) hop.ejected = *v;
       return v.has_value();
     }
-    if (key == "ejected_until" || key == "consecutive_failures" || key == "last_error_at") {
+    if (key == "ejected_until" || key == "consecutive_failures" || key == "last_error_at" ||
+        key == "suspended_until") {
       const auto v = in.integer();
       if (!v) return false;
       if (key == "ejected_until") hop.ejected_until = *v;
+      else if (key == "suspended_until") hop.suspended_until = *v;
       else if (key == "last_error_at") hop.last_error_at = *v;
       else hop.consecutive_failures = static_cast<std::uint32_t>(*v);
       return true;
@@ -237,10 +250,13 @@ std::string render_json(const HealthSnapshot& s, const std::vector<EjectionRepor
     const HopState& st = states[i];
     out += fmt::format("{}\n    {{\"name\": {}, \"state\": \"{}\", \"usable\": {}, \"paths_up\": {}, \"ejected\": {}, "
                        "\"ejected_until\": {}, \"ejected_until_utc\": {}, \"consecutive_failures\": {}, "
+                       "\"suspended_until\": {}, \"suspended_until_utc\": {}, "
                        "\"last_error\": {}, \"last_error_at\": {}, \"last_error_at_utc\": {}, \"paths\": [",
                        i ? "," : "", json_string(h.name), to_string(st.condition),
                        b(st.condition == HopCondition::usable), b(h.paths_up), b(st.ejected), st.ejected_until,
                        st.ejected ? json_string(format_utc(st.ejected_until)) : "null", st.consecutive_failures,
+                       st.suspended_until,
+                       st.suspended_until != 0 ? json_string(format_utc(st.suspended_until)) : "null",
                        json_string(st.last_error), st.last_error_at,
                        st.last_error_at != 0 ? json_string(format_utc(st.last_error_at)) : "null");
     for (std::size_t p = 0; p < h.paths.size(); ++p) out += (p ? ", " : "") + json_string(h.paths[p]);

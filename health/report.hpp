@@ -30,6 +30,8 @@ struct EjectionReport {
   std::uint32_t streak = 0;
   std::string last_error;            // the delivery engine's last failure on the hop, "" if none
   UnixMillis last_error_at = 0;      // when (wall clock); 0 if none
+  UnixMillis suspended_until = 0;    // wall clock, while a suspend_on rule holds the hop; else 0
+  std::string suspended_by;          // the upstream reply that matched
 };
 
 /// The daemon rewrites the state files at least this often, even when nothing changed.
@@ -49,6 +51,9 @@ struct HopState {
   /// hop (connect, TLS, protocol, its reply), even after it became usable again; "": none.
   std::string last_error;
   UnixMillis last_error_at = 0;      // when that delivery failure happened; 0: unknown or a check
+  /// Suspended by a reply that matched the hop's suspend_on (not a maintenance window):
+  /// until when (wall clock); the reply is last_error. 0: not so suspended.
+  UnixMillis suspended_until = 0;
 };
 
 /// "usable", "NOT usable: ejected until 2026-…Z; last error: …": one line for people.

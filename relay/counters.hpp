@@ -78,6 +78,11 @@ struct HopCounters {
   std::uint64_t successes = 0;
   /// connect, tls, io, timeout, protocol (faults), reply_4xx, reply_5xx (refusals).
   std::map<std::string, std::uint64_t, std::less<>> failures;
+  // Upstream limits (relay/delivery/delivery_engine_limits.cpp): replies that throttled us
+  // (4.7.x, 4.5.3), and work held back by max_message_rate / max_connection_rate.
+  std::uint64_t throttled = 0;
+  std::uint64_t rate_delayed = 0;
+  std::uint64_t rate_delay_ms = 0;                 // time held back, summed
   /// The one way an attempt is counted, once it has ended: `failure_class` empty is a success.
   void count_attempt(std::string_view failure_class);
 };

@@ -150,6 +150,9 @@ void accumulate(const Generation& g, std::array<DirectionCounters, 2>& direction
     to.attempts += from.attempts;
     to.successes += from.successes;
     for (const auto& [cls, n] : from.failures) to.failures[cls] += n;
+    to.throttled += from.throttled;
+    to.rate_delayed += from.rate_delayed;
+    to.rate_delay_ms += from.rate_delay_ms;
   }
 }
 
@@ -257,6 +260,8 @@ int serve(conf::ConfigPtr config_ptr) {
       hop.state = state != states.end() ? *state : health::HopState{hop.name};
       hop.counters = hop_totals[hop.name];
       hop.connections = current->delivery->hop_connections(h);
+      hop.window = current->delivery->hop_window(h);
+      hop.max_connections = config.hops[h].max_connections;
       hop.paths = config.hops[h].paths;
       for (const auto& g : retired)
         for (std::size_t k = 0; k < g->config->hops.size(); ++k)

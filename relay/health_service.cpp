@@ -46,6 +46,11 @@ std::vector<health::EjectionReport> ejection_reports(const conf::Config& config,
     const auto& failure = delivery.hop_failure(h);
     r.last_error = failure.text;
     r.last_error_at = failure.at;
+    const auto& suspension = delivery.suspension();
+    if (suspension.suspended(h, now)) {
+      r.suspended_until = unix_now_ms() + std::chrono::duration_cast<std::chrono::milliseconds>(suspension.until(h) - now).count();
+      r.suspended_by = suspension.reason(h);
+    }
     out.push_back(std::move(r));
   }
   return out;
@@ -113,9 +118,9 @@ std::vector<health::HopState> HealthService::hop_states() const {
 
 void HealthService::refresh_state_files() {
   // Compared without the end time: that is recomputed against "now" on every call.
-  std::vector<std::tuple<bool, std::uint32_t, std::uint32_t, health::UnixMillis>> now_shown;
+  std::vector<std::tuple<bool, std::uint32_t, std::uint32_t, health::UnixMillis, bool>> now_shown;
   for (const auto& e : ejection_reports(*config_, *delivery_))
-    now_shown.emplace_back(e.ejected, e.consecutive_failures, e.streak, e.last_error_at);
+    now_shown.emplace_back(e.ejected, e.consecutive_failures, e.streak, e.last_error_at, e.suspended_until != 0);
   const health::SnapshotPtr last = monitor_->snapshot();
   const auto age = std::chrono::milliseconds(unix_now_ms() - (last ? last->taken_at : 0));
   if (now_shown == shown_ejections_ && age < health::state_heartbeat) return;

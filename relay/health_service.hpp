@@ -14,8 +14,9 @@
 // finishing and draining delivery engines may still read its snapshot.
 // State files: besides the monitor's writes after each path run, a one-second watch
 // re-renders state_dir/health.json and health.txt when a hop's passive ejection changed
-// (ejected, released, expired) or it failed again (its last error, from
-// DeliveryEngine::hop_failure), and at least every health::state_heartbeat, so readers
+// (ejected, released, expired), it failed again (its last error, from
+// DeliveryEngine::hop_failure) or a reply suspended it (suspend_on) or the suspension
+// ended, and at least every health::state_heartbeat, so readers
 // (`hubrelay health`, `hubrelay route explain`) see hops as routing does and can tell a
 // running daemon from a stopped one. The files are removed when the service is destroyed
 // at a clean shutdown: no file means no daemon.
@@ -86,8 +87,9 @@ class HealthService {
   std::vector<std::pair<conf::ConfigPtr, std::unique_ptr<health::Monitor>>> retired_;
   std::shared_ptr<Watch> watch_ = std::make_shared<Watch>();
   /// Ejection facts the state files last showed (ejected, failures, streak, time of the
-  /// last delivery failure per hop): a new failure rewrites them within a second.
-  std::vector<std::tuple<bool, std::uint32_t, std::uint32_t, health::UnixMillis>> shown_ejections_;
+  /// last delivery failure, suspended by suspend_on, per hop): a change rewrites them
+  /// within a second.
+  std::vector<std::tuple<bool, std::uint32_t, std::uint32_t, health::UnixMillis, bool>> shown_ejections_;
 };
 
 }  // namespace relay

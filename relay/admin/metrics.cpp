@@ -244,6 +244,20 @@ std::string format_prometheus(const Snapshot& s) {
     w.sample("hubrelay_hop_up", hop_label(h), std::uint64_t{h.state.condition == health::HopCondition::usable ? 1u : 0u});
   w.family("hubrelay_hop_connections", "gauge", "Open connections to the hop.");
   for (const auto& h : s.hops) w.sample("hubrelay_hop_connections", hop_label(h), std::uint64_t{h.connections});
+  // Upstream limits: the concurrency window and what the hop's limits cost us.
+  w.family("hubrelay_hop_concurrency_limit", "gauge",
+           "Connections the hop may have now: its concurrency window (at most its max_connections).");
+  for (const auto& h : s.hops) w.sample("hubrelay_hop_concurrency_limit", hop_label(h), std::uint64_t{h.window});
+  w.family("hubrelay_hop_throttled_total", "counter",
+           "Replies from the hop that throttled us (4.7.x such as 421 4.7.0 or 451 4.7.1, and 4.5.3).");
+  for (const auto& h : s.hops) w.sample("hubrelay_hop_throttled_total", hop_label(h), h.counters.throttled);
+  w.family("hubrelay_hop_rate_delayed_total", "counter",
+           "Transactions or connections held back by the hop's max_message_rate or max_connection_rate.");
+  for (const auto& h : s.hops) w.sample("hubrelay_hop_rate_delayed_total", hop_label(h), h.counters.rate_delayed);
+  w.family("hubrelay_hop_rate_delay_seconds_total", "counter",
+           "Time work was held back by the hop's rate limits, summed over what was held.");
+  for (const auto& h : s.hops)
+    w.sample("hubrelay_hop_rate_delay_seconds_total", hop_label(h), static_cast<double>(h.counters.rate_delay_ms) / 1000.0);
 
   w.family("hubrelay_path_up", "gauge", "1 while the health path is UP (the state routing uses), 0 while DOWN.");
   for (const auto& p : s.paths) w.sample("hubrelay_path_up", "path=\"" + label(p.name) + "\"", std::uint64_t{p.up ? 1u : 0u});
@@ -347,6 +361,10 @@ std::string format_status_json(const Snapshot& s) {
          ",\"usable\":" + (st.condition == health::HopCondition::usable ? "true" : "false") +
          ",\"ejected\":" + (st.ejected ? "true" : "false") +
          ",\"ejected_until\":" + std::to_string(st.ejected ? st.ejected_until / 1000 : 0) +
+         ",\"suspended_until\":" + std::to_string(st.suspended_until / 1000) +
+         ",\"window\":" + std::to_string(h.window) + ",\"max_connections\":" + std::to_string(h.max_connections) +
+         ",\"throttled\":" + std::to_string(h.counters.throttled) +
+         ",\"rate_delayed\":" + std::to_string(h.counters.rate_delayed) +
          ",\"last_error\":" + json_string(st.last_error) + ",\"connections\":" + std::to_string(h.connections) + ",\"attempts\":" + std::to_string(h.counters.attempts) +
          ",\"successes\":" + std::to_string(h.counters.successes) + ",\"failures\":" + std::to_string(failures) +
          ",\"paths\":[";

@@ -34,6 +34,8 @@ struct Hop {
   std::string name;
   health::HopState state;                  // from health::hop_states (default: usable)
   std::uint32_t connections = 0;
+  std::uint32_t window = 0;                // the concurrency window: sessions allowed now
+  std::uint32_t max_connections = 0;       // its ceiling (hop max_connections)
   HopCounters counters;
   std::vector<std::string> paths;          // conf HopConfig::paths: the health paths it depends on
 };

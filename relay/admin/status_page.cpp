@@ -127,10 +127,12 @@ const pathState = name => { const p = paths.find(x => x.name === name); return p
 const when = t => t ? new Date(t * 1000).toISOString().replace(".000Z", "Z") : "-";
 // A hop's state as health.json says it: usable, path down, check down, suspended, ejected (until).
 const hopState = h => `<span class="hop-state ${esc(h.state.replace(/ /g, "-"))}" data-state="${esc(h.state)}">${esc(h.state)}` +
-  (h.state === "ejected" ? ` until ${when(h.ejected_until)}` : "") + "</span>" +
+  (h.state === "ejected" ? ` until ${when(h.ejected_until)}` : "") +
+  (h.state === "suspended" && h.suspended_until ? ` until ${when(h.suspended_until)}` : "") + "</span>" +
   (h.last_error ? `<div class="why">${esc(h.last_error)}</div>` : "");
-table("hops", ["hop", "state", "connections", "attempts", "successes", "failures", "depends on paths"],
-      S.hops.map(h => [esc(h.name), hopState(h), h.connections, h.attempts,
+table("hops", ["hop", "state", "connections", "window / max", "throttled", "attempts", "successes", "failures",
+               "depends on paths"],
+      S.hops.map(h => [esc(h.name), hopState(h), h.connections, `${h.window} / ${h.max_connections}`, h.throttled, h.attempts,
                        h.successes, h.failures,
                        (h.paths || []).map(n => `<span class="dep ${esc(pathState(n))}" data-path="${esc(n)}">${esc(n)}</span>`)
                          .join("") || "-"]));

@@ -64,12 +64,14 @@ DeliveryEngine::DeliveryEngine(asio::io_context& io, const conf::Config& config,
       selector_(routes),
       wakeup_(routes, config.hops.size()),
       ejection_(config.hops.size(), config.delivery.hop_backoff, config.delivery.hop_backoff * 16, 1),
+      suspension_(config.hops.size()),
       retry_(config.queue),
       hops_(config.hops.size()),
       scan_timer_(io),
       resolver_(std::make_unique<routing::DnsResolver>(io.get_executor(), config.dns)),
       hop_counters_(config.hops.size()),
       hop_failures_(config.hops.size()) {
+  init_limits();
   for (const auto& route : routes.routes()) {
     route_has_mx_.push_back(std::ranges::any_of(route.hops, [&](const routing::RouteHop& h) { return config.hops[h.hop].mx; }));
   }
@@ -98,7 +100,7 @@ void DeliveryEngine::retire() {
 }
 
 bool DeliveryEngine::idle() const noexcept {
-  if (!stopped_ || scanning_ || in_flight_ != 0) return false;
+  if (!stopped_ || scanning_ || in_flight_ != 0 || limit_timers_ != 0) return false;
   return std::ranges::all_of(hops_, [](const HopState& h) { return h.connections == 0; });
 }
 
@@ -111,6 +113,8 @@ void DeliveryEngine::stop() {
   scan_timer_.cancel();
   for (auto& hop : hops_)
     for (auto* timer : hop.idle) timer->cancel();
+  // Work held back by a hop's limits (a rate may mean a wait of minutes) stops waiting.
+  for (auto* timer : limit_waits_) timer->cancel();
 }
 
 double DeliveryEngine::jitter_unit() { return std::uniform_real_distribution<double>(0.0, 1.0)(jitter_rng_); }
@@ -180,7 +184,7 @@ void DeliveryEngine::submit(queue::QueuedMessage message) {
 DeliveryEngine::HealthNow DeliveryEngine::health_now() const {
   health::SnapshotPtr probes = probes_ ? probes_->load() : nullptr;
   const health::View* view = probes.get();
-  return HealthNow{std::move(probes), health::HopHealth(ejection_, std::chrono::steady_clock::now(), view)};
+  return HealthNow{std::move(probes), health::HopHealth(ejection_, std::chrono::steady_clock::now(), view, &suspension_)};
 }
 
 bool DeliveryEngine::usable_now(std::size_t hop) const { return health_now().view.usable(hop); }
@@ -244,7 +248,7 @@ std::optional<DeliveryEngine::Finished> DeliveryEngine::route(Job job) {
     auto* timer = state.idle.front();
     state.idle.pop_front();
     timer->cancel();
-  } else if (state.connections < config_.hops[*hop].max_connections) {
+  } else if (wants_connection(*hop)) {  // within the hop's concurrency window
     spawn_connection(*hop);
   }
   return std::nullopt;

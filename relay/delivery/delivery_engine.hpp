@@ -31,8 +31,11 @@
 #include <vector>
 
 #include "conf/config.hpp"
+#include "health/concurrency_window.hpp"
 #include "health/hop_health.hpp"
+#include "health/hop_suspension.hpp"
 #include "health/passive_ejection.hpp"
+#include "health/rate_bucket.hpp"
 #include "health/snapshot.hpp"
 #include "queue/message_queue.hpp"
 #include "queue/retry_schedule.hpp"
@@ -95,6 +98,10 @@ class DeliveryEngine {
   }
   const HopCounters& hop_counters(std::size_t hop) const noexcept { return hop_counters_[hop]; }
   std::uint32_t hop_connections(std::size_t hop) const noexcept { return hops_[hop].connections; }
+  /// The hop's concurrency window now: sessions it may have (health/concurrency_window).
+  std::uint32_t hop_window(std::size_t hop) const noexcept { return hops_[hop].window.limit(); }
+  /// Reply-asked suspensions (suspend_on): the state files show them.
+  const health::HopSuspension& suspension() const noexcept { return suspension_; }
   bool hop_ejected(std::size_t hop) const noexcept;
   void set_throughput(ThroughputRing* ring) noexcept { throughput_ = ring; }
   /// Configuration reload (SIGHUP): stop() plus hand every job still waiting for a
@@ -118,6 +125,7 @@ class DeliveryEngine {
     std::string last_failure;             // reply or fault text from the last hop tried
     std::string domain;                   // set when the route has an MX hop: one domain per job
     bool forced = false;                  // sent to an unusable hop by when_all_down = "try_anyway"
+    std::uint8_t throttled = 0;           // times a hop throttled it back into its queue this pass
     std::size_t last_hop = no_hop;        // the hop that gave last_failure (no_hop: none this pass)
     std::string last_hop_address;         // its address:port
   };
@@ -139,6 +147,13 @@ class DeliveryEngine {
     std::uint32_t connections = 0;
     std::deque<boost::asio::steady_timer*> idle;  // connections waiting for work
     std::uint32_t active = 0;                     // transactions running now
+    // Upstream limits (delivery_engine_limits.cpp).
+    health::ConcurrencyWindow window{1};          // connections allowed now (max: max_connections)
+    health::RateBucket message_rate;              // max_message_rate
+    health::RateBucket connection_rate;           // max_connection_rate
+    bool connect_held = false;                    // a held-back connection is waiting for its time
+    std::chrono::steady_clock::time_point paused_until{};  // no transaction starts before (a throttle)
+    std::uint32_t refusals_in_row = 0;            // sessions refused by a throttle since one opened
   };
 
   /// The one loop over work: routes every job (routing may finish it or yield more work)
@@ -185,6 +200,31 @@ class DeliveryEngine {
   /// The configured "host:port" of a hop, for history rows when no connection was made.
   std::string hop_address(std::size_t hop) const;
   void spawn_connection(std::size_t hop);
+  // --- upstream limits (delivery_engine_limits.cpp) ---
+  /// Sets each hop's window and rate buckets from its configuration.
+  void init_limits();
+  /// Whether `hop` may open one more connection now (its window, its queued work).
+  bool wants_connection(std::size_t hop) const noexcept;
+  /// Opens a connection later (after `wait`): connection rate or a throttled hop.
+  void hold_connection(std::size_t hop, std::chrono::steady_clock::duration wait);
+  /// Waits on `timer` for a hop's limits; stop() cancels every such wait.
+  boost::asio::awaitable<void> limit_wait(boost::asio::steady_timer& timer);
+  /// Waits for a message token of `hop` (max_message_rate); counts the time held back.
+  boost::asio::awaitable<void> pace_message(std::size_t hop);
+  /// Feeds one transaction's outcome to the hop's window and suspend_on rules; true when
+  /// the hop throttled us (the failure is not the hop's health: no ejection). Work
+  /// waiting for a hop that got suspended goes into `moved`.
+  bool feedback(std::size_t hop, const Transcript& transcript, const Verdict& verdict, std::deque<Job>& moved);
+  /// After a throttling reply that left every recipient of `job` to retry: the job goes
+  /// back to the front of the hop's queue and the hop pauses briefly, instead of a
+  /// deferral (a few times per job; then the normal retry). True when it did.
+  bool hold_throttled(std::size_t hop, Job& job, const Verdict& verdict);
+  /// A session refused at connect (banner/EHLO) by a throttle or a suspend_on match: true
+  /// when it was one (the caller then neither ejects nor fails the work); `moved` as above.
+  bool refused_by_limit(std::size_t hop, const Transcript& opened, std::deque<Job>& moved);
+  /// A reply line matched one of the hop's suspend_on rules: suspend it; work waiting
+  /// for it goes into `moved` carrying the reply. True when it matched.
+  bool suspend_if_asked(std::size_t hop, const std::string& reply, std::deque<Job>& moved);
   boost::asio::awaitable<void> run_connection(std::size_t hop);
   /// One transaction of `job` on a pooled connection, judged and applied; returns what is left to do.
   boost::asio::awaitable<Work> deliver(class SmtpClient& client, std::size_t hop, Job job);
@@ -194,7 +234,9 @@ class DeliveryEngine {
   std::optional<Finished> refuse_unsendable(const HopCapabilities& capabilities, std::size_t hop, const Job& job);
   /// The one place a verdict is applied: outcomes, counters, health, and where the
   /// recipients left to retry go.
-  Work apply_verdict(std::size_t hop, Job job, const Verdict& verdict, bool hop_has_dsn, const std::string& address);
+  /// `throttled`: the hop limited us (feedback): a hop failure then ejects nothing.
+  Work apply_verdict(std::size_t hop, Job job, const Verdict& verdict, bool hop_has_dsn, const std::string& address,
+                     bool throttled = false);
   std::vector<std::uint32_t> outstanding() const;
   boost::asio::awaitable<void> run_mx(std::size_t hop, Job job);
   boost::asio::awaitable<Work> deliver_mx(std::size_t hop, Job job);
@@ -218,6 +260,9 @@ class DeliveryEngine {
   routing::RouteWakeup wakeup_;
   std::vector<std::size_t> hops_proven_;  // ejected hops a delivery or check found alive since the last scan
   health::PassiveEjection ejection_;
+  health::HopSuspension suspension_;
+  std::size_t limit_timers_ = 0;  // hold_connection timers running
+  std::vector<boost::asio::steady_timer*> limit_waits_;  // every wait for a hop's limits: stop() cancels them
   queue::RetrySchedule retry_;
   std::vector<HopState> hops_;
   std::size_t in_flight_ = 0;

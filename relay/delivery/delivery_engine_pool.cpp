@@ -66,6 +66,14 @@ std::vector<std::uint32_t> DeliveryEngine::outstanding() const {
 }
 
 void DeliveryEngine::spawn_connection(std::size_t hop) {
+  // max_connection_rate: a connection over the rate is opened later, not refused.
+  if (const auto wait = hops_[hop].connection_rate.take(std::chrono::steady_clock::now());
+      wait != std::chrono::steady_clock::duration::zero()) {
+    ++hop_counters_[hop].rate_delayed;
+    hop_counters_[hop].rate_delay_ms += static_cast<std::uint64_t>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
+    hold_connection(hop, wait);
+    return;
+  }
   ++hops_[hop].connections;
   asio::co_spawn(io_, run_connection(hop), health::log_escaped("hop=" + config_.hops[hop].name + " connection"));
 }
@@ -88,16 +96,26 @@ asio::awaitable<void> DeliveryEngine::run_connection(std::size_t hop) {
   const Transcript opened = co_await client.connect(endpoints);
   if (!opened.opened()) {
     --state.connections;
-    const Verdict verdict = judge(opened, 0, false);
     Work work;
+    std::deque<Job> moved;  // a throttle is not a dead hop: no ejection (delivery_engine_limits.cpp)
+    const bool throttled = refused_by_limit(hop, opened, moved);
+    for (auto& job : moved) work.jobs.push_back(std::move(job));
+    if (throttled) {
+      run(std::move(work));
+      co_return;
+    }
+    const Verdict verdict = judge(opened, 0, false);
     for (auto& job : eject(hop, verdict.failure_class, verdict.why)) work.jobs.push_back(dialled(std::move(job), hop, verdict.why));
     run(std::move(work));
     co_return;
   }
   spdlog::debug("hop={} connected to {}", hop_config.name, client.remote());
+  state.refusals_in_row = 0;
 
   asio::steady_timer idle_timer(io_);
-  while (!stopped_ && client.usable() && client.transactions() < hop_config.max_messages_per_connection) {
+  // A window that shrank below the open connections closes the extra ones between transactions.
+  while (!stopped_ && client.usable() && client.transactions() < hop_config.max_messages_per_connection &&
+         state.connections <= state.window.limit()) {
     if (state.jobs.empty()) {
       idle_timer.expires_after(config_.delivery.idle_timeout);
       state.idle.push_back(&idle_timer);
@@ -125,6 +143,8 @@ asio::awaitable<void> DeliveryEngine::run_connection(std::size_t hop) {
       if (state.jobs.empty()) break;
       continue;
     }
+    co_await pace_message(hop);  // max_message_rate: held back, not failed
+    if (stopped_ || state.jobs.empty()) continue;  // stopped, or moved off while held (ejection, suspension)
     Job job = std::move(state.jobs.front());
     state.jobs.pop_front();
     run(co_await deliver(client, hop, std::move(job)));
@@ -133,7 +153,7 @@ asio::awaitable<void> DeliveryEngine::run_connection(std::size_t hop) {
   co_await client.quit();
   --state.connections;
   // Left because of the per-connection message cap with work still queued: continue it.
-  if (!stopped_ && !state.jobs.empty() && state.connections < hop_config.max_connections) spawn_connection(hop);
+  if (wants_connection(hop)) spawn_connection(hop);
 }
 
 }  // namespace relay

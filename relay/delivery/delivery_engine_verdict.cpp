@@ -62,11 +62,18 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver(SmtpClient& client
   Job next = job;
   next.tried.push_back(hop);
   const Verdict verdict = judge(transcript, job.recipients.size(), other_hops_remain(next));
-  co_return apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn, address);
+  std::deque<Job> moved;  // work a suspend_on match moved off the hop
+  const bool throttled = feedback(hop, transcript, verdict, moved);  // upstream limits: delivery_engine_limits.cpp
+  Work work;
+  // A throttled job waits in the hop's queue rather than being deferred (see hold_throttled).
+  if (!throttled || !hold_throttled(hop, job, verdict))
+    work = apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn, address, throttled);
+  for (auto& waiting : moved) work.jobs.push_back(std::move(waiting));
+  co_return work;
 }
 
 DeliveryEngine::Work DeliveryEngine::apply_verdict(std::size_t hop, Job job, const Verdict& verdict, bool hop_has_dsn,
-                                                   const std::string& address) {
+                                                   const std::string& address, bool throttled) {
   Work work;
   // Recipients left to retry: another hop now when the verdict says one remains (routing
   // decides which), else back to the queue for the retry schedule. A stopped engine
@@ -83,7 +90,9 @@ DeliveryEngine::Work DeliveryEngine::apply_verdict(std::size_t hop, Job job, con
     job.last_hop = hop;
     job.last_hop_address = address;
     job.tried.push_back(hop);
-    for (auto& waiting : eject(hop, verdict.failure_class, verdict.why, &job)) work.jobs.push_back(std::move(waiting));
+    if (throttled) hop_counters_[hop].count_attempt(verdict.failure_class);  // a throttle is not a dead hop
+    else
+      for (auto& waiting : eject(hop, verdict.failure_class, verdict.why, &job)) work.jobs.push_back(std::move(waiting));
     const bool next_hop = !verdict.recipients.empty() && verdict.recipients.front().next_hop;
     retry(std::move(job), next_hop);
     return work;

@@ -385,6 +385,8 @@ TEST(Limits, EveryDefaultInConfigHppIsWithinItsLimit) {
       {limits::hop_port, hop.port},
       {limits::hop_max_connections, hop.max_connections},
       {limits::hop_max_messages_per_connection, hop.max_messages_per_connection},
+      {limits::hop_initial_connections, hop.initial_connections},
+      {limits::hop_suspend_duration, ms(conf::HopConfig::SuspendRule{}.duration)},
       {limits::route_hop_cost, route_hop.cost},
       {limits::route_hop_weight, route_hop.weight},
       {limits::listener_greeting_delay, ms(listener.greeting_delay)},

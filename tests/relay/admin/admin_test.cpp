@@ -256,6 +256,36 @@ TEST(Metrics, HopStateIsTheOneHealthState) {
   EXPECT_NE(json.find("\"last_error\":\"wan: tcp 127.0.0.1:9: "), std::string::npos) << json;
 }
 
+TEST(Metrics, UpstreamLimitsPerHop) {
+  metrics::Snapshot s;
+  metrics::Hop hop;
+  hop.name = "isp";
+  hop.state.name = "isp";
+  hop.state.condition = health::HopCondition::suspended;
+  hop.state.suspended_until = 1'700'000'030'000;
+  hop.state.last_error = "451 4.7.0 rate exceeded";
+  hop.window = 3;
+  hop.max_connections = 20;
+  hop.counters.throttled = 7;
+  hop.counters.rate_delayed = 4;
+  hop.counters.rate_delay_ms = 2500;
+  s.hops.push_back(hop);
+  const std::string text = metrics::format_prometheus(s);
+  for (const char* line : {"hubrelay_hop_concurrency_limit{hop=\"isp\"} 3\n", "hubrelay_hop_throttled_total{hop=\"isp\"} 7\n",
+                           "hubrelay_hop_rate_delayed_total{hop=\"isp\"} 4\n",
+                           "hubrelay_hop_rate_delay_seconds_total{hop=\"isp\"} 2.5\n",
+                           "hubrelay_hop_state{hop=\"isp\",state=\"suspended\"} 1\n"})
+    EXPECT_NE(text.find(line), std::string::npos) << line << text;
+  const std::string json = metrics::format_status_json(s);
+  EXPECT_NE(json.find("\"suspended_until\":1700000030,\"window\":3,\"max_connections\":20,\"throttled\":7"),
+            std::string::npos)
+      << json;
+  const auto table = metrics::hop_table(json);
+  ASSERT_TRUE(table) << table.error();
+  EXPECT_NE(table->find("\nisp                  suspended until 2023-11-14T22:13:50Z "), std::string::npos) << *table;
+  EXPECT_NE(table->find("\n  isp: window 3/20, throttled 7\n"), std::string::npos) << *table;
+}
+
 TEST(Metrics, BuildInfoCarriesTheProjectVersion) {
   metrics::Snapshot s;
   EXPECT_EQ(s.version, build::version);
