@@ -6,7 +6,8 @@
 # relays EVERYTHING to relayhost [127.0.0.1]:SINKPORT (mydestination empty, so nothing
 # is delivered locally), with Postfix's default durable settings (cleanup fsyncs the
 # queue file before smtpd answers 250) and destination concurrency raised to 50 so the
-# sink is not the limit. No chroot (the private queue has no chroot skeleton).
+# sink is not the limit, and message_size_limit raised from Postfix's 10 MB default to 35 MiB
+# (hubrelay's and Exchange's default) so the 30 MiB point fits. No chroot (the private queue has no chroot skeleton).
 # Never: touches /etc/postfix or the system instance (every command gets -c DIR/etc).
 # Needs root (postfix -c with a non-default config directory) and the Debian package's
 # postfix/postdrop accounts.
@@ -50,6 +51,7 @@ maillog_file_prefixes = $DIR
 default_destination_concurrency_limit = 50
 smtp_destination_concurrency_limit = 50
 default_process_limit = 200
+message_size_limit = 36700160
 smtpd_banner = \$myhostname ESMTP
 biff = no
 append_dot_mydomain = no

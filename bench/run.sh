@@ -4,9 +4,12 @@
 # Runs bench/bench.py (hubrelay and a private Postfix instance, smtp-source → relay →
 # smtp-sink, alternating on every point) and writes bench/results/latest.md.
 # Owns nothing else; every knob is an environment variable read by bench.py (see its
-# header): RUNS, MESSAGES, MESSAGES_1, SESSIONS, SIZES, TIMEOUT, SOURCE_FLAGS, SYSTEMS,
-# LATENCY_MESSAGES, OUT, KEEP. QUICK=1 is a ~1-minute smoke run (1 run, 300 messages,
-# 10 sessions, 1 KiB and 100 KiB) that writes bench/results/quick.md instead.
+# header): RUNS, SESSIONS, SIZES, MODES, POINTS, MESSAGES, MESSAGES_1, RUN_MIB, TIMEOUT,
+# SYSTEMS, LATENCY_MESSAGES, BIG_SESSIONS, BIG_SIZE, BIG_RUNS, OUT, KEEP. BENCH_TIMEOUT
+# (5400 s) bounds the whole run. QUICK=1 is a ~2-minute smoke of every path (1 run; 10
+# sessions: 1 KiB in both connection modes, 100 KiB reused, 1 MiB one message per
+# connection; the big-message point with 5 sessions x 30 MiB) that writes
+# bench/results/quick.md instead.
 # Needs root (the private Postfix instance and smtp-sink -u nobody) and the postfix package.
 #
 # Usage: bench/run.sh [HUBRELAY_BIN]     (default: /tmp/build-bench/relay/hubrelay, then
@@ -21,8 +24,9 @@ if [[ -z "$BIN" ]]; then
 fi
 [[ -x "$BIN" ]] || { echo "run.sh: no hubrelay binary; pass it as \$1" >&2; exit 2; }
 if [[ "${QUICK:-0}" == 1 ]]; then
-  export RUNS=${RUNS:-1} MESSAGES=${MESSAGES:-300} MESSAGES_1=${MESSAGES_1:-100}
-  export SESSIONS=${SESSIONS:-10} SIZES=${SIZES:-1024,102400} LATENCY_MESSAGES=${LATENCY_MESSAGES:-10}
+  export RUNS=${RUNS:-1} MESSAGES=${MESSAGES:-300} MESSAGES_1=${MESSAGES_1:-100} RUN_MIB=${RUN_MIB:-64}
+  export POINTS=${POINTS:-10:1KiB:reused,10:1KiB:per-connection,10:100KiB:reused,10:1MiB:per-connection}
+  export LATENCY_MESSAGES=${LATENCY_MESSAGES:-10} BIG_SESSIONS=${BIG_SESSIONS:-5}
   export OUT=${OUT:-$HERE/results/quick.md}
 fi
 export HUBRELAY_BIN=$BIN
