@@ -10,8 +10,10 @@ is removed, and a message whose file is gone fails with 5.3.0 and a report to th
 Never: asserts timing; every wait is bounded (wait_for).
 """
 
+import os
 import subprocess
 import sys
+import threading
 import unittest
 from pathlib import Path
 
@@ -150,6 +152,61 @@ class SpoolRecoveryTest(SpoolCase):
                           "the report to the sender")[0]
         self.assertEqual(report.rcpt_tos, ["carol@example.com"])
         self.assertIn(b"5.3.0", report.raw)
+
+
+def pss_kib(pid: int) -> int:
+    """Proportional set size of `pid` (kB), from /proc/PID/smaps_rollup; 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class SpoolMemoryTest(SpoolCase):
+    """Memory per session is bounded by the inline buffer, not the message size: 20
+    concurrent sessions of 20 MiB each (400 MiB in flight) keep the relay's peak PSS under
+    a generous 128 MiB (a memory bound, not a timing). HUBRELAY_SPOOL_SESSIONS and
+    HUBRELAY_SPOOL_MIB change the load for a measurement."""
+
+    def test_peak_pss_with_concurrent_large_messages(self):
+        sessions = int(os.environ.get("HUBRELAY_SPOOL_SESSIONS", "20"))
+        mib = int(os.environ.get("HUBRELAY_SPOOL_MIB", "20"))
+        sink = self.start_sink("hub")
+        cfg, path = self.make_config([Hop("hub", sink.port)], [Hop("smarthost", sink.port)])
+        relay = self.start_relay(cfg, path)
+        pid = relay.proc.pid
+        peak, done = [0], threading.Event()
+
+        def sample():
+            while not done.is_set():
+                peak[0] = max(peak[0], pss_kib(pid))
+                done.wait(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        messages = [build_message(subject=f"mem {i}", body=body_of(mib * 1024 * 1024, f"m{i}")) for i in range(sessions)]
+        errors = []
+
+        def one(msg):
+            try:
+                send_mail(INBOUND_HOST, cfg.inbound_port, "alice@example.net", ["bob@example.com"], msg)
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(repr(e))
+
+        senders = [threading.Thread(target=one, args=(msg,)) for _, msg in messages]
+        for t in senders:
+            t.start()
+        for t in senders:
+            t.join(timeout=600)
+        wait_for(lambda: len(sink.messages()) >= sessions, 600, f"{sessions} large messages delivered")
+        done.set()
+        sampler.join(timeout=5)
+        print(f"[e2e] {sessions} sessions x {mib} MiB: peak PSS {peak[0] / 1024:.1f} MiB", file=sys.stderr)
+        self.assertEqual(errors, [])
+        self.assertLess(peak[0], 128 * 1024, "peak PSS grew with the messages in flight")
 
 
 class SpoolBounceTest(SpoolCase):
