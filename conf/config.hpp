@@ -231,6 +231,11 @@ struct QueueConfig {
   std::vector<Seconds> retry_schedule{Seconds{60},   Seconds{300},  Seconds{600},
                                       Seconds{900},  Seconds{1800}, Seconds{3600}};
   std::uint32_t group_commit_max_batch = 512;      // messages per transaction at most
+  /// A message (trace header included) up to this size stays inline in SQLite, one
+  /// fsync per group commit; a larger one streams to a spool file (docs/queue.md).
+  std::uint32_t inline_body_max = 65536;
+  /// Threads that fdatasync spool files, so concurrent sessions' flushes overlap.
+  std::uint32_t body_sync_threads = 4;
   /// Send a "delayed" DSN once a recipient has waited this long; 0: never.
   Seconds delay_notice{0};
 };

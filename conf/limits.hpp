@@ -53,6 +53,8 @@ inline constexpr Limit queue_retry_delay{"queue.retry_schedule[]", LimitKind::du
 inline constexpr std::size_t queue_retry_schedule_max_entries = 100;
 inline constexpr Limit queue_group_commit_max_batch{"queue.group_commit_max_batch",
                                                     LimitKind::integer, 1, 100'000};
+inline constexpr Limit queue_inline_body_max{"queue.inline_body_max", LimitKind::integer, 0, 16 * 1024 * 1024};
+inline constexpr Limit queue_body_sync_threads{"queue.body_sync_threads", LimitKind::integer, 1, 64};
 
 // [delivery]. Client-side timeouts: RFC 5321 §4.5.3.2 recommends 5 minutes per command and
 // 10 after the final dot; we allow shorter (LAN smart hosts) and longer (slow filters).
@@ -154,6 +156,8 @@ inline constexpr std::array all{
     &queue_lifetime,
     &queue_retry_delay,
     &queue_group_commit_max_batch,
+    &queue_inline_body_max,
+    &queue_body_sync_threads,
     &delivery_connect_timeout,
     &delivery_command_timeout,
     &delivery_data_timeout,

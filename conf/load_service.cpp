@@ -130,6 +130,9 @@ const Keys<QueueConfig>& queue_keys() {
        }},
       {"group_commit_max_batch", Need::optional,
        into_integer(&QueueConfig::group_commit_max_batch, limits::queue_group_commit_max_batch)},
+      {"inline_body_max", Need::optional, into_integer(&QueueConfig::inline_body_max, limits::queue_inline_body_max)},
+      {"body_sync_threads", Need::optional,
+       into_integer(&QueueConfig::body_sync_threads, limits::queue_body_sync_threads)},
       {"delay_notice", Need::optional, into_seconds(&QueueConfig::delay_notice, limits::queue_delay_notice)},
   };
   return keys;

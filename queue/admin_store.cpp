@@ -1,6 +1,8 @@
 // queue/admin_store.cpp — what `hubrelay queue` does to queue.db, daemon running or not.
 #include "queue/admin_store.hpp"
 
+#include "queue/stored_body_reader.hpp"
+
 #include <algorithm>
 #include <array>
 #include <filesystem>
@@ -12,7 +14,7 @@ namespace {
 
 constexpr const char* message_columns =
     "m.id, m.direction, m.listener, m.client_address, m.helo, m.sender, m.mail_parameters, m.received_at, m.size, "
-    "m.held, EXISTS(SELECT 1 FROM bodies b WHERE b.message_id = m.id)";
+    "m.held, m.body_file IS NOT NULL OR EXISTS(SELECT 1 FROM bodies b WHERE b.message_id = m.id)";
 
 void bind(Statement& s, int index, const SqlParam& p) {
   if (const auto* i = std::get_if<std::int64_t>(&p)) {
@@ -61,7 +63,7 @@ std::expected<AdminStore, std::string> AdminStore::open(const std::string& db_pa
   }
   auto store = SqliteStore::open(db_path);
   if (!store) return std::unexpected(store.error());
-  return AdminStore(std::move(*store));
+  return AdminStore(std::move(*store), std::filesystem::path(db_path).parent_path().string());
 }
 
 std::string AdminStore::reason() const { return sqlite3_errmsg(store_.handle()); }
@@ -144,16 +146,55 @@ std::expected<MessageView, std::string> AdminStore::show(MessageId id) {
   return m;
 }
 
-std::expected<std::string, std::string> AdminStore::body(MessageId id) {
-  if (auto known = check_ids(std::span(&id, 1)); !known) return std::unexpected(known.error());
-  auto s = Statement::prepare(store_.handle(), "SELECT data FROM bodies WHERE message_id = ?1");
+std::expected<const Spool*, std::string> AdminStore::spool() {
+  if (!spool_) {
+    auto opened = Spool::open(state_dir_.empty() ? std::string(".") : state_dir_);
+    if (!opened) return std::unexpected(opened.error());
+    spool_ = std::move(*opened);
+  }
+  return spool_.get();
+}
+
+std::expected<StoredBody, std::string> AdminStore::stored_body(MessageId id) {
+  auto s = Statement::prepare(store_.handle(),
+                              "SELECT coalesce(m.body_file, ''), m.size, b.data FROM messages m "
+                              "LEFT JOIN bodies b ON b.message_id = m.id WHERE m.id = ?1");
   if (!s) return std::unexpected("cannot read the body: " + reason());
   s->bind(1, id);
   const int rc = s->step();
-  if (rc == SQLITE_ROW) return std::string(s->column_blob(0));
-  if (rc == SQLITE_DONE)
+  if (rc == SQLITE_DONE) return std::unexpected("no message with queue id " + format_queue_id(id));
+  if (rc != SQLITE_ROW) return std::unexpected("cannot read the body: " + reason());
+  StoredBody body;
+  body.file = s->column_text(0);
+  body.file_size = static_cast<std::uint64_t>(s->column_int64(1));
+  if (body.file.empty() && !s->column_is_null(2))
+    body.data = std::make_shared<const std::string>(s->column_blob(2));
+  return body;
+}
+
+std::expected<std::vector<SpooledBody>, std::string> AdminStore::spooled_bodies() {
+  auto known = store_.spooled_bodies();
+  if (!known) return std::unexpected("cannot list the spooled bodies: " + known.error().message());
+  return std::move(*known);
+}
+
+std::expected<std::string, std::string> AdminStore::body(MessageId id) {
+  if (auto known = check_ids(std::span(&id, 1)); !known) return std::unexpected(known.error());
+  auto stored = stored_body(id);
+  if (!stored) return std::unexpected(stored.error());
+  if (!stored->present())
     return std::unexpected("message " + format_queue_id(id) + " has no stored body (every recipient is final)");
-  return std::unexpected("cannot read the body: " + reason());
+  const Spool* files = nullptr;
+  if (stored->spooled()) {
+    auto opened = spool();
+    if (!opened) return std::unexpected(opened.error());
+    files = *opened;
+  }
+  auto loaded = load_stored_body(files, *stored);
+  if (!loaded)
+    return std::unexpected("cannot read the body of " + format_queue_id(id) + " (" + stored->file + "): " +
+                           loaded.error().message());
+  return std::move(*loaded);
 }
 
 std::expected<void, std::string> AdminStore::check_ids(std::span<const MessageId> ids) {
@@ -174,6 +215,7 @@ std::expected<void, std::string> AdminStore::check_ids(std::span<const MessageId
 template <typename Body>
 std::expected<MutationResult, std::string> AdminStore::mutate(const Selection& selection, Body&& body) {
   if (auto ec = store_.begin()) return std::unexpected("cannot lock the queue: " + ec.message() + " (" + reason() + ")");
+  FreedFiles freed;
   auto outcome = [&]() -> std::expected<MutationResult, std::string> {
     std::vector<MessageId> ids = selection.ids;
     if (!ids.empty()) {
@@ -196,7 +238,7 @@ std::expected<MutationResult, std::string> AdminStore::mutate(const Selection& s
     std::ranges::sort(ids);
     const auto [first, last] = std::ranges::unique(ids);
     ids.erase(first, last);
-    return body(std::span<const MessageId>(ids));
+    return body(std::span<const MessageId>(ids), freed);
   }();
   if (!outcome) {
     store_.rollback();
@@ -206,6 +248,13 @@ std::expected<MutationResult, std::string> AdminStore::mutate(const Selection& s
     std::string why = reason();
     store_.rollback();
     return std::unexpected("cannot commit: " + ec.message() + " (" + why + ")");
+  }
+  // Committed: the bodies are no longer named by any envelope. A file left behind (no
+  // spool, a failed unlink) is an orphan the daemon's start-up scan removes.
+  if (!freed.empty()) {
+    if (auto files = spool()) {
+      for (const std::string& name : freed) (*files)->remove(name);
+    }
   }
   return outcome;
 }
@@ -235,7 +284,7 @@ struct PerMessage {
 }  // namespace
 
 std::expected<MutationResult, std::string> AdminStore::retry(const Selection& selection, UnixMillis now) {
-  return mutate(selection, [&](std::span<const MessageId> ids) -> std::expected<MutationResult, std::string> {
+  return mutate(selection, [&](std::span<const MessageId> ids, FreedFiles&) -> std::expected<MutationResult, std::string> {
     std::string sql = "UPDATE recipients SET next_attempt = ?2 WHERE message_id = ?1 AND state = 0 AND leased = 0";
     if (!selection.domain.empty()) sql += " AND domain_of(address) = ?3";
     auto s = Statement::prepare(store_.handle(), sql);
@@ -252,7 +301,7 @@ std::expected<MutationResult, std::string> AdminStore::retry(const Selection& se
 }
 
 std::expected<MutationResult, std::string> AdminStore::hold(const Selection& selection) {
-  return mutate(selection, [&](std::span<const MessageId> ids) -> std::expected<MutationResult, std::string> {
+  return mutate(selection, [&](std::span<const MessageId> ids, FreedFiles&) -> std::expected<MutationResult, std::string> {
     auto s = Statement::prepare(store_.handle(), "UPDATE messages SET held = 1 WHERE id = ?1 AND held = 0");
     if (!s) return std::unexpected("cannot prepare hold: " + reason());
     MutationResult result;
@@ -262,7 +311,7 @@ std::expected<MutationResult, std::string> AdminStore::hold(const Selection& sel
 }
 
 std::expected<MutationResult, std::string> AdminStore::release(const Selection& selection, UnixMillis now) {
-  return mutate(selection, [&](std::span<const MessageId> ids) -> std::expected<MutationResult, std::string> {
+  return mutate(selection, [&](std::span<const MessageId> ids, FreedFiles&) -> std::expected<MutationResult, std::string> {
     auto s = Statement::prepare(store_.handle(), "UPDATE messages SET held = 0 WHERE id = ?1 AND held <> 0");
     auto due = Statement::prepare(store_.handle(),
                                   "UPDATE recipients SET next_attempt = ?2 WHERE message_id = ?1 AND state = 0 "
@@ -280,15 +329,19 @@ std::expected<MutationResult, std::string> AdminStore::release(const Selection& 
 }
 
 std::expected<MutationResult, std::string> AdminStore::remove(const Selection& selection) {
-  return mutate(selection, [&](std::span<const MessageId> ids) -> std::expected<MutationResult, std::string> {
+  return mutate(selection, [&](std::span<const MessageId> ids, FreedFiles& freed) -> std::expected<MutationResult, std::string> {
     auto count = Statement::prepare(store_.handle(), "SELECT count(*) FROM recipients WHERE message_id = ?1");
+    auto file = Statement::prepare(store_.handle(), "SELECT body_file FROM messages WHERE id = ?1 AND body_file IS NOT NULL");
     auto s = Statement::prepare(store_.handle(), "DELETE FROM messages WHERE id = ?1");
-    if (!s || !count) return std::unexpected("cannot prepare delete: " + reason());
+    if (!s || !count || !file) return std::unexpected("cannot prepare delete: " + reason());
     MutationResult result;
     for (MessageId id : ids) {
       ResetOnExit reset(*count);
       count->bind(1, id);
       if (count->step() == SQLITE_ROW) result.recipients += static_cast<std::size_t>(count->column_int64(0));
+      ResetOnExit reset_file(*file);
+      file->bind(1, id);
+      if (file->step() == SQLITE_ROW) freed.emplace_back(file->column_text(0));
     }
     // ON DELETE CASCADE (foreign_keys = ON) removes recipients, body and attempts.
     if (auto ok = PerMessage{store_.handle()}.run(*s, ids, result, false); !ok) return std::unexpected(ok.error());
@@ -304,14 +357,15 @@ std::expected<MutationResult, std::string> AdminStore::remove(const Selection& s
 std::expected<MutationResult, std::string> AdminStore::finish(const Selection& selection, RecipientState state,
                                                               std::string_view reply, UnixMillis now,
                                                               const NoticeComposer& compose) {
-  return mutate(selection, [&](std::span<const MessageId> ids) -> std::expected<MutationResult, std::string> {
+  return mutate(selection, [&](std::span<const MessageId> ids, FreedFiles& freed) -> std::expected<MutationResult, std::string> {
     // A fresh insert is leased (the daemon hands it to delivery itself); the report waits
     // for the scanner instead, and `queue retry` may touch it like any other message.
     static constexpr std::array<const char*, 6> sql{
         "SELECT direction, listener, sender, mail_parameters, received_at FROM messages WHERE id = ?1",
         "SELECT idx, address, attempts, parameters, delay_notified, coalesce(hop, '') FROM recipients "
         "WHERE message_id = ?1 AND state = 0 ORDER BY idx",
-        "SELECT data FROM bodies WHERE message_id = ?1",
+        "SELECT data, coalesce((SELECT body_file FROM messages WHERE id = ?1), ''), "
+        "(SELECT size FROM messages WHERE id = ?1) FROM (SELECT 1) LEFT JOIN bodies ON message_id = ?1",
         "INSERT INTO attempts(message_id, idx, at, hop, state, reply, kind) SELECT message_id, idx, ?3, NULL, ?2, ?4, 2 "
         "FROM recipients WHERE message_id = ?1 AND state = 0",
         "UPDATE recipients SET state = ?2, next_attempt = ?3, last_reply = ?4, updated_at = ?3, leased = 0, parked = 0, "
@@ -361,8 +415,19 @@ std::expected<MutationResult, std::string> AdminStore::finish(const Selection& s
         ResetOnExit reset(stored_body);
         stored_body.bind(1, id);
         const int rc = stored_body.step();
-        if (rc == SQLITE_ROW) original.body = std::make_shared<const std::string>(stored_body.column_blob(0));
-        else if (rc != SQLITE_DONE) return failed();
+        if (rc != SQLITE_ROW) return failed();
+        original.body.file = stored_body.column_text(1);
+        original.body.file_size = static_cast<std::uint64_t>(stored_body.column_int64(2));
+        if (original.body.file.empty() && !stored_body.column_is_null(0))
+          original.body.data = std::make_shared<const std::string>(stored_body.column_blob(0));
+      }
+      // The report may return the whole message (RET=FULL): a spooled body is read in.
+      // One that cannot be read (lost) still gets its report, without the content.
+      if (original.body.spooled()) {
+        if (auto files = spool()) {
+          if (auto whole = load_stored_body(*files, original.body))
+            original.body.data = std::make_shared<const std::string>(std::move(*whole));
+        }
       }
       for (Statement* st : {&history, &update}) {
         ResetOnExit reset(*st);
@@ -382,7 +447,7 @@ std::expected<MutationResult, std::string> AdminStore::finish(const Selection& s
         if (unlease.step() != SQLITE_DONE) return failed();
         ++result.notices;
       }
-      if (auto ec = store_.finish_message(id)) return std::unexpected("cannot free the body: " + ec.message());
+      if (auto ec = store_.finish_message(id, freed)) return std::unexpected("cannot free the body: " + ec.message());
     }
     return result;
   });

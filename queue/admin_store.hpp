@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <expected>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -30,6 +31,7 @@
 #include "queue/message.hpp"
 #include "queue/message_view.hpp"
 #include "queue/queue_query.hpp"
+#include "queue/spool.hpp"
 #include "queue/sqlite_store.hpp"
 
 namespace queue {
@@ -80,7 +82,8 @@ class AdminStore {
   std::expected<std::vector<MessageView>, std::string> list(const QueueFilter& filter, UnixMillis now);
   /// Envelope, recipients and attempts history; error "no message ..." if absent.
   std::expected<MessageView, std::string> show(MessageId id);
-  /// The stored message (with our Received: header); error once delivered (body purged).
+  /// The stored message (with our Received: header), inline or from its spool file;
+  /// error once delivered (body purged).
   std::expected<std::string, std::string> body(MessageId id);
 
   std::expected<MutationResult, std::string> retry(const Selection& selection, UnixMillis now);
@@ -95,18 +98,30 @@ class AdminStore {
                                                     std::string_view reply, UnixMillis now,
                                                     const NoticeComposer& compose);
 
+  /// Every message whose body is a spool file (start-up orphan scan).
+  std::expected<std::vector<SpooledBody>, std::string> spooled_bodies();
+
   /// One row per pending (message, recipient domain) for the qshape summary.
   std::expected<std::vector<SummaryInput>, std::string> summary_inputs();
   std::expected<QueueDepth, std::string> depth();
 
  private:
-  explicit AdminStore(SqliteStore store) noexcept : store_(std::move(store)) {}
+  AdminStore(SqliteStore store, std::string state_dir) noexcept
+      : store_(std::move(store)), state_dir_(std::move(state_dir)) {}
   std::expected<void, std::string> check_ids(std::span<const MessageId> ids);
   std::string reason() const;
+  /// Runs `body(ids, freed)` in one transaction; after COMMIT unlinks the spool files
+  /// named in `freed` (bodies of messages it deleted or finished).
   template <typename Body>
   std::expected<MutationResult, std::string> mutate(const Selection& selection, Body&& body);
+  /// The message's body as stored; a spooled one carries its file's name and size.
+  std::expected<StoredBody, std::string> stored_body(MessageId id);
+  /// The daemon's spool (state_dir/spool), opened when a spooled body is first touched.
+  std::expected<const Spool*, std::string> spool();
 
   SqliteStore store_;
+  std::string state_dir_;
+  std::unique_ptr<Spool> spool_;
 };
 
 }  // namespace queue

@@ -38,6 +38,20 @@ enum class AttemptKind : std::uint8_t {
 
 std::string_view to_string(AttemptKind k) noexcept;
 
+/// Where a queued message's body is: inline in SQLite (`data`, bodies up to
+/// [queue] inline_body_max) or in a spool file (`file`, `file_size`; queue/spool.hpp).
+/// Neither: the body was freed (every recipient final). Readers do not care which:
+/// queue/stored_body_reader.hpp yields chunks for both.
+struct StoredBody {
+  std::shared_ptr<const std::string> data;  // inline body, or null
+  std::string file;                         // spool file name, or "" when inline
+  std::uint64_t file_size = 0;              // with `file`: its size as stored
+
+  bool present() const noexcept { return data != nullptr || !file.empty(); }
+  bool spooled() const noexcept { return !file.empty(); }
+  std::uint64_t size() const noexcept { return data ? data->size() : file_size; }
+};
+
 struct NewMessage {
   /// Reserved with MessageQueue::reserve_id() (the Received: header already names it);
   /// 0: the store assigns the next one.
@@ -50,6 +64,10 @@ struct NewMessage {
   std::string mail_parameters;           // ESMTP MAIL parameters, e.g. "BODY=8BITMIME"
   std::vector<std::string> recipients;
   std::string body;                      // complete message with trace header, CRLF endings
+  /// A body that outgrew the session's buffer lives in this spool file instead (`body`
+  /// stays empty): written and fdatasync'd before the commit; "" for an inline body.
+  std::string body_file;
+  std::uint64_t body_file_size = 0;
   UnixMillis received_at = 0;
   /// RCPT parameters per recipient (same index; DSN NOTIFY/ORCPT, RFC 3461). Shorter
   /// than `recipients` (or empty) means "" for the rest.
@@ -73,7 +91,7 @@ struct QueuedMessage {
   std::string mail_parameters;
   UnixMillis received_at = 0;
   std::vector<QueuedRecipient> recipients;
-  std::shared_ptr<const std::string> body;
+  StoredBody body;
 };
 
 struct RecipientOutcome {

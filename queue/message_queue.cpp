@@ -18,6 +18,7 @@
 #include <utility>
 #include <variant>
 
+#include "queue/spool.hpp"
 #include "queue/sqlite_store.hpp"
 
 namespace queue {
@@ -45,6 +46,7 @@ struct RecordJob {
   std::vector<RecipientOutcome> outcomes;
   MessageQueue::RecordDone done;
   std::error_code result;  // not_found is a result, not a transaction failure
+  FreedFiles freed;        // spool files to unlink after COMMIT
 };
 
 struct NoticeJob {
@@ -53,6 +55,7 @@ struct NoticeJob {
   UnixMillis lease_until = 0;
   MessageQueue::NoticeDone done;
   std::optional<QueuedMessage> stored;
+  FreedFiles freed;
 };
 
 struct NextDueJob {
@@ -104,13 +107,13 @@ std::error_code run(SqliteStore& store, ClaimJob& job) {
 }
 
 std::error_code run(SqliteStore& store, RecordJob& job) {
-  const std::error_code ec = store.record(job.outcomes);
+  const std::error_code ec = store.record(job.outcomes, job.freed);
   job.result = ec == errc::not_found ? ec : std::error_code{};
   return ec == errc::not_found ? std::error_code{} : ec;
 }
 
 std::error_code run(SqliteStore& store, NoticeJob& job) {
-  auto stored = store.record_with_notice(job.outcomes, std::move(job.notice), job.lease_until);
+  auto stored = store.record_with_notice(job.outcomes, std::move(job.notice), job.lease_until, job.freed);
   if (!stored) return stored.error();
   job.stored = std::move(*stored);
   return {};
@@ -176,12 +179,23 @@ void fail_job(Job& job, std::error_code ec) {
 bool is_commit(const Job& job) noexcept {
   return std::holds_alternative<CommitJob>(job) || std::holds_alternative<NoticeJob>(job);
 }
+// A commit whose body is a spool file: its name must be durable before COMMIT.
+bool has_body_file(const Job& job) noexcept {
+  const auto* commit = std::get_if<CommitJob>(&job);
+  return commit != nullptr && !commit->message.body_file.empty();
+}
+// The spool files a job freed, for unlinking after COMMIT.
+FreedFiles* freed_files(Job& job) noexcept {
+  if (auto* record = std::get_if<RecordJob>(&job)) return &record->freed;
+  if (auto* notice = std::get_if<NoticeJob>(&job)) return &notice->freed;
+  return nullptr;
+}
 
 }  // namespace
 
 struct MessageQueue::Impl {
-  Impl(SqliteStore store, std::uint32_t max_batch)
-      : store_(std::move(store)), max_batch_(std::max<std::uint32_t>(max_batch, 1)) {}
+  Impl(SqliteStore store, std::uint32_t max_batch, const Spool* spool)
+      : store_(std::move(store)), max_batch_(std::max<std::uint32_t>(max_batch, 1)), spool_(spool) {}
 
   void post(Job job);
   void shutdown();
@@ -189,12 +203,15 @@ struct MessageQueue::Impl {
   void take_batch(std::vector<Job>& batch);
   void execute(std::vector<Job>& batch);
   void execute_alone(Job& job);
+  /// After COMMIT: unlinks the spool files the job's messages no longer need.
+  void remove_freed(Job& job) noexcept;
   /// A reserved block arrived (or could not be had): it becomes the spare.
   void add_ids(ReserveResult first);
   bool on_queue_thread() const noexcept { return std::this_thread::get_id() == thread_.get_id(); }
 
   SqliteStore store_;  // touched only by the queue thread once it runs
   const std::size_t max_batch_;
+  const Spool* const spool_;  // null: no spool (bodies only inline)
 
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -285,6 +302,12 @@ void MessageQueue::Impl::execute(std::vector<Job>& batch) {
   // lease-only transactions ride on the next fsync: one fdatasync per message instead of
   // two at low concurrency (SqliteStore::set_fsync_commits).
   std::error_code ec = store_.set_fsync_commits(commits > 0);
+  // Spooled bodies were fdatasync'd before their commit was posted; their directory
+  // entries become durable here, one fsync for the whole batch, before the envelopes
+  // naming them commit.
+  if (!ec && std::ranges::any_of(batch, has_body_file)) {
+    ec = spool_ != nullptr ? to_queue_error(spool_->sync_directory()) : make_error_code(errc::internal);
+  }
   if (!ec) ec = store_.begin();
   for (std::size_t i = 0; !ec && i < batch.size(); ++i) {
     ec = run_job(store_, batch[i]);
@@ -303,10 +326,16 @@ void MessageQueue::Impl::execute(std::vector<Job>& batch) {
       }
     }
     // Only now is the data durable; a callback may let a session answer 250.
-    for (Job& job : batch) complete_job(job);
+    for (Job& job : batch) {
+      remove_freed(job);
+      complete_job(job);
+    }
     return;
   }
   store_.rollback();
+  for (Job& job : batch) {
+    if (FreedFiles* freed = freed_files(job)) freed->clear();  // rolled back: still needed
+  }
   for (std::size_t i = 0; i < batch.size(); ++i) {
     // A rolled-back commit is not retried: its session answers 4xx and the client
     // retries, which is the SMTP way. Reads and outcomes of other callers should not
@@ -325,10 +354,20 @@ void MessageQueue::Impl::execute_alone(Job& job) {
   if (!ec) ec = store_.commit();
   if (ec) {
     store_.rollback();
+    if (FreedFiles* freed = freed_files(job)) freed->clear();
     fail_job(job, ec);
     return;
   }
+  remove_freed(job);
   complete_job(job);
+}
+
+void MessageQueue::Impl::remove_freed(Job& job) noexcept {
+  FreedFiles* freed = freed_files(job);
+  if (freed == nullptr || spool_ == nullptr) return;
+  // A failed unlink leaves a file no envelope names: the start-up scan removes it.
+  for (const std::string& name : *freed) spool_->remove(name);
+  freed->clear();
 }
 
 MessageQueue::MessageQueue() = default;
@@ -340,11 +379,12 @@ MessageQueue::~MessageQueue() {
 }
 
 std::expected<std::unique_ptr<MessageQueue>, std::string> MessageQueue::open(const std::string& db_path,
-                                                                             const conf::QueueConfig& config) {
+                                                                             const conf::QueueConfig& config,
+                                                                             const Spool* spool) {
   auto store = SqliteStore::open(db_path);
   if (!store) return std::unexpected(store.error());
   std::unique_ptr<MessageQueue> queue(new MessageQueue());
-  queue->impl_ = std::make_unique<Impl>(std::move(*store), config.group_commit_max_batch);
+  queue->impl_ = std::make_unique<Impl>(std::move(*store), config.group_commit_max_batch, spool);
   try {
     queue->impl_->thread_ = std::thread([impl = queue->impl_.get()] { impl->run_thread(); });
   } catch (const std::system_error& e) {

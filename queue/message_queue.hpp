@@ -13,6 +13,9 @@
 // now, which is how a crash mid-delivery is retried.
 // Ids: reserve_id() hands out ids before the commit (the Received: header names them)
 // from blocks reserved in the database; commits without one get the next free id.
+// Spool: a commit may name a body file (NewMessage::body_file) its session already wrote
+// and fdatasync'd; the batch fsyncs the spool directory once before COMMIT. Bodies freed
+// by record() are unlinked after COMMIT.
 // Errors: queue::errc (queue/errc.hpp). Never throws after open().
 #pragma once
 
@@ -30,6 +33,8 @@
 #include "queue/message.hpp"
 
 namespace queue {
+
+class Spool;
 
 struct QueueCounters {
   std::uint64_t transactions = 0;        // group commits performed
@@ -50,8 +55,12 @@ class MessageQueue {
 
   /// Opens (creating or migrating) `db_path` and starts the queue thread.
   /// Exceptions are not used; a failure is returned as text for the start-up log.
+  /// `spool` (outliving the queue) holds the bodies too large to stay inline: a batch that
+  /// commits one fsyncs its directory before COMMIT, and a message that went final has
+  /// its file unlinked after COMMIT. Null: every body is inline (a commit naming a
+  /// body file then fails with errc::internal).
   static std::expected<std::unique_ptr<MessageQueue>, std::string> open(
-      const std::string& db_path, const conf::QueueConfig& config);
+      const std::string& db_path, const conf::QueueConfig& config, const Spool* spool = nullptr);
 
   /// shutdown(), finishes queued work, then stops the thread and closes the database.
   /// Must not run on the queue thread (i.e. not from one of its own callbacks).

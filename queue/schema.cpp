@@ -97,6 +97,16 @@ ALTER TABLE recipients ADD COLUMN parked_on TEXT;
 ALTER TABLE recipients ADD COLUMN parked_since INTEGER;
 )sql";
 
+// v7: bodies larger than [queue] inline_body_max live in a spool file written once
+// (queue/spool.hpp) instead of a BLOB that SQLite writes 2.6 times (WAL, checkpoint, freed
+// pages). `messages.body_file` names that file (its size is `messages.size`); such a
+// message has no `bodies` row, and the column is cleared when the file is freed. Existing
+// rows get NULL: their bodies stay inline, untouched.
+constexpr std::string_view schema_v7_body_files = R"sql(
+ALTER TABLE messages ADD COLUMN body_file TEXT;
+CREATE INDEX messages_body_file ON messages(body_file) WHERE body_file IS NOT NULL;
+)sql";
+
 constexpr std::array migrations{
     Migration{1, "messages, bodies, recipients", schema_v1},
     Migration{2, "attempts history, recipient leases", schema_v2_operations},
@@ -104,6 +114,7 @@ constexpr std::array migrations{
     Migration{4, "recipient delay notice sent", schema_v4_delay_notice},
     Migration{5, "recipients waiting for a usable hop", schema_v5_parked},
     Migration{6, "attempt kinds and hop addresses, parked route and time", schema_v6_attempt_kinds},
+    Migration{7, "message bodies in spool files", schema_v7_body_files},
 };
 static_assert(migrations.back().version == latest_schema_version,
               "latest_schema_version must name the last migration");

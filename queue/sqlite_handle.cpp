@@ -99,4 +99,8 @@ std::string_view Statement::column_blob(int column) const noexcept {
   return {bytes, static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), column))};
 }
 
+bool Statement::column_is_null(int column) const noexcept {
+  return sqlite3_column_type(stmt_.get(), column) == SQLITE_NULL;
+}
+
 }  // namespace queue

@@ -61,6 +61,7 @@ class Statement {
   /// Valid until the next step() or reset().
   std::string_view column_text(int column) const noexcept;
   std::string_view column_blob(int column) const noexcept;
+  bool column_is_null(int column) const noexcept;
 
  private:
   struct Finalizer {

@@ -128,9 +128,12 @@ void SqliteStore::rollback() noexcept {
 bool SqliteStore::in_transaction() const noexcept { return sqlite3_get_autocommit(db_.get()) == 0; }
 
 std::expected<QueuedMessage, std::error_code> SqliteStore::insert(NewMessage&& message, UnixMillis lease_until) {
-  // The body moves into the shared string the delivery side will read, and SQLite reads
-  // it in place (SQLITE_STATIC): the message bytes are never copied on the way to disk.
-  auto body = std::make_shared<std::string>(std::move(message.body));
+  // An inline body moves into the shared string the delivery side will read, and SQLite
+  // reads it in place (SQLITE_STATIC): the message bytes are never copied on the way to
+  // disk. A spooled body is already on disk; only its name is stored.
+  const bool spooled = !message.body_file.empty();
+  auto body = spooled ? nullptr : std::make_shared<std::string>(std::move(message.body));
+  const std::uint64_t size = spooled ? message.body_file_size : body->size();
   MessageId id = 0;
   {
     Statement& s = statement(StoreSql::insert_message);
@@ -142,12 +145,13 @@ std::expected<QueuedMessage, std::error_code> SqliteStore::insert(NewMessage&& m
     s.bind_text(5, message.sender);
     s.bind_text(6, message.mail_parameters);
     s.bind(7, message.received_at);
-    s.bind(8, static_cast<std::int64_t>(body->size()));
+    s.bind(8, static_cast<std::int64_t>(size));
     s.bind(9, message.id);
+    s.bind_text(10, message.body_file);
     if (const int rc = s.step(); rc != SQLITE_DONE) return std::unexpected(fail(rc));
     id = sqlite3_last_insert_rowid(db_.get());
   }
-  {
+  if (!spooled) {
     Statement& s = statement(StoreSql::insert_body);
     ResetOnExit reset(s);
     s.bind(1, id);
@@ -180,7 +184,12 @@ std::expected<QueuedMessage, std::error_code> SqliteStore::insert(NewMessage&& m
                                  i < message.recipient_parameters.size() ? std::move(message.recipient_parameters[i])
                                                                          : std::string()});
   }
-  stored.body = std::move(body);
+  if (spooled) {
+    stored.body.file = std::move(message.body_file);
+    stored.body.file_size = size;
+  } else {
+    stored.body.data = std::move(body);
+  }
   return stored;
 }
 
@@ -205,6 +214,8 @@ std::expected<std::vector<QueuedMessage>, std::error_code> SqliteStore::claim_du
       m.sender = s.column_text(3);
       m.mail_parameters = s.column_text(4);
       m.received_at = s.column_int64(5);
+      m.body.file = s.column_text(6);
+      m.body.file_size = static_cast<std::uint64_t>(s.column_int64(7));
     }
     if (rc != SQLITE_DONE) return std::unexpected(fail(rc));
   }
@@ -222,13 +233,13 @@ std::expected<std::vector<QueuedMessage>, std::error_code> SqliteStore::claim_du
       }
       if (rc != SQLITE_DONE) return std::unexpected(fail(rc));
     }
-    {
+    if (!m.body.spooled()) {
       Statement& s = statement(StoreSql::select_body);
       ResetOnExit reset(s);
       s.bind(1, m.id);
       const int rc = s.step();
       if (rc == SQLITE_ROW) {
-        m.body = std::make_shared<const std::string>(s.column_blob(0));
+        m.body.data = std::make_shared<const std::string>(s.column_blob(0));
       } else if (rc != SQLITE_DONE) {
         return std::unexpected(fail(rc));
       }
@@ -242,11 +253,11 @@ std::expected<std::vector<QueuedMessage>, std::error_code> SqliteStore::claim_du
   }
   // A pending recipient without a body cannot be delivered. Its lease was still taken so
   // the scanner does not spin on it; it stays visible to `hubrelay queue` for an admin.
-  std::erase_if(claimed, [](const QueuedMessage& m) { return m.body == nullptr || m.recipients.empty(); });
+  std::erase_if(claimed, [](const QueuedMessage& m) { return !m.body.present() || m.recipients.empty(); });
   return claimed;
 }
 
-std::error_code SqliteStore::finish_message(MessageId id) noexcept {
+std::error_code SqliteStore::finish_message(MessageId id, FreedFiles& freed) {
   bool pending = true;
   {
     Statement& s = statement(StoreSql::any_pending);
@@ -258,20 +269,35 @@ std::error_code SqliteStore::finish_message(MessageId id) noexcept {
   }
   if (pending) return {};
   // Envelope and recipient rows stay as delivery history; only the bulk goes.
-  Statement& s = statement(StoreSql::delete_body);
+  {
+    Statement& s = statement(StoreSql::delete_body);
+    ResetOnExit reset(s);
+    s.bind(1, id);
+    if (const int rc = s.step(); rc != SQLITE_DONE) return fail(rc);
+  }
+  {
+    Statement& s = statement(StoreSql::select_body_file);
+    ResetOnExit reset(s);
+    s.bind(1, id);
+    const int rc = s.step();
+    if (rc == SQLITE_DONE) return {};  // inline, or freed already
+    if (rc != SQLITE_ROW) return fail(rc);
+    freed.emplace_back(s.column_text(0));
+  }
+  Statement& s = statement(StoreSql::clear_body_file);
   ResetOnExit reset(s);
   s.bind(1, id);
   const int rc = s.step();
   return rc == SQLITE_DONE ? std::error_code{} : fail(rc);
 }
 
-std::error_code SqliteStore::record(std::span<const RecipientOutcome> outcomes) {
+std::error_code SqliteStore::record(std::span<const RecipientOutcome> outcomes, FreedFiles& freed) {
   std::error_code result;
   std::optional<MessageId> previous;
   Statement& s = statement(StoreSql::update_recipient);
   for (const RecipientOutcome& o : outcomes) {
     if (previous && *previous != o.id) {
-      if (auto ec = finish_message(*previous)) return ec;
+      if (auto ec = finish_message(*previous, freed)) return ec;
     }
     previous = o.id;
     ResetOnExit reset(s);
@@ -317,14 +343,14 @@ std::error_code SqliteStore::record(std::span<const RecipientOutcome> outcomes) 
     }
   }
   if (previous) {
-    if (auto ec = finish_message(*previous)) return ec;
+    if (auto ec = finish_message(*previous, freed)) return ec;
   }
   return result;
 }
 
 std::expected<std::optional<QueuedMessage>, std::error_code> SqliteStore::record_with_notice(
-    std::span<const RecipientOutcome> outcomes, NewMessage&& notice, UnixMillis lease_until) {
-  const std::error_code recorded = record(outcomes);
+    std::span<const RecipientOutcome> outcomes, NewMessage&& notice, UnixMillis lease_until, FreedFiles& freed) {
+  const std::error_code recorded = record(outcomes, freed);
   if (recorded == errc::not_found) return std::optional<QueuedMessage>{};
   if (recorded) return std::unexpected(recorded);
   auto stored = insert(std::move(notice), lease_until);
@@ -363,6 +389,20 @@ std::expected<std::optional<UnixMillis>, std::error_code> SqliteStore::next_due(
   if (rc == SQLITE_DONE) return std::optional<UnixMillis>{};
   if (rc != SQLITE_ROW) return std::unexpected(fail(rc));
   return std::optional<UnixMillis>{s.column_int64(0)};
+}
+
+// Start-up only, so prepared here rather than in the hot-path table; the partial index
+// messages_body_file keeps it from reading envelopes with inline bodies.
+std::expected<std::vector<SpooledBody>, std::error_code> SqliteStore::spooled_bodies() {
+  auto s = Statement::prepare(db_.get(),
+                              "SELECT id, body_file, size FROM messages WHERE body_file IS NOT NULL ORDER BY id");
+  if (!s) return std::unexpected(fail(s.error()));
+  std::vector<SpooledBody> out;
+  int rc = SQLITE_ROW;
+  while ((rc = s->step()) == SQLITE_ROW)
+    out.push_back({s->column_int64(0), std::string(s->column_text(1)), static_cast<std::uint64_t>(s->column_int64(2))});
+  if (rc != SQLITE_DONE) return std::unexpected(fail(rc));
+  return out;
 }
 
 // Moves the AUTOINCREMENT counter past the block, so neither this process (after a

@@ -25,6 +25,18 @@
 
 namespace queue {
 
+/// Spool files of messages that went final inside a transaction. Their names are cleared
+/// in it; the caller unlinks the files after COMMIT, never before (a rollback would leave
+/// an envelope without its body). A lost unlink leaves an orphan the start-up scan removes.
+using FreedFiles = std::vector<std::string>;
+
+/// A message whose body is a spool file, as the database knows it.
+struct SpooledBody {
+  MessageId id = 0;
+  std::string file;
+  std::uint64_t size = 0;
+};
+
 class SqliteStore {
  public:
   /// Opens or creates `path`, sets the pragmas, registers the SQL functions
@@ -52,10 +64,11 @@ class SqliteStore {
   std::expected<std::vector<QueuedMessage>, std::error_code> claim_due(UnixMillis now, UnixMillis lease_until,
                                                                        std::size_t limit);
 
-  /// Applies outcomes; deletes the body of each message left with no pending recipient.
-  /// Outcomes naming no stored recipient are skipped and reported as errc::not_found after
-  /// the others were applied. Inside a transaction.
-  std::error_code record(std::span<const RecipientOutcome> outcomes);
+  /// Applies outcomes; deletes the body of each message left with no pending recipient
+  /// (a spooled one's name goes to `freed`). Outcomes naming no stored recipient are
+  /// skipped and reported as errc::not_found after the others were applied. Inside a
+  /// transaction.
+  std::error_code record(std::span<const RecipientOutcome> outcomes, FreedFiles& freed);
 
   /// record(), then queues `notice` (the sender's report on those outcomes, leased until
   /// `lease_until`) only when every outcome applied. An outcome that did not apply names
@@ -63,11 +76,16 @@ class SqliteStore {
   /// that command, so this one would be a second: returns nullopt and queues nothing.
   /// Inside a transaction, so the report and the outcomes commit together or not at all.
   std::expected<std::optional<QueuedMessage>, std::error_code> record_with_notice(
-      std::span<const RecipientOutcome> outcomes, NewMessage&& notice, UnixMillis lease_until);
+      std::span<const RecipientOutcome> outcomes, NewMessage&& notice, UnixMillis lease_until, FreedFiles& freed);
 
   /// Deletes the body of message `id` when none of its recipients is pending (envelope
-  /// and recipient rows stay as history). Inside a transaction.
-  std::error_code finish_message(MessageId id) noexcept;
+  /// and recipient rows stay as history); a spool file's name goes to `freed`. Inside a
+  /// transaction.
+  std::error_code finish_message(MessageId id, FreedFiles& freed);
+
+  /// Every message whose body is a spool file (name and size): what the start-up orphan
+  /// scan (queue/spool_scan.hpp) compares the spool directory with.
+  std::expected<std::vector<SpooledBody>, std::error_code> spooled_bodies();
 
   /// Reserves `count` message ids nobody else will be given (not this store, not another
   /// connection, not after a restart); returns the first. Inside a transaction.

@@ -28,6 +28,8 @@ enum class StoreSql : std::size_t {
   update_recipient,
   any_pending,
   delete_body,
+  select_body_file,
+  clear_body_file,
   insert_attempt,
   recover_due,
   count_pending,
@@ -47,9 +49,10 @@ inline constexpr std::array store_statements{
     NamedSql{StoreSql::commit, "commit", "COMMIT"},
     NamedSql{StoreSql::rollback, "rollback", "ROLLBACK"},
     // ?9: an id reserved with reserve_ids(), or 0 for the next one (AUTOINCREMENT).
+    // ?10: the spool file holding the body, or '' for a body inline in `bodies`.
     NamedSql{StoreSql::insert_message, "insert_message",
              "INSERT INTO messages(direction, listener, client_address, helo, sender, mail_parameters, "
-             "received_at, size, id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, nullif(?9, 0))"},
+             "received_at, size, id, body_file) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, nullif(?9, 0), nullif(?10, ''))"},
     NamedSql{StoreSql::insert_body, "insert_body", "INSERT INTO bodies(message_id, data) VALUES(?1, ?2)"},
     NamedSql{StoreSql::insert_recipient, "insert_recipient",
              "INSERT INTO recipients(message_id, idx, address, state, attempts, next_attempt, updated_at, leased, "
@@ -61,7 +64,8 @@ inline constexpr std::array store_statements{
     // per claim (seconds per claim at 10^6 queued). 4 x leaves room for multi-recipient
     // messages; anything cut is claimed by the next round.
     NamedSql{StoreSql::select_due_messages, "select_due_messages",
-             "SELECT id, direction, listener, sender, mail_parameters, received_at FROM messages "
+             "SELECT id, direction, listener, sender, mail_parameters, received_at, coalesce(body_file, ''), size "
+             "FROM messages "
              "WHERE held = 0 AND id IN (SELECT message_id FROM recipients WHERE state = 0 AND next_attempt <= ?1 "
              "ORDER BY next_attempt LIMIT ?2 * 4) "
              "ORDER BY received_at, id LIMIT ?2"},
@@ -95,6 +99,11 @@ inline constexpr std::array store_statements{
     NamedSql{StoreSql::any_pending, "any_pending",
              "SELECT EXISTS(SELECT 1 FROM recipients WHERE message_id = ?1 AND +state = 0)"},
     NamedSql{StoreSql::delete_body, "delete_body", "DELETE FROM bodies WHERE message_id = ?1"},
+    // ?1 message. A spooled body is freed by clearing its name here and unlinking the file
+    // after COMMIT (the caller gets the name from select_body_file first).
+    NamedSql{StoreSql::select_body_file, "select_body_file",
+             "SELECT body_file FROM messages WHERE id = ?1 AND body_file IS NOT NULL"},
+    NamedSql{StoreSql::clear_body_file, "clear_body_file", "UPDATE messages SET body_file = NULL WHERE id = ?1"},
     // History for `hubrelay queue show`: attempts, and parks (kind 1, not an attempt).
     // ?1 message, ?2 idx, ?3 at, ?4 hop, ?5 state, ?6 reply, ?7 kind, ?8 hop address.
     NamedSql{StoreSql::insert_attempt, "insert_attempt",

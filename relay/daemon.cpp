@@ -21,6 +21,9 @@
 #include "relay/logging.hpp"
 #include "relay/privileges.hpp"
 #include "relay/delivery/queue_bridge.hpp"
+#include "relay/delivery/spool_recovery.hpp"
+#include "queue/body_sync_pool.hpp"
+#include "queue/spool.hpp"
 #include "relay/server/tls_context.hpp"
 #include "relay/server/verification.hpp"
 #include "health/spawn_log.hpp"
@@ -172,6 +175,13 @@ int serve(conf::ConfigPtr config_ptr) {
   std::filesystem::create_directories(first_config.relay.state_dir, fs_error);
   if (fs_error) return fail("cannot create state directory " + first_config.relay.state_dir + ": " + fs_error.message());
 
+  // Bodies over [queue] inline_body_max live in state_dir/spool. Declared before the
+  // io_context: handlers and session frames destroyed with it may still hold a body file
+  // (BodyWriter, FinishedBody), which unlinks itself through the spool.
+  auto spool_opened = queue::Spool::open(first_config.relay.state_dir);
+  if (!spool_opened) return fail(spool_opened.error());
+  std::unique_ptr<queue::Spool> spool = std::move(*spool_opened);
+
   // The io_context outlives the queue (the queue posts its last completions to it while
   // it drains in its destructor) and every generation (their engines own timers that
   // must be destroyed before the io_context): declared first, destroyed last.
@@ -188,9 +198,15 @@ int serve(conf::ConfigPtr config_ptr) {
   // The state directory (and so the queue) cannot move on reload: it is fixed at start.
   const std::string state_dir = first_config.relay.state_dir;
   const std::string db_path = (std::filesystem::path(state_dir) / "queue.db").string();
-  auto opened = queue::MessageQueue::open(db_path, first_config.queue);
+  // Its threads post their results to `io`: declared after it, so joined before it goes.
+  // The pool's size is fixed at start.
+  queue::BodySyncPool body_sync(first_config.queue.body_sync_threads);
+  auto opened = queue::MessageQueue::open(db_path, first_config.queue, spool.get());
   if (!opened) return fail("queue " + db_path + ": " + opened.error());
   std::unique_ptr<queue::MessageQueue> message_queue = std::move(*opened);
+  // Before any listener: a body being written has no envelope yet and would look orphaned.
+  auto spool_state = recover_spool(first_config, db_path, *spool, unix_now_ms());
+  if (!spool_state) return fail("spool recovery failed: " + spool_state.error());
   auto recovered = message_queue->recover(unix_now_ms());
   if (!recovered) return fail("queue recovery failed: " + recovered.error().message());
   // Sessions name a message's queue id in its Received: header before the commit.
@@ -210,8 +226,11 @@ int serve(conf::ConfigPtr config_ptr) {
       return std::string("delivery engine: ") + e.what();
     }
     g.delivery->set_throughput(&throughput);
+    g.delivery->set_spool(spool.get());
     g.services = std::make_unique<SessionServices>(SessionServices{*message_queue, *g.delivery, sessions, *g.config});
     g.services->throughput = &throughput;
+    g.services->spool = spool.get();
+    g.services->body_sync = &body_sync;
     return {};
   };
   if (auto error = attach(*current); !error.empty()) return fail(error);

@@ -25,7 +25,12 @@ std::string drop_privileges(const std::string& user, const std::string& state_di
   }
   for (const auto& entry : std::filesystem::directory_iterator(state_dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.starts_with("queue.db") && chown(entry.path().c_str(), uid, gid) != 0)
+    if ((name.starts_with("queue.db") || name == "spool") && chown(entry.path().c_str(), uid, gid) != 0)
+      return "cannot chown " + entry.path().string() + ": " + std::strerror(errno);
+  }
+  // The spool's body files (queue/spool.hpp): read for delivery, created and unlinked in it.
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(state_dir) / "spool", ec)) {
+    if (chown(entry.path().c_str(), uid, gid) != 0)
       return "cannot chown " + entry.path().string() + ": " + std::strerror(errno);
   }
   if (setgroups(0, nullptr) != 0 && errno != EPERM) return std::string("setgroups: ") + std::strerror(errno);

@@ -22,7 +22,7 @@
 #include "relay/cli/arguments.hpp"
 #include "relay/cli/help.hpp"
 #include "relay/logging.hpp"
-#include "relay/delivery/notices.hpp"
+#include "relay/delivery/admin_reports.hpp"
 #include "relay/delivery/queue_bridge.hpp"
 #include "relay/admin/queue_format.hpp"
 #include "relay/admin/stats_text.hpp"
@@ -80,24 +80,6 @@ int fail(const std::string& why, int status = 1) {
 // A mistake in the words typed: exit status 2 and a pointer to the command's help.
 int usage_error(const std::string& command, const std::string& why) {
   return cli::usage_error(command.empty() ? "queue" : "queue " + command, why);
-}
-
-// The sender's report about recipients an administrator bounced or expired: the same
-// composition and routing as the daemon's bounces (relay::sender_notice: NOTIFY decides,
-// never to the null sender), queued by AdminStore::finish in its transaction.
-queue::NoticeComposer sender_reports(const conf::Config& config, queue::UnixMillis now, std::size_t& unreported) {
-  return [&config, now, &unreported](const queue::QueuedMessage& original,
-                                     std::span<const queue::RecipientOutcome> finished) -> std::optional<queue::NewMessage> {
-    std::vector<RecipientNews> news;
-    for (const auto& f : finished)
-      news.push_back({.index = f.index, .action = DsnAction::failed, .reply = f.reply, .hop = f.hop,
-                      .expired = f.state == queue::RecipientState::expired});
-    std::random_device random;
-    const std::string token = fmt::format("{:08x}{:08x}{:08x}", random(), random(), static_cast<std::uint32_t>(original.id));
-    SenderNotice notice = sender_notice(config, original, news, now, token);
-    unreported += notice.unreported_failures;
-    return std::move(notice.message);
-  };
 }
 
 std::string join_ids(const queue::Selection& s) {
@@ -219,7 +201,7 @@ int queue_cli_main(const std::vector<std::string>& words, const std::string& def
   std::string action = command;
   const bool bounce = p.flags.contains("bounce");
   std::size_t unreported = 0;
-  const queue::NoticeComposer reports = sender_reports(config, now, unreported);
+  const queue::NoticeComposer reports = administrator_reports(config, now, unreported);
   if (command == "retry") result = store->retry(selection, now);
   else if (command == "hold") result = store->hold(selection);
   else if (command == "release") result = store->release(selection, now);

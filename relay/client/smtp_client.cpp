@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "policy/base64.hpp"
+#include "relay/smtp/dot_stuffer.hpp"
 #include "relay/smtp/esmtp_parameters.hpp"  // DSN parameters passed on (RFC 3461)
 
 namespace relay {
@@ -26,6 +27,8 @@ constexpr std::size_t read_chunk = 16 * 1024;
 constexpr std::string_view crlf = "\r\n";
 constexpr std::string_view dot = ".";
 constexpr std::string_view terminator = ".\r\n";
+// Octets of the body read per write: what one delivery holds of a spooled body.
+constexpr std::size_t body_chunk = 64 * 1024;
 
 }  // namespace
 
@@ -285,11 +288,22 @@ std::string rcpt_command(const Envelope& envelope, const HopCapabilities& capabi
 }
 
 asio::awaitable<Transcript> SmtpClient::send(const Envelope& envelope, const std::string& body) {
+  BodySource source{body.size(), [&body, offset = std::size_t{0}](std::span<char> buffer) mutable
+                                     -> std::expected<std::size_t, std::error_code> {
+                      const std::size_t n = std::min(buffer.size(), body.size() - offset);
+                      std::copy_n(body.data() + offset, n, buffer.data());
+                      offset += n;
+                      return n;
+                    }};
+  co_return co_await send(envelope, source);
+}
+
+asio::awaitable<Transcript> SmtpClient::send(const Envelope& envelope, BodySource& body) {
   Transcript result;
   result.rcpt.resize(envelope.recipients.size());
   ++transactions_;
 
-  const std::string mail = mail_command(envelope, capabilities_, body.size());
+  const std::string mail = mail_command(envelope, capabilities_, body.size);
   std::vector<std::string> rcpts;
   rcpts.reserve(envelope.recipients.size());
   for (std::size_t i = 0; i < envelope.recipients.size(); ++i) rcpts.push_back(rcpt_command(envelope, capabilities_, i));
@@ -354,16 +368,15 @@ asio::awaitable<Transcript> SmtpClient::send(const Envelope& envelope, const std
   if (chunking && accepted(result.mail) && any_rcpt) {
     // RFC 3030 §2: the whole message in one last chunk; its octets are exactly the body
     // (canonical CRLF, never dot-stuffed), and the reply to it is the final reply.
-    const std::string bdat = "BDAT " + std::to_string(body.size()) + " LAST\r\n";
-    std::vector<asio::const_buffer> chunk{asio::buffer(bdat), asio::buffer(body)};
-    if (auto fault = co_await write(chunk, settings_.data_timeout, Stage::dot)) co_return fail(*fault);
+    const std::string bdat = "BDAT " + std::to_string(body.size) + " LAST\r\n";
+    if (auto fault = co_await write_body(body, true, bdat)) co_return fail(*fault);
     auto reply = co_await read_reply(settings_.data_timeout, Stage::dot);
     if (!reply) co_return fail(reply.error());
     keep(result.final_reply, *reply);
     co_return result;
   }
   if (accepted(result.mail) && any_rcpt && result.data && result.data->code == 354) {
-    if (auto fault = co_await write(stuffed_body_buffers(body), settings_.data_timeout, Stage::dot)) co_return fail(*fault);
+    if (auto fault = co_await write_body(body, false, {})) co_return fail(*fault);
     auto reply = co_await read_reply(settings_.data_timeout, Stage::dot);
     if (!reply) co_return fail(reply.error());
     keep(result.final_reply, *reply);
@@ -390,6 +403,42 @@ asio::awaitable<void> SmtpClient::quit() {
   }
   usable_ = false;
   stream_.close();
+}
+
+// One chunk read, stuffed (DATA) or not (BDAT), written, then the next: the body is never
+// whole in memory. The first write carries `prefix` (the BDAT command) and the last the
+// terminator, so a small body still goes in one write. A body that ends early (the file
+// shrank) is a fault: the hop must not take a truncated message.
+asio::awaitable<std::optional<Fault>> SmtpClient::write_body(BodySource& body, bool chunking, const std::string& prefix) {
+  std::string chunk(body_chunk, '\0');
+  std::string out = prefix;
+  DotStuffer stuffer;
+  std::uint64_t sent = 0;
+  for (;;) {
+    auto n = body.read(std::span(chunk));
+    if (!n) {
+      usable_ = false;
+      co_return Fault{FaultKind::io_error, Stage::dot, "cannot read the queued body: " + n.error().message()};
+    }
+    const std::string_view piece(chunk.data(), *n);
+    sent += *n;
+    if (chunking) {
+      out.append(piece);
+    } else {
+      stuffer.stuff(piece, out);
+    }
+    const bool last = *n == 0 || sent >= body.size;
+    if (last && sent != body.size) {
+      usable_ = false;
+      co_return Fault{FaultKind::io_error, Stage::dot, "the queued body is shorter than its size"};
+    }
+    if (last && !chunking) stuffer.finish(out);
+    if (!out.empty()) {
+      if (auto fault = co_await write_one(asio::buffer(out), settings_.data_timeout, Stage::dot)) co_return fault;
+    }
+    if (last) co_return std::nullopt;
+    out.clear();
+  }
 }
 
 asio::awaitable<std::optional<Fault>> SmtpClient::write_one(asio::const_buffer buffer, std::chrono::seconds timeout,

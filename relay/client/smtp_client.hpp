@@ -14,6 +14,11 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <span>
+#include <system_error>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +48,14 @@ struct Envelope {
 std::string mail_command(const Envelope& envelope, const HopCapabilities& capabilities, std::size_t body_size);
 std::string rcpt_command(const Envelope& envelope, const HopCapabilities& capabilities, std::size_t index);
 
+/// A message body as the client reads it: its size (SIZE=, BDAT n) and a reader that
+/// fills a buffer from the current position, 0 at the end (queue::StoredBodyReader after
+/// rewind(), or a string). A read error ends the transaction as a local io_error fault.
+struct BodySource {
+  std::uint64_t size = 0;
+  std::move_only_function<std::expected<std::size_t, std::error_code>(std::span<char>)> read;
+};
+
 class SmtpClient {
  public:
   SmtpClient(boost::asio::any_io_executor executor, ClientSettings settings);
@@ -63,6 +76,10 @@ class SmtpClient {
 
   /// Runs one mail transaction. After a transaction that did not complete (MAIL or all
   /// RCPT refused) the session is reset with RSET so the connection stays reusable.
+  /// The body is read in chunks from `body` (from its first octet) and sent as it is
+  /// read: dot-stuffed after DATA, raw in one BDAT LAST; memory stays one chunk.
+  boost::asio::awaitable<Transcript> send(const Envelope& envelope, BodySource& body);
+  /// The same with the body in memory (one chunk).
   boost::asio::awaitable<Transcript> send(const Envelope& envelope, const std::string& body);
 
   /// Polite QUIT (best effort, short deadline), then close.
@@ -84,6 +101,9 @@ class SmtpClient {
   boost::asio::awaitable<std::optional<Fault>> write_one(boost::asio::const_buffer buffer, std::chrono::seconds timeout,
                                                          Stage stage);
   boost::asio::awaitable<std::expected<Reply, Fault>> read_reply(std::chrono::seconds timeout, Stage stage);
+  /// Streams the body after a 354 (dot-stuffed, with the terminator) or after "BDAT n
+  /// LAST" (raw, `prefix` being that command), chunk by chunk.
+  boost::asio::awaitable<std::optional<Fault>> write_body(BodySource& body, bool chunking, const std::string& prefix);
   /// Sends `line` and reads its reply, both within `timeout` (0: the stage's timeout).
   boost::asio::awaitable<std::expected<Reply, Fault>> command(boost::asio::const_buffer line, Stage stage,
                                                               std::chrono::seconds timeout = {});

@@ -23,6 +23,8 @@
 #include "relay/delivery/notices.hpp"
 #include "relay/delivery/park_note.hpp"
 #include "relay/delivery/queue_bridge.hpp"
+#include "queue/stored_body_reader.hpp"
+#include "relay/delivery/dsn_report.hpp"
 #include "relay/smtp/reply_table.hpp"
 #include "relay/smtp/esmtp_parameters.hpp"
 #include "health/spawn_log.hpp"
@@ -32,6 +34,10 @@ namespace relay {
 namespace asio = boost::asio;
 
 namespace {
+
+// A report without RET=FULL returns the header section; beyond this it is cut (a header
+// section that large is no mail a person reads).
+constexpr std::size_t header_section_cap = 1024 * 1024;
 
 // What the exported counters make of one outcome; nothing for a recipient handed back
 // unattempted (a stop, a reload, no room in memory).
@@ -333,6 +339,24 @@ DeliveryEngine::Finished DeliveryEngine::defer(Job job, std::string reply, bool 
   return Finished{job.message, std::move(outcomes), {}};
 }
 
+// A report carries the original's header section, or all of it with RET=FULL: a spooled
+// body is read in for it (the one place delivery holds a spooled body in memory). One
+// that cannot be read gets its report anyway, without the original.
+queue::QueuedMessage DeliveryEngine::with_body_for_notice(const queue::QueuedMessage& queued) const {
+  queue::QueuedMessage copy = queued;
+  if (!queued.body.spooled() || spool_ == nullptr) return copy;
+  auto text = wants_full_return(queued.mail_parameters)
+                  ? queue::load_stored_body(spool_, queued.body)
+                  : queue::read_header_section(*spool_, queued.body.file, header_section_cap);
+  if (!text) {
+    spdlog::error("qid={} cannot read the body for the report: {}", queue::format_queue_id(queued.id),
+                  text.error().message());
+    return copy;
+  }
+  copy.body = {std::make_shared<const std::string>(std::move(*text)), {}, 0};
+  return copy;
+}
+
 void DeliveryEngine::finish_job(Finished finished) {
   MessageInFlight& message = *finished.message;
   const auto& queued = message.queued;
@@ -446,7 +470,7 @@ void DeliveryEngine::notify_sender(const MessageInFlight& message, std::vector<q
   std::uniform_int_distribution<std::uint64_t> random;
   SenderNotice notice =
       news.empty() ? SenderNotice{}
-                   : sender_notice(config_, queued, news, now,
+                   : sender_notice(config_, with_body_for_notice(queued), news, now,
                                    fmt::format("{:016x}{:08x}", random(jitter_rng_), static_cast<std::uint32_t>(queued.id)));
   if (notice.unreported_failures > 0) {
     spdlog::warn("qid={} null-sender message undeliverable to {} recipient(s); dropped without a bounce", qid,

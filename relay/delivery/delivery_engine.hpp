@@ -38,6 +38,7 @@
 #include "health/rate_bucket.hpp"
 #include "health/snapshot.hpp"
 #include "queue/message_queue.hpp"
+#include "queue/spool.hpp"
 #include "queue/retry_schedule.hpp"
 #include "routing/dns_resolver.hpp"
 #include "relay/client/ehlo_capabilities.hpp"
@@ -104,6 +105,9 @@ class DeliveryEngine {
   const health::HopSuspension& suspension() const noexcept { return suspension_; }
   bool hop_ejected(std::size_t hop) const noexcept;
   void set_throughput(ThroughputRing* ring) noexcept { throughput_ = ring; }
+  /// The spool holding bodies too large to stay inline (it outlives the engine); without
+  /// one a spooled message cannot be read and its delivery fails as a local fault.
+  void set_spool(const queue::Spool* spool) noexcept { spool_ = spool; }
   /// Configuration reload (SIGHUP): stop() plus hand every job still waiting for a
   /// connection back to the queue as due now (unattempted), so the engine of the new
   /// configuration delivers it. Transactions in progress finish and record normally.
@@ -175,6 +179,7 @@ class DeliveryEngine {
   bool other_hops_remain(const Job& job) const;
   Finished defer(Job job, std::string reply, bool attempted);
   void finish_job(Finished finished);
+  queue::QueuedMessage with_body_for_notice(const queue::QueuedMessage& queued) const;
   void record(std::vector<queue::RecipientOutcome> outcomes);
   /// Writes `outcomes` (recorded_at set); a failed write is held and tried again until
   /// it is written or the queue closes.
@@ -278,6 +283,7 @@ class DeliveryEngine {
   std::vector<HopFailure> hop_failures_;
   ThroughputRing* throughput_ = nullptr;
   UnwrittenOutcomes unwritten_;
+  const queue::Spool* spool_ = nullptr;
   bool scanning_ = false;
   DirectionCounters& direction(conf::Direction d) noexcept { return by_direction_[static_cast<std::size_t>(d)]; }
 };

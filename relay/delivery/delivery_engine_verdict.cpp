@@ -10,6 +10,7 @@
 #include "relay/delivery/delivery_engine.hpp"
 #include "relay/delivery/delivery_engine_internal.hpp"
 #include "relay/delivery/dsn_report.hpp"
+#include "queue/stored_body_reader.hpp"
 #include "relay/smtp/esmtp_parameters.hpp"
 
 namespace relay {
@@ -27,7 +28,7 @@ std::optional<DeliveryEngine::Finished> DeliveryEngine::refuse_unsendable(const 
     for (std::size_t position : job.recipients)
       spdlog::info("qid={} to=<{}> hop={} status=failed reply=\"{}\"", queue::format_queue_id(queued.id),
                    queued.recipients[position].address, hop_name, reply);
-  } else if (capabilities.max_size && queued.body->size() > capabilities.max_size) {
+  } else if (capabilities.max_size && queued.body.size() > capabilities.max_size) {
     // The hop told us it will refuse this size: a permanent failure without sending.
     reply = reply_line(ReplyId::message_too_big);
   } else {
@@ -49,8 +50,18 @@ asio::awaitable<Transcript> DeliveryEngine::transact(SmtpClient& client, std::si
     envelope.recipients.push_back(queued.recipients[position].address);
     envelope.recipient_parameters.push_back(queued.recipients[position].parameters);
   }
+  // Read in chunks while sending (queue/stored_body_reader): a spooled body is never
+  // whole in memory, and each transaction opens it from its first octet.
+  auto reader = queue::StoredBodyReader::open(spool_, queued.body);
+  if (!reader) {
+    Transcript lost;
+    lost.rcpt.resize(envelope.recipients.size());
+    lost.fault = Fault{FaultKind::io_error, Stage::mail, "cannot read the queued body: " + reader.error().message()};
+    co_return lost;
+  }
+  BodySource body{reader->size(), [&reader](std::span<char> buffer) { return reader->read(buffer); }};
   ++hops_[hop].active;
-  Transcript transcript = co_await client.send(envelope, *queued.body);
+  Transcript transcript = co_await client.send(envelope, body);
   --hops_[hop].active;
   co_return transcript;
 }

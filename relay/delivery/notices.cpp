@@ -111,7 +111,7 @@ SenderNotice sender_notice(const conf::Config& config, const queue::QueuedMessag
                  .arrival_ms = original.received_at,
                  .now_ms = now_ms,
                  .recipients = std::move(report),
-                 .original = original.body ? std::string_view(*original.body) : std::string_view(),
+                 .original = original.body.data ? std::string_view(*original.body.data) : std::string_view(),
                  .return_full = wants_full_return(original.mail_parameters),
                  .text = config.bounce.text,
                  .boundary = "=_hubrelay_" + std::string(token),

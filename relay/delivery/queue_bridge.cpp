@@ -40,6 +40,17 @@ asio::awaitable<CommitResult> commit_message(queue::MessageQueue& q, queue::NewM
       asio::use_awaitable, std::move(message));
 }
 
+asio::awaitable<SyncedBody> sync_body(queue::BodySyncPool& pool, queue::FinishedBody body) {
+  return asio::async_initiate<decltype(asio::use_awaitable), void(SyncedBody)>(
+      [&pool](auto handler, queue::FinishedBody body) {
+        pool.submit(std::move(body), [back = post_back<SyncedBody>(std::move(handler))](
+                                         queue::FinishedBody synced, std::error_code ec) mutable {
+          back(SyncedBody{std::move(synced), ec});
+        });
+      },
+      asio::use_awaitable, std::move(body));
+}
+
 asio::awaitable<ClaimResult> claim_due(queue::MessageQueue& q, queue::UnixMillis now,
                                        queue::UnixMillis lease_until, std::size_t limit) {
   return asio::async_initiate<decltype(asio::use_awaitable), void(ClaimResult)>(

@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "queue/body_sync_pool.hpp"
 #include "queue/message_queue.hpp"
 
 namespace relay {
@@ -30,6 +31,13 @@ boost::asio::awaitable<std::expected<std::size_t, std::error_code>> release_park
                                                                                  std::uint32_t route,
                                                                                  queue::UnixMillis now,
                                                                                  std::size_t limit);
+
+/// A spool file after its fdatasync on a BodySyncPool thread: the file, and the error.
+struct SyncedBody {
+  queue::FinishedBody body;
+  std::error_code error;
+};
+boost::asio::awaitable<SyncedBody> sync_body(queue::BodySyncPool& pool, queue::FinishedBody body);
 
 /// Wall-clock Unix milliseconds (the queue's time unit).
 queue::UnixMillis unix_now_ms() noexcept;

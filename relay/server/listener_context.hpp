@@ -21,7 +21,11 @@
 #include "relay/counters.hpp"  // ListenerCounters
 #include "relay/server/server_fsm.hpp"
 
-namespace queue { class MessageQueue; }
+namespace queue {
+class MessageQueue;
+class Spool;
+class BodySyncPool;
+}  // namespace queue
 
 namespace relay {
 
@@ -134,6 +138,10 @@ struct SessionServices {
   SessionRegistry& sessions;
   const conf::Config& config;
   ThroughputRing* throughput = nullptr;  // Per-direction in/out ring, may be null
+  // Bodies over [queue] inline_body_max go to spool files, fdatasync'd on the pool before
+  // their commit; null: every body stays inline.
+  queue::Spool* spool = nullptr;
+  queue::BodySyncPool* body_sync = nullptr;
 };
 
 }  // namespace relay

@@ -37,6 +37,7 @@
 #include "relay/smtp/bdat_decoder.hpp"
 #include "relay/smtp/command_parser.hpp"
 #include "relay/smtp/data_decoder.hpp"
+#include "relay/smtp/header_section_meter.hpp"
 #include "relay/smtp/reply_table.hpp"
 
 namespace relay {
@@ -170,8 +171,20 @@ class ServerFsm {
   /// session is refused with 554 5.5.0 and closed.
   std::size_t consume(std::string_view input, SystemTime now, std::string& out);
 
-  /// In awaiting_commit: the message to commit. Moves it out.
+  /// In awaiting_commit: the message to commit. Moves it out. Its body is what the
+  /// driver did not take with body_output() (all of it when it took nothing).
   Transaction take_transaction();
+
+  /// The message octets decoded and not taken yet (the first ones begin with the trace
+  /// header). A consume() call appends at most its input to them; the driver that moves
+  /// them elsewhere (a spool file) after each consume() and clears the string keeps the
+  /// FSM's share of a message bounded by one read, however large the message. The FSM
+  /// itself does no I/O and never needs them back: the header check is a running meter.
+  std::string& body_output() noexcept { return tx_.message.body; }
+  /// Which message body is open: a new number at each DATA or first BDAT, 0 when none
+  /// (reset, refused, committed). A driver holding octets of body N drops them when
+  /// this no longer says N.
+  std::uint64_t open_body() const noexcept { return tx_.body_number; }
 
   /// In awaiting_commit: the driver's commit result; appends the 250/451/452 reply.
   void commit_done(CommitStatus status, std::string_view queue_id, std::string& out);
@@ -332,7 +345,9 @@ class ServerFsm {
   /// The message is refused at its end: count it, reset the transaction, reply.
   void refuse_message(ReplyId refusal, std::string& out);
   void begin_body(SystemTime now);
-  bool header_over_limit(std::string_view body) const noexcept;
+  bool header_over_limit() const noexcept;
+  /// Appends decoder output to the body and feeds the client's octets to the header meter.
+  void metered(std::size_t before);
   void on_starttls(const Command& command, const CommandContext& context, std::string& out);
 
   // --- AUTH (server_fsm_auth.cpp) ---
@@ -368,6 +383,7 @@ class ServerFsm {
   std::uint64_t messages_accepted_ = 0;
   std::uint64_t messages_refused_ = 0;
   std::uint32_t errors_ = 0;
+  std::uint64_t bodies_begun_ = 0;  // numbers open_body()
   ReplyId last_reply_ = ReplyId::count_;
 
   std::string line_;                  // a command line still missing its LF
@@ -387,7 +403,8 @@ class ServerFsm {
     std::string rcpt_parameters;  // DSN parameters of the RCPT being decided (a question may be open)
     bool rcpt_tried = false;      // a RCPT was given, accepted or not (503 vs 554 at DATA)
     bool bdat_started = false;    // a BDAT chunk was accepted: no RCPT or DATA any more
-    std::size_t body_start = 0;   // where the client's message starts in message.body (after Received:)
+    std::uint64_t body_number = 0;  // open_body(): 0 until DATA or the first BDAT
+    HeaderSectionMeter header;      // the client's header section, measured as it streams
     DataDecoder data;
     BdatDecoder chunks;
   };

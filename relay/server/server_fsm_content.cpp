@@ -32,22 +32,22 @@ void ServerFsm::begin_body(SystemTime now) {
   });
   // The DNSBL tag sits right after our Received:, before the client's header.
   if (!dnsbl_header_.empty() && !peer_trusted()) tx_.message.body += dnsbl_header_;
-  tx_.body_start = tx_.message.body.size();
+  tx_.body_number = ++bodies_begun_;
+  tx_.header = HeaderSectionMeter{};
   tx_.message.tls = tls_;
   tx_.message.auth_user = auth_user_;
 }
 
 // The header section ends at the first empty line; a message without one is all header.
-bool ServerFsm::header_over_limit(std::string_view body) const noexcept {
-  if (settings_.max_header_size == 0 || body.size() <= tx_.body_start) return false;
-  const std::string_view message = body.substr(tx_.body_start);
-  std::size_t header = message.size();
-  if (message.starts_with("\r\n")) {
-    header = 0;
-  } else if (const auto blank = message.find("\r\n\r\n"); blank != std::string_view::npos) {
-    header = blank + 2;
-  }
-  return header > settings_.max_header_size;
+// Measured as the octets pass (relay/smtp/header_section_meter): the body may be in a
+// spool file by the end of the message.
+bool ServerFsm::header_over_limit() const noexcept {
+  return settings_.max_header_size != 0 && tx_.header.size() > settings_.max_header_size;
+}
+
+void ServerFsm::metered(std::size_t before) {
+  const std::string& body = tx_.message.body;
+  if (body.size() > before) tx_.header.feed(std::string_view(body).substr(before));
 }
 
 void ServerFsm::refuse_message(ReplyId refusal, std::string& out) {
@@ -84,7 +84,9 @@ void ServerFsm::on_data(const Command& command, const CommandContext& context, s
 
 std::size_t ServerFsm::consume_data_bytes(std::string_view input, std::string& out) {
   std::string& body = tx_.message.body;
+  const std::size_t before = body.size();
   const auto step = tx_.data.decode(input, body);
+  metered(before);
   // Once the message is certain to be refused, release what was buffered.
   if (tx_.data.output_discarded() && body.capacity() != 0) std::string().swap(body);
   if (step.finished) finish_data(out);
@@ -101,7 +103,7 @@ void ServerFsm::finish_data(std::string& out) {
     refusal = ReplyId::bare_line_ending;
   } else if (data.text_line_too_long()) {
     refusal = ReplyId::text_line_too_long;
-  } else if (header_over_limit(tx_.message.body)) {
+  } else if (header_over_limit()) {
     refusal = ReplyId::header_too_big;
   }
   if (refusal != ReplyId::count_) return refuse_message(refusal, out);
@@ -153,7 +155,9 @@ std::size_t ServerFsm::consume_chunk_bytes(std::string_view input, std::string& 
     if (chunk_.skip == 0) finish_chunk(out);
     return take;
   }
+  const std::size_t before = tx_.message.body.size();
   const auto step = tx_.chunks.decode(input, tx_.message.body);
+  metered(before);
   if (step.chunk_done) finish_chunk(out);
   return step.consumed;
 }
@@ -169,11 +173,13 @@ void ServerFsm::finish_chunk(std::string& out) {
     enter(ServerState::in_transaction);
     return reply(out, ReplyId::chunk_received, {std::to_string(chunk_.size)});
   }
+  const std::size_t before = tx_.message.body.size();
   tx_.chunks.finish(tx_.message.body);
+  metered(before);
   ReplyId refusal = ReplyId::count_;
   if (tx_.chunks.bare_line_ending_seen() && settings_.bare_line_endings == BareLineEndings::reject) {
     refusal = ReplyId::bare_line_ending;
-  } else if (header_over_limit(tx_.message.body)) {
+  } else if (header_over_limit()) {
     refusal = ReplyId::header_too_big;
   }
   if (refusal != ReplyId::count_) return refuse_message(refusal, out);

@@ -30,6 +30,7 @@
 #include "health/deadline.hpp"
 #include "relay/smtp/proxy_protocol.hpp"
 #include "relay/delivery/queue_bridge.hpp"
+#include "relay/server/body_spooler.hpp"
 #include "relay/server/tls_context.hpp"
 #include "relay/server/verification.hpp"
 #include "relay/throughput_ring.hpp"
@@ -57,6 +58,7 @@ class Session {
         peer_(make_peer(socket_)),
         client_limits_(listener.client_limits),
         fsm_(listener.settings, listener.policy, peer_, id_),
+        spooler_(services.spool, services.config.queue.inline_body_max),
         tls_context_(listener.tls) {}
 
   Session(const Session&) = delete;
@@ -102,6 +104,7 @@ class Session {
         if (fsm_.state() == ServerState::starting_tls || input_offset >= input.size()) break;
         std::string_view pending(input.data() + input_offset, input.size() - input_offset);
         input_offset += fsm_.consume(pending, std::chrono::system_clock::now(), out);
+        spooler_.drain(fsm_.body_output(), fsm_.open_body());
       }
       if (fsm_.state() == ServerState::starting_tls) {
         if (input_offset < input.size()) {
@@ -348,23 +351,38 @@ class Session {
     message.mail_parameters = std::move(tx.mail_parameters);
     message.recipients = std::move(tx.recipients);
     message.recipient_parameters = std::move(tx.recipient_parameters);  // DSN NOTIFY/ORCPT
-    message.body = std::move(tx.body);
-    message.received_at = unix_now_ms();
     if (!tx.auth_user.empty()) {
       spdlog::info("session={} message submitted by authenticated user={}", id_, printable(tx.auth_user));
     }
-    const std::size_t size = message.body.size();
     const std::size_t recipients = message.recipients.size();
     const bool chunked = tx.chunked;
+    const auto refuse = [&](std::error_code ec, std::string_view what) {
+      ++listener_.counters.commit_failures;
+      const bool full = queue::to_queue_error(ec) == queue::errc::storage_full;
+      spdlog::error("session={} {}: {}", id_, what, ec.message());
+      fsm_.commit_done(full ? CommitStatus::storage_full : CommitStatus::temporary_failure, {}, out);
+    };
+    // A spooled body: its file's data is on disk (fdatasync on the sync pool, off this
+    // thread) before the envelope naming it is committed; the queue makes its name durable
+    // in the commit's batch. Dropped on any failure, the FinishedBody unlinks the file.
+    std::optional<queue::FinishedBody> file;
+    if (auto finished = spooler_.finish(tx.body)) {
+      if (!*finished) co_return refuse(finished->error(), "cannot write the message body");
+      if (services_.body_sync == nullptr) co_return refuse(make_error_code(queue::errc::internal), "no body sync pool");
+      SyncedBody synced = co_await sync_body(*services_.body_sync, std::move(**finished));
+      if (synced.error) co_return refuse(synced.error, "cannot flush the message body");
+      message.body_file = synced.body.name();
+      message.body_file_size = synced.body.size();
+      file = std::move(synced.body);
+    } else {
+      message.body = std::move(tx.body);
+    }
+    message.received_at = unix_now_ms();
+    const std::uint64_t size = file ? file->size() : message.body.size();
 
     auto result = co_await commit_message(services_.queue, std::move(message), unix_now_ms() + fresh_lease_ms);
-    if (!result) {
-      ++listener_.counters.commit_failures;
-      const bool full = result.error() == queue::errc::storage_full;
-      spdlog::error("session={} queue commit failed: {}", id_, result.error().message());
-      fsm_.commit_done(full ? CommitStatus::storage_full : CommitStatus::temporary_failure, {}, out);
-      co_return;
-    }
+    if (!result) co_return refuse(result.error(), "queue commit failed");
+    if (file) file->release();  // the committed envelope owns the file now
     const std::string qid = queue::format_queue_id(result->id);
     ++listener_.counters.messages_received;
     listener_.counters.recipients_received += recipients;
@@ -446,6 +464,7 @@ class Session {
   // Declared before fsm_: the FSM's connection slot points into it until it is destroyed.
   std::shared_ptr<policy::ClientLimits> client_limits_;
   ServerFsm fsm_;
+  BodySpooler spooler_;
   std::shared_ptr<TlsContext> tls_context_;
   // After the handshake all I/O goes through here; the socket stays owned above.
   std::optional<asio::ssl::stream<tcp::socket&>> stream_;

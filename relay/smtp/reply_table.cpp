@@ -139,6 +139,9 @@ constexpr std::array table{
     // Postfix's answer to improper pipelining (smtpd_forbid_unauth_pipelining): 554
     // 5.5.0, then the session closes — its bytes can no longer be told apart.
     ReplySpec{pipelining_violation, 554, "5.5.0", "Error: SMTP protocol synchronization"},
+    // A queued message whose spool file is gone or short at start-up (a disk fault, or a
+    // file removed by hand): it can never be delivered, so the sender is told at once.
+    ReplySpec{body_lost, 550, "5.3.0", "Message body lost from the queue: {}"},
 };
 
 // Too few initializers would leave empty names; table_is_complete() rejects those.
@@ -163,7 +166,7 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(ReplyId::count_)
     "too_many_client_connections", "connection_rate_exceeded", "helo_invalid", "helo_spoofed",
     "sender_denied", "recipient_denied", "spoofed_sender", "sender_not_allowed",
     "message_rate_exceeded", "recipient_rate_exceeded",
-    "hop_no_smtputf8", "pipelining_violation",
+    "hop_no_smtputf8", "pipelining_violation", "body_lost",
 };
 
 // Every row sits at the index of its id, so lookup is an index; the code is three

@@ -123,6 +123,8 @@ enum class ReplyId : std::uint8_t {
   hop_no_smtputf8,             // 553 5.6.7 (synthetic: the hop lacks SMTPUTF8, RFC 6531 §3.2)
   // Pipelining (RFC 2920 §3.1).
   pipelining_violation,        // 554 5.5.0 (then closed): input sent behind DATA before the 354
+  // Queue faults found at start-up (synthetic, for the sender's report).
+  body_lost,                   // 550 5.3.0: the spooled body of a queued message is missing or short
   count_,                      // not a reply: the number of replies
 };
 

@@ -3,24 +3,29 @@
 
 Owns: the SQLite integrity check of state_dir/queue.db and the orphan checks: rows or
 files that no longer belong to a deliverable or historical message. find_orphans() runs
-every function in ORPHAN_CHECKS; when message bodies move to spool files beside the
-database, add a check here that lists spool files no pending message references (and
-messages whose spool file is missing), and add their names to KNOWN_FILES.
+every function in ORPHAN_CHECKS. Message bodies over [queue] inline_body_max are files in
+state_dir/spool named by messages.body_file (docs/queue.md): a message whose file is
+missing or short is always a fault (its 250 waited for the file's fdatasync and the
+directory fsync); a file no message names is one only at rest, because right after a cut
+it may be a body whose COMMIT was lost, which the relay's start-up scan removes.
 Never: writes to the directory it is given — callers pass a copy (opening a WAL
 database runs recovery and may checkpoint, which would change the evidence).
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
-from typing import Callable, List
+from typing import Callable, Dict, List
 
 DB_NAME = "queue.db"
 # Files the relay keeps in state_dir (SQLite's own companions included). health.* are
 # status reports rewritten every second; a cut may leave their .tmp behind.
+SPOOL_DIR = "spool"
 KNOWN_FILES = {DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", DB_NAME + "-journal",
-               "health.json", "health.txt", "health.json.tmp", "health.txt.tmp"}
+               "health.json", "health.txt", "health.json.tmp", "health.txt.tmp", SPOOL_DIR}
+SPOOL_NAME = re.compile(r"^[0-9a-f]{16}-[0-9a-f]{16}$")
 
 
 def _connect(state_dir: Path) -> sqlite3.Connection:
@@ -65,7 +70,8 @@ def orphan_rows(state_dir: Path) -> List[str]:
                                           "(SELECT 1 FROM recipients r WHERE r.message_id = m.id)",
             "pending message without body": "SELECT id FROM messages m WHERE EXISTS (SELECT 1 FROM "
                                             "recipients r WHERE r.message_id = m.id AND r.state = 0) "
-                                            "AND NOT EXISTS (SELECT 1 FROM bodies b WHERE b.message_id = m.id)",
+                                            "AND NOT EXISTS (SELECT 1 FROM bodies b WHERE b.message_id = m.id)"
+                                            + (" AND m.body_file IS NULL" if _has_body_files(con) else ""),
         }
         out = []
         for what, sql in queries.items():
@@ -77,15 +83,60 @@ def orphan_rows(state_dir: Path) -> List[str]:
         con.close()
 
 
+def _has_body_files(con: sqlite3.Connection) -> bool:
+    return "body_file" in {r[1] for r in con.execute("PRAGMA table_info(messages)")}
+
+
+def _spooled(state_dir: Path) -> Dict[str, int]:
+    """Body file name -> size, as queue.db names them (schema v7 on)."""
+    if not (Path(state_dir) / DB_NAME).exists():
+        return {}
+    con = _connect(state_dir)
+    try:
+        if "messages" not in _tables(con) or not _has_body_files(con):
+            return {}
+        return {r[0]: r[1] for r in con.execute("SELECT body_file, size FROM messages WHERE body_file IS NOT NULL")}
+    finally:
+        con.close()
+
+
+def _spool_files(state_dir: Path) -> Dict[str, int]:
+    spool = Path(state_dir) / SPOOL_DIR
+    return {p.name: p.stat().st_size for p in spool.iterdir()} if spool.is_dir() else {}
+
+
+def lost_spooled_bodies(state_dir: Path) -> List[str]:
+    """Messages whose spool file is missing or has another size: never allowed."""
+    files = _spool_files(state_dir)
+    out = []
+    for name, size in sorted(_spooled(state_dir).items()):
+        if name not in files:
+            out.append(f"spooled body missing: {name}")
+        elif files[name] != size:
+            out.append(f"spooled body short: {name} ({files[name]} of {size} octets)")
+    return out
+
+
+def unreferenced_spool_files(state_dir: Path) -> List[str]:
+    """Files in state_dir/spool that no message names (or that are not body files)."""
+    named = _spooled(state_dir)
+    return [f"spool file without message: {name}" for name in sorted(_spool_files(state_dir))
+            if name not in named or not SPOOL_NAME.match(name)]
+
+
 def unknown_files(state_dir: Path) -> List[str]:
     """Files in state_dir that the relay does not account for."""
     return [f"unknown file: {p.name}" for p in sorted(Path(state_dir).iterdir())
             if p.name not in KNOWN_FILES] if Path(state_dir).is_dir() else []
 
 
-ORPHAN_CHECKS: List[Callable[[Path], List[str]]] = [orphan_rows, unknown_files]
+ORPHAN_CHECKS: List[Callable[[Path], List[str]]] = [orphan_rows, unknown_files, lost_spooled_bodies]
+# Only once the relay has started on the state (its start-up scan ran) and stopped cleanly.
+AT_REST_CHECKS: List[Callable[[Path], List[str]]] = [unreferenced_spool_files]
 
 
-def find_orphans(state_dir: Path) -> List[str]:
-    """Everything every check in ORPHAN_CHECKS finds (empty: no orphans)."""
-    return [finding for check in ORPHAN_CHECKS for finding in check(Path(state_dir))]
+def find_orphans(state_dir: Path, at_rest: bool = True) -> List[str]:
+    """Everything every check in ORPHAN_CHECKS (and, at rest, AT_REST_CHECKS) finds
+    (empty: no orphans). Right after a cut pass at_rest=False."""
+    checks = ORPHAN_CHECKS + (AT_REST_CHECKS if at_rest else [])
+    return [finding for check in checks for finding in check(Path(state_dir))]

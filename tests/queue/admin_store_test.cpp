@@ -177,7 +177,7 @@ TEST_F(AdminStoreTest, DeleteCascadesAndDaemonRecordOfItIsNotFound) {
   // The daemon finishing its delivery afterwards: not_found, nothing re-created.
   const RecipientOutcome o{id, 0, RecipientState::delivered, 0, true, "250 ok", "h", 5};
   ASSERT_FALSE(store_->begin());
-  EXPECT_EQ(store_->record(std::span(&o, 1)), make_error_code(errc::not_found));
+  EXPECT_EQ(store_->record(std::span(&o, 1), freed_), make_error_code(errc::not_found));
   ASSERT_FALSE(store_->commit());
   EXPECT_TRUE(a.list(QueueFilter{.state = StateFilter::all}, 0)->empty());
 }
@@ -208,7 +208,7 @@ TEST_F(AdminStoreTest, BounceQueuesTheSendersReportOnceAndFreesTheBody) {
   const NoticeComposer compose = [&](const QueuedMessage& original, std::span<const RecipientOutcome> finished) {
     ++calls;
     EXPECT_EQ(original.sender, "alice@example.com");
-    EXPECT_TRUE(original.body && original.body->starts_with("Subject: t"));  // for the DSN's returned content
+    EXPECT_TRUE(original.body.data && original.body.data->starts_with("Subject: t"));  // for the DSN's returned content
     EXPECT_EQ(original.recipients.size(), 2u);                               // the pending ones only
     EXPECT_EQ(finished.size(), 2u);
     EXPECT_EQ(finished[0].index, 1);

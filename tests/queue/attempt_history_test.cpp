@@ -113,7 +113,7 @@ TEST_F(AttemptHistoryTest, AnAdministratorsBounceDuringDeliveryGivesOneReportOnl
   // The delivery in flight now ends with a permanent failure and its own report.
   const RecipientOutcome failed{id, 0, RecipientState::failed, 0, true, "550 5.1.1 no such user", "upstream", 3000};
   ASSERT_FALSE(store_->begin());
-  auto stored = store_->record_with_notice(std::span(&failed, 1), report(), 3000);
+  auto stored = store_->record_with_notice(std::span(&failed, 1), report(), 3000, freed_);
   ASSERT_FALSE(store_->commit());
   ASSERT_TRUE(stored) << stored.error().message();
   EXPECT_FALSE(stored->has_value());  // no second report
@@ -131,7 +131,7 @@ TEST_F(AttemptHistoryTest, ARecipientStillPendingGetsTheDeliverysReport) {
   const MessageId id = add(1000);
   const RecipientOutcome failed{id, 0, RecipientState::failed, 0, true, "550 5.1.1 no such user", "upstream", 3000};
   ASSERT_FALSE(store_->begin());
-  auto stored = store_->record_with_notice(std::span(&failed, 1), report(), 3000);
+  auto stored = store_->record_with_notice(std::span(&failed, 1), report(), 3000, freed_);
   ASSERT_FALSE(store_->commit());
   ASSERT_TRUE(stored) << stored.error().message();
   ASSERT_TRUE(stored->has_value());
@@ -160,7 +160,7 @@ TEST(SchemaV6, AV5DatabaseUpgradesAndKeepsItsHistory) {
   }
   auto store = SqliteStore::open(path);
   ASSERT_TRUE(store) << store.error();
-  EXPECT_EQ(schema_version(store->handle()).value_or(-1), 6);
+  EXPECT_EQ(schema_version(store->handle()).value_or(-1), latest_schema_version);
   auto a = AdminStore::open(path);
   ASSERT_TRUE(a) << a.error();
   auto shown = a->show(1);

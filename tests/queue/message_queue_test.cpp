@@ -135,8 +135,8 @@ TEST(MessageQueue, CommittedMessageSurvivesCloseAndReopen) {
     ASSERT_TRUE(stored) << stored.error().message();
     id = stored->id;
     EXPECT_GT(id, 0);
-    ASSERT_NE(stored->body, nullptr);
-    EXPECT_EQ(stored->body->data(), body_bytes) << "the body must move, not be copied";
+    ASSERT_NE(stored->body.data, nullptr);
+    EXPECT_EQ(stored->body.data->data(), body_bytes) << "the body must move, not be copied";
     ASSERT_EQ(stored->recipients.size(), 2u);
     EXPECT_EQ(stored->recipients[0].index, 0);
     EXPECT_EQ(stored->recipients[1].index, 1);
@@ -158,8 +158,8 @@ TEST(MessageQueue, CommittedMessageSurvivesCloseAndReopen) {
   EXPECT_EQ(back.direction, conf::Direction::inbound);
   ASSERT_EQ(back.recipients.size(), 2u);
   EXPECT_EQ(back.recipients[1].address, "carol@example.org");
-  ASSERT_NE(back.body, nullptr);
-  EXPECT_EQ(*back.body, body);
+  ASSERT_NE(back.body.data, nullptr);
+  EXPECT_EQ(*back.body.data, body);
 }
 
 TEST(MessageQueue, RecoveryMakesLeasedRecipientsDue) {

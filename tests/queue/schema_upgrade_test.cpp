@@ -131,12 +131,13 @@ TEST(SchemaV4, DelayNoticeFlagIsStoredAndSticks) {
     RecipientOutcome noticed{.id = id, .index = 0, .state = RecipientState::pending, .next_attempt = 10};
     noticed.delay_notified = true;
     const RecipientOutcome plain{.id = id, .index = 1, .state = RecipientState::pending, .next_attempt = 10};
+    FreedFiles freed;
     std::vector<RecipientOutcome> outcomes{noticed, plain};
-    ASSERT_FALSE(store->record(outcomes));
+    ASSERT_FALSE(store->record(outcomes, freed));
     // A later attempt without a notice keeps the flag.
     std::vector<RecipientOutcome> later{RecipientOutcome{.id = id, .index = 0, .state = RecipientState::pending,
                                                         .next_attempt = 20}};
-    ASSERT_FALSE(store->record(later));
+    ASSERT_FALSE(store->record(later, freed));
   }
   const auto m = the_message_due_after_restart(path, 100);
   ASSERT_TRUE(m);

@@ -49,6 +49,8 @@ const std::vector<PlanExpectation> plan_expectations = {
     {StoreSql::update_recipient, {"USING PRIMARY KEY (message_id=? AND idx=?)"}, {"recipients_due"}},
     {StoreSql::any_pending, {"USING PRIMARY KEY"}, {"recipients_due"}},
     {StoreSql::delete_body, {"USING INTEGER PRIMARY KEY"}, {}},
+    {StoreSql::select_body_file, {"USING INTEGER PRIMARY KEY"}, {}},
+    {StoreSql::clear_body_file, {"USING INTEGER PRIMARY KEY"}, {}},
     {StoreSql::insert_attempt, {}, {}},
     {StoreSql::recover_due, {"recipients_due"}, {}},
     {StoreSql::count_pending, {"recipients_due"}, {}},

@@ -49,7 +49,7 @@ TEST_F(SqliteStoreTest, InsertKeepsBodyWithoutCopyAndClaimReturnsEverything) {
   ASSERT_TRUE(stored) << stored.error().message();
   ASSERT_FALSE(store_->commit());
   EXPECT_GT(stored->id, 0);
-  EXPECT_EQ(stored->body->data(), body_bytes) << "body was copied";
+  EXPECT_EQ(stored->body.data->data(), body_bytes) << "body was copied";
   ASSERT_EQ(stored->recipients.size(), 2u);
   EXPECT_EQ(stored->recipients[1].index, 1);
   EXPECT_EQ(stored->recipients[1].address, "carol@example.org");
@@ -68,8 +68,8 @@ TEST_F(SqliteStoreTest, InsertKeepsBodyWithoutCopyAndClaimReturnsEverything) {
   EXPECT_EQ(q.recipients[0].index, 0);
   EXPECT_EQ(q.recipients[0].address, "bob@example.org");
   EXPECT_EQ(q.recipients[0].attempts, 0u);
-  ASSERT_NE(q.body, nullptr);
-  EXPECT_EQ(*q.body, std::string(100'000, 'x'));
+  ASSERT_NE(q.body.data, nullptr);
+  EXPECT_EQ(*q.body.data, std::string(100'000, 'x'));
   EXPECT_EQ(count(db(), "SELECT size FROM messages"), 100'000);
   EXPECT_EQ(count(db(), "SELECT count(*) FROM recipients WHERE next_attempt = 65000"), 2);
 }

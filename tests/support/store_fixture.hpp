@@ -48,7 +48,7 @@ class StoreTest : public ::testing::Test {
 
   std::error_code record(std::vector<queue::RecipientOutcome> outcomes) {
     EXPECT_FALSE(store_->begin());
-    const std::error_code ec = store_->record(outcomes);
+    const std::error_code ec = store_->record(outcomes, freed_);
     EXPECT_FALSE(store_->commit());
     return ec;
   }
@@ -56,6 +56,7 @@ class StoreTest : public ::testing::Test {
   // Declared first, destroyed last: the store is closed before its directory is removed.
   TempDir dir_{"hubrelay-store"};
   std::optional<queue::SqliteStore> store_;
+  queue::FreedFiles freed_;  // spool files the recorded outcomes freed, in order
 };
 
 }  // namespace test_support

@@ -35,7 +35,7 @@ queue::QueuedMessage original_from(std::string sender, std::string rcpt_paramete
   m.received_at = now_ms - 600'000;
   m.recipients.push_back(queue::QueuedRecipient{.index = 0, .address = "x@remote.example", .attempts = 1,
                                                 .parameters = std::move(rcpt_parameters)});
-  m.body = std::make_shared<const std::string>("From: a@b\r\nSubject: figures\r\n\r\nSECRET-BODY\r\n");
+  m.body.data = std::make_shared<const std::string>("From: a@b\r\nSubject: figures\r\n\r\nSECRET-BODY\r\n");
   return m;
 }
 
