@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import (CRLF, INBOUND_HOST, OUTBOUND_HOST, E2ETestCase, Hop, RawSmtp,  # noqa: E402
+from harness import (CRLF, INBOUND_HOST, OUTBOUND_HOST, SANITIZED, E2ETestCase, Hop, RawSmtp,  # noqa: E402
                      build_message, free_port, relay_binary, send_mail, settle, wait_for,
                      with_message_id)
 
@@ -206,7 +206,10 @@ class SpoolMemoryTest(SpoolCase):
         sampler.join(timeout=5)
         print(f"[e2e] {sessions} sessions x {mib} MiB: peak PSS {peak[0] / 1024:.1f} MiB", file=sys.stderr)
         self.assertEqual(errors, [])
-        self.assertLess(peak[0], 128 * 1024, "peak PSS grew with the messages in flight")
+        # Under AddressSanitizer the bound is looser but still below the bodies in flight
+        # (400 MiB by default), so holding them whole would still fail.
+        bound_mib = 384 if SANITIZED else 128
+        self.assertLess(peak[0], bound_mib * 1024, "peak PSS grew with the messages in flight")
 
 
 class SpoolBounceTest(SpoolCase):

@@ -25,11 +25,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from faults import FaultHop, LoadClient, dedupe_report, rss_kib, tune_config  # noqa: E402
-from harness import INBOUND_HOST, E2ETestCase, Hop, free_port, wait_for  # noqa: E402
+from harness import INBOUND_HOST, SANITIZED, E2ETestCase, Hop, free_port, wait_for  # noqa: E402
 
 SOAK = float(os.environ.get("HUBRELAY_SOAK_SECONDS", "30"))
 FLAP = 3.0
-RSS_LIMIT_MIB = 512
+RSS_LIMIT_MIB = 1024 if SANITIZED else 512
 
 
 def pending_recipients(state_dir: Path) -> int:
