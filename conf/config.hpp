@@ -189,7 +189,7 @@ struct HopConfig {
   Seconds connect_timeout{0};                      // 0: [delivery].connect_timeout
   Seconds command_timeout{0};                      // 0: [delivery].command_timeout
   // --- upstream limits (docs/routing.md#upstream-limits): max_connections is the most the
-  // concurrency window (health/concurrency_window) may reach; it starts at initial_connections.
+  // concurrency window (relay/delivery/concurrency_window) may reach; it starts at initial_connections.
   std::uint32_t initial_connections = 5;           // clamped to max_connections
   ListenerConfig::Rate message_rate;               // max_message_rate: transactions started
   ListenerConfig::Rate connection_rate;            // max_connection_rate: connections opened

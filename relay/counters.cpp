@@ -60,4 +60,33 @@ void HopCounters::count_attempt(std::string_view failure_class) {
   ++it->second;
 }
 
+LatencyHistogram& LatencyHistogram::operator+=(const LatencyHistogram& other) noexcept {
+  for (std::size_t b = 0; b < buckets.size(); ++b) buckets[b] += other.buckets[b];
+  sum_seconds += other.sum_seconds;
+  count += other.count;
+  return *this;
+}
+
+DirectionCounters& DirectionCounters::operator+=(const DirectionCounters& other) noexcept {
+  delivered += other.delivered;
+  deferred += other.deferred;
+  bounced += other.bounced;
+  expired += other.expired;
+  messages_out += other.messages_out;
+  parked += other.parked;
+  released += other.released;
+  latency += other.latency;
+  return *this;
+}
+
+HopCounters& HopCounters::operator+=(const HopCounters& other) {
+  attempts += other.attempts;
+  successes += other.successes;
+  for (const auto& [cls, n] : other.failures) failures[cls] += n;
+  throttled += other.throttled;
+  rate_delayed += other.rate_delayed;
+  rate_delay_ms += other.rate_delay_ms;
+  return *this;
+}
+
 }  // namespace relay

@@ -50,6 +50,7 @@ struct LatencyHistogram {
   double sum_seconds = 0;
   std::uint64_t count = 0;
   void observe(double seconds) noexcept;
+  LatencyHistogram& operator+=(const LatencyHistogram& other) noexcept;
 };
 
 /// What became of one recipient in a delivery attempt, as the counters see it.
@@ -68,6 +69,8 @@ struct DirectionCounters {
   /// The one way an outcome is counted: a parked recipient is also deferred, a delivered
   /// one observes its latency (received → delivered).
   void count(RecipientEvent event, double seconds_since_arrival) noexcept;
+  /// Totals over engines (a reload keeps the retired generation's counts).
+  DirectionCounters& operator+=(const DirectionCounters& other) noexcept;
 };
 
 /// One unit for all three: an attempt is one try of a connection or transaction on the
@@ -85,6 +88,7 @@ struct HopCounters {
   std::uint64_t rate_delay_ms = 0;                 // time held back, summed
   /// The one way an attempt is counted, once it has ended: `failure_class` empty is a success.
   void count_attempt(std::string_view failure_class);
+  HopCounters& operator+=(const HopCounters& other);
 };
 
 }  // namespace relay

@@ -133,30 +133,8 @@ std::expected<std::unique_ptr<Generation>, std::string> compile(
 // Adds a generation's delivery counters into running totals (per direction, per hop name).
 void accumulate(const Generation& g, std::array<DirectionCounters, 2>& directions,
                 std::map<std::string, HopCounters>& hops) {
-  for (std::size_t d = 0; d < 2; ++d) {
-    const auto& from = g.delivery->direction_counters(static_cast<conf::Direction>(d));
-    auto& to = directions[d];
-    to.delivered += from.delivered;
-    to.deferred += from.deferred;
-    to.bounced += from.bounced;
-    to.expired += from.expired;
-    to.messages_out += from.messages_out;
-    to.parked += from.parked;
-    to.released += from.released;
-    for (std::size_t b = 0; b < from.latency.buckets.size(); ++b) to.latency.buckets[b] += from.latency.buckets[b];
-    to.latency.sum_seconds += from.latency.sum_seconds;
-    to.latency.count += from.latency.count;
-  }
-  for (std::size_t h = 0; h < g.config->hops.size(); ++h) {
-    auto& to = hops[g.config->hops[h].name];
-    const auto& from = g.delivery->hop_counters(h);
-    to.attempts += from.attempts;
-    to.successes += from.successes;
-    for (const auto& [cls, n] : from.failures) to.failures[cls] += n;
-    to.throttled += from.throttled;
-    to.rate_delayed += from.rate_delayed;
-    to.rate_delay_ms += from.rate_delay_ms;
-  }
+  for (std::size_t d = 0; d < 2; ++d) directions[d] += g.delivery->direction_counters(static_cast<conf::Direction>(d));
+  for (std::size_t h = 0; h < g.config->hops.size(); ++h) hops[g.config->hops[h].name] += g.delivery->hop_counters(h);
 }
 
 std::string bind_key(const conf::ListenerConfig& listener) {

@@ -6,6 +6,21 @@
 #include <map>
 
 namespace relay::metrics {
+
+Depth& Depth::operator+=(const Depth& other) noexcept {
+  queued_messages += other.queued_messages;
+  deferred_messages += other.deferred_messages;
+  held_messages += other.held_messages;
+  queued_recipients += other.queued_recipients;
+  deferred_recipients += other.deferred_recipients;
+  held_recipients += other.held_recipients;
+  oldest_queued_seconds = std::max(oldest_queued_seconds, other.oldest_queued_seconds);
+  oldest_deferred_seconds = std::max(oldest_deferred_seconds, other.oldest_deferred_seconds);
+  oldest_held_seconds = std::max(oldest_held_seconds, other.oldest_held_seconds);
+  bytes += other.bytes;
+  return *this;
+}
+
 namespace {
 
 // Prometheus label values escape backslash, double quote and newline.
@@ -98,18 +113,7 @@ std::map<std::string_view, std::uint64_t> refusals_by_reason(const ListenerCount
 /// The queue of both directions together.
 Depth total(const std::array<Depth, 2>& depth) {
   Depth t;
-  for (const Depth& d : depth) {
-    t.queued_messages += d.queued_messages;
-    t.deferred_messages += d.deferred_messages;
-    t.held_messages += d.held_messages;
-    t.queued_recipients += d.queued_recipients;
-    t.deferred_recipients += d.deferred_recipients;
-    t.held_recipients += d.held_recipients;
-    t.oldest_queued_seconds = std::max(t.oldest_queued_seconds, d.oldest_queued_seconds);
-    t.oldest_deferred_seconds = std::max(t.oldest_deferred_seconds, d.oldest_deferred_seconds);
-    t.oldest_held_seconds = std::max(t.oldest_held_seconds, d.oldest_held_seconds);
-    t.bytes += d.bytes;
-  }
+  for (const Depth& d : depth) t += d;
   return t;
 }
 

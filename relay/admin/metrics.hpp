@@ -54,6 +54,8 @@ struct Depth {                             // queue::QueueDepth of one direction
   std::uint64_t queued_recipients = 0, deferred_recipients = 0, held_recipients = 0;
   double oldest_queued_seconds = 0, oldest_deferred_seconds = 0, oldest_held_seconds = 0;
   std::uint64_t bytes = 0;
+  /// Both directions together: counts add, the oldest ages are the larger.
+  Depth& operator+=(const Depth& other) noexcept;
 };
 
 struct Commit {                            // queue::QueueCounters, copied

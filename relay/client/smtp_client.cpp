@@ -32,22 +32,6 @@ constexpr std::size_t body_chunk = 64 * 1024;
 
 }  // namespace
 
-std::vector<asio::const_buffer> stuffed_body_buffers(const std::string& body) {
-  std::vector<asio::const_buffer> buffers;
-  std::size_t start = 0;
-  // A line that begins with "." gets one more (RFC 5321 §4.5.2); the first line counts.
-  if (!body.empty() && body.front() == '.') buffers.emplace_back(dot.data(), dot.size());
-  for (std::size_t pos = body.find("\r\n.", 0); pos != std::string::npos; pos = body.find("\r\n.", pos + 3)) {
-    buffers.emplace_back(body.data() + start, pos + 2 - start);
-    buffers.emplace_back(dot.data(), dot.size());
-    start = pos + 2;
-  }
-  buffers.emplace_back(body.data() + start, body.size() - start);
-  if (body.size() < 2 || body.compare(body.size() - 2, 2, crlf) != 0) buffers.emplace_back(crlf.data(), crlf.size());
-  buffers.emplace_back(terminator.data(), terminator.size());
-  return buffers;
-}
-
 SmtpClient::SmtpClient(asio::any_io_executor executor, ClientSettings settings)
     : stream_(executor), deadline_(executor, health::cancel_operations(stream_.socket())), settings_(std::move(settings)) {}
 

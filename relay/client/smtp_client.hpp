@@ -123,8 +123,4 @@ class SmtpClient {
   std::uint32_t transactions_ = 0;
 };
 
-/// Splits `body` into write buffers with RFC 5321 §4.5.2 dot-stuffing applied and the
-/// terminating ".\r\n" appended. The buffers point into `body` and two static strings.
-std::vector<boost::asio::const_buffer> stuffed_body_buffers(const std::string& body);
-
 }  // namespace relay

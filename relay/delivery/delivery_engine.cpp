@@ -83,10 +83,6 @@ DeliveryEngine::DeliveryEngine(asio::io_context& io, const conf::Config& config,
   }
 }
 
-bool DeliveryEngine::hop_ejected(std::size_t hop) const noexcept {
-  return ejection_.ejected(hop, std::chrono::steady_clock::now());
-}
-
 DeliveryEngine::~DeliveryEngine() {
   // Only at exit: a retired engine is destroyed once idle, i.e. with nothing held.
   if (!unwritten_.empty())

@@ -31,11 +31,11 @@
 #include <vector>
 
 #include "conf/config.hpp"
-#include "health/concurrency_window.hpp"
 #include "health/hop_health.hpp"
 #include "health/hop_suspension.hpp"
+#include "relay/delivery/concurrency_window.hpp"
+#include "relay/delivery/rate_bucket.hpp"
 #include "health/passive_ejection.hpp"
-#include "health/rate_bucket.hpp"
 #include "health/snapshot.hpp"
 #include "queue/message_queue.hpp"
 #include "queue/spool.hpp"
@@ -99,11 +99,10 @@ class DeliveryEngine {
   }
   const HopCounters& hop_counters(std::size_t hop) const noexcept { return hop_counters_[hop]; }
   std::uint32_t hop_connections(std::size_t hop) const noexcept { return hops_[hop].connections; }
-  /// The hop's concurrency window now: sessions it may have (health/concurrency_window).
+  /// The hop's concurrency window now: sessions it may have (relay/delivery/concurrency_window).
   std::uint32_t hop_window(std::size_t hop) const noexcept { return hops_[hop].window.limit(); }
   /// Reply-asked suspensions (suspend_on): the state files show them.
   const health::HopSuspension& suspension() const noexcept { return suspension_; }
-  bool hop_ejected(std::size_t hop) const noexcept;
   void set_throughput(ThroughputRing* ring) noexcept { throughput_ = ring; }
   /// The spool holding bodies too large to stay inline (it outlives the engine); without
   /// one a spooled message cannot be read and its delivery fails as a local fault.
@@ -152,9 +151,9 @@ class DeliveryEngine {
     std::deque<boost::asio::steady_timer*> idle;  // connections waiting for work
     std::uint32_t active = 0;                     // transactions running now
     // Upstream limits (delivery_engine_limits.cpp).
-    health::ConcurrencyWindow window{1};          // connections allowed now (max: max_connections)
-    health::RateBucket message_rate;              // max_message_rate
-    health::RateBucket connection_rate;           // max_connection_rate
+    ConcurrencyWindow window{1};          // connections allowed now (max: max_connections)
+    RateBucket message_rate;              // max_message_rate
+    RateBucket connection_rate;           // max_connection_rate
     bool connect_held = false;                    // a held-back connection is waiting for its time
     std::chrono::steady_clock::time_point paused_until{};  // no transaction starts before (a throttle)
     std::uint32_t refusals_in_row = 0;            // sessions refused by a throttle since one opened

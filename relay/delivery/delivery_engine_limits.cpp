@@ -1,8 +1,8 @@
 // relay/delivery/delivery_engine_limits.cpp — the limits an upstream hop sets us.
 //
-// Owns: applying, per smart-host hop, the concurrency window (health/concurrency_window:
+// Owns: applying, per smart-host hop, the concurrency window (relay/delivery/concurrency_window:
 // max_connections is its ceiling, a throttling reply shrinks it, deliveries grow it back),
-// the optional max_message_rate and max_connection_rate (health/rate_bucket: work is
+// the optional max_message_rate and max_connection_rate (relay/delivery/rate_bucket: work is
 // held back, never failed or counted as an attempt), and suspend_on (a reply line that
 // matches a rule suspends the hop for the rule's duration: health/hop_suspension, read
 // by routing through health_now()). What counts as a throttle is relay/client/throttle's.
@@ -53,9 +53,9 @@ asio::awaitable<void> DeliveryEngine::limit_wait(asio::steady_timer& timer) {
 void DeliveryEngine::init_limits() {
   for (std::size_t h = 0; h < hops_.size(); ++h) {
     const auto& hop = config_.hops[h];
-    hops_[h].window = health::ConcurrencyWindow(hop.max_connections, hop.initial_connections);
-    hops_[h].message_rate = health::RateBucket(hop.message_rate.count, hop.message_rate.period);
-    hops_[h].connection_rate = health::RateBucket(hop.connection_rate.count, hop.connection_rate.period);
+    hops_[h].window = ConcurrencyWindow(hop.max_connections, hop.initial_connections);
+    hops_[h].message_rate = RateBucket(hop.message_rate.count, hop.message_rate.period);
+    hops_[h].connection_rate = RateBucket(hop.connection_rate.count, hop.connection_rate.period);
   }
 }
 

@@ -5,8 +5,8 @@
 // with "." gets one more, the first line included, and the end is CRLF "." CRLF with a
 // CRLF added first when the body does not end in one. The state carried between chunks
 // is whether the output so far ends in CR or CRLF, so a CRLF "." split across two chunks
-// is found. Output equals relay::stuffed_body_buffers (relay/client/smtp_client) on the
-// whole body, however it is chunked. The body is canonical (CRLF line endings, as the
+// is found. Output equals the whole-body rule (tests/support/whole_body_stuffing.hpp)
+// however the body is chunked. The body is canonical (CRLF line endings, as the
 // server's decoders store it); only CRLF ends a line. BDAT sends the body raw instead.
 // Never: performs I/O, allocates beyond what it appends to the caller's string.
 // Header-only (no source list to change for a new file). Not thread-safe; one per send.

@@ -38,6 +38,62 @@ TEST(Counters, LatencyHistogramBuckets) {
   EXPECT_EQ(h.count, 4u);
 }
 
+// Totals over a reload: the retired engine's counts and the new one's add field by field,
+// the histogram too; the queue of both directions keeps the larger oldest age.
+TEST(Counters, TotalsAddEveryField) {
+  DirectionCounters a, b;
+  a.count(RecipientEvent::delivered, 0.2);
+  a.count(RecipientEvent::parked, 0);
+  b.count(RecipientEvent::bounced, 0);
+  b.count(RecipientEvent::expired, 0);
+  b.count(RecipientEvent::delivered, 40);
+  b.messages_out = 3;
+  b.released = 2;
+  a += b;
+  EXPECT_EQ(a.delivered, 2u);
+  EXPECT_EQ(a.deferred, 1u);
+  EXPECT_EQ(a.parked, 1u);
+  EXPECT_EQ(a.bounced, 1u);
+  EXPECT_EQ(a.expired, 1u);
+  EXPECT_EQ(a.messages_out, 3u);
+  EXPECT_EQ(a.released, 2u);
+  EXPECT_EQ(a.latency.count, 2u);
+  EXPECT_DOUBLE_EQ(a.latency.sum_seconds, 40.2);
+
+  HopCounters h1, h2;
+  h1.count_attempt("");
+  h1.count_attempt("connect");
+  h2.count_attempt("connect");
+  h2.count_attempt("reply_4xx");
+  h2.throttled = 4;
+  h2.rate_delayed = 5;
+  h2.rate_delay_ms = 600;
+  h1 += h2;
+  EXPECT_EQ(h1.attempts, 4u);
+  EXPECT_EQ(h1.successes, 1u);
+  EXPECT_EQ(h1.failures["connect"], 2u);
+  EXPECT_EQ(h1.failures["reply_4xx"], 1u);
+  EXPECT_EQ(h1.throttled, 4u);
+  EXPECT_EQ(h1.rate_delayed, 5u);
+  EXPECT_EQ(h1.rate_delay_ms, 600u);
+
+  metrics::Depth d1, d2;
+  d1.queued_messages = 1;
+  d1.oldest_queued_seconds = 9;
+  d1.bytes = 10;
+  d2.queued_messages = 2;
+  d2.held_recipients = 3;
+  d2.oldest_queued_seconds = 4;
+  d2.oldest_held_seconds = 7;
+  d2.bytes = 5;
+  d1 += d2;
+  EXPECT_EQ(d1.queued_messages, 3u);
+  EXPECT_EQ(d1.held_recipients, 3u);
+  EXPECT_DOUBLE_EQ(d1.oldest_queued_seconds, 9);
+  EXPECT_DOUBLE_EQ(d1.oldest_held_seconds, 7);
+  EXPECT_EQ(d1.bytes, 15u);
+}
+
 TEST(ThroughputRing, WindowAndRates) {
   ThroughputRing ring;
   using F = ThroughputRing::Flow;

@@ -1,6 +1,6 @@
 // tests/relay/client/smtp_client_body_test.cpp — the client streams a body read in chunks:
 // after DATA the octets on the wire equal the whole-body dot-stuffing
-// (stuffed_body_buffers) byte for byte wherever the chunk borders fall (inside CRLF ".",
+// (tests/support/whole_body_stuffing.hpp) byte for byte wherever the chunk borders fall (inside CRLF ".",
 // before a leading "."); with CHUNKING it is one "BDAT n LAST" and the raw octets; a
 // body that ends before its announced size is a fault, not a short message.
 // A scripted SMTP server on 127.0.0.1 records what arrives; no timing is asserted.
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "relay/client/smtp_client.hpp"
+#include "tests/support/whole_body_stuffing.hpp"
 
 namespace relay {
 namespace {
@@ -125,12 +126,6 @@ Sent send_through_client(const std::string& body, std::size_t step, bool chunkin
   return sent;
 }
 
-std::string old_whole_body_stuffing(const std::string& body) {
-  std::string out;
-  for (const auto& b : stuffed_body_buffers(body)) out.append(static_cast<const char*>(b.data()), b.size());
-  return out;
-}
-
 const std::vector<std::string>& bodies() {
   static const std::vector<std::string> cases = [] {
     std::vector<std::string> v{
@@ -155,7 +150,7 @@ TEST(SmtpClientBody, DataStreamEqualsWholeBodyStuffingAtEveryChunking) {
       const Sent sent = send_through_client(body, step, false);
       ASSERT_TRUE(sent.transcript.final_reply.has_value()) << "step " << step;
       EXPECT_EQ(sent.transcript.final_reply->code, 250);
-      EXPECT_EQ(sent.wire, old_whole_body_stuffing(body)) << "step " << step << " body " << body.size();
+      EXPECT_EQ(sent.wire, test_support::whole_body_stuffing(body)) << "step " << step << " body " << body.size();
     }
   }
 }

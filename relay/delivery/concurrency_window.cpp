@@ -1,10 +1,10 @@
-// health/concurrency_window.cpp — the concurrency feedback of one hop.
-#include "health/concurrency_window.hpp"
+// relay/delivery/concurrency_window.cpp — the concurrency feedback of one hop.
+#include "relay/delivery/concurrency_window.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-namespace health {
+namespace relay {
 
 ConcurrencyWindow::ConcurrencyWindow(std::uint32_t max, std::uint32_t initial, Duration hold) noexcept
     : max_(std::max<std::uint32_t>(max, 1)),
@@ -28,4 +28,4 @@ bool ConcurrencyWindow::success(TimePoint now, std::uint32_t sessions) noexcept 
   return limit() > before;
 }
 
-}  // namespace health
+}  // namespace relay

@@ -1,12 +1,12 @@
-// tests/health/concurrency_window_test.cpp — the concurrency feedback, fed outcomes and time.
-#include "health/concurrency_window.hpp"
+// tests/relay/delivery/concurrency_window_test.cpp — the concurrency feedback, fed outcomes and time.
+#include "relay/delivery/concurrency_window.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-namespace health {
+namespace relay {
 namespace {
 
 using namespace std::chrono_literals;
@@ -70,4 +70,4 @@ TEST(ConcurrencyWindow, ReportsChanges) {
 }
 
 }  // namespace
-}  // namespace health
+}  // namespace relay

@@ -1,4 +1,4 @@
-// health/rate_bucket.hpp — a hop's optional message or connection rate (token bucket).
+// relay/delivery/rate_bucket.hpp — a hop's optional message or connection rate (token bucket).
 //
 // Owns: "at most N per period" towards one hop: a bucket refilled at N per period, so the
 // long-run rate is N per period, holding at most one second's worth of tokens (at least
@@ -11,7 +11,7 @@
 #include <chrono>
 #include <cstdint>
 
-namespace health {
+namespace relay {
 
 class RateBucket {
  public:
@@ -40,4 +40,4 @@ class RateBucket {
   TimePoint last_{};
 };
 
-}  // namespace health
+}  // namespace relay

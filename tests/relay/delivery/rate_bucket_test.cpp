@@ -1,9 +1,9 @@
-// tests/health/rate_bucket_test.cpp — a hop's message or connection rate, time fed in.
-#include "health/rate_bucket.hpp"
+// tests/relay/delivery/rate_bucket_test.cpp — a hop's message or connection rate, time fed in.
+#include "relay/delivery/rate_bucket.hpp"
 
 #include <gtest/gtest.h>
 
-namespace health {
+namespace relay {
 namespace {
 
 using namespace std::chrono_literals;
@@ -51,4 +51,4 @@ TEST(RateBucket, SlowRateWaitsWholeIntervals) {
 }
 
 }  // namespace
-}  // namespace health
+}  // namespace relay

@@ -1,10 +1,10 @@
-// health/rate_bucket.cpp — token bucket with time fed in.
-#include "health/rate_bucket.hpp"
+// relay/delivery/rate_bucket.cpp — token bucket with time fed in.
+#include "relay/delivery/rate_bucket.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-namespace health {
+namespace relay {
 
 RateBucket::RateBucket(std::uint32_t count, Duration period) noexcept
     : count_(period > Duration::zero() ? count : 0), period_(period) {
@@ -38,4 +38,4 @@ RateBucket::Duration RateBucket::take(TimePoint now) noexcept {
   return std::max(wait, Duration(1));
 }
 
-}  // namespace health
+}  // namespace relay

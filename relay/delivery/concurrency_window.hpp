@@ -1,4 +1,4 @@
-// health/concurrency_window.hpp — how many sessions a hop gets now (concurrency feedback).
+// relay/delivery/concurrency_window.hpp — how many sessions a hop gets now (concurrency feedback).
 //
 // Owns: the per-hop connection window between 1 and the hop's max_connections, after the
 // Postfix queue manager's destination concurrency feedback (SCHEDULER_README): the window
@@ -23,7 +23,7 @@
 #include <chrono>
 #include <cstdint>
 
-namespace health {
+namespace relay {
 
 class ConcurrencyWindow {
  public:
@@ -57,4 +57,4 @@ class ConcurrencyWindow {
   TimePoint last_throttle_{};
 };
 
-}  // namespace health
+}  // namespace relay
