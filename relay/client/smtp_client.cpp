@@ -5,7 +5,9 @@
 // Whether to go on (send RCPT, DATA) is protocol flow and uses the judge's accepted().
 #include "relay/client/smtp_client.hpp"
 
+#include <algorithm>
 #include <array>
+#include <memory>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -394,17 +396,20 @@ asio::awaitable<void> SmtpClient::quit() {
 // terminator, so a small body still goes in one write. A body that ends early (the file
 // shrank) is a fault: the hop must not take a truncated message.
 asio::awaitable<std::optional<Fault>> SmtpClient::write_body(BodySource& body, bool chunking, const std::string& prefix) {
-  std::string chunk(body_chunk, '\0');
+  // Sized to the body when it is smaller than a chunk, and left uninitialised: a 1 KiB
+  // message must not pay for allocating and zeroing 64 KiB (measurable at high rates).
+  const std::size_t chunk_size = static_cast<std::size_t>(std::clamp<std::uint64_t>(body.size, 1, body_chunk));
+  const auto chunk = std::make_unique_for_overwrite<char[]>(chunk_size);
   std::string out = prefix;
   DotStuffer stuffer;
   std::uint64_t sent = 0;
   for (;;) {
-    auto n = body.read(std::span(chunk));
+    auto n = body.read(std::span(chunk.get(), chunk_size));
     if (!n) {
       usable_ = false;
       co_return Fault{FaultKind::io_error, Stage::dot, "cannot read the queued body: " + n.error().message()};
     }
-    const std::string_view piece(chunk.data(), *n);
+    const std::string_view piece(chunk.get(), *n);
     sent += *n;
     if (chunking) {
       out.append(piece);
