@@ -15,6 +15,8 @@ rig. Checked:
   * OpenDKIM: the DKIM-Signature (d= the rig's domain, s= its selector) arrives and
     verifies with python3-dkim and Mail::DKIM (dkim_verify.py); the same message with
     one body byte changed fails with both (so the verifiers really verify).
+  * dkim_verify.py on its own (no daemon, no root): a signature made with python3-dkim
+    verifies with both verifiers, and a changed From: fails with both.
 Also prints each rig's start-up time (CI budget).
 Skips a class when its package (binary) is missing, and everything without root or
 Postfix (the private instance needs both).
@@ -261,6 +263,41 @@ class OpenDkimRigTest(RigTestCase):
         tampered = raw.replace(b"Second line.", b"Second line!")
         for v in verify_dkim(tampered, "example.net", "rig", rig.public_txt).values():
             self.assertFalse(v.ok, f"{v.verifier} accepted a changed body: {v.detail}")
+
+
+class DkimVerifyTest(unittest.TestCase):
+    """verify_dkim against a signer other than OpenDKIM (python3-dkim with its own key)."""
+
+    def setUp(self):
+        try:
+            self.dkim = __import__("dkim")
+        except ImportError:
+            self.skipTest("python3-dkim not installed")
+        if subprocess.run(["perl", "-MMail::DKIM::Verifier", "-e", "1"],
+                          capture_output=True).returncode != 0:
+            self.skipTest("Mail::DKIM not installed (libmail-dkim-perl)")
+
+    def test_both_verifiers_accept_a_good_signature_and_refuse_a_changed_one(self):
+        key = subprocess.run(["openssl", "genpkey", "-algorithm", "RSA",
+                              "-pkeyopt", "rsa_keygen_bits:2048"], check=True,
+                             capture_output=True, timeout=60).stdout
+        der = subprocess.run(["openssl", "pkey", "-pubout", "-outform", "DER"], input=key,
+                             check=True, capture_output=True, timeout=60).stdout
+        public = f"v=DKIM1; k=rsa; p={base64.b64encode(der).decode()}"
+        _, msg = build_message(sender=SENDER, to=[RCPT], subject="signed here",
+                               body=b"Body.\r\n")
+        sig = self.dkim.sign(msg, b"sel", b"example.org", key,
+                             include_headers=[b"From", b"To", b"Subject", b"Message-ID"])
+        signed = sig + msg
+        for v in verify_dkim(signed, "example.org", "sel", public).values():
+            self.assertTrue(v.ok, f"{v.verifier}: {v.detail}")
+        # The bare p= value is accepted as the key too.
+        bare = public.split("p=", 1)[1]
+        for v in verify_dkim(signed, "example.org", "sel", bare).values():
+            self.assertTrue(v.ok, f"{v.verifier} with the bare key: {v.detail}")
+        forged = signed.replace(b"From: alice@", b"From: mallory@")
+        for v in verify_dkim(forged, "example.org", "sel", public).values():
+            self.assertFalse(v.ok, f"{v.verifier} accepted a changed From: {v.detail}")
 
 
 if __name__ == "__main__":
