@@ -41,11 +41,25 @@ Environment (sizes as 1024, 10KiB, 1MiB, ...):
   LATENCY_MESSAGES  per session for the accept-latency client (40; 0 skips it)
   BIG_SESSIONS (50; 0 skips the point), BIG_SIZE (30MiB), BIG_RUNS (RUNS)
   OUT            bench/results/latest.md;  KEEP=1 keeps the temp dir
+  FILTER         "rspamd": a content filter in the path. One rspamd instance
+                 (tests/e2e/filter_rigs.py RspamdRig: private configuration, no network
+                 modules, FILTER_WORKERS proxy workers scanning themselves, 2) that both
+                 relays call as a milter: Postfix through smtpd_milters, hubrelay through
+                 [milter.rspamd] + milters = ["rspamd"] on its inbound listener. POINTS
+                 defaults to 10 and 50 sessions x 10 and 100 KiB (reused), BIG_SESSIONS to
+                 0, and OUT to bench/results/filter-rspamd.md. rspamd's CPU is measured
+                 apart (its process tree) and shown per system; the relays' CPU excludes
+                 it. A hubrelay whose check-config refuses the [milter] keys is reported as
+                 not measured (with check-config's words) and Postfix is still measured.
+  FILTER_SOCKET  "unix" (default: the filter's unix socket, as on a production box) or
+                 "inet" (127.0.0.1:PORT; Postfix's milter client then meets the loopback's
+                 delayed ACK, ~40 ms a message)
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -55,14 +69,19 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional, Sequence
 
 import big_messages
 import targets
+from harness import FilterUnsupported
 from harness import (CLK_TCK, HERE, MIB, MODES, PYTHON, PeakSampler, Sink, System,
                      cpu_ticks, env_int, env_list, log, machine, parse_size, run_source,
                      size_label, start_system)
 
+FILTER = os.environ.get("FILTER", "")
+FILTER_WORKERS = env_int("FILTER_WORKERS", 2)
+FILTER_SOCKET = os.environ.get("FILTER_SOCKET", "unix")
+FILTER_POINTS = "10:10KiB:reused,50:10KiB:reused,10:100KiB:reused,50:100KiB:reused"
 RUNS = env_int("RUNS", 3)
 MESSAGES = env_int("MESSAGES", 3000)
 MESSAGES_1 = env_int("MESSAGES_1", 1000)
@@ -73,7 +92,7 @@ MODES_RUN = env_list("MODES", "reused,per-connection")
 TIMEOUT = env_int("TIMEOUT", 300)
 SYSTEMS = env_list("SYSTEMS", "hubrelay,postfix")
 LATENCY_MESSAGES = env_int("LATENCY_MESSAGES", 40)
-BIG_SESSIONS = env_int("BIG_SESSIONS", 50)
+BIG_SESSIONS = env_int("BIG_SESSIONS", 0 if FILTER else 50)
 BIG_SIZE = parse_size(os.environ.get("BIG_SIZE", "30MiB"))
 BIG_RUNS = env_int("BIG_RUNS", RUNS)
 
@@ -100,7 +119,7 @@ class Point:
 
 
 def points() -> List[Point]:
-    spec = env_list("POINTS", "")
+    spec = env_list("POINTS", FILTER_POINTS if FILTER else "")
     if spec:
         out = []
         for item in spec:
@@ -123,6 +142,7 @@ class Run:
     cpu_ms: float
     pss_kib: int
     exact: bool
+    filter_cpu_ms: Optional[float] = None  # the filter's CPU per message during the run
 
 
 @dataclass
@@ -132,7 +152,8 @@ class Row:
     ceiling: float
 
 
-def one_run(system: System, point: Point, work: Path, tag: str) -> Run:
+def one_run(system: System, point: Point, work: Path, tag: str,
+            filter_pids: Sequence[int] = ()) -> Run:
     # Write back everything the previous run left dirty (the other system's queue files
     # included) before starting the clock: otherwise this run's fsyncs wait for that.
     os.sync()
@@ -140,6 +161,7 @@ def one_run(system: System, point: Point, work: Path, tag: str) -> Run:
     messages, timeout = point.messages, point.timeout
     before = system.sink.count()
     cpu0 = cpu_ticks(system.root_pid)
+    fcpu0 = sum(cpu_ticks(pid) for pid in filter_pids)
     with PeakSampler(system.root_pid) as sampler:
         t0 = time.monotonic()
         src = run_source(system.host, system.port, point.sessions, messages, point.size,
@@ -154,11 +176,14 @@ def one_run(system: System, point: Point, work: Path, tag: str) -> Run:
                                f"of {messages} within {timeout:.0f}s")
         t_end = time.monotonic()
     cpu1 = cpu_ticks(system.root_pid)
+    fcpu1 = sum(cpu_ticks(pid) for pid in filter_pids)
     time.sleep(0.5)  # a duplicate delivery would show up here
     got = system.sink.count() - before
     return Run(e2e=messages / (t_end - t0), accept=messages / (t_acc - t0),
                cpu_ms=(cpu1 - cpu0) * 1000.0 / CLK_TCK / messages,
-               pss_kib=sampler.peak, exact=(got == messages))
+               pss_kib=sampler.peak, exact=(got == messages),
+               filter_cpu_ms=((fcpu1 - fcpu0) * 1000.0 / CLK_TCK / messages
+                              if filter_pids else None))
 
 
 def ceiling_run(work: Path, point: Point) -> float:
@@ -175,17 +200,20 @@ def ceiling_run(work: Path, point: Point) -> float:
         sink.stop()
 
 
-def measure_point(systems: Dict[str, System], point: Point, work: Path) -> Row:
+def measure_point(systems: Dict[str, System], point: Point, work: Path,
+                  filter_pids: Sequence[int] = ()) -> Row:
     results: Dict[str, List[Run]] = {k: [] for k in systems}
     ceilings = []
     for r in range(RUNS):
         for name, system in systems.items():  # alternate on the same point
             tag = f"{name}-{point.sessions}-{point.size}-{point.mode}-{r}"
-            run = one_run(system, point, work, tag)
+            run = one_run(system, point, work, tag, filter_pids)
             results[name].append(run)
             log(f"{tag}: e2e {run.e2e:.0f}/s accept {run.accept:.0f}/s "
                 f"cpu {run.cpu_ms:.3f} ms/msg pss {run.pss_kib / 1024:.1f} MiB "
-                f"exact={run.exact}")
+                f"exact={run.exact}"
+                + (f" {FILTER} cpu {run.filter_cpu_ms:.3f} ms/msg"
+                   if run.filter_cpu_ms is not None else ""))
         ceilings.append(ceiling_run(work, point))
     return Row(point, results, med(ceilings))
 
@@ -216,7 +244,8 @@ def main() -> int:
     if "hubrelay" in SYSTEMS and not os.access(binary, os.X_OK):
         print("bench: set HUBRELAY_BIN (or pass the binary)", file=sys.stderr)
         return 2
-    out = Path(os.environ.get("OUT", HERE / "results" / "latest.md"))
+    default_out = f"filter-{FILTER}.md" if FILTER else "latest.md"
+    out = Path(os.environ.get("OUT", HERE / "results" / default_out))
     plan = points()
     work = Path(tempfile.mkdtemp(prefix="hubrelay-bench-"))
     work.chmod(0o755)  # Postfix's daemons (user postfix) must reach their directories
@@ -224,12 +253,29 @@ def main() -> int:
     rows: List[Row] = []
     latency: Dict[str, str] = {}
     big = None
+    rig, milter = None, ""
+    notes: List[str] = []
     try:
+        if FILTER:
+            rig = start_filter(work)
+            milter = rig.milter_unix if FILTER_SOCKET == "unix" else rig.milter
+            notes.append(f"Filter: {FILTER} ({milter}, {FILTER_WORKERS} proxy worker(s) "
+                         f"scanning themselves, private configuration of "
+                         f"tests/e2e/filter_rigs.py, ready in {rig.startup_seconds:.1f} s); "
+                         "both relays call the same instance.")
         if plan or LATENCY_MESSAGES > 0:
             for name in SYSTEMS:
-                systems[name] = start_system(name, work, binary, Sink(work, name), name)
+                try:
+                    systems[name] = start_system(name, work, binary, Sink(work, name), name,
+                                                 milter)
+                except FilterUnsupported as e:
+                    notes.append(f"**{name} not measured**: its check-config refuses the "
+                                 f"[milter.{FILTER}] configuration (no milter support in "
+                                 f"this binary yet): {e}")
+                    log(notes[-1])
+        filter_pids = [p.pid for p in rig.procs] if rig else []
         for point in plan:
-            rows.append(measure_point(systems, point, work))
+            rows.append(measure_point(systems, point, work, filter_pids))
         if LATENCY_MESSAGES > 0:
             latency = accept_latency(systems, work)
         while systems:  # the big point starts fresh instances of its own
@@ -240,20 +286,37 @@ def main() -> int:
     finally:
         for system in systems.values():
             system.stop()
+        if rig is not None:
+            rig.stop()
         if os.environ.get("KEEP") == "1":
             log(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
 
-    text = "\n".join(render(rows, latency, machine())
+    text = "\n".join(render(rows, latency, machine(), notes)
                      + (big_messages.render(big) if big else [])
-                     + targets.render(rows, big)) + "\n"
+                     + targets.render(rows, big, targets.FILTER_GOALS if FILTER else None)
+                     ) + "\n"
     print(text)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     log(f"wrote {out}")
     ok = all(run.exact for row in rows for runs in row.results.values() for run in runs)
     return 0 if ok and (big is None or big.exact) else 1
+
+
+def start_filter(work: Path):
+    """The content filter both relays call (FILTER), started and ready."""
+    if FILTER != "rspamd":
+        raise SystemExit(f"bench: unknown FILTER {FILTER!r} (rspamd)")
+    if FILTER_SOCKET not in ("unix", "inet"):
+        raise SystemExit(f"bench: unknown FILTER_SOCKET {FILTER_SOCKET!r} (unix, inet)")
+    sys.path.append(str(HERE.parent / "tests" / "e2e"))  # after bench/: its harness wins
+    from filter_rigs import RspamdRig
+    rig = RspamdRig(work, workers=FILTER_WORKERS, unix_socket=FILTER_SOCKET == "unix")
+    rig.start(timeout=120)
+    log(f"rspamd rig on {rig.milter} ready in {rig.startup_seconds:.1f} s")
+    return rig
 
 
 # ------------------------------------------------------------------ report
@@ -266,7 +329,8 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "-"
 
 
-def render(rows: List[Row], latency: Dict[str, str], mach: Dict[str, str]) -> List[str]:
+def render(rows: List[Row], latency: Dict[str, str], mach: Dict[str, str],
+           notes: Sequence[str] = ()) -> List[str]:
     modes = sorted({row.point.mode for row in rows})
     lines = ["# hubrelay vs Postfix — side-by-side benchmark", "",
              f"Generated by `bench/run.sh` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
@@ -277,6 +341,7 @@ def render(rows: List[Row], latency: Dict[str, str], mach: Dict[str, str]) -> Li
              + f"; a run sends min(MESSAGES, {RUN_MIB} MiB / size) messages, at least 2 per "
              "session. Both relays answer 250 only after fsync and log every delivery to a "
              "file. CPU = utime+stime of all the relay's processes; memory = peak PSS sum.", ""]
+    lines += [*(f"{n}" for n in notes), ""] if notes else []
     if not rows:
         return lines + latency_lines(latency)
     lines += ["| sessions | size | mode | msgs/run | ceiling msg/s | hubrelay e2e msg/s "
@@ -291,7 +356,7 @@ def render(rows: List[Row], latency: Dict[str, str], mach: Dict[str, str]) -> Li
             return med([getattr(r, attr) for r in runs])
 
         def peak(runs):
-            return max((r.pss_kib for r in runs), default=0) / 1024
+            return max((r.pss_kib for r in runs), default=float("nan")) / 1024
 
         exact = all(r.exact for runs in row.results.values() for r in runs)
         he, pe = m(h, "e2e"), m(p, "e2e")
@@ -302,8 +367,32 @@ def render(rows: List[Row], latency: Dict[str, str], mach: Dict[str, str]) -> Li
                      f"| {ratio(he, pe)} | {m(h, 'accept'):.0f} | {m(p, 'accept'):.0f} "
                      f"| {hc:.3f} | {pc:.3f} | {ratio(pc, hc)} "
                      f"| {peak(h):.1f} | {peak(p):.1f} | {'yes' if exact else 'NO'} |")
+        lines[-1] = NOT_MEASURED.sub("-", lines[-1])  # a system that did not run
     lines += ["", "CPU ratio = Postfix CPU per message / hubrelay CPU per message.", ""]
+    lines += filter_lines(rows)
     return lines + latency_lines(latency)
+
+
+NOT_MEASURED = re.compile(r"\bnanx?\b")
+
+
+def filter_lines(rows: List[Row]) -> List[str]:
+    """The filter's own CPU per message while each relay ran (not in the relays' CPU)."""
+    if not any(r.filter_cpu_ms is not None for row in rows for runs in row.results.values()
+               for r in runs):
+        return []
+    names = sorted({name for row in rows for name in row.results})
+    lines = [f"{FILTER} CPU per message (its own process tree, measured apart; median), "
+             "while each relay ran:", "",
+             "| sessions | size | mode | " + " | ".join(f"{FILTER} ms/msg with {n}" for n in names)
+             + " |", "|---:|---:|:---|" + "---:|" * len(names)]
+    for row in rows:
+        pt = row.point
+        cpu = [med([r.filter_cpu_ms for r in row.results.get(n, [])]) for n in names]
+        cells = [NOT_MEASURED.sub("-", f"{v:.3f}") for v in cpu]
+        lines.append(f"| {pt.sessions} | {size_label(pt.size)} | {pt.mode} | "
+                     + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def latency_lines(latency: Dict[str, str]) -> List[str]:

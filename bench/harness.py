@@ -260,12 +260,18 @@ class System:
         raise NotImplementedError
 
 
+class FilterUnsupported(RuntimeError):
+    """The hubrelay binary refused the [milter] configuration (check-config's words)."""
+
+
 class Hubrelay(System):
     """The binary under test, generated config (bench/relay_config.py), state under
-    work/LABEL-state, one hop: the sink."""
+    work/LABEL-state, one hop: the sink. With `milter`, the inbound listener calls that
+    filter; the configuration is checked first (FilterUnsupported if refused)."""
     name = "hubrelay"
 
-    def __init__(self, work: Path, binary: str, sink: Sink, label: str = "hubrelay"):
+    def __init__(self, work: Path, binary: str, sink: Sink, label: str = "hubrelay",
+                 milter: str = ""):
         self.sink = sink
         self.host, self.port = "127.0.0.1", free_port("127.0.0.1")
         out_port = free_port("127.0.0.2")
@@ -276,7 +282,13 @@ class Hubrelay(System):
             hostname="relay.bench", state_dir=state, log_file=work / f"{label}.log",
             in_port=self.port, out_port=out_port, hop_port=self.sink.port,
             retry='"1s", "2s"', connect_timeout="5s", hop_backoff="2s",
-            generator="bench/bench.py"))
+            generator="bench/bench.py", milter=milter))
+        if milter:
+            check = subprocess.run([binary, "check-config", "--config", str(cfg)],
+                                   capture_output=True, text=True, timeout=60)
+            if check.returncode != 0:
+                sink.stop()
+                raise FilterUnsupported((check.stdout + check.stderr).strip())
         self.stderr = open(work / f"{label}.stderr", "wb")
         self.proc = subprocess.Popen([binary, "serve", "--config", str(cfg)],
                                      stdout=self.stderr, stderr=subprocess.STDOUT)
@@ -292,15 +304,17 @@ class Hubrelay(System):
 
 
 class Postfix(System):
-    """A private instance (bench/postfix_instance.sh) under work/LABEL; root is master."""
+    """A private instance (bench/postfix_instance.sh) under work/LABEL; root is master.
+    With `milter`, smtpd calls that filter (smtpd_milters)."""
     name = "postfix"
 
-    def __init__(self, work: Path, sink: Sink, label: str = "postfix"):
+    def __init__(self, work: Path, sink: Sink, label: str = "postfix", milter: str = ""):
         self.sink = sink
         self.dir = work / label
         self.host, self.port = PF_ADDR, free_port(PF_ADDR)
+        env = dict(os.environ, SMTPD_MILTERS=milter)
         subprocess.run([str(HERE / "postfix_instance.sh"), "start", str(self.dir), self.host,
-                        str(self.port), str(self.sink.port)], check=True, timeout=60)
+                        str(self.port), str(self.sink.port)], check=True, timeout=60, env=env)
         self.root_pid = int((self.dir / "spool/pid/master.pid").read_text().strip())
         wait_port(self.host, self.port, self.alive)
 
@@ -312,11 +326,12 @@ class Postfix(System):
         self.sink.stop()
 
 
-def start_system(name: str, work: Path, binary: str, sink: Sink, label: str) -> System:
+def start_system(name: str, work: Path, binary: str, sink: Sink, label: str,
+                 milter: str = "") -> System:
     if name == "hubrelay":
-        return Hubrelay(work, binary, sink, label)
+        return Hubrelay(work, binary, sink, label, milter)
     if name == "postfix":
-        return Postfix(work, sink, label)
+        return Postfix(work, sink, label, milter)
     raise ValueError(f"unknown system {name!r} (hubrelay, postfix)")
 
 
@@ -339,5 +354,7 @@ def machine() -> Dict[str, str]:
                         text=True).stdout.strip()
     return {"nproc": str(os.cpu_count()), "cpu": cpu, "kernel": platform.release(),
             "memory": f"{int(mem) // 1024} MiB",
+            # Other work on the machine moves every figure: say how busy it was.
+            "load average at start": " ".join(f"{v:.1f}" for v in os.getloadavg()),
             "disk": f"{src[0]} ({src[1]}, {kind}) holds /tmp (queues)",
             "postfix": pf}

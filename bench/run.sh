@@ -5,7 +5,11 @@
 # smtp-sink, alternating on every point) and writes bench/results/latest.md.
 # Owns nothing else; every knob is an environment variable read by bench.py (see its
 # header): RUNS, SESSIONS, SIZES, MODES, POINTS, MESSAGES, MESSAGES_1, RUN_MIB, TIMEOUT,
-# SYSTEMS, LATENCY_MESSAGES, BIG_SESSIONS, BIG_SIZE, BIG_RUNS, OUT, KEEP. BENCH_TIMEOUT
+# SYSTEMS, LATENCY_MESSAGES, BIG_SESSIONS, BIG_SIZE, BIG_RUNS, OUT, KEEP, FILTER,
+# FILTER_WORKERS. FILTER=rspamd puts one rspamd instance (tests/e2e/filter_rigs.py) in both
+# relays' path as a milter (10 and 50 sessions x 10 and 100 KiB; rspamd's CPU shown apart)
+# and writes bench/results/filter-rspamd.md; a hubrelay without milter support is reported
+# as not measured and Postfix's figures are still printed. BENCH_TIMEOUT
 # (5400 s) bounds the whole run. QUICK=1 is a ~2-minute smoke of every path (1 run; 10
 # sessions: 1 KiB in both connection modes, 100 KiB reused, 1 MiB one message per
 # connection; the big-message point with 5 sessions x 30 MiB) that writes
@@ -25,6 +29,10 @@ fi
 [[ -x "$BIN" ]] || { echo "run.sh: no hubrelay binary; pass it as \$1" >&2; exit 2; }
 if [[ "${QUICK:-0}" == 1 ]]; then
   export RUNS=${RUNS:-1} MESSAGES=${MESSAGES:-300} MESSAGES_1=${MESSAGES_1:-100} RUN_MIB=${RUN_MIB:-64}
+  if [[ -n "${FILTER:-}" ]]; then
+    export POINTS=${POINTS:-10:10KiB:reused,50:100KiB:reused} OUT=${OUT:-$HERE/results/quick-filter.md}
+    export BIG_SESSIONS=${BIG_SESSIONS:-0}
+  fi
   export POINTS=${POINTS:-10:1KiB:reused,10:1KiB:per-connection,10:100KiB:reused,10:1MiB:per-connection}
   export LATENCY_MESSAGES=${LATENCY_MESSAGES:-10} BIG_SESSIONS=${BIG_SESSIONS:-5}
   export OUT=${OUT:-$HERE/results/quick.md}

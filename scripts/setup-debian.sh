@@ -19,7 +19,10 @@ pkgs=(
 # from prometheus to check the /metrics exposition, FUSE and fusepy for the power-loss
 # filesystem of tests/powerloss), clang for
 # the fuzz targets, the Debian package build (dpkg-buildpackage, dh, lintian) and
-# tests/package/check_package.sh (dpkg --root runs systemd-sysusers / -tmpfiles).
+# tests/package/check_package.sh (dpkg --root runs systemd-sysusers / -tmpfiles), and the
+# content filters the milter tests start on loopback with private configurations
+# (tests/e2e/filter_rigs.py: rspamd, clamd + clamav-milter, OpenDKIM) with the two DKIM
+# verifiers (python3-dkim, Mail::DKIM) and the scripted test filter (python3-milter).
 test_pkgs=(
   git libgtest-dev libgmock-dev sqlite3
   openssl swaks postfix python3 python3-aiosmtpd
@@ -30,6 +33,8 @@ test_pkgs=(
   haproxy
   fuse3 python3-fusepy
   debhelper dpkg-dev fakeroot lintian systemd
+  rspamd clamav-daemon clamav-milter opendkim opendkim-tools
+  python3-milter python3-dkim libmail-dkim-perl
 )
 if [ "${1:-}" = "--test" ]; then pkgs+=("${test_pkgs[@]}"); fi
 missing=()
@@ -39,5 +44,15 @@ done
 if ((${#missing[@]})); then
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   apt-get update -qq
+  # The filter packages' maintainer scripts would start their system services (rspamd,
+  # clamd, clamav-milter, freshclam, opendkim): policy-rc.d answering 101 forbids every
+  # start during this install (Docker images ship one; a bare machine may not), and
+  # without systemd running nothing else starts them. The tests run their own instances.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# setup-debian.sh: no service starts during package installation\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
