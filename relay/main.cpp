@@ -15,6 +15,7 @@
 #include "relay/cli/queue_cli.hpp"
 #include "relay/cli/route_explain.hpp"
 #include "relay/daemon.hpp"
+#include "relay/dkim/key_ring.hpp"
 #include "relay/version.hpp"
 
 using relay::cli::usage_error;
@@ -28,8 +29,12 @@ void print_version() {
   std::cout << "\n";
 }
 
+// The DKIM keys are judged here, beside the file: conf/ reads them but does no cryptography.
 conf::LoadResult load_or_report(const std::string& path) {
   auto loaded = conf::load_file(path);
+  if (loaded) {
+    if (auto signer = relay::dkim::load_signer(**loaded); !signer) loaded = std::unexpected(std::move(signer.error()));
+  }
   if (!loaded)
     for (const auto& diagnostic : loaded.error()) std::cerr << diagnostic.to_string() << "\n";
   return loaded;
