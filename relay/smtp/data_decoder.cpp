@@ -1,7 +1,8 @@
 // relay/smtp/data_decoder.cpp — the DATA state machine.
 //
 // The common path is a run of ordinary octets inside a line: it is found with memchr
-// (one scan for LF, one for CR before that LF) and appended in one piece. The LF
+// (one scan for LF, one for CR before that LF) and appended in one piece, together with
+// its CRLF when the CR is the octet just before the LF. The LF
 // position is cached across lines so a long run of bare CRs stays linear.
 // States and their single-octet decisions:
 //   smtp_line_start "."  → dot_seen          (maybe the terminator, maybe a stuffed dot)
@@ -109,6 +110,16 @@ DataDecoder::Step DataDecoder::decode(std::string_view input, std::string& sink)
         }
         const void* cr = std::memchr(data + i, '\r', next_lf - i);
         const std::size_t stop = cr ? static_cast<std::size_t>(static_cast<const char*>(cr) - data) : next_lf;
+        if (stop + 1 == next_lf && next_lf < n) {
+          // The common line: text, then a real CRLF. Copied with its CRLF in one append,
+          // as end_line(sink, false) would have produced it.
+          count_line_octets(stop - i);
+          emit(sink, data + i, next_lf + 1 - i);
+          line_length_ = 0;
+          i = next_lf + 1;
+          state_ = State::smtp_line_start;
+          break;
+        }
         emit(sink, data + i, stop - i);
         count_line_octets(stop - i);
         i = stop;
