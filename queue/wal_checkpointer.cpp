@@ -47,7 +47,11 @@ std::uint64_t WalCheckpointer::checkpoints() const {
 
 int WalCheckpointer::on_commit(void* self, sqlite3* /*db*/, const char* /*schema*/, int pages) noexcept {
   auto* checkpointer = static_cast<WalCheckpointer*>(self);
-  if (pages < checkpointer->pages_) return SQLITE_OK;
+  // Fewer frames than last time: a complete checkpoint let the writer start the WAL over.
+  if (pages < checkpointer->last_frames_) checkpointer->wake_at_ = checkpointer->pages_;
+  checkpointer->last_frames_ = pages;
+  if (pages < checkpointer->wake_at_) return SQLITE_OK;
+  checkpointer->wake_at_ = pages + checkpointer->pages_;
   bool wake = false;
   {
     std::lock_guard lock(checkpointer->mutex_);

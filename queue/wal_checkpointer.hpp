@@ -5,7 +5,8 @@
 // past a threshold. SQLite's default, wal_autocheckpoint, runs the checkpoint inside the
 // COMMIT that crosses 1,000 pages, so every ~17th 100 KiB message made its 250 wait for
 // it; here the writer connection has wal_autocheckpoint = 0 and only posts a wake-up from
-// its wal_hook (attach()). A PASSIVE checkpoint never blocks the writer, which goes on
+// its wal_hook (attach()), once per `pages` frames appended. A PASSIVE checkpoint never
+// blocks the writer, which goes on
 // appending to the WAL meanwhile; once a checkpoint has copied every frame, the writer's
 // next transaction starts the WAL over (journal_size_limit then truncates the file).
 // Durability is unchanged: the checkpointer uses synchronous = FULL, so it fsyncs the
@@ -49,12 +50,19 @@ class WalCheckpointer {
   std::uint64_t checkpoints() const;
 
  private:
-  WalCheckpointer(Connection connection, int pages) noexcept : connection_(std::move(connection)), pages_(pages) {}
+  WalCheckpointer(Connection connection, int pages) noexcept
+      : connection_(std::move(connection)), pages_(pages), wake_at_(pages) {}
   static int on_commit(void* self, sqlite3* db, const char* schema, int pages) noexcept;
   void run();
 
   Connection connection_;  // used only by thread_
   const int pages_;
+  // The writer's side (its thread only): a checkpoint is asked for each time the WAL has
+  // grown by `pages_` frames since the last request, not after every commit past the
+  // threshold (a writer that keeps ahead of the checkpoint would otherwise wake it for
+  // every commit, each pass rescanning the WAL).
+  int wake_at_ = 0;
+  int last_frames_ = 0;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool due_ = false;       // guarded by mutex_
