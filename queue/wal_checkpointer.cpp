@@ -45,8 +45,14 @@ std::uint64_t WalCheckpointer::checkpoints() const {
   return checkpoints_;
 }
 
-int WalCheckpointer::on_commit(void* self, sqlite3* /*db*/, const char* /*schema*/, int pages) noexcept {
+int WalCheckpointer::on_commit(void* self, sqlite3* db, const char* /*schema*/, int pages) noexcept {
   auto* checkpointer = static_cast<WalCheckpointer*>(self);
+  if (pages >= checkpointer->pages_ * restart_factor) {
+    // The thread never caught up with this writer: copy the rest here, so the next
+    // transaction starts the WAL over. A failure (a reader) is tried at the next commit.
+    sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    return SQLITE_OK;
+  }
   // Fewer frames than last time: a complete checkpoint let the writer start the WAL over.
   if (pages < checkpointer->last_frames_) checkpointer->wake_at_ = checkpointer->pages_;
   checkpointer->last_frames_ = pages;

@@ -9,6 +9,11 @@
 // blocks the writer, which goes on
 // appending to the WAL meanwhile; once a checkpoint has copied every frame, the writer's
 // next transaction starts the WAL over (journal_size_limit then truncates the file).
+// The WAL starts over only when a checkpoint copied every frame before the writer's next
+// transaction; a writer that never pauses for a whole pass keeps it growing. So once the
+// WAL holds `restart_factor` times the threshold, the writer's own hook runs one PASSIVE
+// checkpoint inline, as SQLite's auto-checkpoint would: the thread has copied nearly
+// everything already, so it is short, and it lets the WAL start over.
 // Durability is unchanged: the checkpointer uses synchronous = FULL, so it fsyncs the
 // WAL before and the database after copying, as the auto-checkpoint did.
 // Threading: attach() on the writer's thread before it writes; the hook runs on that
@@ -33,6 +38,8 @@ class WalCheckpointer {
  public:
   /// WAL pages after a commit that wake the checkpointer (SQLite's auto-checkpoint default).
   static constexpr int default_pages = 1000;
+  /// WAL size, in thresholds, at which the writer checkpoints inline so the WAL restarts.
+  static constexpr int restart_factor = 8;
 
   /// Opens its own connection to `db_path` and starts the thread.
   static std::expected<std::unique_ptr<WalCheckpointer>, std::string> open(const std::string& db_path,
