@@ -4,6 +4,10 @@
 #include <system_error>
 
 namespace queue {
+namespace {
+// Passes per wake-up while the writer keeps appending during each one.
+constexpr int catch_up_passes = 4;
+}  // namespace
 
 std::expected<std::unique_ptr<WalCheckpointer>, std::string> WalCheckpointer::open(const std::string& db_path,
                                                                                     int pages) {
@@ -77,14 +81,20 @@ void WalCheckpointer::run() {
       due_ = false;
     }
     // PASSIVE: copies what no reader still needs, never waits for the writer or readers.
-    // A partial checkpoint is finished by the next wake-up.
-    int log_frames = 0;
-    int copied = 0;
-    const int rc = sqlite3_wal_checkpoint_v2(connection_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
-                                             &copied);
-    if (rc == SQLITE_OK) {
-      std::lock_guard lock(mutex_);
-      ++checkpoints_;
+    // The WAL starts over only if a pass ends with every frame copied, so the frames the
+    // writer appended during a pass are copied by a few more (short) passes at once.
+    for (int pass = 0; pass < catch_up_passes; ++pass) {
+      int log_frames = 0;
+      int copied = 0;
+      const int rc = sqlite3_wal_checkpoint_v2(connection_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                               &copied);
+      if (rc != SQLITE_OK) break;  // busy or failing: the next wake-up tries again
+      {
+        std::lock_guard lock(mutex_);
+        ++checkpoints_;
+        if (stopping_) return;
+      }
+      if (copied >= log_frames) break;
     }
   }
 }
