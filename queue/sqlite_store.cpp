@@ -395,12 +395,14 @@ std::expected<std::optional<UnixMillis>, std::error_code> SqliteStore::next_due(
 // messages_body_file keeps it from reading envelopes with inline bodies.
 std::expected<std::vector<SpooledBody>, std::error_code> SqliteStore::spooled_bodies() {
   auto s = Statement::prepare(db_.get(),
-                              "SELECT id, body_file, size FROM messages WHERE body_file IS NOT NULL ORDER BY id");
+                              "SELECT id, body_file, size, EXISTS(SELECT 1 FROM attempts a WHERE a.message_id = messages.id) "
+                              "FROM messages WHERE body_file IS NOT NULL ORDER BY id");
   if (!s) return std::unexpected(fail(s.error()));
   std::vector<SpooledBody> out;
   int rc = SQLITE_ROW;
   while ((rc = s->step()) == SQLITE_ROW)
-    out.push_back({s->column_int64(0), std::string(s->column_text(1)), static_cast<std::uint64_t>(s->column_int64(2))});
+    out.push_back({s->column_int64(0), std::string(s->column_text(1)), static_cast<std::uint64_t>(s->column_int64(2)),
+                   s->column_int64(3) != 0});
   if (rc != SQLITE_DONE) return std::unexpected(fail(rc));
   return out;
 }

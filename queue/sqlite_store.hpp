@@ -35,6 +35,7 @@ struct SpooledBody {
   MessageId id = 0;
   std::string file;
   std::uint64_t size = 0;
+  bool tried = false;  // has history (a delivery attempt or an administrator's action)
 };
 
 class SqliteStore {

@@ -2,7 +2,8 @@
 // an envelope whose body file is missing or short was never acknowledged (the 250 waits
 // for the body's flush and the envelope's COMMIT, which run in parallel), so it is
 // removed from the queue silently: no failed recipients, no report to the sender. A
-// complete body keeps its message; a file no envelope names is deleted.
+// complete body keeps its message; a file no envelope names is deleted. A message that was
+// already tried was acknowledged: its lost body fails it with 5.3.0 and a report.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -97,6 +98,34 @@ TEST_F(SpoolRecoveryTest, EnvelopeWithoutDurableBodyIsRemovedWithoutReport) {
   EXPECT_TRUE(std::filesystem::exists(spool_path(kept_file.name)));
   EXPECT_FALSE(std::filesystem::exists(spool_path(short_file.name)));
   EXPECT_FALSE(std::filesystem::exists(spool_path(orphan)));
+}
+
+TEST_F(SpoolRecoveryTest, LostBodyOfATriedMessageFailsItWithAReport) {
+  queue::MessageId tried = 0;
+  {
+    auto store = queue::SqliteStore::open(dir_.file("queue.db"));
+    ASSERT_TRUE(store) << store.error();
+    const queue::SpoolEntry file = write_body(body_);
+    tried = commit_envelope(*store, file);
+    // One delivery attempt in its history: its 250 was sent before the crash.
+    auto s = queue::Statement::prepare(store->handle(),
+                                       "INSERT INTO attempts(message_id, idx, at, hop, state, reply) "
+                                       "VALUES (?1, 0, 500, 'hub', 1, '451 4.4.1 try later')");
+    ASSERT_TRUE(s);
+    s->bind(1, tried);
+    ASSERT_EQ(s->step(), SQLITE_DONE);
+    ASSERT_FALSE(spool_->remove(file.name));  // removed by hand afterwards
+  }
+  auto recovered = recover_spool(conf::Config{}, dir_.file("queue.db"), *spool_, 1000);
+  ASSERT_TRUE(recovered) << recovered.error();
+  EXPECT_EQ(recovered->never_acknowledged, 0u);
+  EXPECT_EQ(recovered->bodies_lost, 1u);
+  EXPECT_EQ(recovered->reports, 1u) << "the sender is told";
+  auto admin = queue::AdminStore::open(dir_.file("queue.db"));
+  ASSERT_TRUE(admin) << admin.error();
+  auto shown = admin->show(tried);
+  ASSERT_TRUE(shown) << "an acknowledged message never leaves the queue silently";
+  EXPECT_EQ(count("SELECT count(*) FROM recipients WHERE last_reply LIKE '550 5.3.0%'"), 1);
 }
 
 TEST_F(SpoolRecoveryTest, NothingToDoLeavesTheQueueAlone) {
