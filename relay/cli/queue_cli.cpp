@@ -22,17 +22,13 @@
 #include "relay/cli/arguments.hpp"
 #include "relay/cli/help.hpp"
 #include "relay/logging.hpp"
-#include "relay/delivery/admin_reports.hpp"
 #include "relay/delivery/queue_bridge.hpp"
+#include "relay/admin/queue_actions.hpp"
 #include "relay/admin/queue_format.hpp"
 #include "relay/admin/stats_text.hpp"
 
 namespace relay {
 namespace {
-
-constexpr const char* deleted_reply = "550 5.0.0 deleted by administrator";
-constexpr const char* bounced_reply = "550 5.0.0 bounced by administrator";
-constexpr const char* expired_reply = "451 4.4.7 expired by administrator";
 
 queue::UnixMillis now_ms() { return unix_now_ms(); }
 
@@ -82,13 +78,6 @@ int usage_error(const std::string& command, const std::string& why) {
   return cli::usage_error(command.empty() ? "queue" : "queue " + command, why);
 }
 
-std::string join_ids(const queue::Selection& s) {
-  if (s.all) return "all";
-  if (!s.domain.empty()) return "domain=" + s.domain;
-  std::string out;
-  for (auto id : s.ids) out += (out.empty() ? "" : ",") + queue::format_queue_id(id);
-  return out;
-}
 
 }  // namespace
 
@@ -196,39 +185,19 @@ int queue_cli_main(const std::vector<std::string>& words, const std::string& def
     return 0;
   }
 
-  // Mutations: one selection, one transaction, one audit line.
-  std::expected<queue::MutationResult, std::string> result;
-  std::string action = command;
-  const bool bounce = p.flags.contains("bounce");
-  std::size_t unreported = 0;
-  const queue::NoticeComposer reports = administrator_reports(config, now, unreported);
-  if (command == "retry") result = store->retry(selection, now);
-  else if (command == "hold") result = store->hold(selection);
-  else if (command == "release") result = store->release(selection, now);
-  else if (command == "delete" && bounce) {
-    action = "delete --bounce";
-    result = store->finish(selection, queue::RecipientState::failed, deleted_reply, now, reports);
-  } else if (command == "delete") result = store->remove(selection);
-  else if (command == "bounce") result = store->finish(selection, queue::RecipientState::failed, bounced_reply, now, reports);
-  else result = store->finish(selection, queue::RecipientState::expired, expired_reply, now, reports);
-
-  // The audit line goes where the daemon logs, so one file tells the whole story.
+  // Mutations: the code the admin API runs too (relay/admin/queue_actions): one selection,
+  // one transaction, one audit line, written where the daemon logs so one file tells the
+  // whole story.
   if (auto error = configure_logging(config.log); !error.empty()) std::cerr << "hubrelay queue: " << error << "\n";
   if (spdlog::default_logger()->level() > spdlog::level::info) spdlog::default_logger()->set_level(spdlog::level::info);
-  if (!result) {
-    spdlog::warn("queue admin {} action=\"{}\" target={} result=refused reason=\"{}\"", who(), action,
-                 join_ids(selection), result.error());
-    spdlog::default_logger()->flush();
-    return fail(result.error());
-  }
-  const bool finishing = command == "bounce" || command == "expire" || action == "delete --bounce";
-  spdlog::info("queue admin {} action=\"{}\" target={} messages={} recipients={}{}", who(), action, join_ids(selection),
-               result->messages, result->recipients, finishing ? fmt::format(" dsn_queued={}", result->notices) : "");
-  if (unreported > 0)
-    spdlog::warn("queue admin action=\"{}\": {} failed recipient(s) of null-sender mail; no DSN (RFC 3464 section 2)",
-                 action, unreported);
+  admin::QueueAction action{.action = command, .ids = {}, .all = selection.all, .domain = selection.domain,
+                            .filter = std::nullopt, .dry_run = false, .report = p.flags.contains("bounce")};
+  for (auto id : ids) action.ids.push_back(queue::format_queue_id(id));
+  auto result = admin::run_queue_action(*store, config, action, who(), now);
   spdlog::default_logger()->flush();
-  std::cout << action << ": " << result->messages << " message(s), " << result->recipients << " recipient(s)\n";
+  if (!result) return fail(result.error().message);
+  std::cout << (action.report ? "delete --bounce" : command) << ": " << result->messages << " message(s), "
+            << result->recipients << " recipient(s)\n";
   return 0;
 }
 

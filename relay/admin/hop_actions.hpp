@@ -1,0 +1,32 @@
+// relay/admin/hop_actions.hpp — an administrator suspends or resumes a hop of the running daemon.
+//
+// Owns: the admin API's hop suspend/resume (Exchange's Suspend-Queue/Resume-Queue): the hop
+// named, the suspension set on the delivery engine (the same health::HopSuspension a
+// suspend_on reply uses, so hop state, health.json and /metrics show it as "suspended"),
+// its audit line, and the hop's state read back afterwards.
+// Never: parses requests (relay/admin/api_request.cpp) or persists the suspension (it lasts
+// until its end, a resume, a configuration reload or a restart: docs/metrics.md).
+// Threading: the io_context thread (the engine's). Errors: ApiError 404 unknown hop,
+// 409 resume of a hop that is not suspended.
+#pragma once
+
+#include <expected>
+#include <functional>
+#include <string_view>
+#include <vector>
+
+#include "conf/config.hpp"
+#include "health/report.hpp"
+#include "relay/admin/api_request.hpp"
+
+namespace relay {
+class DeliveryEngine;
+}
+
+namespace relay::admin {
+
+std::expected<HopActionResult, ApiError> run_hop_action(const conf::Config& config, DeliveryEngine& delivery,
+                                                       const std::function<std::vector<health::HopState>()>& states,
+                                                       const HopAction& action, std::string_view who);
+
+}  // namespace relay::admin
