@@ -304,7 +304,11 @@ int serve(conf::ConfigPtr config_ptr) {
   // state as health.json and /metrics show it.
   admin_backend.attach([&] { return current->config; },
                        [&](const admin::HopAction& action, std::string_view who) {
-                         return admin::run_hop_action(*current->config, *current->delivery, [&] { return health_service.hop_states(); }, action, who);
+                         return admin::run_hop_action(*current->config, *current->delivery,
+                                                      [&] { return health_service.hop_states(); }, action, who);
+                       },
+                       [&](const admin::PathAction& action, std::string_view who) {
+                         return admin::run_path_action(health_service.monitor(), action, who);
                        });
 
   // Old generations are freed once nothing can refer to them: no session at all (a

@@ -72,16 +72,22 @@ std::optional<std::string_view> queue_action_of(std::string_view path) {
   return name;
 }
 
-std::optional<std::pair<std::string_view, std::string_view>> hop_action_of(std::string_view path) {
-  constexpr std::string_view prefix = "/api/hops/";
+// "/api/hops/H/suspend" with prefix "/api/hops/" and verbs suspend/resume → {"H", "suspend"}.
+std::optional<std::pair<std::string_view, std::string_view>> named_action_of(std::string_view path,
+                                                                             std::string_view prefix,
+                                                                             std::string_view verb_a,
+                                                                             std::string_view verb_b) {
   if (!path.starts_with(prefix)) return std::nullopt;
   const auto rest = path.substr(prefix.size());
   const auto slash = rest.rfind('/');
   if (slash == std::string_view::npos || slash == 0) return std::nullopt;
   const auto verb = rest.substr(slash + 1);
-  if (verb != "suspend" && verb != "resume") return std::nullopt;
+  if (verb != verb_a && verb != verb_b) return std::nullopt;
   return std::pair{rest.substr(0, slash), verb};
 }
+
+auto hop_action_of(std::string_view path) { return named_action_of(path, "/api/hops/", "suspend", "resume"); }
+auto path_action_of(std::string_view path) { return named_action_of(path, "/api/paths/", "force", "release"); }
 
 std::string who(const Request& request) {
   return "api client=" + (request.remote.empty() ? std::string("?") : request.remote);
@@ -98,6 +104,12 @@ Response mutation(const Request& request, std::string_view path, std::string_vie
     auto parsed = parse_queue_action(*action, request.body);
     if (!parsed) return json_error(parsed.error());
     auto done = backend.queue_action(*parsed, who(request));
+    return done ? json(to_json(*done)) : json_error(done.error());
+  }
+  if (const auto forced = path_action_of(path)) {
+    auto parsed = parse_path_action(forced->first, forced->second == "release", request.body);
+    if (!parsed) return json_error(parsed.error());
+    auto done = backend.path_action(*parsed, who(request));
     return done ? json(to_json(*done)) : json_error(done.error());
   }
   const auto [hop, verb] = *hop_action_of(path);
@@ -139,7 +151,7 @@ Response handle(const Request& request, std::string_view token, Backend& backend
   // `hubrelay track` runs), with an operation in openapi.cpp; the status page's trace box
   // then searches it instead of the queue. Not wired yet: the tracking records are not in
   // this tree.
-  if (queue_action_of(path) || hop_action_of(path)) return mutation(request, path, token, backend);
+  if (queue_action_of(path) || hop_action_of(path) || path_action_of(path)) return mutation(request, path, token, backend);
   if (!authorized(token, request.authorization, query)) {
     Response r = text(401, "401 unauthorized: send Authorization: Bearer <[admin] token>\n");
     r.challenge = true;

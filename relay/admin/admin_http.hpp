@@ -2,7 +2,7 @@
 //
 // Owns: routing of the admin HTTP API (GET /metrics, /api/status, /api/queue,
 // /api/queue/summary, /api/queue/ID, /api/openapi.json, / and /status for the status page;
-// POST /api/queue/ACTION and /api/hops/HOP/suspend|resume), bearer-token checking ([admin]
+// POST /api/queue/ACTION, /api/hops/HOP/suspend|resume, /api/paths/PATH/force|release), bearer-token checking ([admin]
 // token_file; compared in constant time; every mutation needs the token, sent as a header),
 // and method/404 answers (JSON errors for the writable API: relay/admin/api_request.hpp).
 // Never: touches sockets (relay/admin/admin_server.cpp is the Beast driver) or reads the queue
@@ -60,6 +60,8 @@ class Backend {
   virtual std::expected<QueueActionResult, ApiError> queue_action(const QueueAction& action, std::string_view who) = 0;
   /// Suspends or resumes a hop of the running daemon, audited as `who`.
   virtual std::expected<HopActionResult, ApiError> hop_action(const HopAction& action, std::string_view who) = 0;
+  /// Forces a health path of the running daemon UP or DOWN, or releases it, audited as `who`.
+  virtual std::expected<PathActionResult, ApiError> path_action(const PathAction& action, std::string_view who) = 0;
 };
 
 /// Splits "path?a=1&b=%20x" into the path and decoded parameters (last one wins).

@@ -127,6 +127,12 @@ std::expected<admin::HopActionResult, admin::ApiError> DaemonAdminBackend::hop_a
   return hops_(action, who);
 }
 
+std::expected<admin::PathActionResult, admin::ApiError> DaemonAdminBackend::path_action(
+    const admin::PathAction& action, std::string_view who) {
+  if (!paths_) return std::unexpected(admin::ApiError{503, "internal", "the daemon is still starting"});
+  return paths_(action, who);
+}
+
 // --- driver ------------------------------------------------------------------------------
 
 struct AdminServer::State {

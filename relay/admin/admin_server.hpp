@@ -40,13 +40,20 @@ class DaemonAdminBackend : public admin::Backend {
   std::expected<admin::HopActionResult, admin::ApiError> hop_action(const admin::HopAction& action,
                                                                    std::string_view who) override;
 
+  std::expected<admin::PathActionResult, admin::ApiError> path_action(const admin::PathAction& action,
+                                                                     std::string_view who) override;
+
   using HopActions = std::function<std::expected<admin::HopActionResult, admin::ApiError>(const admin::HopAction&,
                                                                                          std::string_view who)>;
-  /// The daemon's current configuration (sender reports of queue actions) and its hop
-  /// control (the engine of the current generation); set once both exist.
-  void attach(std::function<conf::ConfigPtr()> config, HopActions hops) {
+  using PathActions = std::function<std::expected<admin::PathActionResult, admin::ApiError>(const admin::PathAction&,
+                                                                                           std::string_view who)>;
+  /// The daemon's current configuration (sender reports of queue actions), its hop control
+  /// (the engine of the current generation) and its path control (the health monitor);
+  /// set once they exist.
+  void attach(std::function<conf::ConfigPtr()> config, HopActions hops, PathActions paths) {
     config_ = std::move(config);
     hops_ = std::move(hops);
+    paths_ = std::move(paths);
   }
 
  private:
@@ -56,6 +63,7 @@ class DaemonAdminBackend : public admin::Backend {
   std::optional<queue::AdminStore> store_;
   std::function<conf::ConfigPtr()> config_;
   HopActions hops_;
+  PathActions paths_;
 };
 
 class AdminServer {

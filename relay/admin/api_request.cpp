@@ -112,32 +112,62 @@ std::expected<QueueAction, ApiError> parse_queue_action(std::string_view action,
   return out;
 }
 
+namespace {
+
+// "duration": "30m" or a number of seconds, read as text for parse_age_ms.
+std::optional<ApiError> read_duration(health::JsonReader& reader, std::optional<std::string>& out) {
+  if (auto text = reader.string()) {
+    out = std::move(*text);
+  } else if (auto seconds = reader.integer()) {
+    out = std::to_string(*seconds) + "s";
+  } else {
+    return bad_request("\"duration\" must be a string such as \"30m\" or a number of seconds");
+  }
+  return std::nullopt;
+}
+
+std::expected<std::int64_t, ApiError> duration_seconds(const std::optional<std::string>& duration) {
+  if (!duration) return std::unexpected(bad_request("\"duration\" is required (\"90s\", \"30m\", \"2h\", \"1d\")"));
+  const auto ms = queue::parse_age_ms(*duration);
+  if (!ms || *ms < 1000 || *ms / 1000 > max_suspension_seconds)
+    return std::unexpected(bad_request("\"duration\" must be from 1s to 7d, such as \"30m\"; got \"" + *duration + "\""));
+  return *ms / 1000;
+}
+
+}  // namespace
+
 std::expected<HopAction, ApiError> parse_hop_action(std::string_view hop, bool suspend, std::string_view body) {
   HopAction out{std::string(hop), suspend, 0, {}};
-  std::string duration;
-  bool has_duration = false;
+  std::optional<std::string> duration;
   auto failure = read_object(body, [&](health::JsonReader& reader, const std::string& key) -> std::optional<ApiError> {
     if (key == "reason") return read_string(reader, key, out.reason);
-    if (key == "duration" && suspend) {
-      has_duration = true;
-      if (auto text = reader.string()) {
-        duration = std::move(*text);
-      } else if (auto seconds = reader.integer()) {
-        duration = std::to_string(*seconds) + "s";
-      } else {
-        return bad_request("\"duration\" must be a string such as \"30m\" or a number of seconds");
-      }
-      return std::nullopt;
-    }
+    if (key == "duration" && suspend) return read_duration(reader, duration);
     return unknown_field("the request", key);
   });
   if (failure) return std::unexpected(std::move(*failure));
   if (!suspend) return out;
-  if (!has_duration) return std::unexpected(bad_request("\"duration\" is required (\"90s\", \"30m\", \"2h\", \"1d\")"));
-  const auto ms = queue::parse_age_ms(duration);
-  if (!ms || *ms < 1000 || *ms / 1000 > max_suspension_seconds)
-    return std::unexpected(bad_request("\"duration\" must be from 1s to 7d, such as \"30m\"; got \"" + duration + "\""));
-  out.seconds = *ms / 1000;
+  const auto seconds = duration_seconds(duration);
+  if (!seconds) return std::unexpected(seconds.error());
+  out.seconds = *seconds;
+  return out;
+}
+
+std::expected<PathAction, ApiError> parse_path_action(std::string_view path, bool release, std::string_view body) {
+  PathAction out{std::string(path), release, false, 0, {}};
+  std::optional<std::string> duration, state;
+  auto failure = read_object(body, [&](health::JsonReader& reader, const std::string& key) -> std::optional<ApiError> {
+    if (key == "reason") return read_string(reader, key, out.reason);
+    if (key == "duration" && !release) return read_duration(reader, duration);
+    if (key == "state" && !release) return read_string(reader, key, state.emplace());
+    return unknown_field("the request", key);
+  });
+  if (failure) return std::unexpected(std::move(*failure));
+  if (release) return out;
+  if (state != "up" && state != "down") return std::unexpected(bad_request("\"state\" must be \"down\" or \"up\""));
+  out.up = state == "up";
+  const auto seconds = duration_seconds(duration);
+  if (!seconds) return std::unexpected(seconds.error());
+  out.seconds = *seconds;
   return out;
 }
 
@@ -154,6 +184,11 @@ std::string to_json(const HopActionResult& r) {
   return "{\"hop\":" + health::json_string(r.hop) + ",\"state\":" + health::json_string(r.state) +
          ",\"suspended_until\":" + std::to_string(r.suspended_until) + ",\"reason\":" + health::json_string(r.reason) +
          "}\n";
+}
+
+std::string to_json(const PathActionResult& r) {
+  return "{\"path\":" + health::json_string(r.path) + ",\"state\":" + health::json_string(r.state) +
+         ",\"forced_until\":" + std::to_string(r.forced_until) + ",\"reason\":" + health::json_string(r.reason) + "}\n";
 }
 
 std::string error_json(const ApiError& error) {

@@ -62,11 +62,31 @@ struct HopActionResult {
   std::string reason;
 };
 
+/// Force a health path UP or DOWN for `seconds` (maintenance now), or release it.
+struct PathAction {
+  std::string path;
+  bool release = false;
+  bool up = false;                       // forced UP; else DOWN
+  std::int64_t seconds = 0;
+  std::string reason;
+};
+
+struct PathActionResult {
+  std::string path;
+  std::string state;                     // "up" or "down" afterwards
+  std::int64_t forced_until = 0;         // Unix seconds; 0 when not forced
+  std::string reason;
+};
+
 std::expected<QueueAction, ApiError> parse_queue_action(std::string_view action, std::string_view body);
 /// `suspend`: body {"duration": "30m" | seconds, "reason": "..."}; resume takes {} or nothing.
 std::expected<HopAction, ApiError> parse_hop_action(std::string_view hop, bool suspend, std::string_view body);
 
+/// `release` false: body {"state": "down" | "up", "duration": ..., "reason": ...}.
+std::expected<PathAction, ApiError> parse_path_action(std::string_view path, bool release, std::string_view body);
+
 std::string to_json(const QueueActionResult& result);
+std::string to_json(const PathActionResult& result);
 std::string to_json(const HopActionResult& result);
 std::string error_json(const ApiError& error);
 

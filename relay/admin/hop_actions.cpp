@@ -1,4 +1,4 @@
-// relay/admin/hop_actions.cpp — an administrator suspends or resumes a hop of the running daemon.
+// relay/admin/hop_actions.cpp — an administrator suspends a hop or forces a path of the running daemon.
 #include "relay/admin/hop_actions.hpp"
 
 #include <algorithm>
@@ -36,6 +36,33 @@ std::expected<HopActionResult, ApiError> run_hop_action(const conf::Config& conf
     out.state = std::string(health::to_string(s->condition));
     out.suspended_until = s->suspended_until / 1000;
   }
+  return out;
+}
+
+std::expected<PathActionResult, ApiError> run_path_action(health::Monitor& monitor, const PathAction& action,
+                                                         std::string_view who) {
+  const std::string reason = action.reason.empty() ? std::string("no reason given") : action.reason;
+  const auto until = std::chrono::system_clock::now() + std::chrono::seconds(action.seconds);
+  const std::optional<health::State> state =
+      action.release ? std::nullopt : std::optional(action.up ? health::State::up : health::State::down);
+  const auto done = monitor.force_path(action.path, state, until, reason);
+  const std::string verb = action.release ? "release" : action.up ? "force up" : "force down";
+  if (!done) {
+    const bool unknown = done.error().starts_with("no health path");
+    spdlog::warn("path admin {} action=\"{}\" path={} result=refused reason=\"{}\"", who, verb, action.path, done.error());
+    return std::unexpected(ApiError{unknown ? 404 : 409, unknown ? "not_found" : "conflict", done.error()});
+  }
+  if (action.release)
+    spdlog::info("path admin {} action=\"release\" path={} reason=\"{}\"", who, action.path, reason);
+  else
+    spdlog::warn("path admin {} action=\"{}\" path={} for={}s until={} reason=\"{}\"", who, verb, action.path,
+                 action.seconds, health::format_utc(unix_now_ms() + action.seconds * 1000), reason);
+  PathActionResult out{action.path, "", 0, action.release ? std::string() : reason};
+  if (const auto snapshot = monitor.snapshot())
+    if (const auto p = std::ranges::find(snapshot->paths, action.path, &health::PathStatus::name); p != snapshot->paths.end())
+      out.state = std::string(health::to_string(p->state));
+  if (const auto forced = monitor.forced_until(action.path); forced != std::chrono::system_clock::time_point{})
+    out.forced_until = std::chrono::duration_cast<std::chrono::seconds>(forced.time_since_epoch()).count();
   return out;
 }
 

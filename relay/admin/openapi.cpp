@@ -65,12 +65,28 @@ constexpr std::string_view document = R"json({
           "reason": {"type": "string"}
         }
       },
-      "HopResumeRequest": {"type": "object", "additionalProperties": false, "properties": {"reason": {"type": "string"}}},
+      "ReasonOnlyRequest": {"type": "object", "additionalProperties": false, "properties": {"reason": {"type": "string"}}},
       "HopActionResult": {
         "type": "object", "additionalProperties": false, "required": ["hop", "state", "suspended_until", "reason"],
         "properties": {
           "hop": {"type": "string"}, "state": {"type": "string"},
           "suspended_until": {"type": "integer", "minimum": 0, "description": "Unix seconds; 0 when not suspended"},
+          "reason": {"type": "string"}
+        }
+      },
+      "PathForceRequest": {
+        "type": "object", "additionalProperties": false, "required": ["state", "duration"],
+        "properties": {
+          "state": {"type": "string", "enum": ["down", "up"]},
+          "duration": {"oneOf": [{"type": "string", "pattern": "^[0-9]+[smhd]?$"}, {"type": "integer", "minimum": 1}]},
+          "reason": {"type": "string"}
+        }
+      },
+      "PathActionResult": {
+        "type": "object", "additionalProperties": false, "required": ["path", "state", "forced_until", "reason"],
+        "properties": {
+          "path": {"type": "string"}, "state": {"type": "string", "enum": ["UP", "DOWN", ""]},
+          "forced_until": {"type": "integer", "minimum": 0, "description": "Unix seconds; 0 when not forced"},
           "reason": {"type": "string"}
         }
       },
@@ -126,10 +142,8 @@ constexpr std::string_view document = R"json({
       "Conflict": {"description": "the request conflicts with the current state", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "MethodNotAllowed": {"description": "use POST", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "QueueActionDone": {"description": "what was selected and changed", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/QueueActionResult"}}}},
+      "PathActionDone": {"description": "the path's state afterwards", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PathActionResult"}}}},
       "HopActionDone": {"description": "the hop's state afterwards", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HopActionResult"}}}}
-    },
-    "requestBodies": {
-      "QueueAction": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/QueueActionRequest"}}}}
     }
   },
   "paths": {
@@ -158,15 +172,7 @@ constexpr std::string_view document = R"json({
         "200": {"description": "the message", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/QueuedMessage"}}}},
         "400": {"description": "not a queue id", "content": {"text/plain": {"schema": {"type": "string"}}}},
         "404": {"description": "no such message", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
-QUEUE_ACTIONS
-    "/api/hops/{hop}/suspend": {"post": {"operationId": "suspendHop", "summary": "suspend a hop for a duration (no new connections; its work goes to other hops or waits)", "security": [{"bearer": []}],
-      "parameters": [{"name": "hop", "in": "path", "required": true, "schema": {"type": "string"}}],
-      "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HopSuspendRequest"}}}},
-      "responses": {"200": {"$ref": "#/components/responses/HopActionDone"}, "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "403": {"$ref": "#/components/responses/Forbidden"}, "404": {"$ref": "#/components/responses/NotFound"}, "405": {"$ref": "#/components/responses/MethodNotAllowed"}}}},
-    "/api/hops/{hop}/resume": {"post": {"operationId": "resumeHop", "summary": "end a hop's suspension now", "security": [{"bearer": []}],
-      "parameters": [{"name": "hop", "in": "path", "required": true, "schema": {"type": "string"}}],
-      "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HopResumeRequest"}}}},
-      "responses": {"200": {"$ref": "#/components/responses/HopActionDone"}, "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "403": {"$ref": "#/components/responses/Forbidden"}, "404": {"$ref": "#/components/responses/NotFound"}, "405": {"$ref": "#/components/responses/MethodNotAllowed"}, "409": {"$ref": "#/components/responses/Conflict"}}}},
+POST_OPERATIONS
     "/": {"get": {"operationId": "getStatusPage", "summary": "the status page (HTML; ?token= for a browser)",
       "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}}},
     "/status": {"get": {"operationId": "getStatusPageAlias", "summary": "the status page",
@@ -175,34 +181,46 @@ QUEUE_ACTIONS
 }
 )json";
 
-// The six queue actions share their request, answers and security; only the path, the
-// operationId and the summary differ.
-struct QueueOperation {
-  std::string_view action, operation_id, summary;
+// The writable operations share their shape (POST, bearer security, a JSON request, the
+// JSON answers and errors); only these columns differ.
+struct PostOperation {
+  std::string_view path, operation_id, summary;
+  std::string_view parameter;      // the path template's name, "" for none
+  std::string_view request;        // schema name of the body
+  bool body_required;
+  std::string_view done;           // response name of the 200 answer
+  bool conflict;                   // 409 is a possible answer
 };
-constexpr QueueOperation queue_operations[] = {
-    {"hold", "holdMessages", "hold messages (no delivery until released)"},
-    {"release", "releaseMessages", "release held messages, due now"},
-    {"retry", "retryMessages", "make pending recipients due now"},
-    {"delete", "deleteMessages", "delete messages (report: true sends the sender a DSN)"},
-    {"bounce", "bounceMessages", "fail pending recipients and send the sender a DSN"},
-    {"expire", "expireMessages", "expire pending recipients and send the sender a DSN"},
+constexpr PostOperation post_operations[] = {
+    {"/api/queue/hold", "holdMessages", "hold messages (no delivery until released)", "", "QueueActionRequest", true, "QueueActionDone", true},
+    {"/api/queue/release", "releaseMessages", "release held messages, due now", "", "QueueActionRequest", true, "QueueActionDone", true},
+    {"/api/queue/retry", "retryMessages", "make pending recipients due now", "", "QueueActionRequest", true, "QueueActionDone", true},
+    {"/api/queue/delete", "deleteMessages", "delete messages (report: true sends the sender a DSN)", "", "QueueActionRequest", true, "QueueActionDone", true},
+    {"/api/queue/bounce", "bounceMessages", "fail pending recipients and send the sender a DSN", "", "QueueActionRequest", true, "QueueActionDone", true},
+    {"/api/queue/expire", "expireMessages", "expire pending recipients and send the sender a DSN", "", "QueueActionRequest", true, "QueueActionDone", true},
+    {"/api/hops/{hop}/suspend", "suspendHop", "suspend a hop for a duration (no new connections; its work goes to other hops or waits)", "hop", "HopSuspendRequest", true, "HopActionDone", false},
+    {"/api/hops/{hop}/resume", "resumeHop", "end a hop's suspension now", "hop", "ReasonOnlyRequest", false, "HopActionDone", true},
+    {"/api/paths/{path}/force", "forcePath", "force a health path UP or DOWN for a duration (maintenance now: no checks, no alerts)", "path", "PathForceRequest", true, "PathActionDone", false},
+    {"/api/paths/{path}/release", "releasePath", "end a path's force now; its checks decide again", "path", "ReasonOnlyRequest", false, "PathActionDone", true},
 };
 
-std::string queue_paths() {
+std::string post_paths() {
   std::string out;
-  for (const auto& op : queue_operations) {
-    out += "    \"/api/queue/" + std::string(op.action) + "\": {\"post\": {\"operationId\": \"" +
-           std::string(op.operation_id) + "\", \"summary\": \"" + std::string(op.summary) +
-           "\", \"security\": [{\"bearer\": []}],\n"
-           "      \"requestBody\": {\"$ref\": \"#/components/requestBodies/QueueAction\"},\n"
-           "      \"responses\": {\"200\": {\"$ref\": \"#/components/responses/QueueActionDone\"}, "
-           "\"400\": {\"$ref\": \"#/components/responses/BadRequest\"}, "
-           "\"401\": {\"$ref\": \"#/components/responses/Unauthorized\"}, "
-           "\"403\": {\"$ref\": \"#/components/responses/Forbidden\"}, "
-           "\"404\": {\"$ref\": \"#/components/responses/NotFound\"}, "
-           "\"405\": {\"$ref\": \"#/components/responses/MethodNotAllowed\"}, "
-           "\"409\": {\"$ref\": \"#/components/responses/Conflict\"}}}},\n";
+  const auto answer = [](std::string_view status, std::string_view name) {
+    return "\"" + std::string(status) + "\": {\"$ref\": \"#/components/responses/" + std::string(name) + "\"}";
+  };
+  for (const auto& op : post_operations) {
+    out += "    \"" + std::string(op.path) + "\": {\"post\": {\"operationId\": \"" + std::string(op.operation_id) +
+           "\", \"summary\": \"" + std::string(op.summary) + "\", \"security\": [{\"bearer\": []}],\n";
+    if (!op.parameter.empty())
+      out += "      \"parameters\": [{\"name\": \"" + std::string(op.parameter) +
+             "\", \"in\": \"path\", \"required\": true, \"schema\": {\"type\": \"string\"}}],\n";
+    out += "      \"requestBody\": {\"required\": " + std::string(op.body_required ? "true" : "false") +
+           ", \"content\": {\"application/json\": {\"schema\": {\"$ref\": \"#/components/schemas/" +
+           std::string(op.request) + "\"}}}},\n      \"responses\": {" + answer("200", op.done) + ", " +
+           answer("400", "BadRequest") + ", " + answer("401", "Unauthorized") + ", " + answer("403", "Forbidden") + ", " +
+           answer("404", "NotFound") + ", " + answer("405", "MethodNotAllowed") +
+           (op.conflict ? ", " + answer("409", "Conflict") : std::string()) + "}}},\n";
   }
   return out;
 }
@@ -212,8 +230,8 @@ std::string queue_paths() {
 const std::string& openapi_json() {
   static const std::string text = [] {
     std::string doc(document);
-    constexpr std::string_view marker = "QUEUE_ACTIONS\n";
-    doc.replace(doc.find(marker), marker.size(), queue_paths());
+    constexpr std::string_view marker = "POST_OPERATIONS\n";
+    doc.replace(doc.find(marker), marker.size(), post_paths());
     return doc;
   }();
   return text;

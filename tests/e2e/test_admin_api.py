@@ -7,7 +7,8 @@ release, retry, delete, bounce, expire; hop suspend and resume) with no token, a
 token and the right one; bad JSON, unknown fields, unknown ids and hops, filters that
 match nothing, dry runs that count and change nothing; the audit line of each change; a
 hop suspended over HTTP shows as "suspended" in `hubrelay health` and /metrics, its mail
-waits, and flows once it is resumed; the status page's trace search and hop buttons in
+waits, and flows once it is resumed; a health path forced DOWN for a duration suspends its
+hop until released; the status page's trace search and hop buttons in
 headless Chromium. Every response is validated against /api/openapi.json (the document
 itself is checked first: OpenAPI 3.1, one unique operationId per operation, every schema
 a valid JSON Schema 2020-12, every $ref resolvable) with Debian's python3-jsonschema.
@@ -40,7 +41,8 @@ WAIT = 40.0
 TOKEN = "e2e-admin-token-0123456789abcdef"
 SENDER = "carol@example.com"
 MUTATIONS = ["/api/queue/hold", "/api/queue/release", "/api/queue/retry", "/api/queue/delete",
-             "/api/queue/bounce", "/api/queue/expire", "/api/hops/smart/suspend", "/api/hops/smart/resume"]
+             "/api/queue/bounce", "/api/queue/expire", "/api/hops/smart/suspend", "/api/hops/smart/resume",
+             "/api/paths/wan/force", "/api/paths/wan/release"]
 
 
 class OpenApi:
@@ -103,9 +105,18 @@ class AdminApiTest(E2ETestCase):
         self.token_file = self.dir / "admin.token"
         self.token_file.write_text(TOKEN + "\n")
         os.chmod(self.token_file, 0o600)
-        admin = f'\n[admin]\nlisten = "127.0.0.1:{self.admin_port}"\ntoken_file = "{self.token_file}"\n'
+        admin = f"""
+[path.wan]
+interval = "300ms"
+initial_state = "up"
+check = [ {{ type = "tcp", target = "127.0.0.1:{self.hub.port}", timeout = "1s" }} ]
+
+[admin]
+listen = "127.0.0.1:{self.admin_port}"
+token_file = "{self.token_file}"
+"""
         self.cfg, self.config_path = self.make_config(
-            [Hop("hub", self.hub.port)], [Hop("smart", self.hub.port)],
+            [Hop("hub", self.hub.port)], [Hop("smart", self.hub.port, extra=['paths = ["wan"]'])],
             extra_routes="\n".join(routes), extra_toml=admin)
         self.relay = self.start_relay(self.cfg, self.config_path)
         status, _, body = self.call("GET", "/api/openapi.json", validate=False)
@@ -190,10 +201,13 @@ class AdminApiTest(E2ETestCase):
     def test_every_mutation_needs_the_token(self):
         for path in MUTATIONS:
             for token in (None, "wrong-token-0123456789"):
-                status, body = self.post(path, {"ids": ["1"]} if "/queue/" in path else {"duration": "1m"}, token=token)
+                body = {"ids": ["1"]} if "/queue/" in path else {"duration": "1m", "state": "down"} if "force" in path \
+                    else {"duration": "1m"} if "suspend" in path else {}
+                status, body = self.post(path, body, token=token)
                 self.assertEqual((status, body["error"]["code"]), (401, "unauthorized"), f"{path} token={token}")
         self.assertNotIn("queue admin", self.relay.log_text())
         self.assertNotIn("hop admin", self.relay.log_text())
+        self.assertNotIn("path admin", self.relay.log_text())
         status, body = self.post("/api/queue/hold", {"all": True}, token=None,)
         self.assertEqual(status, 401)
         # A GET of a mutation path is refused as such, not served (there is no GET operation
@@ -328,6 +342,35 @@ class AdminApiTest(E2ETestCase):
         log = self.relay.log_text()
         self.assertRegex(log, r'hop admin api client=127\.0\.0\.1 action="suspend" hop=smart for=3600s')
         self.assertRegex(log, r'hop admin api client=127\.0\.0\.1 action="resume" hop=smart')
+
+    def hop_state_in_health(self, hop, want):
+        def check():
+            r = run_cli(["health", "--json", "--config", str(self.config_path)])
+            if r.returncode != 0:
+                return None
+            hops = {h["name"]: h for h in json.loads(r.stdout)["hops"]}
+            return hops[hop] if hops[hop]["state"] == want else None
+        return wait_for(check, WAIT, f"hubrelay health says {hop} is {want}")
+
+    def test_path_forced_down_then_released(self):
+        self.hop_state_in_health("smart", "usable")
+        status, body = self.post("/api/paths/nowhere/force", {"state": "down", "duration": "5m"})
+        self.assertEqual((status, body["error"]["code"]), (404, "not_found"))
+        status, body = self.post("/api/paths/wan/release", {})
+        self.assertEqual((status, body["error"]["code"]), (409, "conflict"))
+        status, body = self.post("/api/paths/wan/force", {"state": "down", "duration": "1h", "reason": "line work"})
+        self.assertEqual((status, body["state"]), (200, "DOWN"), body)
+        self.assertGreater(body["forced_until"], 0)
+        # A path forced DOWN is planned: its hop is suspended, as in a maintenance window.
+        self.hop_state_in_health("smart", "suspended")
+        m = parse_metrics(self.call("GET", "/metrics")[2])
+        self.assertEqual(m['hubrelay_hop_state{hop="smart",state="suspended"}'], 1)
+        status, body = self.post("/api/paths/wan/release", {"reason": "done"})
+        self.assertEqual((status, body["forced_until"]), (200, 0), body)
+        self.hop_state_in_health("smart", "usable")  # its checks decide again: the hub answers
+        log = self.relay.log_text()
+        self.assertRegex(log, r'path admin api client=127\.0\.0\.1 action="force down" path=wan for=3600s')
+        self.assertRegex(log, r'path admin api client=127\.0\.0\.1 action="release" path=wan')
 
     # ---------------------------------------------------------------- the status page
 

@@ -29,7 +29,14 @@ class ApiBackend : public admin::Backend {
     if (!a.suspend) return std::unexpected(admin::ApiError{409, "conflict", "not suspended"});
     return admin::HopActionResult{a.hop, "suspended", 1234, a.reason};
   }
+  std::expected<admin::PathActionResult, admin::ApiError> path_action(const admin::PathAction& a,
+                                                                     std::string_view) override {
+    last_path = a;
+    if (a.path != "wan") return std::unexpected(admin::ApiError{404, "not_found", "no path"});
+    return admin::PathActionResult{a.path, a.up ? "UP" : "DOWN", a.release ? 0 : 99, a.reason};
+  }
   std::optional<admin::QueueAction> last_queue;
+  std::optional<admin::PathAction> last_path;
   std::optional<admin::HopAction> last_hop;
   std::string last_who;
 };
@@ -143,6 +150,24 @@ TEST(AdminApi, HopSuspendAndResume) {
   EXPECT_EQ(error_code(get), "method_not_allowed");
 }
 
+TEST(AdminApi, PathForceAndRelease) {
+  ApiBackend b;
+  auto r = post(b, "/api/paths/wan/force", R"({"state":"down","duration":"2h","reason":"line work"})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_FALSE(b.last_path->up);
+  EXPECT_EQ(b.last_path->seconds, 7200);
+  EXPECT_EQ(r.body, "{\"path\":\"wan\",\"state\":\"DOWN\",\"forced_until\":99,\"reason\":\"line work\"}\n");
+  EXPECT_EQ(post(b, "/api/paths/wan/force", R"({"state":"up","duration":60})").status, 200);
+  EXPECT_TRUE(b.last_path->up);
+  EXPECT_EQ(error_code(post(b, "/api/paths/wan/force", R"({"state":"sideways","duration":"1m"})")), "bad_request");
+  EXPECT_EQ(error_code(post(b, "/api/paths/wan/force", R"({"state":"down"})")), "bad_request");
+  EXPECT_EQ(error_code(post(b, "/api/paths/wan/release", R"({"state":"up"})")), "unknown_field");
+  EXPECT_EQ(post(b, "/api/paths/wan/release", "").status, 200);
+  EXPECT_TRUE(b.last_path->release);
+  EXPECT_EQ(post(b, "/api/paths/lan/release", "").status, 404);
+  EXPECT_EQ(post(b, "/api/paths/wan/force", R"({"state":"down","duration":"1m"})", "").status, 401);
+}
+
 TEST(AdminApi, OpenApiDocumentNamesEveryOperation) {
   ApiBackend b;
   const auto r = admin::handle({"GET", "/api/openapi.json", ""}, "", b);
@@ -152,6 +177,6 @@ TEST(AdminApi, OpenApiDocumentNamesEveryOperation) {
   EXPECT_TRUE(reader.at_end());
   for (const char* id : {"getMetrics", "getStatus", "getOpenApi", "listQueue", "getQueueSummary", "getQueuedMessage",
                          "holdMessages", "releaseMessages", "retryMessages", "deleteMessages", "bounceMessages",
-                         "expireMessages", "suspendHop", "resumeHop", "getStatusPage"})
+                         "expireMessages", "suspendHop", "resumeHop", "forcePath", "releasePath", "getStatusPage"})
     EXPECT_NE(r.body.find(std::string("\"operationId\": \"") + id + "\""), std::string::npos) << id;
 }

@@ -432,6 +432,9 @@ class FakeBackend : public admin::Backend {
   std::expected<admin::HopActionResult, admin::ApiError> hop_action(const admin::HopAction&, std::string_view) override {
     return admin::HopActionResult{};
   }
+  std::expected<admin::PathActionResult, admin::ApiError> path_action(const admin::PathAction&, std::string_view) override {
+    return admin::PathActionResult{};
+  }
   int snapshots = 0;
   admin::Query last_query;
 };
