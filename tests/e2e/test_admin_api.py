@@ -15,13 +15,17 @@ a valid JSON Schema 2020-12, every $ref resolvable) with Debian's python3-jsonsc
 Never: asserts timing; every wait is bounded.
 """
 
+import base64
 import json
 import os
 import re
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 import urllib.error
 import urllib.request
@@ -91,6 +95,94 @@ class OpenApi:
         validator = jsonschema.Draft202012Validator(schema, resolver=self.resolver)
         errors = [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(instance)]
         test.assertEqual(errors, [], f"{what} does not match its schema")
+
+
+class Browser:
+    """Headless Chromium driven over the DevTools protocol (a WebSocket, spoken here with the
+    standard library only): load a page, run JavaScript in it, read values back."""
+
+    def __init__(self, test, binary, profile):
+        self.proc = subprocess.Popen(
+            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}", "--remote-debugging-port=0", "--remote-allow-origins=*", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        test.addCleanup(self.close)
+        browser_url = None
+        for _ in range(200):  # bounded: Chromium prints its DevTools address at start
+            line = self.proc.stderr.readline()
+            if not line:
+                break
+            m = re.search(r"DevTools listening on (ws://\S+)", line)
+            if m:
+                browser_url = m.group(1)
+                break
+        test.assertIsNotNone(browser_url, "Chromium did not print its DevTools address")
+        port = int(re.match(r"ws://[^:]+:(\d+)/", browser_url).group(1))
+        targets = wait_for(lambda: [t for t in json.loads(urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/json/list", timeout=10).read()) if t["type"] == "page"] or None,
+            WAIT, "a Chromium page target")
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        path = re.match(r"ws://[^/]+(/.*)", targets[0]["webSocketDebuggerUrl"]).group(1)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.sock.recv(1)
+            test.assertTrue(chunk, "DevTools closed the WebSocket handshake")
+            head += chunk
+        test.assertIn(b" 101 ", head.split(b"\r\n")[0])
+        self.next_id = 0
+
+    def _recv_exact(self, n):
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("DevTools closed the connection")
+            data += chunk
+        return data
+
+    def _frame(self):
+        b0, b1 = self._recv_exact(2)
+        n = b1 & 0x7F
+        if n == 126:
+            n = struct.unpack(">H", self._recv_exact(2))[0]
+        elif n == 127:
+            n = struct.unpack(">Q", self._recv_exact(8))[0]
+        return b0 & 0x0F, self._recv_exact(n)
+
+    def call(self, method, **params):
+        self.next_id += 1
+        payload = json.dumps({"id": self.next_id, "method": method, "params": params}).encode()
+        mask = os.urandom(4)
+        header = bytes([0x81]) + (bytes([0x80 | len(payload)]) if len(payload) < 126
+                                  else bytes([0x80 | 126]) + struct.pack(">H", len(payload)))
+        self.sock.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+        for _ in range(10000):  # events may come before the answer
+            opcode, data = self._frame()
+            if opcode == 1:
+                message = json.loads(data)
+                if message.get("id") == self.next_id:
+                    return message.get("result", {})
+        raise AssertionError(f"no answer to {method}")
+
+    def evaluate(self, expression):
+        result = self.call("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
+        return result.get("result", {}).get("value")
+
+    def close(self):
+        if getattr(self, "sock", None):
+            self.sock.close()
+        self.proc.stderr.close()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 class AdminApiTest(E2ETestCase):
@@ -397,6 +489,41 @@ token_file = "{self.token_file}"
         self.assertIn('data-count="0"', page)
         self.assertIn('class="hop-suspend" data-hop="smart"', page)
         self.assertIn('class="hop-resume" data-hop="smart"', page)
+
+    def test_status_page_suspends_and_resumes_a_hop(self):
+        binary = shutil.which("chromium") or shutil.which("chromium-browser")
+        if not binary:
+            self.skipTest("chromium is not installed (scripts/setup-debian.sh --test)")
+        browser = Browser(self, binary, tempfile.mkdtemp(prefix="hubrelay-chromium-", dir=self.dir))
+        page = f"http://127.0.0.1:{self.admin_port}/"
+        browser.call("Page.enable")
+        browser.call("Page.navigate", url=page + f"?token={TOKEN}")
+        wait_for(lambda: browser.evaluate("document.body && document.body.getAttribute('data-rendered')") == "yes",
+                 WAIT, "the status page rendered")
+
+        def click_and_wait(button, want):
+            browser.evaluate(f"document.getElementById('suspend-duration').value = '2h';"
+                             f"document.querySelector('.{button}[data-hop=\"smart\"]').click(); true")
+            return wait_for(lambda: (lambda t: t if t and want in t else None)(
+                browser.evaluate("document.getElementById('admin-result').textContent")), WAIT, f"the page says {want}")
+
+        self.assertIn("suspended until", click_and_wait("hop-suspend", "smart: suspended"))
+        status = json.loads(self.call("GET", "/api/status")[2])
+        self.assertEqual({h["name"]: h["state"] for h in status["hops"]}["smart"], "suspended")
+        self.assertRegex(self.relay.log_text(), r'hop admin api client=127\.0\.0\.1 action="suspend" hop=smart for=7200s')
+        def load():  # a fresh page: no reload an earlier action scheduled is pending
+            browser.call("Page.navigate", url=page + f"?token={TOKEN}")
+            wait_for(lambda: browser.evaluate("document.body && document.body.getAttribute('data-rendered')") == "yes",
+                     WAIT, "the status page rendered again")
+        load()
+        click_and_wait("hop-resume", "smart: usable")
+        load()
+        # With the token box emptied the page says why, and nothing changes.
+        browser.evaluate("document.getElementById('admin-token').value = ''; true")
+        text = click_and_wait("hop-suspend", "401")
+        self.assertIn("Bearer", text)
+        status = json.loads(self.call("GET", "/api/status")[2])
+        self.assertEqual({h["name"]: h["state"] for h in status["hops"]}["smart"], "usable")
 
 
 if __name__ == "__main__":
