@@ -22,14 +22,13 @@ pkgs=(
 # tests/package/check_package.sh (dpkg --root runs systemd-sysusers / -tmpfiles), and the
 # content filters the milter tests start on loopback with private configurations
 # (tests/e2e/filter_rigs.py: rspamd, clamd + clamav-milter, OpenDKIM) with the two DKIM
-# verifiers (python3-dkim, Mail::DKIM) and the scripted test filter (python3-milter);
-# python3-jsonschema validates the admin API's answers against its OpenAPI document.
+# verifiers (python3-dkim, Mail::DKIM) and the scripted test filter (python3-milter).
 test_pkgs=(
   git libgtest-dev libgmock-dev sqlite3
   openssl swaks postfix python3 python3-aiosmtpd
   procps iproute2 clang
   clang-16 libclang-rt-16-dev libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
-  chromium python3-jsonschema
+  chromium python3-jsonschema  # the status page; the admin API's answers against its OpenAPI document
   prometheus
   haproxy
   fuse3 python3-fusepy
