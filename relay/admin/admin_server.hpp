@@ -7,7 +7,7 @@
 // second SQLite connection; short reads on the io thread, WAL keeps them off the
 // writer's path).
 // Queue mutations run relay/admin/queue_actions (the code `hubrelay queue` runs) on that
-// store; hop actions go to the function the daemon attaches.
+// store; hop and path actions go to the functions the daemon attaches (relay/admin/hop_actions).
 // Never: decides what a request means (relay/admin/admin_http.cpp does).
 // Threading: the io_context thread. Errors: bind() returns text for the start-up log;
 // per-connection failures are logged at debug and close that connection only.
