@@ -4,12 +4,6 @@
 #include <pwd.h>
 #include <unistd.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -19,6 +13,7 @@
 
 #include "conf/load.hpp"
 #include "queue/admin_store.hpp"
+#include "relay/cli/admin_cli.hpp"
 #include "relay/cli/arguments.hpp"
 #include "relay/cli/help.hpp"
 #include "relay/logging.hpp"
@@ -232,64 +227,39 @@ int stats_main(const std::vector<std::string>& words, const std::string& default
     for (const auto& d : loaded.error()) std::cerr << d.to_string() << "\n";
     return 2;
   }
-  const conf::AdminConfig& admin = (*loaded)->admin;
-  if (!admin.enabled) {
-    std::cerr << "hubrelay stats: the admin endpoint is off; set [admin] listen = \"127.0.0.1:8025\"\n";
+  auto response = admin_call((*loaded)->admin, "GET", "/api/status");
+  if (!response) {
+    std::cerr << "hubrelay stats: " << response.error() << "\n";
     return 1;
   }
-  namespace beast = boost::beast;
-  namespace http = beast::http;
-  try {
-    boost::asio::io_context io;
-    beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::seconds(10));
-    stream.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address(admin.listen.address), admin.listen.port));
-    http::request<http::empty_body> request{http::verb::get, "/api/status", 11};
-    request.set(http::field::host, admin.listen.address);
-    if (!admin.token.empty()) request.set(http::field::authorization, "Bearer " + admin.token);
-    http::write(stream, request);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> response;
-    http::read(stream, buffer, response);
-    if (response.result_int() != 200) {
-      std::cerr << "hubrelay stats: admin endpoint answered " << response.result_int() << ": " << response.body();
-      return 1;
-    }
-    const std::string& body = response.body();
-    if (json) {
-      std::cout << body << "\n";
-      return 0;
-    }
-    std::printf("%-10s %-5s %10s %10s %10s   (messages/s)\n", "DIRECTION", "FLOW", "1 min", "5 min", "15 min");
-    for (const char* direction : {"inbound", "outbound"}) {
-      for (const char* flow : {"in", "out"}) {
-        auto r = rates_of(body, direction, std::string("rate_") + flow);
-        if (!r) {
-          std::cerr << "hubrelay stats: unexpected /api/status document\n";
-          return 1;
-        }
-        std::printf("%-10s %-5s %10.3f %10.3f %10.3f\n", direction, flow, (*r)[0], (*r)[1], (*r)[2]);
-      }
-    }
-    // The hops in the words of the status page, /metrics and `hubrelay health`.
-    const auto hops = metrics::hop_table(body);
-    if (!hops) {
-      std::cerr << "hubrelay stats: " << hops.error() << "\n";
-      return 1;
-    }
-    std::cout << "\n" << *hops;
+  if (response->status != 200) {
+    std::cerr << "hubrelay stats: admin endpoint answered " << response->status << ": " << response->body;
+    return 1;
+  }
+  const std::string& body = response->body;
+  if (json) {
+    std::cout << body << "\n";
     return 0;
-  } catch (const boost::system::system_error& e) {
-    // what() of a Boost error carries the source location ("[system:111 at /usr/include/
-    // boost/...]"); an operator needs only the reason.
-    std::cerr << "hubrelay stats: cannot reach the daemon's admin endpoint " << admin.listen.address << ":"
-              << admin.listen.port << ": " << e.code().message() << " (is hubrelay running?)\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "hubrelay stats: cannot reach the daemon's admin endpoint " << admin.listen.address << ":"
-              << admin.listen.port << ": " << e.what() << "\n";
+  }
+  std::printf("%-10s %-5s %10s %10s %10s   (messages/s)\n", "DIRECTION", "FLOW", "1 min", "5 min", "15 min");
+  for (const char* direction : {"inbound", "outbound"}) {
+    for (const char* flow : {"in", "out"}) {
+      auto r = rates_of(body, direction, std::string("rate_") + flow);
+      if (!r) {
+        std::cerr << "hubrelay stats: unexpected /api/status document\n";
+        return 1;
+      }
+      std::printf("%-10s %-5s %10.3f %10.3f %10.3f\n", direction, flow, (*r)[0], (*r)[1], (*r)[2]);
+    }
+  }
+  // The hops in the words of the status page, /metrics and `hubrelay health`.
+  const auto hops = metrics::hop_table(body);
+  if (!hops) {
+    std::cerr << "hubrelay stats: " << hops.error() << "\n";
     return 1;
   }
+  std::cout << "\n" << *hops;
+  return 0;
 }
 
 }  // namespace relay

@@ -464,6 +464,35 @@ token_file = "{self.token_file}"
         self.assertRegex(log, r'path admin api client=127\.0\.0\.1 action="force down" path=wan for=3600s')
         self.assertRegex(log, r'path admin api client=127\.0\.0\.1 action="release" path=wan')
 
+    def test_cli_hop_and_path_commands_use_the_api(self):
+        cfg = ["--config", str(self.config_path)]
+        r = run_cli(["hop", "suspend", "smart", "--for", "30m", "--reason", "from the shell", *cfg])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.api.check(self, "POST", "/api/hops/smart/suspend", 200, "application/json", r.stdout)
+        self.assertEqual(json.loads(r.stdout)["state"], "suspended")
+        self.hop_state_in_health("smart", "suspended")
+        r = run_cli(["hop", "resume", "smart", *cfg])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = run_cli(["hop", "resume", "smart", *cfg])  # refused by the daemon: not suspended
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('409: hop "smart" is not suspended', r.stderr)
+        r = run_cli(["hop", "suspend", "nowhere", "--for", "1m", *cfg])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("404: no hop named", r.stderr)
+        r = run_cli(["hop", "suspend", "smart", *cfg])  # a usage error, found before asking
+        self.assertEqual(r.returncode, 2)
+        r = run_cli(["path", "force", "wan", "down", "--for", "10m", *cfg])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.api.check(self, "POST", "/api/paths/wan/force", 200, "application/json", r.stdout)
+        self.hop_state_in_health("smart", "suspended")
+        r = run_cli(["path", "release", "wan", *cfg])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.hop_state_in_health("smart", "usable")
+        # The daemon audits them: one code path whether the change came from the shell or HTTP.
+        log = self.relay.log_text()
+        self.assertRegex(log, r'hop admin api client=127\.0\.0\.1 action="suspend" hop=smart for=1800s .*reason="from the shell"')
+        self.assertRegex(log, r'path admin api client=127\.0\.0\.1 action="force down" path=wan for=600s')
+
     # ---------------------------------------------------------------- the status page
 
     def chromium(self, url):
