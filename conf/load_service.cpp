@@ -9,6 +9,11 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <expected>
+#include <fstream>
+#include <sys/stat.h>
 
 #include "conf/reader.hpp"
 #include "conf/ascii.hpp"
@@ -240,6 +245,21 @@ const Keys<BounceConfig>& bounce_keys() {
 
 // --- [admin] -------------------------------------------------------------------------------
 
+// The bearer token from [admin] token_file: the file's first line, trimmed. The file must
+// not be readable by others (it grants changing the queue).
+static std::expected<std::string, std::string> read_token_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::unexpected("cannot read token file " + path + ": " + std::strerror(errno));
+  if ((st.st_mode & (S_IROTH | S_IWOTH)) != 0)
+    return std::unexpected("token file " + path + " is readable by others; chmod 600 (or 640 with the hubrelay group)");
+  std::ifstream in(path, std::ios::binary);
+  std::string token;
+  if (!in || !std::getline(in, token)) return std::unexpected("cannot read token file " + path);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t')) token.pop_back();
+  if (token.size() < 16) return std::unexpected("token file " + path + ": the token must be at least 16 characters");
+  return token;
+}
+
 const Keys<AdminConfig>& admin_keys() {
   static const Keys<AdminConfig> keys{
       {"listen", Need::required,
@@ -257,6 +277,16 @@ const Keys<AdminConfig>& admin_keys() {
          }
        }},
       {"token", Need::optional, into_string(&AdminConfig::token)},
+      {"token_file", Need::optional,
+       [](Loader& l, const Field& f, AdminConfig& admin) {
+         std::string text;
+         if (!l.read_string(*f.value, f.key, text)) return;
+         // Read into `token` (so token_file wins over an inline token): the endpoint and
+         // `hubrelay stats` use the same field whichever way it was given.
+         auto token = read_token_file(l.resolve(text));
+         if (!token) return l.error(f, token.error());
+         admin.token = std::move(*token);
+       }},
   };
   return keys;
 }
@@ -265,6 +295,14 @@ void read_admin(Loader& loader, const Field& f, Config& config) {
   if (!loader.expect(*f.value, toml::value_t::table, f.key)) return;
   config.admin.line = loader.line_of(*f.value);
   read_keys(loader, *f.value, f.key, admin_keys(), config.admin);
+  const AdminConfig& admin = config.admin;
+  if (!admin.enabled || !admin.token.empty() || f.value->contains("token_file")) return;  // a bad file: reported
+  // Anyone who can reach a non-loopback address could change the queue or read it.
+  const std::string_view address = admin.listen.address;
+  if (!address.starts_with("127.") && address != "::1")
+    loader.error(config.admin.line, f.key,
+                 "listen = \"" + config.admin.listen.address +
+                     "\" is not a loopback address: set token_file (the admin API needs a bearer token there)");
 }
 
 }  // namespace conf::reading

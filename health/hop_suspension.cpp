@@ -14,6 +14,17 @@ bool HopSuspension::suspend(std::size_t hop, TimePoint now, TimePoint until, std
   return !was;
 }
 
+void HopSuspension::set(std::size_t hop, TimePoint until, std::string reason) {
+  if (hop >= hops_.size()) return;
+  hops_[hop] = Entry{until, std::move(reason)};
+}
+
+bool HopSuspension::resume(std::size_t hop, TimePoint now) {
+  if (!suspended(hop, now)) return false;
+  hops_[hop].until = now;
+  return true;
+}
+
 bool HopSuspension::suspended(std::size_t hop, TimePoint now) const noexcept {
   return hop < hops_.size() && hops_[hop].until != TimePoint{} && now < hops_[hop].until;
 }

@@ -1,4 +1,4 @@
-// health/hop_suspension.hpp — hops suspended because their reply text asked for it.
+// health/hop_suspension.hpp — hops suspended because their reply text or an administrator asked.
 //
 // Owns: per hop, "suspended until T because of reply R" after an upstream reply matched
 // one of the hop's `suspend_on` rules (conf HopConfig::suspend_on), and the question
@@ -26,6 +26,10 @@ class HopSuspension {
   /// Suspends `hop` until `until` because of `reason` (the reply that matched).
   /// @return true when the hop was not suspended at `now` (a state change worth logging).
   bool suspend(std::size_t hop, TimePoint now, TimePoint until, std::string reason);
+  /// An administrator's suspension (or its extension or shortening): until exactly `until`.
+  void set(std::size_t hop, TimePoint until, std::string reason);
+  /// Ends a suspension now; false when `hop` was not suspended at `now`.
+  bool resume(std::size_t hop, TimePoint now);
   bool suspended(std::size_t hop, TimePoint now) const noexcept;
   /// End of the latest suspension (possibly past); nullopt-like: epoch when never suspended.
   TimePoint until(std::size_t hop) const noexcept { return hop < hops_.size() ? hops_[hop].until : TimePoint{}; }

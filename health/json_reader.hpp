@@ -112,6 +112,12 @@ class JsonReader {
     }
     return boolean() || number();
   }
+  /// True when only white space is left (a document is one value, nothing after it).
+  bool at_end() {
+    skip_space();
+    return i_ == s_.size();
+  }
+
   /// Calls `field(key)` for each member of an object; `field` reads the value and
   /// returns false on malformed input.
   template <class Field>

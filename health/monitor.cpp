@@ -54,6 +54,12 @@ struct Monitor::PathRuntime {
   std::vector<std::size_t> hops;          // hops that depend on this path
   std::optional<std::size_t> own_hop;     // set for a hop's own check
   bool maintenance = false;
+  struct Forced {
+    State state;
+    std::chrono::system_clock::time_point until;
+    std::string reason;
+  };
+  std::optional<Forced> forced;           // by an administrator (force_path)
   UnixMillis since = 0;
   UnixMillis next_run = 0;
   std::uint64_t transitions = 0;
@@ -150,15 +156,23 @@ asio::awaitable<void> Monitor::run_path(std::size_t index) {
   PathRuntime& path = *paths_[index];
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   while (!stopped_) {
-    const bool in_window = in_maintenance(path.config.maintenance, std::chrono::system_clock::now());
+    if (path.forced && std::chrono::system_clock::now() >= path.forced->until) {
+      spdlog::info("path {}: the administrator's force {} ended; checks resume", path.config.name,
+                   to_string(path.forced->state));
+      path.forced.reset();
+    }
+    const bool in_window =
+        path.forced.has_value() || in_maintenance(path.config.maintenance, std::chrono::system_clock::now());
     if (in_window != path.maintenance) {
       path.maintenance = in_window;
       spdlog::info("path {} {} maintenance", path.config.name, in_window ? "enters" : "leaves");
     }
     if (in_window) {
       // No checks, no alerts. The state holds unless maintenance_state forces one.
-      if (path.config.maintenance_state != conf::MaintenanceState::hold) {
-        const State forced = path.config.maintenance_state == conf::MaintenanceState::up ? State::up : State::down;
+      if (path.forced || path.config.maintenance_state != conf::MaintenanceState::hold) {
+        const State forced = path.forced ? path.forced->state
+                             : path.config.maintenance_state == conf::MaintenanceState::up ? State::up
+                                                                                          : State::down;
         if (const auto t = path.tracker.force(forced, RunTracker::Clock::now())) {
           path.since = wall_now();
           ++path.transitions;
@@ -170,6 +184,7 @@ asio::awaitable<void> Monitor::run_path(std::size_t index) {
     } else {
       RunReport run = co_await run_checks(index);
       if (stopped_) break;
+      if (path.forced) continue;  // forced while the checks ran: their verdict no longer counts
       ++counters_.runs;
       const auto checks = static_cast<std::uint32_t>(run.checks.size());
       run.failed = checks > 0 && path.tracker.run_failed(run.failed_checks);
@@ -202,13 +217,45 @@ asio::awaitable<void> Monitor::run_path(std::size_t index) {
         if (on_transition) on_transition(event);
       }
     }
-    const auto delay = path.tracker.next_delay(unit(rng_));
+    auto delay = path.tracker.next_delay(unit(rng_));
+    if (path.forced)  // wake when the force ends
+      delay = std::min<decltype(delay)>(
+          delay, std::chrono::duration_cast<decltype(delay)>(path.forced->until - std::chrono::system_clock::now()) +
+                     std::chrono::milliseconds(1));
     path.next_run = to_wall(RunTracker::Clock::now() + delay);
     publish();
     if (stopped_) break;
     path.timer.expires_after(delay);
     co_await path.timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
+}
+
+std::expected<void, std::string> Monitor::force_path(std::string_view name, std::optional<State> state,
+                                                     std::chrono::system_clock::time_point until, std::string reason) {
+  const auto it = std::ranges::find_if(paths_, [&](const auto& p) { return p->config.name == name && p->config.hop.empty(); });
+  if (it == paths_.end()) return std::unexpected("no health path named \"" + std::string(name) + "\"");
+  PathRuntime& path = **it;
+  if (!state) {
+    if (!path.forced) return std::unexpected("path \"" + std::string(name) + "\" is not forced");
+    path.forced.reset();
+  } else {
+    path.forced = PathRuntime::Forced{*state, until, std::move(reason)};
+    if (const auto t = path.tracker.force(*state, RunTracker::Clock::now())) {
+      path.since = wall_now();
+      ++path.transitions;
+      ++counters_.transitions;
+    }
+    path.maintenance = true;
+  }
+  path.timer.cancel();  // the path's loop applies it (or runs its checks) now
+  publish();
+  return {};
+}
+
+std::chrono::system_clock::time_point Monitor::forced_until(std::string_view name) const {
+  for (const auto& p : paths_)
+    if (p->config.name == name && p->config.hop.empty() && p->forced) return p->forced->until;
+  return {};
 }
 
 void Monitor::publish() {

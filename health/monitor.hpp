@@ -14,7 +14,11 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <deque>
+#include <expected>
+#include <optional>
+#include <string_view>
 #include <functional>
 #include <memory>
 #include <random>
@@ -52,6 +56,14 @@ class Monitor {
   const SnapshotBox& snapshot_box() const noexcept { return box_; }
   SnapshotPtr snapshot() const noexcept { return box_.load(); }
   HealthCounters& counters() noexcept { return counters_; }
+  /// An administrator forces path `name` UP or DOWN until `until` (maintenance now): like a
+  /// maintenance window with maintenance_state, no checks and no alerts meanwhile; nullopt
+  /// `state` ends a force (checks resume at once). Error text: unknown path, or no force
+  /// to end. Effective immediately (published before returning).
+  std::expected<void, std::string> force_path(std::string_view name, std::optional<State> state,
+                                              std::chrono::system_clock::time_point until, std::string reason);
+  /// Until when an administrator forces the path (epoch: not forced).
+  std::chrono::system_clock::time_point forced_until(std::string_view name) const;
   /// Re-renders health.json/health.txt now (after a counter changed, for instance).
   /// Does nothing after stop(): the state files then belong to the replacing monitor.
   void publish();

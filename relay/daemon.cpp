@@ -15,6 +15,7 @@
 
 #include "conf/load.hpp"
 #include "relay/admin/admin_server.hpp"
+#include "relay/admin/hop_actions.hpp"
 #include "relay/delivery/delivery_engine.hpp"
 #include "relay/dkim/key_ring.hpp"
 #include "relay/health_service.hpp"
@@ -307,6 +308,17 @@ int serve(conf::ConfigPtr config_ptr) {
   HealthService health_service(io, current->config, *message_queue, *current->delivery);
   health_service.start();
   health_for_admin = &health_service;
+  // The writable admin API: queue actions need the configuration in force (sender
+  // reports); hop actions go to the current generation's engine and read back the hop's
+  // state as health.json and /metrics show it.
+  admin_backend.attach([&] { return current->config; },
+                       [&](const admin::HopAction& action, std::string_view who) {
+                         return admin::run_hop_action(*current->config, *current->delivery,
+                                                      [&] { return health_service.hop_states(); }, action, who);
+                       },
+                       [&](const admin::PathAction& action, std::string_view who) {
+                         return admin::run_path_action(health_service.monitor(), action, who);
+                       });
 
   // Old generations are freed once nothing can refer to them: no session at all (a
   // session may belong to any generation) and their engine idle.
@@ -393,6 +405,7 @@ int serve(conf::ConfigPtr config_ptr) {
     }
     current->delivery->start();
     health_service.reload(current->config, *current->delivery);
+    if (admin_server) admin_server->set_token(current->config->admin.token);
     if (!was_reaping) reap();
     spdlog::info("SIGHUP: configuration reloaded from {}: {} listener(s), {} route(s), {} hop(s)", path,
                  current->config->listeners.size(), current->config->routes.size(), current->config->hops.size());

@@ -63,6 +63,8 @@ class HealthService {
   /// function that writes health.json, so /metrics, /api/status and the status page show
   /// what `hubrelay health` and `route explain` show.
   std::vector<health::HopState> hop_states() const;
+  /// The current monitor (replaced on reload): the admin API forces its paths.
+  health::Monitor& monitor() noexcept { return *monitor_; }
 
  private:
   void on_transition(const health::AlertEvent& event);

@@ -1,13 +1,14 @@
 // relay/main.cpp — the `hubrelay` command: subcommand dispatch.
 //
-// Subcommands: serve, check-config, queue, stats, route, health, alert, hash-password,
-// dkim, version. Every one takes --config FILE (default /etc/hubrelay/hubrelay.toml) and
-// --help. Exit status: 0 ok, 1 operational failure, 2 configuration errors or bad usage.
+// Subcommands: serve, check-config, queue, stats, hop, path, route, health, alert,
+// hash-password, dkim, version. Every one takes --config FILE (default
+// /etc/hubrelay/hubrelay.toml) and --help. Exit status: 0 ok, 1 operational failure, 2 configuration errors or bad usage.
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "conf/load.hpp"
+#include "relay/cli/admin_cli.hpp"
 #include "relay/cli/arguments.hpp"
 #include "relay/cli/dkim_cli.hpp"
 #include "relay/cli/hash_password_cli.hpp"
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
   if (command == "queue") return relay::queue_cli_main(words, relay::cli::default_config);
   if (command == "route") return relay::route_command(words, relay::cli::default_config);
   if (command == "stats") return relay::stats_main(words, relay::cli::default_config);
+  if (command == "hop" || command == "path") return relay::admin_cli_main(command, words, relay::cli::default_config);
   if (command == "dkim") return relay::dkim_command(words, relay::cli::default_config);
 
   if (command == "help") {

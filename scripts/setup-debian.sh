@@ -28,7 +28,7 @@ test_pkgs=(
   openssl swaks postfix python3 python3-aiosmtpd
   procps iproute2 clang
   clang-16 libclang-rt-16-dev libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
-  chromium
+  chromium python3-jsonschema  # the status page; the admin API's answers against its OpenAPI document
   prometheus
   haproxy
   fuse3 python3-fusepy

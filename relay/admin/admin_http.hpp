@@ -1,8 +1,10 @@
 // relay/admin/admin_http.hpp — the admin endpoint's request handler: request in, response out.
 //
 // Owns: routing of the admin HTTP API (GET /metrics, /api/status, /api/queue,
-// /api/queue/summary, /api/queue/ID, / and /status for the status page), bearer-token checking
-// ([admin] token; compared in constant time), and method/404 answers.
+// /api/queue/summary, /api/queue/ID, /api/openapi.json, / and /status for the status page;
+// POST /api/queue/ACTION, /api/hops/HOP/suspend|resume, /api/paths/PATH/force|release), bearer-token checking ([admin]
+// token_file; compared in constant time; every mutation needs the token, sent as a header),
+// and method/404 answers (JSON errors for the writable API: relay/admin/api_request.hpp).
 // Never: touches sockets (relay/admin/admin_server.cpp is the Beast driver) or reads the queue
 // itself — everything it shows comes from the AdminBackend, so tests use a fake.
 // Threading: called on the io_context thread. Errors: HTTP status codes, never throws.
@@ -13,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "relay/admin/api_request.hpp"
 #include "relay/admin/metrics.hpp"
 
 namespace relay::admin {
@@ -21,6 +24,8 @@ struct Request {
   std::string method;                      // "GET"
   std::string target;                      // "/api/queue?state=held&limit=10"
   std::string authorization;               // the Authorization header, "" if absent
+  std::string body{};                      // the request body (JSON for mutations)
+  std::string remote{};                    // the client's address, for the audit line
 };
 
 struct Response {
@@ -51,6 +56,12 @@ class Backend {
   /// One message as `hubrelay queue show ID --json` prints it: envelope, recipients (last
   /// real error, park) and the whole history.
   virtual std::expected<std::string, QueueError> queue_show(std::string_view id) = 0;
+  /// A queue mutation (or its dry run) through relay/admin/queue_actions, audited as `who`.
+  virtual std::expected<QueueActionResult, ApiError> queue_action(const QueueAction& action, std::string_view who) = 0;
+  /// Suspends or resumes a hop of the running daemon, audited as `who`.
+  virtual std::expected<HopActionResult, ApiError> hop_action(const HopAction& action, std::string_view who) = 0;
+  /// Forces a health path of the running daemon UP or DOWN, or releases it, audited as `who`.
+  virtual std::expected<PathActionResult, ApiError> path_action(const PathAction& action, std::string_view who) = 0;
 };
 
 /// Splits "path?a=1&b=%20x" into the path and decoded parameters (last one wins).
@@ -61,6 +72,9 @@ std::pair<std::string, Query> split_target(std::string_view target);
 bool authorized(std::string_view token, std::string_view authorization, const Query& query);
 
 Response handle(const Request& request, std::string_view token, Backend& backend);
+
+/// The OpenAPI 3.1 description of every endpoint above (GET /api/openapi.json).
+const std::string& openapi_json();
 
 /// The status page: self-contained HTML with inline CSS and JS (no external assets), with
 /// the status JSON embedded; the script draws the throughput charts as inline SVG.

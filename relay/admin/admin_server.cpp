@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "relay/delivery/queue_bridge.hpp"
+#include "relay/admin/queue_actions.hpp"
 #include "relay/admin/queue_format.hpp"
 #include "health/spawn_log.hpp"
 
@@ -26,7 +27,7 @@ constexpr std::size_t max_connections = 16;
 constexpr unsigned max_requests_per_connection = 100;
 constexpr auto read_timeout = std::chrono::seconds(10);
 constexpr std::uint32_t header_limit = 8 * 1024;
-constexpr std::uint64_t body_limit = 8 * 1024;
+constexpr std::uint64_t body_limit = 64 * 1024;  // a queue action may list many ids
 
 }  // namespace
 
@@ -112,6 +113,26 @@ std::expected<std::string, std::string> DaemonAdminBackend::queue_summary() {
   return queue_format::summary_text(queue::summarize(*inputs, unix_now_ms()));
 }
 
+std::expected<admin::QueueActionResult, admin::ApiError> DaemonAdminBackend::queue_action(
+    const admin::QueueAction& action, std::string_view who) {
+  if (!config_) return std::unexpected(admin::ApiError{503, "internal", "the daemon is still starting"});
+  auto st = store();
+  if (!st) return std::unexpected(admin::ApiError{500, "internal", st.error()});
+  return admin::run_queue_action(**st, *config_(), action, who, unix_now_ms());
+}
+
+std::expected<admin::HopActionResult, admin::ApiError> DaemonAdminBackend::hop_action(const admin::HopAction& action,
+                                                                                     std::string_view who) {
+  if (!hops_) return std::unexpected(admin::ApiError{503, "internal", "the daemon is still starting"});
+  return hops_(action, who);
+}
+
+std::expected<admin::PathActionResult, admin::ApiError> DaemonAdminBackend::path_action(
+    const admin::PathAction& action, std::string_view who) {
+  if (!paths_) return std::unexpected(admin::ApiError{503, "internal", "the daemon is still starting"});
+  return paths_(action, who);
+}
+
 // --- driver ------------------------------------------------------------------------------
 
 struct AdminServer::State {
@@ -142,6 +163,9 @@ http::response<http::string_body> to_beast(const admin::Response& r, unsigned ve
 }
 
 asio::awaitable<void> serve_connection(std::shared_ptr<AdminServer::State> state, tcp::socket socket) {
+  beast::error_code endpoint_error;
+  const auto peer = socket.remote_endpoint(endpoint_error);
+  const std::string remote = endpoint_error ? std::string("?") : peer.address().to_string();
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   for (unsigned served = 0; served < max_requests_per_connection && !state->closed; ++served) {
@@ -156,7 +180,7 @@ asio::awaitable<void> serve_connection(std::shared_ptr<AdminServer::State> state
     }
     const auto& request = parser.get();
     admin::Request req{std::string(request.method_string()), std::string(request.target()),
-                       std::string(request[http::field::authorization])};
+                       std::string(request[http::field::authorization]), request.body(), remote};
     const admin::Response answer = admin::handle(req, state->config.token, state->backend);
     const bool keep_alive = request.keep_alive() && served + 1 < max_requests_per_connection;
     auto response = to_beast(answer, request.version(), keep_alive, req.method == "HEAD");
@@ -221,6 +245,8 @@ void AdminServer::start() {
   asio::co_spawn(state_->io, accept_loop(state_), health::log_escaped("admin endpoint"));
   spdlog::info("admin endpoint listening on http://{}:{}/", state_->config.listen.address, state_->config.listen.port);
 }
+
+void AdminServer::set_token(std::string token) { state_->config.token = std::move(token); }
 
 void AdminServer::close() {
   state_->closed = true;

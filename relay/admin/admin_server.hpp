@@ -6,7 +6,9 @@
 // completed with queue depth and the queue API read through a queue::AdminStore (a
 // second SQLite connection; short reads on the io thread, WAL keeps them off the
 // writer's path).
-// Never: decides what a request means (relay/admin/admin_http.cpp does) or mutates the queue.
+// Queue mutations run relay/admin/queue_actions (the code `hubrelay queue` runs) on that
+// store; hop and path actions go to the functions the daemon attaches (relay/admin/hop_actions).
+// Never: decides what a request means (relay/admin/admin_http.cpp does).
 // Threading: the io_context thread. Errors: bind() returns text for the start-up log;
 // per-connection failures are logged at debug and close that connection only.
 #pragma once
@@ -33,12 +35,35 @@ class DaemonAdminBackend : public admin::Backend {
   std::expected<std::string, std::string> queue_list(const admin::Query& query) override;
   std::expected<std::string, std::string> queue_summary() override;
   std::expected<std::string, admin::QueueError> queue_show(std::string_view id) override;
+  std::expected<admin::QueueActionResult, admin::ApiError> queue_action(const admin::QueueAction& action,
+                                                                       std::string_view who) override;
+  std::expected<admin::HopActionResult, admin::ApiError> hop_action(const admin::HopAction& action,
+                                                                   std::string_view who) override;
+
+  std::expected<admin::PathActionResult, admin::ApiError> path_action(const admin::PathAction& action,
+                                                                     std::string_view who) override;
+
+  using HopActions = std::function<std::expected<admin::HopActionResult, admin::ApiError>(const admin::HopAction&,
+                                                                                         std::string_view who)>;
+  using PathActions = std::function<std::expected<admin::PathActionResult, admin::ApiError>(const admin::PathAction&,
+                                                                                           std::string_view who)>;
+  /// The daemon's current configuration (sender reports of queue actions), its hop control
+  /// (the engine of the current generation) and its path control (the health monitor);
+  /// set once they exist.
+  void attach(std::function<conf::ConfigPtr()> config, HopActions hops, PathActions paths) {
+    config_ = std::move(config);
+    hops_ = std::move(hops);
+    paths_ = std::move(paths);
+  }
 
  private:
   std::expected<queue::AdminStore*, std::string> store();
   std::function<metrics::Snapshot()> snapshot_;
   std::string db_path_;
   std::optional<queue::AdminStore> store_;
+  std::function<conf::ConfigPtr()> config_;
+  HopActions hops_;
+  PathActions paths_;
 };
 
 class AdminServer {
@@ -49,6 +74,8 @@ class AdminServer {
   std::string bind();
   void start();
   void close();
+  /// The token of a reloaded configuration ([admin] token_file is read again on SIGHUP).
+  void set_token(std::string token);
 
   struct State;  // public only so the connection coroutines in the .cpp can name it
 

@@ -8,8 +8,12 @@
 // ejected until),
 // the health paths (UP/DOWN/maintenance, since, changes) and which paths each hop
 // depends on. The status JSON is embedded at render time, so the page works
-// without further requests and with a bearer token; it reloads itself every 10 s.
-// Never: loads anything from the network.
+// without further requests and with a bearer token; it reloads itself every 10 s unless
+// the administrator is using the admin box. The admin box: a message-trace search (the
+// queue API's sender/recipient search over every state, GET /api/queue; bookmarkable as
+// #trace:sender=...&recipient=...) and, for a user who gives the token, hop suspend and
+// resume buttons (POST /api/hops/HOP/suspend|resume with Authorization: Bearer). Plain JS.
+// Never: loads anything from another origin.
 #include <string>
 
 #include "relay/admin/admin_http.hpp"
@@ -19,7 +23,6 @@ namespace {
 
 constexpr std::string_view page_head = R"html(<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>hubrelay status</title>
-<meta http-equiv="refresh" content="10">
 <style>
 body{font:14px system-ui,sans-serif;margin:16px;color:#222;background:#fafafa}
 h1{font-size:20px;margin:0 0 8px}h2{font-size:16px;margin:16px 0 6px}
@@ -29,6 +32,7 @@ th{background:#eee}td:first-child,th:first-child{text-align:left}
 .up,.usable{color:#080;font-weight:bold}.ejected,.down,.path-down,.check-down{color:#c00;font-weight:bold}
 .maintenance,.suspended{color:#b60;font-weight:bold}.why{font-size:12px;color:#555}
 .dep{margin-right:6px}.legend span{margin-right:12px}
+#admin form{margin:4px 0}#admin input{margin-right:6px}#admin-result{font-size:12px;color:#555}
 </style></head><body>
 <h1>hubrelay status</h1><div id="summary"></div><div id="summary-queue"></div>
 <h2>Throughput, last hour (messages/s, 10-second buckets)</h2><div class="charts" id="charts"></div>
@@ -36,6 +40,14 @@ th{background:#eee}td:first-child,th:first-child{text-align:left}
 <h2>Listeners</h2><div id="listeners"></div>
 <h2>Next hops</h2><div id="hops"></div>
 <h2>Health paths</h2><div id="paths"></div>
+<h2>Administration</h2><div id="admin">
+<form id="trace-form"><label>sender <input name="sender" id="trace-sender" size="28"></label>
+<label>recipient <input name="recipient" id="trace-recipient" size="28"></label>
+<button type="submit" id="trace-search">trace</button></form><div id="trace-results"></div>
+<form id="token-form"><label>token <input type="password" id="admin-token" size="28" autocomplete="off"></label>
+<label>suspend for <input id="suspend-duration" value="30m" size="5"></label>
+<span class="why">needed for the hop buttons (and for reading, when the endpoint has a token)</span></form>
+<div id="admin-result"></div></div>
 <script id="status-data" type="application/json">)html";
 
 // The deferred messages of /api/queue?state=deferred (JSON lines), as one JSON array.
@@ -130,18 +142,80 @@ const hopState = h => `<span class="hop-state ${esc(h.state.replace(/ /g, "-"))}
   (h.state === "ejected" ? ` until ${when(h.ejected_until)}` : "") +
   (h.state === "suspended" && h.suspended_until ? ` until ${when(h.suspended_until)}` : "") + "</span>" +
   (h.last_error ? `<div class="why">${esc(h.last_error)}</div>` : "");
+const hopButtons = h => `<button type="button" class="hop-suspend" data-hop="${esc(h.name)}">suspend</button>` +
+  `<button type="button" class="hop-resume" data-hop="${esc(h.name)}">resume</button>`;
 table("hops", ["hop", "state", "connections", "window / max", "throttled", "attempts", "successes", "failures",
-               "depends on paths"],
+               "depends on paths", "admin"],
       S.hops.map(h => [esc(h.name), hopState(h), h.connections, `${h.window} / ${h.max_connections}`, h.throttled, h.attempts,
                        h.successes, h.failures,
                        (h.paths || []).map(n => `<span class="dep ${esc(pathState(n))}" data-path="${esc(n)}">${esc(n)}</span>`)
-                         .join("") || "-"]));
+                         .join("") || "-", hopButtons(h)]));
 if (paths.length)
   table("paths", ["path", "state", "since (UTC)", "changes", "used by hops"],
         paths.map(p => [esc(p.name), `<span class="${esc(p.state)}">${esc(p.state)}</span>`, when(p.since), p.transitions,
                         esc(S.hops.filter(h => (h.paths || []).includes(p.name)).map(h => h.name).join(", ") || "-")]));
 else
   document.getElementById("paths").textContent = "no health paths configured (or no check has run yet)";
+// --- administration ---------------------------------------------------------------------
+const tokenBox = document.getElementById("admin-token");
+tokenBox.value = sessionStorage.getItem("hubrelay-token") || new URLSearchParams(location.search).get("token") || "";
+tokenBox.addEventListener("change", () => sessionStorage.setItem("hubrelay-token", tokenBox.value));
+let busy = false;  // no reload while the administrator searches or acts
+const say = text => { document.getElementById("admin-result").textContent = text; };
+function api(method, url, body) {
+  const headers = {};
+  if (tokenBox.value) headers.Authorization = "Bearer " + tokenBox.value;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  return fetch(url, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
+}
+async function errorText(r) {
+  const text = await r.text();
+  try { return `${r.status}: ${JSON.parse(text).error.message}`; } catch (e) { return `${r.status}: ${text}`; }
+}
+async function trace(sender, recipient) {
+  busy = true;
+  const params = new URLSearchParams({state: "all", limit: "50"});
+  if (sender) params.set("sender", sender);
+  if (recipient) params.set("recipient", recipient);
+  const out = document.getElementById("trace-results");
+  out.textContent = "searching...";
+  const r = await api("GET", "/api/queue?" + params);
+  if (!r.ok) { out.textContent = "search failed: " + await errorText(r); out.setAttribute("data-count", "error"); return; }
+  const found = (await r.text()).split("\n").filter(Boolean).map(l => JSON.parse(l));
+  out.textContent = "";
+  out.setAttribute("data-count", String(found.length));
+  if (!found.length) { out.textContent = "no message in the queue matches"; return; }
+  table("trace-results", ["queue id", "received", "sender", "recipient", "state", "hop", "last reply"],
+        found.flatMap(m => m.recipients.map(x => [`<span class="trace-id">${esc(m.id)}</span>`, esc(m.received_at),
+          esc(m.sender || "<>"), esc(x.address), esc(x.state), esc(x.hop || "-"), esc(x.last_reply || "-")])));
+}
+document.getElementById("trace-form").addEventListener("submit", ev => {
+  ev.preventDefault();
+  trace(document.getElementById("trace-sender").value.trim(), document.getElementById("trace-recipient").value.trim());
+});
+document.getElementById("token-form").addEventListener("submit", ev => ev.preventDefault());
+async function hopAction(hop, verb) {
+  busy = true;
+  const body = verb === "suspend" ? {duration: document.getElementById("suspend-duration").value.trim(),
+                                     reason: "from the status page"} : {};
+  const r = await api("POST", `/api/hops/${encodeURIComponent(hop)}/${verb}`, body);
+  if (!r.ok) { say(`${verb} ${hop} failed: ` + await errorText(r)); return; }
+  const done = await r.json();
+  say(`${hop}: ${done.state}` + (done.suspended_until ? ` until ${when(done.suspended_until)}` : ""));
+  busy = false;
+  setTimeout(() => location.reload(), 1500);
+}
+for (const b of document.querySelectorAll(".hop-suspend, .hop-resume"))
+  b.addEventListener("click", () => hopAction(b.dataset.hop, b.classList.contains("hop-suspend") ? "suspend" : "resume"));
+// #trace:sender=a@b&recipient=c: a search that can be bookmarked or linked.
+if (location.hash.startsWith("#trace:")) {
+  const p = new URLSearchParams(location.hash.slice(7));
+  document.getElementById("trace-sender").value = p.get("sender") || "";
+  document.getElementById("trace-recipient").value = p.get("recipient") || "";
+  trace(p.get("sender") || "", p.get("recipient") || "");
+}
+for (const input of document.querySelectorAll("#admin input")) input.addEventListener("focus", () => { busy = true; });
+setInterval(() => { if (!busy) location.reload(); }, 10000);
 document.body.setAttribute("data-rendered", "yes");
 </script></body></html>
 )html";

@@ -41,7 +41,7 @@ constexpr std::string_view alert_test =
     "Queues a test alert mail to [alerts] to; the running daemon delivers it.\n";
 
 // Command path → its help text (without the shared option lines, appended below).
-constexpr std::array<std::pair<std::string_view, std::string_view>, 24> texts{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 30> texts{{
     {"serve",
      "usage: hubrelay serve [--config FILE]\n"
      "\n"
@@ -137,6 +137,34 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 24> texts{{
      "\n"
      "Pending mail by recipient domain and age.\n"
      "  --json              one JSON document\n"},
+    {"hop",
+     "usage: hubrelay hop suspend NAME --for DURATION [--reason TEXT] | hop resume NAME [--config FILE]\n"
+     "\n"
+     "  suspend NAME --for DURATION   no new connections to the hop until then (90s, 30m,\n"
+     "                                2h, 1d; at most 7d); its work goes to other hops or waits\n"
+     "  resume NAME                   end the suspension now\n"
+     "Asks the running daemon's admin endpoint ([admin] listen, with the token of\n"
+     "[admin] token_file): the daemon logs the audit line. A reload or restart ends it.\n"
+     "Exit status: 0 done, 1 refused or daemon unreachable, 2 usage or configuration error.\n"},
+    {"hop suspend",
+     "usage: hubrelay hop suspend NAME --for DURATION [--reason TEXT] [--config FILE]\n"
+     "\n"
+     "Suspends a hop of the running daemon for DURATION (Exchange's Suspend-Queue).\n"},
+    {"hop resume", "usage: hubrelay hop resume NAME [--reason TEXT] [--config FILE]\n\nEnds a hop's suspension now.\n"},
+    {"path",
+     "usage: hubrelay path force NAME down|up --for DURATION [--reason TEXT] | path release NAME\n"
+     "\n"
+     "  force NAME down|up --for DURATION   hold a health path at that state until then\n"
+     "                                      (maintenance now: no checks, no alerts)\n"
+     "  release NAME                        end it now; the path's checks decide again\n"
+     "Asks the running daemon's admin endpoint ([admin] listen, with the token of\n"
+     "[admin] token_file). A reload or restart ends it.\n"
+     "Exit status: 0 done, 1 refused or daemon unreachable, 2 usage or configuration error.\n"},
+    {"path force",
+     "usage: hubrelay path force NAME down|up --for DURATION [--reason TEXT] [--config FILE]\n"
+     "\n"
+     "Forces a health path DOWN or UP for DURATION (a maintenance window, now).\n"},
+    {"path release", "usage: hubrelay path release NAME [--reason TEXT] [--config FILE]\n\nEnds a path's force now.\n"},
     {"help", "usage: hubrelay help | hubrelay --help\n"},
     {"dkim",
      "usage: hubrelay dkim keygen|check ...\n"
@@ -178,6 +206,8 @@ std::string main_usage() {
          "  dkim ...       keygen (a signing key and its DNS record) | check (the published records)\n"
          "  queue ...      list|show|retry|hold|release|delete|bounce|expire|summary\n"
          "  stats          per-direction throughput over 1, 5 and 15 minutes (needs [admin])\n"
+         "  hop suspend|resume NAME   suspend a hop for a duration, or resume it (needs [admin])\n"
+         "  path force|release NAME   force a health path DOWN or UP for a duration (needs [admin])\n"
          "  version        print the version (also --version)\n"
          "\n"
          "`hubrelay COMMAND --help` describes one command.\n"

@@ -4,12 +4,6 @@
 #include <pwd.h>
 #include <unistd.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -19,20 +13,17 @@
 
 #include "conf/load.hpp"
 #include "queue/admin_store.hpp"
+#include "relay/cli/admin_cli.hpp"
 #include "relay/cli/arguments.hpp"
 #include "relay/cli/help.hpp"
 #include "relay/logging.hpp"
-#include "relay/delivery/admin_reports.hpp"
 #include "relay/delivery/queue_bridge.hpp"
+#include "relay/admin/queue_actions.hpp"
 #include "relay/admin/queue_format.hpp"
 #include "relay/admin/stats_text.hpp"
 
 namespace relay {
 namespace {
-
-constexpr const char* deleted_reply = "550 5.0.0 deleted by administrator";
-constexpr const char* bounced_reply = "550 5.0.0 bounced by administrator";
-constexpr const char* expired_reply = "451 4.4.7 expired by administrator";
 
 queue::UnixMillis now_ms() { return unix_now_ms(); }
 
@@ -82,13 +73,6 @@ int usage_error(const std::string& command, const std::string& why) {
   return cli::usage_error(command.empty() ? "queue" : "queue " + command, why);
 }
 
-std::string join_ids(const queue::Selection& s) {
-  if (s.all) return "all";
-  if (!s.domain.empty()) return "domain=" + s.domain;
-  std::string out;
-  for (auto id : s.ids) out += (out.empty() ? "" : ",") + queue::format_queue_id(id);
-  return out;
-}
 
 }  // namespace
 
@@ -196,39 +180,19 @@ int queue_cli_main(const std::vector<std::string>& words, const std::string& def
     return 0;
   }
 
-  // Mutations: one selection, one transaction, one audit line.
-  std::expected<queue::MutationResult, std::string> result;
-  std::string action = command;
-  const bool bounce = p.flags.contains("bounce");
-  std::size_t unreported = 0;
-  const queue::NoticeComposer reports = administrator_reports(config, now, unreported);
-  if (command == "retry") result = store->retry(selection, now);
-  else if (command == "hold") result = store->hold(selection);
-  else if (command == "release") result = store->release(selection, now);
-  else if (command == "delete" && bounce) {
-    action = "delete --bounce";
-    result = store->finish(selection, queue::RecipientState::failed, deleted_reply, now, reports);
-  } else if (command == "delete") result = store->remove(selection);
-  else if (command == "bounce") result = store->finish(selection, queue::RecipientState::failed, bounced_reply, now, reports);
-  else result = store->finish(selection, queue::RecipientState::expired, expired_reply, now, reports);
-
-  // The audit line goes where the daemon logs, so one file tells the whole story.
+  // Mutations: the code the admin API runs too (relay/admin/queue_actions): one selection,
+  // one transaction, one audit line, written where the daemon logs so one file tells the
+  // whole story.
   if (auto error = configure_logging(config.log); !error.empty()) std::cerr << "hubrelay queue: " << error << "\n";
   if (spdlog::default_logger()->level() > spdlog::level::info) spdlog::default_logger()->set_level(spdlog::level::info);
-  if (!result) {
-    spdlog::warn("queue admin {} action=\"{}\" target={} result=refused reason=\"{}\"", who(), action,
-                 join_ids(selection), result.error());
-    spdlog::default_logger()->flush();
-    return fail(result.error());
-  }
-  const bool finishing = command == "bounce" || command == "expire" || action == "delete --bounce";
-  spdlog::info("queue admin {} action=\"{}\" target={} messages={} recipients={}{}", who(), action, join_ids(selection),
-               result->messages, result->recipients, finishing ? fmt::format(" dsn_queued={}", result->notices) : "");
-  if (unreported > 0)
-    spdlog::warn("queue admin action=\"{}\": {} failed recipient(s) of null-sender mail; no DSN (RFC 3464 section 2)",
-                 action, unreported);
+  admin::QueueAction action{.action = command, .ids = {}, .all = selection.all, .domain = selection.domain,
+                            .filter = std::nullopt, .dry_run = false, .report = p.flags.contains("bounce")};
+  for (auto id : ids) action.ids.push_back(queue::format_queue_id(id));
+  auto result = admin::run_queue_action(*store, config, action, who(), now);
   spdlog::default_logger()->flush();
-  std::cout << action << ": " << result->messages << " message(s), " << result->recipients << " recipient(s)\n";
+  if (!result) return fail(result.error().message);
+  std::cout << (action.report ? "delete --bounce" : command) << ": " << result->messages << " message(s), "
+            << result->recipients << " recipient(s)\n";
   return 0;
 }
 
@@ -263,64 +227,39 @@ int stats_main(const std::vector<std::string>& words, const std::string& default
     for (const auto& d : loaded.error()) std::cerr << d.to_string() << "\n";
     return 2;
   }
-  const conf::AdminConfig& admin = (*loaded)->admin;
-  if (!admin.enabled) {
-    std::cerr << "hubrelay stats: the admin endpoint is off; set [admin] listen = \"127.0.0.1:8025\"\n";
+  auto response = admin_call((*loaded)->admin, "GET", "/api/status");
+  if (!response) {
+    std::cerr << "hubrelay stats: " << response.error() << "\n";
     return 1;
   }
-  namespace beast = boost::beast;
-  namespace http = beast::http;
-  try {
-    boost::asio::io_context io;
-    beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::seconds(10));
-    stream.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address(admin.listen.address), admin.listen.port));
-    http::request<http::empty_body> request{http::verb::get, "/api/status", 11};
-    request.set(http::field::host, admin.listen.address);
-    if (!admin.token.empty()) request.set(http::field::authorization, "Bearer " + admin.token);
-    http::write(stream, request);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> response;
-    http::read(stream, buffer, response);
-    if (response.result_int() != 200) {
-      std::cerr << "hubrelay stats: admin endpoint answered " << response.result_int() << ": " << response.body();
-      return 1;
-    }
-    const std::string& body = response.body();
-    if (json) {
-      std::cout << body << "\n";
-      return 0;
-    }
-    std::printf("%-10s %-5s %10s %10s %10s   (messages/s)\n", "DIRECTION", "FLOW", "1 min", "5 min", "15 min");
-    for (const char* direction : {"inbound", "outbound"}) {
-      for (const char* flow : {"in", "out"}) {
-        auto r = rates_of(body, direction, std::string("rate_") + flow);
-        if (!r) {
-          std::cerr << "hubrelay stats: unexpected /api/status document\n";
-          return 1;
-        }
-        std::printf("%-10s %-5s %10.3f %10.3f %10.3f\n", direction, flow, (*r)[0], (*r)[1], (*r)[2]);
-      }
-    }
-    // The hops in the words of the status page, /metrics and `hubrelay health`.
-    const auto hops = metrics::hop_table(body);
-    if (!hops) {
-      std::cerr << "hubrelay stats: " << hops.error() << "\n";
-      return 1;
-    }
-    std::cout << "\n" << *hops;
+  if (response->status != 200) {
+    std::cerr << "hubrelay stats: admin endpoint answered " << response->status << ": " << response->body;
+    return 1;
+  }
+  const std::string& body = response->body;
+  if (json) {
+    std::cout << body << "\n";
     return 0;
-  } catch (const boost::system::system_error& e) {
-    // what() of a Boost error carries the source location ("[system:111 at /usr/include/
-    // boost/...]"); an operator needs only the reason.
-    std::cerr << "hubrelay stats: cannot reach the daemon's admin endpoint " << admin.listen.address << ":"
-              << admin.listen.port << ": " << e.code().message() << " (is hubrelay running?)\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "hubrelay stats: cannot reach the daemon's admin endpoint " << admin.listen.address << ":"
-              << admin.listen.port << ": " << e.what() << "\n";
+  }
+  std::printf("%-10s %-5s %10s %10s %10s   (messages/s)\n", "DIRECTION", "FLOW", "1 min", "5 min", "15 min");
+  for (const char* direction : {"inbound", "outbound"}) {
+    for (const char* flow : {"in", "out"}) {
+      auto r = rates_of(body, direction, std::string("rate_") + flow);
+      if (!r) {
+        std::cerr << "hubrelay stats: unexpected /api/status document\n";
+        return 1;
+      }
+      std::printf("%-10s %-5s %10.3f %10.3f %10.3f\n", direction, flow, (*r)[0], (*r)[1], (*r)[2]);
+    }
+  }
+  // The hops in the words of the status page, /metrics and `hubrelay health`.
+  const auto hops = metrics::hop_table(body);
+  if (!hops) {
+    std::cerr << "hubrelay stats: " << hops.error() << "\n";
     return 1;
   }
+  std::cout << "\n" << *hops;
+  return 0;
 }
 
 }  // namespace relay

@@ -103,6 +103,13 @@ class DeliveryEngine {
   std::uint32_t hop_window(std::size_t hop) const noexcept { return hops_[hop].window.limit(); }
   /// Reply-asked suspensions (suspend_on): the state files show them.
   const health::HopSuspension& suspension() const noexcept { return suspension_; }
+  /// An administrator's suspension of `hop` (the admin API): like a reply-asked one, the
+  /// hop takes no work until then; its waiting work moves off as soon as a connection
+  /// looks at it. resume_hop() is false when the hop was not suspended.
+  void suspend_hop(std::size_t hop, std::chrono::steady_clock::time_point until, std::string reason) {
+    suspension_.set(hop, until, std::move(reason));
+  }
+  bool resume_hop(std::size_t hop) { return suspension_.resume(hop, std::chrono::steady_clock::now()); }
   void set_throughput(ThroughputRing* ring) noexcept { throughput_ = ring; }
   /// The spool holding bodies too large to stay inline (it outlives the engine); without
   /// one a spooled message cannot be read and its delivery fails as a local fault.

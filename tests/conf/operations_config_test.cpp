@@ -1,7 +1,13 @@
-// tests/conf/operations_config_test.cpp — the operations keys: [admin] listen and
-// token, [relay] user, [log] max_size / max_files / syslog, with their diagnostics.
+// tests/conf/operations_config_test.cpp — the operations keys: [admin] listen, token and
+// token_file, [relay] user, [log] max_size / max_files / syslog, with their diagnostics.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "conf/load.hpp"
@@ -51,6 +57,36 @@ TEST(OperationsConfig, ExplicitZeroDefaultsAreAccepted) {
   const std::string one_byte = errors_of(std::string(base) + "[log]\nmax_size = 1\n");
   EXPECT_NE(one_byte.find("log.max_size: must be 0 (never rotate) or between 64KiB and"), std::string::npos)
       << one_byte;
+}
+
+// [admin] token_file: the token is the file's first line; a file others may read, a missing
+// file and a non-loopback address without any token are errors naming what to fix.
+TEST(OperationsConfig, AdminTokenFile) {
+  const auto dir = std::filesystem::temp_directory_path() / ("hubrelay-token-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto file = (dir / "admin.token").string();
+  std::ofstream(file) << "0123456789abcdef0123\n";
+  ::chmod(file.c_str(), 0600);
+  const std::string admin = "[admin]\nlisten = \"127.0.0.1:8025\"\ntoken_file = \"" + file + "\"\n";
+  auto loaded = load_string(std::string(base) + admin, "/etc/hubrelay/t.toml");
+  ASSERT_TRUE(loaded) << errors_of(std::string(base) + admin);
+  EXPECT_EQ((*loaded)->admin.token, "0123456789abcdef0123");
+
+  ::chmod(file.c_str(), 0644);
+  std::string errors = errors_of(std::string(base) + admin);
+  EXPECT_NE(errors.find("admin.token_file: token file " + file + " is readable by others"), std::string::npos) << errors;
+  ::chmod(file.c_str(), 0600);
+  std::ofstream(file) << "short\n";
+  errors = errors_of(std::string(base) + admin);
+  EXPECT_NE(errors.find("at least 16 characters"), std::string::npos) << errors;
+  std::filesystem::remove_all(dir);
+  errors = errors_of(std::string(base) + admin);
+  EXPECT_NE(errors.find("cannot read token file " + file), std::string::npos) << errors;
+
+  errors = errors_of(std::string(base) + "[admin]\nlisten = \"0.0.0.0:8025\"\n");
+  EXPECT_NE(errors.find("not a loopback address"), std::string::npos) << errors;
+  EXPECT_EQ(errors_of(std::string(base) + "[admin]\nlisten = \"0.0.0.0:8025\"\ntoken = \"abc\"\n"), "");
+  EXPECT_EQ(errors_of(std::string(base) + "[admin]\nlisten = \"[::1]:8025\"\n"), "");
 }
 
 TEST(OperationsConfig, Diagnostics) {

@@ -425,6 +425,16 @@ class FakeBackend : public admin::Backend {
     if (id == "zz") return std::unexpected(admin::QueueError{400, "bad request: not a queue id"});
     return std::unexpected(admin::QueueError{404, "no message with queue id " + std::string(id)});
   }
+  std::expected<admin::QueueActionResult, admin::ApiError> queue_action(const admin::QueueAction&,
+                                                                       std::string_view) override {
+    return admin::QueueActionResult{};
+  }
+  std::expected<admin::HopActionResult, admin::ApiError> hop_action(const admin::HopAction&, std::string_view) override {
+    return admin::HopActionResult{};
+  }
+  std::expected<admin::PathActionResult, admin::ApiError> path_action(const admin::PathAction&, std::string_view) override {
+    return admin::PathActionResult{};
+  }
   int snapshots = 0;
   admin::Query last_query;
 };
