@@ -1,0 +1,336 @@
+#!/usr/bin/python3
+"""tests/e2e/test_milter.py — content filters (milter protocol 6) against the real libmilter.
+
+Owns: the end-to-end contract of [milter.NAME] and listener `milters` (docs/configuration.md):
+a scripted filter on python3-milter (tests/e2e/scripted_milter.py) answers every verdict at
+every stage and every modification; the client sees the filter's reply, the sink receives
+exactly the modified message (byte for byte) or nothing; quarantine holds the message
+(`queue list --held`, `release`); discard answers 250 and stores nothing; a filter that is
+down, slow, dies mid-message or sends something malformed gets its default_action. In every
+case nothing acknowledged is lost and nothing refused is delivered.
+Never: asserts timing; every wait is bounded (wait_for).
+"""
+
+import json
+import subprocess
+import sys
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import (CRLF, INBOUND_HOST, E2ETestCase, Hop, RawSmtp, build_message, free_port,  # noqa: E402
+                     port_accepts, relay_binary, settle, stuff, wait_for)
+
+WAIT = 30.0
+FILTER = Path(__file__).resolve().parent / "scripted_milter.py"
+STAGES = ("connect", "helo", "mail", "rcpt", "data", "header", "eoh", "body", "eom")
+
+
+class MilterCase(E2ETestCase):
+    def start_milter(self, script, raw=False):
+        port = free_port("127.0.0.1")
+        self.script_path = self.dir / "milter-script.json"
+        self.events_path = self.dir / "milter-events.jsonl"
+        self.set_script(script)
+        log = open(self.dir / "milter.log", "wb")
+        self.addCleanup(log.close)
+        args = ["/usr/bin/python3", str(FILTER), str(port), str(self.script_path), str(self.events_path)]
+        proc = subprocess.Popen(args + (["--raw"] if raw else []), stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+        self.milter_proc = proc
+
+        def stop():
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=10)
+        self.addCleanup(stop)
+        wait_for(lambda: port_accepts("127.0.0.1", port), WAIT, "the scripted milter listening")
+        return port
+
+    def set_script(self, script):
+        self.script_path.write_text(json.dumps(script))
+
+    def events(self, stage=None):
+        if not self.events_path.exists():
+            return []
+        rows = [json.loads(line) for line in self.events_path.read_text().splitlines() if line.strip()]
+        return [r for r in rows if stage is None or r["stage"] == stage]
+
+    def relay_with_milter(self, port, default_action="tempfail", content_timeout="10s", command_timeout="10s"):
+        self.relays = getattr(self, "relays", 0) + 1  # a sink of its own for each relay of a test
+        sink = self.start_sink(f"hub{self.relays}")
+        milter = "\n".join([
+            "[milter.scripted]",
+            f'address = "inet:127.0.0.1:{port}"',
+            'connect_timeout = "2s"',
+            f'command_timeout = "{command_timeout}"',
+            f'content_timeout = "{content_timeout}"',
+            f'default_action = "{default_action}"',
+        ])
+        cfg, path = self.make_config([Hop("hub", sink.port)], [Hop("smarthost", sink.port)],
+                                     inbound_extra=['milters = ["scripted"]'], extra_toml=milter)
+        self.config_path = path
+        relay = self.start_relay(cfg, path)
+        return cfg, relay, sink
+
+    def transaction(self, cfg, msg, rcpts=("bob@example.com",), sender="alice@example.net"):
+        """EHLO, MAIL, RCPT, DATA and the message; returns the reply to the final dot."""
+        with RawSmtp(INBOUND_HOST, cfg.inbound_port) as c:
+            self.assertEqual(c.reply().code, 220)
+            self.assertEqual(c.command("EHLO client.test").code, 250)
+            self.assert_transaction_open(c, sender, rcpts)
+            self.assertEqual(c.command("DATA").code, 354)
+            c.send(stuff(msg) + b".\r\n")
+            reply = c.reply()
+            c.command("QUIT")
+            return reply
+
+    def assert_nothing_delivered(self, sink, relay):
+        settle(1.0)
+        self.assertEqual(sink.messages(), [], "a refused message reached the sink")
+
+    def delivered(self, sink, mid):
+        return self.wait_for_message(sink, mid, WAIT)
+
+
+class MilterVerdictTest(MilterCase):
+    def test_continue_delivers_the_message_unchanged_and_the_filter_saw_everything(self):
+        port = self.start_milter({})
+        cfg, relay, sink = self.relay_with_milter(port)
+        mid, msg = build_message(subject="plain", body=b"line one\r\n.dot line\r\n")
+        self.assertEqual(self.transaction(cfg, msg).code, 250)
+        got = self.delivered(sink, mid)
+        self.assert_received_prepended(msg, got.raw)
+        seen = [e["stage"] for e in self.events()]
+        for stage in STAGES:
+            self.assertIn(stage, seen)
+        connect = self.events("connect")[0]
+        self.assertEqual(connect["macros"].get("{client_addr}"), INBOUND_HOST)
+        self.assertEqual(connect["macros"].get("{daemon_name}"), "inbound")
+        self.assertIn("j", connect["macros"])
+        self.assertEqual(self.events("mail")[0]["macros"].get("{mail_addr}"), "alice@example.net")
+        self.assertEqual(self.events("rcpt")[0]["macros"].get("{rcpt_addr}"), "bob@example.com")
+        self.assertTrue(self.events("eom")[0]["macros"].get("i"))
+        self.assertEqual(self.events("body")[0]["text"], "line one\r\n.dot line\r\n")
+        self.assertIn("milter=scripted stage=eom action=continue", relay.log_text())
+
+    def test_reject_tempfail_and_custom_reply_at_every_stage(self):
+        port = self.start_milter({})
+        cfg, relay, sink = self.relay_with_milter(port)
+        for stage in STAGES:
+            for action, code in (("reject", 550), ("tempfail", 451)):
+                with self.subTest(stage=stage, action=action):
+                    self.set_script({"stages": {stage: {"action": action}}})
+                    mid, msg = build_message(subject=f"{stage} {action}")
+                    reply = self.transaction(cfg, msg)
+                    self.assertEqual(reply.code, code, reply.text)
+        self.set_script({"stages": {"rcpt": {"action": "reject",
+                                             "reply": ["554", "5.7.9", "first line", "second line"]}}})
+        mid, msg = build_message(subject="multi-line")
+        reply = self.transaction(cfg, msg)
+        self.assertEqual(reply.code, 554)
+        self.assertIn("first line", reply.text)
+        self.assertIn("second line", reply.text)
+        self.assert_nothing_delivered(sink, relay)
+
+    def test_accept_lets_the_message_through_without_the_rest(self):
+        port = self.start_milter({"stages": {"mail": {"action": "accept"}}})
+        cfg, relay, sink = self.relay_with_milter(port)
+        mid, msg = build_message(subject="accepted early")
+        self.assertEqual(self.transaction(cfg, msg).code, 250)
+        self.assert_received_prepended(msg, self.delivered(sink, mid).raw)
+        self.assertEqual(self.events("body"), [])
+
+    def test_discard_answers_250_and_stores_nothing(self):
+        port = self.start_milter({"stages": {"eom": {"action": "discard"}}})
+        cfg, relay, sink = self.relay_with_milter(port)
+        mid, msg = build_message(subject="discard me")
+        self.assertEqual(self.transaction(cfg, msg).code, 250)
+        self.assert_nothing_delivered(sink, relay)
+        self.assertIn("action=discard", relay.log_text())
+
+    def test_skipped_body_is_not_sent(self):
+        port = self.start_milter({"negotiate": {"skip": ["body"], "noreply": ["header"]}})
+        cfg, relay, sink = self.relay_with_milter(port)
+        mid, msg = build_message(subject="no body wanted")
+        self.assertEqual(self.transaction(cfg, msg).code, 250)
+        self.delivered(sink, mid)
+        self.assertEqual(self.events("body"), [])
+        self.assertTrue(self.events("header"))
+        self.assertTrue(self.events("eom"))
+
+    def test_two_messages_reuse_one_filter_connection(self):
+        port = self.start_milter({})
+        cfg, relay, sink = self.relay_with_milter(port)
+        mids = []
+        with RawSmtp(INBOUND_HOST, cfg.inbound_port) as c:
+            self.assertEqual(c.reply().code, 220)
+            self.assertEqual(c.command("EHLO client.test").code, 250)
+            for i in range(2):
+                mid, msg = build_message(subject=f"reuse {i}")
+                mids.append(mid)
+                self.assert_transaction_open(c)
+                self.assert_data_accepted(c, msg)
+        for mid in mids:
+            self.delivered(sink, mid)
+        self.assertEqual(len(self.events("connect")), 1)
+        self.assertEqual(len(self.events("eom")), 2)
+
+
+class MilterModificationTest(MilterCase):
+    def test_header_edits_arrive_byte_for_byte(self):
+        mods = [{"op": "addheader", "name": "X-Spam-Flag", "value": "YES"},
+                {"op": "addheader", "name": "X-Folded", "value": "one\n\ttwo"},
+                {"op": "addheader", "name": "X-Top", "value": "first", "idx": 0},
+                {"op": "chgheader", "name": "Subject", "idx": 1, "value": "[SPAM] changed"},
+                {"op": "chgheader", "name": "X-Remove", "idx": 1, "value": ""}]
+        port = self.start_milter({"stages": {"eom": {"mods": mods}}})
+        cfg, relay, sink = self.relay_with_milter(port)
+        mid, msg = build_message(subject="original", extra_headers=[b"X-Remove: gone"])
+        self.assertEqual(self.transaction(cfg, msg).code, 250)
+        raw = self.delivered(sink, mid).raw
+        head, _, body = raw.partition(CRLF + CRLF)
+        lines = head.split(CRLF)
+        self.assertEqual(lines[0], b"X-Top: first")
+        self.assertTrue(lines[1].startswith(b"Received: from "))
+        self.assertIn(b"Subject: [SPAM] changed", lines)
+        self.assertNotIn(b"Subject: original", lines)
+        self.assertFalse(any(line.startswith(b"X-Remove") for line in lines))
+        self.assertTrue(head.endswith(b"X-Spam-Flag: YES" + CRLF + b"X-Folded: one" + CRLF + b"\ttwo"))
+        self.assertEqual(body, b"Hello.\r\n")
+        self.assertNotIn(b"\n", raw.replace(CRLF, b""))
+
+    def test_replaced_body_only_has_crlf_line_ends(self):
+        port = self.start_milter({"stages": {"eom": {"mods": [
+            {"op": "replbody", "body": "new\nbody\rwith bare ends\r\n.\nlast"}]}}})
+        cfg, relay, sink = self.relay_with_milter(port)
+        mid, msg = build_message(subject="body replaced")
+        self.assertEqual(self.transaction(cfg, msg).code, 250)
+        raw = self.delivered(sink, mid).raw
+        self.assertTrue(raw.endswith(CRLF + CRLF + b"new\r\nbody\r\nwith bare ends\r\n.\r\nlast\r\n"), raw[-80:])
+
+    def test_envelope_edits(self):
+        port = self.start_milter({"stages": {"eom": {"mods": [
+            {"op": "chgfrom", "sender": "<changed@example.net>", "params": None},
+            {"op": "addrcpt", "rcpt": "<carol@example.com>", "params": None},
+            {"op": "delrcpt", "rcpt": "<bob@example.com>"}]}}})
+        cfg, relay, sink = self.relay_with_milter(port)
+        mid, msg = build_message(subject="envelope")
+        self.assertEqual(self.transaction(cfg, msg, rcpts=("bob@example.com", "dave@example.com")).code, 250)
+        got = self.delivered(sink, mid)
+        self.assertEqual(got.mail_from, "changed@example.net")
+        wait_for(lambda: sorted(r for m in sink.messages() for r in m.rcpt_tos) ==
+                 ["carol@example.com", "dave@example.com"], WAIT, "the edited recipients")
+
+    def test_large_spooled_body_is_streamed_and_edited(self):
+        port = self.start_milter({"stages": {"eom": {"mods": [
+            {"op": "addheader", "name": "X-Scanned", "value": "yes"}]}}})
+        cfg, relay, sink = self.relay_with_milter(port)
+        body = b"".join(b"line %06d %s\r\n" % (i, b"x" * 60) for i in range(4000))  # about 290 KiB
+        mid, msg = build_message(subject="large", body=body)
+        self.assertEqual(self.transaction(cfg, msg).code, 250)
+        raw = self.delivered(sink, mid).raw
+        self.assertTrue(raw.endswith(b"X-Scanned: yes" + CRLF + CRLF + body))
+        self.assertEqual(sum(e["size"] for e in self.events("body")), len(body))
+        self.assertTrue(all(e["size"] <= 65535 for e in self.events("body")))
+
+    def test_bdat_goes_through_the_same_path(self):
+        port = self.start_milter({"stages": {"eom": {"mods": [
+            {"op": "addheader", "name": "X-Chunked", "value": "seen"}]}}})
+        cfg, relay, sink = self.relay_with_milter(port)
+        mid, msg = build_message(subject="bdat")
+        with RawSmtp(INBOUND_HOST, cfg.inbound_port) as c:
+            self.assertEqual(c.reply().code, 220)
+            self.assertEqual(c.command("EHLO client.test").code, 250)
+            self.assert_transaction_open(c)
+            c.send(b"BDAT %d LAST\r\n" % len(msg) + msg)
+            self.assertEqual(c.reply().code, 250)
+        raw = self.delivered(sink, mid).raw
+        self.assertIn(b"X-Chunked: seen" + CRLF + CRLF, raw)
+
+    def test_quarantine_holds_until_release(self):
+        port = self.start_milter({"stages": {"eom": {"mods": [{"op": "quarantine", "reason": "suspicious"}]}}})
+        cfg, relay, sink = self.relay_with_milter(port)
+        mid, msg = build_message(subject="quarantined")
+        self.assertEqual(self.transaction(cfg, msg).code, 250)
+        settle(1.5)
+        self.assertEqual(sink.messages(), [])
+        listed = subprocess.run([relay_binary(), "queue", "list", "--state", "held", "--config", str(self.config_path)],
+                                capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        self.assertIn("quarantined by milter scripted: suspicious", listed.stdout)
+        released = subprocess.run([relay_binary(), "queue", "release", "--all", "--config", str(self.config_path)],
+                                  capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        self.assertEqual(released.returncode, 0, released.stderr)
+        self.assert_received_prepended(msg, self.delivered(sink, mid).raw)
+
+
+class MilterFailureTest(MilterCase):
+    def test_filter_not_listening_gets_each_default_action(self):
+        for action, code in (("tempfail", 451), ("reject", 550), ("accept", 250), ("shutdown", 421)):
+            with self.subTest(action=action):
+                port = free_port("127.0.0.1")  # nothing listens there
+                cfg, relay, sink = self.relay_with_milter(port, default_action=action)
+                mid, msg = build_message(subject=f"down {action}")
+                reply = self.transaction(cfg, msg)
+                self.assertEqual(reply.code, code, reply.text)
+                if action == "accept":
+                    self.delivered(sink, mid)
+                else:
+                    self.assert_nothing_delivered(sink, relay)
+                if action == "shutdown":
+                    self.assertEqual(reply.enhanced, "4.7.0")
+                relay.stop()
+
+    def test_a_failed_filter_is_marked_down_for_every_session(self):
+        port = free_port("127.0.0.1")  # nothing listens there
+        cfg, relay, sink = self.relay_with_milter(port, default_action="tempfail")
+        for i in range(2):
+            mid, msg = build_message(subject=f"down {i}")
+            self.assertEqual(self.transaction(cfg, msg).code, 451)
+        self.assertIn("marked down after a recent failure", relay.log_text())
+        self.assert_nothing_delivered(sink, relay)
+
+    def test_timeout_at_end_of_message(self):
+        port = self.start_milter({"stages": {"eom": {"delay": 4}}})
+        cfg, relay, sink = self.relay_with_milter(port, content_timeout="1s")
+        mid, msg = build_message(subject="slow filter")
+        self.assertEqual(self.transaction(cfg, msg).code, 451)
+        self.assert_nothing_delivered(sink, relay)
+        self.assertIn("reply timed out", relay.log_text())
+
+    def test_progress_keeps_a_slow_filter_alive(self):
+        port = self.start_milter({"stages": {"eom": {"delay": 3, "progress": True}}})
+        cfg, relay, sink = self.relay_with_milter(port, content_timeout="2s")
+        mid, msg = build_message(subject="slow with progress")
+        self.assertEqual(self.transaction(cfg, msg).code, 250)
+        self.delivered(sink, mid)
+
+    def test_filter_dying_mid_body(self):
+        port = self.start_milter({"stages": {"body": {"die": True}}})
+        cfg, relay, sink = self.relay_with_milter(port)
+        mid, msg = build_message(subject="filter dies")
+        self.assertEqual(self.transaction(cfg, msg).code, 451)
+        self.assert_nothing_delivered(sink, relay)
+
+    def test_malformed_and_oversize_replies(self):
+        cases = {
+            "unknown code": "0000000158",                                      # 'X'
+            "reply code 250": "00000009793235302062616400",                    # y"250 bad"
+            "header injection": "0000001168582d41006f6e650d0a4263633a207800",  # h"X-A" "one\r\nBcc: x"
+            "oversize": "7fffffff63",
+        }
+        port = self.start_milter({}, raw=True)
+        for name, hexbytes in cases.items():
+            with self.subTest(case=name):
+                self.set_script({"raw": {"stage": "eom", "hex": hexbytes}})
+                cfg, relay, sink = self.relay_with_milter(port)
+                mid, msg = build_message(subject=f"malformed {name}")
+                self.assertEqual(self.transaction(cfg, msg).code, 451)
+                self.assert_nothing_delivered(sink, relay)
+                relay.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
