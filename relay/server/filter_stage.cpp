@@ -418,7 +418,9 @@ asio::awaitable<FilterVerdict> FilterStage::check(queue::NewMessage& message, st
       // The filter is down for everyone for a while; this session reconnects next time.
       filter.link.close();
       filter.started = false;
-      milter_health().failed(filter.config.name, outcome.error, std::chrono::steady_clock::now());
+      // Within its back-off the mark stands as it was (the first error, the first deadline).
+      const auto now = std::chrono::steady_clock::now();
+      if (!milter_health().down(filter.config.name, now)) milter_health().failed(filter.config.name, outcome.error, now);
       const auto action = filter.config.default_action;
       outcome.action = "default_" + std::string(default_action_name(action));
       spdlog::warn("session={} milter={} stage={} failed: {}; default_action={}", session_id_, filter.config.name,

@@ -15,12 +15,13 @@ import json
 import subprocess
 import sys
 import unittest
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import (CRLF, INBOUND_HOST, E2ETestCase, Hop, RawSmtp, build_message, free_port,  # noqa: E402
-                     port_accepts, relay_binary, settle, stuff, wait_for)
+from harness import (CRLF, INBOUND_HOST, E2ETestCase, Hop, RawSmtp, build_message, fetch_metrics,  # noqa: E402
+                     free_port, port_accepts, relay_binary, settle, stuff, wait_for)
 
 WAIT = 30.0
 FILTER = Path(__file__).resolve().parent / "scripted_milter.py"
@@ -57,7 +58,8 @@ class MilterCase(E2ETestCase):
         rows = [json.loads(line) for line in self.events_path.read_text().splitlines() if line.strip()]
         return [r for r in rows if stage is None or r["stage"] == stage]
 
-    def relay_with_milter(self, port, default_action="tempfail", content_timeout="10s", command_timeout="10s"):
+    def relay_with_milter(self, port, default_action="tempfail", content_timeout="10s", command_timeout="10s",
+                          extra=""):
         self.relays = getattr(self, "relays", 0) + 1  # a sink of its own for each relay of a test
         sink = self.start_sink(f"hub{self.relays}")
         milter = "\n".join([
@@ -67,6 +69,7 @@ class MilterCase(E2ETestCase):
             f'command_timeout = "{command_timeout}"',
             f'content_timeout = "{content_timeout}"',
             f'default_action = "{default_action}"',
+            extra,
         ])
         cfg, path = self.make_config([Hop("hub", sink.port)], [Hop("smarthost", sink.port)],
                                      inbound_extra=['milters = ["scripted"]'], extra_toml=milter)
@@ -285,12 +288,22 @@ class MilterFailureTest(MilterCase):
 
     def test_a_failed_filter_is_marked_down_for_every_session(self):
         port = free_port("127.0.0.1")  # nothing listens there
-        cfg, relay, sink = self.relay_with_milter(port, default_action="tempfail")
+        admin = free_port("127.0.0.1")
+        cfg, relay, sink = self.relay_with_milter(port, default_action="tempfail",
+                                                  extra=f'\n[admin]\nlisten = "127.0.0.1:{admin}"')
         for i in range(2):
             mid, msg = build_message(subject=f"down {i}")
             self.assertEqual(self.transaction(cfg, msg).code, 451)
         self.assertIn("marked down after a recent failure", relay.log_text())
         self.assert_nothing_delivered(sink, relay)
+        metrics = fetch_metrics(admin)
+        self.assertEqual(metrics.get('hubrelay_milter_actions_total{listener="inbound",direction="inbound",'
+                                     'milter="scripted",stage="negotiate",action="default_tempfail"}'), 2.0, metrics)
+        with urllib.request.urlopen(f"http://127.0.0.1:{admin}/api/status", timeout=10) as r:
+            status = json.loads(r.read().decode())
+        self.assertEqual(status["milters"][0]["name"], "scripted")
+        self.assertFalse(status["milters"][0]["up"])
+        self.assertIn("connect", status["milters"][0]["last_error"])
 
     def test_timeout_at_end_of_message(self):
         port = self.start_milter({"stages": {"eom": {"delay": 4}}})
