@@ -29,37 +29,40 @@ STAGES = ("connect", "helo", "mail", "rcpt", "data", "header", "eoh", "body", "e
 
 
 class MilterCase(E2ETestCase):
-    def start_milter(self, script, raw=False):
+    def start_milter(self, script, raw=False, name="scripted"):
+        """Starts a scripted filter; its script and events files are named after it."""
         port = free_port("127.0.0.1")
-        self.script_path = self.dir / "milter-script.json"
-        self.events_path = self.dir / "milter-events.jsonl"
+        self.script_path = self.dir / f"{name}-script.json"
+        self.events_path = self.dir / f"{name}-events.jsonl"
         self.set_script(script)
-        log = open(self.dir / "milter.log", "wb")
+        log = open(self.dir / f"{name}.log", "wb")
         self.addCleanup(log.close)
         args = ["/usr/bin/python3", str(FILTER), str(port), str(self.script_path), str(self.events_path)]
         proc = subprocess.Popen(args + (["--raw"] if raw else []), stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL)
-        self.milter_proc = proc
 
         def stop():
             if proc.poll() is None:
                 proc.kill()
             proc.wait(timeout=10)
         self.addCleanup(stop)
-        wait_for(lambda: port_accepts("127.0.0.1", port), WAIT, "the scripted milter listening")
+        wait_for(lambda: port_accepts("127.0.0.1", port), WAIT, f"the scripted milter {name} listening")
         return port
 
     def set_script(self, script):
         self.script_path.write_text(json.dumps(script))
 
-    def events(self, stage=None):
-        if not self.events_path.exists():
+    def events(self, stage=None, name=None):
+        path = self.dir / f"{name}-events.jsonl" if name else self.events_path
+        if not path.exists():
             return []
-        rows = [json.loads(line) for line in self.events_path.read_text().splitlines() if line.strip()]
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
         return [r for r in rows if stage is None or r["stage"] == stage]
 
     def relay_with_milter(self, port, default_action="tempfail", content_timeout="10s", command_timeout="10s",
-                          extra=""):
+                          extra="", chain=("scripted",)):
+        """A relay whose inbound listener calls the filters named in `chain`; the first is
+        [milter.scripted] at `port`, the others are given in `extra`."""
         self.relays = getattr(self, "relays", 0) + 1  # a sink of its own for each relay of a test
         sink = self.start_sink(f"hub{self.relays}")
         milter = "\n".join([
@@ -72,7 +75,8 @@ class MilterCase(E2ETestCase):
             extra,
         ])
         cfg, path = self.make_config([Hop("hub", sink.port)], [Hop("smarthost", sink.port)],
-                                     inbound_extra=['milters = ["scripted"]'], extra_toml=milter)
+                                     inbound_extra=["milters = [" + ", ".join(f'"{n}"' for n in chain) + "]"],
+                                     extra_toml=milter)
         self.config_path = path
         relay = self.start_relay(cfg, path)
         return cfg, relay, sink
@@ -179,6 +183,32 @@ class MilterVerdictTest(MilterCase):
             self.delivered(sink, mid)
         self.assertEqual(len(self.events("connect")), 1)
         self.assertEqual(len(self.events("eom")), 2)
+
+
+class MilterChainTest(MilterCase):
+    def test_filters_run_in_order_and_see_earlier_edits(self):
+        second = self.start_milter({"stages": {"eom": {"mods": [
+            {"op": "addheader", "name": "X-Second", "value": "2"}]}}}, name="second")
+        first = self.start_milter({"stages": {"eom": {"mods": [
+            {"op": "addheader", "name": "X-First", "value": "1"}]}}}, name="first")
+        extra = f'\n[milter.second]\naddress = "inet:127.0.0.1:{second}"\n'
+        cfg, relay, sink = self.relay_with_milter(first, extra=extra, chain=("scripted", "second"))
+        mid, msg = build_message(subject="chain")
+        self.assertEqual(self.transaction(cfg, msg).code, 250)
+        raw = self.delivered(sink, mid).raw
+        self.assertIn(b"X-First: 1" + CRLF + b"X-Second: 2" + CRLF + CRLF, raw)
+        seen_by_second = [e["name"] for e in self.events("header", name="second")]
+        self.assertIn("X-First", seen_by_second)
+
+    def test_first_refusal_stops_the_chain(self):
+        second = self.start_milter({}, name="second")
+        first = self.start_milter({"stages": {"mail": {"action": "reject"}}}, name="first")
+        extra = f'\n[milter.second]\naddress = "inet:127.0.0.1:{second}"\n'
+        cfg, relay, sink = self.relay_with_milter(first, extra=extra, chain=("scripted", "second"))
+        mid, msg = build_message(subject="chain refused")
+        self.assertEqual(self.transaction(cfg, msg).code, 550)
+        self.assertEqual(self.events("mail", name="second"), [])
+        self.assert_nothing_delivered(sink, relay)
 
 
 class MilterModificationTest(MilterCase):
