@@ -228,7 +228,9 @@ asio::awaitable<FilterStage::Outcome> FilterStage::run_filter(Filter& filter, qu
     filter.started = true;
     const milter::ConnectInfo info{"[" + facts.client_address + "]", facts.client_address, facts.client_port,
                                    facts.client_address.find(':') != std::string::npos};
-    for (const Stage stage : {Stage::connect, Stage::helo}) {
+    // Two rounds, not a braced list: g++ 12 must not keep an initializer list across co_await.
+    for (int round = 0; round < 2; ++round) {
+      const Stage stage = round == 0 ? Stage::connect : Stage::helo;
       auto request = stage == Stage::connect ? filter.conversation.connect(info, values)
                                              : filter.conversation.helo(message.helo, values);
       auto outcome = co_await exchange(filter.link, filter.conversation, std::move(request), command);

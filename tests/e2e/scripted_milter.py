@@ -22,7 +22,7 @@ JSON line (stage, arguments, macros), so tests see what the MTA sent.
 A second mode, --raw, is a hand-written filter (libmilter cannot misbehave): it negotiates,
 answers "continue" and, at the stage named in the script's "raw" entry, sends the given
 bytes (hex) instead of a reply: malformed or oversize packets.
-Usage: scripted_milter.py PORT SCRIPT EVENTS [--raw]
+Usage: scripted_milter.py PORT|/unix/socket/path SCRIPT EVENTS [--raw]  (--raw: a port only)
 """
 
 import json
@@ -162,7 +162,8 @@ def run_libmilter(port):
                      Milter.DELRCPT | Milter.QUARANTINE | Milter.CHGFROM)
     sys.stdout.write("ready\n")
     sys.stdout.flush()
-    Milter.runmilter("scripted", f"inet:{port}@127.0.0.1", 600)
+    where = f"unix:{port}" if str(port).startswith("/") else f"inet:{port}@127.0.0.1"
+    Milter.runmilter("scripted", where, 600)
 
 
 def packet(code, data=b""):
@@ -216,4 +217,4 @@ if __name__ == "__main__":
     if "--raw" in sys.argv:
         run_raw(int(sys.argv[1]))
     else:
-        run_libmilter(int(sys.argv[1]))
+        run_libmilter(sys.argv[1] if sys.argv[1].startswith("/") else int(sys.argv[1]))

@@ -29,9 +29,10 @@ STAGES = ("connect", "helo", "mail", "rcpt", "data", "header", "eoh", "body", "e
 
 
 class MilterCase(E2ETestCase):
-    def start_milter(self, script, raw=False, name="scripted"):
-        """Starts a scripted filter; its script and events files are named after it."""
-        port = free_port("127.0.0.1")
+    def start_milter(self, script, raw=False, name="scripted", unix_socket=None):
+        """Starts a scripted filter (on a loopback port, or `unix_socket`); its script and
+        events files are named after it."""
+        port = unix_socket or free_port("127.0.0.1")
         self.script_path = self.dir / f"{name}-script.json"
         self.events_path = self.dir / f"{name}-events.jsonl"
         self.set_script(script)
@@ -46,7 +47,10 @@ class MilterCase(E2ETestCase):
                 proc.kill()
             proc.wait(timeout=10)
         self.addCleanup(stop)
-        wait_for(lambda: port_accepts("127.0.0.1", port), WAIT, f"the scripted milter {name} listening")
+        if unix_socket:
+            wait_for(lambda: Path(unix_socket).exists(), WAIT, f"the scripted milter {name} socket")
+        else:
+            wait_for(lambda: port_accepts("127.0.0.1", port), WAIT, f"the scripted milter {name} listening")
         return port
 
     def set_script(self, script):
@@ -67,7 +71,7 @@ class MilterCase(E2ETestCase):
         sink = self.start_sink(f"hub{self.relays}")
         milter = "\n".join([
             "[milter.scripted]",
-            f'address = "inet:127.0.0.1:{port}"',
+            f'address = "unix:{port}"' if str(port).startswith("/") else f'address = "inet:127.0.0.1:{port}"',
             'connect_timeout = "2s"',
             f'command_timeout = "{command_timeout}"',
             f'content_timeout = "{content_timeout}"',
@@ -166,6 +170,15 @@ class MilterVerdictTest(MilterCase):
         self.assertEqual(self.events("body"), [])
         self.assertTrue(self.events("header"))
         self.assertTrue(self.events("eom"))
+
+    def test_unix_socket(self):
+        path = str(self.dir / "milter.sock")
+        self.start_milter({"stages": {"eom": {"mods": [{"op": "addheader", "name": "X-Unix", "value": "1"}]}}},
+                          unix_socket=path)
+        cfg, relay, sink = self.relay_with_milter(path)
+        mid, msg = build_message(subject="over a unix socket")
+        self.assertEqual(self.transaction(cfg, msg).code, 250)
+        self.assertIn(b"X-Unix: 1" + CRLF + CRLF, self.delivered(sink, mid).raw)
 
     def test_two_messages_reuse_one_filter_connection(self):
         port = self.start_milter({})
