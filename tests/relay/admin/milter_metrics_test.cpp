@@ -2,6 +2,7 @@
 // /metrics, and filter state in /api/status.
 #include <gtest/gtest.h>
 
+#include "relay/admin/admin_http.hpp"
 #include "relay/admin/metrics.hpp"
 #include "relay/counters.hpp"
 
@@ -43,6 +44,12 @@ TEST(MilterMetrics, StatusJsonCarriesFilterState) {
                       "\"up\":false,\"failures\":3,\"last_error\":\"connect: Connection refused\"}]}"),
             std::string::npos)
       << json;
+}
+
+TEST(MilterMetrics, StatusPageHasAFilterTable) {
+  const std::string page = admin::status_page(metrics::format_status_json(with_filters()));
+  EXPECT_NE(page.find("<h2>Content filters</h2><div id=\"milters\"></div>"), std::string::npos);
+  EXPECT_NE(page.find("\"milters\":[{\"name\":\"rspamd\""), std::string::npos);  // the data the table draws
 }
 
 }  // namespace
