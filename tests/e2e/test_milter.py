@@ -171,6 +171,31 @@ class MilterVerdictTest(MilterCase):
         self.assertTrue(self.events("header"))
         self.assertTrue(self.events("eom"))
 
+    def test_skip_ends_the_body_early(self):
+        port = self.start_milter({"stages": {"body": {"action": "skip"}}})
+        cfg, relay, sink = self.relay_with_milter(port)
+        body = b"".join(b"line %06d %s\r\n" % (i, b"y" * 60) for i in range(3000))  # several chunks
+        mid, msg = build_message(subject="skip", body=body)
+        self.assertEqual(self.transaction(cfg, msg).code, 250)
+        self.assert_received_prepended(msg, self.delivered(sink, mid).raw)
+        self.assertEqual(len(self.events("body")), 1)
+        self.assertTrue(self.events("eom"))
+
+    def test_connect_refusal_holds_for_the_whole_session(self):
+        port = self.start_milter({"stages": {"connect": {"action": "reject"}}})
+        cfg, relay, sink = self.relay_with_milter(port)
+        with RawSmtp(INBOUND_HOST, cfg.inbound_port) as c:
+            self.assertEqual(c.reply().code, 220)
+            self.assertEqual(c.command("EHLO client.test").code, 250)
+            for i in range(2):
+                mid, msg = build_message(subject=f"session refused {i}")
+                self.assert_transaction_open(c)
+                self.assertEqual(c.command("DATA").code, 354)
+                c.send(stuff(msg) + b".\r\n")
+                self.assertEqual(c.reply().code, 550)
+        self.assertEqual(len(self.events("connect")), 1)
+        self.assert_nothing_delivered(sink, relay)
+
     def test_unix_socket(self):
         path = str(self.dir / "milter.sock")
         self.start_milter({"stages": {"eom": {"mods": [{"op": "addheader", "name": "X-Unix", "value": "1"}]}}},
