@@ -97,6 +97,21 @@ class MilterCase(E2ETestCase):
             c.command("QUIT")
             return reply
 
+    def two_in_one_session(self, cfg, subject, code):
+        """Two messages in one SMTP session, each answered `code` at the final dot."""
+        mids = []
+        with RawSmtp(INBOUND_HOST, cfg.inbound_port) as c:
+            self.assertEqual(c.reply().code, 220)
+            self.assertEqual(c.command("EHLO client.test").code, 250)
+            for i in range(2):
+                mid, msg = build_message(subject=f"{subject} {i}")
+                mids.append(mid)
+                self.assert_transaction_open(c)
+                self.assertEqual(c.command("DATA").code, 354)
+                c.send(stuff(msg) + b".\r\n")
+                self.assertEqual(c.reply().code, code)
+        return mids
+
     def assert_nothing_delivered(self, sink, relay):
         settle(1.0)
         self.assertEqual(sink.messages(), [], "a refused message reached the sink")
@@ -184,15 +199,7 @@ class MilterVerdictTest(MilterCase):
     def test_connect_refusal_holds_for_the_whole_session(self):
         port = self.start_milter({"stages": {"connect": {"action": "reject"}}})
         cfg, relay, sink = self.relay_with_milter(port)
-        with RawSmtp(INBOUND_HOST, cfg.inbound_port) as c:
-            self.assertEqual(c.reply().code, 220)
-            self.assertEqual(c.command("EHLO client.test").code, 250)
-            for i in range(2):
-                mid, msg = build_message(subject=f"session refused {i}")
-                self.assert_transaction_open(c)
-                self.assertEqual(c.command("DATA").code, 354)
-                c.send(stuff(msg) + b".\r\n")
-                self.assertEqual(c.reply().code, 550)
+        self.two_in_one_session(cfg, "session refused", 550)
         self.assertEqual(len(self.events("connect")), 1)
         self.assert_nothing_delivered(sink, relay)
 
@@ -208,16 +215,7 @@ class MilterVerdictTest(MilterCase):
     def test_two_messages_reuse_one_filter_connection(self):
         port = self.start_milter({})
         cfg, relay, sink = self.relay_with_milter(port)
-        mids = []
-        with RawSmtp(INBOUND_HOST, cfg.inbound_port) as c:
-            self.assertEqual(c.reply().code, 220)
-            self.assertEqual(c.command("EHLO client.test").code, 250)
-            for i in range(2):
-                mid, msg = build_message(subject=f"reuse {i}")
-                mids.append(mid)
-                self.assert_transaction_open(c)
-                self.assert_data_accepted(c, msg)
-        for mid in mids:
+        for mid in self.two_in_one_session(cfg, "reuse", 250):
             self.delivered(sink, mid)
         self.assertEqual(len(self.events("connect")), 1)
         self.assertEqual(len(self.events("eom")), 2)
