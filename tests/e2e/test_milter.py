@@ -7,11 +7,17 @@ every stage and every modification; the client sees the filter's reply, the sink
 exactly the modified message (byte for byte) or nothing; quarantine holds the message
 (`queue list --held`, `release`); discard answers 250 and stores nothing; a filter that is
 down, slow, dies mid-message or sends something malformed gets its default_action. In every
-case nothing acknowledged is lost and nothing refused is delivered.
+case nothing acknowledged is lost and nothing refused is delivered. The real filters of
+tests/e2e/filter_rigs.py run behind hubrelay too: rspamd (reject marker with its text, its
+header added byte-exact), ClamAV (EICAR refused naming the signature; with OnInfected
+Quarantine held in the queue) and OpenDKIM (the signature verifies with python3-dkim);
+each class is skipped when its package is missing.
 Never: asserts timing; every wait is bounded (wait_for).
 """
 
+import base64
 import json
+import shutil
 import subprocess
 import sys
 import unittest
@@ -20,12 +26,31 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import filter_rigs  # noqa: E402
 from harness import (CRLF, INBOUND_HOST, E2ETestCase, Hop, RawSmtp, build_message, fetch_metrics,  # noqa: E402
                      free_port, port_accepts, relay_binary, settle, stuff, wait_for)
 
 WAIT = 30.0
 FILTER = Path(__file__).resolve().parent / "scripted_milter.py"
 STAGES = ("connect", "helo", "mail", "rcpt", "data", "header", "eoh", "body", "eom")
+
+
+def address_of(where) -> str:
+    """A [milter.NAME] address from a loopback port, a unix socket path or an address."""
+    where = str(where)
+    if where.startswith(("inet:", "unix:")):
+        return where
+    return f"unix:{where}" if where.startswith("/") else f"inet:127.0.0.1:{where}"
+
+
+def mime_with_attachment(subject: str, payload: bytes, filename: str):
+    b64 = base64.encodebytes(payload).replace(b"\n", b"\r\n")
+    body = (b"--rigboundary\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nSee the attachment.\r\n\r\n"
+            b"--rigboundary\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n"
+            b"Content-Disposition: attachment; filename=\"" + filename.encode() + b"\"\r\n\r\n"
+            + b64 + b"\r\n--rigboundary--\r\n")
+    return build_message(subject=subject, body=body, extra_headers=[
+        b"MIME-Version: 1.0", b'Content-Type: multipart/mixed; boundary="rigboundary"'])
 
 
 class MilterCase(E2ETestCase):
@@ -71,7 +96,7 @@ class MilterCase(E2ETestCase):
         sink = self.start_sink(f"hub{self.relays}")
         milter = "\n".join([
             "[milter.scripted]",
-            f'address = "unix:{port}"' if str(port).startswith("/") else f'address = "inet:127.0.0.1:{port}"',
+            f'address = "{address_of(port)}"',
             'connect_timeout = "2s"',
             f'command_timeout = "{command_timeout}"',
             f'content_timeout = "{content_timeout}"',
@@ -409,6 +434,95 @@ class MilterFailureTest(MilterCase):
                 self.assertEqual(self.transaction(cfg, msg).code, 451)
                 self.assert_nothing_delivered(sink, relay)
                 relay.stop()
+
+
+
+class RigCase(MilterCase):
+    """hubrelay as the MTA in front of a real filter (tests/e2e/filter_rigs.py)."""
+    binaries = ()
+
+    def setUp(self):
+        super().setUp()
+        missing = [b for b in self.binaries if shutil.which(b) is None]
+        if missing:
+            self.skipTest("not installed: " + ", ".join(missing))
+
+    def start_rig(self, rig):
+        self.addCleanup(rig.stop)
+        rig.start()
+        self._logs.extend(rig.logs)
+        return rig
+
+
+class RspamdThroughHubrelayTest(RigCase):
+    binaries = ("rspamd", "rspamadm")
+
+    def test_marker_rejected_and_header_added(self):
+        rig = self.start_rig(filter_rigs.RspamdRig(self.dir))
+        cfg, relay, sink = self.relay_with_milter(rig.milter, default_action="tempfail")
+        mid, msg = build_message(subject=f"buy now {filter_rigs.REJECT_MARKER}")
+        reply = self.transaction(cfg, msg)
+        self.assertEqual(reply.code // 100, 5, reply.text)
+        self.assertIn(filter_rigs.RspamdRig.REJECT_TEXT, reply.text)
+        body = b"Line one.\r\n.leading dot\r\n\r\nLast line.\r\n"
+        mid_clean, clean = build_message(subject="clean", body=body)
+        self.assertEqual(self.transaction(cfg, clean).code, 250)
+        raw = self.delivered(sink, mid_clean).raw
+        head, _, got_body = raw.partition(CRLF + CRLF)
+        added = ("%s: %s" % filter_rigs.ADDED_HEADER).encode()
+        self.assertEqual(head.split(CRLF).count(added), 1, head)
+        self.assertEqual(got_body, body)
+        self.assertEqual([m for m in sink.messages() if mid in m.raw.decode(errors="replace")], [])
+
+
+class ClamavThroughHubrelayTest(RigCase):
+    binaries = ("clamd", "clamav-milter")
+
+    def test_eicar_rejected(self):
+        rig = self.start_rig(filter_rigs.ClamavRig(self.dir))
+        cfg, relay, sink = self.relay_with_milter(rig.milter, content_timeout="60s")
+        mid, msg = mime_with_attachment("invoice", filter_rigs.EICAR, "eicar.com")
+        reply = self.transaction(cfg, msg)
+        self.assertEqual(reply.code // 100, 5, reply.text)
+        self.assertIn(filter_rigs.EICAR_SIGNATURE, reply.text)
+        mid_clean, clean = mime_with_attachment("report", b"quarterly figures\n" * 40, "report.txt")
+        self.assertEqual(self.transaction(cfg, clean).code, 250)
+        self.assertIn(b"X-Virus-Status: Clean", self.delivered(sink, mid_clean).raw)
+        self.assertEqual([m for m in sink.messages() if mid in m.raw.decode(errors="replace")], [])
+
+    def test_eicar_quarantined_is_held(self):
+        rig = self.start_rig(filter_rigs.ClamavRig(self.dir, on_infected="Quarantine"))
+        cfg, relay, sink = self.relay_with_milter(rig.milter, content_timeout="60s")
+        mid, msg = mime_with_attachment("invoice", filter_rigs.EICAR, "eicar.com")
+        self.assertEqual(self.transaction(cfg, msg).code, 250)
+        def held():
+            listed = subprocess.run([relay_binary(), "queue", "list", "--state", "held", "--config",
+                                     str(self.config_path)], capture_output=True, text=True, timeout=60,
+                                    stdin=subprocess.DEVNULL)
+            return "quarantined by milter scripted" in listed.stdout
+        wait_for(held, WAIT, "the quarantined message held in the queue")
+        self.assertEqual(sink.messages(), [])
+
+
+class OpenDkimThroughHubrelayTest(RigCase):
+    binaries = ("opendkim", "opendkim-genkey")
+
+    def test_signature_arrives_and_verifies(self):
+        try:
+            __import__("dkim")
+        except ImportError:
+            self.skipTest("python3-dkim not installed")
+        from dkim_verify import verify_python
+        rig = self.start_rig(filter_rigs.OpenDkimRig(self.dir, domain="example.net", selector="rig"))
+        cfg, relay, sink = self.relay_with_milter(rig.milter)
+        mid, msg = build_message(subject="sign me", body=b"Signed body.\r\nSecond line.\r\n")
+        self.assertEqual(self.transaction(cfg, msg).code, 250)
+        raw = self.delivered(sink, mid).raw
+        self.assertIn(b"DKIM-Signature:", raw)
+        verdict = verify_python(raw, "example.net", "rig", rig.public_txt)
+        self.assertTrue(verdict.ok, verdict.detail)
+        tampered = verify_python(raw.replace(b"Second line.", b"Second line!"), "example.net", "rig", rig.public_txt)
+        self.assertFalse(tampered.ok)
 
 
 if __name__ == "__main__":
