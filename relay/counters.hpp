@@ -51,6 +51,10 @@ struct ListenerCounters {
   /// message (relay/server/filter_stage).
   std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> milter_actions;
   std::map<std::string, LatencyHistogram> milter_latency;
+  /// DKIM signatures added by (domain, selector, algorithm) and signing failures by
+  /// (domain, selector, reason) (relay/server/signing_stage); "" when no key is named.
+  std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> dkim_signatures;
+  std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> dkim_failures;
 };
 
 /// Counts the 4xx/5xx replies in `replies` (one or more complete SMTP replies, CRLF

@@ -216,6 +216,23 @@ std::string format_prometheus(const Snapshot& s) {
       w.sample("hubrelay_milter_latency_seconds_count", labels, h.count);
     }
 
+  // DKIM signing (docs/dkim.md): summed over the listeners, labelled by key identity.
+  const auto dkim_family = [&](const char* name, const char* help, const char* third, auto member) {
+    std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> total;
+    for (const auto& l : s.listeners)
+      for (const auto& [key, n] : l.counters.*member) total[key] += n;
+    w.family(name, "counter", help);
+    for (const auto& [key, n] : total)
+      w.sample(name,
+               "domain=\"" + label(std::get<0>(key)) + "\",selector=\"" + label(std::get<1>(key)) + "\"," + third +
+                   "=\"" + label(std::get<2>(key)) + "\"",
+               n);
+  };
+  dkim_family("hubrelay_dkim_signatures_total", "DKIM signatures added by domain, selector and algorithm.",
+              "algorithm", &ListenerCounters::dkim_signatures);
+  dkim_family("hubrelay_dkim_failures_total", "Messages committed unsigned by a key (or by no key: domain \"\").",
+              "reason", &ListenerCounters::dkim_failures);
+
   struct DirectionMetric {
     const char* name;
     const char* help;

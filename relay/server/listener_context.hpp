@@ -27,6 +27,11 @@ class Spool;
 class BodySyncPool;
 }  // namespace queue
 
+namespace relay::dkim {
+class Signer;
+class SigningPool;
+}  // namespace relay::dkim
+
 namespace relay {
 
 class DeliveryEngine;
@@ -142,6 +147,9 @@ struct SessionServices {
   // their commit; null: every body stays inline.
   queue::Spool* spool = nullptr;
   queue::BodySyncPool* body_sync = nullptr;
+  // DKIM: the generation's keys and the daemon's signing threads; either null: no signing.
+  std::shared_ptr<const dkim::Signer> signer;
+  dkim::SigningPool* signing = nullptr;
 };
 
 }  // namespace relay

@@ -34,6 +34,7 @@
 #include "relay/delivery/queue_bridge.hpp"
 #include "relay/server/body_spooler.hpp"
 #include "relay/server/filter_stage.hpp"
+#include "relay/server/signing_stage.hpp"
 #include "relay/server/tls_context.hpp"
 #include "relay/server/verification.hpp"
 #include "relay/throughput_ring.hpp"
@@ -64,7 +65,9 @@ class Session {
         spooler_(services.spool, services.config.queue.inline_body_max),
         tls_context_(listener.tls),
         filters_(socket_.get_executor(), services.config, listener.config, listener.counters, id_, services.spool,
-                 services.body_sync) {}
+                 services.body_sync),
+        signing_(services.signer, services.signing, listener.config.direction, listener.counters, id_,
+                 services.spool) {}
 
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -109,7 +112,9 @@ class Session {
         if (fsm_.state() == ServerState::starting_tls || input_offset >= input.size()) break;
         std::string_view pending(input.data() + input_offset, input.size() - input_offset);
         input_offset += fsm_.consume(pending, std::chrono::system_clock::now(), out);
+        signing_.observe(fsm_.body_output(), fsm_.open_body());  // DKIM: hashed as it streams
         spooler_.drain(fsm_.body_output(), fsm_.open_body());
+        signing_.drained(fsm_.body_output());
       }
       if (fsm_.state() == ServerState::starting_tls) {
         if (input_offset < input.size()) {
@@ -346,6 +351,7 @@ class Session {
   }
 
   asio::awaitable<void> commit(std::string& out) {
+    const std::uint64_t body_number = fsm_.open_body();
     Transaction tx = fsm_.take_transaction();
     queue::NewMessage message;
     message.id = tx.queue_id.number;  // reserved at MAIL: the Received: header names it
@@ -388,6 +394,9 @@ class Session {
       filtered = co_await filters_.check(message, file, filter_facts(tx));
       if (answer_unstored(filtered, fsm_, tx.queue_id.text, out)) co_return;
     }
+    // DKIM (relay/server/signing_stage): signs what the filters left; never refuses.
+    std::string signatures;
+    if (signing_.enabled()) signatures = co_await signing_.sign(message, file, body_number, filters_.enabled());
     const std::uint64_t size = file ? file->size() : message.body.size();
     const queue::UnixMillis lease_until = unix_now_ms() + fresh_lease_ms;
     CommitResult result = std::unexpected(make_error_code(queue::errc::internal));
@@ -404,8 +413,9 @@ class Session {
     listener_.counters.bytes_received += size;
     if (services_.throughput)
       services_.throughput->add(listener_.config.direction, ThroughputRing::Flow::in, result->received_at / 1000);
-    spdlog::info("session={} qid={} listener={} from=<{}> nrcpt={} size={} via={} queued", id_, qid,
-                 listener_.config.name, result->sender, recipients, size, chunked ? "BDAT" : "DATA");
+    spdlog::info("session={} qid={} listener={} from=<{}> nrcpt={} size={} via={}{}{} queued", id_, qid,
+                 listener_.config.name, result->sender, recipients, size, chunked ? "BDAT" : "DATA",
+                 signatures.empty() ? "" : " dkim=", signatures);
     fsm_.commit_done(CommitStatus::committed, qid, out);
     if (filtered.kind == FilterVerdict::Kind::quarantine) {
       const auto db = std::filesystem::path(services_.config.relay.state_dir) / "queue.db";
@@ -504,6 +514,7 @@ class Session {
   // After the handshake all I/O goes through here; the socket stays owned above.
   std::optional<asio::ssl::stream<tcp::socket&>> stream_;
   FilterStage filters_;
+  SigningStage signing_;
 };
 
 }  // namespace

@@ -5,9 +5,12 @@ Owns: `hubrelay dkim keygen` (mode 0600, never over an existing file, the TXT re
 into 255-octet strings), `hubrelay dkim check` against the test DNS server (match,
 mismatch, revoked, missing; exit status), and the configuration errors for keys
 (readable by others, RSA under 2048 bits, not a key) with file:line: key.
-Signing itself is verified by python3-dkim and Mail::DKIM in the ctest
-dkim_independent_verifiers (tests/relay/dkim/verify_signatures.py).
-Never: starts the daemon; every process is bounded by a timeout.
+Signing through a running relay: outbound mail, inline and spooled, by DATA and BDAT,
+dual-signed (RSA-2048 and Ed25519); every signature that reaches the sink is verified by
+python3-dkim and by Mail::DKIM (with the Ed25519 addition of
+tests/relay/dkim/verify_signatures.py, which Debian 12's Mail::DKIM lacks); the corners:
+a foreign From: domain, a signature already present, a change after signing, inbound mail.
+Every process is bounded by a timeout.
 """
 
 import os
@@ -20,8 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "relay" / "dkim"))
+
 from dns_server import DnsServer  # noqa: E402
-from harness import E2ETestCase, Hop, run_cli  # noqa: E402
+from harness import (INBOUND_HOST, OUTBOUND_HOST, E2ETestCase, Hop, RawSmtp, build_message,  # noqa: E402
+                     fetch_metrics, free_port, run_cli, send_mail)
+from verify_signatures import run_dkimpy, run_perl  # noqa: E402
 
 
 def record_of(keygen_stdout: str) -> str:
@@ -107,6 +114,125 @@ class DkimToolsTest(E2ETestCase):
         self.assertEqual(r.returncode, 2)
         self.assertRegex(r.stderr, r":\d+: dkim\.weak\.key_file: .*weak\.pem: RSA key of 1024 bits")
         self.assertRegex(r.stderr, r":\d+: dkim\.junk\.key_file: .*junk\.pem: not a PEM private key")
+
+
+def body_of(size: int) -> bytes:
+    """CRLF lines of about `size` octets, with runs of blanks and a dot-led line or two."""
+    lines, total, i = [], 0, 0
+    while total < size:
+        row = (b"." if i % 9 == 0 else b"") + b"line %06d  \t with  blanks " % i + b"y" * 40
+        lines.append(row)
+        total += len(row) + 2
+        i += 1
+    return b"\r\n".join(lines) + b"\r\n"
+
+
+def signatures_of(raw: bytes):
+    """The (d, s, a) of each DKIM-Signature field in the header section of `raw`."""
+    head = raw.split(b"\r\n\r\n", 1)[0].decode(errors="replace")
+    fields = re.split(r"\r\n(?![ \t])", head)
+    found = []
+    for f in fields:
+        if f.lower().startswith("dkim-signature:"):
+            tags = dict(t.strip().split("=", 1) for t in re.sub(r"\s+", "", f.split(":", 1)[1]).split(";") if "=" in t)
+            found.append((tags.get("d"), tags.get("s"), tags.get("a")))
+    return found
+
+
+class DkimSigningTest(E2ETestCase):
+    """Outbound mail through a running relay, signed and checked by two verifiers."""
+
+    def setUp(self):
+        super().setUp()
+        self.records = {}
+        keys = []
+        for name, selector, kind in (("rsa", "s2026r", "rsa"), ("ed", "s2026e", "ed25519")):
+            out = self.dir / f"{name}.pem"
+            r = run_cli(["dkim", "keygen", "--domain", "example.com", "--selector", selector, "--type", kind,
+                         "--out", str(out)])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.records[f"{selector}._domainkey.example.com"] = record_of(r.stdout)
+            keys.append((name, selector, out))
+        sections = "".join(f'[dkim.{name}]\ndomain = "example.com"\nselector = "{selector}"\nkey_file = "{path}"\n\n'
+                           for name, selector, path in keys)
+        self.sink = self.start_sink("hub")
+        admin = free_port("127.0.0.1")
+        self.cfg, path = self.make_config([Hop("hub", self.sink.port)], [Hop("smarthost", self.sink.port)],
+                                          extra_sections=sections,
+                                          extra_toml=f'[admin]\nlisten = "127.0.0.1:{admin}"\n')
+        self.admin_port = admin
+        self.relay = self.start_relay(self.cfg, path)
+
+    def send_outbound(self, msg, bdat=False, sender="alice@example.com"):
+        if not bdat:
+            reply = send_mail(OUTBOUND_HOST, self.cfg.outbound_port, sender, ["bob@example.net"], msg)
+            self.assertIn("queued as", reply)
+            return
+        with RawSmtp(OUTBOUND_HOST, self.cfg.outbound_port) as c:
+            self.assertEqual(c.reply().code, 220)
+            self.assertEqual(c.command("EHLO client.test").code, 250)
+            self.assert_transaction_open(c, sender=sender, rcpts=("bob@example.net",))
+            half = len(msg) // 2
+            c.send(b"BDAT %d\r\n" % half + msg[:half])
+            self.assertEqual(c.reply().code, 250)
+            c.send(b"BDAT %d LAST\r\n" % (len(msg) - half) + msg[half:])
+            self.assertEqual(c.reply().code, 250)
+
+    def verdicts(self, raw):
+        return run_dkimpy(raw, self.records), run_perl(raw, self.records)
+
+    def test_outbound_mail_is_dual_signed_and_verifies_with_both(self):
+        cases = []
+        for size, bdat in ((200, False), (200, True), (300 * 1024, False), (300 * 1024, True)):
+            mid, msg = build_message(sender="Alice <alice@example.com>", to=("bob@example.net",),
+                                     subject=f"signed {size} {'BDAT' if bdat else 'DATA'}", body=body_of(size))
+            self.send_outbound(msg, bdat)
+            cases.append((mid, size, bdat))
+        for mid, size, bdat in cases:
+            raw = self.wait_for_message(self.sink, mid, 60).raw
+            what = f"{size} octets by {'BDAT' if bdat else 'DATA'}"
+            self.assertEqual(sorted(signatures_of(raw)), [("example.com", "s2026e", "ed25519-sha256"),
+                                                          ("example.com", "s2026r", "rsa-sha256")], what)
+            python, perl = self.verdicts(raw)
+            self.assertEqual(python, ["pass", "pass"], what)
+            self.assertEqual(perl, ["pass", "pass"], what)
+            # Changed after signing: both verifiers refuse both signatures.
+            changed = raw.replace(b"line 000001", b"line 000002", 1)
+            python, perl = self.verdicts(changed)
+            self.assertNotIn("pass", python, what)
+            self.assertNotIn("pass", perl, what)
+        log = self.relay.log_text()
+        self.assertIn("dkim=example.com/s2026r/rsa-sha256,example.com/s2026e/ed25519-sha256 queued", log)
+        metrics = fetch_metrics(self.admin_port)
+        self.assertEqual(metrics.get('hubrelay_dkim_signatures_total{domain="example.com",selector="s2026r",'
+                                     'algorithm="rsa-sha256"}'), 4)
+
+    def test_what_is_not_signed(self):
+        # A From: domain no key aligns with.
+        foreign, msg = build_message(sender="carol@example.org", to=("bob@example.net",), subject="foreign")
+        self.send_outbound(msg, sender="carol@example.org")
+        # Inbound mail, From: example.com or not: inbound listeners are not signed.
+        inbound, msg = build_message(sender="alice@example.com", to=("bob@example.com",), subject="inbound")
+        self.assertIn("queued as", send_mail(INBOUND_HOST, self.cfg.inbound_port, "alice@example.net",
+                                             ["bob@example.com"], msg))
+        for mid in (foreign, inbound):
+            self.assertEqual(signatures_of(self.wait_for_message(self.sink, mid, 60).raw), [], mid)
+        # A message that already carries a signature with one key's d= and s=: only the
+        # other key signs, the present one is not doubled.
+        mid, msg = build_message(sender="alice@example.com", to=("bob@example.net",), subject="first pass")
+        self.send_outbound(msg)
+        once = self.wait_for_message(self.sink, mid, 60).raw
+        head, body = once.split(b"\r\n\r\n", 1)
+        fields = re.split(rb"\r\n(?![ \t])", head)
+        kept = [f for f in fields if not (f.lower().startswith(b"dkim-signature:") and b"s2026e" in f)
+                and not f.lower().startswith(b"received:")]
+        again_mid = "<again-%s" % mid[1:]
+        relayed = b"\r\n".join(f.replace(mid.encode(), again_mid.encode()) if f.lower().startswith(b"message-id:")
+                                else f for f in kept) + b"\r\n\r\n" + body
+        self.send_outbound(relayed)
+        twice = self.wait_for_message(self.sink, again_mid, 60).raw
+        self.assertEqual(sorted(signatures_of(twice)), [("example.com", "s2026e", "ed25519-sha256"),
+                                                        ("example.com", "s2026r", "rsa-sha256")])
 
 
 if __name__ == "__main__":

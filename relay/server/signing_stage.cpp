@@ -1,0 +1,196 @@
+// relay/server/signing_stage.cpp — DKIM signing before the commit (see signing_stage.hpp).
+#include "relay/server/signing_stage.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <span>
+
+#include "queue/body_reader.hpp"
+#include "relay/dkim/signing_pool.hpp"
+
+namespace relay {
+namespace asio = boost::asio;
+
+namespace {
+
+// A header section larger than this is not signed (the listener's max_header_size is
+// smaller by default; this only bounds what one message may hold in memory here).
+constexpr std::size_t max_header_section = 1024 * 1024;
+constexpr std::size_t chunk_size = 64 * 1024;
+
+// "[dkim.NAME]: why" names the key; its identity labels the failure counter.
+const dkim::KeyedSettings* key_named(const dkim::Signer& signer, std::string_view failure) {
+  constexpr std::string_view prefix = "[dkim.";
+  if (!failure.starts_with(prefix)) return nullptr;
+  const auto end = failure.find(']');
+  if (end == std::string_view::npos) return nullptr;
+  const std::string_view name = failure.substr(prefix.size(), end - prefix.size());
+  for (const auto& key : signer.keys())
+    if (key.settings.name == name) return &key;
+  return nullptr;
+}
+
+// A new spool file holding `fields`, then the whole of `file`: a spooled body cannot be
+// prepended to in place.
+std::expected<queue::FinishedBody, std::string> prepend_to_file(queue::Spool& spool, const queue::FinishedBody& file,
+                                                                std::string_view fields) {
+  auto writer = queue::BodyWriter::create(spool);
+  if (!writer) return std::unexpected("cannot create a spool file: " + writer.error().message());
+  auto reader = queue::BodyReader::open(spool, file.name());
+  if (!reader) return std::unexpected("cannot read the spooled body: " + reader.error().message());
+  std::error_code error = writer->append(fields);
+  std::string chunk(chunk_size, '\0');
+  while (!error) {
+    auto n = reader->read(std::span<char>(chunk.data(), chunk.size()));
+    if (!n) return std::unexpected("cannot read the spooled body: " + n.error().message());
+    if (*n == 0) break;
+    error = writer->append(std::string_view(chunk.data(), *n));
+  }
+  if (error) return std::unexpected("cannot write the spool file: " + error.message());
+  auto finished = writer->finish();
+  if (!finished) return std::unexpected("cannot write the spool file: " + finished.error().message());
+  return std::move(*finished);
+}
+
+}  // namespace
+
+// The header section (without the empty line) and the body hashes of one message, fed in
+// pieces: everything up to the first empty line is the header section, the rest the body.
+class SigningStage::Splitter {
+ public:
+  explicit Splitter(dkim::BodyHasher hasher) : hasher_(std::move(hasher)) {}
+
+  /// False once the header section is over the cap (the rest is then ignored).
+  bool feed(std::string_view piece) {
+    if (!fits_) return false;
+    if (in_body_) {
+      hasher_.feed(piece);
+      return true;
+    }
+    const std::size_t before = head_.size();
+    head_.append(piece);
+    // The empty line may straddle pieces: search from just before the new octets.
+    const std::size_t from = before >= 3 ? before - 3 : 0;
+    std::size_t end = std::string::npos;
+    if (head_.starts_with("\r\n")) {
+      end = 0;  // no header fields at all
+    } else if (const auto at = head_.find("\r\n\r\n", from); at != std::string::npos) {
+      end = at + 2;  // keep the last field's CR LF
+    }
+    if (end == std::string::npos) return fits_ = head_.size() <= max_header_section;
+    in_body_ = true;
+    hasher_.feed(std::string_view(head_).substr(end + 2));
+    head_.resize(end);
+    return fits_ = head_.size() <= max_header_section;
+  }
+
+  std::string& header_section() { return head_; }
+  bool fits() const noexcept { return fits_; }
+  dkim::BodyHashes finish() { return hasher_.finish(); }
+
+ private:
+  dkim::BodyHasher hasher_;
+  std::string head_;
+  bool in_body_ = false;
+  bool fits_ = true;
+};
+
+SigningStage::SigningStage(dkim::SignerPtr signer, dkim::SigningPool* pool, conf::Direction direction,
+                           ListenerCounters& counters, std::string session_id, queue::Spool* spool)
+    : signer_(std::move(signer)),
+      pool_(pool),
+      direction_(direction),
+      counters_(counters),
+      session_id_(std::move(session_id)),
+      spool_(spool),
+      enabled_(signer_ && pool_ && signer_->signs(direction)) {}
+
+SigningStage::~SigningStage() = default;
+
+void SigningStage::observe(const std::string& pending, std::uint64_t open_body) {
+  if (!enabled_ || open_body == 0) return;
+  if (open_body != streamed_body_ || !streamed_) {
+    streamed_ = std::make_unique<Splitter>(signer_->body_hasher(direction_));
+    streamed_body_ = open_body;
+    fed_ = 0;
+  }
+  if (pending.size() > fed_) streamed_->feed(std::string_view(pending).substr(fed_));
+  fed_ = pending.size();
+}
+
+void SigningStage::fail(std::string_view domain, std::string_view selector, std::string_view reason,
+                        std::string_view detail) {
+  ++counters_.dkim_failures[{std::string(domain), std::string(selector), std::string(reason)}];
+  spdlog::warn("session={} dkim: not signed{}{}: {}", session_id_, domain.empty() ? "" : " by ", domain, detail);
+}
+
+asio::awaitable<std::string> SigningStage::sign(queue::NewMessage& message, std::optional<queue::FinishedBody>& file,
+                                               std::uint64_t body_number, bool changed) {
+  if (!enabled_) co_return std::string();
+  std::unique_ptr<Splitter> splitter = std::move(streamed_);
+  const bool streamed = splitter && streamed_body_ == body_number && !changed;
+  if (!streamed) splitter = std::make_unique<Splitter>(signer_->body_hasher(direction_));
+  bool fits = splitter->fits();
+  // Hashed while it streamed in, unless a filter may have changed it: then read it again.
+  if (!streamed && file) {
+    if (spool_ == nullptr) {
+      fail("", "", "read", "no spool");
+      co_return std::string();
+    }
+    auto reader = queue::BodyReader::open(*spool_, file->name());
+    if (!reader) {
+      fail("", "", "read", "cannot read the spooled body: " + reader.error().message());
+      co_return std::string();
+    }
+    std::string chunk(chunk_size, '\0');
+    while (fits) {
+      auto n = reader->read(std::span<char>(chunk.data(), chunk.size()));
+      if (!n) {
+        fail("", "", "read", "cannot read the spooled body: " + n.error().message());
+        co_return std::string();
+      }
+      if (*n == 0) break;
+      fits = splitter->feed(std::string_view(chunk.data(), *n));
+    }
+  } else if (!streamed) {
+    fits = splitter->feed(message.body);
+  }
+  if (!fits) {
+    fail("", "", "header_too_large", "header section over 1 MiB");
+    co_return std::string();
+  }
+  dkim::SignJob job;
+  job.signer = signer_;
+  job.header_section = std::move(splitter->header_section());
+  job.body = splitter->finish();
+  job.direction = direction_;
+  job.now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  dkim::Signer::Result result = co_await dkim::sign_message(*pool_, std::move(job));
+  for (const auto& failure : result.failures) {
+    const auto* key = key_named(*signer_, failure);
+    fail(key ? key->settings.identity.domain : "", key ? key->settings.identity.selector : "", "sign", failure);
+  }
+  if (result.fields.empty()) co_return std::string();
+  if (file) {
+    auto rewritten = prepend_to_file(*spool_, *file, result.fields);
+    if (!rewritten) {
+      fail("", "", "write", rewritten.error());
+      co_return std::string();
+    }
+    message.body_file = rewritten->name();
+    message.body_file_size = rewritten->size();
+    file = std::move(*rewritten);  // the old file unlinks itself
+  } else {
+    message.body.insert(0, result.fields);
+  }
+  std::string names;
+  for (const auto& s : result.signatures) {
+    ++counters_.dkim_signatures[{s.domain, s.selector, std::string(dkim::to_string(s.algorithm))}];
+    if (!names.empty()) names += ',';
+    names += s.domain + '/' + s.selector + '/' + std::string(dkim::to_string(s.algorithm));
+  }
+  co_return names;
+}
+
+}  // namespace relay

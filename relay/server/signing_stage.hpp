@@ -1,0 +1,90 @@
+// relay/server/signing_stage.hpp — DKIM signing of a finished message before its commit.
+//
+// Owns: for one session, the signing of each message accepted on a listener whose
+// direction some [dkim.NAME] key signs: after the content filters (they may change headers
+// and body) and before the commit, so the stored message is the signed one. It takes the
+// header section and the body hashes of the message as it will be stored, has the signing
+// pool sign
+// them off the I/O thread (relay/dkim/signing_pool), and places the DKIM-Signature fields
+// first in the message. The hashes are computed while the body streams in (observe(),
+// beside the spooler's drain): the header section is kept, the body only hashed. When a
+// content filter ran (it may have changed either), they are computed again from the
+// message as the filters left it (a spooled body read from its file in chunks). Then
+// an inline body gets them prepended; a spooled body is rewritten to
+// a new spool file (the fields, then the old file), which the commit flushes like a
+// received one. The fields come before our Received: field, the order a later hop's trace
+// fields take too (each hop adds its fields on top); Received: is not signed, so either
+// order verifies.
+// Counts signatures and failures into the listener's counters.
+// Errors: never refuse the mail: a failure (a key that cannot sign, an unreadable spool
+// file, a header section over the cap, the pool closed) commits the message unsigned,
+// counted and logged.
+// Threading: the session's coroutine; not thread-safe.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "conf/config.hpp"
+#include "queue/body_writer.hpp"
+#include "queue/message.hpp"
+#include "relay/counters.hpp"
+#include "relay/dkim/key_ring.hpp"
+
+namespace queue {
+class Spool;
+}  // namespace queue
+namespace relay::dkim {
+class SigningPool;
+}  // namespace relay::dkim
+
+namespace relay {
+
+class SigningStage {
+ public:
+  /// `signer` or `pool` null: nothing is signed. `spool` may be null (every body inline).
+  SigningStage(dkim::SignerPtr signer, dkim::SigningPool* pool, conf::Direction direction, ListenerCounters& counters,
+               std::string session_id, queue::Spool* spool);
+  ~SigningStage();
+  SigningStage(const SigningStage&) = delete;
+  SigningStage& operator=(const SigningStage&) = delete;
+
+  /// True when some key signs this listener's mail.
+  bool enabled() const noexcept { return enabled_; }
+
+  /// Before each BodySpooler::drain(): `pending` is the FSM's body output, `open_body`
+  /// ServerFsm::open_body(). Feeds the octets not seen yet; a new body number starts a
+  /// new message.
+  void observe(const std::string& pending, std::uint64_t open_body);
+  /// After the drain: what is left of `pending` (all of it, or nothing once spooled) has
+  /// been fed.
+  void drained(const std::string& pending) noexcept { fed_ = pending.size(); }
+
+  /// Signs `message` (body inline, or in `file`) and stores the fields first in it.
+  /// `body_number` is the body's open_body(); `changed`: a filter may have modified the
+  /// message, so what streamed in is not what is stored. Returns the signatures added,
+  /// "d/s/algorithm" joined by commas ("" for none).
+  boost::asio::awaitable<std::string> sign(queue::NewMessage& message, std::optional<queue::FinishedBody>& file,
+                                           std::uint64_t body_number, bool changed);
+
+  class Splitter;
+
+ private:
+  void fail(std::string_view domain, std::string_view selector, std::string_view reason, std::string_view detail);
+
+  dkim::SignerPtr signer_;
+  dkim::SigningPool* pool_;
+  conf::Direction direction_;
+  ListenerCounters& counters_;
+  std::string session_id_;
+  queue::Spool* spool_;
+  bool enabled_ = false;
+  std::unique_ptr<Splitter> streamed_;  // the body streaming in (null: none)
+  std::uint64_t streamed_body_ = 0;     // its open_body() number
+  std::size_t fed_ = 0;                 // octets at the start of the pending output fed already
+};
+
+}  // namespace relay
