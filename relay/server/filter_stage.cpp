@@ -368,7 +368,7 @@ asio::awaitable<std::optional<std::string>> FilterStage::apply_edits(Filter& fil
     co_return std::nullopt;
   }
   // A spooled body is rewritten to a new file: the new header section, then the
-  // replacement or the old body streamed across; synced before the commit names it.
+  // replacement or the old body streamed across; the commit flushes it.
   if (body_sync_ == nullptr) co_return "no body sync pool";
   auto writer = queue::BodyWriter::create(*spool_);
   if (!writer) co_return "cannot create a spool file: " + writer.error().message();
@@ -397,11 +397,10 @@ asio::awaitable<std::optional<std::string>> FilterStage::apply_edits(Filter& fil
   if (error) co_return "cannot write the spool file: " + error.message();
   auto finished = writer->finish();
   if (!finished) co_return "cannot write the spool file: " + finished.error().message();
-  SyncedBody synced = co_await sync_body(*body_sync_, std::move(*finished));
-  if (synced.error) co_return "cannot flush the spool file: " + synced.error.message();
-  message.body_file = synced.body.name();
-  message.body_file_size = synced.body.size();
-  file = std::move(synced.body);  // the old file unlinks itself
+  // The commit flushes the new file as it does a received one (queue_bridge commit_spooled).
+  message.body_file = finished->name();
+  message.body_file_size = finished->size();
+  file = std::move(*finished);  // the old file unlinks itself
   co_return std::nullopt;
 }
 
