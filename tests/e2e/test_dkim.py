@@ -9,7 +9,8 @@ Signing through a running relay: outbound mail, inline and spooled, by DATA and 
 dual-signed (RSA-2048 and Ed25519); every signature that reaches the sink is verified by
 python3-dkim and by Mail::DKIM (with the Ed25519 addition of
 tests/relay/dkim/verify_signatures.py, which Debian 12's Mail::DKIM lacks); the corners:
-a foreign From: domain, a signature already present, a change after signing, inbound mail.
+a foreign From: domain, a signature already present, a change after signing, inbound mail;
+a message a content filter changed is signed as the filter left it.
 Every process is bounded by a timeout.
 """
 
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "relay" / "dkim"))
 from dns_server import DnsServer  # noqa: E402
 from harness import (INBOUND_HOST, OUTBOUND_HOST, E2ETestCase, Hop, RawSmtp, build_message,  # noqa: E402
                      fetch_metrics, free_port, run_cli, send_mail)
+from test_milter import MilterCase  # noqa: E402
 from verify_signatures import run_dkimpy, run_perl  # noqa: E402
 
 
@@ -233,6 +235,40 @@ class DkimSigningTest(E2ETestCase):
         twice = self.wait_for_message(self.sink, again_mid, 60).raw
         self.assertEqual(sorted(signatures_of(twice)), [("example.com", "s2026e", "ed25519-sha256"),
                                                         ("example.com", "s2026r", "rsa-sha256")])
+
+
+class DkimAfterFilterTest(MilterCase):
+    """A content filter changes the message: the signature covers the changed one."""
+
+    def keys_section(self):
+        self.records = {}
+        out = self.dir / "rsa.pem"
+        r = run_cli(["dkim", "keygen", "--domain", "example.com", "--selector", "sf", "--out", str(out)])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.records["sf._domainkey.example.com"] = record_of(r.stdout)
+        # The filters run on the inbound listener: sign its mail for this test.
+        return f'\n[dkim.f]\ndomain = "example.com"\nselector = "sf"\nkey_file = "{out}"\ndirections = ["inbound"]\n'
+
+    def check(self, mods, body_sizes, expect):
+        port = self.start_milter({"stages": {"eom": {"mods": mods}}})
+        cfg, relay, sink = self.relay_with_milter(port, extra=self.keys_section())
+        for size in body_sizes:
+            mid, msg = build_message(sender="alice@example.com", subject="filtered", body=body_of(size))
+            self.assertEqual(self.transaction(cfg, msg).code, 250)
+            raw = self.delivered(sink, mid).raw
+            self.assertIn(expect, raw)
+            self.assertEqual(signatures_of(raw), [("example.com", "sf", "rsa-sha256")], size)
+            self.assertEqual(run_dkimpy(raw, self.records), ["pass"], size)
+            self.assertEqual(run_perl(raw, self.records), ["pass"], size)
+
+    def test_headers_changed_by_a_filter_are_signed(self):
+        self.check([{"op": "addheader", "name": "X-Scanned", "value": "yes"},
+                    {"op": "chgheader", "name": "Subject", "idx": 1, "value": "[SPAM] changed"}],
+                   (300, 300 * 1024), b"Subject: [SPAM] changed")
+
+    def test_body_replaced_by_a_filter_is_signed(self):
+        self.check([{"op": "replbody", "body": "replaced\r\nbody\r\n"}], (300, 300 * 1024),
+                   b"\r\n\r\nreplaced\r\nbody\r\n")
 
 
 if __name__ == "__main__":
