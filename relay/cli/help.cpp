@@ -75,15 +75,16 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 30> texts{{
      "  --json              print the daemon's /api/status document\n"
      "Exit status: 0 ok, 1 admin endpoint off or unreachable, 2 usage or configuration error.\n"},
     {"route",
-     "usage: hubrelay route explain ADDRESS [--direction inbound|outbound] [--config FILE]\n"
+     "usage: hubrelay route explain ADDRESS [--direction inbound|outbound] [--from A] [--config FILE]\n"
      "\n"
      "  explain ADDRESS     show the route, hops, tiers, health and try order for ADDRESS\n"},
     {"route explain",
-     "usage: hubrelay route explain ADDRESS [--direction inbound|outbound] [--config FILE]\n"
+     "usage: hubrelay route explain ADDRESS [--direction inbound|outbound] [--from A] [--config FILE]\n"
      "\n"
      "Shows how mail to ADDRESS would be routed: the matching route and pattern, every hop\n"
      "with its tier, weight and health, and the order hops would be tried in.\n"
      "  --direction D       inbound or outbound (default: inferred from accepted_domains)\n"
+     "  --from A            also say which DKIM keys would sign mail with From: A\n"
      "Exit status: 0 routed, 1 no route matches, 2 usage or configuration error.\n"},
     {"queue", queue_overview},
     {"queue list",

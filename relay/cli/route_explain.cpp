@@ -22,6 +22,7 @@
 #include "conf/load.hpp"
 #include "relay/cli/arguments.hpp"
 #include "relay/cli/help.hpp"
+#include "relay/dkim/header_fields.hpp"
 #include "routing/hop_selector.hpp"
 #include "routing/route_table.hpp"
 
@@ -190,9 +191,24 @@ RouteExplanation explain(const conf::Config& config, std::string_view address,
 
 }  // namespace
 
+std::string dkim_explanation(const conf::Config& config, std::string_view from, conf::Direction direction) {
+  const std::string domain = conf::domain_of(from);
+  if (config.dkim.empty()) return "dkim: not signed: no [dkim.NAME] keys are configured\n";
+  std::string keys;
+  for (const auto& key : config.dkim) {
+    if (!dkim::domain_aligned(domain, key.domain, key.subdomains)) continue;
+    if (std::ranges::find(key.directions, direction) == key.directions.end()) continue;
+    keys += fmt::format("{}[dkim.{}] (d={}, s={})", keys.empty() ? "" : ", ", key.name, key.domain, key.selector);
+  }
+  if (keys.empty())
+    return fmt::format("dkim: not signed: no key for the From: domain {} on {} listeners\n", domain,
+                       conf::to_string(direction));
+  return fmt::format("dkim: a From: in {} on {} listeners is signed by {}\n", domain, conf::to_string(direction), keys);
+}
+
 int route_command(const std::vector<std::string>& words, const std::string& default_config) {
   const auto usage_error = [](const std::string& why) { return cli::usage_error("route explain", why); };
-  auto parsed = cli::parse_words(words, {.flags = {}, .valued = {"direction"}});
+  auto parsed = cli::parse_words(words, {.flags = {}, .valued = {"direction", "from"}});
   if (!parsed) return usage_error(parsed.error());
   const auto& positional = parsed->positional;
   const bool explain = !positional.empty() && positional[0] == "explain";
@@ -237,6 +253,12 @@ int route_command(const std::vector<std::string>& words, const std::string& defa
     result = explain_route(config, address, direction, health::AllUsable{}, state.error());
   }
   std::cout << result.text;
+  if (auto from = parsed->options.find("from"); from != parsed->options.end()) {
+    const std::string domain = conf::domain_of(address);
+    const auto signing = direction.value_or(config.is_own_domain(domain) ? conf::Direction::inbound
+                                                                          : conf::Direction::outbound);
+    std::cout << dkim_explanation(config, from->second, signing);
+  }
   return result.status;
 }
 

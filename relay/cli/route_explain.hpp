@@ -1,4 +1,4 @@
-// relay/cli/route_explain.hpp — `hubrelay route explain ADDRESS [--direction D] [--config F]`.
+// relay/cli/route_explain.hpp — `hubrelay route explain ADDRESS [--direction D] [--from A] [--config F]`.
 //
 // Owns: the explanation of how one recipient address would be routed: the direction
 // (given, or inferred: an accepted domain is inbound mail, anything else outbound), the
@@ -10,7 +10,8 @@
 // the running daemon's state (state_dir/health.json, read back by health::parse_state:
 // usable / path down / check down / ejected, as `hubrelay health` shows them); when it
 // cannot be had (no file, stale, unreadable) the CLI says why and explains with every hop
-// assumed usable ("showing configuration only").
+// assumed usable ("showing configuration only"). With --from, a "dkim:" line says which
+// [dkim.NAME] keys would sign mail whose From: header is that address (dkim_explanation()).
 // route_command() is the CLI wrapper: argument parsing, config and state loading, printing.
 // Exit status: 0 routed, 1 no route matches, 2 usage or configuration errors.
 #pragma once
@@ -40,6 +41,11 @@ RouteExplanation explain_route(const conf::Config& config, std::string_view addr
 RouteExplanation explain_route(const conf::Config& config, std::string_view address,
                                std::optional<conf::Direction> direction, const health::DaemonState& state,
                                std::string_view health_source);
+
+/// The "dkim:" line for a message with From: `from` received on a listener of `direction`:
+/// the keys that would sign it (domain alignment and direction, as relay/dkim's signing
+/// plan decides), or why none would. Pure.
+std::string dkim_explanation(const conf::Config& config, std::string_view from, conf::Direction direction);
 
 /// The "health:" line and the state to explain with, from the state file's text (nullopt:
 /// no file) at wall time `now`. Error: the "daemon state not available: …" line.

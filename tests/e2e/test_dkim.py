@@ -163,6 +163,7 @@ class DkimSigningTest(E2ETestCase):
                                           extra_sections=sections,
                                           extra_toml=f'[admin]\nlisten = "127.0.0.1:{admin}"\n')
         self.admin_port = admin
+        self.config_path = path
         self.relay = self.start_relay(self.cfg, path)
 
     def send_outbound(self, msg, bdat=False, sender="alice@example.com"):
@@ -208,6 +209,16 @@ class DkimSigningTest(E2ETestCase):
         metrics = fetch_metrics(self.admin_port)
         self.assertEqual(metrics.get('hubrelay_dkim_signatures_total{domain="example.com",selector="s2026r",'
                                      'algorithm="rsa-sha256"}'), 4)
+
+    def test_route_explain_says_who_signs(self):
+        r = run_cli(["route", "explain", "bob@example.net", "--from", "alice@example.com",
+                     "--config", str(self.config_path)])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("dkim: a From: in example.com on outbound listeners is signed by "
+                      "[dkim.rsa] (d=example.com, s=s2026r), [dkim.ed] (d=example.com, s=s2026e)", r.stdout)
+        r = run_cli(["route", "explain", "bob@example.net", "--from", "carol@example.org",
+                     "--config", str(self.config_path)])
+        self.assertIn("dkim: not signed: no key for the From: domain example.org", r.stdout)
 
     def test_what_is_not_signed(self):
         # A From: domain no key aligns with.

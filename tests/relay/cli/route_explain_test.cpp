@@ -134,4 +134,23 @@ TEST(RouteExplainDaemonState, SaysPlainlyWhenTheStateIsNotAvailable) {
   EXPECT_FALSE(relay::daemon_state_from(std::string("{"), "h.json", now));
 }
 
+
+// --from: which [dkim.NAME] keys would sign a message with that From: address.
+TEST(RouteExplainDkim, NamesTheKeysThatWouldSign) {
+  conf::Config c = two_tier_config();
+  EXPECT_EQ(relay::dkim_explanation(c, "a@example.com", conf::Direction::outbound),
+            "dkim: not signed: no [dkim.NAME] keys are configured\n");
+  c.dkim.push_back({.name = "rsa", .domain = "example.com", .selector = "s1"});
+  c.dkim.push_back({.name = "ed", .domain = "example.com", .subdomains = true, .selector = "s2"});
+  EXPECT_EQ(relay::dkim_explanation(c, "A@Example.COM", conf::Direction::outbound),
+            "dkim: a From: in example.com on outbound listeners is signed by [dkim.rsa] (d=example.com, s=s1), "
+            "[dkim.ed] (d=example.com, s=s2)\n");
+  EXPECT_EQ(relay::dkim_explanation(c, "a@mail.example.com", conf::Direction::outbound),
+            "dkim: a From: in mail.example.com on outbound listeners is signed by [dkim.ed] (d=example.com, s=s2)\n");
+  EXPECT_EQ(relay::dkim_explanation(c, "a@example.org", conf::Direction::outbound),
+            "dkim: not signed: no key for the From: domain example.org on outbound listeners\n");
+  EXPECT_EQ(relay::dkim_explanation(c, "a@example.com", conf::Direction::inbound),
+            "dkim: not signed: no key for the From: domain example.com on inbound listeners\n");
+}
+
 }  // namespace
