@@ -46,10 +46,13 @@ struct StoredBody {
   std::shared_ptr<const std::string> data;  // inline body, or null
   std::string file;                         // spool file name, or "" when inline
   std::uint64_t file_size = 0;              // with `file`: its size as stored
+  /// With `file`: header fields the message begins with, before the file's octets (the
+  /// DKIM-Signature fields added after the file was written; schema v8). "" for none.
+  std::string prefix;
 
   bool present() const noexcept { return data != nullptr || !file.empty(); }
   bool spooled() const noexcept { return !file.empty(); }
-  std::uint64_t size() const noexcept { return data ? data->size() : file_size; }
+  std::uint64_t size() const noexcept { return data ? data->size() : prefix.size() + file_size; }
 };
 
 struct NewMessage {
@@ -68,6 +71,9 @@ struct NewMessage {
   /// stays empty): written and fdatasync'd before the commit; "" for an inline body.
   std::string body_file;
   std::uint64_t body_file_size = 0;
+  /// With `body_file`: header fields sent before the file's octets (StoredBody::prefix):
+  /// a spool file cannot be prepended to without copying it.
+  std::string body_prefix;
   UnixMillis received_at = 0;
   /// RCPT parameters per recipient (same index; DSN NOTIFY/ORCPT, RFC 3461). Shorter
   /// than `recipients` (or empty) means "" for the rest.

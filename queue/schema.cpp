@@ -107,6 +107,13 @@ ALTER TABLE messages ADD COLUMN body_file TEXT;
 CREATE INDEX messages_body_file ON messages(body_file) WHERE body_file IS NOT NULL;
 )sql";
 
+// v8: header fields a spooled message begins with, added after its file was written (the
+// DKIM-Signature fields): readers send them before the file's octets. `messages.size`
+// stays the file's size (what the spool checks); NULL for none.
+constexpr std::string_view schema_v8_body_prefix = R"sql(
+ALTER TABLE messages ADD COLUMN body_prefix TEXT;
+)sql";
+
 constexpr std::array migrations{
     Migration{1, "messages, bodies, recipients", schema_v1},
     Migration{2, "attempts history, recipient leases", schema_v2_operations},
@@ -115,6 +122,7 @@ constexpr std::array migrations{
     Migration{5, "recipients waiting for a usable hop", schema_v5_parked},
     Migration{6, "attempt kinds and hop addresses, parked route and time", schema_v6_attempt_kinds},
     Migration{7, "message bodies in spool files", schema_v7_body_files},
+    Migration{8, "header fields before a spooled body", schema_v8_body_prefix},
 };
 static_assert(migrations.back().version == latest_schema_version,
               "latest_schema_version must name the last migration");

@@ -148,6 +148,7 @@ std::expected<QueuedMessage, std::error_code> SqliteStore::insert(NewMessage&& m
     s.bind(8, static_cast<std::int64_t>(size));
     s.bind(9, message.id);
     s.bind_text(10, message.body_file);
+    s.bind_text(11, spooled ? std::string_view(message.body_prefix) : std::string_view());
     if (const int rc = s.step(); rc != SQLITE_DONE) return std::unexpected(fail(rc));
     id = sqlite3_last_insert_rowid(db_.get());
   }
@@ -187,6 +188,7 @@ std::expected<QueuedMessage, std::error_code> SqliteStore::insert(NewMessage&& m
   if (spooled) {
     stored.body.file = std::move(message.body_file);
     stored.body.file_size = size;
+    stored.body.prefix = std::move(message.body_prefix);
   } else {
     stored.body.data = std::move(body);
   }
@@ -216,6 +218,7 @@ std::expected<std::vector<QueuedMessage>, std::error_code> SqliteStore::claim_du
       m.received_at = s.column_int64(5);
       m.body.file = s.column_text(6);
       m.body.file_size = static_cast<std::uint64_t>(s.column_int64(7));
+      m.body.prefix = s.column_text(8);
     }
     if (rc != SQLITE_DONE) return std::unexpected(fail(rc));
   }

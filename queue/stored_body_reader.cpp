@@ -15,13 +15,19 @@ std::expected<StoredBodyReader, std::error_code> StoredBodyReader::open(const Sp
   if (!file) return std::unexpected(file.error());
   // The envelope's size is the truth: a file of another size lost data (or gained some).
   if (file->size() != body.file_size) return std::unexpected(make_error_code(errc::io_error));
-  return StoredBodyReader(nullptr, std::move(*file), body.file_size);
+  return StoredBodyReader(nullptr, std::move(*file), body.prefix.size() + body.file_size, body.prefix);
 }
 
 std::expected<std::size_t, std::error_code> StoredBodyReader::read(std::span<char> buffer) {
   if (data_) {
     const std::size_t n = std::min<std::uint64_t>(buffer.size(), size_ - offset_);
     std::memcpy(buffer.data(), data_->data() + offset_, n);
+    offset_ += n;
+    return n;
+  }
+  if (offset_ < prefix_.size()) {  // the fields before the file first
+    const std::size_t n = std::min<std::uint64_t>(buffer.size(), prefix_.size() - offset_);
+    std::memcpy(buffer.data(), prefix_.data() + offset_, n);
     offset_ += n;
     return n;
   }

@@ -2,8 +2,8 @@
 //
 // Owns: reading a StoredBody (queue/message.hpp) in chunks whether it is inline (a shared
 // string from SQLite) or a spool file (queue/body_reader), so delivery, notices and the
-// CLI never ask which. Inline: read() copies from the string. Spooled: pread, one chunk
-// at a time; a file shorter than the envelope says is an error (errc::io_error), never
+// CLI never ask which. Inline: read() copies from the string. Spooled: the prefix fields
+// (StoredBody::prefix, e.g. DKIM-Signature) first, then pread, one chunk at a time; a file shorter than the envelope says is an error (errc::io_error), never
 // a silently truncated message.
 // Not thread-safe: one reader per delivery. Errors: std::error_code (errno or queue::errc).
 #pragma once
@@ -37,10 +37,12 @@ class StoredBodyReader {
   std::uint64_t size() const noexcept { return size_; }
 
  private:
-  StoredBodyReader(std::shared_ptr<const std::string> data, std::optional<BodyReader> file, std::uint64_t size) noexcept
-      : data_(std::move(data)), file_(std::move(file)), size_(size) {}
+  StoredBodyReader(std::shared_ptr<const std::string> data, std::optional<BodyReader> file, std::uint64_t size,
+                   std::string prefix = {}) noexcept
+      : data_(std::move(data)), prefix_(std::move(prefix)), file_(std::move(file)), size_(size) {}
 
   std::shared_ptr<const std::string> data_;
+  std::string prefix_;  // spooled: sent before the file
   std::optional<BodyReader> file_;
   std::uint64_t size_ = 0;
   std::uint64_t offset_ = 0;

@@ -31,28 +31,6 @@ const dkim::KeyedSettings* key_named(const dkim::Signer& signer, std::string_vie
   return nullptr;
 }
 
-// A new spool file holding `fields`, then the whole of `file`: a spooled body cannot be
-// prepended to in place.
-std::expected<queue::FinishedBody, std::string> prepend_to_file(queue::Spool& spool, const queue::FinishedBody& file,
-                                                                std::string_view fields) {
-  auto writer = queue::BodyWriter::create(spool);
-  if (!writer) return std::unexpected("cannot create a spool file: " + writer.error().message());
-  auto reader = queue::BodyReader::open(spool, file.name());
-  if (!reader) return std::unexpected("cannot read the spooled body: " + reader.error().message());
-  std::error_code error = writer->append(fields);
-  std::string chunk(chunk_size, '\0');
-  while (!error) {
-    auto n = reader->read(std::span<char>(chunk.data(), chunk.size()));
-    if (!n) return std::unexpected("cannot read the spooled body: " + n.error().message());
-    if (*n == 0) break;
-    error = writer->append(std::string_view(chunk.data(), *n));
-  }
-  if (error) return std::unexpected("cannot write the spool file: " + error.message());
-  auto finished = writer->finish();
-  if (!finished) return std::unexpected("cannot write the spool file: " + finished.error().message());
-  return std::move(*finished);
-}
-
 }  // namespace
 
 // The header section (without the empty line) and the body hashes of one message, fed in
@@ -173,14 +151,7 @@ asio::awaitable<std::string> SigningStage::sign(queue::NewMessage& message, std:
   }
   if (result.fields.empty()) co_return std::string();
   if (file) {
-    auto rewritten = prepend_to_file(*spool_, *file, result.fields);
-    if (!rewritten) {
-      fail("", "", "write", rewritten.error());
-      co_return std::string();
-    }
-    message.body_file = rewritten->name();
-    message.body_file_size = rewritten->size();
-    file = std::move(*rewritten);  // the old file unlinks itself
+    message.body_prefix = std::move(result.fields);  // stored beside the file, sent before it
   } else {
     message.body.insert(0, result.fields);
   }

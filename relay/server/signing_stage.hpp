@@ -2,19 +2,17 @@
 //
 // Owns: for one session, the signing of each message accepted on a listener whose
 // direction some [dkim.NAME] key signs: after the content filters (they may change headers
-// and body) and before the commit, so the stored message is the signed one. It takes the
-// header section and the body hashes of the message as it will be stored, has the signing
-// pool sign
-// them off the I/O thread (relay/dkim/signing_pool), and places the DKIM-Signature fields
-// first in the message. The hashes are computed while the body streams in (observe(),
-// beside the spooler's drain): the header section is kept, the body only hashed. When a
-// content filter ran (it may have changed either), they are computed again from the
-// message as the filters left it (a spooled body read from its file in chunks). Then
-// an inline body gets them prepended; a spooled body is rewritten to
-// a new spool file (the fields, then the old file), which the commit flushes like a
-// received one. The fields come before our Received: field, the order a later hop's trace
-// fields take too (each hop adds its fields on top); Received: is not signed, so either
-// order verifies.
+// and body) and before the commit, so the stored message is the signed one. The header
+// section and body hashes are computed while the body streams in (observe(), beside the
+// spooler's drain: the header section is kept, the body only hashed); when a content
+// filter ran they are computed again from the message as the filters left it (a spooled
+// body read from its file in chunks). The signing pool signs off the I/O thread
+// (relay/dkim/signing_pool); the DKIM-Signature fields then go first in the message: an
+// inline body gets them prepended; a spooled body keeps its file and the fields go in the
+// envelope (NewMessage::body_prefix), which every reader of the stored message sends
+// before the file (queue/stored_body_reader): no copy of the body. They come before our
+// Received: field, the order a later hop's trace fields take too (each hop adds its
+// fields on top); Received: is not signed, so either order verifies.
 // Counts signatures and failures into the listener's counters.
 // Errors: never refuse the mail: a failure (a key that cannot sign, an unreadable spool
 // file, a header section over the cap, the pool closed) commits the message unsigned,

@@ -1,9 +1,10 @@
-// tests/queue/spooled_body_test.cpp — messages whose body is a spool file (schema v7):
+// tests/queue/spooled_body_test.cpp — messages whose body is a spool file (schema v7, v8):
 // stored without a bodies row and claimed with the file's name and size; read back in
 // chunks by StoredBodyReader like an inline body; the file unlinked only after the
 // COMMIT that made the message final (delivery, administrator delete or bounce); a v6
 // database upgrades with its inline bodies untouched; the orphan scan sees both
-// directions against the names the store returns.
+// directions against the names the store returns; header fields stored beside the file
+// (v8, the DKIM-Signature of a spooled message) are read before it by every reader.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -63,6 +64,19 @@ class SpooledBodyTest : public ::testing::Test {
       out.append(buffer.data(), *n);
     }
     return out;
+  }
+
+  // Bounces `id` as the administrator does; returns the message the report was given
+  // (the whole of it: RET=FULL reads a spooled body in).
+  static std::string bounce(AdminStore& admin, MessageId id) {
+    std::string returned;
+    auto finished = admin.finish(Selection{.ids = {id}}, RecipientState::failed, "550 5.0.0 bounced", 50,
+                                 [&](const QueuedMessage& original, std::span<const RecipientOutcome>) {
+                                   returned = original.body.data ? *original.body.data : std::string();
+                                   return std::optional<NewMessage>{};
+                                 });
+    EXPECT_TRUE(finished) << finished.error();
+    return returned;
   }
 
   std::int64_t count(SqliteStore& store, const char* sql) {
@@ -202,17 +216,54 @@ TEST_F(SpooledBodyTest, AdministratorShowsDeletesAndBouncesSpooledMessages) {
   ASSERT_TRUE(admin->remove(Selection{.ids = {ids[1]}}));
   EXPECT_FALSE(on_disk(deleted.name));
 
-  std::string returned;
-  auto finished = admin->finish(Selection{.ids = {ids[2]}}, RecipientState::failed, "550 5.0.0 bounced", 50,
-                                [&](const QueuedMessage& original, std::span<const RecipientOutcome>) {
-                                  returned = original.body.data ? *original.body.data : std::string();
-                                  return std::optional<NewMessage>{};
-                                });
-  ASSERT_TRUE(finished) << finished.error();
+  const std::string returned = bounce(*admin, ids[2]);
   EXPECT_EQ(returned, big_ + "bounced\r\n") << "the report may return the whole spooled message";
   EXPECT_FALSE(on_disk(bounced.name));
   EXPECT_FALSE(admin->show(ids[2])->has_body);
   EXPECT_TRUE(on_disk(kept.name));
+}
+
+// Header fields added after the file was written (DKIM-Signature, schema v8) are stored in
+// the envelope and read before the file by every reader: delivery, `queue show --eml`
+// (AdminStore::body) and a report returning the whole message.
+TEST_F(SpooledBodyTest, PrefixFieldsAreReadBeforeTheFile) {
+  const std::string prefix = "DKIM-Signature: v=1; d=example.com;\r\n\tb=abc\r\n";
+  const SpoolEntry file = write_body(big_);
+  const SpoolEntry bounced = write_body(big_);
+  std::vector<MessageId> ids;
+  {
+    auto store = SqliteStore::open(dir_.file("queue.db"));
+    ASSERT_TRUE(store) << store.error();
+    ASSERT_FALSE(store->begin());
+    for (const SpoolEntry* f : {&file, &bounced}) {
+      NewMessage m = spooled_message(*f);
+      m.body_prefix = prefix;
+      auto stored = store->insert(std::move(m), 0);
+      ASSERT_TRUE(stored);
+      EXPECT_EQ(stored->body.prefix, prefix);
+      EXPECT_EQ(stored->body.size(), prefix.size() + big_.size());
+      ids.push_back(stored->id);
+    }
+    ASSERT_FALSE(store->commit());
+    ASSERT_FALSE(store->begin());
+    auto claimed = store->claim_due(10, 1000, 10);
+    ASSERT_FALSE(store->commit());
+    ASSERT_TRUE(claimed);
+    ASSERT_EQ(claimed->size(), 2u);
+    const StoredBody& body = claimed->front().body;
+    EXPECT_EQ(body.prefix, prefix);
+    EXPECT_EQ(read_all(spool_.get(), body, 4096), prefix + big_);
+    EXPECT_EQ(read_all(spool_.get(), body, 7), prefix + big_);  // chunk borders anywhere
+    EXPECT_EQ(*load_stored_body(spool_.get(), body), prefix + big_);
+    auto reader = StoredBodyReader::open(spool_.get(), body);
+    ASSERT_TRUE(reader);
+    EXPECT_EQ(reader->size(), prefix.size() + big_.size());
+  }
+  auto admin = AdminStore::open(dir_.file("queue.db"));
+  ASSERT_TRUE(admin) << admin.error();
+  EXPECT_EQ(*admin->body(ids[0]), prefix + big_);
+  const std::string returned = bounce(*admin, ids[1]);
+  EXPECT_EQ(returned, prefix + big_);
 }
 
 // Start-up: the store's names against the directory, both directions.
@@ -262,7 +313,7 @@ TEST_F(SpooledBodyTest, V6DatabaseUpgradesWithItsInlineBodies) {
   }
   auto store = SqliteStore::open(path);
   ASSERT_TRUE(store) << store.error();
-  EXPECT_EQ(schema_version(store->handle()).value_or(-1), 7);
+  EXPECT_EQ(schema_version(store->handle()).value_or(-1), latest_schema_version);  // v7 and every later step
   ASSERT_FALSE(store->begin());
   ASSERT_TRUE(store->insert(spooled_message(write_body(big_)), 0));
   auto claimed = store->claim_due(10, 1000, 10);
