@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "relay" / "dkim"))
 
 from dns_server import DnsServer  # noqa: E402
 from harness import (INBOUND_HOST, OUTBOUND_HOST, E2ETestCase, Hop, RawSmtp, build_message,  # noqa: E402
-                     fetch_metrics, free_port, run_cli, send_mail)
+                     fetch_metrics, free_port, relay_binary, run_cli, send_mail)
 from test_milter import MilterCase  # noqa: E402
 from verify_signatures import run_dkimpy, run_perl  # noqa: E402
 
@@ -141,11 +141,10 @@ def signatures_of(raw: bytes):
     return found
 
 
-class DkimSigningTest(E2ETestCase):
-    """Outbound mail through a running relay, signed and checked by two verifiers."""
+class DkimRelayCase(E2ETestCase):
+    """A relay with an RSA-2048 and an Ed25519 key for example.com on outbound listeners."""
 
-    def setUp(self):
-        super().setUp()
+    def start(self, hop_port):
         self.records = {}
         keys = []
         for name, selector, kind in (("rsa", "s2026r", "rsa"), ("ed", "s2026e", "ed25519")):
@@ -157,9 +156,8 @@ class DkimSigningTest(E2ETestCase):
             keys.append((name, selector, out))
         sections = "".join(f'[dkim.{name}]\ndomain = "example.com"\nselector = "{selector}"\nkey_file = "{path}"\n\n'
                            for name, selector, path in keys)
-        self.sink = self.start_sink("hub")
         admin = free_port("127.0.0.1")
-        self.cfg, path = self.make_config([Hop("hub", self.sink.port)], [Hop("smarthost", self.sink.port)],
+        self.cfg, path = self.make_config([Hop("hub", hop_port)], [Hop("smarthost", hop_port)],
                                           extra_sections=sections,
                                           extra_toml=f'[admin]\nlisten = "127.0.0.1:{admin}"\n')
         self.admin_port = admin
@@ -183,6 +181,15 @@ class DkimSigningTest(E2ETestCase):
 
     def verdicts(self, raw):
         return run_dkimpy(raw, self.records), run_perl(raw, self.records)
+
+
+class DkimSigningTest(DkimRelayCase):
+    """Outbound mail through a running relay, signed and checked by two verifiers."""
+
+    def setUp(self):
+        super().setUp()
+        self.sink = self.start_sink("hub")
+        self.start(self.sink.port)
 
     def test_outbound_mail_is_dual_signed_and_verifies_with_both(self):
         cases = []
@@ -246,6 +253,27 @@ class DkimSigningTest(E2ETestCase):
         twice = self.wait_for_message(self.sink, again_mid, 60).raw
         self.assertEqual(sorted(signatures_of(twice)), [("example.com", "s2026e", "ed25519-sha256"),
                                                         ("example.com", "s2026r", "rsa-sha256")])
+
+
+class DkimQueuedTest(DkimRelayCase):
+    """A spooled signed message waiting in the queue: its signature is shown with it."""
+
+    def setUp(self):
+        super().setUp()
+        self.start(free_port("127.0.0.1"))  # nothing listens: the message waits
+
+    def test_queue_show_eml_includes_the_signature_of_a_spooled_message(self):
+        mid, msg = build_message(sender="alice@example.com", to=("bob@example.net",), subject="waiting",
+                                 body=body_of(300 * 1024))
+        reply = send_mail(OUTBOUND_HOST, self.cfg.outbound_port, "alice@example.com", ["bob@example.net"], msg)
+        qid = reply.rsplit(" ", 1)[-1]
+        shown = subprocess.run([relay_binary(), "queue", "show", qid, "--eml", "--config", str(self.config_path)],
+                               capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+        self.assertTrue(shown.stdout.startswith(b"DKIM-Signature: "), shown.stdout[:200])
+        self.assertEqual(len(signatures_of(shown.stdout)), 2)
+        python, perl = self.verdicts(shown.stdout)
+        self.assertEqual((python, perl), (["pass", "pass"], ["pass", "pass"]))
 
 
 class DkimAfterFilterTest(MilterCase):
