@@ -12,6 +12,11 @@ const PolicyConfig* Config::find_policy(std::string_view name) const noexcept {
   return it == policies.end() ? nullptr : &*it;
 }
 
+const MilterConfig* Config::find_milter(std::string_view name) const noexcept {
+  auto it = std::ranges::find(milters, name, &MilterConfig::name);
+  return it == milters.end() ? nullptr : &*it;
+}
+
 const HopConfig* Config::find_hop(std::string_view name) const noexcept {
   auto it = std::ranges::find(hops, name, &HopConfig::name);
   return it == hops.end() ? nullptr : &*it;

@@ -80,6 +80,27 @@ struct ListenerConfig {
   Rate message_rate;                               // MAIL commands accepted per client IP
   Rate recipient_rate;                             // RCPT commands accepted per client IP
   bool limits_exempt_trusted = true;               // trusted networks / authenticated users skip them
+  // --- content filters (docs/configuration.md#milter) ---
+  std::vector<std::string> milters;                // [milter.NAME] tables, called in this order
+};
+
+/// A content filter spoken to with the Sendmail milter protocol ([milter.NAME]).
+struct MilterConfig {
+  /// What a filter that is unreachable, times out or misbehaves stands for.
+  enum class DefaultAction : std::uint8_t { tempfail, accept, reject, shutdown };
+  std::string name;
+  std::string address;                             // as written: "inet:HOST:PORT" or "unix:/path"
+  std::string host;                                // inet: IP literal or name
+  std::uint16_t port = 0;                          // inet
+  std::string socket_path;                         // unix
+  Millis connect_timeout{5'000};
+  Millis command_timeout{30'000};                  // each command but the content
+  Millis content_timeout{120'000};                 // body chunks and end of message
+  DefaultAction default_action = DefaultAction::tempfail;
+  /// Macro names per stage ("connect", "helo", "mail", "rcpt", "data", "eoh", "eom"),
+  /// replacing that stage's defaults; stages not named keep them.
+  std::vector<std::pair<std::string, std::vector<std::string>>> macros;
+  int line = 0;
 };
 
 /// Who may relay through a listener. Default is closed: no trusted networks and
@@ -398,6 +419,7 @@ struct Config {
   DeliveryConfig delivery;
   std::vector<ListenerConfig> listeners;
   std::vector<PolicyConfig> policies;
+  std::vector<MilterConfig> milters;
   std::vector<HopConfig> hops;
   std::vector<RouteConfig> routes;
   std::vector<PathConfig> paths;                   // health
@@ -408,6 +430,7 @@ struct Config {
   std::vector<DkimConfig> dkim;
 
   const PolicyConfig* find_policy(std::string_view name) const noexcept;
+  const MilterConfig* find_milter(std::string_view name) const noexcept;
   const HopConfig* find_hop(std::string_view name) const noexcept;
   const PathConfig* find_path(std::string_view name) const noexcept;
   /// True when `domain` is one of the organisation's own ([relay] accepted_domains): mail

@@ -80,6 +80,7 @@ inline constexpr Limit listener_max_recipients{"listener.max_recipients", LimitK
 inline constexpr Limit listener_max_connections{"listener.max_connections", LimitKind::integer, 1,
                                                 1'000'000};
 inline constexpr Limit listener_max_errors{"listener.max_errors", LimitKind::integer, 1, 1000};
+inline constexpr Limit milter_timeout{"milter timeouts", LimitKind::duration, ms(milliseconds{100}), ms(hours{1})};
 inline constexpr Limit listener_command_timeout{"listener.command_timeout", LimitKind::duration,
                                                 ms(seconds{1}), ms(hours{1})};
 inline constexpr Limit listener_data_timeout{"listener.data_timeout", LimitKind::duration,

@@ -6,8 +6,9 @@
 // routes that refer to them), and the list of every key table (conf/key_tables.hpp).
 // Each section's keys are read by its own file through conf/reader.hpp: load_service.cpp
 // ([relay] [log] [queue] [delivery] [dns] [bounce] [admin]), load_listener.cpp,
-// load_policy.cpp with load_verification.cpp and load_policy_rules.cpp, load_hop_route.cpp,
-// load_health.cpp, load_dkim.cpp. Single values are judged by conf/value_syntax.cpp.
+// load_policy.cpp with load_verification.cpp and load_policy_rules.cpp, load_milter.cpp,
+// load_hop_route.cpp, load_health.cpp, load_dkim.cpp. Single values are judged by
+// conf/value_syntax.cpp.
 // Errors: a Diagnostic per problem, with file, line and dotted key ("listener[1].bind[0]"),
 // sorted by line; the walk never stops at the first problem. Exceptions from toml11 are
 // caught here and never escape (a TOML syntax error is one Diagnostic: toml11 stops there).
@@ -35,7 +36,7 @@ std::string Diagnostic::to_string() const {
 namespace reading {
 namespace {
 
-/// The sections of the file, in reading order: policies before listeners, paths before hops
+/// The sections of the file, in reading order: policies and milters before listeners, paths before hops
 /// (hops name the paths they depend on), hops before routes.
 const Keys<Config>& top_keys() {
   static const Keys<Config> keys{
@@ -47,6 +48,7 @@ const Keys<Config>& top_keys() {
       {"path", Need::optional, named_tables_into(&Config::paths, path_keys)},
       {"hop", Need::optional, named_tables_into(&Config::hops, hop_keys)},
       {"alerts", Need::optional, table_into(&Config::alerts, alerts_keys)},
+      {"milter", Need::optional, named_tables_into(&Config::milters, milter_keys)},
       {"listener", Need::always, read_listeners},
       {"route", Need::optional, read_routes},
       {"dns", Need::optional, table_into(&Config::dns, dns_keys)},
@@ -125,6 +127,7 @@ std::vector<KeyTable> key_tables() {
       key_table("hop", hop_keys()),
       key_table("hop.check", hop_check_keys()),
       key_table("alerts", alerts_keys()),
+      key_table("milter", milter_keys()),
       key_table("listener", listener_keys()),
       key_table("route", route_keys()),
       key_table("route.hops[]", route_hop_keys()),

@@ -85,6 +85,22 @@ const Keys<ListenerConfig>& listener_keys() {
            l.error(f, "unknown policy " + quote(listener.policy) + defined_names(known, "policy"));
          }
        }},
+      {"milters", Need::optional,
+       [](Loader& l, const Field& f, ListenerConfig& listener) {
+         std::vector<Item> names;
+         if (!l.read_string_array(*f.value, f.key, names)) return;
+         for (const Item& item : names) {
+           if (l.config().find_milter(item.text) == nullptr) {
+             std::vector<std::string> known;
+             for (const auto& m : l.config().milters) known.push_back(m.name);
+             l.error(item.line, item.key, "unknown milter " + quote(item.text) + defined_names(known, "milter"));
+           } else if (std::ranges::find(listener.milters, item.text) != listener.milters.end()) {
+             l.error(item.line, item.key, "milter " + quote(item.text) + " is listed twice");
+           } else {
+             listener.milters.push_back(item.text);
+           }
+         }
+       }},
       {"max_message_size", Need::optional,
        into_size(&ListenerConfig::max_message_size, limits::listener_max_message_size)},
       {"max_recipients", Need::optional,

@@ -368,6 +368,8 @@ void read_admin(Loader& loader, const Field& f, Config& config);
 
 // conf/load_listener.cpp: [[listener]]
 const Keys<ListenerConfig>& listener_keys();
+// conf/load_milter.cpp: [milter.NAME]
+const Keys<MilterConfig>& milter_keys();
 void read_listeners(Loader& loader, const Field& f, Config& config);
 
 // conf/load_policy.cpp: [policy.NAME], built from the rows of the three policy files

@@ -372,3 +372,86 @@ int esmtp_parameters(const std::uint8_t* data, std::size_t size) {
 }
 
 }  // namespace fuzz
+
+// --- Milter filter replies ------------------------------------------------------------
+//   milter_reply: [chunk] stream of filter packets, read as the answer to end of message.
+//   Invariants: framing does not depend on the split; whatever is accepted and applied
+//   leaves a header section of CRLF-ended fields (no injected line) and a CRLF-only body;
+//   a custom reply is a 4xx/5xx SMTP reply.
+
+#include "relay/milter/conversation.hpp"
+#include "relay/milter/message_edit.hpp"
+
+namespace fuzz {
+
+int milter_reply(const std::uint8_t* data, std::size_t size) {
+  using namespace relay::milter;
+  if (size < 1) return 0;
+  const std::size_t piece = 1 + data[0] % 64;
+  const std::string_view input = as_view(data + 1, size - 1);
+
+  const auto run = [&](std::size_t n) {
+    PacketReader reader;
+    Conversation conversation(default_macro_lists());
+    conversation.negotiate();
+    Packet optneg{'O', {}};
+    append_u32(optneg.data, 6);
+    append_u32(optneg.data, action_bit::all);
+    append_u32(optneg.data, step_bit::skip);
+    conversation.receive(optneg);
+    conversation.mail("a@example.com", {}, {});
+    conversation.receive(Packet{'c', {}});
+    conversation.end_of_message({});
+    std::string transcript;
+    std::size_t offset = 0;
+    bool stopped = false;
+    while (offset < input.size() && !stopped) {
+      reader.feed(input.substr(offset, std::min(n, input.size() - offset)));
+      offset += std::min(n, input.size() - offset);
+      for (;;) {
+        auto next = reader.next();
+        if (!next) {
+          transcript += "framing:" + std::string(to_string(next.error()));
+          stopped = true;
+          break;
+        }
+        if (!*next) break;
+        const Outcome outcome = conversation.receive(**next);
+        transcript += std::to_string(static_cast<int>(outcome.status)) + ":" +
+                      std::string(to_string(outcome.verdict)) + outcome.reply + ";";
+        if (outcome.status == Outcome::Status::decided && outcome.verdict == ReplyKind::reply_code) {
+          check(!outcome.reply.empty() && (outcome.reply[0] == '4' || outcome.reply[0] == '5'), "reply not 4xx/5xx");
+          check(is_canonical_crlf(outcome.reply), "reply lines not CRLF");
+        }
+        if (outcome.status != Outcome::Status::waiting) {
+          stopped = true;
+          break;
+        }
+      }
+    }
+    Envelope envelope{"a@example.com", "", {"r@example.com"}, {""}};
+    const auto edits = apply_modifications(conversation.modifications(), "Subject: x\r\n\r\n", envelope);
+    check(is_canonical_crlf(edits.header_section) && edits.header_section.ends_with("\r\n\r\n"),
+          "header section not CRLF");
+    // Every line of the section is a field, a folded continuation, or the final empty line.
+    std::string_view section = edits.header_section;
+    while (!section.empty()) {
+      const auto end = section.find("\r\n");
+      const std::string_view line = section.substr(0, end);
+      section.remove_prefix(end + 2);
+      if (line.empty()) {
+        check(section.empty(), "empty line inside the header section");
+        break;
+      }
+      check(line[0] == ' ' || line[0] == '\t' || line.find(':') != std::string_view::npos, "injected header line");
+    }
+    if (edits.body) check(is_canonical_crlf(*edits.body), "replaced body not CRLF");
+    for (const auto& r : envelope.recipients) check(printable_ascii(r) && !r.empty(), "bad recipient accepted");
+    check(envelope.recipients.size() == envelope.recipient_parameters.size(), "recipient parameters out of step");
+    return transcript;
+  };
+  check(run(input.size() + 1) == run(piece), "filter replies depend on how the input is split");
+  return 0;
+}
+
+}  // namespace fuzz

@@ -17,6 +17,17 @@
 
 namespace relay {
 
+/// Upper bounds (seconds) of the delivery latency histogram: received → delivered.
+inline constexpr std::array<double, 10> latency_bounds{0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 86400};
+
+struct LatencyHistogram {
+  std::array<std::uint64_t, latency_bounds.size() + 1> buckets{};  // last: +Inf
+  double sum_seconds = 0;
+  std::uint64_t count = 0;
+  void observe(double seconds) noexcept;
+  LatencyHistogram& operator+=(const LatencyHistogram& other) noexcept;
+};
+
 struct ListenerCounters {
   std::uint64_t connections_accepted = 0;
   std::uint64_t connections_refused = 0;   // over max_connections
@@ -36,22 +47,15 @@ struct ListenerCounters {
   /// static names of relay::to_string(PolicyStage) and policy::to_string, so counting
   /// never allocates after a key's first use.
   std::map<std::tuple<std::string_view, std::string_view, std::string_view>, std::uint64_t> policy_decisions;
+  /// Content filter decisions by (milter, stage, action) and each filter's time per
+  /// message (relay/server/filter_stage).
+  std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> milter_actions;
+  std::map<std::string, LatencyHistogram> milter_latency;
 };
 
 /// Counts the 4xx/5xx replies in `replies` (one or more complete SMTP replies, CRLF
 /// lines; a multi-line reply counts once, on its last line) into `into`.
 void count_rejections(std::string_view replies, std::map<std::string, std::uint64_t, std::less<>>& into);
-
-/// Upper bounds (seconds) of the delivery latency histogram: received → delivered.
-inline constexpr std::array<double, 10> latency_bounds{0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 86400};
-
-struct LatencyHistogram {
-  std::array<std::uint64_t, latency_bounds.size() + 1> buckets{};  // last: +Inf
-  double sum_seconds = 0;
-  std::uint64_t count = 0;
-  void observe(double seconds) noexcept;
-  LatencyHistogram& operator+=(const LatencyHistogram& other) noexcept;
-};
 
 /// What became of one recipient in a delivery attempt, as the counters see it.
 enum class RecipientEvent : std::uint8_t { delivered, deferred, parked, bounced, expired };

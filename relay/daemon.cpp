@@ -20,6 +20,7 @@
 #include "relay/dkim/key_ring.hpp"
 #include "relay/health_service.hpp"
 #include "relay/server/listener.hpp"
+#include "relay/server/milter_link.hpp"
 #include "relay/logging.hpp"
 #include "relay/privileges.hpp"
 #include "relay/delivery/queue_bridge.hpp"
@@ -276,6 +277,17 @@ int serve(conf::ConfigPtr config_ptr) {
       s.hops.push_back(std::move(hop));
     }
     if (health_for_admin) s.paths = metrics_paths(health_for_admin->snapshot().get());
+    for (const auto& milter : config.milters) {
+      const auto& states = milter_health().states();
+      const auto state = states.find(milter.name);
+      metrics::Milter m{milter.name, milter.address};
+      if (state != states.end()) {
+        m.up = state->second.up;
+        m.failures = state->second.failures;
+        m.last_error = state->second.last_error;
+      }
+      s.milters.push_back(std::move(m));
+    }
     const auto q = message_queue->counters();
     s.commit = {q.transactions, q.messages_committed, q.largest_batch, q.commit_micros_total};
     for (std::size_t d = 0; d < 2; ++d) {

@@ -193,6 +193,29 @@ std::string format_prometheus(const Snapshot& s) {
                    label(std::get<1>(key)) + "\",reason=\"" + label(std::get<2>(key)) + "\"",
                n);
 
+  // Content filters (docs/configuration.md#miltername): every decision and the time per message.
+  w.family("hubrelay_milter_actions_total", "counter",
+           "Content filter decisions by listener, milter, stage and action (default_* when the filter failed).");
+  for (const auto& l : s.listeners)
+    for (const auto& [key, n] : l.counters.milter_actions)
+      w.sample("hubrelay_milter_actions_total",
+               listener_labels(l) + ",milter=\"" + label(std::get<0>(key)) + "\",stage=\"" + label(std::get<1>(key)) +
+                   "\",action=\"" + label(std::get<2>(key)) + "\"",
+               n);
+  w.family("hubrelay_milter_latency_seconds", "histogram", "Time one content filter took over one message.");
+  for (const auto& l : s.listeners)
+    for (const auto& [name, h] : l.counters.milter_latency) {
+      const std::string labels = listener_labels(l) + ",milter=\"" + label(name) + "\"";
+      std::uint64_t cumulative = 0;
+      for (std::size_t i = 0; i < h.buckets.size(); ++i) {
+        cumulative += h.buckets[i];
+        const std::string le = i < latency_bounds.size() ? number(latency_bounds[i]) : "+Inf";
+        w.sample("hubrelay_milter_latency_seconds_bucket", labels + ",le=\"" + le + "\"", cumulative);
+      }
+      w.sample("hubrelay_milter_latency_seconds_sum", labels, h.sum_seconds);
+      w.sample("hubrelay_milter_latency_seconds_count", labels, h.count);
+    }
+
   struct DirectionMetric {
     const char* name;
     const char* help;
@@ -395,7 +418,15 @@ std::string format_status_json(const Snapshot& s) {
   }
   o += ",\"commit\":{\"transactions\":" + std::to_string(s.commit.transactions) +
        ",\"messages\":" + std::to_string(s.commit.messages_committed) +
-       ",\"largest_batch\":" + std::to_string(s.commit.largest_batch) + "}}";
+       ",\"largest_batch\":" + std::to_string(s.commit.largest_batch) + "}";
+  o += ",\"milters\":[";
+  for (std::size_t i = 0; i < s.milters.size(); ++i) {
+    const auto& m = s.milters[i];
+    o += std::string(i ? "," : "") + "{\"name\":" + json_string(m.name) + ",\"address\":" + json_string(m.address) +
+         ",\"up\":" + (m.up ? "true" : "false") + ",\"failures\":" + std::to_string(m.failures) +
+         ",\"last_error\":" + json_string(m.last_error) + "}";
+  }
+  o += "]}";
   return o;
 }
 

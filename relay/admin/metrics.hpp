@@ -49,6 +49,15 @@ struct Path {
   std::uint64_t transitions = 0;
 };
 
+/// A content filter's state as every session sees it (relay/server/milter_link MilterHealth).
+struct Milter {
+  std::string name;
+  std::string address;
+  bool up = true;                          // false while in its back-off after a failure
+  std::uint64_t failures = 0;
+  std::string last_error;
+};
+
 struct Depth {                             // queue::QueueDepth of one direction, copied
   std::uint64_t queued_messages = 0, deferred_messages = 0, held_messages = 0;
   std::uint64_t queued_recipients = 0, deferred_recipients = 0, held_recipients = 0;
@@ -82,6 +91,7 @@ struct Snapshot {
   std::array<std::array<std::vector<std::uint64_t>, 2>, 2> series{};
   std::vector<Hop> hops;
   std::vector<Path> paths;                 // empty without [path.NAME] tables or before the first run
+  std::vector<Milter> milters;             // every [milter.NAME] table
   Commit commit;
   /// Index: conf::Direction of the message (the listener that accepted it). nullopt
   /// when the queue could not be read.

@@ -7,7 +7,7 @@
 // state vocabulary of health::hop_states (usable, path down, check down, suspended,
 // ejected until),
 // the health paths (UP/DOWN/maintenance, since, changes) and which paths each hop
-// depends on. The status JSON is embedded at render time, so the page works
+// depends on, and the content filters (up or down, failures, last error). The status JSON is embedded at render time, so the page works
 // without further requests and with a bearer token; it reloads itself every 10 s unless
 // the administrator is using the admin box. The admin box: a message-trace search (the
 // queue API's sender/recipient search over every state, GET /api/queue; bookmarkable as
@@ -40,6 +40,7 @@ th{background:#eee}td:first-child,th:first-child{text-align:left}
 <h2>Listeners</h2><div id="listeners"></div>
 <h2>Next hops</h2><div id="hops"></div>
 <h2>Health paths</h2><div id="paths"></div>
+<h2>Content filters</h2><div id="milters"></div>
 <h2>Administration</h2><div id="admin">
 <form id="trace-form"><label>sender <input name="sender" id="trace-sender" size="28"></label>
 <label>recipient <input name="recipient" id="trace-recipient" size="28"></label>
@@ -156,6 +157,14 @@ if (paths.length)
                         esc(S.hops.filter(h => (h.paths || []).includes(p.name)).map(h => h.name).join(", ") || "-")]));
 else
   document.getElementById("paths").textContent = "no health paths configured (or no check has run yet)";
+// Content filters (milters): down while in the back-off after a failure (default_action applies).
+const milters = S.milters || [];
+if (milters.length)
+  table("milters", ["milter", "address", "state", "failures", "last error"],
+        milters.map(m => [esc(m.name), esc(m.address), `<span class="${m.up ? "up" : "down"}">${m.up ? "up" : "down"}</span>`,
+                          m.failures, esc(m.last_error || "-")]));
+else
+  document.getElementById("milters").textContent = "no content filters configured";
 // --- administration ---------------------------------------------------------------------
 const tokenBox = document.getElementById("admin-token");
 tokenBox.value = sessionStorage.getItem("hubrelay-token") || new URLSearchParams(location.search).get("token") || "";

@@ -15,6 +15,7 @@
 #include "relay/server/server_session.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -26,11 +27,13 @@
 #include <spdlog/spdlog.h>
 
 #include "queue/errc.hpp"
+#include "queue/quarantine.hpp"
 #include "relay/delivery/delivery_engine.hpp"
 #include "health/deadline.hpp"
 #include "relay/smtp/proxy_protocol.hpp"
 #include "relay/delivery/queue_bridge.hpp"
 #include "relay/server/body_spooler.hpp"
+#include "relay/server/filter_stage.hpp"
 #include "relay/server/tls_context.hpp"
 #include "relay/server/verification.hpp"
 #include "relay/throughput_ring.hpp"
@@ -59,7 +62,9 @@ class Session {
         client_limits_(listener.client_limits),
         fsm_(listener.settings, listener.policy, peer_, id_),
         spooler_(services.spool, services.config.queue.inline_body_max),
-        tls_context_(listener.tls) {}
+        tls_context_(listener.tls),
+        filters_(socket_.get_executor(), services.config, listener.config, listener.counters, id_, services.spool,
+                 services.body_sync) {}
 
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -169,6 +174,7 @@ class Session {
     // A graceful end (QUIT, 421 shutdown or timeout) of a TLS session says close_notify
     // (RFC 8446 §6.1) so the client can tell it from truncation; bounded by a short deadline.
     if (stream_ && fsm_.closed() && fsm_.tls_active() && !write_failed) co_await tls_close_notify();
+    co_await filters_.close();
     boost::system::error_code ignored;
     stream_.reset();
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
@@ -376,6 +382,12 @@ class Session {
       message.body = std::move(tx.body);
     }
     message.received_at = unix_now_ms();
+    // Content filters (relay/server/filter_stage): may modify the message, or answer for it.
+    FilterVerdict filtered;
+    if (filters_.enabled()) {
+      filtered = co_await filters_.check(message, file, filter_facts(tx));
+      if (answer_unstored(filtered, fsm_, tx.queue_id.text, out)) co_return;
+    }
     const std::uint64_t size = file ? file->size() : message.body.size();
     const queue::UnixMillis lease_until = unix_now_ms() + fresh_lease_ms;
     CommitResult result = std::unexpected(make_error_code(queue::errc::internal));
@@ -395,7 +407,27 @@ class Session {
     spdlog::info("session={} qid={} listener={} from=<{}> nrcpt={} size={} via={} queued", id_, qid,
                  listener_.config.name, result->sender, recipients, size, chunked ? "BDAT" : "DATA");
     fsm_.commit_done(CommitStatus::committed, qid, out);
+    if (filtered.kind == FilterVerdict::Kind::quarantine) {
+      const auto db = std::filesystem::path(services_.config.relay.state_dir) / "queue.db";
+      if (auto held = queue::quarantine_message(db.string(), result->id, filtered.reason); !held)
+        spdlog::error("session={} qid={} cannot hold the quarantined message: {}", id_, qid, held.error());
+      spdlog::info("session={} qid={} held: {}", id_, qid, filtered.reason);
+      co_return;
+    }
     services_.delivery.submit(std::move(*result));
+  }
+
+  FilterFacts filter_facts(const Transaction& tx) {
+    FilterFacts facts{listener_.settings.hostname, listener_.config.name, peer_.address, peer_.port};
+    boost::system::error_code ec;
+    if (const auto local = socket_.local_endpoint(ec); !ec) facts.local_address = local.address().to_string();
+    if (stream_ && fsm_.tls_active()) {
+      facts.tls_version = SSL_get_version(stream_->native_handle());
+      facts.cipher = SSL_get_cipher_name(stream_->native_handle());
+    }
+    facts.queue_id = tx.queue_id.text;
+    facts.auth_user = tx.auth_user;
+    return facts;
   }
 
   // Arms the session timer so a silent peer cannot hold the session forever.
@@ -471,6 +503,7 @@ class Session {
   std::shared_ptr<TlsContext> tls_context_;
   // After the handshake all I/O goes through here; the socket stays owned above.
   std::optional<asio::ssl::stream<tcp::socket&>> stream_;
+  FilterStage filters_;
 };
 
 }  // namespace

@@ -142,6 +142,11 @@ constexpr std::array table{
     // A queued message whose spool file is gone or short at start-up (a disk fault, or a
     // file removed by hand): it can never be delivered, so the sender is told at once.
     ReplySpec{body_lost, 550, "5.3.0", "Message body lost from the queue: {}"},
+    // A content filter said tempfail or reject without its own text, or stands for it
+    // (its default action when it is down, slow or misbehaving); shutdown closes.
+    ReplySpec{filter_tempfail, 451, "4.7.1", "Service unavailable - try again later"},
+    ReplySpec{filter_reject, 550, "5.7.1", "Message content rejected"},
+    ReplySpec{filter_shutdown, 421, "4.7.0", "{} Content filter unavailable, closing connection"},
 };
 
 // Too few initializers would leave empty names; table_is_complete() rejects those.
@@ -167,6 +172,7 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(ReplyId::count_)
     "sender_denied", "recipient_denied", "spoofed_sender", "sender_not_allowed",
     "message_rate_exceeded", "recipient_rate_exceeded",
     "hop_no_smtputf8", "pipelining_violation", "body_lost",
+    "filter_tempfail", "filter_reject", "filter_shutdown",
 };
 
 // Every row sits at the index of its id, so lookup is an index; the code is three

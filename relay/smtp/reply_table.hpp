@@ -125,6 +125,10 @@ enum class ReplyId : std::uint8_t {
   pipelining_violation,        // 554 5.5.0 (then closed): input sent behind DATA before the 354
   // Queue faults found at start-up (synthetic, for the sender's report).
   body_lost,                   // 550 5.3.0: the spooled body of a queued message is missing or short
+  // Content filters (relay/milter): what a filter's plain verdict or its default action says.
+  filter_tempfail,             // 451 4.7.1
+  filter_reject,               // 550 5.7.1
+  filter_shutdown,             // 421 4.7.0 {host} (then closed)
   count_,                      // not a reply: the number of replies
 };
 

@@ -213,6 +213,7 @@ std::map<std::string, UnknownKeyCase> unknown_key_cases() {
       {"hop.check",
        {with_base(std::string(hop_table) + "check = { interval = \"30s\", " + u + " }\n"), "hop.h.check.zz_unknown"}},
       {"alerts", {with_base("[alerts]\n" + u + "\n"), "alerts.zz_unknown"}},
+      {"milter", {with_base("[milter.m]\naddress = \"inet:127.0.0.1:1\"\n" + u + "\n"), "milter.m.zz_unknown"}},
       {"listener", {with_base(u + "\n"), "listener[0].zz_unknown"}},
       {"route",
        {with_base(std::string(hop_table) + std::string(route_table) + "hops = [{ hop = \"h\" }]\n" + u + "\n"),

@@ -48,7 +48,8 @@ INSTANTIATE_TEST_SUITE_P(Relay, FuzzCorpus,
                                          Target{"reply_parser_fuzz", fuzz::reply_parser},
                                          Target{"server_fsm_fuzz", fuzz::server_fsm},
                                          Target{"proxy_protocol_fuzz", fuzz::proxy_protocol},
-                                         Target{"esmtp_parameters_fuzz", fuzz::esmtp_parameters}),
+                                         Target{"esmtp_parameters_fuzz", fuzz::esmtp_parameters},
+                                         Target{"milter_reply_fuzz", fuzz::milter_reply}),
                          [](const testing::TestParamInfo<Target>& info) { return std::string(info.param.directory); });
 
 }  // namespace

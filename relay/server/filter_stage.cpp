@@ -1,0 +1,518 @@
+// relay/server/filter_stage.cpp — a session's content filters at the commit (see filter_stage.hpp).
+#include "relay/server/filter_stage.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "queue/body_reader.hpp"
+#include "relay/delivery/queue_bridge.hpp"
+#include "relay/milter/conversation.hpp"
+#include "relay/milter/message_edit.hpp"
+#include "relay/server/milter_link.hpp"
+#include "relay/smtp/reply_table.hpp"
+
+namespace relay {
+namespace asio = boost::asio;
+using milter::ReplyKind;
+using milter::Stage;
+
+namespace {
+
+milter::MacroLists macro_lists(const conf::MilterConfig& config) {
+  milter::MacroLists lists = milter::default_macro_lists();
+  for (const auto& [stage, names] : config.macros)
+    if (auto index = milter::macro_stage_from_name(stage)) lists[static_cast<std::size_t>(*index)] = names;
+  return lists;
+}
+
+std::vector<std::string> split_words(std::string_view text) {
+  std::vector<std::string> words;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find(' ', start);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > start) words.emplace_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return words;
+}
+
+milter::MacroValues macro_values(const FilterFacts& facts, const queue::NewMessage& message) {
+  const std::string client_name = "[" + facts.client_address + "]";
+  milter::MacroValues values = {
+      {"j", facts.hostname},
+      {"_", client_name + " [" + facts.client_address + "]"},
+      {"{daemon_name}", facts.listener},
+      {"{client_addr}", facts.client_address},
+      {"{client_name}", client_name},
+      {"{client_port}", std::to_string(facts.client_port)},
+      {"{if_addr}", facts.local_address},
+      {"i", facts.queue_id},
+      {"{mail_addr}", message.sender},
+  };
+  if (!facts.tls_version.empty()) {
+    values.emplace_back("{tls_version}", facts.tls_version);
+    values.emplace_back("{cipher}", facts.cipher);
+  }
+  if (!facts.auth_user.empty()) {
+    values.emplace_back("{auth_type}", "PLAIN");
+    values.emplace_back("{auth_authen}", facts.auth_user);
+  }
+  return values;
+}
+
+std::string_view default_action_name(conf::MilterConfig::DefaultAction action) {
+  switch (action) {
+    case conf::MilterConfig::DefaultAction::tempfail: return "tempfail";
+    case conf::MilterConfig::DefaultAction::accept: return "accept";
+    case conf::MilterConfig::DefaultAction::reject: return "reject";
+    case conf::MilterConfig::DefaultAction::shutdown: return "shutdown";
+  }
+  return "tempfail";
+}
+
+}  // namespace
+
+struct FilterStage::Filter {
+  Filter(const asio::any_io_executor& executor, const conf::MilterConfig& c)
+      : config(c), conversation(macro_lists(c)), link(executor) {}
+  conf::MilterConfig config;  // a copy: a reload may replace the Config while the session runs
+  milter::Conversation conversation;
+  MilterLink link;
+  bool started = false;          // negotiated, connect and HELO done on this link
+  bool session_accepted = false; // accept at connect or HELO: not asked again this session
+  std::string session_refusal;   // refusal at connect or HELO: every message gets it
+};
+
+/// One filter's answer to one message.
+struct FilterStage::Outcome {
+  enum class Kind : std::uint8_t { pass, refuse, discard, shutdown, failed };
+  Kind kind = Kind::pass;
+  Stage stage = Stage::eom;
+  std::string action;  // for the log and the counter
+  std::string reply;   // refuse / shutdown
+  std::string error;   // failed
+};
+
+FilterStage::FilterStage(const asio::any_io_executor& executor, const conf::Config& config,
+                         const conf::ListenerConfig& listener, ListenerCounters& counters, std::string session_id,
+                         queue::Spool* spool, queue::BodySyncPool* body_sync)
+    : executor_(executor),
+      listener_(listener.name),
+      counters_(counters),
+      session_id_(std::move(session_id)),
+      spool_(spool),
+      body_sync_(body_sync) {
+  for (const auto& name : listener.milters)
+    if (const conf::MilterConfig* milter = config.find_milter(name))
+      filters_.push_back(std::make_unique<Filter>(executor, *milter));
+}
+
+FilterStage::~FilterStage() = default;
+
+namespace {
+
+/// Sends one request and reads until the filter decides (progress re-arms the timeout).
+asio::awaitable<milter::Outcome> exchange(MilterLink& link, milter::Conversation& conversation,
+                                          milter::Request request, std::chrono::milliseconds timeout) {
+  milter::Outcome outcome;
+  outcome.status = milter::Outcome::Status::decided;
+  if (request.bytes.empty()) co_return outcome;
+  if (auto written = co_await link.write(request.bytes, timeout); !written) {
+    conversation.fail();
+    outcome.status = milter::Outcome::Status::failed;
+    outcome.error = written.error();
+    co_return outcome;
+  }
+  if (!request.await_reply) co_return outcome;
+  for (;;) {
+    auto packet = co_await link.read(timeout);
+    if (!packet) {
+      conversation.fail();
+      outcome.status = milter::Outcome::Status::failed;
+      outcome.error = packet.error();
+      co_return outcome;
+    }
+    outcome = conversation.receive(*packet);
+    if (outcome.status != milter::Outcome::Status::waiting) co_return outcome;
+  }
+}
+
+}  // namespace
+
+asio::awaitable<FilterStage::Outcome> FilterStage::run_filter(Filter& filter, queue::NewMessage& message,
+                                                              const std::optional<queue::FinishedBody>& file,
+                                                              const FilterFacts& facts) {
+  using Kind = Outcome::Kind;
+  const auto& config = filter.config;
+  const auto command = std::chrono::duration_cast<std::chrono::milliseconds>(config.command_timeout);
+  const auto content = std::chrono::duration_cast<std::chrono::milliseconds>(config.content_timeout);
+  Outcome result;
+  // What a verdict means for the message; nullopt: go on to the next stage.
+  const auto judge = [&](const milter::Outcome& outcome, Stage stage) -> std::optional<Outcome> {
+    Outcome o;
+    o.stage = stage;
+    if (outcome.status == milter::Outcome::Status::failed) {
+      o.kind = Kind::failed;
+      o.error = outcome.error;
+      return o;
+    }
+    o.action = std::string(milter::to_string(outcome.verdict));
+    switch (outcome.verdict) {
+      case ReplyKind::continue_:
+      case ReplyKind::skip:
+        if (stage != Stage::eom) return std::nullopt;
+        o.kind = Kind::pass;
+        return o;
+      case ReplyKind::accept:
+        o.kind = Kind::pass;
+        return o;
+      case ReplyKind::discard:
+        o.kind = Kind::discard;
+        return o;
+      case ReplyKind::reject:
+        o.kind = Kind::refuse;
+        o.reply = format_reply(ReplyId::filter_reject);
+        return o;
+      case ReplyKind::tempfail:
+      case ReplyKind::connection_fail:
+        o.kind = Kind::refuse;
+        o.reply = format_reply(ReplyId::filter_tempfail);
+        return o;
+      case ReplyKind::reply_code:
+        o.kind = Kind::refuse;
+        o.reply = outcome.reply;
+        return o;
+      case ReplyKind::shutdown:
+        o.kind = Kind::shutdown;
+        o.reply = format_reply(ReplyId::filter_shutdown, facts.hostname);
+        return o;
+      default:
+        o.kind = Kind::failed;
+        o.error = "unexpected verdict";
+        return o;
+    }
+  };
+
+  if (!filter.session_refusal.empty()) {
+    result.kind = Kind::refuse;
+    result.stage = Stage::connect;
+    result.action = "session_refused";
+    result.reply = filter.session_refusal;
+    co_return result;
+  }
+  if (filter.session_accepted) {
+    result.action = "session_accepted";
+    co_return result;
+  }
+  const milter::MacroValues values = macro_values(facts, message);
+  if (!filter.started) {
+    result.stage = Stage::negotiate;
+    if (milter_health().down(config.name, std::chrono::steady_clock::now())) {
+      result.kind = Kind::failed;
+      result.error = "marked down after a recent failure";
+      co_return result;
+    }
+    filter.conversation = milter::Conversation(macro_lists(config));
+    if (auto connected = co_await filter.link.connect(config); !connected) {
+      result.kind = Kind::failed;
+      result.error = connected.error();
+      co_return result;
+    }
+    const auto negotiation = std::chrono::duration_cast<std::chrono::milliseconds>(config.connect_timeout);
+    auto negotiated = co_await exchange(filter.link, filter.conversation, filter.conversation.negotiate(), negotiation);
+    if (negotiated.status != milter::Outcome::Status::decided) {
+      result.kind = Kind::failed;
+      result.error = negotiated.error;
+      co_return result;
+    }
+    filter.started = true;
+    const milter::ConnectInfo info{"[" + facts.client_address + "]", facts.client_address, facts.client_port,
+                                   facts.client_address.find(':') != std::string::npos};
+    // Two rounds, not a braced list: g++ 12 must not keep an initializer list across co_await.
+    for (int round = 0; round < 2; ++round) {
+      const Stage stage = round == 0 ? Stage::connect : Stage::helo;
+      auto request = stage == Stage::connect ? filter.conversation.connect(info, values)
+                                             : filter.conversation.helo(message.helo, values);
+      auto outcome = co_await exchange(filter.link, filter.conversation, std::move(request), command);
+      if (auto verdict = judge(outcome, stage)) {
+        if (verdict->kind == Kind::refuse) filter.session_refusal = verdict->reply;
+        if (verdict->kind == Kind::pass) filter.session_accepted = true;
+        if (verdict->kind == Kind::discard) verdict->kind = Kind::pass;  // no message yet to discard
+        co_return *verdict;
+      }
+    }
+  }
+
+  // The envelope, each answer judged as it comes.
+  const std::string abort = filter.conversation.abort();
+  if (!abort.empty()) {
+    if (auto written = co_await filter.link.write(abort, command); !written) {
+      filter.conversation.fail();
+      co_return Outcome{Kind::failed, Stage::mail, {}, {}, written.error()};
+    }
+  }
+  {
+    const auto arguments = split_words(message.mail_parameters);
+    auto outcome = co_await exchange(filter.link, filter.conversation,
+                                     filter.conversation.mail(message.sender, arguments, values), command);
+    if (auto verdict = judge(outcome, Stage::mail)) co_return *verdict;
+  }
+  for (std::size_t i = 0; i < message.recipients.size(); ++i) {
+    const auto arguments =
+        split_words(i < message.recipient_parameters.size() ? message.recipient_parameters[i] : std::string());
+    milter::MacroValues rcpt_values = values;
+    rcpt_values.emplace_back("{rcpt_addr}", message.recipients[i]);
+    auto outcome = co_await exchange(filter.link, filter.conversation,
+                                     filter.conversation.rcpt(message.recipients[i], arguments, rcpt_values), command);
+    if (auto verdict = judge(outcome, Stage::rcpt)) co_return *verdict;
+  }
+  {
+    auto outcome = co_await exchange(filter.link, filter.conversation, filter.conversation.data(values), command);
+    if (auto verdict = judge(outcome, Stage::data)) co_return *verdict;
+  }
+
+  // The content: the header section first, then the body in chunks.
+  std::string section;
+  std::optional<queue::BodyReader> reader;
+  if (file) {
+    auto opened = queue::BodyReader::open(*spool_, file->name());
+    auto head = queue::read_header_section(*spool_, file->name(), 4 * 1024 * 1024);
+    if (!opened || !head) co_return Outcome{Kind::failed, Stage::header, {}, {}, "cannot read the spooled body"};
+    reader.emplace(std::move(*opened));
+    section = std::move(*head);
+  } else {
+    const auto end = milter::header_section_end(message.body);
+    section = message.body.substr(0, end.value_or(message.body.size()));
+  }
+  {
+    std::string_view fields = section;
+    if (fields.ends_with("\r\n\r\n")) fields.remove_suffix(2);
+    else if (fields == "\r\n") fields = {};
+    for (const auto& field : milter::split_header_section(fields)) {
+      if (field.name.empty()) continue;
+      auto outcome = co_await exchange(filter.link, filter.conversation,
+                                       filter.conversation.header(field.name, milter::value_for_filter(field)),
+                                       command);
+      if (auto verdict = judge(outcome, Stage::header)) co_return *verdict;
+    }
+    auto outcome =
+        co_await exchange(filter.link, filter.conversation, filter.conversation.end_of_headers(values), command);
+    if (auto verdict = judge(outcome, Stage::eoh)) co_return *verdict;
+  }
+  if (filter.conversation.wants_body()) {
+    std::string chunk(milter::body_chunk_max, '\0');
+    std::uint64_t offset = section.size();
+    if (reader) {
+      // Skip the header section (already sent), then stream the body from the file.
+      std::uint64_t skipped = 0;
+      while (skipped < section.size()) {
+        const std::size_t want = std::min<std::uint64_t>(chunk.size(), section.size() - skipped);
+        auto n = reader->read(std::span<char>(chunk.data(), want));
+        if (!n || *n == 0) co_return Outcome{Kind::failed, Stage::body, {}, {}, "cannot read the spooled body"};
+        skipped += *n;
+      }
+    }
+    while (filter.conversation.wants_body()) {
+      std::string_view piece;
+      if (reader) {
+        auto n = reader->read(std::span<char>(chunk.data(), chunk.size()));
+        if (!n) co_return Outcome{Kind::failed, Stage::body, {}, {}, "cannot read the spooled body"};
+        piece = std::string_view(chunk.data(), *n);
+      } else if (offset < message.body.size()) {
+        piece = std::string_view(message.body).substr(offset, milter::body_chunk_max);
+        offset += piece.size();
+      }
+      if (piece.empty()) break;
+      auto outcome =
+          co_await exchange(filter.link, filter.conversation, filter.conversation.body(piece), content);
+      if (auto verdict = judge(outcome, Stage::body)) co_return *verdict;
+    }
+  }
+  auto outcome =
+      co_await exchange(filter.link, filter.conversation, filter.conversation.end_of_message(values), content);
+  if (auto verdict = judge(outcome, Stage::eom)) co_return *verdict;
+  co_return Outcome{Kind::pass, Stage::eom, "continue", {}, {}};
+}
+
+asio::awaitable<std::optional<std::string>> FilterStage::apply_edits(Filter& filter, queue::NewMessage& message,
+                                                                     std::optional<queue::FinishedBody>& file,
+                                                                     std::optional<std::string>& quarantine) {
+  const auto& modifications = filter.conversation.modifications();
+  if (modifications.empty()) co_return std::nullopt;
+  milter::Envelope envelope{message.sender, message.mail_parameters, message.recipients,
+                            message.recipient_parameters};
+  envelope.recipient_parameters.resize(envelope.recipients.size());
+  std::string section;
+  if (file) {
+    auto head = queue::read_header_section(*spool_, file->name(), 4 * 1024 * 1024);
+    if (!head) co_return "cannot read the spooled body";
+    section = std::move(*head);
+  } else {
+    section = message.body.substr(0, milter::header_section_end(message.body).value_or(message.body.size()));
+  }
+  if (!section.ends_with("\r\n\r\n") && section != "\r\n") section += "\r\n";  // no empty line: all header
+  milter::MessageEdits edits = milter::apply_modifications(modifications, section, envelope);
+  if (edits.quarantine_reason) quarantine = "quarantined by milter " + filter.config.name + ": " + *edits.quarantine_reason;
+  if (edits.envelope_changed) {
+    message.sender = std::move(envelope.sender);
+    message.mail_parameters = std::move(envelope.mail_parameters);
+    message.recipients = std::move(envelope.recipients);
+    message.recipient_parameters = std::move(envelope.recipient_parameters);
+  }
+  if (!edits.headers_changed && !edits.body) co_return std::nullopt;
+  const std::size_t old_section = std::min(section.size(), file ? file->size() : message.body.size());
+  if (!file) {
+    std::string body = edits.body ? std::move(*edits.body) : message.body.substr(old_section);
+    message.body = std::move(edits.header_section);
+    message.body += body;
+    co_return std::nullopt;
+  }
+  // A spooled body is rewritten to a new file: the new header section, then the
+  // replacement or the old body streamed across; the commit flushes it.
+  if (body_sync_ == nullptr) co_return "no body sync pool";
+  auto writer = queue::BodyWriter::create(*spool_);
+  if (!writer) co_return "cannot create a spool file: " + writer.error().message();
+  std::error_code error = writer->append(edits.header_section);
+  if (!error && edits.body) {
+    error = writer->append(*edits.body);
+  } else if (!error) {
+    auto reader = queue::BodyReader::open(*spool_, file->name());
+    if (!reader) co_return "cannot read the spooled body";
+    std::string chunk(64 * 1024, '\0');
+    std::uint64_t position = 0;
+    while (!error) {
+      auto n = reader->read(std::span<char>(chunk.data(), chunk.size()));
+      if (!n) co_return "cannot read the spooled body";
+      if (*n == 0) break;
+      std::string_view piece(chunk.data(), *n);
+      if (position < old_section) {
+        const std::size_t drop = std::min<std::uint64_t>(piece.size(), old_section - position);
+        position += drop;
+        piece.remove_prefix(drop);
+      }
+      position += piece.size();
+      if (!piece.empty()) error = writer->append(piece);
+    }
+  }
+  if (error) co_return "cannot write the spool file: " + error.message();
+  auto finished = writer->finish();
+  if (!finished) co_return "cannot write the spool file: " + finished.error().message();
+  // The commit flushes the new file as it does a received one (queue_bridge commit_spooled).
+  message.body_file = finished->name();
+  message.body_file_size = finished->size();
+  file = std::move(*finished);  // the old file unlinks itself
+  co_return std::nullopt;
+}
+
+asio::awaitable<FilterVerdict> FilterStage::check(queue::NewMessage& message, std::optional<queue::FinishedBody>& file,
+                                                  const FilterFacts& facts) {
+  using Kind = Outcome::Kind;
+  std::optional<std::string> quarantine;
+  std::string quarantined_by;
+  for (auto& owned : filters_) {
+    Filter& filter = *owned;
+    const auto started = std::chrono::steady_clock::now();
+    Outcome outcome = co_await run_filter(filter, message, file, facts);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    counters_.milter_latency[filter.config.name].observe(seconds);
+    if (outcome.kind == Kind::failed) {
+      // The filter is down for everyone for a while; this session reconnects next time.
+      filter.link.close();
+      filter.started = false;
+      // Within its back-off the mark stands as it was (the first error, the first deadline).
+      const auto now = std::chrono::steady_clock::now();
+      if (!milter_health().down(filter.config.name, now)) milter_health().failed(filter.config.name, outcome.error, now);
+      const auto action = filter.config.default_action;
+      outcome.action = "default_" + std::string(default_action_name(action));
+      spdlog::warn("session={} milter={} stage={} failed: {}; default_action={}", session_id_, filter.config.name,
+                   milter::to_string(outcome.stage), outcome.error, default_action_name(action));
+      switch (action) {
+        case conf::MilterConfig::DefaultAction::accept: outcome.kind = Kind::pass; break;
+        case conf::MilterConfig::DefaultAction::tempfail:
+          outcome.kind = Kind::refuse;
+          outcome.reply = format_reply(ReplyId::filter_tempfail);
+          break;
+        case conf::MilterConfig::DefaultAction::reject:
+          outcome.kind = Kind::refuse;
+          outcome.reply = format_reply(ReplyId::filter_reject);
+          break;
+        case conf::MilterConfig::DefaultAction::shutdown:
+          outcome.kind = Kind::shutdown;
+          outcome.reply = format_reply(ReplyId::filter_shutdown, facts.hostname);
+          break;
+      }
+    } else if (filter.started) {
+      milter_health().succeeded(filter.config.name);
+    }
+    if (outcome.kind == Kind::pass && outcome.stage == Stage::eom) {
+      if (auto error = co_await apply_edits(filter, message, file, quarantine)) {
+        spdlog::error("session={} milter={} modifications not applied: {}", session_id_, filter.config.name, *error);
+        outcome.kind = Kind::refuse;
+        outcome.action = "modify_failed";
+        outcome.reply = format_reply(ReplyId::local_error);
+      } else if (quarantine && quarantined_by.empty()) {
+        quarantined_by = filter.config.name;
+        outcome.action = "quarantine";
+      }
+    }
+    const std::string_view stage = milter::to_string(outcome.stage);
+    ++counters_.milter_actions[{filter.config.name, std::string(stage), outcome.action}];
+    spdlog::info("session={} listener={} milter={} stage={} action={}{}{}", session_id_, listener_, filter.config.name,
+                 stage, outcome.action, outcome.reply.empty() ? "" : " reply=",
+                 outcome.reply.substr(0, outcome.reply.find('\r')));
+    FilterVerdict verdict;
+    verdict.milter = filter.config.name;
+    verdict.reply = outcome.reply;
+    switch (outcome.kind) {
+      case Kind::refuse: verdict.kind = FilterVerdict::Kind::refuse; co_return verdict;
+      case Kind::discard: verdict.kind = FilterVerdict::Kind::discard; co_return verdict;
+      case Kind::shutdown: verdict.kind = FilterVerdict::Kind::shutdown; co_return verdict;
+      default: break;
+    }
+    if (message.recipients.empty()) {  // every recipient deleted: nothing left to deliver
+      spdlog::info("session={} milter={} deleted every recipient: message discarded", session_id_, filter.config.name);
+      verdict.kind = FilterVerdict::Kind::discard;
+      co_return verdict;
+    }
+  }
+  FilterVerdict verdict;
+  if (quarantine) {
+    verdict.kind = FilterVerdict::Kind::quarantine;
+    verdict.milter = quarantined_by;
+    verdict.reason = *quarantine;
+  }
+  co_return verdict;
+}
+
+bool answer_unstored(const FilterVerdict& verdict, ServerFsm& fsm, std::string_view queue_id, std::string& out) {
+  std::string replaced;  // the FSM's own reply for the ended transaction, replaced by the filter's
+  switch (verdict.kind) {
+    case FilterVerdict::Kind::pass:
+    case FilterVerdict::Kind::quarantine:
+      return false;
+    case FilterVerdict::Kind::discard:
+      fsm.commit_done(CommitStatus::committed, queue_id, out);
+      return true;
+    case FilterVerdict::Kind::refuse:
+      fsm.commit_done(CommitStatus::temporary_failure, {}, replaced);
+      out += verdict.reply;
+      return true;
+    case FilterVerdict::Kind::shutdown:
+      fsm.commit_done(CommitStatus::temporary_failure, {}, replaced);
+      fsm.shutting_down(replaced);
+      out += verdict.reply;
+      return true;
+  }
+  return false;
+}
+
+asio::awaitable<void> FilterStage::close() {
+  for (auto& filter : filters_) {
+    if (!filter->link.is_open()) continue;
+    const std::string quit = filter->conversation.quit();
+    if (!quit.empty()) co_await filter->link.write(quit, std::chrono::seconds(1));
+    filter->link.close();
+  }
+}
+
+}  // namespace relay
