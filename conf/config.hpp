@@ -369,6 +369,14 @@ struct BounceConfig {
   std::chrono::hours lifetime{24};                 // an undeliverable bounce is dropped after this
 };
 
+/// Message tracking records (docs/tracking.md): one JSON line per event of every message.
+struct TrackingConfig {
+  bool enabled = true;
+  std::string dir;                                 // empty in the file: state_dir/tracking
+  std::chrono::hours retention{24 * 30};           // files last written before this go
+  std::uint64_t max_file_size = 256ULL * 1024 * 1024;  // rotate past this; 0: by day only
+};
+
 struct Config {
   std::string source_file;
   RelayConfig relay;
@@ -384,6 +392,7 @@ struct Config {
   DnsConfig dns;
   BounceConfig bounce;
   AdminConfig admin;
+  TrackingConfig tracking;
 
   const PolicyConfig* find_policy(std::string_view name) const noexcept;
   const HopConfig* find_hop(std::string_view name) const noexcept;
