@@ -49,6 +49,10 @@
 #include "routing/route_table.hpp"
 #include "routing/route_wakeup.hpp"
 
+namespace relay::tracking {
+class Writer;
+}
+
 namespace relay {
 
 class ThroughputRing;
@@ -104,6 +108,8 @@ class DeliveryEngine {
   /// Reply-asked suspensions (suspend_on): the state files show them.
   const health::HopSuspension& suspension() const noexcept { return suspension_; }
   void set_throughput(ThroughputRing* ring) noexcept { throughput_ = ring; }
+  /// Where delivery's tracking records go (relay/delivery/delivery_tracking); null: off.
+  void set_tracking(tracking::Writer* writer) noexcept { tracking_ = writer; }
   /// The spool holding bodies too large to stay inline (it outlives the engine); without
   /// one a spooled message cannot be read and its delivery fails as a local fault.
   void set_spool(const queue::Spool* spool) noexcept { spool_ = spool; }
@@ -281,6 +287,7 @@ class DeliveryEngine {
   std::vector<HopCounters> hop_counters_;
   std::vector<HopFailure> hop_failures_;
   ThroughputRing* throughput_ = nullptr;
+  tracking::Writer* tracking_ = nullptr;
   UnwrittenOutcomes unwritten_;
   const queue::Spool* spool_ = nullptr;
   bool scanning_ = false;

@@ -31,6 +31,7 @@
 #include "relay/smtp/proxy_protocol.hpp"
 #include "relay/delivery/queue_bridge.hpp"
 #include "relay/server/body_spooler.hpp"
+#include "relay/server/session_tracking.hpp"
 #include "relay/server/tls_context.hpp"
 #include "relay/server/verification.hpp"
 #include "relay/throughput_ring.hpp"
@@ -391,6 +392,7 @@ class Session {
       services_.throughput->add(listener_.config.direction, ThroughputRing::Flow::in, result->received_at / 1000);
     spdlog::info("session={} qid={} listener={} from=<{}> nrcpt={} size={} via={} queued", id_, qid,
                  listener_.config.name, result->sender, recipients, size, chunked ? "BDAT" : "DATA");
+    track_reception(services_.tracking, *result, listener_.config, peer_.address, fsm_.helo(), stream_ ? stream_->native_handle() : nullptr);
     fsm_.commit_done(CommitStatus::committed, qid, out);
     services_.delivery.submit(std::move(*result));
   }
@@ -438,7 +440,8 @@ class Session {
   }
 
   // One log line per policy decision (info unless it accepted: debug), naming the reply
-  // and the envelope it was about (relay/server/decision_log), and the
+  // and the envelope it was about (relay/server/decision_log), a tracking record per
+  // refusal (relay/server/session_tracking), and the
   // per-listener counter behind hubrelay_policy_decisions_total.
   void observe_decisions() {
     fsm_.set_client_limits(client_limits_.get(), [] { return std::chrono::steady_clock::now(); });
@@ -446,6 +449,7 @@ class Session {
       const std::string_view verdict = policy::to_string(event.decision.verdict);
       const std::string_view reason = policy::to_string(event.decision.reason);
       ++listener_.counters.policy_decisions[{to_string(event.stage), verdict, reason}];
+      track_refusal(services_.tracking, event, listener_.config, fsm_.peer().address);
       const auto level = event.decision.accepted() ? spdlog::level::debug : spdlog::level::info;
       if (!spdlog::should_log(level)) return;
       spdlog::log(level, "{}", decision_log_line(id_, listener_.config.name, fsm_.peer().address, event));

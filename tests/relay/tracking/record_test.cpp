@@ -102,3 +102,19 @@ TEST(TrackingRecord, TimeRoundTrips) {
 
 }  // namespace
 }  // namespace relay::tracking
+
+#include "relay/tracking/message_id.hpp"
+
+namespace relay::tracking {
+namespace {
+
+TEST(TrackingMessageId, FoundInTheHeaderSectionOnly) {
+  EXPECT_EQ(message_id_of("Received: from x\r\nmessage-ID:  <abc@host.example>\r\nSubject: s\r\n\r\nbody"),
+            "abc@host.example");
+  EXPECT_EQ(message_id_of("Subject: s\r\nMessage-ID:\r\n <folded@host>\r\n\r\n"), "folded@host");
+  EXPECT_EQ(message_id_of("Subject: s\r\n\r\nMessage-ID: <in-body@host>\r\n"), "");
+  EXPECT_EQ(message_id_of("X-Message-ID: <other@host>\r\n\r\n"), "");
+}
+
+}  // namespace
+}  // namespace relay::tracking
