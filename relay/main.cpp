@@ -1,6 +1,6 @@
 // relay/main.cpp — the `hubrelay` command: subcommand dispatch.
 //
-// Subcommands: serve, check-config, queue, stats, route, health, alert, hash-password,
+// Subcommands: serve, check-config, queue, stats, track, route, health, alert, hash-password,
 // version. Every one takes --config FILE (default /etc/hubrelay/hubrelay.toml) and
 // --help. Exit status: 0 ok, 1 operational failure, 2 configuration errors or bad usage.
 #include <iostream>
@@ -14,6 +14,7 @@
 #include "relay/cli/help.hpp"
 #include "relay/cli/queue_cli.hpp"
 #include "relay/cli/route_explain.hpp"
+#include "relay/cli/track_cli.hpp"
 #include "relay/daemon.hpp"
 #include "relay/version.hpp"
 
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
   if (command == "queue") return relay::queue_cli_main(words, relay::cli::default_config);
   if (command == "route") return relay::route_command(words, relay::cli::default_config);
   if (command == "stats") return relay::stats_main(words, relay::cli::default_config);
+  if (command == "track") return relay::track_main(words, relay::cli::default_config);
 
   if (command == "help") {
     std::cout << relay::cli::main_usage();

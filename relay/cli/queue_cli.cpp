@@ -1,5 +1,6 @@
 // relay/cli/queue_cli.cpp — the `hubrelay queue ...` and `hubrelay stats` subcommands.
 #include "relay/cli/queue_cli.hpp"
+#include "relay/cli/track_cli.hpp"
 
 #include <pwd.h>
 #include <unistd.h>
@@ -224,6 +225,7 @@ int queue_cli_main(const std::vector<std::string>& words, const std::string& def
   const bool finishing = command == "bounce" || command == "expire" || action == "delete --bounce";
   spdlog::info("queue admin {} action=\"{}\" target={} messages={} recipients={}{}", who(), action, join_ids(selection),
                result->messages, result->recipients, finishing ? fmt::format(" dsn_queued={}", result->notices) : "");
+  track_queue_action(config, action, selection, who());
   if (unreported > 0)
     spdlog::warn("queue admin action=\"{}\": {} failed recipient(s) of null-sender mail; no DSN (RFC 3464 section 2)",
                  action, unreported);
