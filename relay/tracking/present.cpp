@@ -46,14 +46,10 @@ std::string happened(const Record& r) {
       out += ", " + std::to_string(r.recipients.size()) + " recipient(s)";
       return out;
     case Event::queue: return "queued";
-    case Event::deliver: out = "delivered to " + joined(r.recipients); break;
-    case Event::defer:
-      out = "deferred for " + joined(r.recipients);
-      if (r.stage == "next_hop") out += ", trying another hop";
-      if (r.stage == "parked") out += ": " + r.reason;
-      break;
-    case Event::bounce: out = "bounced for " + joined(r.recipients); break;
-    case Event::expire: out = "expired for " + joined(r.recipients); break;
+    case Event::deliver: out = "delivered"; break;
+    case Event::defer: out = "deferred"; break;
+    case Event::bounce: out = "bounced"; break;
+    case Event::expire: out = "expired"; break;
     case Event::dsn: return r.reason + " notice sent to <" + r.sender.value_or("") + ">: " + r.reply;
     case Event::drop: return "dropped: " + r.reason;
     case Event::hold:
@@ -63,8 +59,11 @@ std::string happened(const Record& r) {
   }
   if (!r.hop.empty()) out += " at hop " + r.hop;
   if (!r.remote.empty()) out += " (" + r.remote + ")";
+  if (!r.recipients.empty()) out += " for " + joined(r.recipients);
   if (r.attempt > 0) out += ", attempt " + std::to_string(r.attempt);
   if (!r.reply.empty()) out += ": " + r.reply;
+  if (r.event == Event::defer && r.stage == "next_hop") out += " (another hop tried at once)";
+  if (r.event == Event::defer && r.stage == "parked") out += " (" + r.reason + ")";
   return out;
 }
 

@@ -18,6 +18,7 @@ namespace {
 
 constexpr std::size_t max_pending = 1'000'000;
 constexpr auto retention_interval = std::chrono::hours(1);
+constexpr auto linger = std::chrono::milliseconds(2);
 
 }  // namespace
 
@@ -94,6 +95,14 @@ void Writer::run() {
         if (std::chrono::steady_clock::now() >= next_retention_) break;
       }
       sleeping_ = false;
+      if (!pending_.empty() && !stopping_) {
+        // Linger a moment so the records of several messages share one write(2) and
+        // the sessions that emit meanwhile need no wake-up: per record, a system call
+        // and a futex wake cost more than formatting it.
+        lock.unlock();
+        std::this_thread::sleep_for(linger);
+        lock.lock();
+      }
       batch.swap(pending_);
       if (batch.empty() && stopping_) return;
     }

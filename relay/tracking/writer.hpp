@@ -6,7 +6,10 @@
 // thread that formats each batch of whole records and writes it with one write(2) in
 // O_APPEND mode. Nothing is buffered in user space across batches, and there is no
 // fsync per record: a record is in the kernel, hence readable and surviving kill -9,
-// within microseconds of its event; a power loss may take the last seconds, like the
+// within about 2 ms of its event (the writer lingers that long after waking so that
+// many records share one write(2) and emitters need no futex wake: without it the
+// bench measured 0.143-0.153 ms of relay CPU per 1 KiB message against 0.120 with
+// tracking off, with it 0.103-0.133); a power loss may take the last seconds, like the
 // free-text log. Rotation by day (UTC) and by size, and retention at start, at each
 // rotation and hourly. When the disk stalls and a million records wait, new ones are
 // dropped and counted rather than letting memory grow or the I/O thread wait.
