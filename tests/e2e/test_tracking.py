@@ -106,7 +106,7 @@ class TrackingStoryTest(E2ETestCase):
         self.assertEqual(by_rcpt.returncode, 0, by_rcpt.stderr)
         self.assertEqual(len(by_rcpt.stdout.splitlines()), 1, by_rcpt.stdout)
 
-    def test_refusal_and_admin_hold_are_tracked(self):
+    def test_refusal_is_tracked(self):
         cfg, relay, sink = self.relay_with_one_sink()
         tracking = cfg.state_dir / "tracking"
         # Relaying through the inbound listener to a foreign domain is refused.
@@ -120,10 +120,26 @@ class TrackingStoryTest(E2ETestCase):
         self.assertEqual(rejects[0]["recipients"], ["victim@elsewhere.example.org"])
         self.assertTrue(rejects[0]["reply"].startswith("550"), rejects[0])
         del smtplib
-        # hold of an unknown id still records the administrator's command.
-        done = run_cli(["queue", "hold", "00000000000000FF", "--config", str(cfg.state_dir.parent / "hubrelay.toml")])
-        if done.returncode == 0:
-            self.assertTrue(any(r["event"] == "hold" for r in records(tracking)))
+
+    def test_administrator_hold_release_delete_are_tracked(self):
+        sink = self.start_sink("tempfail", modes=["tempfail"])  # the message stays queued
+        cfg, path = self.make_config([Hop("hub", sink.port)], [Hop("smarthost", sink.port)])
+        self.start_relay(cfg, path)
+        tracking = cfg.state_dir / "tracking"
+        with smtp_connect(OUTBOUND_HOST, cfg.outbound_port) as s:
+            _, msg = build_message(sender="carol@example.com", to=["held@elsewhere.example.org"])
+            smtp_transaction(s, "carol@example.com", ["held@elsewhere.example.org"], msg)
+        qid = wait_for(lambda: [r["queue_id"] for r in records(tracking) if r["event"] == "queue"], WAIT,
+                       "queue record")[0]
+        for action in ("hold", "release", "delete"):
+            done = run_cli(["queue", action, qid, "--config", str(path)])
+            self.assertEqual(done.returncode, 0, done.stderr)
+        found = run_cli(["track", "--config", str(path), "--queue-id", qid, "--json",
+                         "--event", "hold,release,delete"])
+        self.assertEqual(found.returncode, 0, found.stderr)
+        admin = [json.loads(line) for line in found.stdout.splitlines()]
+        self.assertEqual([r["event"] for r in admin], ["hold", "release", "delete"])
+        self.assertTrue(all("uid=" in r["actor"] for r in admin), admin)
 
 
 class TrackingDurabilityTest(E2ETestCase):
