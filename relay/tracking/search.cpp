@@ -125,7 +125,7 @@ std::vector<Block> build_blocks(std::string_view data, std::uint64_t offset) {
 void append_index(const fs::path& index_path, const std::vector<Block>& existing, const std::vector<Block>& added) {
   // Rewritten whole when it was invalid or absent; appended to otherwise. Written to a
   // temporary name and renamed, so a concurrent search never reads half a block.
-  const fs::path temporary = index_path.string() + ".tmp";
+  const fs::path temporary = index_path.string() + ".tmp" + std::to_string(::getpid());  // one per searcher
   Fd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
   if (fd.fd < 0) return;
   std::string bytes(index_magic, sizeof index_magic);
