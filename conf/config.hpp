@@ -377,6 +377,27 @@ struct TrackingConfig {
   std::uint64_t max_file_size = 256ULL * 1024 * 1024;  // rotate past this; 0: by day only
 };
 
+/// [dkim.NAME]: one DKIM signing key (docs/dkim.md). The key file's text is read at load,
+/// and again on every reload; relay/dkim/key_ring parses it.
+enum class DkimCanonicalization : std::uint8_t { simple, relaxed };
+
+struct DkimConfig {
+  std::string name;
+  std::string domain;                              // d=, lower case
+  bool subdomains = false;                         // also sign for *.domain with d=domain
+  std::string selector;                            // s=
+  std::string key_file;                            // resolved path
+  std::string key_pem;                             // the file's text
+  std::vector<std::string> headers;                // lower case; empty: the default set
+  std::vector<std::string> oversign{"from", "to", "cc", "subject", "date", "message-id", "reply-to"};
+  DkimCanonicalization header_canonicalization = DkimCanonicalization::relaxed;
+  DkimCanonicalization body_canonicalization = DkimCanonicalization::relaxed;
+  Seconds expiration{0};                           // x= after this long; 0: no x=
+  std::vector<Direction> directions{Direction::outbound};
+  int line = 0;                                    // source line, for diagnostics
+  int key_file_line = 0;                           // line of key_file, for key diagnostics
+};
+
 struct Config {
   std::string source_file;
   RelayConfig relay;
@@ -393,6 +414,7 @@ struct Config {
   BounceConfig bounce;
   AdminConfig admin;
   TrackingConfig tracking;
+  std::vector<DkimConfig> dkim;
 
   const PolicyConfig* find_policy(std::string_view name) const noexcept;
   const HopConfig* find_hop(std::string_view name) const noexcept;

@@ -150,6 +150,9 @@ inline constexpr Limit callout_timeout{"policy.callout_timeout", LimitKind::dura
                                        ms(minutes{10})};
 inline constexpr Limit callout_ttl{"policy.callout_*_ttl", LimitKind::duration, 0, ms(hours{24 * 7})};
 inline constexpr Limit callout_cache_size{"policy.callout_cache_size", LimitKind::integer, 1, 10'000'000};
+// [dkim.NAME]: a signature that expires within the hour may die in a queue on its way.
+inline constexpr Limit dkim_expiration{"dkim.expiration", LimitKind::duration, ms(hours{1}), ms(hours{24 * 366}),
+                                       "no x= tag: the signature does not expire"};
 
 /// Every entry above, for tests and documentation checks.
 inline constexpr std::array all{
@@ -202,6 +205,7 @@ inline constexpr std::array all{
     &callout_timeout,
     &callout_ttl,
     &callout_cache_size,
+    &dkim_expiration,
 };
 
 // Input guards. toml11 3.7 parses arrays, inline tables and dotted keys recursively (deep

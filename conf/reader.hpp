@@ -406,4 +406,7 @@ const Keys<HopConfig>& hop_health_keys();
 const Keys<HopConfig>& hop_limit_keys();
 const Keys<AlertsConfig>& alerts_keys();
 
+// conf/load_dkim.cpp: [dkim.NAME]
+const Keys<DkimConfig>& dkim_keys();
+
 }  // namespace conf::reading

@@ -3,14 +3,15 @@
 // Owns: N threads (N given at construction; from config later) and their FIFO of
 // FinishedBody files awaiting fdatasync. A session's I/O thread submits its finished
 // body and goes on serving other sessions; the callback fires ON A POOL THREAD once the
-// file's data is on disk (or the flush failed), carrying the body back, so the caller
-// re-posts it to its own executor and then commits the envelope. Several threads let
+// file's data and name are on disk (or the flush failed), carrying the body back. The
+// caller commits the envelope naming the file at the same time and answers only when
+// both are done (relay/delivery/queue_bridge commit_spooled). Several threads let
 // flushes of concurrent sessions overlap, which the device merges.
 // Shutdown: the destructor (or shutdown()) runs what is queued, then joins. After
 // shutdown began, submit() calls `done` at once on the calling thread with
 // errc::closed, like MessageQueue.
 // Never: throws after construction, blocks the submitting thread beyond a mutex.
-// Errors: std::error_code (errno from fdatasync).
+// Errors: std::error_code (errno from fdatasync or the directory's fsync).
 #pragma once
 
 #include <condition_variable>
@@ -37,7 +38,7 @@ class BodySyncPool {
   BodySyncPool(const BodySyncPool&) = delete;
   BodySyncPool& operator=(const BodySyncPool&) = delete;
 
-  /// Queues `body` for fdatasync; `done(body, ec)` runs on a pool thread afterwards.
+  /// Queues `body` for FinishedBody::sync(); `done(body, ec)` runs on a pool thread afterwards.
   void submit(FinishedBody body, Done done);
 
   /// Stops accepting work, runs what is queued, joins the threads. Idempotent, from

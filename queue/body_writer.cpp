@@ -17,7 +17,8 @@ FinishedBody::FinishedBody(FinishedBody&& other) noexcept
     : spool_(std::exchange(other.spool_, nullptr)),
       name_(std::move(other.name_)),
       size_(other.size_),
-      fd_(std::move(other.fd_)) {}
+      fd_(std::move(other.fd_)),
+      directory_ticket_(other.directory_ticket_) {}
 
 FinishedBody& FinishedBody::operator=(FinishedBody&& other) noexcept {
   if (this != &other) {
@@ -26,6 +27,7 @@ FinishedBody& FinishedBody::operator=(FinishedBody&& other) noexcept {
     name_ = std::move(other.name_);
     size_ = other.size_;
     fd_ = std::move(other.fd_);
+    directory_ticket_ = other.directory_ticket_;
   }
   return *this;
 }
@@ -33,12 +35,14 @@ FinishedBody& FinishedBody::operator=(FinishedBody&& other) noexcept {
 std::error_code FinishedBody::sync() noexcept {
   if (!fd_) return {};
   // fdatasync suffices: the size is data the file's reads depend on, so it is flushed;
-  // timestamps are not needed. The name is made durable by Spool::sync_directory().
+  // timestamps are not needed. The name needs the directory's fsync, shared with the
+  // other sessions' files created meanwhile.
   while (::fdatasync(fd_.get()) != 0) {
     if (errno != EINTR) return last_system_error();
   }
   fd_.reset();
-  return {};
+  if (spool_ == nullptr || directory_ticket_ == 0) return {};
+  return spool_->sync_directory_for(directory_ticket_);
 }
 
 std::string FinishedBody::release() noexcept {
@@ -62,7 +66,11 @@ std::expected<BodyWriter, std::error_code> BodyWriter::create(Spool& spool, std:
 }
 
 BodyWriter::BodyWriter(Spool& spool, SpoolFile file, std::size_t buffer_size)
-    : spool_(&spool), name_(std::move(file.name)), fd_(std::move(file.fd)), buffer_size_(buffer_size) {
+    : spool_(&spool),
+      name_(std::move(file.name)),
+      fd_(std::move(file.fd)),
+      directory_ticket_(file.directory_ticket),
+      buffer_size_(buffer_size) {
   buffer_.reserve(buffer_size_);
 }
 
@@ -70,6 +78,7 @@ BodyWriter::BodyWriter(BodyWriter&& other) noexcept
     : spool_(std::exchange(other.spool_, nullptr)),
       name_(std::move(other.name_)),
       fd_(std::move(other.fd_)),
+      directory_ticket_(other.directory_ticket_),
       buffer_size_(other.buffer_size_),
       buffer_(std::move(other.buffer_)),
       written_(other.written_),
@@ -81,6 +90,7 @@ BodyWriter& BodyWriter::operator=(BodyWriter&& other) noexcept {
     spool_ = std::exchange(other.spool_, nullptr);
     name_ = std::move(other.name_);
     fd_ = std::move(other.fd_);
+    directory_ticket_ = other.directory_ticket_;
     buffer_size_ = other.buffer_size_;
     buffer_ = std::move(other.buffer_);
     written_ = other.written_;
@@ -137,7 +147,7 @@ std::expected<FinishedBody, std::error_code> BodyWriter::finish() {
     return std::unexpected(ec);
   }
   if (spool_ == nullptr) return std::unexpected(std::make_error_code(std::errc::bad_file_descriptor));
-  FinishedBody body(*spool_, std::move(name_), written_, std::move(fd_));
+  FinishedBody body(*spool_, std::move(name_), written_, std::move(fd_), directory_ticket_);
   spool_ = nullptr;
   std::string().swap(buffer_);
   return body;

@@ -37,15 +37,17 @@ inline constexpr std::size_t body_buffer = 64 * 1024;  // octets buffered before
 class FinishedBody {
  public:
   FinishedBody() noexcept = default;
-  FinishedBody(const Spool& spool, std::string name, std::uint64_t size, UniqueFd fd) noexcept
-      : spool_(&spool), name_(std::move(name)), size_(size), fd_(std::move(fd)) {}
+  FinishedBody(const Spool& spool, std::string name, std::uint64_t size, UniqueFd fd,
+               std::uint64_t directory_ticket = 0) noexcept
+      : spool_(&spool), name_(std::move(name)), size_(size), fd_(std::move(fd)), directory_ticket_(directory_ticket) {}
   /// Unlinks the file unless release() was called.
   ~FinishedBody();
   FinishedBody(FinishedBody&& other) noexcept;
   FinishedBody& operator=(FinishedBody&& other) noexcept;
 
-  /// fdatasync, then closes the descriptor. Blocks for a disk flush: run it on a
-  /// BodySyncPool thread. A second call (descriptor closed) returns success at once.
+  /// fdatasync, closes the descriptor, then makes the file's name durable (the spool's
+  /// coalesced directory fsync, Spool::sync_directory_for). Blocks for disk flushes: run
+  /// it on a BodySyncPool thread. A second call (descriptor closed) returns at once.
   std::error_code sync() noexcept;
 
   /// The envelope naming this file is committed: the file is the queue's now, and this
@@ -63,6 +65,7 @@ class FinishedBody {
   std::string name_;
   std::uint64_t size_ = 0;
   UniqueFd fd_;
+  std::uint64_t directory_ticket_ = 0;  // 0: the name needs no directory fsync
 };
 
 class BodyWriter {
@@ -110,6 +113,7 @@ class BodyWriter {
   Spool* spool_ = nullptr;  // null: empty (moved from, finished or abandoned)
   std::string name_;
   UniqueFd fd_;
+  std::uint64_t directory_ticket_ = 0;
   std::size_t buffer_size_ = 0;
   std::string buffer_;
   std::uint64_t written_ = 0;

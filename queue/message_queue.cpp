@@ -20,6 +20,7 @@
 
 #include "queue/spool.hpp"
 #include "queue/sqlite_store.hpp"
+#include "queue/wal_checkpointer.hpp"
 
 namespace queue {
 namespace {
@@ -194,8 +195,11 @@ FreedFiles* freed_files(Job& job) noexcept {
 }  // namespace
 
 struct MessageQueue::Impl {
-  Impl(SqliteStore store, std::uint32_t max_batch, const Spool* spool)
-      : store_(std::move(store)), max_batch_(std::max<std::uint32_t>(max_batch, 1)), spool_(spool) {}
+  Impl(std::unique_ptr<WalCheckpointer> checkpointer, SqliteStore store, std::uint32_t max_batch, const Spool* spool)
+      : checkpointer_(std::move(checkpointer)),
+        store_(std::move(store)),
+        max_batch_(std::max<std::uint32_t>(max_batch, 1)),
+        spool_(spool) {}
 
   void post(Job job);
   void shutdown();
@@ -209,6 +213,8 @@ struct MessageQueue::Impl {
   void add_ids(ReserveResult first);
   bool on_queue_thread() const noexcept { return std::this_thread::get_id() == thread_.get_id(); }
 
+  // Declared before store_: the writer's connection, whose wal_hook points here, closes first.
+  std::unique_ptr<WalCheckpointer> checkpointer_;
   SqliteStore store_;  // touched only by the queue thread once it runs
   const std::size_t max_batch_;
   const Spool* const spool_;  // null: no spool (bodies only inline)
@@ -302,12 +308,11 @@ void MessageQueue::Impl::execute(std::vector<Job>& batch) {
   // lease-only transactions ride on the next fsync: one fdatasync per message instead of
   // two at low concurrency (SqliteStore::set_fsync_commits).
   std::error_code ec = store_.set_fsync_commits(commits > 0);
-  // Spooled bodies were fdatasync'd before their commit was posted; their directory
-  // entries become durable here, one fsync for the whole batch, before the envelopes
-  // naming them commit.
-  if (!ec && std::ranges::any_of(batch, has_body_file)) {
-    ec = spool_ != nullptr ? to_queue_error(spool_->sync_directory()) : make_error_code(errc::internal);
-  }
+  // A spooled body's file and directory entry are flushed by the session's sync pool job
+  // in parallel with this transaction (the session answers 250 only when both are done;
+  // an envelope whose body did not reach the disk was never acknowledged, and start-up
+  // recovery drops it: relay/delivery/spool_recovery). Without a spool there is none.
+  if (!ec && spool_ == nullptr && std::ranges::any_of(batch, has_body_file)) ec = make_error_code(errc::internal);
   if (!ec) ec = store_.begin();
   for (std::size_t i = 0; !ec && i < batch.size(); ++i) {
     ec = run_job(store_, batch[i]);
@@ -383,8 +388,15 @@ std::expected<std::unique_ptr<MessageQueue>, std::string> MessageQueue::open(con
                                                                              const Spool* spool) {
   auto store = SqliteStore::open(db_path);
   if (!store) return std::unexpected(store.error());
+  // Checkpoints run on their own thread and connection, never inside a commit's 250.
+  auto checkpointer = WalCheckpointer::open(db_path);
+  if (!checkpointer) return std::unexpected(checkpointer.error());
+  if ((*checkpointer)->attach(store->handle()) != SQLITE_OK) {
+    return std::unexpected(db_path + ": cannot hand checkpoints to their thread: " + sqlite3_errmsg(store->handle()));
+  }
   std::unique_ptr<MessageQueue> queue(new MessageQueue());
-  queue->impl_ = std::make_unique<Impl>(std::move(*store), config.group_commit_max_batch, spool);
+  queue->impl_ = std::make_unique<Impl>(std::move(*checkpointer), std::move(*store), config.group_commit_max_batch,
+                                        spool);
   try {
     queue->impl_->thread_ = std::thread([impl = queue->impl_.get()] { impl->run_thread(); });
   } catch (const std::system_error& e) {

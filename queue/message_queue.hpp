@@ -1,6 +1,7 @@
 // queue/message_queue.hpp — the durable message queue: one SQLite database, one thread.
 //
-// Owns: the queue thread and its SQLite connection (WAL, synchronous=FULL). Every call
+// Owns: the queue thread and its SQLite connection (WAL, synchronous=FULL; checkpoints
+// on their own thread, queue/wal_checkpointer, never inside a commit). Every call
 // is posted to that thread; callbacks run ON THE QUEUE THREAD, so callers re-post them
 // to their own executor and must not block in them. Exception: once shutdown() began,
 // new calls fail with errc::closed and their callback runs at once on the calling thread.
@@ -13,9 +14,10 @@
 // now, which is how a crash mid-delivery is retried.
 // Ids: reserve_id() hands out ids before the commit (the Received: header names them)
 // from blocks reserved in the database; commits without one get the next free id.
-// Spool: a commit may name a body file (NewMessage::body_file) its session already wrote
-// and fdatasync'd; the batch fsyncs the spool directory once before COMMIT. Bodies freed
-// by record() are unlinked after COMMIT.
+// Spool: a commit may name a body file (NewMessage::body_file) its session wrote; the
+// session flushes the file (and its directory entry) on the sync pool while this commit
+// runs, and answers 250 only when both are durable. Bodies freed by record() are
+// unlinked after COMMIT.
 // Errors: queue::errc (queue/errc.hpp). Never throws after open().
 #pragma once
 
@@ -55,9 +57,8 @@ class MessageQueue {
 
   /// Opens (creating or migrating) `db_path` and starts the queue thread.
   /// Exceptions are not used; a failure is returned as text for the start-up log.
-  /// `spool` (outliving the queue) holds the bodies too large to stay inline: a batch that
-  /// commits one fsyncs its directory before COMMIT, and a message that went final has
-  /// its file unlinked after COMMIT. Null: every body is inline (a commit naming a
+  /// `spool` (outliving the queue) holds the bodies too large to stay inline: a message
+  /// that went final has its file unlinked after COMMIT. Null: every body is inline (a commit naming a
   /// body file then fails with errc::internal).
   static std::expected<std::unique_ptr<MessageQueue>, std::string> open(
       const std::string& db_path, const conf::QueueConfig& config, const Spool* spool = nullptr);

@@ -83,13 +83,37 @@ std::expected<SpoolFile, std::error_code> Spool::create() {
   for (int attempt = 0; attempt < create_attempts; ++attempt) {
     std::string name = format_spool_name(instance_, sequence_.fetch_add(1, std::memory_order_relaxed));
     const int fd = ::openat(directory_.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0) return SpoolFile{std::move(name), UniqueFd(fd)};
+    if (fd >= 0) {
+      // Any directory fsync begun from now on covers the new entry.
+      std::lock_guard lock(directory_mutex_);
+      return SpoolFile{std::move(name), UniqueFd(fd), directory_started_ + 1};
+    }
     if (errno != EEXIST) return std::unexpected(last_system_error());
   }
   return std::unexpected(std::make_error_code(std::errc::file_exists));
 }
 
 std::error_code Spool::sync_directory() const { return fsync_fd(directory_.get()); }
+
+std::error_code Spool::sync_directory_for(std::uint64_t ticket) const {
+  std::unique_lock lock(directory_mutex_);
+  while (directory_synced_ < ticket) {
+    if (directory_syncing_) {
+      directory_synced_cv_.wait(lock);
+      continue;
+    }
+    directory_syncing_ = true;
+    const std::uint64_t number = ++directory_started_;
+    lock.unlock();
+    const std::error_code ec = fsync_fd(directory_.get());
+    lock.lock();
+    directory_syncing_ = false;
+    if (!ec) directory_synced_ = number;  // one at a time: numbers complete in order
+    directory_synced_cv_.notify_all();
+    if (ec) return ec;
+  }
+  return {};
+}
 
 std::error_code Spool::remove(std::string_view name) const {
   if (auto ec = check_name(name)) return ec;

@@ -5,11 +5,14 @@
 // listing it, and unlinking a body once its message is final. The SQLite envelope names
 // the file; the file never names the envelope.
 // Durability of directory entries: fdatasync on a body file does not make its name
-// durable. sync_directory() does, for every file created before the call; the queue
-// thread calls it once per group commit, before COMMIT, so one directory fsync covers
-// the whole batch. Unlinks need no directory fsync: an unlink lost in a crash leaves a
-// file without envelope, which the start-up orphan scan removes (queue/spool_scan).
-// Threading: create() may be called from any thread (the sequence is atomic); the other
+// durable. sync_directory() does, for every file created before the call. Body files
+// use the coalesced form, sync_directory_for(ticket): each created file carries the
+// number of the first directory fsync that will cover it, and a caller waits for that
+// one, joining an fsync already started by another thread, or starting the next; so
+// concurrent sessions share one directory fsync, run on the sync pool in parallel with
+// their envelopes' WAL commit. Unlinks need no directory fsync: an unlink lost in a crash
+// leaves a file without envelope, which the start-up orphan scan removes (queue/spool_scan).
+// Threading: create() and sync_directory_for() may be called from any thread; the other
 // members are const and use only the descriptor. The Spool must outlive every
 // BodyWriter, FinishedBody and BodyReader made from it.
 // Errors: std::error_code in std::system_category (errno); to_queue_error() maps one
@@ -18,9 +21,11 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <expected>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -41,6 +46,7 @@ struct SpoolEntry {
 struct SpoolFile {
   std::string name;
   UniqueFd fd;
+  std::uint64_t directory_ticket = 0;  // for Spool::sync_directory_for
 };
 
 class Spool {
@@ -62,6 +68,12 @@ class Spool {
   /// crash. Blocks for one disk flush: call it on the queue thread (or a sync thread),
   /// never on an I/O thread.
   std::error_code sync_directory() const;
+
+  /// Returns once a directory fsync numbered `ticket` or later has completed (a file's
+  /// SpoolFile::directory_ticket: that fsync began after the file was created). Joins a
+  /// running fsync or starts the next one, so concurrent callers share flushes. Blocks
+  /// for up to two disk flushes: a sync pool thread only, never an I/O thread.
+  std::error_code sync_directory_for(std::uint64_t ticket) const;
 
   /// Unlinks a body. A name that does not exist counts as removed (a crash between
   /// COMMIT and unlink, then the orphan scan, may have removed it already).
@@ -85,6 +97,13 @@ class Spool {
   UniqueFd directory_;
   std::uint64_t instance_;
   std::atomic<std::uint64_t> sequence_{0};
+
+  // Coalesced directory fsyncs: numbered from 1; one runs at a time.
+  mutable std::mutex directory_mutex_;
+  mutable std::condition_variable directory_synced_cv_;
+  mutable std::uint64_t directory_started_ = 0;  // number of the last fsync begun
+  mutable std::uint64_t directory_synced_ = 0;   // number of the last fsync completed
+  mutable bool directory_syncing_ = false;
 };
 
 /// The errno-valued `ec` as queue::errc: storage_full for ENOSPC/EDQUOT, io_error for

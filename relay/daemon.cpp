@@ -16,6 +16,7 @@
 #include "conf/load.hpp"
 #include "relay/admin/admin_server.hpp"
 #include "relay/delivery/delivery_engine.hpp"
+#include "relay/dkim/key_ring.hpp"
 #include "relay/health_service.hpp"
 #include "relay/server/listener.hpp"
 #include "relay/logging.hpp"
@@ -72,6 +73,7 @@ struct Generation {
   std::list<ListenerContext> contexts;  // stable addresses for sessions
   std::unique_ptr<DeliveryEngine> delivery;
   std::unique_ptr<SessionServices> services;
+  dkim::SignerPtr signer;  // the [dkim.NAME] keys, read again on every reload
 };
 
 // Builds everything of a Generation that can fail without side effects: routes and
@@ -86,6 +88,13 @@ std::expected<std::unique_ptr<Generation>, std::string> compile(
   auto routes = routing::RouteTable::build(config);
   if (!routes) return std::unexpected("routes: " + routes.error());
   generation->routes = std::move(*routes);
+  auto signer = dkim::load_signer(config);
+  if (!signer) {
+    std::string text;
+    for (const auto& d : signer.error()) text += (text.empty() ? "" : "; ") + d.to_string();
+    return std::unexpected(text);
+  }
+  generation->signer = std::move(*signer);
   for (const auto& listener : config.listeners) {
     const conf::PolicyConfig* policy_config = config.find_policy(listener.policy);
     policy::ListenerPolicy policy;  // closed unless a policy is configured

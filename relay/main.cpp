@@ -1,7 +1,7 @@
 // relay/main.cpp — the `hubrelay` command: subcommand dispatch.
 //
 // Subcommands: serve, check-config, queue, stats, track, route, health, alert, hash-password,
-// version. Every one takes --config FILE (default /etc/hubrelay/hubrelay.toml) and
+// dkim, version. Every one takes --config FILE (default /etc/hubrelay/hubrelay.toml) and
 // --help. Exit status: 0 ok, 1 operational failure, 2 configuration errors or bad usage.
 #include <iostream>
 #include <string>
@@ -9,6 +9,7 @@
 
 #include "conf/load.hpp"
 #include "relay/cli/arguments.hpp"
+#include "relay/cli/dkim_cli.hpp"
 #include "relay/cli/hash_password_cli.hpp"
 #include "relay/cli/health_cli.hpp"
 #include "relay/cli/help.hpp"
@@ -16,6 +17,7 @@
 #include "relay/cli/route_explain.hpp"
 #include "relay/cli/track_cli.hpp"
 #include "relay/daemon.hpp"
+#include "relay/dkim/key_ring.hpp"
 #include "relay/version.hpp"
 
 using relay::cli::usage_error;
@@ -29,8 +31,12 @@ void print_version() {
   std::cout << "\n";
 }
 
+// The DKIM keys are judged here, beside the file: conf/ reads them but does no cryptography.
 conf::LoadResult load_or_report(const std::string& path) {
   auto loaded = conf::load_file(path);
+  if (loaded) {
+    if (auto signer = relay::dkim::load_signer(**loaded); !signer) loaded = std::unexpected(std::move(signer.error()));
+  }
   if (!loaded)
     for (const auto& diagnostic : loaded.error()) std::cerr << diagnostic.to_string() << "\n";
   return loaded;
@@ -73,6 +79,7 @@ int main(int argc, char** argv) {
   if (command == "route") return relay::route_command(words, relay::cli::default_config);
   if (command == "stats") return relay::stats_main(words, relay::cli::default_config);
   if (command == "track") return relay::track_main(words, relay::cli::default_config);
+  if (command == "dkim") return relay::dkim_command(words, relay::cli::default_config);
 
   if (command == "help") {
     std::cout << relay::cli::main_usage();

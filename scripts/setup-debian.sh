@@ -22,7 +22,7 @@ pkgs=(
 # tests/package/check_package.sh (dpkg --root runs systemd-sysusers / -tmpfiles), and the
 # content filters the milter tests start on loopback with private configurations
 # (tests/e2e/filter_rigs.py: rspamd, clamd + clamav-milter, OpenDKIM) with the two DKIM
-# verifiers (python3-dkim, Mail::DKIM) and the scripted test filter (python3-milter).
+# verifiers (python3-dkim, Mail::DKIM; CryptX for its Ed25519) and the scripted test filter (python3-milter).
 test_pkgs=(
   git libgtest-dev libgmock-dev sqlite3
   openssl swaks postfix python3 python3-aiosmtpd
@@ -34,7 +34,7 @@ test_pkgs=(
   fuse3 python3-fusepy
   debhelper dpkg-dev fakeroot lintian systemd
   rspamd clamav-daemon clamav-milter opendkim opendkim-tools
-  python3-milter python3-dkim libmail-dkim-perl
+  python3-milter python3-dkim libmail-dkim-perl libcryptx-perl
 )
 if [ "${1:-}" = "--test" ]; then pkgs+=("${test_pkgs[@]}"); fi
 missing=()

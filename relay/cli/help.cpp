@@ -41,7 +41,7 @@ constexpr std::string_view alert_test =
     "Queues a test alert mail to [alerts] to; the running daemon delivers it.\n";
 
 // Command path → its help text (without the shared option lines, appended below).
-constexpr std::array<std::pair<std::string_view, std::string_view>, 22> texts{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 25> texts{{
     {"serve",
      "usage: hubrelay serve [--config FILE]\n"
      "\n"
@@ -158,6 +158,28 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 22> texts{{
      "  --limit N           only the N newest records\n"
      "  --dir DIR           search DIR instead of the configured directory\n"},
     {"help", "usage: hubrelay help | hubrelay --help\n"},
+    {"dkim",
+     "usage: hubrelay dkim keygen|check ...\n"
+     "\n"
+     "  keygen --domain D --selector S [--type rsa|ed25519] [--bits N] --out FILE\n"
+     "                      write a new signing key (mode 0600) and print its DNS record\n"
+     "  check               look up each [dkim.NAME] selector's DNS record and compare it\n"
+     "                      with the key\n"},
+    {"dkim keygen",
+     "usage: hubrelay dkim keygen --domain D --selector S [--type rsa|ed25519] [--bits N] --out FILE\n"
+     "\n"
+     "Writes a new private key to FILE with mode 0600 (never over an existing file) and\n"
+     "prints the TXT record to publish at S._domainkey.D.\n"
+     "  --type T            rsa (default) or ed25519\n"
+     "  --bits N            RSA key size, 2048 (default) to 8192\n"
+     "Exit status: 0 written, 1 cannot write, 2 usage error.\n"},
+    {"dkim check",
+     "usage: hubrelay dkim check [--config FILE]\n"
+     "\n"
+     "Looks up each configured selector's TXT record through the relay's resolver ([dns])\n"
+     "and says whether it matches the key: match, mismatch, revoked or missing.\n"
+     "Exit status: 0 every record matches, 1 one does not or a lookup failed, 2 usage or\n"
+     "configuration error.\n"},
 }};
 
 }  // namespace
@@ -173,6 +195,7 @@ std::string main_usage() {
          "  health [--json]  every path and hop: state, since when, last runs, ejections\n"
          "  alert test     queue a test alert mail to [alerts] to (the daemon delivers it)\n"
          "  hash-password  read a password on stdin, print its hash for auth_users\n"
+         "  dkim ...       keygen (a signing key and its DNS record) | check (the published records)\n"
          "  queue ...      list|show|retry|hold|release|delete|bounce|expire|summary\n"
          "  stats          per-direction throughput over 1, 5 and 15 minutes (needs [admin])\n"
          "  track ...      search the message tracking records (where did the mail from X go?)\n"

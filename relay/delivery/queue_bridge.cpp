@@ -40,15 +40,53 @@ asio::awaitable<CommitResult> commit_message(queue::MessageQueue& q, queue::NewM
       asio::use_awaitable, std::move(message));
 }
 
-asio::awaitable<SyncedBody> sync_body(queue::BodySyncPool& pool, queue::FinishedBody body) {
-  return asio::async_initiate<decltype(asio::use_awaitable), void(SyncedBody)>(
-      [&pool](auto handler, queue::FinishedBody body) {
-        pool.submit(std::move(body), [back = post_back<SyncedBody>(std::move(handler))](
-                                         queue::FinishedBody synced, std::error_code ec) mutable {
-          back(SyncedBody{std::move(synced), ec});
+namespace {
+
+// The two halves of a spooled commit meet here; the last to arrive decides and answers.
+struct SpooledCommit {
+  std::mutex mutex;
+  int waiting = 2;
+  std::optional<CommitResult> committed;
+  std::error_code flush_error;
+  queue::FinishedBody body;
+  std::move_only_function<void(CommitResult)> done;
+
+  // Called with `lock` held by each half after storing its result.
+  void arrived(std::unique_lock<std::mutex>& lock) {
+    if (--waiting > 0) return;
+    CommitResult result = std::move(*committed);
+    if (result) {
+      body.release();  // the committed envelope names the file: it is the queue's now
+      if (flush_error) result = std::unexpected(flush_error);
+    }
+    queue::FinishedBody dropped = std::move(body);  // a failed commit: unlinked here
+    lock.unlock();
+    done(std::move(result));
+  }
+};
+
+}  // namespace
+
+asio::awaitable<CommitResult> commit_spooled(queue::MessageQueue& q, queue::BodySyncPool& pool,
+                                             queue::NewMessage message, queue::FinishedBody body,
+                                             queue::UnixMillis lease_until) {
+  return asio::async_initiate<decltype(asio::use_awaitable), void(CommitResult)>(
+      [&q, &pool, lease_until](auto handler, queue::NewMessage message, queue::FinishedBody body) {
+        auto join = std::make_shared<SpooledCommit>();
+        join->done = post_back<CommitResult>(std::move(handler));
+        pool.submit(std::move(body), [join](queue::FinishedBody synced, std::error_code ec) {
+          std::unique_lock lock(join->mutex);
+          join->body = std::move(synced);
+          join->flush_error = ec;
+          join->arrived(lock);
+        });
+        q.commit(std::move(message), lease_until, [join](CommitResult result) {
+          std::unique_lock lock(join->mutex);
+          join->committed = std::move(result);
+          join->arrived(lock);
         });
       },
-      asio::use_awaitable, std::move(body));
+      asio::use_awaitable, std::move(message), std::move(body));
 }
 
 asio::awaitable<ClaimResult> claim_due(queue::MessageQueue& q, queue::UnixMillis now,

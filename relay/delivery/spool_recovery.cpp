@@ -1,20 +1,17 @@
-// relay/delivery/spool_recovery.cpp — orphan files removed, lost bodies failed and reported.
+// relay/delivery/spool_recovery.cpp — orphan files and never-acknowledged envelopes removed.
 #include "relay/delivery/spool_recovery.hpp"
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <map>
 
 #include "queue/admin_store.hpp"
 #include "queue/spool_scan.hpp"
-#include "relay/delivery/admin_reports.hpp"
-#include "relay/client/judge.hpp"
 
 namespace relay {
 
-std::expected<SpoolRecovery, std::string> recover_spool(const conf::Config& config, const std::string& db_path,
-                                                        const queue::Spool& spool, queue::UnixMillis now) {
+std::expected<SpoolRecovery, std::string> recover_spool(const conf::Config& /*config*/, const std::string& db_path,
+                                                        const queue::Spool& spool, queue::UnixMillis /*now*/) {
   auto store = queue::AdminStore::open(db_path);
   if (!store) return std::unexpected(store.error());
   auto known = store->spooled_bodies();
@@ -33,25 +30,21 @@ std::expected<SpoolRecovery, std::string> recover_spool(const conf::Config& conf
   if (result.orphans_removed > 0)
     spdlog::info("spool: {} file(s) without a queued message removed", result.orphans_removed);
 
-  queue::Selection lost;
-  const auto fault = [&](const std::string& file, std::string_view what) {
+  queue::Selection unacknowledged;
+  const auto drop = [&](const std::string& file, std::string_view what) {
     const auto id = owner.find(file);
     if (id == owner.end()) return;
-    spdlog::error("qid={} spooled body {} {}: the message cannot be delivered; its recipients fail (5.3.0)",
-                  queue::format_queue_id(id->second), file, what);
-    lost.ids.push_back(id->second);
+    spdlog::warn("qid={} spooled body {} {}: the message was never acknowledged; removed from the queue",
+                 queue::format_queue_id(id->second), file, what);
+    unacknowledged.ids.push_back(id->second);
   };
-  for (const auto& file : removal->scan.envelopes_without_file) fault(file, "is missing");
-  for (const auto& file : removal->scan.incomplete) fault(file, "has the wrong size");
-  result.bodies_lost = lost.ids.size();
-  if (lost.ids.empty()) return result;
-
-  std::size_t unreported = 0;
-  const std::string reply = reply_line(ReplyId::body_lost, "spool file missing or short at start-up");
-  auto finished = store->finish(lost, queue::RecipientState::failed, reply, now,
-                                administrator_reports(config, now, unreported));
-  if (!finished) return std::unexpected("cannot fail the messages whose body is lost: " + finished.error());
-  result.reports = finished->notices;
+  for (const auto& file : removal->scan.envelopes_without_file) drop(file, "is missing");
+  for (const auto& file : removal->scan.incomplete) drop(file, "has the wrong size");
+  result.never_acknowledged = unacknowledged.ids.size();
+  if (unacknowledged.ids.empty()) return result;
+  auto removed = store->remove(unacknowledged);
+  if (!removed) return std::unexpected("cannot remove the never-acknowledged messages: " + removed.error());
+  spdlog::info("spool: {} never-acknowledged message(s) without a durable body removed", result.never_acknowledged);
   return result;
 }
 

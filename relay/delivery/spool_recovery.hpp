@@ -5,11 +5,13 @@
 // into agreement after a crash (queue/spool_scan.hpp finds the differences):
 // - a file no envelope names is deleted: its commit never happened (no 250 was sent),
 //   or its message went final and the unlink was lost. Counted and logged.
-// - an envelope whose file is missing or has another size must not happen (the 250 is
-//   sent only after the file's fdatasync and the commit): a disk fault or a hand. The
-//   message can never be delivered, so each one is logged as an error naming its queue
-//   id, and its pending recipients fail with 550 5.3.0 "body lost" and a report to the
-//   sender (without the content), in one transaction, as `hubrelay queue bounce` does.
+// - an envelope whose file is missing or has another size was never acknowledged: the
+//   session commits the envelope while the sync pool flushes the body file and its
+//   directory entry, and answers 250 only once both are durable; a crash between the
+//   two leaves the envelope without its body, and the client saw no 250 (it retries).
+//   So the envelope is deleted silently (no report to the sender), counted, and one
+//   line per message is logged. Deleting it is the rule that makes the parallel
+//   flushes safe: "an envelope whose body is not durable was never acknowledged".
 // Runs on the caller's thread on its own connection (AdminStore), before the queue's
 // recover(): nothing else writes spool files yet.
 #pragma once
@@ -25,11 +27,12 @@
 namespace relay {
 
 struct SpoolRecovery {
-  std::size_t orphans_removed = 0;  // files without envelope, deleted
-  std::size_t bodies_lost = 0;      // envelopes whose file is missing or short
-  std::size_t reports = 0;          // sender reports queued for those
+  std::size_t orphans_removed = 0;       // files without envelope, deleted
+  std::size_t never_acknowledged = 0;    // envelopes whose file is missing or short, deleted
 };
 
+/// `config` and `now` are unused (no report is composed any more); kept so the daemon's
+/// call stays as it is.
 std::expected<SpoolRecovery, std::string> recover_spool(const conf::Config& config, const std::string& db_path,
                                                         const queue::Spool& spool, queue::UnixMillis now);
 

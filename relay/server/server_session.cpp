@@ -363,27 +363,30 @@ class Session {
       spdlog::error("session={} {}: {}", id_, what, ec.message());
       fsm_.commit_done(full ? CommitStatus::storage_full : CommitStatus::temporary_failure, {}, out);
     };
-    // A spooled body: its file's data is on disk (fdatasync on the sync pool, off this
-    // thread) before the envelope naming it is committed; the queue makes its name durable
-    // in the commit's batch. Dropped on any failure, the FinishedBody unlinks the file.
+    // A spooled body: its file is flushed on the sync pool while the envelope naming it
+    // commits; the 250 waits for both (queue_bridge commit_spooled). On failure the file
+    // is unlinked unless a committed envelope names it.
     std::optional<queue::FinishedBody> file;
     if (auto finished = spooler_.finish(tx.body)) {
       if (!*finished) co_return refuse(finished->error(), "cannot write the message body");
       if (services_.body_sync == nullptr) co_return refuse(make_error_code(queue::errc::internal), "no body sync pool");
-      SyncedBody synced = co_await sync_body(*services_.body_sync, std::move(**finished));
-      if (synced.error) co_return refuse(synced.error, "cannot flush the message body");
-      message.body_file = synced.body.name();
-      message.body_file_size = synced.body.size();
-      file = std::move(synced.body);
+      message.body_file = (*finished)->name();
+      message.body_file_size = (*finished)->size();
+      file = std::move(**finished);
     } else {
       message.body = std::move(tx.body);
     }
     message.received_at = unix_now_ms();
     const std::uint64_t size = file ? file->size() : message.body.size();
-
-    auto result = co_await commit_message(services_.queue, std::move(message), unix_now_ms() + fresh_lease_ms);
+    const queue::UnixMillis lease_until = unix_now_ms() + fresh_lease_ms;
+    CommitResult result = std::unexpected(make_error_code(queue::errc::internal));
+    if (file) {
+      result = co_await commit_spooled(services_.queue, *services_.body_sync, std::move(message), std::move(*file),
+                                       lease_until);
+    } else {
+      result = co_await commit_message(services_.queue, std::move(message), lease_until);
+    }
     if (!result) co_return refuse(result.error(), "queue commit failed");
-    if (file) file->release();  // the committed envelope owns the file now
     const std::string qid = queue::format_queue_id(result->id);
     ++listener_.counters.messages_received;
     listener_.counters.recipients_received += recipients;

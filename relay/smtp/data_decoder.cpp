@@ -1,7 +1,8 @@
 // relay/smtp/data_decoder.cpp — the DATA state machine.
 //
 // The common path is a run of ordinary octets inside a line: it is found with memchr
-// (one scan for LF, one for CR before that LF) and appended in one piece. The LF
+// (one scan for LF, one for CR before that LF); consecutive lines ending in a real CRLF
+// whose successor does not start with a dot are appended together in one piece. The LF
 // position is cached across lines so a long run of bare CRs stays linear.
 // States and their single-octet decisions:
 //   smtp_line_start "."  → dot_seen          (maybe the terminator, maybe a stuffed dot)
@@ -102,13 +103,36 @@ DataDecoder::Step DataDecoder::decode(std::string_view input, std::string& sink)
         break;
 
       case State::in_line: {
-        if (!lf_known || next_lf < i) {
-          const void* lf = std::memchr(data + i, '\n', n - i);
-          next_lf = lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - data) : n;
-          lf_known = true;
+        // A run of plain lines (text, then a real CRLF; the next line not starting with
+        // a dot) is copied in one append, CRLFs included, as the per-line path would
+        // have produced it; the scan stops at the first line that needs a decision.
+        const std::size_t run_start = i;
+        std::size_t stop = i;
+        bool after_crlf = false;  // stopped right after a line's real CRLF
+        for (;;) {
+          if (!lf_known || next_lf < i) {
+            const void* lf = std::memchr(data + i, '\n', n - i);
+            next_lf = lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - data) : n;
+            lf_known = true;
+          }
+          const void* cr = std::memchr(data + i, '\r', next_lf - i);
+          stop = cr ? static_cast<std::size_t>(static_cast<const char*>(cr) - data) : next_lf;
+          if (stop + 1 != next_lf || next_lf == n) break;
+          count_line_octets(stop - i);
+          line_length_ = 0;
+          i = next_lf + 1;
+          if (i == n || data[i] == '.') {
+            after_crlf = true;
+            break;
+          }
         }
-        const void* cr = std::memchr(data + i, '\r', next_lf - i);
-        const std::size_t stop = cr ? static_cast<std::size_t>(static_cast<const char*>(cr) - data) : next_lf;
+        emit(sink, data + run_start, i - run_start);
+        if (after_crlf) {
+          state_ = State::smtp_line_start;
+          break;
+        }
+        // The line at i has no real CRLF in this input: its text, then a CR to decide
+        // with the next octet, or a bare LF.
         emit(sink, data + i, stop - i);
         count_line_octets(stop - i);
         i = stop;

@@ -171,6 +171,14 @@ constexpr std::string_view path_table = "[path.p]\ncheck = [{ type = \"tcp\", ta
 constexpr std::string_view hop_table = "[hop.h]\nhost = \"192.0.2.10\"\n";
 constexpr std::string_view route_table = "[[route]]\nname = \"r\"\ndirection = \"inbound\"\ndomains = [\"*\"]\n";
 
+/// A [dkim.NAME] table whose key file exists with mode 0600 (conf/ checks no more).
+std::string dkim_table() {
+  const auto path = std::filesystem::temp_directory_path() / "hubrelay-key-tables-dkim.pem";
+  std::ofstream(path) << "-----BEGIN PRIVATE KEY-----\n";
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  return "[dkim.d]\ndomain = \"example.com\"\nselector = \"s1\"\nkey_file = \"" + path.string() + "\"\n";
+}
+
 /// One case per key table, by the table's path in conf::key_tables().
 std::map<std::string, UnknownKeyCase> unknown_key_cases() {
   const std::string u(unknown);
@@ -216,6 +224,7 @@ std::map<std::string, UnknownKeyCase> unknown_key_cases() {
       {"bounce", {with_base("[bounce]\n" + u + "\n"), "bounce.zz_unknown"}},
       {"admin", {with_base("[admin]\nlisten = \"127.0.0.1:8025\"\n" + u + "\n"), "admin.zz_unknown"}},
       {"tracking", {with_base("[tracking]\n" + u + "\n"), "tracking.zz_unknown"}},
+      {"dkim", {with_base(dkim_table() + u + "\n"), "dkim.d.zz_unknown"}},
   };
 }
 

@@ -136,9 +136,10 @@ class DnsServer:
                     rdata = struct.pack("!H", pref) + encode_name(host)
                 elif qtype == 1:
                     rdata = socket.inet_pton(socket.AF_INET, value)
-                elif qtype == 16:  # TXT: one character-string of at most 255 octets
-                    text = value.encode()[:255]
-                    rdata = bytes([len(text)]) + text
+                elif qtype == 16:  # TXT: character-strings of at most 255 octets each
+                    text = value.encode()
+                    rdata = b"".join(bytes([len(text[i:i + 255])]) + text[i:i + 255]
+                                     for i in range(0, max(len(text), 1), 255))
                 else:
                     rdata = socket.inet_pton(socket.AF_INET6, value)
                 # 0xC00C: a pointer to the name in the question.

@@ -4,10 +4,11 @@
 Owns: the SQLite integrity check of state_dir/queue.db and the orphan checks: rows or
 files that no longer belong to a deliverable or historical message. find_orphans() runs
 every function in ORPHAN_CHECKS. Message bodies over [queue] inline_body_max are files in
-state_dir/spool named by messages.body_file (docs/queue.md): a message whose file is
-missing or short is always a fault (its 250 waited for the file's fdatasync and the
-directory fsync); a file no message names is one only at rest, because right after a cut
-it may be a body whose COMMIT was lost, which the relay's start-up scan removes.
+state_dir/spool named by messages.body_file (docs/queue.md). Right after a cut both kinds of mismatch
+are allowed, because the envelope's COMMIT and the body's flushes run in parallel and
+the 250 waits for both: a file no message names may be a body whose COMMIT was lost, and
+a message whose file is missing or short was never acknowledged; the relay's start-up
+scan removes both. At rest (after a relay started on the state) neither may remain.
 Never: writes to the directory it is given — callers pass a copy (opening a WAL
 database runs recovery and may checkpoint, which would change the evidence).
 """
@@ -106,7 +107,7 @@ def _spool_files(state_dir: Path) -> Dict[str, int]:
 
 
 def lost_spooled_bodies(state_dir: Path) -> List[str]:
-    """Messages whose spool file is missing or has another size: never allowed."""
+    """Messages whose spool file is missing or has another size: never at rest."""
     files = _spool_files(state_dir)
     out = []
     for name, size in sorted(_spooled(state_dir).items()):
@@ -130,9 +131,9 @@ def unknown_files(state_dir: Path) -> List[str]:
             if p.name not in KNOWN_FILES] if Path(state_dir).is_dir() else []
 
 
-ORPHAN_CHECKS: List[Callable[[Path], List[str]]] = [orphan_rows, unknown_files, lost_spooled_bodies]
+ORPHAN_CHECKS: List[Callable[[Path], List[str]]] = [orphan_rows, unknown_files]
 # Only once the relay has started on the state (its start-up scan ran) and stopped cleanly.
-AT_REST_CHECKS: List[Callable[[Path], List[str]]] = [unreferenced_spool_files]
+AT_REST_CHECKS: List[Callable[[Path], List[str]]] = [unreferenced_spool_files, lost_spooled_bodies]
 
 
 def find_orphans(state_dir: Path, at_rest: bool = True) -> List[str]:

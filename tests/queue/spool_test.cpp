@@ -421,5 +421,23 @@ TEST(Spool, NothingLeaksADescriptor) {
   EXPECT_EQ(open_descriptors(), before);
 }
 
+// Coalesced directory fsyncs: a file waits for a flush begun after its creation; one flush
+// covers every file created before it began.
+TEST(Spool, DirectoryTicketsAreCoveredByLaterFlushesOnly) {
+  test_support::TempDir dir("spool");
+  auto spool = open_spool(dir);
+  auto first = spool->create();
+  auto second = spool->create();
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first->directory_ticket, 1u);
+  EXPECT_EQ(second->directory_ticket, 1u) << "no flush began in between: the same one covers both";
+  EXPECT_FALSE(spool->sync_directory_for(second->directory_ticket));
+  EXPECT_FALSE(spool->sync_directory_for(first->directory_ticket));  // done already
+  auto third = spool->create();
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->directory_ticket, 2u) << "created after flush 1 began: needs the next";
+  EXPECT_FALSE(spool->sync_directory_for(third->directory_ticket));
+}
+
 }  // namespace
 }  // namespace queue

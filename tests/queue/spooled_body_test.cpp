@@ -22,6 +22,7 @@
 #include "queue/sqlite_handle.hpp"
 #include "queue/sqlite_store.hpp"
 #include "queue/stored_body_reader.hpp"
+#include "tests/support/spool_body.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace queue {
@@ -35,17 +36,7 @@ class SpooledBodyTest : public ::testing::Test {
     spool_ = std::move(*opened);
   }
 
-  // A body file as a session leaves it: written, fdatasync'd, handed to the envelope.
-  SpoolEntry write_body(const std::string& text) {
-    auto writer = BodyWriter::create(*spool_);
-    EXPECT_TRUE(writer);
-    EXPECT_FALSE(writer->append(text));
-    auto finished = writer->finish();
-    EXPECT_TRUE(finished);
-    EXPECT_FALSE(finished->sync());
-    const std::uint64_t size = finished->size();
-    return {finished->release(), size};
-  }
+  SpoolEntry write_body(const std::string& text) { return test_support::write_durable_body(*spool_, text); }
 
   NewMessage spooled_message(const SpoolEntry& file) {
     NewMessage m;

@@ -30,10 +30,11 @@ struct DecodeRun {
 };
 
 /// Feeds `input` in pieces of `piece` octets (0: all at once) until the decoder finishes.
-template <typename Check>
+/// `Decoder`: another implementation with DataDecoder's interface (a reference model).
+template <typename Check, typename Decoder = relay::DataDecoder>
 DecodeRun decode_in_pieces(std::string_view input, std::size_t piece, relay::DataDecoder::Options options,
                            Check check) {
-  relay::DataDecoder decoder(options);
+  Decoder decoder(options);
   DecodeRun r;
   std::size_t offset = 0;
   while (offset < input.size() && !r.finished) {
