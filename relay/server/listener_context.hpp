@@ -27,6 +27,10 @@ class Spool;
 class BodySyncPool;
 }  // namespace queue
 
+namespace relay::tracking {
+class Writer;
+}
+
 namespace relay {
 
 class DeliveryEngine;
@@ -142,6 +146,8 @@ struct SessionServices {
   // their commit; null: every body stays inline.
   queue::Spool* spool = nullptr;
   queue::BodySyncPool* body_sync = nullptr;
+  // Message tracking records (relay/tracking); null: tracking is off.
+  tracking::Writer* tracking = nullptr;
 };
 
 }  // namespace relay
