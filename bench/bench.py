@@ -39,7 +39,7 @@ Environment (sizes as 1024, 10KiB, 1MiB, ...):
                  MiB the run sends (a floor of 1 MiB/s for big points)
   SYSTEMS        "hubrelay,postfix"
   LATENCY_MESSAGES  per session for the accept-latency client (40; 0 skips it)
-  BIG_SESSIONS (50; 0 skips the point), BIG_SIZE (30MiB), BIG_RUNS (RUNS)
+  BIG_SESSIONS (50; 0 skips the point), BIG_SIZE (30MiB), BIG_RUNS (RUNS; 0 also skips it)
   OUT            bench/results/latest.md;  KEEP=1 keeps the temp dir
   FILTER         "rspamd": a content filter in the path. One rspamd instance
                  (tests/e2e/filter_rigs.py RspamdRig: private configuration, no network
@@ -280,7 +280,7 @@ def main() -> int:
             latency = accept_latency(systems, work)
         while systems:  # the big point starts fresh instances of its own
             systems.popitem()[1].stop()
-        if BIG_SESSIONS > 0:
+        if BIG_SESSIONS > 0 and BIG_RUNS > 0:
             big = big_messages.measure(SYSTEMS, binary, work, BIG_SESSIONS, BIG_SIZE,
                                        BIG_RUNS, TIMEOUT)
     finally:

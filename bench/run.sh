@@ -6,7 +6,8 @@
 # Owns nothing else; every knob is an environment variable read by bench.py (see its
 # header): RUNS, SESSIONS, SIZES, MODES, POINTS, MESSAGES, MESSAGES_1, RUN_MIB, TIMEOUT,
 # SYSTEMS, LATENCY_MESSAGES, BIG_SESSIONS, BIG_SIZE, BIG_RUNS, OUT, KEEP, FILTER,
-# FILTER_WORKERS. FILTER=rspamd puts one rspamd instance (tests/e2e/filter_rigs.py) in both
+# FILTER_WORKERS, TRACKING (off: no message tracking records, to measure their cost;
+# bench/relay_config.py). FILTER=rspamd puts one rspamd instance (tests/e2e/filter_rigs.py) in both
 # relays' path as a milter (10 and 50 sessions x 10 and 100 KiB; rspamd's CPU shown apart)
 # and writes bench/results/filter-rspamd.md; a hubrelay without milter support is reported
 # as not measured and Postfix's figures are still printed. BENCH_TIMEOUT

@@ -390,6 +390,14 @@ struct BounceConfig {
   std::chrono::hours lifetime{24};                 // an undeliverable bounce is dropped after this
 };
 
+/// Message tracking records (docs/tracking.md): one JSON line per event of every message.
+struct TrackingConfig {
+  bool enabled = true;
+  std::string dir;                                 // empty in the file: state_dir/tracking
+  std::chrono::hours retention{24 * 30};           // files last written before this go
+  std::uint64_t max_file_size = 256ULL * 1024 * 1024;  // rotate past this; 0: by day only
+};
+
 /// [dkim.NAME]: one DKIM signing key (docs/dkim.md). The key file's text is read at load,
 /// and again on every reload; relay/dkim/key_ring parses it.
 enum class DkimCanonicalization : std::uint8_t { simple, relaxed };
@@ -427,6 +435,7 @@ struct Config {
   DnsConfig dns;
   BounceConfig bounce;
   AdminConfig admin;
+  TrackingConfig tracking;
   std::vector<DkimConfig> dkim;
 
   const PolicyConfig* find_policy(std::string_view name) const noexcept;

@@ -7,8 +7,8 @@
 // Each section's keys are read by its own file through conf/reader.hpp: load_service.cpp
 // ([relay] [log] [queue] [delivery] [dns] [bounce] [admin]), load_listener.cpp,
 // load_policy.cpp with load_verification.cpp and load_policy_rules.cpp, load_milter.cpp,
-// load_hop_route.cpp, load_health.cpp, load_dkim.cpp. Single values are judged by
-// conf/value_syntax.cpp.
+// load_hop_route.cpp, load_health.cpp, load_dkim.cpp, load_tracking.cpp. Single values are
+// judged by conf/value_syntax.cpp.
 // Errors: a Diagnostic per problem, with file, line and dotted key ("listener[1].bind[0]"),
 // sorted by line; the walk never stops at the first problem. Exceptions from toml11 are
 // caught here and never escape (a TOML syntax error is one Diagnostic: toml11 stops there).
@@ -54,6 +54,7 @@ const Keys<Config>& top_keys() {
       {"dns", Need::optional, table_into(&Config::dns, dns_keys)},
       {"bounce", Need::optional, table_into(&Config::bounce, bounce_keys)},
       {"admin", Need::optional, read_admin},
+      {"tracking", Need::always, read_tracking},
       {"dkim", Need::optional, named_tables_into(&Config::dkim, dkim_keys)},
   };
   return keys;
@@ -134,6 +135,7 @@ std::vector<KeyTable> key_tables() {
       key_table("dns", dns_keys()),
       key_table("bounce", bounce_keys()),
       key_table("admin", admin_keys()),
+      key_table("tracking", tracking_keys()),
       key_table("dkim", dkim_keys()),
   };
 }

@@ -366,6 +366,10 @@ const Keys<AdminConfig>& admin_keys();
 void read_relay(Loader& loader, const Field& f, Config& config);
 void read_admin(Loader& loader, const Field& f, Config& config);
 
+// conf/load_tracking.cpp: [tracking]
+const Keys<TrackingConfig>& tracking_keys();
+void read_tracking(Loader& loader, const Field& f, Config& config);
+
 // conf/load_listener.cpp: [[listener]]
 const Keys<ListenerConfig>& listener_keys();
 // conf/load_milter.cpp: [milter.NAME]

@@ -78,6 +78,9 @@ struct NewMessage {
   /// RCPT parameters per recipient (same index; DSN NOTIFY/ORCPT, RFC 3461). Shorter
   /// than `recipients` (or empty) means "" for the rest.
   std::vector<std::string> recipient_parameters;
+  /// Non-empty: the message is stored held (a content filter quarantined it) in the same
+  /// transaction, with this text as each recipient's last reply; `queue release` sends it.
+  std::string held_reason;
 };
 
 struct QueuedRecipient {

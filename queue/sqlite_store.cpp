@@ -148,7 +148,8 @@ std::expected<QueuedMessage, std::error_code> SqliteStore::insert(NewMessage&& m
     s.bind(8, static_cast<std::int64_t>(size));
     s.bind(9, message.id);
     s.bind_text(10, message.body_file);
-    s.bind_text(11, spooled ? std::string_view(message.body_prefix) : std::string_view());
+    s.bind(11, static_cast<std::int64_t>(message.held_reason.empty() ? 0 : 1));
+    s.bind_text(12, spooled ? std::string_view(message.body_prefix) : std::string_view());
     if (const int rc = s.step(); rc != SQLITE_DONE) return std::unexpected(fail(rc));
     id = sqlite3_last_insert_rowid(db_.get());
   }
@@ -169,6 +170,9 @@ std::expected<QueuedMessage, std::error_code> SqliteStore::insert(NewMessage&& m
     s.bind(5, message.received_at);
     s.bind_text(6, i < message.recipient_parameters.size() ? std::string_view(message.recipient_parameters[i])
                                                            : std::string_view());
+    // A held message is nobody's to deliver: no lease, the reason shown as its last reply.
+    s.bind(7, static_cast<std::int64_t>(message.held_reason.empty() ? 1 : 0));
+    s.bind_text(8, message.held_reason);
     if (const int rc = s.step(); rc != SQLITE_DONE) return std::unexpected(fail(rc));
   }
 

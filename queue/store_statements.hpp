@@ -49,16 +49,17 @@ inline constexpr std::array store_statements{
     NamedSql{StoreSql::commit, "commit", "COMMIT"},
     NamedSql{StoreSql::rollback, "rollback", "ROLLBACK"},
     // ?9: an id reserved with reserve_ids(), or 0 for the next one (AUTOINCREMENT).
-    // ?10: the spool file holding the body, or '' for a body inline in `bodies`; ?11 the
+    // ?10: the spool file holding the body, or '' for a body inline in `bodies`; ?11 held
+    // (quarantined by a filter at the commit); ?12 the
     // header fields sent before that file, or ''.
     NamedSql{StoreSql::insert_message, "insert_message",
              "INSERT INTO messages(direction, listener, client_address, helo, sender, mail_parameters, "
-             "received_at, size, id, body_file, body_prefix) "
-             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, nullif(?9, 0), nullif(?10, ''), nullif(?11, ''))"},
+             "received_at, size, id, body_file, held, body_prefix) "
+             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, nullif(?9, 0), nullif(?10, ''), ?11, nullif(?12, ''))"},
     NamedSql{StoreSql::insert_body, "insert_body", "INSERT INTO bodies(message_id, data) VALUES(?1, ?2)"},
     NamedSql{StoreSql::insert_recipient, "insert_recipient",
              "INSERT INTO recipients(message_id, idx, address, state, attempts, next_attempt, updated_at, leased, "
-             "parameters) VALUES(?1, ?2, ?3, 0, 0, ?4, ?5, 1, ?6)"},
+             "parameters, last_reply) VALUES(?1, ?2, ?3, 0, 0, ?4, ?5, ?7, ?6, nullif(?8, ''))"},
     // ?1 now, ?2 limit. The IN set comes from the (state, next_attempt) index, so the scan
     // touches only due recipients, never the history of finished messages. The set is cut
     // to the 4 x limit longest-due recipients (an index walk that stops early) before the

@@ -32,6 +32,7 @@
 #include "relay/server/verification.hpp"
 #include "health/spawn_log.hpp"
 #include "relay/throughput_ring.hpp"
+#include "relay/tracking/writer.hpp"
 #include "relay/version.hpp"
 #include "routing/route_table.hpp"
 
@@ -172,6 +173,11 @@ int serve(conf::ConfigPtr config_ptr) {
   if (!spool_opened) return fail(spool_opened.error());
   std::unique_ptr<queue::Spool> spool = std::move(*spool_opened);
 
+  // Tracking records (relay/tracking): the writer thread outlives everything that emits
+  // (sessions, engines, the io_context's handlers), so it is declared before them; it
+  // starts once privileges are dropped, so its files belong to the relay's user.
+  std::unique_ptr<tracking::Writer> tracking_writer;
+
   // The io_context outlives the queue (the queue posts its last completions to it while
   // it drains in its destructor) and every generation (their engines own timers that
   // must be destroyed before the io_context): declared first, destroyed last.
@@ -226,6 +232,8 @@ int serve(conf::ConfigPtr config_ptr) {
     g.services->body_sync = &body_sync;
     g.services->signer = g.signer;
     g.services->signing = &signing;
+    g.services->tracking = tracking_writer.get();
+    g.delivery->set_tracking(tracking_writer.get());
     return {};
   };
   if (auto error = attach(*current); !error.empty()) return fail(error);
@@ -317,6 +325,16 @@ int serve(conf::ConfigPtr config_ptr) {
   if (!first_config.relay.user.empty()) {
     if (auto error = drop_privileges(first_config.relay.user, state_dir); !error.empty()) return fail(error);
     spdlog::info("running as user {}", first_config.relay.user);
+  }
+
+  if (first_config.tracking.enabled) {
+    auto writer = tracking::Writer::start({first_config.tracking.dir, first_config.tracking.max_file_size,
+                                           first_config.tracking.retention});
+    if (!writer) return fail(writer.error());
+    tracking_writer = std::move(*writer);
+    current->services->tracking = tracking_writer.get();
+    current->delivery->set_tracking(tracking_writer.get());
+    spdlog::info("tracking records in {}", first_config.tracking.dir);
   }
 
   for (auto& [name, listener] : listeners) listener->start();

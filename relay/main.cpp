@@ -1,6 +1,6 @@
 // relay/main.cpp — the `hubrelay` command: subcommand dispatch.
 //
-// Subcommands: serve, check-config, queue, stats, hop, path, route, health, alert,
+// Subcommands: serve, check-config, queue, stats, track, hop, path, route, health, alert,
 // hash-password, dkim, version. Every one takes --config FILE (default
 // /etc/hubrelay/hubrelay.toml) and --help. Exit status: 0 ok, 1 operational failure, 2 configuration errors or bad usage.
 #include <iostream>
@@ -16,6 +16,7 @@
 #include "relay/cli/help.hpp"
 #include "relay/cli/queue_cli.hpp"
 #include "relay/cli/route_explain.hpp"
+#include "relay/cli/track_cli.hpp"
 #include "relay/daemon.hpp"
 #include "relay/dkim/key_ring.hpp"
 #include "relay/version.hpp"
@@ -79,6 +80,7 @@ int main(int argc, char** argv) {
   if (command == "route") return relay::route_command(words, relay::cli::default_config);
   if (command == "stats") return relay::stats_main(words, relay::cli::default_config);
   if (command == "hop" || command == "path") return relay::admin_cli_main(command, words, relay::cli::default_config);
+  if (command == "track") return relay::track_main(words, relay::cli::default_config);
   if (command == "dkim") return relay::dkim_command(words, relay::cli::default_config);
 
   if (command == "help") {

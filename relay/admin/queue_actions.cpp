@@ -6,6 +6,8 @@
 
 #include "relay/admin/queue_format.hpp"
 #include "relay/delivery/admin_reports.hpp"
+#include "relay/tracking/files.hpp"
+#include "relay/tracking/writer.hpp"
 
 namespace relay::admin {
 namespace {
@@ -53,6 +55,42 @@ ApiError store_error(std::string text) {
   // AdminStore: "no message with queue id ..." for an unknown id, else a queue error.
   const bool unknown = text.starts_with("no message");
   return ApiError{unknown ? 404 : 500, unknown ? "not_found" : "internal", std::move(text)};
+}
+
+}  // namespace
+
+namespace {
+
+// The tracking records of an administrator's queue action (hold, release, delete, bounce,
+// expire; a retry is told by its next attempt), one per message named, appended to the
+// tracking directory beside a running daemon's own records (whole records, O_APPEND).
+// A record that cannot be written is logged: the action itself succeeded.
+void track_action(const conf::Config& config, const QueueAction& a, const queue::Selection& selection,
+                  std::string_view who) {
+  if (!config.tracking.enabled) return;
+  tracking::Record base;
+  base.time = tracking::now_ms();
+  if (a.action == "hold") base.event = tracking::Event::hold;
+  else if (a.action == "release") base.event = tracking::Event::release;
+  else if (a.action == "delete") base.event = tracking::Event::del;
+  else if (a.action == "bounce") base.event = tracking::Event::bounce;
+  else if (a.action == "expire") base.event = tracking::Event::expire;
+  else return;
+  base.actor = std::string(who);
+  base.stage = "admin";
+  if (a.action == "delete" && a.report) base.reason = "deleted with a notice to the sender";
+  std::vector<tracking::Record> records;
+  for (const auto id : selection.ids) {
+    records.push_back(base);
+    records.back().queue_id = queue::format_queue_id(id);
+  }
+  if (selection.all || !selection.domain.empty()) {
+    records.push_back(base);
+    records.back().reason = selection.all ? "every message" : "every message to domain " + selection.domain;
+  }
+  if (auto written = tracking::append_records(config.tracking.dir, records, base.time, config.tracking.max_file_size);
+      !written)
+    spdlog::warn("queue admin: tracking record not written: {}", written.error());
 }
 
 }  // namespace
@@ -115,6 +153,7 @@ std::expected<QueueActionResult, ApiError> run_queue_action(queue::AdminStore& s
   const bool finishing = a.action == "bounce" || a.action == "expire" || (a.action == "delete" && a.report);
   spdlog::info("queue admin {} action=\"{}\" target={} messages={} recipients={}{}", who, action, target_text(a),
                result->messages, result->recipients, finishing ? fmt::format(" dsn_queued={}", result->notices) : "");
+  track_action(config, a, selection, who);
   if (unreported > 0)
     spdlog::warn("queue admin action=\"{}\": {} failed recipient(s) of null-sender mail; no DSN (RFC 3464 section 2)",
                  action, unreported);

@@ -41,7 +41,7 @@ constexpr std::string_view alert_test =
     "Queues a test alert mail to [alerts] to; the running daemon delivers it.\n";
 
 // Command path → its help text (without the shared option lines, appended below).
-constexpr std::array<std::pair<std::string_view, std::string_view>, 30> texts{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 31> texts{{
     {"serve",
      "usage: hubrelay serve [--config FILE]\n"
      "\n"
@@ -166,6 +166,26 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 30> texts{{
      "\n"
      "Forces a health path DOWN or UP for DURATION (a maintenance window, now).\n"},
     {"path release", "usage: hubrelay path release NAME [--reason TEXT] [--config FILE]\n\nEnds a path's force now.\n"},
+    {"track",
+     "usage: hubrelay track [--message-id ID] [--sender S] [--recipient R] [--queue-id Q]\n"
+     "                      [--client IP] [--event E,...] [--since T] [--until T]\n"
+     "                      [--by-message] [--json] [--limit N] [--dir DIR] [--config FILE]\n"
+     "\n"
+     "Searches the message tracking records ([tracking] dir), whether or not the daemon runs.\n"
+     "Every criterion given must match; each record is one event of one message.\n"
+     "  --message-id ID     the message with this Message-ID (all its events)\n"
+     "  --sender S          an address, a domain (example.com) or a pattern (*.example.com);\n"
+     "                      <> is the null sender\n"
+     "  --recipient R       the same, for any recipient of the record\n"
+     "  --queue-id Q        one or more queue ids, comma-separated\n"
+     "  --client IP         the sending client's address\n"
+     "  --event E           receive, reject, queue, filter, deliver, defer, bounce, expire,\n"
+     "                      dsn, hold, release, delete, drop (comma-separated)\n"
+     "  --since T, --until T  relative (30m, 2h, 3d, 1w ago) or UTC (2026-12-04T10:00)\n"
+     "  --by-message        each message found, with its whole story, grouped\n"
+     "  --json              the records as JSON lines (docs/tracking.md)\n"
+     "  --limit N           only the N newest records\n"
+     "  --dir DIR           search DIR instead of the configured directory\n"},
     {"help", "usage: hubrelay help | hubrelay --help\n"},
     {"dkim",
      "usage: hubrelay dkim keygen|check ...\n"
@@ -209,6 +229,7 @@ std::string main_usage() {
          "  stats          per-direction throughput over 1, 5 and 15 minutes (needs [admin])\n"
          "  hop suspend|resume NAME   suspend a hop for a duration, or resume it (needs [admin])\n"
          "  path force|release NAME   force a health path DOWN or UP for a duration (needs [admin])\n"
+         "  track ...      search the message tracking records (where did the mail from X go?)\n"
          "  version        print the version (also --version)\n"
          "\n"
          "`hubrelay COMMAND --help` describes one command.\n"

@@ -1,5 +1,6 @@
 // relay/cli/queue_cli.cpp — the `hubrelay queue ...` and `hubrelay stats` subcommands.
 #include "relay/cli/queue_cli.hpp"
+#include "relay/cli/track_cli.hpp"
 
 #include <pwd.h>
 #include <unistd.h>

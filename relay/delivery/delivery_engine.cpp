@@ -24,6 +24,7 @@
 #include "relay/delivery/park_note.hpp"
 #include "relay/delivery/queue_bridge.hpp"
 #include "queue/stored_body_reader.hpp"
+#include "relay/delivery/delivery_tracking.hpp"
 #include "relay/delivery/dsn_report.hpp"
 #include "relay/smtp/reply_table.hpp"
 #include "relay/smtp/esmtp_parameters.hpp"
@@ -368,6 +369,7 @@ void DeliveryEngine::finish_job(Finished finished) {
     ++direction(queued.direction).messages_out;
     if (throughput_) throughput_->add(queued.direction, ThroughputRing::Flow::out, now / 1000);
   }
+  track_outcomes(tracking_, queued, finished.outcomes);
   if (!finished.outcomes.empty()) notify_sender(message, std::move(finished.outcomes), finished.relayed);
   if (--message.jobs_open == 0) --in_flight_;
 }
@@ -472,16 +474,18 @@ void DeliveryEngine::notify_sender(const MessageInFlight& message, std::vector<q
   if (notice.unreported_failures > 0) {
     spdlog::warn("qid={} null-sender message undeliverable to {} recipient(s); dropped without a bounce", qid,
                  notice.unreported_failures);
+    track_drop(tracking_, queued, "null sender: no notice for a failure");
   }
   if (!notice.message) {
     record(std::move(outcomes));
     return;
   }
-  spdlog::info("qid={} {} notice to <{}> for {} recipient(s) direction={}", qid,
-               notice.action == DsnAction::failed    ? "bounce"
-               : notice.action == DsnAction::delayed ? "delay"
-                                                     : "relayed",
-               queued.sender, notice.recipients, conf::to_string(notice.message->direction));
+  const std::string_view kind = notice.action == DsnAction::failed    ? "bounce"
+                                : notice.action == DsnAction::delayed ? "delay"
+                                                                      : "relayed";
+  spdlog::info("qid={} {} notice to <{}> for {} recipient(s) direction={}", qid, kind, queued.sender,
+               notice.recipients, conf::to_string(notice.message->direction));
+  track_notice(tracking_, queued, kind, notice.recipients);
   asio::co_spawn(io_, commit_bounce(std::move(*notice.message), std::move(outcomes)), health::log_escaped("bounce commit"));
 }
 

@@ -49,6 +49,10 @@
 #include "routing/route_table.hpp"
 #include "routing/route_wakeup.hpp"
 
+namespace relay::tracking {
+class Writer;
+}
+
 namespace relay {
 
 class ThroughputRing;
@@ -111,6 +115,8 @@ class DeliveryEngine {
   }
   bool resume_hop(std::size_t hop) { return suspension_.resume(hop, std::chrono::steady_clock::now()); }
   void set_throughput(ThroughputRing* ring) noexcept { throughput_ = ring; }
+  /// Where delivery's tracking records go (relay/delivery/delivery_tracking); null: off.
+  void set_tracking(tracking::Writer* writer) noexcept { tracking_ = writer; }
   /// The spool holding bodies too large to stay inline (it outlives the engine); without
   /// one a spooled message cannot be read and its delivery fails as a local fault.
   void set_spool(const queue::Spool* spool) noexcept { spool_ = spool; }
@@ -288,6 +294,7 @@ class DeliveryEngine {
   std::vector<HopCounters> hop_counters_;
   std::vector<HopFailure> hop_failures_;
   ThroughputRing* throughput_ = nullptr;
+  tracking::Writer* tracking_ = nullptr;
   UnwrittenOutcomes unwritten_;
   const queue::Spool* spool_ = nullptr;
   bool scanning_ = false;

@@ -9,6 +9,7 @@
 #include "relay/client/smtp_client.hpp"
 #include "relay/delivery/delivery_engine.hpp"
 #include "relay/delivery/delivery_engine_internal.hpp"
+#include "relay/delivery/delivery_tracking.hpp"
 #include "relay/delivery/dsn_report.hpp"
 #include "queue/stored_body_reader.hpp"
 #include "relay/smtp/esmtp_parameters.hpp"
@@ -90,6 +91,9 @@ DeliveryEngine::Work DeliveryEngine::apply_verdict(std::size_t hop, Job job, con
   // decides which), else back to the queue for the retry schedule. A stopped engine
   // routes them too, which hands them back unattempted.
   const auto retry = [&](Job left, bool next_hop) {
+    if (next_hop && !stopped_)
+      track_hop_retry(tracking_, left.message->queued, left.recipients, config_.hops[left.last_hop].name,
+                      left.last_hop_address, left.last_failure);
     if (next_hop || stopped_) work.jobs.push_back(std::move(left));
     else {
       std::string why = left.last_failure;

@@ -32,6 +32,10 @@ class Signer;
 class SigningPool;
 }  // namespace relay::dkim
 
+namespace relay::tracking {
+class Writer;
+}
+
 namespace relay {
 
 class DeliveryEngine;
@@ -150,6 +154,8 @@ struct SessionServices {
   // DKIM: the generation's keys and the daemon's signing threads; either null: no signing.
   std::shared_ptr<const dkim::Signer> signer;
   dkim::SigningPool* signing = nullptr;
+  // Message tracking records (relay/tracking); null: tracking is off.
+  tracking::Writer* tracking = nullptr;
 };
 
 }  // namespace relay

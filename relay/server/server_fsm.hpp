@@ -248,6 +248,8 @@ class ServerFsm {
     if (state_ == ServerState::greeting) peer_ = std::move(peer);
   }
   const Peer& peer() const noexcept { return peer_; }
+  /// The last EHLO/HELO argument ("" before one).
+  std::string_view helo() const noexcept { return helo_; }
   /// Early talker: input arrived before the banner was due. Appends 554 5.5.0 and closes.
   void early_talker(std::string& out);
 

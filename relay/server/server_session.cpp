@@ -15,7 +15,6 @@
 #include "relay/server/server_session.hpp"
 
 #include <algorithm>
-#include <filesystem>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -27,13 +26,13 @@
 #include <spdlog/spdlog.h>
 
 #include "queue/errc.hpp"
-#include "queue/quarantine.hpp"
 #include "relay/delivery/delivery_engine.hpp"
 #include "health/deadline.hpp"
 #include "relay/smtp/proxy_protocol.hpp"
 #include "relay/delivery/queue_bridge.hpp"
 #include "relay/server/body_spooler.hpp"
 #include "relay/server/filter_stage.hpp"
+#include "relay/server/session_tracking.hpp"
 #include "relay/server/signing_stage.hpp"
 #include "relay/server/tls_context.hpp"
 #include "relay/server/verification.hpp"
@@ -393,11 +392,13 @@ class Session {
     if (filters_.enabled()) {
       filtered = co_await filters_.check(message, file, filter_facts(tx));
       if (answer_unstored(filtered, fsm_, tx.queue_id.text, out)) co_return;
+      // Quarantined: stored held in the same commit, so no crash can let it be delivered.
+      if (filtered.kind == FilterVerdict::Kind::quarantine) message.held_reason = filtered.reason;
     }
     // DKIM (relay/server/signing_stage): signs what the filters left; never refuses.
     std::string signatures;
     if (signing_.enabled()) signatures = co_await signing_.sign(message, file, body_number, filters_.enabled());
-    const std::uint64_t size = file ? file->size() : message.body.size();
+    const std::uint64_t size = file ? message.body_prefix.size() + file->size() : message.body.size();
     const queue::UnixMillis lease_until = unix_now_ms() + fresh_lease_ms;
     CommitResult result = std::unexpected(make_error_code(queue::errc::internal));
     if (file) {
@@ -416,11 +417,9 @@ class Session {
     spdlog::info("session={} qid={} listener={} from=<{}> nrcpt={} size={} via={}{}{} queued", id_, qid,
                  listener_.config.name, result->sender, recipients, size, chunked ? "BDAT" : "DATA",
                  signatures.empty() ? "" : " dkim=", signatures);
+    track_reception(services_.tracking, *result, listener_.config, peer_.address, fsm_.helo(), stream_ ? stream_->native_handle() : nullptr);
     fsm_.commit_done(CommitStatus::committed, qid, out);
     if (filtered.kind == FilterVerdict::Kind::quarantine) {
-      const auto db = std::filesystem::path(services_.config.relay.state_dir) / "queue.db";
-      if (auto held = queue::quarantine_message(db.string(), result->id, filtered.reason); !held)
-        spdlog::error("session={} qid={} cannot hold the quarantined message: {}", id_, qid, held.error());
       spdlog::info("session={} qid={} held: {}", id_, qid, filtered.reason);
       co_return;
     }
@@ -483,7 +482,8 @@ class Session {
   }
 
   // One log line per policy decision (info unless it accepted: debug), naming the reply
-  // and the envelope it was about (relay/server/decision_log), and the
+  // and the envelope it was about (relay/server/decision_log), a tracking record per
+  // refusal (relay/server/session_tracking), and the
   // per-listener counter behind hubrelay_policy_decisions_total.
   void observe_decisions() {
     fsm_.set_client_limits(client_limits_.get(), [] { return std::chrono::steady_clock::now(); });
@@ -491,6 +491,7 @@ class Session {
       const std::string_view verdict = policy::to_string(event.decision.verdict);
       const std::string_view reason = policy::to_string(event.decision.reason);
       ++listener_.counters.policy_decisions[{to_string(event.stage), verdict, reason}];
+      track_refusal(services_.tracking, event, listener_.config, fsm_.peer().address);
       const auto level = event.decision.accepted() ? spdlog::level::debug : spdlog::level::info;
       if (!spdlog::should_log(level)) return;
       spdlog::log(level, "{}", decision_log_line(id_, listener_.config.name, fsm_.peer().address, event));

@@ -87,6 +87,29 @@ TEST_F(AdminStoreTest, HoldKeepsAMessageFromClaimsAndReleaseMakesItDue) {
   EXPECT_EQ(due_now(3000), 1u);
 }
 
+TEST_F(AdminStoreTest, MessageCommittedHeldIsNeverClaimedUntilReleased) {
+  // A content filter's quarantine: held in the commit itself, so neither the delivery
+  // scan nor a crash before a later update can send it.
+  NewMessage m;
+  m.direction = conf::Direction::inbound;
+  m.listener = "inbound";
+  m.sender = "alice@example.com";
+  m.recipients = {"bob@x.example", "carol@x.example"};
+  m.body = "Subject: t\r\n\r\nbody\r\n";
+  m.received_at = 1000;
+  m.held_reason = "quarantined by milter clamav: Eicar found";
+  const MessageId id = insert(std::move(m), 1000 + 3'600'000);
+  EXPECT_EQ(due_now(10'000'000), 0u) << "a held message is never due";
+  auto a = admin();
+  auto rows = a.list(QueueFilter{.state = StateFilter::held}, 2000);
+  ASSERT_TRUE(rows) << rows.error();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].recipients[0].last_reply, "quarantined by milter clamav: Eicar found");
+  EXPECT_FALSE((*rows)[0].recipients[0].leased);
+  ASSERT_TRUE(a.release({{id}}, 3000));
+  EXPECT_EQ(due_now(3000), 1u);
+}
+
 TEST_F(AdminStoreTest, RetryNeverTouchesALeasedRecipient) {
   const MessageId leased = add({"a@x.example"}, 1000);   // fresh: leased to delivery
   const MessageId waiting = add({"b@y.example"}, 1000);
