@@ -191,7 +191,7 @@ def run_raw(port):
                         raise EOFError
                     buffer += data
                 length = struct.unpack(">I", buffer[:4])[0]
-                code, body = buffer[4:5], buffer[5:4 + length]
+                code = buffer[4:5]
                 buffer = buffer[4 + length:]
                 if code == b"O":
                     conn.sendall(packet(b"O", struct.pack(">III", 6, 0x1ff, 0)))

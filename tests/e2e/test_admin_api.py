@@ -25,7 +25,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 import urllib.error
 import urllib.request
@@ -249,7 +248,7 @@ token_file = "{self.token_file}"
             _, msg = build_message(to=[rcpt], subject=f"{tag} {i}")
             send_mail(OUTBOUND_HOST, self.cfg.outbound_port, SENDER, [rcpt], msg)
         return wait_for(lambda: (lambda m: m if len(m) == count else None)(
-            self.queue(state="deferred", recipient=f"@stuck.example")), WAIT, f"{count} deferred message(s)")
+            self.queue(state="deferred", recipient="@stuck.example")), WAIT, f"{count} deferred message(s)")
 
     # ---------------------------------------------------------------- the document
 
