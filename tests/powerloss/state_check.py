@@ -22,10 +22,13 @@ from typing import Callable, Dict, List
 
 DB_NAME = "queue.db"
 # Files the relay keeps in state_dir (SQLite's own companions included). health.* are
-# status reports rewritten every second; a cut may leave their .tmp behind.
+# status reports rewritten every second; a cut may leave their .tmp behind. tracking/
+# holds the message tracking records ([tracking] dir by default): a log, never fsynced,
+# so a cut may take its last records; it is not queue state and is not judged here.
 SPOOL_DIR = "spool"
+TRACKING_DIR = "tracking"
 KNOWN_FILES = {DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", DB_NAME + "-journal",
-               "health.json", "health.txt", "health.json.tmp", "health.txt.tmp", SPOOL_DIR}
+               "health.json", "health.txt", "health.json.tmp", "health.txt.tmp", SPOOL_DIR, TRACKING_DIR}
 SPOOL_NAME = re.compile(r"^[0-9a-f]{16}-[0-9a-f]{16}$")
 
 
