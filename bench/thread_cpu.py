@@ -9,18 +9,17 @@ prints CPU ms per message, busy = CPU time / wall time of the run in % of one co
 the storage writes it caused (/proc/PID/task/TID/io write_bytes) per message:
 the thread near 100 % is the one that saturates first. It also prints the CPU of the
 load generator and the sink and the machine's load, since they share the cores.
-Threads carry no names (all are "hubrelay"): they are told apart by creation order,
-which relay/daemon.cpp fixes: the main thread is the I/O thread (Asio), then the log
-flusher (spdlog's flush_every, relay/logging.cpp), then the [queue] body_sync_threads
-body flush threads (4 by default), then the queue thread (SQLite); anything later is
-"other". `--pid PID` instead samples a running relay every
-INTERVAL seconds (same names, same order rule) until interrupted or COUNT samples.
+Threads are told apart by the kernel names the relay gives them (hr-queue, hr-sync,
+hr-checkpoint, hr-tracking); the main thread is the I/O thread (Asio), the first unnamed
+one spdlog's log flusher (relay/logging.cpp), any later unnamed one (the signing pool)
+"other". `--pid PID` instead samples a running relay every INTERVAL seconds (same names)
+until interrupted or COUNT samples.
 
 Usage:
   bench/thread_cpu.py [--points 10:1KiB,50:1KiB,10:100KiB,50:100KiB] [--runs 3]
                       [--messages 20000] [--run-mib 1000] [--mode reused]
                       [--perf DIR | --trace DIR | --syscalls DIR] BIN
-  bench/thread_cpu.py --pid PID [--interval 1] [--count N] [--sync-threads 4]
+  bench/thread_cpu.py --pid PID [--interval 1] [--count N]
 --perf DIR also records `perf record --call-graph dwarf -F 999` (PERF_CALL_GRAPH, PERF_FREQ)
 of the relay during each run's load into DIR/SESSIONS-SIZE-RUN.data (read with
 bench/perf_components.py); --trace DIR writes `perf trace -s` (system calls per thread:
@@ -82,29 +81,37 @@ def thread_times(pid: int) -> Dict[int, Tuple[int, ...]]:
     return out
 
 
-def thread_names(pid: int, tids: List[int], sync_threads: int) -> Dict[int, str]:
-    """Names by creation order (relay/daemon.cpp): io, log-flush, body-sync × N, queue,
-    other."""
-    names: Dict[int, str] = {}
-    rest = sorted(t for t in tids if t != pid)
-    names[pid] = "io"
-    for i, tid in enumerate(rest):
-        if i == 0:
-            names[tid] = "log-flush"
-        elif i <= sync_threads:
-            names[tid] = "body-sync"
-        elif i == sync_threads + 1:
-            names[tid] = "queue"
+# Kernel thread names the relay sets (pthread_setname_np) -> the names printed here.
+NAMED_THREADS = {"hr-queue": "queue", "hr-sync": "body-sync", "hr-checkpoint": "checkpoint",
+                 "hr-tracking": "tracking"}
+THREAD_ORDER = ("io", "queue", "body-sync", "checkpoint", "tracking", "log-flush", "other")
+
+
+def thread_names(pid: int, tids: List[int]) -> Dict[int, str]:
+    """The main thread is the I/O thread; the queue, body flush, checkpoint and tracking
+    threads carry kernel names (NAMED_THREADS); of the unnamed rest, the first created is
+    spdlog's log flusher (relay/logging.cpp), anything later (signing pool) "other"."""
+    names: Dict[int, str] = {pid: "io"}
+    unnamed = []
+    for tid in sorted(t for t in tids if t != pid):
+        try:
+            comm = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+        except OSError:
+            comm = ""
+        if comm in NAMED_THREADS:
+            names[tid] = NAMED_THREADS[comm]
         else:
-            names[tid] = "other"
+            unnamed.append(tid)
+    for i, tid in enumerate(unnamed):
+        names[tid] = "log-flush" if i == 0 else "other"
     return names
 
 
 def by_name(pid: int, before: Dict[int, Tuple[int, ...]],
-            after: Dict[int, Tuple[int, ...]], sync_threads: int) -> Dict[str, List[float]]:
+            after: Dict[int, Tuple[int, ...]]) -> Dict[str, List[float]]:
     """name -> [on-CPU s, user s, system s, disk write bytes] summed over threads of that
     name."""
-    names = thread_names(pid, list(after), sync_threads)
+    names = thread_names(pid, list(after))
     out: Dict[str, List[float]] = {}
     for tid, (ns, ut, st, wb) in after.items():
         ns0, ut0, st0, wb0 = before.get(tid, (0, 0, 0, 0))
@@ -131,7 +138,7 @@ def machine_busy() -> Tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
-def sample(pid: int, interval: float, count: int, sync_threads: int) -> None:
+def sample(pid: int, interval: float, count: int) -> None:
     prev, t_prev = thread_times(pid), time.monotonic()
     n = 0
     while count == 0 or n < count:
@@ -139,7 +146,7 @@ def sample(pid: int, interval: float, count: int, sync_threads: int) -> None:
         cur, t_cur = thread_times(pid), time.monotonic()
         if not cur:
             return
-        busy = by_name(pid, prev, cur, sync_threads)
+        busy = by_name(pid, prev, cur)
         wall = t_cur - t_prev
         print("  ".join(f"{name} {100 * v[0] / wall:5.1f}%" for name, v in sorted(busy.items())),
               flush=True)
@@ -147,7 +154,7 @@ def sample(pid: int, interval: float, count: int, sync_threads: int) -> None:
 
 
 def one_run(relay: Hubrelay, sessions: int, size: int, messages: int, mode: str, work: Path,
-            sync_threads: int, perf_file: Path | None, trace_file: Path | None) -> Dict[str, object]:
+            perf_file: Path | None, trace_file: Path | None) -> Dict[str, object]:
     pid = relay.root_pid
     before_count = relay.sink.count()
     perf = None
@@ -187,7 +194,7 @@ def one_run(relay: Hubrelay, sessions: int, size: int, messages: int, mode: str,
     cpus = os.cpu_count() or 1
     return {
         "ok": ok and source.returncode == 0, "wall": wall, "rate": messages / wall,
-        "threads": by_name(pid, threads0, threads1, sync_threads),
+        "threads": by_name(pid, threads0, threads1),
         "source_s": source_ns / 1e9, "sink_s": (sink1 - sink0) / 1e9,
         "machine_busy": (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]) * cpus,
         "load": os.getloadavg()[0], "messages": messages,
@@ -203,7 +210,7 @@ def report(sessions: int, size: int, run: int, r: Dict[str, object]) -> None:
           f"{r['rate']:.0f} msg/s (sink exact: {'yes' if r['ok'] else 'NO'}); "
           f"load avg {r['load']:.1f}; machine busy {r['machine_busy']:.2f} of "
           f"{os.cpu_count()} cores")
-    for name in ("io", "queue", "body-sync", "log-flush", "other"):
+    for name in THREAD_ORDER:
         if name not in threads:
             continue
         cpu, user, system, written = threads[name]
@@ -221,7 +228,6 @@ def main() -> int:
     ap.add_argument("--pid", type=int)
     ap.add_argument("--interval", type=float, default=1.0)
     ap.add_argument("--count", type=int, default=0)
-    ap.add_argument("--sync-threads", type=int, default=4)
     ap.add_argument("--points", default="10:1KiB,50:1KiB,10:100KiB,50:100KiB")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--messages", type=int, default=20000)
@@ -232,7 +238,7 @@ def main() -> int:
     ap.add_argument("--syscalls", type=Path)
     args = ap.parse_args()
     if args.pid:
-        sample(args.pid, args.interval, args.count, args.sync_threads)
+        sample(args.pid, args.interval, args.count)
         return 0
     if not args.binary:
         ap.error("BIN or --pid is needed")
@@ -255,7 +261,7 @@ def main() -> int:
                     trace_file = (args.trace / f"{name}.txt" if args.trace else
                                   args.syscalls / f"{name}.stat" if args.syscalls else None)
                     r = one_run(relay, sessions, size, messages, args.mode, work,
-                                args.sync_threads, perf_file, trace_file)
+                                perf_file, trace_file)
                 finally:
                     relay.stop()
                     shutil.rmtree(work / f"{label}-state", ignore_errors=True)

@@ -7,6 +7,7 @@
 // batch, so the batch size grows by itself with the load.
 #include "queue/message_queue.hpp"
 
+#include <pthread.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -274,6 +275,8 @@ void MessageQueue::Impl::shutdown() {
 }
 
 void MessageQueue::Impl::run_thread() {
+  // Named so that top -H, perf and bench/thread_cpu.py tell the threads apart.
+  pthread_setname_np(pthread_self(), "hr-queue");
   std::vector<Job> batch;  // reused: no allocation per round once warm
   for (;;) {
     {
