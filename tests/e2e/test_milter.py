@@ -91,11 +91,11 @@ class MilterCase(E2ETestCase):
         return [r for r in rows if stage is None or r["stage"] == stage]
 
     def relay_with_milter(self, port, default_action="tempfail", content_timeout="10s", command_timeout="10s",
-                          extra="", chain=("scripted",)):
+                          extra="", chain=("scripted",), sink_modes=()):
         """A relay whose inbound listener calls the filters named in `chain`; the first is
         [milter.scripted] at `port`, the others are given in `extra`."""
         self.relays = getattr(self, "relays", 0) + 1  # a sink of its own for each relay of a test
-        sink = self.start_sink(f"hub{self.relays}")
+        sink = self.start_sink(f"hub{self.relays}", modes=sink_modes)
         milter = "\n".join([
             "[milter.scripted]",
             f'address = "{address_of(port)}"',
@@ -359,6 +359,25 @@ class MilterModificationTest(MilterCase):
                                   capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
         self.assertEqual(released.returncode, 0, released.stderr)
         self.assertEqual(self.delivered(sink, mid).raw, received + edited)
+
+    def test_ret_hdrs_report_of_a_spooled_message_has_the_edited_header_section(self):
+        port = self.start_milter({"stages": {"eom": {"mods": [
+            {"op": "addheader", "name": "X-Scanned", "value": "yes"},
+            {"op": "chgheader", "name": "Subject", "idx": 1, "value": "edited"}]}}})
+        cfg, relay, sink = self.relay_with_milter(port, sink_modes=["permfail-rcpt=bad@example.com"])
+        body = b"".join(b"line %06d %s\r\n" % (i, b"h" * 60) for i in range(2000))  # spooled
+        _, msg = build_message(subject="original", to=["bad@example.com"], body=body)
+        with RawSmtp(INBOUND_HOST, cfg.inbound_port) as c:
+            self.assertEqual(c.reply().code, 220)
+            self.assertEqual(c.command("EHLO client.test").code, 250)
+            self.assert_transaction_open(c, rcpts=("bad@example.com",), mail_params=" RET=HDRS")
+            self.assert_data_accepted(c, msg)
+        report = wait_for(lambda: [m for m in sink.messages() if m.mail_from in ("", "<>")], WAIT,
+                          "the report to the sender")[0].raw
+        head = msg.split(CRLF + CRLF, 1)[0].replace(b"Subject: original", b"Subject: edited")
+        self.assertIn(head + CRLF + b"X-Scanned: yes" + CRLF + CRLF, report)
+        self.assertNotIn(b"Subject: original", report, "only the edited header section, once")
+        self.assertNotIn(body[:200], report, "RET=HDRS: no body")
 
     def test_chained_header_edits_of_a_spooled_message(self):
         second = self.start_milter({"stages": {"eom": {"mods": [
