@@ -86,7 +86,7 @@ class Session {
     }
     std::string input;
     std::size_t input_offset = 0;
-    auto buffer = std::make_unique<char[]>(read_chunk);
+    auto buffer = std::make_unique_for_overwrite<char[]>(read_chunk);  // a read overwrites what it returns
     bool write_failed = false;  // no TLS close_notify on a connection that already broke
 
     while (opened) {
