@@ -157,8 +157,8 @@ std::expected<const Spool*, std::string> AdminStore::spool() {
 
 std::expected<StoredBody, std::string> AdminStore::stored_body(MessageId id) {
   auto s = Statement::prepare(store_.handle(),
-                              "SELECT coalesce(m.body_file, ''), m.size, b.data, coalesce(m.body_prefix, '') FROM messages m "
-                              "LEFT JOIN bodies b ON b.message_id = m.id WHERE m.id = ?1");
+                              "SELECT coalesce(m.body_file, ''), m.size, b.data, coalesce(m.body_prefix, ''), "
+                              "coalesce(m.body_skip, 0) FROM messages m LEFT JOIN bodies b ON b.message_id = m.id WHERE m.id = ?1");
   if (!s) return std::unexpected("cannot read the body: " + reason());
   s->bind(1, id);
   const int rc = s->step();
@@ -167,7 +167,10 @@ std::expected<StoredBody, std::string> AdminStore::stored_body(MessageId id) {
   StoredBody body;
   body.file = s->column_text(0);
   body.file_size = static_cast<std::uint64_t>(s->column_int64(1));
-  if (!body.file.empty()) body.prefix = s->column_text(3);
+  if (!body.file.empty()) {
+    body.prefix = s->column_text(3);
+    body.skip = static_cast<std::uint64_t>(s->column_int64(4));
+  }
   if (body.file.empty() && !s->column_is_null(2))
     body.data = std::make_shared<const std::string>(s->column_blob(2));
   return body;
@@ -367,7 +370,8 @@ std::expected<MutationResult, std::string> AdminStore::finish(const Selection& s
         "WHERE message_id = ?1 AND state = 0 ORDER BY idx",
         "SELECT data, coalesce((SELECT body_file FROM messages WHERE id = ?1), ''), "
         "(SELECT size FROM messages WHERE id = ?1), "
-        "(SELECT coalesce(body_prefix, '') FROM messages WHERE id = ?1) FROM (SELECT 1) LEFT JOIN bodies ON message_id = ?1",
+        "(SELECT coalesce(body_prefix, '') FROM messages WHERE id = ?1), "
+        "(SELECT coalesce(body_skip, 0) FROM messages WHERE id = ?1) FROM (SELECT 1) LEFT JOIN bodies ON message_id = ?1",
         "INSERT INTO attempts(message_id, idx, at, hop, state, reply, kind) SELECT message_id, idx, ?3, NULL, ?2, ?4, 2 "
         "FROM recipients WHERE message_id = ?1 AND state = 0",
         "UPDATE recipients SET state = ?2, next_attempt = ?3, last_reply = ?4, updated_at = ?3, leased = 0, parked = 0, "
@@ -420,7 +424,10 @@ std::expected<MutationResult, std::string> AdminStore::finish(const Selection& s
         if (rc != SQLITE_ROW) return failed();
         original.body.file = stored_body.column_text(1);
         original.body.file_size = static_cast<std::uint64_t>(stored_body.column_int64(2));
-        if (!original.body.file.empty()) original.body.prefix = stored_body.column_text(3);
+        if (!original.body.file.empty()) {
+          original.body.prefix = stored_body.column_text(3);
+          original.body.skip = static_cast<std::uint64_t>(stored_body.column_int64(4));
+        }
         if (original.body.file.empty() && !stored_body.column_is_null(0))
           original.body.data = std::make_shared<const std::string>(stored_body.column_blob(0));
       }

@@ -5,17 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <array>
 #include <cerrno>
 
 namespace queue {
-namespace {
-
-constexpr std::size_t header_read_chunk = 4096;
-
-}  // namespace
-
 std::expected<BodyReader, std::error_code> BodyReader::open(const Spool& spool, std::string_view name) {
   auto fd = spool.open_body(name);
   if (!fd) return std::unexpected(fd.error());
@@ -58,22 +50,7 @@ std::expected<std::string, std::error_code> read_header_section(const Spool& spo
                                                                 std::size_t max_octets) {
   auto reader = BodyReader::open(spool, name);
   if (!reader) return std::unexpected(reader.error());
-  std::string header;
-  std::array<char, header_read_chunk> chunk{};
-  while (header.size() < max_octets) {
-    auto n = reader->read(std::span(chunk).first(std::min(chunk.size(), max_octets - header.size())));
-    if (!n) return std::unexpected(n.error());
-    if (*n == 0) break;
-    // Search from 3 octets back so a "\r\n\r\n" split between chunks is found.
-    const std::size_t from = header.size() >= 3 ? header.size() - 3 : 0;
-    header.append(chunk.data(), *n);
-    if (header.starts_with("\r\n")) return std::string("\r\n");
-    if (const auto blank = header.find("\r\n\r\n", from); blank != std::string::npos) {
-      header.resize(blank + 4);
-      return header;
-    }
-  }
-  return header;
+  return read_header_section(*reader, max_octets);
 }
 
 }  // namespace queue

@@ -13,6 +13,8 @@
 // file (the size shrank under us) is reported as end of file at the shorter size.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <expected>
@@ -37,6 +39,8 @@ class BodyReader {
 
   /// Back to the first octet (the next hop gets the whole body again).
   void rewind() noexcept { offset_ = 0; }
+  /// To `offset` octets from the start (a stored body that begins past the file's start).
+  void seek(std::uint64_t offset) noexcept { offset_ = offset; }
 
   /// The body's size when it was opened (for SIZE= and BDAT n).
   std::uint64_t size() const noexcept { return size_; }
@@ -57,5 +61,27 @@ std::expected<std::string, std::error_code> read_whole_body(const Spool& spool, 
 /// is none), read in chunks and capped at `max_octets`: what a RET=HDRS notice includes.
 std::expected<std::string, std::error_code> read_header_section(const Spool& spool, std::string_view name,
                                                                 std::size_t max_octets);
+
+/// The same from any reader with read(std::span<char>) -> expected<size_t, error_code>
+/// (0 at the end), from its current position.
+template <class Reader>
+std::expected<std::string, std::error_code> read_header_section(Reader& reader, std::size_t max_octets) {
+  std::string header;
+  std::array<char, 4096> chunk{};
+  while (header.size() < max_octets) {
+    auto n = reader.read(std::span(chunk).first(std::min(chunk.size(), max_octets - header.size())));
+    if (!n) return std::unexpected(n.error());
+    if (*n == 0) break;
+    // Search from 3 octets back so a "\r\n\r\n" split between chunks is found.
+    const std::size_t from = header.size() >= 3 ? header.size() - 3 : 0;
+    header.append(chunk.data(), *n);
+    if (header.starts_with("\r\n")) return std::string("\r\n");
+    if (const auto blank = header.find("\r\n\r\n", from); blank != std::string::npos) {
+      header.resize(blank + 4);
+      return header;
+    }
+  }
+  return header;
+}
 
 }  // namespace queue

@@ -41,7 +41,9 @@ std::string_view to_string(AttemptKind k) noexcept;
 /// Where a queued message's body is: inline in SQLite (`data`, bodies up to
 /// [queue] inline_body_max) or in a spool file (`file`, `file_size`; queue/spool.hpp).
 /// Neither: the body was freed (every recipient final). Readers do not care which:
-/// queue/stored_body_reader.hpp yields chunks for both.
+/// queue/stored_body_reader.hpp yields chunks for both. A spooled message is
+/// `prefix` followed by the file's octets from `skip` on: header edits after the file was
+/// written (a content filter's, then DKIM's) live beside it and the file is never rewritten.
 struct StoredBody {
   std::shared_ptr<const std::string> data;  // inline body, or null
   std::string file;                         // spool file name, or "" when inline
@@ -49,10 +51,13 @@ struct StoredBody {
   /// With `file`: header fields the message begins with, before the file's octets (the
   /// DKIM-Signature fields added after the file was written; schema v8). "" for none.
   std::string prefix;
+  /// With `file`: octets at the start of the file that are not part of the message (the
+  /// header section a filter's edited one, in `prefix`, replaced; schema v9). 0 for none.
+  std::uint64_t skip = 0;
 
   bool present() const noexcept { return data != nullptr || !file.empty(); }
   bool spooled() const noexcept { return !file.empty(); }
-  std::uint64_t size() const noexcept { return data ? data->size() : prefix.size() + file_size; }
+  std::uint64_t size() const noexcept { return data ? data->size() : prefix.size() + file_size - skip; }
 };
 
 struct NewMessage {
@@ -74,6 +79,9 @@ struct NewMessage {
   /// With `body_file`: header fields sent before the file's octets (StoredBody::prefix):
   /// a spool file cannot be prepended to without copying it.
   std::string body_prefix;
+  /// With `body_file`: octets at the file's start the message no longer has
+  /// (StoredBody::skip): the header section `body_prefix` replaces. 0 for none.
+  std::uint64_t body_skip = 0;
   UnixMillis received_at = 0;
   /// RCPT parameters per recipient (same index; DSN NOTIFY/ORCPT, RFC 3461). Shorter
   /// than `recipients` (or empty) means "" for the rest.

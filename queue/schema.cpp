@@ -114,6 +114,13 @@ constexpr std::string_view schema_v8_body_prefix = R"sql(
 ALTER TABLE messages ADD COLUMN body_prefix TEXT;
 )sql";
 
+// v9: octets at the start of a spooled message's file that are no longer part of it: a
+// content filter's header edits replace the file's header section with `body_prefix`
+// instead of copying the file (messages.size stays the file's size); NULL for none.
+constexpr std::string_view schema_v9_body_skip = R"sql(
+ALTER TABLE messages ADD COLUMN body_skip INTEGER;
+)sql";
+
 constexpr std::array migrations{
     Migration{1, "messages, bodies, recipients", schema_v1},
     Migration{2, "attempts history, recipient leases", schema_v2_operations},
@@ -123,6 +130,7 @@ constexpr std::array migrations{
     Migration{6, "attempt kinds and hop addresses, parked route and time", schema_v6_attempt_kinds},
     Migration{7, "message bodies in spool files", schema_v7_body_files},
     Migration{8, "header fields before a spooled body", schema_v8_body_prefix},
+    Migration{9, "octets of a spooled body replaced by its header fields", schema_v9_body_skip},
 };
 static_assert(migrations.back().version == latest_schema_version,
               "latest_schema_version must name the last migration");

@@ -150,6 +150,7 @@ std::expected<QueuedMessage, std::error_code> SqliteStore::insert(NewMessage&& m
     s.bind_text(10, message.body_file);
     s.bind(11, static_cast<std::int64_t>(message.held_reason.empty() ? 0 : 1));
     s.bind_text(12, spooled ? std::string_view(message.body_prefix) : std::string_view());
+    s.bind(13, static_cast<std::int64_t>(spooled ? message.body_skip : 0));
     if (const int rc = s.step(); rc != SQLITE_DONE) return std::unexpected(fail(rc));
     id = sqlite3_last_insert_rowid(db_.get());
   }
@@ -193,6 +194,7 @@ std::expected<QueuedMessage, std::error_code> SqliteStore::insert(NewMessage&& m
     stored.body.file = std::move(message.body_file);
     stored.body.file_size = size;
     stored.body.prefix = std::move(message.body_prefix);
+    stored.body.skip = message.body_skip;
   } else {
     stored.body.data = std::move(body);
   }
@@ -223,6 +225,7 @@ std::expected<std::vector<QueuedMessage>, std::error_code> SqliteStore::claim_du
       m.body.file = s.column_text(6);
       m.body.file_size = static_cast<std::uint64_t>(s.column_int64(7));
       m.body.prefix = s.column_text(8);
+      m.body.skip = static_cast<std::uint64_t>(s.column_int64(9));
     }
     if (rc != SQLITE_DONE) return std::unexpected(fail(rc));
   }

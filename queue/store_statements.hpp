@@ -51,11 +51,12 @@ inline constexpr std::array store_statements{
     // ?9: an id reserved with reserve_ids(), or 0 for the next one (AUTOINCREMENT).
     // ?10: the spool file holding the body, or '' for a body inline in `bodies`; ?11 held
     // (quarantined by a filter at the commit); ?12 the
-    // header fields sent before that file, or ''.
+    // header fields sent before that file, or ''; ?13 the octets of the file they replace.
     NamedSql{StoreSql::insert_message, "insert_message",
              "INSERT INTO messages(direction, listener, client_address, helo, sender, mail_parameters, "
-             "received_at, size, id, body_file, held, body_prefix) "
-             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, nullif(?9, 0), nullif(?10, ''), ?11, nullif(?12, ''))"},
+             "received_at, size, id, body_file, held, body_prefix, body_skip) "
+             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, nullif(?9, 0), nullif(?10, ''), ?11, nullif(?12, ''), "
+             "nullif(?13, 0))"},
     NamedSql{StoreSql::insert_body, "insert_body", "INSERT INTO bodies(message_id, data) VALUES(?1, ?2)"},
     NamedSql{StoreSql::insert_recipient, "insert_recipient",
              "INSERT INTO recipients(message_id, idx, address, state, attempts, next_attempt, updated_at, leased, "
@@ -68,7 +69,7 @@ inline constexpr std::array store_statements{
     // messages; anything cut is claimed by the next round.
     NamedSql{StoreSql::select_due_messages, "select_due_messages",
              "SELECT id, direction, listener, sender, mail_parameters, received_at, coalesce(body_file, ''), size, "
-             "coalesce(body_prefix, '') FROM messages "
+             "coalesce(body_prefix, ''), coalesce(body_skip, 0) FROM messages "
              "WHERE held = 0 AND id IN (SELECT message_id FROM recipients WHERE state = 0 AND next_attempt <= ?1 "
              "ORDER BY next_attempt LIMIT ?2 * 4) "
              "ORDER BY received_at, id LIMIT ?2"},

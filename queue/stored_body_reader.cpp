@@ -14,8 +14,10 @@ std::expected<StoredBodyReader, std::error_code> StoredBodyReader::open(const Sp
   auto file = BodyReader::open(*spool, body.file);
   if (!file) return std::unexpected(file.error());
   // The envelope's size is the truth: a file of another size lost data (or gained some).
-  if (file->size() != body.file_size) return std::unexpected(make_error_code(errc::io_error));
-  return StoredBodyReader(nullptr, std::move(*file), body.prefix.size() + body.file_size, body.prefix);
+  if (file->size() != body.file_size || body.skip > body.file_size)
+    return std::unexpected(make_error_code(errc::io_error));
+  file->seek(body.skip);
+  return StoredBodyReader(nullptr, std::move(*file), body.size(), body.prefix, body.skip);
 }
 
 std::expected<std::size_t, std::error_code> StoredBodyReader::read(std::span<char> buffer) {
@@ -42,7 +44,7 @@ std::expected<std::size_t, std::error_code> StoredBodyReader::read(std::span<cha
 
 void StoredBodyReader::rewind() noexcept {
   offset_ = 0;
-  if (file_) file_->rewind();
+  if (file_) file_->seek(skip_);
 }
 
 std::expected<std::string, std::error_code> load_stored_body(const Spool* spool, const StoredBody& body) {
@@ -57,6 +59,13 @@ std::expected<std::string, std::error_code> load_stored_body(const Spool* spool,
     filled += *n;
   }
   return whole;
+}
+
+std::expected<std::string, std::error_code> load_stored_header_section(const Spool* spool, const StoredBody& body,
+                                                                       std::size_t max_octets) {
+  auto reader = StoredBodyReader::open(spool, body);
+  if (!reader) return std::unexpected(reader.error());
+  return read_header_section(*reader, max_octets);
 }
 
 }  // namespace queue

@@ -344,8 +344,7 @@ queue::QueuedMessage DeliveryEngine::with_body_for_notice(const queue::QueuedMes
   if (!queued.body.spooled() || spool_ == nullptr) return copy;
   auto text = wants_full_return(queued.mail_parameters)
                   ? queue::load_stored_body(spool_, queued.body)
-                  : queue::read_header_section(*spool_, queued.body.file, header_section_cap);
-  if (text && !wants_full_return(queued.mail_parameters)) text->insert(0, queued.body.prefix);
+                  : queue::load_stored_header_section(spool_, queued.body, header_section_cap);
   if (!text) {
     spdlog::error("qid={} cannot read the body for the report: {}", queue::format_queue_id(queued.id),
                   text.error().message());

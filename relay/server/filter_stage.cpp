@@ -70,6 +70,23 @@ std::string_view default_action_name(conf::MilterConfig::DefaultAction action) {
   return "tempfail";
 }
 
+// A spooled message's header section as the filters so far left it, and where its body
+// starts in the file: a filter's edited section is in the envelope (body_prefix) and
+// replaces the file's first body_skip octets; otherwise the file's own section is read.
+struct SpooledHead {
+  std::string section;
+  std::uint64_t body_at = 0;
+};
+
+std::optional<SpooledHead> spooled_head(const queue::Spool& spool, const queue::NewMessage& message,
+                                        std::string_view file_name) {
+  if (message.body_skip > 0 || !message.body_prefix.empty()) return SpooledHead{message.body_prefix, message.body_skip};
+  auto head = queue::read_header_section(spool, file_name, 4 * 1024 * 1024);
+  if (!head) return std::nullopt;
+  const std::uint64_t body_at = head->size();
+  return SpooledHead{std::move(*head), body_at};
+}
+
 }  // namespace
 
 struct FilterStage::Filter {
@@ -276,10 +293,11 @@ asio::awaitable<FilterStage::Outcome> FilterStage::run_filter(Filter& filter, qu
   std::optional<queue::BodyReader> reader;
   if (file) {
     auto opened = queue::BodyReader::open(*spool_, file->name());
-    auto head = queue::read_header_section(*spool_, file->name(), 4 * 1024 * 1024);
+    auto head = spooled_head(*spool_, message, file->name());
     if (!opened || !head) co_return Outcome{Kind::failed, Stage::header, {}, {}, "cannot read the spooled body"};
     reader.emplace(std::move(*opened));
-    section = std::move(*head);
+    reader->seek(head->body_at);  // the body follows the section sent below
+    section = std::move(head->section);
   } else {
     const auto end = milter::header_section_end(message.body);
     section = message.body.substr(0, end.value_or(message.body.size()));
@@ -300,18 +318,9 @@ asio::awaitable<FilterStage::Outcome> FilterStage::run_filter(Filter& filter, qu
     if (auto verdict = judge(outcome, Stage::eoh)) co_return *verdict;
   }
   if (filter.conversation.wants_body()) {
-    std::string chunk(milter::body_chunk_max, '\0');
+    std::string chunk;  // not zero-filled: each read overwrites the octets it returns
+    chunk.resize_and_overwrite(milter::body_chunk_max, [](char*, std::size_t n) { return n; });
     std::uint64_t offset = section.size();
-    if (reader) {
-      // Skip the header section (already sent), then stream the body from the file.
-      std::uint64_t skipped = 0;
-      while (skipped < section.size()) {
-        const std::size_t want = std::min<std::uint64_t>(chunk.size(), section.size() - skipped);
-        auto n = reader->read(std::span<char>(chunk.data(), want));
-        if (!n || *n == 0) co_return Outcome{Kind::failed, Stage::body, {}, {}, "cannot read the spooled body"};
-        skipped += *n;
-      }
-    }
     while (filter.conversation.wants_body()) {
       std::string_view piece;
       if (reader) {
@@ -343,10 +352,12 @@ asio::awaitable<std::optional<std::string>> FilterStage::apply_edits(Filter& fil
                             message.recipient_parameters};
   envelope.recipient_parameters.resize(envelope.recipients.size());
   std::string section;
+  std::uint64_t body_at = 0;  // spooled: where the body starts in the file
   if (file) {
-    auto head = queue::read_header_section(*spool_, file->name(), 4 * 1024 * 1024);
+    auto head = spooled_head(*spool_, message, file->name());
     if (!head) co_return "cannot read the spooled body";
-    section = std::move(*head);
+    section = std::move(head->section);
+    body_at = head->body_at;
   } else {
     section = message.body.substr(0, milter::header_section_end(message.body).value_or(message.body.size()));
   }
@@ -360,46 +371,36 @@ asio::awaitable<std::optional<std::string>> FilterStage::apply_edits(Filter& fil
     message.recipient_parameters = std::move(envelope.recipient_parameters);
   }
   if (!edits.headers_changed && !edits.body) co_return std::nullopt;
-  const std::size_t old_section = std::min(section.size(), file ? file->size() : message.body.size());
   if (!file) {
+    const std::size_t old_section = std::min(section.size(), message.body.size());
     std::string body = edits.body ? std::move(*edits.body) : message.body.substr(old_section);
     message.body = std::move(edits.header_section);
     message.body += body;
     co_return std::nullopt;
   }
-  // A spooled body is rewritten to a new file: the new header section, then the
-  // replacement or the old body streamed across; the commit flushes it.
+  if (!edits.body) {
+    // Only the header section changed: it goes in the envelope and replaces the file's
+    // first body_at octets for every reader (queue/stored_body_reader), as Postfix keeps
+    // header edits apart from the body: no copy of the file, no second flush.
+    message.body_prefix = std::move(edits.header_section);
+    message.body_skip = body_at;
+    co_return std::nullopt;
+  }
+  // A replaced body is written to a new file, after the new header section; the commit
+  // flushes it.
   if (body_sync_ == nullptr) co_return "no body sync pool";
   auto writer = queue::BodyWriter::create(*spool_);
   if (!writer) co_return "cannot create a spool file: " + writer.error().message();
   std::error_code error = writer->append(edits.header_section);
-  if (!error && edits.body) {
-    error = writer->append(*edits.body);
-  } else if (!error) {
-    auto reader = queue::BodyReader::open(*spool_, file->name());
-    if (!reader) co_return "cannot read the spooled body";
-    std::string chunk(64 * 1024, '\0');
-    std::uint64_t position = 0;
-    while (!error) {
-      auto n = reader->read(std::span<char>(chunk.data(), chunk.size()));
-      if (!n) co_return "cannot read the spooled body";
-      if (*n == 0) break;
-      std::string_view piece(chunk.data(), *n);
-      if (position < old_section) {
-        const std::size_t drop = std::min<std::uint64_t>(piece.size(), old_section - position);
-        position += drop;
-        piece.remove_prefix(drop);
-      }
-      position += piece.size();
-      if (!piece.empty()) error = writer->append(piece);
-    }
-  }
+  if (!error) error = writer->append(*edits.body);
   if (error) co_return "cannot write the spool file: " + error.message();
   auto finished = writer->finish();
   if (!finished) co_return "cannot write the spool file: " + finished.error().message();
   // The commit flushes the new file as it does a received one (queue_bridge commit_spooled).
   message.body_file = finished->name();
   message.body_file_size = finished->size();
+  message.body_prefix.clear();  // the new file holds the whole message
+  message.body_skip = 0;
   file = std::move(*finished);  // the old file unlinks itself
   co_return std::nullopt;
 }

@@ -6,8 +6,10 @@
 // HELO once per session, then MAIL, each RCPT, DATA, the headers, end of headers, the
 // body in chunks of at most 64 KiB (a spooled body is read from its file with
 // queue/body_reader, never loaded whole) and end of message; applying each filter's
-// modifications to the message (headers, body — rewritten to a new spool file when the
-// body is spooled — and envelope) before the next filter and the commit; each filter's
+// modifications to the message (headers, body and envelope) before the next filter and
+// the commit: for a spooled body, a changed header section goes in the envelope
+// (NewMessage::body_prefix, replacing the file's first body_skip octets) and the file is
+// left alone; only a replaced body is written to a new spool file; each filter's
 // default action when it is down, times out, misbehaves or closes; the log line and
 // counters of each filter decision.
 // A refusal at connect or HELO refuses every later message of the session too.

@@ -98,7 +98,8 @@ asio::awaitable<std::expected<void, std::string>> MilterLink::write(std::string_
 }
 
 asio::awaitable<std::expected<milter::Packet, std::string>> MilterLink::read(std::chrono::milliseconds timeout) {
-  std::string buffer(16 * 1024, '\0');
+  std::string buffer;  // not zero-filled (once per reply): a read overwrites the octets it returns
+  buffer.resize_and_overwrite(16 * 1024, [](char*, std::size_t n) { return n; });
   deadline_.arm(timeout);
   for (;;) {
     auto next = reader_.next();

@@ -86,7 +86,7 @@ class Session {
     }
     std::string input;
     std::size_t input_offset = 0;
-    auto buffer = std::make_unique<char[]>(read_chunk);
+    auto buffer = std::make_unique_for_overwrite<char[]>(read_chunk);  // a read overwrites what it returns
     bool write_failed = false;  // no TLS close_notify on a connection that already broke
 
     while (opened) {
@@ -398,7 +398,8 @@ class Session {
     // DKIM (relay/server/signing_stage): signs what the filters left; never refuses.
     std::string signatures;
     if (signing_.enabled()) signatures = co_await signing_.sign(message, file, body_number, filters_.enabled());
-    const std::uint64_t size = file ? message.body_prefix.size() + file->size() : message.body.size();
+    const std::uint64_t size =
+        file ? message.body_prefix.size() + file->size() - message.body_skip : message.body.size();
     const queue::UnixMillis lease_until = unix_now_ms() + fresh_lease_ms;
     CommitResult result = std::unexpected(make_error_code(queue::errc::internal));
     if (file) {

@@ -110,7 +110,9 @@ asio::awaitable<std::string> SigningStage::sign(queue::NewMessage& message, std:
   const bool streamed = splitter && streamed_body_ == body_number && !changed;
   if (!streamed) splitter = std::make_unique<Splitter>(signer_->body_hasher(direction_));
   bool fits = splitter->fits();
-  // Hashed while it streamed in, unless a filter may have changed it: then read it again.
+  // Hashed while it streamed in, unless a filter may have changed it: then read it again,
+  // as it will be stored: a filter's header section (body_prefix), then the file from
+  // body_skip on (the file's own header section, when the prefix replaced it, is not hashed).
   if (!streamed && file) {
     if (spool_ == nullptr) {
       fail("", "", "read", "no spool");
@@ -121,7 +123,10 @@ asio::awaitable<std::string> SigningStage::sign(queue::NewMessage& message, std:
       fail("", "", "read", "cannot read the spooled body: " + reader.error().message());
       co_return std::string();
     }
-    std::string chunk(chunk_size, '\0');
+    reader->seek(message.body_skip);
+    fits = splitter->feed(message.body_prefix);
+    std::string chunk;  // not zero-filled: each read overwrites the octets it returns
+    chunk.resize_and_overwrite(chunk_size, [](char*, std::size_t n) { return n; });
     while (fits) {
       auto n = reader->read(std::span<char>(chunk.data(), chunk.size()));
       if (!n) {
@@ -151,7 +156,7 @@ asio::awaitable<std::string> SigningStage::sign(queue::NewMessage& message, std:
   }
   if (result.fields.empty()) co_return std::string();
   if (file) {
-    message.body_prefix = std::move(result.fields);  // stored beside the file, sent before it
+    message.body_prefix.insert(0, result.fields);  // stored beside the file, sent before it
   } else {
     message.body.insert(0, result.fields);
   }

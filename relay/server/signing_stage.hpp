@@ -6,10 +6,11 @@
 // section and body hashes are computed while the body streams in (observe(), beside the
 // spooler's drain: the header section is kept, the body only hashed); when a content
 // filter ran they are computed again from the message as the filters left it (a spooled
-// body read from its file in chunks). The signing pool signs off the I/O thread
+// body: the header section a filter put in the envelope, then its file in chunks from
+// where that section ends). The signing pool signs off the I/O thread
 // (relay/dkim/signing_pool); the DKIM-Signature fields then go first in the message: an
 // inline body gets them prepended; a spooled body keeps its file and the fields go in the
-// envelope (NewMessage::body_prefix), which every reader of the stored message sends
+// envelope before any fields already there (NewMessage::body_prefix), which every reader of the stored message sends
 // before the file (queue/stored_body_reader): no copy of the body. They come before our
 // Received: field, the order a later hop's trace fields take too (each hop adds its
 // fields on top); Received: is not signed, so either order verifies.

@@ -5,7 +5,9 @@ Owns: the end-to-end contract of [milter.NAME] and listener `milters` (docs/conf
 a scripted filter on python3-milter (tests/e2e/scripted_milter.py) answers every verdict at
 every stage and every modification; the client sees the filter's reply, the sink receives
 exactly the modified message (byte for byte) or nothing; quarantine holds the message
-(`queue list --held`, `release`); discard answers 250 and stores nothing; a filter that is
+(`queue list --held`, `release`); header edits of a spooled (large) message are stored beside
+its spool file, which stays as received (docs/queue.md), while delivery and `queue show --eml`
+carry the edits; discard answers 250 and stores nothing; a filter that is
 down, slow, dies mid-message or sends something malformed gets its default_action. In every
 case nothing acknowledged is lost and nothing refused is delivered. The real filters of
 tests/e2e/filter_rigs.py run behind hubrelay too: rspamd (reject marker with its text, its
@@ -89,11 +91,11 @@ class MilterCase(E2ETestCase):
         return [r for r in rows if stage is None or r["stage"] == stage]
 
     def relay_with_milter(self, port, default_action="tempfail", content_timeout="10s", command_timeout="10s",
-                          extra="", chain=("scripted",)):
+                          extra="", chain=("scripted",), sink_modes=()):
         """A relay whose inbound listener calls the filters named in `chain`; the first is
         [milter.scripted] at `port`, the others are given in `extra`."""
         self.relays = getattr(self, "relays", 0) + 1  # a sink of its own for each relay of a test
-        sink = self.start_sink(f"hub{self.relays}")
+        sink = self.start_sink(f"hub{self.relays}", modes=sink_modes)
         milter = "\n".join([
             "[milter.scripted]",
             f'address = "{address_of(port)}"',
@@ -328,6 +330,73 @@ class MilterModificationTest(MilterCase):
         self.assertTrue(raw.endswith(b"X-Scanned: yes" + CRLF + CRLF + body))
         self.assertEqual(sum(e["size"] for e in self.events("body")), len(body))
         self.assertTrue(all(e["size"] <= 65535 for e in self.events("body")))
+
+    def test_header_edits_of_a_spooled_message_leave_its_file_as_received(self):
+        mods = [{"op": "addheader", "name": "X-Spam-Flag", "value": "YES"},
+                {"op": "chgheader", "name": "Subject", "idx": 1, "value": "[SPAM] changed"},
+                {"op": "chgheader", "name": "X-Remove", "idx": 1, "value": ""},
+                {"op": "quarantine", "reason": "held large"}]
+        port = self.start_milter({"stages": {"eom": {"mods": mods}}})
+        cfg, relay, sink = self.relay_with_milter(port)
+        body = b"".join(b"line %06d %s\r\n" % (i, b"y" * 60) for i in range(2000))  # about 145 KiB: spooled
+        mid, msg = build_message(subject="original", body=body, extra_headers=[b"X-Remove: gone"])
+        reply = self.transaction(cfg, msg)
+        self.assertEqual(reply.code, 250)
+        qid = reply.lines[-1].rsplit(" ", 1)[-1]
+        edited = (msg.replace(b"Subject: original\r\n", b"Subject: [SPAM] changed\r\n")
+                  .replace(b"X-Remove: gone\r\n", b"")
+                  .replace(CRLF + CRLF, CRLF + b"X-Spam-Flag: YES" + CRLF + CRLF, 1))
+        # The one spool file is the message as it was received: the edits were not copied in.
+        spool = Path(cfg.state_dir) / "spool"
+        files = sorted(spool.iterdir())
+        self.assertEqual(len(files), 1, [f.name for f in files])
+        self.assert_received_prepended(msg, files[0].read_bytes())
+        shown = subprocess.run([relay_binary(), "queue", "show", qid, "--eml", "--config", str(self.config_path)],
+                               capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+        received = self.assert_received_prepended(edited, shown.stdout)
+        released = subprocess.run([relay_binary(), "queue", "release", "--all", "--config", str(self.config_path)],
+                                  capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        self.assertEqual(released.returncode, 0, released.stderr)
+        self.assertEqual(self.delivered(sink, mid).raw, received + edited)
+
+    def test_ret_hdrs_report_of_a_spooled_message_has_the_edited_header_section(self):
+        port = self.start_milter({"stages": {"eom": {"mods": [
+            {"op": "addheader", "name": "X-Scanned", "value": "yes"},
+            {"op": "chgheader", "name": "Subject", "idx": 1, "value": "edited"}]}}})
+        cfg, relay, sink = self.relay_with_milter(port, sink_modes=["permfail-rcpt=bad@example.com"])
+        body = b"".join(b"line %06d %s\r\n" % (i, b"h" * 60) for i in range(2000))  # spooled
+        _, msg = build_message(subject="original", to=["bad@example.com"], body=body)
+        with RawSmtp(INBOUND_HOST, cfg.inbound_port) as c:
+            self.assertEqual(c.reply().code, 220)
+            self.assertEqual(c.command("EHLO client.test").code, 250)
+            self.assert_transaction_open(c, rcpts=("bad@example.com",), mail_params=" RET=HDRS")
+            self.assert_data_accepted(c, msg)
+        report = wait_for(lambda: [m for m in sink.messages() if m.mail_from in ("", "<>")], WAIT,
+                          "the report to the sender")[0].raw
+        head = msg.split(CRLF + CRLF, 1)[0].replace(b"Subject: original", b"Subject: edited")
+        self.assertIn(head + CRLF + b"X-Scanned: yes" + CRLF + CRLF, report)
+        self.assertNotIn(b"Subject: original", report, "only the edited header section, once")
+        self.assertNotIn(body[:200], report, "RET=HDRS: no body")
+
+    def test_chained_header_edits_of_a_spooled_message(self):
+        second = self.start_milter({"stages": {"eom": {"mods": [
+            {"op": "chgheader", "name": "Subject", "idx": 1, "value": "second"}]}}}, name="second")
+        first = self.start_milter({"stages": {"eom": {"mods": [
+            {"op": "addheader", "name": "X-First", "value": "1"},
+            {"op": "chgheader", "name": "Subject", "idx": 1, "value": "first"}]}}}, name="first")
+        extra = f'\n[milter.second]\naddress = "inet:127.0.0.1:{second}"\n'
+        cfg, relay, sink = self.relay_with_milter(first, extra=extra, chain=("scripted", "second"))
+        body = b"".join(b"line %06d %s\r\n" % (i, b"z" * 60) for i in range(2000))
+        mid, msg = build_message(subject="chain", body=body)
+        self.assertEqual(self.transaction(cfg, msg).code, 250)
+        raw = self.delivered(sink, mid).raw
+        edited = msg.replace(b"Subject: chain\r\n", b"Subject: second\r\n").replace(
+            CRLF + CRLF, CRLF + b"X-First: 1" + CRLF + CRLF, 1)
+        self.assert_received_prepended(edited, raw)
+        seen = {e["name"]: e["value"] for e in self.events("header", name="second")}
+        self.assertEqual((seen.get("X-First"), seen.get("Subject")), ("1", "first"))
+        self.assertEqual("".join(e["text"] for e in self.events("body", name="second")).encode("latin-1"), body)
 
     def test_bdat_goes_through_the_same_path(self):
         port = self.start_milter({"stages": {"eom": {"mods": [

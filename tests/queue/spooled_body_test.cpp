@@ -1,10 +1,11 @@
-// tests/queue/spooled_body_test.cpp — messages whose body is a spool file (schema v7, v8):
+// tests/queue/spooled_body_test.cpp — messages whose body is a spool file (schema v7-v9):
 // stored without a bodies row and claimed with the file's name and size; read back in
 // chunks by StoredBodyReader like an inline body; the file unlinked only after the
 // COMMIT that made the message final (delivery, administrator delete or bounce); a v6
 // database upgrades with its inline bodies untouched; the orphan scan sees both
 // directions against the names the store returns; header fields stored beside the file
-// (v8, the DKIM-Signature of a spooled message) are read before it by every reader.
+// (v8, the DKIM-Signature of a spooled message) are read before it by every reader; a
+// header section stored beside the file replaces the file's own (v9, skip), for every reader.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -77,6 +78,50 @@ class SpooledBodyTest : public ::testing::Test {
                                  });
     EXPECT_TRUE(finished) << finished.error();
     return returned;
+  }
+
+  // Stores two copies of big_ with `prefix` and `skip` (schema v8, v9), then checks that
+  // delivery (claimed, read in chunks of any size), `queue show --eml` (AdminStore::body)
+  // and a report returning the whole message (the second copy, bounced) read `expected`.
+  void expect_every_reader_sees(const std::string& prefix, std::uint64_t skip, const std::string& expected) {
+    const SpoolEntry kept = write_body(big_);
+    const SpoolEntry bounced = write_body(big_);
+    std::vector<MessageId> ids;
+    {
+      auto store = SqliteStore::open(dir_.file("queue.db"));
+      ASSERT_TRUE(store) << store.error();
+      ASSERT_FALSE(store->begin());
+      for (const SpoolEntry* f : {&kept, &bounced}) {
+        NewMessage m = spooled_message(*f);
+        m.body_prefix = prefix;
+        m.body_skip = skip;
+        auto stored = store->insert(std::move(m), 0);
+        ASSERT_TRUE(stored);
+        EXPECT_EQ(stored->body.prefix, prefix);
+        EXPECT_EQ(stored->body.skip, skip);
+        EXPECT_EQ(stored->body.size(), expected.size());
+        ids.push_back(stored->id);
+      }
+      ASSERT_FALSE(store->commit());
+      ASSERT_FALSE(store->begin());
+      auto claimed = store->claim_due(10, 1000, 10);
+      ASSERT_FALSE(store->commit());
+      ASSERT_TRUE(claimed);
+      ASSERT_EQ(claimed->size(), 2u);
+      const StoredBody& body = claimed->front().body;
+      EXPECT_EQ(body.prefix, prefix);
+      EXPECT_EQ(body.skip, skip);
+      EXPECT_EQ(read_all(spool_.get(), body, 4096), expected);
+      EXPECT_EQ(read_all(spool_.get(), body, 7), expected);  // chunk borders anywhere
+      EXPECT_EQ(*load_stored_body(spool_.get(), body), expected);
+      auto reader = StoredBodyReader::open(spool_.get(), body);
+      ASSERT_TRUE(reader);
+      EXPECT_EQ(reader->size(), expected.size());
+    }
+    auto admin = AdminStore::open(dir_.file("queue.db"));
+    ASSERT_TRUE(admin) << admin.error();
+    EXPECT_EQ(*admin->body(ids[0]), expected);
+    EXPECT_EQ(bounce(*admin, ids[1]), expected);
   }
 
   std::int64_t count(SqliteStore& store, const char* sql) {
@@ -228,42 +273,92 @@ TEST_F(SpooledBodyTest, AdministratorShowsDeletesAndBouncesSpooledMessages) {
 // (AdminStore::body) and a report returning the whole message.
 TEST_F(SpooledBodyTest, PrefixFieldsAreReadBeforeTheFile) {
   const std::string prefix = "DKIM-Signature: v=1; d=example.com;\r\n\tb=abc\r\n";
-  const SpoolEntry file = write_body(big_);
-  const SpoolEntry bounced = write_body(big_);
-  std::vector<MessageId> ids;
+  expect_every_reader_sees(prefix, 0, prefix + big_);
+}
+
+// A content filter's edited header section is stored beside the file and replaces the
+// file's own header section (`skip` octets, schema v9) for every reader, also after a
+// restart; the spool checks still see the file's whole size.
+TEST_F(SpooledBodyTest, PrefixReplacesTheSkippedHeaderSectionForEveryReader) {
+  const std::string old_head = "Subject: big\r\n\r\n";
+  ASSERT_TRUE(big_.starts_with(old_head));
+  const std::string head = "DKIM-Signature: v=1; d=example.com;\r\n\tb=abc\r\nSubject: edited\r\nX-Spam: no\r\n\r\n";
+  const std::string edited = head + big_.substr(old_head.size());
+  expect_every_reader_sees(head, old_head.size(), edited);
   {
-    auto store = SqliteStore::open(dir_.file("queue.db"));
+    auto store = SqliteStore::open(dir_.file("queue.db"));  // as after a restart
     ASSERT_TRUE(store) << store.error();
+    EXPECT_EQ(count(*store, "SELECT max(size) FROM messages"), static_cast<std::int64_t>(big_.size()));
+    auto known = store->spooled_bodies();  // what the start-up check compares with the directory
+    ASSERT_TRUE(known);
+    ASSERT_EQ(known->size(), 1u);  // the other one was bounced
+    EXPECT_EQ(known->front().size, big_.size());
     ASSERT_FALSE(store->begin());
-    for (const SpoolEntry* f : {&file, &bounced}) {
-      NewMessage m = spooled_message(*f);
-      m.body_prefix = prefix;
-      auto stored = store->insert(std::move(m), 0);
-      ASSERT_TRUE(stored);
-      EXPECT_EQ(stored->body.prefix, prefix);
-      EXPECT_EQ(stored->body.size(), prefix.size() + big_.size());
-      ids.push_back(stored->id);
-    }
+    auto claimed = store->claim_due(1000000, 2000000, 10);
     ASSERT_FALSE(store->commit());
+    ASSERT_TRUE(claimed);
+    ASSERT_EQ(claimed->size(), 1u);
+    const StoredBody& body = claimed->front().body;
+    EXPECT_EQ(body.skip, old_head.size());
+    EXPECT_EQ(*load_stored_body(spool_.get(), body), edited);
+    EXPECT_EQ(*load_stored_header_section(spool_.get(), body, 1024 * 1024), head);  // RET=HDRS
+    auto reader = StoredBodyReader::open(spool_.get(), body);
+    ASSERT_TRUE(reader);
+    std::string first(head.size() + 5, '\0');
+    ASSERT_EQ(reader->read(std::span(first).first(head.size())).value_or(0), head.size());
+    ASSERT_EQ(reader->read(std::span(first).subspan(head.size())).value_or(0), 5u);
+    EXPECT_EQ(first, edited.substr(0, first.size()));
+    reader->rewind();  // the next hop starts over: the prefix, then the file past the skip
+    std::string again(first.size(), '\0');
+    ASSERT_EQ(reader->read(std::span(again).first(head.size())).value_or(0), head.size());
+    ASSERT_EQ(reader->read(std::span(again).subspan(head.size())).value_or(0), 5u);
+    EXPECT_EQ(again, first);
+    // More to skip than the file has: an error, never a wrapped size.
+    StoredBody broken = body;
+    broken.skip = body.file_size + 1;
+    EXPECT_EQ(StoredBodyReader::open(spool_.get(), broken).error(), make_error_code(errc::io_error));
+  }
+}
+
+// A database written with schema v8 (header fields before the file, no skip) opens as v9:
+// its spooled messages read back exactly as before, their files whole.
+TEST_F(SpooledBodyTest, V8DatabaseUpgradesWithItsPrefixedBodies) {
+  const std::string path = dir_.file("q.db");
+  const std::string prefix = "DKIM-Signature: v=1; d=example.com;\r\n\tb=abc\r\n";
+  const SpoolEntry file = write_body(big_);
+  {
+    auto db = open_connection(path);
+    ASSERT_TRUE(db) << db.error();
+    auto reached = migrate(db->get(), schema_migrations().first(8));
+    ASSERT_TRUE(reached) << reached.error();
+    ASSERT_EQ(*reached, 8);
+    const std::string insert = "INSERT INTO messages(direction, listener, client_address, helo, sender, mail_parameters, "
+                               "received_at, size, body_file, body_prefix) VALUES(0, 'in', '', 'h', 's@x.example', '', "
+                               "1, " + std::to_string(file.size) + ", '" + file.name + "', '" + prefix + "')";
+    ASSERT_EQ(execute(db->get(), insert.c_str()), SQLITE_OK);
+    ASSERT_EQ(execute(db->get(), "INSERT INTO recipients(message_id, idx, address, state, attempts, next_attempt) "
+                                 "VALUES(1, 0, 'r@y.example', 0, 0, 0)"),
+              SQLITE_OK);
+  }
+  {
+    auto store = SqliteStore::open(path);
+    ASSERT_TRUE(store) << store.error();
+    EXPECT_EQ(schema_version(store->handle()).value_or(-1), latest_schema_version);
     ASSERT_FALSE(store->begin());
     auto claimed = store->claim_due(10, 1000, 10);
     ASSERT_FALSE(store->commit());
     ASSERT_TRUE(claimed);
-    ASSERT_EQ(claimed->size(), 2u);
+    ASSERT_EQ(claimed->size(), 1u);
     const StoredBody& body = claimed->front().body;
     EXPECT_EQ(body.prefix, prefix);
-    EXPECT_EQ(read_all(spool_.get(), body, 4096), prefix + big_);
-    EXPECT_EQ(read_all(spool_.get(), body, 7), prefix + big_);  // chunk borders anywhere
+    EXPECT_EQ(body.skip, 0u);
+    EXPECT_EQ(body.size(), prefix.size() + big_.size());
     EXPECT_EQ(*load_stored_body(spool_.get(), body), prefix + big_);
-    auto reader = StoredBodyReader::open(spool_.get(), body);
-    ASSERT_TRUE(reader);
-    EXPECT_EQ(reader->size(), prefix.size() + big_.size());
+    EXPECT_EQ(*load_stored_header_section(spool_.get(), body, 1024 * 1024), prefix + "Subject: big\r\n\r\n");
   }
-  auto admin = AdminStore::open(dir_.file("queue.db"));
+  auto admin = AdminStore::open(path);
   ASSERT_TRUE(admin) << admin.error();
-  EXPECT_EQ(*admin->body(ids[0]), prefix + big_);
-  const std::string returned = bounce(*admin, ids[1]);
-  EXPECT_EQ(returned, prefix + big_);
+  EXPECT_EQ(*admin->body(1), prefix + big_);
 }
 
 // Start-up: the store's names against the directory, both directions.
