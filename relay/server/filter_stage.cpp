@@ -95,13 +95,12 @@ struct FilterStage::Outcome {
 
 FilterStage::FilterStage(const asio::any_io_executor& executor, const conf::Config& config,
                          const conf::ListenerConfig& listener, ListenerCounters& counters, std::string session_id,
-                         queue::Spool* spool, queue::BodySyncPool* body_sync)
+                         queue::Spool* spool)
     : executor_(executor),
       listener_(listener.name),
       counters_(counters),
       session_id_(std::move(session_id)),
-      spool_(spool),
-      body_sync_(body_sync) {
+      spool_(spool) {
   for (const auto& name : listener.milters)
     if (const conf::MilterConfig* milter = config.find_milter(name))
       filters_.push_back(std::make_unique<Filter>(executor, *milter));
@@ -369,7 +368,6 @@ asio::awaitable<std::optional<std::string>> FilterStage::apply_edits(Filter& fil
   }
   // A spooled body is rewritten to a new file: the new header section, then the
   // replacement or the old body streamed across; the commit flushes it.
-  if (body_sync_ == nullptr) co_return "no body sync pool";
   auto writer = queue::BodyWriter::create(*spool_);
   if (!writer) co_return "cannot create a spool file: " + writer.error().message();
   std::error_code error = writer->append(edits.header_section);

@@ -30,7 +30,6 @@
 
 namespace queue {
 class Spool;
-class BodySyncPool;
 }  // namespace queue
 
 namespace relay {
@@ -63,10 +62,12 @@ bool answer_unstored(const FilterVerdict& verdict, ServerFsm& fsm, std::string_v
 
 class FilterStage {
  public:
-  /// `spool` and `body_sync` may be null (every body inline).
+  /// `spool` may be null (every body inline). A spooled body is never reached without
+  /// a body sync pool: the session refuses it before the filters run, and the commit
+  /// flushes the file a filter rewrote as it does a received one.
   FilterStage(const boost::asio::any_io_executor& executor, const conf::Config& config,
               const conf::ListenerConfig& listener, ListenerCounters& counters, std::string session_id,
-              queue::Spool* spool, queue::BodySyncPool* body_sync);
+              queue::Spool* spool);
   ~FilterStage();
   FilterStage(const FilterStage&) = delete;
   FilterStage& operator=(const FilterStage&) = delete;
@@ -95,7 +96,6 @@ class FilterStage {
   ListenerCounters& counters_;
   std::string session_id_;
   queue::Spool* spool_;
-  queue::BodySyncPool* body_sync_;
   std::vector<std::unique_ptr<Filter>> filters_;
 };
 

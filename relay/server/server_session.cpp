@@ -63,8 +63,7 @@ class Session {
         fsm_(listener.settings, listener.policy, peer_, id_),
         spooler_(services.spool, services.config.queue.inline_body_max),
         tls_context_(listener.tls),
-        filters_(socket_.get_executor(), services.config, listener.config, listener.counters, id_, services.spool,
-                 services.body_sync),
+        filters_(socket_.get_executor(), services.config, listener.config, listener.counters, id_, services.spool),
         signing_(services.signer, services.signing, listener.config.direction, listener.counters, id_,
                  services.spool) {}
 
