@@ -398,9 +398,10 @@ class Session {
       // Quarantined: stored held in the same commit, so no crash can let it be delivered.
       if (filtered.kind == FilterVerdict::Kind::quarantine) message.held_reason = filtered.reason;
     }
-    // DKIM (relay/server/signing_stage): signs what the filters left; never refuses.
+    // DKIM (relay/server/signing_stage): signs what the filters left, reading again only
+    // what they changed; never refuses.
     std::string signatures;
-    if (signing_.enabled()) signatures = co_await signing_.sign(message, file, body_number, filters_.enabled());
+    if (signing_.enabled()) signatures = co_await signing_.sign(message, file, body_number, filtered.changed);
     const std::uint64_t size = file ? message.body_prefix.size() + file->size() : message.body.size();
     const queue::UnixMillis lease_until = unix_now_ms() + fresh_lease_ms;
     CommitResult result = std::unexpected(make_error_code(queue::errc::internal));
