@@ -63,6 +63,7 @@ ServerSettings settings_for(const conf::Config& config, const conf::ListenerConf
   settings.max_header_size = listener.max_header_size;
   settings.auth = listener.auth;
   settings.auth_plaintext_trusted = listener.auth_plaintext_trusted;
+  settings.filters = !listener.milters.empty();  // asked in step with the dialogue (filter_stage)
   return settings;
 }
 

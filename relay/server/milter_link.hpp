@@ -1,10 +1,10 @@
 // relay/server/milter_link.hpp — one connection to a content filter, moving bytes only.
 //
-// Owns: the socket to one filter (TCP or a Unix socket, through Asio's generic stream
-// protocol), connecting with the filter's connect_timeout, writing a Request's bytes and
-// reading packets with relay/milter's PacketReader under a per-read timeout. It decides
-// nothing about the protocol: relay/milter::Conversation does. Every failure (refused,
-// timeout, closed, framing) comes back as text and leaves the link closed.
+// Owns: the socket to one filter (TCP with TCP_NODELAY, or a Unix socket, through Asio's
+// generic stream protocol), connecting with the filter's connect_timeout, writing a
+// Request's bytes and reading packets with relay/milter's PacketReader under a per-read
+// timeout. It decides nothing about the protocol: relay/milter::Conversation does. Every
+// failure (refused, timeout, closed, framing) comes back as text and leaves the link closed.
 // Also: MilterHealth, the per-filter "down until" times shared by every session, so a
 // filter that failed is not tried again before its back-off ends.
 // Threading: the io_context thread; not thread-safe.

@@ -145,6 +145,8 @@ void ServerFsm::start(std::string& out) {
     return ask(PolicyQuery{PolicyQueryKind::dnsbl, peer_.ip, peer_.address, {}, {}});
   }
   decided(event_for(PolicyStage::connect, decision));
+  // The content filters see the connection before the banner (a 421 from them replaces it).
+  if (settings_.filters) return ask(PolicyQuery{PolicyQueryKind::filter_connect, peer_.ip, peer_.address, {}, {}});
   reply(out, ReplyId::banner, {settings_.hostname});
   enter(ServerState::awaiting_helo);
 }
@@ -292,8 +294,18 @@ void ServerFsm::greet(const Command& command, bool extended, std::string& out) {
   helo_.assign(name);
   esmtp_ = extended;
   reset_transaction();
+  // The content filters see the name (a session they refused already is not asked again).
+  if (settings_.filters && filter_refusal_.empty()) {
+    PolicyQuery query{PolicyQueryKind::filter_helo, peer_.ip, peer_.address, {}, {}};
+    query.helo = helo_;
+    return ask(std::move(query));
+  }
+  finish_greet(out);
+}
+
+void ServerFsm::finish_greet(std::string& out) {
   enter(ServerState::ready);
-  if (!extended) return reply(out, ReplyId::helo_greeting, {settings_.hostname});
+  if (!esmtp_) return reply(out, ReplyId::helo_greeting, {settings_.hostname});
   // BINARYMIME is not offered: a binary body could not be carried to a hop that only
   // speaks DATA, so CHUNKING here is for efficiency, not for binary content.
   std::vector<std::string> extensions{
@@ -351,7 +363,9 @@ void ServerFsm::on_mail(const Command& command, const CommandContext&, std::stri
   auto parameters = interpret_mail_extensions(mail->parameters);
   if (!parameters) return error_reply(out, parameter_error_reply(parameters.error()));
   if (!parameters->smtputf8 && has_eight_bit(mail->sender)) return error_reply(out, ReplyId::non_ascii_address);
-  // Decide. RFC 1870 §6.1: refuse at MAIL a message declared larger than we would take.
+  // Decide. The content filters refused the session (at connect or HELO): their reply.
+  if (!filter_refusal_.empty()) return filter_refused(filter_refusal_, out);
+  // RFC 1870 §6.1: refuse at MAIL a message declared larger than we would take.
   if (parameters->basic.size && settings_.max_message_size != 0 &&
       *parameters->basic.size > settings_.max_message_size) {
     PolicyEvent event = event_for(PolicyStage::mail, policy::Decision::reject(policy::Reason::message_too_large));
@@ -377,6 +391,14 @@ void ServerFsm::on_mail(const Command& command, const CommandContext&, std::stri
   message.mail_parameters.assign(mail->parameter_text);
   message.eight_bit = parameters->basic.body == BodyType::eight_bit_mime;
   message.smtputf8 = parameters->smtputf8;
+  // The content filters see the sender; the transaction begins when they let it.
+  if (settings_.filters) {
+    PolicyQuery query{PolicyQueryKind::filter_mail, peer_.ip, peer_.address, message.sender, {}};
+    query.helo = helo_;
+    query.parameters = message.mail_parameters;
+    query.queue_id = message.queue_id.text;
+    return ask(std::move(query));
+  }
   reply(out, ReplyId::sender_ok);
   enter(ServerState::in_transaction);
 }

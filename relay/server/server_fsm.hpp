@@ -19,6 +19,9 @@
 // drops every buffered byte, does the handshake and calls tls_started() (or closes).
 // Policy questions that need I/O (DNSBL, recipient verification) are an effect
 // too: the FSM stops in checking_policy, the driver answers with policy_answered().
+// Content filters (milters) are asked the same way, in step with the dialogue: connect
+// before the banner, HELO at EHLO/HELO, MAIL and each RCPT once our own policy accepted
+// them; what their answer means for the dialogue is decided here (filter_answered).
 #pragma once
 
 #include <chrono>
@@ -80,10 +83,22 @@ struct ServerSettings {
   bool dnsbl = false;                              // the policy has DNSBL zones
   bool dnsbl_at_connect = false;                   // check before the banner, else at the first RCPT
   bool verify_recipients = false;                  // static list and/or callout for accepted domains
+  bool filters = false;                            // content filters: asked at connect, HELO, MAIL, RCPT
 };
 
-/// What the FSM asks the driver when it stops in checking_policy.
-enum class PolicyQueryKind : std::uint8_t { dnsbl, recipient };
+/// What the FSM asks the driver when it stops in checking_policy. The filter_* kinds
+/// are the content filters' envelope stages (relay/server/filter_stage).
+enum class PolicyQueryKind : std::uint8_t {
+  dnsbl,
+  recipient,
+  filter_connect,
+  filter_helo,
+  filter_mail,
+  filter_rcpt,
+  filter_data,
+};
+
+constexpr bool is_filter_query(PolicyQueryKind kind) noexcept { return kind >= PolicyQueryKind::filter_connect; }
 
 struct PolicyQuery {
   PolicyQueryKind kind = PolicyQueryKind::dnsbl;
@@ -91,6 +106,10 @@ struct PolicyQuery {
   std::string client_text;         // as logged
   std::string sender;              // reverse-path of the transaction ("" before MAIL / null sender)
   std::string recipient;           // recipient queries: the forward-path without <>
+  // --- Filter questions ---
+  std::string helo;                // the EHLO/HELO argument ("" before one)
+  std::string parameters;          // filter_mail / filter_rcpt: the ESMTP parameters as received
+  std::string queue_id;            // filter_mail, _rcpt, _data: the message's reserved queue id
 };
 
 /// The driver's answer. dnsbl: decision reject(dnsbl_listed) with `zone`, or accept with
@@ -101,6 +120,10 @@ struct PolicyAnswer {
   std::string zone;
   std::string header;
   std::string reason;  // DNSBL: the listing zone's TXT text, reply-safe; may be ""
+  // Filter questions: "" to go on, else the filters' reply (CRLF-ended lines) to the
+  // command (connect and HELO: to every later MAIL of the session).
+  std::string filter_reply;
+  bool filter_closes = false;  // with filter_reply: a 421, the session ends
 };
 
 namespace limits {
@@ -209,8 +232,8 @@ class ServerFsm {
         return true;
       case ServerState::receiving_chunk:  // a refused chunk is dropped in the state it came in
         return !chunk_.discard || chunk_.return_to == ServerState::in_transaction;
-      case ServerState::checking_policy:  // the connect-time DNSBL question has no transaction
-        return !query_at_connect_;
+      case ServerState::checking_policy:  // connect, HELO and MAIL questions have no transaction yet
+        return query_in_transaction();
       default:
         return false;
     }
@@ -265,8 +288,12 @@ class ServerFsm {
   const PolicyQuery& take_policy_query() const noexcept { return query_; }
   /// In checking_policy: the answer; appends the reply (banner or 554 at connect; 250,
   /// 550, 554 or 451 at RCPT) and returns to the state before the question (or asks
-  /// the next question: a DNSBL pass at RCPT is followed by recipient verification).
+  /// the next question: a DNSBL pass at RCPT is followed by recipient verification,
+  /// an accepted recipient by the content filters).
   void policy_answered(const PolicyAnswer& answer, std::string& out);
+  /// The content filters refused the session at connect or HELO: every MAIL gets this
+  /// reply ("" when they did not).
+  const std::string& filter_refusal() const noexcept { return filter_refusal_; }
   // --- Policy decisions as data, per-client limits ---
 
   /// Called once per policy evaluation (connect, HELO/EHLO, MAIL, RCPT, end of data),
@@ -328,6 +355,8 @@ class ServerFsm {
   void on_ehlo(const Command& command, const CommandContext& context, std::string& out);
   void on_helo(const Command& command, const CommandContext& context, std::string& out);
   void greet(const Command& command, bool extended, std::string& out);
+  /// EHLO/HELO accepted (by the content filters too): the greeting reply.
+  void finish_greet(std::string& out);
   void on_mail(const Command& command, const CommandContext& context, std::string& out);
   void on_rcpt(const Command& command, const CommandContext& context, std::string& out);
   void on_rset(const Command& command, const CommandContext& context, std::string& out);
@@ -339,6 +368,8 @@ class ServerFsm {
 
   // --- Message content: DATA, BDAT, STARTTLS (server_fsm_content.cpp) ---
   void on_data(const Command& command, const CommandContext& context, std::string& out);
+  /// DATA accepted (by the content filters too): 354 and the body begins.
+  void start_data(SystemTime now, std::string& out);
   std::size_t consume_data_bytes(std::string_view input, std::string& out);
   void finish_data(std::string& out);
   void on_bdat(const Command& command, const CommandContext& context, std::string& out);
@@ -366,6 +397,13 @@ class ServerFsm {
   void accept_recipient(std::string recipient, std::string& out);
   void refuse_recipient(policy::Decision decision, std::string_view recipient, std::string& out);
   void refuse_listed(std::string_view recipient, std::string& out);
+  /// The recipient passed every check (the content filters too): take it, reply 250.
+  void take_recipient(std::string recipient, std::string& out);
+  /// A content filter's answer to a filter_* question (server_fsm_policy.cpp).
+  void filter_answered(const PolicyQuery& query, const PolicyAnswer& answer, std::string& out);
+  /// A filter's reply to a command; a 5xx counts towards max_errors like error_reply().
+  void filter_refused(std::string_view text, std::string& out);
+  bool query_in_transaction() const noexcept;
   /// The event of a decision at `stage`, naming the HELO and (RCPT, data) the
   /// transaction's sender; callers add what is being decided about.
   PolicyEvent event_for(PolicyStage stage, policy::Decision decision) const;
@@ -406,6 +444,7 @@ class ServerFsm {
     bool rcpt_tried = false;      // a RCPT was given, accepted or not (503 vs 554 at DATA)
     bool bdat_started = false;    // a BDAT chunk was accepted: no RCPT or DATA any more
     std::uint64_t body_number = 0;  // open_body(): 0 until DATA or the first BDAT
+    SystemTime data_requested{};    // when DATA was given (dates Received: once the filters let it)
     HeaderSectionMeter header;      // the client's header section, measured as it streams
     DataDecoder data;
     BdatDecoder chunks;
@@ -428,6 +467,7 @@ class ServerFsm {
   DnsblState dnsbl_state_ = DnsblState::unchecked;
   std::string dnsbl_listing_;          // the zone that listed the client, then "; TXT reason" if any
   std::string dnsbl_header_;           // X-Hubrelay-DNSBL for tagged clients
+  std::string filter_refusal_;         // the filters refused the session at connect or HELO
   DecisionObserver decision_observer_;
   policy::Decision last_decision_;
   PolicyStage last_decision_stage_ = PolicyStage::connect;

@@ -72,8 +72,20 @@ void ServerFsm::on_data(const Command& command, const CommandContext& context, s
   if (!command.argument.empty()) return error_reply(out, ReplyId::syntax_error);
   // RFC 3030 §3: DATA may not follow BDAT within one transaction.
   if (tx_.bdat_started) return error_reply(out, ReplyId::bad_sequence);
-  // Proceed.
-  begin_body(context.now);
+  // Decide: the content filters answer DATA itself. (BDAT's octets come with the command,
+  // so for BDAT they see DATA at the end of the message.)
+  if (settings_.filters) {
+    tx_.data_requested = context.now;
+    PolicyQuery query{PolicyQueryKind::filter_data, peer_.ip, peer_.address, tx_.message.sender, {}};
+    query.helo = helo_;
+    query.queue_id = tx_.message.queue_id.text;
+    return ask(std::move(query));
+  }
+  start_data(context.now, out);
+}
+
+void ServerFsm::start_data(SystemTime now, std::string& out) {
+  begin_body(now);
   tx_.data.reset(DataDecoder::Options{
       .max_size = settings_.max_message_size,
       .refuse_bare_line_endings = settings_.bare_line_endings == BareLineEndings::reject,

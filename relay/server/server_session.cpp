@@ -63,8 +63,7 @@ class Session {
         fsm_(listener.settings, listener.policy, peer_, id_),
         spooler_(services.spool, services.config.queue.inline_body_max),
         tls_context_(listener.tls),
-        filters_(socket_.get_executor(), services.config, listener.config, listener.counters, id_, services.spool,
-                 services.body_sync),
+        filters_(socket_.get_executor(), services.config, listener.config, listener.counters, id_, services.spool),
         signing_(services.signer, services.signing, listener.config.direction, listener.counters, id_,
                  services.spool) {}
 
@@ -319,15 +318,19 @@ class Session {
     }
   }
 
-  // Answers the FSM's asynchronous policy question (relay/server/verification). Without
-  // verification services (cannot happen: the settings only ask when they exist) the
-  // answer is "accept", so a session never hangs in checking_policy.
+  // Answers the FSM's asynchronous policy question: the content filters' envelope stages
+  // (relay/server/filter_stage), DNSBL and recipient verification (relay/server/verification).
+  // Without the services asked for (cannot happen: the settings only ask when they exist)
+  // the answer is "accept", so a session never hangs in checking_policy.
   asio::awaitable<void> check_policy(std::string& out) {
     PolicyAnswer answer;
-    if (listener_.verification) {
+    const PolicyQuery& query = fsm_.take_policy_query();
+    if (is_filter_query(query.kind)) {
+      answer = co_await filters_.answer(query, filter_facts(query.queue_id, fsm_.auth_user()));
+    } else if (listener_.verification) {
       ListenerVerification::Context context{socket_.get_executor(), &services_.delivery.ejection(),
                                             &listener_.counters, id_, listener_.config.name};
-      answer = co_await listener_.verification->answer(fsm_.take_policy_query(), std::move(context));
+      answer = co_await listener_.verification->answer(query, std::move(context));
     }
     fsm_.policy_answered(answer, out);
   }
@@ -390,14 +393,15 @@ class Session {
     // Content filters (relay/server/filter_stage): may modify the message, or answer for it.
     FilterVerdict filtered;
     if (filters_.enabled()) {
-      filtered = co_await filters_.check(message, file, filter_facts(tx));
+      filtered = co_await filters_.check(message, file, filter_facts(tx.queue_id.text, tx.auth_user));
       if (answer_unstored(filtered, fsm_, tx.queue_id.text, out)) co_return;
       // Quarantined: stored held in the same commit, so no crash can let it be delivered.
       if (filtered.kind == FilterVerdict::Kind::quarantine) message.held_reason = filtered.reason;
     }
-    // DKIM (relay/server/signing_stage): signs what the filters left; never refuses.
+    // DKIM (relay/server/signing_stage): signs what the filters left, reading again only
+    // what they changed; never refuses.
     std::string signatures;
-    if (signing_.enabled()) signatures = co_await signing_.sign(message, file, body_number, filters_.enabled());
+    if (signing_.enabled()) signatures = co_await signing_.sign(message, file, body_number, filtered.changed);
     const std::uint64_t size =
         file ? message.body_prefix.size() + file->size() - message.body_skip : message.body.size();
     const queue::UnixMillis lease_until = unix_now_ms() + fresh_lease_ms;
@@ -427,7 +431,7 @@ class Session {
     services_.delivery.submit(std::move(*result));
   }
 
-  FilterFacts filter_facts(const Transaction& tx) {
+  FilterFacts filter_facts(const std::string& queue_id, const std::string& auth_user) {
     FilterFacts facts{listener_.settings.hostname, listener_.config.name, peer_.address, peer_.port};
     boost::system::error_code ec;
     if (const auto local = socket_.local_endpoint(ec); !ec) facts.local_address = local.address().to_string();
@@ -435,8 +439,8 @@ class Session {
       facts.tls_version = SSL_get_version(stream_->native_handle());
       facts.cipher = SSL_get_cipher_name(stream_->native_handle());
     }
-    facts.queue_id = tx.queue_id.text;
-    facts.auth_user = tx.auth_user;
+    facts.queue_id = queue_id;
+    facts.auth_user = auth_user;
     return facts;
   }
 

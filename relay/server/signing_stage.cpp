@@ -86,6 +86,21 @@ SigningStage::SigningStage(dkim::SignerPtr signer, dkim::SigningPool* pool, conf
 
 SigningStage::~SigningStage() = default;
 
+// The header section up to and with its empty line (all of a message without one).
+std::expected<std::string, std::error_code> SigningStage::read_header_section(
+    const queue::NewMessage& message, const std::optional<queue::FinishedBody>& file) const {
+  if (file) {
+    // A filter's header section replaces the file's own (body_prefix over body_skip).
+    if (message.body_skip > 0) return message.body_prefix;
+    if (spool_ == nullptr) return std::unexpected(std::make_error_code(std::errc::invalid_argument));
+    return queue::read_header_section(*spool_, file->name(), max_header_section + 4);
+  }
+  const std::string_view body = message.body;
+  if (body.starts_with("\r\n")) return std::string("\r\n");
+  const auto end = body.find("\r\n\r\n");
+  return std::string(end == std::string_view::npos ? body : body.substr(0, end + 4));
+}
+
 void SigningStage::observe(const std::string& pending, std::uint64_t open_body) {
   if (!enabled_ || open_body == 0) return;
   if (open_body != streamed_body_ || !streamed_) {
@@ -104,15 +119,30 @@ void SigningStage::fail(std::string_view domain, std::string_view selector, std:
 }
 
 asio::awaitable<std::string> SigningStage::sign(queue::NewMessage& message, std::optional<queue::FinishedBody>& file,
-                                               std::uint64_t body_number, bool changed) {
+                                               std::uint64_t body_number, ContentChanges changed) {
   if (!enabled_) co_return std::string();
   std::unique_ptr<Splitter> splitter = std::move(streamed_);
-  const bool streamed = splitter && streamed_body_ == body_number && !changed;
+  const bool streamed = splitter && streamed_body_ == body_number && !changed.body;
   if (!streamed) splitter = std::make_unique<Splitter>(signer_->body_hasher(direction_));
   bool fits = splitter->fits();
-  // Hashed while it streamed in, unless a filter may have changed it: then read it again,
+  // Hashed while it streamed in, unless a filter replaced the body: then read it again,
   // as it will be stored: a filter's header section (body_prefix), then the file from
   // body_skip on (the file's own header section, when the prefix replaced it, is not hashed).
+  // Header fields changed alone: the body hash stands, the header section is read again.
+  if (streamed && changed.header_section) {
+    auto head = read_header_section(message, file);
+    if (!head) {
+      fail("", "", "read", "cannot read the spooled header section: " + head.error().message());
+      co_return std::string();
+    }
+    Splitter fresh(signer_->body_hasher(direction_));
+    fits = fresh.feed(*head);
+    splitter->header_section() = std::move(fresh.header_section());
+    spdlog::debug("session={} dkim: header section read again (changed by a filter)", session_id_);
+  } else if (!streamed) {
+    spdlog::debug("session={} dkim: body hashed again ({})", session_id_,
+                  changed.body ? "replaced by a filter" : "not hashed as it streamed");
+  }
   if (!streamed && file) {
     if (spool_ == nullptr) {
       fail("", "", "read", "no spool");

@@ -4,10 +4,11 @@
 // direction some [dkim.NAME] key signs: after the content filters (they may change headers
 // and body) and before the commit, so the stored message is the signed one. The header
 // section and body hashes are computed while the body streams in (observe(), beside the
-// spooler's drain: the header section is kept, the body only hashed); when a content
-// filter ran they are computed again from the message as the filters left it (a spooled
-// body: the header section a filter put in the envelope, then its file in chunks from
-// where that section ends). The signing pool signs off the I/O thread
+// spooler's drain: the header section is kept, the body only hashed); what a content
+// filter changed is computed again from the message as the filters left it: a replaced
+// body hashed again (a spooled one read from its file in chunks), a changed header
+// section read again on its own (for a spooled body, the section a filter put in the
+// envelope, body_prefix, in place of the file's first body_skip octets). The signing pool signs off the I/O thread
 // (relay/dkim/signing_pool); the DKIM-Signature fields then go first in the message: an
 // inline body gets them prepended; a spooled body keeps its file and the fields go in the
 // envelope before any fields already there (NewMessage::body_prefix), which every reader of the stored message sends
@@ -23,6 +24,8 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
+#include <expected>
+#include <system_error>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +35,7 @@
 #include "queue/message.hpp"
 #include "relay/counters.hpp"
 #include "relay/dkim/key_ring.hpp"
+#include "relay/server/content_changes.hpp"
 
 namespace queue {
 class Spool;
@@ -63,15 +67,18 @@ class SigningStage {
   void drained(const std::string& pending) noexcept { fed_ = pending.size(); }
 
   /// Signs `message` (body inline, or in `file`) and stores the fields first in it.
-  /// `body_number` is the body's open_body(); `changed`: a filter may have modified the
-  /// message, so what streamed in is not what is stored. Returns the signatures added,
-  /// "d/s/algorithm" joined by commas ("" for none).
+  /// `body_number` is the body's open_body(); `changed`: what the content filters changed,
+  /// so what streamed in is not what is stored there: a replaced body is read and hashed
+  /// again, a changed header section read again (the body hash that streamed stays).
+  /// Returns the signatures added, "d/s/algorithm" joined by commas ("" for none).
   boost::asio::awaitable<std::string> sign(queue::NewMessage& message, std::optional<queue::FinishedBody>& file,
-                                           std::uint64_t body_number, bool changed);
+                                           std::uint64_t body_number, ContentChanges changed);
 
   class Splitter;
 
  private:
+  std::expected<std::string, std::error_code> read_header_section(const queue::NewMessage& message,
+                                                                  const std::optional<queue::FinishedBody>& file) const;
   void fail(std::string_view domain, std::string_view selector, std::string_view reason, std::string_view detail);
 
   dkim::SignerPtr signer_;

@@ -15,10 +15,12 @@ callback so a test may change it between messages) says per stage what to answer
                                      {"op": "addrcpt", "rcpt": "<c@d>", "params": null},
                                      {"op": "delrcpt", "rcpt": "<e@f>"},
                                      {"op": "quarantine", "reason": "why"}],
-                            "die": true}}}
+                            "die": true, "match": "<carol@example.com>"}}}
 Stages: connect, helo, mail, rcpt, data, header, eoh, body, eom. "die" ends the process at
 once (a filter that dies mid-message). Every callback is appended to the events file as a
-JSON line (stage, arguments, macros), so tests see what the MTA sent.
+JSON line (stage, arguments, macros), so tests see what the MTA sent. "match": the plan
+holds only for a callback whose argument (recipient, sender, HELO name) is that text;
+any other answers continue.
 A second mode, --raw, is a hand-written filter (libmilter cannot misbehave): it negotiates,
 answers "continue" and, at the stage named in the script's "raw" entry, sends the given
 bytes (hex) instead of a reply: malformed or oversize packets.
@@ -84,6 +86,8 @@ def run_libmilter(port):
         def act(self, stage, **fields):
             event(stage, macros=self.macros(), **fields)
             plan = script().get("stages", {}).get(stage, {})
+            if "match" in plan and plan["match"] not in fields.values():
+                plan = {}
             if plan.get("die"):
                 os._exit(3)
             delay = plan.get("delay", 0)

@@ -288,9 +288,15 @@ class DkimAfterFilterTest(MilterCase):
         # The filters run on the inbound listener: sign its mail for this test.
         return f'\n[dkim.f]\ndomain = "example.com"\nselector = "sf"\nkey_file = "{out}"\ndirections = ["inbound"]\n'
 
-    def check(self, mods, body_sizes, expect):
+    def relay_log(self):
+        return self.relay.log_text()
+
+    def check(self, mods, body_sizes, expect, body_hashed_again):
+        """Each message is signed as the filter left it; the body is hashed again (read
+        again from its spool file) only when the filter replaced it."""
         port = self.start_milter({"stages": {"eom": {"mods": mods}}})
         cfg, relay, sink = self.relay_with_milter(port, extra=self.keys_section())
+        self.relay = relay
         for size in body_sizes:
             mid, msg = build_message(sender="alice@example.com", subject="filtered", body=body_of(size))
             self.assertEqual(self.transaction(cfg, msg).code, 250)
@@ -299,15 +305,21 @@ class DkimAfterFilterTest(MilterCase):
             self.assertEqual(signatures_of(raw), [("example.com", "sf", "rsa-sha256")], size)
             self.assertEqual(run_dkimpy(raw, self.records), ["pass"], size)
             self.assertEqual(run_perl(raw, self.records), ["pass"], size)
+        self.assertEqual("dkim: body hashed again" in relay.log_text(), body_hashed_again)
 
     def test_headers_changed_by_a_filter_are_signed(self):
         self.check([{"op": "addheader", "name": "X-Scanned", "value": "yes"},
                     {"op": "chgheader", "name": "Subject", "idx": 1, "value": "[SPAM] changed"}],
-                   (300, 300 * 1024), b"Subject: [SPAM] changed")
+                   (300, 300 * 1024), b"Subject: [SPAM] changed", body_hashed_again=False)
+        self.assertIn("dkim: header section read again", self.relay_log())
 
     def test_body_replaced_by_a_filter_is_signed(self):
         self.check([{"op": "replbody", "body": "replaced\r\nbody\r\n"}], (300, 300 * 1024),
-                   b"\r\n\r\nreplaced\r\nbody\r\n")
+                   b"\r\n\r\nreplaced\r\nbody\r\n", body_hashed_again=True)
+
+    def test_message_a_filter_left_alone_is_not_read_again(self):
+        self.check([], (300, 300 * 1024), b"Subject: filtered", body_hashed_again=False)
+        self.assertNotIn("dkim: header section read again", self.relay_log())
 
 
 if __name__ == "__main__":

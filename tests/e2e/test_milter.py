@@ -124,6 +124,35 @@ class MilterCase(E2ETestCase):
             c.command("QUIT")
             return reply
 
+    def dialogue(self, cfg, msg, rcpts=("bob@example.com",), sender="alice@example.net"):
+        """EHLO, MAIL, each RCPT, DATA and the message, as far as the relay lets it go.
+        Returns (where, reply): the command that was refused ("greeting", "EHLO", "MAIL",
+        "RCPT" when every recipient was, "DATA") or "message" with the reply to the final
+        dot; `self.rcpt_replies` keeps each RCPT's reply."""
+        self.rcpt_replies = []
+        with RawSmtp(INBOUND_HOST, cfg.inbound_port) as c:
+            reply = c.reply()
+            if reply.code != 220:
+                return "greeting", reply
+            for where, line, ok in (("EHLO", "EHLO client.test", 250), ("MAIL", f"MAIL FROM:<{sender}>", 250)):
+                reply = c.command(line)
+                if reply.code != ok:
+                    c.command("QUIT")
+                    return where, reply
+            for rcpt in rcpts:
+                self.rcpt_replies.append(c.command(f"RCPT TO:<{rcpt}>"))
+            if not any(r.code == 250 for r in self.rcpt_replies):
+                c.command("QUIT")
+                return "RCPT", self.rcpt_replies[-1]
+            reply = c.command("DATA")
+            if reply.code != 354:
+                c.command("QUIT")
+                return "DATA", reply
+            c.send(stuff(msg) + b".\r\n")
+            reply = c.reply()
+            c.command("QUIT")
+            return "message", reply
+
     def two_in_one_session(self, cfg, subject, code):
         """Two messages in one SMTP session, each answered `code` at the final dot."""
         mids = []
@@ -169,6 +198,11 @@ class MilterVerdictTest(MilterCase):
         self.assertIn("milter=scripted stage=eom action=continue", relay.log_text())
 
     def test_reject_tempfail_and_custom_reply_at_every_stage(self):
+        # Each stage's refusal answers the command it belongs to: connect and HELO the
+        # next MAIL (the session goes on), MAIL that MAIL, RCPT that RCPT, DATA that
+        # DATA, the content stages the final dot.
+        answered_at = {"connect": "MAIL", "helo": "MAIL", "mail": "MAIL", "rcpt": "RCPT", "data": "DATA",
+                       "header": "message", "eoh": "message", "body": "message", "eom": "message"}
         port = self.start_milter({})
         cfg, relay, sink = self.relay_with_milter(port)
         for stage in STAGES:
@@ -176,13 +210,13 @@ class MilterVerdictTest(MilterCase):
                 with self.subTest(stage=stage, action=action):
                     self.set_script({"stages": {stage: {"action": action}}})
                     mid, msg = build_message(subject=f"{stage} {action}")
-                    reply = self.transaction(cfg, msg)
-                    self.assertEqual(reply.code, code, reply.text)
+                    where, reply = self.dialogue(cfg, msg)
+                    self.assertEqual((where, reply.code), (answered_at[stage], code), reply.text)
         self.set_script({"stages": {"rcpt": {"action": "reject",
                                              "reply": ["554", "5.7.9", "first line", "second line"]}}})
         mid, msg = build_message(subject="multi-line")
-        reply = self.transaction(cfg, msg)
-        self.assertEqual(reply.code, 554)
+        where, reply = self.dialogue(cfg, msg)
+        self.assertEqual((where, reply.code), ("RCPT", 554))
         self.assertIn("first line", reply.text)
         self.assertIn("second line", reply.text)
         self.assert_nothing_delivered(sink, relay)
@@ -224,11 +258,87 @@ class MilterVerdictTest(MilterCase):
         self.assertTrue(self.events("eom"))
 
     def test_connect_refusal_holds_for_the_whole_session(self):
-        port = self.start_milter({"stages": {"connect": {"action": "reject"}}})
+        # As Postfix: the greeting and EHLO go on, every MAIL gets the filter's reply,
+        # the client may QUIT; the filter is not asked again.
+        port = self.start_milter({"stages": {"connect": {"action": "reject",
+                                                         "reply": ["554", "5.7.1", "not from here"]}}})
         cfg, relay, sink = self.relay_with_milter(port)
-        self.two_in_one_session(cfg, "session refused", 550)
-        self.assertEqual(len(self.events("connect")), 1)
+        with RawSmtp(INBOUND_HOST, cfg.inbound_port) as c:
+            self.assertEqual(c.reply().code, 220)
+            self.assertEqual(c.command("EHLO client.test").code, 250)
+            for _ in range(2):
+                reply = c.command("MAIL FROM:<alice@example.net>")
+                self.assertEqual((reply.code, reply.enhanced), (554, "5.7.1"), reply.text)
+                self.assertIn("not from here", reply.text)
+                self.assertEqual(c.command("RCPT TO:<bob@example.com>").code, 503)
+            self.assertEqual(c.command("QUIT").code, 221)
+        self.assertEqual(self.events("helo"), [])  # not asked again
+        self.assertEqual(self.events("mail"), [])
         self.assert_nothing_delivered(sink, relay)
+
+    def test_tempfail_at_mail_answers_that_mail(self):
+        port = self.start_milter({"stages": {"mail": {"action": "tempfail"}}})
+        cfg, relay, sink = self.relay_with_milter(port)
+        with RawSmtp(INBOUND_HOST, cfg.inbound_port) as c:
+            self.assertEqual(c.reply().code, 220)
+            self.assertEqual(c.command("EHLO client.test").code, 250)
+            self.assertEqual(c.command("MAIL FROM:<alice@example.net>").code, 451)
+            self.assertEqual(c.command("RCPT TO:<bob@example.com>").code, 503)  # no transaction began
+            self.set_script({})
+            self.assert_transaction_open(c, rcpts=("dave@example.com",))
+            self.assertEqual(c.command("RSET").code, 250)
+            mid, msg = build_message(subject="after a tempfail")
+            self.assert_transaction_open(c)
+            self.assert_data_accepted(c, msg)
+        self.assert_received_prepended(msg, self.delivered(sink, mid).raw)
+        self.assertEqual(len(self.events("abort")), 1)  # the reset transaction ended before the next
+        self.assertEqual([e["rcpt"] for e in self.events("rcpt")], ["<dave@example.com>", "<bob@example.com>"])
+
+    def test_rcpt_refusal_refuses_only_that_recipient(self):
+        port = self.start_milter({"stages": {"rcpt": {"action": "reject", "match": "<carol@example.com>"}}})
+        cfg, relay, sink = self.relay_with_milter(port)
+        mid, msg = build_message(subject="one of two")
+        where, reply = self.dialogue(cfg, msg, rcpts=("carol@example.com", "bob@example.com"))
+        self.assertEqual((where, reply.code), ("message", 250), reply.text)
+        self.assertEqual([r.code for r in self.rcpt_replies], [550, 250])
+        got = self.delivered(sink, mid)
+        self.assertEqual(got.rcpt_tos, ["bob@example.com"])
+        self.assert_received_prepended(msg, got.raw)
+        settle(1.0)
+        self.assertEqual(len(sink.messages()), 1)
+
+    def test_custom_multi_line_reply_at_rcpt(self):
+        port = self.start_milter({"stages": {"rcpt": {"action": "tempfail", "match": "<carol@example.com>",
+                                                      "reply": ["452", "4.2.2", "mailbox full", "try later"]}}})
+        cfg, relay, sink = self.relay_with_milter(port)
+        mid, msg = build_message(subject="custom at rcpt")
+        where, reply = self.dialogue(cfg, msg, rcpts=("carol@example.com", "bob@example.com"))
+        self.assertEqual((where, reply.code), ("message", 250), reply.text)
+        refused = self.rcpt_replies[0]
+        self.assertEqual((refused.code, refused.enhanced), (452, "4.2.2"))
+        self.assertIn("mailbox full", refused.text)
+        self.assertIn("try later", refused.text)
+        self.assertEqual(self.delivered(sink, mid).rcpt_tos, ["bob@example.com"])
+
+    def test_accept_at_rcpt_ends_the_filters_part_in_the_message(self):
+        port = self.start_milter({"stages": {"rcpt": {"action": "accept"}}})
+        cfg, relay, sink = self.relay_with_milter(port)
+        mid, msg = build_message(subject="accepted at rcpt")
+        where, reply = self.dialogue(cfg, msg, rcpts=("bob@example.com", "carol@example.com"))
+        self.assertEqual((where, reply.code), ("message", 250), reply.text)
+        self.assert_received_prepended(msg, self.delivered(sink, mid).raw)
+        self.assertEqual(len(self.events("rcpt")), 1)  # not asked about the second recipient
+        for stage in ("data", "header", "eoh", "body", "eom"):
+            self.assertEqual(self.events(stage), [], stage)
+
+    def test_discard_at_rcpt_discards_the_message(self):
+        port = self.start_milter({"stages": {"rcpt": {"action": "discard"}}})
+        cfg, relay, sink = self.relay_with_milter(port)
+        mid, msg = build_message(subject="discarded at rcpt")
+        where, reply = self.dialogue(cfg, msg)
+        self.assertEqual((where, reply.code), ("message", 250), reply.text)
+        self.assert_nothing_delivered(sink, relay)
+        self.assertEqual(self.events("eom"), [])
 
     def test_unix_socket(self):
         path = str(self.dir / "milter.sock")
@@ -244,7 +354,9 @@ class MilterVerdictTest(MilterCase):
         cfg, relay, sink = self.relay_with_milter(port)
         for mid in self.two_in_one_session(cfg, "reuse", 250):
             self.delivered(sink, mid)
-        self.assertEqual(len(self.events("connect")), 1)
+        # One filter connection: connect and HELO once (the relay's readiness probe is a
+        # session of its own, connected but never greeted).
+        self.assertEqual(len(self.events("helo")), 1)
         self.assertEqual(len(self.events("eom")), 2)
 
 
@@ -269,7 +381,8 @@ class MilterChainTest(MilterCase):
         extra = f'\n[milter.second]\naddress = "inet:127.0.0.1:{second}"\n'
         cfg, relay, sink = self.relay_with_milter(first, extra=extra, chain=("scripted", "second"))
         mid, msg = build_message(subject="chain refused")
-        self.assertEqual(self.transaction(cfg, msg).code, 550)
+        where, reply = self.dialogue(cfg, msg)
+        self.assertEqual((where, reply.code), ("MAIL", 550))
         self.assertEqual(self.events("mail", name="second"), [])
         self.assert_nothing_delivered(sink, relay)
 
@@ -431,13 +544,16 @@ class MilterModificationTest(MilterCase):
 
 class MilterFailureTest(MilterCase):
     def test_filter_not_listening_gets_each_default_action(self):
-        for action, code in (("tempfail", 451), ("reject", 550), ("accept", 250), ("shutdown", 421)):
+        # The filter fails at connect: its default action is the connect stage's answer
+        # (shutdown: 421 instead of the greeting; a refusal: every MAIL gets it).
+        for action, where_code in (("tempfail", ("MAIL", 451)), ("reject", ("MAIL", 550)),
+                                   ("accept", ("message", 250)), ("shutdown", ("greeting", 421))):
             with self.subTest(action=action):
                 port = free_port("127.0.0.1")  # nothing listens there
                 cfg, relay, sink = self.relay_with_milter(port, default_action=action)
                 mid, msg = build_message(subject=f"down {action}")
-                reply = self.transaction(cfg, msg)
-                self.assertEqual(reply.code, code, reply.text)
+                where, reply = self.dialogue(cfg, msg)
+                self.assertEqual((where, reply.code), where_code, reply.text)
                 if action == "accept":
                     self.delivered(sink, mid)
                 else:
@@ -453,12 +569,17 @@ class MilterFailureTest(MilterCase):
                                                   extra=f'\n[admin]\nlisten = "127.0.0.1:{admin}"')
         for i in range(2):
             mid, msg = build_message(subject=f"down {i}")
-            self.assertEqual(self.transaction(cfg, msg).code, 451)
+            where, reply = self.dialogue(cfg, msg)
+            self.assertEqual((where, reply.code), ("MAIL", 451))
         self.assertIn("marked down after a recent failure", relay.log_text())
         self.assert_nothing_delivered(sink, relay)
         metrics = fetch_metrics(admin)
+        # Once per inbound session, at its connect (the readiness probe's session too).
+        sessions = metrics.get('hubrelay_connections_accepted_total{listener="inbound",direction="inbound"}')
+        self.assertGreaterEqual(sessions, 2.0)
         self.assertEqual(metrics.get('hubrelay_milter_actions_total{listener="inbound",direction="inbound",'
-                                     'milter="scripted",stage="negotiate",action="default_tempfail"}'), 2.0, metrics)
+                                     'milter="scripted",stage="negotiate",action="default_tempfail"}'), sessions,
+                         metrics)
         with urllib.request.urlopen(f"http://127.0.0.1:{admin}/api/status", timeout=10) as r:
             status = json.loads(r.read().decode())
         self.assertEqual(status["milters"][0]["name"], "scripted")

@@ -1,6 +1,7 @@
 // tests/relay/server/server_fsm_policy_query_test.cpp — the asynchronous "ask" effect of the
-// server FSM: DNSBL at connect and at RCPT, recipient verification, pipelined
-// commands waiting behind a question, answers mapped to replies, exemptions.
+// server FSM: DNSBL at connect and at RCPT, recipient verification, the content filters'
+// envelope stages (connect, HELO, MAIL, RCPT), pipelined commands waiting behind a
+// question, answers mapped to replies, exemptions.
 //
 // The test plays the driver: it feeds bytes, and whenever the FSM stops in
 // checking_policy it records the question and hands over the next scripted answer.
@@ -66,6 +67,10 @@ class Driver {
     return driver_.committed().empty() ? none : driver_.committed().back().body;
   }
   bool answers_used() const { return answers_.empty(); }
+  std::uint64_t open_bodies() const { return fsm_.open_body(); }
+  std::vector<std::string> recipients() const {
+    return driver_.committed().empty() ? std::vector<std::string>{} : driver_.committed().back().recipients;
+  }
 
  private:
   // The next scripted answer; checks that nothing is consumed while a question is open.
@@ -272,6 +277,115 @@ TEST(FsmPolicyQuery, DsnParametersSurviveTheQuestion) {
   EXPECT_EQ(tx.recipients, (std::vector<std::string>{"bob@example.com", "carol@example.com"}));
   EXPECT_EQ(tx.recipient_parameters,
             (std::vector<std::string>{"NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob@example.com", ""}));
+}
+
+// --- Content filters: their envelope stages in step with the dialogue --------------------
+
+relay::ServerSettings with_filters(bool verify = false) {
+  relay::ServerSettings s = settings(false, false, verify);
+  s.filters = true;
+  return s;
+}
+
+PolicyAnswer filter_refusal(std::string reply, bool closes = false) {
+  PolicyAnswer answer;
+  answer.filter_reply = std::move(reply);
+  answer.filter_closes = closes;
+  return answer;
+}
+
+std::vector<PolicyQueryKind> kinds(const std::vector<PolicyQuery>& queries) {
+  std::vector<PolicyQueryKind> out;
+  for (const auto& q : queries) out.push_back(q.kind);
+  return out;
+}
+
+TEST(FsmFilterQuery, EachStageIsAskedInStepWithTheDialogue) {
+  Driver d(with_filters(), "198.51.100.7", {accept(), accept(), accept(), accept(), accept()});
+  EXPECT_EQ(kinds(d.queries()), std::vector<PolicyQueryKind>{PolicyQueryKind::filter_connect});
+  d.send("EHLO client.test\r\nMAIL FROM:<a@b.example> SIZE=10\r\nRCPT TO:<bob@example.com>\r\n"
+         "RCPT TO:<carol@example.com> NOTIFY=NEVER\r\n");
+  using K = PolicyQueryKind;
+  EXPECT_EQ(kinds(d.queries()), (std::vector<K>{K::filter_connect, K::filter_helo, K::filter_mail, K::filter_rcpt,
+                                                K::filter_rcpt}));
+  EXPECT_EQ(d.queries()[1].helo, "client.test");
+  EXPECT_EQ(d.queries()[2].sender, "a@b.example");
+  EXPECT_EQ(d.queries()[2].parameters, "SIZE=10");
+  EXPECT_EQ(d.queries()[4].recipient, "carol@example.com");
+  EXPECT_EQ(d.queries()[4].parameters, "NOTIFY=NEVER");
+  EXPECT_EQ(codes(d.replies()), (std::vector<int>{220, 250, 250, 250, 250}));
+  EXPECT_TRUE(d.answers_used());
+}
+
+TEST(FsmFilterQuery, ConnectRefusalAnswersEveryMailAndTheSessionGoesOn) {
+  Driver d(with_filters(), "198.51.100.7", {filter_refusal("554 5.7.1 not from here\r\n")});
+  EXPECT_EQ(d.fsm().state(), ServerState::awaiting_helo);
+  d.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\nMAIL FROM:<a@b.example>\r\n");
+  EXPECT_EQ(d.queries().size(), 1u);  // not asked again: neither HELO nor MAIL
+  const auto replies = d.replies();
+  EXPECT_EQ(codes(replies), (std::vector<int>{220, 250, 554, 503, 554}));
+  EXPECT_EQ(replies.back(), "554 5.7.1 not from here");
+  EXPECT_EQ(d.fsm().filter_refusal(), "554 5.7.1 not from here\r\n");
+  d.send("QUIT\r\n");
+  EXPECT_EQ(codes(d.replies()).back(), 221);
+}
+
+TEST(FsmFilterQuery, ShutdownAtConnectReplacesTheBanner) {
+  Driver d(with_filters(), "198.51.100.7", {filter_refusal("421 4.7.0 mx.test closing\r\n", true)});
+  EXPECT_TRUE(d.fsm().closed());
+  EXPECT_EQ(d.replies(), std::vector<std::string>{"421 4.7.0 mx.test closing"});
+}
+
+TEST(FsmFilterQuery, HeloRefusalIsAnsweredAtMail) {
+  Driver d(with_filters(), "198.51.100.7", {accept(), filter_refusal("451 4.7.1 try later\r\n")});
+  d.send("HELO c\r\nMAIL FROM:<a@b.example>\r\n");
+  EXPECT_EQ(codes(d.replies()), (std::vector<int>{220, 250, 451}));
+  EXPECT_EQ(d.queries().size(), 2u);
+}
+
+TEST(FsmFilterQuery, MailRefusalStartsNoTransaction) {
+  Driver d(with_filters(), "198.51.100.7",
+           {accept(), accept(), filter_refusal("451 4.7.1 later\r\n"), accept(), accept()});
+  d.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\n");
+  EXPECT_EQ(d.fsm().state(), ServerState::ready);
+  EXPECT_FALSE(d.fsm().in_transaction());
+  d.send("RCPT TO:<bob@example.com>\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\n");
+  EXPECT_EQ(codes(d.replies()), (std::vector<int>{220, 250, 451, 503, 250, 250}));
+  EXPECT_EQ(d.fsm().errors(), 1u);  // the 503 only: a 4xx refusal does not count
+}
+
+TEST(FsmFilterQuery, RcptRefusalRefusesOnlyThatRecipient) {
+  Driver d(with_filters(), "198.51.100.7",
+           {accept(), accept(), accept(), filter_refusal("452-4.2.2 mailbox full\r\n452 4.2.2 try later\r\n"),
+            accept(), accept()});
+  d.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<carol@example.com>\r\nRCPT TO:<bob@example.com>\r\n");
+  const auto replies = d.replies();
+  EXPECT_NE(std::find(replies.begin(), replies.end(), "452-4.2.2 mailbox full"), replies.end());
+  EXPECT_EQ(codes(replies), (std::vector<int>{220, 250, 250, 452, 250}));
+  d.send("DATA\r\n");
+  d.send("Subject: x\r\n\r\nhi\r\n.\r\n");
+  EXPECT_EQ(d.recipients(), std::vector<std::string>{"bob@example.com"});
+}
+
+TEST(FsmFilterQuery, DataIsAskedAtTheCommandAndARefusalEndsTheTransaction) {
+  Driver d(with_filters(), "198.51.100.7",
+           {accept(), accept(), accept(), accept(), filter_refusal("554 5.7.1 no content from you\r\n")});
+  d.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.com>\r\n");
+  d.send("DATA\r\n");
+  EXPECT_EQ(d.queries().back().kind, PolicyQueryKind::filter_data);
+  EXPECT_EQ(d.replies().back(), "554 5.7.1 no content from you");
+  EXPECT_EQ(d.fsm().state(), ServerState::ready);
+  d.send("DATA\r\n");
+  EXPECT_EQ(codes(d.replies()).back(), 503);  // no second DATA past the filters
+  EXPECT_EQ(d.open_bodies(), 0u);
+}
+
+TEST(FsmFilterQuery, RecipientsOurPolicyRefusesAreNotShownToTheFilters) {
+  Driver d(with_filters(true), "198.51.100.7", {accept(), accept(), accept(), unknown()});
+  d.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<nobody@example.com>\r\nRCPT TO:<x@elsewhere.example>\r\n");
+  using K = PolicyQueryKind;
+  EXPECT_EQ(kinds(d.queries()), (std::vector<K>{K::filter_connect, K::filter_helo, K::filter_mail, K::recipient}));
+  EXPECT_TRUE(d.answers_used());
 }
 
 }  // namespace
