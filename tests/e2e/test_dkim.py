@@ -144,7 +144,7 @@ def signatures_of(raw: bytes):
 class DkimRelayCase(E2ETestCase):
     """A relay with an RSA-2048 and an Ed25519 key for example.com on outbound listeners."""
 
-    def start(self, hop_port):
+    def start(self, hop_port, outbound_extra=()):
         self.records = {}
         keys = []
         for name, selector, kind in (("rsa", "s2026r", "rsa"), ("ed", "s2026e", "ed25519")):
@@ -158,7 +158,7 @@ class DkimRelayCase(E2ETestCase):
                            for name, selector, path in keys)
         admin = free_port("127.0.0.1")
         self.cfg, path = self.make_config([Hop("hub", hop_port)], [Hop("smarthost", hop_port)],
-                                          extra_sections=sections,
+                                          extra_sections=sections, outbound_extra=list(outbound_extra),
                                           extra_toml=f'[admin]\nlisten = "127.0.0.1:{admin}"\n')
         self.admin_port = admin
         self.config_path = path
@@ -253,6 +253,35 @@ class DkimSigningTest(DkimRelayCase):
         twice = self.wait_for_message(self.sink, again_mid, 60).raw
         self.assertEqual(sorted(signatures_of(twice)), [("example.com", "s2026e", "ed25519-sha256"),
                                                         ("example.com", "s2026r", "rsa-sha256")])
+
+
+class DkimFailureTest(DkimRelayCase):
+    """Signing fails at run time: the message is still accepted and delivered, unsigned,
+    with an error line naming each key it cost and the failure counted per key."""
+
+    def setUp(self):
+        super().setUp()
+        self.sink = self.start_sink("hub")
+        # The listener takes header sections larger than the 1 MiB the signer holds.
+        self.start(self.sink.port, outbound_extra=['max_header_size = "4MiB"'])
+
+    def test_a_header_section_over_the_signing_cap_is_delivered_unsigned_and_counted(self):
+        mid = "<huge-header@example.com>"
+        pad = b"".join(b"X-Pad-%04d: %s\r\n" % (i, b"p" * 900) for i in range(1200))  # ~1.1 MiB
+        msg = (b"From: Alice <alice@example.com>\r\nTo: bob@example.net\r\nSubject: huge header\r\n"
+               b"Message-ID: " + mid.encode() + b"\r\n" + pad + b"\r\nThe body.\r\n")
+        self.send_outbound(msg)
+        delivered = self.wait_for_message(self.sink, mid, 120).raw
+        self.assertEqual(signatures_of(delivered), [])
+        self.assertTrue(delivered.endswith(b"\r\nThe body.\r\n"))
+        metrics = fetch_metrics(self.admin_port)
+        for selector in ("s2026r", "s2026e"):
+            self.assertEqual(metrics.get(f'hubrelay_dkim_failures_total{{domain="example.com",selector="{selector}",'
+                                         'reason="header_too_large"}'), 1.0, metrics)
+        log = self.relay.log_text()
+        for name, selector in (("rsa", "s2026r"), ("ed", "s2026e")):
+            self.assertRegex(log, rf"\berror session=\S+ dkim: not signed d=example\.com s={selector}: "
+                                  rf"\[dkim\.{name}\]: header section over 1 MiB")
 
 
 class DkimQueuedTest(DkimRelayCase):
