@@ -14,6 +14,7 @@ a message a content filter changed is signed as the filter left it.
 Every process is bounded by a timeout.
 """
 
+import json
 import os
 import re
 import stat
@@ -303,6 +304,24 @@ class DkimQueuedTest(DkimRelayCase):
         self.assertEqual(len(signatures_of(shown.stdout)), 2)
         python, perl = self.verdicts(shown.stdout)
         self.assertEqual((python, perl), (["pass", "pass"], ["pass", "pass"]))
+
+    def test_queue_list_and_show_give_the_size_delivered_signatures_included(self):
+        _, msg = build_message(sender="alice@example.com", to=("bob@example.net",), subject="size",
+                               body=body_of(300 * 1024))
+        reply = send_mail(OUTBOUND_HOST, self.cfg.outbound_port, "alice@example.com", ["bob@example.net"], msg)
+        qid = reply.rsplit(" ", 1)[-1]
+
+        def queue(*args):
+            r = subprocess.run([relay_binary(), "queue", *args, "--config", str(self.config_path)],
+                               capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            return r.stdout
+
+        delivered = len(queue("show", qid, "--eml"))  # what delivery sends: fields, then the file
+        self.assertGreater(delivered, len(msg))
+        self.assertIn(f"size:        {delivered} bytes".encode(), queue("show", qid))
+        listed = [json.loads(line) for line in queue("list", "--state", "all", "--json").splitlines()]  # one per line
+        self.assertEqual([m["size"] for m in listed if m["id"] == qid], [delivered], listed)
 
 
 class DkimAfterFilterTest(MilterCase):
