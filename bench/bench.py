@@ -54,6 +54,16 @@ Environment (sizes as 1024, 10KiB, 1MiB, ...):
   FILTER_SOCKET  "unix" (default: the filter's unix socket, as on a production box) or
                  "inet" (127.0.0.1:PORT; Postfix's milter client then meets the loopback's
                  delayed ACK, ~40 ms a message)
+  DKIM           "rsa" (RSA-2048) or "ed25519": both relays sign every message with the
+                 same key (bench/dkim_rig.py): hubrelay natively ([dkim.bench] on the
+                 listener the load reaches), Postfix through the opendkim milter on a unix
+                 socket. Postfix's CPU and peak PSS include opendkim's (what an
+                 administrator runs for the same result; its share is shown apart).
+                 Before the runs one message through each relay must carry a signature
+                 python3-dkim verifies. POINTS defaults to 10 and 50 sessions x 10 KiB
+                 (reused), BIG_SESSIONS to 0, OUT to bench/results/dkim-KIND.md; no goals
+                 are judged. Not with FILTER. DKIM_THREADS sets hubrelay's [dkim] threads
+                 (unset: the relay's default).
 """
 
 from __future__ import annotations
@@ -72,6 +82,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import big_messages
+import dkim_rig
 import targets
 from harness import FilterUnsupported
 from harness import (CLK_TCK, HERE, MIB, MODES, PYTHON, PeakSampler, Sink, System,
@@ -82,6 +93,9 @@ FILTER = os.environ.get("FILTER", "")
 FILTER_WORKERS = env_int("FILTER_WORKERS", 2)
 FILTER_SOCKET = os.environ.get("FILTER_SOCKET", "unix")
 FILTER_POINTS = "10:10KiB:reused,50:10KiB:reused,10:100KiB:reused,50:100KiB:reused"
+DKIM = os.environ.get("DKIM", "")
+DKIM_THREADS = env_int("DKIM_THREADS", 0)
+DKIM_POINTS = "10:10KiB:reused,50:10KiB:reused"
 RUNS = env_int("RUNS", 3)
 MESSAGES = env_int("MESSAGES", 3000)
 MESSAGES_1 = env_int("MESSAGES_1", 1000)
@@ -92,7 +106,7 @@ MODES_RUN = env_list("MODES", "reused,per-connection")
 TIMEOUT = env_int("TIMEOUT", 300)
 SYSTEMS = env_list("SYSTEMS", "hubrelay,postfix")
 LATENCY_MESSAGES = env_int("LATENCY_MESSAGES", 40)
-BIG_SESSIONS = env_int("BIG_SESSIONS", 0 if FILTER else 50)
+BIG_SESSIONS = env_int("BIG_SESSIONS", 0 if FILTER or DKIM else 50)
 BIG_SIZE = parse_size(os.environ.get("BIG_SIZE", "30MiB"))
 BIG_RUNS = env_int("BIG_RUNS", RUNS)
 
@@ -119,7 +133,7 @@ class Point:
 
 
 def points() -> List[Point]:
-    spec = env_list("POINTS", FILTER_POINTS if FILTER else "")
+    spec = env_list("POINTS", FILTER_POINTS if FILTER else DKIM_POINTS if DKIM else "")
     if spec:
         out = []
         for item in spec:
@@ -143,6 +157,7 @@ class Run:
     pss_kib: int
     exact: bool
     filter_cpu_ms: Optional[float] = None  # the filter's CPU per message during the run
+    helper_cpu_ms: Optional[float] = None  # the part of cpu_ms spent by System.helper_pids
 
 
 @dataclass
@@ -161,8 +176,9 @@ def one_run(system: System, point: Point, work: Path, tag: str,
     messages, timeout = point.messages, point.timeout
     before = system.sink.count()
     cpu0 = cpu_ticks(system.root_pid)
+    hcpu0 = sum(cpu_ticks(pid) for pid in system.helper_pids)
     fcpu0 = sum(cpu_ticks(pid) for pid in filter_pids)
-    with PeakSampler(system.root_pid) as sampler:
+    with PeakSampler(system.root_pid, *system.helper_pids) as sampler:
         t0 = time.monotonic()
         src = run_source(system.host, system.port, point.sessions, messages, point.size,
                          point.mode, timeout, work / f"source-{tag}.log")
@@ -176,14 +192,16 @@ def one_run(system: System, point: Point, work: Path, tag: str,
                                f"of {messages} within {timeout:.0f}s")
         t_end = time.monotonic()
     cpu1 = cpu_ticks(system.root_pid)
+    hcpu1 = sum(cpu_ticks(pid) for pid in system.helper_pids)
     fcpu1 = sum(cpu_ticks(pid) for pid in filter_pids)
     time.sleep(0.5)  # a duplicate delivery would show up here
     got = system.sink.count() - before
+    per_message = 1000.0 / CLK_TCK / messages
     return Run(e2e=messages / (t_end - t0), accept=messages / (t_acc - t0),
-               cpu_ms=(cpu1 - cpu0) * 1000.0 / CLK_TCK / messages,
+               cpu_ms=(cpu1 - cpu0 + hcpu1 - hcpu0) * per_message,
                pss_kib=sampler.peak, exact=(got == messages),
-               filter_cpu_ms=((fcpu1 - fcpu0) * 1000.0 / CLK_TCK / messages
-                              if filter_pids else None))
+               filter_cpu_ms=(fcpu1 - fcpu0) * per_message if filter_pids else None,
+               helper_cpu_ms=(hcpu1 - hcpu0) * per_message if system.helper_pids else None)
 
 
 def ceiling_run(work: Path, point: Point) -> float:
@@ -213,7 +231,9 @@ def measure_point(systems: Dict[str, System], point: Point, work: Path,
                 f"cpu {run.cpu_ms:.3f} ms/msg pss {run.pss_kib / 1024:.1f} MiB "
                 f"exact={run.exact}"
                 + (f" {FILTER} cpu {run.filter_cpu_ms:.3f} ms/msg"
-                   if run.filter_cpu_ms is not None else ""))
+                   if run.filter_cpu_ms is not None else "")
+                + (f" of which opendkim {run.helper_cpu_ms:.3f} ms/msg"
+                   if run.helper_cpu_ms is not None else ""))
         ceilings.append(ceiling_run(work, point))
     return Row(point, results, med(ceilings))
 
@@ -244,7 +264,9 @@ def main() -> int:
     if "hubrelay" in SYSTEMS and not os.access(binary, os.X_OK):
         print("bench: set HUBRELAY_BIN (or pass the binary)", file=sys.stderr)
         return 2
-    default_out = f"filter-{FILTER}.md" if FILTER else "latest.md"
+    if FILTER and DKIM:
+        raise SystemExit("bench: FILTER and DKIM are measured apart; set one")
+    default_out = f"filter-{FILTER}.md" if FILTER else f"dkim-{DKIM}.md" if DKIM else "latest.md"
     out = Path(os.environ.get("OUT", HERE / "results" / default_out))
     plan = points()
     work = Path(tempfile.mkdtemp(prefix="hubrelay-bench-"))
@@ -255,7 +277,21 @@ def main() -> int:
     big = None
     rig, milter = None, ""
     notes: List[str] = []
+    signing: Dict[str, str] = {}  # start_system's DKIM arguments
     try:
+        if DKIM:
+            rig, key, signing = start_signing(work)
+            notes.append(f"DKIM: every message signed {dkim_rig.ALGORITHMS[DKIM]} with one key: "
+                         "hubrelay natively"
+                         + (f" ([dkim] threads = {DKIM_THREADS})" if DKIM_THREADS else "")
+                         + "; Postfix through opendkim "
+                         f"({subprocess.run(['opendkim', '-V'], capture_output=True, text=True).stdout.splitlines()[0]}, "
+                         f"{rig.postfix_milter}). Postfix's CPU and peak PSS include "
+                         "opendkim's.")
+
+            def probe(name: str, sink: Sink, label: str) -> System:
+                return start_system(name, work, binary, sink, label, **signing)
+            notes += dkim_rig.check_signing(SYSTEMS, probe, work, DKIM, key)
         if FILTER:
             rig = start_filter(work)
             milter = rig.milter_unix if FILTER_SOCKET == "unix" else rig.milter
@@ -267,17 +303,21 @@ def main() -> int:
             for name in SYSTEMS:
                 try:
                     systems[name] = start_system(name, work, binary, Sink(work, name), name,
-                                                 milter)
+                                                 milter, **signing)
+                    if DKIM and name == "postfix":  # opendkim signs for it: its cost
+                        systems[name].helper_pids = [p.pid for p in rig.procs]
                 except FilterUnsupported as e:
+                    what = "[dkim]" if DKIM else f"[milter.{FILTER}]"
                     notes.append(f"**{name} not measured**: its check-config refuses the "
-                                 f"[milter.{FILTER}] configuration (no milter support in "
-                                 f"this binary yet): {e}")
+                                 f"{what} configuration (not supported by this binary): {e}")
                     log(notes[-1])
-        filter_pids = [p.pid for p in rig.procs] if rig else []
+        filter_pids = [p.pid for p in rig.procs] if rig and FILTER else []
         for point in plan:
             rows.append(measure_point(systems, point, work, filter_pids))
         if LATENCY_MESSAGES > 0:
             latency = accept_latency(systems, work)
+        if DKIM and "hubrelay" in systems:
+            notes.append(dkim_rig.hubrelay_signed(work / "hubrelay.log"))
         while systems:  # the big point starts fresh instances of its own
             systems.popitem()[1].stop()
         if BIG_SESSIONS > 0 and BIG_RUNS > 0:
@@ -295,7 +335,8 @@ def main() -> int:
 
     text = "\n".join(render(rows, latency, machine(), notes)
                      + (big_messages.render(big) if big else [])
-                     + targets.render(rows, big, targets.FILTER_GOALS if FILTER else None)
+                     + ([] if DKIM else
+                        targets.render(rows, big, targets.FILTER_GOALS if FILTER else None))
                      ) + "\n"
     print(text)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -303,6 +344,20 @@ def main() -> int:
     log(f"wrote {out}")
     ok = all(run.exact for row in rows for runs in row.results.values() for run in runs)
     return 0 if ok and (big is None or big.exact) else 1
+
+
+def start_signing(work: Path):
+    """The DKIM points' key, and opendkim signing with it for Postfix when Postfix runs.
+    Returns the rig (or None) and start_system's DKIM arguments."""
+    key = dkim_rig.make_key(DKIM, work / "dkim" / "bench.pem")
+    signing = {"dkim": dkim_rig.hubrelay_table(key, DKIM_THREADS or None)}
+    if "postfix" not in SYSTEMS:
+        return None, key, signing
+    rig = dkim_rig.OpenDkimUnixRig(work, DKIM, key)
+    rig.start(timeout=120)
+    log(f"opendkim rig on {rig.postfix_milter} ready in {rig.startup_seconds:.1f} s")
+    signing["postfix_milter"] = rig.postfix_milter
+    return rig, key, signing
 
 
 def start_filter(work: Path):
@@ -369,7 +424,7 @@ def render(rows: List[Row], latency: Dict[str, str], mach: Dict[str, str],
                      f"| {peak(h):.1f} | {peak(p):.1f} | {'yes' if exact else 'NO'} |")
         lines[-1] = NOT_MEASURED.sub("-", lines[-1])  # a system that did not run
     lines += ["", "CPU ratio = Postfix CPU per message / hubrelay CPU per message.", ""]
-    lines += filter_lines(rows)
+    lines += filter_lines(rows) + helper_lines(rows)
     return lines + latency_lines(latency)
 
 
@@ -392,6 +447,22 @@ def filter_lines(rows: List[Row]) -> List[str]:
         cells = [NOT_MEASURED.sub("-", f"{v:.3f}") for v in cpu]
         lines.append(f"| {pt.sessions} | {size_label(pt.size)} | {pt.mode} | "
                      + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def helper_lines(rows: List[Row]) -> List[str]:
+    """opendkim's part of Postfix's CPU per message (DKIM points)."""
+    runs = [r for row in rows for r in row.results.get("postfix", [])]
+    if not any(r.helper_cpu_ms is not None for r in runs):
+        return []
+    lines = ["opendkim's part of Postfix's CPU per message (median):", "",
+             "| sessions | size | mode | Postfix CPU ms/msg | of which opendkim |",
+             "|---:|---:|:---|---:|---:|"]
+    for row in rows:
+        pt, p = row.point, row.results.get("postfix", [])
+        lines.append(f"| {pt.sessions} | {size_label(pt.size)} | {pt.mode} "
+                     f"| {med([r.cpu_ms for r in p]):.3f} "
+                     f"| {med([r.helper_cpu_ms for r in p if r.helper_cpu_ms is not None]):.3f} |")
     return lines + [""]
 
 

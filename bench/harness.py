@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Sequence
 
 from relay_config import relay_config
 
@@ -151,16 +151,19 @@ def pss_kib(root: int) -> int:
 
 
 class PeakSampler:
-    """Samples the PSS of a process tree every 100 ms in a thread; .peak in KiB."""
+    """Samples the PSS of process trees (summed) every 100 ms in a thread; .peak in KiB."""
 
-    def __init__(self, root: int):
-        self.root, self.peak = root, 0
+    def __init__(self, root: int, *others: int):
+        self.roots, self.peak = (root, *others), 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def _sum(self) -> int:
+        return sum(pss_kib(root) for root in self.roots)
+
     def _run(self):
         while not self._stop.is_set():
-            self.peak = max(self.peak, pss_kib(self.root))
+            self.peak = max(self.peak, self._sum())
             self._stop.wait(0.1)
 
     def __enter__(self):
@@ -170,7 +173,7 @@ class PeakSampler:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join(5)
-        self.peak = max(self.peak, pss_kib(self.root))
+        self.peak = max(self.peak, self._sum())
 
 
 # ------------------------------------------------------------------ smart hosts and load
@@ -252,6 +255,9 @@ class System:
     port: int
     root_pid: int
     sink: Sink
+    # Processes outside root's tree that are part of this relay's set-up (opendkim for
+    # Postfix at the DKIM points): their CPU and memory count as the relay's.
+    helper_pids: Sequence[int] = ()
 
     def alive(self) -> bool:
         raise NotImplementedError
@@ -267,11 +273,12 @@ class FilterUnsupported(RuntimeError):
 class Hubrelay(System):
     """The binary under test, generated config (bench/relay_config.py), state under
     work/LABEL-state, one hop: the sink. With `milter`, the inbound listener calls that
-    filter; the configuration is checked first (FilterUnsupported if refused)."""
+    filter; with `dkim` (a [dkim] configuration) it signs; either way the configuration is
+    checked first (FilterUnsupported if refused)."""
     name = "hubrelay"
 
     def __init__(self, work: Path, binary: str, sink: Sink, label: str = "hubrelay",
-                 milter: str = ""):
+                 milter: str = "", dkim: str = ""):
         self.sink = sink
         self.host, self.port = "127.0.0.1", free_port("127.0.0.1")
         out_port = free_port("127.0.0.2")
@@ -282,8 +289,8 @@ class Hubrelay(System):
             hostname="relay.bench", state_dir=state, log_file=work / f"{label}.log",
             in_port=self.port, out_port=out_port, hop_port=self.sink.port,
             retry='"1s", "2s"', connect_timeout="5s", hop_backoff="2s",
-            generator="bench/bench.py", milter=milter))
-        if milter:
+            generator="bench/bench.py", milter=milter, dkim=dkim))
+        if milter or dkim:
             check = subprocess.run([binary, "check-config", "--config", str(cfg)],
                                    capture_output=True, text=True, timeout=60)
             if check.returncode != 0:
@@ -327,11 +334,13 @@ class Postfix(System):
 
 
 def start_system(name: str, work: Path, binary: str, sink: Sink, label: str,
-                 milter: str = "") -> System:
+                 milter: str = "", dkim: str = "", postfix_milter: str = "") -> System:
+    """`milter`: both relays call that filter; `dkim`: hubrelay's own signing configuration,
+    `postfix_milter`: the milter that signs for Postfix (the DKIM points)."""
     if name == "hubrelay":
-        return Hubrelay(work, binary, sink, label, milter)
+        return Hubrelay(work, binary, sink, label, milter, dkim)
     if name == "postfix":
-        return Postfix(work, sink, label, milter)
+        return Postfix(work, sink, label, milter or postfix_milter)
     raise ValueError(f"unknown system {name!r} (hubrelay, postfix)")
 
 

@@ -9,6 +9,8 @@ fits whatever the default becomes.
 With `milter` ("inet:HOST:PORT"), the inbound listener calls that content filter as
 [milter.rspamd] (the filter points, bench.py FILTER=rspamd): default_action tempfail, so
 a filter failure shows as refused messages, never as mail that skipped the filter.
+With `dkim` (bench/dkim_rig.py hubrelay_table: the DKIM points, bench.py DKIM=rsa|ed25519),
+that [dkim] configuration is appended: the inbound listener's mail is signed.
 TRACKING=off in the environment turns the message tracking records off ([tracking]
 enabled = false), for the side-by-side of tracking's cost on the hot path; on (the
 relay's default) otherwise.
@@ -21,7 +23,7 @@ MAX_MESSAGE_SIZE = "35MiB"
 
 def relay_config(*, hostname: str, state_dir: Path, log_file: Path, in_port: int, out_port: int,
                  hop_port: int, retry: str, connect_timeout: str, hop_backoff: str,
-                 generator: str, milter: str = "") -> str:
+                 generator: str, milter: str = "", dkim: str = "") -> str:
     hops = '[ { hop = "sink", cost = 10 } ]'
     milters = 'milters = ["rspamd"]\n' if milter else ""
     milter_table = (f'\n[milter.rspamd]\naddress = "{milter}"\nconnect_timeout = "5s"\n'
@@ -81,7 +83,7 @@ name = "internet"
 direction = "outbound"
 domains = ["*"]
 hops = {hops}
-{milter_table}{tracking_table()}"""
+{milter_table}{tracking_table()}{dkim}"""
 
 
 def tracking_table() -> str:

@@ -10,7 +10,10 @@
 # bench/relay_config.py). FILTER=rspamd puts one rspamd instance (tests/e2e/filter_rigs.py) in both
 # relays' path as a milter (10 and 50 sessions x 10 and 100 KiB; rspamd's CPU shown apart)
 # and writes bench/results/filter-rspamd.md; a hubrelay without milter support is reported
-# as not measured and Postfix's figures are still printed. BENCH_TIMEOUT
+# as not measured and Postfix's figures are still printed. DKIM=rsa|ed25519 has both relays
+# sign every message with one key (hubrelay natively, Postfix through opendkim;
+# bench/dkim_rig.py; 10 and 50 sessions x 10 KiB) and writes bench/results/dkim-KIND.md;
+# DKIM_THREADS sets hubrelay's [dkim] threads. BENCH_TIMEOUT
 # (5400 s) bounds the whole run. QUICK=1 is a ~2-minute smoke of every path (1 run; 10
 # sessions: 1 KiB in both connection modes, 100 KiB reused, 1 MiB one message per
 # connection; the big-message point with 5 sessions x 30 MiB) that writes
@@ -30,6 +33,10 @@ fi
 [[ -x "$BIN" ]] || { echo "run.sh: no hubrelay binary; pass it as \$1" >&2; exit 2; }
 if [[ "${QUICK:-0}" == 1 ]]; then
   export RUNS=${RUNS:-1} MESSAGES=${MESSAGES:-300} MESSAGES_1=${MESSAGES_1:-100} RUN_MIB=${RUN_MIB:-64}
+  if [[ -n "${DKIM:-}" ]]; then
+    export POINTS=${POINTS:-10:10KiB:reused,50:10KiB:reused} OUT=${OUT:-$HERE/results/quick-dkim-$DKIM.md}
+    export BIG_SESSIONS=${BIG_SESSIONS:-0}
+  fi
   if [[ -n "${FILTER:-}" ]]; then
     export POINTS=${POINTS:-10:10KiB:reused,50:100KiB:reused} OUT=${OUT:-$HERE/results/quick-filter.md}
     export BIG_SESSIONS=${BIG_SESSIONS:-0}

@@ -419,6 +419,11 @@ struct DkimConfig {
   int key_file_line = 0;                           // line of key_file, for key diagnostics
 };
 
+/// [dkim] itself: what every key shares, beside the [dkim.NAME] tables.
+struct DkimSigningConfig {
+  std::uint32_t threads = 2;  // the signing pool (relay/dkim/signing_pool), sized at start
+};
+
 struct Config {
   std::string source_file;
   RelayConfig relay;
@@ -437,6 +442,7 @@ struct Config {
   AdminConfig admin;
   TrackingConfig tracking;
   std::vector<DkimConfig> dkim;
+  DkimSigningConfig dkim_signing;
 
   const PolicyConfig* find_policy(std::string_view name) const noexcept;
   const MilterConfig* find_milter(std::string_view name) const noexcept;

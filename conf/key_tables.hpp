@@ -13,7 +13,8 @@ namespace conf {
 
 struct KeyTable {
   /// "" for the top level; "relay", "listener", "policy" (any [policy.NAME]),
-  /// "policy.dnsbl[]" (each entry of an array of tables), "path.down_after" (a sub-table).
+  /// "policy.dnsbl[]" (each entry of an array of tables), "path.down_after" (a sub-table),
+  /// "[dkim]" (the keys of the table itself, whose other entries are [dkim.NAME] tables).
   std::string path;
   std::vector<std::string> keys;
 };

@@ -154,6 +154,8 @@ inline constexpr Limit callout_cache_size{"policy.callout_cache_size", LimitKind
 // [dkim.NAME]: a signature that expires within the hour may die in a queue on its way.
 inline constexpr Limit dkim_expiration{"dkim.expiration", LimitKind::duration, ms(hours{1}), ms(hours{24 * 366}),
                                        "no x= tag: the signature does not expire"};
+// [dkim] threads: one RSA-2048 signature is about a millisecond of one core.
+inline constexpr Limit dkim_threads{"dkim.threads", LimitKind::integer, 1, 64};
 
 /// Every entry above, for tests and documentation checks.
 inline constexpr std::array all{
@@ -207,6 +209,7 @@ inline constexpr std::array all{
     &callout_ttl,
     &callout_cache_size,
     &dkim_expiration,
+    &dkim_threads,
 };
 
 // Input guards. toml11 3.7 parses arrays, inline tables and dotted keys recursively (deep

@@ -55,7 +55,7 @@ const Keys<Config>& top_keys() {
       {"bounce", Need::optional, table_into(&Config::bounce, bounce_keys)},
       {"admin", Need::optional, read_admin},
       {"tracking", Need::always, read_tracking},
-      {"dkim", Need::optional, named_tables_into(&Config::dkim, dkim_keys)},
+      {"dkim", Need::optional, read_dkim},
   };
   return keys;
 }
@@ -136,6 +136,7 @@ std::vector<KeyTable> key_tables() {
       key_table("bounce", bounce_keys()),
       key_table("admin", admin_keys()),
       key_table("tracking", tracking_keys()),
+      key_table("[dkim]", dkim_signing_keys()),
       key_table("dkim", dkim_keys()),
   };
 }

@@ -1,6 +1,8 @@
-// conf/load_dkim.cpp — the key table of [dkim.NAME]: one DKIM signing key each.
+// conf/load_dkim.cpp — [dkim]: its own keys (threads) and the [dkim.NAME] signing keys.
 //
-// Owns: the keys of a signing entry (domain, subdomains, selector, key_file, headers,
+// Owns: telling the two apart in the one [dkim] table (a name its own keys know is that
+// key, whatever its value; any other table is a signing key, anything else unknown),
+// the keys of a signing entry (domain, subdomains, selector, key_file, headers,
 // oversign, canonicalization, expiration, directions), reading the key file's text, and
 // the checks that need no cryptography: the file exists, is readable, and is not readable
 // by group or others (a private key is the domain's identity). Whether the text is an RSA
@@ -88,6 +90,29 @@ void read_field_names(Loader& l, const Field& f, std::vector<std::string>& out) 
 }
 
 }  // namespace
+
+const Keys<DkimSigningConfig>& dkim_signing_keys() {
+  static const Keys<DkimSigningConfig> keys{
+      {"threads", Need::optional, into_integer(&DkimSigningConfig::threads, limits::dkim_threads)},
+  };
+  return keys;
+}
+
+void read_dkim(Loader& l, const Field& f, Config& config) {
+  if (!l.expect(*f.value, toml::value_t::table, f.key)) return;
+  // One table, two readings: `threads = 4` must not be taken for a key table named
+  // "threads" (nor [dkim.threads] for a key), and `treads = 4` is an unknown key, not a
+  // key table that is not a table.
+  Value own = *f.value;
+  Value named = *f.value;
+  for (const auto& [name, value] : f.value->as_table()) {
+    const bool own_key = has_key(dkim_signing_keys(), name);
+    if (own_key || !value.is_table()) named.as_table().erase(name);
+    if (!own_key && value.is_table()) own.as_table().erase(name);
+  }
+  read_keys(l, own, f.key, dkim_signing_keys(), config.dkim_signing);
+  named_tables_into(&Config::dkim, dkim_keys)(l, Field{&named, f.name, f.key, f.section}, config);
+}
 
 const Keys<DkimConfig>& dkim_keys() {
   static const Keys<DkimConfig> keys{

@@ -408,7 +408,9 @@ const Keys<HopConfig>& hop_health_keys();
 const Keys<HopConfig>& hop_limit_keys();
 const Keys<AlertsConfig>& alerts_keys();
 
-// conf/load_dkim.cpp: [dkim.NAME]
+// conf/load_dkim.cpp: [dkim] (its own keys) and [dkim.NAME]
+const Keys<DkimSigningConfig>& dkim_signing_keys();
 const Keys<DkimConfig>& dkim_keys();
+void read_dkim(Loader& loader, const Field& f, Config& config);
 
 }  // namespace conf::reading

@@ -12,9 +12,14 @@
 namespace queue {
 namespace {
 
-constexpr const char* message_columns =
-    "m.id, m.direction, m.listener, m.client_address, m.helo, m.sender, m.mail_parameters, m.received_at, m.size, "
-    "m.held, m.body_file IS NOT NULL OR EXISTS(SELECT 1 FROM bodies b WHERE b.message_id = m.id)";
+// The size an administrator is shown is what delivery sends: messages.size counts the
+// body (for a spooled body, its file), and the header fields stored beside a spooled file
+// (body_prefix: the DKIM signatures) go out before it. Bytes, not characters: CAST.
+const std::string delivered_size = "(m.size + length(CAST(coalesce(m.body_prefix, '') AS BLOB)))";
+
+const std::string message_columns =
+    "m.id, m.direction, m.listener, m.client_address, m.helo, m.sender, m.mail_parameters, m.received_at, " +
+    delivered_size + ", m.held, m.body_file IS NOT NULL OR EXISTS(SELECT 1 FROM bodies b WHERE b.message_id = m.id)";
 
 void bind(Statement& s, int index, const SqlParam& p) {
   if (const auto* i = std::get_if<std::int64_t>(&p)) {
@@ -466,7 +471,7 @@ std::expected<MutationResult, std::string> AdminStore::finish(const Selection& s
 std::expected<std::vector<SummaryInput>, std::string> AdminStore::summary_inputs() {
   auto s = Statement::prepare(store_.handle(),
                               "SELECT DISTINCT r.message_id, domain_of(r.address), "
-                              "m.received_at, m.size FROM recipients r JOIN messages m ON m.id = r.message_id "
+                              "m.received_at, " + delivered_size + " FROM recipients r JOIN messages m ON m.id = r.message_id "
                               "WHERE r.state = 0");
   if (!s) return std::unexpected("cannot query the queue: " + reason());
   std::vector<SummaryInput> out;
@@ -486,7 +491,7 @@ std::expected<QueueDepth, std::string> AdminStore::depth() {
                               "FROM recipients r JOIN messages m ON m.id = r.message_id WHERE r.state = 0 "
                               "GROUP BY 1, 2, 3");
   auto bytes = Statement::prepare(store_.handle(),
-                                  "SELECT direction, coalesce(sum(size), 0) FROM messages WHERE id IN "
+                                  "SELECT m.direction, coalesce(sum(" + delivered_size + "), 0) FROM messages m WHERE m.id IN "
                                   "(SELECT message_id FROM recipients WHERE state = 0) GROUP BY direction");
   if (!s || !bytes) return std::unexpected("cannot query the queue: " + reason());
   QueueDepth d;

@@ -198,9 +198,10 @@ int serve(conf::ConfigPtr config_ptr) {
   // Its threads post their results to `io`: declared after it, so joined before it goes.
   // The pool's size is fixed at start.
   queue::BodySyncPool body_sync(first_config.queue.body_sync_threads);
-  // DKIM signatures are computed here, off the I/O thread; two threads sign ~2000
-  // RSA-2048 messages a second, more than one core's sessions accept.
-  dkim::SigningPool signing(2);
+  // DKIM signatures are computed here, off the I/O thread ([dkim] threads, default 2: two
+  // threads sign ~2000 RSA-2048 messages a second, more than one core's sessions accept).
+  const std::uint32_t signing_threads = first_config.dkim_signing.threads;
+  dkim::SigningPool signing(signing_threads);
   auto opened = queue::MessageQueue::open(db_path, first_config.queue, spool.get());
   if (!opened) return fail("queue " + db_path + ": " + opened.error());
   std::unique_ptr<queue::MessageQueue> message_queue = std::move(*opened);
@@ -392,6 +393,9 @@ int serve(conf::ConfigPtr config_ptr) {
       auto pinned = std::make_shared<conf::Config>(*next);
       pinned->relay.state_dir = state_dir;
       next = std::move(pinned);
+    }
+    if (next->dkim_signing.threads != signing_threads) {
+      spdlog::warn("reload: [dkim] threads changes only on restart; still signing on {} threads", signing_threads);
     }
     auto built = compile(next, listener_counters, client_limits);
     if (!built) {

@@ -30,10 +30,7 @@ BodyHasher Signer::body_hasher(conf::Direction direction) const {
   return BodyHasher(simple, relaxed);
 }
 
-Signer::Result Signer::sign(std::string_view header_section, const BodyHashes& body, conf::Direction direction,
-                            std::int64_t now) const {
-  Result result;
-  const auto fields = split_header_fields(header_section);
+SigningPlan Signer::plan(const std::vector<HeaderField>& fields, conf::Direction direction) const {
   std::vector<SignerIdentity> identities;
   std::vector<std::size_t> index;  // identity → key
   for (std::size_t i = 0; i < keys_.size(); ++i) {
@@ -41,10 +38,28 @@ Signer::Result Signer::sign(std::string_view header_section, const BodyHashes& b
     identities.push_back(keys_[i].settings.identity);
     index.push_back(i);
   }
-  const SigningPlan plan = plan_signatures(fields, identities);
-  result.note = plan.note;
-  for (const std::size_t chosen : plan.keys) {
-    const KeyedSettings& k = keys_[index[chosen]];
+  SigningPlan planned = plan_signatures(fields, identities);
+  for (std::size_t& chosen : planned.keys) chosen = index[chosen];
+  return planned;
+}
+
+std::vector<std::size_t> Signer::signing_keys(std::optional<std::string_view> header_section,
+                                              conf::Direction direction) const {
+  if (header_section) return plan(split_header_fields(*header_section), direction).keys;
+  std::vector<std::size_t> serving;
+  for (std::size_t i = 0; i < keys_.size(); ++i)
+    if (serves(keys_[i].settings, direction)) serving.push_back(i);
+  return serving;
+}
+
+Signer::Result Signer::sign(std::string_view header_section, const BodyHashes& body, conf::Direction direction,
+                            std::int64_t now) const {
+  Result result;
+  const auto fields = split_header_fields(header_section);
+  const SigningPlan planned = plan(fields, direction);
+  result.note = planned.note;
+  for (const std::size_t chosen : planned.keys) {
+    const KeyedSettings& k = keys_[chosen];
     const SignerSettings& s = k.settings;
     const std::string& body_hash = body.of(s.canonicalization.body);
     if (body_hash.empty()) {

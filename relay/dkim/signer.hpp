@@ -11,7 +11,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,9 +65,18 @@ class Signer {
   Result sign(std::string_view header_section, const BodyHashes& body, conf::Direction direction,
               std::int64_t now) const;
 
+  /// The keys (indices into keys()) that would sign a message of `direction` with this
+  /// header section: the plan alone, no signing; without one, every key of `direction`.
+  /// For naming the keys a failure cost.
+  std::vector<std::size_t> signing_keys(std::optional<std::string_view> header_section,
+                                        conf::Direction direction) const;
+
   const std::vector<KeyedSettings>& keys() const noexcept { return keys_; }
 
  private:
+  /// The plan for `fields`, its keys as indices into keys_.
+  SigningPlan plan(const std::vector<HeaderField>& fields, conf::Direction direction) const;
+
   std::vector<KeyedSettings> keys_;
 };
 

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
 #include <span>
 
 #include "queue/body_reader.hpp"
@@ -115,24 +116,41 @@ void SigningStage::observe(const std::string& pending, std::uint64_t open_body) 
 void SigningStage::fail(std::string_view domain, std::string_view selector, std::string_view reason,
                         std::string_view detail) {
   ++counters_.dkim_failures[{std::string(domain), std::string(selector), std::string(reason)}];
-  spdlog::warn("session={} dkim: not signed{}{}: {}", session_id_, domain.empty() ? "" : " by ", domain, detail);
+  spdlog::error("session={} dkim: not signed{}{}{}{}: {}", session_id_, domain.empty() ? "" : " d=", domain,
+                selector.empty() ? "" : " s=", selector, detail);
+}
+
+void SigningStage::fail_message(std::string_view reason, std::string_view detail, const std::string* header) {
+  const std::vector<std::size_t> keys =
+      signer_->signing_keys(header ? std::optional<std::string_view>(*header) : std::nullopt, direction_);
+  // No key would have signed what arrived: nothing was lost unless a filter changed From:.
+  if (keys.empty()) fail("", "", reason, detail);
+  for (const std::size_t i : keys) {
+    const auto& key = signer_->keys()[i];
+    fail(key.settings.identity.domain, key.settings.identity.selector, reason,
+         "[dkim." + key.settings.name + "]: " + std::string(detail));
+  }
 }
 
 asio::awaitable<std::string> SigningStage::sign(queue::NewMessage& message, std::optional<queue::FinishedBody>& file,
                                                std::uint64_t body_number, ContentChanges changed) {
   if (!enabled_) co_return std::string();
-  std::unique_ptr<Splitter> splitter = std::move(streamed_);
-  const bool streamed = splitter && streamed_body_ == body_number && !changed.body;
-  if (!streamed) splitter = std::make_unique<Splitter>(signer_->body_hasher(direction_));
+  // What streamed in for this body: hashed already, unless a filter replaced the body;
+  // then the message is read again, as it will be stored: a filter's header section
+  // (body_prefix), then the file from body_skip on (the file's own header section, when
+  // the prefix replaced it, is not hashed). Header fields changed alone: the body hash
+  // stands, the header section is read again. What arrived also names the keys of a failure.
+  std::unique_ptr<Splitter> arrived = std::move(streamed_);
+  if (arrived && streamed_body_ != body_number) arrived.reset();
+  const std::string* arrived_header = arrived ? &arrived->header_section() : nullptr;
+  const bool streamed = arrived && !changed.body;
+  std::unique_ptr<Splitter> splitter =
+      streamed ? std::move(arrived) : std::make_unique<Splitter>(signer_->body_hasher(direction_));
   bool fits = splitter->fits();
-  // Hashed while it streamed in, unless a filter replaced the body: then read it again,
-  // as it will be stored: a filter's header section (body_prefix), then the file from
-  // body_skip on (the file's own header section, when the prefix replaced it, is not hashed).
-  // Header fields changed alone: the body hash stands, the header section is read again.
   if (streamed && changed.header_section) {
     auto head = read_header_section(message, file);
     if (!head) {
-      fail("", "", "read", "cannot read the spooled header section: " + head.error().message());
+      fail_message("read", "cannot read the spooled header section: " + head.error().message(), arrived_header);
       co_return std::string();
     }
     Splitter fresh(signer_->body_hasher(direction_));
@@ -145,12 +163,12 @@ asio::awaitable<std::string> SigningStage::sign(queue::NewMessage& message, std:
   }
   if (!streamed && file) {
     if (spool_ == nullptr) {
-      fail("", "", "read", "no spool");
+      fail_message("read", "no spool", arrived_header);
       co_return std::string();
     }
     auto reader = queue::BodyReader::open(*spool_, file->name());
     if (!reader) {
-      fail("", "", "read", "cannot read the spooled body: " + reader.error().message());
+      fail_message("read", "cannot read the spooled body: " + reader.error().message(), arrived_header);
       co_return std::string();
     }
     reader->seek(message.body_skip);
@@ -160,7 +178,7 @@ asio::awaitable<std::string> SigningStage::sign(queue::NewMessage& message, std:
     while (fits) {
       auto n = reader->read(std::span<char>(chunk.data(), chunk.size()));
       if (!n) {
-        fail("", "", "read", "cannot read the spooled body: " + n.error().message());
+        fail_message("read", "cannot read the spooled body: " + n.error().message(), arrived_header);
         co_return std::string();
       }
       if (*n == 0) break;
@@ -170,7 +188,7 @@ asio::awaitable<std::string> SigningStage::sign(queue::NewMessage& message, std:
     fits = splitter->feed(message.body);
   }
   if (!fits) {
-    fail("", "", "header_too_large", "header section over 1 MiB");
+    fail_message("header_too_large", "header section over 1 MiB", arrived_header);
     co_return std::string();
   }
   dkim::SignJob job;

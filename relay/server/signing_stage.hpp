@@ -18,7 +18,9 @@
 // Counts signatures and failures into the listener's counters.
 // Errors: never refuse the mail: a failure (a key that cannot sign, an unreadable spool
 // file, a header section over the cap, the pool closed) commits the message unsigned,
-// counted and logged.
+// counted and logged at error level against each key it cost ([dkim.NAME], d=, s=): the
+// keys the plan picks on the header section as it arrived (a filter may have changed it
+// since), or, when it was never seen, every key of the listener's direction.
 // Threading: the session's coroutine; not thread-safe.
 #pragma once
 
@@ -80,6 +82,9 @@ class SigningStage {
   std::expected<std::string, std::error_code> read_header_section(const queue::NewMessage& message,
                                                                   const std::optional<queue::FinishedBody>& file) const;
   void fail(std::string_view domain, std::string_view selector, std::string_view reason, std::string_view detail);
+  /// The whole message is unsigned: `header` is its header section as it arrived (null:
+  /// not seen).
+  void fail_message(std::string_view reason, std::string_view detail, const std::string* header);
 
   dkim::SignerPtr signer_;
   dkim::SigningPool* pool_;

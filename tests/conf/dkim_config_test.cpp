@@ -1,5 +1,6 @@
 // tests/conf/dkim_config_test.cpp — [dkim.NAME]: defaults, every key, and the key file
-// checks conf/ makes (exists, not readable by group or others), with file:line:key.
+// checks conf/ makes (exists, not readable by group or others), with file:line:key; [dkim]
+// threads beside the key tables, never taken for one.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -54,6 +55,7 @@ TEST_F(DkimConfigTest, Defaults) {
   EXPECT_EQ(d.expiration, Seconds(0));
   EXPECT_EQ(d.directions, std::vector<Direction>{Direction::outbound});
   EXPECT_EQ(d.key_file_line, 15);
+  EXPECT_EQ((*loaded)->dkim_signing.threads, 2u);
 }
 
 TEST_F(DkimConfigTest, EveryKey) {
@@ -86,6 +88,40 @@ TEST_F(DkimConfigTest, ReportsEachMistakeWithFileLineAndKey) {
   const std::string missing = test_support::diagnostics_text(load("[dkim.x]\ndomain = \"example.com\"\n"));
   EXPECT_NE(missing.find("dkim.x.selector: missing required key"), std::string::npos) << missing;
   EXPECT_NE(missing.find("dkim.x.key_file: missing required key"), std::string::npos) << missing;
+}
+
+// --- [dkim] threads ------------------------------------------------------------------------------
+
+TEST_F(DkimConfigTest, ThreadsSitsBesideTheKeyTables) {
+  for (const std::string& text : {"[dkim]\nthreads = 8\n" + table(), table() + "[dkim]\nthreads = 8\n"}) {
+    SCOPED_TRACE(text);
+    const auto loaded = load(text);
+    ASSERT_TRUE(loaded) << test_support::diagnostics_text(loaded);
+    EXPECT_EQ((*loaded)->dkim_signing.threads, 8u);
+    ASSERT_EQ((*loaded)->dkim.size(), 1u);  // threads is not a key named "threads"
+    EXPECT_EQ((*loaded)->dkim[0].name, "main");
+  }
+  // Threads alone: no key, nothing signed, the pool size still read.
+  const auto alone = load("[dkim]\nthreads = 1\n");
+  ASSERT_TRUE(alone) << test_support::diagnostics_text(alone);
+  EXPECT_EQ((*alone)->dkim_signing.threads, 1u);
+  EXPECT_TRUE((*alone)->dkim.empty());
+}
+
+TEST_F(DkimConfigTest, ThreadsMistakesNameFileLineAndKey) {
+  EXPECT_EQ(test_support::diagnostics_text(load("[dkim]\nthreads = 0\n")),
+            "t.toml:13: dkim.threads: must be between 1 and 64 (got 0)\n");
+  EXPECT_EQ(test_support::diagnostics_text(load("[dkim]\nthreads = 65\n")),
+            "t.toml:13: dkim.threads: must be between 1 and 64 (got 65)\n");
+  const std::string text = test_support::diagnostics_text(load("[dkim]\nthreads = \"4\"\n"));
+  EXPECT_TRUE(text.starts_with("t.toml:13: dkim.threads: ")) << text;
+  // A misspelt scalar is an unknown key, not a key table that is not a table.
+  EXPECT_EQ(test_support::diagnostics_text(load("[dkim]\ntreads = 4\n")), "t.toml:13: dkim.treads: unknown key\n");
+  // [dkim.threads] would be a key table named like the setting: refused, never signed with.
+  const auto named = load("[dkim.threads]\ndomain = \"example.com\"\nselector = \"s\"\nkey_file = \"" +
+                          key_.string() + "\"\n");
+  const std::string named_text = test_support::diagnostics_text(named);
+  EXPECT_TRUE(named_text.starts_with("t.toml:12: dkim.threads: ")) << named_text;
 }
 
 TEST_F(DkimConfigTest, KeyReadableByOthersIsRefused) {

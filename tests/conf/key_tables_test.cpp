@@ -61,12 +61,14 @@ Documented read_reference() {
   Documented docs;
   std::optional<std::string> section;
   std::optional<std::string> entry_of;  // "Each entry of `hops` ...": the next table is that
+  bool own_keys = false;                // "Keys of `[dkim]` itself": the next table is "[dkim]"
   std::optional<std::string> table;     // the key table being read
   std::string line;
   while (std::getline(in, line)) {
     if (line.starts_with("## ")) {
       section = section_of(line);
       entry_of.reset();
+      own_keys = false;
       table.reset();
       continue;
     }
@@ -74,9 +76,12 @@ Documented read_reference() {
     docs.section_text[*section] += line + "\n";
     if (line.starts_with("Each entry of `")) {
       entry_of = line.substr(15, line.find('`', 15) - 15);
+    } else if (line.starts_with("Keys of `[")) {
+      own_keys = true;
     } else if (line.starts_with("| key |")) {
-      table = entry_of ? *section + "." + *entry_of + "[]" : *section;
+      table = entry_of ? *section + "." + *entry_of + "[]" : own_keys ? "[" + *section + "]" : *section;
       entry_of.reset();
+      own_keys = false;
     } else if (!line.starts_with("|")) {
       table.reset();
     } else if (const auto key = row_key(line); key && table) {
@@ -226,6 +231,7 @@ std::map<std::string, UnknownKeyCase> unknown_key_cases() {
       {"admin", {with_base("[admin]\nlisten = \"127.0.0.1:8025\"\n" + u + "\n"), "admin.zz_unknown"}},
       {"tracking", {with_base("[tracking]\n" + u + "\n"), "tracking.zz_unknown"}},
       {"dkim", {with_base(dkim_table() + u + "\n"), "dkim.d.zz_unknown"}},
+      {"[dkim]", {with_base("[dkim]\nthreads = 4\n" + u + "\n" + dkim_table()), "dkim.zz_unknown"}},
   };
 }
 

@@ -418,6 +418,7 @@ TEST(Limits, EveryDefaultInConfigHppIsWithinItsLimit) {
       {limits::callout_ttl, ms(policy.callout_positive_ttl)},
       {limits::callout_ttl, ms(policy.callout_negative_ttl)},
       {limits::callout_cache_size, policy.callout_cache_size},
+      {limits::dkim_threads, defaults.dkim_signing.threads},
       {limits::dkim_expiration, ms(conf::DkimConfig{}.expiration)},
   };
   // queue_retry_delay is checked below, entry by entry.

@@ -74,17 +74,29 @@ def milter_negotiate(host: str, port: int, timeout: float = 5.0) -> tuple:
     QUIT. Returns the filter's (version, actions, protocol flags); raises OSError or
     ValueError when the port does not answer as a milter."""
     with socket.create_connection((host, port), timeout=timeout) as s:
-        body = SMFIC_OPTNEG + struct.pack(">III", 6, 0x1FF, 0x1FFFFF)
-        s.sendall(struct.pack(">I", len(body)) + body)
-        head = _read_exact(s, 4)
-        (length,) = struct.unpack(">I", head)
-        if not 13 <= length <= 1 << 16:
-            raise ValueError(f"milter negotiation reply of length {length}")
-        reply = _read_exact(s, length)
-        if reply[:1] != SMFIC_OPTNEG:
-            raise ValueError(f"milter negotiation answered with command {reply[:1]!r}")
-        s.sendall(struct.pack(">I", 1) + SMFIC_QUIT)
-        return struct.unpack(">III", reply[1:13])
+        return _negotiate(s)
+
+
+def milter_negotiate_unix(path: Path, timeout: float = 5.0) -> tuple:
+    """milter_negotiate() over the filter's unix socket at `path`."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(str(path))
+        return _negotiate(s)
+
+
+def _negotiate(s: socket.socket) -> tuple:
+    body = SMFIC_OPTNEG + struct.pack(">III", 6, 0x1FF, 0x1FFFFF)
+    s.sendall(struct.pack(">I", len(body)) + body)
+    head = _read_exact(s, 4)
+    (length,) = struct.unpack(">I", head)
+    if not 13 <= length <= 1 << 16:
+        raise ValueError(f"milter negotiation reply of length {length}")
+    reply = _read_exact(s, length)
+    if reply[:1] != SMFIC_OPTNEG:
+        raise ValueError(f"milter negotiation answered with command {reply[:1]!r}")
+    s.sendall(struct.pack(">I", 1) + SMFIC_QUIT)
+    return struct.unpack(">III", reply[1:13])
 
 
 def _read_exact(s: socket.socket, n: int) -> bytes:

@@ -14,6 +14,7 @@ a message a content filter changed is signed as the filter left it.
 Every process is bounded by a timeout.
 """
 
+import json
 import os
 import re
 import stat
@@ -144,7 +145,7 @@ def signatures_of(raw: bytes):
 class DkimRelayCase(E2ETestCase):
     """A relay with an RSA-2048 and an Ed25519 key for example.com on outbound listeners."""
 
-    def start(self, hop_port):
+    def start(self, hop_port, outbound_extra=()):
         self.records = {}
         keys = []
         for name, selector, kind in (("rsa", "s2026r", "rsa"), ("ed", "s2026e", "ed25519")):
@@ -158,7 +159,7 @@ class DkimRelayCase(E2ETestCase):
                            for name, selector, path in keys)
         admin = free_port("127.0.0.1")
         self.cfg, path = self.make_config([Hop("hub", hop_port)], [Hop("smarthost", hop_port)],
-                                          extra_sections=sections,
+                                          extra_sections=sections, outbound_extra=list(outbound_extra),
                                           extra_toml=f'[admin]\nlisten = "127.0.0.1:{admin}"\n')
         self.admin_port = admin
         self.config_path = path
@@ -255,6 +256,35 @@ class DkimSigningTest(DkimRelayCase):
                                                         ("example.com", "s2026r", "rsa-sha256")])
 
 
+class DkimFailureTest(DkimRelayCase):
+    """Signing fails at run time: the message is still accepted and delivered, unsigned,
+    with an error line naming each key it cost and the failure counted per key."""
+
+    def setUp(self):
+        super().setUp()
+        self.sink = self.start_sink("hub")
+        # The listener takes header sections larger than the 1 MiB the signer holds.
+        self.start(self.sink.port, outbound_extra=['max_header_size = "4MiB"'])
+
+    def test_a_header_section_over_the_signing_cap_is_delivered_unsigned_and_counted(self):
+        mid = "<huge-header@example.com>"
+        pad = b"".join(b"X-Pad-%04d: %s\r\n" % (i, b"p" * 900) for i in range(1200))  # ~1.1 MiB
+        msg = (b"From: Alice <alice@example.com>\r\nTo: bob@example.net\r\nSubject: huge header\r\n"
+               b"Message-ID: " + mid.encode() + b"\r\n" + pad + b"\r\nThe body.\r\n")
+        self.send_outbound(msg)
+        delivered = self.wait_for_message(self.sink, mid, 120).raw
+        self.assertEqual(signatures_of(delivered), [])
+        self.assertTrue(delivered.endswith(b"\r\nThe body.\r\n"))
+        metrics = fetch_metrics(self.admin_port)
+        for selector in ("s2026r", "s2026e"):
+            self.assertEqual(metrics.get(f'hubrelay_dkim_failures_total{{domain="example.com",selector="{selector}",'
+                                         'reason="header_too_large"}'), 1.0, metrics)
+        log = self.relay.log_text()
+        for name, selector in (("rsa", "s2026r"), ("ed", "s2026e")):
+            self.assertRegex(log, rf"\berror session=\S+ dkim: not signed d=example\.com s={selector}: "
+                                  rf"\[dkim\.{name}\]: header section over 1 MiB")
+
+
 class DkimQueuedTest(DkimRelayCase):
     """A spooled signed message waiting in the queue: its signature is shown with it."""
 
@@ -274,6 +304,24 @@ class DkimQueuedTest(DkimRelayCase):
         self.assertEqual(len(signatures_of(shown.stdout)), 2)
         python, perl = self.verdicts(shown.stdout)
         self.assertEqual((python, perl), (["pass", "pass"], ["pass", "pass"]))
+
+    def test_queue_list_and_show_give_the_size_delivered_signatures_included(self):
+        _, msg = build_message(sender="alice@example.com", to=("bob@example.net",), subject="size",
+                               body=body_of(300 * 1024))
+        reply = send_mail(OUTBOUND_HOST, self.cfg.outbound_port, "alice@example.com", ["bob@example.net"], msg)
+        qid = reply.rsplit(" ", 1)[-1]
+
+        def queue(*args):
+            r = subprocess.run([relay_binary(), "queue", *args, "--config", str(self.config_path)],
+                               capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            return r.stdout
+
+        delivered = len(queue("show", qid, "--eml"))  # what delivery sends: fields, then the file
+        self.assertGreater(delivered, len(msg))
+        self.assertIn(f"size:        {delivered} bytes".encode(), queue("show", qid))
+        listed = [json.loads(line) for line in queue("list", "--state", "all", "--json").splitlines()]  # one per line
+        self.assertEqual([m["size"] for m in listed if m["id"] == qid], [delivered], listed)
 
 
 class DkimAfterFilterTest(MilterCase):

@@ -361,6 +361,37 @@ TEST_F(SpooledBodyTest, V8DatabaseUpgradesWithItsPrefixedBodies) {
   EXPECT_EQ(*admin->body(1), prefix + big_);
 }
 
+// `queue list`, `queue show`, `queue summary` and the queue bytes gauge report the size
+// delivery sends: the prefix fields and the file, not the file alone.
+TEST_F(SpooledBodyTest, AdministratorIsShownTheSizeThatIsDelivered) {
+  const std::string prefix = "DKIM-Signature: v=1; a=ed25519-sha256; d=example.com;\r\n\tb=abc\r\n";
+  const SpoolEntry file = write_body(big_);
+  MessageId id = 0;
+  {
+    auto store = SqliteStore::open(dir_.file("queue.db"));
+    ASSERT_TRUE(store) << store.error();
+    ASSERT_FALSE(store->begin());
+    NewMessage m = spooled_message(file);
+    m.body_prefix = prefix;
+    id = store->insert(std::move(m), 0)->id;
+    ASSERT_FALSE(store->commit());
+  }
+  const std::uint64_t delivered = prefix.size() + big_.size();
+  auto admin = AdminStore::open(dir_.file("queue.db"));
+  ASSERT_TRUE(admin) << admin.error();
+  ASSERT_EQ(admin->body(id)->size(), delivered);
+  EXPECT_EQ(admin->show(id)->size, delivered);
+  const auto listed = admin->list(QueueFilter{}, 0);
+  ASSERT_TRUE(listed) << listed.error();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().size, delivered);
+  const auto summary = admin->summary_inputs();
+  ASSERT_TRUE(summary) << summary.error();
+  ASSERT_EQ(summary->size(), 1u);
+  EXPECT_EQ(summary->front().size, delivered);
+  EXPECT_EQ(admin->depth()->bytes, delivered);
+}
+
 // Start-up: the store's names against the directory, both directions.
 TEST_F(SpooledBodyTest, OrphanScanAgainstTheStoreBothWays) {
   auto store = SqliteStore::open(dir_.file("q.db"));
