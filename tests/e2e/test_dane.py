@@ -9,7 +9,8 @@ hosts. Cases: DANE-EE(3) match delivered with tls=dane (the certificate's name i
 the MX host's: usage 3 checks no name); DANE-TA(2) match on the CA delivered with
 tls=dane; a TLSA set that does not match deferred with nothing sent; TLSA in answers
 without AD ignored (no TLSA even asked, delivered opportunistically); STARTTLS missing
-at a host whose TLSA requires it deferred; tls = "dane" with no TLSA deferred.
+at a host whose TLSA requires it deferred; tls = "dane" with no TLSA deferred; a failed
+(SERVFAIL: bogus) TLSA lookup on a signed host deferred even under "auto".
 Never: asserts timing; "nothing arrived" is checked after a bounded settle().
 Standards: RFC 7672 §2.1, §2.2, §3.1, §3.2; RFC 6698; RFC 6840 §5.7.
 """
@@ -95,12 +96,15 @@ class DaneTest(E2ETestCase):
                      mx("mismatch.example", "mx.mismatch.example", [wrong]),
                      mx("unsigned.example", "mx.unsigned.example", [wrong]),
                      mx("stripped.example", "mx.stripped.example", [ee], port=plain_port),
-                     mx("notlsa.example", "mx.notlsa.example", [])):
+                     mx("notlsa.example", "mx.notlsa.example", []),
+                     mx("bogus.example", "mx.bogus.example", [])):
             zone.update(part)
         unsigned = {"unsigned.example", "mx.unsigned.example", f"_{tls_port}._tcp.mx.unsigned.example"}
         # A validated denial: the signed zone proves mx.notlsa.example has no TLSA.
         signed = [n for n in zone if n not in unsigned] + [f"_{tls_port}._tcp.mx.notlsa.example"]
-        self.dns = DnsServer(zone, authentic=tuple(signed)).start()
+        # A validating resolver answers SERVFAIL for forged (bogus) TLSA records.
+        self.dns = DnsServer(zone, authentic=tuple(signed),
+                             servfail=(f"_{tls_port}._tcp.mx.bogus.example",)).start()
         self.addCleanup(self.dns.stop)
 
         def route(name, domains, hop):
@@ -114,7 +118,7 @@ class DaneTest(E2ETestCase):
         self.cfg, path = self.make_config(
             [Hop("hub", self.hub.port)], [Hop("smarthost", self.hub.port)],
             extra_routes=route("auto", '["ee.example", "upstream.dane.example", "mismatch.example", '
-                                       '"unsigned.example"]', "direct")
+                                       '"unsigned.example", "bogus.example"]', "direct")
             + route("strict", '["notlsa.example"]', "strict")
             + route("stripped", '["stripped.example"]', "stripped"),
             extra_sections="\n".join([
@@ -175,6 +179,9 @@ class DaneTest(E2ETestCase):
     def test_dane_policy_without_tlsa_defers(self):
         self.assert_deferred("f@notlsa.example", self.tls_sink, "DANE policy of next hop cannot be met")
         self.assertIn("no TLSA records", self.relay.log_text())
+
+    def test_failed_tlsa_lookup_on_a_signed_host_defers_under_auto(self):
+        self.assert_deferred("g@bogus.example", self.tls_sink, "TLSA lookup failed")
 
 
 if __name__ == "__main__":
