@@ -426,7 +426,8 @@ asio::awaitable<std::expected<DnsResolver::AddressAnswer, ResolveError>> DnsReso
       } else if (answer.status == ARES_ENODATA || answer.status == ARES_ENOTFOUND) {
         parsed.exists = false;
       } else {
-        secure = false;
+        // A failed A or AAAA lookup contributes no addresses, so it does not make the
+        // others insecure: an attacker who blocks one type must not turn DANE off.
         // Not an answer: nothing is cached, the next attempt asks again.
         failure = name + (kind == RecordType::a ? " A: " : " AAAA: ") + describe(answer.status);
         continue;

@@ -90,7 +90,7 @@ class DnsResolver {
   boost::asio::awaitable<std::expected<MxAnswer, ResolveError>> mx_answer(std::string domain);
   struct AddressAnswer {
     std::vector<boost::asio::ip::address> addresses;
-    bool secure = false;  // every A and AAAA answer (NODATA included) had AD
+    bool secure = false;  // every A and AAAA answer received (NODATA included) had AD
   };
   boost::asio::awaitable<std::expected<AddressAnswer, ResolveError>> address_answer(std::string host);
 
