@@ -170,7 +170,11 @@ struct PolicyConfig {
 ///   none: never STARTTLS. opportunistic: STARTTLS when offered, no certificate checks.
 ///   required: STARTTLS must succeed (no checks) or nothing is sent.
 ///   verify: as required, plus chain and host name verification.
-enum class TlsPolicy : std::uint8_t { none, opportunistic, required, verify };
+///   dane: DANE (RFC 7672): the MX host's TLSA records in a DNSSEC-validated answer
+///     authenticate it, or the mail waits (defer); needs [dns] dnssec. MX hops only.
+///   automatic ("auto"): DANE when the MX host has usable TLSA records in a validated
+///     answer, else opportunistic. The default of type = "mx" hops (docs/tls-policy.md).
+enum class TlsPolicy : std::uint8_t { none, opportunistic, required, verify, dane, automatic };
 
 constexpr const char* to_string(TlsPolicy p) noexcept {
   switch (p) {
@@ -178,6 +182,8 @@ constexpr const char* to_string(TlsPolicy p) noexcept {
     case TlsPolicy::opportunistic: return "opportunistic";
     case TlsPolicy::required: return "required";
     case TlsPolicy::verify: return "verify";
+    case TlsPolicy::dane: return "dane";
+    case TlsPolicy::automatic: return "auto";
   }
   return "?";
 }
@@ -200,7 +206,8 @@ struct HopConfig {
   /// Direct delivery: the recipient domain's MX records (RFC 5321 §5) instead of `host`.
   /// Set by `host = "mx"` or `type = "mx"`.
   bool mx = false;
-  TlsPolicy tls = TlsPolicy::opportunistic;
+  TlsPolicy tls = TlsPolicy::opportunistic;       // type = "mx" hops: automatic unless set
+  int tls_line = 0;                                // of the tls key (0: not set), for diagnostics
   std::string tls_ca_file;                         // verify: CA bundle; empty: system store
   std::string tls_cert_file;                       // client certificate (PEM), optional
   std::string tls_key_file;
@@ -381,6 +388,10 @@ struct DnsConfig {
   /// Static overrides, consulted before DNS (split-DNS sites): name → addresses.
   std::vector<std::pair<std::string, std::vector<std::string>>> hosts;
   Seconds timeout{5};                              // per query, all tries included
+  /// The administrator vouches for `servers` (a local validating resolver such as
+  /// unbound): only then is the AD bit of an answer trusted and TLSA looked up (DANE).
+  bool dnssec = false;
+  int dnssec_line = 0;                             // of the dnssec key, for diagnostics
 };
 
 /// Delivery status notifications (RFC 3464) sent for failed and expired recipients.

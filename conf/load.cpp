@@ -51,7 +51,7 @@ const Keys<Config>& top_keys() {
       {"milter", Need::optional, named_tables_into(&Config::milters, milter_keys)},
       {"listener", Need::always, read_listeners},
       {"route", Need::optional, read_routes},
-      {"dns", Need::optional, table_into(&Config::dns, dns_keys)},
+      {"dns", Need::always, read_dns},
       {"bounce", Need::optional, table_into(&Config::bounce, bounce_keys)},
       {"admin", Need::optional, read_admin},
       {"tracking", Need::always, read_tracking},

@@ -58,13 +58,16 @@ const Keys<HopConfig>& hop_client_keys() {
        }},
       {"tls", Need::optional,
        [](Loader& l, const Field& f, HopConfig& hop) {
-         static constexpr std::array<std::pair<std::string_view, TlsPolicy>, 4> policies{{
+         static constexpr std::array<std::pair<std::string_view, TlsPolicy>, 6> policies{{
              {"none", TlsPolicy::none},
              {"opportunistic", TlsPolicy::opportunistic},
              {"required", TlsPolicy::required},
              {"verify", TlsPolicy::verify},
+             {"dane", TlsPolicy::dane},
+             {"auto", TlsPolicy::automatic},
          }};
-         read_choice(l, *f.value, f.key, policies, hop.tls);
+         // Whether DANE can apply depends on [dns] (read later): check_dane_hops.
+         if (read_choice(l, *f.value, f.key, policies, hop.tls)) hop.tls_line = l.line_of(*f.value);
        }},
       {"tls_ca_file", Need::optional, into_hop_file<&HopConfig::tls_ca_file>},
       {"tls_cert_file", Need::optional, into_hop_file<&HopConfig::tls_cert_file>},

@@ -213,8 +213,31 @@ const Keys<DnsConfig>& dns_keys() {
        }},
       {"hosts", Need::optional, read_dns_hosts},
       {"timeout", Need::optional, into_seconds(&DnsConfig::timeout, limits::dns_timeout)},
+      {"dnssec", Need::optional,
+       [](Loader& l, const Field& f, DnsConfig& dns) {
+         if (l.read_bool(*f.value, f.key, dns.dnssec)) dns.dnssec_line = l.line_of(*f.value);
+       }},
   };
   return keys;
+}
+
+// [dns] is read after the hops, so what DANE needs of it is checked here: a hop that
+// demands DANE must have a resolver the administrator vouches for (an AD bit from any
+// other resolver proves nothing), and is an MX hop (TLSA is looked up for MX hosts).
+// With dnssec on, an MX hop without an explicit tls key gets "auto": without TLSA it
+// behaves exactly as opportunistic, so only domains that publish TLSA see a difference.
+void read_dns(Loader& l, const Field& f, Config& config) {
+  if (f.value != nullptr) table_into(&Config::dns, dns_keys)(l, f, config);
+  for (HopConfig& hop : config.hops) {
+    const std::string key = "hop." + hop.name + ".tls";
+    if (hop.tls == TlsPolicy::dane && !hop.mx) {
+      l.error(hop.tls_line, key, "\"dane\" applies to type = \"mx\" hops (TLSA of the MX hosts)");
+    } else if (hop.tls == TlsPolicy::dane && !config.dns.dnssec) {
+      l.error(hop.tls_line, key,
+              "\"dane\" needs [dns] dnssec = true (a local validating resolver the relay trusts)");
+    }
+    if (hop.mx && hop.tls_line == 0 && config.dns.dnssec) hop.tls = TlsPolicy::automatic;
+  }
 }
 
 // --- [bounce] ------------------------------------------------------------------------------

@@ -361,6 +361,8 @@ const Keys<LogConfig>& log_keys();
 const Keys<QueueConfig>& queue_keys();
 const Keys<DeliveryConfig>& delivery_keys();
 const Keys<DnsConfig>& dns_keys();
+/// [dns], then what the hops' TLS policies need of it (DANE: dnssec, MX hops only).
+void read_dns(Loader& loader, const Field& f, Config& config);
 const Keys<BounceConfig>& bounce_keys();
 const Keys<AdminConfig>& admin_keys();
 void read_relay(Loader& loader, const Field& f, Config& config);

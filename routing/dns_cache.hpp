@@ -30,6 +30,7 @@ struct DnsAnswer {
   bool exists = true;                   // false: NXDOMAIN or no record of the type
   std::vector<std::string> addresses;   // a / aaaa: textual IP addresses
   std::vector<MxRecord> mx;             // mx
+  bool secure = false;                  // the answer had the AD bit from a trusted resolver
 };
 
 class DnsCache {

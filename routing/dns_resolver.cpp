@@ -22,11 +22,13 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <map>
+#include <span>
 #include <mutex>
 #include <utility>
 #include <stdexcept>
 
 #include "routing/dns_cache.hpp"
+#include "routing/dns_message.hpp"
 
 namespace routing {
 namespace asio = boost::asio;
@@ -37,6 +39,7 @@ struct Answer {
   int status = ARES_SUCCESS;
   std::vector<unsigned char> bytes;    // ares_query: the DNS message
   std::vector<std::string> addresses;  // ares_getaddrinfo: the addresses found, as text
+  bool authentic = false;              // AD bit, counted only with ChannelOptions::dnssec
 };
 
 // Negative answers (NXDOMAIN / no records of the type) are remembered this long.
@@ -92,6 +95,7 @@ ChannelOptions options_of(const conf::DnsConfig& config) {
   options.servers = config.servers;
   options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config.timeout);
   options.tries = 2;
+  options.dnssec = config.dnssec;
   return options;
 }
 
@@ -258,8 +262,9 @@ struct DnsResolver::Impl : std::enable_shared_from_this<Impl> {
 
   static void on_answer(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
     std::unique_ptr<Question> question(static_cast<Question*>(arg));
-    Answer answer{status, {}};
+    Answer answer{status, {}, {}, false};
     if (abuf != nullptr && alen > 0) answer.bytes.assign(abuf, abuf + alen);
+    answer.authentic = question->self->options.dnssec && authentic_data(answer.bytes);
     auto waiting = question->self->in_flight.extract(question->key);
     if (waiting.empty()) return;
     for (OpBase* raw : waiting.mapped()) {
@@ -277,16 +282,52 @@ struct DnsResolver::Impl : std::enable_shared_from_this<Impl> {
           auto [it, first] = self->in_flight.try_emplace(key);
           it->second.push_back(op);
           if (!first) return;  // the same question is on the wire already
-          ares_query(self->channel, query_name.c_str(), ns_c_in, query_type, &Impl::on_answer,
-                     new Question{self, std::move(key)});
+          self->send(query_name, query_type, new Question{self, std::move(key)});
           self->arm_timer();
         },
         asio::use_awaitable, this, std::move(name), type);
   }
 
+  // With dnssec the question is built here so that it carries the AD bit (RFC 6840
+  // §5.7): c-ares' own ares_query cannot set it. ares_send gives it a fresh random id.
+  void send(const std::string& name, int type, Question* question) {
+    if (!options.dnssec) {
+      ares_query(channel, name.c_str(), ns_c_in, type, &Impl::on_answer, question);
+      return;
+    }
+    unsigned char* built = nullptr;
+    int length = 0;
+    if (const int rc = ares_create_query(name.c_str(), ns_c_in, type, 0, 1, &built, &length, 0); rc != ARES_SUCCESS) {
+      on_answer(question, rc, 0, nullptr, 0);
+      return;
+    }
+    request_authentic_data(std::span(built, static_cast<std::size_t>(length)));
+    ares_send(channel, built, length, &Impl::on_sent_answer, question);
+    ares_free_string(built);
+  }
+
+  // ares_send reports any answer as success; ares_query turns the RCODE and an empty
+  // answer section into statuses, and the lookups above rely on those: do the same.
+  static void on_sent_answer(void* arg, int status, int timeouts, unsigned char* abuf, int alen) {
+    if (status == ARES_SUCCESS && abuf != nullptr && alen >= 12) {
+      const int rcode = abuf[3] & 0x0F;
+      const int answers = abuf[6] << 8 | abuf[7];
+      switch (rcode) {
+        case 0: status = answers == 0 ? ARES_ENODATA : ARES_SUCCESS; break;
+        case 1: status = ARES_EFORMERR; break;
+        case 2: status = ARES_ESERVFAIL; break;
+        case 3: status = ARES_ENOTFOUND; break;
+        case 4: status = ARES_ENOTIMP; break;
+        case 5: status = ARES_EREFUSED; break;
+        default: status = ARES_EBADRESP; break;
+      }
+    }
+    on_answer(arg, status, timeouts, abuf, alen);
+  }
+
   static void on_addrinfo(void* arg, int status, int /*timeouts*/, ares_addrinfo* result) {
     std::unique_ptr<OpBase> op(static_cast<OpBase*>(arg));
-    Answer answer{status, {}, {}};
+    Answer answer{status, {}, {}, false};
     if (result != nullptr) {
       for (const ares_addrinfo_node* n = result->nodes; n != nullptr; n = n->ai_next) {
         std::array<char, INET6_ADDRSTRLEN> text{};
@@ -342,12 +383,19 @@ DnsResolver::DnsResolver(asio::any_io_executor executor, ChannelOptions options)
 DnsResolver::~DnsResolver() = default;
 
 asio::awaitable<std::expected<std::vector<asio::ip::address>, ResolveError>> DnsResolver::addresses(std::string host) {
-  std::vector<asio::ip::address> found;
+  auto answer = co_await address_answer(std::move(host));
+  if (!answer) co_return std::unexpected(std::move(answer.error()));
+  co_return std::move(answer->addresses);
+}
+
+asio::awaitable<std::expected<DnsResolver::AddressAnswer, ResolveError>> DnsResolver::address_answer(std::string host) {
+  AddressAnswer result;
+  std::vector<asio::ip::address>& found = result.addresses;
   boost::system::error_code ec;
   const auto literal = asio::ip::make_address(host, ec);
   if (!ec) {
     found.push_back(literal);
-    co_return found;
+    co_return result;
   }
   const std::string name = conf::dns_name_key(host);
   for (const auto& [override_name, list] : impl_->hosts) {
@@ -356,10 +404,11 @@ asio::awaitable<std::expected<std::vector<asio::ip::address>, ResolveError>> Dns
       const auto address = asio::ip::make_address(text, ec);
       if (!ec) found.push_back(address);
     }
-    co_return found;
+    co_return result;
   }
 
   std::string failure;
+  bool secure = true;
   const std::array<std::pair<RecordType, int>, 2> kinds{{{RecordType::a, ns_t_a}, {RecordType::aaaa, ns_t_aaaa}}};
   for (const auto& [kind, type] : kinds) {
     const auto now = std::chrono::steady_clock::now();
@@ -377,31 +426,42 @@ asio::awaitable<std::expected<std::vector<asio::ip::address>, ResolveError>> Dns
       } else if (answer.status == ARES_ENODATA || answer.status == ARES_ENOTFOUND) {
         parsed.exists = false;
       } else {
+        // A failed A or AAAA lookup contributes no addresses, so it does not make the
+        // others insecure: an attacker who blocks one type must not turn DANE off.
         // Not an answer: nothing is cached, the next attempt asks again.
         failure = name + (kind == RecordType::a ? " A: " : " AAAA: ") + describe(answer.status);
         continue;
       }
+      parsed.secure = answer.authentic;
       impl_->cache.store(kind, name, parsed, ttl, now);
       cached = std::move(parsed);
     }
+    secure = secure && cached->secure;
     for (const auto& text : cached->addresses) {
       const auto address = asio::ip::make_address(text, ec);
       if (!ec) found.push_back(address);
     }
   }
-  if (!found.empty()) co_return found;
+  result.secure = secure;
+  if (!found.empty()) co_return result;
   co_return std::unexpected(ResolveError{failure.empty() ? name + ": no A or AAAA record" : failure});
 }
 
 asio::awaitable<std::expected<std::vector<MxRecord>, ResolveError>> DnsResolver::mx(std::string domain) {
+  auto answer = co_await mx_answer(std::move(domain));
+  if (!answer) co_return std::unexpected(std::move(answer.error()));
+  co_return std::move(answer->records);
+}
+
+asio::awaitable<std::expected<DnsResolver::MxAnswer, ResolveError>> DnsResolver::mx_answer(std::string domain) {
   const std::string name = conf::dns_name_key(domain);
   for (const auto& entry : impl_->hosts) {
-    if (entry.first == name) co_return std::vector<MxRecord>{};  // overridden: implicit MX
+    if (entry.first == name) co_return MxAnswer{};  // overridden: implicit MX
   }
   const auto now = std::chrono::steady_clock::now();
   if (auto cached = impl_->cache.find(RecordType::mx, name, now)) {
     if (!cached->exists) co_return std::unexpected(ResolveError{name + " MX: domain not found"});
-    co_return cached->mx;
+    co_return MxAnswer{cached->mx, cached->secure};
   }
   Answer answer = co_await impl_->query(name, ns_t_mx);
   DnsAnswer parsed;
@@ -422,9 +482,37 @@ asio::awaitable<std::expected<std::vector<MxRecord>, ResolveError>> DnsResolver:
   } else if (answer.status != ARES_ENODATA) {
     co_return std::unexpected(ResolveError{name + " MX: " + describe(answer.status)});
   }
+  parsed.secure = answer.authentic;
   impl_->cache.store(RecordType::mx, name, parsed, ttl, now);
   if (!parsed.exists) co_return std::unexpected(ResolveError{name + " MX: domain not found"});
-  co_return parsed.mx;
+  co_return MxAnswer{std::move(parsed.mx), parsed.secure};
+}
+
+asio::awaitable<TlsaLookup> DnsResolver::tlsa(std::string host, std::uint16_t port) {
+  TlsaLookup lookup;
+  if (!impl_->options.dnssec) co_return lookup;
+  const std::string name = "_" + std::to_string(port) + "._tcp." + conf::dns_name_key(host);
+  Answer answer = co_await impl_->query(name, dns_type_tlsa);
+  if (answer.status == ARES_ENOTFOUND || answer.status == ARES_ENODATA) {
+    // A denial of existence counts as secure only when validated (NSEC/NSEC3 checked by
+    // the resolver): an unsigned "no such name" is just no TLSA.
+    lookup.secure = answer.authentic;
+    co_return lookup;
+  }
+  if (answer.status != ARES_SUCCESS) {
+    lookup.status = TlsaLookup::Status::failed;
+    lookup.error = name + " TLSA: " + describe(answer.status);
+    co_return lookup;
+  }
+  auto facts = read_dns_answer(answer.bytes);
+  if (!facts) {
+    lookup.status = TlsaLookup::Status::failed;
+    lookup.error = name + " TLSA: " + facts.error();
+    co_return lookup;
+  }
+  lookup.secure = answer.authentic;
+  lookup.records = std::move(facts->tlsa);
+  co_return lookup;
 }
 
 // DNSBL lookups. One A query; every record's address and the smallest TTL.

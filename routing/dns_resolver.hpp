@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "conf/config.hpp"
+#include "routing/dane_policy.hpp"
 #include "routing/mx_order.hpp"
 
 namespace routing {
@@ -46,6 +47,9 @@ struct ChannelOptions {
   /// of making c-ares try the next server and report "could not contact": what a health
   /// check of one server needs to tell the cases apart.
   bool keep_failure_answers = false;
+  /// [dns] dnssec: queries carry the AD bit (RFC 6840 §5.7) and answers' AD bits are
+  /// reported as `secure`. Off: nothing is ever secure and TLSA is never asked.
+  bool dnssec = false;
 };
 
 /// Why lookup_addresses() found nothing, for a caller that tells the cases apart.
@@ -75,6 +79,25 @@ class DnsResolver {
   /// (implicit MX). A static override for the domain counts as "no MX" (implicit MX to
   /// the override's addresses).
   boost::asio::awaitable<std::expected<std::vector<MxRecord>, ResolveError>> mx(std::string domain);
+
+  /// DANE's view of the same lookups: the records plus whether every answer behind
+  /// them was DNSSEC-validated by a trusted resolver (the AD bit, [dns] dnssec). Static
+  /// overrides and IP literals are never secure.
+  struct MxAnswer {
+    std::vector<MxRecord> records;
+    bool secure = false;
+  };
+  boost::asio::awaitable<std::expected<MxAnswer, ResolveError>> mx_answer(std::string domain);
+  struct AddressAnswer {
+    std::vector<boost::asio::ip::address> addresses;
+    bool secure = false;  // every A and AAAA answer received (NODATA included) had AD
+  };
+  boost::asio::awaitable<std::expected<AddressAnswer, ResolveError>> address_answer(std::string host);
+
+  /// The TLSA records of _<port>._tcp.<host> (RFC 6698 §3), straight from DNS (not
+  /// cached). NXDOMAIN and NODATA are answers without records; SERVFAIL, refusals and
+  /// timeouts are `failed`. Without [dns] dnssec nothing is asked: an insecure empty answer.
+  boost::asio::awaitable<TlsaLookup> tlsa(std::string host, std::uint16_t port);
 
   /// DNSBL lookups: the A records of `name` straight from DNS — no [dns.hosts], no
   /// cache (the DNSBL cache keys by zone and client and clamps TTLs itself). NXDOMAIN or

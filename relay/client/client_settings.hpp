@@ -8,8 +8,10 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "conf/config.hpp"
+#include "routing/dns_message.hpp"
 
 namespace relay {
 
@@ -27,6 +29,10 @@ struct ClientSettings {
   std::string auth_user;        // AUTH PLAIN, else LOGIN (RFC 4954) when non-empty
   std::string auth_password;
   std::string source_address;   // bind before connect when non-empty
+  /// DANE for this connection (routing/dane_policy said "authenticate"): STARTTLS is then
+  /// mandatory and the certificate must match one of these records, whatever `tls` says.
+  std::vector<routing::TlsaRecord> dane_records;
+  std::vector<std::string> dane_names;  // DANE-TA(2) names besides tls_server_name
 };
 
 /// The settings for a session with `hop`, verifying (and sending as SNI) `server_name`:

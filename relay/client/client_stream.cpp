@@ -5,7 +5,7 @@
 // handshake, and routing reads/writes to the TCP socket or the TLS layer.
 // Never: decides the TLS policy (SmtpClient does) or throws: every failure is an
 // error_code plus text. Threading: the connection's executor only.
-// Standards: RFC 3207, RFC 6066 §3 (SNI), RFC 6125 (name checks), RFC 8996.
+// Standards: RFC 3207, RFC 6066 §3 (SNI), RFC 6125 (name checks), RFC 8996, RFC 7672 §3 (DANE).
 #include "relay/client/client_stream.hpp"
 
 #include <openssl/err.h>
@@ -22,6 +22,29 @@ namespace ssl = boost::asio::ssl;
 
 ClientStream::ClientStream(asio::any_io_executor executor) : socket_(std::move(executor)) {}
 
+namespace {
+
+// RFC 7672 §3.2: the reference identifiers for DANE-TA(2) are the MX host name (also
+// OpenSSL's DANE base domain) and the next-hop domain; no partial wildcards. §3.1: a
+// DANE-EE(3) match needs no name at all, hence DANE_FLAG_NO_DANE_EE_NAMECHECKS.
+// Returns "" when at least one record was taken.
+std::string enable_dane(SSL* ssl, const TlsClientOptions& options) {
+  if (SSL_dane_enable(ssl, options.server_name.c_str()) <= 0) return "cannot enable DANE for " + options.server_name;
+  SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+  SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  for (const auto& name : options.dane_names)
+    if (name != options.server_name) SSL_add1_host(ssl, name.c_str());
+  int taken = 0;
+  for (const auto& record : options.dane_records) {
+    if (SSL_dane_tlsa_add(ssl, record.usage, record.selector, record.matching, record.data.data(),
+                          record.data.size()) > 0)
+      ++taken;
+  }
+  return taken > 0 ? "" : "no TLSA record OpenSSL can use";
+}
+
+}  // namespace
+
 asio::awaitable<boost::system::error_code> ClientStream::start_tls(const TlsClientOptions& options,
                                                                    std::string& error) {
   boost::system::error_code ec;
@@ -30,7 +53,13 @@ asio::awaitable<boost::system::error_code> ClientStream::start_tls(const TlsClie
   context_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                             ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1,
                         ec);
-  if (options.verify) {
+  const bool dane = !options.dane_records.empty();
+  if (dane) {
+    // Only the TLSA records are trusted: no CA store is loaded, so PKIX cannot vouch
+    // for a certificate the records do not match.
+    context_->set_verify_mode(ssl::verify_peer, ec);
+    if (!ec && SSL_CTX_dane_enable(context_->native_handle()) <= 0) ec = asio::error::invalid_argument;
+  } else if (options.verify) {
     context_->set_verify_mode(ssl::verify_peer, ec);
     if (!ec) {
       if (options.ca_file.empty()) context_->set_default_verify_paths(ec);
@@ -57,12 +86,20 @@ asio::awaitable<boost::system::error_code> ClientStream::start_tls(const TlsClie
     // SNI carries names only, never IP literals (RFC 6066 §3).
     SSL_set_tlsext_host_name(tls_->native_handle(), options.server_name.c_str());
   }
+  if (dane) {
+    if (const auto why = enable_dane(tls_->native_handle(), options); !why.empty()) {
+      error = "DANE set-up: " + why;
+      co_return asio::error::invalid_argument;
+    }
+  }
   auto [hec] = co_await tls_->async_handshake(ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
   if (hec) {
     error = "TLS handshake: " + hec.message();
-    if (const long verify = SSL_get_verify_result(tls_->native_handle()); options.verify && verify != X509_V_OK)
+    if (const long verify = SSL_get_verify_result(tls_->native_handle());
+        (options.verify || dane) && verify != X509_V_OK)
       error += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
   }
+  dane_authenticated_ = !hec && dane && SSL_get0_dane_authority(tls_->native_handle(), nullptr, nullptr) >= 0;
   co_return hec;
 }
 

@@ -4,9 +4,10 @@
 // Owns: the TCP socket, the TLS context and the OpenSSL stream layered on that socket
 // once start_tls() succeeded. read_some()/write() go to whichever layer is current, so
 // the SMTP dialogue code (SmtpClient::send) never knows whether TLS is on.
-// Policy (none/opportunistic/required/verify) is decided by SmtpClient; this file only
+// Policy (none/opportunistic/required/verify/dane) is decided by SmtpClient; this file only
 // builds the context: verify mode checks the chain against a CA file or the system
-// store and the peer name (RFC 6125 via OpenSSL's X509_check_host / check_ip).
+// store and the peer name (RFC 6125 via OpenSSL's X509_check_host / check_ip); DANE
+// mode matches the chain against TLSA records with OpenSSL's DANE support (RFC 7672).
 // Errors: error_code results, never exceptions (context set-up errors are caught and
 // returned as text). Timeouts: the caller's health::Deadline cancels the socket, which aborts
 // TLS operations too, because they are composed on it.
@@ -24,6 +25,8 @@
 #include <tuple>
 #include <vector>
 
+#include "routing/dns_message.hpp"
+
 namespace relay {
 
 struct TlsClientOptions {
@@ -32,6 +35,11 @@ struct TlsClientOptions {
   std::string ca_file;        // verify: empty → system default store
   std::string cert_file;      // client certificate chain (PEM), optional
   std::string key_file;
+  /// DANE (RFC 7672 §3): non-empty means the certificate must match one of these usable
+  /// TLSA records, and nothing else is trusted. `server_name` is then the MX host name
+  /// (SNI, and the name a DANE-TA(2) certificate must carry, as may `dane_names`).
+  std::vector<routing::TlsaRecord> dane_records;
+  std::vector<std::string> dane_names;  // further names for DANE-TA(2): the next-hop domain
 };
 
 class ClientStream {
@@ -41,6 +49,8 @@ class ClientStream {
   boost::asio::ip::tcp::socket& socket() noexcept { return socket_; }
   const boost::asio::ip::tcp::socket& socket() const noexcept { return socket_; }
   bool tls_active() const noexcept { return tls_.has_value(); }
+  /// Whether the handshake was authenticated by a TLSA record (OpenSSL's DANE authority).
+  bool dane_authenticated() const noexcept { return dane_authenticated_; }
 
   /// TLS client handshake on the connected socket. On failure `error` describes it and
   /// the stream must not be used further (the plaintext session state is unknown).
@@ -59,6 +69,7 @@ class ClientStream {
   boost::asio::ip::tcp::socket socket_;
   std::unique_ptr<boost::asio::ssl::context> context_;
   std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
+  bool dane_authenticated_ = false;
 };
 
 }  // namespace relay

@@ -37,6 +37,13 @@ constexpr std::size_t body_chunk = 64 * 1024;
 SmtpClient::SmtpClient(asio::any_io_executor executor, ClientSettings settings)
     : stream_(executor), deadline_(executor, health::cancel_operations(stream_.socket())), settings_(std::move(settings)) {}
 
+std::string_view SmtpClient::tls_mode() const noexcept {
+  if (!stream_.tls_active()) return "none";
+  if (stream_.dane_authenticated()) return "dane";
+  if (settings_.tls == conf::TlsPolicy::verify) return "verified";
+  return "opportunistic";
+}
+
 std::string SmtpClient::remote() const {
   boost::system::error_code ec;
   auto endpoint = stream_.socket().remote_endpoint(ec);
@@ -145,8 +152,15 @@ asio::awaitable<Transcript> SmtpClient::connect(const std::vector<tcp::endpoint>
 
   if (settings_.tls != conf::TlsPolicy::none) {
     const bool must = settings_.tls == conf::TlsPolicy::required || settings_.tls == conf::TlsPolicy::verify;
+    const bool dane = !settings_.dane_records.empty();
     if (capabilities_.starttls) {
       if (auto secured = co_await start_tls(); !secured.opened()) co_return secured;
+    } else if (dane) {
+      // RFC 7672 §2.2: TLSA records make TLS mandatory; a missing STARTTLS may be an
+      // attacker stripping it, so the mail waits rather than going out in clear.
+      usable_ = false;
+      co_return with_fault({FaultKind::tls_failed, Stage::starttls,
+                            "STARTTLS not offered, but the host's TLSA records (DANE) require TLS"});
     } else if (must) {
       // Nothing has been sent but EHLO: failing here is what keeps mail off plaintext.
       usable_ = false;
@@ -199,7 +213,9 @@ asio::awaitable<Transcript> SmtpClient::start_tls() {
                            .server_name = settings_.tls_server_name,
                            .ca_file = settings_.tls_ca_file,
                            .cert_file = settings_.tls_cert_file,
-                           .key_file = settings_.tls_key_file};
+                           .key_file = settings_.tls_key_file,
+                           .dane_records = settings_.dane_records,
+                           .dane_names = settings_.dane_names};
   std::string error;
   deadline_.arm(settings_.command_timeout);
   const auto ec = co_await stream_.start_tls(options, error);

@@ -74,6 +74,11 @@ class SmtpClient {
   /// Whether the session runs over TLS.
   bool tls_active() const noexcept { return stream_.tls_active(); }
 
+  /// What protected the session, for logs: "none" (plaintext), "opportunistic" (TLS
+  /// without authentication), "verified" (tls = "verify": chain and name checked) or
+  /// "dane" (the certificate matched the MX host's TLSA records, RFC 7672).
+  std::string_view tls_mode() const noexcept;
+
   /// Runs one mail transaction. After a transaction that did not complete (MAIL or all
   /// RCPT refused) the session is reset with RSET so the connection stays reusable.
   /// The body is read in chunks from `body` (from its first octet) and sent as it is

@@ -252,8 +252,9 @@ class DeliveryEngine {
   /// The one place a verdict is applied: outcomes, counters, health, and where the
   /// recipients left to retry go.
   /// `throttled`: the hop limited us (feedback): a hop failure then ejects nothing.
+  /// `tls`: what protected the session (SmtpClient::tls_mode), logged with each outcome.
   Work apply_verdict(std::size_t hop, Job job, const Verdict& verdict, bool hop_has_dsn, const std::string& address,
-                     bool throttled = false);
+                     std::string_view tls, bool throttled = false);
   std::vector<std::uint32_t> outstanding() const;
   boost::asio::awaitable<void> run_mx(std::size_t hop, Job job);
   boost::asio::awaitable<Work> deliver_mx(std::size_t hop, Job job);

@@ -4,12 +4,16 @@
 // MX), trying its hosts in order on a connection of their own, and the jobs waiting for a
 // free slot of the hop. One MX host failing is not the hop's failure (passive health is
 // not charged): the next host is tried, and after the last the job is routed again.
+// DANE (RFC 7672): with tls = "dane" or "auto" and [dns] dnssec, each host's TLSA
+// records are looked up once its MX and address answers proved DNSSEC-validated, and
+// routing/dane_policy decides whether the session must match them or the host is skipped.
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include "relay/client/smtp_client.hpp"
 #include "relay/delivery/delivery_engine.hpp"
 #include "relay/delivery/delivery_engine_internal.hpp"
+#include "routing/dane_policy.hpp"
 #include "routing/mx_order.hpp"
 
 namespace relay {
@@ -30,13 +34,14 @@ asio::awaitable<void> DeliveryEngine::run_mx(std::size_t hop, Job job) {
 asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop, Job job) {
   const auto& hop_config = config_.hops[hop];
   const std::string qid = queue::format_queue_id(job.message->queued.id);
-  auto records = co_await resolver_->mx(job.domain);
+  auto records = co_await resolver_->mx_answer(job.domain);
   if (!records) {
     // Resolution failures are temporary (4.4.3): the message waits, it never bounces for it.
     spdlog::warn("qid={} domain={} MX lookup failed: {}", qid, job.domain, records.error().text);
     co_return Work{{}, {defer(std::move(job), reply_line(ReplyId::hop_dns_failure, records.error().text), true)}};
   }
-  const auto plan = routing::order_mx(std::move(*records), job.domain, [this](std::size_t bound) {
+  const bool mx_secure = records->secure;
+  const auto plan = routing::order_mx(std::move(records->records), job.domain, [this](std::size_t bound) {
     return std::uniform_int_distribution<std::size_t>(0, bound - 1)(jitter_rng_);
   });
   if (plan.null_mx) {
@@ -58,14 +63,29 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
   std::string failure = reply_line(ReplyId::hop_dns_failure, job.domain + ": no usable MX host");
   for (std::size_t i = 0; i < hosts; ++i) {
     const std::string& host = plan.hosts[i];
-    auto addresses = co_await resolver_->addresses(host);
+    auto addresses = co_await resolver_->address_answer(host);
     if (!addresses) {
       failure = reply_line(ReplyId::hop_dns_failure, addresses.error().text);
       continue;
     }
+    const routing::DaneFacts facts{hop_config.tls, config_.dns.dnssec, mx_secure, addresses->secure};
+    routing::TlsaLookup tlsa;
+    if (routing::wants_tlsa(facts)) tlsa = co_await resolver_->tlsa(host, hop_config.port);
+    const routing::DaneVerdict dane = routing::decide_dane(facts, tlsa);
+    if (dane.kind == routing::DaneVerdict::Kind::defer) {
+      // Nothing is sent to this host: the next one may be fine, else the job waits.
+      failure = reply_line(ReplyId::hop_dane_unmet, host + ": " + dane.why);
+      spdlog::info("qid={} domain={} mx={} skipped: {}", qid, job.domain, host, failure);
+      continue;
+    }
     std::vector<asio::ip::tcp::endpoint> endpoints;
-    for (const auto& address : *addresses) endpoints.emplace_back(address, hop_config.port);
-    SmtpClient client(io_.get_executor(), client_settings(config_, hop_config, host));
+    for (const auto& address : addresses->addresses) endpoints.emplace_back(address, hop_config.port);
+    ClientSettings settings = client_settings(config_, hop_config, host);
+    if (dane.kind == routing::DaneVerdict::Kind::authenticate) {
+      settings.dane_records = dane.records;
+      settings.dane_names = {job.domain};  // RFC 7672 §3.2.2: the next-hop domain too
+    }
+    SmtpClient client(io_.get_executor(), std::move(settings));
     Transcript opened = co_await client.connect(endpoints);
     if (!opened.opened()) {
       if (opened.fault) opened.fault->text = host + ": " + opened.fault->text;
@@ -81,6 +101,7 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
       co_return Work{{}, {std::move(*refused)}};
     }
     const std::string address = client.remote();
+    const std::string_view tls = client.tls_mode();
     const Transcript transcript = co_await transact(client, hop, job);
     co_await client.quit();
     Job next = job;
@@ -91,7 +112,7 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
       failure = verdict.why;  // this host failed: the next one gets the job
       continue;
     }
-    co_return apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn, address);
+    co_return apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn, address, tls);
   }
   job.last_failure = failure;
   job.last_hop = hop;

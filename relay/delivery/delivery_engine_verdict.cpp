@@ -79,13 +79,14 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver(SmtpClient& client
   Work work;
   // A throttled job waits in the hop's queue rather than being deferred (see hold_throttled).
   if (!throttled || !hold_throttled(hop, job, verdict))
-    work = apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn, address, throttled);
+    work = apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn, address, client.tls_mode(), throttled);
   for (auto& waiting : moved) work.jobs.push_back(std::move(waiting));
   co_return work;
 }
 
 DeliveryEngine::Work DeliveryEngine::apply_verdict(std::size_t hop, Job job, const Verdict& verdict, bool hop_has_dsn,
-                                                   const std::string& address, bool throttled) {
+                                                   const std::string& address, std::string_view tls,
+                                                   bool throttled) {
   Work work;
   // Recipients left to retry: another hop now when the verdict says one remains (routing
   // decides which), else back to the queue for the retry schedule. A stopped engine
@@ -131,14 +132,16 @@ DeliveryEngine::Work DeliveryEngine::apply_verdict(std::size_t hop, Job job, con
     const RecipientVerdict& judged = verdict.recipients[i];
     switch (judged.fate) {
       case Fate::delivered:
-        spdlog::info("qid={} to=<{}> hop={} status=delivered reply=\"{}\"", qid, rcpt.address, hop_name, judged.reply);
+        spdlog::info("qid={} to=<{}> hop={} status=delivered reply=\"{}\" tls={}", qid, rcpt.address, hop_name,
+                     judged.reply, tls);
         // A hop with DSN takes over NOTIFY=SUCCESS; without it we report "relayed" now.
         if (!hop_has_dsn && notify_allows(rcpt.parameters, DsnAction::relayed)) done.relayed.push_back(rcpt.index);
         done.outcomes.push_back({queued.id, rcpt.index, queue::RecipientState::delivered, 0, true, judged.reply, hop_name});
         done.outcomes.back().hop_address = address;
         break;
       case Fate::failed:
-        spdlog::info("qid={} to=<{}> hop={} status=failed reply=\"{}\"", qid, rcpt.address, hop_name, judged.reply);
+        spdlog::info("qid={} to=<{}> hop={} status=failed reply=\"{}\" tls={}", qid, rcpt.address, hop_name,
+                     judged.reply, tls);
         done.outcomes.push_back({queued.id, rcpt.index, queue::RecipientState::failed, now, true, judged.reply, hop_name});
         done.outcomes.back().hop_address = address;
         break;

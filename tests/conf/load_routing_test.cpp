@@ -115,6 +115,11 @@ TEST(LoadRouting, BadValuesNameFileLineAndKey) {
       {"[queue]\ndelay_notice = \"-1s\"\n", "queue.delay_notice", ""},
       {"[hop.a]\ntype = \"mx\"\ncheck = true\n", "hop.a.check", "no single host"},
       {"[hop.a]\nhost = \"mx\"\ncheck = { interval = \"10s\" }\n", "hop.a.check", "no single host"},
+      {"[hop.a]\ntype = \"mx\"\ntls = \"dane\"\n", "hop.a.tls", "needs [dns] dnssec = true"},
+      {"[hop.a]\ntype = \"mx\"\ntls = \"dane\"\n[dns]\ndnssec = false\n", "hop.a.tls", "needs [dns] dnssec"},
+      {"[hop.a]\nhost = \"h.example\"\ntls = \"dane\"\n[dns]\ndnssec = true\n", "hop.a.tls",
+       "applies to type = \"mx\" hops"},
+      {"[dns]\ndnssec = \"yes\"\n", "dns.dnssec", ""},
       {"[hop.a]\nhost = \"h.example\"\n[[route]]\nname = \"r\"\ndirection = \"outbound\"\ndomains = [\"*\"]\n"
        "balance = \"random\"\nhops = [ { hop = \"a\" } ]\n",
        "route[0].balance", "is not one of"},
@@ -128,6 +133,40 @@ TEST(LoadRouting, BadValuesNameFileLineAndKey) {
     }
     EXPECT_TRUE(found) << "want " << c.key << ": " << c.message << "\ngot:\n" << problems(loaded);
   }
+}
+
+// DANE needs a resolver the administrator vouches for; with one, MX hops without a tls
+// key get "auto" (which, without TLSA, is opportunistic), and explicit choices stay.
+TEST(LoadRouting, DnssecMakesAutoTheMxDefault) {
+  const std::string hops = R"(
+[hop.mxhost]
+type = "mx"
+[hop.forced]
+type = "mx"
+tls = "dane"
+[hop.plain]
+type = "mx"
+tls = "opportunistic"
+[hop.smart]
+host = "smtp.example"
+tls = "auto"
+)";
+  auto with = load_string(std::string(base) + hops + "[dns]\nservers = [\"127.0.0.1\"]\ndnssec = true\n", "t.toml");
+  ASSERT_TRUE(with) << problems(with);
+  EXPECT_TRUE((*with)->dns.dnssec);
+  EXPECT_EQ((*with)->find_hop("mxhost")->tls, TlsPolicy::automatic);
+  EXPECT_EQ((*with)->find_hop("forced")->tls, TlsPolicy::dane);
+  EXPECT_EQ((*with)->find_hop("plain")->tls, TlsPolicy::opportunistic);
+  EXPECT_EQ((*with)->find_hop("smart")->tls, TlsPolicy::automatic);
+  EXPECT_STREQ(to_string(TlsPolicy::automatic), "auto");
+
+  std::string without_dane = hops;
+  without_dane.replace(without_dane.find("tls = \"dane\""), 12, "tls = \"auto\"");
+  auto without = load_string(std::string(base) + without_dane, "t.toml");
+  ASSERT_TRUE(without) << problems(without);
+  EXPECT_FALSE((*without)->dns.dnssec);
+  EXPECT_EQ((*without)->find_hop("mxhost")->tls, TlsPolicy::opportunistic);
+  EXPECT_EQ((*without)->find_hop("forced")->tls, TlsPolicy::automatic);  // accepted; no TLSA is looked up
 }
 
 }  // namespace

@@ -9,6 +9,10 @@ records of the type, and SERVFAIL for names listed in `servfail`. Counts queries
 plain A records ("2.0.0.127.bl.test": {"A": ["127.0.0.2"]}); TXT records (strings)
 are answered too, and names in `silent` get no answer at all (a timeout). Names in
 `slow` are answered after that many seconds (so a test can have questions overlap).
+DANE: TLSA records ("_25._tcp.mx.example": {"TLSA": [(3, 1, 1, "hex")]}), and the AD bit
+(RFC 4035 §3.2.3) on answers for names listed in `authentic` ("*": every name) — set only
+when the query itself carried AD or DO, as a validating resolver does (RFC 6840 §5.7), so
+a test also proves the relay asks for it. Counts queries that asked (`ad_requests`).
 Never: recurses, answers over TCP, or binds anything but 127.0.0.1 (random free port).
 Threading: one daemon thread; stop() closes the socket and joins (bounded).
 """
@@ -21,7 +25,7 @@ import struct
 import threading
 from typing import Dict, List, Optional, Tuple
 
-TYPES = {"A": 1, "MX": 15, "TXT": 16, "AAAA": 28}
+TYPES = {"A": 1, "MX": 15, "TXT": 16, "AAAA": 28, "TLSA": 52}
 TYPE_NAMES = {v: k for k, v in TYPES.items()}
 
 
@@ -50,12 +54,14 @@ class DnsServer:
 
     def __init__(self, zone: Dict[str, Dict[str, list]], ttl: int = 300,
                  servfail: Tuple[str, ...] = (), silent: Tuple[str, ...] = (),
-                 slow: Optional[Dict[str, float]] = None):
+                 slow: Optional[Dict[str, float]] = None, authentic: Tuple[str, ...] = ()):
         self.zone = {k.lower().rstrip("."): v for k, v in zone.items()}
         self.ttl = ttl
         self.servfail = {s.lower() for s in servfail}
         self.silent = {s.lower() for s in silent}
         self.slow = {k.lower(): v for k, v in (slow or {}).items()}
+        self.authentic = {a.lower().rstrip(".") for a in authentic}
+        self.ad_requests = 0
         self._timers: List[threading.Timer] = []
         self.queries: Dict[Tuple[str, str], int] = collections.Counter()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -111,7 +117,7 @@ class DnsServer:
                 pass
 
     def answer(self, packet: bytes) -> "bytes | None":
-        qid, _flags, qdcount = struct.unpack("!HHH", packet[:6])
+        qid, query_flags, qdcount = struct.unpack("!HHH", packet[:6])
         if qdcount != 1:
             raise ValueError("one question expected")
         name, pos = decode_name(packet, 12)
@@ -120,6 +126,8 @@ class DnsServer:
         key = name.lower().rstrip(".")
         with self._lock:
             self.queries[(key, TYPE_NAMES.get(qtype, str(qtype)))] += 1
+            asked_ad = bool(query_flags & 0x0020) or dnssec_ok(packet, pos + 4)
+            self.ad_requests += asked_ad
         answers: List[bytes] = []
         rcode = 0
         if key in self.silent:
@@ -136,6 +144,9 @@ class DnsServer:
                     rdata = struct.pack("!H", pref) + encode_name(host)
                 elif qtype == 1:
                     rdata = socket.inet_pton(socket.AF_INET, value)
+                elif qtype == 52:  # TLSA: usage, selector, matching type, association data
+                    usage, selector, matching, data = value
+                    rdata = bytes([usage, selector, matching]) + bytes.fromhex(data)
                 elif qtype == 16:  # TXT: character-strings of at most 255 octets each
                     text = value.encode()
                     rdata = b"".join(bytes([len(text[i:i + 255])]) + text[i:i + 255]
@@ -145,6 +156,8 @@ class DnsServer:
                 # 0xC00C: a pointer to the name in the question.
                 answers.append(struct.pack("!HHHIH", 0xC00C, qtype, 1, self.ttl, len(rdata)) + rdata)
         flags = 0x8400 | 0x0100 | 0x0080 | rcode  # QR, AA, RD, RA + rcode
+        if asked_ad and rcode != 2 and ("*" in self.authentic or key in self.authentic):
+            flags |= 0x0020  # AD: "validated" (this server vouches, like a local unbound)
         header = struct.pack("!HHHHHH", qid, flags, 1, len(answers), 0, 0)
         return header + question + b"".join(answers)
 
@@ -153,3 +166,12 @@ def question_name(packet: bytes) -> str:
     """The lower-cased name of the (first) question of a query."""
     name, _pos = decode_name(packet, 12)
     return name.lower().rstrip(".")
+
+
+def dnssec_ok(packet: bytes, pos: int) -> bool:
+    """Whether an OPT record after the question (EDNS, RFC 6891) has the DO bit."""
+    _q, _an, _ns, arcount = struct.unpack("!HHHH", packet[4:12])
+    if arcount < 1 or len(packet) < pos + 11 or packet[pos] != 0:
+        return False
+    rtype, _size, _ext_rcode, _version, flags = struct.unpack("!HHBBH", packet[pos + 1:pos + 9])
+    return rtype == 41 and bool(flags & 0x8000)
