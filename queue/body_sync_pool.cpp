@@ -20,12 +20,27 @@ void BodySyncPool::submit(FinishedBody body, Done done) {
   {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
-      jobs_.push_back(Job{std::move(body), std::move(done)});
+      jobs_.emplace_back([body = std::move(body), done = std::move(done)]() mutable {
+        const std::error_code ec = body.sync();
+        done(std::move(body), ec);
+      });
       wake_.notify_one();
       return;
     }
   }
   done(std::move(body), errc::closed);
+}
+
+void BodySyncPool::post(std::move_only_function<void()> task) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_) {
+      jobs_.push_back(std::move(task));
+      wake_.notify_one();
+      return;
+    }
+  }
+  task();
 }
 
 void BodySyncPool::shutdown() {
@@ -52,8 +67,7 @@ void BodySyncPool::run() {
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }
-    const std::error_code ec = job.body.sync();
-    job.done(std::move(job.body), ec);
+    job();
   }
 }
 

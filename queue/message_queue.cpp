@@ -18,6 +18,7 @@
 #include <utility>
 #include <variant>
 
+#include "queue/body_sync_pool.hpp"
 #include "queue/spool.hpp"
 #include "queue/sqlite_store.hpp"
 #include "queue/wal_checkpointer.hpp"
@@ -195,11 +196,13 @@ FreedFiles* freed_files(Job& job) noexcept {
 }  // namespace
 
 struct MessageQueue::Impl {
-  Impl(std::unique_ptr<WalCheckpointer> checkpointer, SqliteStore store, std::uint32_t max_batch, const Spool* spool)
+  Impl(std::unique_ptr<WalCheckpointer> checkpointer, SqliteStore store, std::uint32_t max_batch, const Spool* spool,
+       BodySyncPool* background)
       : checkpointer_(std::move(checkpointer)),
         store_(std::move(store)),
         max_batch_(std::max<std::uint32_t>(max_batch, 1)),
-        spool_(spool) {}
+        spool_(spool),
+        background_(background) {}
 
   void post(Job job);
   void shutdown();
@@ -218,6 +221,7 @@ struct MessageQueue::Impl {
   SqliteStore store_;  // touched only by the queue thread once it runs
   const std::size_t max_batch_;
   const Spool* const spool_;  // null: no spool (bodies only inline)
+  BodySyncPool* const background_;  // null: freed bodies are unlinked on this thread
 
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -370,8 +374,16 @@ void MessageQueue::Impl::execute_alone(Job& job) {
 void MessageQueue::Impl::remove_freed(Job& job) noexcept {
   FreedFiles* freed = freed_files(job);
   if (freed == nullptr || spool_ == nullptr) return;
-  // A failed unlink leaves a file no envelope names: the start-up scan removes it.
-  for (const std::string& name : *freed) spool_->remove(name);
+  // A failed unlink leaves a file no envelope names: the start-up scan removes it. So
+  // does a crash before a deferred unlink ran: COMMIT already dropped the name.
+  if (freed->empty()) return;
+  if (background_ != nullptr) {
+    background_->post([spool = spool_, names = std::move(*freed)] {
+      for (const std::string& name : names) spool->remove(name);
+    });
+  } else {
+    for (const std::string& name : *freed) spool_->remove(name);
+  }
   freed->clear();
 }
 
@@ -385,7 +397,8 @@ MessageQueue::~MessageQueue() {
 
 std::expected<std::unique_ptr<MessageQueue>, std::string> MessageQueue::open(const std::string& db_path,
                                                                              const conf::QueueConfig& config,
-                                                                             const Spool* spool) {
+                                                                             const Spool* spool,
+                                                                             BodySyncPool* background) {
   auto store = SqliteStore::open(db_path);
   if (!store) return std::unexpected(store.error());
   // Checkpoints run on their own thread and connection, never inside a commit's 250.
@@ -396,7 +409,7 @@ std::expected<std::unique_ptr<MessageQueue>, std::string> MessageQueue::open(con
   }
   std::unique_ptr<MessageQueue> queue(new MessageQueue());
   queue->impl_ = std::make_unique<Impl>(std::move(*checkpointer), std::move(*store), config.group_commit_max_batch,
-                                        spool);
+                                        spool, background);
   try {
     queue->impl_->thread_ = std::thread([impl = queue->impl_.get()] { impl->run_thread(); });
   } catch (const std::system_error& e) {

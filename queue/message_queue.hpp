@@ -17,7 +17,8 @@
 // Spool: a commit may name a body file (NewMessage::body_file) its session wrote; the
 // session flushes the file (and its directory entry) on the sync pool while this commit
 // runs, and answers 250 only when both are durable. Bodies freed by record() are
-// unlinked after COMMIT.
+// unlinked after COMMIT, on the body sync pool when the queue has one (off this thread;
+// a crash before the unlink leaves a file no envelope names, which start-up removes).
 // Errors: queue::errc (queue/errc.hpp). Never throws after open().
 #pragma once
 
@@ -36,6 +37,7 @@
 
 namespace queue {
 
+class BodySyncPool;
 class Spool;
 
 struct QueueCounters {
@@ -59,9 +61,11 @@ class MessageQueue {
   /// Exceptions are not used; a failure is returned as text for the start-up log.
   /// `spool` (outliving the queue) holds the bodies too large to stay inline: a message
   /// that went final has its file unlinked after COMMIT. Null: every body is inline (a commit naming a
-  /// body file then fails with errc::internal).
+  /// body file then fails with errc::internal). `background` (outliving the queue, and
+  /// outlived by `spool`) runs those unlinks off the queue thread; null: on it.
   static std::expected<std::unique_ptr<MessageQueue>, std::string> open(
-      const std::string& db_path, const conf::QueueConfig& config, const Spool* spool = nullptr);
+      const std::string& db_path, const conf::QueueConfig& config, const Spool* spool = nullptr,
+      BodySyncPool* background = nullptr);
 
   /// shutdown(), finishes queued work, then stops the thread and closes the database.
   /// Must not run on the queue thread (i.e. not from one of its own callbacks).
