@@ -7,9 +7,13 @@
 // caller commits the envelope naming the file at the same time and answers only when
 // both are done (relay/delivery/queue_bridge commit_spooled). Several threads let
 // flushes of concurrent sessions overlap, which the device merges.
+// Background file work: post() runs other file system work that must not hold up its
+// caller, in the same FIFO: the queue thread hands it the unlinks of delivered bodies
+// (an unlink costs ext4 more CPU than the message's SQL), so they leave the one serial
+// thread of the design.
 // Shutdown: the destructor (or shutdown()) runs what is queued, then joins. After
 // shutdown began, submit() calls `done` at once on the calling thread with
-// errc::closed, like MessageQueue.
+// errc::closed, like MessageQueue, and post() runs its task at once on the caller.
 // Never: throws after construction, blocks the submitting thread beyond a mutex.
 // Errors: std::error_code (errno from fdatasync or the directory's fsync).
 #pragma once
@@ -41,15 +45,16 @@ class BodySyncPool {
   /// Queues `body` for FinishedBody::sync(); `done(body, ec)` runs on a pool thread afterwards.
   void submit(FinishedBody body, Done done);
 
+  /// Queues `task` to run on a pool thread after the work queued before it. After
+  /// shutdown began it runs at once on the calling thread, so it is never dropped.
+  void post(std::move_only_function<void()> task);
+
   /// Stops accepting work, runs what is queued, joins the threads. Idempotent, from
   /// one owning thread at a time; never on a pool thread (i.e. not from a callback).
   void shutdown();
 
  private:
-  struct Job {
-    FinishedBody body;
-    Done done;
-  };
+  using Job = std::move_only_function<void()>;
 
   void run();
 

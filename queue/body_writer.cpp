@@ -34,14 +34,27 @@ FinishedBody& FinishedBody::operator=(FinishedBody&& other) noexcept {
 
 std::error_code FinishedBody::sync() noexcept {
   if (!fd_) return {};
+  if (auto ec = sync_data()) return ec;
+  return sync_name();
+}
+
+std::error_code FinishedBody::sync_data() noexcept {
+  if (!fd_) return {};
   // fdatasync suffices: the size is data the file's reads depend on, so it is flushed;
-  // timestamps are not needed. The name needs the directory's fsync, shared with the
-  // other sessions' files created meanwhile.
+  // timestamps are not needed.
   while (::fdatasync(fd_.get()) != 0) {
     if (errno != EINTR) return last_system_error();
   }
   fd_.reset();
-  if (spool_ == nullptr || directory_ticket_ == 0) return {};
+  return {};
+}
+
+// The name needs the directory's fsync, shared with the other sessions' files created
+// meanwhile. Its order against the data's flush does not matter: the envelope is
+// acknowledged only when both are done, and a name that reached the disk without its
+// data leaves a short file, which recovery treats as never acknowledged.
+std::error_code FinishedBody::sync_name() const noexcept {
+  if (!needs_name_sync()) return {};
   return spool_->sync_directory_for(directory_ticket_);
 }
 

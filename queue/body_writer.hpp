@@ -49,6 +49,13 @@ class FinishedBody {
   /// coalesced directory fsync, Spool::sync_directory_for). Blocks for disk flushes: run
   /// it on a BodySyncPool thread. A second call (descriptor closed) returns at once.
   std::error_code sync() noexcept;
+  /// The two halves of sync(), which may run at the same time on two threads (they touch
+  /// different members): the data's fdatasync (closes the descriptor) and the name's
+  /// directory fsync. BodySyncPool runs them side by side.
+  std::error_code sync_data() noexcept;
+  std::error_code sync_name() const noexcept;
+  /// Whether sync_name() has anything to flush.
+  bool needs_name_sync() const noexcept { return spool_ != nullptr && directory_ticket_ != 0; }
 
   /// The envelope naming this file is committed: the file is the queue's now, and this
   /// object no longer removes it. Returns the name (for the envelope and logs).

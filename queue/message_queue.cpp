@@ -5,6 +5,13 @@
 // the rest wait for the next round), runs them all inside one BEGIN IMMEDIATE ... COMMIT,
 // and only then invokes the callbacks. Jobs that arrive during the fsync form the next
 // batch, so the batch size grows by itself with the load.
+// Delivery outcomes ride with the next batch: a round that holds nothing but record()
+// jobs is held back (up to the outcome wait) and put in front of the next round, so at
+// low concurrency an outcome shares the next message's transaction instead of running a
+// transaction of its own in series with it (half the BEGIN/COMMIT work and WAL frames per
+// message). Held outcomes go first, so nothing queued after them overtakes them; they run
+// on their own when the wait ends, and at shutdown. Lost by a crash while held, an
+// outcome costs a second delivery of its recipients, never a message (docs/queue.md).
 #include "queue/message_queue.hpp"
 
 #include <pthread.h>
@@ -14,11 +21,13 @@
 #include <condition_variable>
 #include <deque>
 #include <future>
+#include <iterator>
 #include <mutex>
 #include <thread>
 #include <utility>
 #include <variant>
 
+#include "queue/body_sync_pool.hpp"
 #include "queue/spool.hpp"
 #include "queue/sqlite_store.hpp"
 #include "queue/wal_checkpointer.hpp"
@@ -177,6 +186,7 @@ void complete_job(Job& job) {
 void fail_job(Job& job, std::error_code ec) {
   std::visit([ec](auto& j) { fail(j, ec); }, job);
 }
+bool is_record(const Job& job) noexcept { return std::holds_alternative<RecordJob>(job); }
 // A report queued with outcomes is a new message too: it fsyncs and counts as a commit.
 bool is_commit(const Job& job) noexcept {
   return std::holds_alternative<CommitJob>(job) || std::holds_alternative<NoticeJob>(job);
@@ -196,11 +206,14 @@ FreedFiles* freed_files(Job& job) noexcept {
 }  // namespace
 
 struct MessageQueue::Impl {
-  Impl(std::unique_ptr<WalCheckpointer> checkpointer, SqliteStore store, std::uint32_t max_batch, const Spool* spool)
+  Impl(std::unique_ptr<WalCheckpointer> checkpointer, SqliteStore store, std::uint32_t max_batch, const Spool* spool,
+       BodySyncPool* background, std::chrono::milliseconds outcome_wait)
       : checkpointer_(std::move(checkpointer)),
         store_(std::move(store)),
         max_batch_(std::max<std::uint32_t>(max_batch, 1)),
-        spool_(spool) {}
+        spool_(spool),
+        background_(background),
+        outcome_wait_(outcome_wait) {}
 
   void post(Job job);
   void shutdown();
@@ -219,6 +232,11 @@ struct MessageQueue::Impl {
   SqliteStore store_;  // touched only by the queue thread once it runs
   const std::size_t max_batch_;
   const Spool* const spool_;  // null: no spool (bodies only inline)
+  BodySyncPool* const background_;  // null: freed bodies are unlinked on this thread
+  const std::chrono::milliseconds outcome_wait_;
+  // Outcomes held back for the next round, and since when. Queue thread only.
+  std::vector<Job> held_outcomes_;
+  std::chrono::steady_clock::time_point held_since_;
 
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -279,13 +297,35 @@ void MessageQueue::Impl::run_thread() {
   pthread_setname_np(pthread_self(), "hr-queue");
   std::vector<Job> batch;  // reused: no allocation per round once warm
   for (;;) {
+    bool closing = false;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return !pending_.empty() || closing_; });
-      if (pending_.empty()) return;  // closing, and everything queued has run
+      const auto ready = [this] { return !pending_.empty() || closing_; };
+      if (held_outcomes_.empty()) {
+        wake_.wait(lock, ready);
+      } else {
+        wake_.wait_until(lock, held_since_ + outcome_wait_, ready);
+      }
+      // Closing, and everything queued has run.
+      if (pending_.empty() && closing_ && held_outcomes_.empty()) return;
+      closing = closing_;
       take_batch(batch);
     }
-    execute(batch);
+    const auto now = std::chrono::steady_clock::now();
+    const bool waited_enough = !held_outcomes_.empty() && now >= held_since_ + outcome_wait_;
+    if (!closing && !waited_enough && !batch.empty() && held_outcomes_.size() < max_batch_ &&
+        std::ranges::all_of(batch, is_record)) {
+      if (held_outcomes_.empty()) held_since_ = now;
+      std::ranges::move(batch, std::back_inserter(held_outcomes_));
+      batch.clear();
+      continue;
+    }
+    if (!held_outcomes_.empty()) {
+      batch.insert(batch.begin(), std::make_move_iterator(held_outcomes_.begin()),
+                   std::make_move_iterator(held_outcomes_.end()));
+      held_outcomes_.clear();
+    }
+    if (!batch.empty()) execute(batch);
     batch.clear();
   }
 }
@@ -373,8 +413,16 @@ void MessageQueue::Impl::execute_alone(Job& job) {
 void MessageQueue::Impl::remove_freed(Job& job) noexcept {
   FreedFiles* freed = freed_files(job);
   if (freed == nullptr || spool_ == nullptr) return;
-  // A failed unlink leaves a file no envelope names: the start-up scan removes it.
-  for (const std::string& name : *freed) spool_->remove(name);
+  // A failed unlink leaves a file no envelope names: the start-up scan removes it. So
+  // does a crash before a deferred unlink ran: COMMIT already dropped the name.
+  if (freed->empty()) return;
+  if (background_ != nullptr) {
+    background_->post([spool = spool_, names = std::move(*freed)] {
+      for (const std::string& name : names) spool->remove(name);
+    });
+  } else {
+    for (const std::string& name : *freed) spool_->remove(name);
+  }
   freed->clear();
 }
 
@@ -388,7 +436,9 @@ MessageQueue::~MessageQueue() {
 
 std::expected<std::unique_ptr<MessageQueue>, std::string> MessageQueue::open(const std::string& db_path,
                                                                              const conf::QueueConfig& config,
-                                                                             const Spool* spool) {
+                                                                             const Spool* spool,
+                                                                             BodySyncPool* background,
+                                                                             std::chrono::milliseconds outcome_wait) {
   auto store = SqliteStore::open(db_path);
   if (!store) return std::unexpected(store.error());
   // Checkpoints run on their own thread and connection, never inside a commit's 250.
@@ -399,7 +449,7 @@ std::expected<std::unique_ptr<MessageQueue>, std::string> MessageQueue::open(con
   }
   std::unique_ptr<MessageQueue> queue(new MessageQueue());
   queue->impl_ = std::make_unique<Impl>(std::move(*checkpointer), std::move(*store), config.group_commit_max_batch,
-                                        spool);
+                                        spool, background, outcome_wait);
   try {
     queue->impl_->thread_ = std::thread([impl = queue->impl_.get()] { impl->run_thread(); });
   } catch (const std::system_error& e) {

@@ -17,10 +17,12 @@
 // Spool: a commit may name a body file (NewMessage::body_file) its session wrote; the
 // session flushes the file (and its directory entry) on the sync pool while this commit
 // runs, and answers 250 only when both are durable. Bodies freed by record() are
-// unlinked after COMMIT.
+// unlinked after COMMIT, on the body sync pool when the queue has one (off this thread;
+// a crash before the unlink leaves a file no envelope names, which start-up removes).
 // Errors: queue::errc (queue/errc.hpp). Never throws after open().
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <expected>
 #include <functional>
@@ -36,6 +38,7 @@
 
 namespace queue {
 
+class BodySyncPool;
 class Spool;
 
 struct QueueCounters {
@@ -55,13 +58,21 @@ class MessageQueue {
   using NoticeDone = std::move_only_function<void(std::expected<std::optional<QueuedMessage>, std::error_code>)>;
   using ReleaseDone = std::move_only_function<void(std::expected<std::size_t, std::error_code>)>;
 
+  /// How long a delivery outcome waits for a new message's transaction to share: a few
+  /// messages' time of one session, short enough that the queue shows it at once.
+  static constexpr std::chrono::milliseconds default_outcome_wait{20};
+
   /// Opens (creating or migrating) `db_path` and starts the queue thread.
   /// Exceptions are not used; a failure is returned as text for the start-up log.
   /// `spool` (outliving the queue) holds the bodies too large to stay inline: a message
   /// that went final has its file unlinked after COMMIT. Null: every body is inline (a commit naming a
-  /// body file then fails with errc::internal).
+  /// body file then fails with errc::internal). `background` (outliving the queue, and
+  /// outlived by `spool`) runs those unlinks off the queue thread; null: on it.
+  /// `outcome_wait`: how long record() outcomes may wait for the next transaction to
+  /// ride in (see "Delivery outcomes" in message_queue.cpp); tests lengthen it.
   static std::expected<std::unique_ptr<MessageQueue>, std::string> open(
-      const std::string& db_path, const conf::QueueConfig& config, const Spool* spool = nullptr);
+      const std::string& db_path, const conf::QueueConfig& config, const Spool* spool = nullptr,
+      BodySyncPool* background = nullptr, std::chrono::milliseconds outcome_wait = default_outcome_wait);
 
   /// shutdown(), finishes queued work, then stops the thread and closes the database.
   /// Must not run on the queue thread (i.e. not from one of its own callbacks).
@@ -91,8 +102,9 @@ class MessageQueue {
   /// <= now, not held), oldest first, leasing them until `lease_until`. Bodies loaded.
   void claim_due(UnixMillis now, UnixMillis lease_until, std::size_t limit, ClaimDone done);
 
-  /// Applies delivery outcomes in one transaction. A message whose recipients are all
-  /// final (delivered/failed/expired) has its body deleted. Outcomes that name no stored
+  /// Applies delivery outcomes in a transaction, usually the next commit's: they wait
+  /// up to the outcome wait for one (`done` runs after that COMMIT). A message whose
+  /// recipients are all final (delivered/failed/expired) has its body deleted. Outcomes that name no stored
   /// recipient are skipped; `done` then gets errc::not_found, the others still applied.
   void record(std::vector<RecipientOutcome> outcomes, RecordDone done);
 

@@ -202,7 +202,8 @@ int serve(conf::ConfigPtr config_ptr) {
   // threads sign ~2000 RSA-2048 messages a second, more than one core's sessions accept).
   const std::uint32_t signing_threads = first_config.dkim_signing.threads;
   dkim::SigningPool signing(signing_threads);
-  auto opened = queue::MessageQueue::open(db_path, first_config.queue, spool.get());
+  // Delivered bodies are unlinked on the flush pool, not on the queue thread.
+  auto opened = queue::MessageQueue::open(db_path, first_config.queue, spool.get(), &body_sync);
   if (!opened) return fail("queue " + db_path + ": " + opened.error());
   std::unique_ptr<queue::MessageQueue> message_queue = std::move(*opened);
   // Before any listener: a body being written has no envelope yet and would look orphaned.

@@ -31,6 +31,11 @@ constexpr std::string_view dot = ".";
 constexpr std::string_view terminator = ".\r\n";
 // Octets of the body read per write: what one delivery holds of a spooled body.
 constexpr std::size_t body_chunk = 64 * 1024;
+// Buffers of one chunk's write at most. Asio hands a socket at most 64 per writev; more
+// (a chunk dense with dot-led lines) are joined into one. Over TLS every buffer of a
+// gathered write would become its own record and socket write, so there they are
+// always joined (encryption copies the octets anyway).
+constexpr std::size_t max_gathered = 64;
 
 }  // namespace
 
@@ -411,12 +416,19 @@ asio::awaitable<void> SmtpClient::quit() {
 // whole in memory. The first write carries `prefix` (the BDAT command) and the last the
 // terminator, so a small body still goes in one write. A body that ends early (the file
 // shrank) is a fault: the hop must not take a truncated message.
+// The body is not copied on plain TCP: the chunk goes out as the stuffer's pieces, views
+// into the chunk (a line-leading dot is shared by two of them, which doubles it), in one
+// gathered write. Over TLS, or when a chunk falls into more pieces than one write
+// gathers, the pieces are joined into one buffer first (see max_gathered).
 asio::awaitable<std::optional<Fault>> SmtpClient::write_body(BodySource& body, bool chunking, const std::string& prefix) {
   // Sized to the body when it is smaller than a chunk, and left uninitialised: a 1 KiB
   // message must not pay for allocating and zeroing 64 KiB (measurable at high rates).
   const std::size_t chunk_size = static_cast<std::size_t>(std::clamp<std::uint64_t>(body.size, 1, body_chunk));
   const auto chunk = std::make_unique_for_overwrite<char[]>(chunk_size);
-  std::string out = prefix;
+  std::vector<asio::const_buffer> pieces;
+  std::string joined;
+  const auto add = [&pieces](std::string_view piece) { pieces.push_back(asio::buffer(piece.data(), piece.size())); };
+  if (!prefix.empty()) add(prefix);
   DotStuffer stuffer;
   std::uint64_t sent = 0;
   for (;;) {
@@ -428,21 +440,26 @@ asio::awaitable<std::optional<Fault>> SmtpClient::write_body(BodySource& body, b
     const std::string_view piece(chunk.get(), *n);
     sent += *n;
     if (chunking) {
-      out.append(piece);
+      if (!piece.empty()) add(piece);
     } else {
-      stuffer.stuff(piece, out);
+      stuffer.stuff(piece, add);
     }
     const bool last = *n == 0 || sent >= body.size;
     if (last && sent != body.size) {
       usable_ = false;
       co_return Fault{FaultKind::io_error, Stage::dot, "the queued body is shorter than its size"};
     }
-    if (last && !chunking) stuffer.finish(out);
-    if (!out.empty()) {
-      if (auto fault = co_await write_one(asio::buffer(out), settings_.data_timeout, Stage::dot)) co_return fault;
+    if (last && !chunking) stuffer.finish(add);
+    if (!pieces.empty()) {
+      if (stream_.tls_active() || pieces.size() > max_gathered) {
+        joined.clear();
+        for (const asio::const_buffer& b : pieces) joined.append(static_cast<const char*>(b.data()), b.size());
+        pieces.assign(1, asio::buffer(joined));
+      }
+      if (auto fault = co_await write(pieces, settings_.data_timeout, Stage::dot)) co_return fault;
     }
     if (last) co_return std::nullopt;
-    out.clear();
+    pieces.clear();
   }
 }
 

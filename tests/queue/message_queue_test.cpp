@@ -69,10 +69,11 @@ NewMessage make_message(int n, std::vector<std::string> recipients = {"bob@examp
   return m;
 }
 
-std::unique_ptr<MessageQueue> open_queue(const std::string& path, std::uint32_t max_batch = 512) {
+std::unique_ptr<MessageQueue> open_queue(const std::string& path, std::uint32_t max_batch = 512,
+                                         std::chrono::milliseconds outcome_wait = MessageQueue::default_outcome_wait) {
   conf::QueueConfig config;
   config.group_commit_max_batch = max_batch;
-  auto opened = MessageQueue::open(path, config);
+  auto opened = MessageQueue::open(path, config, nullptr, nullptr, outcome_wait);
   if (!opened) {
     ADD_FAILURE() << opened.error();
     return nullptr;
@@ -262,6 +263,51 @@ TEST(MessageQueue, RecordDeletesBodyOnlyWhenNoRecipientIsPending) {
 
   EXPECT_EQ(record(*q, {{partly->id + fully->id + 10, 0, RecipientState::delivered, 0, true, "250", "h", 1}}),
             errc::not_found);
+}
+
+// An outcome waits for the next transaction and shares it: with an outcome wait longer
+// than any test, the record() posted before a commit completes in that commit's
+// transaction (the commit is counted before any callback of its round runs). Without the
+// wait the outcome ran in a transaction of its own, before the commit was posted.
+TEST(MessageQueue, OutcomeRidesInTheNextCommitsTransaction) {
+  TempDir dir;
+  const std::string path = dir.file("queue.db");
+  auto q = open_queue(path, 512, std::chrono::hours(1));
+  ASSERT_TRUE(q);
+  auto first = commit(*q, make_message(1), 0);
+  ASSERT_TRUE(first);
+  Pending<std::uint64_t> committed_when_recorded;
+  MessageQueue* raw = q.get();
+  q->record({{first->id, 0, RecipientState::delivered, 0, true, "250 ok", "hop1", 10}},
+            [raw, p = committed_when_recorded.promise](std::error_code ec) {
+              p->set_value(ec ? 0 : raw->counters().messages_committed);
+            });
+  auto second = commit(*q, make_message(2), 0);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(committed_when_recorded.get(), 2u) << "the outcome is written with the second message";
+  EXPECT_EQ(count_committed(path, "SELECT count(*) FROM recipients WHERE state <> 0"), 1);
+}
+
+// Outcomes held back still run: alone once the wait is over, and at shutdown.
+TEST(MessageQueue, HeldOutcomesRunAfterTheWaitAndAtShutdown) {
+  TempDir dir;
+  const std::string path = dir.file("queue.db");
+  {
+    auto q = open_queue(path, 512, std::chrono::milliseconds(1));
+    ASSERT_TRUE(q);
+    auto m = commit(*q, make_message(1), 0);
+    ASSERT_TRUE(m);
+    EXPECT_FALSE(record(*q, {{m->id, 0, RecipientState::delivered, 0, true, "250 ok", "hop1", 10}}));
+  }
+  auto q = open_queue(path, 512, std::chrono::hours(1));
+  ASSERT_TRUE(q);
+  auto m = commit(*q, make_message(2), 0);
+  ASSERT_TRUE(m);
+  Pending<std::error_code> recorded;
+  q->record({{m->id, 0, RecipientState::delivered, 0, true, "250 ok", "hop1", 10}}, recorded.callback());
+  q.reset();  // shutdown: the held outcome is written before the thread ends
+  EXPECT_FALSE(recorded.get());
+  EXPECT_EQ(count_committed(path, "SELECT count(*) FROM recipients WHERE state <> 0"), 2);
 }
 
 TEST(MessageQueue, CommitCallbackRunsOnlyAfterTheRowIsCommitted) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "queue/admin_store.hpp"
+#include "queue/body_sync_pool.hpp"
 #include "queue/body_writer.hpp"
 #include "queue/errc.hpp"
 #include "queue/message_queue.hpp"
@@ -49,6 +50,21 @@ class SpooledBodyTest : public ::testing::Test {
     m.body_file_size = file.size;
     m.received_at = 100;
     return m;
+  }
+
+  // Commits `file`'s message through `q`, then records both recipients delivered; returns
+  // once the outcome's callback ran.
+  void commit_and_deliver(MessageQueue& q, const SpoolEntry& file) {
+    std::promise<std::expected<QueuedMessage, std::error_code>> committed;
+    q.commit(spooled_message(file), 0, [&](auto result) { committed.set_value(std::move(result)); });
+    auto stored = committed.get_future().get();
+    ASSERT_TRUE(stored) << stored.error().message();
+    EXPECT_TRUE(on_disk(file.name));
+    std::promise<std::error_code> recorded;
+    q.record({{stored->id, 0, RecipientState::delivered, 0, true, "250", "h", 1},
+              {stored->id, 1, RecipientState::delivered, 0, true, "250", "h", 1}},
+             [&](std::error_code ec) { recorded.set_value(ec); });
+    EXPECT_FALSE(recorded.get_future().get());
   }
 
   bool on_disk(const std::string& name) const { return std::filesystem::exists(dir_.path() / "spool" / name); }
@@ -214,20 +230,27 @@ TEST_F(SpooledBodyTest, FinalMessageFreesItsFileOnlyAfterCommitAndKeepsHistory) 
 TEST_F(SpooledBodyTest, MessageQueueUnlinksTheFileOfAFinalMessage) {
   auto opened = MessageQueue::open(dir_.file("q.db"), conf::QueueConfig{}, spool_.get());
   ASSERT_TRUE(opened) << opened.error();
-  auto& q = **opened;
   const SpoolEntry file = write_body(big_);
-  std::promise<std::expected<QueuedMessage, std::error_code>> committed;
-  q.commit(spooled_message(file), 0, [&](auto result) { committed.set_value(std::move(result)); });
-  auto stored = committed.get_future().get();
-  ASSERT_TRUE(stored) << stored.error().message();
-  EXPECT_TRUE(on_disk(file.name));
-
-  std::promise<std::error_code> recorded;
-  q.record({{stored->id, 0, RecipientState::delivered, 0, true, "250", "h", 1},
-            {stored->id, 1, RecipientState::delivered, 0, true, "250", "h", 1}},
-           [&](std::error_code ec) { recorded.set_value(ec); });
-  EXPECT_FALSE(recorded.get_future().get());
+  commit_and_deliver(**opened, file);
   EXPECT_FALSE(on_disk(file.name)) << "a final message's body file is unlinked after COMMIT";
+}
+
+// With a body sync pool the unlink leaves the queue thread: it waits in the pool's FIFO
+// (here behind a task holding the only pool thread), the outcome's callback does not wait
+// for it, and it still runs when the pool shuts down.
+TEST_F(SpooledBodyTest, MessageQueueUnlinksOnTheBodySyncPool) {
+  BodySyncPool pool(1);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  pool.post([released] { released.wait(); });
+  auto opened = MessageQueue::open(dir_.file("q.db"), conf::QueueConfig{}, spool_.get(), &pool);
+  ASSERT_TRUE(opened) << opened.error();
+  const SpoolEntry file = write_body(big_);
+  commit_and_deliver(**opened, file);
+  EXPECT_TRUE(on_disk(file.name)) << "the unlink waits on the pool, not on the queue thread";
+  release.set_value();
+  pool.shutdown();
+  EXPECT_FALSE(on_disk(file.name)) << "queued unlinks run before the pool stops";
 }
 
 TEST_F(SpooledBodyTest, QueueWithoutSpoolRefusesASpooledCommit) {
