@@ -8,7 +8,8 @@ token and the right one; bad JSON, unknown fields, unknown ids and hops, filters
 match nothing, dry runs that count and change nothing; the audit line of each change; a
 hop suspended over HTTP shows as "suspended" in `hubrelay health` and /metrics, its mail
 waits, and flows once it is resumed; a health path forced DOWN for a duration suspends its
-hop until released; the status page's trace search and hop buttons in
+hop until released; the tracking search (GET /api/tracking) answers as `hubrelay
+track` does, bounded, with JSON errors; the status page's trace search and hop buttons in
 headless Chromium. Every response is validated against /api/openapi.json (the document
 itself is checked first: OpenAPI 3.1, one unique operationId per operation, every schema
 a valid JSON Schema 2020-12, every $ref resolvable) with Debian's python3-jsonschema.
@@ -286,6 +287,44 @@ token_file = "{self.token_file}"
         # The read-only endpoints answer as documented.
         for path in ("/api/status", "/api/queue/summary", "/metrics", "/", "/api/openapi.json"):
             self.assertEqual(self.call("GET", path)[0], 200, path)
+
+    # ---------------------------------------------------------------- tracking search
+
+    def test_tracking_search_answers_as_hubrelay_track(self):
+        [m] = self.stuck_messages(1, "track")
+        rcpt = "track0@stuck.example"
+
+        def found(query):
+            status, _, text = self.call("GET", "/api/tracking?" + query)
+            self.assertEqual(status, 200, text)
+            return json.loads(text)
+        answer = wait_for(lambda: (lambda a: a if {"receive", "queue", "defer"} <= {r["event"] for r in a["records"]}
+                                   else None)(found(f"recipient={rcpt}")), WAIT, "receive, queue and defer records")
+        self.assertEqual({r["queue_id"] for r in answer["records"]}, {m["id"]})
+        self.assertFalse(answer["truncated"])
+        self.assertEqual((answer["count"], answer["limit"]), (len(answer["records"]), 1000))
+        # The same search as `hubrelay track --json` (the same code, the same records).
+        cli = run_cli(["track", "--config", str(self.config_path), "--recipient", rcpt, "--json",
+                       "--until", "2099-01-01"])
+        self.assertEqual(cli.returncode, 0, cli.stderr)
+        same = found(f"recipient={rcpt}&until=2099-01-01")["records"]
+        self.assertEqual([json.loads(line) for line in cli.stdout.splitlines()], same)
+        # A message's story by its queue id, and a bounded answer that says it was cut.
+        story = found(f"queue_id={m['id']}&event=receive,queue&by_message=1")
+        self.assertEqual({r["event"] for r in story["records"]}, {r["event"] for r in answer["records"]})
+        cut = found(f"recipient={rcpt}&limit=1")
+        self.assertEqual((cut["count"], cut["truncated"]), (1, True))
+        self.assertEqual(cut["records"], answer["records"][-1:])
+        # Errors are JSON with their status; the token rules are those of GET /api/queue.
+        for query, word in (("since=yesterday", "since"), ("event=delivered", "unknown event"), ("limit=0", "limit")):
+            status, _, text = self.call("GET", "/api/tracking?" + query)
+            self.assertEqual(status, 400, query)
+            self.assertEqual(json.loads(text)["error"]["code"], "bad_request")
+            self.assertIn(word, json.loads(text)["error"]["message"])
+        status, _, text = self.call("GET", f"/api/tracking?recipient={rcpt}", token=None)
+        self.assertEqual((status, json.loads(text)["error"]["code"]), (401, "unauthorized"))
+        status, _, text = self.call("GET", f"/api/tracking?recipient={rcpt}&token={TOKEN}", token=None)
+        self.assertEqual(status, 200, text)
 
     # ---------------------------------------------------------------- tokens
 
