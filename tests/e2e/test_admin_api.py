@@ -549,9 +549,15 @@ token_file = "{self.token_file}"
     def test_status_page_trace_search_and_hop_buttons(self):
         [m] = self.stuck_messages(1, "page")
         base = f"http://127.0.0.1:{self.admin_port}/?token={TOKEN}"
+        # The trace box searches the tracking records: the message's story, grouped under it.
+        wait_for(lambda: any(r["event"] == "defer" for r in json.loads(self.call(
+            "GET", "/api/tracking?recipient=page0@stuck.example")[2])["records"]) or None, WAIT, "a defer record")
         page = self.chromium(base + "#trace:recipient=page0@stuck.example")
         self.assertIn('data-count="1"', page)
         self.assertIn(f'<span class="trace-id">{m["id"]}</span>', page)
+        for event in ("receive", "queue", "defer"):
+            self.assertIn(f'class="trace-event" data-event="{event}"', page)
+        self.assertRegex(page, r"defer at hop dead \(127\.0\.0\.1:\d+\) for &lt;page0@stuck\.example&gt;")
         page = self.chromium(base + "#trace:sender=nobody@nowhere.example")
         self.assertIn('data-count="0"', page)
         self.assertIn('class="hop-suspend" data-hop="smart"', page)
