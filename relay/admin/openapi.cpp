@@ -134,7 +134,7 @@ constexpr std::string_view document = R"json({
           "direction": {"type": "string"}, "listener": {"type": "string"}, "client": {"type": "string"}, "helo": {"type": "string"},
           "stage": {"type": "string"}, "reason": {"type": "string"}, "hop": {"type": "string"}, "remote": {"type": "string"},
           "reply": {"type": "string"}, "attempt": {"type": "integer", "minimum": 1},
-          "tls_protocol": {"type": "string"}, "tls_cipher": {"type": "string"}, "latency_ms": {"type": "integer"},
+          "tls_protocol": {"type": "string"}, "tls_cipher": {"type": "string"}, "dkim": {"type": "string"}, "latency_ms": {"type": "integer"},
           "actor": {"type": "string"}
         }
       },

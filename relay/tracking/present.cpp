@@ -45,7 +45,7 @@ std::string happened(const Record& r) {
       if (!r.listener.empty()) out += " on " + r.listener;
       out += ", " + std::to_string(r.recipients.size()) + " recipient(s)";
       return out;
-    case Event::queue: return "queued";
+    case Event::queue: return r.dkim.empty() ? "queued" : "queued, signed " + r.dkim;
     case Event::deliver: out = "delivered"; break;
     case Event::defer: out = "deferred"; break;
     case Event::bounce: out = "bounced"; break;
@@ -59,6 +59,7 @@ std::string happened(const Record& r) {
   }
   if (!r.hop.empty()) out += " at hop " + r.hop;
   if (!r.remote.empty()) out += " (" + r.remote + ")";
+  if (!r.tls_protocol.empty()) out += " over " + r.tls_protocol;
   if (!r.recipients.empty()) out += " for " + joined(r.recipients);
   if (r.attempt > 0) out += ", attempt " + std::to_string(r.attempt);
   if (!r.reply.empty()) out += ": " + r.reply;
@@ -85,6 +86,7 @@ std::string record_line(const Record& r) {
   add(out, "remote", r.remote);
   if (r.attempt > 0) add(out, "attempt", std::to_string(r.attempt));
   add(out, "tls", r.tls_protocol.empty() ? std::string() : r.tls_protocol + "/" + r.tls_cipher);
+  add(out, "dkim", r.dkim);
   if (r.size > 0) add(out, "size", std::to_string(r.size));
   if (r.latency_ms) add(out, "latency", std::to_string(*r.latency_ms) + "ms");
   add(out, "by", r.actor);

@@ -133,6 +133,7 @@ bool read_field(health::JsonReader& c, std::string_view key, Record& r) {
   if (key == "attempt") return integer(r.attempt);
   if (key == "tls_protocol") return text(r.tls_protocol);
   if (key == "tls_cipher") return text(r.tls_cipher);
+  if (key == "dkim") return text(r.dkim);
   if (key == "latency_ms") {
     std::int64_t ms = 0;
     if (!integer(ms)) return false;
@@ -232,6 +233,7 @@ void append_record(std::string& out, const Record& r) {
   if (r.attempt > 0) number(out, "attempt", r.attempt);
   field(out, "tls_protocol", r.tls_protocol);
   field(out, "tls_cipher", r.tls_cipher);
+  field(out, "dkim", r.dkim);
   if (r.latency_ms) number(out, "latency_ms", *r.latency_ms);
   field(out, "actor", r.actor);
   out += "}\n";
