@@ -8,7 +8,8 @@ token and the right one; bad JSON, unknown fields, unknown ids and hops, filters
 match nothing, dry runs that count and change nothing; the audit line of each change; a
 hop suspended over HTTP shows as "suspended" in `hubrelay health` and /metrics, its mail
 waits, and flows once it is resumed; a health path forced DOWN for a duration suspends its
-hop until released; the tracking search (GET /api/tracking) answers as `hubrelay
+hop until released; suspensions and forced paths outlive a configuration reload (SIGHUP);
+the tracking search (GET /api/tracking) answers as `hubrelay
 track` does, bounded, with JSON errors; the status page's trace search and hop buttons in
 headless Chromium. Every response is validated against /api/openapi.json (the document
 itself is checked first: OpenAPI 3.1, one unique operationId per operation, every schema
@@ -21,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -501,6 +503,33 @@ token_file = "{self.token_file}"
         log = self.relay.log_text()
         self.assertRegex(log, r'path admin api client=127\.0\.0\.1 action="force down" path=wan for=3600s')
         self.assertRegex(log, r'path admin api client=127\.0\.0\.1 action="release" path=wan')
+
+    def test_suspensions_and_forced_paths_survive_a_reload(self):
+        status, hop = self.post("/api/hops/dead/suspend", {"duration": "2h", "reason": "upstream maintenance"})
+        self.assertEqual((status, hop["state"]), (200, "suspended"), hop)
+        status, path = self.post("/api/paths/wan/force", {"state": "down", "duration": "1h", "reason": "line work"})
+        self.assertEqual((status, path["state"]), (200, "DOWN"), path)
+        self.hop_state_in_health("smart", "suspended")  # its path is forced DOWN
+
+        marker = "SIGHUP: configuration reloaded"
+        before = self.relay.log_text().count(marker)
+        self.relay.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: self.relay.log_text().count(marker) > before, WAIT, "the reload in the relay log")
+
+        # The same suspension, to the same end, in the status and in `hubrelay health`.
+        status = json.loads(self.call("GET", "/api/status")[2])
+        hops = {h["name"]: h for h in status["hops"]}
+        self.assertEqual(hops["dead"]["state"], "suspended", hops["dead"])
+        self.assertLessEqual(abs(hops["dead"]["suspended_until"] - hop["suspended_until"]), 1, hops["dead"])
+        self.assertIn("upstream maintenance", json.dumps(self.hop_state_in_health("dead", "suspended")))
+        self.assertIn("reload: hop dead stays suspended", self.relay.log_text())
+        # The path is still forced DOWN (its hop still suspended) until released by hand.
+        self.hop_state_in_health("smart", "suspended")
+        status, released = self.post("/api/paths/wan/release", {"reason": "done"})
+        self.assertEqual((status, released["forced_until"]), (200, 0), released)
+        self.hop_state_in_health("smart", "usable")
+        status, resumed = self.post("/api/hops/dead/resume", {})
+        self.assertEqual((status, resumed["state"]), (200, "usable"), resumed)
 
     def test_cli_hop_and_path_commands_use_the_api(self):
         cfg = ["--config", str(self.config_path)]
