@@ -1,13 +1,16 @@
 // relay/tracking/record.cpp — a tracking record to its JSON line and back (see the header).
 #include "relay/tracking/record.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <type_traits>
 
 #include "health/json_reader.hpp"
+#include "relay/tracking/fields.hpp"
 
 namespace relay::tracking {
 namespace {
@@ -73,18 +76,20 @@ void append_string(std::string& out, std::string_view text) {
   out += '"';
 }
 
-void field(std::string& out, std::string_view key, std::string_view value) {
-  if (value.empty()) return;
+void key_of(std::string& out, std::string_view key) {
   out += ",\"";
   out += key;
   out += "\":";
+}
+
+void field(std::string& out, std::string_view key, std::string_view value) {
+  if (value.empty()) return;
+  key_of(out, key);
   append_string(out, value);
 }
 
 void number(std::string& out, std::string_view key, std::int64_t value) {
-  out += ",\"";
-  out += key;
-  out += "\":";
+  key_of(out, key);
   out += std::to_string(value);
 }
 
@@ -115,46 +120,38 @@ bool read_field(health::JsonReader& c, std::string_view key, Record& r) {
     r.event = *parsed;
     return true;
   }
-  if (key == "queue_id") return text(r.queue_id);
-  if (key == "message_id") return text(r.message_id);
-  if (key == "sender") {
-    std::string s;
-    if (!text(s)) return false;
-    r.sender = std::move(s);
-    return true;
-  }
-  if (key == "recipients") {
-    if (!c.eat('[')) return false;
-    if (c.eat(']')) return true;
-    do {
-      auto s = c.string();
-      if (!s) return false;
-      r.recipients.push_back(std::move(*s));
-    } while (c.eat(','));
-    return c.eat(']');
-  }
-  if (key == "size") return integer(r.size);
-  if (key == "direction") return text(r.direction);
-  if (key == "listener") return text(r.listener);
-  if (key == "client") return text(r.client);
-  if (key == "helo") return text(r.helo);
-  if (key == "stage") return text(r.stage);
-  if (key == "reason") return text(r.reason);
-  if (key == "hop") return text(r.hop);
-  if (key == "remote") return text(r.remote);
-  if (key == "reply") return text(r.reply);
-  if (key == "attempt") return integer(r.attempt);
-  if (key == "tls_protocol") return text(r.tls_protocol);
-  if (key == "tls_cipher") return text(r.tls_cipher);
-  if (key == "dkim") return text(r.dkim);
-  if (key == "latency_ms") {
-    std::int64_t ms = 0;
-    if (!integer(ms)) return false;
-    r.latency_ms = ms;
-    return true;
-  }
-  if (key == "actor") return text(r.actor);
-  return c.skip_value();
+  const auto field = std::ranges::find(record_fields, key, &Field::key);
+  if (field == record_fields.end()) return c.skip_value();
+  return std::visit(
+      [&](auto member) -> bool {
+        auto& into = r.*member;
+        using T = std::remove_reference_t<decltype(into)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          return text(into);
+        } else if constexpr (std::is_same_v<T, std::optional<std::string>>) {
+          std::string s;
+          if (!text(s)) return false;
+          into = std::move(s);
+          return true;
+        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          if (!c.eat('[')) return false;
+          if (c.eat(']')) return true;
+          do {
+            auto s = c.string();
+            if (!s) return false;
+            into.push_back(std::move(*s));
+          } while (c.eat(','));
+          return c.eat(']');
+        } else if constexpr (std::is_same_v<T, std::optional<std::int64_t>>) {
+          std::int64_t n = 0;
+          if (!integer(n)) return false;
+          into = n;
+          return true;
+        } else {
+          return integer(into);
+        }
+      },
+      field->member);
 }
 
 }  // namespace
@@ -227,36 +224,34 @@ void append_record(std::string& out, const Record& r) {
   out += "\",\"event\":\"";
   out += to_string(r.event);
   out += '"';
-  field(out, "queue_id", r.queue_id);
-  field(out, "message_id", r.message_id);
-  if (r.sender) {
-    out += ",\"sender\":";
-    append_string(out, *r.sender);
+  for (const Field& f : record_fields) {
+    std::visit(
+        [&](auto member) {
+          const auto& value = r.*member;
+          using T = std::remove_cvref_t<decltype(value)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            field(out, f.key, value);
+          } else if constexpr (std::is_same_v<T, std::optional<std::string>>) {
+            if (!value) return;
+            key_of(out, f.key);
+            append_string(out, *value);
+          } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+            if (value.empty()) return;
+            key_of(out, f.key);
+            out += '[';
+            for (std::size_t i = 0; i < value.size(); ++i) {
+              if (i > 0) out += ',';
+              append_string(out, value[i]);
+            }
+            out += ']';
+          } else if constexpr (std::is_same_v<T, std::optional<std::int64_t>>) {
+            if (value) number(out, f.key, *value);
+          } else {
+            if (value > 0) number(out, f.key, static_cast<std::int64_t>(value));
+          }
+        },
+        f.member);
   }
-  if (!r.recipients.empty()) {
-    out += ",\"recipients\":[";
-    for (std::size_t i = 0; i < r.recipients.size(); ++i) {
-      if (i > 0) out += ',';
-      append_string(out, r.recipients[i]);
-    }
-    out += ']';
-  }
-  if (r.size > 0) number(out, "size", static_cast<std::int64_t>(r.size));
-  field(out, "direction", r.direction);
-  field(out, "listener", r.listener);
-  field(out, "client", r.client);
-  field(out, "helo", r.helo);
-  field(out, "stage", r.stage);
-  field(out, "reason", r.reason);
-  field(out, "hop", r.hop);
-  field(out, "remote", r.remote);
-  field(out, "reply", r.reply);
-  if (r.attempt > 0) number(out, "attempt", r.attempt);
-  field(out, "tls_protocol", r.tls_protocol);
-  field(out, "tls_cipher", r.tls_cipher);
-  field(out, "dkim", r.dkim);
-  if (r.latency_ms) number(out, "latency_ms", *r.latency_ms);
-  field(out, "actor", r.actor);
   out += "}\n";
 }
 
