@@ -285,6 +285,10 @@ void AdminServer::close() {
   state_->closed = true;
   boost::system::error_code ignored;
   state_->acceptor.close(ignored);
+  // A search still running finishes now, while the io_context it answers to exists; one
+  // not started is dropped (its connection is closing with the daemon).
+  state_->searches.stop();
+  state_->searches.join();
 }
 
 }  // namespace relay
