@@ -258,6 +258,14 @@ std::chrono::system_clock::time_point Monitor::forced_until(std::string_view nam
   return {};
 }
 
+std::vector<Monitor::PathForce> Monitor::forces(std::chrono::system_clock::time_point now) const {
+  std::vector<PathForce> out;
+  for (const auto& p : paths_)
+    if (p->config.hop.empty() && p->forced && p->forced->until > now)
+      out.push_back({p->config.name, p->forced->state, p->forced->until, p->forced->reason});
+  return out;
+}
+
 void Monitor::publish() {
   // A stopped monitor was replaced (reload) or is shutting down: its snapshot and files
   // would overwrite the new monitor's, or recreate the files a clean shutdown removed.

@@ -64,6 +64,16 @@ class Monitor {
                                               std::chrono::system_clock::time_point until, std::string reason);
   /// Until when an administrator forces the path (epoch: not forced).
   std::chrono::system_clock::time_point forced_until(std::string_view name) const;
+  /// An administrator's force in effect, as force_path() was given it.
+  struct PathForce {
+    std::string name;
+    State state;
+    std::chrono::system_clock::time_point until;
+    std::string reason;
+  };
+  /// The forces not yet ended at `now`: a configuration reload gives them to the next
+  /// monitor, so a path forced by hand stays forced for the rest of its duration.
+  std::vector<PathForce> forces(std::chrono::system_clock::time_point now) const;
   /// Re-renders health.json/health.txt now (after a counter changed, for instance).
   /// Does nothing after stop(): the state files then belong to the replacing monitor.
   void publish();

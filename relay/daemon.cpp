@@ -438,6 +438,10 @@ int serve(conf::ConfigPtr config_ptr) {
       listener->start();
       listeners[name] = std::move(listener);
     }
+    // Suspended hops stay suspended (an administrator's word outlives a reload).
+    for (const auto& hop : admin::carry_hop_suspensions(*current->config, *current->delivery, *fresh->config,
+                                                        *fresh->delivery))
+      spdlog::info("reload: hop {} stays suspended", hop);
     current->delivery->retire();
     const bool was_reaping = !retired.empty();
     retired.push_back(std::move(current));

@@ -139,6 +139,12 @@ void HealthService::reload(conf::ConfigPtr config, DeliveryEngine& delivery) {
   const health::HealthCounters counters = monitor_->counters();
   auto next = std::make_unique<health::Monitor>(io_, *config, carried.get());
   next->counters() = counters;
+  // Paths an administrator forced stay forced for the rest of the duration, where the
+  // new configuration still has them (force_path refuses a path that is gone).
+  for (auto& force : monitor_->forces(std::chrono::system_clock::now())) {
+    if (auto kept = next->force_path(force.name, force.state, force.until, std::move(force.reason)); !kept)
+      spdlog::info("reload: the force of path {} ends: {}", force.name, kept.error());
+  }
   retired_.emplace_back(std::move(config_), std::move(monitor_));
   config_ = std::move(config);
   delivery_ = &delivery;

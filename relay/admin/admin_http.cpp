@@ -144,13 +144,32 @@ bool authorized(std::string_view token, std::string_view authorization, const Qu
   return it != query.end() && equal_constant_time(it->second, token);
 }
 
+Response answer_tracking(const TrackingSearch& search, Backend& backend) {
+  auto found = backend.tracking_search(search);
+  if (!found) return json_error(found.error());
+  return json(tracking_json(std::move(*found), search.limit));
+}
+
 Response handle(const Request& request, std::string_view token, Backend& backend) {
+  auto routed = route(request, token, backend);
+  if (auto* search = std::get_if<TrackingSearch>(&routed)) return answer_tracking(*search, backend);
+  return std::get<Response>(std::move(routed));
+}
+
+std::variant<Response, TrackingSearch> route(const Request& request, std::string_view token, Backend& backend) {
   const auto [path, query] = split_target(request.target);
-  // Message tracking search (GET /api/track?sender=&recipient=&message_id=&since=...): its
-  // place is here, as one more Backend call answered from relay/tracking's search (the code
-  // `hubrelay track` runs), with an operation in openapi.cpp; the status page's trace box
-  // then searches it instead of the queue. Not wired yet: the tracking records are not in
-  // this tree.
+  // Message tracking search: a read like GET /api/queue (the token, when one is set, as a
+  // header or ?token=), answered in JSON, errors included; the search itself reads files.
+  if (path == "/api/tracking") {
+    if (!authorized(token, request.authorization, query))
+      return json_error({401, "unauthorized", "send Authorization: Bearer <the token of [admin] token_file>"});
+    if (request.method != "GET" && request.method != "HEAD")
+      return json_error({405, "method_not_allowed", "use GET for /api/tracking"});
+    auto search = tracking_search_of(query, backend.tracking_dir(), request.now_ms);
+    if (!search) return json_error(search.error());
+    if (search->dir.empty()) return json_error({503, "internal", "the daemon is still starting"});
+    return std::move(*search);
+  }
   if (queue_action_of(path) || hop_action_of(path) || path_action_of(path)) return mutation(request, path, token, backend);
   if (!authorized(token, request.authorization, query)) {
     Response r = text(401, "401 unauthorized: send Authorization: Bearer <[admin] token>\n");
@@ -162,7 +181,8 @@ Response handle(const Request& request, std::string_view token, Backend& backend
   const bool known = path == "/" || path == "/status" || path == "/metrics" || path == "/api/status" ||
                      path == "/api/queue" || path == "/api/queue/summary" || path == "/api/openapi.json" || message_path;
   if (!known)
-    return text(404, "404 not found: try /, /metrics, /api/status, /api/queue, /api/queue/summary, /api/queue/ID, /api/openapi.json\n");
+    return text(404, "404 not found: try /, /metrics, /api/status, /api/queue, /api/queue/summary, /api/queue/ID, "
+                     "/api/tracking, /api/openapi.json\n");
   if (request.method != "GET" && request.method != "HEAD") return text(405, "405 method not allowed: GET only\n");
 
   if (path == "/metrics") {

@@ -1,12 +1,14 @@
 // relay/admin/admin_http.hpp — the admin endpoint's request handler: request in, response out.
 //
 // Owns: routing of the admin HTTP API (GET /metrics, /api/status, /api/queue,
-// /api/queue/summary, /api/queue/ID, /api/openapi.json, / and /status for the status page;
+// /api/queue/summary, /api/queue/ID, /api/tracking, /api/openapi.json, / and /status for the status page;
 // POST /api/queue/ACTION, /api/hops/HOP/suspend|resume, /api/paths/PATH/force|release), bearer-token checking ([admin]
 // token_file; compared in constant time; every mutation needs the token, sent as a header),
 // and method/404 answers (JSON errors for the writable API: relay/admin/api_request.hpp).
 // Never: touches sockets (relay/admin/admin_server.cpp is the Beast driver) or reads the queue
 // itself — everything it shows comes from the AdminBackend, so tests use a fake.
+// A tracking search reads files: route() hands it back as a TrackingSearch for the driver
+// to run off the I/O thread (answer_tracking); handle() runs it in line.
 // Threading: called on the io_context thread. Errors: HTTP status codes, never throws.
 #pragma once
 
@@ -14,9 +16,12 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 #include "relay/admin/api_request.hpp"
 #include "relay/admin/metrics.hpp"
+#include "relay/admin/tracking_api.hpp"
 
 namespace relay::admin {
 
@@ -26,6 +31,7 @@ struct Request {
   std::string authorization;               // the Authorization header, "" if absent
   std::string body{};                      // the request body (JSON for mutations)
   std::string remote{};                    // the client's address, for the audit line
+  std::int64_t now_ms = 0;                 // when it arrived (Unix ms): relative times count from here
 };
 
 struct Response {
@@ -62,6 +68,12 @@ class Backend {
   virtual std::expected<HopActionResult, ApiError> hop_action(const HopAction& action, std::string_view who) = 0;
   /// Forces a health path of the running daemon UP or DOWN, or releases it, audited as `who`.
   virtual std::expected<PathActionResult, ApiError> path_action(const PathAction& action, std::string_view who) = 0;
+  /// [tracking] dir of the running configuration ("" while the daemon is starting).
+  virtual std::string tracking_dir() = 0;
+  /// The records `search` finds (relay/tracking/search, the code `hubrelay track` runs),
+  /// oldest first. Thread safety: called off the I/O thread, at most one at a time; it
+  /// must use nothing but its argument and the files.
+  virtual std::expected<std::vector<tracking::Record>, ApiError> tracking_search(const TrackingSearch& search) = 0;
 };
 
 /// Splits "path?a=1&b=%20x" into the path and decoded parameters (last one wins).
@@ -71,6 +83,14 @@ std::pair<std::string, Query> split_target(std::string_view target);
 /// carries token=<token> (for the status page opened in a browser), or token is empty.
 bool authorized(std::string_view token, std::string_view authorization, const Query& query);
 
+/// The answer to `request`, or the tracking search it asks for (to be answered with
+/// answer_tracking, off the I/O thread).
+std::variant<Response, TrackingSearch> route(const Request& request, std::string_view token, Backend& backend);
+
+/// Runs a checked tracking search through the backend and answers it as JSON.
+Response answer_tracking(const TrackingSearch& search, Backend& backend);
+
+/// route() with a tracking search answered in line.
 Response handle(const Request& request, std::string_view token, Backend& backend);
 
 /// The OpenAPI 3.1 description of every endpoint above (GET /api/openapi.json).

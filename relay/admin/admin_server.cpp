@@ -3,6 +3,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -13,6 +14,8 @@
 #include "relay/admin/queue_actions.hpp"
 #include "relay/admin/queue_format.hpp"
 #include "health/spawn_log.hpp"
+#include "relay/tracking/search.hpp"
+#include "relay/tracking/writer.hpp"
 
 namespace relay {
 namespace asio = boost::asio;
@@ -133,12 +136,22 @@ std::expected<admin::PathActionResult, admin::ApiError> DaemonAdminBackend::path
   return paths_(action, who);
 }
 
+std::string DaemonAdminBackend::tracking_dir() { return config_ ? config_()->tracking.dir : std::string(); }
+
+std::expected<std::vector<tracking::Record>, admin::ApiError> DaemonAdminBackend::tracking_search(
+    const admin::TrackingSearch& search) {
+  return tracking::search(search.dir, search.request.query, search.request.options);
+}
+
 // --- driver ------------------------------------------------------------------------------
 
 struct AdminServer::State {
   State(asio::io_context& io_context, const conf::AdminConfig& admin_config, admin::Backend& admin_backend)
       : io(io_context), config(admin_config), backend(admin_backend), acceptor(io_context) {}
   asio::io_context& io;
+  // Tracking searches read (and index) files: one thread keeps them off the io_context
+  // thread; a second search waits for the first.
+  asio::thread_pool searches{1};
   conf::AdminConfig config;
   admin::Backend& backend;
   tcp::acceptor acceptor;
@@ -162,6 +175,19 @@ http::response<http::string_body> to_beast(const admin::Response& r, unsigned ve
   return response;
 }
 
+// The answer to a tracking search, found on the search thread; the awaiting coroutine
+// resumes on its own executor. Only the search and the backend travel there, never the
+// connection state. Not a coroutine itself, so the lambda may own the search.
+asio::awaitable<admin::Response> answer_off_thread(asio::thread_pool& pool, admin::TrackingSearch search,
+                                                   admin::Backend& backend) {
+  return asio::co_spawn(
+      pool,
+      [search = std::move(search), &backend]() -> asio::awaitable<admin::Response> {
+        co_return admin::answer_tracking(search, backend);
+      },
+      asio::use_awaitable);
+}
+
 asio::awaitable<void> serve_connection(std::shared_ptr<AdminServer::State> state, tcp::socket socket) {
   beast::error_code endpoint_error;
   const auto peer = socket.remote_endpoint(endpoint_error);
@@ -180,8 +206,15 @@ asio::awaitable<void> serve_connection(std::shared_ptr<AdminServer::State> state
     }
     const auto& request = parser.get();
     admin::Request req{std::string(request.method_string()), std::string(request.target()),
-                       std::string(request[http::field::authorization]), request.body(), remote};
-    const admin::Response answer = admin::handle(req, state->config.token, state->backend);
+                       std::string(request[http::field::authorization]), request.body(), remote,
+                       tracking::now_ms()};
+    auto routed = admin::route(req, state->config.token, state->backend);
+    admin::Response answer;
+    if (auto* search = std::get_if<admin::TrackingSearch>(&routed)) {
+      answer = co_await answer_off_thread(state->searches, std::move(*search), state->backend);
+    } else {
+      answer = std::get<admin::Response>(std::move(routed));
+    }
     const bool keep_alive = request.keep_alive() && served + 1 < max_requests_per_connection;
     auto response = to_beast(answer, request.version(), keep_alive, req.method == "HEAD");
     stream.expires_after(read_timeout);
@@ -252,6 +285,10 @@ void AdminServer::close() {
   state_->closed = true;
   boost::system::error_code ignored;
   state_->acceptor.close(ignored);
+  // A search still running finishes now, while the io_context it answers to exists; one
+  // not started is dropped (its connection is closing with the daemon).
+  state_->searches.stop();
+  state_->searches.join();
 }
 
 }  // namespace relay

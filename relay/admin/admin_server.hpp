@@ -8,6 +8,8 @@
 // writer's path).
 // Queue mutations run relay/admin/queue_actions (the code `hubrelay queue` runs) on that
 // store; hop and path actions go to the functions the daemon attaches (relay/admin/hop_actions).
+// Tracking searches (GET /api/tracking) read files: they run on the endpoint's own search
+// thread, one at a time, and the answer is written back on the io_context thread.
 // Never: decides what a request means (relay/admin/admin_http.cpp does).
 // Threading: the io_context thread. Errors: bind() returns text for the start-up log;
 // per-connection failures are logged at debug and close that connection only.
@@ -42,6 +44,9 @@ class DaemonAdminBackend : public admin::Backend {
 
   std::expected<admin::PathActionResult, admin::ApiError> path_action(const admin::PathAction& action,
                                                                      std::string_view who) override;
+  std::string tracking_dir() override;
+  std::expected<std::vector<tracking::Record>, admin::ApiError> tracking_search(
+      const admin::TrackingSearch& search) override;
 
   using HopActions = std::function<std::expected<admin::HopActionResult, admin::ApiError>(const admin::HopAction&,
                                                                                          std::string_view who)>;

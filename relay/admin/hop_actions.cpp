@@ -39,6 +39,23 @@ std::expected<HopActionResult, ApiError> run_hop_action(const conf::Config& conf
   return out;
 }
 
+std::vector<std::string> carry_hop_suspensions(const conf::Config& from_config, const DeliveryEngine& from,
+                                               const conf::Config& to_config, DeliveryEngine& to) {
+  std::vector<std::string> carried;
+  const auto now = std::chrono::steady_clock::now();
+  const health::HopSuspension& suspended = from.suspension();
+  for (std::size_t hop = 0; hop < from_config.hops.size(); ++hop) {
+    if (!suspended.suspended(hop, now)) continue;
+    const auto& name = from_config.hops[hop].name;
+    const auto it = std::ranges::find(to_config.hops, name, &conf::HopConfig::name);
+    if (it == to_config.hops.end()) continue;  // the hop is gone with the old configuration
+    to.suspend_hop(static_cast<std::size_t>(it - to_config.hops.begin()), suspended.until(hop),
+                   suspended.reason(hop));
+    carried.push_back(name);
+  }
+  return carried;
+}
+
 std::expected<PathActionResult, ApiError> run_path_action(health::Monitor& monitor, const PathAction& action,
                                                          std::string_view who) {
   const std::string reason = action.reason.empty() ? std::string("no reason given") : action.reason;

@@ -15,7 +15,7 @@ constexpr std::string_view document = R"json({
   "info": {
     "title": "hubrelay admin API",
     "version": "1",
-    "description": "Read-only views (metrics, status, queue) and the writable admin API (queue actions, hop suspension). Mutations need Authorization: Bearer <the token of [admin] token_file>; see docs/metrics.md."
+    "description": "Read-only views (metrics, status, queue, message tracking) and the writable admin API (queue actions, hop suspension). Mutations need Authorization: Bearer <the token of [admin] token_file>; see docs/metrics.md."
   },
   "components": {
     "securitySchemes": {
@@ -123,6 +123,29 @@ constexpr std::string_view document = R"json({
           "address": {"type": ["string", "null"]}, "kind": {"type": "string"}, "state": {"type": "string"}, "reply": {"type": "string"}
         }
       },
+      "TrackingRecord": {
+        "type": "object", "additionalProperties": false, "required": ["time", "event"],
+        "description": "one tracking record, as in the tracking files (docs/tracking.md); absent fields are left out",
+        "properties": {
+          "time": {"type": "string"},
+          "event": {"type": "string", "enum": ["receive", "reject", "queue", "filter", "deliver", "defer", "bounce", "expire", "dsn", "hold", "release", "delete", "drop"]},
+          "queue_id": {"type": "string"}, "message_id": {"type": "string"}, "sender": {"type": "string"},
+          "recipients": {"type": "array", "items": {"type": "string"}}, "size": {"type": "integer", "minimum": 0},
+          "direction": {"type": "string"}, "listener": {"type": "string"}, "client": {"type": "string"}, "helo": {"type": "string"},
+          "stage": {"type": "string"}, "reason": {"type": "string"}, "hop": {"type": "string"}, "remote": {"type": "string"},
+          "reply": {"type": "string"}, "attempt": {"type": "integer", "minimum": 1},
+          "tls_protocol": {"type": "string"}, "tls_cipher": {"type": "string"}, "dkim": {"type": "string"}, "latency_ms": {"type": "integer"},
+          "actor": {"type": "string"}
+        }
+      },
+      "TrackingAnswer": {
+        "type": "object", "additionalProperties": false, "required": ["count", "limit", "truncated", "records"],
+        "properties": {
+          "count": {"type": "integer", "minimum": 0}, "limit": {"type": "integer", "minimum": 1},
+          "truncated": {"type": "boolean", "description": "more records matched: these are the newest limit of them"},
+          "records": {"type": "array", "items": {"$ref": "#/components/schemas/TrackingRecord"}, "description": "oldest first"}
+        }
+      },
       "Status": {
         "type": "object", "required": ["now", "started", "hops", "directions"],
         "properties": {
@@ -172,6 +195,24 @@ constexpr std::string_view document = R"json({
         "200": {"description": "the message", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/QueuedMessage"}}}},
         "400": {"description": "not a queue id", "content": {"text/plain": {"schema": {"type": "string"}}}},
         "404": {"description": "no such message", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+    "/api/tracking": {"get": {"operationId": "searchTracking", "summary": "message tracking records (the search of hubrelay track); needs the token when [admin] token_file is set, as a header or ?token=",
+      "security": [{}, {"bearer": []}],
+      "parameters": [
+        {"name": "message_id", "in": "query", "schema": {"type": "string"}, "description": "with or without <>; finds every record of the message"},
+        {"name": "sender", "in": "query", "schema": {"type": "string"}, "description": "address, domain, *pattern* or <>"},
+        {"name": "recipient", "in": "query", "schema": {"type": "string"}},
+        {"name": "queue_id", "in": "query", "schema": {"type": "string"}, "description": "comma-separated"},
+        {"name": "client", "in": "query", "schema": {"type": "string"}},
+        {"name": "event", "in": "query", "schema": {"type": "string"}, "description": "comma-separated event names"},
+        {"name": "since", "in": "query", "schema": {"type": "string"}, "description": "30m, 2h, 3d, 1w or a UTC time 2026-12-04T10:00:00"},
+        {"name": "until", "in": "query", "schema": {"type": "string"}},
+        {"name": "by_message", "in": "query", "schema": {"type": "string", "enum": ["1", "true", "yes", "0", "false", "no"]}, "description": "every record of each message found"},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000}}],
+      "responses": {
+        "200": {"description": "the newest matching records, oldest first", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TrackingAnswer"}}}},
+        "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+        "405": {"$ref": "#/components/responses/MethodNotAllowed"},
+        "503": {"description": "the daemon is still starting", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}},
 POST_OPERATIONS
     "/": {"get": {"operationId": "getStatusPage", "summary": "the status page (HTML; ?token= for a browser)",
       "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}}},

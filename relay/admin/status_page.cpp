@@ -9,9 +9,10 @@
 // the health paths (UP/DOWN/maintenance, since, changes) and which paths each hop
 // depends on, and the content filters (up or down, failures, last error). The status JSON is embedded at render time, so the page works
 // without further requests and with a bearer token; it reloads itself every 10 s unless
-// the administrator is using the admin box. The admin box: a message-trace search (the
-// queue API's sender/recipient search over every state, GET /api/queue; bookmarkable as
-// #trace:sender=...&recipient=...) and, for a user who gives the token, hop suspend and
+// the administrator is using the admin box. The admin box: a message-trace search over
+// the tracking records (GET /api/tracking?by_message=1, the search of `hubrelay track`)
+// shown as each message's story, its records under one heading per queue id; bookmarkable
+// as #trace:sender=...&recipient=...&message_id=...) and, for a user who gives the token, hop suspend and
 // resume buttons (POST /api/hops/HOP/suspend|resume with Authorization: Bearer). Plain JS.
 // Never: loads anything from another origin.
 #include <string>
@@ -32,7 +33,7 @@ th{background:#eee}td:first-child,th:first-child{text-align:left}
 .up,.usable{color:#080;font-weight:bold}.ejected,.down,.path-down,.check-down{color:#c00;font-weight:bold}
 .maintenance,.suspended{color:#b60;font-weight:bold}.why{font-size:12px;color:#555}
 .dep{margin-right:6px}.legend span{margin-right:12px}
-#admin form{margin:4px 0}#admin input{margin-right:6px}#admin-result{font-size:12px;color:#555}
+#admin form{margin:4px 0}.story{margin:6px 0}.story-head{font-weight:bold}#admin input{margin-right:6px}#admin-result{font-size:12px;color:#555}
 </style></head><body>
 <h1>hubrelay status</h1><div id="summary"></div><div id="summary-queue"></div>
 <h2>Throughput, last hour (messages/s, 10-second buckets)</h2><div class="charts" id="charts"></div>
@@ -44,6 +45,8 @@ th{background:#eee}td:first-child,th:first-child{text-align:left}
 <h2>Administration</h2><div id="admin">
 <form id="trace-form"><label>sender <input name="sender" id="trace-sender" size="28"></label>
 <label>recipient <input name="recipient" id="trace-recipient" size="28"></label>
+<label>Message-ID <input name="message_id" id="trace-message-id" size="28"></label>
+<label>since <input name="since" id="trace-since" size="5" value="7d"></label>
 <button type="submit" id="trace-search">trace</button></form><div id="trace-results"></div>
 <form id="token-form"><label>token <input type="password" id="admin-token" size="28" autocomplete="off"></label>
 <label>suspend for <input id="suspend-duration" value="30m" size="5"></label>
@@ -181,26 +184,66 @@ async function errorText(r) {
   const text = await r.text();
   try { return `${r.status}: ${JSON.parse(text).error.message}`; } catch (e) { return `${r.status}: ${text}`; }
 }
-async function trace(sender, recipient) {
+// The tracking records found, grouped by message (queue id) in the order each first
+// appears; refusals before a message existed (no queue id) come last.
+function stories(records) {
+  const groups = new Map();
+  for (const r of records) {
+    const id = r.queue_id || "";
+    if (!groups.has(id)) groups.set(id, []);
+    groups.get(id).push(r);
+  }
+  const refused = groups.get("");
+  groups.delete("");
+  if (refused) groups.set("", refused);
+  return groups;
+}
+function happened(r) {
+  const parts = [r.event];
+  if (r.event === "receive") parts.push(`from ${r.client || "?"}` + (r.helo ? ` (helo ${r.helo})` : "") +
+                                        (r.tls_protocol ? ` over ${r.tls_protocol}` : ""));
+  if (r.hop) parts.push(`at hop ${r.hop}` + (r.remote ? ` (${r.remote})` : ""));
+  if (r.recipients && r.event !== "receive" && r.event !== "queue") parts.push("for " + r.recipients.map(a => `<${a}>`).join(", "));
+  if (r.attempt) parts.push(`attempt ${r.attempt}`);
+  if (r.stage) parts.push(`[${r.stage}]`);
+  if (r.reason) parts.push(r.reason);
+  if (r.reply) parts.push(": " + r.reply);
+  if (r.actor) parts.push(`by ${r.actor}`);
+  return parts.join(" ");
+}
+async function trace(criteria) {
   busy = true;
-  const params = new URLSearchParams({state: "all", limit: "50"});
-  if (sender) params.set("sender", sender);
-  if (recipient) params.set("recipient", recipient);
+  const params = new URLSearchParams({by_message: "1", limit: "500"});
+  for (const [k, v] of Object.entries(criteria)) if (v) params.set(k, v);
   const out = document.getElementById("trace-results");
   out.textContent = "searching...";
-  const r = await api("GET", "/api/queue?" + params);
+  const r = await api("GET", "/api/tracking?" + params);
   if (!r.ok) { out.textContent = "search failed: " + await errorText(r); out.setAttribute("data-count", "error"); return; }
-  const found = (await r.text()).split("\n").filter(Boolean).map(l => JSON.parse(l));
+  const answer = await r.json();
+  const groups = stories(answer.records);
   out.textContent = "";
-  out.setAttribute("data-count", String(found.length));
-  if (!found.length) { out.textContent = "no message in the queue matches"; return; }
-  table("trace-results", ["queue id", "received", "sender", "recipient", "state", "hop", "last reply"],
-        found.flatMap(m => m.recipients.map(x => [`<span class="trace-id">${esc(m.id)}</span>`, esc(m.received_at),
-          esc(m.sender || "<>"), esc(x.address), esc(x.state), esc(x.hop || "-"), esc(x.last_reply || "-")])));
+  out.setAttribute("data-count", String([...groups.keys()].filter(Boolean).length));
+  if (!answer.records.length) { out.textContent = "no tracking record matches"; return; }
+  let html = answer.truncated ? `<p class="why">only the newest ${answer.limit} records: narrow the search</p>` : "";
+  for (const [id, records] of groups) {
+    const first = records.find(x => x.message_id) || records[0];
+    const sender = records.find(x => x.sender !== undefined);
+    html += `<div class="story"><div class="story-head">` + (id ? `message <span class="trace-id">${esc(id)}</span>`
+      : "refused before a message was queued") + (first.message_id ? ` &lt;${esc(first.message_id)}&gt;` : "") +
+      (id && sender ? ` from &lt;${esc(sender.sender)}&gt;` : "") + (first.size ? ` size ${first.size}` : "") + "</div>";
+    html += "<table>" + records.map(x => `<tr class="trace-event" data-event="${esc(x.event)}"><td>${esc(x.time.replace("T", " ").replace("Z", ""))}</td>` +
+      `<td>${esc(happened(x))}</td></tr>`).join("") + "</table></div>";
+  }
+  out.innerHTML = html;
+}
+function traceBox() {
+  const value = id => document.getElementById(id).value.trim();
+  return {sender: value("trace-sender"), recipient: value("trace-recipient"), message_id: value("trace-message-id"),
+          since: value("trace-since")};
 }
 document.getElementById("trace-form").addEventListener("submit", ev => {
   ev.preventDefault();
-  trace(document.getElementById("trace-sender").value.trim(), document.getElementById("trace-recipient").value.trim());
+  trace(traceBox());
 });
 document.getElementById("token-form").addEventListener("submit", ev => ev.preventDefault());
 async function hopAction(hop, verb) {
@@ -216,12 +259,13 @@ async function hopAction(hop, verb) {
 }
 for (const b of document.querySelectorAll(".hop-suspend, .hop-resume"))
   b.addEventListener("click", () => hopAction(b.dataset.hop, b.classList.contains("hop-suspend") ? "suspend" : "resume"));
-// #trace:sender=a@b&recipient=c: a search that can be bookmarked or linked.
+// #trace:sender=a@b&recipient=c&message_id=m&since=2d: a search that can be bookmarked or linked.
 if (location.hash.startsWith("#trace:")) {
   const p = new URLSearchParams(location.hash.slice(7));
-  document.getElementById("trace-sender").value = p.get("sender") || "";
-  document.getElementById("trace-recipient").value = p.get("recipient") || "";
-  trace(p.get("sender") || "", p.get("recipient") || "");
+  for (const [name, id] of [["sender", "trace-sender"], ["recipient", "trace-recipient"],
+                            ["message_id", "trace-message-id"], ["since", "trace-since"]])
+    if (p.has(name)) document.getElementById(id).value = p.get(name);
+  trace(traceBox());
 }
 for (const input of document.querySelectorAll("#admin input")) input.addEventListener("focus", () => { busy = true; });
 setInterval(() => { if (!busy) location.reload(); }, 10000);

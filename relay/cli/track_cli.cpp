@@ -1,7 +1,6 @@
 // relay/cli/track_cli.cpp — `hubrelay track` (see the header).
 #include "relay/cli/track_cli.hpp"
 
-#include <charconv>
 #include <iostream>
 
 #include "conf/load.hpp"
@@ -10,25 +9,13 @@
 #include "relay/tracking/files.hpp"
 #include "relay/tracking/present.hpp"
 #include "relay/tracking/search.hpp"
+#include "relay/tracking/search_words.hpp"
 #include "relay/tracking/writer.hpp"
 
 namespace relay {
 namespace {
 
 constexpr std::string_view command = "track";
-
-// Comma-separated words of an option ("--event defer,bounce").
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t at = 0;
-  while (at <= text.size()) {
-    const auto comma = text.find(',', at);
-    const auto end = comma == std::string::npos ? text.size() : comma;
-    if (end > at) out.push_back(text.substr(at, end - at));
-    at = end + 1;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -48,34 +35,19 @@ int track_main(const std::vector<std::string>& words, const std::string& default
     return it == parsed->options.end() ? std::string() : it->second;
   };
 
-  tracking::Query query;
-  query.message_id = option("message-id");
-  query.sender = option("sender");
-  query.recipient = option("recipient");
-  query.client = option("client");
-  for (const auto& id : split(option("queue-id"))) query.queue_ids.insert(id);
-  for (const auto& name : split(option("event"))) {
-    const auto event = tracking::event_from_string(name);
-    if (!event)
-      return cli::usage_error(command, "unknown event '" + name +
-                                           "' (receive, reject, queue, filter, deliver, defer, bounce, expire, dsn, "
-                                           "hold, release, delete, drop)");
-    query.events.insert(*event);
+  // The criteria are read by relay/tracking/search_words, as GET /api/tracking reads its own.
+  auto request = tracking::parse_search_words(
+      {.message_id = option("message-id"), .sender = option("sender"), .recipient = option("recipient"),
+       .queue_id = option("queue-id"), .client = option("client"), .event = option("event"),
+       .since = option("since"), .until = option("until"), .limit = option("limit"),
+       .by_message = parsed->flags.contains("by-message")},
+      tracking::now_ms());
+  if (!request) {
+    const auto& e = request.error();
+    return cli::usage_error(command, e.word == "event" ? e.message : "--" + e.word + ": " + e.message);
   }
-  const auto now = tracking::now_ms();
-  for (const auto& [name, bound] : {std::pair{"since", &query.since}, {"until", &query.until}}) {
-    const std::string text = option(name);
-    if (text.empty()) continue;
-    auto at = tracking::parse_time_bound(text, now);
-    if (!at) return cli::usage_error(command, "--" + std::string(name) + ": " + at.error());
-    *bound = *at;
-  }
-  tracking::SearchOptions options;
-  options.whole_messages = parsed->flags.contains("by-message");
-  if (const std::string limit = option("limit"); !limit.empty()) {
-    if (std::from_chars(limit.data(), limit.data() + limit.size(), options.limit).ptr != limit.data() + limit.size())
-      return cli::usage_error(command, "--limit needs a number");
-  }
+  const tracking::Query& query = request->query;
+  const tracking::SearchOptions& options = request->options;
 
   std::string dir = option("dir");
   if (dir.empty()) {

@@ -29,6 +29,12 @@
 
 namespace relay {
 
+/// The TLS a session negotiated, for the tracking records; both "" without TLS.
+struct TlsUsed {
+  std::string protocol;  // "TLSv1.3"
+  std::string cipher;    // "TLS_AES_256_GCM_SHA384"
+};
+
 struct TlsClientOptions {
   bool verify = false;        // chain + name
   std::string server_name;    // SNI and the name to verify (the configured host name)
@@ -51,6 +57,8 @@ class ClientStream {
   bool tls_active() const noexcept { return tls_.has_value(); }
   /// Whether the handshake was authenticated by a TLSA record (OpenSSL's DANE authority).
   bool dane_authenticated() const noexcept { return dane_authenticated_; }
+  /// What start_tls() negotiated; empty without TLS.
+  TlsUsed tls_used() const;
 
   /// TLS client handshake on the connected socket. On failure `error` describes it and
   /// the stream must not be used further (the plaintext session state is unknown).

@@ -73,6 +73,9 @@ class SmtpClient {
 
   /// Whether the session runs over TLS.
   bool tls_active() const noexcept { return stream_.tls_active(); }
+  /// The TLS version and cipher negotiated ("TLSv1.3", "TLS_AES_256_GCM_SHA384"); empty
+  /// without TLS.
+  TlsUsed tls_used() const { return stream_.tls_used(); }
 
   /// What protected the session, for logs: "none" (plaintext), "opportunistic" (TLS
   /// without authentication), "verified" (tls = "verify": chain and name checked) or

@@ -333,7 +333,7 @@ DeliveryEngine::Finished DeliveryEngine::defer(Job job, std::string reply, bool 
     }
     outcomes.push_back(std::move(outcome));
   }
-  return Finished{job.message, std::move(outcomes), {}};
+  return Finished{job.message, std::move(outcomes), {}, tried_here ? job.last_tls : TlsUsed{}};
 }
 
 // A report carries the original's header section, or all of it with RET=FULL: a spooled
@@ -368,7 +368,7 @@ void DeliveryEngine::finish_job(Finished finished) {
     ++direction(queued.direction).messages_out;
     if (throughput_) throughput_->add(queued.direction, ThroughputRing::Flow::out, now / 1000);
   }
-  track_outcomes(tracking_, queued, finished.outcomes);
+  track_outcomes(tracking_, queued, finished.outcomes, finished.tls);
   if (!finished.outcomes.empty()) notify_sender(message, std::move(finished.outcomes), finished.relayed);
   if (--message.jobs_open == 0) --in_flight_;
 }

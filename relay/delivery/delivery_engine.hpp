@@ -41,6 +41,7 @@
 #include "queue/spool.hpp"
 #include "queue/retry_schedule.hpp"
 #include "routing/dns_resolver.hpp"
+#include "relay/client/client_stream.hpp"
 #include "relay/client/ehlo_capabilities.hpp"
 #include "relay/client/judge.hpp"
 #include "relay/counters.hpp"
@@ -144,6 +145,7 @@ class DeliveryEngine {
     std::uint8_t throttled = 0;           // times a hop throttled it back into its queue this pass
     std::size_t last_hop = no_hop;        // the hop that gave last_failure (no_hop: none this pass)
     std::string last_hop_address;         // its address:port
+    TlsUsed last_tls;                     // the TLS of its session (none: "")
   };
   /// A job done with this pass: its recipients' outcomes, and those due a "relayed"
   /// notice (delivered to a hop without DSN while NOTIFY had SUCCESS, RFC 3461 §4.1).
@@ -151,6 +153,7 @@ class DeliveryEngine {
     std::shared_ptr<MessageInFlight> message;
     std::vector<queue::RecipientOutcome> outcomes;
     std::vector<std::int32_t> relayed;
+    TlsUsed tls{};                        // the TLS of the session that decided them
   };
   /// What a step left to do: jobs to route (again) and jobs finished. run() drains it.
   struct Work {

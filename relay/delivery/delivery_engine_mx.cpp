@@ -116,6 +116,7 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
   }
   job.last_failure = failure;
   job.last_hop = hop;
+  job.last_tls = {};
   job.tried.push_back(hop);
   co_return Work{{std::move(job)}, {}};  // another hop of the route, or defer with the last failure
 }

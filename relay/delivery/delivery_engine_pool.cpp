@@ -55,6 +55,7 @@ DeliveryEngine::Job DeliveryEngine::dialled(Job job, std::size_t hop, const std:
   job.last_failure = why;
   job.last_hop = hop;
   job.last_hop_address = hop_address(hop);
+  job.last_tls = {};
   return job;
 }
 

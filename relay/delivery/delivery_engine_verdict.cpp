@@ -70,6 +70,7 @@ asio::awaitable<Transcript> DeliveryEngine::transact(SmtpClient& client, std::si
 asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver(SmtpClient& client, std::size_t hop, Job job) {
   if (auto refused = refuse_unsendable(client.capabilities(), hop, job)) co_return Work{{}, {std::move(*refused)}};
   const std::string address = client.remote();  // before the transaction: a fault may close the socket
+  job.last_tls = client.tls_used();
   const Transcript transcript = co_await transact(client, hop, job);
   Job next = job;
   next.tried.push_back(hop);
@@ -94,7 +95,7 @@ DeliveryEngine::Work DeliveryEngine::apply_verdict(std::size_t hop, Job job, con
   const auto retry = [&](Job left, bool next_hop) {
     if (next_hop && !stopped_)
       track_hop_retry(tracking_, left.message->queued, left.recipients, config_.hops[left.last_hop].name,
-                      left.last_hop_address, left.last_failure);
+                      left.last_hop_address, left.last_failure, left.last_tls);
     if (next_hop || stopped_) work.jobs.push_back(std::move(left));
     else {
       std::string why = left.last_failure;
@@ -120,11 +121,12 @@ DeliveryEngine::Work DeliveryEngine::apply_verdict(std::size_t hop, Job job, con
   const std::string qid = queue::format_queue_id(queued.id);
   const std::string& hop_name = config_.hops[hop].name;
   const auto now = unix_now_ms();
-  Finished done{job.message, {}, {}};
+  Finished done{job.message, {}, {}, job.last_tls};
   Job left{job.message, job.route, {}, job.tried, verdict.retry_reply, job.domain, false};
   left.tried.push_back(hop);
   left.last_hop = hop;
   left.last_hop_address = address;
+  left.last_tls = job.last_tls;
   bool next_hop = false;
   for (std::size_t i = 0; i < job.recipients.size(); ++i) {
     const std::size_t position = job.recipients[i];

@@ -13,21 +13,23 @@
 #include <vector>
 
 #include "queue/message.hpp"
+#include "relay/client/client_stream.hpp"
 #include "relay/tracking/writer.hpp"
 
 namespace relay {
 
 /// One record per outcome that says something happened: delivered, failed (bounce),
 /// expired, pending after an attempt or parked (defer). Recipients handed back without
-/// an attempt (a reload, a stop) get none.
+/// an attempt (a reload, a stop) get none. `tls`: what the session to the next hop that
+/// decided them negotiated (empty: plain text, or no session).
 void track_outcomes(tracking::Writer* writer, const queue::QueuedMessage& message,
-                    std::span<const queue::RecipientOutcome> outcomes);
+                    std::span<const queue::RecipientOutcome> outcomes, const TlsUsed& tls = {});
 
 /// A defer record for recipients (positions in message.recipients) that failed
 /// temporarily at `hop` and go on to another hop now.
 void track_hop_retry(tracking::Writer* writer, const queue::QueuedMessage& message,
                      std::span<const std::size_t> positions, std::string_view hop, std::string_view remote,
-                     std::string_view reply);
+                     std::string_view reply, const TlsUsed& tls = {});
 
 /// A dsn record: a notice of `kind` ("bounce", "delay", "relayed") about `message`
 /// queued to its sender as `notice_id`.

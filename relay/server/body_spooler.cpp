@@ -1,6 +1,8 @@
 // relay/server/body_spooler.cpp — moving an oversized body from the FSM to its spool file.
 #include "relay/server/body_spooler.hpp"
 
+#include <algorithm>
+
 namespace relay {
 
 void BodySpooler::drain(std::string& pending, std::uint64_t open_body) {
@@ -13,6 +15,9 @@ void BodySpooler::drain(std::string& pending, std::uint64_t open_body) {
   if (body_ == 0) {
     if (pending.size() <= inline_max_ || spool_ == nullptr) return;
     body_ = open_body;
+    // The header section is in the first octets (it ends at the first empty line).
+    const auto end = pending.find("\r\n\r\n");
+    head_.assign(pending, 0, std::min(end == std::string::npos ? pending.size() : end + 2, head_max));
     auto created = queue::BodyWriter::create(*spool_);
     if (created) {
       writer_.emplace(std::move(*created));
@@ -26,7 +31,10 @@ void BodySpooler::drain(std::string& pending, std::uint64_t open_body) {
 }
 
 std::optional<std::expected<queue::FinishedBody, std::error_code>> BodySpooler::finish(std::string& rest) {
-  if (body_ == 0) return std::nullopt;
+  if (body_ == 0) {
+    head_.clear();
+    return std::nullopt;
+  }
   body_ = 0;
   std::optional<queue::BodyWriter> writer = std::exchange(writer_, std::nullopt);
   std::error_code error = std::exchange(error_, {});

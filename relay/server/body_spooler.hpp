@@ -11,6 +11,9 @@
 // A file whose body the FSM closed (RSET, a refusal, the client gone) is unlinked by
 // BodyWriter's destructor. finish() hands a complete file on as a FinishedBody, which the
 // session fdatasyncs on the BodySyncPool before committing the envelope naming it.
+// The first octets of a spooled body (its header section, at most head_max) are kept
+// until the next body: the tracking record of the message takes its Message-ID from them,
+// as it does from an inline body, without reading the file back.
 // Errors: the first write error is kept and returned by finish(): the message is then
 // refused with 451/452 (queue::to_queue_error), never committed short.
 // Not thread-safe: one per session, on its I/O thread.
@@ -21,6 +24,7 @@
 #include <expected>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include "queue/body_writer.hpp"
@@ -46,12 +50,19 @@ class BodySpooler {
   /// Octets written to the current body's file so far (0: inline).
   std::uint64_t spooled() const noexcept { return writer_ ? writer_->size() : 0; }
 
+  /// After finish() of a spooled body: its first octets, up to the end of its header
+  /// section (at most head_max); "" after an inline one.
+  std::string_view head() const noexcept { return head_; }
+
+  static constexpr std::size_t head_max = 64 * 1024;
+
  private:
   queue::Spool* spool_;
   std::size_t inline_max_;
   std::optional<queue::BodyWriter> writer_;
   std::uint64_t body_ = 0;  // open_body() number of the spooled body, 0: none
   std::error_code error_;   // creating or writing the file failed
+  std::string head_;        // see head()
 };
 
 }  // namespace relay

@@ -422,7 +422,7 @@ class Session {
     spdlog::info("session={} qid={} listener={} from=<{}> nrcpt={} size={} via={}{}{} queued", id_, qid,
                  listener_.config.name, result->sender, recipients, size, chunked ? "BDAT" : "DATA",
                  signatures.empty() ? "" : " dkim=", signatures);
-    track_reception(services_.tracking, *result, listener_.config, peer_.address, fsm_.helo(), stream_ ? stream_->native_handle() : nullptr);
+    track_reception(services_.tracking, *result, listener_.config, peer_.address, fsm_.helo(), stream_ ? stream_->native_handle() : nullptr, spooler_.head(), signatures);
     fsm_.commit_done(CommitStatus::committed, qid, out);
     if (filtered.kind == FilterVerdict::Kind::quarantine) {
       spdlog::info("session={} qid={} held: {}", id_, qid, filtered.reason);

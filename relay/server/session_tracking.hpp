@@ -19,9 +19,13 @@
 
 namespace relay {
 
-/// The receive and queue records of a committed message.
+/// The receive and queue records of a committed message. `spooled_head`: the first
+/// octets of a body kept in a spool file (relay/server/body_spooler head()), where its
+/// Message-ID is found as in an inline body. `dkim`: the signatures the message got
+/// ("d/s/algorithm", comma-separated; "" for none).
 void track_reception(tracking::Writer* writer, const queue::QueuedMessage& message, const conf::ListenerConfig& listener,
-                     std::string_view client, std::string_view helo, const SSL* tls);
+                     std::string_view client, std::string_view helo, const SSL* tls, std::string_view spooled_head,
+                     std::string_view dkim);
 
 /// The reject record of a refusal (nothing for an accepting decision).
 void track_refusal(tracking::Writer* writer, const PolicyEvent& event, const conf::ListenerConfig& listener,

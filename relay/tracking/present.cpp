@@ -1,8 +1,13 @@
 // relay/tracking/present.cpp — record lines and message stories (see the header).
 #include "relay/tracking/present.hpp"
 
+#include <algorithm>
 #include <map>
+#include <optional>
+#include <type_traits>
 #include <vector>
+
+#include "relay/tracking/fields.hpp"
 
 namespace relay::tracking {
 namespace {
@@ -45,7 +50,7 @@ std::string happened(const Record& r) {
       if (!r.listener.empty()) out += " on " + r.listener;
       out += ", " + std::to_string(r.recipients.size()) + " recipient(s)";
       return out;
-    case Event::queue: return "queued";
+    case Event::queue: return r.dkim.empty() ? "queued" : "queued, signed " + r.dkim;
     case Event::deliver: out = "delivered"; break;
     case Event::defer: out = "deferred"; break;
     case Event::bounce: out = "bounced"; break;
@@ -59,6 +64,7 @@ std::string happened(const Record& r) {
   }
   if (!r.hop.empty()) out += " at hop " + r.hop;
   if (!r.remote.empty()) out += " (" + r.remote + ")";
+  if (!r.tls_protocol.empty()) out += " over " + r.tls_protocol;
   if (!r.recipients.empty()) out += " for " + joined(r.recipients);
   if (r.attempt > 0) out += ", attempt " + std::to_string(r.attempt);
   if (!r.reply.empty()) out += ": " + r.reply;
@@ -70,25 +76,46 @@ std::string happened(const Record& r) {
 }  // namespace
 
 std::string record_line(const Record& r) {
+  // The fields in their place on the line (relay/tracking/fields: text_rank).
+  static const std::vector<const Field*> shown = [] {
+    std::vector<const Field*> out;
+    for (const Field& f : record_fields)
+      if (f.shown != Shown::hidden) out.push_back(&f);
+    std::ranges::stable_sort(out, {}, &Field::text_rank);
+    return out;
+  }();
   std::string out = shown_time(r.time);
   out += ' ';
   out += to_string(r.event);
   if (!r.queue_id.empty()) out += ' ' + r.queue_id;
-  add(out, "message-id", r.message_id.empty() ? std::string() : "<" + r.message_id + ">");
-  if (r.sender) out += " from=<" + *r.sender + ">";
-  add(out, "to", joined(r.recipients));
-  add(out, "client", r.client);
-  add(out, "helo", r.helo);
-  add(out, "stage", r.stage);
-  add(out, "reason", r.reason);
-  add(out, "hop", r.hop);
-  add(out, "remote", r.remote);
-  if (r.attempt > 0) add(out, "attempt", std::to_string(r.attempt));
-  add(out, "tls", r.tls_protocol.empty() ? std::string() : r.tls_protocol + "/" + r.tls_cipher);
-  if (r.size > 0) add(out, "size", std::to_string(r.size));
-  if (r.latency_ms) add(out, "latency", std::to_string(*r.latency_ms) + "ms");
-  add(out, "by", r.actor);
-  add(out, "reply", r.reply, true);
+  for (const Field* f : shown) {
+    // The value as text; nullopt when the record does not have it.
+    const std::optional<std::string> value = std::visit(
+        [&](auto member) -> std::optional<std::string> {
+          const auto& v = r.*member;
+          using T = std::remove_cvref_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            return v.empty() ? std::nullopt : std::optional(v);
+          } else if constexpr (std::is_same_v<T, std::optional<std::string>>) {
+            return v;
+          } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+            return v.empty() ? std::nullopt : std::optional(joined(v));
+          } else if constexpr (std::is_same_v<T, std::optional<std::int64_t>>) {
+            return v ? std::optional(std::to_string(*v)) : std::nullopt;
+          } else {
+            return v > 0 ? std::optional(std::to_string(v)) : std::nullopt;
+          }
+        },
+        f->member);
+    if (!value) continue;
+    switch (f->shown) {
+      case Shown::quoted: add(out, f->text_key, *value, true); break;
+      case Shown::angled: add(out, f->text_key, "<" + *value + ">"); break;
+      case Shown::with_cipher: add(out, f->text_key, *value + "/" + r.tls_cipher); break;
+      case Shown::milliseconds: add(out, f->text_key, *value + "ms"); break;
+      default: add(out, f->text_key, *value); break;
+    }
+  }
   out += '\n';
   return out;
 }

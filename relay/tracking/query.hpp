@@ -32,6 +32,13 @@ struct Query {
   bool empty() const noexcept;
 };
 
+/// How a search answers (relay/tracking/search).
+struct SearchOptions {
+  std::size_t limit = 0;              // most records returned (the newest ones); 0: all
+  bool whole_messages = false;        // every record of each message found (--by-message)
+  bool update_indexes = true;         // write new index blocks beside the files
+};
+
 /// True when `address` matches what an administrator wrote: a whole address
 /// ("a@example.com"), a domain ("example.com" or "@example.com": that domain only), or a
 /// pattern with "*" ("*.example.com": its subdomains; "*example.com*"); case-insensitive.

@@ -56,8 +56,9 @@ struct Record {
   std::string remote;               // the next hop's address as connected ("10.0.0.1:25")
   std::string reply;                // the remote reply, or the local fault, as text
   std::uint32_t attempt = 0;        // delivery attempt number of the recipient (1 = first)
-  std::string tls_protocol;         // "TLSv1.3"
+  std::string tls_protocol;         // "TLSv1.3": the client's session (receive), the next hop's (deliver, defer, bounce)
   std::string tls_cipher;
+  std::string dkim;                 // receive/queue: the signatures added, "d/s/algorithm" comma-separated
   std::optional<std::int64_t> latency_ms;  // since the message was received
   std::string actor;                // hold/release/delete: who did it ("uid=0 user=root")
 };

@@ -30,12 +30,6 @@ struct SearchStats {
   std::uint64_t blocks_indexed = 0;  // added to the indexes by this search
 };
 
-struct SearchOptions {
-  std::size_t limit = 0;              // most records returned (the newest ones); 0: all
-  bool whole_messages = false;        // every record of each message found (--by-message)
-  bool update_indexes = true;         // write new index blocks beside the files
-};
-
 /// The records matching `query`, oldest first.
 std::vector<Record> search(const std::filesystem::path& dir, const Query& query, const SearchOptions& options = {},
                            SearchStats* stats = nullptr);

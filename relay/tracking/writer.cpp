@@ -52,7 +52,7 @@ Writer::~Writer() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void Writer::emit(Record record) {
+void Writer::emit(Record&& record) {
   bool wake = false;
   {
     std::lock_guard lock(mutex_);

@@ -8,7 +8,9 @@ token and the right one; bad JSON, unknown fields, unknown ids and hops, filters
 match nothing, dry runs that count and change nothing; the audit line of each change; a
 hop suspended over HTTP shows as "suspended" in `hubrelay health` and /metrics, its mail
 waits, and flows once it is resumed; a health path forced DOWN for a duration suspends its
-hop until released; the status page's trace search and hop buttons in
+hop until released; suspensions and forced paths outlive a configuration reload (SIGHUP);
+the tracking search (GET /api/tracking) answers as `hubrelay
+track` does, bounded, with JSON errors; the status page's trace search and hop buttons in
 headless Chromium. Every response is validated against /api/openapi.json (the document
 itself is checked first: OpenAPI 3.1, one unique operationId per operation, every schema
 a valid JSON Schema 2020-12, every $ref resolvable) with Debian's python3-jsonschema.
@@ -20,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -287,6 +290,44 @@ token_file = "{self.token_file}"
         for path in ("/api/status", "/api/queue/summary", "/metrics", "/", "/api/openapi.json"):
             self.assertEqual(self.call("GET", path)[0], 200, path)
 
+    # ---------------------------------------------------------------- tracking search
+
+    def test_tracking_search_answers_as_hubrelay_track(self):
+        [m] = self.stuck_messages(1, "track")
+        rcpt = "track0@stuck.example"
+
+        def found(query):
+            status, _, text = self.call("GET", "/api/tracking?" + query)
+            self.assertEqual(status, 200, text)
+            return json.loads(text)
+        answer = wait_for(lambda: (lambda a: a if {"receive", "queue", "defer"} <= {r["event"] for r in a["records"]}
+                                   else None)(found(f"recipient={rcpt}")), WAIT, "receive, queue and defer records")
+        self.assertEqual({r["queue_id"] for r in answer["records"]}, {m["id"]})
+        self.assertFalse(answer["truncated"])
+        self.assertEqual((answer["count"], answer["limit"]), (len(answer["records"]), 1000))
+        # The same search as `hubrelay track --json` (the same code, the same records).
+        cli = run_cli(["track", "--config", str(self.config_path), "--recipient", rcpt, "--json",
+                       "--until", "2099-01-01"])
+        self.assertEqual(cli.returncode, 0, cli.stderr)
+        same = found(f"recipient={rcpt}&until=2099-01-01")["records"]
+        self.assertEqual([json.loads(line) for line in cli.stdout.splitlines()], same)
+        # A message's story by its queue id, and a bounded answer that says it was cut.
+        story = found(f"queue_id={m['id']}&event=receive,queue&by_message=1")
+        self.assertEqual({r["event"] for r in story["records"]}, {r["event"] for r in answer["records"]})
+        cut = found(f"recipient={rcpt}&limit=1")
+        self.assertEqual((cut["count"], cut["truncated"]), (1, True))
+        self.assertEqual(cut["records"], answer["records"][-1:])
+        # Errors are JSON with their status; the token rules are those of GET /api/queue.
+        for query, word in (("since=yesterday", "since"), ("event=delivered", "unknown event"), ("limit=0", "limit")):
+            status, _, text = self.call("GET", "/api/tracking?" + query)
+            self.assertEqual(status, 400, query)
+            self.assertEqual(json.loads(text)["error"]["code"], "bad_request")
+            self.assertIn(word, json.loads(text)["error"]["message"])
+        status, _, text = self.call("GET", f"/api/tracking?recipient={rcpt}", token=None)
+        self.assertEqual((status, json.loads(text)["error"]["code"]), (401, "unauthorized"))
+        status, _, text = self.call("GET", f"/api/tracking?recipient={rcpt}&token={TOKEN}", token=None)
+        self.assertEqual(status, 200, text)
+
     # ---------------------------------------------------------------- tokens
 
     def test_every_mutation_needs_the_token(self):
@@ -463,6 +504,33 @@ token_file = "{self.token_file}"
         self.assertRegex(log, r'path admin api client=127\.0\.0\.1 action="force down" path=wan for=3600s')
         self.assertRegex(log, r'path admin api client=127\.0\.0\.1 action="release" path=wan')
 
+    def test_suspensions_and_forced_paths_survive_a_reload(self):
+        status, hop = self.post("/api/hops/dead/suspend", {"duration": "2h", "reason": "upstream maintenance"})
+        self.assertEqual((status, hop["state"]), (200, "suspended"), hop)
+        status, path = self.post("/api/paths/wan/force", {"state": "down", "duration": "1h", "reason": "line work"})
+        self.assertEqual((status, path["state"]), (200, "DOWN"), path)
+        self.hop_state_in_health("smart", "suspended")  # its path is forced DOWN
+
+        marker = "SIGHUP: configuration reloaded"
+        before = self.relay.log_text().count(marker)
+        self.relay.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: self.relay.log_text().count(marker) > before, WAIT, "the reload in the relay log")
+
+        # The same suspension, to the same end, in the status and in `hubrelay health`.
+        status = json.loads(self.call("GET", "/api/status")[2])
+        hops = {h["name"]: h for h in status["hops"]}
+        self.assertEqual(hops["dead"]["state"], "suspended", hops["dead"])
+        self.assertLessEqual(abs(hops["dead"]["suspended_until"] - hop["suspended_until"]), 1, hops["dead"])
+        self.assertIn("upstream maintenance", json.dumps(self.hop_state_in_health("dead", "suspended")))
+        self.assertIn("reload: hop dead stays suspended", self.relay.log_text())
+        # The path is still forced DOWN (its hop still suspended) until released by hand.
+        self.hop_state_in_health("smart", "suspended")
+        status, released = self.post("/api/paths/wan/release", {"reason": "done"})
+        self.assertEqual((status, released["forced_until"]), (200, 0), released)
+        self.hop_state_in_health("smart", "usable")
+        status, resumed = self.post("/api/hops/dead/resume", {})
+        self.assertEqual((status, resumed["state"]), (200, "usable"), resumed)
+
     def test_cli_hop_and_path_commands_use_the_api(self):
         cfg = ["--config", str(self.config_path)]
         r = run_cli(["hop", "suspend", "smart", "--for", "30m", "--reason", "from the shell", *cfg])
@@ -510,9 +578,15 @@ token_file = "{self.token_file}"
     def test_status_page_trace_search_and_hop_buttons(self):
         [m] = self.stuck_messages(1, "page")
         base = f"http://127.0.0.1:{self.admin_port}/?token={TOKEN}"
+        # The trace box searches the tracking records: the message's story, grouped under it.
+        wait_for(lambda: any(r["event"] == "defer" for r in json.loads(self.call(
+            "GET", "/api/tracking?recipient=page0@stuck.example")[2])["records"]) or None, WAIT, "a defer record")
         page = self.chromium(base + "#trace:recipient=page0@stuck.example")
         self.assertIn('data-count="1"', page)
         self.assertIn(f'<span class="trace-id">{m["id"]}</span>', page)
+        for event in ("receive", "queue", "defer"):
+            self.assertIn(f'class="trace-event" data-event="{event}"', page)
+        self.assertRegex(page, r"defer at hop dead \(127\.0\.0\.1:\d+\) for &lt;page0@stuck\.example&gt;")
         page = self.chromium(base + "#trace:sender=nobody@nowhere.example")
         self.assertIn('data-count="0"', page)
         self.assertIn('class="hop-suspend" data-hop="smart"', page)

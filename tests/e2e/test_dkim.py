@@ -10,7 +10,8 @@ dual-signed (RSA-2048 and Ed25519); every signature that reaches the sink is ver
 python3-dkim and by Mail::DKIM (with the Ed25519 addition of
 tests/relay/dkim/verify_signatures.py, which Debian 12's Mail::DKIM lacks); the corners:
 a foreign From: domain, a signature already present, a change after signing, inbound mail;
-a message a content filter changed is signed as the filter left it.
+a message a content filter changed is signed as the filter left it; the tracking records
+of a signed (spooled) message name its signatures (dkim) and its Message-ID.
 Every process is bounded by a timeout.
 """
 
@@ -29,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "relay" / "dkim"))
 
 from dns_server import DnsServer  # noqa: E402
 from harness import (INBOUND_HOST, OUTBOUND_HOST, E2ETestCase, Hop, RawSmtp, build_message,  # noqa: E402
-                     fetch_metrics, free_port, relay_binary, run_cli, send_mail)
+                     fetch_metrics, free_port, relay_binary, run_cli, send_mail, wait_for)
 from test_milter import MilterCase  # noqa: E402
 from verify_signatures import run_dkimpy, run_perl  # noqa: E402
 
@@ -322,6 +323,24 @@ class DkimQueuedTest(DkimRelayCase):
         self.assertIn(f"size:        {delivered} bytes".encode(), queue("show", qid))
         listed = [json.loads(line) for line in queue("list", "--state", "all", "--json").splitlines()]  # one per line
         self.assertEqual([m["size"] for m in listed if m["id"] == qid], [delivered], listed)
+
+
+    def test_tracking_names_the_signatures_of_a_spooled_message(self):
+        mid, msg = build_message(sender="alice@example.com", to=("bob@example.net",), subject="tracked",
+                                 body=body_of(300 * 1024))
+        reply = send_mail(OUTBOUND_HOST, self.cfg.outbound_port, "alice@example.com", ["bob@example.net"], msg)
+        qid = reply.rsplit(" ", 1)[-1]
+        def story():  # the writer thread writes within milliseconds of the 250
+            found = subprocess.run([relay_binary(), "track", "--queue-id", qid, "--json", "--config",
+                                    str(self.config_path)], capture_output=True, text=True, timeout=60,
+                                   stdin=subprocess.DEVNULL)
+            events = {r["event"]: r for r in map(json.loads, found.stdout.splitlines())}
+            return events if {"receive", "queue"} <= set(events) else None
+        story = wait_for(story, 30, "the receive and queue records")
+        for event in ("receive", "queue"):
+            self.assertEqual(story[event].get("dkim"), "example.com/s2026r/rsa-sha256,example.com/s2026e/ed25519-sha256",
+                             story[event])
+            self.assertEqual(story[event].get("message_id"), mid.strip("<>"), story[event])
 
 
 class DkimAfterFilterTest(MilterCase):

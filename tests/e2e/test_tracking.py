@@ -6,7 +6,9 @@ delivered by another has its whole story in `hubrelay track --message-id … --b
 (received → queued → deferred at the first hop with its reply → delivered at the
 second); a relay killed with -9 under load leaves every completed record readable (every
 line ending in a newline parses as JSON); files rotate by size and old files go at
-start (retention); the search over 20,000 generated records (bench/tracking_search.py)
+start (retention); a message above inline_body_max (spooled) has its Message-ID on
+its receive and queue records, and a delivery over STARTTLS names its protocol and
+cipher; the search over 20,000 generated records (bench/tracking_search.py)
 finds by recipient, Message-ID, domain and queue id the records a plain scan finds.
 Never: asserts timing (search timings are printed, not judged); waits are bounded.
 """
@@ -26,6 +28,7 @@ sys.path.append(str(HERE.parent.parent / "bench"))  # after tests/e2e: bench has
 from harness import (OUTBOUND_HOST, E2ETestCase, Hop, build_message,  # noqa: E402
                      run_cli, smtp_connect, smtp_transaction, wait_for)
 from tracking_search import generate  # noqa: E402
+from test_routing import make_certificate  # noqa: E402
 
 WAIT = 30.0
 
@@ -105,6 +108,29 @@ class TrackingStoryTest(E2ETestCase):
                            "--event", "deliver"])
         self.assertEqual(by_rcpt.returncode, 0, by_rcpt.stderr)
         self.assertEqual(len(by_rcpt.stdout.splitlines()), 1, by_rcpt.stdout)
+
+    def test_spooled_message_has_its_message_id_and_delivery_its_tls(self):
+        cert = make_certificate(self.dir)
+        sink = self.start_sink("tls", extra_args=["--tls-cert", str(cert), "--tls-key", str(self.dir / "sink-key.pem")])
+        hops = [Hop("tls-hop", sink.port)]  # tls = "opportunistic": the sink offers STARTTLS
+        cfg, path = self.make_config(hops, hops)
+        self.start_relay(cfg, path)
+        line = b"x" * 76 + b"\r\n"
+        mid, msg = build_message(sender="carol@example.com", to=["big@elsewhere.example.org"], subject="big",
+                                 body=line * 1500)  # 117 KiB: above inline_body_max, spooled
+        self.assertGreater(len(msg), 64 * 1024)
+        with smtp_connect(OUTBOUND_HOST, cfg.outbound_port) as s:
+            smtp_transaction(s, "carol@example.com", ["big@elsewhere.example.org"], msg)
+        tracking = cfg.state_dir / "tracking"
+        deliver = wait_for(lambda: next((r for r in records(tracking) if r["event"] == "deliver"), None),
+                           WAIT, "the delivery record")
+        story = {r["event"]: r for r in records(tracking) if r["queue_id"] == deliver["queue_id"]}
+        self.assertEqual(story["receive"].get("message_id"), mid.strip("<>"), story["receive"])
+        self.assertEqual(story["queue"].get("message_id"), mid.strip("<>"), story["queue"])
+        self.assertGreater(story["receive"]["size"], 64 * 1024)
+        self.assertTrue(deliver.get("tls_protocol", "").startswith("TLSv1"), deliver)
+        self.assertTrue(deliver.get("tls_cipher"), deliver)
+        self.assertNotIn("tls_protocol", story["receive"])  # the client's session was plain text
 
     def test_refusal_is_tracked(self):
         cfg, relay, sink = self.relay_with_one_sink()

@@ -35,6 +35,18 @@ class ApiBackend : public admin::Backend {
     if (a.path != "wan") return std::unexpected(admin::ApiError{404, "not_found", "no path"});
     return admin::PathActionResult{a.path, a.up ? "UP" : "DOWN", a.release ? 0 : 99, a.reason};
   }
+  std::string tracking_dir() override { return dir; }
+  // Like relay/tracking/search: the newest `limit` of the stored records, oldest first.
+  std::expected<std::vector<tracking::Record>, admin::ApiError> tracking_search(const admin::TrackingSearch& s) override {
+    last_search = s;
+    std::vector<tracking::Record> found = stored;
+    const std::size_t limit = s.request.options.limit;
+    if (limit > 0 && found.size() > limit) found.erase(found.begin(), found.end() - static_cast<std::ptrdiff_t>(limit));
+    return found;
+  }
+  std::string dir = "/var/lib/hubrelay/tracking";
+  std::vector<tracking::Record> stored;
+  std::optional<admin::TrackingSearch> last_search;
   std::optional<admin::QueueAction> last_queue;
   std::optional<admin::PathAction> last_path;
   std::optional<admin::HopAction> last_hop;
@@ -177,6 +189,119 @@ TEST(AdminApi, OpenApiDocumentNamesEveryOperation) {
   EXPECT_TRUE(reader.at_end());
   for (const char* id : {"getMetrics", "getStatus", "getOpenApi", "listQueue", "getQueueSummary", "getQueuedMessage",
                          "holdMessages", "releaseMessages", "retryMessages", "deleteMessages", "bounceMessages",
-                         "expireMessages", "suspendHop", "resumeHop", "forcePath", "releasePath", "getStatusPage"})
+                         "expireMessages", "suspendHop", "resumeHop", "forcePath", "releasePath", "getStatusPage", "searchTracking"})
     EXPECT_NE(r.body.find(std::string("\"operationId\": \"") + id + "\""), std::string::npos) << id;
+}
+
+// --- tracking search ------------------------------------------------------------------------
+
+namespace {
+
+constexpr std::int64_t request_time = 1'800'000'000'000;  // Unix ms
+
+admin::Response get(admin::Backend& b, std::string target, std::string auth = "", std::string_view configured = "") {
+  admin::Request r{"GET", std::move(target), std::move(auth)};
+  r.now_ms = request_time;
+  return admin::handle(r, configured, b);
+}
+
+tracking::Record record_at(std::int64_t time, std::string queue_id) {
+  tracking::Record r;
+  r.time = time;
+  r.event = tracking::Event::deliver;
+  r.queue_id = std::move(queue_id);
+  r.recipients = {"b@example.com"};
+  return r;
+}
+
+}  // namespace
+
+TEST(AdminApi, TrackingSearchReadsTheCriteriaOfHubrelayTrack) {
+  ApiBackend b;
+  b.stored = {record_at(1000, "0A"), record_at(2000, "0B")};
+  const auto r = get(b, "/api/tracking?sender=a%40x.org&recipient=example.com&queue_id=0A,0B&client=192.0.2.1"
+                        "&message_id=m%40x&event=deliver,defer&since=2h&until=2026-12-04T10:00:00&by_message=1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, "application/json");
+  ASSERT_TRUE(b.last_search.has_value());
+  const auto& q = b.last_search->request.query;
+  EXPECT_EQ(q.sender, "a@x.org");
+  EXPECT_EQ(q.recipient, "example.com");
+  EXPECT_EQ(q.queue_ids, (std::set<std::string>{"0A", "0B"}));
+  EXPECT_EQ(q.client, "192.0.2.1");
+  EXPECT_EQ(q.message_id, "m@x");
+  EXPECT_EQ(q.events, (std::set<tracking::Event>{tracking::Event::deliver, tracking::Event::defer}));
+  EXPECT_EQ(q.since, request_time - 2 * 3'600'000);
+  EXPECT_EQ(q.until, tracking::parse_time("2026-12-04T10:00:00"));
+  EXPECT_TRUE(b.last_search->request.options.whole_messages);
+  EXPECT_EQ(b.last_search->dir, "/var/lib/hubrelay/tracking");
+  EXPECT_EQ(b.last_search->limit, admin::tracking_default_limit);
+  EXPECT_EQ(r.body.substr(0, 46), R"({"count":2,"limit":1000,"truncated":false,"rec)");
+  EXPECT_NE(r.body.find(R"("records":[{"time":"1970-01-01T00:00:01.000Z","event":"deliver","queue_id":"0A")"),
+            std::string::npos)
+      << r.body;
+  health::JsonReader reader(r.body);
+  EXPECT_TRUE(reader.skip_value());
+}
+
+TEST(AdminApi, TrackingSearchIsBoundedAndSaysSo) {
+  ApiBackend b;
+  b.stored = {record_at(1000, "01"), record_at(2000, "02"), record_at(3000, "03")};
+  const auto cut = get(b, "/api/tracking?limit=2");
+  ASSERT_EQ(cut.status, 200) << cut.body;
+  EXPECT_EQ(b.last_search->request.options.limit, 3u);  // one more, to know
+  EXPECT_NE(cut.body.find(R"({"count":2,"limit":2,"truncated":true,)"), std::string::npos) << cut.body;
+  EXPECT_EQ(cut.body.find(R"("queue_id":"01")"), std::string::npos);  // the newest ones are kept
+  EXPECT_NE(cut.body.find(R"("queue_id":"03")"), std::string::npos);
+  const auto whole = get(b, "/api/tracking?limit=3");
+  EXPECT_NE(whole.body.find(R"({"count":3,"limit":3,"truncated":false,)"), std::string::npos) << whole.body;
+}
+
+TEST(AdminApi, TrackingSearchErrorsAreJson) {
+  ApiBackend b;
+  for (const char* target : {"/api/tracking?since=yesterday", "/api/tracking?until=2026-13-01",
+                             "/api/tracking?event=deliverd", "/api/tracking?limit=0", "/api/tracking?limit=ten",
+                             "/api/tracking?limit=10001"}) {
+    const auto r = get(b, target);
+    EXPECT_EQ(r.status, 400) << target;
+    EXPECT_EQ(r.content_type, "application/json") << target;
+    EXPECT_EQ(error_code(r), "bad_request") << target << " " << r.body;
+  }
+  EXPECT_FALSE(b.last_search.has_value());
+  EXPECT_NE(get(b, "/api/tracking?event=deliverd").body.find("unknown event 'deliverd'"), std::string::npos);
+  const auto posted = post(b, "/api/tracking", "{}");
+  EXPECT_EQ(posted.status, 405);
+  EXPECT_EQ(error_code(posted), "method_not_allowed");
+  b.dir.clear();
+  const auto starting = get(b, "/api/tracking");
+  EXPECT_EQ(starting.status, 503);
+  EXPECT_EQ(error_code(starting), "internal");
+}
+
+TEST(AdminApi, TrackingSearchIsAReadLikeTheQueueList) {
+  ApiBackend b;
+  // No token configured: open, as GET /api/queue is.
+  EXPECT_EQ(get(b, "/api/tracking").status, 200);
+  // A token configured: as a header or ?token= (a browser's status page).
+  const auto refused = get(b, "/api/tracking", "", token);
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_TRUE(refused.challenge);
+  EXPECT_EQ(error_code(refused), "unauthorized");
+  EXPECT_EQ(get(b, "/api/tracking", "Bearer 0123456789abcdef", token).status, 200);
+  EXPECT_EQ(get(b, "/api/tracking?token=0123456789abcdef", "", token).status, 200);
+  EXPECT_EQ(admin::handle({"GET", "/api/queue", ""}, token, b).status, refused.status);
+}
+
+TEST(AdminApi, TrackingSearchIsHandedToTheDriverToRunElsewhere) {
+  ApiBackend b;
+  admin::Request r{"GET", "/api/tracking?recipient=b%40example.com", ""};
+  r.now_ms = request_time;
+  auto routed = admin::route(r, "", b);
+  const auto* search = std::get_if<admin::TrackingSearch>(&routed);
+  ASSERT_NE(search, nullptr);
+  EXPECT_FALSE(b.last_search.has_value());  // route() does not search
+  EXPECT_EQ(search->request.query.recipient, "b@example.com");
+  EXPECT_EQ(admin::answer_tracking(*search, b).status, 200);
+  EXPECT_TRUE(b.last_search.has_value());
+  EXPECT_TRUE(std::holds_alternative<admin::Response>(admin::route({"GET", "/api/status", ""}, "", b)));
 }

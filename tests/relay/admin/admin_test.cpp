@@ -435,6 +435,10 @@ class FakeBackend : public admin::Backend {
   std::expected<admin::PathActionResult, admin::ApiError> path_action(const admin::PathAction&, std::string_view) override {
     return admin::PathActionResult{};
   }
+  std::string tracking_dir() override { return "/var/lib/hubrelay/tracking"; }
+  std::expected<std::vector<tracking::Record>, admin::ApiError> tracking_search(const admin::TrackingSearch&) override {
+    return std::vector<tracking::Record>{};
+  }
   int snapshots = 0;
   admin::Query last_query;
 };

@@ -42,3 +42,58 @@ TEST(TrackingPresent, AStoryReadsInOrderUnderItsMessage) {
 
 }  // namespace
 }  // namespace relay::tracking
+
+namespace relay::tracking {
+namespace {
+
+// Every field set: the JSON line and the text line name each one in their own order.
+Record every_field() {
+  Record r;
+  r.time = 1'764'888'840'123;
+  r.event = Event::deliver;
+  r.queue_id = "00000000002A";
+  r.message_id = "m.1@example.org";
+  r.sender = "alice@example.org";
+  r.recipients = {"bob@example.com", "carol@example.net"};
+  r.size = 4211;
+  r.direction = "outbound";
+  r.listener = "submission";
+  r.client = "192.0.2.1";
+  r.helo = "client.test";
+  r.stage = "next_hop";
+  r.reason = "why";
+  r.hop = "smarthost-b";
+  r.remote = "10.0.0.8:25";
+  r.reply = "250 2.0.0 Ok";
+  r.attempt = 2;
+  r.tls_protocol = "TLSv1.3";
+  r.tls_cipher = "TLS_AES_256_GCM_SHA384";
+  r.dkim = "example.org/s1/rsa-sha256";
+  r.latency_ms = 1804;
+  r.actor = "uid=0 user=root";
+  return r;
+}
+
+TEST(TrackingFields, EveryFieldInBothForms) {
+  EXPECT_EQ(format_record(every_field()),
+            R"({"time":"2025-12-04T22:54:00.123Z","event":"deliver","queue_id":"00000000002A",)"
+            R"("message_id":"m.1@example.org","sender":"alice@example.org",)"
+            R"("recipients":["bob@example.com","carol@example.net"],"size":4211,"direction":"outbound",)"
+            R"("listener":"submission","client":"192.0.2.1","helo":"client.test","stage":"next_hop",)"
+            R"("reason":"why","hop":"smarthost-b","remote":"10.0.0.8:25","reply":"250 2.0.0 Ok","attempt":2,)"
+            R"("tls_protocol":"TLSv1.3","tls_cipher":"TLS_AES_256_GCM_SHA384","dkim":"example.org/s1/rsa-sha256",)"
+            R"("latency_ms":1804,"actor":"uid=0 user=root"})"
+            "\n");
+  EXPECT_EQ(record_line(every_field()),
+            "2025-12-04 22:54:00.123 deliver 00000000002A message-id=<m.1@example.org> from=<alice@example.org> "
+            "to=<bob@example.com>,<carol@example.net> client=192.0.2.1 helo=client.test stage=next_hop reason=why "
+            "hop=smarthost-b remote=10.0.0.8:25 attempt=2 tls=TLSv1.3/TLS_AES_256_GCM_SHA384 "
+            "dkim=example.org/s1/rsa-sha256 size=4211 latency=1804ms by=uid=0 user=root reply=\"250 2.0.0 Ok\"\n");
+  const auto back = parse_record(format_record(every_field()));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(format_record(*back), format_record(every_field()));
+  EXPECT_EQ(record_line(*back), record_line(every_field()));
+}
+
+}  // namespace
+}  // namespace relay::tracking
