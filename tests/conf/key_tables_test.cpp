@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include <unistd.h>
+
 #include "conf/key_tables.hpp"
 #include "conf/load.hpp"
 #include "tests/support/config_text.hpp"
@@ -176,9 +178,12 @@ constexpr std::string_view path_table = "[path.p]\ncheck = [{ type = \"tcp\", ta
 constexpr std::string_view hop_table = "[hop.h]\nhost = \"192.0.2.10\"\n";
 constexpr std::string_view route_table = "[[route]]\nname = \"r\"\ndirection = \"inbound\"\ndomains = [\"*\"]\n";
 
-/// A [dkim.NAME] table whose key file exists with mode 0600 (conf/ checks no more).
+/// A [dkim.NAME] table whose key file exists with mode 0600 (conf/ checks no more). The
+/// file is this process's own: ctest runs the tests of this file in parallel processes,
+/// and one rewriting a shared file could show another an empty key.
 std::string dkim_table() {
-  const auto path = std::filesystem::temp_directory_path() / "hubrelay-key-tables-dkim.pem";
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("hubrelay-key-tables-dkim-" + std::to_string(::getpid()) + ".pem");
   std::ofstream(path) << "-----BEGIN PRIVATE KEY-----\n";
   std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   return "[dkim.d]\ndomain = \"example.com\"\nselector = \"s1\"\nkey_file = \"" + path.string() + "\"\n";
