@@ -246,6 +246,14 @@ std::optional<DeliveryEngine::Finished> DeliveryEngine::route(Job job) {
     }
     return std::nullopt;
   }
+  if (waives_hop_tls(job, *hop)) {
+    // The hop's pooled sessions demand TLS this message waived: it gets its own session.
+    ++state.connections;
+    const std::size_t hop_index = *hop;
+    asio::co_spawn(io_, run_waived(hop_index, std::move(job)),
+                   health::log_escaped("hop=" + config_.hops[hop_index].name + " TLS-Required: No delivery"));
+    return std::nullopt;
+  }
   state.jobs.push_back(std::move(job));
   if (!state.idle.empty()) {
     auto* timer = state.idle.front();

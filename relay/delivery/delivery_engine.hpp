@@ -17,7 +17,8 @@
 // Files: delivery_engine.cpp (lifecycle, submit, dispatch, defer, finish, notices),
 // delivery_engine_pool.cpp (connection pools), delivery_engine_verdict.cpp (one
 // transaction and its verdict), delivery_engine_mx.cpp (direct MX delivery),
-// delivery_engine_scan.cpp (retry scanner, parked-route release).
+// delivery_engine_scan.cpp (retry scanner, parked-route release), delivery_engine_waived.cpp
+// (sessions for messages that waive a smart host's TLS requirement).
 // Threading: everything runs on the one io_context thread; no locks.
 #pragma once
 
@@ -252,6 +253,16 @@ class DeliveryEngine {
   boost::asio::awaitable<Transcript> transact(class SmtpClient& client, std::size_t hop, const Job& job);
   /// Recipients the hop cannot take, known before sending (SMTPUTF8, SIZE): finished.
   std::optional<Finished> refuse_unsendable(const HopCapabilities& capabilities, std::size_t hop, const Job& job);
+  /// A REQUIRETLS message on a session that cannot carry it (relay/smtp/require_tls):
+  /// the 5.7.30 reply line, logged; nullopt when the session may carry the job.
+  std::optional<std::string> requiretls_unmet(const class SmtpClient& client, std::size_t hop, const Job& job) const;
+  /// `job`'s recipients failed with `reply` (permanent, reported to the sender).
+  Finished failed_before_sending(std::size_t hop, const Job& job, const std::string& reply) const;
+  /// Whether `job` waives `hop`'s TLS requirement ("TLS-Required: No" on a hop with
+  /// tls = "required" or "verify"): it then goes on a session of its own.
+  bool waives_hop_tls(const Job& job, std::size_t hop) const;
+  /// One session with `hop` under opportunistic TLS for such a job.
+  boost::asio::awaitable<void> run_waived(std::size_t hop, Job job);
   /// The one place a verdict is applied: outcomes, counters, health, and where the
   /// recipients left to retry go.
   /// `throttled`: the hop limited us (feedback): a hop failure then ejects nothing.
