@@ -5,8 +5,9 @@ Owns: the listener's offer (REQUIRETLS in the EHLO reply only under TLS) and its
 5.7.10 to MAIL ... REQUIRETLS in clear; delivery of a REQUIRETLS message only on a
 verified session whose EHLO offers REQUIRETLS, with REQUIRETLS on the MAIL FROM the
 upstream receives; the 5.7.30 bounce (sent itself with REQUIRETLS) when the hop lacks the
-extension or its TLS is only opportunistic; and "TLS-Required: No" carrying a message
-through a tls = "verify" hop whose certificate does not verify.
+extension or its TLS is only opportunistic; on an MX hop, the next MX host tried when the
+preferred one lacks REQUIRETLS; and "TLS-Required: No" carrying a message through a
+tls = "verify" hop whose certificate does not verify.
 Set-up: one throw-away self-signed certificate for sink.test (also the CA the relay
 trusts) in the test's temp dir; sinks with STARTTLS; the relay's outbound listener offers
 STARTTLS with the same certificate. Bounces go to carol@example.com, an accepted domain:
@@ -17,14 +18,16 @@ Never: asserts timing; "nothing happened" is checked after a bounded settle().
 import email
 import email.policy
 import smtplib
+import socket
 import sys
 import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import (OUTBOUND_HOST, E2ETestCase, Hop, RawSmtp, build_message,  # noqa: E402
-                     settle, wait_for, with_message_id)
+from dns_server import DnsServer  # noqa: E402
+from harness import (OUTBOUND_HOST, E2ETestCase, Hop, RawSmtp, SinkProcess, build_message,  # noqa: E402
+                     free_port, settle, wait_for, with_message_id)
 from test_routing import make_certificate  # noqa: E402
 from test_tls import client_context  # noqa: E402
 
@@ -156,6 +159,61 @@ class TlsRequiredNoTest(RequireTlsCase):
         wait_for(lambda: "TLS handshake" in self.relay.log_text(), WAIT, "the verify failure")
         settle(1.0)
         self.assertEqual(with_message_id(smarthost.messages(), mid), [])
+
+
+# The second MX host listens on its own loopback address, on the first one's port.
+SECOND_MX_ADDRESS = "127.0.83.89"
+
+
+def port_free_on_both() -> int:
+    for _ in range(20):
+        port = free_port("127.0.0.1")
+        with socket.socket() as probe:
+            try:
+                probe.bind((SECOND_MX_ADDRESS, port))
+                return port
+            except OSError:
+                continue
+    raise AssertionError("no port free on both loopback addresses")
+
+
+class MxTest(E2ETestCase):
+    """An MX hop with tls = "verify": the preferred host lacks REQUIRETLS, the second offers
+    it. RFC 8689 §4.2.1: the next MX host is tried before anything bounces."""
+
+    def test_next_mx_host_carries_what_the_first_cannot(self):
+        cert = make_certificate(self.dir, names=("mx1.rt.example", "mx2.rt.example"))
+        tls = ["--tls-cert", str(cert), "--tls-key", str(self.dir / "sink-key.pem")]
+        port = port_free_on_both()
+        first = self.start_sink("mx1", port=port, extra_args=tls)
+        second = SinkProcess(self.dir / "sink-mx2", port, self.dir / "sink-mx2.log", host=SECOND_MX_ADDRESS,
+                             modes=["requiretls"], extra_args=tls).start()
+        self.addCleanup(second.stop)
+        hub = self.start_sink("hub")
+        dns = DnsServer({"rt.example": {"MX": [(10, "mx1.rt.example"), (20, "mx2.rt.example")]},
+                         "mx1.rt.example": {"A": ["127.0.0.1"]},
+                         "mx2.rt.example": {"A": [SECOND_MX_ADDRESS]}}).start()
+        self.addCleanup(dns.stop)
+        cfg, path = self.make_config(
+            [Hop("hub", hub.port)], [Hop("smarthost", hub.port)],
+            outbound_extra=['tls = "offered"', f'tls_certificate = "{cert}"',
+                            f'tls_key = "{self.dir / "sink-key.pem"}"'],
+            extra_routes="\n".join(['[[route]]', 'name = "rt"', 'direction = "outbound"', 'domains = ["rt.example"]',
+                                     'hops = [ { hop = "direct" } ]', '']),
+            extra_sections="\n".join(['[hop.direct]', 'type = "mx"', f"port = {port}", 'tls = "verify"',
+                                       f'tls_ca_file = "{cert}"', '[dns]', f'servers = ["127.0.0.1:{dns.port}"]',
+                                       'timeout = "2s"', '']))
+        relay = self.start_relay(cfg, path)
+        mid, msg = build_message(sender=SENDER, to=("x@rt.example",))
+        with smtplib.SMTP(OUTBOUND_HOST, cfg.outbound_port, local_hostname="client.test", timeout=30) as s:
+            s.starttls(context=client_context())
+            s.ehlo()
+            self.assertEqual(s.sendmail(SENDER, ["x@rt.example"], msg, mail_options=["REQUIRETLS"]), {})
+        got = self.wait_for_message(second, mid, WAIT)
+        self.assertIn("REQUIRETLS", got.meta["mail_options"])
+        self.assertIn("hop=direct remote=127.0.0.1:%d cannot carry a REQUIRETLS message" % port, relay.log_text())
+        self.assertEqual(with_message_id(first.messages(), mid), [])
+        self.assertEqual(hub.messages(), [], "nothing bounces")
 
 
 if __name__ == "__main__":

@@ -174,7 +174,6 @@ TEST(SmtpClientBody, ABodyShorterThanItsSizeIsAFault) {
   EXPECT_FALSE(sent.transcript.final_reply.has_value()) << "the hop must not get a terminator";
 }
 
-}  // namespace
 // REQUIRETLS (RFC 8689 §4.2.1) goes on the MAIL FROM only to a hop that offers it (the
 // delivery engine never sends a REQUIRETLS message to one that does not).
 TEST(SmtpClientBody, MailCommandCarriesRequireTlsToAHopOfferingIt) {
@@ -189,3 +188,5 @@ TEST(SmtpClientBody, MailCommandCarriesRequireTlsToAHopOfferingIt) {
 }
 
 }  // namespace relay
+
+}  // namespace
