@@ -248,7 +248,9 @@ class DeliveryEngine {
   bool suspend_if_asked(std::size_t hop, const std::string& reply, std::deque<Job>& moved);
   boost::asio::awaitable<void> run_connection(std::size_t hop);
   /// One transaction of `job` on a pooled connection, judged and applied; returns what is left to do.
-  boost::asio::awaitable<Work> deliver(class SmtpClient& client, std::size_t hop, Job job);
+  /// `proves_hop`: a success clears the hop's ejection (not so on a session that waived
+  /// the hop's TLS demand: the hop's own sessions may still fail).
+  boost::asio::awaitable<Work> deliver(class SmtpClient& client, std::size_t hop, Job job, bool proves_hop = true);
   /// Sends `job`'s message on `client` and reports what the hop said.
   boost::asio::awaitable<Transcript> transact(class SmtpClient& client, std::size_t hop, const Job& job);
   /// Recipients the hop cannot take, known before sending (SMTPUTF8, SIZE): finished.
@@ -261,6 +263,9 @@ class DeliveryEngine {
   /// Whether `job` waives `hop`'s TLS requirement ("TLS-Required: No" on a hop with
   /// tls = "required" or "verify"): it then goes on a session of its own.
   bool waives_hop_tls(const Job& job, std::size_t hop) const;
+  /// For a job that waives TLS demands, when no hop is usable: a hop it waives that is
+  /// out only for a passive ejection (most often its TLS demand failing) is picked.
+  std::optional<std::size_t> pick_waiving(const Job& job, const HealthNow& health, const std::vector<std::uint32_t>& load);
   /// One session with `hop` under opportunistic TLS for such a job.
   boost::asio::awaitable<void> run_waived(std::size_t hop, Job job);
   /// The one place a verdict is applied: outcomes, counters, health, and where the
@@ -268,7 +273,7 @@ class DeliveryEngine {
   /// `throttled`: the hop limited us (feedback): a hop failure then ejects nothing.
   /// `tls`: what protected the session (SmtpClient::tls_mode), logged with each outcome.
   Work apply_verdict(std::size_t hop, Job job, const Verdict& verdict, bool hop_has_dsn, const std::string& address,
-                     std::string_view tls, bool throttled = false);
+                     std::string_view tls, bool throttled = false, bool proves_hop = true);
   std::vector<std::uint32_t> outstanding() const;
   boost::asio::awaitable<void> run_mx(std::size_t hop, Job job);
   boost::asio::awaitable<Work> deliver_mx(std::size_t hop, Job job);
@@ -292,6 +297,7 @@ class DeliveryEngine {
   routing::RouteWakeup wakeup_;
   std::vector<std::size_t> hops_proven_;  // ejected hops a delivery or check found alive since the last scan
   health::PassiveEjection ejection_;
+  const health::PassiveEjection no_ejection_;  // never charged: health without passive ejection
   health::HopSuspension suspension_;
   std::size_t limit_timers_ = 0;  // hold_connection timers running
   std::vector<boost::asio::steady_timer*> limit_waits_;  // every wait for a hop's limits: stop() cancels them

@@ -88,7 +88,8 @@ asio::awaitable<Transcript> DeliveryEngine::transact(SmtpClient& client, std::si
   co_return transcript;
 }
 
-asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver(SmtpClient& client, std::size_t hop, Job job) {
+asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver(SmtpClient& client, std::size_t hop, Job job,
+                                                              bool proves_hop) {
   if (auto unmet = requiretls_unmet(client, hop, job)) {
     // RFC 8689 §4.2.1: another path that can carry it is tried first (the hop is not at
     // fault: no ejection); when none is left the message is not sent anywhere (§5, 5.7.30).
@@ -111,14 +112,15 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver(SmtpClient& client
   Work work;
   // A throttled job waits in the hop's queue rather than being deferred (see hold_throttled).
   if (!throttled || !hold_throttled(hop, job, verdict))
-    work = apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn, address, client.tls_mode(), throttled);
+    work = apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn, address, client.tls_mode(), throttled,
+                         proves_hop);
   for (auto& waiting : moved) work.jobs.push_back(std::move(waiting));
   co_return work;
 }
 
 DeliveryEngine::Work DeliveryEngine::apply_verdict(std::size_t hop, Job job, const Verdict& verdict, bool hop_has_dsn,
                                                    const std::string& address, std::string_view tls,
-                                                   bool throttled) {
+                                                   bool throttled, bool proves_hop) {
   Work work;
   // Recipients left to retry: another hop now when the verdict says one remains (routing
   // decides which), else back to the queue for the retry schedule. A stopped engine
@@ -145,7 +147,7 @@ DeliveryEngine::Work DeliveryEngine::apply_verdict(std::size_t hop, Job job, con
     retry(std::move(job), next_hop);
     return work;
   }
-  if (!config_.hops[hop].mx && ejection_.record_success(hop)) hops_proven_.push_back(hop);  // back: release its routes
+  if (proves_hop && !config_.hops[hop].mx && ejection_.record_success(hop)) hops_proven_.push_back(hop);  // back: release its routes
   hop_counters_[hop].count_attempt(verdict.failure_class);  // a success unless nothing was delivered
 
   const auto& queued = job.message->queued;

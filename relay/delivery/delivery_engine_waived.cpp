@@ -5,7 +5,10 @@
 // pooled sessions keep its policy, so such a message gets one session of its own under
 // opportunistic TLS; its verdict is applied like any other (apply_verdict). A session
 // that cannot be opened sends the message on to another hop of the route, or back to the
-// queue, without charging the hop: its pooled sessions are the judge of its health.
+// queue, without charging the hop: its pooled sessions are the judge of its health. For
+// the same reason such a hop, ejected because its pooled sessions failed (its TLS demand,
+// most often), is still picked for these messages, and their success does not end the
+// ejection.
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
@@ -17,10 +20,42 @@
 namespace relay {
 namespace asio = boost::asio;
 
+namespace {
+
+bool demands_tls(conf::TlsPolicy tls) noexcept {
+  return tls == conf::TlsPolicy::required || tls == conf::TlsPolicy::verify;
+}
+
+// The usual hop health, except that a hop demanding TLS counts as usable when only its
+// passive ejection keeps it out; probes and suspensions still apply.
+class WaivingHealth final : public health::View {
+ public:
+  WaivingHealth(const health::View& usual, const health::View& without_ejection, const conf::Config& config) noexcept
+      : usual_(usual), without_ejection_(without_ejection), config_(config) {}
+  bool usable(std::size_t hop) const noexcept override {
+    return usual_.usable(hop) || (demands_tls(config_.hops[hop].tls) && without_ejection_.usable(hop));
+  }
+
+ private:
+  const health::View& usual_;
+  const health::View& without_ejection_;
+  const conf::Config& config_;
+};
+
+}  // namespace
+
+std::optional<std::size_t> DeliveryEngine::pick_waiving(const Job& job, const HealthNow& health,
+                                                        const std::vector<std::uint32_t>& load) {
+  if (!tls_optional(job.message->queued.mail_parameters)) return std::nullopt;
+  const health::HopHealth without_ejection(no_ejection_, std::chrono::steady_clock::now(), health.probes.get(),
+                                           &suspension_);
+  const auto hop = selector_.pick(job.route, WaivingHealth(health.view, without_ejection, config_), job.tried, load);
+  if (hop && !waives_hop_tls(job, *hop)) return std::nullopt;
+  return hop;
+}
+
 bool DeliveryEngine::waives_hop_tls(const Job& job, std::size_t hop) const {
-  const conf::TlsPolicy tls = config_.hops[hop].tls;
-  return (tls == conf::TlsPolicy::required || tls == conf::TlsPolicy::verify) &&
-         tls_optional(job.message->queued.mail_parameters);
+  return demands_tls(config_.hops[hop].tls) && tls_optional(job.message->queued.mail_parameters);
 }
 
 asio::awaitable<void> DeliveryEngine::run_waived(std::size_t hop, Job job) {
@@ -40,7 +75,7 @@ asio::awaitable<void> DeliveryEngine::run_waived(std::size_t hop, Job job) {
     if (opened.opened()) {
       spdlog::debug("qid={} hop={} TLS-Required: No, session tls={}", queue::format_queue_id(job.message->queued.id),
                     hop_config.name, client.tls_mode());
-      work = co_await deliver(client, hop, std::move(job));
+      work = co_await deliver(client, hop, std::move(job), false);
     } else {
       why = judge(opened, 0, false).why;
     }

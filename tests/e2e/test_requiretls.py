@@ -150,6 +150,8 @@ class TlsRequiredNoTest(RequireTlsCase):
         settle(1.0)
         self.assertEqual(with_message_id(smarthost.messages(), held_mid), [])
         self.assertEqual([m for m in self.hub.messages() if m.mail_from in ("", "<>")], [], "nothing bounces")
+        # Its success says nothing about the hop's own (verified) sessions: still ejected.
+        self.assertNotIn("usable again: a delivery", self.relay.log_text())
 
     def test_header_is_ignored_with_requiretls(self):
         smarthost = self.tls_sink("smarthost", ["requiretls"])
