@@ -1,4 +1,4 @@
-// queue/message_queue.hpp — the durable message queue: one SQLite database, one thread.
+// queue/message_queue.hpp — the durable message queue: one store (SQLite by default), one thread.
 //
 // Owns: the queue thread and its SQLite connection (WAL, synchronous=FULL; checkpoints
 // on their own thread, queue/wal_checkpointer, never inside a commit). Every call
@@ -39,7 +39,9 @@
 namespace queue {
 
 class BodySyncPool;
+class QueueStore;
 class Spool;
+class WalCheckpointer;
 
 struct QueueCounters {
   std::uint64_t transactions = 0;        // group commits performed
@@ -72,6 +74,12 @@ class MessageQueue {
   /// ride in (see "Delivery outcomes" in message_queue.cpp); tests lengthen it.
   static std::expected<std::unique_ptr<MessageQueue>, std::string> open(
       const std::string& db_path, const conf::QueueConfig& config, const Spool* spool = nullptr,
+      BodySyncPool* background = nullptr, std::chrono::milliseconds outcome_wait = default_outcome_wait);
+
+  /// As above, over a store opened by the caller (a PostgreSQL queue, queue/pg_store.hpp):
+  /// no checkpointer; the store is used by the queue thread only from now on.
+  static std::expected<std::unique_ptr<MessageQueue>, std::string> open(
+      std::unique_ptr<QueueStore> store, const conf::QueueConfig& config, const Spool* spool = nullptr,
       BodySyncPool* background = nullptr, std::chrono::milliseconds outcome_wait = default_outcome_wait);
 
   /// shutdown(), finishes queued work, then stops the thread and closes the database.
@@ -137,6 +145,10 @@ class MessageQueue {
 
  private:
   MessageQueue();
+  static std::expected<std::unique_ptr<MessageQueue>, std::string> start(
+      std::unique_ptr<WalCheckpointer> checkpointer, std::unique_ptr<QueueStore> store,
+      const conf::QueueConfig& config, const Spool* spool, BodySyncPool* background,
+      std::chrono::milliseconds outcome_wait);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
