@@ -9,7 +9,7 @@ export DEBIAN_FRONTEND=noninteractive
 # What building and running the relay needs (README command (a), scripts/run.sh).
 pkgs=(
   build-essential cmake ninja-build pkg-config
-  libboost1.81-dev libssl-dev libc-ares-dev libsqlite3-dev
+  libboost1.81-dev libssl-dev libc-ares-dev libsqlite3-dev libpq-dev
   libspdlog-dev libfmt-dev libtoml11-dev
   ca-certificates
 )
@@ -22,7 +22,8 @@ pkgs=(
 # tests/package/check_package.sh (dpkg --root runs systemd-sysusers / -tmpfiles), and the
 # content filters the milter tests start on loopback with private configurations
 # (tests/e2e/filter_rigs.py: rspamd, clamd + clamav-milter, OpenDKIM) with the two DKIM
-# verifiers (python3-dkim, Mail::DKIM; CryptX for its Ed25519) and the scripted test filter (python3-milter).
+# verifiers (python3-dkim, Mail::DKIM; CryptX for its Ed25519) and the scripted test filter (python3-milter),
+# and the PostgreSQL server the shared-queue tests start privately on loopback.
 test_pkgs=(
   git libgtest-dev libgmock-dev sqlite3
   openssl swaks postfix python3 python3-aiosmtpd
@@ -35,6 +36,7 @@ test_pkgs=(
   debhelper dpkg-dev fakeroot lintian systemd
   rspamd clamav-daemon clamav-milter opendkim opendkim-tools
   python3-milter python3-dkim libmail-dkim-perl libcryptx-perl
+  postgresql
 )
 if [ "${1:-}" = "--test" ]; then pkgs+=("${test_pkgs[@]}"); fi
 missing=()
