@@ -107,7 +107,7 @@ bool connection_lost(std::string_view state) noexcept {
 std::expected<std::unique_ptr<PgStore>, std::string> PgStore::open(PgSettings settings, const Spool* spool) {
   if (settings.node.empty()) return std::unexpected("a PostgreSQL queue needs this node's name");
   std::unique_ptr<PgStore> store(new PgStore(std::move(settings), spool));
-  store->connection_.reset(PQconnectdb(store->settings_.conninfo.c_str()));
+  store->connection_ = store->dial();
   if (PQstatus(store->connection_.get()) != CONNECTION_OK) {
     std::string reason = PQerrorMessage(store->connection_.get());
     while (!reason.empty() && reason.back() == '\n') reason.pop_back();
@@ -119,9 +119,23 @@ std::expected<std::unique_ptr<PgStore>, std::string> PgStore::open(PgSettings se
   return store;
 }
 
+// Defaults the administrator's conninfo may override (it is expanded after them): the
+// queue thread must not hang on a dead server, since every session's 250 waits for it.
+// Keepalives notice a server that vanished while we wait for a COMMIT's answer;
+// tcp_user_timeout one that stopped acknowledging what we send.
+PgConnection PgStore::dial() const {
+  const std::string application = "hubrelay " + settings_.node;
+  const std::array<const char*, 8> keywords{"connect_timeout", "keepalives_idle", "keepalives_interval",
+                                            "keepalives_count", "tcp_user_timeout", "application_name",
+                                            "dbname", nullptr};
+  const std::array<const char*, 8> values{"10", "10", "5", "3", "30000", application.c_str(),
+                                          settings_.conninfo.c_str(), nullptr};
+  return PgConnection(PQconnectdbParams(keywords.data(), values.data(), 1));
+}
+
 std::error_code PgStore::connect() {
   if (connection_ && PQstatus(connection_.get()) == CONNECTION_OK) return {};
-  connection_.reset(PQconnectdb(settings_.conninfo.c_str()));
+  connection_ = dial();
   if (PQstatus(connection_.get()) != CONNECTION_OK) {
     last_error_ = PQerrorMessage(connection_.get());
     connection_.reset();

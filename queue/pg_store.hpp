@@ -67,6 +67,8 @@ class PgStore final : public QueueStore {
 
  private:
   PgStore(PgSettings settings, const Spool* spool) noexcept : settings_(std::move(settings)), spool_(spool) {}
+  /// A new connection: the conninfo over this store's defaults.
+  PgConnection dial() const;
   /// (Re)connects when there is no usable connection and prepares the statements.
   std::error_code connect();
   /// Maps a failed result to an errc; drops the connection when it is gone or read-only.

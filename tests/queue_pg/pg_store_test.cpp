@@ -234,6 +234,26 @@ TEST_F(PgStoreTest, MessageQueueOverPostgresCommitsAndSurvivesALostConnection) {
   EXPECT_EQ(query(conninfo_, "SELECT count(*) FROM messages"), "2");
 }
 
+// The store's connection defaults (timeouts, keepalives, a name naming the node) apply
+// unless the administrator's conninfo says otherwise.
+TEST_F(PgStoreTest, ConninfoOverridesTheConnectionDefaults) {
+  EXPECT_STREQ(PQparameterStatus(a_->connection(), "application_name"), "hubrelay node-a");
+  auto option = [](PGconn* c, std::string_view name) {
+    std::string value;
+    PQconninfoOption* options = PQconninfo(c);
+    for (PQconninfoOption* o = options; o != nullptr && o->keyword != nullptr; ++o) {
+      if (name == o->keyword && o->val != nullptr) value = o->val;
+    }
+    PQconninfoFree(options);
+    return value;
+  };
+  EXPECT_EQ(option(a_->connection(), "tcp_user_timeout"), "30000");
+  EXPECT_EQ(option(a_->connection(), "connect_timeout"), "10");  // the test conninfo says 10 too
+  auto custom = PgStore::open({conninfo_ + " application_name=relay-east", "node-e"});
+  ASSERT_TRUE(custom) << custom.error();
+  EXPECT_STREQ(PQparameterStatus((*custom)->connection(), "application_name"), "relay-east");
+}
+
 // A remote server's reply is bytes; the database's text is UTF-8. An outcome whose reply
 // is not must still be recorded (its invalid bytes shown as '?'), not fail the batch.
 TEST_F(PgStoreTest, RepliesThatAreNotUtf8AreRecordedReadably) {
