@@ -82,6 +82,11 @@ constexpr std::array statements{
                 "SELECT r.next_attempt FROM recipients r JOIN messages m ON m.id = r.message_id "
                 "WHERE r.state = 0 AND m.held = 0 ORDER BY r.next_attempt LIMIT 1"},
     PgStatement{"reserve_ids", "SELECT nextval('message_ids')"},
+    // $1 until, $2 node: this node's leases, expired or not (a late heartbeat still
+    // holds what no other node took); one statement however many are held.
+    PgStatement{"renew_leases",
+                "UPDATE recipients SET next_attempt = $1, lease_until = $1 WHERE lease_node = $2 AND state = 0 "
+                "AND lease_until < $1"},
 };
 
 conf::Direction direction_from(std::int64_t value) noexcept {
@@ -385,6 +390,14 @@ std::expected<std::size_t, std::error_code> PgStore::recover(UnixMillis now) {
   PgResult count = run("count_pending", PgParams{});
   if (!count.ok() || count.rows() != 1) return std::unexpected(fail(count));
   return static_cast<std::size_t>(count.int64(0, 0));
+}
+
+std::expected<std::size_t, std::error_code> PgStore::renew_leases(UnixMillis until) {
+  PgParams p;
+  p.int64(until).text(settings_.node);
+  PgResult r = run("renew_leases", p);
+  if (!r.ok()) return std::unexpected(fail(r));
+  return static_cast<std::size_t>(r.affected());
 }
 
 std::expected<std::size_t, std::error_code> PgStore::release_parked(std::uint32_t route, UnixMillis now,

@@ -146,6 +146,23 @@ TEST_F(PgStoreTest, RecoverReleasesOnlyThisNodesLeases) {
             "node-b");
 }
 
+TEST_F(PgStoreTest, RenewedLeasesKeepOtherNodesAwayAndExpireWhenNoLongerRenewed) {
+  const MessageId id = insert(*a_, make_message(1, {"r@x", "s@x"}, "m"), 1'000);
+  ASSERT_FALSE(record(*a_, {{id, 1, RecipientState::delivered, 0, true, "250", "h", 2}}));
+  auto renew = [this](UnixMillis until) {
+    EXPECT_FALSE(a_->begin());
+    auto renewed = a_->renew_leases(until);
+    EXPECT_FALSE(a_->commit());
+    EXPECT_TRUE(renewed) << renewed.error().message();
+    return renewed.value_or(999);
+  };
+  EXPECT_EQ(renew(5'000), 1u) << "only the recipient still pending and held";
+  EXPECT_EQ(renew(4'000), 0u) << "never shortened";
+  EXPECT_TRUE(claim(*b_, 4'999, 10'000).empty());
+  ASSERT_EQ(claim(*b_, 5'000, 10'000).size(), 1u) << "a stopped renewing: b takes over";
+  EXPECT_EQ(renew(20'000), 0u) << "b's now";
+}
+
 TEST_F(PgStoreTest, DatabaseWithNewerSchemaIsRefused) {
   query(conninfo_, "INSERT INTO schema_version(version, description) VALUES(99, 'from the future')");
   auto opened = PgStore::open({conninfo_, "node-c"});
