@@ -89,6 +89,12 @@ struct ReleaseJob {
   std::size_t released = 0;
 };
 
+struct RenewJob {
+  UnixMillis until = 0;
+  MessageQueue::ReleaseDone done;
+  std::size_t renewed = 0;
+};
+
 using ReserveResult = std::expected<MessageId, std::error_code>;
 
 struct ReserveJob {
@@ -97,7 +103,8 @@ struct ReserveJob {
   MessageId first = 0;
 };
 
-using Job = std::variant<CommitJob, ClaimJob, RecordJob, NoticeJob, NextDueJob, RecoverJob, ReleaseJob, ReserveJob>;
+using Job = std::variant<CommitJob, ClaimJob, RecordJob, NoticeJob, NextDueJob, RecoverJob, ReleaseJob, ReserveJob,
+                         RenewJob>;
 
 // Ids per reserved block: one small transaction per thousand messages, and at most this
 // many ids skipped at a restart.
@@ -159,6 +166,13 @@ std::error_code run(QueueStore& store, ReserveJob& job) {
   return {};
 }
 
+std::error_code run(QueueStore& store, RenewJob& job) {
+  auto renewed = store.renew_leases(job.until);
+  if (!renewed) return renewed.error();
+  job.renewed = *renewed;
+  return {};
+}
+
 // complete(): after COMMIT, hand the results out.
 void complete(CommitJob& job) { job.done(std::move(*job.stored)); }
 void complete(ClaimJob& job) { job.done(std::move(job.claimed)); }
@@ -168,6 +182,7 @@ void complete(NextDueJob& job) { job.done(job.due); }
 void complete(RecoverJob& job) { job.done(job.pending); }
 void complete(ReleaseJob& job) { job.done(job.released); }
 void complete(ReserveJob& job) { job.done(job.first); }
+void complete(RenewJob& job) { job.done(job.renewed); }
 
 void fail(CommitJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
 void fail(ClaimJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
@@ -177,6 +192,7 @@ void fail(NextDueJob& job, std::error_code ec) { job.done(std::unexpected(ec)); 
 void fail(RecoverJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
 void fail(ReleaseJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
 void fail(ReserveJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
+void fail(RenewJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
 
 std::error_code run_job(QueueStore& store, Job& job) {
   return std::visit([&store](auto& j) { return run(store, j); }, job);
@@ -493,6 +509,10 @@ void MessageQueue::record_with_notice(std::vector<RecipientOutcome> outcomes, Ne
 
 void MessageQueue::release_parked(std::uint32_t route, UnixMillis now, std::size_t limit, ReleaseDone done) {
   impl_->post(ReleaseJob{route, now, limit, std::move(done), 0});
+}
+
+void MessageQueue::renew_leases(UnixMillis until, ReleaseDone done) {
+  impl_->post(RenewJob{until, std::move(done), 0});
 }
 
 void MessageQueue::next_due(std::move_only_function<void(NextDueResult)> done) {

@@ -127,6 +127,11 @@ class MessageQueue {
   /// the route has none left. The caller repeats in small rounds so commits interleave.
   void release_parked(std::uint32_t route, UnixMillis now, std::size_t limit, ReleaseDone done);
 
+  /// Extends every lease this node holds to `until` (QueueStore::renew_leases): the
+  /// heartbeat of a node sharing a PostgreSQL queue; `done` gets how many. Nothing to do
+  /// on SQLite. Like outcomes, a renewal is not flushed on its own.
+  void renew_leases(UnixMillis until, ReleaseDone done);
+
   /// Synchronous, before serving: every pending recipient becomes due at `now`.
   /// Returns how many recipients are pending. Blocks the caller until the queue thread
   /// has run it (runs inline when called from a queue callback).

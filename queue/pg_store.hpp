@@ -61,10 +61,9 @@ class PgStore final : public QueueStore {
   std::expected<std::optional<UnixMillis>, std::error_code> next_due() override;
   std::error_code set_fsync_commits(bool fsync) noexcept override;
 
-  /// Heartbeat: every lease this node holds now runs until `until` (never shortened), so
-  /// leases can be short and a dead node's recipients go to the others soon, while a long
-  /// delivery keeps its own. Returns how many were extended. Inside a transaction.
-  std::expected<std::size_t, std::error_code> renew_leases(UnixMillis until);
+  /// Leases can be short, so a dead node's recipients go to the others soon, while a long
+  /// delivery keeps its own by renewing.
+  std::expected<std::size_t, std::error_code> renew_leases(UnixMillis until) override;
 
   /// The connection (null while lost): tests inspect it.
   PGconn* connection() const noexcept { return connection_.get(); }

@@ -82,6 +82,11 @@ class QueueStore {
   virtual std::expected<std::size_t, std::error_code> release_parked(std::uint32_t route, UnixMillis now,
                                                                      std::size_t limit) = 0;
 
+  /// Heartbeat of a node sharing the queue: every lease it holds now runs until `until`
+  /// (never shortened); returns how many. A queue of one node (SQLite) has nobody to keep
+  /// away: nothing to do. Inside a transaction.
+  virtual std::expected<std::size_t, std::error_code> renew_leases(UnixMillis /*until*/) { return 0; }
+
   /// Earliest next_attempt among pending recipients of messages not held.
   virtual std::expected<std::optional<UnixMillis>, std::error_code> next_due() = 0;
 

@@ -249,6 +249,11 @@ TEST_F(PgStoreTest, MessageQueueOverPostgresCommitsAndSurvivesALostConnection) {
   auto third = commit("three");
   ASSERT_TRUE(third) << third.error().message();
   EXPECT_EQ(query(conninfo_, "SELECT count(*) FROM messages"), "2");
+  // The heartbeat through the queue thread: both stored messages' leases move on.
+  std::promise<std::expected<std::size_t, std::error_code>> renewed;
+  q.renew_leases(50'000, [&renewed](auto r) { renewed.set_value(r); });
+  EXPECT_EQ(renewed.get_future().get().value_or(0), 2u);
+  EXPECT_TRUE(claim(*b_, 49'999, 60'000).empty());
 }
 
 // The store's connection defaults (timeouts, keepalives, a name naming the node) apply
