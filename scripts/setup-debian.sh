@@ -39,7 +39,6 @@ test_pkgs=(
   debhelper dpkg-dev fakeroot lintian systemd
   rspamd clamav-daemon clamav-milter opendkim opendkim-tools
   python3-milter python3-dkim libmail-dkim-perl libcryptx-perl
-  postgresql
 )
 if [ "${1:-}" = "--test" ]; then pkgs+=("${test_pkgs[@]}"); fi
 missing=()
