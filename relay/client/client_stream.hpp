@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "routing/dns_message.hpp"
+#include "routing/mta_sts_policy.hpp"
 
 namespace relay {
 
@@ -46,6 +47,12 @@ struct TlsClientOptions {
   /// (SNI, and the name a DANE-TA(2) certificate must carry, as may `dane_names`).
   std::vector<routing::TlsaRecord> dane_records;
   std::vector<std::string> dane_names;  // further names for DANE-TA(2): the next-hop domain
+  /// MTA-STS (RFC 8461 §4.2): the chain must reach the system store or `ca_file` (both are
+  /// loaded) and the certificate must name `server_name` (no partial wildcards).
+  /// `webpki_enforce` false: the same check runs but does not fail the handshake
+  /// (policy mode testing); webpki_verified() tells the result.
+  bool webpki = false;
+  bool webpki_enforce = false;
 };
 
 class ClientStream {
@@ -57,6 +64,11 @@ class ClientStream {
   bool tls_active() const noexcept { return tls_.has_value(); }
   /// Whether the handshake was authenticated by a TLSA record (OpenSSL's DANE authority).
   bool dane_authenticated() const noexcept { return dane_authenticated_; }
+  /// Whether the certificate passed the MTA-STS check (TlsClientOptions::webpki).
+  bool webpki_verified() const noexcept { return webpki_verified_; }
+  /// What was wrong with the certificate under verify, DANE or MTA-STS (none: nothing, or
+  /// not checked), for TLS reporting.
+  routing::CertificateProblem certificate_problem() const noexcept { return certificate_problem_; }
   /// What start_tls() negotiated; empty without TLS.
   TlsUsed tls_used() const;
 
@@ -78,6 +90,8 @@ class ClientStream {
   std::unique_ptr<boost::asio::ssl::context> context_;
   std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
   bool dane_authenticated_ = false;
+  bool webpki_verified_ = false;
+  routing::CertificateProblem certificate_problem_ = routing::CertificateProblem::none;
 };
 
 }  // namespace relay
