@@ -15,8 +15,9 @@ namespace asio = boost::asio;
 
 namespace {
 
-// The TXT record is asked again at most this often per domain: a burst of mail to one
-// domain asks once, and a changed id is still noticed within a minute (RFC 8461 §3.3).
+// The TXT record is asked again at most this often per domain, whatever the outcome: a
+// burst of mail to one domain asks (and fetches, or fails to) once, and a changed id is
+// still noticed within a minute (RFC 8461 §3.3).
 constexpr std::chrono::seconds recheck_after{60};
 
 std::int64_t unix_now() {
@@ -107,11 +108,10 @@ asio::awaitable<StsResolution> MtaStsSource::policy_for(std::string domain) {
   } else if (resolution.failure != TlsFailure::none) {
     spdlog::warn("MTA-STS policy of {}: {} ({})", domain, resolution.why, to_string(resolution.failure));
   }
-  // A failed TXT lookup or fetch is asked again on the next delivery, not a minute later.
-  if (!dns_failed && !(fetched && fetched->status != StsFetchResult::Status::ok)) {
-    now_known.checked = now_steady;
-    now_known.last = resolution;
-  }
+  // Failures are remembered for the minute too: a policy server that times out must not
+  // cost every delivery to the domain another ten seconds.
+  now_known.checked = now_steady;
+  now_known.last = resolution;
   co_return resolution;
 }
 

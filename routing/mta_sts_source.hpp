@@ -4,7 +4,7 @@
 // ask DNS per message) and on disk, one small file per domain under
 // <state_dir>/mta-sts/ (written to a temporary name and renamed, so a crash never
 // leaves half a policy), read back after a restart. On a lookup it asks the
-// `_mta-sts.<domain>` TXT record (at most once a minute per domain), fetches the policy
+// `_mta-sts.<domain>` TXT record (at most once a minute per domain, failures included), fetches the policy
 // when routing/mta_sts_policy says so, and returns resolve_sts()'s answer: a DNS or HTTPS
 // outage keeps an unexpired stored policy in force.
 // Never: throws (a cache file that cannot be written or read is logged and ignored).

@@ -126,7 +126,7 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
     }
     const std::string address = client.remote();
     const std::string_view tls = client.tls_mode();
-    if (sts.kind == routing::StsVerdict::Kind::report && tls != "mta-sts") {
+    if (sts.kind == routing::StsVerdict::Kind::report && (sts.failure != routing::TlsFailure::none || tls != "mta-sts")) {
       // Policy mode testing (RFC 8461 §5): delivered anyway; the failure is only reported.
       const auto why = sts.failure != routing::TlsFailure::none ? sts.failure : client.sts_failure();
       spdlog::info("qid={} domain={} mx={} MTA-STS testing: validation failed, delivering anyway tls_failure={}",

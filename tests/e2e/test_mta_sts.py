@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dns_server import DnsServer  # noqa: E402
 from harness import (OUTBOUND_HOST, E2ETestCase, Hop, build_message, message_id_of,  # noqa: E402
-                     settle, smtp_connect, smtp_transaction, wait_for)
+                     run_cli, settle, smtp_connect, smtp_transaction, wait_for)
 from test_dane import make_ca_and_leaf, mx_hop, mx_route, openssl, spki_sha256  # noqa: E402
 
 WAIT = 45.0
@@ -202,6 +202,8 @@ class MtaStsTest(E2ETestCase):
         self.assert_delivered("a@enforce.example", self.tls_sink, "mta-sts")
         self.assertGreaterEqual(self.web.requests.get("mta-sts.enforce.example", 0), 1)
         self.assertGreaterEqual(self.dns.count("_mta-sts.enforce.example", "TXT"), 1)
+        explained = run_cli(["route", "explain", "a@enforce.example", "--config", str(self.path)])
+        self.assertIn("mta-sts:    policy id 1, mode enforce, mx mx.enforce.example", explained.stdout)
 
     def test_enforce_skips_an_mx_the_policy_does_not_name(self):
         self.assert_deferred("b@nomatch.example", self.tls_sink, "MX host not in the MTA-STS policy")
