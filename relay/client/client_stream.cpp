@@ -5,7 +5,8 @@
 // handshake, and routing reads/writes to the TCP socket or the TLS layer.
 // Never: decides the TLS policy (SmtpClient does) or throws: every failure is an
 // error_code plus text. Threading: the connection's executor only.
-// Standards: RFC 3207, RFC 6066 §3 (SNI), RFC 6125 (name checks), RFC 8996, RFC 7672 §3 (DANE).
+// Standards: RFC 3207, RFC 6066 §3 (SNI), RFC 6125 (name checks), RFC 8996, RFC 7672 §3 (DANE),
+// RFC 8461 §4.2 (MTA-STS certificate checks).
 #include "relay/client/client_stream.hpp"
 
 #include <openssl/err.h>

@@ -4,10 +4,12 @@
 // Owns: the TCP socket, the TLS context and the OpenSSL stream layered on that socket
 // once start_tls() succeeded. read_some()/write() go to whichever layer is current, so
 // the SMTP dialogue code (SmtpClient::send) never knows whether TLS is on.
-// Policy (none/opportunistic/required/verify/dane) is decided by SmtpClient; this file only
-// builds the context: verify mode checks the chain against a CA file or the system
-// store and the peer name (RFC 6125 via OpenSSL's X509_check_host / check_ip); DANE
-// mode matches the chain against TLSA records with OpenSSL's DANE support (RFC 7672).
+// Policy (none/opportunistic/required/verify/dane/mta-sts) is decided by SmtpClient; this
+// file only builds the context: verify mode checks the chain against a CA file or the
+// system store and the peer name (RFC 6125 via OpenSSL's X509_check_host / check_ip); DANE
+// mode matches the chain against TLSA records with OpenSSL's DANE support (RFC 7672);
+// MTA-STS (WebPKI) mode checks the chain against the system store plus an extra CA file
+// and the MX host name (RFC 8461 §4.2), enforcing or only recording the result.
 // Errors: error_code results, never exceptions (context set-up errors are caught and
 // returned as text). Timeouts: the caller's health::Deadline cancels the socket, which aborts
 // TLS operations too, because they are composed on it.
