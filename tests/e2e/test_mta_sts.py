@@ -144,6 +144,8 @@ class MtaStsTest(E2ETestCase):
             zone[f"mx.{domain}"] = {"A": ["127.0.0.1"]}
             zone[f"mta-sts.{domain}"] = {"A": [self.web_address]}
             zone[f"_mta-sts.{domain}"] = {"TXT": ["v=STSv1; id=1"]}
+        # §3.1: TXT records that are not v=STSv1 are discarded, the one STS record counts.
+        zone["_mta-sts.enforce.example"]["TXT"].insert(0, "site-verification=abc")
         zone["mx.evil.example"] = {"A": ["127.0.0.1"]}
         zone[f"_{self.tls_sink.port}._tcp.mx.dane.example"] = {"TLSA": [(3, 1, 1, spki_sha256(leaf))]}
         signed = ("dane.example", "mx.dane.example", f"_{self.tls_sink.port}._tcp.mx.dane.example")
