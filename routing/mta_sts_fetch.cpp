@@ -28,10 +28,11 @@ namespace {
 
 StsFetchResult failed(std::string why) { return {StsFetchResult::Status::fetch_error, {}, std::move(why)}; }
 
-std::string with_verify_result(const std::string& what, SSL* handle) {
+// A handshake that failed on the certificate is RFC 8460's sts-webpki-invalid.
+StsFetchResult handshake_failed(const std::string& what, SSL* handle) {
   const long verify = SSL_get_verify_result(handle);
-  if (verify == X509_V_OK) return what;
-  return what + " (" + X509_verify_cert_error_string(verify) + ")";
+  if (verify == X509_V_OK) return failed(what);
+  return {StsFetchResult::Status::webpki_invalid, {}, what + " (" + X509_verify_cert_error_string(verify) + ")"};
 }
 
 }  // namespace
@@ -67,7 +68,7 @@ asio::awaitable<StsFetchResult> fetch_sts_policy(asio::any_io_executor executor,
       endpoints, asio::as_tuple(asio::use_awaitable));
   if (cec) co_return failed(host + ": connect: " + cec.message());
   auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
-  if (hec) co_return failed(with_verify_result(host + ": TLS handshake: " + hec.message(), handle));
+  if (hec) co_return handshake_failed(host + ": TLS handshake: " + hec.message(), handle);
 
   http::request<http::empty_body> request{http::verb::get, "/.well-known/mta-sts.txt", 11};
   request.set(http::field::host, host);

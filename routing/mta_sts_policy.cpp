@@ -217,8 +217,9 @@ StsResolution resolve_sts(const std::optional<StsCacheEntry>& stored, const StsR
       result.failure = TlsFailure::sts_policy_invalid;
       result.why = policy.error();
     } else {
-      result.failure = fetched->status == StsFetchResult::Status::invalid ? TlsFailure::sts_policy_invalid
-                                                                          : TlsFailure::sts_policy_fetch_error;
+      result.failure = fetched->status == StsFetchResult::Status::invalid          ? TlsFailure::sts_policy_invalid
+                       : fetched->status == StsFetchResult::Status::webpki_invalid ? TlsFailure::sts_webpki_invalid
+                                                                                   : TlsFailure::sts_policy_fetch_error;
       result.why = fetched->why;
     }
   } else if (record.status == StsRecordLookup::Status::invalid && !stored_usable) {

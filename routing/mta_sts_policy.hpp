@@ -98,7 +98,9 @@ bool sts_needs_fetch(const std::optional<StsCacheEntry>& stored, const StsRecord
 
 /// How an HTTPS fetch ended.
 struct StsFetchResult {
-  enum class Status : std::uint8_t { ok, fetch_error, invalid };
+  /// webpki_invalid: the policy host's certificate did not verify (RFC 8460
+  /// sts-webpki-invalid); fetch_error: everything else that kept the body away.
+  enum class Status : std::uint8_t { ok, fetch_error, invalid, webpki_invalid };
   Status status = Status::fetch_error;
   std::string body;  // ok
   std::string why;   // otherwise

@@ -128,6 +128,8 @@ TEST(MtaStsCache, FailedFetchKeepsUnexpiredStoredPolicy) {
   EXPECT_TRUE(resolve_sts(stored, {}, std::nullopt, 1500).entry);
   // Expired: nothing is in force any more.
   EXPECT_FALSE(resolve_sts(stored, found("b"), failed, 2000).entry);
+  const StsFetchResult untrusted{StsFetchResult::Status::webpki_invalid, {}, "certificate verify failed"};
+  EXPECT_EQ(resolve_sts(std::nullopt, found("b"), untrusted, 1500).failure, TlsFailure::sts_webpki_invalid);
   const StsFetchResult garbage{StsFetchResult::Status::ok, "not a policy", {}};
   resolved = resolve_sts(std::nullopt, found("b"), garbage, 1500);
   EXPECT_FALSE(resolved.entry);
