@@ -172,9 +172,12 @@ struct PolicyConfig {
 ///   verify: as required, plus chain and host name verification.
 ///   dane: DANE (RFC 7672): the MX host's TLSA records in a DNSSEC-validated answer
 ///     authenticate it, or the mail waits (defer); needs [dns] dnssec. MX hops only.
+///   mta_sts ("mta-sts"): MTA-STS (RFC 8461): the recipient domain's policy decides which
+///     MX hosts may be used and requires a WebPKI-verified session; no policy: defer.
 ///   automatic ("auto"): DANE when the MX host has usable TLSA records in a validated
-///     answer, else opportunistic. The default of type = "mx" hops (docs/tls-policy.md).
-enum class TlsPolicy : std::uint8_t { none, opportunistic, required, verify, dane, automatic };
+///     answer, else MTA-STS when the domain publishes a policy, else opportunistic. The
+///     default of type = "mx" hops (docs/tls-policy.md); opportunistic on smart hosts.
+enum class TlsPolicy : std::uint8_t { none, opportunistic, required, verify, dane, automatic, mta_sts };
 
 constexpr const char* to_string(TlsPolicy p) noexcept {
   switch (p) {
@@ -184,6 +187,7 @@ constexpr const char* to_string(TlsPolicy p) noexcept {
     case TlsPolicy::verify: return "verify";
     case TlsPolicy::dane: return "dane";
     case TlsPolicy::automatic: return "auto";
+    case TlsPolicy::mta_sts: return "mta-sts";
   }
   return "?";
 }
@@ -421,6 +425,13 @@ struct DnsConfig {
   int dnssec_line = 0;                             // of the dnssec key, for diagnostics
 };
 
+/// [mta_sts]: how MTA-STS policies (RFC 8461) are fetched (docs/tls-policy.md).
+struct MtaStsConfig {
+  /// Extra trust anchors (PEM) for the policy servers' and MX hosts' certificates, on top
+  /// of the system store: for a private CA. Empty: the system store only.
+  std::string ca_file;
+};
+
 /// Delivery status notifications (RFC 3464) sent for failed and expired recipients.
 struct BounceConfig {
   std::string from;                                // header From:; empty: MAILER-DAEMON@hostname
@@ -476,6 +487,7 @@ struct Config {
   std::vector<PathConfig> paths;                   // health
   AlertsConfig alerts;
   DnsConfig dns;
+  MtaStsConfig mta_sts;
   BounceConfig bounce;
   AdminConfig admin;
   TrackingConfig tracking;

@@ -27,10 +27,9 @@ struct RouteHopEntry {
   std::set<std::string>* seen;
 };
 
-namespace {
-
-/// tls_ca_file, tls_cert_file, tls_key_file: an existing file, relative to the config file.
-void read_hop_file(Loader& l, const Field& f, std::string& out) {
+/// tls_ca_file, tls_cert_file, tls_key_file, [mta_sts] ca_file: an existing file,
+/// relative to the config file.
+void read_config_file(Loader& l, const Field& f, std::string& out) {
   std::string path;
   if (!l.read_string(*f.value, f.key, path)) return;
   path = l.resolve(path);
@@ -42,9 +41,11 @@ void read_hop_file(Loader& l, const Field& f, std::string& out) {
   }
 }
 
+namespace {
+
 template <std::string HopConfig::*field>
 void into_hop_file(Loader& l, const Field& f, HopConfig& hop) {
-  read_hop_file(l, f, hop.*field);
+  read_config_file(l, f, hop.*field);
 }
 
 const Keys<HopConfig>& hop_client_keys() {
@@ -58,13 +59,14 @@ const Keys<HopConfig>& hop_client_keys() {
        }},
       {"tls", Need::optional,
        [](Loader& l, const Field& f, HopConfig& hop) {
-         static constexpr std::array<std::pair<std::string_view, TlsPolicy>, 6> policies{{
+         static constexpr std::array<std::pair<std::string_view, TlsPolicy>, 7> policies{{
              {"none", TlsPolicy::none},
              {"opportunistic", TlsPolicy::opportunistic},
              {"required", TlsPolicy::required},
              {"verify", TlsPolicy::verify},
              {"dane", TlsPolicy::dane},
              {"auto", TlsPolicy::automatic},
+             {"mta-sts", TlsPolicy::mta_sts},
          }};
          // Whether DANE can apply depends on [dns] (read later): check_dane_hops.
          if (read_choice(l, *f.value, f.key, policies, hop.tls)) hop.tls_line = l.line_of(*f.value);
@@ -73,7 +75,7 @@ const Keys<HopConfig>& hop_client_keys() {
       {"tls_cert_file", Need::optional, into_hop_file<&HopConfig::tls_cert_file>},
       {"tls_key_file", Need::always,
        [](Loader& l, const Field& f, HopConfig& hop) {
-         if (f.value != nullptr) read_hop_file(l, f, hop.tls_key_file);
+         if (f.value != nullptr) read_config_file(l, f, hop.tls_key_file);
          if (hop.tls_cert_file.empty() != hop.tls_key_file.empty()) {
            l.error(f.section.line(), f.section.key("tls_cert_file"), "tls_cert_file and tls_key_file go together");
          }

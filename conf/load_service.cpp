@@ -232,8 +232,9 @@ const Keys<DnsConfig>& dns_keys() {
 // [dns] is read after the hops, so what DANE needs of it is checked here: a hop that
 // demands DANE must have a resolver the administrator vouches for (an AD bit from any
 // other resolver proves nothing), and is an MX hop (TLSA is looked up for MX hosts).
-// With dnssec on, an MX hop without an explicit tls key gets "auto": without TLSA it
-// behaves exactly as opportunistic, so only domains that publish TLSA see a difference.
+// An MX hop without an explicit tls key gets "auto": without TLSA records (or without
+// dnssec) and without an MTA-STS policy it behaves exactly as opportunistic, so only
+// domains that publish TLSA or MTA-STS see a difference.
 void read_dns(Loader& l, const Field& f, Config& config) {
   if (f.value != nullptr) table_into(&Config::dns, dns_keys)(l, f, config);
   for (HopConfig& hop : config.hops) {
@@ -244,8 +245,20 @@ void read_dns(Loader& l, const Field& f, Config& config) {
       l.error(hop.tls_line, key,
               "\"dane\" needs [dns] dnssec = true (a local validating resolver the relay trusts)");
     }
-    if (hop.mx && hop.tls_line == 0 && config.dns.dnssec) hop.tls = TlsPolicy::automatic;
+    if (hop.tls == TlsPolicy::mta_sts && !hop.mx)
+      l.error(hop.tls_line, key, "\"mta-sts\" applies to type = \"mx\" hops (the policy names the MX hosts)");
+    if (hop.mx && hop.tls_line == 0) hop.tls = TlsPolicy::automatic;
   }
+}
+
+// --- [mta_sts] -----------------------------------------------------------------------------
+
+const Keys<MtaStsConfig>& mta_sts_keys() {
+  static const Keys<MtaStsConfig> keys{
+      {"ca_file", Need::optional,
+       [](Loader& l, const Field& f, MtaStsConfig& sts) { read_config_file(l, f, sts.ca_file); }},
+  };
+  return keys;
 }
 
 // --- [bounce] ------------------------------------------------------------------------------

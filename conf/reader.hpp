@@ -355,7 +355,7 @@ Reader<Config> named_tables_into(std::vector<T> Config::*list, const Keys<T>& (*
 // not do, the reader the top-level table (conf/load.cpp) calls with the section's value
 // (null when absent: only for [relay] and [[listener]], which must be there).
 
-// conf/load_service.cpp: [relay] [log] [queue] [delivery] [dns] [bounce] [admin]
+// conf/load_service.cpp: [relay] [log] [queue] [delivery] [dns] [mta_sts] [bounce] [admin]
 const Keys<RelayConfig>& relay_keys();
 const Keys<LogConfig>& log_keys();
 const Keys<QueueConfig>& queue_keys();
@@ -364,6 +364,9 @@ const Keys<DnsConfig>& dns_keys();
 /// [dns], then what the hops' TLS policies need of it (DANE: dnssec, MX hops only).
 void read_dns(Loader& loader, const Field& f, Config& config);
 const Keys<BounceConfig>& bounce_keys();
+const Keys<MtaStsConfig>& mta_sts_keys();
+/// conf/load_hop_route.cpp: a key naming an existing file, relative to the config file.
+void read_config_file(Loader& l, const Field& f, std::string& out);
 const Keys<AdminConfig>& admin_keys();
 void read_relay(Loader& loader, const Field& f, Config& config);
 void read_admin(Loader& loader, const Field& f, Config& config);

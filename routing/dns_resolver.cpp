@@ -539,23 +539,30 @@ asio::awaitable<std::expected<DnsResolver::ARecords, ResolveError>> DnsResolver:
   co_return result;
 }
 
+// A DNSBL's reason: only the first record is read (lists publish one reason per listing).
 asio::awaitable<std::expected<std::string, ResolveError>> DnsResolver::lookup_txt(std::string name) {
+  auto records = co_await lookup_txt_records(std::move(name));
+  if (!records) co_return std::unexpected(std::move(records.error()));
+  co_return records->empty() ? std::string() : std::move(records->front());
+}
+
+asio::awaitable<std::expected<std::vector<std::string>, ResolveError>> DnsResolver::lookup_txt_records(
+    std::string name) {
+  std::vector<std::string> texts;
   Answer answer = co_await impl_->query(name, ns_t_txt);
-  if (answer.status == ARES_ENOTFOUND || answer.status == ARES_ENODATA) co_return std::string();
+  if (answer.status == ARES_ENOTFOUND || answer.status == ARES_ENODATA) co_return texts;
   if (answer.status != ARES_SUCCESS) co_return std::unexpected(ResolveError{name + " TXT: " + describe(answer.status)});
   ares_txt_ext* records = nullptr;
   const int rc = ares_parse_txt_reply_ext(answer.bytes.data(), static_cast<int>(answer.bytes.size()), &records);
-  if (rc == ARES_ENODATA) co_return std::string();
+  if (rc == ARES_ENODATA) co_return texts;
   if (rc != ARES_SUCCESS) co_return std::unexpected(ResolveError{name + " TXT: " + describe(rc)});
-  std::string text;
-  // A record is one or more character-strings (each at most 255 octets); only the first
-  // record is read: lists publish one reason per listing.
+  // A record is one or more character-strings (each at most 255 octets), joined.
   for (const ares_txt_ext* r = records; r != nullptr; r = r->next) {
-    if (r != records && r->record_start) break;
-    text.append(reinterpret_cast<const char*>(r->txt), r->length);
+    if (r->record_start || texts.empty()) texts.emplace_back();
+    texts.back().append(reinterpret_cast<const char*>(r->txt), r->length);
   }
   ares_free_data(records);
-  co_return text;
+  co_return texts;
 }
 
 asio::awaitable<std::expected<std::vector<std::string>, LookupError>> DnsResolver::lookup_addresses(std::string name) {

@@ -113,6 +113,11 @@ class DnsResolver {
   /// lookup_a: a DNSBL's reason for a listing (RFC 5782 §2.1). "" when there is none.
   boost::asio::awaitable<std::expected<std::string, ResolveError>> lookup_txt(std::string name);
 
+  /// Every TXT record of `name`, each record's character-strings joined (RFC 7208 §3.3
+  /// style), straight from DNS: what MTA-STS reads of _mta-sts.<domain> (RFC 8461 §3.1).
+  /// NXDOMAIN or NODATA: no records.
+  boost::asio::awaitable<std::expected<std::vector<std::string>, ResolveError>> lookup_txt_records(std::string name);
+
   /// Every address c-ares' getaddrinfo finds for `name` (A and AAAA, unsorted, as text),
   /// straight from the channel: no [dns.hosts], no cache. What a DNS health check asks.
   boost::asio::awaitable<std::expected<std::vector<std::string>, LookupError>> lookup_addresses(std::string name);

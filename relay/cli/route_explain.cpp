@@ -24,6 +24,7 @@
 #include "relay/cli/help.hpp"
 #include "relay/dkim/header_fields.hpp"
 #include "routing/hop_selector.hpp"
+#include "routing/mta_sts_policy.hpp"
 #include "routing/route_table.hpp"
 
 namespace relay {
@@ -253,6 +254,21 @@ int route_command(const std::vector<std::string>& words, const std::string& defa
     result = explain_route(config, address, direction, health::AllUsable{}, state.error());
   }
   std::cout << result.text;
+  const bool sts_hops = std::ranges::any_of(config.hops, [](const conf::HopConfig& hop) {
+    return hop.mx && (hop.tls == conf::TlsPolicy::automatic || hop.tls == conf::TlsPolicy::mta_sts);
+  });
+  if (const std::string domain = conf::domain_of(address); sts_hops && !config.is_own_domain(domain)) {
+    // What MX delivery would apply under tls = auto or mta-sts (DANE, when the host has
+    // TLSA records, still comes first); the daemon's cached policy, if any.
+    const std::string cache = routing::sts_cache_path(config.relay.state_dir + "/mta-sts", domain);
+    std::optional<std::string> stored;
+    if (std::ifstream in{cache, std::ios::binary}; !cache.empty() && in) {
+      std::ostringstream read;
+      read << in.rdbuf();
+      stored = read.str();
+    }
+    std::cout << routing::sts_explanation(domain, stored, now / 1000);
+  }
   if (auto from = parsed->options.find("from"); from != parsed->options.end()) {
     const std::string domain = conf::domain_of(address);
     const auto signing = direction.value_or(config.is_own_domain(domain) ? conf::Direction::inbound

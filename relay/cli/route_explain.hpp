@@ -12,6 +12,8 @@
 // cannot be had (no file, stale, unreadable) the CLI says why and explains with every hop
 // assumed usable ("showing configuration only"). With --from, a "dkim:" line says which
 // [dkim.NAME] keys would sign mail whose From: header is that address (dkim_explanation()).
+// For outbound mail with MX hops under tls = auto or mta-sts, an "mta-sts:" line shows the
+// recipient domain's stored MTA-STS policy (state_dir/mta-sts/DOMAIN) and how long it lasts.
 // route_command() is the CLI wrapper: argument parsing, config and state loading, printing.
 // Exit status: 0 routed, 1 no route matches, 2 usage or configuration errors.
 #pragma once

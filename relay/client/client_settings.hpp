@@ -33,6 +33,13 @@ struct ClientSettings {
   /// mandatory and the certificate must match one of these records, whatever `tls` says.
   std::vector<routing::TlsaRecord> dane_records;
   std::vector<std::string> dane_names;  // DANE-TA(2) names besides tls_server_name
+  /// MTA-STS for this connection (routing/mta_sts_policy said "verify" or "report"): the
+  /// certificate must chain to the system store (plus `sts_ca_file`) and name
+  /// tls_server_name, the MX host. `verify`: STARTTLS is mandatory and a failed check ends
+  /// the session; `report` (policy mode testing): checked, but the mail goes anyway.
+  enum class Sts : std::uint8_t { off, verify, report };
+  Sts sts = Sts::off;
+  std::string sts_ca_file;
 };
 
 /// The settings for a session with `hop`, verifying (and sending as SNI) `server_name`:

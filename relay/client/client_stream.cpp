@@ -5,7 +5,8 @@
 // handshake, and routing reads/writes to the TCP socket or the TLS layer.
 // Never: decides the TLS policy (SmtpClient does) or throws: every failure is an
 // error_code plus text. Threading: the connection's executor only.
-// Standards: RFC 3207, RFC 6066 §3 (SNI), RFC 6125 (name checks), RFC 8996, RFC 7672 §3 (DANE).
+// Standards: RFC 3207, RFC 6066 §3 (SNI), RFC 6125 (name checks), RFC 8996, RFC 7672 §3 (DANE),
+// RFC 8461 §4.2 (MTA-STS certificate checks).
 #include "relay/client/client_stream.hpp"
 
 #include <openssl/err.h>
@@ -43,6 +44,15 @@ std::string enable_dane(SSL* ssl, const TlsClientOptions& options) {
   return taken > 0 ? "" : "no TLSA record OpenSSL can use";
 }
 
+routing::CertificateProblem certificate_problem_of(long verify_result) noexcept {
+  switch (verify_result) {
+    case X509_V_OK: return routing::CertificateProblem::none;
+    case X509_V_ERR_HOSTNAME_MISMATCH: return routing::CertificateProblem::host_mismatch;
+    case X509_V_ERR_CERT_HAS_EXPIRED: return routing::CertificateProblem::expired;
+    default: return routing::CertificateProblem::untrusted;
+  }
+}
+
 }  // namespace
 
 asio::awaitable<boost::system::error_code> ClientStream::start_tls(const TlsClientOptions& options,
@@ -59,6 +69,12 @@ asio::awaitable<boost::system::error_code> ClientStream::start_tls(const TlsClie
     // for a certificate the records do not match.
     context_->set_verify_mode(ssl::verify_peer, ec);
     if (!ec && SSL_CTX_dane_enable(context_->native_handle()) <= 0) ec = asio::error::invalid_argument;
+  } else if (options.webpki) {
+    // The system store and the administrator's extra anchors together; under testing
+    // OpenSSL still verifies and records the result, it only does not abort on it.
+    context_->set_verify_mode(options.webpki_enforce ? ssl::verify_peer : ssl::verify_none, ec);
+    if (!ec) context_->set_default_verify_paths(ec);
+    if (!ec && !options.ca_file.empty()) context_->load_verify_file(options.ca_file, ec);
   } else if (options.verify) {
     context_->set_verify_mode(ssl::verify_peer, ec);
     if (!ec) {
@@ -86,6 +102,10 @@ asio::awaitable<boost::system::error_code> ClientStream::start_tls(const TlsClie
     // SNI carries names only, never IP literals (RFC 6066 §3).
     SSL_set_tlsext_host_name(tls_->native_handle(), options.server_name.c_str());
   }
+  if (options.webpki && !dane) {
+    SSL_set_hostflags(tls_->native_handle(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    SSL_set1_host(tls_->native_handle(), options.server_name.c_str());
+  }
   if (dane) {
     if (const auto why = enable_dane(tls_->native_handle(), options); !why.empty()) {
       error = "DANE set-up: " + why;
@@ -96,8 +116,13 @@ asio::awaitable<boost::system::error_code> ClientStream::start_tls(const TlsClie
   if (hec) {
     error = "TLS handshake: " + hec.message();
     if (const long verify = SSL_get_verify_result(tls_->native_handle());
-        (options.verify || dane) && verify != X509_V_OK)
+        (options.verify || dane || options.webpki) && verify != X509_V_OK)
       error += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
+  }
+  if (options.verify || dane || options.webpki) {
+    const long verify = SSL_get_verify_result(tls_->native_handle());
+    certificate_problem_ = certificate_problem_of(verify);
+    webpki_verified_ = !hec && options.webpki && !dane && verify == X509_V_OK;
   }
   dane_authenticated_ = !hec && dane && SSL_get0_dane_authority(tls_->native_handle(), nullptr, nullptr) >= 0;
   co_return hec;

@@ -45,8 +45,15 @@ SmtpClient::SmtpClient(asio::any_io_executor executor, ClientSettings settings)
 std::string_view SmtpClient::tls_mode() const noexcept {
   if (!stream_.tls_active()) return "none";
   if (stream_.dane_authenticated()) return "dane";
+  if (stream_.webpki_verified()) return "mta-sts";
   if (settings_.tls == conf::TlsPolicy::verify) return "verified";
   return "opportunistic";
+}
+
+routing::TlsFailure SmtpClient::sts_failure() const noexcept {
+  if (settings_.sts == ClientSettings::Sts::off || stream_.webpki_verified()) return routing::TlsFailure::none;
+  return routing::classify_session_failure(stream_.tls_active() || capabilities_.starttls,
+                                           stream_.certificate_problem());
 }
 
 std::string SmtpClient::remote() const {
@@ -166,6 +173,11 @@ asio::awaitable<Transcript> SmtpClient::connect(const std::vector<tcp::endpoint>
       usable_ = false;
       co_return with_fault({FaultKind::tls_failed, Stage::starttls,
                             "STARTTLS not offered, but the host's TLSA records (DANE) require TLS"});
+    } else if (settings_.sts == ClientSettings::Sts::verify) {
+      // RFC 8461 §4.2: the policy requires TLS; a missing STARTTLS may be stripped.
+      usable_ = false;
+      co_return with_fault({FaultKind::tls_failed, Stage::starttls,
+                            "STARTTLS not offered, but the domain's MTA-STS policy requires TLS"});
     } else if (must) {
       // Nothing has been sent but EHLO: failing here is what keeps mail off plaintext.
       usable_ = false;
@@ -220,7 +232,10 @@ asio::awaitable<Transcript> SmtpClient::start_tls() {
                            .cert_file = settings_.tls_cert_file,
                            .key_file = settings_.tls_key_file,
                            .dane_records = settings_.dane_records,
-                           .dane_names = settings_.dane_names};
+                           .dane_names = settings_.dane_names,
+                           .webpki = settings_.sts != ClientSettings::Sts::off,
+                           .webpki_enforce = settings_.sts == ClientSettings::Sts::verify};
+  if (options.webpki) options.ca_file = settings_.sts_ca_file;
   std::string error;
   deadline_.arm(settings_.command_timeout);
   const auto ec = co_await stream_.start_tls(options, error);

@@ -80,8 +80,12 @@ class SmtpClient {
 
   /// What protected the session, for logs: "none" (plaintext), "opportunistic" (TLS
   /// without authentication), "verified" (tls = "verify": chain and name checked) or
-  /// "dane" (the certificate matched the MX host's TLSA records, RFC 7672).
+  /// "dane" (the certificate matched the MX host's TLSA records, RFC 7672) or "mta-sts"
+  /// (chain and MX host name checked under the domain's MTA-STS policy, RFC 8461).
   std::string_view tls_mode() const noexcept;
+  /// Under MTA-STS (ClientSettings::sts), what failed, as an RFC 8460 result type (none:
+  /// the session was verified, or not yet tried): for logs and TLS reporting.
+  routing::TlsFailure sts_failure() const noexcept;
 
   /// Runs one mail transaction. After a transaction that did not complete (MAIL or all
   /// RCPT refused) the session is reset with RSET so the connection stays reusable.

@@ -8,6 +8,7 @@
 // delivery and the scanner live in the delivery_engine_*.cpp files beside it.
 #include "relay/delivery/delivery_engine.hpp"
 
+#include <filesystem>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -77,6 +78,9 @@ DeliveryEngine::DeliveryEngine(asio::io_context& io, const conf::Config& config,
       hops_(config.hops.size()),
       scan_timer_(io),
       resolver_(std::make_unique<routing::DnsResolver>(io.get_executor(), config.dns)),
+      mta_sts_(std::make_unique<routing::MtaStsSource>(
+          io.get_executor(), *resolver_, (std::filesystem::path(config.relay.state_dir) / "mta-sts").string(),
+          routing::StsFetchOptions{.ca_file = config.mta_sts.ca_file})),
       hop_counters_(config.hops.size()),
       hop_failures_(config.hops.size()) {
   init_limits();

@@ -42,6 +42,7 @@
 #include "queue/spool.hpp"
 #include "queue/retry_schedule.hpp"
 #include "routing/dns_resolver.hpp"
+#include "routing/mta_sts_source.hpp"
 #include "relay/client/client_stream.hpp"
 #include "relay/client/ehlo_capabilities.hpp"
 #include "relay/client/judge.hpp"
@@ -309,6 +310,7 @@ class DeliveryEngine {
   std::minstd_rand jitter_rng_{std::random_device{}()};
   const health::SnapshotBox* probes_ = nullptr;
   std::unique_ptr<routing::DnsResolver> resolver_;
+  std::unique_ptr<routing::MtaStsSource> mta_sts_;       // MTA-STS policies (auto, mta-sts hops)
   std::vector<bool> route_has_mx_;                      // per route index
   std::set<std::pair<queue::MessageId, std::int32_t>> delay_notified_;  // this run; the queue keeps it (v4)
   std::array<DirectionCounters, 2> by_direction_{};

@@ -7,6 +7,9 @@
 // DANE (RFC 7672): with tls = "dane" or "auto" and [dns] dnssec, each host's TLSA
 // records are looked up once its MX and address answers proved DNSSEC-validated, and
 // routing/dane_policy decides whether the session must match them or the host is skipped.
+// MTA-STS (RFC 8461): with tls = "mta-sts" or "auto", the recipient domain's policy
+// (routing/mta_sts_source, once per attempt) decides per host without DANE whether the
+// host may be used and whether its certificate must be verified; DANE wins (RFC 8461 §2).
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
@@ -14,6 +17,7 @@
 #include "relay/delivery/delivery_engine.hpp"
 #include "relay/delivery/delivery_engine_internal.hpp"
 #include "routing/dane_policy.hpp"
+#include "routing/mta_sts_policy.hpp"
 #include "routing/mx_order.hpp"
 #include "relay/smtp/require_tls.hpp"
 
@@ -64,9 +68,12 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
   std::string failure = reply_line(ReplyId::hop_dns_failure, job.domain + ": no usable MX host");
   // REQUIRETLS (RFC 8689 §4.2.1): a host that cannot carry the message is left for the
   // next; when every host reached refused it so and none failed in a way that may pass,
-  // the message is not sent to the domain at all (§5). "TLS-Required: No" waives DANE.
+  // the message is not sent to the domain at all (§5). "TLS-Required: No" waives DANE and MTA-STS.
   bool may_pass_later = false;
   const bool waived = tls_optional(job.message->queued.mail_parameters);
+  routing::StsResolution sts_policy;
+  if (!waived && (hop_config.tls == conf::TlsPolicy::automatic || hop_config.tls == conf::TlsPolicy::mta_sts))
+    sts_policy = co_await mta_sts_->policy_for(job.domain);
   for (std::size_t i = 0; i < hosts; ++i) {
     const std::string& host = plan.hosts[i];
     auto addresses = co_await resolver_->address_answer(host);
@@ -86,6 +93,18 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
       may_pass_later = true;
       continue;
     }
+    // RFC 8461 §2: a host DANE authenticates is not subject to MTA-STS.
+    // "TLS-Required: No" waives it like DANE (RFC 8689 §5).
+    const routing::StsVerdict sts = waived || dane.kind == routing::DaneVerdict::Kind::authenticate
+                                        ? routing::StsVerdict{}
+                                        : routing::decide_sts(hop_config.tls, sts_policy, host);
+    if (sts.kind == routing::StsVerdict::Kind::skip || sts.kind == routing::StsVerdict::Kind::defer) {
+      failure = reply_line(ReplyId::hop_sts_unmet, host + ": " + sts.why);
+      spdlog::info("qid={} domain={} mx={} skipped: {} tls_failure={}", qid, job.domain, host, failure,
+                   routing::to_string(sts.failure));
+      may_pass_later = true;
+      continue;
+    }
     std::vector<asio::ip::tcp::endpoint> endpoints;
     for (const auto& address : addresses->addresses) endpoints.emplace_back(address, hop_config.port);
     ClientSettings settings = client_settings(config_, hop_config, host);
@@ -94,6 +113,10 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
     } else if (dane.kind == routing::DaneVerdict::Kind::authenticate) {
       settings.dane_records = dane.records;
       settings.dane_names = {job.domain};  // RFC 7672 §3.2.2: the next-hop domain too
+    } else if (sts.kind == routing::StsVerdict::Kind::verify || sts.kind == routing::StsVerdict::Kind::report) {
+      settings.sts = sts.kind == routing::StsVerdict::Kind::verify ? ClientSettings::Sts::verify
+                                                                   : ClientSettings::Sts::report;
+      settings.sts_ca_file = config_.mta_sts.ca_file;
     }
     SmtpClient client(io_.get_executor(), std::move(settings));
     Transcript opened = co_await client.connect(endpoints);
@@ -102,7 +125,10 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
       const Verdict refused = judge(opened, 0, false);
       hop_counters_[hop].count_attempt(refused.failure_class);
       failure = refused.why;
-      spdlog::info("qid={} domain={} mx={} failed: {}", qid, job.domain, host, failure);
+      // Under MTA-STS the RFC 8460 result type goes along, for TLS reporting.
+      const routing::TlsFailure sts_failed = client.sts_failure();
+      spdlog::info("qid={} domain={} mx={} failed: {}{}{}", qid, job.domain, host, failure,
+                   sts_failed == routing::TlsFailure::none ? "" : " tls_failure=", routing::to_string(sts_failed));
       co_await client.quit();
       may_pass_later = true;
       continue;
@@ -118,6 +144,12 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
     }
     const std::string address = client.remote();
     const std::string_view tls = client.tls_mode();
+    if (sts.kind == routing::StsVerdict::Kind::report && (sts.failure != routing::TlsFailure::none || tls != "mta-sts")) {
+      // Policy mode testing (RFC 8461 §5): delivered anyway; the failure is only reported.
+      const auto why = sts.failure != routing::TlsFailure::none ? sts.failure : client.sts_failure();
+      spdlog::info("qid={} domain={} mx={} MTA-STS testing: validation failed, delivering anyway tls_failure={}",
+                   qid, job.domain, host, routing::to_string(why));
+    }
     const Transcript transcript = co_await transact(client, hop, job);
     co_await client.quit();
     Job next = job;

@@ -82,6 +82,7 @@ enum class ReplyId : std::uint8_t {
   hop_timeout,                 // 451 4.4.2 {detail}
   hop_tls_failed,              // 451 4.7.5 {detail}
   hop_dane_unmet,              // 451 4.7.5 {detail} (RFC 7672: DANE required, cannot be met)
+  hop_sts_unmet,               // 451 4.7.5 {detail} (RFC 8461: MTA-STS policy cannot be met)
   hop_protocol_error,          // 451 4.5.0 {detail}
   hop_dns_failure,             // 451 4.4.3 {detail}
   no_healthy_hop,              // 451 4.4.1

@@ -235,6 +235,7 @@ std::map<std::string, UnknownKeyCase> unknown_key_cases() {
         "route[0].hops[0].zz_unknown"}},
       {"dns", {with_base("[dns]\n" + u + "\n"), "dns.zz_unknown"}},
       {"bounce", {with_base("[bounce]\n" + u + "\n"), "bounce.zz_unknown"}},
+      {"mta_sts", {with_base("[mta_sts]\n" + u + "\n"), "mta_sts.zz_unknown"}},
       {"admin", {with_base("[admin]\nlisten = \"127.0.0.1:8025\"\n" + u + "\n"), "admin.zz_unknown"}},
       {"tracking", {with_base("[tracking]\n" + u + "\n"), "tracking.zz_unknown"}},
       {"dkim", {with_base(dkim_table() + u + "\n"), "dkim.d.zz_unknown"}},

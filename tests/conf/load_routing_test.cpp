@@ -73,7 +73,7 @@ lifetime = "12h"
   EXPECT_TRUE(c.find_hop("direct")->mx);
   EXPECT_EQ(c.find_hop("direct")->tls, TlsPolicy::none);
   EXPECT_TRUE(c.find_hop("mxhost")->mx);
-  EXPECT_EQ(c.find_hop("mxhost")->tls, TlsPolicy::opportunistic);  // the default
+  EXPECT_EQ(c.find_hop("mxhost")->tls, TlsPolicy::automatic);  // the default of MX hops (DANE, MTA-STS)
   ASSERT_EQ(c.routes.size(), 1u);
   EXPECT_EQ(c.routes[0].balance, RouteConfig::Balance::least_outstanding);
   EXPECT_EQ(c.routes[0].when_all_down, RouteConfig::WhenAllDown::try_anyway);
@@ -165,8 +165,38 @@ tls = "auto"
   auto without = load_string(std::string(base) + without_dane, "t.toml");
   ASSERT_TRUE(without) << problems(without);
   EXPECT_FALSE((*without)->dns.dnssec);
-  EXPECT_EQ((*without)->find_hop("mxhost")->tls, TlsPolicy::opportunistic);
-  EXPECT_EQ((*without)->find_hop("forced")->tls, TlsPolicy::automatic);  // accepted; no TLSA is looked up
+  // auto is the MX default without dnssec too: MTA-STS needs no DNSSEC (no TLSA is looked up).
+  EXPECT_EQ((*without)->find_hop("mxhost")->tls, TlsPolicy::automatic);
+  EXPECT_EQ((*without)->find_hop("forced")->tls, TlsPolicy::automatic);
+  EXPECT_EQ((*without)->find_hop("plain")->tls, TlsPolicy::opportunistic);  // explicit values stay
+  EXPECT_EQ((*without)->find_hop("smart")->tls, TlsPolicy::automatic);      // accepted on a smart host
+}
+
+TEST(LoadRouting, MtaStsPolicyAndCaFile) {
+  const std::string hops = R"(
+[hop.sts]
+type = "mx"
+tls = "mta-sts"
+)";
+  const auto dir = std::filesystem::temp_directory_path() / ("mta-sts-ca-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "ca.pem") << "not checked at load\n";
+  auto loaded = load_string(std::string(base) + hops + "[mta_sts]\nca_file = \"" + (dir / "ca.pem").string() + "\"\n",
+                            "t.toml");
+  ASSERT_TRUE(loaded) << problems(loaded);
+  EXPECT_EQ((*loaded)->find_hop("sts")->tls, TlsPolicy::mta_sts);
+  EXPECT_EQ((*loaded)->mta_sts.ca_file, (dir / "ca.pem").string());
+  EXPECT_STREQ(to_string(TlsPolicy::mta_sts), "mta-sts");
+
+  auto missing = load_string(std::string(base) + "[mta_sts]\nca_file = \"/nonexistent/ca.pem\"\n", "t.toml");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(problems(missing).find("mta_sts.ca_file"), std::string::npos) << problems(missing);
+  EXPECT_NE(problems(missing).find("t.toml:"), std::string::npos) << problems(missing);
+
+  auto smart = load_string(std::string(base) + "[hop.s]\nhost = \"smtp.example\"\ntls = \"mta-sts\"\n", "t.toml");
+  ASSERT_FALSE(smart);
+  EXPECT_NE(problems(smart).find("hop.s.tls"), std::string::npos) << problems(smart);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

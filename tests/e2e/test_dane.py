@@ -36,8 +36,9 @@ def openssl(*args: str, stdin: bytes = b"") -> bytes:
                           timeout=60).stdout
 
 
-def make_ca_and_leaf(directory: Path, leaf_name: str):
-    """A test CA and a leaf certificate for `leaf_name` it signs. Returns (chain, key, ca)."""
+def make_ca_and_leaf(directory: Path, leaf_name: str, *more_names: str):
+    """A test CA and a leaf certificate for `leaf_name` (and `more_names`) it signs.
+    Returns (chain, key, ca, leaf)."""
     ca, ca_key = directory / "ca.pem", directory / "ca-key.pem"
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=DANE test CA",
             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign",
@@ -46,7 +47,8 @@ def make_ca_and_leaf(directory: Path, leaf_name: str):
     openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={leaf_name}",
             "-keyout", str(key), "-out", str(csr))
     ext = directory / "leaf.ext"
-    ext.write_text(f"subjectAltName=DNS:{leaf_name}\nbasicConstraints=CA:FALSE\n")
+    names = ",".join(f"DNS:{name}" for name in (leaf_name, *more_names))
+    ext.write_text(f"subjectAltName={names}\nbasicConstraints=CA:FALSE\n")
     openssl("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
             "-days", "2", "-extfile", str(ext), "-out", str(leaf))
     chain = directory / "chain.pem"
@@ -63,6 +65,18 @@ def spki_sha256(cert: Path) -> str:
 def cert_sha256(cert: Path) -> str:
     """TLSA selector 0 (the whole certificate), matching type 1 (SHA2-256)."""
     return hashlib.sha256(openssl("x509", "-in", str(cert), "-outform", "DER")).hexdigest()
+
+
+def mx_route(name: str, domains: str, hop: str) -> str:
+    """An outbound [[route]] of `domains` (TOML array text) to the one hop `hop`."""
+    return "\n".join(["[[route]]", f'name = "{name}"', 'direction = "outbound"',
+                      f"domains = {domains}", f'hops = [ {{ hop = "{hop}" }} ]', ""])
+
+
+def mx_hop(name: str, port: int, tls=None) -> str:
+    """A type = "mx" [hop.NAME] reaching the MX hosts on `port`, with `tls` when given."""
+    lines = [f"[hop.{name}]", 'type = "mx"', f"port = {port}", 'connect_timeout = "5s"']
+    return "\n".join(lines + ([f'tls = "{tls}"'] if tls else []) + [""])
 
 
 class DaneTest(E2ETestCase):
@@ -107,14 +121,7 @@ class DaneTest(E2ETestCase):
                              servfail=(f"_{tls_port}._tcp.mx.bogus.example",)).start()
         self.addCleanup(self.dns.stop)
 
-        def route(name, domains, hop):
-            return "\n".join(["[[route]]", f'name = "{name}"', 'direction = "outbound"',
-                              f"domains = {domains}", f'hops = [ {{ hop = "{hop}" }} ]', ""])
-
-        def hop(name, port, tls=None):
-            lines = [f"[hop.{name}]", 'type = "mx"', f"port = {port}", 'connect_timeout = "5s"']
-            return "\n".join(lines + ([f'tls = "{tls}"'] if tls else []) + [""])
-
+        route, hop = mx_route, mx_hop
         self.cfg, path = self.make_config(
             [Hop("hub", self.hub.port)], [Hop("smarthost", self.hub.port)],
             extra_routes=route("auto", '["ee.example", "upstream.dane.example", "mismatch.example", '
