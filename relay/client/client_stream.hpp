@@ -25,15 +25,10 @@
 #include <tuple>
 #include <vector>
 
+#include "relay/tls_used.hpp"
 #include "routing/dns_message.hpp"
 
 namespace relay {
-
-/// The TLS a session negotiated, for the tracking records; both "" without TLS.
-struct TlsUsed {
-  std::string protocol;  // "TLSv1.3"
-  std::string cipher;    // "TLS_AES_256_GCM_SHA384"
-};
 
 struct TlsClientOptions {
   bool verify = false;        // chain + name
@@ -57,7 +52,8 @@ class ClientStream {
   bool tls_active() const noexcept { return tls_.has_value(); }
   /// Whether the handshake was authenticated by a TLSA record (OpenSSL's DANE authority).
   bool dane_authenticated() const noexcept { return dane_authenticated_; }
-  /// What start_tls() negotiated; empty without TLS.
+  /// What start_tls() negotiated (protocol and cipher; the kind is SmtpClient's to say);
+  /// empty without TLS.
   TlsUsed tls_used() const;
 
   /// TLS client handshake on the connected socket. On failure `error` describes it and

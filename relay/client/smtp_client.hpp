@@ -73,14 +73,15 @@ class SmtpClient {
 
   /// Whether the session runs over TLS.
   bool tls_active() const noexcept { return stream_.tls_active(); }
-  /// The TLS version and cipher negotiated ("TLSv1.3", "TLS_AES_256_GCM_SHA384"); empty
-  /// without TLS.
-  TlsUsed tls_used() const { return stream_.tls_used(); }
+  /// What protected the session and the TLS version and cipher negotiated ("TLSv1.3",
+  /// "TLS_AES_256_GCM_SHA384"; both empty without TLS).
+  TlsUsed tls_used() const;
 
-  /// What protected the session, for logs: "none" (plaintext), "opportunistic" (TLS
-  /// without authentication), "verified" (tls = "verify": chain and name checked) or
-  /// "dane" (the certificate matched the MX host's TLSA records, RFC 7672).
-  std::string_view tls_mode() const noexcept;
+  /// What protected the session (relay/tls_used): none (plaintext), opportunistic (TLS
+  /// without authentication), verified (tls = "verify": chain and name checked) or dane
+  /// (the certificate matched the host's TLSA records, RFC 7672).
+  TlsKind tls_kind() const noexcept;
+  std::string_view tls_mode() const noexcept { return to_string(tls_kind()); }
 
   /// Runs one mail transaction. After a transaction that did not complete (MAIL or all
   /// RCPT refused) the session is reset with RSET so the connection stays reusable.

@@ -61,8 +61,10 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
   constexpr std::size_t max_mx_hosts = 10;
   const std::size_t hosts = std::min(plan.hosts.size(), max_mx_hosts);
   std::string failure = reply_line(ReplyId::hop_dns_failure, job.domain + ": no usable MX host");
+  std::optional<TlsUsed> last_tls;  // the session that gave `failure`, if one was opened
   for (std::size_t i = 0; i < hosts; ++i) {
     const std::string& host = plan.hosts[i];
+    last_tls.reset();
     auto addresses = co_await resolver_->address_answer(host);
     if (!addresses) {
       failure = reply_line(ReplyId::hop_dns_failure, addresses.error().text);
@@ -75,6 +77,7 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
     if (dane.kind == routing::DaneVerdict::Kind::defer) {
       // Nothing is sent to this host: the next one may be fine, else the job waits.
       failure = reply_line(ReplyId::hop_dane_unmet, host + ": " + dane.why);
+      hop_counters_[hop].count_tls_failed();
       spdlog::info("qid={} domain={} mx={} skipped: {}", qid, job.domain, host, failure);
       continue;
     }
@@ -91,6 +94,7 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
       if (opened.fault) opened.fault->text = host + ": " + opened.fault->text;
       const Verdict refused = judge(opened, 0, false);
       hop_counters_[hop].count_attempt(refused.failure_class);
+      if (opened.fault && opened.fault->kind == FaultKind::tls_failed) hop_counters_[hop].count_tls_failed();
       failure = refused.why;
       spdlog::info("qid={} domain={} mx={} failed: {}", qid, job.domain, host, failure);
       co_await client.quit();
@@ -101,7 +105,7 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
       co_return Work{{}, {std::move(*refused)}};
     }
     const std::string address = client.remote();
-    const std::string_view tls = client.tls_mode();
+    job.last_tls = client.tls_used();
     const Transcript transcript = co_await transact(client, hop, job);
     co_await client.quit();
     Job next = job;
@@ -110,13 +114,14 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
     if (verdict.hop_failed) {
       hop_counters_[hop].count_attempt(verdict.failure_class);  // apply_verdict counts the others
       failure = verdict.why;  // this host failed: the next one gets the job
+      last_tls = job.last_tls;
       continue;
     }
-    co_return apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn, address, tls);
+    co_return apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn, address);
   }
   job.last_failure = failure;
   job.last_hop = hop;
-  job.last_tls = {};
+  job.last_tls = last_tls;
   job.tried.push_back(hop);
   co_return Work{{std::move(job)}, {}};  // another hop of the route, or defer with the last failure
 }
