@@ -1,8 +1,10 @@
 // relay/delivery/delivery_engine_pool.cpp — the delivery engine's connection pools.
 //
-// Owns: per smart-host hop, opening connections up to the hop's cap, handing queued jobs
-// to idle connections, moving waiting work off a hop that became unusable, and charging
-// a hop that failed (passive ejection) so its waiting work goes elsewhere.
+// Owns: per smart-host hop, opening connections up to the hop's cap (authenticated by the
+// host's own TLSA records when its tls policy is "dane" or "auto" and routing/dane_policy
+// says so, RFC 7672 §2.2.2), handing queued jobs to idle connections, moving waiting work
+// off a hop that became unusable, and charging a hop that failed (passive ejection) so
+// its waiting work goes elsewhere.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
