@@ -9,7 +9,7 @@ CIPHER" on both attempts in `hubrelay queue show` (text and --json) and in the l
 hubrelay_tls_deliveries_total counts those transactions under result "dane"; `route
 explain` shows the MX host and the smart host as DANE; a smart host with its own TLSA
 records is delivered to over DANE; the MX host's TLSA answer is asked once for both
-attempts (cached for its TTL).
+attempts (cached for its TTL); a TLSA mismatch counts under result "failed".
 Never: asserts timing; waits are bounded.
 Standards: RFC 7672 §2.2.2, §3.1.
 """
@@ -43,7 +43,10 @@ class TlsReportingTest(E2ETestCase):
         ee = (3, 1, 1, spki_sha256(leaf))
         zone = {"ee.example": {"MX": [(10, "mx.ee.example")]}, "mx.ee.example": {"A": ["127.0.0.1"]},
                 f"_{port}._tcp.mx.ee.example": {"TLSA": [ee]},
-                SMART_HOST: {"A": ["127.0.0.1"]}, f"_{port}._tcp.{SMART_HOST}": {"TLSA": [ee]}}
+                SMART_HOST: {"A": ["127.0.0.1"]}, f"_{port}._tcp.{SMART_HOST}": {"TLSA": [ee]},
+                "mismatch.example": {"MX": [(10, "mx.mismatch.example")]},
+                "mx.mismatch.example": {"A": ["127.0.0.1"]},
+                f"_{port}._tcp.mx.mismatch.example": {"TLSA": [(3, 1, 1, "00" * 32)]}}
         self.dns = DnsServer(zone, authentic=tuple(zone)).start()
         self.addCleanup(self.dns.stop)
         self.admin_port = free_port("127.0.0.1")
@@ -54,7 +57,7 @@ class TlsReportingTest(E2ETestCase):
 
         self.cfg, self.path = self.make_config(
             [Hop("hub", self.hub.port)], [Hop("smarthost", self.hub.port)],
-            extra_routes=route("auto", '["ee.example"]', "direct") + route("smart", '["viasmart.example"]', "smartdane"),
+            extra_routes=route("auto", '["ee.example", "mismatch.example"]', "direct") + route("smart", '["viasmart.example"]', "smartdane"),
             extra_sections="\n".join([
                 "[hop.direct]", 'type = "mx"', f"port = {port}", 'connect_timeout = "5s"',
                 "[hop.smartdane]", f'host = "{SMART_HOST}"', f"port = {port}", 'tls = "dane"',
@@ -95,6 +98,15 @@ class TlsReportingTest(E2ETestCase):
         self.assertEqual(metrics['hubrelay_tls_deliveries_total{hop="direct",policy="auto",result="none"}'], 0)
         # Two attempts, one TLSA question: the answer is kept for its TTL (300 s here).
         self.assertEqual(self.dns.count(f"_{self.sink.port}._tcp.mx.ee.example", "TLSA"), 1)
+
+    def test_a_tlsa_mismatch_counts_as_failed(self):
+        self.send("x@mismatch.example")
+        wait_for(lambda: "no matching DANE TLSA records" in self.relay.log_text(), WAIT, "the DANE failure")
+        failed = 'hubrelay_tls_deliveries_total{hop="direct",policy="auto",result="failed"}'
+        wait_for(lambda: fetch_metrics(self.admin_port).get(failed, 0) >= 1, WAIT, "the failed count")
+        metrics = fetch_metrics(self.admin_port)
+        self.assertEqual(metrics['hubrelay_tls_deliveries_total{hop="direct",policy="auto",result="dane"}'], 0)
+        self.assertEqual(self.sink.messages(), [], "mail went out anyway")
 
     def test_route_explain_shows_the_mx_hosts_tlsa_state(self):
         r = run_cli(["route", "explain", "a@ee.example", "--config", str(self.path)])
