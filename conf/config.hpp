@@ -253,7 +253,34 @@ struct RouteConfig {
   WhenAllDown when_all_down = WhenAllDown::queue;
 };
 
+/// Where the queue lives: the embedded SQLite database in state_dir (one node), or a
+/// PostgreSQL database shared by several nodes (docs/scale-out.md).
+enum class QueueBackend : std::uint8_t { sqlite, postgresql };
+
+constexpr const char* to_string(QueueBackend b) noexcept {
+  switch (b) {
+    case QueueBackend::sqlite: return "sqlite";
+    case QueueBackend::postgresql: return "postgresql";
+  }
+  return "?";
+}
+
 struct QueueConfig {
+  QueueBackend backend = QueueBackend::sqlite;
+  int backend_line = 0;                            // of the backend key, for diagnostics
+  /// This node's name: it labels logs, /metrics and the status page, and owns the leases
+  /// of the messages it delivers from a shared queue. Default: the system host name.
+  std::string node;
+  int node_line = 0;                               // 0: the default was taken
+  // [queue.postgresql]. The conninfo file's text is read at load and on every reload; it
+  // may hold a password, so it is never logged nor echoed in a diagnostic.
+  std::string pg_conninfo_file;                    // resolved path; empty: no [queue.postgresql]
+  int pg_conninfo_file_line = 0;
+  std::string pg_conninfo;                         // the file's text (libpq key=value or URI)
+  Seconds pg_connect_timeout{5};                   // per host tried, libpq connect_timeout
+  /// A message taken for delivery is leased to this node for this long and the lease is
+  /// renewed while it is worked on; a dead node's messages go to another after it ran out.
+  Seconds pg_lease_time{120};
   std::chrono::hours lifetime{48};
   /// Delay before retry N (1-based); the last entry repeats. Modelled on Exchange:
   /// quick retries first, then growing intervals.

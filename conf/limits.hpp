@@ -55,6 +55,16 @@ inline constexpr Limit queue_group_commit_max_batch{"queue.group_commit_max_batc
                                                     LimitKind::integer, 1, 100'000};
 inline constexpr Limit queue_inline_body_max{"queue.inline_body_max", LimitKind::integer, 0, 16 * 1024 * 1024};
 inline constexpr Limit queue_body_sync_threads{"queue.body_sync_threads", LimitKind::integer, 1, 64};
+// [queue.postgresql]. libpq waits forever without a connect timeout; a lease shorter than
+// a slow delivery (data_timeout) would only be renewed more often, not broken.
+inline constexpr Limit queue_pg_connect_timeout{"queue.postgresql.connect_timeout", LimitKind::duration,
+                                                ms(seconds{1}), ms(minutes{5})};
+inline constexpr Limit queue_pg_lease_time{"queue.postgresql.lease_time", LimitKind::duration,
+                                           ms(seconds{30}), ms(hours{1})};
+/// A node name ([queue] node): a host name's characters, at most this long.
+inline constexpr std::size_t queue_node_max_length = 63;
+/// The conninfo file ([queue.postgresql] conninfo_file): a few lines in practice.
+inline constexpr std::size_t queue_pg_conninfo_max_bytes = 64 * 1024;
 
 // [delivery]. Client-side timeouts: RFC 5321 §4.5.3.2 recommends 5 minutes per command and
 // 10 after the final dot; we allow shorter (LAN smart hosts) and longer (slow filters).
@@ -164,6 +174,8 @@ inline constexpr std::array all{
     &queue_group_commit_max_batch,
     &queue_inline_body_max,
     &queue_body_sync_threads,
+    &queue_pg_connect_timeout,
+    &queue_pg_lease_time,
     &delivery_connect_timeout,
     &delivery_command_timeout,
     &delivery_data_timeout,

@@ -5,8 +5,8 @@
 // exist and the order they are read in: policies, paths and hops before the listeners and
 // routes that refer to them), and the list of every key table (conf/key_tables.hpp).
 // Each section's keys are read by its own file through conf/reader.hpp: load_service.cpp
-// ([relay] [log] [queue] [delivery] [dns] [bounce] [admin]), load_listener.cpp,
-// load_policy.cpp with load_verification.cpp and load_policy_rules.cpp, load_milter.cpp,
+// ([relay] [log] [queue] [delivery] [dns] [bounce] [admin]), load_queue_backend.cpp ([queue]
+// backend and node, [queue.postgresql]), load_listener.cpp, load_policy.cpp with load_verification.cpp and load_policy_rules.cpp, load_milter.cpp,
 // load_hop_route.cpp, load_health.cpp, load_dkim.cpp, load_tracking.cpp. Single values are
 // judged by conf/value_syntax.cpp.
 // Errors: a Diagnostic per problem, with file, line and dotted key ("listener[1].bind[0]"),
@@ -42,7 +42,7 @@ const Keys<Config>& top_keys() {
   static const Keys<Config> keys{
       {"relay", Need::always, read_relay},
       {"log", Need::optional, table_into(&Config::log, log_keys)},
-      {"queue", Need::optional, table_into(&Config::queue, queue_keys)},
+      {"queue", Need::always, read_queue},
       {"delivery", Need::optional, table_into(&Config::delivery, delivery_keys)},
       {"policy", Need::optional, named_tables_into(&Config::policies, policy_keys)},
       {"path", Need::optional, named_tables_into(&Config::paths, path_keys)},
@@ -116,6 +116,7 @@ std::vector<KeyTable> key_tables() {
       key_table("relay", relay_keys()),
       key_table("log", log_keys()),
       key_table("queue", queue_keys()),
+      queue_postgresql_key_table(),
       key_table("delivery", delivery_keys()),
       key_table("policy", policy_keys()),
       key_table("policy.dnsbl[]", dnsbl_zone_keys()),

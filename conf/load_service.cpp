@@ -9,14 +9,11 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cerrno>
-#include <cstring>
 #include <expected>
-#include <fstream>
-#include <sys/stat.h>
 
 #include "conf/reader.hpp"
 #include "conf/ascii.hpp"
+#include "conf/secret_file.hpp"
 
 namespace conf::reading {
 
@@ -103,7 +100,9 @@ const Keys<LogConfig>& log_keys() {
 
 // --- [queue] -------------------------------------------------------------------------------
 
-const Keys<QueueConfig>& queue_keys() {
+namespace {
+
+const Keys<QueueConfig>& queue_storage_keys() {
   static const Keys<QueueConfig> keys{
       {"lifetime", Need::optional,
        [](Loader& l, const Field& f, QueueConfig& queue) {
@@ -140,6 +139,15 @@ const Keys<QueueConfig>& queue_keys() {
        into_integer(&QueueConfig::body_sync_threads, limits::queue_body_sync_threads)},
       {"delay_notice", Need::optional, into_seconds(&QueueConfig::delay_notice, limits::queue_delay_notice)},
   };
+  return keys;
+}
+
+}  // namespace
+
+/// Where the queue lives comes first: the storage keys do not depend on it, the
+/// [queue.postgresql] table does (load_queue_backend.cpp).
+const Keys<QueueConfig>& queue_keys() {
+  static const Keys<QueueConfig> keys = concat({&queue_backend_keys(), &queue_storage_keys()});
   return keys;
 }
 
@@ -270,13 +278,9 @@ const Keys<BounceConfig>& bounce_keys() {
 // The bearer token from [admin] token_file: the file's first line, trimmed. The file must
 // not be readable by others (it grants changing the queue).
 static std::expected<std::string, std::string> read_token_file(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return std::unexpected("cannot read token file " + path + ": " + std::strerror(errno));
-  if ((st.st_mode & (S_IROTH | S_IWOTH)) != 0)
-    return std::unexpected("token file " + path + " is readable by others; chmod 600 (or 640 with the hubrelay group)");
-  std::ifstream in(path, std::ios::binary);
-  std::string token;
-  if (!in || !std::getline(in, token)) return std::unexpected("cannot read token file " + path);
+  auto text = read_secret_file(path, "token file", 64 * 1024);
+  if (!text) return text;
+  std::string token = text->substr(0, text->find('\n'));
   while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t')) token.pop_back();
   if (token.size() < 16) return std::unexpected("token file " + path + ": the token must be at least 16 characters");
   return token;

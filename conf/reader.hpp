@@ -368,6 +368,12 @@ const Keys<AdminConfig>& admin_keys();
 void read_relay(Loader& loader, const Field& f, Config& config);
 void read_admin(Loader& loader, const Field& f, Config& config);
 
+// conf/load_queue_backend.cpp: [queue] backend and node, [queue.postgresql]
+const Keys<QueueConfig>& queue_backend_keys();
+KeyTable queue_postgresql_key_table();
+/// [queue], or only the node's default name when the table is absent.
+void read_queue(Loader& loader, const Field& f, Config& config);
+
 // conf/load_tracking.cpp: [tracking]
 const Keys<TrackingConfig>& tracking_keys();
 void read_tracking(Loader& loader, const Field& f, Config& config);

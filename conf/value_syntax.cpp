@@ -224,6 +224,15 @@ bool is_name(std::string_view text) noexcept {
   return true;
 }
 
+bool is_node_name(std::string_view text) noexcept {
+  if (text.empty() || text.size() > limits::queue_node_max_length) return false;
+  if (!is_alpha(text.front()) && !is_digit(text.front())) return false;
+  for (const char c : text) {
+    if (!is_alpha(c) && !is_digit(c) && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
+
 bool is_hostname(std::string_view text) noexcept {
   if (text.empty() || text.size() > 253) return false;
   std::string_view last_label;

@@ -36,6 +36,10 @@ std::expected<void, InputProblem> check_input_shape(std::string_view text);
 /// Names of listeners, policies, hops and routes: 1..64 of [A-Za-z0-9_-].
 bool is_name(std::string_view text) noexcept;
 
+/// A node name ([queue] node): 1..63 of [A-Za-z0-9._-], starting with a letter or digit,
+/// so that a host name (short or fully qualified, up to 63 characters) is one.
+bool is_node_name(std::string_view text) noexcept;
+
 /// A DNS host name as RFC 1123 allows it: dot-separated labels of letters, digits and
 /// hyphens, 1..63 each, not starting or ending with '-', 253 characters at most, no
 /// trailing dot, and a last label that is not all digits (that would be an IPv4 address).

@@ -19,6 +19,7 @@ class QueueCategory final : public std::error_category {
       case errc::closed: return "queue is shutting down";
       case errc::not_found: return "no such message";
       case errc::internal: return "internal queue error";
+      case errc::unavailable: return "queue database server unavailable";
     }
     return "unknown queue error " + std::to_string(value);
   }

@@ -1,6 +1,6 @@
 // queue/errc.hpp — error codes of the queue, as a std::error_code category.
 //
-// Owns: the mapping of SQLite failures onto what the SMTP side must answer:
+// Owns: the mapping of SQLite (and PostgreSQL) failures onto what the SMTP side must answer:
 // storage_full → 452 4.3.1, everything else → 451 4.3.0. Performs no I/O.
 #pragma once
 
@@ -16,6 +16,7 @@ enum class errc {
   closed,             // the queue is shutting down
   not_found,          // no such message
   internal,           // anything else (a bug)
+  unavailable,        // a database server cannot be reached, or is read-only (a standby)
 };
 
 const std::error_category& queue_category() noexcept;

@@ -1,6 +1,7 @@
 // queue/message_queue.cpp — the queue thread: job queue, group commit, callbacks.
 //
-// One std::thread owns the SqliteStore. Calls become jobs in a mutex-protected deque.
+// One std::thread owns the store (SqliteStore, or PgStore for a queue nodes share).
+// Calls become jobs in a mutex-protected deque.
 // Each round the thread takes every waiting job (at most group_commit_max_batch commits;
 // the rest wait for the next round), runs them all inside one BEGIN IMMEDIATE ... COMMIT,
 // and only then invokes the callbacks. Jobs that arrive during the fsync form the next
@@ -88,6 +89,12 @@ struct ReleaseJob {
   std::size_t released = 0;
 };
 
+struct RenewJob {
+  UnixMillis until = 0;
+  MessageQueue::ReleaseDone done;
+  std::size_t renewed = 0;
+};
+
 using ReserveResult = std::expected<MessageId, std::error_code>;
 
 struct ReserveJob {
@@ -96,65 +103,73 @@ struct ReserveJob {
   MessageId first = 0;
 };
 
-using Job = std::variant<CommitJob, ClaimJob, RecordJob, NoticeJob, NextDueJob, RecoverJob, ReleaseJob, ReserveJob>;
+using Job = std::variant<CommitJob, ClaimJob, RecordJob, NoticeJob, NextDueJob, RecoverJob, ReleaseJob, ReserveJob,
+                         RenewJob>;
 
 // Ids per reserved block: one small transaction per thousand messages, and at most this
 // many ids skipped at a restart.
 constexpr std::int64_t id_block = 1024;
 
 // run(): the job's SQL inside the open transaction; an error dooms the transaction.
-std::error_code run(SqliteStore& store, CommitJob& job) {
+std::error_code run(QueueStore& store, CommitJob& job) {
   auto stored = store.insert(std::move(job.message), job.lease_until);
   if (!stored) return stored.error();
   job.stored = std::move(*stored);
   return {};
 }
 
-std::error_code run(SqliteStore& store, ClaimJob& job) {
+std::error_code run(QueueStore& store, ClaimJob& job) {
   auto claimed = store.claim_due(job.now, job.lease_until, job.limit);
   if (!claimed) return claimed.error();
   job.claimed = std::move(*claimed);
   return {};
 }
 
-std::error_code run(SqliteStore& store, RecordJob& job) {
+std::error_code run(QueueStore& store, RecordJob& job) {
   const std::error_code ec = store.record(job.outcomes, job.freed);
   job.result = ec == errc::not_found ? ec : std::error_code{};
   return ec == errc::not_found ? std::error_code{} : ec;
 }
 
-std::error_code run(SqliteStore& store, NoticeJob& job) {
+std::error_code run(QueueStore& store, NoticeJob& job) {
   auto stored = store.record_with_notice(job.outcomes, std::move(job.notice), job.lease_until, job.freed);
   if (!stored) return stored.error();
   job.stored = std::move(*stored);
   return {};
 }
 
-std::error_code run(SqliteStore& store, NextDueJob& job) {
+std::error_code run(QueueStore& store, NextDueJob& job) {
   auto due = store.next_due();
   if (!due) return due.error();
   job.due = *due;
   return {};
 }
 
-std::error_code run(SqliteStore& store, RecoverJob& job) {
+std::error_code run(QueueStore& store, RecoverJob& job) {
   auto pending = store.recover(job.now);
   if (!pending) return pending.error();
   job.pending = *pending;
   return {};
 }
 
-std::error_code run(SqliteStore& store, ReleaseJob& job) {
+std::error_code run(QueueStore& store, ReleaseJob& job) {
   auto released = store.release_parked(job.route, job.now, job.limit);
   if (!released) return released.error();
   job.released = *released;
   return {};
 }
 
-std::error_code run(SqliteStore& store, ReserveJob& job) {
+std::error_code run(QueueStore& store, ReserveJob& job) {
   auto first = store.reserve_ids(job.count);
   if (!first) return first.error();
   job.first = *first;
+  return {};
+}
+
+std::error_code run(QueueStore& store, RenewJob& job) {
+  auto renewed = store.renew_leases(job.until);
+  if (!renewed) return renewed.error();
+  job.renewed = *renewed;
   return {};
 }
 
@@ -167,6 +182,7 @@ void complete(NextDueJob& job) { job.done(job.due); }
 void complete(RecoverJob& job) { job.done(job.pending); }
 void complete(ReleaseJob& job) { job.done(job.released); }
 void complete(ReserveJob& job) { job.done(job.first); }
+void complete(RenewJob& job) { job.done(job.renewed); }
 
 void fail(CommitJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
 void fail(ClaimJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
@@ -176,8 +192,9 @@ void fail(NextDueJob& job, std::error_code ec) { job.done(std::unexpected(ec)); 
 void fail(RecoverJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
 void fail(ReleaseJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
 void fail(ReserveJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
+void fail(RenewJob& job, std::error_code ec) { job.done(std::unexpected(ec)); }
 
-std::error_code run_job(SqliteStore& store, Job& job) {
+std::error_code run_job(QueueStore& store, Job& job) {
   return std::visit([&store](auto& j) { return run(store, j); }, job);
 }
 void complete_job(Job& job) {
@@ -206,8 +223,8 @@ FreedFiles* freed_files(Job& job) noexcept {
 }  // namespace
 
 struct MessageQueue::Impl {
-  Impl(std::unique_ptr<WalCheckpointer> checkpointer, SqliteStore store, std::uint32_t max_batch, const Spool* spool,
-       BodySyncPool* background, std::chrono::milliseconds outcome_wait)
+  Impl(std::unique_ptr<WalCheckpointer> checkpointer, std::unique_ptr<QueueStore> store, std::uint32_t max_batch,
+       const Spool* spool, BodySyncPool* background, std::chrono::milliseconds outcome_wait)
       : checkpointer_(std::move(checkpointer)),
         store_(std::move(store)),
         max_batch_(std::max<std::uint32_t>(max_batch, 1)),
@@ -229,7 +246,7 @@ struct MessageQueue::Impl {
 
   // Declared before store_: the writer's connection, whose wal_hook points here, closes first.
   std::unique_ptr<WalCheckpointer> checkpointer_;
-  SqliteStore store_;  // touched only by the queue thread once it runs
+  std::unique_ptr<QueueStore> store_;  // touched only by the queue thread once it runs
   const std::size_t max_batch_;
   const Spool* const spool_;  // null: no spool (bodies only inline)
   BodySyncPool* const background_;  // null: freed bodies are unlinked on this thread
@@ -350,18 +367,18 @@ void MessageQueue::Impl::execute(std::vector<Job>& batch) {
   // A 250 waits only for transactions that commit messages; those fsync. Outcome- and
   // lease-only transactions ride on the next fsync: one fdatasync per message instead of
   // two at low concurrency (SqliteStore::set_fsync_commits).
-  std::error_code ec = store_.set_fsync_commits(commits > 0);
+  std::error_code ec = store_->set_fsync_commits(commits > 0);
   // A spooled body's file and directory entry are flushed by the session's sync pool job
   // in parallel with this transaction (the session answers 250 only when both are done;
   // an envelope whose body did not reach the disk was never acknowledged, and start-up
   // recovery drops it: relay/delivery/spool_recovery). Without a spool there is none.
   if (!ec && spool_ == nullptr && std::ranges::any_of(batch, has_body_file)) ec = make_error_code(errc::internal);
-  if (!ec) ec = store_.begin();
+  if (!ec) ec = store_->begin();
   for (std::size_t i = 0; !ec && i < batch.size(); ++i) {
-    ec = run_job(store_, batch[i]);
+    ec = run_job(*store_, batch[i]);
     if (ec) failed_at = i;
   }
-  if (!ec) ec = store_.commit();
+  if (!ec) ec = store_->commit();
   if (!ec) {
     if (commits > 0) {
       transactions_.fetch_add(1, std::memory_order_relaxed);
@@ -380,7 +397,7 @@ void MessageQueue::Impl::execute(std::vector<Job>& batch) {
     }
     return;
   }
-  store_.rollback();
+  store_->rollback();
   for (Job& job : batch) {
     if (FreedFiles* freed = freed_files(job)) freed->clear();  // rolled back: still needed
   }
@@ -397,11 +414,11 @@ void MessageQueue::Impl::execute(std::vector<Job>& batch) {
 }
 
 void MessageQueue::Impl::execute_alone(Job& job) {
-  std::error_code ec = store_.begin();
-  if (!ec) ec = run_job(store_, job);
-  if (!ec) ec = store_.commit();
+  std::error_code ec = store_->begin();
+  if (!ec) ec = run_job(*store_, job);
+  if (!ec) ec = store_->commit();
   if (ec) {
-    store_.rollback();
+    store_->rollback();
     if (FreedFiles* freed = freed_files(job)) freed->clear();
     fail_job(job, ec);
     return;
@@ -447,8 +464,23 @@ std::expected<std::unique_ptr<MessageQueue>, std::string> MessageQueue::open(con
   if ((*checkpointer)->attach(store->handle()) != SQLITE_OK) {
     return std::unexpected(db_path + ": cannot hand checkpoints to their thread: " + sqlite3_errmsg(store->handle()));
   }
+  return start(std::move(*checkpointer), std::make_unique<SqliteStore>(std::move(*store)), config, spool, background,
+               outcome_wait);
+}
+
+std::expected<std::unique_ptr<MessageQueue>, std::string> MessageQueue::open(std::unique_ptr<QueueStore> store,
+                                                                             const conf::QueueConfig& config,
+                                                                             const Spool* spool,
+                                                                             BodySyncPool* background,
+                                                                             std::chrono::milliseconds outcome_wait) {
+  return start(nullptr, std::move(store), config, spool, background, outcome_wait);
+}
+
+std::expected<std::unique_ptr<MessageQueue>, std::string> MessageQueue::start(
+    std::unique_ptr<WalCheckpointer> checkpointer, std::unique_ptr<QueueStore> store, const conf::QueueConfig& config,
+    const Spool* spool, BodySyncPool* background, std::chrono::milliseconds outcome_wait) {
   std::unique_ptr<MessageQueue> queue(new MessageQueue());
-  queue->impl_ = std::make_unique<Impl>(std::move(*checkpointer), std::move(*store), config.group_commit_max_batch,
+  queue->impl_ = std::make_unique<Impl>(std::move(checkpointer), std::move(store), config.group_commit_max_batch,
                                         spool, background, outcome_wait);
   try {
     queue->impl_->thread_ = std::thread([impl = queue->impl_.get()] { impl->run_thread(); });
@@ -477,6 +509,10 @@ void MessageQueue::record_with_notice(std::vector<RecipientOutcome> outcomes, Ne
 
 void MessageQueue::release_parked(std::uint32_t route, UnixMillis now, std::size_t limit, ReleaseDone done) {
   impl_->post(ReleaseJob{route, now, limit, std::move(done), 0});
+}
+
+void MessageQueue::renew_leases(UnixMillis until, ReleaseDone done) {
+  impl_->post(RenewJob{until, std::move(done), 0});
 }
 
 void MessageQueue::next_due(std::move_only_function<void(NextDueResult)> done) {

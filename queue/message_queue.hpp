@@ -1,4 +1,4 @@
-// queue/message_queue.hpp — the durable message queue: one SQLite database, one thread.
+// queue/message_queue.hpp — the durable message queue: one store (SQLite by default), one thread.
 //
 // Owns: the queue thread and its SQLite connection (WAL, synchronous=FULL; checkpoints
 // on their own thread, queue/wal_checkpointer, never inside a commit). Every call
@@ -39,7 +39,9 @@
 namespace queue {
 
 class BodySyncPool;
+class QueueStore;
 class Spool;
+class WalCheckpointer;
 
 struct QueueCounters {
   std::uint64_t transactions = 0;        // group commits performed
@@ -72,6 +74,12 @@ class MessageQueue {
   /// ride in (see "Delivery outcomes" in message_queue.cpp); tests lengthen it.
   static std::expected<std::unique_ptr<MessageQueue>, std::string> open(
       const std::string& db_path, const conf::QueueConfig& config, const Spool* spool = nullptr,
+      BodySyncPool* background = nullptr, std::chrono::milliseconds outcome_wait = default_outcome_wait);
+
+  /// As above, over a store opened by the caller (a PostgreSQL queue, queue/pg_store.hpp):
+  /// no checkpointer; the store is used by the queue thread only from now on.
+  static std::expected<std::unique_ptr<MessageQueue>, std::string> open(
+      std::unique_ptr<QueueStore> store, const conf::QueueConfig& config, const Spool* spool = nullptr,
       BodySyncPool* background = nullptr, std::chrono::milliseconds outcome_wait = default_outcome_wait);
 
   /// shutdown(), finishes queued work, then stops the thread and closes the database.
@@ -119,6 +127,11 @@ class MessageQueue {
   /// the route has none left. The caller repeats in small rounds so commits interleave.
   void release_parked(std::uint32_t route, UnixMillis now, std::size_t limit, ReleaseDone done);
 
+  /// Extends every lease this node holds to `until` (QueueStore::renew_leases): the
+  /// heartbeat of a node sharing a PostgreSQL queue; `done` gets how many. Nothing to do
+  /// on SQLite. Like outcomes, a renewal is not flushed on its own.
+  void renew_leases(UnixMillis until, ReleaseDone done);
+
   /// Synchronous, before serving: every pending recipient becomes due at `now`.
   /// Returns how many recipients are pending. Blocks the caller until the queue thread
   /// has run it (runs inline when called from a queue callback).
@@ -137,6 +150,10 @@ class MessageQueue {
 
  private:
   MessageQueue();
+  static std::expected<std::unique_ptr<MessageQueue>, std::string> start(
+      std::unique_ptr<WalCheckpointer> checkpointer, std::unique_ptr<QueueStore> store,
+      const conf::QueueConfig& config, const Spool* spool, BodySyncPool* background,
+      std::chrono::milliseconds outcome_wait);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

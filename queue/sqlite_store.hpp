@@ -20,15 +20,11 @@
 #include <vector>
 
 #include "queue/message.hpp"
+#include "queue/queue_store.hpp"
 #include "queue/sqlite_handle.hpp"
 #include "queue/store_statements.hpp"
 
 namespace queue {
-
-/// Spool files of messages that went final inside a transaction. Their names are cleared
-/// in it; the caller unlinks the files after COMMIT, never before (a rollback would leave
-/// an envelope without its body). A lost unlink leaves an orphan the start-up scan removes.
-using FreedFiles = std::vector<std::string>;
 
 /// A message whose body is a spool file, as the database knows it.
 struct SpooledBody {
@@ -38,7 +34,7 @@ struct SpooledBody {
   bool tried = false;  // has history (a delivery attempt or an administrator's action)
 };
 
-class SqliteStore {
+class SqliteStore final : public QueueStore {
  public:
   /// Opens or creates `path`, sets the pragmas, registers the SQL functions
   /// (queue/sql_functions.hpp) and migrates the schema (queue/schema.hpp).
@@ -48,36 +44,30 @@ class SqliteStore {
   SqliteStore& operator=(SqliteStore&&) noexcept = default;
 
   /// BEGIN IMMEDIATE: takes the write lock now, so a later statement cannot hit BUSY.
-  std::error_code begin() noexcept;
-  std::error_code commit() noexcept;
+  std::error_code begin() noexcept override;
+  std::error_code commit() noexcept override;
   /// Safe to call when no transaction is open (SQLite may already have rolled back).
-  void rollback() noexcept;
-  bool in_transaction() const noexcept;
+  void rollback() noexcept override;
+  bool in_transaction() const noexcept override;
 
   /// Stores `message` with all recipients pending, attempts 0, next_attempt = lease_until.
   /// Consumes the message: its body moves into the returned QueuedMessage without a copy
   /// and is bound to SQLite in place. Inside a transaction.
-  std::expected<QueuedMessage, std::error_code> insert(NewMessage&& message, UnixMillis lease_until);
+  std::expected<QueuedMessage, std::error_code> insert(NewMessage&& message, UnixMillis lease_until) override;
 
   /// Messages not held with pending recipients due at `now`, oldest received first, at
   /// most `limit`; their due recipients get next_attempt = lease_until. Bodies loaded.
   /// Inside a transaction.
   std::expected<std::vector<QueuedMessage>, std::error_code> claim_due(UnixMillis now, UnixMillis lease_until,
-                                                                       std::size_t limit);
+                                                                       std::size_t limit) override;
 
   /// Applies outcomes; deletes the body of each message left with no pending recipient
   /// (a spooled one's name goes to `freed`). Outcomes naming no stored recipient are
   /// skipped and reported as errc::not_found after the others were applied. Inside a
   /// transaction.
-  std::error_code record(std::span<const RecipientOutcome> outcomes, FreedFiles& freed);
+  std::error_code record(std::span<const RecipientOutcome> outcomes, FreedFiles& freed) override;
 
-  /// record(), then queues `notice` (the sender's report on those outcomes, leased until
-  /// `lease_until`) only when every outcome applied. An outcome that did not apply names
-  /// a recipient an administrator finished or deleted meanwhile; its report was queued by
-  /// that command, so this one would be a second: returns nullopt and queues nothing.
-  /// Inside a transaction, so the report and the outcomes commit together or not at all.
-  std::expected<std::optional<QueuedMessage>, std::error_code> record_with_notice(
-      std::span<const RecipientOutcome> outcomes, NewMessage&& notice, UnixMillis lease_until, FreedFiles& freed);
+  // record_with_notice(): QueueStore's, over record() and insert().
 
   /// Deletes the body of message `id` when none of its recipients is pending (envelope
   /// and recipient rows stay as history); a spool file's name goes to `freed`. Inside a
@@ -90,20 +80,21 @@ class SqliteStore {
 
   /// Reserves `count` message ids nobody else will be given (not this store, not another
   /// connection, not after a restart); returns the first. Inside a transaction.
-  std::expected<MessageId, std::error_code> reserve_ids(std::int64_t count);
+  std::expected<MessageId, std::error_code> reserve_ids(std::int64_t count) override;
 
   /// Pending recipients of messages not held become due at `now`; returns the number of
   /// pending recipients (held ones included). Inside a transaction.
-  std::expected<std::size_t, std::error_code> recover(UnixMillis now);
+  std::expected<std::size_t, std::error_code> recover(UnixMillis now) override;
 
   /// Makes up to `limit` parked recipients (RecipientOutcome::parked_route) due at `now`
   /// and unparks them: those of `route` (index + 1), or of every route when `route` is 0.
   /// Leased recipients are left alone. Returns how many were released; fewer than `limit`
   /// means none is left. Inside a transaction.
-  std::expected<std::size_t, std::error_code> release_parked(std::uint32_t route, UnixMillis now, std::size_t limit);
+  std::expected<std::size_t, std::error_code> release_parked(std::uint32_t route, UnixMillis now,
+                                                             std::size_t limit) override;
 
   /// Earliest next_attempt among pending recipients of messages not held.
-  std::expected<std::optional<UnixMillis>, std::error_code> next_due();
+  std::expected<std::optional<UnixMillis>, std::error_code> next_due() override;
 
   /// Whether the following commits fsync (PRAGMA synchronous = FULL, the default) or
   /// leave that to the next fsync'd commit (NORMAL). In WAL mode a NORMAL commit is
@@ -112,7 +103,7 @@ class SqliteStore {
   /// NORMAL only for transactions that commit no new message (delivery outcomes,
   /// leases): losing one means a recipient is tried again (at-least-once), never a lost
   /// message. Outside a transaction; a call that changes nothing costs nothing.
-  std::error_code set_fsync_commits(bool fsync) noexcept;
+  std::error_code set_fsync_commits(bool fsync) noexcept override;
 
   /// The connection, on the owning thread: AdminStore runs its own queries on it, tests
   /// inspect it.

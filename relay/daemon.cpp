@@ -162,6 +162,15 @@ std::string bind_key(const conf::ListenerConfig& listener) {
 int serve(conf::ConfigPtr config_ptr) {
   if (auto error = configure_logging(config_ptr->log); !error.empty()) return fail(error);
   const conf::Config& first_config = *config_ptr;
+  // Which relay this is and where its queue lives, fixed at start (a reload keeps them).
+  const std::string node = first_config.queue.node;
+  const conf::QueueBackend queue_backend = first_config.queue.backend;
+  spdlog::info("hubrelay {} starting: node={} queue={}", build::version, node, conf::to_string(queue_backend));
+  if (queue_backend != conf::QueueBackend::sqlite) {
+    return fail(first_config.source_file + ":" + std::to_string(first_config.queue.backend_line) +
+                ": queue.backend: \"" + conf::to_string(queue_backend) +
+                "\" is not available in this build of hubrelay; use backend = \"sqlite\"");
+  }
 
   std::error_code fs_error;
   std::filesystem::create_directories(first_config.relay.state_dir, fs_error);
@@ -262,6 +271,8 @@ int serve(conf::ConfigPtr config_ptr) {
     metrics::Snapshot s;
     s.now_unix = unix_now_ms() / 1000;
     s.started_unix = started_unix;
+    s.node = node;
+    s.queue_backend = conf::to_string(queue_backend);
     s.draining = sessions.draining();
     const conf::Config& config = *current->config;
     for (const auto& listener : config.listeners)
@@ -388,12 +399,19 @@ int serve(conf::ConfigPtr config_ptr) {
       return;
     }
     conf::ConfigPtr next = *loaded;
-    if (next->relay.state_dir != state_dir) {
-      spdlog::warn("reload: [relay] state_dir changes only on restart; still using {}", state_dir);
+    const bool queue_moved = next->queue.node != node || next->queue.backend != queue_backend;
+    if (next->relay.state_dir != state_dir || queue_moved) {
+      if (next->relay.state_dir != state_dir)
+        spdlog::warn("reload: [relay] state_dir changes only on restart; still using {}", state_dir);
+      if (queue_moved)
+        spdlog::warn("reload: [queue] node and backend change only on restart; still node={} queue={}", node,
+                     conf::to_string(queue_backend));
       // Everything of the new generation keeps the running state_dir: the health state
       // files (health.json, health.txt) stay beside queue.db, where the CLI finds both.
       auto pinned = std::make_shared<conf::Config>(*next);
       pinned->relay.state_dir = state_dir;
+      pinned->queue.node = node;
+      pinned->queue.backend = queue_backend;
       next = std::move(pinned);
     }
     if (next->dkim_signing.threads != signing_threads) {
@@ -516,8 +534,9 @@ int serve(conf::ConfigPtr config_ptr) {
         health::log_escaped("drain", spdlog::level::critical));
   });
 
-  spdlog::info("hubrelay {} ready: {} listener(s), {} route(s), {} hop(s)", build::version, first_config.listeners.size(),
-               first_config.routes.size(), first_config.hops.size());
+  spdlog::info("hubrelay {} ready: node={} queue={}: {} listener(s), {} route(s), {} hop(s)", build::version, node,
+               conf::to_string(queue_backend), first_config.listeners.size(), first_config.routes.size(),
+               first_config.hops.size());
   io.run();
   message_queue.reset();  // drains outstanding queue work while io is still alive
   spdlog::info("hubrelay stopped");

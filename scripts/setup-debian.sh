@@ -10,6 +10,7 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libssl-dev libc-ares-dev libsqlite3-dev
+  libpq-dev  # the optional PostgreSQL queue shared by several relays (docs/scale-out.md)
   libspdlog-dev libfmt-dev libtoml11-dev
   ca-certificates
 )
@@ -22,7 +23,9 @@ pkgs=(
 # tests/package/check_package.sh (dpkg --root runs systemd-sysusers / -tmpfiles), and the
 # content filters the milter tests start on loopback with private configurations
 # (tests/e2e/filter_rigs.py: rspamd, clamd + clamav-milter, OpenDKIM) with the two DKIM
-# verifiers (python3-dkim, Mail::DKIM; CryptX for its Ed25519) and the scripted test filter (python3-milter).
+# verifiers (python3-dkim, Mail::DKIM; CryptX for its Ed25519) and the scripted test filter (python3-milter),
+# and PostgreSQL 15 (server and psql) for the private primary and standby of the multi-node
+# tests (tests/e2e/pg_cluster.py; the Debian service it installs is never used).
 test_pkgs=(
   git libgtest-dev libgmock-dev sqlite3
   openssl swaks postfix python3 python3-aiosmtpd
@@ -31,6 +34,7 @@ test_pkgs=(
   chromium python3-jsonschema  # the status page; the admin API's answers against its OpenAPI document
   prometheus
   haproxy
+  postgresql-15 postgresql-client-15
   fuse3 python3-fusepy
   debhelper dpkg-dev fakeroot lintian systemd
   rspamd clamav-daemon clamav-milter opendkim opendkim-tools

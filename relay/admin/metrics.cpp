@@ -139,6 +139,12 @@ std::string format_prometheus(const Snapshot& s) {
   w.family("hubrelay_build_info", "gauge", "Always 1; the labels name the release and git revision of the binary.");
   w.sample("hubrelay_build_info", "version=\"" + label(s.version) + "\",revision=\"" + label(s.revision) + "\"",
            std::uint64_t{1});
+  // An info metric rather than a label on every series: one series carries the node's
+  // name, and a query that wants it joins on `instance` (group_left), so the name never
+  // multiplies the series count nor changes every series' identity if it is renamed.
+  w.family("hubrelay_node_info", "gauge", "Always 1; the labels name this node and its queue backend.");
+  w.sample("hubrelay_node_info", "node=\"" + label(s.node) + "\",queue_backend=\"" + label(s.queue_backend) + "\"",
+           std::uint64_t{1});
 
   struct ListenerMetric {
     const char* name;
@@ -356,7 +362,9 @@ std::string format_prometheus(const Snapshot& s) {
 }
 
 std::string format_status_json(const Snapshot& s) {
-  std::string o = "{\"version\":" + json_string(s.version) + ",\"revision\":" + json_string(s.revision) + ",\"now\":" + std::to_string(s.now_unix) +
+  std::string o = "{\"version\":" + json_string(s.version) + ",\"revision\":" + json_string(s.revision) +
+                  ",\"node\":" + json_string(s.node) + ",\"queue_backend\":" + json_string(s.queue_backend) +
+                  ",\"now\":" + std::to_string(s.now_unix) +
                   ",\"started\":" + std::to_string(s.started_unix) + ",\"draining\":" + (s.draining ? "true" : "false") +
                   ",\"in_flight\":" + std::to_string(s.delivery_in_flight) + ",\"listeners\":[";
   for (std::size_t i = 0; i < s.listeners.size(); ++i) {

@@ -83,6 +83,10 @@ struct Rates {
 struct Snapshot {
   std::string version{build::version};
   std::string revision{build::revision};
+  /// This node's name and queue backend ([queue] node and backend): which relay of several
+  /// answered, and whether it shares its queue.
+  std::string node;
+  std::string queue_backend{conf::to_string(conf::QueueBackend::sqlite)};
   std::int64_t now_unix = 0;
   std::int64_t started_unix = 0;
   std::vector<Listener> listeners;

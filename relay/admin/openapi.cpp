@@ -147,10 +147,12 @@ constexpr std::string_view document = R"json({
         }
       },
       "Status": {
-        "type": "object", "required": ["now", "started", "hops", "directions"],
+        "type": "object", "required": ["now", "started", "hops", "directions", "node", "queue_backend"],
         "properties": {
           "now": {"type": "integer"}, "started": {"type": "integer"}, "draining": {"type": "boolean"},
           "version": {"type": "string"},
+          "node": {"type": "string", "description": "this relay's name ([queue] node)"},
+          "queue_backend": {"type": "string", "enum": ["sqlite", "postgresql"], "description": "where the queue lives ([queue] backend)"},
           "directions": {"type": "object"}, "listeners": {"type": "array"},
           "hops": {"type": "array", "items": {"type": "object", "required": ["name", "state"],
             "properties": {"name": {"type": "string"}, "state": {"type": "string"}, "suspended_until": {"type": "integer"}}}}

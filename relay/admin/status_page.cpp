@@ -109,6 +109,7 @@ function table(id, head, rows) {
 function esc(s) { return String(s).replace(/[&<>"]/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c])); }
 for (const d of ["inbound", "outbound"]) chart(d, S.directions[d].series_in, S.directions[d].series_out);
 document.getElementById("summary").textContent =
+  `node ${S.node} (queue ${S.queue_backend}), ` +
   `version ${S.version}${S.revision ? ` (${S.revision})` : ""}, up ${Math.round((S.now - S.started) / 60)} min, ` +
   `${S.in_flight} message(s) in delivery` +
   (S.draining ? ", DRAINING" : "");

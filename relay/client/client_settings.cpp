@@ -21,6 +21,12 @@ ClientSettings client_settings(const conf::Config& config, const conf::HopConfig
   return settings;
 }
 
+void waive_tls_requirement(ClientSettings& settings) {
+  if (settings.tls != conf::TlsPolicy::none) settings.tls = conf::TlsPolicy::opportunistic;
+  settings.dane_records.clear();
+  settings.dane_names.clear();
+}
+
 ClientSettings callout_settings(const conf::Config& config, const conf::HopConfig& hop, std::chrono::seconds step) {
   ClientSettings settings = client_settings(config, hop, hop.host);
   settings.connect_timeout = std::min(settings.connect_timeout, step);

@@ -39,6 +39,10 @@ struct ClientSettings {
 /// the hop's own timeouts where set, else [delivery]'s.
 ClientSettings client_settings(const conf::Config& config, const conf::HopConfig& hop, std::string server_name);
 
+/// A message said "TLS-Required: No" (RFC 8689 §4.1): a hop's demand for TLS (required,
+/// verify, DANE) becomes opportunistic TLS; a hop without TLS stays without.
+void waive_tls_requirement(ClientSettings& settings);
+
 /// The same for a recipient callout: every step, the connect included, within `step`.
 ClientSettings callout_settings(const conf::Config& config, const conf::HopConfig& hop, std::chrono::seconds step);
 

@@ -19,6 +19,7 @@ HopCapabilities parse_ehlo(const Reply& ehlo) {
     else if (keyword == "DSN") capabilities.dsn = true;
     else if (keyword == "SMTPUTF8") capabilities.smtputf8 = true;
     else if (keyword == "CHUNKING") capabilities.chunking = true;
+    else if (line == "REQUIRETLS") capabilities.requiretls = true;
     else if (line == "STARTTLS") capabilities.starttls = true;
     if (line.starts_with("AUTH ") || line.starts_with("AUTH=")) {
       std::size_t pos = 5;

@@ -6,7 +6,7 @@
 // Never: performs I/O, decides what to use (the client's TLS/AUTH policy does).
 // Standards: RFC 5321 §4.1.1.1, RFC 1870 (SIZE), RFC 1652 (8BITMIME), RFC 2920
 // (PIPELINING), RFC 3461 (DSN), RFC 6531 (SMTPUTF8), RFC 3030 (CHUNKING), RFC 3207
-// (STARTTLS), RFC 4954 (AUTH).
+// (STARTTLS), RFC 4954 (AUTH), RFC 8689 (REQUIRETLS).
 #pragma once
 
 #include <cstdint>
@@ -27,6 +27,7 @@ struct HopCapabilities {
   bool smtputf8 = false;       // RFC 6531: a SMTPUTF8 message may be sent
   bool chunking = false;       // RFC 3030: the body goes as one BDAT LAST, unstuffed
   bool starttls = false;       // RFC 3207
+  bool requiretls = false;     // RFC 8689: MAIL FROM may carry REQUIRETLS
   std::vector<std::string> auth_mechanisms;  // upper case, from the AUTH line
   friend bool operator==(const HopCapabilities&, const HopCapabilities&) = default;
 };

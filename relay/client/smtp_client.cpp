@@ -283,6 +283,7 @@ std::string mail_command(const Envelope& envelope, const HopCapabilities& capabi
   if (capabilities.max_size) mail += " SIZE=" + std::to_string(body_size);
   if (envelope.eight_bit && capabilities.eight_bit_mime) mail += " BODY=8BITMIME";
   if (envelope.smtputf8 && capabilities.smtputf8) mail += " SMTPUTF8";
+  if (envelope.requiretls && capabilities.requiretls) mail += " REQUIRETLS";
   // RFC 3461 §4.1/§5.2: to a hop without DSN the parameters are dropped (the delivery
   // engine sends the "relayed" notice NOTIFY=SUCCESS asked for).
   if (capabilities.dsn) mail += dsn_mail_parameters(envelope.mail_parameters);

@@ -39,12 +39,13 @@ struct Envelope {
   bool eight_bit = false;
   // --- DSN / SMTPUTF8 ---
   bool smtputf8 = false;                         // MAIL gets SMTPUTF8 (the hop must offer it)
+  bool requiretls = false;                       // MAIL gets REQUIRETLS (checked before: relay/smtp/require_tls)
   std::string mail_parameters;                   // stored MAIL parameters (RET/ENVID read from them)
   std::vector<std::string> recipient_parameters; // stored RCPT parameters, same index as recipients
 };
 
 /// The MAIL and RCPT lines (with CRLF) for `envelope` to a hop with `capabilities`:
-/// SIZE, BODY, SMTPUTF8 and the DSN parameters only when the hop offers them. Pure.
+/// SIZE, BODY, SMTPUTF8, REQUIRETLS and the DSN parameters only when the hop offers them. Pure.
 std::string mail_command(const Envelope& envelope, const HopCapabilities& capabilities, std::size_t body_size);
 std::string rcpt_command(const Envelope& envelope, const HopCapabilities& capabilities, std::size_t index);
 

@@ -71,6 +71,7 @@ DeliveryEngine::DeliveryEngine(asio::io_context& io, const conf::Config& config,
       selector_(routes),
       wakeup_(routes, config.hops.size()),
       ejection_(config.hops.size(), config.delivery.hop_backoff, config.delivery.hop_backoff * 16, 1),
+      no_ejection_(config.hops.size(), config.delivery.hop_backoff, config.delivery.hop_backoff, 1),
       suspension_(config.hops.size()),
       retry_(config.queue),
       hops_(config.hops.size()),
@@ -219,6 +220,7 @@ std::optional<DeliveryEngine::Finished> DeliveryEngine::route(Job job) {
   const HealthNow health = health_now();  // one instant for this decision
   const auto load = outstanding();
   auto hop = selector_.pick(job.route, health.view, job.tried, load);
+  if (!hop) hop = pick_waiving(job, health, load);
   // Not after the forced hop failed in this pass: that would dial it again at once.
   if (!hop && job.tried.empty() && job.last_hop == no_hop &&
       routes_.routes()[job.route].when_all_down == conf::RouteConfig::WhenAllDown::try_anyway) {
@@ -244,6 +246,14 @@ std::optional<DeliveryEngine::Finished> DeliveryEngine::route(Job job) {
     } else {
       state.jobs.push_back(std::move(job));
     }
+    return std::nullopt;
+  }
+  if (waives_hop_tls(job, *hop)) {
+    // The hop's pooled sessions demand TLS this message waived: it gets its own session.
+    ++state.connections;
+    const std::size_t hop_index = *hop;
+    asio::co_spawn(io_, run_waived(hop_index, std::move(job)),
+                   health::log_escaped("hop=" + config_.hops[hop_index].name + " TLS-Required: No delivery"));
     return std::nullopt;
   }
   state.jobs.push_back(std::move(job));

@@ -17,7 +17,8 @@
 // Files: delivery_engine.cpp (lifecycle, submit, dispatch, defer, finish, notices),
 // delivery_engine_pool.cpp (connection pools), delivery_engine_verdict.cpp (one
 // transaction and its verdict), delivery_engine_mx.cpp (direct MX delivery),
-// delivery_engine_scan.cpp (retry scanner, parked-route release).
+// delivery_engine_scan.cpp (retry scanner, parked-route release), delivery_engine_waived.cpp
+// (sessions for messages that waive a smart host's TLS requirement).
 // Threading: everything runs on the one io_context thread; no locks.
 #pragma once
 
@@ -247,17 +248,32 @@ class DeliveryEngine {
   bool suspend_if_asked(std::size_t hop, const std::string& reply, std::deque<Job>& moved);
   boost::asio::awaitable<void> run_connection(std::size_t hop);
   /// One transaction of `job` on a pooled connection, judged and applied; returns what is left to do.
-  boost::asio::awaitable<Work> deliver(class SmtpClient& client, std::size_t hop, Job job);
+  /// `proves_hop`: a success clears the hop's ejection (not so on a session that waived
+  /// the hop's TLS demand: the hop's own sessions may still fail).
+  boost::asio::awaitable<Work> deliver(class SmtpClient& client, std::size_t hop, Job job, bool proves_hop = true);
   /// Sends `job`'s message on `client` and reports what the hop said.
   boost::asio::awaitable<Transcript> transact(class SmtpClient& client, std::size_t hop, const Job& job);
   /// Recipients the hop cannot take, known before sending (SMTPUTF8, SIZE): finished.
   std::optional<Finished> refuse_unsendable(const HopCapabilities& capabilities, std::size_t hop, const Job& job);
+  /// A REQUIRETLS message on a session that cannot carry it (relay/smtp/require_tls):
+  /// the 5.7.30 reply line, logged; nullopt when the session may carry the job.
+  std::optional<std::string> requiretls_unmet(const class SmtpClient& client, std::size_t hop, const Job& job) const;
+  /// `job`'s recipients failed with `reply` (permanent, reported to the sender).
+  Finished failed_before_sending(std::size_t hop, const Job& job, const std::string& reply) const;
+  /// Whether `job` waives `hop`'s TLS requirement ("TLS-Required: No" on a hop with
+  /// tls = "required" or "verify"): it then goes on a session of its own.
+  bool waives_hop_tls(const Job& job, std::size_t hop) const;
+  /// For a job that waives TLS demands, when no hop is usable: a hop it waives that is
+  /// out only for a passive ejection (most often its TLS demand failing) is picked.
+  std::optional<std::size_t> pick_waiving(const Job& job, const HealthNow& health, const std::vector<std::uint32_t>& load);
+  /// One session with `hop` under opportunistic TLS for such a job.
+  boost::asio::awaitable<void> run_waived(std::size_t hop, Job job);
   /// The one place a verdict is applied: outcomes, counters, health, and where the
   /// recipients left to retry go.
   /// `throttled`: the hop limited us (feedback): a hop failure then ejects nothing.
   /// `job.last_tls`: what protected the session, logged and recorded with each outcome.
   Work apply_verdict(std::size_t hop, Job job, const Verdict& verdict, bool hop_has_dsn, const std::string& address,
-                     bool throttled = false);
+                     bool throttled = false, bool proves_hop = true);
   std::vector<std::uint32_t> outstanding() const;
   boost::asio::awaitable<void> run_mx(std::size_t hop, Job job);
   boost::asio::awaitable<Work> deliver_mx(std::size_t hop, Job job);
@@ -281,6 +297,7 @@ class DeliveryEngine {
   routing::RouteWakeup wakeup_;
   std::vector<std::size_t> hops_proven_;  // ejected hops a delivery or check found alive since the last scan
   health::PassiveEjection ejection_;
+  const health::PassiveEjection no_ejection_;  // never charged: health without passive ejection
   health::HopSuspension suspension_;
   std::size_t limit_timers_ = 0;  // hold_connection timers running
   std::vector<boost::asio::steady_timer*> limit_waits_;  // every wait for a hop's limits: stop() cancels them

@@ -15,6 +15,7 @@
 #include "relay/delivery/delivery_engine_internal.hpp"
 #include "routing/dane_policy.hpp"
 #include "routing/mx_order.hpp"
+#include "relay/smtp/require_tls.hpp"
 
 namespace relay {
 namespace asio = boost::asio;
@@ -62,29 +63,38 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
   const std::size_t hosts = std::min(plan.hosts.size(), max_mx_hosts);
   std::string failure = reply_line(ReplyId::hop_dns_failure, job.domain + ": no usable MX host");
   std::optional<TlsUsed> last_tls;  // the session that gave `failure`, if one was opened
+  // REQUIRETLS (RFC 8689 §4.2.1): a host that cannot carry the message is left for the
+  // next; when every host reached refused it so and none failed in a way that may pass,
+  // the message is not sent to the domain at all (§5). "TLS-Required: No" waives DANE.
+  bool may_pass_later = false;
+  const bool waived = tls_optional(job.message->queued.mail_parameters);
   for (std::size_t i = 0; i < hosts; ++i) {
     const std::string& host = plan.hosts[i];
     last_tls.reset();
     auto addresses = co_await resolver_->address_answer(host);
     if (!addresses) {
       failure = reply_line(ReplyId::hop_dns_failure, addresses.error().text);
+      may_pass_later = true;
       continue;
     }
     const routing::DaneFacts facts{hop_config.tls, config_.dns.dnssec, mx_secure, addresses->secure};
     routing::TlsaLookup tlsa;
-    if (routing::wants_tlsa(facts)) tlsa = co_await resolver_->tlsa(host, hop_config.port);
+    if (!waived && routing::wants_tlsa(facts)) tlsa = co_await resolver_->tlsa(host, hop_config.port);
     const routing::DaneVerdict dane = routing::decide_dane(facts, tlsa);
-    if (dane.kind == routing::DaneVerdict::Kind::defer) {
+    if (dane.kind == routing::DaneVerdict::Kind::defer && !waived) {
       // Nothing is sent to this host: the next one may be fine, else the job waits.
       failure = reply_line(ReplyId::hop_dane_unmet, host + ": " + dane.why);
       hop_counters_[hop].count_tls_failed();
       spdlog::info("qid={} domain={} mx={} skipped: {}", qid, job.domain, host, failure);
+      may_pass_later = true;
       continue;
     }
     std::vector<asio::ip::tcp::endpoint> endpoints;
     for (const auto& address : addresses->addresses) endpoints.emplace_back(address, hop_config.port);
     ClientSettings settings = client_settings(config_, hop_config, host);
-    if (dane.kind == routing::DaneVerdict::Kind::authenticate) {
+    if (waived) {
+      waive_tls_requirement(settings);
+    } else if (dane.kind == routing::DaneVerdict::Kind::authenticate) {
       settings.dane_records = dane.records;
       settings.dane_names = {job.domain};  // RFC 7672 §3.2.2: the next-hop domain too
     }
@@ -98,6 +108,12 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
       failure = refused.why;
       spdlog::info("qid={} domain={} mx={} failed: {}", qid, job.domain, host, failure);
       co_await client.quit();
+      may_pass_later = true;
+      continue;
+    }
+    if (auto unmet = requiretls_unmet(client, hop, job)) {
+      co_await client.quit();
+      failure = std::move(*unmet);
       continue;
     }
     if (auto refused = refuse_unsendable(client.capabilities(), hop, job)) {
@@ -115,10 +131,13 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
       hop_counters_[hop].count_attempt(verdict.failure_class);  // apply_verdict counts the others
       failure = verdict.why;  // this host failed: the next one gets the job
       last_tls = job.last_tls;
+      may_pass_later = true;
       continue;
     }
     co_return apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn, address);
   }
+  if (!may_pass_later && wants_requiretls(job.message->queued.mail_parameters) && hosts > 0)
+    co_return Work{{}, {failed_before_sending(hop, job, failure)}};
   job.last_failure = failure;
   job.last_hop = hop;
   job.last_tls = last_tls;

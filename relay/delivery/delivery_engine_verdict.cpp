@@ -1,7 +1,7 @@
 // relay/delivery/delivery_engine_verdict.cpp — one transaction and its verdict.
 //
 // Owns: what is refused before sending (a SMTPUTF8 message to a hop without it, a
-// message over the hop's SIZE), sending one job's transaction, and apply_verdict — the
+// message over the hop's SIZE, a REQUIRETLS message on a session that cannot carry it), sending one job's transaction, and apply_verdict — the
 // one place a verdict of relay/client/judge becomes outcomes, hop health and hop
 // counters, and where the recipients left to retry go (another hop now, or the queue).
 #include <spdlog/spdlog.h>
@@ -13,6 +13,7 @@
 #include "relay/delivery/dsn_report.hpp"
 #include "queue/stored_body_reader.hpp"
 #include "relay/smtp/esmtp_parameters.hpp"
+#include "relay/smtp/require_tls.hpp"
 
 namespace relay {
 namespace asio = boost::asio;
@@ -35,17 +36,37 @@ std::optional<DeliveryEngine::Finished> DeliveryEngine::refuse_unsendable(const 
   } else {
     return std::nullopt;
   }
+  return failed_before_sending(hop, job, reply);
+}
+
+DeliveryEngine::Finished DeliveryEngine::failed_before_sending(std::size_t hop, const Job& job,
+                                                               const std::string& reply) const {
+  const auto& queued = job.message->queued;
   Finished refused{job.message, {}, {}};
   for (std::size_t position : job.recipients)
-    refused.outcomes.push_back(
-        {queued.id, queued.recipients[position].index, queue::RecipientState::failed, 0, true, reply, hop_name});
+    refused.outcomes.push_back({queued.id, queued.recipients[position].index, queue::RecipientState::failed, 0, true,
+                                reply, config_.hops[hop].name});
   return refused;
+}
+
+std::optional<std::string> DeliveryEngine::requiretls_unmet(const SmtpClient& client, std::size_t hop,
+                                                            const Job& job) const {
+  const auto& queued = job.message->queued;
+  const RequireTlsVerdict verdict =
+      check_requiretls(wants_requiretls(queued.mail_parameters), client.tls_mode(), client.capabilities().requiretls);
+  if (verdict == RequireTlsVerdict::not_required || verdict == RequireTlsVerdict::send) return std::nullopt;
+  std::string reply = reply_line(ReplyId::hop_requiretls_unmet,
+                                 fmt::format("{} ({}, tls={})", config_.hops[hop].name, to_string(verdict), client.tls_mode()));
+  spdlog::info("qid={} hop={} remote={} cannot carry a REQUIRETLS message: {}", queue::format_queue_id(queued.id),
+               config_.hops[hop].name, client.remote(), reply);
+  return reply;
 }
 
 asio::awaitable<Transcript> DeliveryEngine::transact(SmtpClient& client, std::size_t hop, const Job& job) {
   const auto& queued = job.message->queued;
   Envelope envelope{queued.sender, {}, queued.mail_parameters.find("BODY=8BITMIME") != std::string::npos};
   envelope.smtputf8 = wants_smtputf8(queued.mail_parameters);
+  envelope.requiretls = wants_requiretls(queued.mail_parameters);  // checked by requiretls_unmet first
   envelope.mail_parameters = queued.mail_parameters;
   for (std::size_t position : job.recipients) {
     envelope.recipients.push_back(queued.recipients[position].address);
@@ -68,7 +89,18 @@ asio::awaitable<Transcript> DeliveryEngine::transact(SmtpClient& client, std::si
   co_return transcript;
 }
 
-asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver(SmtpClient& client, std::size_t hop, Job job) {
+asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver(SmtpClient& client, std::size_t hop, Job job,
+                                                              bool proves_hop) {
+  if (auto unmet = requiretls_unmet(client, hop, job)) {
+    // RFC 8689 §4.2.1: another path that can carry it is tried first (the hop is not at
+    // fault: no ejection); when none is left the message is not sent anywhere (§5, 5.7.30).
+    job.tried.push_back(hop);
+    if (!other_hops_remain(job)) co_return Work{{}, {failed_before_sending(hop, job, *unmet)}};
+    job.last_failure = std::move(*unmet);
+    job.last_hop = hop;
+    job.last_hop_address = client.remote();
+    co_return Work{{std::move(job)}, {}};
+  }
   if (auto refused = refuse_unsendable(client.capabilities(), hop, job)) co_return Work{{}, {std::move(*refused)}};
   const std::string address = client.remote();  // before the transaction: a fault may close the socket
   job.last_tls = client.tls_used();
@@ -81,13 +113,13 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver(SmtpClient& client
   Work work;
   // A throttled job waits in the hop's queue rather than being deferred (see hold_throttled).
   if (!throttled || !hold_throttled(hop, job, verdict))
-    work = apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn, address, throttled);
+    work = apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn, address, throttled, proves_hop);
   for (auto& waiting : moved) work.jobs.push_back(std::move(waiting));
   co_return work;
 }
 
 DeliveryEngine::Work DeliveryEngine::apply_verdict(std::size_t hop, Job job, const Verdict& verdict, bool hop_has_dsn,
-                                                   const std::string& address, bool throttled) {
+                                                   const std::string& address, bool throttled, bool proves_hop) {
   Work work;
   // Recipients left to retry: another hop now when the verdict says one remains (routing
   // decides which), else back to the queue for the retry schedule. A stopped engine
@@ -114,7 +146,7 @@ DeliveryEngine::Work DeliveryEngine::apply_verdict(std::size_t hop, Job job, con
     retry(std::move(job), next_hop);
     return work;
   }
-  if (!config_.hops[hop].mx && ejection_.record_success(hop)) hops_proven_.push_back(hop);  // back: release its routes
+  if (proves_hop && !config_.hops[hop].mx && ejection_.record_success(hop)) hops_proven_.push_back(hop);  // back: release its routes
   hop_counters_[hop].count_attempt(verdict.failure_class);  // a success unless nothing was delivered
 
   const auto& queued = job.message->queued;

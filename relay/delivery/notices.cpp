@@ -11,6 +11,7 @@
 #include "conf/domain_pattern.hpp"
 #include "health/report.hpp"
 #include "relay/smtp/esmtp_parameters.hpp"
+#include "relay/smtp/require_tls.hpp"
 
 namespace relay {
 namespace {
@@ -121,6 +122,9 @@ SenderNotice sender_notice(const conf::Config& config, const queue::QueuedMessag
   notice.listener = "bounce";
   notice.helo = hostname;
   notice.recipients.push_back(original.sender);  // from the null sender: the default ""
+  // RFC 8689 §5: a report on a REQUIRETLS message may quote it, so it travels under the
+  // same requirement (and, from the null sender, is dropped if it cannot).
+  if (wants_requiretls(original.mail_parameters)) notice.mail_parameters = requiretls_keyword;
   notice.body = build_dsn(input);
   notice.received_at = now_ms;
   out.message = std::move(notice);

@@ -321,6 +321,9 @@ void ServerFsm::finish_greet(std::string& out) {
     extensions.emplace_back("STARTTLS");
   }
   if (settings_.auth && auth_allowed() && !authenticated()) extensions.emplace_back("AUTH PLAIN LOGIN");
+  // RFC 8689 §3: REQUIRETLS is offered on an encrypted session only (after STARTTLS, or
+  // on an implicit-TLS listener), like Exim and Postfix do.
+  if (tls_) extensions.emplace_back("REQUIRETLS");
   append_multiline_reply(out, ReplyId::ehlo_greeting, extensions, {settings_.hostname});
   last_reply_ = ReplyId::ehlo_greeting;
 }
@@ -363,6 +366,9 @@ void ServerFsm::on_mail(const Command& command, const CommandContext&, std::stri
   auto parameters = interpret_mail_extensions(mail->parameters);
   if (!parameters) return error_reply(out, parameter_error_reply(parameters.error()));
   if (!parameters->smtputf8 && has_eight_bit(mail->sender)) return error_reply(out, ReplyId::non_ascii_address);
+  // RFC 8689 §4.1: the promise to keep the message on verified TLS means nothing if it
+  // came here in clear.
+  if (parameters->requiretls && !tls_) return error_reply(out, ReplyId::requiretls_needs_tls);
   // Decide. The content filters refused the session (at connect or HELO): their reply.
   if (!filter_refusal_.empty()) return filter_refused(filter_refusal_, out);
   // RFC 1870 §6.1: refuse at MAIL a message declared larger than we would take.

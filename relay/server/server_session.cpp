@@ -29,6 +29,7 @@
 #include "relay/delivery/delivery_engine.hpp"
 #include "health/deadline.hpp"
 #include "relay/smtp/proxy_protocol.hpp"
+#include "relay/smtp/require_tls.hpp"
 #include "relay/delivery/queue_bridge.hpp"
 #include "relay/server/body_spooler.hpp"
 #include "relay/server/filter_stage.hpp"
@@ -389,6 +390,9 @@ class Session {
     } else {
       message.body = std::move(tx.body);
     }
+    // RFC 8689 §4.1: "TLS-Required: No" is read once, from the header section as received;
+    // it is kept with the MAIL parameters after the filters (they never see the flag).
+    const bool tls_not_required = says_tls_not_required(file ? spooler_.head() : std::string_view(message.body));
     message.received_at = unix_now_ms();
     // Content filters (relay/server/filter_stage): may modify the message, or answer for it.
     FilterVerdict filtered;
@@ -402,6 +406,10 @@ class Session {
     // what they changed; never refuses.
     std::string signatures;
     if (signing_.enabled()) signatures = co_await signing_.sign(message, file, body_number, filtered.changed);
+    if (tls_not_required) {
+      if (!message.mail_parameters.empty()) message.mail_parameters += ' ';
+      message.mail_parameters += tls_optional_flag;
+    }
     const std::uint64_t size =
         file ? message.body_prefix.size() + file->size() - message.body_skip : message.body.size();
     const queue::UnixMillis lease_until = unix_now_ms() + fresh_lease_ms;

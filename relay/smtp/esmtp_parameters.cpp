@@ -156,6 +156,10 @@ std::expected<MailExtensions, ParameterError> interpret_mail_extensions(std::spa
       // RFC 6531 §3.4: no value.
       if (result.smtputf8 || !p.value.empty()) return std::unexpected(ParameterError::bad_value);
       result.smtputf8 = true;
+    } else if (ascii_iequals(p.keyword, "REQUIRETLS")) {
+      // RFC 8689 §3: no value.
+      if (result.requiretls || !p.value.empty()) return std::unexpected(ParameterError::bad_value);
+      result.requiretls = true;
     } else {
       rest.push_back(p);
     }

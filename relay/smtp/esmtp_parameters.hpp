@@ -1,6 +1,7 @@
 // relay/smtp/esmtp_parameters.hpp — the meaning of the DSN and SMTPUTF8 ESMTP parameters.
 //
-// Owns: MAIL parameters RET, ENVID (RFC 3461 §4.3, §4.4) and SMTPUTF8 (RFC 6531 §3.4) on
+// Owns: MAIL parameters RET, ENVID (RFC 3461 §4.3, §4.4), SMTPUTF8 (RFC 6531 §3.4) and
+// REQUIRETLS (RFC 8689 §3; whether the session may use it is the caller's question) on
 // top of SIZE/BODY (relay/smtp/command_parser's interpret_mail_parameters); RCPT parameters
 // NOTIFY and ORCPT (RFC 3461 §4.1, §4.2); xtext validation/decoding (RFC 3461 §4);
 // UTF-8 well-formedness (RFC 3629); and the canonical DSN parameter text the client
@@ -39,6 +40,7 @@ struct MailExtensions {
   DsnReturn ret = DsnReturn::unspecified;   // RET=FULL|HDRS
   std::string_view envid;                   // ENVID as received (xtext), "" if absent
   bool smtputf8 = false;                    // SMTPUTF8 (no value)
+  bool requiretls = false;                  // REQUIRETLS (no value, RFC 8689 §3)
 };
 
 /// NOTIFY bits (RFC 3461 §4.1). `never` is exclusive.
@@ -56,7 +58,7 @@ struct RcptExtensions {
   std::string_view orcpt_value;  // xtext as received
 };
 
-/// MAIL parameters: SIZE, BODY, RET, ENVID, SMTPUTF8. Keywords are case-insensitive.
+/// MAIL parameters: SIZE, BODY, RET, ENVID, SMTPUTF8, REQUIRETLS. Keywords are case-insensitive.
 std::expected<MailExtensions, ParameterError> interpret_mail_extensions(std::span<const EsmtpParameter> parameters);
 
 /// RCPT parameters: NOTIFY, ORCPT.

@@ -148,6 +148,11 @@ constexpr std::array table{
     ReplySpec{filter_tempfail, 451, "4.7.1", "Service unavailable - try again later"},
     ReplySpec{filter_reject, 550, "5.7.1", "Message content rejected"},
     ReplySpec{filter_shutdown, 421, "4.7.0", "{} Content filter unavailable, closing connection"},
+    // RFC 8689: REQUIRETLS only on an encrypted session (§4.1, 5.7.10 "Encryption
+    // Needed"); a message no next hop could carry under verified TLS with REQUIRETLS
+    // fails with 5.7.30 "REQUIRETLS support required" (§5).
+    ReplySpec{requiretls_needs_tls, 530, "5.7.10", "REQUIRETLS needs an encrypted connection"},
+    ReplySpec{hop_requiretls_unmet, 550, "5.7.30", "REQUIRETLS support required: {}"},
 };
 
 // Too few initializers would leave empty names; table_is_complete() rejects those.
@@ -174,6 +179,7 @@ constexpr std::array<std::string_view, static_cast<std::size_t>(ReplyId::count_)
     "message_rate_exceeded", "recipient_rate_exceeded",
     "hop_no_smtputf8", "pipelining_violation", "body_lost",
     "filter_tempfail", "filter_reject", "filter_shutdown",
+    "requiretls_needs_tls", "hop_requiretls_unmet",
 };
 
 // Every row sits at the index of its id, so lookup is an index; the code is three

@@ -10,7 +10,7 @@
 // end a reply line early (reply injection).
 // Standards: RFC 5321 §4.2 (reply codes and lines), RFC 2034 (ENHANCEDSTATUSCODES:
 // not on the 220 greeting, the EHLO/HELO reply or the 354), RFC 3463 (status codes),
-// RFC 1870 (SIZE), RFC 6531 §3.6 (5.6.7), RFC 7672 (4.7.5).
+// RFC 1870 (SIZE), RFC 6531 §3.6 (5.6.7), RFC 7672 (4.7.5), RFC 8689 (5.7.10, 5.7.30).
 #pragma once
 
 #include <cstdint>
@@ -130,6 +130,9 @@ enum class ReplyId : std::uint8_t {
   filter_tempfail,             // 451 4.7.1
   filter_reject,               // 550 5.7.1
   filter_shutdown,             // 421 4.7.0 {host} (then closed)
+  // REQUIRETLS (RFC 8689).
+  requiretls_needs_tls,        // 530 5.7.10: MAIL ... REQUIRETLS on a session without TLS
+  hop_requiretls_unmet,        // 550 5.7.30 {detail} (synthetic: no hop could carry a REQUIRETLS message)
   count_,                      // not a reply: the number of replies
 };
 

@@ -197,6 +197,8 @@ std::map<std::string, UnknownKeyCase> unknown_key_cases() {
       {"relay", {inserted("[relay]\n", u + "\n"), "relay.zz_unknown"}},
       {"log", {with_base("[log]\n" + u + "\n"), "log.zz_unknown"}},
       {"queue", {with_base("[queue]\n" + u + "\n"), "queue.zz_unknown"}},
+      {"queue.postgresql",
+       {with_base("[queue.postgresql]\nconninfo_file = \"pg.conninfo\"\n" + u + "\n"), "queue.postgresql.zz_unknown"}},
       {"delivery", {with_base("[delivery]\n" + u + "\n"), "delivery.zz_unknown"}},
       {"policy", {inserted("[policy.in]\n", u + "\n"), "policy.in.zz_unknown"}},
       {"policy.dnsbl[]",

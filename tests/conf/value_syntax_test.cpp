@@ -371,6 +371,8 @@ TEST(Limits, EveryDefaultInConfigHppIsWithinItsLimit) {
       {limits::queue_group_commit_max_batch, queue.group_commit_max_batch},
       {limits::queue_inline_body_max, queue.inline_body_max},
       {limits::queue_body_sync_threads, queue.body_sync_threads},
+      {limits::queue_pg_connect_timeout, ms(queue.pg_connect_timeout)},
+      {limits::queue_pg_lease_time, ms(queue.pg_lease_time)},
       {limits::delivery_connect_timeout, ms(delivery.connect_timeout)},
       {limits::delivery_command_timeout, ms(delivery.command_timeout)},
       {limits::delivery_data_timeout, ms(delivery.data_timeout)},

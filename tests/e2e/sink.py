@@ -33,6 +33,8 @@ Modes (--mode may repeat; a value may also be comma-separated):
   dsn                  also offer DSN (RFC 3461) in EHLO and accept RET/ENVID/NOTIFY/ORCPT
                        (stored, upper-cased by aiosmtpd, in mail_options/rcpt_options)
   no-smtputf8          do not offer SMTPUTF8 (RFC 6531); it is offered by default
+  requiretls           offer REQUIRETLS (RFC 8689) in the EHLO reply after STARTTLS and accept
+                       the MAIL parameter (stored in mail_options)
 
 TLS and AUTH (routing tests): --tls-cert FILE --tls-key FILE offers STARTTLS
 (--require-tls makes it mandatory before MAIL); --auth USER:PASSWORD requires AUTH
@@ -79,6 +81,7 @@ class SinkModes:
     delay_rcpt: float = 0.0
     dsn: bool = False
     no_smtputf8: bool = False
+    requiretls: bool = False
 
     @staticmethod
     def parse(specs: Iterable[str]) -> "SinkModes":
@@ -108,6 +111,8 @@ class SinkModes:
                     modes.dsn = True
                 elif name == "no-smtputf8" and not value:
                     modes.no_smtputf8 = True
+                elif name == "requiretls" and not value:
+                    modes.requiretls = True
                 else:
                     raise ValueError(f"unknown sink mode {item!r}")
         return modes
@@ -226,28 +231,38 @@ def read_messages(out_dir) -> List[StoredMessage]:
 SECURITY: dict = {}
 
 
-class DsnSMTP(SMTP):
-    """aiosmtpd has no DSN: this one offers it and lets the RFC 3461 parameters through
-    (aiosmtpd answers 555 to parameters its _getparams leaves behind)."""
+class ExtensionSMTP(SMTP):
+    """aiosmtpd has neither DSN nor REQUIRETLS: this one offers those its modes ask for
+    and lets their parameters through (aiosmtpd answers 555 to parameters its
+    _getparams leaves behind). REQUIRETLS is offered on a TLS session only (RFC 8689)."""
 
     DSN_KEYWORDS = ("RET", "ENVID", "NOTIFY", "ORCPT")
+
+    def __init__(self, handler, *args, **kwargs):
+        super().__init__(handler, *args, **kwargs)
+        self.modes = handler.modes
 
     def _getparams(self, params):
         result = super()._getparams(params)
         if result is not None:
-            for keyword in self.DSN_KEYWORDS:
+            keywords = (self.DSN_KEYWORDS if self.modes.dsn else ()) + (
+                ("REQUIRETLS",) if self.modes.requiretls and self.session.ssl is not None else ())
+            for keyword in keywords:
                 result.pop(keyword, None)
         return result
 
     async def push(self, status):
-        # "250 HELP" is the last line of aiosmtpd's EHLO reply: DSN goes just before it.
+        # "250 HELP" is the last line of aiosmtpd's EHLO reply: ours go just before it.
         if status == "250 HELP":
-            await super().push("250-DSN")
+            if self.modes.dsn:
+                await super().push("250-DSN")
+            if self.modes.requiretls and self.session.ssl is not None:
+                await super().push("250-REQUIRETLS")
         return await super().push(status)
 
 
 def _make_smtp(handler: SinkHandler) -> SMTP:
-    cls = DsnSMTP if handler.modes.dsn else SMTP
+    cls = ExtensionSMTP if handler.modes.dsn or handler.modes.requiretls else SMTP
     return cls(handler, data_size_limit=DATA_SIZE_LIMIT, enable_SMTPUTF8=not handler.modes.no_smtputf8,
                decode_data=False, hostname="sink.test", timeout=120, **SECURITY)
 

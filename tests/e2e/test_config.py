@@ -5,12 +5,15 @@ Owns: the command-line contract for configuration: the shipped example and the
 harness's own generated config are valid (exit 0, "configuration OK"); a broken file
 gives exit 2 and one `FILE:LINE: KEY: message` line per problem — every problem, each
 with the right line; an unreadable file is exit 2 too; `serve` fails fast with exit 1
-when it cannot bind, and never starts on an invalid config.
+when it cannot bind, and never starts on an invalid config; the start-up log names the
+node and queue backend, which a reload does not change; a PostgreSQL conninfo file that others can read is refused,
+naming the file and never showing its text.
 Never: asserts timing (process runs are bounded by timeouts only).
 """
 
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -20,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (INBOUND_HOST, SOURCE_DIR, E2ETestCase, Hop, relay_binary,  # noqa: E402
-                     run_cli)
+                     run_cli, wait_for)
 
 DIAG = re.compile(r"^(?P<file>.+?):(?P<line>\d+): (?P<key>[^\s:]+): (?P<msg>.+)$")
 
@@ -121,6 +124,37 @@ class ServeStartupTest(E2ETestCase):
         proc = self.serve(path)
         self.assertNotEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         self.assertIn("nosuch", proc.stdout + proc.stderr)
+
+    def test_start_log_names_the_node_and_queue_backend(self):
+        cfg, path = self.make_config([Hop("hub", 2601)], [Hop("a", 2602)])
+        path.write_text(cfg.render().replace("[queue]\n", '[queue]\nnode = "relay-e2e-1"\n', 1))
+        relay = self.start_relay(cfg, path)
+        self.assertIn("node=relay-e2e-1 queue=sqlite", relay.log_text())
+        # The name is fixed at start: a reload that changes it keeps the running one.
+        path.write_text(cfg.render().replace("[queue]\n", '[queue]\nnode = "relay-e2e-2"\n', 1))
+        relay.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "configuration reloaded" in relay.log_text(), 30, "the reload in the relay log")
+        self.assertIn("[queue] node and backend change only on restart; still node=relay-e2e-1 queue=sqlite",
+                      relay.log_text())
+
+    def test_conninfo_file_others_can_read_is_refused_without_echoing_it(self):
+        cfg, path = self.make_config([Hop("hub", 2601)], [Hop("a", 2602)])
+        conninfo = self.dir / "pg.conninfo"
+        conninfo.write_text("host=127.0.0.1 dbname=hubrelay user=hubrelay password=Sekr1t-e2e\n")
+        conninfo.chmod(0o644)
+        text = cfg.render().replace("[queue]\n", '[queue]\nbackend = "postgresql"\n', 1).replace(
+            "[delivery]\n", '[queue.postgresql]\nconninfo_file = "pg.conninfo"\n\n[delivery]\n', 1)
+        path.write_text(text)
+        proc = run_cli(["check-config", "--config", str(path)])
+        out = proc.stdout + proc.stderr
+        self.assertEqual(proc.returncode, 2, out)
+        self.assertIn((str(path), line_of(text, "conninfo_file ="), "queue.postgresql.conninfo_file",
+                       f"conninfo file {conninfo} is readable by others; chmod 600 (or 640 with the hubrelay group)"),
+                      diagnostics(proc), out)
+        self.assertNotIn("Sekr1t", out)
+        proc = self.serve(path)
+        self.assertNotEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertNotIn("Sekr1t", proc.stdout + proc.stderr)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ forced DOWN in a maintenance window is `suspended`, in /metrics
 hop answering 5xx each count attempts and failures in one unit (failures of class
 connect, tls and reply_5xx; successes + failures = attempts); queue gauges carry the
 message's direction; hubrelay_build_info names the version `hubrelay --version` prints;
+hubrelay_node_info, /api/status, the page's summary and the start-up log name the node
+(default: the host name) and its queue backend;
 the page passes `promtool check metrics` when Debian's prometheus package is installed.
 Never: asserts timing; every wait is bounded.
 Standards: Prometheus text exposition format 0.0.4.
@@ -15,6 +17,7 @@ Standards: Prometheus text exposition format 0.0.4.
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -116,6 +119,8 @@ listen = "127.0.0.1:{self.admin_port}"
             self.assertRegex(page, r'<td>down</td><td><span class="hop-state path-down" data-state="path down">path down')
             self.assertIn('data-state="usable">usable</span>', page)
             self.assertNotIn('class="up">up</span></td><td>', page)  # the old passive-only word
+            # The summary line names the node and its queue backend, as /api/status does.
+            self.assertIn(f"node {status['node']} (queue sqlite)", page)
 
     def test_attempts_and_failures_count_in_one_unit(self):
         for domain in ("refused.example", "tls.example", "perm.example"):
@@ -152,6 +157,14 @@ listen = "127.0.0.1:{self.admin_port}"
         self.assertIn(f'version="{version}"', info[0])
         self.assertTrue(info[0].endswith("} 1"), info[0])
         self.assertIn(f'hubrelay {version} ready', self.relay.log_text())
+        # One info series names the node (default: the host name) and its queue backend.
+        node = [line for line in text.splitlines() if line.startswith("hubrelay_node_info{")]
+        self.assertEqual(len(node), 1, node)
+        status = json.loads(self.http("/api/status"))
+        self.assertEqual(status["node"], socket.gethostname())
+        self.assertEqual(status["queue_backend"], "sqlite")
+        self.assertEqual(node[0], f'hubrelay_node_info{{node="{status["node"]}",queue_backend="sqlite"}} 1')
+        self.assertIn(f'node={status["node"]} queue=sqlite', self.relay.log_text())
         promtool = shutil.which("promtool")
         if not promtool:
             self.skipTest("promtool is not installed (Debian package prometheus)")

@@ -383,6 +383,24 @@ TEST(Metrics, BuildInfoCarriesTheProjectVersion) {
             std::string::npos);
 }
 
+// One info series names the node and its queue backend; no other series carries the node.
+TEST(Metrics, NodeInfoNamesTheNodeAndQueueBackend) {
+  metrics::Snapshot s;
+  EXPECT_EQ(s.queue_backend, "sqlite");
+  s.node = "relay1";
+  s.queue_backend = "postgresql";
+  const std::string text = metrics::format_prometheus(s);
+  EXPECT_NE(text.find("# TYPE hubrelay_node_info gauge\n"
+                      "hubrelay_node_info{node=\"relay1\",queue_backend=\"postgresql\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("node=\""), text.find("hubrelay_node_info{node=\"") + std::string("hubrelay_node_info{").size());
+  EXPECT_EQ(text.find("node=\"", text.find("hubrelay_node_info{") + 30), std::string::npos) << text;
+  EXPECT_NE(metrics::format_status_json(s).find(",\"node\":\"relay1\",\"queue_backend\":\"postgresql\","),
+            std::string::npos)
+      << metrics::format_status_json(s);
+}
+
 TEST(Metrics, QueueGaugesByDirection) {
   metrics::Snapshot s;
   auto& depth = s.depth.emplace();

@@ -387,6 +387,8 @@ TEST(EhloCapabilities, Table) {
       {{"hub", "AUTH PLAIN LOGIN", "AUTH=LOGIN"},
        caps([](auto& c) { c.auth_mechanisms = {"PLAIN", "LOGIN", "LOGIN"}; })},
       {{"hub", "auth  cram-md5 plain"}, caps([](auto& c) { c.auth_mechanisms = {"CRAM-MD5", "PLAIN"}; })},
+      {{"hub", "requiretls"}, caps([](auto& c) { c.requiretls = true; })},
+      {{"hub", "REQUIRETLS x"}, caps([](auto&) {})},
       // Only whole keywords count; the greeting line is never a keyword.
       {{"PIPELINING", "PIPELININGX", "STARTTLS now", "XSIZE 5", "ENHANCEDSTATUSCODES"}, caps([](auto&) {})},
   };

@@ -174,5 +174,19 @@ TEST(SmtpClientBody, ABodyShorterThanItsSizeIsAFault) {
   EXPECT_FALSE(sent.transcript.final_reply.has_value()) << "the hop must not get a terminator";
 }
 
-}  // namespace
+// REQUIRETLS (RFC 8689 §4.2.1) goes on the MAIL FROM only to a hop that offers it (the
+// delivery engine never sends a REQUIRETLS message to one that does not).
+TEST(SmtpClientBody, MailCommandCarriesRequireTlsToAHopOfferingIt) {
+  relay::Envelope envelope{.sender = "a@b.example"};
+  envelope.requiretls = true;
+  relay::HopCapabilities capabilities;
+  EXPECT_EQ(relay::mail_command(envelope, capabilities, 10), "MAIL FROM:<a@b.example>\r\n");
+  capabilities.requiretls = true;
+  EXPECT_EQ(relay::mail_command(envelope, capabilities, 10), "MAIL FROM:<a@b.example> REQUIRETLS\r\n");
+  envelope.requiretls = false;
+  EXPECT_EQ(relay::mail_command(envelope, capabilities, 10), "MAIL FROM:<a@b.example>\r\n");
+}
+
 }  // namespace relay
+
+}  // namespace

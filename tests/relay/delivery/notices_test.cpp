@@ -137,6 +137,18 @@ TEST(Notices, NullSenderFailuresAreCountedNotSent) {
   EXPECT_EQ(relay::sender_notice(c, original_from(""), delayed, now_ms, "t").unreported_failures, 0u);
 }
 
+TEST(Notices, ReportOnARequireTlsMessageIsSentWithRequireTls) {
+  const conf::Config c = config_with({"example.com"});
+  const std::vector<RecipientNews> failed = {news(DsnAction::failed, "550 5.7.30 REQUIRETLS support required: x")};
+  auto original = original_from("a@example.com");
+  EXPECT_EQ(relay::sender_notice(c, original, failed, now_ms, "t").message->mail_parameters, "");
+  original.mail_parameters = "ENVID=abc REQUIRETLS";
+  const auto notice = relay::sender_notice(c, original, failed, now_ms, "t");
+  ASSERT_TRUE(notice.message);
+  EXPECT_EQ(notice.message->mail_parameters, "REQUIRETLS");
+  EXPECT_EQ(notice.message->sender, "");
+}
+
 TEST(Notices, RecipientNotifyDecides) {
   struct Case {
     const char* parameters;

@@ -102,6 +102,43 @@ TEST(ServerFsmTls, StartTlsStopsConsumingAndLeavesPipelinedPlaintextToBeDropped)
   EXPECT_EQ(s.fsm().state(), ServerState::ready);
 }
 
+// --- REQUIRETLS (RFC 8689) ----------------------------------------------------------------
+
+TEST(ServerFsmTls, RequireTlsOfferedOnlyOnAnEncryptedSession) {
+  Session s(settings_with(conf::ListenerTls::offered));
+  const auto clear = s.send("EHLO c.test\r\n");
+  EXPECT_EQ(clear.find("REQUIRETLS"), std::string::npos) << clear;
+  s.send("STARTTLS\r\n");
+  s.left().clear();
+  s.fsm().tls_started();
+  const auto encrypted = s.send("EHLO c.test\r\n");
+  EXPECT_NE(encrypted.find("250 REQUIRETLS\r\n"), std::string::npos) << encrypted;
+  Session implicit(settings_with(conf::ListenerTls::implicit));
+  EXPECT_NE(implicit.send("EHLO c.test\r\n").find("REQUIRETLS"), std::string::npos);
+  Session off(settings_with(conf::ListenerTls::off));
+  EXPECT_EQ(off.send("EHLO c.test\r\n").find("REQUIRETLS"), std::string::npos);
+}
+
+TEST(ServerFsmTls, RequireTlsParameterNeedsTls) {
+  Session clear(settings_with(conf::ListenerTls::offered));
+  clear.send("EHLO c.test\r\n");
+  const auto refused = clear.send("MAIL FROM:<a@remote.test> REQUIRETLS\r\n");
+  EXPECT_NE(refused.find("530 5.7.10 REQUIRETLS needs an encrypted connection"), std::string::npos) << refused;
+  EXPECT_EQ(clear.fsm().state(), ServerState::ready);
+
+  Session s(settings_with(conf::ListenerTls::implicit));
+  s.send("EHLO c.test\r\n");
+  EXPECT_EQ(test_support::reply_codes(s.send("MAIL FROM:<a@remote.test> REQUIRETLS=YES\r\n")), (std::vector<int>{501}));
+  EXPECT_EQ(test_support::reply_codes(s.send("MAIL FROM:<a@remote.test> REQUIRETLS REQUIRETLS\r\n")),
+            (std::vector<int>{501}));
+  EXPECT_EQ(test_support::reply_codes(s.send("MAIL FROM:<a@remote.test> requiretls\r\nRCPT TO:<u@example.com>\r\n"
+                                             "DATA\r\n")),
+            (std::vector<int>{250, 250, 354}));
+  s.send("Subject: x\r\n\r\nhi\r\n.\r\n");
+  ASSERT_EQ(s.committed().size(), 1u);
+  EXPECT_EQ(s.committed()[0].mail_parameters, "requiretls");  // stored as received
+}
+
 TEST(ServerFsmTls, StartTlsDiscardsAPartialCommandLine) {
   Session s(settings_with(conf::ListenerTls::offered));
   s.send("EHLO c.test\r\n");

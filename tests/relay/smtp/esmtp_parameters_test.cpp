@@ -46,6 +46,12 @@ TEST(EsmtpParameters, MailParameters) {
       {"SMTPUTF8=yes", false},
       {"SMTPUTF8 SMTPUTF8", false},
       {"SIZE=10 SIZE=11", false},
+      {"REQUIRETLS", true},                                // RFC 8689 §3: no value
+      {"requiretls SMTPUTF8 RET=HDRS", true},
+      {"REQUIRETLS=YES", false},
+      {"REQUIRETLS REQUIRETLS", false},
+      // The flag the listener stores for "TLS-Required: No" cannot come from a client.
+      {"TLS-REQUIRED=NO", false, ParameterError::unknown_keyword},
       {"X-UNKNOWN=1", false, ParameterError::unknown_keyword},
       {"BODY=BINARYMIME", false, ParameterError::unsupported_value},
   };
@@ -64,7 +70,12 @@ TEST(EsmtpParameters, MailParameters) {
   EXPECT_EQ(got->ret, DsnReturn::headers);
   EXPECT_EQ(got->envid, "q+2Bx");
   EXPECT_TRUE(got->smtputf8);
+  EXPECT_FALSE(got->requiretls);
   EXPECT_EQ(got->basic.size, 7u);
+  parsed = relay::parse_esmtp_parameters("REQUIRETLS");
+  const auto required = relay::interpret_mail_extensions(*parsed);
+  ASSERT_TRUE(required);
+  EXPECT_TRUE(required->requiretls);
 }
 
 TEST(EsmtpParameters, RcptParameters) {

@@ -1,0 +1,93 @@
+// queue/pg_store.hpp — the queue in a PostgreSQL database that several relay nodes share.
+//
+// Owns: one libpq connection (reopened with the same conninfo after it is lost, so a
+// multi-host conninfo with target_session_attrs=read-write follows a promoted standby),
+// the prepared statements of the queue, and the leases that keep nodes apart:
+// - claim_due() locks due recipients with FOR UPDATE SKIP LOCKED, so two nodes never
+//   claim the same recipient, and leases them to this node (lease_node) until
+//   lease_until (also next_attempt: an expired lease is simply due again, for any node).
+// - record() applies an outcome unless another node holds the recipient's lease (it
+//   took the recipient over after ours expired; its outcome counts): errc::not_found.
+// - recover() at start releases this node's leases only; other nodes' expire on their own.
+// Bodies: every body is a bytea (any node can deliver any message). A body the session
+// spooled to a file is read into it at insert and the file removed after COMMIT.
+// Durability: COMMIT returns when the server (and, with synchronous replication, its
+// standby) has the transaction; transactions that commit no message ask for no flush
+// (set_fsync_commits(false): synchronous_commit off, the SQLite queue's NORMAL).
+// Threading: one thread at a time (the queue thread).
+// Errors: queue::errc; a lost or read-only connection is errc::unavailable.
+#pragma once
+
+#include <expected>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "queue/pg_handle.hpp"
+#include "queue/queue_store.hpp"
+
+namespace queue {
+
+class Spool;
+
+/// How to reach the shared queue and who this node is.
+struct PgSettings {
+  std::string conninfo;  // libpq connection string (keywords or URI)
+  std::string node;      // this node's name in leases; unique among the nodes
+};
+
+class PgStore final : public QueueStore {
+ public:
+  /// Connects, migrates the schema (queue/pg_schema.hpp) and prepares the statements.
+  /// `spool` (outliving the store; may be null) is where bodies written to files are.
+  static std::expected<std::unique_ptr<PgStore>, std::string> open(PgSettings settings,
+                                                                   const Spool* spool = nullptr);
+
+  std::error_code begin() noexcept override;
+  std::error_code commit() noexcept override;
+  void rollback() noexcept override;
+  bool in_transaction() const noexcept override;
+  std::expected<QueuedMessage, std::error_code> insert(NewMessage&& message, UnixMillis lease_until) override;
+  std::expected<std::vector<QueuedMessage>, std::error_code> claim_due(UnixMillis now, UnixMillis lease_until,
+                                                                       std::size_t limit) override;
+  std::error_code record(std::span<const RecipientOutcome> outcomes, FreedFiles& freed) override;
+  /// One block per call: `count` must not exceed pg_id_block (errc::internal otherwise).
+  std::expected<MessageId, std::error_code> reserve_ids(std::int64_t count) override;
+  std::expected<std::size_t, std::error_code> recover(UnixMillis now) override;
+  std::expected<std::size_t, std::error_code> release_parked(std::uint32_t route, UnixMillis now,
+                                                             std::size_t limit) override;
+  std::expected<std::optional<UnixMillis>, std::error_code> next_due() override;
+  std::error_code set_fsync_commits(bool fsync) noexcept override;
+
+  /// Leases can be short, so a dead node's recipients go to the others soon, while a long
+  /// delivery keeps its own by renewing.
+  std::expected<std::size_t, std::error_code> renew_leases(UnixMillis until) override;
+
+  /// The connection (null while lost): tests inspect it.
+  PGconn* connection() const noexcept { return connection_.get(); }
+  const std::string& node() const noexcept { return settings_.node; }
+
+ private:
+  PgStore(PgSettings settings, const Spool* spool) noexcept : settings_(std::move(settings)), spool_(spool) {}
+  /// A new connection: the conninfo over this store's defaults.
+  PgConnection dial() const;
+  /// (Re)connects when there is no usable connection and prepares the statements.
+  std::error_code connect();
+  /// Maps a failed result to an errc; drops the connection when it is gone or read-only.
+  std::error_code fail(const PgResult& result) noexcept;
+  PgResult run(const char* statement, const PgParams& params, bool binary_result = false);
+  /// Reads a spooled body (prefix, then the file from `skip`) into one string.
+  std::expected<std::string, std::error_code> read_spooled(const NewMessage& message) const;
+  std::error_code finish_message(MessageId id);
+
+  PgSettings settings_;
+  const Spool* spool_;
+  PgConnection connection_;
+  bool fsync_commits_ = true;
+  std::vector<std::string> inserted_files_;  // spool files read into this transaction's bodies
+  std::string last_error_;                   // why connect() failed, for the start-up log
+};
+
+}  // namespace queue
