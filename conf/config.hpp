@@ -170,13 +170,15 @@ struct PolicyConfig {
 ///   none: never STARTTLS. opportunistic: STARTTLS when offered, no certificate checks.
 ///   required: STARTTLS must succeed (no checks) or nothing is sent.
 ///   verify: as required, plus chain and host name verification.
-///   dane: DANE (RFC 7672): the MX host's TLSA records in a DNSSEC-validated answer
-///     authenticate it, or the mail waits (defer); needs [dns] dnssec. MX hops only.
+///   dane: DANE (RFC 7672): the host's TLSA records (each MX host's, or a smart host's
+///     own) in a DNSSEC-validated answer authenticate it, or the mail waits (defer);
+///     needs [dns] dnssec.
 ///   mta_sts ("mta-sts"): MTA-STS (RFC 8461): the recipient domain's policy decides which
 ///     MX hosts may be used and requires a WebPKI-verified session; no policy: defer.
-///   automatic ("auto"): DANE when the MX host has usable TLSA records in a validated
-///     answer, else MTA-STS when the domain publishes a policy, else opportunistic. The
-///     default of type = "mx" hops (docs/tls-policy.md); opportunistic on smart hosts.
+///     MX hops only.
+///   automatic ("auto"): DANE when the host has usable TLSA records in a validated
+///     answer, else (MX hops) MTA-STS when the domain publishes a policy, else
+///     opportunistic. The default of type = "mx" hops (docs/tls-policy.md).
 enum class TlsPolicy : std::uint8_t { none, opportunistic, required, verify, dane, automatic, mta_sts };
 
 constexpr const char* to_string(TlsPolicy p) noexcept {

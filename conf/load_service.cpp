@@ -231,7 +231,8 @@ const Keys<DnsConfig>& dns_keys() {
 
 // [dns] is read after the hops, so what DANE needs of it is checked here: a hop that
 // demands DANE must have a resolver the administrator vouches for (an AD bit from any
-// other resolver proves nothing), and is an MX hop (TLSA is looked up for MX hosts).
+// other resolver proves nothing). MX hops look up TLSA for each MX host, smart hosts for
+// their configured host.
 // An MX hop without an explicit tls key gets "auto": without TLSA records (or without
 // dnssec) and without an MTA-STS policy it behaves exactly as opportunistic, so only
 // domains that publish TLSA or MTA-STS see a difference.
@@ -239,9 +240,7 @@ void read_dns(Loader& l, const Field& f, Config& config) {
   if (f.value != nullptr) table_into(&Config::dns, dns_keys)(l, f, config);
   for (HopConfig& hop : config.hops) {
     const std::string key = "hop." + hop.name + ".tls";
-    if (hop.tls == TlsPolicy::dane && !hop.mx) {
-      l.error(hop.tls_line, key, "\"dane\" applies to type = \"mx\" hops (TLSA of the MX hosts)");
-    } else if (hop.tls == TlsPolicy::dane && !config.dns.dnssec) {
+    if (hop.tls == TlsPolicy::dane && !config.dns.dnssec) {
       l.error(hop.tls_line, key,
               "\"dane\" needs [dns] dnssec = true (a local validating resolver the relay trusts)");
     }

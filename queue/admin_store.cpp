@@ -136,7 +136,7 @@ std::expected<MessageView, std::string> AdminStore::show(MessageId id) {
   MessageView m = std::move(found->front());
   auto a = Statement::prepare(store_.handle(),
                               "SELECT idx, coalesce(at, 0), coalesce(hop, ''), state, coalesce(reply, ''), kind, "
-                              "coalesce(address, '') FROM attempts "
+                              "coalesce(address, ''), coalesce(tls, '') FROM attempts "
                               "WHERE message_id = ?1 ORDER BY rowid");
   if (!a) return std::unexpected("cannot read attempts: " + reason());
   a->bind(1, id);
@@ -145,7 +145,7 @@ std::expected<MessageView, std::string> AdminStore::show(MessageId id) {
     m.attempts.push_back({static_cast<std::int32_t>(a->column_int64(0)), a->column_int64(1),
                           std::string(a->column_text(2)), state_from(a->column_int64(3)),
                           std::string(a->column_text(4)), kind_from(a->column_int64(5)),
-                          std::string(a->column_text(6))});
+                          std::string(a->column_text(6)), std::string(a->column_text(7))});
   }
   if (rc != SQLITE_DONE) return std::unexpected("cannot read attempts: " + reason());
   return m;

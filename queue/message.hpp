@@ -133,6 +133,9 @@ struct RecipientOutcome {
   std::string parked_on;
   std::string parked_note;
   std::string hop_address;               // address:port of `hop`, "" if unknown
+  /// What protected the attempt's session ("dane TLSv1.3 TLS_AES_256_GCM_SHA384",
+  /// "none"); "" when no session was opened (stored as NULL, schema v10).
+  std::string tls;
 };
 
 /// Queue ids as shown in logs and the CLI: upper-case hex, at least 10 digits.

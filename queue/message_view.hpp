@@ -41,6 +41,7 @@ struct AttemptView {
   std::string reply;                     // the hop's reply or the fault; for a park: route and hop states
   AttemptKind kind = AttemptKind::delivery;
   std::string address;                   // the hop's address:port, "" if unknown
+  std::string tls;                       // what protected the session ("dane TLSv1.3 ..."), "" if unknown
 };
 
 struct MessageView {

@@ -121,6 +121,14 @@ constexpr std::string_view schema_v9_body_skip = R"sql(
 ALTER TABLE messages ADD COLUMN body_skip INTEGER;
 )sql";
 
+// v10: what protected each delivery attempt's session: "none", "opportunistic",
+// "verified" or "dane", then the TLS protocol and cipher ("dane TLSv1.3
+// TLS_AES_256_GCM_SHA384"), for `hubrelay queue show`. NULL for parks, an administrator's
+// actions, attempts that opened no session, and rows written before this version.
+constexpr std::string_view schema_v10_attempt_tls = R"sql(
+ALTER TABLE attempts ADD COLUMN tls TEXT;
+)sql";
+
 constexpr std::array migrations{
     Migration{1, "messages, bodies, recipients", schema_v1},
     Migration{2, "attempts history, recipient leases", schema_v2_operations},
@@ -131,6 +139,7 @@ constexpr std::array migrations{
     Migration{7, "message bodies in spool files", schema_v7_body_files},
     Migration{8, "header fields before a spooled body", schema_v8_body_prefix},
     Migration{9, "octets of a spooled body replaced by its header fields", schema_v9_body_skip},
+    Migration{10, "what protected each delivery attempt (TLS)", schema_v10_attempt_tls},
 };
 static_assert(migrations.back().version == latest_schema_version,
               "latest_schema_version must name the last migration");

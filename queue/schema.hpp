@@ -26,7 +26,7 @@ struct Migration {
 };
 
 /// The newest schema version this binary knows.
-inline constexpr int latest_schema_version = 9;
+inline constexpr int latest_schema_version = 10;
 
 /// The migrations of this binary, in version order.
 std::span<const Migration> schema_migrations() noexcept;

@@ -319,7 +319,7 @@ std::error_code SqliteStore::record(std::span<const RecipientOutcome> outcomes, 
       continue;
     }
     const auto history = [&](AttemptKind kind, const std::string& text, std::string_view hop,
-                             std::string_view address) -> std::error_code {
+                             std::string_view address, std::string_view tls) -> std::error_code {
       Statement& a = statement(StoreSql::insert_attempt);
       ResetOnExit reset_attempt(a);
       a.bind(1, o.id);
@@ -330,14 +330,15 @@ std::error_code SqliteStore::record(std::span<const RecipientOutcome> outcomes, 
       a.bind_text(6, text);
       a.bind(7, static_cast<std::int64_t>(kind));
       a.bind_text(8, address);
+      a.bind_text(9, tls);
       const int rc = a.step();
       return rc == SQLITE_DONE ? std::error_code{} : fail(rc);
     };
     if (o.attempted || !o.reply.empty()) {  // tried, or deferred with a reason
-      if (auto ec = history(AttemptKind::delivery, o.reply, o.hop, o.hop_address)) return ec;
+      if (auto ec = history(AttemptKind::delivery, o.reply, o.hop, o.hop_address, o.tls)) return ec;
     }
     if (parked && !o.parked_note.empty()) {
-      if (auto ec = history(AttemptKind::parked, o.parked_note, {}, {})) return ec;
+      if (auto ec = history(AttemptKind::parked, o.parked_note, {}, {}, {})) return ec;
     }
   }
   if (previous) {

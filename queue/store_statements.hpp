@@ -109,10 +109,11 @@ inline constexpr std::array store_statements{
              "SELECT body_file FROM messages WHERE id = ?1 AND body_file IS NOT NULL"},
     NamedSql{StoreSql::clear_body_file, "clear_body_file", "UPDATE messages SET body_file = NULL WHERE id = ?1"},
     // History for `hubrelay queue show`: attempts, and parks (kind 1, not an attempt).
-    // ?1 message, ?2 idx, ?3 at, ?4 hop, ?5 state, ?6 reply, ?7 kind, ?8 hop address.
+    // ?1 message, ?2 idx, ?3 at, ?4 hop, ?5 state, ?6 reply, ?7 kind, ?8 hop address,
+    // ?9 what protected the session.
     NamedSql{StoreSql::insert_attempt, "insert_attempt",
-             "INSERT INTO attempts(message_id, idx, at, hop, state, reply, kind, address) "
-             "VALUES(?1, ?2, ?3, nullif(?4, ''), ?5, ?6, ?7, nullif(?8, ''))"},
+             "INSERT INTO attempts(message_id, idx, at, hop, state, reply, kind, address, tls) "
+             "VALUES(?1, ?2, ?3, nullif(?4, ''), ?5, ?6, ?7, nullif(?8, ''), nullif(?9, ''))"},
     // ?1 now. Start-up only: every pending recipient of a message not held becomes due.
     NamedSql{StoreSql::recover_due, "recover_due",
              "UPDATE recipients SET next_attempt = ?1, leased = 0, parked = 0 WHERE state = 0 AND NOT EXISTS "

@@ -86,6 +86,7 @@ HopCounters& HopCounters::operator+=(const HopCounters& other) {
   throttled += other.throttled;
   rate_delayed += other.rate_delayed;
   rate_delay_ms += other.rate_delay_ms;
+  for (std::size_t i = 0; i < tls_deliveries.size(); ++i) tls_deliveries[i] += other.tls_deliveries[i];
   return *this;
 }
 

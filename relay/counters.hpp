@@ -2,8 +2,9 @@
 //
 // Owns: per-listener counters (connections, sessions, messages, rejections by reason),
 // per-direction delivery counters with a latency histogram, and per-hop attempt counters
-// with failures by class. Listeners and the delivery engine bump them on the io_context
-// thread; the admin endpoint copies them into a metrics::Snapshot on the same thread.
+// with failures by class and transactions by what protected them (TLS). Listeners and
+// the delivery engine bump them on the io_context thread; the admin endpoint
+// copies them into a metrics::Snapshot on the same thread.
 // Never: locks, allocates on the hot path beyond the rejection map's first use of a
 // reason, or does I/O. Pure, so relay_core's unit tests can use it.
 #pragma once
@@ -14,6 +15,8 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+
+#include "relay/tls_used.hpp"
 
 namespace relay {
 
@@ -94,8 +97,15 @@ struct HopCounters {
   std::uint64_t throttled = 0;
   std::uint64_t rate_delayed = 0;
   std::uint64_t rate_delay_ms = 0;                 // time held back, summed
+  /// Transactions by what protected their session (index: TlsKind), and, last, sessions
+  /// that ended before sending because TLS was required and not achieved (a failed or
+  /// missing STARTTLS, a certificate that did not verify or match, a host DANE skipped).
+  std::array<std::uint64_t, tls_kinds.size() + 1> tls_deliveries{};
+  static constexpr std::size_t tls_failed = tls_kinds.size();
   /// The one way an attempt is counted, once it has ended: `failure_class` empty is a success.
   void count_attempt(std::string_view failure_class);
+  void count_tls(TlsKind kind) noexcept { ++tls_deliveries[static_cast<std::size_t>(kind)]; }
+  void count_tls_failed() noexcept { ++tls_deliveries[tls_failed]; }
   HopCounters& operator+=(const HopCounters& other);
 };
 

@@ -298,6 +298,7 @@ int serve(conf::ConfigPtr config_ptr) {
       hop.connections = current->delivery->hop_connections(h);
       hop.window = current->delivery->hop_window(h);
       hop.max_connections = config.hops[h].max_connections;
+      hop.tls = config.hops[h].tls;
       hop.paths = config.hops[h].paths;
       for (const auto& g : retired)
         for (std::size_t k = 0; k < g->config->hops.size(); ++k)

@@ -16,6 +16,7 @@
 #include "relay/cli/help.hpp"
 #include "relay/cli/queue_cli.hpp"
 #include "relay/cli/route_explain.hpp"
+#include "relay/cli/tls_lookup.hpp"
 #include "relay/cli/track_cli.hpp"
 #include "relay/daemon.hpp"
 #include "relay/dkim/key_ring.hpp"
@@ -77,7 +78,7 @@ int main(int argc, char** argv) {
 
   // Commands with subcommands of their own parse their words themselves.
   if (command == "queue") return relay::queue_cli_main(words, relay::cli::default_config);
-  if (command == "route") return relay::route_command(words, relay::cli::default_config);
+  if (command == "route") return relay::route_command(words, relay::cli::default_config, relay::look_up_tls_facts);
   if (command == "stats") return relay::stats_main(words, relay::cli::default_config);
   if (command == "hop" || command == "path") return relay::admin_cli_main(command, words, relay::cli::default_config);
   if (command == "track") return relay::track_main(words, relay::cli::default_config);

@@ -18,6 +18,10 @@ DaneVerdict without_dane(const DaneFacts& facts, std::string why) {
 
 }  // namespace
 
+DaneFacts smart_host_facts(conf::TlsPolicy mode, bool dnssec, bool address_secure) noexcept {
+  return {mode, dnssec, true, address_secure};
+}
+
 bool wants_tlsa(const DaneFacts& facts) noexcept {
   return dane_mode(facts.mode) && facts.dnssec && facts.mx_secure && facts.address_secure;
 }

@@ -1,4 +1,5 @@
-// routing/dane_policy.hpp — whether DANE applies to one MX host, as a pure decision.
+// routing/dane_policy.hpp — whether DANE applies to one MX host or smart host, as a pure
+// decision.
 //
 // Owns: the RFC 7672 rules that turn DNS facts (was the MX answer DNSSEC-validated, were
 // the host's addresses, what did the TLSA lookup find) and the hop's tls policy into one
@@ -6,7 +7,8 @@
 // records, or defer the mail. The delivery engine gathers the facts and acts on the verdict.
 // Never: performs I/O or reads the clock.
 // Standards: RFC 7672 §2.1 (secure MX and address records), §2.2 (TLSA lookup failures,
-// unusable TLSA sets), §3.1 (usable usages); RFC 6698.
+// unusable TLSA sets), §2.2.2 (TLSA base name of a next hop not found by MX lookup),
+// §3.1 (usable usages); RFC 6698.
 #pragma once
 
 #include <string>
@@ -47,6 +49,12 @@ struct DaneVerdict {
   std::vector<TlsaRecord> records;  // authenticate: the usable records only
   std::string why;                  // defer, and for logs when ordinary under auto
 };
+
+/// The facts for a smart host (type = "smarthost": its name is configured, not learnt from
+/// an MX answer). There is no MX answer an attacker could have forged, so only the host's
+/// address answers must be validated, and its TLSA records are _PORT._tcp.HOST (RFC 7672
+/// §2.2.2; Postfix does the same for a next hop without MX lookup).
+DaneFacts smart_host_facts(conf::TlsPolicy mode, bool dnssec, bool address_secure) noexcept;
 
 /// Whether TLSA needs to be looked up for a host with `facts` (false: decide_dane gives
 /// the verdict without it). RFC 7672 §2.2.2: not for insecure MX or address records.

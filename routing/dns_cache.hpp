@@ -19,17 +19,19 @@
 #include <utility>
 #include <vector>
 
+#include "routing/dns_message.hpp"
 #include "routing/mx_order.hpp"
 
 namespace routing {
 
-enum class RecordType : std::uint8_t { a, aaaa, mx };
+enum class RecordType : std::uint8_t { a, aaaa, mx, tlsa };
 
 /// What DNS said about one (type, name).
 struct DnsAnswer {
   bool exists = true;                   // false: NXDOMAIN or no record of the type
   std::vector<std::string> addresses;   // a / aaaa: textual IP addresses
   std::vector<MxRecord> mx;             // mx
+  std::vector<TlsaRecord> tlsa;         // tlsa (name: _PORT._tcp.HOST)
   bool secure = false;                  // the answer had the AD bit from a trusted resolver
 };
 

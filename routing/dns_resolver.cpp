@@ -492,11 +492,20 @@ asio::awaitable<TlsaLookup> DnsResolver::tlsa(std::string host, std::uint16_t po
   TlsaLookup lookup;
   if (!impl_->options.dnssec) co_return lookup;
   const std::string name = "_" + std::to_string(port) + "._tcp." + conf::dns_name_key(host);
+  // Answers, negative ones included, are kept for their TTL like MX and address answers;
+  // failures are not (the next attempt asks again).
+  const auto now = std::chrono::steady_clock::now();
+  if (auto cached = impl_->cache.find(RecordType::tlsa, name, now)) {
+    lookup.secure = cached->secure;
+    lookup.records = std::move(cached->tlsa);
+    co_return lookup;
+  }
   Answer answer = co_await impl_->query(name, dns_type_tlsa);
   if (answer.status == ARES_ENOTFOUND || answer.status == ARES_ENODATA) {
     // A denial of existence counts as secure only when validated (NSEC/NSEC3 checked by
     // the resolver): an unsigned "no such name" is just no TLSA.
     lookup.secure = answer.authentic;
+    impl_->cache.store(RecordType::tlsa, name, DnsAnswer{false, {}, {}, {}, lookup.secure}, negative_ttl, now);
     co_return lookup;
   }
   if (answer.status != ARES_SUCCESS) {
@@ -512,6 +521,8 @@ asio::awaitable<TlsaLookup> DnsResolver::tlsa(std::string host, std::uint16_t po
   }
   lookup.secure = answer.authentic;
   lookup.records = std::move(facts->tlsa);
+  impl_->cache.store(RecordType::tlsa, name, DnsAnswer{true, {}, {}, lookup.records, lookup.secure},
+                     min_answer_ttl(answer.bytes, dns_type_tlsa), now);
   co_return lookup;
 }
 

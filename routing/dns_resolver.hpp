@@ -94,9 +94,9 @@ class DnsResolver {
   };
   boost::asio::awaitable<std::expected<AddressAnswer, ResolveError>> address_answer(std::string host);
 
-  /// The TLSA records of _<port>._tcp.<host> (RFC 6698 §3), straight from DNS (not
-  /// cached). NXDOMAIN and NODATA are answers without records; SERVFAIL, refusals and
-  /// timeouts are `failed`. Without [dns] dnssec nothing is asked: an insecure empty answer.
+  /// The TLSA records of _<port>._tcp.<host> (RFC 6698 §3), kept in the cache for their
+  /// TTL like the other answers (negative ones too). NXDOMAIN and NODATA are answers
+  /// without records; SERVFAIL, refusals and timeouts are `failed` (never cached). Without [dns] dnssec nothing is asked: an insecure empty answer.
   boost::asio::awaitable<TlsaLookup> tlsa(std::string host, std::uint16_t port);
 
   /// DNSBL lookups: the A records of `name` straight from DNS — no [dns.hosts], no

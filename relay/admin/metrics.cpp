@@ -283,6 +283,18 @@ std::string format_prometheus(const Snapshot& s) {
   for (const auto& h : s.hops)
     for (const auto& [cls, n] : h.counters.failures)
       w.sample("hubrelay_hop_failures_total", hop_label(h) + ",class=\"" + label(cls) + "\"", n);
+  // What protected each transaction (docs/tls-policy.md), or "failed": TLS was required
+  // and not achieved, so nothing was sent on that session.
+  w.family("hubrelay_tls_deliveries_total", "counter",
+           "Transactions by what protected the session (none, opportunistic, verified, dane), or failed when TLS "
+           "was required and not achieved; policy is the hop's tls setting.");
+  for (const auto& h : s.hops) {
+    const std::string labels = hop_label(h) + ",policy=\"" + conf::to_string(h.tls) + "\",result=\"";
+    for (const auto& kind : tls_kinds)
+      w.sample("hubrelay_tls_deliveries_total", labels + std::string(kind.name) + "\"",
+               h.counters.tls_deliveries[static_cast<std::size_t>(kind.kind)]);
+    w.sample("hubrelay_tls_deliveries_total", labels + "failed\"", h.counters.tls_deliveries[HopCounters::tls_failed]);
+  }
   w.family("hubrelay_hop_state", "gauge",
            "1 for the hop's one state (usable, path down, check down, suspended, ejected), 0 for the others.");
   for (const auto& h : s.hops)

@@ -36,6 +36,7 @@ struct Hop {
   std::uint32_t connections = 0;
   std::uint32_t window = 0;                // the concurrency window: sessions allowed now
   std::uint32_t max_connections = 0;       // its ceiling (hop max_connections)
+  conf::TlsPolicy tls = conf::TlsPolicy::opportunistic;  // the hop's tls setting (a label of the TLS counter)
   HopCounters counters;
   std::vector<std::string> paths;          // conf HopConfig::paths: the health paths it depends on
 };

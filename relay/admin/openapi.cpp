@@ -120,7 +120,7 @@ constexpr std::string_view document = R"json({
         "type": "object", "additionalProperties": false, "required": ["recipient", "at", "hop", "address", "kind", "state", "reply"],
         "properties": {
           "recipient": {"type": "integer", "minimum": 0}, "at": {"type": "string"}, "hop": {"type": ["string", "null"]},
-          "address": {"type": ["string", "null"]}, "kind": {"type": "string"}, "state": {"type": "string"}, "reply": {"type": "string"}
+          "address": {"type": ["string", "null"]}, "tls": {"type": "string", "description": "what protected the session: none, opportunistic, verified or dane, then TLS protocol and cipher; absent when no session was opened"}, "kind": {"type": "string"}, "state": {"type": "string"}, "reply": {"type": "string"}
         }
       },
       "TrackingRecord": {

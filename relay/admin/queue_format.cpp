@@ -130,7 +130,7 @@ std::string message_json(const queue::MessageView& m, queue::UnixMillis now) {
            ",\"hop\":" + (a.hop.empty() ? "null" : json_string(a.hop)) +
            ",\"address\":" + (a.address.empty() ? "null" : json_string(a.address)) + ",\"kind\":\"" +
            std::string(queue::to_string(a.kind)) + "\",\"state\":\"" + std::string(queue::to_string(a.state)) +
-           "\",\"reply\":" + json_string(a.reply) + "}";
+           "\",\"reply\":" + json_string(a.reply) + (a.tls.empty() ? "" : ",\"tls\":" + json_string(a.tls)) + "}";
     }
     o += "]";
   }
@@ -196,7 +196,10 @@ std::string show_text(const queue::MessageView& m, queue::UnixMillis now) {
   for (const auto& a : m.attempts) {
     const std::string hop = a.hop.empty() ? "-" : a.address.empty() ? a.hop : a.hop + " (" + a.address + ")";
     o += "  " + iso_time(a.at) + " [" + std::to_string(a.index) + "] ";
-    if (a.kind == queue::AttemptKind::delivery) o += "attempt hop=" + hop + " ";
+    if (a.kind == queue::AttemptKind::delivery) {
+      o += "attempt hop=" + hop + " ";
+      if (!a.tls.empty()) o += "tls=\"" + a.tls + "\" ";
+    }
     else o += std::string(queue::to_string(a.kind)) + " ";
     o += std::string(queue::to_string(a.state)) + " \"" + a.reply + "\"\n";
   }

@@ -82,7 +82,8 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 31> texts{{
      "usage: hubrelay route explain ADDRESS [--direction inbound|outbound] [--from A] [--config FILE]\n"
      "\n"
      "Shows how mail to ADDRESS would be routed: the matching route and pattern, every hop\n"
-     "with its tier, weight and health, and the order hops would be tried in.\n"
+     "with its tier, weight and health, the order hops would be tried in, and the outbound\n"
+     "TLS policy of each hop (with [dns] dnssec: each host's TLSA state, asked of the resolver).\n"
      "  --direction D       inbound or outbound (default: inferred from accepted_domains)\n"
      "  --from A            also say which DKIM keys would sign mail with From: A\n"
      "Exit status: 0 routed, 1 no route matches, 2 usage or configuration error.\n"},

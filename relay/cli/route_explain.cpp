@@ -55,7 +55,7 @@ class StateView final : public health::View {
 
 RouteExplanation explain(const conf::Config& config, std::string_view address,
                          std::optional<conf::Direction> direction, const health::View& health,
-                         std::string_view health_source, const StateView* states);
+                         std::string_view health_source, const StateView* states, const TlsFactsLookup& tls_lookup);
 
 }  // namespace
 
@@ -74,15 +74,15 @@ std::expected<health::DaemonState, std::string> daemon_state_from(const std::opt
 
 RouteExplanation explain_route(const conf::Config& config, std::string_view address,
                                std::optional<conf::Direction> direction, const health::View& health,
-                               std::string_view health_source) {
-  return explain(config, address, direction, health, health_source, nullptr);
+                               std::string_view health_source, const TlsFactsLookup& tls_lookup) {
+  return explain(config, address, direction, health, health_source, nullptr, tls_lookup);
 }
 
 RouteExplanation explain_route(const conf::Config& config, std::string_view address,
                                std::optional<conf::Direction> direction, const health::DaemonState& state,
-                               std::string_view health_source) {
+                               std::string_view health_source, const TlsFactsLookup& tls_lookup) {
   const StateView view(config, state);
-  return explain(config, address, direction, view, health_source, &view);
+  return explain(config, address, direction, view, health_source, &view, tls_lookup);
 }
 
 namespace {
@@ -99,7 +99,7 @@ std::pair<std::string, std::string> unused(const StateView* states, std::size_t 
 
 RouteExplanation explain(const conf::Config& config, std::string_view address,
                          std::optional<conf::Direction> direction, const health::View& health,
-                         std::string_view health_source, const StateView* states) {
+                         std::string_view health_source, const StateView* states, const TlsFactsLookup& tls_lookup) {
   RouteExplanation out;
   std::string& text = out.text;
   const std::string domain = conf::domain_of(address);
@@ -187,6 +187,14 @@ RouteExplanation explain(const conf::Config& config, std::string_view address,
   } else {
     text += "try order:  " + order + "\n";
   }
+  // What would protect the session to each hop (docs/tls-policy.md).
+  text += "outbound tls:\n";
+  for (const auto& hop : planned) {
+    const conf::HopConfig& h = config.hops[hop.hop];
+    std::optional<HopTlsFacts> facts;
+    if (tls_lookup && dane_may_apply(config, h)) facts = tls_lookup(config, h, domain);
+    text += hop_tls_explanation(config, h, facts ? &*facts : nullptr);
+  }
   return out;
 }
 
@@ -207,7 +215,8 @@ std::string dkim_explanation(const conf::Config& config, std::string_view from, 
   return fmt::format("dkim: a From: in {} on {} listeners is signed by {}\n", domain, conf::to_string(direction), keys);
 }
 
-int route_command(const std::vector<std::string>& words, const std::string& default_config) {
+int route_command(const std::vector<std::string>& words, const std::string& default_config,
+                  const TlsFactsLookup& tls_lookup) {
   const auto usage_error = [](const std::string& why) { return cli::usage_error("route explain", why); };
   auto parsed = cli::parse_words(words, {.flags = {}, .valued = {"direction", "from"}});
   if (!parsed) return usage_error(parsed.error());
@@ -248,10 +257,11 @@ int route_command(const std::vector<std::string>& words, const std::string& defa
   if (state) {
     result = explain_route(config, address, direction, *state,
                            fmt::format("daemon state written {} ({})", health::format_utc(state->written_at),
-                                       file.string()));
+                                       file.string()),
+                           tls_lookup);
   } else {
     std::cerr << "hubrelay: " << state.error() << "\n";
-    result = explain_route(config, address, direction, health::AllUsable{}, state.error());
+    result = explain_route(config, address, direction, health::AllUsable{}, state.error(), tls_lookup);
   }
   std::cout << result.text;
   const bool sts_hops = std::ranges::any_of(config.hops, [](const conf::HopConfig& hop) {

@@ -5,7 +5,9 @@
 // route that matches and the pattern that made it win, every hop of the route with its
 // tier (cost), weight, balance mode, health and the reason it would or would not be
 // used, and the order in which hops would be tried for a message now (first pick, then
-// the failover order if that hop failed, as the delivery engine does).
+// the failover order if that hop failed, as the delivery engine does), and the outbound
+// TLS policy each hop would apply (relay/cli/tls_explain: for hops where DANE can apply,
+// each host's TLSA state, from DNS facts a TlsFactsLookup gives).
 // explain_route() is pure: config, hop health and address in, text out. Hop health is
 // the running daemon's state (state_dir/health.json, read back by health::parse_state:
 // usable / path down / check down / ejected, as `hubrelay health` shows them); when it
@@ -27,6 +29,7 @@
 #include "conf/config.hpp"
 #include "health/report.hpp"
 #include "health/view.hpp"
+#include "relay/cli/tls_explain.hpp"
 
 namespace relay {
 
@@ -35,14 +38,16 @@ struct RouteExplanation {
   std::string text;  // the report, newline-terminated lines
 };
 
+/// `tls_lookup`: asked for the DNS facts of each hop where DANE can apply; none: only
+/// the hops' tls settings are shown.
 RouteExplanation explain_route(const conf::Config& config, std::string_view address,
                                std::optional<conf::Direction> direction, const health::View& health,
-                               std::string_view health_source);
+                               std::string_view health_source, const TlsFactsLookup& tls_lookup = {});
 /// With the daemon's state: each hop's condition and last error as the daemon wrote them.
 /// A configured hop the state does not name (the configuration changed since) counts usable.
 RouteExplanation explain_route(const conf::Config& config, std::string_view address,
                                std::optional<conf::Direction> direction, const health::DaemonState& state,
-                               std::string_view health_source);
+                               std::string_view health_source, const TlsFactsLookup& tls_lookup = {});
 
 /// The "dkim:" line for a message with From: `from` received on a listener of `direction`:
 /// the keys that would sign it (domain alignment and direction, as relay/dkim's signing
@@ -55,6 +60,8 @@ std::expected<health::DaemonState, std::string> daemon_state_from(const std::opt
                                                                   std::string_view file_name, health::UnixMillis now);
 
 /// `words`: everything after "route". Prints to stdout/stderr and returns the exit status.
-int route_command(const std::vector<std::string>& words, const std::string& default_config);
+/// `tls_lookup`: the resolver's answers for the outbound TLS lines (relay/cli/tls_lookup).
+int route_command(const std::vector<std::string>& words, const std::string& default_config,
+                  const TlsFactsLookup& tls_lookup = {});
 
 }  // namespace relay

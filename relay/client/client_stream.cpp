@@ -149,7 +149,7 @@ TlsUsed ClientStream::tls_used() const {
   if (!tls_) return {};
   // native_handle() is not const in Asio; reading the session's names changes nothing.
   SSL* ssl = const_cast<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>&>(*tls_).native_handle();
-  TlsUsed used{SSL_get_version(ssl), {}};
+  TlsUsed used{TlsKind::none, SSL_get_version(ssl), {}};
   if (const char* cipher = SSL_get_cipher_name(ssl)) used.cipher = cipher;
   return used;
 }

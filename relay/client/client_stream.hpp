@@ -27,16 +27,11 @@
 #include <tuple>
 #include <vector>
 
+#include "relay/tls_used.hpp"
 #include "routing/dns_message.hpp"
 #include "routing/mta_sts_policy.hpp"
 
 namespace relay {
-
-/// The TLS a session negotiated, for the tracking records; both "" without TLS.
-struct TlsUsed {
-  std::string protocol;  // "TLSv1.3"
-  std::string cipher;    // "TLS_AES_256_GCM_SHA384"
-};
 
 struct TlsClientOptions {
   bool verify = false;        // chain + name
@@ -71,7 +66,8 @@ class ClientStream {
   /// What was wrong with the certificate under verify, DANE or MTA-STS (none: nothing, or
   /// not checked), for TLS reporting.
   routing::CertificateProblem certificate_problem() const noexcept { return certificate_problem_; }
-  /// What start_tls() negotiated; empty without TLS.
+  /// What start_tls() negotiated (protocol and cipher; the kind is SmtpClient's to say);
+  /// empty without TLS.
   TlsUsed tls_used() const;
 
   /// TLS client handshake on the connected socket. On failure `error` describes it and

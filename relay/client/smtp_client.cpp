@@ -42,12 +42,18 @@ constexpr std::size_t max_gathered = 64;
 SmtpClient::SmtpClient(asio::any_io_executor executor, ClientSettings settings)
     : stream_(executor), deadline_(executor, health::cancel_operations(stream_.socket())), settings_(std::move(settings)) {}
 
-std::string_view SmtpClient::tls_mode() const noexcept {
-  if (!stream_.tls_active()) return "none";
-  if (stream_.dane_authenticated()) return "dane";
-  if (stream_.webpki_verified()) return "mta-sts";
-  if (settings_.tls == conf::TlsPolicy::verify) return "verified";
-  return "opportunistic";
+TlsKind SmtpClient::tls_kind() const noexcept {
+  if (!stream_.tls_active()) return TlsKind::none;
+  if (stream_.dane_authenticated()) return TlsKind::dane;
+  if (stream_.webpki_verified()) return TlsKind::mta_sts;
+  if (settings_.tls == conf::TlsPolicy::verify) return TlsKind::verified;
+  return TlsKind::opportunistic;
+}
+
+TlsUsed SmtpClient::tls_used() const {
+  TlsUsed used = stream_.tls_used();
+  used.kind = tls_kind();
+  return used;
 }
 
 routing::TlsFailure SmtpClient::sts_failure() const noexcept {

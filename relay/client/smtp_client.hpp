@@ -74,15 +74,16 @@ class SmtpClient {
 
   /// Whether the session runs over TLS.
   bool tls_active() const noexcept { return stream_.tls_active(); }
-  /// The TLS version and cipher negotiated ("TLSv1.3", "TLS_AES_256_GCM_SHA384"); empty
-  /// without TLS.
-  TlsUsed tls_used() const { return stream_.tls_used(); }
+  /// What protected the session and the TLS version and cipher negotiated ("TLSv1.3",
+  /// "TLS_AES_256_GCM_SHA384"; both empty without TLS).
+  TlsUsed tls_used() const;
 
-  /// What protected the session, for logs: "none" (plaintext), "opportunistic" (TLS
-  /// without authentication), "verified" (tls = "verify": chain and name checked) or
-  /// "dane" (the certificate matched the MX host's TLSA records, RFC 7672) or "mta-sts"
-  /// (chain and MX host name checked under the domain's MTA-STS policy, RFC 8461).
-  std::string_view tls_mode() const noexcept;
+  /// What protected the session (relay/tls_used): none (plaintext), opportunistic (TLS
+  /// without authentication), verified (tls = "verify": chain and name checked) or dane
+  /// (the certificate matched the host's TLSA records, RFC 7672) or mta-sts (chain and MX
+  /// host name checked under the domain's MTA-STS policy, RFC 8461).
+  TlsKind tls_kind() const noexcept;
+  std::string_view tls_mode() const noexcept { return to_string(tls_kind()); }
   /// Under MTA-STS (ClientSettings::sts), what failed, as an RFC 8460 result type (none:
   /// the session was verified, or not yet tried): for logs and TLS reporting.
   routing::TlsFailure sts_failure() const noexcept;

@@ -347,7 +347,7 @@ DeliveryEngine::Finished DeliveryEngine::defer(Job job, std::string reply, bool 
     }
     outcomes.push_back(std::move(outcome));
   }
-  return Finished{job.message, std::move(outcomes), {}, tried_here ? job.last_tls : TlsUsed{}};
+  return Finished{job.message, std::move(outcomes), {}, tried_here ? job.last_tls : std::nullopt};
 }
 
 // A report carries the original's header section, or all of it with RET=FULL: a spooled
@@ -383,6 +383,10 @@ void DeliveryEngine::finish_job(Finished finished) {
     if (throughput_) throughput_->add(queued.direction, ThroughputRing::Flow::out, now / 1000);
   }
   track_outcomes(tracking_, queued, finished.outcomes, finished.tls);
+  // The queue's history says what protected each attempt made on a session.
+  if (finished.tls)
+    for (auto& outcome : finished.outcomes)
+      if (outcome.attempted && !outcome.hop.empty()) outcome.tls = describe(*finished.tls);
   if (!finished.outcomes.empty()) notify_sender(message, std::move(finished.outcomes), finished.relayed);
   if (--message.jobs_open == 0) --in_flight_;
 }

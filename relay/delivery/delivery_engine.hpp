@@ -147,7 +147,7 @@ class DeliveryEngine {
     std::uint8_t throttled = 0;           // times a hop throttled it back into its queue this pass
     std::size_t last_hop = no_hop;        // the hop that gave last_failure (no_hop: none this pass)
     std::string last_hop_address;         // its address:port
-    TlsUsed last_tls;                     // the TLS of its session (none: "")
+    std::optional<TlsUsed> last_tls;      // what protected its session (nullopt: no session)
   };
   /// A job done with this pass: its recipients' outcomes, and those due a "relayed"
   /// notice (delivered to a hop without DSN while NOTIFY had SUCCESS, RFC 3461 §4.1).
@@ -155,7 +155,7 @@ class DeliveryEngine {
     std::shared_ptr<MessageInFlight> message;
     std::vector<queue::RecipientOutcome> outcomes;
     std::vector<std::int32_t> relayed;
-    TlsUsed tls{};                        // the TLS of the session that decided them
+    std::optional<TlsUsed> tls;           // what protected the session that decided them
   };
   /// What a step left to do: jobs to route (again) and jobs finished. run() drains it.
   struct Work {
@@ -272,9 +272,9 @@ class DeliveryEngine {
   /// The one place a verdict is applied: outcomes, counters, health, and where the
   /// recipients left to retry go.
   /// `throttled`: the hop limited us (feedback): a hop failure then ejects nothing.
-  /// `tls`: what protected the session (SmtpClient::tls_mode), logged with each outcome.
+  /// `job.last_tls`: what protected the session, logged and recorded with each outcome.
   Work apply_verdict(std::size_t hop, Job job, const Verdict& verdict, bool hop_has_dsn, const std::string& address,
-                     std::string_view tls, bool throttled = false, bool proves_hop = true);
+                     bool throttled = false, bool proves_hop = true);
   std::vector<std::uint32_t> outstanding() const;
   boost::asio::awaitable<void> run_mx(std::size_t hop, Job job);
   boost::asio::awaitable<Work> deliver_mx(std::size_t hop, Job job);

@@ -66,6 +66,7 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
   constexpr std::size_t max_mx_hosts = 10;
   const std::size_t hosts = std::min(plan.hosts.size(), max_mx_hosts);
   std::string failure = reply_line(ReplyId::hop_dns_failure, job.domain + ": no usable MX host");
+  std::optional<TlsUsed> last_tls;  // the session that gave `failure`, if one was opened
   // REQUIRETLS (RFC 8689 §4.2.1): a host that cannot carry the message is left for the
   // next; when every host reached refused it so and none failed in a way that may pass,
   // the message is not sent to the domain at all (§5). "TLS-Required: No" waives DANE and MTA-STS.
@@ -76,6 +77,7 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
     sts_policy = co_await mta_sts_->policy_for(job.domain);
   for (std::size_t i = 0; i < hosts; ++i) {
     const std::string& host = plan.hosts[i];
+    last_tls.reset();
     auto addresses = co_await resolver_->address_answer(host);
     if (!addresses) {
       failure = reply_line(ReplyId::hop_dns_failure, addresses.error().text);
@@ -89,6 +91,7 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
     if (dane.kind == routing::DaneVerdict::Kind::defer && !waived) {
       // Nothing is sent to this host: the next one may be fine, else the job waits.
       failure = reply_line(ReplyId::hop_dane_unmet, host + ": " + dane.why);
+      hop_counters_[hop].count_tls_failed();
       spdlog::info("qid={} domain={} mx={} skipped: {}", qid, job.domain, host, failure);
       may_pass_later = true;
       continue;
@@ -124,6 +127,7 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
       if (opened.fault) opened.fault->text = host + ": " + opened.fault->text;
       const Verdict refused = judge(opened, 0, false);
       hop_counters_[hop].count_attempt(refused.failure_class);
+      if (opened.fault && opened.fault->kind == FaultKind::tls_failed) hop_counters_[hop].count_tls_failed();
       failure = refused.why;
       // Under MTA-STS the RFC 8460 result type goes along, for TLS reporting.
       const routing::TlsFailure sts_failed = client.sts_failure();
@@ -150,6 +154,7 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
       spdlog::info("qid={} domain={} mx={} MTA-STS testing: validation failed, delivering anyway tls_failure={}",
                    qid, job.domain, host, routing::to_string(why));
     }
+    job.last_tls = client.tls_used();
     const Transcript transcript = co_await transact(client, hop, job);
     co_await client.quit();
     Job next = job;
@@ -158,16 +163,17 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
     if (verdict.hop_failed) {
       hop_counters_[hop].count_attempt(verdict.failure_class);  // apply_verdict counts the others
       failure = verdict.why;  // this host failed: the next one gets the job
+      last_tls = job.last_tls;
       may_pass_later = true;
       continue;
     }
-    co_return apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn, address, tls);
+    co_return apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn, address);
   }
   if (!may_pass_later && wants_requiretls(job.message->queued.mail_parameters) && hosts > 0)
     co_return Work{{}, {failed_before_sending(hop, job, failure)}};
   job.last_failure = failure;
   job.last_hop = hop;
-  job.last_tls = {};
+  job.last_tls = last_tls;
   job.tried.push_back(hop);
   co_return Work{{std::move(job)}, {}};  // another hop of the route, or defer with the last failure
 }

@@ -1,8 +1,10 @@
 // relay/delivery/delivery_engine_pool.cpp — the delivery engine's connection pools.
 //
-// Owns: per smart-host hop, opening connections up to the hop's cap, handing queued jobs
-// to idle connections, moving waiting work off a hop that became unusable, and charging
-// a hop that failed (passive ejection) so its waiting work goes elsewhere.
+// Owns: per smart-host hop, opening connections up to the hop's cap (authenticated by the
+// host's own TLSA records when its tls policy is "dane" or "auto" and routing/dane_policy
+// says so, RFC 7672 §2.2.2), handing queued jobs to idle connections, moving waiting work
+// off a hop that became unusable, and charging a hop that failed (passive ejection) so
+// its waiting work goes elsewhere.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
@@ -15,6 +17,7 @@
 #include "health/report.hpp"
 #include "health/spawn_log.hpp"
 #include "relay/delivery/queue_bridge.hpp"
+#include "routing/dane_policy.hpp"
 
 namespace relay {
 namespace asio = boost::asio;
@@ -55,7 +58,7 @@ DeliveryEngine::Job DeliveryEngine::dialled(Job job, std::size_t hop, const std:
   job.last_failure = why;
   job.last_hop = hop;
   job.last_hop_address = hop_address(hop);
-  job.last_tls = {};
+  job.last_tls.reset();
   return job;
 }
 
@@ -82,18 +85,34 @@ void DeliveryEngine::spawn_connection(std::size_t hop) {
 asio::awaitable<void> DeliveryEngine::run_connection(std::size_t hop) {
   const auto& hop_config = config_.hops[hop];
   auto& state = hops_[hop];
-  SmtpClient client(io_.get_executor(), client_settings(config_, hop_config, hop_config.host));
-  auto addresses = co_await resolver_->addresses(hop_config.host);
-  if (!addresses) {
+  // A connection that cannot be opened: the hop failed for the work waiting on it.
+  const auto not_opened = [&](std::string_view failure_class, const std::string& why) {
     --state.connections;
     Work work;
-    const std::string why = reply_line(ReplyId::hop_dns_failure, addresses.error().text);
-    for (auto& job : eject(hop, {}, why)) work.jobs.push_back(dialled(std::move(job), hop, why));
+    for (auto& job : eject(hop, failure_class, why)) work.jobs.push_back(dialled(std::move(job), hop, why));
     run(std::move(work));
+  };
+  auto addresses = co_await resolver_->address_answer(hop_config.host);
+  if (!addresses) {
+    not_opened({}, reply_line(ReplyId::hop_dns_failure, addresses.error().text));
     co_return;
   }
+  ClientSettings settings = client_settings(config_, hop_config, hop_config.host);
+  // DANE for a smart host with tls = "dane" or "auto": its own TLSA records, as for an
+  // MX host (routing/dane_policy).
+  const auto facts = routing::smart_host_facts(hop_config.tls, config_.dns.dnssec, addresses->secure);
+  routing::TlsaLookup tlsa;
+  if (routing::wants_tlsa(facts)) tlsa = co_await resolver_->tlsa(hop_config.host, hop_config.port);
+  routing::DaneVerdict dane = routing::decide_dane(facts, tlsa);
+  if (dane.kind == routing::DaneVerdict::Kind::defer) {
+    hop_counters_[hop].count_tls_failed();
+    not_opened("tls", reply_line(ReplyId::hop_dane_unmet, hop_config.host + ": " + dane.why));
+    co_return;
+  }
+  if (dane.kind == routing::DaneVerdict::Kind::authenticate) settings.dane_records = std::move(dane.records);
+  SmtpClient client(io_.get_executor(), std::move(settings));
   std::vector<asio::ip::tcp::endpoint> endpoints;
-  for (const auto& address : *addresses) endpoints.emplace_back(address, hop_config.port);
+  for (const auto& address : addresses->addresses) endpoints.emplace_back(address, hop_config.port);
   const Transcript opened = co_await client.connect(endpoints);
   if (!opened.opened()) {
     --state.connections;
@@ -106,6 +125,7 @@ asio::awaitable<void> DeliveryEngine::run_connection(std::size_t hop) {
       co_return;
     }
     const Verdict verdict = judge(opened, 0, false);
+    if (opened.fault && opened.fault->kind == FaultKind::tls_failed) hop_counters_[hop].count_tls_failed();
     for (auto& job : eject(hop, verdict.failure_class, verdict.why)) work.jobs.push_back(dialled(std::move(job), hop, verdict.why));
     run(std::move(work));
     co_return;

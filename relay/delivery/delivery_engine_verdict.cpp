@@ -85,6 +85,7 @@ asio::awaitable<Transcript> DeliveryEngine::transact(SmtpClient& client, std::si
   ++hops_[hop].active;
   Transcript transcript = co_await client.send(envelope, body);
   --hops_[hop].active;
+  hop_counters_[hop].count_tls(client.tls_kind());
   co_return transcript;
 }
 
@@ -112,15 +113,13 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver(SmtpClient& client
   Work work;
   // A throttled job waits in the hop's queue rather than being deferred (see hold_throttled).
   if (!throttled || !hold_throttled(hop, job, verdict))
-    work = apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn, address, client.tls_mode(), throttled,
-                         proves_hop);
+    work = apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn, address, throttled, proves_hop);
   for (auto& waiting : moved) work.jobs.push_back(std::move(waiting));
   co_return work;
 }
 
 DeliveryEngine::Work DeliveryEngine::apply_verdict(std::size_t hop, Job job, const Verdict& verdict, bool hop_has_dsn,
-                                                   const std::string& address, std::string_view tls,
-                                                   bool throttled, bool proves_hop) {
+                                                   const std::string& address, bool throttled, bool proves_hop) {
   Work work;
   // Recipients left to retry: another hop now when the verdict says one remains (routing
   // decides which), else back to the queue for the retry schedule. A stopped engine
@@ -161,13 +160,14 @@ DeliveryEngine::Work DeliveryEngine::apply_verdict(std::size_t hop, Job job, con
   left.last_hop_address = address;
   left.last_tls = job.last_tls;
   bool next_hop = false;
+  const std::string tls = log_fields(job.last_tls.value_or(TlsUsed{}));
   for (std::size_t i = 0; i < job.recipients.size(); ++i) {
     const std::size_t position = job.recipients[i];
     const auto& rcpt = queued.recipients[position];
     const RecipientVerdict& judged = verdict.recipients[i];
     switch (judged.fate) {
       case Fate::delivered:
-        spdlog::info("qid={} to=<{}> hop={} status=delivered reply=\"{}\" tls={}", qid, rcpt.address, hop_name,
+        spdlog::info("qid={} to=<{}> hop={} status=delivered reply=\"{}\" {}", qid, rcpt.address, hop_name,
                      judged.reply, tls);
         // A hop with DSN takes over NOTIFY=SUCCESS; without it we report "relayed" now.
         if (!hop_has_dsn && notify_allows(rcpt.parameters, DsnAction::relayed)) done.relayed.push_back(rcpt.index);
@@ -175,7 +175,7 @@ DeliveryEngine::Work DeliveryEngine::apply_verdict(std::size_t hop, Job job, con
         done.outcomes.back().hop_address = address;
         break;
       case Fate::failed:
-        spdlog::info("qid={} to=<{}> hop={} status=failed reply=\"{}\" tls={}", qid, rcpt.address, hop_name,
+        spdlog::info("qid={} to=<{}> hop={} status=failed reply=\"{}\" {}", qid, rcpt.address, hop_name,
                      judged.reply, tls);
         done.outcomes.push_back({queued.id, rcpt.index, queue::RecipientState::failed, now, true, judged.reply, hop_name});
         done.outcomes.back().hop_address = address;

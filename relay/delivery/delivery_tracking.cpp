@@ -31,10 +31,17 @@ std::optional<tracking::Event> event_of(const queue::RecipientOutcome& outcome) 
   return std::nullopt;
 }
 
+void with_tls(tracking::Record& r, const std::optional<TlsUsed>& tls) {
+  if (!tls) return;
+  r.tls_kind = std::string(to_string(tls->kind));
+  r.tls_protocol = tls->protocol;
+  r.tls_cipher = tls->cipher;
+}
+
 }  // namespace
 
 void track_outcomes(tracking::Writer* writer, const queue::QueuedMessage& message,
-                    std::span<const queue::RecipientOutcome> outcomes, const TlsUsed& tls) {
+                    std::span<const queue::RecipientOutcome> outcomes, const std::optional<TlsUsed>& tls) {
   if (writer == nullptr) return;
   const auto now = tracking::now_ms();
   for (const auto& outcome : outcomes) {
@@ -49,10 +56,7 @@ void track_outcomes(tracking::Writer* writer, const queue::QueuedMessage& messag
     r.hop = outcome.hop;
     r.remote = outcome.hop_address;
     r.reply = outcome.reply;
-    if (!outcome.hop.empty()) {
-      r.tls_protocol = tls.protocol;
-      r.tls_cipher = tls.cipher;
-    }
+    if (!outcome.hop.empty()) with_tls(r, tls);
     if (outcome.parked_route != 0) {
       r.stage = "parked";
       r.reason = "no usable hop on route " + outcome.parked_on;
@@ -63,7 +67,7 @@ void track_outcomes(tracking::Writer* writer, const queue::QueuedMessage& messag
 
 void track_hop_retry(tracking::Writer* writer, const queue::QueuedMessage& message,
                      std::span<const std::size_t> positions, std::string_view hop, std::string_view remote,
-                     std::string_view reply, const TlsUsed& tls) {
+                     std::string_view reply, const std::optional<TlsUsed>& tls) {
   if (writer == nullptr) return;
   tracking::Record r = about(message, tracking::Event::defer, tracking::now_ms());
   std::uint32_t attempt = 0;
@@ -75,8 +79,7 @@ void track_hop_retry(tracking::Writer* writer, const queue::QueuedMessage& messa
   r.hop = std::string(hop);
   r.remote = std::string(remote);
   r.reply = std::string(reply);
-  r.tls_protocol = tls.protocol;
-  r.tls_cipher = tls.cipher;
+  with_tls(r, tls);
   r.stage = "next_hop";  // tried on another hop at once, not queued
   writer->emit(std::move(r));
 }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -20,16 +21,16 @@ namespace relay {
 
 /// One record per outcome that says something happened: delivered, failed (bounce),
 /// expired, pending after an attempt or parked (defer). Recipients handed back without
-/// an attempt (a reload, a stop) get none. `tls`: what the session to the next hop that
-/// decided them negotiated (empty: plain text, or no session).
+/// an attempt (a reload, a stop) get none. `tls`: what protected the session to the next
+/// hop that decided them (nullopt: no session).
 void track_outcomes(tracking::Writer* writer, const queue::QueuedMessage& message,
-                    std::span<const queue::RecipientOutcome> outcomes, const TlsUsed& tls = {});
+                    std::span<const queue::RecipientOutcome> outcomes, const std::optional<TlsUsed>& tls = {});
 
 /// A defer record for recipients (positions in message.recipients) that failed
 /// temporarily at `hop` and go on to another hop now.
 void track_hop_retry(tracking::Writer* writer, const queue::QueuedMessage& message,
                      std::span<const std::size_t> positions, std::string_view hop, std::string_view remote,
-                     std::string_view reply, const TlsUsed& tls = {});
+                     std::string_view reply, const std::optional<TlsUsed>& tls = {});
 
 /// A dsn record: a notice of `kind` ("bounce", "delay", "relayed") about `message`
 /// queued to its sender as `notice_id`.

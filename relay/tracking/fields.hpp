@@ -45,7 +45,7 @@ struct Field {
   std::uint8_t text_rank;     // place on the one-line form (smaller first)
 };
 
-inline const std::array<Field, 20> record_fields{{
+inline const std::array<Field, 21> record_fields{{
     {"queue_id", &Record::queue_id, "", Shown::hidden, 0},
     {"message_id", &Record::message_id, "message-id", Shown::angled, 1},
     {"sender", &Record::sender, "from", Shown::angled, 2},
@@ -63,6 +63,7 @@ inline const std::array<Field, 20> record_fields{{
     {"attempt", &Record::attempt, "attempt", Shown::plain, 10},
     {"tls_protocol", &Record::tls_protocol, "tls", Shown::with_cipher, 11},
     {"tls_cipher", &Record::tls_cipher, "", Shown::hidden, 0},
+    {"tls_kind", &Record::tls_kind, "tls_kind", Shown::plain, 11},
     {"dkim", &Record::dkim, "dkim", Shown::plain, 12},
     {"latency_ms", &Record::latency_ms, "latency", Shown::milliseconds, 14},
     {"actor", &Record::actor, "by", Shown::plain, 15},

@@ -58,6 +58,7 @@ struct Record {
   std::uint32_t attempt = 0;        // delivery attempt number of the recipient (1 = first)
   std::string tls_protocol;         // "TLSv1.3": the client's session (receive), the next hop's (deliver, defer, bounce)
   std::string tls_cipher;
+  std::string tls_kind;             // deliver, defer, bounce: what protected the next hop's session (relay/tls_used)
   std::string dkim;                 // receive/queue: the signatures added, "d/s/algorithm" comma-separated
   std::optional<std::int64_t> latency_ms;  // since the message was received
   std::string actor;                // hold/release/delete: who did it ("uid=0 user=root")

@@ -117,8 +117,7 @@ TEST(LoadRouting, BadValuesNameFileLineAndKey) {
       {"[hop.a]\nhost = \"mx\"\ncheck = { interval = \"10s\" }\n", "hop.a.check", "no single host"},
       {"[hop.a]\ntype = \"mx\"\ntls = \"dane\"\n", "hop.a.tls", "needs [dns] dnssec = true"},
       {"[hop.a]\ntype = \"mx\"\ntls = \"dane\"\n[dns]\ndnssec = false\n", "hop.a.tls", "needs [dns] dnssec"},
-      {"[hop.a]\nhost = \"h.example\"\ntls = \"dane\"\n[dns]\ndnssec = true\n", "hop.a.tls",
-       "applies to type = \"mx\" hops"},
+      {"[hop.a]\nhost = \"h.example\"\ntls = \"dane\"\n", "hop.a.tls", "needs [dns] dnssec = true"},
       {"[dns]\ndnssec = \"yes\"\n", "dns.dnssec", ""},
       {"[hop.a]\nhost = \"h.example\"\n[[route]]\nname = \"r\"\ndirection = \"outbound\"\ndomains = [\"*\"]\n"
        "balance = \"random\"\nhops = [ { hop = \"a\" } ]\n",
@@ -150,6 +149,9 @@ tls = "opportunistic"
 [hop.smart]
 host = "smtp.example"
 tls = "auto"
+[hop.smartdane]
+host = "smtp.example"
+tls = "dane"
 )";
   auto with = load_string(std::string(base) + hops + "[dns]\nservers = [\"127.0.0.1\"]\ndnssec = true\n", "t.toml");
   ASSERT_TRUE(with) << problems(with);
@@ -158,9 +160,11 @@ tls = "auto"
   EXPECT_EQ((*with)->find_hop("forced")->tls, TlsPolicy::dane);
   EXPECT_EQ((*with)->find_hop("plain")->tls, TlsPolicy::opportunistic);
   EXPECT_EQ((*with)->find_hop("smart")->tls, TlsPolicy::automatic);
+  EXPECT_EQ((*with)->find_hop("smartdane")->tls, TlsPolicy::dane);  // the smart host's own TLSA
   EXPECT_STREQ(to_string(TlsPolicy::automatic), "auto");
 
   std::string without_dane = hops;
+  without_dane.replace(without_dane.find("tls = \"dane\""), 12, "tls = \"auto\"");
   without_dane.replace(without_dane.find("tls = \"dane\""), 12, "tls = \"auto\"");
   auto without = load_string(std::string(base) + without_dane, "t.toml");
   ASSERT_TRUE(without) << problems(without);

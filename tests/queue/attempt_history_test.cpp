@@ -3,10 +3,13 @@
 // "parked" row naming the route, is not counted as an attempt and keeps the last real
 // error; an administrator's bounce of a recipient being delivered stands, and the
 // delivery's own outcome and report are dropped (one DSN); a v5 database upgrades.
+// Schema v10: each attempt says what protected its session; parks and attempts without
+// a session say nothing, and a v9 database's rows read as unknown.
 #include <gtest/gtest.h>
 
 #include "queue/admin_store.hpp"
 #include "queue/schema.hpp"
+#include "queue/sqlite_handle.hpp"
 #include "tests/support/store_fixture.hpp"
 
 namespace queue {
@@ -97,6 +100,33 @@ TEST_F(AttemptHistoryTest, AParkKeepsTheLastRealErrorAndIsNoAttempt) {
   EXPECT_EQ(done->recipients.at(0).attempts, 2u);
 }
 
+TEST_F(AttemptHistoryTest, EachAttemptKeepsWhatProtectedItsSession) {
+  const MessageId id = add(1000);
+  // Deferred over plaintext, parked, retried over DANE and delivered.
+  RecipientOutcome deferred{id, 0, RecipientState::pending, 90'000, true, "451 4.3.0 try later", "direct", 2000};
+  deferred.tls = "none";
+  deferred.parked_route = 1;
+  deferred.parked_on = "internet";
+  deferred.parked_note = "451 4.4.1 No healthy next hop available (route internet: direct ejected)";
+  ASSERT_FALSE(record({deferred}));
+  RecipientOutcome delivered{id, 0, RecipientState::delivered, 0, true, "250 2.0.0 ok", "direct", 3000};
+  delivered.tls = "dane TLSv1.3 TLS_AES_256_GCM_SHA384";
+  ASSERT_FALSE(record({delivered}));
+
+  auto a = admin();
+  auto shown = a.show(id);
+  ASSERT_TRUE(shown) << shown.error();
+  ASSERT_EQ(shown->attempts.size(), 3u);
+  EXPECT_EQ(shown->attempts[0].tls, "none");
+  EXPECT_EQ(shown->attempts[1].kind, AttemptKind::parked);
+  EXPECT_EQ(shown->attempts[1].tls, "");  // a park opened no session
+  EXPECT_EQ(shown->attempts[2].tls, "dane TLSv1.3 TLS_AES_256_GCM_SHA384");
+  auto raw = Statement::prepare(store_->handle(), "SELECT count(*) FROM attempts WHERE tls IS NULL");
+  ASSERT_TRUE(raw);
+  ASSERT_EQ(raw->step(), SQLITE_ROW);
+  EXPECT_EQ(raw->column_int64(0), 1);  // the park's row: NULL, not ''
+}
+
 TEST_F(AttemptHistoryTest, AnAdministratorsBounceDuringDeliveryGivesOneReportOnly) {
   const MessageId id = add(1000);  // leased to delivery: a transaction is in flight
   auto a = admin();
@@ -169,6 +199,7 @@ TEST(SchemaV6, AV5DatabaseUpgradesAndKeepsItsHistory) {
   EXPECT_EQ(shown->attempts[0].kind, AttemptKind::delivery);
   EXPECT_EQ(shown->attempts[0].address, "");
   EXPECT_EQ(shown->recipients.at(0).parked_on, "");  // parked before names were kept
+  EXPECT_EQ(shown->attempts[0].tls, "");  // written before attempts said what protected them
 }
 
 }  // namespace

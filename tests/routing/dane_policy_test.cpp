@@ -1,5 +1,6 @@
 // tests/routing/dane_policy_test.cpp — the RFC 7672 decision: secure MX and addresses,
-// TLSA answers (validated or not, usable or not, failed), tls = "dane" versus "auto".
+// TLSA answers (validated or not, usable or not, failed), tls = "dane" versus "auto";
+// a smart host (no MX answer) needs only its addresses validated.
 #include <gtest/gtest.h>
 
 #include "routing/dane_policy.hpp"
@@ -25,6 +26,21 @@ TEST(DanePolicy, UsableValidatedTlsaAuthenticates) {
     EXPECT_EQ(verdict.kind, Kind::authenticate);
     EXPECT_EQ(verdict.records, std::vector<TlsaRecord>{ee});  // the PKIX record is dropped
   }
+}
+
+TEST(DanePolicy, SmartHostNeedsOnlyItsAddressesValidated) {
+  for (const auto mode : {TlsPolicy::dane, TlsPolicy::automatic}) {
+    const DaneFacts signed_host = smart_host_facts(mode, true, true);
+    ASSERT_TRUE(wants_tlsa(signed_host));  // the configured name stands in for an MX answer
+    EXPECT_EQ(decide_dane(signed_host, found({ee})).kind, Kind::authenticate);
+    const DaneFacts unsigned_host = smart_host_facts(mode, true, false);
+    EXPECT_FALSE(wants_tlsa(unsigned_host));
+    EXPECT_EQ(decide_dane(unsigned_host, {}).kind, mode == TlsPolicy::dane ? Kind::defer : Kind::ordinary);
+  }
+  // auto without TLSA stays opportunistic, as the documentation promised before.
+  EXPECT_EQ(decide_dane(smart_host_facts(TlsPolicy::automatic, true, true), found({})).kind, Kind::ordinary);
+  EXPECT_EQ(decide_dane(smart_host_facts(TlsPolicy::dane, true, true), found({})).kind, Kind::defer);
+  EXPECT_FALSE(wants_tlsa(smart_host_facts(TlsPolicy::automatic, false, true)));  // no [dns] dnssec
 }
 
 TEST(DanePolicy, OtherPoliciesAndNoDnssecNeverUseDane) {

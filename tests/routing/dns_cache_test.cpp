@@ -26,6 +26,21 @@ TEST(DnsCache, EntryLivesForItsTtlOnly) {
   EXPECT_FALSE(cache.find(RecordType::a, "mx.example.org", t0 + 300s));
 }
 
+// TLSA answers (DANE) are kept like the others: records and AD bit, for their TTL.
+TEST(DnsCache, TlsaAnswersKeepRecordsAndTheirAdBit) {
+  DnsCache cache;
+  DnsAnswer tlsa;
+  tlsa.tlsa.push_back({3, 1, 1, std::vector<std::uint8_t>(32, 7)});
+  tlsa.secure = true;
+  cache.store(RecordType::tlsa, "_25._tcp.mx.example.org", tlsa, 300s, t0);
+  EXPECT_FALSE(cache.find(RecordType::a, "_25._tcp.mx.example.org", t0));
+  const auto found = cache.find(RecordType::tlsa, "_25._tcp.MX.example.org", t0 + 299s);
+  ASSERT_TRUE(found);
+  EXPECT_TRUE(found->secure);
+  EXPECT_EQ(found->tlsa, tlsa.tlsa);
+  EXPECT_FALSE(cache.find(RecordType::tlsa, "_25._tcp.mx.example.org", t0 + 300s));
+}
+
 TEST(DnsCache, TypesAndCaseAreKeyedCorrectly) {
   DnsCache cache;
   cache.store(RecordType::a, "MX.Example.org.", a_record("192.0.2.1"), 60s, t0);

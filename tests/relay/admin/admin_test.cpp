@@ -342,6 +342,33 @@ TEST(Metrics, UpstreamLimitsPerHop) {
   EXPECT_NE(table->find("\n  isp: window 3/20, throttled 7\n"), std::string::npos) << *table;
 }
 
+// hubrelay_tls_deliveries_total: every kind and "failed" per hop, labelled with the hop's
+// tls setting; a reload's totals add up.
+TEST(Metrics, TlsDeliveriesByHopPolicyAndResult) {
+  HopCounters counters, retired;
+  counters.count_tls(TlsKind::dane);
+  counters.count_tls(TlsKind::dane);
+  counters.count_tls(TlsKind::opportunistic);
+  counters.count_tls_failed();
+  retired.count_tls(TlsKind::none);
+  counters += retired;
+  metrics::Snapshot s;
+  metrics::Hop hop;
+  hop.name = "direct";
+  hop.tls = conf::TlsPolicy::automatic;
+  hop.counters = counters;
+  s.hops.push_back(hop);
+  const std::string text = metrics::format_prometheus(s);
+  EXPECT_NE(text.find("# HELP hubrelay_tls_deliveries_total "), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE hubrelay_tls_deliveries_total counter\n"), std::string::npos) << text;
+  for (const char* line : {"hubrelay_tls_deliveries_total{hop=\"direct\",policy=\"auto\",result=\"none\"} 1\n",
+                           "hubrelay_tls_deliveries_total{hop=\"direct\",policy=\"auto\",result=\"opportunistic\"} 1\n",
+                           "hubrelay_tls_deliveries_total{hop=\"direct\",policy=\"auto\",result=\"verified\"} 0\n",
+                           "hubrelay_tls_deliveries_total{hop=\"direct\",policy=\"auto\",result=\"dane\"} 2\n",
+                           "hubrelay_tls_deliveries_total{hop=\"direct\",policy=\"auto\",result=\"failed\"} 1\n"})
+    EXPECT_NE(text.find(line), std::string::npos) << line << text;
+}
+
 TEST(Metrics, BuildInfoCarriesTheProjectVersion) {
   metrics::Snapshot s;
   EXPECT_EQ(s.version, build::version);

@@ -209,6 +209,29 @@ TEST(QueueFormatTest, ParkedRecipientKeepsTheRealErrorAndShowsTheRoute) {
   EXPECT_NE(queue_format::message_json(m, now).find("\"parked_reason\":\"451 4.4.1 No healthy"), std::string::npos);
 }
 
+// What protected each attempt: in show's history line and in the JSON; a park or an
+// attempt that opened no session says nothing (no tls key).
+TEST(QueueFormatTest, AttemptsSayWhatProtectedTheirSession) {
+  const queue::UnixMillis now = t0 + 600'000;
+  queue::MessageView m = message(RecipientState::delivered, 2, "250 2.0.0 ok");
+  m.attempts.push_back({0, t0 + 1'000, "direct", RecipientState::pending, "451 4.3.0 later",
+                        queue::AttemptKind::delivery, "127.0.0.1:2525", "opportunistic TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256"});
+  m.attempts.push_back({0, t0 + 2'000, "direct", RecipientState::delivered, "250 2.0.0 ok",
+                        queue::AttemptKind::delivery, "127.0.0.1:2525", "dane TLSv1.3 TLS_AES_256_GCM_SHA384"});
+  m.attempts.push_back({0, t0 + 3'000, "", RecipientState::pending, "parked", queue::AttemptKind::parked, ""});
+  const std::string show = queue_format::show_text(m, now);
+  EXPECT_NE(show.find("attempt hop=direct (127.0.0.1:2525) tls=\"opportunistic TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256\" "
+                      "pending \"451 4.3.0 later\"\n"),
+            std::string::npos)
+      << show;
+  EXPECT_NE(show.find("tls=\"dane TLSv1.3 TLS_AES_256_GCM_SHA384\" delivered"), std::string::npos) << show;
+  EXPECT_EQ(show.find("parked tls="), std::string::npos) << show;
+  const std::string json = queue_format::message_json(m, now);
+  EXPECT_NE(json.find("\"reply\":\"250 2.0.0 ok\",\"tls\":\"dane TLSv1.3 TLS_AES_256_GCM_SHA384\"}"), std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"reply\":\"parked\"}"), std::string::npos) << json;
+}
+
 TEST(QueueFormatTest, Summary) {
   queue::SummaryRow total{"TOTAL", 3, 3000, {}};
   total.buckets[0] = 2;

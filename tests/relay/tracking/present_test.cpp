@@ -95,5 +95,18 @@ TEST(TrackingFields, EveryFieldInBothForms) {
   EXPECT_EQ(record_line(*back), record_line(every_field()));
 }
 
+// What protected a delivery's session: after the cipher in the JSON, beside tls= on the line.
+TEST(TrackingFields, TlsKindInBothForms) {
+  Record r = every_field();
+  r.tls_kind = "dane";
+  EXPECT_NE(format_record(r).find(R"("tls_cipher":"TLS_AES_256_GCM_SHA384","tls_kind":"dane",)"), std::string::npos)
+      << format_record(r);
+  EXPECT_NE(record_line(r).find(" tls=TLSv1.3/TLS_AES_256_GCM_SHA384 tls_kind=dane "), std::string::npos)
+      << record_line(r);
+  const auto back = parse_record(format_record(r));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->tls_kind, "dane");
+}
+
 }  // namespace
 }  // namespace relay::tracking
