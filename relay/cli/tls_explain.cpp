@@ -14,9 +14,13 @@ std::string_view meaning(conf::TlsPolicy policy, bool dnssec) {
     case conf::TlsPolicy::required: return "STARTTLS must succeed, any certificate";
     case conf::TlsPolicy::verify: return "STARTTLS must succeed, chain and name verified";
     case conf::TlsPolicy::dane: return "each host must be authenticated by its TLSA records, else the mail waits";
+    case conf::TlsPolicy::mta_sts:
+      return "the domain's MTA-STS policy: only the MX hosts it names, chain and name verified, else the mail waits";
     case conf::TlsPolicy::automatic:
-      return dnssec ? "DANE for hosts with validated TLSA records, else opportunistic"
-                    : "opportunistic ([dns] dnssec is off: no TLSA is looked up)";
+      return dnssec ? "DANE for hosts with validated TLSA records, else MTA-STS when the domain publishes a policy, "
+                      "else opportunistic"
+                    : "MTA-STS when the domain publishes a policy, else opportunistic ([dns] dnssec is off: no TLSA "
+                      "is looked up)";
   }
   return "";
 }
