@@ -132,6 +132,8 @@ const DomainDay* DailyCounts::find(const Key& key) const {
 
 void DailyCounts::erase(const Key& key) { days_.erase(key); }
 
+void DailyCounts::restart(const Key& key, std::int64_t begin) { days_[key] = DomainDay{begin, {}}; }
+
 // Lines: D day domain begin | P type nstrings strings... nmx mx... successful failed |
 // F result sending-ip mx-host receiving-ip information count. P belongs to the last D,
 // F to the last P.

@@ -74,6 +74,9 @@ class DailyCounts {
   const DomainDay* find(const Key& key) const;
   /// Removes an entry (its report was made).
   void erase(const Key& key);
+  /// Empties an entry and starts its counting again at `begin` (a report of the day so far
+  /// was made: the next one covers only what follows).
+  void restart(const Key& key, std::int64_t begin);
 
   std::uint64_t dropped() const noexcept { return dropped_; }
   bool empty() const noexcept { return days_.empty(); }

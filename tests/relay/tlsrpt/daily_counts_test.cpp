@@ -64,6 +64,20 @@ TEST(TlsReportCounts, DayBoundaryIsMidnightUtc) {
   EXPECT_EQ(counts.all().size(), 2U);
 }
 
+TEST(TlsReportCounts, RestartCountsTheRestOfTheDayFromThen) {
+  DailyCounts counts;
+  counts.record(success(tlsa_policy()), noon);
+  counts.restart({day_20261204, "example.com"}, noon + 10);
+  counts.record(success(tlsa_policy()), noon + 20);
+  const DomainDay* day = counts.find({day_20261204, "example.com"});
+  ASSERT_NE(day, nullptr);
+  EXPECT_EQ(day->begin, noon + 10);
+  EXPECT_EQ(day->policies.at(tlsa_policy()).successful, 1U);
+  const auto parsed = DailyCounts::parse(counts.serialize());
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(*parsed, counts);
+}
+
 TEST(TlsReportCounts, LimitsBoundTheCounts) {
   DailyCounts counts(CountLimits{.domains_per_day = 1, .policies_per_domain = 1, .failures_per_policy = 1});
   counts.record(success(tlsa_policy()), noon);
