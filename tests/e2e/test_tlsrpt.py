@@ -146,6 +146,17 @@ class TlsReportTest(E2ETestCase):
         # for reports too: those sessions are not counted, so there is nothing to send.
         self.assertEqual(self.send_reports()["domains"], 0)
 
+    def test_counts_survive_a_restart(self):
+        mid = self.send("a@good.example")
+        wait_for(lambda: mid in [message_id_of(s.raw) for s in self.tls_sink.messages()], WAIT, "the delivery")
+        wait_for(lambda: "status=delivered" in self.relay.log_text(), WAIT, "the delivery log line")
+        self.relay.stop()  # SIGTERM: the counts are saved on the way out
+        self.relay = self.start_relay(self.cfg, self.dir / "hubrelay.toml")
+        self.assertEqual(self.send_reports()["domains"], 1)
+        reports = wait_for(lambda: self.reports(), WAIT, "the report mail")
+        summary = reports[0][2]["policies"][0]["summary"]
+        self.assertEqual(summary, {"total-successful-session-count": 1, "total-failure-session-count": 0})
+
     def cfg_hostname(self) -> str:
         from harness import RELAY_HOSTNAME
         return RELAY_HOSTNAME
