@@ -283,6 +283,7 @@ int serve(conf::ConfigPtr config_ptr) {
     s.delivery_in_flight += current->delivery->in_flight();
     s.delivery_record_failures = reaped_record_failures + current->delivery->outcome_write_failures();
     for (const auto& g : retired) s.delivery_record_failures += g->delivery->outcome_write_failures();
+    s.tls_reports_sent = tls_reporting.reports_sent();
     // One state per hop, by the function that writes health.json (see HealthService).
     const auto states = health_for_admin ? health_for_admin->hop_states() : std::vector<health::HopState>{};
     for (std::size_t h = 0; h < config.hops.size(); ++h) {  // only hops still configured

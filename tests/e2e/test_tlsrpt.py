@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dns_server import DnsServer  # noqa: E402
 from harness import (OUTBOUND_HOST, E2ETestCase, Hop, build_message, free_port,  # noqa: E402
-                     message_id_of, run_cli, smtp_connect, smtp_transaction, wait_for)
+                     message_id_of, parse_metrics, run_cli, smtp_connect, smtp_transaction, wait_for)
 from test_dane import make_ca_and_leaf, spki_sha256  # noqa: E402
 
 WAIT = 60.0
@@ -89,6 +89,12 @@ class TlsReportTest(E2ETestCase):
         with urllib.request.urlopen(req, timeout=15) as resp:
             return json.loads(resp.read().decode())
 
+    def metrics(self) -> dict:
+        req = urllib.request.Request(f"http://127.0.0.1:{self.admin_port}/metrics")
+        req.add_header("Authorization", f"Bearer {TOKEN}")
+        with urllib.request.urlopen(req, timeout=15) as resp:
+            return parse_metrics(resp.read().decode())
+
     def reports(self):
         """(message, report JSON) of every report mail at the TLS sink."""
         out = []
@@ -142,6 +148,7 @@ class TlsReportTest(E2ETestCase):
         self.assertEqual(detail["receiving-ip"], "127.0.0.1")
         self.assertEqual(detail["failed-session-count"], 1)
 
+        self.assertEqual(self.metrics().get("hubrelay_tls_reports_sent_total"), 2)
         # The report mails went through the same DANE hop to reports.example, which asks
         # for reports too: those sessions are not counted, so there is nothing to send.
         self.assertEqual(self.send_reports()["domains"], 0)
