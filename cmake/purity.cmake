@@ -17,7 +17,7 @@
 set(HUBRELAY_PURE_TARGETS
   hubrelay_conf hubrelay_policy hubrelay_routing hubrelay_health hubrelay_smtp hubrelay_server_fsm
   hubrelay_client_judge hubrelay_notices hubrelay_hop_limits hubrelay_admin_core hubrelay_route_explain hubrelay_counters
-  hubrelay_queue_model hubrelay_cli_args hubrelay_tracking_core hubrelay_dkim_core hubrelay_milter)
+  hubrelay_queue_model hubrelay_cli_args hubrelay_tracking_core hubrelay_dkim_core hubrelay_milter hubrelay_tlsrpt_core)
 
 # Targets that do I/O: a pure target linking one of them links Asio, OpenSSL, c-ares or
 # SQLite through it, and their headers are off limits to pure code.

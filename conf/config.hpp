@@ -449,6 +449,16 @@ struct TrackingConfig {
   std::uint64_t max_file_size = 256ULL * 1024 * 1024;  // rotate past this; 0: by day only
 };
 
+/// [tls_reporting]: daily SMTP TLS reports (RFC 8460) to the domains mail was delivered to
+/// (docs/tls-policy.md). Empty texts are filled from [relay] hostname at load.
+struct TlsReportingConfig {
+  bool enabled = false;
+  std::string organization;                        // organization-name; default: hostname
+  std::string contact;                             // contact-info; default: mailto:postmaster@hostname
+  std::string from;                                // report mail sender; default: postmaster@hostname
+  std::uint32_t send_hour = 0;                     // UTC hour the day's reports go, plus up to 1 h jitter
+};
+
 /// [dkim.NAME]: one DKIM signing key (docs/dkim.md). The key file's text is read at load,
 /// and again on every reload; relay/dkim/key_ring parses it.
 enum class DkimCanonicalization : std::uint8_t { simple, relaxed };
@@ -493,6 +503,7 @@ struct Config {
   BounceConfig bounce;
   AdminConfig admin;
   TrackingConfig tracking;
+  TlsReportingConfig tls_reporting;
   std::vector<DkimConfig> dkim;
   DkimSigningConfig dkim_signing;
 

@@ -56,6 +56,7 @@ const Keys<Config>& top_keys() {
       {"bounce", Need::optional, table_into(&Config::bounce, bounce_keys)},
       {"admin", Need::optional, read_admin},
       {"tracking", Need::always, read_tracking},
+      {"tls_reporting", Need::always, read_tls_reporting},
       {"dkim", Need::optional, read_dkim},
   };
   return keys;
@@ -139,6 +140,7 @@ std::vector<KeyTable> key_tables() {
       key_table("bounce", bounce_keys()),
       key_table("admin", admin_keys()),
       key_table("tracking", tracking_keys()),
+      key_table("tls_reporting", tls_reporting_keys()),
       key_table("[dkim]", dkim_signing_keys()),
       key_table("dkim", dkim_keys()),
   };

@@ -381,6 +381,10 @@ void read_queue(Loader& loader, const Field& f, Config& config);
 const Keys<TrackingConfig>& tracking_keys();
 void read_tracking(Loader& loader, const Field& f, Config& config);
 
+// conf/load_tls_reporting.cpp: [tls_reporting]
+const Keys<TlsReportingConfig>& tls_reporting_keys();
+void read_tls_reporting(Loader& loader, const Field& f, Config& config);
+
 // conf/load_listener.cpp: [[listener]]
 const Keys<ListenerConfig>& listener_keys();
 // conf/load_milter.cpp: [milter.NAME]

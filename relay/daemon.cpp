@@ -20,6 +20,7 @@
 #include "relay/dkim/key_ring.hpp"
 #include "relay/dkim/signing_pool.hpp"
 #include "relay/health_service.hpp"
+#include "relay/tls_reporting_service.hpp"
 #include "relay/server/listener.hpp"
 #include "relay/server/milter_link.hpp"
 #include "relay/logging.hpp"
@@ -230,6 +231,10 @@ int serve(conf::ConfigPtr config_ptr) {
   // "" on success. The engine's constructor creates its c-ares resolver and throws when
   // c-ares cannot be initialised (a start-up error by the resolver's contract): the
   // exception stops here, so a reload reports it instead of letting it out of io.run().
+  // TLS reporting (RFC 8460): counts from every generation's engine, reports through the
+  // engine in force.
+  TlsReportingService tls_reporting(io, [&] { return current->config; },
+                                    [&]() -> DeliveryEngine& { return *current->delivery; }, *message_queue, state_dir);
   const auto attach = [&](Generation& g) -> std::string {
     try {
       g.delivery = std::make_unique<DeliveryEngine>(io, *g.config, g.routes, *message_queue);
@@ -246,6 +251,8 @@ int serve(conf::ConfigPtr config_ptr) {
     g.services->signing = &signing;
     g.services->tracking = tracking_writer.get();
     g.delivery->set_tracking(tracking_writer.get());
+    if (g.config->tls_reporting.enabled)
+      g.delivery->set_tls_sessions([&](const tlsrpt::TlsSessionResult& session) { tls_reporting.record(session); });
     return {};
   };
   if (auto error = attach(*current); !error.empty()) return fail(error);
@@ -287,6 +294,7 @@ int serve(conf::ConfigPtr config_ptr) {
     s.delivery_in_flight += current->delivery->in_flight();
     s.delivery_record_failures = reaped_record_failures + current->delivery->outcome_write_failures();
     for (const auto& g : retired) s.delivery_record_failures += g->delivery->outcome_write_failures();
+    s.tls_reports_sent = tls_reporting.reports_sent();
     // One state per hop, by the function that writes health.json (see HealthService).
     const auto states = health_for_admin ? health_for_admin->hop_states() : std::vector<health::HopState>{};
     for (std::size_t h = 0; h < config.hops.size(); ++h) {  // only hops still configured
@@ -359,6 +367,8 @@ int serve(conf::ConfigPtr config_ptr) {
   HealthService health_service(io, current->config, *message_queue, *current->delivery);
   health_service.start();
   health_for_admin = &health_service;
+  tls_reporting.start();
+  admin_backend.attach_tls_reports([&](bool include_today) { return tls_reporting.send_now(include_today); });
   // The writable admin API: queue actions need the configuration in force (sender
   // reports); hop actions go to the current generation's engine and read back the hop's
   // state as health.json and /metrics show it.
@@ -525,6 +535,7 @@ int serve(conf::ConfigPtr config_ptr) {
           for (auto& g : retired) g->delivery->stop();
           reaper.cancel();
           health_service.stop();
+          tls_reporting.stop();
           // Let connections to hops say QUIT; leased recipients are recovered on restart.
           timer.expires_after(std::chrono::milliseconds(500));
           co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));

@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
   if (command == "stats") return relay::stats_main(words, relay::cli::default_config);
   if (command == "hop" || command == "path") return relay::admin_cli_main(command, words, relay::cli::default_config);
   if (command == "track") return relay::track_main(words, relay::cli::default_config);
+  if (command == "tls-report") return relay::tls_report_main(words, relay::cli::default_config);
   if (command == "dkim") return relay::dkim_command(words, relay::cli::default_config);
 
   if (command == "help") {

@@ -1,6 +1,8 @@
 // relay/admin/admin_http.cpp — the admin endpoint's request handler: request in, response out.
 #include "relay/admin/admin_http.hpp"
 
+#include <fmt/format.h>
+
 #include <optional>
 #include <set>
 
@@ -87,6 +89,9 @@ std::optional<std::pair<std::string_view, std::string_view>> named_action_of(std
 }
 
 auto hop_action_of(std::string_view path) { return named_action_of(path, "/api/hops/", "suspend", "resume"); }
+// POST: send the TLS reports now (relay/tls_reporting_service).
+constexpr std::string_view tls_reports_send_path = "/api/tls-reports/send";
+
 auto path_action_of(std::string_view path) { return named_action_of(path, "/api/paths/", "force", "release"); }
 
 std::string who(const Request& request) {
@@ -111,6 +116,14 @@ Response mutation(const Request& request, std::string_view path, std::string_vie
     if (!parsed) return json_error(parsed.error());
     auto done = backend.path_action(*parsed, who(request));
     return done ? json(to_json(*done)) : json_error(done.error());
+  }
+  if (path == tls_reports_send_path) {
+    // Body {"include_today": true} or nothing: the finished days only.
+    const bool include_today = request.body.find("\"include_today\"") != std::string::npos &&
+                               request.body.find("true") != std::string::npos;
+    auto done = backend.tls_reports_send(include_today, who(request));
+    if (!done) return json_error(done.error());
+    return json(fmt::format("{{\"domains\":{},\"include_today\":{}}}", *done, include_today));
   }
   const auto [hop, verb] = *hop_action_of(path);
   auto parsed = parse_hop_action(hop, verb == "suspend", request.body);
@@ -170,7 +183,8 @@ std::variant<Response, TrackingSearch> route(const Request& request, std::string
     if (search->dir.empty()) return json_error({503, "internal", "the daemon is still starting"});
     return std::move(*search);
   }
-  if (queue_action_of(path) || hop_action_of(path) || path_action_of(path)) return mutation(request, path, token, backend);
+  if (queue_action_of(path) || hop_action_of(path) || path_action_of(path) || path == tls_reports_send_path)
+    return mutation(request, path, token, backend);
   if (!authorized(token, request.authorization, query)) {
     Response r = text(401, "401 unauthorized: send Authorization: Bearer <[admin] token>\n");
     r.challenge = true;

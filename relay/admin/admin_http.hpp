@@ -74,6 +74,11 @@ class Backend {
   /// oldest first. Thread safety: called off the I/O thread, at most one at a time; it
   /// must use nothing but its argument and the files.
   virtual std::expected<std::vector<tracking::Record>, ApiError> tracking_search(const TrackingSearch& search) = 0;
+  /// Sends the TLS reports (RFC 8460) of finished days now, today's counts so far too with
+  /// `include_today`; the number of domains reported on. Off unless the daemon says so.
+  virtual std::expected<std::size_t, ApiError> tls_reports_send(bool /*include_today*/, std::string_view /*who*/) {
+    return std::unexpected(ApiError{503, "internal", "TLS reporting is not running"});
+  }
 };
 
 /// Splits "path?a=1&b=%20x" into the path and decoded parameters (last one wins).

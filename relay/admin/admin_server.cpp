@@ -136,6 +136,16 @@ std::expected<admin::PathActionResult, admin::ApiError> DaemonAdminBackend::path
   return paths_(action, who);
 }
 
+std::expected<std::size_t, admin::ApiError> DaemonAdminBackend::tls_reports_send(bool include_today,
+                                                                                 std::string_view who) {
+  if (!tls_reports_) return std::unexpected(admin::ApiError{503, "internal", "the daemon is still starting"});
+  auto sent = tls_reports_(include_today);
+  if (!sent) return std::unexpected(admin::ApiError{409, "conflict", sent.error()});
+  spdlog::info("admin: TLS reports for {} domain(s) sent now{} by {}", *sent, include_today ? " (today included)" : "",
+               who);
+  return *sent;
+}
+
 std::string DaemonAdminBackend::tracking_dir() { return config_ ? config_()->tracking.dir : std::string(); }
 
 std::expected<std::vector<tracking::Record>, admin::ApiError> DaemonAdminBackend::tracking_search(

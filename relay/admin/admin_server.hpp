@@ -45,6 +45,10 @@ class DaemonAdminBackend : public admin::Backend {
   std::expected<admin::PathActionResult, admin::ApiError> path_action(const admin::PathAction& action,
                                                                      std::string_view who) override;
   std::string tracking_dir() override;
+  std::expected<std::size_t, admin::ApiError> tls_reports_send(bool include_today, std::string_view who) override;
+  using TlsReportsSend = std::function<std::expected<std::size_t, std::string>(bool include_today)>;
+  /// The running daemon's TLS reporting (relay/tls_reporting_service).
+  void attach_tls_reports(TlsReportsSend send) { tls_reports_ = std::move(send); }
   std::expected<std::vector<tracking::Record>, admin::ApiError> tracking_search(
       const admin::TrackingSearch& search) override;
 
@@ -69,6 +73,7 @@ class DaemonAdminBackend : public admin::Backend {
   std::function<conf::ConfigPtr()> config_;
   HopActions hops_;
   PathActions paths_;
+  TlsReportsSend tls_reports_;
 };
 
 class AdminServer {

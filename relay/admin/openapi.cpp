@@ -66,6 +66,11 @@ constexpr std::string_view document = R"json({
         }
       },
       "ReasonOnlyRequest": {"type": "object", "additionalProperties": false, "properties": {"reason": {"type": "string"}}},
+      "TlsReportsSendRequest": {"type": "object", "additionalProperties": false, "properties": {"include_today": {"type": "boolean"}}},
+      "TlsReportsSendResult": {
+        "type": "object", "additionalProperties": false, "required": ["domains", "include_today"],
+        "properties": {"domains": {"type": "integer", "minimum": 0}, "include_today": {"type": "boolean"}}
+      },
       "HopActionResult": {
         "type": "object", "additionalProperties": false, "required": ["hop", "state", "suspended_until", "reason"],
         "properties": {
@@ -168,7 +173,8 @@ constexpr std::string_view document = R"json({
       "MethodNotAllowed": {"description": "use POST", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "QueueActionDone": {"description": "what was selected and changed", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/QueueActionResult"}}}},
       "PathActionDone": {"description": "the path's state afterwards", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PathActionResult"}}}},
-      "HopActionDone": {"description": "the hop's state afterwards", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HopActionResult"}}}}
+      "HopActionDone": {"description": "the hop's state afterwards", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HopActionResult"}}}},
+      "TlsReportsSent": {"description": "how many domains' reports are being sent", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TlsReportsSendResult"}}}}
     }
   },
   "paths": {
@@ -245,6 +251,7 @@ constexpr PostOperation post_operations[] = {
     {"/api/hops/{hop}/resume", "resumeHop", "end a hop's suspension now", "hop", "ReasonOnlyRequest", false, "HopActionDone", true},
     {"/api/paths/{path}/force", "forcePath", "force a health path UP or DOWN for a duration (maintenance now: no checks, no alerts)", "path", "PathForceRequest", true, "PathActionDone", false},
     {"/api/paths/{path}/release", "releasePath", "end a path's force now; its checks decide again", "path", "ReasonOnlyRequest", false, "PathActionDone", true},
+    {"/api/tls-reports/send", "sendTlsReports", "send the TLS reports (RFC 8460) of finished days now; include_today: today's counts so far too", "", "TlsReportsSendRequest", false, "TlsReportsSent", true},
 };
 
 std::string post_paths() {

@@ -32,4 +32,7 @@ std::expected<AdminAnswer, std::string> admin_call(const conf::AdminConfig& admi
 /// `words`: everything after "hop" or "path" (`noun`).
 int admin_cli_main(std::string_view noun, const std::vector<std::string>& words, const std::string& default_config);
 
+/// `hubrelay tls-report send [--today]` (relay/cli/tls_report_cli.cpp); `words` after "tls-report".
+int tls_report_main(const std::vector<std::string>& words, const std::string& default_config);
+
 }  // namespace relay

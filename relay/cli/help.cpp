@@ -41,7 +41,7 @@ constexpr std::string_view alert_test =
     "Queues a test alert mail to [alerts] to; the running daemon delivers it.\n";
 
 // Command path → its help text (without the shared option lines, appended below).
-constexpr std::array<std::pair<std::string_view, std::string_view>, 31> texts{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 32> texts{{
     {"serve",
      "usage: hubrelay serve [--config FILE]\n"
      "\n"
@@ -148,6 +148,14 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 31> texts{{
      "Asks the running daemon's admin endpoint ([admin] listen, with the token of\n"
      "[admin] token_file): the daemon logs the audit line. A reload or restart ends it.\n"
      "Exit status: 0 done, 1 refused or daemon unreachable, 2 usage or configuration error.\n"},
+    {"tls-report",
+     "usage: hubrelay tls-report send [--today] [--config FILE]\n"
+     "\n"
+     "Sends the TLS reports (RFC 8460) of finished days now instead of at [tls_reporting]\n"
+     "send_hour; with --today also today's counts so far (counting then starts again).\n"
+     "Asks the running daemon's admin endpoint ([admin] listen, with the token of\n"
+     "[admin] token_file); prints how many domains are reported on.\n"
+     "Exit status: 0 done, 1 refused or daemon unreachable, 2 usage or configuration error.\n"},
     {"hop suspend",
      "usage: hubrelay hop suspend NAME --for DURATION [--reason TEXT] [--config FILE]\n"
      "\n"
@@ -231,6 +239,7 @@ std::string main_usage() {
          "  hop suspend|resume NAME   suspend a hop for a duration, or resume it (needs [admin])\n"
          "  path force|release NAME   force a health path DOWN or UP for a duration (needs [admin])\n"
          "  track ...      search the message tracking records (where did the mail from X go?)\n"
+         "  tls-report send [--today]  send the TLS reports now (needs [admin])\n"
          "  version        print the version (also --version)\n"
          "\n"
          "`hubrelay COMMAND --help` describes one command.\n"

@@ -68,6 +68,18 @@ std::string SmtpClient::remote() const {
   return ec ? std::string("?") : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
 }
 
+std::string SmtpClient::local_ip() const {
+  boost::system::error_code ec;
+  auto endpoint = stream_.socket().local_endpoint(ec);
+  return ec ? std::string() : endpoint.address().to_string();
+}
+
+std::string SmtpClient::remote_ip() const {
+  boost::system::error_code ec;
+  auto endpoint = stream_.socket().remote_endpoint(ec);
+  return ec ? std::string() : endpoint.address().to_string();
+}
+
 Fault SmtpClient::fault_from(boost::system::error_code ec, const char* doing, Stage stage) {
   usable_ = false;
   if (deadline_.expired()) return {FaultKind::timeout, stage, fmt::format("timeout while {}", doing)};

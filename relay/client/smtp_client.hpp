@@ -108,6 +108,10 @@ class SmtpClient {
   const HopCapabilities& capabilities() const noexcept { return capabilities_; }
   std::uint32_t transactions() const noexcept { return transactions_; }
   std::string remote() const;
+  /// The addresses of the connection's two ends without ports ("" when not connected):
+  /// what TLS reports name as sending-mta-ip and receiving-ip.
+  std::string local_ip() const;
+  std::string remote_ip() const;
 
  private:
   boost::asio::awaitable<std::optional<Fault>> write(const std::vector<boost::asio::const_buffer>& buffers,

@@ -26,6 +26,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <random>
 #include <set>
@@ -48,6 +49,7 @@
 #include "relay/client/judge.hpp"
 #include "relay/counters.hpp"
 #include "relay/delivery/unwritten_outcomes.hpp"
+#include "relay/tlsrpt/session_result.hpp"
 #include "routing/hop_selector.hpp"
 #include "routing/route_table.hpp"
 #include "routing/route_wakeup.hpp"
@@ -120,6 +122,10 @@ class DeliveryEngine {
   void set_throughput(ThroughputRing* ring) noexcept { throughput_ = ring; }
   /// Where delivery's tracking records go (relay/delivery/delivery_tracking); null: off.
   void set_tracking(tracking::Writer* writer) noexcept { tracking_ = writer; }
+  /// Where the TLS outcome of each session to an MX host of a tls = "auto"/"dane" hop
+  /// goes (TLS reporting, RFC 8460); empty: not reported.
+  using TlsSessionSink = std::function<void(const tlsrpt::TlsSessionResult&)>;
+  void set_tls_sessions(TlsSessionSink sink) { tls_sessions_ = std::move(sink); }
   /// The spool holding bodies too large to stay inline (it outlives the engine); without
   /// one a spooled message cannot be read and its delivery fails as a local fault.
   void set_spool(const queue::Spool* spool) noexcept { spool_ = spool; }
@@ -278,6 +284,8 @@ class DeliveryEngine {
   std::vector<std::uint32_t> outstanding() const;
   boost::asio::awaitable<void> run_mx(std::size_t hop, Job job);
   boost::asio::awaitable<Work> deliver_mx(std::size_t hop, Job job);
+  /// Hands one MX session's TLS outcome to the sink (relay/delivery/delivery_engine_tls_report).
+  void report_tls_session(std::size_t hop, const Job& job, std::optional<tlsrpt::TlsSessionResult> session);
   void notify_sender(const MessageInFlight& message, std::vector<queue::RecipientOutcome> outcomes,
                      const std::vector<std::int32_t>& relayed);
   boost::asio::awaitable<void> commit_bounce(queue::NewMessage bounce, std::vector<queue::RecipientOutcome> outcomes);
@@ -318,6 +326,7 @@ class DeliveryEngine {
   std::vector<HopFailure> hop_failures_;
   ThroughputRing* throughput_ = nullptr;
   tracking::Writer* tracking_ = nullptr;
+  TlsSessionSink tls_sessions_;
   UnwrittenOutcomes unwritten_;
   const queue::Spool* spool_ = nullptr;
   bool scanning_ = false;

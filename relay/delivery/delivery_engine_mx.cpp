@@ -16,6 +16,7 @@
 #include "relay/client/smtp_client.hpp"
 #include "relay/delivery/delivery_engine.hpp"
 #include "relay/delivery/delivery_engine_internal.hpp"
+#include "relay/delivery/tls_session_report.hpp"
 #include "routing/dane_policy.hpp"
 #include "routing/mta_sts_policy.hpp"
 #include "routing/mx_order.hpp"
@@ -93,6 +94,7 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
       failure = reply_line(ReplyId::hop_dane_unmet, host + ": " + dane.why);
       hop_counters_[hop].count_tls_failed();
       spdlog::info("qid={} domain={} mx={} skipped: {}", qid, job.domain, host, failure);
+      report_tls_session(hop, job, skipped_session(job.domain, host, tlsa, dane));  // TLS reporting
       may_pass_later = true;
       continue;
     }
@@ -123,6 +125,10 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
     }
     SmtpClient client(io_.get_executor(), std::move(settings));
     Transcript opened = co_await client.connect(endpoints);
+    // TLS reporting: what this session's TLS came to (relay/delivery/tls_session_report).
+    report_tls_session(hop, job,
+                       connected_session(job.domain, host, dane, opened, client.tls_active(),
+                                         {client.local_ip(), client.remote_ip()}));
     if (!opened.opened()) {
       if (opened.fault) opened.fault->text = host + ": " + opened.fault->text;
       const Verdict refused = judge(opened, 0, false);

@@ -32,19 +32,7 @@ std::string parameter(std::string_view parameters, std::string_view key) {
 }
 
 // RFC 3461 §4: "+XX" hex escapes.
-std::string xtext_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
-}
+std::string xtext_decode(std::string_view text) { return hex_unescape(text, '+'); }
 
 bool is_status(std::string_view s) {
   // class "." subject "." detail, RFC 3463 §2: 2/4/5 . 1-3 digits . 1-3 digits
@@ -74,6 +62,20 @@ std::string with_crlf(std::string_view text) {
 
 // CR/LF and other controls become spaces, so a hop's reply text can never inject fields
 // into our report.
+std::string hex_unescape(std::string_view text, char marker) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == marker && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
 std::string one_line(std::string_view text) {
   std::string out;
   for (char c : text) out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c);

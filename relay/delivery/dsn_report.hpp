@@ -69,6 +69,9 @@ bool notify_allows(std::string_view rcpt_parameters, DsnAction action);
 
 /// A header or field value on one line: controls (CR, LF, ...) become spaces.
 std::string one_line(std::string_view text);
+/// `text` with every `marker`XX hex escape decoded (xtext's "+XX", RFC 3461 §4; a
+/// URI's "%XX", RFC 3986 §2.1); a malformed escape stays as it is.
+std::string hex_unescape(std::string_view text, char marker);
 
 /// RFC 5322 date-time for Unix milliseconds, in UTC: "Mon, 23 Nov 2026 05:22:08 +0000".
 std::string rfc5322_date(std::int64_t unix_ms);

@@ -238,6 +238,7 @@ std::map<std::string, UnknownKeyCase> unknown_key_cases() {
       {"mta_sts", {with_base("[mta_sts]\n" + u + "\n"), "mta_sts.zz_unknown"}},
       {"admin", {with_base("[admin]\nlisten = \"127.0.0.1:8025\"\n" + u + "\n"), "admin.zz_unknown"}},
       {"tracking", {with_base("[tracking]\n" + u + "\n"), "tracking.zz_unknown"}},
+      {"tls_reporting", {with_base("[tls_reporting]\n" + u + "\n"), "tls_reporting.zz_unknown"}},
       {"dkim", {with_base(dkim_table() + u + "\n"), "dkim.d.zz_unknown"}},
       {"[dkim]", {with_base("[dkim]\nthreads = 4\n" + u + "\n" + dkim_table()), "dkim.zz_unknown"}},
   };

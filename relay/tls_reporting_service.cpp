@@ -1,0 +1,193 @@
+// relay/tls_reporting_service.cpp — counting, saving and sending TLS reports (see the header).
+#include "relay/tls_reporting_service.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <random>
+
+#include "relay/delivery/delivery_engine.hpp"
+#include "relay/delivery/notices.hpp"
+#include "relay/delivery/queue_bridge.hpp"
+#include "relay/delivery/tls_session_report.hpp"
+#include "relay/tlsrpt/report.hpp"
+#include "relay/tlsrpt/report_mail.hpp"
+#include "relay/tlsrpt/rua_record.hpp"
+#include "relay/tlsrpt/state_file.hpp"
+
+namespace relay {
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::int64_t seconds_per_day = 86400;
+constexpr queue::UnixMillis report_lease_ms = 10 * 60 * 1000;
+
+std::int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string random_token() {
+  std::random_device rd;
+  return fmt::format("{:x}{:08x}", now_seconds(), rd());
+}
+
+}  // namespace
+
+TlsReportingService::TlsReportingService(asio::io_context& io, std::function<conf::ConfigPtr()> config,
+                                         std::function<DeliveryEngine&()> delivery, queue::MessageQueue& queue,
+                                         std::string state_dir)
+    : io_(io),
+      config_(std::move(config)),
+      delivery_(std::move(delivery)),
+      queue_(queue),
+      state_path_(std::move(state_dir) + "/tls-report-counts"),
+      resolver_(std::make_unique<routing::DnsResolver>(io.get_executor(), config_()->dns)),
+      timer_(io) {}
+
+void TlsReportingService::start() {
+  auto loaded = tlsrpt::load_counts(state_path_);
+  if (loaded) {
+    counts_ = std::move(*loaded);
+  } else {
+    // A damaged file costs one day's report at most; delivery must not wait for it.
+    spdlog::error("tls reporting: {}; starting with no counts", loaded.error());
+  }
+  const std::int64_t now = now_seconds();
+  counts_.roll(now);
+  next_send_ = next_send_time(now, true);
+  tick();
+}
+
+void TlsReportingService::stop() {
+  stopped_ = true;
+  timer_.cancel();
+  if (dirty_) save();
+}
+
+void TlsReportingService::record(const tlsrpt::TlsSessionResult& session) {
+  counts_.record(session, now_seconds());
+  dirty_ = true;
+}
+
+std::int64_t TlsReportingService::next_send_time(std::int64_t now, bool after_restart) {
+  const auto& reporting = config_()->tls_reporting;
+  std::minstd_rand rng{std::random_device{}()};
+  const std::int64_t today = tlsrpt::utc_day(now) * seconds_per_day + reporting.send_hour * 3600;
+  // RFC 8460 §5.2: spread the reports over the hour after the chosen time.
+  const std::int64_t jitter = std::uniform_int_distribution<std::int64_t>(0, 3599)(rng);
+  // After a restart past today's time, yesterday's reports still go (within minutes).
+  if (after_restart && now >= today && !counts_.finished(now).empty())
+    return now + std::uniform_int_distribution<std::int64_t>(60, 300)(rng);
+  return (now < today ? today : today + seconds_per_day) + jitter;
+}
+
+void TlsReportingService::tick() {
+  if (stopped_) return;
+  if (dirty_) save();
+  const std::int64_t now = now_seconds();
+  if (now >= next_send_) {
+    next_send_ = next_send_time(now, false);
+    if (config_()->tls_reporting.enabled) (void)send_now(false);
+  }
+  timer_.expires_after(std::chrono::minutes(1));
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) tick();
+  });
+}
+
+void TlsReportingService::save() {
+  dirty_ = false;
+  if (auto saved = tlsrpt::save_counts(state_path_, counts_); !saved) {
+    dirty_ = true;  // tried again next minute
+    spdlog::error("tls reporting: {}", saved.error());
+  }
+}
+
+std::expected<std::size_t, std::string> TlsReportingService::send_now(bool include_today) {
+  if (!config_()->tls_reporting.enabled) return std::unexpected("TLS reporting is off ([tls_reporting] enabled)");
+  if (sending_) return std::unexpected("reports are being sent already");
+  const std::int64_t now = now_seconds();
+  counts_.roll(now);
+  auto keys = include_today ? counts_.all() : counts_.finished(now);
+  std::erase_if(keys, [this](const auto& key) { return counts_.find(key)->policies.empty(); });
+  sending_ = true;
+  const std::size_t domains = keys.size();
+  asio::co_spawn(io_, send(std::move(keys), now), [this](std::exception_ptr error) {
+    sending_ = false;
+    if (error) spdlog::error("tls reporting: sending stopped by an internal error");
+  });
+  return domains;
+}
+
+asio::awaitable<void> TlsReportingService::send(std::vector<tlsrpt::DailyCounts::Key> keys, std::int64_t now) {
+  const std::int64_t today = tlsrpt::utc_day(now);
+  for (const auto& key : keys) {
+    const tlsrpt::DomainDay* found = counts_.find(key);
+    if (found == nullptr) continue;
+    tlsrpt::DomainDay day = *found;
+    // Counted from now on: a report of part of today is followed by one of the rest.
+    const bool partial = key.first == today;
+    if (partial) counts_.restart(key, now + 1);
+    else counts_.erase(key);
+    dirty_ = true;
+    const std::int64_t end = partial ? now : (key.first + 1) * seconds_per_day - 1;
+    co_await send_one(key.second, std::move(day), end);
+  }
+  if (dirty_) save();
+}
+
+asio::awaitable<void> TlsReportingService::send_one(const std::string& domain, tlsrpt::DomainDay day,
+                                                    std::int64_t end) {
+  const conf::ConfigPtr config = config_();
+  const std::string name = "_smtp._tls." + domain;
+  auto record = co_await resolver_->lookup_txt(name);
+  if (!record) {
+    // Reports are best effort (RFC 8460 §5): one lost report is not retried.
+    spdlog::warn("tls reporting: domain={} no report: {}", domain, record.error().text);
+    co_return;
+  }
+  const auto destinations = tlsrpt::parse_rua_record(*record);
+  if (!destinations) {
+    spdlog::debug("tls reporting: domain={} publishes no TLSRPT record", domain);
+    co_return;
+  }
+  for (const auto& uri : destinations->https)
+    spdlog::warn("tls reporting: domain={} report to {} skipped: https delivery is not supported", domain, uri);
+  if (destinations->mailto.empty()) co_return;
+  const auto& reporting = config->tls_reporting;
+  const std::string token = random_token();
+  const tlsrpt::ReportInput input{reporting.organization, reporting.contact, config->relay.hostname, domain, token,
+                                  day.begin, end};
+  const std::string compressed = tlsrpt::gzip(tlsrpt::report_json(input, day));
+  if (compressed.empty()) {
+    spdlog::error("tls reporting: domain={} cannot compress the report", domain);
+    co_return;
+  }
+  const auto now_ms = static_cast<queue::UnixMillis>(now_seconds()) * 1000;
+  queue::NewMessage message;
+  message.direction = direction_to(*config, destinations->mailto.front());
+  message.listener = std::string(tls_report_listener);
+  message.client_address = "127.0.0.1";
+  message.helo = config->relay.hostname;
+  message.sender = reporting.from;
+  message.recipients = destinations->mailto;
+  message.body = tlsrpt::report_message({reporting.from, destinations->mailto, now_ms, token, config->relay.hostname},
+                                        input, compressed);
+  message.received_at = now_ms;
+  auto committed = co_await commit_message(queue_, std::move(message), now_ms + report_lease_ms);
+  if (!committed) {
+    spdlog::error("tls reporting: domain={} cannot queue the report: {}", domain, committed.error().message());
+    co_return;
+  }
+  ++reports_sent_;
+  spdlog::info("tls reporting: domain={} report qid={} queued for {} (id {})", domain,
+               queue::format_queue_id(committed->id), fmt::join(destinations->mailto, ","), tlsrpt::report_id(input));
+  delivery_().submit(std::move(*committed));
+}
+
+}  // namespace relay

@@ -1,0 +1,59 @@
+// relay/tlsrpt/rua_record.cpp — parsing "v=TLSRPTv1; rua=..." (RFC 8460 §3).
+#include "relay/tlsrpt/rua_record.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "relay/delivery/dsn_report.hpp"
+
+namespace relay::tlsrpt {
+namespace {
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+bool starts_with_nocase(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() &&
+         std::equal(prefix.begin(), prefix.end(), text.begin(),
+                    [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+}
+
+}  // namespace
+
+std::optional<ReportDestinations> parse_rua_record(std::string_view record) {
+  std::vector<std::string_view> fields;
+  while (!record.empty()) {
+    const std::size_t semicolon = record.find(';');
+    fields.push_back(trim(record.substr(0, semicolon)));
+    if (semicolon == std::string_view::npos) break;
+    record.remove_prefix(semicolon + 1);
+  }
+  // §3: the version must be the first field, exactly "v=TLSRPTv1".
+  if (fields.empty() || fields.front() != "v=TLSRPTv1") return std::nullopt;
+  ReportDestinations out;
+  for (const std::string_view field : fields) {
+    if (!field.starts_with("rua=")) continue;
+    std::string_view list = field.substr(4);
+    while (!list.empty()) {
+      const std::size_t comma = list.find(',');
+      const std::string_view uri = trim(list.substr(0, comma));
+      if (starts_with_nocase(uri, "mailto:")) {
+        // Only the address: header fields (?subject=) of a mailto URI are not ours to send.
+        const std::string address = hex_unescape(uri.substr(7, uri.find('?') - 7), '%');
+        if (address.find('@') != std::string::npos && address.find_first_of("<>\r\n ") == std::string::npos)
+          out.mailto.push_back(address);
+      } else if (starts_with_nocase(uri, "https://")) {
+        out.https.emplace_back(uri);
+      }
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+  }
+  if (out.mailto.empty() && out.https.empty()) return std::nullopt;
+  return out;
+}
+
+}  // namespace relay::tlsrpt

@@ -1,0 +1,176 @@
+#!/usr/bin/python3
+"""tests/e2e/test_tlsrpt.py — SMTP TLS reports (RFC 8460) sent by the real binary.
+
+Owns: a relay with [tls_reporting] on and DANE (tests/e2e/test_dane.py's certificates and
+DNS server); two DANE domains, one whose TLSA records match (two deliveries) and one whose
+records do not (one deferred session); both publish _smtp._tls TXT records with a mailto:
+address at a third domain reached through the same MX hop. The reports are sent at once
+through the admin API (POST /api/tls-reports/send with include_today), arrive at the sink
+as mail, are decompressed and validated against tests/e2e/tlsrpt_schema.json (the RFC 8460
+§4 format), and their counts are those of the sessions made. The delivery of the reports
+themselves is not reported on (a second send finds nothing).
+Never: asserts timing; waits are bounded.
+Standards: RFC 8460 §3, §4, §5.3; RFC 7672.
+"""
+
+import base64
+import email
+import gzip
+import json
+import os
+import sys
+import unittest
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from dns_server import DnsServer  # noqa: E402
+from harness import (OUTBOUND_HOST, E2ETestCase, Hop, build_message, free_port,  # noqa: E402
+                     message_id_of, parse_metrics, run_cli, smtp_connect, smtp_transaction, wait_for)
+from test_dane import make_ca_and_leaf, spki_sha256  # noqa: E402
+
+WAIT = 60.0
+SENDER = "carol@example.com"
+TOKEN = "tls-report-test-token"
+REPORTS = "tlsrpt@reports.example"
+
+
+class TlsReportTest(E2ETestCase):
+
+    def setUp(self):
+        super().setUp()
+        chain, key, _, leaf = make_ca_and_leaf(self.dir, "upstream.dane.example")
+        self.tls_sink = self.start_sink("tls", extra_args=["--tls-cert", str(chain), "--tls-key", str(key)])
+        self.hub = self.start_sink("hub")
+        port = self.tls_sink.port
+        match = (3, 1, 1, spki_sha256(leaf))
+        wrong = (3, 1, 1, "00" * 32)
+        record = [f"v=TLSRPTv1; rua=mailto:{REPORTS}"]
+        zone = {}
+        for domain, tlsa in (("good.example", [match]), ("bad.example", [wrong]), ("reports.example", [match])):
+            host = f"mx.{domain}"
+            zone[domain] = {"MX": [(10, host)]}
+            zone[host] = {"A": ["127.0.0.1"]}
+            zone[f"_{port}._tcp.{host}"] = {"TLSA": tlsa}
+            # The report domain asks for reports too: it must still get none about them.
+            zone[f"_smtp._tls.{domain}"] = {"TXT": record}
+        self.dns = DnsServer(zone, authentic=tuple(zone)).start()
+        self.addCleanup(self.dns.stop)
+        self.admin_port = free_port("127.0.0.1")
+        token_file = self.dir / "admin.token"
+        token_file.write_text(TOKEN + "\n")
+        os.chmod(token_file, 0o600)
+        sections = "\n".join([
+            "[[route]]", 'name = "direct"', 'direction = "outbound"',
+            '''domains = ["good.example", "bad.example", "reports.example"]''', 'hops = [ { hop = "direct" } ]', "",
+            "[hop.direct]", 'type = "mx"', f"port = {port}", 'connect_timeout = "5s"', ""])
+        extra = "\n".join([
+            "[dns]", f'servers = ["127.0.0.1:{self.dns.port}"]', 'timeout = "2s"', "dnssec = true", "",
+            "[admin]", f'listen = "127.0.0.1:{self.admin_port}"', f'token_file = "{token_file}"', "",
+            "[tls_reporting]", "enabled = true", 'organization = "Test Org"',
+            'contact = "mailto:postmaster@relay.test"', 'from = "tls-reports@relay.test"', ""])
+        # Retries far away: the deferred session is counted once.
+        self.cfg, path = self.make_config([Hop("hub", self.hub.port)], [Hop("smarthost", self.hub.port)],
+                                          extra_routes=sections, extra_sections=extra, retry_schedule=["1h"])
+        self.relay = self.start_relay(self.cfg, path)
+
+    def send(self, rcpt: str) -> str:
+        mid, msg = build_message(sender=SENDER, to=[rcpt], subject=f"tlsrpt {rcpt}")
+        with smtp_connect(OUTBOUND_HOST, self.cfg.outbound_port) as s:
+            smtp_transaction(s, SENDER, [rcpt], msg)
+        return mid
+
+    def send_reports(self) -> dict:
+        req = urllib.request.Request(f"http://127.0.0.1:{self.admin_port}/api/tls-reports/send",
+                                     data=b'{"include_today": true}', method="POST")
+        req.add_header("Authorization", f"Bearer {TOKEN}")
+        req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=15) as resp:
+            return json.loads(resp.read().decode())
+
+    def metrics(self) -> dict:
+        req = urllib.request.Request(f"http://127.0.0.1:{self.admin_port}/metrics")
+        req.add_header("Authorization", f"Bearer {TOKEN}")
+        with urllib.request.urlopen(req, timeout=15) as resp:
+            return parse_metrics(resp.read().decode())
+
+    def reports(self):
+        """(message, report JSON) of every report mail at the TLS sink."""
+        out = []
+        for stored in self.tls_sink.messages():
+            message = email.message_from_bytes(stored.raw)
+            if message.get("TLS-Report-Domain") is None:
+                continue
+            parts = [p for p in message.walk() if p.get_content_type() == "application/tlsrpt+gzip"]
+            out.append((message, stored, json.loads(gzip.decompress(parts[0].get_payload(decode=True)))))
+        return out
+
+    def test_reports_count_the_sessions_and_validate_against_rfc8460(self):
+        import jsonschema  # Debian's python3-jsonschema (scripts/setup-debian.sh)
+        schema = json.loads((Path(__file__).resolve().parent / "tlsrpt_schema.json").read_text())
+        delivered = [self.send("a@good.example"), self.send("b@good.example")]
+        wait_for(lambda: all(m in [message_id_of(s.raw) for s in self.tls_sink.messages()] for m in delivered),
+                 WAIT, "both DANE deliveries")
+        self.send("c@bad.example")
+        wait_for(lambda: "no matching DANE TLSA records" in self.relay.log_text(), WAIT, "the TLSA mismatch")
+
+        answer = self.send_reports()
+        self.assertEqual(answer["domains"], 2)
+        reports = wait_for(lambda: len(self.reports()) == 2 and self.reports(), WAIT, "two report mails")
+        by_domain = {}
+        for message, stored, report in reports:
+            jsonschema.validate(report, schema)
+            self.assertEqual(stored.rcpt_tos, [REPORTS])
+            self.assertEqual(stored.mail_from, "tls-reports@relay.test")
+            self.assertIn('report-type="tlsrpt"', message["Content-Type"])
+            self.assertEqual(message["TLS-Report-Submitter"], self.cfg_hostname())
+            self.assertTrue(message["Subject"].startswith("Report Domain: "))
+            part = [p for p in message.walk() if p.get_content_type() == "application/tlsrpt+gzip"][0]
+            self.assertTrue(part.get_filename().endswith(".json.gz"))
+            self.assertEqual(part.get_filename().split("!")[1], message["TLS-Report-Domain"])
+            self.assertEqual(report["organization-name"], "Test Org")
+            by_domain[message["TLS-Report-Domain"]] = report
+        self.assertEqual(set(by_domain), {"good.example", "bad.example"})
+
+        good = by_domain["good.example"]["policies"]
+        self.assertEqual(len(good), 1)
+        self.assertEqual(good[0]["policy"]["policy-type"], "tlsa")
+        self.assertEqual(good[0]["policy"]["mx-host"], ["mx.good.example"])
+        self.assertEqual(good[0]["summary"], {"total-successful-session-count": 2, "total-failure-session-count": 0})
+
+        bad = by_domain["bad.example"]["policies"]
+        self.assertEqual(len(bad), 1)
+        self.assertEqual(bad[0]["summary"], {"total-successful-session-count": 0, "total-failure-session-count": 1})
+        detail = bad[0]["failure-details"][0]
+        self.assertEqual(detail["result-type"], "validation-failure")
+        self.assertEqual(detail["receiving-mx-hostname"], "mx.bad.example")
+        self.assertEqual(detail["receiving-ip"], "127.0.0.1")
+        self.assertEqual(detail["failed-session-count"], 1)
+
+        self.assertEqual(self.metrics().get("hubrelay_tls_reports_sent_total"), 2)
+        # The report mails went through the same DANE hop to reports.example, which asks
+        # for reports too: those sessions are not counted, so there is nothing to send.
+        self.assertEqual(self.send_reports()["domains"], 0)
+
+    def test_counts_survive_a_restart(self):
+        mid = self.send("a@good.example")
+        wait_for(lambda: mid in [message_id_of(s.raw) for s in self.tls_sink.messages()], WAIT, "the delivery")
+        wait_for(lambda: "status=delivered" in self.relay.log_text(), WAIT, "the delivery log line")
+        self.relay.stop()  # SIGTERM: the counts are saved on the way out
+        self.relay = self.start_relay(self.cfg, self.dir / "hubrelay.toml")
+        # What an administrator types to check the set-up: the CLI, through the admin API.
+        done = run_cli(["tls-report", "send", "--today", "--config", str(self.dir / "hubrelay.toml")])
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(json.loads(done.stdout)["domains"], 1)
+        reports = wait_for(lambda: self.reports(), WAIT, "the report mail")
+        summary = reports[0][2]["policies"][0]["summary"]
+        self.assertEqual(summary, {"total-successful-session-count": 1, "total-failure-session-count": 0})
+
+    def cfg_hostname(self) -> str:
+        from harness import RELAY_HOSTNAME
+        return RELAY_HOSTNAME
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
