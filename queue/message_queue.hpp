@@ -38,6 +38,15 @@
 
 namespace queue {
 
+/// How long a claimed or fresh message is leased to this node: `local` on the node's own
+/// SQLite queue (only a restart clears its leases), [queue.postgresql] lease_time on a
+/// shared queue, where the daemon renews leases every third of it and a dead node's
+/// messages go to the others once its leases ran out.
+inline UnixMillis lease_time(const conf::QueueConfig& config, UnixMillis local) noexcept {
+  if (config.backend != conf::QueueBackend::postgresql) return local;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(config.pg_lease_time).count();
+}
+
 class BodySyncPool;
 class QueueStore;
 class Spool;

@@ -64,8 +64,8 @@ constexpr std::array statements{
     PgStatement{"any_pending", "SELECT EXISTS(SELECT 1 FROM recipients WHERE message_id = $1 AND state = 0)"},
     PgStatement{"delete_body", "DELETE FROM bodies WHERE message_id = $1"},
     PgStatement{"insert_attempt",
-                "INSERT INTO attempts(message_id, idx, at, hop, state, reply, kind, address) "
-                "VALUES($1, $2, $3, nullif($4, ''), $5, $6, $7, nullif($8, ''))"},
+                "INSERT INTO attempts(message_id, idx, at, hop, state, reply, kind, address, tls) "
+                "VALUES($1, $2, $3, nullif($4, ''), $5, $6, $7, nullif($8, ''), nullif($9, ''))"},
     // $1 now, $2 node: this node's leases, and parked recipients nobody holds (a restart
     // retries them, as the SQLite queue does).
     PgStatement{"recover_due",
@@ -107,6 +107,28 @@ bool connection_lost(std::string_view state) noexcept {
   return state.starts_with("08") || state.starts_with("57P") || state == "25006";
 }
 
+// libpq's reason for a failed connection, safe to log: a malformed conninfo is not
+// quoted (libpq's parse error may quote part of it, password included), and the
+// password itself is cut out of any other reason.
+std::string connect_failure(const std::string& conninfo, std::string reason) {
+  char* parse_error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &parse_error);
+  if (options == nullptr) {
+    PQfreemem(parse_error);
+    return "the connection string is not valid libpq syntax (key=value pairs or a postgresql:// URI)";
+  }
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (std::string_view(o->keyword) != "password" || o->val == nullptr || *o->val == '\0') continue;
+    const std::string secret = o->val;
+    for (auto at = reason.find(secret); at != std::string::npos; at = reason.find(secret, at)) {
+      reason.replace(at, secret.size(), "********");
+    }
+  }
+  PQconninfoFree(options);
+  while (!reason.empty() && reason.back() == '\n') reason.pop_back();
+  return reason;
+}
+
 }  // namespace
 
 std::expected<std::unique_ptr<PgStore>, std::string> PgStore::open(PgSettings settings, const Spool* spool) {
@@ -114,9 +136,8 @@ std::expected<std::unique_ptr<PgStore>, std::string> PgStore::open(PgSettings se
   std::unique_ptr<PgStore> store(new PgStore(std::move(settings), spool));
   store->connection_ = store->dial();
   if (PQstatus(store->connection_.get()) != CONNECTION_OK) {
-    std::string reason = PQerrorMessage(store->connection_.get());
-    while (!reason.empty() && reason.back() == '\n') reason.pop_back();
-    return std::unexpected("cannot connect to the PostgreSQL queue: " + reason);
+    return std::unexpected("cannot connect to the PostgreSQL queue: " +
+                           connect_failure(store->settings_.conninfo, PQerrorMessage(store->connection_.get())));
   }
   if (auto migrated = pg_migrate(store->connection_.get()); !migrated) return std::unexpected(migrated.error());
   store->connection_.reset();  // connect() prepares the statements on a fresh session
@@ -130,10 +151,11 @@ std::expected<std::unique_ptr<PgStore>, std::string> PgStore::open(PgSettings se
 // tcp_user_timeout one that stopped acknowledging what we send.
 PgConnection PgStore::dial() const {
   const std::string application = "hubrelay " + settings_.node;
+  const std::string timeout = std::to_string(std::max<std::int64_t>(settings_.connect_timeout.count(), 1));
   const std::array<const char*, 8> keywords{"connect_timeout", "keepalives_idle", "keepalives_interval",
                                             "keepalives_count", "tcp_user_timeout", "application_name",
                                             "dbname", nullptr};
-  const std::array<const char*, 8> values{"10", "10", "5", "3", "30000", application.c_str(),
+  const std::array<const char*, 8> values{timeout.c_str(), "10", "5", "3", "30000", application.c_str(),
                                           settings_.conninfo.c_str(), nullptr};
   return PgConnection(PQconnectdbParams(keywords.data(), values.data(), 1));
 }
@@ -353,21 +375,21 @@ std::error_code PgStore::record(std::span<const RecipientOutcome> outcomes, Free
       continue;
     }
     const auto history = [&](AttemptKind kind, const std::string& text, std::string_view hop,
-                             std::string_view address) -> std::error_code {
+                             std::string_view address, std::string_view tls) -> std::error_code {
       PgParams a;
       a.int64(o.id).int64(o.index);
       time_or_null(a, o.recorded_at);
       a.text(hop).int64(static_cast<std::int64_t>(o.state)).display_text(text);
       a.int64(static_cast<std::int64_t>(kind));
-      a.text(address);
+      a.text(address).text(tls);
       PgResult r = run("insert_attempt", a);
       return r.ok() ? std::error_code{} : fail(r);
     };
     if (o.attempted || !o.reply.empty()) {
-      if (auto ec = history(AttemptKind::delivery, o.reply, o.hop, o.hop_address)) return ec;
+      if (auto ec = history(AttemptKind::delivery, o.reply, o.hop, o.hop_address, o.tls)) return ec;
     }
     if (parked && !o.parked_note.empty()) {
-      if (auto ec = history(AttemptKind::parked, o.parked_note, {}, {})) return ec;
+      if (auto ec = history(AttemptKind::parked, o.parked_note, {}, {}, {})) return ec;
     }
   }
   if (previous) {

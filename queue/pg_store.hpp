@@ -18,6 +18,7 @@
 // Errors: queue::errc; a lost or read-only connection is errc::unavailable.
 #pragma once
 
+#include <chrono>
 #include <expected>
 #include <memory>
 #include <optional>
@@ -36,6 +37,7 @@ class Spool;
 struct PgSettings {
   std::string conninfo;  // libpq connection string (keywords or URI)
   std::string node;      // this node's name in leases; unique among the nodes
+  std::chrono::seconds connect_timeout{10};  // per host tried (libpq connect_timeout)
 };
 
 class PgStore final : public QueueStore {

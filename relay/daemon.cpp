@@ -28,6 +28,7 @@
 #include "relay/delivery/queue_bridge.hpp"
 #include "relay/delivery/spool_recovery.hpp"
 #include "queue/body_sync_pool.hpp"
+#include "queue/pg_store.hpp"
 #include "queue/spool.hpp"
 #include "relay/server/tls_context.hpp"
 #include "relay/server/verification.hpp"
@@ -152,6 +153,46 @@ void accumulate(const Generation& g, std::array<DirectionCounters, 2>& direction
   for (std::size_t h = 0; h < g.config->hops.size(); ++h) hops[g.config->hops[h].name] += g.delivery->hop_counters(h);
 }
 
+// The queue named by [queue] backend: the SQLite database at `db_path`, or the PostgreSQL
+// database several nodes share. A failure names the conninfo file, never its text (it
+// may hold a password).
+std::expected<std::unique_ptr<queue::MessageQueue>, std::string> open_queue(const conf::Config& config,
+                                                                            const std::string& db_path,
+                                                                            const queue::Spool& spool,
+                                                                            queue::BodySyncPool& body_sync) {
+  if (config.queue.backend != conf::QueueBackend::postgresql) {
+    auto opened = queue::MessageQueue::open(db_path, config.queue, &spool, &body_sync);
+    if (!opened) return std::unexpected("queue " + db_path + ": " + opened.error());
+    return opened;
+  }
+  const std::string where = config.queue.pg_conninfo_file + " (" + config.source_file + ":" +
+                            std::to_string(config.queue.pg_conninfo_file_line) + ", queue.postgresql.conninfo_file)";
+  auto store = queue::PgStore::open(
+      queue::PgSettings{config.queue.pg_conninfo, config.queue.node, config.queue.pg_connect_timeout}, &spool);
+  if (!store) return std::unexpected("queue " + where + ": " + store.error());
+  auto opened = queue::MessageQueue::open(std::move(*store), config.queue, &spool, &body_sync);
+  if (!opened) return std::unexpected("queue " + where + ": " + opened.error());
+  return opened;
+}
+
+// Spool files left by a crash. SQLite: compared with the envelopes in queue.db
+// (relay/delivery/spool_recovery). PostgreSQL: a committed message's body is in the
+// database and its file removed after COMMIT, so every file left is unacknowledged or
+// already copied: all are removed. Returns an error text, or "".
+std::string recover_bodies(const conf::Config& config, const std::string& db_path, const queue::Spool& spool) {
+  if (config.queue.backend != conf::QueueBackend::postgresql) {
+    auto state = recover_spool(config, db_path, spool, unix_now_ms());
+    return state ? std::string{} : "spool recovery failed: " + state.error();
+  }
+  auto files = spool.list();
+  if (!files) return "spool recovery failed: " + files.error().message();
+  for (const auto& file : *files) {
+    if (auto ec = spool.remove(file.name)) return "spool recovery failed: " + file.name + ": " + ec.message();
+  }
+  if (!files->empty()) spdlog::warn("spool: {} body file(s) of unacknowledged messages removed", files->size());
+  return {};
+}
+
 std::string bind_key(const conf::ListenerConfig& listener) {
   std::string key;
   for (const auto& b : listener.bind) key += b.address + ":" + std::to_string(b.port) + " ";
@@ -167,11 +208,7 @@ int serve(conf::ConfigPtr config_ptr) {
   const std::string node = first_config.queue.node;
   const conf::QueueBackend queue_backend = first_config.queue.backend;
   spdlog::info("hubrelay {} starting: node={} queue={}", build::version, node, conf::to_string(queue_backend));
-  if (queue_backend != conf::QueueBackend::sqlite) {
-    return fail(first_config.source_file + ":" + std::to_string(first_config.queue.backend_line) +
-                ": queue.backend: \"" + conf::to_string(queue_backend) +
-                "\" is not available in this build of hubrelay; use backend = \"sqlite\"");
-  }
+  const bool shared_queue = queue_backend == conf::QueueBackend::postgresql;
 
   std::error_code fs_error;
   std::filesystem::create_directories(first_config.relay.state_dir, fs_error);
@@ -213,17 +250,17 @@ int serve(conf::ConfigPtr config_ptr) {
   const std::uint32_t signing_threads = first_config.dkim_signing.threads;
   dkim::SigningPool signing(signing_threads);
   // Delivered bodies are unlinked on the flush pool, not on the queue thread.
-  auto opened = queue::MessageQueue::open(db_path, first_config.queue, spool.get(), &body_sync);
-  if (!opened) return fail("queue " + db_path + ": " + opened.error());
+  auto opened = open_queue(first_config, db_path, *spool, body_sync);
+  if (!opened) return fail(opened.error());
   std::unique_ptr<queue::MessageQueue> message_queue = std::move(*opened);
   // Before any listener: a body being written has no envelope yet and would look orphaned.
-  auto spool_state = recover_spool(first_config, db_path, *spool, unix_now_ms());
-  if (!spool_state) return fail("spool recovery failed: " + spool_state.error());
+  if (auto error = recover_bodies(first_config, db_path, *spool); !error.empty()) return fail(error);
   auto recovered = message_queue->recover(unix_now_ms());
   if (!recovered) return fail("queue recovery failed: " + recovered.error().message());
   // Sessions name a message's queue id in its Received: header before the commit.
   if (const auto ec = message_queue->prepare_ids()) return fail("queue ids: " + ec.message());
-  spdlog::info("queue {} opened; {} pending recipients recovered", db_path, *recovered);
+  const std::string queue_name = shared_queue ? "postgresql (" + first_config.queue.pg_conninfo_file + ")" : db_path;
+  spdlog::info("queue {} opened; {} pending recipients recovered", queue_name, *recovered);
 
   ThroughputRing throughput;
   SessionRegistry sessions;
@@ -400,6 +437,24 @@ int serve(conf::ConfigPtr config_ptr) {
     });
   };
 
+  // On a shared queue this node's leases are renewed every third of the lease time, so a
+  // long delivery keeps its messages while a dead node's go to the others once its
+  // leases ran out. The lease time is the current generation's.
+  asio::steady_timer lease_renewer(io);
+  std::function<void()> renew_leases = [&] {
+    const queue::UnixMillis lease = queue::lease_time(current->config->queue, 0);
+    lease_renewer.expires_after(std::chrono::milliseconds(std::max<queue::UnixMillis>(lease / 3, 1000)));
+    lease_renewer.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      message_queue->renew_leases(unix_now_ms() + queue::lease_time(current->config->queue, 0),
+                                  [](std::expected<std::size_t, std::error_code> renewed) {
+                                    if (!renewed) spdlog::warn("queue: lease renewal failed: {}", renewed.error().message());
+                                  });
+      renew_leases();
+    });
+  };
+  if (shared_queue) renew_leases();
+
   const auto reload = [&] {
     const std::string path = current->config->source_file;
     auto loaded = conf::load_file(path);
@@ -534,6 +589,7 @@ int serve(conf::ConfigPtr config_ptr) {
           current->delivery->stop();
           for (auto& g : retired) g->delivery->stop();
           reaper.cancel();
+          lease_renewer.cancel();
           health_service.stop();
           tls_reporting.stop();
           // Let connections to hops say QUIT; leased recipients are recovered on restart.

@@ -166,7 +166,7 @@ void HealthService::queue_alert(const health::AlertEvent& event) {
     asio::co_spawn(
         io_,
         [](HealthService* self, queue::NewMessage message) -> asio::awaitable<void> {
-          auto result = co_await commit_message(self->queue_, std::move(message), unix_now_ms() + alert_lease_ms);
+          auto result = co_await commit_message(self->queue_, std::move(message), unix_now_ms() + queue::lease_time(self->config_->queue, alert_lease_ms));
           if (!result) {
             ++self->monitor_->counters().alert_failures;
             spdlog::error("health: cannot queue the alert mail: {}", result.error().message());

@@ -522,7 +522,7 @@ asio::awaitable<void> DeliveryEngine::commit_bounce(queue::NewMessage bounce, st
       outcomes, [](const queue::RecipientOutcome& o) { return o.state == queue::RecipientState::pending; });
   NoticeResult committed;
   for (std::uint32_t failures = 0;;) {
-    committed = co_await record_with_notice(queue_, outcomes, bounce, now + lease_ms);
+    committed = co_await record_with_notice(queue_, outcomes, bounce, now + queue::lease_time(config_.queue, local_lease_ms));
     if (committed) {
       if (failures > 0) held_written(outcomes);
       break;

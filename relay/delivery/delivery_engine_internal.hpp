@@ -12,8 +12,9 @@
 
 namespace relay {
 
-// A claimed or fresh message is leased this long; recovery on restart clears leases.
-inline constexpr queue::UnixMillis lease_ms = 60 * 60 * 1000;
+// A claimed message is leased this long on SQLite (queue::lease_time: the shared queue's
+// own lease time on PostgreSQL); recovery on restart clears leases.
+inline constexpr queue::UnixMillis local_lease_ms = 60 * 60 * 1000;
 inline constexpr std::size_t claim_batch = 256;
 inline constexpr auto scan_interval = std::chrono::seconds(1);
 

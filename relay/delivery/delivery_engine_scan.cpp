@@ -27,7 +27,7 @@ asio::awaitable<void> DeliveryEngine::scan() {
     const std::size_t room = config_.delivery.max_in_flight > in_flight_ ? config_.delivery.max_in_flight - in_flight_ : 0;
     if (room > 0) {
       const auto now = unix_now_ms();
-      auto result = co_await claim_due(queue_, now, now + lease_ms, std::min(room, claim_batch));
+      auto result = co_await claim_due(queue_, now, now + queue::lease_time(config_.queue, local_lease_ms), std::min(room, claim_batch));
       if (!result) {
         spdlog::error("queue scan failed: {}", result.error().message());
       } else {

@@ -412,7 +412,7 @@ class Session {
     }
     const std::uint64_t size =
         file ? message.body_prefix.size() + file->size() - message.body_skip : message.body.size();
-    const queue::UnixMillis lease_until = unix_now_ms() + fresh_lease_ms;
+    const queue::UnixMillis lease_until = unix_now_ms() + queue::lease_time(services_.config.queue, fresh_lease_ms);
     CommitResult result = std::unexpected(make_error_code(queue::errc::internal));
     if (file) {
       result = co_await commit_spooled(services_.queue, *services_.body_sync, std::move(message), std::move(*file),

@@ -286,5 +286,17 @@ TEST_F(PgStoreTest, RepliesThatAreNotUtf8AreRecordedReadably) {
   EXPECT_EQ(query(conninfo_, "SELECT reply FROM attempts"), "451 caf? \xC3\xA9t?" "?!");
 }
 
+// The history names what protected each attempt, as on SQLite; an attempt without a
+// session (or a parked note) has NULL there.
+TEST_F(PgStoreTest, AttemptsRecordHowTheSessionWasProtected) {
+  const MessageId id = insert(*a_, make_message(1, {"r@x", "s@x"}, "b"), 0);
+  RecipientOutcome protected_one{id, 0, RecipientState::pending, 100, true, "451 later", "hop", 5};
+  protected_one.tls = "dane TLSv1.3";
+  RecipientOutcome plain{id, 1, RecipientState::pending, 100, true, "451 later", "hop", 5};
+  EXPECT_FALSE(record(*a_, {protected_one, plain}));
+  EXPECT_EQ(query(conninfo_, "SELECT string_agg(coalesce(tls, '-'), ',' ORDER BY idx) FROM attempts"),
+            "dane TLSv1.3,-");
+}
+
 }  // namespace
 }  // namespace queue
