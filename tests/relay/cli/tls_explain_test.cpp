@@ -63,7 +63,7 @@ TEST(TlsExplain, RouteExplainShowsEachHopsPolicyAndTheHostsOfDaneHops) {
   const auto r = relay::explain_route(c, "bob@remote.example", std::nullopt, health::AllUsable{}, "test", lookup);
   EXPECT_EQ(asked, std::vector<std::string>{"direct remote.example"});
   for (const char* part : {"outbound tls:\n", "  direct: tls = auto (DANE for hosts with validated TLSA records, else "
-                                              "opportunistic)\n    mx.remote.example: DANE (1 usable TLSA record",
+                                              "MTA-STS when the domain publishes a policy, else opportunistic)\n    mx.remote.example: DANE (1 usable TLSA record",
                            "  relay: tls = verify (STARTTLS must succeed, chain and name verified)\n"})
     EXPECT_NE(r.text.find(part), std::string::npos) << part << " in:\n" << r.text;
 }
