@@ -114,7 +114,7 @@ class TlsReportingTest(E2ETestCase):
         self.assertIn("outbound tls:\n  direct: tls = auto (DANE for hosts with validated TLSA records", r.stdout)
         self.assertIn("    mx.ee.example: DANE (1 usable TLSA record, DNSSEC-validated)", r.stdout)
         smart = run_cli(["route", "explain", "b@viasmart.example", "--config", str(self.path)])
-        self.assertIn(f"  smartdane: tls = dane", smart.stdout)
+        self.assertIn("  smartdane: tls = dane", smart.stdout)
         self.assertIn(f"    {SMART_HOST}: DANE (1 usable TLSA record", smart.stdout)
 
     def test_smart_host_with_tlsa_is_delivered_over_dane(self):

@@ -13,7 +13,6 @@ Never: asserts timing; waits are bounded.
 Standards: RFC 8460 §3, §4, §5.3; RFC 7672.
 """
 
-import base64
 import email
 import gzip
 import json
