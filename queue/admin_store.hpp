@@ -26,6 +26,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "queue/message.hpp"
@@ -35,6 +36,12 @@
 #include "queue/sqlite_store.hpp"
 
 namespace queue {
+
+/// What the queue commands and the admin API's queue views answer while the queue is a
+/// shared PostgreSQL database: they read a local SQLite file only.
+inline constexpr std::string_view shared_queue_unsupported =
+    "the queue is in PostgreSQL ([queue] backend = \"postgresql\"); the queue commands and the admin API's "
+    "queue views read a local SQLite queue only: inspect the shared queue with psql (see docs/scale-out.md)";
 
 /// Which messages a mutation applies to: the listed ids, every message, or (for retry)
 /// the pending recipients in one domain.

@@ -38,6 +38,7 @@ constexpr std::uint64_t body_limit = 64 * 1024;  // a queue action may list many
 
 std::expected<queue::AdminStore*, std::string> DaemonAdminBackend::store() {
   if (!store_) {
+    if (db_path_.empty()) return std::unexpected(std::string(queue::shared_queue_unsupported));
     auto opened = queue::AdminStore::open(db_path_);
     if (!opened) return std::unexpected(opened.error());
     store_.emplace(std::move(*opened));

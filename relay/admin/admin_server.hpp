@@ -31,6 +31,8 @@ namespace relay {
 
 class DaemonAdminBackend : public admin::Backend {
  public:
+  /// `db_path` empty: the queue is not a local SQLite file (a shared PostgreSQL queue);
+  /// the queue views answer with queue::shared_queue_unsupported.
   DaemonAdminBackend(std::function<metrics::Snapshot()> snapshot, std::string db_path)
       : snapshot_(std::move(snapshot)), db_path_(std::move(db_path)) {}
   metrics::Snapshot snapshot() override;

@@ -142,6 +142,9 @@ int queue_cli_main(const std::vector<std::string>& words, const std::string& def
     return 2;
   }
   const conf::Config& config = **loaded;
+  // These commands read the local SQLite file. On a shared PostgreSQL queue a queue.db left
+  // in state_dir from before would be a stale, wrong answer: refuse instead.
+  if (config.queue.backend == conf::QueueBackend::postgresql) return fail(std::string(queue::shared_queue_unsupported));
   const std::string db_path = (std::filesystem::path(config.relay.state_dir) / "queue.db").string();
   auto store = queue::AdminStore::open(db_path);
   if (!store) return fail(store.error());

@@ -4,6 +4,7 @@
 Owns: proof that the real relay runs on a private PostgreSQL primary (tests/e2e/pg_cluster.py):
 a message it acknowledges is delivered byte for byte (plus its Received: header); a message
 acknowledged while the upstream is down survives kill -9 and is delivered after a restart;
+`hubrelay queue` says it cannot read the shared queue instead of answering from a local file;
 an unreachable database at start is a non-zero exit whose message names the conninfo file
 and never the password.
 Never: asserts timing; waits without a bound; touches system services.
@@ -19,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pg_cluster  # noqa: E402
 from harness import (INBOUND_HOST, E2ETestCase, Hop, build_message, free_port,  # noqa: E402
-                     relay_binary, settle, smtp_connect, smtp_transaction, with_message_id)
+                     relay_binary, run_cli, settle, smtp_connect, smtp_transaction, with_message_id)
 
 DELIVERY_WAIT = 30.0
 PASSWORD = "Pg-queue-e2e-s3cret"
@@ -72,6 +73,11 @@ class PgQueueTest(E2ETestCase):
         count = self.cluster.psql_local(self.cluster.primary, "SELECT count(*) FROM messages",
                                         database=pg_cluster.DATABASE)
         self.assertNotEqual(count, "", "no messages table in the PostgreSQL queue")
+        # The queue commands read a local SQLite file: on the shared queue they must say so,
+        # never answer from a stale or missing queue.db.
+        listed = run_cli(["queue", "list", "--config", str(path)])
+        self.assertNotEqual(listed.returncode, 0, listed.stdout)
+        self.assertIn("the queue is in PostgreSQL", listed.stderr)
 
     def test_acknowledged_message_survives_kill_and_restart(self):
         port = free_port("127.0.0.1")  # the upstream: nothing listens yet
