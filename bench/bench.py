@@ -64,6 +64,19 @@ Environment (sizes as 1024, 10KiB, 1MiB, ...):
                  (reused), BIG_SESSIONS to 0, OUT to bench/results/dkim-KIND.md; no goals
                  are judged. Not with FILTER. DKIM_THREADS sets hubrelay's [dkim] threads
                  (unset: the relay's default).
+  QUEUE          where hubrelay keeps its queue: "sqlite" (default: the SQLite file in its
+                 state directory), "postgresql" (one private PostgreSQL 15 server on
+                 127.0.0.1 for the run, bench/pg_queue.py: fsync and synchronous_commit
+                 on, PostgreSQL's defaults otherwise, no standby; its data directory in
+                 the run's temp dir, stopped at the end, also on failure; hubrelay gets
+                 [queue] backend = "postgresql" with a conninfo_file), or
+                 "sqlite,postgresql": both hubrelays and Postfix on the same points,
+                 alternating, in one table with each hubrelay's ratios to Postfix. The
+                 database server's CPU and memory count as that hubrelay's (its CPU
+                 share is shown apart). With postgresql, POINTS defaults to 10 and 50
+                 sessions x 10 KiB (reused), BIG_SESSIONS to 0 (the big-message point
+                 runs on SQLite only), OUT to bench/results/queue-postgresql.md, and no
+                 goals are judged. Not with FILTER or DKIM.
 """
 
 from __future__ import annotations
@@ -79,10 +92,11 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import big_messages
 import dkim_rig
+import pg_queue
 import targets
 from harness import FilterUnsupported
 from harness import (CLK_TCK, HERE, MIB, MODES, PYTHON, PeakSampler, Sink, System,
@@ -96,6 +110,10 @@ FILTER_POINTS = "10:10KiB:reused,50:10KiB:reused,10:100KiB:reused,50:100KiB:reus
 DKIM = os.environ.get("DKIM", "")
 DKIM_THREADS = env_int("DKIM_THREADS", 0)
 DKIM_POINTS = "10:10KiB:reused,50:10KiB:reused"
+QUEUE = env_list("QUEUE", "sqlite")
+QUEUE_BACKENDS = ("sqlite", "postgresql")
+ON_PG = "postgresql" in QUEUE
+QUEUE_POINTS = "10:10KiB:reused,50:10KiB:reused"
 RUNS = env_int("RUNS", 3)
 MESSAGES = env_int("MESSAGES", 3000)
 MESSAGES_1 = env_int("MESSAGES_1", 1000)
@@ -106,7 +124,7 @@ MODES_RUN = env_list("MODES", "reused,per-connection")
 TIMEOUT = env_int("TIMEOUT", 300)
 SYSTEMS = env_list("SYSTEMS", "hubrelay,postfix")
 LATENCY_MESSAGES = env_int("LATENCY_MESSAGES", 40)
-BIG_SESSIONS = env_int("BIG_SESSIONS", 0 if FILTER or DKIM else 50)
+BIG_SESSIONS = env_int("BIG_SESSIONS", 0 if FILTER or DKIM or ON_PG else 50)
 BIG_SIZE = parse_size(os.environ.get("BIG_SIZE", "30MiB"))
 BIG_RUNS = env_int("BIG_RUNS", RUNS)
 
@@ -133,7 +151,8 @@ class Point:
 
 
 def points() -> List[Point]:
-    spec = env_list("POINTS", FILTER_POINTS if FILTER else DKIM_POINTS if DKIM else "")
+    spec = env_list("POINTS", FILTER_POINTS if FILTER else DKIM_POINTS if DKIM
+                    else QUEUE_POINTS if ON_PG else "")
     if spec:
         out = []
         for item in spec:
@@ -145,6 +164,34 @@ def points() -> List[Point]:
         if p.mode not in MODES:
             raise SystemExit(f"bench: unknown mode {p.mode!r} (one of {', '.join(MODES)})")
     return out
+
+
+def system_plan() -> List[Tuple[str, str, str]]:
+    """(key, system, queue backend) of every system under test: SYSTEMS, with hubrelay once
+    per QUEUE backend (keyed hubrelay-BACKEND when there are several)."""
+    out = []
+    for name in SYSTEMS:
+        if name != "hubrelay":
+            out.append((name, name, ""))
+        elif len(QUEUE) == 1:
+            out.append((name, name, QUEUE[0]))
+        else:
+            out += [(f"{name}-{queue}", name, queue) for queue in QUEUE]
+    return out
+
+
+LABELS = {"postfix": "Postfix", "hubrelay-sqlite": "hubrelay (SQLite)",
+          "hubrelay-postgresql": "hubrelay (PostgreSQL)"}
+
+
+def label(key: str) -> str:
+    return LABELS.get(key, key)
+
+
+def helper_name(key: str) -> str:
+    """What System.helper_pids are for that system: opendkim signs for Postfix (DKIM
+    points); the PostgreSQL server holds hubrelay's queue (QUEUE=postgresql)."""
+    return "opendkim" if key == "postfix" else "PostgreSQL"
 
 
 # ------------------------------------------------------------------ one run
@@ -232,7 +279,7 @@ def measure_point(systems: Dict[str, System], point: Point, work: Path,
                 f"exact={run.exact}"
                 + (f" {FILTER} cpu {run.filter_cpu_ms:.3f} ms/msg"
                    if run.filter_cpu_ms is not None else "")
-                + (f" of which opendkim {run.helper_cpu_ms:.3f} ms/msg"
+                + (f" of which {helper_name(name)} {run.helper_cpu_ms:.3f} ms/msg"
                    if run.helper_cpu_ms is not None else ""))
         ceilings.append(ceiling_run(work, point))
     return Row(point, results, med(ceilings))
@@ -266,7 +313,12 @@ def main() -> int:
         return 2
     if FILTER and DKIM:
         raise SystemExit("bench: FILTER and DKIM are measured apart; set one")
-    default_out = f"filter-{FILTER}.md" if FILTER else f"dkim-{DKIM}.md" if DKIM else "latest.md"
+    if not QUEUE or any(q not in QUEUE_BACKENDS for q in QUEUE) or len(set(QUEUE)) != len(QUEUE):
+        raise SystemExit(f"bench: QUEUE is a list of {', '.join(QUEUE_BACKENDS)}, each once")
+    if ON_PG and (FILTER or DKIM):
+        raise SystemExit("bench: QUEUE=postgresql is measured apart from FILTER and DKIM")
+    default_out = (f"filter-{FILTER}.md" if FILTER else f"dkim-{DKIM}.md" if DKIM
+                   else "queue-postgresql.md" if ON_PG else "latest.md")
     out = Path(os.environ.get("OUT", HERE / "results" / default_out))
     plan = points()
     work = Path(tempfile.mkdtemp(prefix="hubrelay-bench-"))
@@ -278,7 +330,17 @@ def main() -> int:
     rig, milter = None, ""
     notes: List[str] = []
     signing: Dict[str, str] = {}  # start_system's DKIM arguments
+    database: Optional[pg_queue.PgQueue] = None
     try:
+        if ON_PG:
+            database = pg_queue.PgQueue(work)
+            notes.append("Queue: "
+                         + ("hubrelay on SQLite keeps it in a file in its state directory "
+                            "(the default); " if "sqlite" in QUEUE else "")
+                         + f"hubrelay on PostgreSQL keeps envelopes and bodies in "
+                         f"{database.description}; it answers 250 once PostgreSQL's COMMIT "
+                         "returned. The database server's CPU and peak PSS count as that "
+                         "hubrelay's (its CPU share is shown apart).")
         if DKIM:
             rig, key, signing = start_signing(work)
             notes.append(f"DKIM: every message signed {dkim_rig.ALGORITHMS[DKIM]} with one key: "
@@ -300,12 +362,16 @@ def main() -> int:
                          f"tests/e2e/filter_rigs.py, ready in {rig.startup_seconds:.1f} s); "
                          "both relays call the same instance.")
         if plan or LATENCY_MESSAGES > 0:
-            for name in SYSTEMS:
+            for key, name, queue in system_plan():
+                on_pg = database is not None and queue == "postgresql"
                 try:
-                    systems[name] = start_system(name, work, binary, Sink(work, name), name,
-                                                 milter, **signing)
+                    systems[key] = start_system(
+                        name, work, binary, Sink(work, key), key, milter,
+                        conninfo_file=str(database.conninfo_file) if on_pg else "", **signing)
                     if DKIM and name == "postfix":  # opendkim signs for it: its cost
-                        systems[name].helper_pids = [p.pid for p in rig.procs]
+                        systems[key].helper_pids = [p.pid for p in rig.procs]
+                    if on_pg:  # the database works for it: its cost
+                        systems[key].helper_pids = [database.pid]
                 except FilterUnsupported as e:
                     what = "[dkim]" if DKIM else f"[milter.{FILTER}]"
                     notes.append(f"**{name} not measured**: its check-config refuses the "
@@ -328,6 +394,8 @@ def main() -> int:
             system.stop()
         if rig is not None:
             rig.stop()
+        if database is not None:
+            database.stop()
         if os.environ.get("KEEP") == "1":
             log(f"kept {work}")
         else:
@@ -335,7 +403,7 @@ def main() -> int:
 
     text = "\n".join(render(rows, latency, machine(), notes)
                      + (big_messages.render(big) if big else [])
-                     + ([] if DKIM else
+                     + ([] if DKIM or ON_PG else
                         targets.render(rows, big, targets.FILTER_GOALS if FILTER else None))
                      ) + "\n"
     print(text)
@@ -387,7 +455,8 @@ def ratio(a: float, b: float) -> str:
 def render(rows: List[Row], latency: Dict[str, str], mach: Dict[str, str],
            notes: Sequence[str] = ()) -> List[str]:
     modes = sorted({row.point.mode for row in rows})
-    lines = ["# hubrelay vs Postfix — side-by-side benchmark", "",
+    title = "hubrelay on SQLite and on PostgreSQL vs Postfix" if len(QUEUE) > 1 else "hubrelay vs Postfix"
+    lines = [f"# {title} — side-by-side benchmark", "",
              f"Generated by `bench/run.sh` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
              "", "Machine: " + "; ".join(f"{k} {v}" for k, v in mach.items()), "",
              f"Method: smtp-source → relay → smtp-sink (smart host), {RUNS} run(s) per point, "
@@ -399,33 +468,76 @@ def render(rows: List[Row], latency: Dict[str, str], mach: Dict[str, str],
     lines += [*(f"{n}" for n in notes), ""] if notes else []
     if not rows:
         return lines + latency_lines(latency)
-    lines += ["| sessions | size | mode | msgs/run | ceiling msg/s | hubrelay e2e msg/s "
+    lines += queue_table(rows) if len(QUEUE) > 1 else side_by_side_table(rows)
+    lines += filter_lines(rows) + helper_lines(rows)
+    return lines + latency_lines(latency)
+
+
+def med_of(runs: Sequence[Run], attr: str) -> float:
+    return med([getattr(r, attr) for r in runs])
+
+
+def peak_mib(runs: Sequence[Run]) -> float:
+    return max((r.pss_kib for r in runs), default=float("nan")) / 1024
+
+
+def exact(row: Row) -> str:
+    return "yes" if all(r.exact for runs in row.results.values() for r in runs) else "NO"
+
+
+def side_by_side_table(rows: List[Row]) -> List[str]:
+    """hubrelay and Postfix, one row per point."""
+    lines = ["| sessions | size | mode | msgs/run | ceiling msg/s | hubrelay e2e msg/s "
              "| Postfix e2e msg/s | e2e ratio | hubrelay accept msg/s | Postfix accept msg/s "
              "| hubrelay CPU ms/msg | Postfix CPU ms/msg | CPU ratio | hubrelay peak PSS MiB "
              "| Postfix peak PSS MiB | sink count exact |",
              "|---:|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---|"]
     for row in rows:
         h, p = row.results.get("hubrelay", []), row.results.get("postfix", [])
-
-        def m(runs, attr):
-            return med([getattr(r, attr) for r in runs])
-
-        def peak(runs):
-            return max((r.pss_kib for r in runs), default=float("nan")) / 1024
-
-        exact = all(r.exact for runs in row.results.values() for r in runs)
-        he, pe = m(h, "e2e"), m(p, "e2e")
-        hc, pc = m(h, "cpu_ms"), m(p, "cpu_ms")
+        he, pe = med_of(h, "e2e"), med_of(p, "e2e")
+        hc, pc = med_of(h, "cpu_ms"), med_of(p, "cpu_ms")
         pt = row.point
         lines.append(f"| {pt.sessions} | {size_label(pt.size)} | {pt.mode} | {pt.messages} "
                      f"| {row.ceiling:.0f} | {he:.0f} | {pe:.0f} "
-                     f"| {ratio(he, pe)} | {m(h, 'accept'):.0f} | {m(p, 'accept'):.0f} "
+                     f"| {ratio(he, pe)} | {med_of(h, 'accept'):.0f} | {med_of(p, 'accept'):.0f} "
                      f"| {hc:.3f} | {pc:.3f} | {ratio(pc, hc)} "
-                     f"| {peak(h):.1f} | {peak(p):.1f} | {'yes' if exact else 'NO'} |")
+                     f"| {peak_mib(h):.1f} | {peak_mib(p):.1f} | {exact(row)} |")
         lines[-1] = NOT_MEASURED.sub("-", lines[-1])  # a system that did not run
-    lines += ["", "CPU ratio = Postfix CPU per message / hubrelay CPU per message.", ""]
-    lines += filter_lines(rows) + helper_lines(rows)
-    return lines + latency_lines(latency)
+    return lines + ["", "CPU ratio = Postfix CPU per message / hubrelay CPU per message.", ""]
+
+
+def queue_table(rows: List[Row]) -> List[str]:
+    """Each hubrelay queue backend and Postfix, one row per point, each hubrelay's ratios
+    to Postfix."""
+    keys = [key for key, _, _ in system_plan()]
+    relays = [k for k in keys if k != "postfix"]
+    others = [k for k in keys if k == "postfix"]  # the ratios' reference, when it ran
+
+    def columns(what: str, names: Sequence[str]) -> List[str]:
+        return [f"{label(n)} {what}" for n in names]
+    head = (["sessions", "size", "mode", "msgs/run", "ceiling msg/s"]
+            + columns("e2e msg/s", keys) + columns("/ Postfix e2e", relays * len(others))
+            + columns("accept msg/s", keys) + columns("CPU ms/msg", keys)
+            + columns("CPU ratio", relays * len(others)) + columns("peak PSS MiB", keys)
+            + ["sink count exact"])
+    lines = ["| " + " | ".join(head) + " |",
+             "|---:|---:|:---|" + "---:|" * (len(head) - 4) + ":---|"]
+    for row in rows:
+        pt = row.point
+        runs = {k: row.results.get(k, []) for k in keys}
+        e2e = {k: med_of(runs[k], "e2e") for k in keys}
+        cpu = {k: med_of(runs[k], "cpu_ms") for k in keys}
+        cells = [str(pt.sessions), size_label(pt.size), pt.mode, str(pt.messages), f"{row.ceiling:.0f}"]
+        cells += [f"{e2e[k]:.0f}" for k in keys]
+        cells += [ratio(e2e[k], e2e[o]) for o in others for k in relays]
+        cells += [f"{med_of(runs[k], 'accept'):.0f}" for k in keys]
+        cells += [f"{cpu[k]:.3f}" for k in keys]
+        cells += [ratio(cpu[o], cpu[k]) for o in others for k in relays]
+        cells += [f"{peak_mib(runs[k]):.1f}" for k in keys] + [exact(row)]
+        lines.append(NOT_MEASURED.sub("-", "| " + " | ".join(cells) + " |"))
+    return lines + ["", "e2e ratio = the hubrelay's end-to-end msg/s / Postfix's; CPU ratio = "
+                    "Postfix CPU per message / the hubrelay's CPU per message (above 1: "
+                    "hubrelay uses less).", ""]
 
 
 NOT_MEASURED = re.compile(r"\bnanx?\b")
@@ -451,18 +563,25 @@ def filter_lines(rows: List[Row]) -> List[str]:
 
 
 def helper_lines(rows: List[Row]) -> List[str]:
-    """opendkim's part of Postfix's CPU per message (DKIM points)."""
-    runs = [r for row in rows for r in row.results.get("postfix", [])]
-    if not any(r.helper_cpu_ms is not None for r in runs):
+    """The part of a relay's CPU per message spent by the helper it needs: opendkim for
+    Postfix (DKIM points), the PostgreSQL server for hubrelay on that queue."""
+    names = [key for key, _, _ in system_plan()
+             if any(r.helper_cpu_ms is not None for row in rows for r in row.results.get(key, []))]
+    if not names:
         return []
-    lines = ["opendkim's part of Postfix's CPU per message (median):", "",
-             "| sessions | size | mode | Postfix CPU ms/msg | of which opendkim |",
-             "|---:|---:|:---|---:|---:|"]
+    lines = [" and ".join(f"{helper_name(n)}'s part of {label(n)}'s" for n in names)
+             + " CPU per message (median):", "",
+             "| sessions | size | mode | "
+             + " | ".join(f"{label(n)} CPU ms/msg | of which {helper_name(n)}" for n in names) + " |",
+             "|---:|---:|:---|" + "---:|---:|" * len(names)]
     for row in rows:
-        pt, p = row.point, row.results.get("postfix", [])
-        lines.append(f"| {pt.sessions} | {size_label(pt.size)} | {pt.mode} "
-                     f"| {med([r.cpu_ms for r in p]):.3f} "
-                     f"| {med([r.helper_cpu_ms for r in p if r.helper_cpu_ms is not None]):.3f} |")
+        pt = row.point
+        cells = []
+        for n in names:
+            runs = row.results.get(n, [])
+            cells += [f"{med_of(runs, 'cpu_ms'):.3f}",
+                      f"{med([r.helper_cpu_ms for r in runs if r.helper_cpu_ms is not None]):.3f}"]
+        lines.append(f"| {pt.sessions} | {size_label(pt.size)} | {pt.mode} | " + " | ".join(cells) + " |")
     return lines + [""]
 
 

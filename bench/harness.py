@@ -274,11 +274,12 @@ class Hubrelay(System):
     """The binary under test, generated config (bench/relay_config.py), state under
     work/LABEL-state, one hop: the sink. With `milter`, the inbound listener calls that
     filter; with `dkim` (a [dkim] configuration) it signs; either way the configuration is
-    checked first (FilterUnsupported if refused)."""
+    checked first (FilterUnsupported if refused). With `conninfo_file` its queue is in
+    that PostgreSQL database (bench/pg_queue.py)."""
     name = "hubrelay"
 
     def __init__(self, work: Path, binary: str, sink: Sink, label: str = "hubrelay",
-                 milter: str = "", dkim: str = ""):
+                 milter: str = "", dkim: str = "", conninfo_file: str = ""):
         self.sink = sink
         self.host, self.port = "127.0.0.1", free_port("127.0.0.1")
         out_port = free_port("127.0.0.2")
@@ -289,7 +290,8 @@ class Hubrelay(System):
             hostname="relay.bench", state_dir=state, log_file=work / f"{label}.log",
             in_port=self.port, out_port=out_port, hop_port=self.sink.port,
             retry='"1s", "2s"', connect_timeout="5s", hop_backoff="2s",
-            generator="bench/bench.py", milter=milter, dkim=dkim))
+            generator="bench/bench.py", milter=milter, dkim=dkim,
+            conninfo_file=conninfo_file))
         if milter or dkim:
             check = subprocess.run([binary, "check-config", "--config", str(cfg)],
                                    capture_output=True, text=True, timeout=60)
@@ -300,7 +302,11 @@ class Hubrelay(System):
         self.proc = subprocess.Popen([binary, "serve", "--config", str(cfg)],
                                      stdout=self.stderr, stderr=subprocess.STDOUT)
         self.root_pid = self.proc.pid
-        wait_port(self.host, self.port, self.alive)
+        try:
+            wait_port(self.host, self.port, self.alive)
+        except RuntimeError:  # it did not start: nothing else will stop its sink
+            self.stop()
+            raise
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -334,11 +340,13 @@ class Postfix(System):
 
 
 def start_system(name: str, work: Path, binary: str, sink: Sink, label: str,
-                 milter: str = "", dkim: str = "", postfix_milter: str = "") -> System:
+                 milter: str = "", dkim: str = "", postfix_milter: str = "",
+                 conninfo_file: str = "") -> System:
     """`milter`: both relays call that filter; `dkim`: hubrelay's own signing configuration,
-    `postfix_milter`: the milter that signs for Postfix (the DKIM points)."""
+    `postfix_milter`: the milter that signs for Postfix (the DKIM points); `conninfo_file`:
+    hubrelay's queue is in that PostgreSQL database."""
     if name == "hubrelay":
-        return Hubrelay(work, binary, sink, label, milter, dkim)
+        return Hubrelay(work, binary, sink, label, milter, dkim, conninfo_file)
     if name == "postfix":
         return Postfix(work, sink, label, milter or postfix_milter)
     raise ValueError(f"unknown system {name!r} (hubrelay, postfix)")

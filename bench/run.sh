@@ -13,11 +13,16 @@
 # as not measured and Postfix's figures are still printed. DKIM=rsa|ed25519 has both relays
 # sign every message with one key (hubrelay natively, Postfix through opendkim;
 # bench/dkim_rig.py; 10 and 50 sessions x 10 KiB) and writes bench/results/dkim-KIND.md;
-# DKIM_THREADS sets hubrelay's [dkim] threads. BENCH_TIMEOUT
+# DKIM_THREADS sets hubrelay's [dkim] threads. QUEUE=postgresql puts hubrelay's queue in a
+# private PostgreSQL 15 server started for the run (bench/pg_queue.py; fsync and
+# synchronous_commit on); QUEUE=sqlite,postgresql measures hubrelay on both queues and
+# Postfix on the same points (10 and 50 sessions x 10 KiB), alternating, in one table,
+# and writes bench/results/queue-postgresql.md (default: sqlite). BENCH_TIMEOUT
 # (5400 s) bounds the whole run. QUICK=1 is a ~2-minute smoke of every path (1 run; 10
 # sessions: 1 KiB in both connection modes, 100 KiB reused, 1 MiB one message per
 # connection; the big-message point with 5 sessions x 30 MiB) that writes
-# bench/results/quick.md instead.
+# bench/results/quick.md instead (with DKIM, FILTER or QUEUE=...postgresql: their points,
+# 1 run, bench/results/quick-dkim-KIND.md, quick-filter.md, quick-queue-postgresql.md).
 # Needs root (the private Postfix instance and smtp-sink -u nobody) and the postfix package.
 #
 # Usage: bench/run.sh [HUBRELAY_BIN]     (default: /tmp/build-bench/relay/hubrelay, then
@@ -35,6 +40,10 @@ if [[ "${QUICK:-0}" == 1 ]]; then
   export RUNS=${RUNS:-1} MESSAGES=${MESSAGES:-300} MESSAGES_1=${MESSAGES_1:-100} RUN_MIB=${RUN_MIB:-64}
   if [[ -n "${DKIM:-}" ]]; then
     export POINTS=${POINTS:-10:10KiB:reused,50:10KiB:reused} OUT=${OUT:-$HERE/results/quick-dkim-$DKIM.md}
+    export BIG_SESSIONS=${BIG_SESSIONS:-0}
+  fi
+  if [[ "${QUEUE:-}" == *postgresql* ]]; then
+    export POINTS=${POINTS:-10:10KiB:reused,50:10KiB:reused} OUT=${OUT:-$HERE/results/quick-queue-postgresql.md}
     export BIG_SESSIONS=${BIG_SESSIONS:-0}
   fi
   if [[ -n "${FILTER:-}" ]]; then

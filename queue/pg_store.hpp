@@ -47,6 +47,7 @@ class PgStore final : public QueueStore {
   static std::expected<std::unique_ptr<PgStore>, std::string> open(PgSettings settings,
                                                                    const Spool* spool = nullptr);
 
+  // QueueStore's operations: see queue/queue_store.hpp (leases and bodies: above).
   std::error_code begin() noexcept override;
   std::error_code commit() noexcept override;
   void rollback() noexcept override;

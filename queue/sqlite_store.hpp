@@ -43,6 +43,7 @@ class SqliteStore final : public QueueStore {
   SqliteStore(SqliteStore&&) noexcept = default;
   SqliteStore& operator=(SqliteStore&&) noexcept = default;
 
+  // QueueStore's operations: see queue/queue_store.hpp (a lease is next_attempt = lease_until).
   /// BEGIN IMMEDIATE: takes the write lock now, so a later statement cannot hit BUSY.
   std::error_code begin() noexcept override;
   std::error_code commit() noexcept override;
@@ -50,21 +51,12 @@ class SqliteStore final : public QueueStore {
   void rollback() noexcept override;
   bool in_transaction() const noexcept override;
 
-  /// Stores `message` with all recipients pending, attempts 0, next_attempt = lease_until.
-  /// Consumes the message: its body moves into the returned QueuedMessage without a copy
-  /// and is bound to SQLite in place. Inside a transaction.
+  /// The body moves into the returned QueuedMessage without a copy and is bound to
+  /// SQLite in place.
   std::expected<QueuedMessage, std::error_code> insert(NewMessage&& message, UnixMillis lease_until) override;
-
-  /// Messages not held with pending recipients due at `now`, oldest received first, at
-  /// most `limit`; their due recipients get next_attempt = lease_until. Bodies loaded.
-  /// Inside a transaction.
   std::expected<std::vector<QueuedMessage>, std::error_code> claim_due(UnixMillis now, UnixMillis lease_until,
                                                                        std::size_t limit) override;
-
-  /// Applies outcomes; deletes the body of each message left with no pending recipient
-  /// (a spooled one's name goes to `freed`). Outcomes naming no stored recipient are
-  /// skipped and reported as errc::not_found after the others were applied. Inside a
-  /// transaction.
+  /// Deletes the body of each message left with no pending recipient.
   std::error_code record(std::span<const RecipientOutcome> outcomes, FreedFiles& freed) override;
 
   // record_with_notice(): QueueStore's, over record() and insert().
@@ -78,22 +70,17 @@ class SqliteStore final : public QueueStore {
   /// scan (queue/spool_scan.hpp) compares the spool directory with.
   std::expected<std::vector<SpooledBody>, std::error_code> spooled_bodies();
 
-  /// Reserves `count` message ids nobody else will be given (not this store, not another
-  /// connection, not after a restart); returns the first. Inside a transaction.
   std::expected<MessageId, std::error_code> reserve_ids(std::int64_t count) override;
 
-  /// Pending recipients of messages not held become due at `now`; returns the number of
-  /// pending recipients (held ones included). Inside a transaction.
+  /// One node: every pending recipient of a message not held becomes due at `now`; the
+  /// count includes held ones.
   std::expected<std::size_t, std::error_code> recover(UnixMillis now) override;
 
-  /// Makes up to `limit` parked recipients (RecipientOutcome::parked_route) due at `now`
-  /// and unparks them: those of `route` (index + 1), or of every route when `route` is 0.
-  /// Leased recipients are left alone. Returns how many were released; fewer than `limit`
-  /// means none is left. Inside a transaction.
+  /// Unparks the recipients it releases (RecipientOutcome::parked_route); fewer than
+  /// `limit` released means none is left.
   std::expected<std::size_t, std::error_code> release_parked(std::uint32_t route, UnixMillis now,
                                                              std::size_t limit) override;
 
-  /// Earliest next_attempt among pending recipients of messages not held.
   std::expected<std::optional<UnixMillis>, std::error_code> next_due() override;
 
   /// Whether the following commits fsync (PRAGMA synchronous = FULL, the default) or

@@ -20,15 +20,15 @@
 #include "relay/dkim/key_ring.hpp"
 #include "relay/dkim/signing_pool.hpp"
 #include "relay/health_service.hpp"
+#include "relay/lease_renewal.hpp"
+#include "relay/queue_opening.hpp"
 #include "relay/tls_reporting_service.hpp"
 #include "relay/server/listener.hpp"
 #include "relay/server/milter_link.hpp"
 #include "relay/logging.hpp"
 #include "relay/privileges.hpp"
 #include "relay/delivery/queue_bridge.hpp"
-#include "relay/delivery/spool_recovery.hpp"
 #include "queue/body_sync_pool.hpp"
-#include "queue/pg_store.hpp"
 #include "queue/spool.hpp"
 #include "relay/server/tls_context.hpp"
 #include "relay/server/verification.hpp"
@@ -153,46 +153,6 @@ void accumulate(const Generation& g, std::array<DirectionCounters, 2>& direction
   for (std::size_t h = 0; h < g.config->hops.size(); ++h) hops[g.config->hops[h].name] += g.delivery->hop_counters(h);
 }
 
-// The queue named by [queue] backend: the SQLite database at `db_path`, or the PostgreSQL
-// database several nodes share. A failure names the conninfo file, never its text (it
-// may hold a password).
-std::expected<std::unique_ptr<queue::MessageQueue>, std::string> open_queue(const conf::Config& config,
-                                                                            const std::string& db_path,
-                                                                            const queue::Spool& spool,
-                                                                            queue::BodySyncPool& body_sync) {
-  if (config.queue.backend != conf::QueueBackend::postgresql) {
-    auto opened = queue::MessageQueue::open(db_path, config.queue, &spool, &body_sync);
-    if (!opened) return std::unexpected("queue " + db_path + ": " + opened.error());
-    return opened;
-  }
-  const std::string where = config.queue.pg_conninfo_file + " (" + config.source_file + ":" +
-                            std::to_string(config.queue.pg_conninfo_file_line) + ", queue.postgresql.conninfo_file)";
-  auto store = queue::PgStore::open(
-      queue::PgSettings{config.queue.pg_conninfo, config.queue.node, config.queue.pg_connect_timeout}, &spool);
-  if (!store) return std::unexpected("queue " + where + ": " + store.error());
-  auto opened = queue::MessageQueue::open(std::move(*store), config.queue, &spool, &body_sync);
-  if (!opened) return std::unexpected("queue " + where + ": " + opened.error());
-  return opened;
-}
-
-// Spool files left by a crash. SQLite: compared with the envelopes in queue.db
-// (relay/delivery/spool_recovery). PostgreSQL: a committed message's body is in the
-// database and its file removed after COMMIT, so every file left is unacknowledged or
-// already copied: all are removed. Returns an error text, or "".
-std::string recover_bodies(const conf::Config& config, const std::string& db_path, const queue::Spool& spool) {
-  if (config.queue.backend != conf::QueueBackend::postgresql) {
-    auto state = recover_spool(config, db_path, spool, unix_now_ms());
-    return state ? std::string{} : "spool recovery failed: " + state.error();
-  }
-  auto files = spool.list();
-  if (!files) return "spool recovery failed: " + files.error().message();
-  for (const auto& file : *files) {
-    if (auto ec = spool.remove(file.name)) return "spool recovery failed: " + file.name + ": " + ec.message();
-  }
-  if (!files->empty()) spdlog::warn("spool: {} body file(s) of unacknowledged messages removed", files->size());
-  return {};
-}
-
 std::string bind_key(const conf::ListenerConfig& listener) {
   std::string key;
   for (const auto& b : listener.bind) key += b.address + ":" + std::to_string(b.port) + " ";
@@ -288,8 +248,7 @@ int serve(conf::ConfigPtr config_ptr) {
     g.services->signing = &signing;
     g.services->tracking = tracking_writer.get();
     g.delivery->set_tracking(tracking_writer.get());
-    if (g.config->tls_reporting.enabled)
-      g.delivery->set_tls_sessions([&](const tlsrpt::TlsSessionResult& session) { tls_reporting.record(session); });
+    tls_reporting.count_sessions_of(*g.delivery, *g.config);
     return {};
   };
   if (auto error = attach(*current); !error.empty()) return fail(error);
@@ -437,23 +396,10 @@ int serve(conf::ConfigPtr config_ptr) {
     });
   };
 
-  // On a shared queue this node's leases are renewed every third of the lease time, so a
-  // long delivery keeps its messages while a dead node's go to the others once its
-  // leases ran out. The lease time is the current generation's.
-  asio::steady_timer lease_renewer(io);
-  std::function<void()> renew_leases = [&] {
-    const queue::UnixMillis lease = queue::lease_time(current->config->queue, 0);
-    lease_renewer.expires_after(std::chrono::milliseconds(std::max<queue::UnixMillis>(lease / 3, 1000)));
-    lease_renewer.async_wait([&](boost::system::error_code ec) {
-      if (ec) return;
-      message_queue->renew_leases(unix_now_ms() + queue::lease_time(current->config->queue, 0),
-                                  [](std::expected<std::size_t, std::error_code> renewed) {
-                                    if (!renewed) spdlog::warn("queue: lease renewal failed: {}", renewed.error().message());
-                                  });
-      renew_leases();
-    });
-  };
-  if (shared_queue) renew_leases();
+  // On a shared queue this node's leases are renewed while it works on them; the lease
+  // time is the current generation's.
+  LeaseRenewal lease_renewal(io, *message_queue, [&] { return current->config; });
+  if (shared_queue) lease_renewal.start();
 
   const auto reload = [&] {
     const std::string path = current->config->source_file;
@@ -589,7 +535,7 @@ int serve(conf::ConfigPtr config_ptr) {
           current->delivery->stop();
           for (auto& g : retired) g->delivery->stop();
           reaper.cancel();
-          lease_renewer.cancel();
+          lease_renewal.stop();
           health_service.stop();
           tls_reporting.stop();
           // Let connections to hops say QUIT; leased recipients are recovered on restart.

@@ -74,6 +74,11 @@ void TlsReportingService::record(const tlsrpt::TlsSessionResult& session) {
   dirty_ = true;
 }
 
+void TlsReportingService::count_sessions_of(DeliveryEngine& engine, const conf::Config& config) {
+  if (config.tls_reporting.enabled)
+    engine.set_tls_sessions([this](const tlsrpt::TlsSessionResult& session) { record(session); });
+}
+
 std::int64_t TlsReportingService::next_send_time(std::int64_t now, bool after_restart) {
   const auto& reporting = config_()->tls_reporting;
   std::minstd_rand rng{std::random_device{}()};

@@ -44,6 +44,9 @@ class TlsReportingService {
 
   /// Counts one session (the delivery engine's sink).
   void record(const tlsrpt::TlsSessionResult& session);
+  /// Makes `engine` count its sessions here when `config` enables [tls_reporting]
+  /// (each generation's engine, so counts from retired engines still arrive).
+  void count_sessions_of(DeliveryEngine& engine, const conf::Config& config);
 
   /// Sends the reports of finished days now (and of today so far with `include_today`).
   /// Returns the number of policy domains that will be reported on, or an error text.

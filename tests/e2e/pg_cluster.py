@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """tests/e2e/pg_cluster.py — a private PostgreSQL 15 primary and synchronous standby on loopback.
 
-Owns: one temporary directory (outside the test directory, which only root may enter)
-holding each server's data directory, Unix socket and log; the servers themselves
+Owns: one temporary directory (outside the test directory, which only root may enter;
+or one the caller names, as the benchmark does under its own temp dir) holding each
+server's data directory, Unix socket and log; the servers themselves
 (`pg_ctl start`, never the system service), the role and database the relays use, the
 standby (`pg_basebackup -R`, named in the primary's `synchronous_standby_names`), and the
 events the failover tests need: `kill_primary()` (SIGKILL of the postmaster), `promote()`
@@ -88,13 +89,16 @@ class PgNode:
 class PgCluster:
     """A primary, optionally a synchronous standby; the relays' role has a password."""
 
-    def __init__(self, password: str = "relay-test-password"):
+    def __init__(self, password: str = "relay-test-password", root: Optional[Path] = None):
+        """`root`: a new, empty directory to hold everything (default: a fresh temporary one)."""
         reason = available()
         if reason:
             raise RuntimeError(reason)
         self.bindir = pg_bindir()
         self.password = password
-        self.root = Path(tempfile.mkdtemp(prefix="hubrelay-pg-"))
+        if root is not None:
+            root.mkdir()
+        self.root = root or Path(tempfile.mkdtemp(prefix="hubrelay-pg-"))
         self.as_postgres = os.geteuid() == 0
         if self.as_postgres:
             account = pwd.getpwnam("postgres")
@@ -141,9 +145,10 @@ class PgCluster:
 
     # -- set-up ------------------------------------------------------------------------------
 
-    def start_primary(self, synchronous_standby: bool = True) -> PgNode:
+    def start_primary(self, synchronous_standby: bool = True, settings: Sequence[str] = ()) -> PgNode:
         """initdb, start, create the role and database. With synchronous_standby, add_standby()
-        makes the primary's commits wait for the standby (FIRST 1)."""
+        makes the primary's commits wait for the standby (FIRST 1). `settings`: more
+        postgresql.conf lines, after (so over) the tests' own."""
         node = PgNode("primary", self.root)
         self._run("initdb", ["-D", str(node.data), "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8",
                              "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync"])
@@ -162,6 +167,7 @@ class PgCluster:
             # Named by add_standby() once the standby streams: set now, every commit
             # (CREATE ROLE below included) would wait for a standby that does not exist yet.
             "synchronous_standby_names = ''",
+            *settings,
         ])
         self.synchronous_standby = synchronous_standby
         self.primary = node
