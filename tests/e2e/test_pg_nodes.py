@@ -23,6 +23,7 @@ Skips (reason printed) without PostgreSQL 15's server programs or haproxy.
 import collections
 import sys
 import threading
+import time
 import unittest
 from pathlib import Path
 from typing import Dict, List, Tuple
@@ -106,6 +107,7 @@ class PgNodesTest(pg_cluster.PrimaryForClass, E2ETestCase):
         wait_for(lambda: sink_log_count(sink_a, "stored") > sink_log_count(sink_a, "answered"), 30,
                  "node A's next hop to hold the 250 of one of its deliveries")
         relay_a.kill()
+        killed_at = time.time()
         leased = self.leased_to(NODE_A)
         queued_a, queued_b = queued_count(relay_a.log_text()), queued_count(relay_b.log_text())
         acked_at_kill = len(sender.acked_ids())
@@ -150,9 +152,10 @@ class PgNodesTest(pg_cluster.PrimaryForClass, E2ETestCase):
         self.assertEqual(unexpected, [], "a next hop got mail nobody sent")
         # Node B waited for A's leases: each of A's messages reached B's next hop after
         # its lease had run out (clock order on one machine, not a duration).
+        taken_over_at = []
         for mid, (_, until) in leased.items():
-            at_b = [m.meta["received_at"] for node, m in found[mid] if node == NODE_B]
-            self.assertGreaterEqual(min(at_b) * 1000, until, f"node B delivered {mid} while A's lease held")
+            taken_over_at.append(min(m.meta["received_at"] for node, m in found[mid] if node == NODE_B))
+            self.assertGreaterEqual(taken_over_at[-1] * 1000, until, f"node B delivered {mid} while A's lease held")
         # The shared queue agrees: nothing pending or leased, every recipient delivered by
         # one recorded attempt (a delivery A made but never recorded is not in it), and each
         # of A's leased messages has exactly one attempt in its history: B's.
@@ -174,7 +177,8 @@ class PgNodesTest(pg_cluster.PrimaryForClass, E2ETestCase):
         print(f"\n[e2e] pg nodes: {len(acked)} acknowledged (A queued {queued_a}, B queued {queued_b} before "
               f"the kill at {acked_at_kill} acks); node A killed with {len(leased)} messages leased "
               f"({at_sink_a_at_kill} at its next hop by then); all delivered, {len(leased)} of A's by B after "
-              f"its lease ran out; {sum(c - 1 for c in dupes.values())} duplicate deliveries ({len(dupes)} "
+              f"its lease ran out ({min(taken_over_at) - killed_at:.1f} to {max(taken_over_at) - killed_at:.1f} s "
+              f"after the kill); {sum(c - 1 for c in dupes.values())} duplicate deliveries ({len(dupes)} "
               f"messages; A had {len(in_flight)} deliveries in flight; the others were sent again "
               f"after A cut the session): {sorted(dupes)}; sender retries {dict(sender.retries)}",
               file=sys.stderr)
