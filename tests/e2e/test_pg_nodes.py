@@ -5,15 +5,15 @@ Owns: proof, on a private PostgreSQL primary (tests/e2e/pg_cluster.py), that two
 (nodes relay-a and relay-b: own state_dir, one conninfo file, lease_time at its minimum)
 behind HAProxy (tests/e2e/haproxy.py: roundrobin, PROXY v2, health checks) lose nothing
 when one dies under load: SMTP load from a few smtplib sessions retrying like MTAs
-(tests/e2e/smtp_load.py) reaches both nodes; node A's next hop holds every message a
-while before its 250, so A has recipients leased and deliveries in flight when it gets
+(tests/e2e/smtp_load.py) reaches both nodes; node A's next hop stores each message and
+holds its 250 a while, so A has deliveries in flight and more mail leased when it gets
 SIGKILL; the load goes on through HAProxy, which takes A out; every message acknowledged
 with 250 by either node reaches a next hop with only a Received: header prepended; every
-message A had leased at the kill is delivered by node B, and never before A's lease ran
-out; the queue has nothing pending at the end. Duplicates (one Message-ID twice) are
-printed; they are allowed only for messages A had leased at the kill, and their number
-is bounded by A's deliveries in flight plus the messages the senders sent again after A
-cut their session.
+message A had leased at the kill is delivered by node B, never before A's lease ran out,
+with one attempt in the queue's history, and B's log names each one it took over; nothing
+is left pending. Duplicates (one Message-ID twice) are printed; they are allowed only for
+A's deliveries in flight (at most its connections to the next hop) and for messages the
+senders sent again after A cut their session.
 Each node delivers to its own sink (A's slow, B's prompt), so the sink a message arrived
 at names the node that delivered it.
 Never: asserts timing; waits without a bound; touches system services.
@@ -21,6 +21,7 @@ Skips (reason printed) without PostgreSQL 15's server programs or haproxy.
 """
 
 import collections
+import re
 import sys
 import threading
 import time
@@ -123,6 +124,8 @@ class PgNodesTest(pg_cluster.PrimaryForClass, E2ETestCase):
         acked = sender.acked_ids()
         self.assertEqual(len(acked), BATCH)
         self.assertLess(acked_at_kill, BATCH, "the kill did not land inside the load")
+        wait_for(lambda: "relay_a is DOWN" in proxy.log_path.read_text(errors="replace"), 15,
+                 "HAProxy to take node A out")
 
         def delivered() -> Dict[str, list]:
             found = collections.defaultdict(list)
@@ -156,6 +159,10 @@ class PgNodesTest(pg_cluster.PrimaryForClass, E2ETestCase):
         for mid, (_, until) in leased.items():
             taken_over_at.append(min(m.meta["received_at"] for node, m in found[mid] if node == NODE_B))
             self.assertGreaterEqual(taken_over_at[-1] * 1000, until, f"node B delivered {mid} while A's lease held")
+        # Node B's log names each message it took over, and the node whose lease ran out.
+        taken_over = re.findall(rf"qid=([0-9A-F]+) lease of node={NODE_A} ran out", relay_b.log_text())
+        self.assertEqual(sorted(int(q, 16) for q in taken_over), sorted(qid for qid, _ in leased.values()),
+                         "node B's log does not list exactly the messages it took over from node A")
         # The shared queue agrees: nothing pending or leased, every recipient delivered by
         # one recorded attempt (a delivery A made but never recorded is not in it), and each
         # of A's leased messages has exactly one attempt in its history: B's.
