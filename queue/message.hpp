@@ -109,6 +109,9 @@ struct QueuedMessage {
   UnixMillis received_at = 0;
   std::vector<QueuedRecipient> recipients;
   StoredBody body;
+  // Shared queue: the node whose lease on these recipients had run out when this node
+  // claimed them (it died, or lost the database); empty for mail nobody held.
+  std::string lease_expired_for;
 };
 
 struct RecipientOutcome {

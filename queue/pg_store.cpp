@@ -44,12 +44,15 @@ constexpr std::array statements{
                 "ORDER BY next_attempt LIMIT $2 * 4) ORDER BY received_at, id LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED"},
     // $1 message, $2 now, $3 lease_until, $4 node. Rows another node is claiming right now
     // are skipped (SKIP LOCKED); rows it claimed and committed no longer match (FOR UPDATE
-    // re-checks next_attempt on the newest row version).
+    // re-checks next_attempt on the newest row version). Also returns the node whose lease
+    // ran out, if any (a lease is cleared whenever an outcome is recorded).
     PgStatement{"lease_recipients",
-                "UPDATE recipients SET next_attempt = $3, leased = 1, lease_node = $4, lease_until = $3 "
-                "WHERE (message_id, idx) IN (SELECT message_id, idx FROM recipients WHERE message_id = $1 "
+                "WITH due AS (SELECT message_id, idx, lease_node FROM recipients WHERE message_id = $1 "
                 "AND state = 0 AND next_attempt <= $2 FOR UPDATE SKIP LOCKED) "
-                "RETURNING idx, address, attempts, parameters, delay_notified"},
+                "UPDATE recipients r SET next_attempt = $3, leased = 1, lease_node = $4, lease_until = $3 "
+                "FROM due WHERE r.message_id = due.message_id AND r.idx = due.idx "
+                "RETURNING r.idx, r.address, r.attempts, r.parameters, r.delay_notified, "
+                "coalesce(due.lease_node, '')"},
     PgStatement{"select_body", "SELECT data FROM bodies WHERE message_id = $1"},
     // $1..$11 as update_recipient of the SQLite store, $12 node: only a recipient still
     // pending and not leased by another node.
@@ -325,6 +328,10 @@ std::expected<std::vector<QueuedMessage>, std::error_code> PgStore::claim_due(Un
       m.recipients.push_back({static_cast<std::int32_t>(leased.int64(row, 0)), std::string(leased.text(row, 1)),
                               static_cast<std::uint32_t>(leased.int64(row, 2)), std::string(leased.text(row, 3)),
                               leased.int64(row, 4) != 0});
+      // Our own expired lease (renewals failed while the database was away) is no news.
+      if (const std::string_view holder = leased.text(row, 5); !holder.empty() && holder != settings_.node) {
+        m.lease_expired_for = holder;
+      }
     }
     std::ranges::sort(m.recipients, {}, &QueuedRecipient::index);
     if (m.recipients.empty()) continue;  // another node has them

@@ -5,7 +5,8 @@
 // the prepared statements of the queue, and the leases that keep nodes apart:
 // - claim_due() locks due recipients with FOR UPDATE SKIP LOCKED, so two nodes never
 //   claim the same recipient, and leases them to this node (lease_node) until
-//   lease_until (also next_attempt: an expired lease is simply due again, for any node).
+//   lease_until (also next_attempt: an expired lease is simply due again, for any node);
+//   a message whose recipients another node's expired lease held names that node.
 // - record() applies an outcome unless another node holds the recipient's lease (it
 //   took the recipient over after ours expired; its outcome counts): errc::not_found.
 // - recover() at start releases this node's leases only; other nodes' expire on their own.

@@ -1,7 +1,8 @@
 // relay/delivery/delivery_engine_scan.cpp — the delivery engine's retry scanner.
 //
 // Owns: claiming due recipients from the queue once a second (or at once while a batch
-// comes back full), and releasing recipients parked on a route when one of its hops is
+// comes back full; on the shared queue, logging mail taken over from a node whose lease
+// ran out), and releasing recipients parked on a route when one of its hops is
 // usable again — in full for a hop that came back or proved alive, as a small trial for
 // a hop whose passive ejection merely ran out.
 #include <boost/asio/use_awaitable.hpp>
@@ -32,7 +33,15 @@ asio::awaitable<void> DeliveryEngine::scan() {
         spdlog::error("queue scan failed: {}", result.error().message());
       } else {
         claimed = result->size();
-        for (auto& message : *result) submit(std::move(message));
+        for (auto& message : *result) {
+          // The shared queue: mail of a node that died (or lost the database) comes back
+          // here once its lease ran out; its administrators look for this line.
+          if (!message.lease_expired_for.empty()) {
+            spdlog::info("qid={} lease of node={} ran out: {} recipient(s) taken over", queue::format_queue_id(message.id),
+                         message.lease_expired_for, message.recipients.size());
+          }
+          submit(std::move(message));
+        }
       }
     }
     if (claimed == claim_batch) continue;  // more are due: keep going

@@ -14,7 +14,9 @@ program runs as the `postgres` system user (runuser): the server refuses to run 
 Never: touches the system clusters (/var/lib/postgresql), binds anything but 127.0.0.1,
 waits without a bound.
 Use: `cluster = PgCluster(); cluster.start_primary(); cluster.add_standby(); ...;
-cluster.stop()` (or `with PgCluster() as cluster:`); `available()` says why it cannot run.
+cluster.stop()` (or `with PgCluster() as cluster:`); `available()` says why it cannot run;
+a test class with one primary for all its tests: `class T(PrimaryForClass, E2ETestCase)`,
+each test starting on an empty database with `self.cluster.empty_database()`.
 """
 
 import os
@@ -142,6 +144,11 @@ class PgCluster:
         result = self._run("psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", str(self.socket_dir),
                                     "-p", str(node.port), "-U", "postgres", "-d", database, "-c", sql])
         return result.stdout.strip()
+
+    def empty_database(self) -> None:
+        """The relays' database without the queue's tables: the next relay creates them."""
+        self.psql_local(self.primary, "DROP SCHEMA public CASCADE; CREATE SCHEMA public; "
+                        f"GRANT ALL ON SCHEMA public TO {ROLE}", database=DATABASE)
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -288,3 +295,27 @@ class PgCluster:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+
+class PrimaryForClass:
+    """A test-class mixin (before unittest.TestCase in the bases): one running primary
+    without a standby for the whole class, `cls.cluster`, its role's password the class's
+    `password`; nothing is left behind when it fails to start."""
+
+    password = "relay-test-password"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.cluster = PgCluster(password=cls.password)
+        try:
+            cls.cluster.start_primary(synchronous_standby=False)
+        except Exception:
+            cls.cluster.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.stop()
+        super().tearDownClass()

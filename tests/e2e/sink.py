@@ -29,6 +29,10 @@ Modes (--mode may repeat; a value may also be comma-separated):
   full-rcpt=ADDR       552 5.5.3 for RCPT TO ADDR ("too many recipients", RFC 5321 §4.5.3.1.10)
   tempfail-first=N     451 4.3.0 after the final dot for the first N messages, then accept
   delay=SECONDS        wait this long before answering the final dot
+  delay-after-store=SECONDS
+                       store the message, then wait this long before answering the final
+                       dot (a next hop that has the message while the client still waits
+                       for its 250; logs "answered NAME" once it does)
   delay-rcpt=SECONDS   wait this long before answering each RCPT (recipient callouts in flight)
   dsn                  also offer DSN (RFC 3461) in EHLO and accept RET/ENVID/NOTIFY/ORCPT
                        (stored, upper-cased by aiosmtpd, in mail_options/rcpt_options)
@@ -78,6 +82,7 @@ class SinkModes:
     full_rcpts: set = field(default_factory=set)
     tempfail_first: int = 0
     delay: float = 0.0
+    delay_after_store: float = 0.0
     delay_rcpt: float = 0.0
     dsn: bool = False
     no_smtputf8: bool = False
@@ -105,6 +110,8 @@ class SinkModes:
                     modes.tempfail_first = int(value)
                 elif name == "delay" and value:
                     modes.delay = float(value)
+                elif name == "delay-after-store" and value:
+                    modes.delay_after_store = float(value)
                 elif name == "delay-rcpt" and value:
                     modes.delay_rcpt = float(value)
                 elif name == "dsn" and not value:
@@ -164,6 +171,9 @@ class SinkHandler:
         print(f"sink {self.port}: stored {name} from={envelope.mail_from} "
               f"rcpts={len(envelope.rcpt_tos)} size={len(envelope.original_content)}",
               file=sys.stderr, flush=True)
+        if self.modes.delay_after_store > 0:
+            await asyncio.sleep(self.modes.delay_after_store)
+            print(f"sink {self.port}: answered {name}", file=sys.stderr, flush=True)
         return f"250 2.0.0 OK stored {name}"
 
     def _store(self, session, envelope) -> str:

@@ -26,33 +26,23 @@ DELIVERY_WAIT = 30.0
 PASSWORD = "Pg-queue-e2e-s3cret"
 
 
-def postgresql_config(text: str, conninfo_file: str) -> str:
-    """A rendered relay configuration switched to the PostgreSQL queue."""
-    return text.replace("[queue]\n", '[queue]\nbackend = "postgresql"\nnode = "relay-pg-1"\n', 1).replace(
-        "[delivery]\n", f'[queue.postgresql]\nconninfo_file = "{conninfo_file}"\nconnect_timeout = "3s"\n\n'
-        "[delivery]\n", 1)
+def postgresql_config(text: str, conninfo_file: str, node: str = "relay-pg-1", lease_time: str = "") -> str:
+    """A rendered relay configuration switched to the PostgreSQL queue, as node `node`
+    (lease_time: the [queue.postgresql] key, its default when empty)."""
+    lease = f'lease_time = "{lease_time}"\n' if lease_time else ""
+    return text.replace("[queue]\n", f'[queue]\nbackend = "postgresql"\nnode = "{node}"\n', 1).replace(
+        "[delivery]\n", f'[queue.postgresql]\nconninfo_file = "{conninfo_file}"\nconnect_timeout = "3s"\n'
+        f"{lease}\n[delivery]\n", 1)
 
 
 @unittest.skipIf(pg_cluster.available() is not None, pg_cluster.available() or "")
-class PgQueueTest(E2ETestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = pg_cluster.PgCluster(password=PASSWORD)
-        try:
-            cls.cluster.start_primary(synchronous_standby=False)
-        except Exception:
-            cls.cluster.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cluster.stop()
+class PgQueueTest(pg_cluster.PrimaryForClass, E2ETestCase):
+    password = PASSWORD
 
     def setUp(self):
         super().setUp()
         # Each test its own queue: the relays' database emptied of the schema.
-        self.cluster.psql_local(self.cluster.primary, "DROP SCHEMA public CASCADE; CREATE SCHEMA public; "
-                                f"GRANT ALL ON SCHEMA public TO {pg_cluster.ROLE}", database=pg_cluster.DATABASE)
+        self.cluster.empty_database()
 
     def pg_relay_config(self, hub_port: int):
         cfg, path = self.make_config([Hop("hub", hub_port)], [Hop("smarthost", hub_port)])

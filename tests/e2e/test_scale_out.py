@@ -16,145 +16,22 @@ Standards: RFC 5321 §4.4 (Received), §6.1 (no loss); PROXY protocol v2 (HAProx
 
 import collections
 import re
-import smtplib
 import sys
 import threading
 import time
 import unittest
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import List, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import (E2ETestCase, Hop, RelayConfig, build_message, free_port,  # noqa: E402
-                     message_id_of, unfold, wait_for)
+from harness import (E2ETestCase, Hop, RelayConfig, free_port, message_id_of, unfold,  # noqa: E402
+                     wait_for)
 from haproxy import HAPROXY, HAProxyProcess, start_haproxy  # noqa: E402
+from smtp_load import SEND_DEADLINE, RetryingSender, queued_count  # noqa: E402
 
 PROXY_FROM = '["127.0.0.0/8"]'
-# Senders connect to HAProxy from these sources; HAProxy reaches the relays from
-# 127.0.0.1, so a Received: header naming one of these proves the PROXY header was used.
-CLIENT_SOURCES = ("127.0.0.5", "127.0.0.6", "127.0.0.7", "127.0.0.8")
-RECIPIENT = "bob@example.com"
-SENDER = "alice@example.net"
 BATCH = 60
-THREADS = 4
-PER_SESSION = 3           # a new connection every few messages, so roundrobin spreads them
-MAX_ATTEMPTS = 40         # per message; bounded like an MTA's retry schedule
-SEND_DEADLINE = 90.0      # seconds for a whole batch, retries included
-
-
-class RetryingSender:
-    """THREADS threads send a batch through HAProxy with smtplib; every 250 is recorded.
-
-    Connection errors and 4xx make the thread reconnect and resend the same message (same
-    Message-ID), as a real MTA's queue would; 5xx is recorded as a permanent failure."""
-
-    def __init__(self, host: str, port: int, prefix: str, count: int, pace: float = 0.0,
-                 gate: Optional[threading.Event] = None):
-        # pace: pause between messages; gate: each thread sends the first half of its
-        # share, then waits (bounded) for the gate, so part of the batch surely comes after
-        # whatever the test does at the gate (the kill).
-        self.host, self.port, self.pace, self.gate = host, port, pace, gate
-        self.lock = threading.Lock()
-        self.messages: Dict[str, Tuple[bytes, str]] = {}   # mid -> (bytes, source address)
-        self.acked: List[str] = []
-        self.failed: List[Tuple[str, str]] = []
-        self.retries = collections.Counter()
-        self.work: List[List[str]] = [[] for _ in range(THREADS)]
-        for i in range(count):
-            mid, raw = build_message(sender=SENDER, to=(RECIPIENT,),
-                                     subject=f"scale-out {prefix} {i}")
-            self.messages[mid] = (raw, CLIENT_SOURCES[i % THREADS])
-            self.work[i % THREADS].append(mid)
-        self.threads = [threading.Thread(target=self._run, args=(t,), daemon=True)
-                        for t in range(THREADS)]
-
-    def start(self) -> "RetryingSender":
-        for t in self.threads:
-            t.start()
-        return self
-
-    def join(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        for t in self.threads:
-            t.join(max(0.0, deadline - time.monotonic()))
-        return not any(t.is_alive() for t in self.threads)
-
-    def acked_ids(self) -> List[str]:
-        with self.lock:
-            return list(self.acked)
-
-    def _run(self, index: int) -> None:
-        source = CLIENT_SOURCES[index]
-        deadline = time.monotonic() + SEND_DEADLINE
-        session: Optional[smtplib.SMTP] = None
-        in_session = 0
-        for n, mid in enumerate(self.work[index]):
-            if self.gate is not None and n == len(self.work[index]) // 2:
-                self.gate.wait(60)
-            if self.pace:
-                time.sleep(self.pace)
-            raw = self.messages[mid][0]
-            for attempt in range(MAX_ATTEMPTS):
-                if time.monotonic() >= deadline:
-                    with self.lock:
-                        self.failed.append((mid, "batch deadline passed"))
-                    break
-                try:
-                    if session is None or in_session >= PER_SESSION:
-                        _close(session)
-                        session, in_session = None, 0
-                        session = smtplib.SMTP(self.host, self.port, local_hostname="client.test",
-                                               timeout=15, source_address=(source, 0))
-                        code, _ = session.ehlo()
-                        if code != 250:
-                            raise smtplib.SMTPResponseException(code, b"EHLO refused")
-                    session.sendmail(SENDER, [RECIPIENT], raw)
-                    in_session += 1
-                    with self.lock:
-                        self.acked.append(mid)
-                    break
-                except smtplib.SMTPRecipientsRefused as e:
-                    code = min(c for c, _ in e.recipients.values())
-                    if not self._temporary(mid, code, str(e)):
-                        break
-                except smtplib.SMTPResponseException as e:
-                    if not self._temporary(mid, e.smtp_code, str(e)):
-                        break
-                except (smtplib.SMTPServerDisconnected, OSError) as e:
-                    with self.lock:
-                        self.retries[type(e).__name__] += 1
-                # Anything temporary: a fresh connection (HAProxy picks a live relay).
-                _close(session)
-                session, in_session = None, 0
-                time.sleep(min(0.1 * (attempt + 1), 1.0))
-            else:
-                with self.lock:
-                    self.failed.append((mid, f"{MAX_ATTEMPTS} attempts failed"))
-        _close(session)
-
-    def _temporary(self, mid: str, code: int, text: str) -> bool:
-        with self.lock:
-            if 400 <= code < 500 or code == -1:
-                self.retries[f"{code}"] += 1
-                return True
-            self.failed.append((mid, f"{code} {text}"))
-            return False
-
-
-def _close(session: Optional[smtplib.SMTP]) -> None:
-    if session is None:
-        return
-    try:
-        session.quit()
-    except (smtplib.SMTPException, OSError):
-        session.close()
-
-
-def queued_count(log_text: str) -> int:
-    """Messages a relay answered 250 on its inbound listener (the 'queued' log line)."""
-    return sum(1 for line in log_text.splitlines()
-               if "listener=inbound" in line and line.rstrip().endswith("queued"))
 
 
 @unittest.skipIf(HAPROXY is None, "haproxy is not installed (Debian package haproxy; "

@@ -131,6 +131,24 @@ TEST_F(PgStoreTest, ExpiredLeaseIsClaimedByTheOtherNodeWhoseOutcomeCounts) {
   EXPECT_EQ(query(conninfo_, "SELECT count(*) FROM recipients WHERE lease_node IS NOT NULL"), "0");
 }
 
+TEST_F(PgStoreTest, ClaimOfAnExpiredLeaseNamesTheNodeThatHeldIt) {
+  const MessageId dead = insert(*a_, make_message(1, {"r@x", "s@x"}, "a's"), 10'000);  // a dies with it
+  const MessageId deferred = insert(*a_, make_message(2, {"r@x"}, "retry"), 10'000);
+  ASSERT_FALSE(record(*a_, {{deferred, 0, RecipientState::pending, 5'000, true, "451 later", "h", 2}}));
+  const MessageId own = insert(*b_, make_message(3, {"r@x"}, "b's"), 10'000);  // b's renewals failed, say
+  auto taken = claim(*b_, 10'000, 50'000);
+  ASSERT_EQ(taken.size(), 3u);
+  for (const QueuedMessage& m : taken) {
+    if (m.id == dead) {
+      EXPECT_EQ(m.lease_expired_for, "node-a");
+      EXPECT_EQ(m.recipients.size(), 2u);
+    } else {
+      EXPECT_TRUE(m.id == deferred || m.id == own) << m.id;
+      EXPECT_EQ(m.lease_expired_for, "") << "nobody else's lease ran out on " << m.id;
+    }
+  }
+}
+
 TEST_F(PgStoreTest, RecoverReleasesOnlyThisNodesLeases) {
   const MessageId mine = insert(*a_, make_message(1, {"r@x"}, "a"), 1'000'000);
   const MessageId theirs = insert(*b_, make_message(2, {"r@x"}, "b"), 1'000'000);
