@@ -327,6 +327,25 @@ TEST_F(PgStoreTest, ConnectionLossAndReconnectionAreReportedWithoutThePassword) 
   for (const PgConnectionEvent& e : events) EXPECT_EQ(e.detail.find(database), std::string::npos) << e.detail;
 }
 
+// At start-up too: a server that quotes the password back (as a database name), an
+// unreachable one and a malformed conninfo all fail without it.
+TEST_F(PgStoreTest, StartUpErrorsNeverHoldThePassword) {
+  const std::string secret = "Start0p_secret";
+  const std::string server = conninfo_.substr(0, conninfo_.rfind("dbname="));
+  for (const std::string& conninfo : {server + "dbname=" + secret + " password=" + secret,
+                                      "host=127.0.0.1 port=1 connect_timeout=2 password=" + secret,
+                                      "host=127.0.0.1 password=" + secret + " " + secret,
+                                      "postgresql://hubrelay:" + secret + "@127.0.0.1:1/x?connect_timeout=2"}) {
+    auto opened = PgStore::open({conninfo, "node-s"});
+    ASSERT_FALSE(opened) << conninfo;
+    EXPECT_EQ(opened.error().find(secret), std::string::npos) << opened.error();
+  }
+  // The first one did quote it: the server's text is kept, the password cut out.
+  auto quoted = PgStore::open({server + "dbname=" + secret + " password=" + secret, "node-s"});
+  ASSERT_FALSE(quoted);
+  EXPECT_NE(quoted.error().find("database \"********\" does not exist"), std::string::npos) << quoted.error();
+}
+
 // The store's connection defaults (timeouts, keepalives, a name naming the node) apply
 // unless the administrator's conninfo says otherwise.
 TEST_F(PgStoreTest, ConninfoOverridesTheConnectionDefaults) {
