@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "queue/errc.hpp"
+#include "queue/pg_redact.hpp"
 #include "queue/pg_schema.hpp"
 #include "queue/spool.hpp"
 
@@ -85,11 +86,13 @@ constexpr std::array statements{
                 "SELECT r.next_attempt FROM recipients r JOIN messages m ON m.id = r.message_id "
                 "WHERE r.state = 0 AND m.held = 0 ORDER BY r.next_attempt LIMIT 1"},
     PgStatement{"reserve_ids", "SELECT nextval('message_ids')"},
-    // $1 until, $2 node: this node's leases, expired or not (a late heartbeat still
-    // holds what no other node took); one statement however many are held.
+    // $1 until, $2 node, $3/$4 message ids and indexes (array literals): the recipients
+    // this process is delivering, expired or not (a late heartbeat still holds what no
+    // other node took); one statement however many are held.
     PgStatement{"renew_leases",
                 "UPDATE recipients SET next_attempt = $1, lease_until = $1 WHERE lease_node = $2 AND state = 0 "
-                "AND lease_until < $1"},
+                "AND lease_until < $1 AND (message_id, idx) IN "
+                "(SELECT * FROM unnest($3::bigint[], $4::integer[]))"},
 };
 
 conf::Direction direction_from(std::int64_t value) noexcept {
@@ -110,28 +113,6 @@ bool connection_lost(std::string_view state) noexcept {
   return state.starts_with("08") || state.starts_with("57P") || state == "25006";
 }
 
-// libpq's reason for a failed connection, safe to log: a malformed conninfo is not
-// quoted (libpq's parse error may quote part of it, password included), and the
-// password itself is cut out of any other reason.
-std::string connect_failure(const std::string& conninfo, std::string reason) {
-  char* parse_error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &parse_error);
-  if (options == nullptr) {
-    PQfreemem(parse_error);
-    return "the connection string is not valid libpq syntax (key=value pairs or a postgresql:// URI)";
-  }
-  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
-    if (std::string_view(o->keyword) != "password" || o->val == nullptr || *o->val == '\0') continue;
-    const std::string secret = o->val;
-    for (auto at = reason.find(secret); at != std::string::npos; at = reason.find(secret, at)) {
-      reason.replace(at, secret.size(), "********");
-    }
-  }
-  PQconninfoFree(options);
-  while (!reason.empty() && reason.back() == '\n') reason.pop_back();
-  return reason;
-}
-
 }  // namespace
 
 std::expected<std::unique_ptr<PgStore>, std::string> PgStore::open(PgSettings settings, const Spool* spool) {
@@ -140,7 +121,7 @@ std::expected<std::unique_ptr<PgStore>, std::string> PgStore::open(PgSettings se
   store->connection_ = store->dial();
   if (PQstatus(store->connection_.get()) != CONNECTION_OK) {
     return std::unexpected("cannot connect to the PostgreSQL queue: " +
-                           connect_failure(store->settings_.conninfo, PQerrorMessage(store->connection_.get())));
+                           redact_connection_error(store->settings_.conninfo, PQerrorMessage(store->connection_.get())));
   }
   if (auto migrated = pg_migrate(store->connection_.get()); !migrated) return std::unexpected(migrated.error());
   store->connection_.reset();  // connect() prepares the statements on a fresh session
@@ -165,18 +146,38 @@ PgConnection PgStore::dial() const {
 
 std::error_code PgStore::connect() {
   if (connection_ && PQstatus(connection_.get()) == CONNECTION_OK) return {};
+  if (connection_) lose_connection(PQerrorMessage(connection_.get()));
   connection_ = dial();
   if (PQstatus(connection_.get()) != CONNECTION_OK) {
-    last_error_ = PQerrorMessage(connection_.get());
+    last_error_ = redact_connection_error(settings_.conninfo, PQerrorMessage(connection_.get()));
     connection_.reset();
+    ++failed_attempts_;
+    if (last_error_ != reported_reason_) {
+      reported_reason_ = last_error_;
+      report(PgConnectionEvent::Kind::reconnect_failed, last_error_);
+    }
     return errc::unavailable;
   }
   for (const PgStatement& s : statements) {
     PgResult r(PQprepare(connection_.get(), s.name, s.sql, 0, nullptr));
     if (!r.ok()) {
-      last_error_ = std::string(s.name) + ": " + r.message();
-      return fail(r);
+      last_error_ = std::string(s.name) + ": " + redact_connection_error(settings_.conninfo, r.message());
+      const std::error_code ec = fail(r);
+      connection_.reset();  // never keep a session without its statements
+      return ec;
     }
+  }
+  if (reconnecting_ || failed_attempts_ > 0) {
+    const char* host = PQhost(connection_.get());
+    const char* port = PQport(connection_.get());
+    PgConnectionEvent event{PgConnectionEvent::Kind::reconnected,
+                            redact_connection_error(settings_.conninfo, std::string(host ? host : "?") + ":" +
+                                                                            (port ? port : "?")),
+                            failed_attempts_};
+    reconnecting_ = false;
+    failed_attempts_ = 0;
+    reported_reason_.clear();
+    if (settings_.on_connection_event) settings_.on_connection_event(event);
   }
   return {};
 }
@@ -184,7 +185,9 @@ std::error_code PgStore::connect() {
 std::error_code PgStore::fail(const PgResult& result) noexcept {
   const std::string_view state = result.sqlstate();
   if (!connection_ || PQstatus(connection_.get()) != CONNECTION_OK || connection_lost(state)) {
-    connection_.reset();  // the next begin() connects again, perhaps to a promoted standby
+    // The next begin() connects again, perhaps to a promoted standby.
+    if (connection_) lose_connection(result.message());
+    connection_.reset();
     return errc::unavailable;
   }
   if (state == "53100") return errc::storage_full;
@@ -194,6 +197,17 @@ std::error_code PgStore::fail(const PgResult& result) noexcept {
   return errc::internal;
 }
 
+void PgStore::lose_connection(std::string why) noexcept {
+  connection_.reset();
+  if (reconnecting_) return;
+  reconnecting_ = true;
+  report(PgConnectionEvent::Kind::lost, redact_connection_error(settings_.conninfo, std::move(why)));
+}
+
+void PgStore::report(PgConnectionEvent::Kind kind, std::string detail) noexcept {
+  if (settings_.on_connection_event) settings_.on_connection_event(PgConnectionEvent{kind, std::move(detail), 0});
+}
+
 PgResult PgStore::run(const char* statement, const PgParams& params, bool binary_result) {
   if (!connection_) return PgResult();
   return exec_prepared(connection_.get(), statement, params, binary_result);
@@ -201,6 +215,8 @@ PgResult PgStore::run(const char* statement, const PgParams& params, bool binary
 
 std::error_code PgStore::begin() noexcept {
   inserted_files_.clear();
+  leased_now_.clear();
+  recorded_now_.clear();
   if (auto ec = connect()) return ec;
   // Outcome- and lease-only transactions ask for no flush: lost with the server, they
   // cost a second delivery, never a message (as the SQLite queue's NORMAL commits).
@@ -214,8 +230,14 @@ std::error_code PgStore::commit() noexcept {
   // COMMIT of a failed transaction answers ROLLBACK with success status: not durable.
   if (!r.ok() || std::string_view(PQcmdStatus(r.get())) != "COMMIT") {
     inserted_files_.clear();
+    leased_now_.clear();
+    recorded_now_.clear();
     return r.ok() ? make_error_code(errc::internal) : fail(r);
   }
+  leases_.insert(leased_now_.begin(), leased_now_.end());
+  for (const Lease& done : recorded_now_) leases_.erase(done);
+  leased_now_.clear();
+  recorded_now_.clear();
   // The bodies are in the database now; their files are no longer needed. A crash
   // before this leaves files no envelope names, which the start-up scan removes.
   if (spool_ != nullptr) {
@@ -227,6 +249,8 @@ std::error_code PgStore::commit() noexcept {
 
 void PgStore::rollback() noexcept {
   inserted_files_.clear();
+  leased_now_.clear();
+  recorded_now_.clear();
   if (in_transaction()) exec(connection_.get(), "ROLLBACK");
 }
 
@@ -294,6 +318,7 @@ std::expected<QueuedMessage, std::error_code> PgStore::insert(NewMessage&& messa
       r.text(settings_.node).int64(lease_until);
     }
     if (PgResult result = run("insert_recipient", r); !result.ok()) return std::unexpected(fail(result));
+    if (!held) leased_now_.emplace_back(id, static_cast<std::int32_t>(i));
   }
   if (!message.body_file.empty()) inserted_files_.push_back(message.body_file);
 
@@ -332,6 +357,7 @@ std::expected<std::vector<QueuedMessage>, std::error_code> PgStore::claim_due(Un
       if (const std::string_view holder = leased.text(row, 5); !holder.empty() && holder != settings_.node) {
         m.lease_expired_for = holder;
       }
+      leased_now_.emplace_back(m.id, m.recipients.back().index);
     }
     std::ranges::sort(m.recipients, {}, &QueuedRecipient::index);
     if (m.recipients.empty()) continue;  // another node has them
@@ -375,6 +401,7 @@ std::error_code PgStore::record(std::span<const RecipientOutcome> outcomes, Free
     u.int64(o.delay_notified ? 1 : 0).int64(parked ? o.parked_route : 0).text(o.parked_on).text(settings_.node);
     PgResult updated = run("update_recipient", u);
     if (!updated.ok()) return fail(updated);
+    recorded_now_.emplace_back(o.id, o.index);  // applied or not, no longer ours to renew
     if (updated.affected() == 0) {
       // Gone, no longer pending (an administrator finished it), or another node took it
       // over after our lease expired: its outcome stands, nothing to log.
@@ -422,8 +449,17 @@ std::expected<std::size_t, std::error_code> PgStore::recover(UnixMillis now) {
 }
 
 std::expected<std::size_t, std::error_code> PgStore::renew_leases(UnixMillis until) {
+  if (leases_.empty()) return 0;
+  std::string ids = "{";
+  std::string indexes = "{";
+  for (const auto& [id, index] : leases_) {
+    ids += std::to_string(id) + ",";
+    indexes += std::to_string(index) + ",";
+  }
+  ids.back() = '}';
+  indexes.back() = '}';
   PgParams p;
-  p.int64(until).text(settings_.node);
+  p.int64(until).text(settings_.node).text(ids).text(indexes);
   PgResult r = run("renew_leases", p);
   if (!r.ok()) return std::unexpected(fail(r));
   return static_cast<std::size_t>(r.affected());

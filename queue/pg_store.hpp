@@ -10,21 +10,30 @@
 // - record() applies an outcome unless another node holds the recipient's lease (it
 //   took the recipient over after ours expired; its outcome counts): errc::not_found.
 // - recover() at start releases this node's leases only; other nodes' expire on their own.
+// - renew_leases() extends only the leases this process took in transactions it saw
+//   commit and has not recorded an outcome for. A lease whose COMMIT failed in doubt (the
+//   server lost mid-COMMIT: the session answered 451, but a promoted standby may have the
+//   message) belongs to no delivery here: it runs out, and any node delivers the message.
 // Bodies: every body is a bytea (any node can deliver any message). A body the session
 // spooled to a file is read into it at insert and the file removed after COMMIT.
 // Durability: COMMIT returns when the server (and, with synchronous replication, its
 // standby) has the transaction; transactions that commit no message ask for no flush
 // (set_fsync_commits(false): synchronous_commit off, the SQLite queue's NORMAL).
 // Threading: one thread at a time (the queue thread).
-// Errors: queue::errc; a lost or read-only connection is errc::unavailable.
+// Errors: queue::errc; a lost or read-only connection is errc::unavailable. Losing the
+// connection and getting one back are reported through PgSettings::on_connection_event,
+// never with the password (queue/pg_redact.hpp).
 #pragma once
 
 #include <chrono>
 #include <expected>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "queue/pg_handle.hpp"
@@ -34,11 +43,26 @@ namespace queue {
 
 class Spool;
 
+/// What happened to the connection after start-up, for the log. `detail` is libpq's or
+/// the server's text without the conninfo's secrets (queue/pg_redact.hpp).
+struct PgConnectionEvent {
+  enum class Kind {
+    lost,              // a working connection failed (server gone, restarted, read-only)
+    reconnect_failed,  // no server accepts writes yet; reported once per distinct reason
+    reconnected,       // a server accepts writes again; `detail` names it
+  };
+  Kind kind;
+  std::string detail;
+  std::uint64_t failed_attempts = 0;  // reconnected: attempts that failed before
+};
+
 /// How to reach the shared queue and who this node is.
 struct PgSettings {
   std::string conninfo;  // libpq connection string (keywords or URI)
   std::string node;      // this node's name in leases; unique among the nodes
   std::chrono::seconds connect_timeout{10};  // per host tried (libpq connect_timeout)
+  /// Called on the queue thread at each connection event (may be empty).
+  std::function<void(const PgConnectionEvent&)> on_connection_event;
 };
 
 class PgStore final : public QueueStore {
@@ -81,6 +105,9 @@ class PgStore final : public QueueStore {
   std::error_code connect();
   /// Maps a failed result to an errc; drops the connection when it is gone or read-only.
   std::error_code fail(const PgResult& result) noexcept;
+  /// The connection stopped working: reported once, then dropped.
+  void lose_connection(std::string why) noexcept;
+  void report(PgConnectionEvent::Kind kind, std::string detail) noexcept;
   PgResult run(const char* statement, const PgParams& params, bool binary_result = false);
   /// Reads a spooled body (prefix, then the file from `skip`) into one string.
   std::expected<std::string, std::error_code> read_spooled(const NewMessage& message) const;
@@ -91,7 +118,19 @@ class PgStore final : public QueueStore {
   PgConnection connection_;
   bool fsync_commits_ = true;
   std::vector<std::string> inserted_files_;  // spool files read into this transaction's bodies
-  std::string last_error_;                   // why connect() failed, for the start-up log
+  // Recipients (message, index) leased to this node by committed transactions of this
+  // process and not recorded since: what renew_leases() keeps. This transaction's new
+  // leases and outcomes join it at COMMIT.
+  using Lease = std::pair<MessageId, std::int32_t>;
+  std::set<Lease> leases_;
+  std::vector<Lease> leased_now_;
+  std::vector<Lease> recorded_now_;
+  std::string last_error_;                   // why connect() failed, without secrets
+  // Connection history since start-up: reconnecting after a loss, attempts that failed,
+  // and the last reason reported (a dead primary fails every round the same way).
+  bool reconnecting_ = false;
+  std::uint64_t failed_attempts_ = 0;
+  std::string reported_reason_;
 };
 
 }  // namespace queue

@@ -20,8 +20,17 @@ std::expected<std::unique_ptr<queue::MessageQueue>, std::string> open_queue(cons
   }
   const std::string where = config.queue.pg_conninfo_file + " (" + config.source_file + ":" +
                             std::to_string(config.queue.pg_conninfo_file_line) + ", queue.postgresql.conninfo_file)";
-  auto store = queue::PgStore::open(
-      queue::PgSettings{config.queue.pg_conninfo, config.queue.node, config.queue.pg_connect_timeout}, &spool);
+  queue::PgSettings settings{config.queue.pg_conninfo, config.queue.node, config.queue.pg_connect_timeout, {}};
+  settings.on_connection_event = [where](const queue::PgConnectionEvent& event) {
+    using Kind = queue::PgConnectionEvent::Kind;
+    if (event.kind == Kind::lost) spdlog::warn("queue: lost the connection to the PostgreSQL queue: {}", event.detail);
+    if (event.kind == Kind::reconnect_failed) spdlog::warn("queue: cannot reconnect to {}: {}", where, event.detail);
+    if (event.kind == Kind::reconnected) {
+      spdlog::info("queue: reconnected to the PostgreSQL queue at {} after {} failed attempt(s)", event.detail,
+                   event.failed_attempts);
+    }
+  };
+  auto store = queue::PgStore::open(std::move(settings), &spool);
   if (!store) return std::unexpected("queue " + where + ": " + store.error());
   auto opened = queue::MessageQueue::open(std::move(*store), config.queue, &spool, &body_sync);
   if (!opened) return std::unexpected("queue " + where + ": " + opened.error());

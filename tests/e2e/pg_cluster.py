@@ -14,7 +14,8 @@ program runs as the `postgres` system user (runuser): the server refuses to run 
 Never: touches the system clusters (/var/lib/postgresql), binds anything but 127.0.0.1,
 waits without a bound.
 Use: `cluster = PgCluster(); cluster.start_primary(); cluster.add_standby(); ...;
-cluster.stop()` (or `with PgCluster() as cluster:`); `available()` says why it cannot run;
+cluster.stop()` (or `with PgCluster() as cluster:`, or `primary_with_standby(test)` in an
+E2ETestCase); `available()` says why it cannot run;
 a test class with one primary for all its tests: `class T(PrimaryForClass, E2ETestCase)`,
 each test starting on an empty database with `self.cluster.empty_database()`.
 """
@@ -297,7 +298,6 @@ class PgCluster:
         self.stop()
 
 
-
 class PrimaryForClass:
     """A test-class mixin (before unittest.TestCase in the bases): one running primary
     without a standby for the whole class, `cls.cluster`, its role's password the class's
@@ -319,3 +319,16 @@ class PrimaryForClass:
     def tearDownClass(cls):
         cls.cluster.stop()
         super().tearDownClass()
+
+
+def primary_with_standby(test, password: str = "relay-test-password") -> PgCluster:
+    """For an E2ETestCase: a running primary with a synchronous standby, stopped at the
+    test's cleanup; the servers' logs are printed if the test fails."""
+    cluster = PgCluster(password=password)
+    test.addCleanup(cluster.stop)
+    try:
+        cluster.start_primary(synchronous_standby=True)
+        cluster.add_standby()
+    finally:
+        test._logs.extend(cluster.logs)
+    return cluster

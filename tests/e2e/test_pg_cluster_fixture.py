@@ -30,13 +30,7 @@ from haproxy import HAPROXY, start_haproxy  # noqa: E402
 @unittest.skipIf(pg_cluster.available() is not None, pg_cluster.available() or "")
 class PgClusterFixtureTest(E2ETestCase):
     def test_synchronous_commit_survives_primary_kill_and_promotion(self):
-        cluster = pg_cluster.PgCluster()
-        self.addCleanup(cluster.stop)
-        try:
-            cluster.start_primary(synchronous_standby=True)
-            cluster.add_standby()
-        finally:
-            self._logs.extend(cluster.logs)
+        cluster = pg_cluster.primary_with_standby(self)
 
         # Committed on the primary, acknowledged only once the standby has it on disk.
         cluster.psql("CREATE TABLE probe (id integer PRIMARY KEY, body text NOT NULL)")

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <future>
 #include <set>
 #include <thread>
@@ -181,6 +182,31 @@ TEST_F(PgStoreTest, RenewedLeasesKeepOtherNodesAwayAndExpireWhenNoLongerRenewed)
   EXPECT_EQ(renew(20'000), 0u) << "b's now";
 }
 
+// A lease in the database that this process never saw commit (its COMMIT failed in
+// doubt: the session answered 451 but the server, or a promoted standby, has the message)
+// is no delivery of this process: the heartbeat leaves it to run out, then any node
+// delivers the message. Here another store of the same node committed it.
+TEST_F(PgStoreTest, LeaseThisProcessNeverSawCommitIsNotRenewed) {
+  auto other = open("node-a");
+  ASSERT_TRUE(other);
+  const MessageId in_doubt = insert(*other, make_message(1, {"r@x"}, "in doubt"), 1'000);
+  const MessageId mine = insert(*a_, make_message(2, {"s@x"}, "mine"), 1'000);
+  ASSERT_FALSE(a_->begin());
+  auto renewed = a_->renew_leases(5'000);
+  ASSERT_FALSE(a_->commit());
+  EXPECT_EQ(renewed.value_or(999), 1u) << "only the recipient whose lease this process committed";
+  auto claimed = claim(*b_, 1'000, 10'000);
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(claimed[0].id, in_doubt);
+  EXPECT_NE(claimed[0].id, mine);
+  // Once recorded, a recipient is no longer renewed either.
+  ASSERT_FALSE(record(*a_, {{mine, 0, RecipientState::pending, 9'000, true, "451", "h", 2}}));
+  ASSERT_FALSE(a_->begin());
+  renewed = a_->renew_leases(20'000);
+  ASSERT_FALSE(a_->commit());
+  EXPECT_EQ(renewed.value_or(999), 0u);
+}
+
 TEST_F(PgStoreTest, DatabaseWithNewerSchemaIsRefused) {
   query(conninfo_, "INSERT INTO schema_version(version, description) VALUES(99, 'from the future')");
   auto opened = PgStore::open({conninfo_, "node-c"});
@@ -272,6 +298,70 @@ TEST_F(PgStoreTest, MessageQueueOverPostgresCommitsAndSurvivesALostConnection) {
   q.renew_leases(50'000, [&renewed](auto r) { renewed.set_value(r); });
   EXPECT_EQ(renewed.get_future().get().value_or(0), 2u);
   EXPECT_TRUE(claim(*b_, 49'999, 60'000).empty());
+}
+
+// After start-up the store reports losing its connection, each distinct reason a
+// reconnection fails, and the server it got back, never with the conninfo's password,
+// even where the server's message quotes it (here: a database name equal to the password).
+TEST_F(PgStoreTest, ConnectionLossAndReconnectionAreReportedWithoutThePassword) {
+  const std::string database = conninfo_.substr(conninfo_.rfind('=') + 1);
+  std::vector<PgConnectionEvent> events;
+  PgSettings settings{conninfo_ + " password=" + database, "node-e", std::chrono::seconds(10), {}};
+  settings.on_connection_event = [&events](const PgConnectionEvent& e) { events.push_back(e); };
+  auto opened = PgStore::open(std::move(settings));
+  ASSERT_TRUE(opened) << opened.error();
+  PgStore& store = **opened;
+  EXPECT_TRUE(events.empty());
+  a_.reset();
+  b_.reset();
+  const std::string admin = server_->conninfo("postgres");
+  const auto rename = [&admin](const std::string& from, const std::string& to) {
+    // Terminated sessions leave the database a moment later: a bounded retry.
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      PgConnection c(PQconnectdb(admin.c_str()));
+      exec(c.get(), ("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + from + "'").c_str());
+      if (exec(c.get(), ("ALTER DATABASE " + from + " RENAME TO " + to).c_str()).ok()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  };
+  ASSERT_TRUE(rename(database, database + "_away"));
+
+  EXPECT_EQ(store.begin(), errc::unavailable);  // the dead session
+  EXPECT_EQ(store.begin(), errc::unavailable);  // no such database
+  EXPECT_EQ(store.begin(), errc::unavailable);  // the same reason: not reported again
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, PgConnectionEvent::Kind::lost);
+  EXPECT_EQ(events[1].kind, PgConnectionEvent::Kind::reconnect_failed);
+  EXPECT_NE(events[1].detail.find("does not exist"), std::string::npos) << events[1].detail;
+
+  ASSERT_TRUE(rename(database + "_away", database));
+  ASSERT_FALSE(store.begin());
+  store.rollback();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[2].kind, PgConnectionEvent::Kind::reconnected);
+  EXPECT_EQ(events[2].failed_attempts, 2u);
+  EXPECT_NE(events[2].detail.find("127.0.0.1:"), std::string::npos) << events[2].detail;
+  for (const PgConnectionEvent& e : events) EXPECT_EQ(e.detail.find(database), std::string::npos) << e.detail;
+}
+
+// At start-up too: a server that quotes the password back (as a database name), an
+// unreachable one and a malformed conninfo all fail without it.
+TEST_F(PgStoreTest, StartUpErrorsNeverHoldThePassword) {
+  const std::string secret = "Start0p_secret";
+  const std::string server = conninfo_.substr(0, conninfo_.rfind("dbname="));
+  for (const std::string& conninfo : {server + "dbname=" + secret + " password=" + secret,
+                                      "host=127.0.0.1 port=1 connect_timeout=2 password=" + secret,
+                                      "host=127.0.0.1 password=" + secret + " " + secret,
+                                      "postgresql://hubrelay:" + secret + "@127.0.0.1:1/x?connect_timeout=2"}) {
+    auto opened = PgStore::open({conninfo, "node-s"});
+    ASSERT_FALSE(opened) << conninfo;
+    EXPECT_EQ(opened.error().find(secret), std::string::npos) << opened.error();
+  }
+  // The first one did quote it: the server's text is kept, the password cut out.
+  auto quoted = PgStore::open({server + "dbname=" + secret + " password=" + secret, "node-s"});
+  ASSERT_FALSE(quoted);
+  EXPECT_NE(quoted.error().find("database \"********\" does not exist"), std::string::npos) << quoted.error();
 }
 
 // The store's connection defaults (timeouts, keepalives, a name naming the node) apply
