@@ -1,7 +1,8 @@
 // relay/delivery/delivery_engine_waived.cpp — sessions for "TLS-Required: No" messages.
 //
 // Owns: delivering a message that waives its smart host's TLS requirement (RFC 8689
-// §4.1: the sender prefers delivery to the hop's tls = "required" or "verify"). The hop's
+// §4.1: the sender prefers delivery to the hop's tls = "required", "verify" or "dane", or
+// "auto" looking up TLSA records: relay/client/client_settings demands_tls). The hop's
 // pooled sessions keep its policy, so such a message gets one session of its own under
 // opportunistic TLS; its verdict is applied like any other (apply_verdict). A session
 // that cannot be opened sends the message on to another hop of the route, or back to the
@@ -22,10 +23,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-bool demands_tls(conf::TlsPolicy tls) noexcept {
-  return tls == conf::TlsPolicy::required || tls == conf::TlsPolicy::verify;
-}
-
 // The usual hop health, except that a hop demanding TLS counts as usable when only its
 // passive ejection keeps it out; probes and suspensions still apply.
 class WaivingHealth final : public health::View {
@@ -33,7 +30,9 @@ class WaivingHealth final : public health::View {
   WaivingHealth(const health::View& usual, const health::View& without_ejection, const conf::Config& config) noexcept
       : usual_(usual), without_ejection_(without_ejection), config_(config) {}
   bool usable(std::size_t hop) const noexcept override {
-    return usual_.usable(hop) || (demands_tls(config_.hops[hop].tls) && without_ejection_.usable(hop));
+    const auto& hop_config = config_.hops[hop];
+    return usual_.usable(hop) ||
+           (demands_tls(hop_config.tls, config_.dns.dnssec) && without_ejection_.usable(hop));
   }
 
  private:
@@ -55,7 +54,7 @@ std::optional<std::size_t> DeliveryEngine::pick_waiving(const Job& job, const He
 }
 
 bool DeliveryEngine::waives_hop_tls(const Job& job, std::size_t hop) const {
-  return demands_tls(config_.hops[hop].tls) && tls_optional(job.message->queued.mail_parameters);
+  return demands_tls(config_.hops[hop].tls, config_.dns.dnssec) && tls_optional(job.message->queued.mail_parameters);
 }
 
 asio::awaitable<void> DeliveryEngine::run_waived(std::size_t hop, Job job) {
