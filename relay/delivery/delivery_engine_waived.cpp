@@ -4,7 +4,9 @@
 // §4.1: the sender prefers delivery to the hop's tls = "required", "verify" or "dane", or
 // "auto" looking up TLSA records: relay/client/client_settings demands_tls). The hop's
 // pooled sessions keep its policy, so such a message gets one session of its own under
-// opportunistic TLS; its verdict is applied like any other (apply_verdict). A session
+// opportunistic TLS, in one of the hop's session slots (within its concurrency window and
+// max_connections, beside its pooled sessions: relay/delivery/session_slots, started by
+// open_sessions); its verdict is applied like any other (apply_verdict). A session
 // that cannot be opened sends the message on to another hop of the route, or back to the
 // queue, without charging the hop: its pooled sessions are the judge of its health. For
 // the same reason such a hop, ejected because its pooled sessions failed (its TLS demand,
@@ -87,6 +89,7 @@ asio::awaitable<void> DeliveryEngine::run_waived(std::size_t hop, Job job) {
   co_await client.quit();
   --hops_[hop].connections;
   run(std::move(work));
+  open_sessions(hop);  // the slot goes to what waits for it
 }
 
 }  // namespace relay
