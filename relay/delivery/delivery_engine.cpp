@@ -138,6 +138,7 @@ void DeliveryEngine::submit(queue::QueuedMessage message) {
   auto flight = std::make_shared<MessageInFlight>();
   flight->queued = std::move(message);
   auto& queued = flight->queued;
+  flight->tls = tls_request(queued.mail_parameters);
   const std::string qid = queue::format_queue_id(queued.id);
   // A recipient whose outcome is held in memory was claimed again because its lease ended
   // during a long outage: its outcome (maybe "delivered") is still to be written, so it

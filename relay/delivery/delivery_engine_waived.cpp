@@ -47,7 +47,7 @@ class WaivingHealth final : public health::View {
 
 std::optional<std::size_t> DeliveryEngine::pick_waiving(const Job& job, const HealthNow& health,
                                                         const std::vector<std::uint32_t>& load) {
-  if (!tls_optional(job.message->queued.mail_parameters)) return std::nullopt;
+  if (job.message->tls != TlsRequest::waived) return std::nullopt;
   const health::HopHealth without_ejection(no_ejection_, std::chrono::steady_clock::now(), health.probes.get(),
                                            &suspension_);
   const auto hop = selector_.pick(job.route, WaivingHealth(health.view, without_ejection, config_), job.tried, load);
@@ -56,7 +56,7 @@ std::optional<std::size_t> DeliveryEngine::pick_waiving(const Job& job, const He
 }
 
 bool DeliveryEngine::waives_hop_tls(const Job& job, std::size_t hop) const {
-  return demands_tls(config_.hops[hop].tls, config_.dns.dnssec) && tls_optional(job.message->queued.mail_parameters);
+  return job.message->tls == TlsRequest::waived && demands_tls(config_.hops[hop].tls, config_.dns.dnssec);
 }
 
 asio::awaitable<void> DeliveryEngine::run_waived(std::size_t hop, Job job) {
@@ -75,7 +75,7 @@ asio::awaitable<void> DeliveryEngine::run_waived(std::size_t hop, Job job) {
     const Transcript opened = co_await client.connect(endpoints);
     if (opened.opened()) {
       spdlog::debug("qid={} hop={} TLS-Required: No, session tls={}", queue::format_queue_id(job.message->queued.id),
-                    hop_config.name, client.tls_mode());
+                    hop_config.name, to_string(client.tls_kind()));
       work = co_await deliver(client, hop, std::move(job), false);
     } else {
       why = judge(opened, 0, false).why;

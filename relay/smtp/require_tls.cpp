@@ -26,6 +26,11 @@ bool tls_optional(std::string_view mail_parameters) noexcept {
   return flag && conf::ascii_iequals(*flag, "NO") && !wants_requiretls(mail_parameters);
 }
 
+TlsRequest tls_request(std::string_view mail_parameters) noexcept {
+  if (wants_requiretls(mail_parameters)) return TlsRequest::required;
+  return tls_optional(mail_parameters) ? TlsRequest::waived : TlsRequest::hop_policy;
+}
+
 bool says_tls_not_required(std::string_view header_section) noexcept {
   static constexpr std::string_view name = "tls-required";
   header_section = header_section.substr(0, limits::max_tls_required_scan);
@@ -50,13 +55,9 @@ bool says_tls_not_required(std::string_view header_section) noexcept {
   return false;
 }
 
-bool session_verified(std::string_view tls_mode) noexcept {
-  return !tls_mode.empty() && tls_mode != "none" && tls_mode != "opportunistic";
-}
-
-RequireTlsVerdict check_requiretls(bool requiretls, std::string_view tls_mode, bool hop_offers) noexcept {
+RequireTlsVerdict check_requiretls(bool requiretls, TlsKind session, bool hop_offers) noexcept {
   if (!requiretls) return RequireTlsVerdict::not_required;
-  if (!session_verified(tls_mode)) return RequireTlsVerdict::unverified;
+  if (!verified(session)) return RequireTlsVerdict::unverified;
   if (!hop_offers) return RequireTlsVerdict::not_offered;
   return RequireTlsVerdict::send;
 }
