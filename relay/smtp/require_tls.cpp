@@ -3,6 +3,7 @@
 
 #include "conf/ascii.hpp"
 #include "relay/smtp/esmtp_parameters.hpp"
+#include "relay/smtp/header_fields.hpp"
 
 namespace relay {
 namespace {
@@ -33,25 +34,9 @@ TlsRequest tls_request(std::string_view mail_parameters) noexcept {
 
 bool says_tls_not_required(std::string_view header_section) noexcept {
   static constexpr std::string_view name = "tls-required";
-  header_section = header_section.substr(0, limits::max_tls_required_scan);
-  std::size_t at = 0;
-  while (at < header_section.size()) {
-    // One field: its first line and every folded line after it.
-    std::size_t end = at;
-    do {
-      end = header_section.find('\n', end);
-      if (end == std::string_view::npos) end = header_section.size();
-      else ++end;
-    } while (end < header_section.size() && (header_section[end] == ' ' || header_section[end] == '\t'));
-    const std::string_view field = header_section.substr(at, end - at);
-    if (trimmed(field).empty()) break;  // the empty line ends the header section
-    const std::size_t colon = field.find(':');
-    if (colon != std::string_view::npos && conf::ascii_iequals(trimmed(field.substr(0, colon)), name) &&
-        conf::ascii_iequals(trimmed(field.substr(colon + 1)), "no")) {
-      return true;
-    }
-    at = end;
-  }
+  HeaderFieldReader fields(header_section, LineEnds::crlf_or_lf, limits::max_tls_required_scan);
+  while (const auto field = fields.next())
+    if (conf::ascii_iequals(trimmed(field->name), name) && conf::ascii_iequals(trimmed(field->value), "no")) return true;
   return false;
 }
 
