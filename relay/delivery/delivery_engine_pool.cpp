@@ -122,7 +122,7 @@ asio::awaitable<void> DeliveryEngine::run_connection(std::size_t hop) {
         work.jobs.push_back(dialled(std::move(job), hop, verdict.why));
     }
     run(std::move(work));
-    open_sessions(hop);  // a throttle shrank the window below the sessions left: nothing pooled opens
+    open_sessions(hop);  // for waiting waived messages (after a throttle the window holds no new pooled session)
     co_return;
   }
   spdlog::debug("hop={} connected to {}", hop_config.name, client.remote());
