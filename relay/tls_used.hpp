@@ -1,8 +1,9 @@
 // relay/tls_used.hpp — what protected one SMTP session to a next hop, named once.
 //
 // Owns: the TlsKind vocabulary (plaintext, TLS without authentication, a verified chain
-// and name, a DANE match, an MTA-STS-verified session) with its one table of names, and TlsUsed: the kind plus the
-// protocol and cipher a session negotiated. The delivery log line, the queue's attempt
+// and name, a DANE match, an MTA-STS-verified session) with its one table of names, which
+// kinds authenticated the server (verified()), and TlsUsed: the kind plus the protocol and
+// cipher a session negotiated. Decisions take the kind, never its name. The delivery log line, the queue's attempt
 // history (`hubrelay queue show`), tracking records and hubrelay_tls_deliveries_total all
 // print these names. A new kind is one enumerator and one row of tls_kinds.
 // Pure: constant data and string formatting; no I/O.
@@ -42,6 +43,19 @@ static_assert(tls_kinds_in_order(), "tls_kinds lists every TlsKind once, in enum
 constexpr std::string_view to_string(TlsKind kind) noexcept {
   const auto i = static_cast<std::size_t>(kind);
   return i < tls_kinds.size() ? tls_kinds[i].name : std::string_view("unknown");
+}
+
+/// Whether a session of this kind authenticated the server (REQUIRETLS needs it, RFC 8689
+/// §4.2.1). No default: a new kind must say.
+constexpr bool verified(TlsKind kind) noexcept {
+  switch (kind) {
+    case TlsKind::none:
+    case TlsKind::opportunistic: return false;
+    case TlsKind::verified:
+    case TlsKind::dane:
+    case TlsKind::mta_sts: return true;
+  }
+  return false;
 }
 
 /// The TLS a session negotiated: its kind, and protocol and cipher ("" without TLS).

@@ -66,16 +66,18 @@ void MtaStsSource::write(const std::string& domain, const StsCacheEntry& entry) 
 
 std::optional<StsCacheEntry> MtaStsSource::stored(const std::string& domain) { return known(domain).entry; }
 
-asio::awaitable<StsResolution> MtaStsSource::policy_for(std::string domain) {
+asio::awaitable<std::shared_ptr<const StsResolution>> MtaStsSource::policy_for(std::string domain) {
   const auto now_steady = std::chrono::steady_clock::now();
   {
     Known& cached = known(domain);
-    if (cached.checked != std::chrono::steady_clock::time_point{} && now_steady - cached.checked < recheck_after) {
-      StsResolution again = cached.last;
-      // The stored policy may have run out since.
-      if (again.entry && sts_expired(*again.entry, unix_now())) again.entry.reset();
-      again.store = false;
-      co_return again;
+    if (cached.last && now_steady - cached.checked < recheck_after) {
+      // The stored policy may have run out since: the shared answer is replaced, never changed.
+      if (cached.last->entry && sts_expired(*cached.last->entry, unix_now())) {
+        auto expired = std::make_shared<StsResolution>(*cached.last);
+        expired->entry.reset();
+        cached.last = std::move(expired);
+      }
+      co_return cached.last;
     }
   }
   StsRecordLookup record;
@@ -111,8 +113,9 @@ asio::awaitable<StsResolution> MtaStsSource::policy_for(std::string domain) {
   // Failures are remembered for the minute too: a policy server that times out must not
   // cost every delivery to the domain another ten seconds.
   now_known.checked = now_steady;
-  now_known.last = resolution;
-  co_return resolution;
+  resolution.store = false;  // written above: what is shared is only the answer
+  now_known.last = std::make_shared<const StsResolution>(std::move(resolution));
+  co_return now_known.last;
 }
 
 }  // namespace routing

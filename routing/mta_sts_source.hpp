@@ -15,6 +15,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -31,8 +32,9 @@ class MtaStsSource {
   MtaStsSource(boost::asio::any_io_executor executor, DnsResolver& resolver, std::string cache_dir,
                StsFetchOptions options);
 
-  /// The resolution for `domain` (lower case) now.
-  boost::asio::awaitable<StsResolution> policy_for(std::string domain);
+  /// The resolution for `domain` (lower case) now: one shared, immutable answer for every
+  /// delivery to the domain within a check (never null).
+  boost::asio::awaitable<std::shared_ptr<const StsResolution>> policy_for(std::string domain);
 
   /// What is known for `domain` without asking anything (memory, then disk): for
   /// `hubrelay route explain`.
@@ -43,7 +45,7 @@ class MtaStsSource {
     std::optional<StsCacheEntry> entry;
     bool loaded = false;                                 // the disk file was read
     std::chrono::steady_clock::time_point checked{};     // last TXT answer
-    StsResolution last;                                  // what that check resolved to
+    std::shared_ptr<const StsResolution> last;           // what that check resolved to
   };
   Known& known(const std::string& domain);
   void write(const std::string& domain, const StsCacheEntry& entry);

@@ -27,6 +27,19 @@ void waive_tls_requirement(ClientSettings& settings) {
   settings.dane_names.clear();
 }
 
+bool demands_tls(conf::TlsPolicy tls, bool dnssec) noexcept {
+  switch (tls) {
+    case conf::TlsPolicy::required:
+    case conf::TlsPolicy::verify:
+    case conf::TlsPolicy::dane: return true;
+    case conf::TlsPolicy::automatic: return dnssec;  // DANE when the host has TLSA records
+    case conf::TlsPolicy::none:
+    case conf::TlsPolicy::opportunistic:
+    case conf::TlsPolicy::mta_sts: return false;  // mta-sts: MX hops only
+  }
+  return false;
+}
+
 ClientSettings callout_settings(const conf::Config& config, const conf::HopConfig& hop, std::chrono::seconds step) {
   ClientSettings settings = client_settings(config, hop, hop.host);
   settings.connect_timeout = std::min(settings.connect_timeout, step);

@@ -50,6 +50,12 @@ ClientSettings client_settings(const conf::Config& config, const conf::HopConfig
 /// verify, DANE) becomes opportunistic TLS; a hop without TLS stays without.
 void waive_tls_requirement(ClientSettings& settings);
 
+/// Whether a smart host's `tls` can keep a message from being sent for want of TLS:
+/// required, verify, dane, and auto when it looks up the host's TLSA records (`dnssec`,
+/// [dns] dnssec). A "TLS-Required: No" message to such a hop goes on a session of its own
+/// with waive_tls_requirement; the hop's pooled sessions keep its policy.
+bool demands_tls(conf::TlsPolicy tls, bool dnssec) noexcept;
+
 /// The same for a recipient callout: every step, the connect included, within `step`.
 ClientSettings callout_settings(const conf::Config& config, const conf::HopConfig& hop, std::chrono::seconds step);
 

@@ -83,6 +83,7 @@ class SmtpClient {
   /// (the certificate matched the host's TLSA records, RFC 7672) or mta-sts (chain and MX
   /// host name checked under the domain's MTA-STS policy, RFC 8461).
   TlsKind tls_kind() const noexcept;
+  /// tls_kind()'s name, for log text only: decisions take the kind.
   std::string_view tls_mode() const noexcept { return to_string(tls_kind()); }
   /// Under MTA-STS (ClientSettings::sts), what failed, as an RFC 8460 result type (none:
   /// the session was verified, or not yet tried): for logs and TLS reporting.

@@ -102,7 +102,9 @@ void DeliveryEngine::retire() {
   Work work;
   for (auto& hop : hops_) {
     for (auto& job : hop.jobs) work.jobs.push_back(std::move(job));  // stopped: goes back to the queue
+    for (auto& job : hop.own) work.jobs.push_back(std::move(job));
     hop.jobs.clear();
+    hop.own.clear();
   }
   run(std::move(work));
 }
@@ -136,6 +138,7 @@ void DeliveryEngine::submit(queue::QueuedMessage message) {
   auto flight = std::make_shared<MessageInFlight>();
   flight->queued = std::move(message);
   auto& queued = flight->queued;
+  flight->tls = tls_request(queued.mail_parameters);
   const std::string qid = queue::format_queue_id(queued.id);
   // A recipient whose outcome is held in memory was claimed again because its lease ended
   // during a long outage: its outcome (maybe "delivered") is still to be written, so it
@@ -253,21 +256,19 @@ std::optional<DeliveryEngine::Finished> DeliveryEngine::route(Job job) {
     return std::nullopt;
   }
   if (waives_hop_tls(job, *hop)) {
-    // The hop's pooled sessions demand TLS this message waived: it gets its own session.
-    ++state.connections;
-    const std::size_t hop_index = *hop;
-    asio::co_spawn(io_, run_waived(hop_index, std::move(job)),
-                   health::log_escaped("hop=" + config_.hops[hop_index].name + " TLS-Required: No delivery"));
-    return std::nullopt;
+    // The hop's pooled sessions demand TLS this message waived: it gets a session of its
+    // own, in one of the hop's slots.
+    state.own.push_back(std::move(job));
+  } else {
+    state.jobs.push_back(std::move(job));
+    if (!state.idle.empty()) {
+      auto* timer = state.idle.front();
+      state.idle.pop_front();
+      timer->cancel();
+      return std::nullopt;
+    }
   }
-  state.jobs.push_back(std::move(job));
-  if (!state.idle.empty()) {
-    auto* timer = state.idle.front();
-    state.idle.pop_front();
-    timer->cancel();
-  } else if (wants_connection(*hop)) {  // within the hop's concurrency window
-    spawn_connection(*hop);
-  }
+  open_sessions(*hop);  // within the hop's concurrency window
   return std::nullopt;
 }
 

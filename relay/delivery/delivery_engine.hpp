@@ -37,6 +37,7 @@
 #include "health/hop_suspension.hpp"
 #include "relay/delivery/concurrency_window.hpp"
 #include "relay/delivery/rate_bucket.hpp"
+#include "relay/delivery/session_slots.hpp"
 #include "health/passive_ejection.hpp"
 #include "health/snapshot.hpp"
 #include "queue/message_queue.hpp"
@@ -171,7 +172,8 @@ class DeliveryEngine {
   };
   struct HopState {
     std::deque<Job> jobs;
-    std::uint32_t connections = 0;
+    std::uint32_t connections = 0;                // sessions open or opening: pooled and own
+    std::deque<Job> own;                          // waiting for a session of their own (waives_hop_tls)
     std::deque<boost::asio::steady_timer*> idle;  // connections waiting for work
     std::uint32_t active = 0;                     // transactions running now
     // Upstream limits (delivery_engine_limits.cpp).
@@ -181,6 +183,7 @@ class DeliveryEngine {
     bool connect_held = false;                    // a held-back connection is waiting for its time
     std::chrono::steady_clock::time_point paused_until{};  // no transaction starts before (a throttle)
     std::uint32_t refusals_in_row = 0;            // sessions refused by a throttle since one opened
+    SessionSlots slots;                           // pooled and own sessions share the window
   };
 
   /// The one loop over work: routes every job (routing may finish it or yield more work)
@@ -227,12 +230,18 @@ class DeliveryEngine {
   std::string park_note(std::size_t route) const;
   /// The configured "host:port" of a hop, for history rows when no connection was made.
   std::string hop_address(std::size_t hop) const;
-  void spawn_connection(std::size_t hop);
+  /// Opens a pooled session of `hop`; false when max_connection_rate holds it back.
+  bool spawn_connection(std::size_t hop);
   // --- upstream limits (delivery_engine_limits.cpp) ---
   /// Sets each hop's window and rate buckets from its configuration.
   void init_limits();
-  /// Whether `hop` may open one more connection now (its window, its queued work).
-  bool wants_connection(std::size_t hop) const noexcept;
+  /// Opens what `hop`'s free slots are for now (relay/delivery/session_slots): pooled
+  /// sessions for its queued work, sessions of their own for waiting waived messages.
+  /// Called whenever work arrives, a session ends, a hold ends or the window grows.
+  void open_sessions(std::size_t hop);
+  /// Takes a connection token of `hop` (max_connection_rate); false when over the rate: a
+  /// session is then opened later (hold_connection), not refused.
+  bool take_connection_token(std::size_t hop);
   /// Opens a connection later (after `wait`): connection rate or a throttled hop.
   void hold_connection(std::size_t hop, std::chrono::steady_clock::duration wait);
   /// Waits on `timer` for a hop's limits; stop() cancels every such wait.
@@ -273,7 +282,8 @@ class DeliveryEngine {
   /// For a job that waives TLS demands, when no hop is usable: a hop it waives that is
   /// out only for a passive ejection (most often its TLS demand failing) is picked.
   std::optional<std::size_t> pick_waiving(const Job& job, const HealthNow& health, const std::vector<std::uint32_t>& load);
-  /// One session with `hop` under opportunistic TLS for such a job.
+  /// One session with `hop` under opportunistic TLS for such a job; it holds one of the
+  /// hop's session slots like a pooled session (open_sessions starts it).
   boost::asio::awaitable<void> run_waived(std::size_t hop, Job job);
   /// The one place a verdict is applied: outcomes, counters, health, and where the
   /// recipients left to retry go.

@@ -9,6 +9,7 @@
 
 #include "relay/delivery/delivery_engine.hpp"
 #include "relay/delivery/queue_bridge.hpp"
+#include "relay/smtp/require_tls.hpp"
 
 namespace relay {
 
@@ -21,6 +22,7 @@ inline constexpr auto scan_interval = std::chrono::seconds(1);
 struct DeliveryEngine::MessageInFlight {
   queue::QueuedMessage queued;
   std::size_t jobs_open = 0;
+  TlsRequest tls = TlsRequest::hop_policy;  // REQUIRETLS or "TLS-Required: No", read once at submit
 };
 
 }  // namespace relay

@@ -1,7 +1,9 @@
 // relay/delivery/delivery_engine_limits.cpp — the limits an upstream hop sets us.
 //
 // Owns: applying, per smart-host hop, the concurrency window (relay/delivery/concurrency_window:
-// max_connections is its ceiling, a throttling reply shrinks it, deliveries grow it back),
+// max_connections is its ceiling, a throttling reply shrinks it, deliveries grow it back)
+// to its pooled sessions and to the sessions of their own that waived messages get, alike
+// (relay/delivery/session_slots decides who gets a free slot),
 // the optional max_message_rate and max_connection_rate (relay/delivery/rate_bucket: work is
 // held back, never failed or counted as an attempt), and suspend_on (a reply line that
 // matches a rule suspends the hop for the rule's duration: health/hop_suspension, read
@@ -59,9 +61,48 @@ void DeliveryEngine::init_limits() {
   }
 }
 
-bool DeliveryEngine::wants_connection(std::size_t hop) const noexcept {
-  const HopState& state = hops_[hop];
-  return !stopped_ && !state.jobs.empty() && state.idle.empty() && state.connections < state.window.limit();
+bool DeliveryEngine::take_connection_token(std::size_t hop) {
+  const auto wait = hops_[hop].connection_rate.take(Clock::now());
+  if (wait == Clock::duration::zero()) return true;
+  ++hop_counters_[hop].rate_delayed;
+  hop_counters_[hop].rate_delay_ms += static_cast<std::uint64_t>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
+  hold_connection(hop, wait);
+  return false;
+}
+
+void DeliveryEngine::open_sessions(std::size_t hop) {
+  HopState& state = hops_[hop];
+  // At most one pooled session per call (its queued work is taken once it is open);
+  // one session of their own per waiting message. Bounded: each round opens a session or
+  // stops (no slot, nothing waiting, over the rate).
+  bool pooled_opened = false;
+  for (std::uint32_t round = 0; !stopped_ && round <= state.window.limit(); ++round) {
+    const HopSessions now{state.connections, state.window.limit(), pooled_opened ? 0 : state.jobs.size(),
+                          state.idle.size(), state.own.size()};
+    switch (state.slots.next(now)) {
+      case NextSession::none: return;
+      case NextSession::pooled:
+        if (!spawn_connection(hop)) return;
+        pooled_opened = true;
+        break;
+      case NextSession::own: {
+        if (!take_connection_token(hop)) return;
+        Job job = std::move(state.own.front());
+        state.own.pop_front();
+        ++state.connections;
+        asio::co_spawn(io_, run_waived(hop, std::move(job)),
+                       health::log_escaped("hop=" + config_.hops[hop].name + " TLS-Required: No delivery"));
+        break;
+      }
+      case NextSession::close_idle: {
+        // Woken without work, the idle session ends; its end opens the waiting one.
+        auto* timer = state.idle.front();
+        state.idle.pop_front();
+        timer->cancel();
+        return;
+      }
+    }
+  }
 }
 
 void DeliveryEngine::hold_connection(std::size_t hop, Clock::duration wait) {
@@ -76,7 +117,7 @@ void DeliveryEngine::hold_connection(std::size_t hop, Clock::duration wait) {
         co_await limit_wait(timer);
         hops_[hop].connect_held = false;
         --limit_timers_;
-        if (wants_connection(hop)) spawn_connection(hop);
+        open_sessions(hop);
       },
       health::log_escaped("hop=" + config_.hops[hop].name + " held connection"));
 }
@@ -117,6 +158,7 @@ bool DeliveryEngine::suspend_if_asked(std::size_t hop, const std::string& reply,
                    health::format_utc(unix_now_ms() + to_ms(until - now)));
     // Its waiting work goes to another hop of its tier, or parks until the suspension ends.
     for (auto& job : std::exchange(hops_[hop].jobs, {})) moved.push_back(dialled(std::move(job), hop, reply));
+    for (auto& job : std::exchange(hops_[hop].own, {})) moved.push_back(dialled(std::move(job), hop, reply));
     return true;
   }
   return false;
@@ -139,7 +181,7 @@ bool DeliveryEngine::feedback(std::size_t hop, const Transcript& transcript, con
   }
   if (verdict.any_delivered() && state.window.success(Clock::now(), state.connections)) {
     spdlog::debug("hop={} concurrency window grew to {}", config_.hops[hop].name, state.window.limit());
-    if (wants_connection(hop)) spawn_connection(hop);
+    open_sessions(hop);
   }
   return false;
 }

@@ -72,8 +72,9 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
   // next; when every host reached refused it so and none failed in a way that may pass,
   // the message is not sent to the domain at all (§5). "TLS-Required: No" waives DANE and MTA-STS.
   bool may_pass_later = false;
-  const bool waived = tls_optional(job.message->queued.mail_parameters);
-  routing::StsResolution sts_policy;
+  const bool waived = job.message->tls == TlsRequest::waived;
+  static const auto no_sts_policy = std::make_shared<const routing::StsResolution>();
+  std::shared_ptr<const routing::StsResolution> sts_policy = no_sts_policy;  // shared by the domain's deliveries
   if (!waived && (hop_config.tls == conf::TlsPolicy::automatic || hop_config.tls == conf::TlsPolicy::mta_sts))
     sts_policy = co_await mta_sts_->policy_for(job.domain);
   for (std::size_t i = 0; i < hosts; ++i) {
@@ -102,7 +103,7 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
     // "TLS-Required: No" waives it like DANE (RFC 8689 §5).
     const routing::StsVerdict sts = waived || dane.kind == routing::DaneVerdict::Kind::authenticate
                                         ? routing::StsVerdict{}
-                                        : routing::decide_sts(hop_config.tls, sts_policy, host);
+                                        : routing::decide_sts(hop_config.tls, *sts_policy, host);
     if (sts.kind == routing::StsVerdict::Kind::skip || sts.kind == routing::StsVerdict::Kind::defer) {
       failure = reply_line(ReplyId::hop_sts_unmet, host + ": " + sts.why);
       spdlog::info("qid={} domain={} mx={} skipped: {} tls_failure={}", qid, job.domain, host, failure,
@@ -153,8 +154,8 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
       co_return Work{{}, {std::move(*refused)}};
     }
     const std::string address = client.remote();
-    const std::string_view tls = client.tls_mode();
-    if (sts.kind == routing::StsVerdict::Kind::report && (sts.failure != routing::TlsFailure::none || tls != "mta-sts")) {
+    if (sts.kind == routing::StsVerdict::Kind::report &&
+        (sts.failure != routing::TlsFailure::none || client.tls_kind() != TlsKind::mta_sts)) {
       // Policy mode testing (RFC 8461 §5): delivered anyway; the failure is only reported.
       const auto why = sts.failure != routing::TlsFailure::none ? sts.failure : client.sts_failure();
       spdlog::info("qid={} domain={} mx={} MTA-STS testing: validation failed, delivering anyway tls_failure={}",
@@ -175,7 +176,7 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
     }
     co_return apply_verdict(hop, std::move(job), verdict, client.capabilities().dsn, address);
   }
-  if (!may_pass_later && wants_requiretls(job.message->queued.mail_parameters) && hosts > 0)
+  if (!may_pass_later && job.message->tls == TlsRequest::required && hosts > 0)
     co_return Work{{}, {failed_before_sending(hop, job, failure)}};
   job.last_failure = failure;
   job.last_hop = hop;

@@ -65,21 +65,15 @@ DeliveryEngine::Job DeliveryEngine::dialled(Job job, std::size_t hop, const std:
 std::vector<std::uint32_t> DeliveryEngine::outstanding() const {
   std::vector<std::uint32_t> load(hops_.size());
   for (std::size_t i = 0; i < hops_.size(); ++i)
-    load[i] = static_cast<std::uint32_t>(hops_[i].jobs.size()) + hops_[i].active;
+    load[i] = static_cast<std::uint32_t>(hops_[i].jobs.size() + hops_[i].own.size()) + hops_[i].active;
   return load;
 }
 
-void DeliveryEngine::spawn_connection(std::size_t hop) {
-  // max_connection_rate: a connection over the rate is opened later, not refused.
-  if (const auto wait = hops_[hop].connection_rate.take(std::chrono::steady_clock::now());
-      wait != std::chrono::steady_clock::duration::zero()) {
-    ++hop_counters_[hop].rate_delayed;
-    hop_counters_[hop].rate_delay_ms += static_cast<std::uint64_t>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
-    hold_connection(hop, wait);
-    return;
-  }
+bool DeliveryEngine::spawn_connection(std::size_t hop) {
+  if (!take_connection_token(hop)) return false;  // max_connection_rate: opened later, not refused
   ++hops_[hop].connections;
   asio::co_spawn(io_, run_connection(hop), health::log_escaped("hop=" + config_.hops[hop].name + " connection"));
+  return true;
 }
 
 asio::awaitable<void> DeliveryEngine::run_connection(std::size_t hop) {
@@ -91,6 +85,7 @@ asio::awaitable<void> DeliveryEngine::run_connection(std::size_t hop) {
     Work work;
     for (auto& job : eject(hop, failure_class, why)) work.jobs.push_back(dialled(std::move(job), hop, why));
     run(std::move(work));
+    open_sessions(hop);  // the slot is free: waived messages may be waiting for it
   };
   auto addresses = co_await resolver_->address_answer(hop_config.host);
   if (!addresses) {
@@ -120,14 +115,14 @@ asio::awaitable<void> DeliveryEngine::run_connection(std::size_t hop) {
     std::deque<Job> moved;  // a throttle is not a dead hop: no ejection (delivery_engine_limits.cpp)
     const bool throttled = refused_by_limit(hop, opened, moved);
     for (auto& job : moved) work.jobs.push_back(std::move(job));
-    if (throttled) {
-      run(std::move(work));
-      co_return;
+    if (!throttled) {
+      const Verdict verdict = judge(opened, 0, false);
+      if (opened.fault && opened.fault->kind == FaultKind::tls_failed) hop_counters_[hop].count_tls_failed();
+      for (auto& job : eject(hop, verdict.failure_class, verdict.why))
+        work.jobs.push_back(dialled(std::move(job), hop, verdict.why));
     }
-    const Verdict verdict = judge(opened, 0, false);
-    if (opened.fault && opened.fault->kind == FaultKind::tls_failed) hop_counters_[hop].count_tls_failed();
-    for (auto& job : eject(hop, verdict.failure_class, verdict.why)) work.jobs.push_back(dialled(std::move(job), hop, verdict.why));
     run(std::move(work));
+    open_sessions(hop);  // for waiting waived messages (after a throttle the window holds no new pooled session)
     co_return;
   }
   spdlog::debug("hop={} connected to {}", hop_config.name, client.remote());
@@ -173,8 +168,9 @@ asio::awaitable<void> DeliveryEngine::run_connection(std::size_t hop) {
   }
   co_await client.quit();
   --state.connections;
-  // Left because of the per-connection message cap with work still queued: continue it.
-  if (wants_connection(hop)) spawn_connection(hop);
+  // Left because of the per-connection message cap with work still queued, or closed
+  // idle for a waived message: its slot goes on (relay/delivery/session_slots).
+  open_sessions(hop);
 }
 
 }  // namespace relay

@@ -52,11 +52,12 @@ DeliveryEngine::Finished DeliveryEngine::failed_before_sending(std::size_t hop, 
 std::optional<std::string> DeliveryEngine::requiretls_unmet(const SmtpClient& client, std::size_t hop,
                                                             const Job& job) const {
   const auto& queued = job.message->queued;
-  const RequireTlsVerdict verdict =
-      check_requiretls(wants_requiretls(queued.mail_parameters), client.tls_mode(), client.capabilities().requiretls);
+  const RequireTlsVerdict verdict = check_requiretls(job.message->tls == TlsRequest::required, client.tls_kind(),
+                                                     client.capabilities().requiretls);
   if (verdict == RequireTlsVerdict::not_required || verdict == RequireTlsVerdict::send) return std::nullopt;
   std::string reply = reply_line(ReplyId::hop_requiretls_unmet,
-                                 fmt::format("{} ({}, tls={})", config_.hops[hop].name, to_string(verdict), client.tls_mode()));
+                                 fmt::format("{} ({}, tls={})", config_.hops[hop].name, to_string(verdict),
+                                             to_string(client.tls_kind())));
   spdlog::info("qid={} hop={} remote={} cannot carry a REQUIRETLS message: {}", queue::format_queue_id(queued.id),
                config_.hops[hop].name, client.remote(), reply);
   return reply;
@@ -66,7 +67,7 @@ asio::awaitable<Transcript> DeliveryEngine::transact(SmtpClient& client, std::si
   const auto& queued = job.message->queued;
   Envelope envelope{queued.sender, {}, queued.mail_parameters.find("BODY=8BITMIME") != std::string::npos};
   envelope.smtputf8 = wants_smtputf8(queued.mail_parameters);
-  envelope.requiretls = wants_requiretls(queued.mail_parameters);  // checked by requiretls_unmet first
+  envelope.requiretls = job.message->tls == TlsRequest::required;  // checked by requiretls_unmet first
   envelope.mail_parameters = queued.mail_parameters;
   for (std::size_t position : job.recipients) {
     envelope.recipients.push_back(queued.recipients[position].address);

@@ -24,13 +24,6 @@ std::string field_text(std::string_view name, std::string_view folded_value) {
 
 }  // namespace
 
-std::optional<std::size_t> header_section_end(std::string_view message) {
-  if (message.starts_with("\r\n")) return 2;
-  const auto found = message.find("\r\n\r\n");
-  if (found == std::string_view::npos) return std::nullopt;
-  return found + 4;
-}
-
 std::vector<HeaderField> split_header_section(std::string_view section) {
   std::vector<HeaderField> fields;
   std::size_t start = 0;

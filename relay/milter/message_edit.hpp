@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "relay/milter/reply.hpp"
+#include "relay/smtp/header_fields.hpp"
 
 namespace relay::milter {
 
@@ -26,9 +27,9 @@ struct HeaderField {
 };
 
 /// Offset just past the empty line ending the header section of a CRLF message, or
-/// nullopt when `message` (a prefix of it) holds no complete header section yet. A
-/// message that starts with the empty line has an empty header section.
-std::optional<std::size_t> header_section_end(std::string_view message);
+/// nullopt when `message` (a prefix of it) holds no complete header section yet
+/// (relay/smtp/header_fields).
+using relay::header_section_end;
 
 /// The fields of a header section (without its empty line). Text before the first
 /// field that is not a header (malformed input) stays attached to no field and is kept.

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "relay/smtp/header_fields.hpp"
+
 namespace relay {
 
 void BodySpooler::drain(std::string& pending, std::uint64_t open_body) {
@@ -15,9 +17,12 @@ void BodySpooler::drain(std::string& pending, std::uint64_t open_body) {
   if (body_ == 0) {
     if (pending.size() <= inline_max_ || spool_ == nullptr) return;
     body_ = open_body;
-    // The header section is in the first octets (it ends at the first empty line).
-    const auto end = pending.find("\r\n\r\n");
-    head_.assign(pending, 0, std::min(end == std::string::npos ? pending.size() : end + 2, head_max));
+    // The header section is in the first octets (it ends at the first empty line): its
+    // fields, or the first head_max octets when it has no end there.
+    HeaderFieldReader fields(pending, LineEnds::crlf, head_max);
+    while (fields.next()) {
+    }
+    head_.assign(pending, 0, fields.section_end() ? fields.fields_end() : std::min(pending.size(), head_max));
     auto created = queue::BodyWriter::create(*spool_);
     if (created) {
       writer_.emplace(std::move(*created));

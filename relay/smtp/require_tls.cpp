@@ -3,6 +3,7 @@
 
 #include "conf/ascii.hpp"
 #include "relay/smtp/esmtp_parameters.hpp"
+#include "relay/smtp/header_fields.hpp"
 
 namespace relay {
 namespace {
@@ -26,37 +27,22 @@ bool tls_optional(std::string_view mail_parameters) noexcept {
   return flag && conf::ascii_iequals(*flag, "NO") && !wants_requiretls(mail_parameters);
 }
 
+TlsRequest tls_request(std::string_view mail_parameters) noexcept {
+  if (wants_requiretls(mail_parameters)) return TlsRequest::required;
+  return tls_optional(mail_parameters) ? TlsRequest::waived : TlsRequest::hop_policy;
+}
+
 bool says_tls_not_required(std::string_view header_section) noexcept {
   static constexpr std::string_view name = "tls-required";
-  header_section = header_section.substr(0, limits::max_tls_required_scan);
-  std::size_t at = 0;
-  while (at < header_section.size()) {
-    // One field: its first line and every folded line after it.
-    std::size_t end = at;
-    do {
-      end = header_section.find('\n', end);
-      if (end == std::string_view::npos) end = header_section.size();
-      else ++end;
-    } while (end < header_section.size() && (header_section[end] == ' ' || header_section[end] == '\t'));
-    const std::string_view field = header_section.substr(at, end - at);
-    if (trimmed(field).empty()) break;  // the empty line ends the header section
-    const std::size_t colon = field.find(':');
-    if (colon != std::string_view::npos && conf::ascii_iequals(trimmed(field.substr(0, colon)), name) &&
-        conf::ascii_iequals(trimmed(field.substr(colon + 1)), "no")) {
-      return true;
-    }
-    at = end;
-  }
+  HeaderFieldReader fields(header_section, LineEnds::crlf_or_lf, limits::max_tls_required_scan);
+  while (const auto field = fields.next())
+    if (conf::ascii_iequals(trimmed(field->name), name) && conf::ascii_iequals(trimmed(field->value), "no")) return true;
   return false;
 }
 
-bool session_verified(std::string_view tls_mode) noexcept {
-  return !tls_mode.empty() && tls_mode != "none" && tls_mode != "opportunistic";
-}
-
-RequireTlsVerdict check_requiretls(bool requiretls, std::string_view tls_mode, bool hop_offers) noexcept {
+RequireTlsVerdict check_requiretls(bool requiretls, TlsKind session, bool hop_offers) noexcept {
   if (!requiretls) return RequireTlsVerdict::not_required;
-  if (!session_verified(tls_mode)) return RequireTlsVerdict::unverified;
+  if (!verified(session)) return RequireTlsVerdict::unverified;
   if (!hop_offers) return RequireTlsVerdict::not_offered;
   return RequireTlsVerdict::send;
 }

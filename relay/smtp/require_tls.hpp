@@ -6,9 +6,8 @@
 // whether a delivery session may carry a REQUIRETLS message (pure: session protection and
 // the hop's EHLO in, verdict out).
 // Never: performs I/O, chooses hops or replies (relay/delivery applies the verdict).
-// Session protection is the client's record of what protected the session ("none",
-// "opportunistic", "verified", "dane", ...): everything but none and opportunistic
-// authenticated the server, so a newly added kind of verification counts as verified.
+// Session protection is the client's record of what protected the session (TlsKind,
+// relay/tls_used): relay::verified() says which kinds authenticated the server.
 // Standards: RFC 8689 §3 (no value), §4.1 (the header is ignored with REQUIRETLS),
 // §4.2.1 (verified TLS and REQUIRETLS in the EHLO after STARTTLS), §5 (5.7.30).
 #pragma once
@@ -16,6 +15,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+
+#include "relay/tls_used.hpp"
 
 namespace relay {
 
@@ -36,13 +37,18 @@ bool wants_requiretls(std::string_view mail_parameters) noexcept;
 /// REQUIRETLS (RFC 8689 §4.1: with REQUIRETLS the header field is ignored).
 bool tls_optional(std::string_view mail_parameters) noexcept;
 
+/// What one message asks of delivery's TLS, read once from its stored MAIL parameters.
+enum class TlsRequest : std::uint8_t {
+  hop_policy,  // neither: the hop's tls policy applies
+  required,    // REQUIRETLS: verified TLS all the way
+  waived,      // "TLS-Required: No" without REQUIRETLS (tls_optional)
+};
+TlsRequest tls_request(std::string_view mail_parameters) noexcept;
+
 /// Whether `header_section` (a message from its first octet; only the header section is
 /// read, at most limits::max_tls_required_scan octets) has a "TLS-Required: No" field
 /// (name and value case-insensitive, folding and surrounding white space allowed).
 bool says_tls_not_required(std::string_view header_section) noexcept;
-
-/// Whether a session protected as `tls_mode` authenticated the server.
-bool session_verified(std::string_view tls_mode) noexcept;
 
 /// Whether one session may carry a message, and what its MAIL FROM says.
 enum class RequireTlsVerdict : std::uint8_t {
@@ -52,7 +58,7 @@ enum class RequireTlsVerdict : std::uint8_t {
   not_offered,      // verified, but the hop's EHLO lacks REQUIRETLS
 };
 
-RequireTlsVerdict check_requiretls(bool requiretls, std::string_view tls_mode, bool hop_offers) noexcept;
+RequireTlsVerdict check_requiretls(bool requiretls, TlsKind session, bool hop_offers) noexcept;
 
 /// "unverified TLS (opportunistic)" / "REQUIRETLS not offered": the detail of a refusal.
 std::string_view to_string(RequireTlsVerdict verdict) noexcept;

@@ -7,7 +7,7 @@ verified session whose EHLO offers REQUIRETLS, with REQUIRETLS on the MAIL FROM 
 upstream receives; the 5.7.30 bounce (sent itself with REQUIRETLS) when the hop lacks the
 extension or its TLS is only opportunistic; on an MX hop, the next MX host tried when the
 preferred one lacks REQUIRETLS; and "TLS-Required: No" carrying a message through a
-tls = "verify" hop whose certificate does not verify.
+tls = "verify" hop whose certificate does not verify (a spooled message too).
 Set-up: one throw-away self-signed certificate for sink.test (also the CA the relay
 trusts) in the test's temp dir; sinks with STARTTLS; the relay's outbound listener offers
 STARTTLS with the same certificate. Bounces go to carol@example.com, an accepted domain:
@@ -152,6 +152,18 @@ class TlsRequiredNoTest(RequireTlsCase):
         self.assertEqual([m for m in self.hub.messages() if m.mail_from in ("", "<>")], [], "nothing bounces")
         # Its success says nothing about the hop's own (verified) sessions: still ejected.
         self.assertNotIn("usable again: a delivery", self.relay.log_text())
+
+    def test_header_of_a_spooled_message_waives_too(self):
+        # Above inline_body_max the body goes to a spool file: the field is read from its
+        # header section as it is written.
+        smarthost = self.tls_sink("smarthost")
+        self.start(smarthost, smarthost_host="other.test")
+        mid, msg = build_message(sender=SENDER, to=(RECIPIENT,), subject="waived, spooled",
+                                 extra_headers=[b"TLS-Required: No"], body=(b"x" * 76 + b"\r\n") * 1500)
+        self.assertGreater(len(msg), 64 * 1024)
+        self.submit(msg, requiretls=False)
+        got = self.wait_for_message(smarthost, mid, WAIT)
+        self.assertEqual(got.raw.count(b"x" * 76), 1500)
 
     def test_header_is_ignored_with_requiretls(self):
         smarthost = self.tls_sink("smarthost", ["requiretls"])

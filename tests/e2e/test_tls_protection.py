@@ -9,9 +9,11 @@ CIPHER" on both attempts in `hubrelay queue show` (text and --json) and in the l
 hubrelay_tls_deliveries_total counts those transactions under result "dane"; `route
 explain` shows the MX host and the smart host as DANE; a smart host with its own TLSA
 records is delivered to over DANE; the MX host's TLSA answer is asked once for both
-attempts (cached for its TTL); a TLSA mismatch counts under result "failed".
+attempts (cached for its TTL); a TLSA mismatch counts under result "failed"; a message
+saying "TLS-Required: No" goes to a tls = "dane" smart host whose TLSA records match
+nothing, with opportunistic TLS, while the hop's other mail waits.
 Never: asserts timing; waits are bounded.
-Standards: RFC 7672 §2.2.2, §3.1.
+Standards: RFC 7672 §2.2.2, §3.1; RFC 8689 §4.1.
 """
 
 import json
@@ -23,12 +25,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dns_server import DnsServer  # noqa: E402
-from harness import E2ETestCase, Hop, fetch_metrics, free_port, message_id_of, run_cli, wait_for  # noqa: E402
+from harness import (OUTBOUND_HOST, E2ETestCase, Hop, build_message, fetch_metrics, free_port,  # noqa: E402
+                     message_id_of, run_cli, settle, smtp_connect, smtp_transaction, wait_for)
 import test_dane  # noqa: E402
 from test_dane import make_ca_and_leaf, spki_sha256  # noqa: E402
 
 WAIT = 60.0
 SMART_HOST = "smart.dane.example"
+# A smart host under tls = "dane" whose TLSA record matches no certificate.
+WRONG_SMART_HOST = "wrong.dane.example"
 
 
 class TlsReportingTest(E2ETestCase):
@@ -44,6 +49,8 @@ class TlsReportingTest(E2ETestCase):
         zone = {"ee.example": {"MX": [(10, "mx.ee.example")]}, "mx.ee.example": {"A": ["127.0.0.1"]},
                 f"_{port}._tcp.mx.ee.example": {"TLSA": [ee]},
                 SMART_HOST: {"A": ["127.0.0.1"]}, f"_{port}._tcp.{SMART_HOST}": {"TLSA": [ee]},
+                WRONG_SMART_HOST: {"A": ["127.0.0.1"]},
+                f"_{port}._tcp.{WRONG_SMART_HOST}": {"TLSA": [(3, 1, 1, "00" * 32)]},
                 "mismatch.example": {"MX": [(10, "mx.mismatch.example")]},
                 "mx.mismatch.example": {"A": ["127.0.0.1"]},
                 f"_{port}._tcp.mx.mismatch.example": {"TLSA": [(3, 1, 1, "00" * 32)]}}
@@ -57,10 +64,13 @@ class TlsReportingTest(E2ETestCase):
 
         self.cfg, self.path = self.make_config(
             [Hop("hub", self.hub.port)], [Hop("smarthost", self.hub.port)],
-            extra_routes=route("auto", '["ee.example", "mismatch.example"]', "direct") + route("smart", '["viasmart.example"]', "smartdane"),
+            extra_routes=route("auto", '["ee.example", "mismatch.example"]', "direct")
+            + route("smart", '["viasmart.example"]', "smartdane") + route("wrong", '["viawrong.example"]', "wrongdane"),
             extra_sections="\n".join([
                 "[hop.direct]", 'type = "mx"', f"port = {port}", 'connect_timeout = "5s"',
                 "[hop.smartdane]", f'host = "{SMART_HOST}"', f"port = {port}", 'tls = "dane"',
+                'connect_timeout = "5s"',
+                "[hop.wrongdane]", f'host = "{WRONG_SMART_HOST}"', f"port = {port}", 'tls = "dane"',
                 'connect_timeout = "5s"',
                 "[dns]", f'servers = ["127.0.0.1:{self.dns.port}"]', 'timeout = "2s"', "dnssec = true",
                 "[admin]", f'listen = "127.0.0.1:{self.admin_port}"', ""]))
@@ -126,6 +136,28 @@ class TlsReportingTest(E2ETestCase):
         metrics = fetch_metrics(self.admin_port)
         self.assertEqual(metrics['hubrelay_tls_deliveries_total{hop="smartdane",policy="dane",result="dane"}'], 2)
         self.assertEqual(metrics['hubrelay_tls_deliveries_total{hop="smartdane",policy="dane",result="failed"}'], 0)
+
+    def test_tls_required_no_goes_to_a_dane_smart_host_without_dane(self):
+        # The hop's own mail waits: no certificate matches its TLSA record.
+        held = self.send("held@viawrong.example")
+        wait_for(lambda: "no matching DANE TLSA records" in self.relay.log_text(), WAIT, "the DANE failure")
+        # RFC 8689 §4.1: the sender waived it, so DANE is not asked for this one.
+        rcpt = "waived@viawrong.example"
+        mid, msg = build_message(sender=test_dane.SENDER, to=[rcpt], subject="waived",
+                                 extra_headers=[b"TLS-Required: No"])
+        with smtp_connect(OUTBOUND_HOST, self.cfg.outbound_port) as s:
+            smtp_transaction(s, test_dane.SENDER, [rcpt], msg)
+        wait_for(lambda: mid in [message_id_of(m.raw) for m in self.sink.messages()], WAIT, f"{rcpt} at the sink")
+        got = [m for m in self.sink.messages() if message_id_of(m.raw) == mid][0]
+        self.assertTrue(got.meta["tls"], "delivered without TLS")
+        line = wait_for(lambda: next((line for line in self.relay.log_text().splitlines()
+                                      if f"to=<{rcpt}>" in line and "status=delivered" in line), ""),
+                        WAIT, "the delivery log line")
+        self.assertIn("hop=wrongdane", line)
+        self.assertIn(" tls=opportunistic ", line)
+        settle(1.0)
+        self.assertNotIn(held, [message_id_of(m.raw) for m in self.sink.messages()], "DANE mail went out anyway")
+        self.assertEqual(self.hub.messages(), [], "nothing bounces")
 
 
 if __name__ == "__main__":

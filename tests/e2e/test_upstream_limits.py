@@ -9,6 +9,8 @@ every message still arrives exactly once, the hop is throttled but never ejected
 concurrency window settles at or under K. A hop with max_message_rate never shows the sink
 more than the rate (count-based, generous margin). A hop with suspend_on is "suspended
 until T" with the matching reply in health.json, and mail goes on once the time is up.
+Messages saying "TLS-Required: No" to a hop with tls = "required" (each on a session of
+its own) never open more sessions at once than the hop's max_connections.
 Never: asserts timing (throughput and deferrals are reported, not asserted); every wait
 is bounded.
 Standards: RFC 5321 §4.5.4.1 (retry on transient failure); RFC 3463 (4.7.x policy).
@@ -192,7 +194,7 @@ class UpstreamLimitsTest(E2ETestCase):
                                           extra_toml=f'[admin]\nlisten = "127.0.0.1:{self.admin_port}"\n')
         self.relay = self.start_relay(self.cfg, path)
 
-    def send(self, n, tag, clients=1):
+    def send(self, n, tag, clients=1, extra_headers=()):
         """Submits n messages over `clients` parallel sessions (a burst the hop must queue)."""
         mids, errors = [], []
 
@@ -201,7 +203,8 @@ class UpstreamLimitsTest(E2ETestCase):
                 with smtp_connect(OUTBOUND_HOST, self.cfg.outbound_port) as s:
                     for i in range(c, n, clients):
                         to = [f"r{i}@isp-customer.example.org"]
-                        mid, msg = build_message(sender="carol@example.com", to=to, subject=f"{tag} {i}")
+                        mid, msg = build_message(sender="carol@example.com", to=to, subject=f"{tag} {i}",
+                                                 extra_headers=extra_headers)
                         smtp_transaction(s, "carol@example.com", to, msg)
                         mids.append(mid)
             except Exception as e:  # reported below: a thread cannot fail the test itself
@@ -304,6 +307,18 @@ class UpstreamLimitsTest(E2ETestCase):
         self.wait_delivered(sink, mids, "the message after the suspension")
         wait_for(lambda: (self.health() or {}).get("state") == "usable", 20, "hop isp usable again")
         self.assertNotIn("hop=isp failed:", self.relay.log_text(), "the suspending reply ejected the hop")
+
+    def test_waived_sessions_stay_within_max_connections(self):
+        # The sink offers no STARTTLS: the hop's own sessions fail ("required"), each
+        # "TLS-Required: No" message goes on a plaintext session of its own.
+        sink = self.start_limit_sink()
+        self.relay_for(sink, ['tls = "required"', "max_connections = 2"])
+        n = 24
+        mids = self.send(n, "waived", clients=6, extra_headers=[b"TLS-Required: No"])
+        self.wait_delivered(sink, mids, f"all {n} waived messages")
+        print(f"[e2e] {n} TLS-Required: No messages, max_connections 2: most sessions at once "
+              f"{sink.most_sessions}", file=sys.stderr)
+        self.assertLessEqual(sink.most_sessions, 2, "waived sessions went past max_connections")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,14 @@ TEST(TlsUsed, EveryKindHasItsName) {
   EXPECT_EQ(to_string(TlsKind::dane), "dane");
 }
 
+TEST(TlsUsed, WhichKindsAuthenticatedTheServer) {
+  EXPECT_FALSE(verified(TlsKind::none));
+  EXPECT_FALSE(verified(TlsKind::opportunistic));
+  EXPECT_TRUE(verified(TlsKind::verified));
+  EXPECT_TRUE(verified(TlsKind::dane));
+  EXPECT_TRUE(verified(TlsKind::mta_sts));
+}
+
 TEST(TlsUsed, LogFieldsAndHistoryText) {
   const TlsUsed dane{TlsKind::dane, "TLSv1.3", "TLS_AES_256_GCM_SHA384"};
   EXPECT_EQ(log_fields(dane), "tls=dane tls_protocol=TLSv1.3 tls_cipher=TLS_AES_256_GCM_SHA384");

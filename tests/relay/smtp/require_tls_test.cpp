@@ -47,28 +47,37 @@ TEST(RequireTls, HeaderField) {
   EXPECT_FALSE(relay::says_tls_not_required(deep));
 }
 
+TEST(RequireTls, OneRequestPerMessage) {
+  EXPECT_EQ(relay::tls_request(""), relay::TlsRequest::hop_policy);
+  EXPECT_EQ(relay::tls_request("BODY=8BITMIME"), relay::TlsRequest::hop_policy);
+  EXPECT_EQ(relay::tls_request("REQUIRETLS"), relay::TlsRequest::required);
+  EXPECT_EQ(relay::tls_request("BODY=8BITMIME TLS-REQUIRED=NO"), relay::TlsRequest::waived);
+  EXPECT_EQ(relay::tls_request("REQUIRETLS TLS-REQUIRED=NO"), relay::TlsRequest::required);  // RFC 8689 §4.1
+}
+
 TEST(RequireTls, SessionDecision) {
+  using relay::TlsKind;
   struct Case {
     bool requiretls;
-    std::string tls_mode;
+    TlsKind session;
     bool offered;
     RequireTlsVerdict want;
   };
   const std::vector<Case> cases = {
-      {false, "none", false, RequireTlsVerdict::not_required},
-      {false, "opportunistic", true, RequireTlsVerdict::not_required},
-      {true, "none", true, RequireTlsVerdict::unverified},
-      {true, "opportunistic", true, RequireTlsVerdict::unverified},
-      {true, "", true, RequireTlsVerdict::unverified},
-      {true, "verified", false, RequireTlsVerdict::not_offered},
-      {true, "dane", false, RequireTlsVerdict::not_offered},
-      {true, "verified", true, RequireTlsVerdict::send},
-      {true, "dane", true, RequireTlsVerdict::send},
+      {false, TlsKind::none, false, RequireTlsVerdict::not_required},
+      {false, TlsKind::opportunistic, true, RequireTlsVerdict::not_required},
+      {true, TlsKind::none, true, RequireTlsVerdict::unverified},
+      {true, TlsKind::opportunistic, true, RequireTlsVerdict::unverified},
+      {true, TlsKind::verified, false, RequireTlsVerdict::not_offered},
+      {true, TlsKind::dane, false, RequireTlsVerdict::not_offered},
+      {true, TlsKind::verified, true, RequireTlsVerdict::send},
+      {true, TlsKind::dane, true, RequireTlsVerdict::send},
       // Any other record of authenticated TLS counts as verified (MTA-STS, for one).
-      {true, "mta-sts", true, RequireTlsVerdict::send},
+      {true, TlsKind::mta_sts, true, RequireTlsVerdict::send},
   };
   for (const auto& c : cases)
-    EXPECT_EQ(relay::check_requiretls(c.requiretls, c.tls_mode, c.offered), c.want) << c.tls_mode << c.offered;
+    EXPECT_EQ(relay::check_requiretls(c.requiretls, c.session, c.offered), c.want)
+        << relay::to_string(c.session) << c.offered;
 }
 
 }  // namespace
