@@ -9,8 +9,11 @@ through the admin API (POST /api/tls-reports/send with include_today), arrive at
 as mail, are decompressed and validated against tests/e2e/tlsrpt_schema.json (the RFC 8460
 §4 format), and their counts are those of the sessions made. The delivery of the reports
 themselves is not reported on (a second send finds nothing).
+StsReportTest: MTA-STS sessions (test_mta_sts.py's policy server on 443 of a unique
+127.x.y.z) reported under policy-type sts with the policy's lines and the failure's
+result type.
 Never: asserts timing; waits are bounded.
-Standards: RFC 8460 §3, §4, §5.3; RFC 7672.
+Standards: RFC 8460 §3, §4, §5.3, §5.3.1; RFC 7672; RFC 8461.
 """
 
 import email
@@ -27,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dns_server import DnsServer  # noqa: E402
 from harness import (OUTBOUND_HOST, E2ETestCase, Hop, build_message, free_port,  # noqa: E402
                      message_id_of, parse_metrics, run_cli, smtp_connect, smtp_transaction, wait_for)
-from test_dane import make_ca_and_leaf, spki_sha256  # noqa: E402
+from test_dane import make_ca_and_leaf, mx_hop, mx_route, spki_sha256  # noqa: E402
+from test_mta_sts import PolicyServer, policy, unique_loopback  # noqa: E402
 
 WAIT = 60.0
 SENDER = "carol@example.com"
@@ -35,44 +39,22 @@ TOKEN = "tls-report-test-token"
 REPORTS = "tlsrpt@reports.example"
 
 
-class TlsReportTest(E2ETestCase):
+def reporting_sections(test: E2ETestCase, dns_port: int, dnssec: bool) -> str:
+    """[dns], [admin] (token file in the test dir) and [tls_reporting]; sets test.admin_port."""
+    test.admin_port = free_port("127.0.0.1")
+    token_file = test.dir / "admin.token"
+    token_file.write_text(TOKEN + "\n")
+    os.chmod(token_file, 0o600)
+    return "\n".join([
+        "[dns]", f'servers = ["127.0.0.1:{dns_port}"]', 'timeout = "2s"', f"dnssec = {str(dnssec).lower()}", "",
+        "[admin]", f'listen = "127.0.0.1:{test.admin_port}"', f'token_file = "{token_file}"', "",
+        "[tls_reporting]", "enabled = true", 'organization = "Test Org"',
+        'contact = "mailto:postmaster@relay.test"', 'from = "tls-reports@relay.test"', ""])
 
-    def setUp(self):
-        super().setUp()
-        chain, key, _, leaf = make_ca_and_leaf(self.dir, "upstream.dane.example")
-        self.tls_sink = self.start_sink("tls", extra_args=["--tls-cert", str(chain), "--tls-key", str(key)])
-        self.hub = self.start_sink("hub")
-        port = self.tls_sink.port
-        match = (3, 1, 1, spki_sha256(leaf))
-        wrong = (3, 1, 1, "00" * 32)
-        record = [f"v=TLSRPTv1; rua=mailto:{REPORTS}"]
-        zone = {}
-        for domain, tlsa in (("good.example", [match]), ("bad.example", [wrong]), ("reports.example", [match])):
-            host = f"mx.{domain}"
-            zone[domain] = {"MX": [(10, host)]}
-            zone[host] = {"A": ["127.0.0.1"]}
-            zone[f"_{port}._tcp.{host}"] = {"TLSA": tlsa}
-            # The report domain asks for reports too: it must still get none about them.
-            zone[f"_smtp._tls.{domain}"] = {"TXT": record}
-        self.dns = DnsServer(zone, authentic=tuple(zone)).start()
-        self.addCleanup(self.dns.stop)
-        self.admin_port = free_port("127.0.0.1")
-        token_file = self.dir / "admin.token"
-        token_file.write_text(TOKEN + "\n")
-        os.chmod(token_file, 0o600)
-        sections = "\n".join([
-            "[[route]]", 'name = "direct"', 'direction = "outbound"',
-            '''domains = ["good.example", "bad.example", "reports.example"]''', 'hops = [ { hop = "direct" } ]', "",
-            "[hop.direct]", 'type = "mx"', f"port = {port}", 'connect_timeout = "5s"', ""])
-        extra = "\n".join([
-            "[dns]", f'servers = ["127.0.0.1:{self.dns.port}"]', 'timeout = "2s"', "dnssec = true", "",
-            "[admin]", f'listen = "127.0.0.1:{self.admin_port}"', f'token_file = "{token_file}"', "",
-            "[tls_reporting]", "enabled = true", 'organization = "Test Org"',
-            'contact = "mailto:postmaster@relay.test"', 'from = "tls-reports@relay.test"', ""])
-        # Retries far away: the deferred session is counted once.
-        self.cfg, path = self.make_config([Hop("hub", self.hub.port)], [Hop("smarthost", self.hub.port)],
-                                          extra_routes=sections, extra_sections=extra, retry_schedule=["1h"])
-        self.relay = self.start_relay(self.cfg, path)
+
+class ReportingClient:
+    """Sends mail through the relay and asks it for reports; needs self.cfg, self.admin_port
+    and self.tls_sink (where report mails arrive)."""
 
     def send(self, rcpt: str) -> str:
         mid, msg = build_message(sender=SENDER, to=[rcpt], subject=f"tlsrpt {rcpt}")
@@ -104,6 +86,38 @@ class TlsReportTest(E2ETestCase):
             parts = [p for p in message.walk() if p.get_content_type() == "application/tlsrpt+gzip"]
             out.append((message, stored, json.loads(gzip.decompress(parts[0].get_payload(decode=True)))))
         return out
+
+
+class TlsReportTest(ReportingClient, E2ETestCase):
+
+    def setUp(self):
+        super().setUp()
+        chain, key, _, leaf = make_ca_and_leaf(self.dir, "upstream.dane.example")
+        self.tls_sink = self.start_sink("tls", extra_args=["--tls-cert", str(chain), "--tls-key", str(key)])
+        self.hub = self.start_sink("hub")
+        port = self.tls_sink.port
+        match = (3, 1, 1, spki_sha256(leaf))
+        wrong = (3, 1, 1, "00" * 32)
+        record = [f"v=TLSRPTv1; rua=mailto:{REPORTS}"]
+        zone = {}
+        for domain, tlsa in (("good.example", [match]), ("bad.example", [wrong]), ("reports.example", [match])):
+            host = f"mx.{domain}"
+            zone[domain] = {"MX": [(10, host)]}
+            zone[host] = {"A": ["127.0.0.1"]}
+            zone[f"_{port}._tcp.{host}"] = {"TLSA": tlsa}
+            # The report domain asks for reports too: it must still get none about them.
+            zone[f"_smtp._tls.{domain}"] = {"TXT": record}
+        self.dns = DnsServer(zone, authentic=tuple(zone)).start()
+        self.addCleanup(self.dns.stop)
+        sections = "\n".join([
+            "[[route]]", 'name = "direct"', 'direction = "outbound"',
+            '''domains = ["good.example", "bad.example", "reports.example"]''', 'hops = [ { hop = "direct" } ]', "",
+            "[hop.direct]", 'type = "mx"', f"port = {port}", 'connect_timeout = "5s"', ""])
+        extra = reporting_sections(self, self.dns.port, dnssec=True)
+        # Retries far away: the deferred session is counted once.
+        self.cfg, path = self.make_config([Hop("hub", self.hub.port)], [Hop("smarthost", self.hub.port)],
+                                          extra_routes=sections, extra_sections=extra, retry_schedule=["1h"])
+        self.relay = self.start_relay(self.cfg, path)
 
     def test_reports_count_the_sessions_and_validate_against_rfc8460(self):
         import jsonschema  # Debian's python3-jsonschema (scripts/setup-debian.sh)
@@ -169,6 +183,80 @@ class TlsReportTest(E2ETestCase):
     def cfg_hostname(self) -> str:
         from harness import RELAY_HOSTNAME
         return RELAY_HOSTNAME
+
+
+def report_schema() -> dict:
+    return json.loads((Path(__file__).resolve().parent / "tlsrpt_schema.json").read_text())
+
+
+class StsReportTest(ReportingClient, E2ETestCase):
+    """MTA-STS sessions in reports. "sts.example" publishes an enforce policy naming
+    "*.sts.example" and two MX hosts on the TLS sink: mx1 (preferred) whose name the
+    certificate does not carry, so its session fails, and mx2, which it names: one message
+    makes one failed and one good session. Report mails go to reports.example (no policy)."""
+
+    def setUp(self):
+        super().setUp()
+        chain, key, self.ca, _ = make_ca_and_leaf(self.dir, "mx2.sts.example", "mta-sts.sts.example")
+        self.tls_sink = self.start_sink("tls", extra_args=["--tls-cert", str(chain), "--tls-key", str(key)])
+        self.hub = self.start_sink("hub")
+        web_address = unique_loopback()
+        self.web = PolicyServer(web_address, chain, key).start()
+        self.addCleanup(self.web.stop)
+        self.sts_policy = policy("enforce", "*.sts.example")
+        self.web.policies["mta-sts.sts.example"] = self.sts_policy
+        zone = {
+            "sts.example": {"MX": [(10, "mx1.sts.example"), (20, "mx2.sts.example")]},
+            "mx1.sts.example": {"A": ["127.0.0.1"]},
+            "mx2.sts.example": {"A": ["127.0.0.1"]},
+            "mta-sts.sts.example": {"A": [web_address]},
+            "_mta-sts.sts.example": {"TXT": ["v=STSv1; id=1"]},
+            "_smtp._tls.sts.example": {"TXT": [f"v=TLSRPTv1; rua=mailto:{REPORTS}"]},
+            "reports.example": {"MX": [(10, "mx.reports.example")]},
+            "mx.reports.example": {"A": ["127.0.0.1"]},
+        }
+        self.dns = DnsServer(zone).start()
+        self.addCleanup(self.dns.stop)
+        extra = reporting_sections(self, self.dns.port, dnssec=False) + "\n".join([
+            "[mta_sts]", f'ca_file = "{self.ca}"', "", mx_hop("direct", self.tls_sink.port)])
+        self.cfg, path = self.make_config([Hop("hub", self.hub.port)], [Hop("smarthost", self.hub.port)],
+                                          extra_routes=mx_route("direct", '["sts.example", "reports.example"]',
+                                                                "direct"),
+                                          extra_sections=extra, retry_schedule=["1h"])
+        self.relay = self.start_relay(self.cfg, path)
+
+    def test_sts_sessions_are_reported_with_the_policy_and_the_failure(self):
+        import jsonschema  # Debian's python3-jsonschema (scripts/setup-debian.sh)
+        mid = self.send("a@sts.example")
+        wait_for(lambda: mid in [message_id_of(s.raw) for s in self.tls_sink.messages()], WAIT, "the delivery via mx2")
+        wait_for(lambda: "status=delivered" in self.relay.log_text(), WAIT, "the delivery log line")
+        self.assertIn("tls=mta-sts", self.relay.log_text())
+
+        self.assertEqual(self.send_reports()["domains"], 1)
+        reports = wait_for(lambda: self.reports(), WAIT, "the report mail")
+        self.assertEqual(len(reports), 1)
+        message, stored, report = reports[0]
+        jsonschema.validate(report, report_schema())
+        self.assertEqual(message["TLS-Report-Domain"], "sts.example")
+        self.assertEqual(stored.rcpt_tos, [REPORTS])
+        policies = report["policies"]
+        self.assertEqual(len(policies), 1, policies)
+        described = policies[0]["policy"]
+        self.assertEqual(described["policy-type"], "sts")
+        self.assertEqual(described["policy-domain"], "sts.example")
+        # RFC 8460 §4.4: the policy's lines, and its mx patterns as mx-host.
+        self.assertEqual(described["policy-string"], self.sts_policy.rstrip("\r\n").split("\r\n"))
+        self.assertEqual(described["mx-host"], ["*.sts.example"])
+        self.assertEqual(policies[0]["summary"],
+                         {"total-successful-session-count": 1, "total-failure-session-count": 1})
+        detail = policies[0]["failure-details"][0]
+        self.assertEqual(detail["result-type"], "certificate-host-mismatch")
+        self.assertEqual(detail["receiving-mx-hostname"], "mx1.sts.example")
+        self.assertEqual(detail["receiving-ip"], "127.0.0.1")
+        self.assertEqual(detail["failed-session-count"], 1)
+        self.assertIn("certificate verify failed", detail["additional-information"])
+
+
 
 
 if __name__ == "__main__":
