@@ -145,15 +145,16 @@ asio::awaitable<void> TlsReportingService::send_one(const std::string& domain, t
                                                     std::int64_t end) {
   const conf::ConfigPtr config = config_();
   const std::string name = "_smtp._tls." + domain;
-  auto record = co_await resolver_->lookup_txt(name);
-  if (!record) {
+  auto records = co_await resolver_->lookup_txt_records(name);
+  if (!records) {
     // Reports are best effort (RFC 8460 §5): one lost report is not retried.
-    spdlog::warn("tls reporting: domain={} no report: {}", domain, record.error().text);
+    spdlog::warn("tls reporting: domain={} no report: {}", domain, records.error().text);
     co_return;
   }
-  const auto destinations = tlsrpt::parse_rua_record(*record);
+  // RFC 8460 §3: exactly one v=TLSRPTv1 record, or the domain asks for no reports.
+  const auto destinations = tlsrpt::select_rua_record(*records);
   if (!destinations) {
-    spdlog::debug("tls reporting: domain={} publishes no TLSRPT record", domain);
+    spdlog::info("tls reporting: domain={} no report: {}: {}", domain, name, destinations.error());
     co_return;
   }
   for (const auto& uri : destinations->https)

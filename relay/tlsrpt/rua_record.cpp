@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "relay/delivery/dsn_report.hpp"
+#include "routing/txt_version.hpp"
 
 namespace relay::tlsrpt {
 namespace {
@@ -54,6 +55,17 @@ std::optional<ReportDestinations> parse_rua_record(std::string_view record) {
   }
   if (out.mailto.empty() && out.https.empty()) return std::nullopt;
   return out;
+}
+
+std::expected<ReportDestinations, std::string> select_rua_record(const std::vector<std::string>& records) {
+  // §3: records not beginning with the version are discarded; not exactly one left: none.
+  constexpr std::string_view version = "v=TLSRPTv1;";
+  const auto found = routing::select_versioned_record(records, version);
+  if (found.status != routing::VersionedRecord::Status::found)
+    return std::unexpected(routing::versioned_record_problem(found, version));
+  auto destinations = parse_rua_record(found.record);
+  if (!destinations) return std::unexpected("the v=TLSRPTv1 TXT record has no usable rua");
+  return std::move(*destinations);
 }
 
 }  // namespace relay::tlsrpt

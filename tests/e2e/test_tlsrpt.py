@@ -11,7 +11,7 @@ as mail, are decompressed and validated against tests/e2e/tlsrpt_schema.json (th
 themselves is not reported on (a second send finds nothing).
 StsReportTest: MTA-STS sessions (test_mta_sts.py's policy server on 443 of a unique
 127.x.y.z) reported under policy-type sts with the policy's lines and the failure's
-result type.
+result type; a domain with two TLSRPT records gets none.
 Never: asserts timing; waits are bounded.
 Standards: RFC 8460 §3, §4, §5.3, §5.3.1; RFC 7672; RFC 8461.
 """
@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dns_server import DnsServer  # noqa: E402
 from harness import (OUTBOUND_HOST, E2ETestCase, Hop, build_message, free_port,  # noqa: E402
-                     message_id_of, parse_metrics, run_cli, smtp_connect, smtp_transaction, wait_for)
+                     message_id_of, parse_metrics, run_cli, settle, smtp_connect, smtp_transaction, wait_for)
 from test_dane import make_ca_and_leaf, mx_hop, mx_route, spki_sha256  # noqa: E402
 from test_mta_sts import PolicyServer, policy, unique_loopback  # noqa: E402
 
@@ -214,14 +214,19 @@ class StsReportTest(ReportingClient, E2ETestCase):
             "_smtp._tls.sts.example": {"TXT": [f"v=TLSRPTv1; rua=mailto:{REPORTS}"]},
             "reports.example": {"MX": [(10, "mx.reports.example")]},
             "mx.reports.example": {"A": ["127.0.0.1"]},
+            # Two TLSRPT records: RFC 8460 §3 says the domain asks for nothing.
+            "twice.example": {"MX": [(10, "mx.twice.example")]},
+            "mx.twice.example": {"A": ["127.0.0.1"]},
+            "_smtp._tls.twice.example": {"TXT": [f"v=TLSRPTv1; rua=mailto:{REPORTS}",
+                                                 "v=TLSRPTv1; rua=mailto:other@reports.example"]},
         }
         self.dns = DnsServer(zone).start()
         self.addCleanup(self.dns.stop)
         extra = reporting_sections(self, self.dns.port, dnssec=False) + "\n".join([
             "[mta_sts]", f'ca_file = "{self.ca}"', "", mx_hop("direct", self.tls_sink.port)])
         self.cfg, path = self.make_config([Hop("hub", self.hub.port)], [Hop("smarthost", self.hub.port)],
-                                          extra_routes=mx_route("direct", '["sts.example", "reports.example"]',
-                                                                "direct"),
+                                          extra_routes=mx_route("direct", '["sts.example", "reports.example", '
+                                                                '"twice.example"]', "direct"),
                                           extra_sections=extra, retry_schedule=["1h"])
         self.relay = self.start_relay(self.cfg, path)
 
@@ -256,6 +261,20 @@ class StsReportTest(ReportingClient, E2ETestCase):
         self.assertEqual(detail["failed-session-count"], 1)
         self.assertIn("certificate verify failed", detail["additional-information"])
 
+
+    def delivered(self, rcpt: str) -> None:
+        mid = self.send(rcpt)
+        wait_for(lambda: mid in [message_id_of(s.raw) for s in self.tls_sink.messages()], WAIT, f"{rcpt} delivered")
+
+    def test_two_tlsrpt_records_mean_no_report(self):
+        self.delivered("c@twice.example")
+        self.assertEqual(self.send_reports()["domains"], 1)
+        wait_for(lambda: "more than one v=TLSRPTv1 TXT record" in self.relay.log_text(), WAIT,
+                 "twice.example refused")
+        self.assertIn("domain=twice.example no report", self.relay.log_text())
+        settle(1.0)
+        self.assertEqual(self.reports(), [], "a report mail went out for twice.example")
+        self.assertEqual(self.metrics().get("hubrelay_tls_reports_sent_total", 0), 0)
 
 
 

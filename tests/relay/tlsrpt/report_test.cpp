@@ -90,6 +90,19 @@ TEST(TlsReportRecord, RefusesOtherRecords) {
   EXPECT_FALSE(parse_rua_record("v=TLSRPTv1; rua=http://plain.example.com/"));
 }
 
+TEST(TlsReportRecord, ExactlyOneTlsrptRecordAmongTheTxtRecords) {
+  // §3: other TXT records at the name are discarded.
+  const auto one = select_rua_record({"v=spf1 -all", "v=TLSRPTv1; rua=mailto:r@example.com"});
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->mailto, std::vector<std::string>{"r@example.com"});
+  // Two TLSRPTv1 records: the domain is taken to ask for no reports.
+  const auto two = select_rua_record({"v=TLSRPTv1; rua=mailto:a@example.com", "v=TLSRPTv1; rua=mailto:b@example.com"});
+  ASSERT_FALSE(two);
+  EXPECT_EQ(two.error(), "more than one v=TLSRPTv1 TXT record");
+  EXPECT_EQ(select_rua_record({}).error(), "no v=TLSRPTv1 TXT record");
+  EXPECT_FALSE(select_rua_record({"v=TLSRPTv1; rua=http://plain.example.com/"}));
+}
+
 TEST(TlsReportMail, CarriesTheSection53Fields) {
   const std::string gz = gzip("{}");
   const std::string message =
