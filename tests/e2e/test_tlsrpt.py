@@ -11,16 +11,20 @@ as mail, are decompressed and validated against tests/e2e/tlsrpt_schema.json (th
 themselves is not reported on (a second send finds nothing).
 StsReportTest: MTA-STS sessions (test_mta_sts.py's policy server on 443 of a unique
 127.x.y.z) reported under policy-type sts with the policy's lines and the failure's
-result type; a domain with two TLSRPT records gets none.
+result type; reports uploaded over HTTPS (POST, application/tlsrpt+gzip) to a loopback
+server with a certificate of the test CA; a domain with two TLSRPT records gets none.
 Never: asserts timing; waits are bounded.
 Standards: RFC 8460 §3, §4, §5.3, §5.3.1; RFC 7672; RFC 8461.
 """
 
 import email
 import gzip
+import http.server
 import json
 import os
+import ssl
 import sys
+import threading
 import unittest
 import urllib.request
 from pathlib import Path
@@ -185,6 +189,41 @@ class TlsReportTest(ReportingClient, E2ETestCase):
         return RELAY_HOSTNAME
 
 
+class ReportServer:
+    """HTTPS on 127.0.0.1:<free port> taking report uploads: every POST is kept as
+    (path, Content-Type, body); the answer's status is `status` (200 unless changed)."""
+
+    def __init__(self, cert: Path, key: Path):
+        self.posts = []
+        self.status = 200
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(min(length, 1 << 20))
+                outer.posts.append((self.path, self.headers.get("Content-Type"), body))
+                self.send_response(outer.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(cert), str(key))
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
 def report_schema() -> dict:
     return json.loads((Path(__file__).resolve().parent / "tlsrpt_schema.json").read_text())
 
@@ -197,9 +236,12 @@ class StsReportTest(ReportingClient, E2ETestCase):
 
     def setUp(self):
         super().setUp()
-        chain, key, self.ca, _ = make_ca_and_leaf(self.dir, "mx2.sts.example", "mta-sts.sts.example")
+        chain, key, self.ca, _ = make_ca_and_leaf(self.dir, "mx2.sts.example", "mta-sts.sts.example",
+                                                  "reports.https.example")
         self.tls_sink = self.start_sink("tls", extra_args=["--tls-cert", str(chain), "--tls-key", str(key)])
         self.hub = self.start_sink("hub")
+        self.web_reports = ReportServer(chain, key)
+        self.addCleanup(self.web_reports.stop)
         web_address = unique_loopback()
         self.web = PolicyServer(web_address, chain, key).start()
         self.addCleanup(self.web.stop)
@@ -214,6 +256,12 @@ class StsReportTest(ReportingClient, E2ETestCase):
             "_smtp._tls.sts.example": {"TXT": [f"v=TLSRPTv1; rua=mailto:{REPORTS}"]},
             "reports.example": {"MX": [(10, "mx.reports.example")]},
             "mx.reports.example": {"A": ["127.0.0.1"]},
+            # Reports uploaded over HTTPS to the report server.
+            "https.example": {"MX": [(10, "mx.https.example")]},
+            "mx.https.example": {"A": ["127.0.0.1"]},
+            "_smtp._tls.https.example": {"TXT": [
+                "v=spf1 -all", f"v=TLSRPTv1; rua=https://reports.https.example:{self.web_reports.port}/tlsrpt"]},
+            "reports.https.example": {"A": ["127.0.0.1"]},
             # Two TLSRPT records: RFC 8460 §3 says the domain asks for nothing.
             "twice.example": {"MX": [(10, "mx.twice.example")]},
             "mx.twice.example": {"A": ["127.0.0.1"]},
@@ -226,7 +274,7 @@ class StsReportTest(ReportingClient, E2ETestCase):
             "[mta_sts]", f'ca_file = "{self.ca}"', "", mx_hop("direct", self.tls_sink.port)])
         self.cfg, path = self.make_config([Hop("hub", self.hub.port)], [Hop("smarthost", self.hub.port)],
                                           extra_routes=mx_route("direct", '["sts.example", "reports.example", '
-                                                                '"twice.example"]', "direct"),
+                                                                '"https.example", "twice.example"]', "direct"),
                                           extra_sections=extra, retry_schedule=["1h"])
         self.relay = self.start_relay(self.cfg, path)
 
@@ -275,6 +323,24 @@ class StsReportTest(ReportingClient, E2ETestCase):
         settle(1.0)
         self.assertEqual(self.reports(), [], "a report mail went out for twice.example")
         self.assertEqual(self.metrics().get("hubrelay_tls_reports_sent_total", 0), 0)
+
+    def test_https_reports_are_posted(self):
+        import jsonschema  # Debian's python3-jsonschema (scripts/setup-debian.sh)
+        self.delivered("b@https.example")
+        self.assertEqual(self.send_reports()["domains"], 1)
+        wait_for(lambda: self.web_reports.posts, WAIT, "the upload")
+        path, content_type, body = self.web_reports.posts[0]
+        self.assertEqual(path, "/tlsrpt")
+        self.assertEqual(content_type, "application/tlsrpt+gzip")
+        report = json.loads(gzip.decompress(body))
+        jsonschema.validate(report, report_schema())
+        self.assertEqual(report["policies"][0]["policy"]["policy-domain"], "https.example")
+        self.assertEqual(report["policies"][0]["summary"],
+                         {"total-successful-session-count": 1, "total-failure-session-count": 0})
+        wait_for(lambda: "report posted to https://reports.https.example" in self.relay.log_text(), WAIT,
+                 "the upload log line")
+        self.assertEqual(self.metrics().get("hubrelay_tls_reports_sent_total"), 1)
+        self.assertEqual(len(self.web_reports.posts), 1)
 
 
 

@@ -103,6 +103,25 @@ TEST(TlsReportRecord, ExactlyOneTlsrptRecordAmongTheTxtRecords) {
   EXPECT_FALSE(select_rua_record({"v=TLSRPTv1; rua=http://plain.example.com/"}));
 }
 
+TEST(TlsReportRecord, HttpsUrisGiveHostPortAndTarget) {
+  const auto plain = parse_https_uri("https://Reports.Example.com/v1/tlsrpt?x=1");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->host, "reports.example.com");
+  EXPECT_EQ(plain->port, 443);
+  EXPECT_EQ(plain->target, "/v1/tlsrpt?x=1");
+  const auto ported = parse_https_uri("https://r.example.com:8443");
+  ASSERT_TRUE(ported);
+  EXPECT_EQ(ported->port, 8443);
+  EXPECT_EQ(ported->target, "/");
+  EXPECT_FALSE(parse_https_uri("http://r.example.com/"));
+  EXPECT_FALSE(parse_https_uri("https://user@r.example.com/"));
+  EXPECT_FALSE(parse_https_uri("https://[2001:db8::1]/"));
+  EXPECT_FALSE(parse_https_uri("https://r.example.com:0/"));
+  EXPECT_FALSE(parse_https_uri("https://r.example.com:99999/"));
+  EXPECT_FALSE(parse_https_uri("https:///path"));
+  EXPECT_FALSE(parse_https_uri("https://r.example.com/a#frag"));
+}
+
 TEST(TlsReportMail, CarriesTheSection53Fields) {
   const std::string gz = gzip("{}");
   const std::string message =
