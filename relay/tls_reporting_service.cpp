@@ -10,6 +10,7 @@
 #include <chrono>
 #include <random>
 
+#include "health/report.hpp"
 #include "relay/delivery/delivery_engine.hpp"
 #include "relay/delivery/notices.hpp"
 #include "relay/delivery/queue_bridge.hpp"
@@ -27,12 +28,21 @@ namespace {
 
 constexpr std::int64_t seconds_per_day = 86400;
 constexpr queue::UnixMillis report_lease_ms = 10 * 60 * 1000;
+// A report that could not be sent is tried again at each run for this many days after
+// the day it covers, then dropped (logged).
+constexpr std::int64_t finished_days_kept = 7;
 // An https: upload: the whole exchange, and the largest answer read (it is not used).
 constexpr std::chrono::seconds report_post_timeout{30};
 constexpr std::size_t report_answer_limit = 64 * 1024;
 
 std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+tlsrpt::CountLimits count_limits() {
+  tlsrpt::CountLimits limits;
+  limits.finished_days_kept = finished_days_kept;
+  return limits;
 }
 
 std::string random_token() {
@@ -51,10 +61,11 @@ TlsReportingService::TlsReportingService(asio::io_context& io, std::function<con
       queue_(queue),
       state_path_(std::move(state_dir) + "/tls-report-counts"),
       resolver_(std::make_unique<routing::DnsResolver>(io.get_executor(), config_()->dns)),
-      timer_(io) {}
+      timer_(io),
+      counts_(count_limits()) {}
 
 void TlsReportingService::start() {
-  auto loaded = tlsrpt::load_counts(state_path_);
+  auto loaded = tlsrpt::load_counts(state_path_, count_limits());
   if (loaded) {
     counts_ = std::move(*loaded);
   } else {
@@ -92,8 +103,14 @@ std::int64_t TlsReportingService::next_send_time(std::int64_t now, bool after_re
 
 void TlsReportingService::tick() {
   if (stopped_) return;
-  if (dirty_) save();
   const std::int64_t now = now_seconds();
+  counts_.roll(now);
+  for (const auto& [day, domain] : counts_.take_expired()) {
+    spdlog::warn("tls reporting: domain={} report of {} dropped: not sent within {} days", domain,
+                 health::format_utc(day * seconds_per_day * 1000).substr(0, 10), finished_days_kept);
+    dirty_ = true;
+  }
+  if (dirty_) save();
   if (now >= next_send_) {
     next_send_ = next_send_time(now, false);
     if (config_()->tls_reporting.enabled) (void)send_now(false);
@@ -140,7 +157,11 @@ asio::awaitable<void> TlsReportingService::send(std::vector<tlsrpt::DailyCounts:
     else counts_.erase(key);
     dirty_ = true;
     const std::int64_t end = partial ? now : (key.first + 1) * seconds_per_day - 1;
-    co_await send_one(key.second, day, end);
+    if (co_await send_one(key.second, day, end)) continue;
+    // Not sent: put back for the next run, until the day is too old (take_expired).
+    counts_.merge(key, day);
+    spdlog::warn("tls reporting: domain={} report kept, tried again at the next run (for up to {} days)", key.second,
+                 finished_days_kept);
   }
   if (dirty_) save();
 }
@@ -151,8 +172,8 @@ asio::awaitable<bool> TlsReportingService::send_one(const std::string& domain, c
   const std::string name = "_smtp._tls." + domain;
   auto records = co_await resolver_->lookup_txt_records(name);
   if (!records) {
-    // Reports are best effort (RFC 8460 §5): one lost report is not retried.
-    spdlog::warn("tls reporting: domain={} no report: {}", domain, records.error().text);
+    // A failed lookup (not "no record"): the domain may well ask for reports.
+    spdlog::warn("tls reporting: domain={} report not sent: {} lookup failed: {}", domain, name, records.error().text);
     co_return false;
   }
   // RFC 8460 §3: exactly one v=TLSRPTv1 record, or the domain asks for no reports.

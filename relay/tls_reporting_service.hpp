@@ -8,8 +8,10 @@
 // (exactly one v=TLSRPTv1 record, RFC 8460 §3) and the gzip report is queued as a mail
 // message to its mailto: addresses, delivered like any other mail (sessions carrying a
 // report are not counted: relay/delivery), and POSTed to its https: addresses (§5.3.1,
-// routing/https_request). An administrator can send at once (the admin API), the day so
-// far included.
+// routing/https_request). A report no destination took (the lookup failed, every upload
+// failed) is put back and tried again at the next run, for up to seven days after the
+// day it covers. An administrator can send at once (the admin API), the day so far
+// included.
 // Never: follows an https: redirect.
 // Threading: the io_context thread.
 #pragma once
@@ -60,7 +62,7 @@ class TlsReportingService {
   void save();
   boost::asio::awaitable<void> send(std::vector<tlsrpt::DailyCounts::Key> keys, std::int64_t now);
   /// One domain's report to every destination its record names. False: not sent (the
-  /// record's lookup failed, or no destination took it).
+  /// record's lookup failed, or no destination took it), to be tried again.
   boost::asio::awaitable<bool> send_one(const std::string& domain, const tlsrpt::DomainDay& day, std::int64_t end);
   boost::asio::awaitable<bool> post_report(const std::string& domain, const std::string& uri,
                                            const tlsrpt::HttpsDestination& destination,

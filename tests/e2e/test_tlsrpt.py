@@ -12,7 +12,8 @@ themselves is not reported on (a second send finds nothing).
 StsReportTest: MTA-STS sessions (test_mta_sts.py's policy server on 443 of a unique
 127.x.y.z) reported under policy-type sts with the policy's lines and the failure's
 result type; reports uploaded over HTTPS (POST, application/tlsrpt+gzip) to a loopback
-server with a certificate of the test CA; a domain with two TLSRPT records gets none.
+server with a certificate of the test CA; a domain with two TLSRPT records gets none; an
+upload the server refuses is kept and sent at the next run, its sessions counted once.
 Never: asserts timing; waits are bounded.
 Standards: RFC 8460 §3, §4, §5.3, §5.3.1; RFC 7672; RFC 8461.
 """
@@ -26,6 +27,7 @@ import ssl
 import sys
 import threading
 import unittest
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -73,6 +75,15 @@ class ReportingClient:
         req.add_header("Content-Type", "application/json")
         with urllib.request.urlopen(req, timeout=15) as resp:
             return json.loads(resp.read().decode())
+
+    def send_reports_when_idle(self) -> dict:
+        """send_reports once the previous run is over (the relay refuses while one runs)."""
+        def attempt():
+            try:
+                return self.send_reports()
+            except urllib.error.HTTPError:
+                return None
+        return wait_for(attempt, WAIT, "an idle report run")
 
     def metrics(self) -> dict:
         req = urllib.request.Request(f"http://127.0.0.1:{self.admin_port}/metrics")
@@ -342,6 +353,21 @@ class StsReportTest(ReportingClient, E2ETestCase):
         self.assertEqual(self.metrics().get("hubrelay_tls_reports_sent_total"), 1)
         self.assertEqual(len(self.web_reports.posts), 1)
 
+    def test_a_failed_upload_is_kept_and_sent_at_the_next_run(self):
+        self.web_reports.status = 503
+        self.delivered("d@https.example")
+        self.assertEqual(self.send_reports()["domains"], 1)
+        wait_for(lambda: "report kept, tried again at the next run" in self.relay.log_text(), WAIT, "the kept report")
+        self.assertIn("refused: HTTP 503", self.relay.log_text())
+        self.assertEqual(len(self.web_reports.posts), 1)
+        self.web_reports.status = 200
+        self.assertEqual(self.send_reports_when_idle()["domains"], 1)
+        wait_for(lambda: len(self.web_reports.posts) == 2, WAIT, "the second upload")
+        report = json.loads(gzip.decompress(self.web_reports.posts[1][2]))
+        # The session counted once: put back, not lost and not doubled.
+        self.assertEqual(report["policies"][0]["summary"],
+                         {"total-successful-session-count": 1, "total-failure-session-count": 0})
+        self.assertEqual(self.send_reports_when_idle()["domains"], 0)
 
 
 if __name__ == "__main__":
