@@ -4,11 +4,15 @@
 // fed by the delivery engine; saving them in the state directory (at most once a minute
 // when they changed, and at stop) and loading them at start; once a day, after
 // [tls_reporting] send_hour UTC plus a random delay of up to an hour, one report per
-// policy domain of the finished day: the domain's _smtp._tls TXT record is looked up and
-// the gzip report is queued as a mail message to its mailto: addresses, delivered like
-// any other mail (sessions carrying a report are not counted: relay/delivery). An
-// administrator can send at once (the admin API), the day so far included.
-// Never: reports to https: addresses (logged and skipped in this version).
+// policy domain of the finished day: the domain's _smtp._tls TXT records are looked up
+// (exactly one v=TLSRPTv1 record, RFC 8460 §3) and the gzip report is queued as a mail
+// message to its mailto: addresses, delivered like any other mail (sessions carrying a
+// report are not counted: relay/delivery), and POSTed to its https: addresses (§5.3.1,
+// routing/https_request). A report no destination took (the lookup failed, every upload
+// failed) is put back and tried again at the next run, for up to seven days after the
+// day it covers. An administrator can send at once (the admin API), the day so far
+// included.
+// Never: follows an https: redirect.
 // Threading: the io_context thread.
 #pragma once
 
@@ -25,6 +29,8 @@
 #include "conf/config.hpp"
 #include "queue/message_queue.hpp"
 #include "relay/tlsrpt/daily_counts.hpp"
+#include "relay/tlsrpt/report.hpp"
+#include "relay/tlsrpt/rua_record.hpp"
 #include "routing/dns_resolver.hpp"
 
 namespace relay {
@@ -58,7 +64,14 @@ class TlsReportingService {
   void tick();
   void save();
   boost::asio::awaitable<void> send(std::vector<tlsrpt::DailyCounts::Key> keys, std::int64_t now);
-  boost::asio::awaitable<void> send_one(const std::string& domain, tlsrpt::DomainDay day, std::int64_t end);
+  /// One domain's report to every destination its record names. False: not sent (the
+  /// record's lookup failed, or no destination took it), to be tried again.
+  boost::asio::awaitable<bool> send_one(const std::string& domain, const tlsrpt::DomainDay& day, std::int64_t end);
+  boost::asio::awaitable<bool> post_report(const std::string& domain, const std::string& uri,
+                                           const tlsrpt::HttpsDestination& destination,
+                                           const tlsrpt::ReportInput& input, const std::string& compressed);
+  boost::asio::awaitable<bool> queue_report(const std::string& domain, const std::vector<std::string>& mailto,
+                                            const tlsrpt::ReportInput& input, const std::string& compressed);
   std::int64_t next_send_time(std::int64_t now, bool after_restart);
 
   boost::asio::io_context& io_;

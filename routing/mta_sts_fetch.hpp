@@ -1,11 +1,10 @@
 // routing/mta_sts_fetch.hpp — fetching an MTA-STS policy file over HTTPS (RFC 8461 §3.3).
 //
-// Owns: one GET of https://mta-sts.<domain>/.well-known/mta-sts.txt: the host's address
-// through the relay's resolver, TCP to port 443, TLS with SNI and a certificate that must
-// chain to the system store (plus [mta_sts] ca_file) and name mta-sts.<domain>, the
-// HTTP/1.1 exchange (Boost.Beast), and the checks on the answer: status 200 only (a
-// redirect is a failure, §3.3), Content-Type text/plain, at most 64 KiB, everything
-// within one time limit. The body is returned as bytes: routing/mta_sts_policy parses it.
+// Owns: one GET of https://mta-sts.<domain>/.well-known/mta-sts.txt over
+// routing/https_request (port 443, a certificate that must chain to the system store or
+// [mta_sts] ca_file and name mta-sts.<domain>, at most 64 KiB, one time limit), and the
+// checks on the answer: status 200 only (a redirect is a failure, §3.3), Content-Type
+// text/plain. The body is returned as bytes: routing/mta_sts_policy parses it.
 // Never: follows redirects, caches, throws.
 // Threading: the caller's executor.
 #pragma once

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "routing/txt_version.hpp"
+
 namespace routing {
 namespace {
 
@@ -113,12 +115,12 @@ std::expected<StsRecord, std::string> parse_sts_record(std::string_view text) {
 }
 
 StsRecordLookup select_sts_record(const std::vector<std::string>& texts) {
-  std::vector<const std::string*> candidates;
-  for (const auto& text : texts)
-    if (text.starts_with("v=STSv1;")) candidates.push_back(&text);
-  if (candidates.empty()) return {};
-  if (candidates.size() > 1) return {StsRecordLookup::Status::invalid, {}, "more than one v=STSv1 TXT record"};
-  auto record = parse_sts_record(*candidates.front());
+  constexpr std::string_view version = "v=STSv1;";
+  const VersionedRecord found = select_versioned_record(texts, version);
+  if (found.status == VersionedRecord::Status::none) return {};
+  if (found.status == VersionedRecord::Status::several)
+    return {StsRecordLookup::Status::invalid, {}, versioned_record_problem(found, version)};
+  auto record = parse_sts_record(found.record);
   if (!record) return {StsRecordLookup::Status::invalid, {}, record.error()};
   return {StsRecordLookup::Status::found, std::move(*record), {}};
 }

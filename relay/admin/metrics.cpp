@@ -343,7 +343,7 @@ std::string format_prometheus(const Snapshot& s) {
   w.family("hubrelay_delivery_record_failures_total", "counter",
            "Failed attempts to write delivery outcomes to the queue (each retry counts).");
   w.sample("hubrelay_delivery_record_failures_total", "", s.delivery_record_failures);
-  w.family("hubrelay_tls_reports_sent_total", "counter", "TLS reports (RFC 8460) queued as mail to the domains that asked.");
+  w.family("hubrelay_tls_reports_sent_total", "counter", "TLS reports (RFC 8460) sent to the domains that asked (mail or HTTPS).");
   w.sample("hubrelay_tls_reports_sent_total", "", s.tls_reports_sent);
 
   if (s.depth) {

@@ -104,7 +104,7 @@ struct Snapshot {
   std::string depth_error;
   std::uint64_t delivery_in_flight = 0;
   std::uint64_t delivery_record_failures = 0;  // failed writes of delivery outcomes, retries included
-  std::uint64_t tls_reports_sent = 0;          // TLS report mails queued (RFC 8460)
+  std::uint64_t tls_reports_sent = 0;          // TLS reports sent, by mail or HTTPS (RFC 8460)
   bool draining = false;
 };
 

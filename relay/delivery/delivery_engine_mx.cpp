@@ -104,10 +104,12 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
     const routing::StsVerdict sts = waived || dane.kind == routing::DaneVerdict::Kind::authenticate
                                         ? routing::StsVerdict{}
                                         : routing::decide_sts(hop_config.tls, *sts_policy, host);
+    const routing::StsPolicy* sts_in_force = sts_policy->entry ? &sts_policy->entry->policy : nullptr;
     if (sts.kind == routing::StsVerdict::Kind::skip || sts.kind == routing::StsVerdict::Kind::defer) {
       failure = reply_line(ReplyId::hop_sts_unmet, host + ": " + sts.why);
       spdlog::info("qid={} domain={} mx={} skipped: {} tls_failure={}", qid, job.domain, host, failure,
                    routing::to_string(sts.failure));
+      report_tls_session(hop, job, skipped_sts_session(job.domain, host, {sts, sts_in_force}));  // TLS reporting
       may_pass_later = true;
       continue;
     }
@@ -129,7 +131,8 @@ asio::awaitable<DeliveryEngine::Work> DeliveryEngine::deliver_mx(std::size_t hop
     // TLS reporting: what this session's TLS came to (relay/delivery/tls_session_report).
     report_tls_session(hop, job,
                        connected_session(job.domain, host, dane, opened, client.tls_active(),
-                                         {client.local_ip(), client.remote_ip()}));
+                                         {client.local_ip(), client.remote_ip()},
+                                         {sts, sts_in_force, client.sts_failure()}));
     if (!opened.opened()) {
       if (opened.fault) opened.fault->text = host + ": " + opened.fault->text;
       const Verdict refused = judge(opened, 0, false);

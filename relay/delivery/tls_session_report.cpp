@@ -22,10 +22,76 @@ tlsrpt::TlsSessionResult failed(tlsrpt::PolicyDescription policy, ResultType typ
   return {std::move(policy), false, type, "", host, "", std::move(information)};
 }
 
+// RFC 8460 §4.4: an sts policy-string is the policy's lines. Those of a stored policy
+// (extension lines are not kept): version, mode, one per mx pattern, max_age.
+std::vector<std::string> sts_policy_lines(const routing::StsPolicy& policy) {
+  std::vector<std::string> lines{"version: STSv1", "mode: " + std::string(routing::to_string(policy.mode))};
+  for (const auto& mx : policy.mx) lines.push_back("mx: " + mx);
+  lines.push_back("max_age: " + std::to_string(policy.max_age));
+  return lines;
+}
+
+// routing's names of the result types MTA-STS tells apart, as RFC 8460 values.
+ResultType result_of(routing::TlsFailure failure) noexcept {
+  switch (failure) {
+    case routing::TlsFailure::starttls_not_supported: return ResultType::starttls_not_supported;
+    case routing::TlsFailure::certificate_host_mismatch: return ResultType::certificate_host_mismatch;
+    case routing::TlsFailure::certificate_expired: return ResultType::certificate_expired;
+    case routing::TlsFailure::sts_policy_fetch_error: return ResultType::sts_policy_fetch_error;
+    case routing::TlsFailure::sts_policy_invalid: return ResultType::sts_policy_invalid;
+    case routing::TlsFailure::sts_webpki_invalid: return ResultType::sts_webpki_invalid;
+    case routing::TlsFailure::none:
+    case routing::TlsFailure::validation_failure: return ResultType::validation_failure;
+  }
+  return ResultType::validation_failure;
+}
+
+// Whether the host is reported under policy-type sts: a policy in force decided about it
+// (verify, report, skip), or the domain's policy could not be had (a failure travels with
+// an ordinary or defer verdict). DANE-authenticated hosts get the default verdict.
+bool under_sts(const StsFacts& sts) noexcept {
+  using Kind = routing::StsVerdict::Kind;
+  const Kind kind = sts.verdict.kind;
+  if (kind == Kind::verify || kind == Kind::report || kind == Kind::skip) return true;
+  return sts.verdict.failure != routing::TlsFailure::none;
+}
+
+bool at_starttls(Stage stage) noexcept { return stage == Stage::starttls; }
+
+// A session under MTA-STS (see the header's mapping); the session reached TLS.
+tlsrpt::TlsSessionResult sts_session(tlsrpt::TlsSessionResult result, const StsFacts& sts, const Transcript& opened) {
+  const auto fail = [&](ResultType type, std::string information) {
+    result.success = false;
+    result.result = type;
+    result.additional_information = std::move(information);
+    return result;
+  };
+  // The policy itself failed (could not be had, or does not name this MX host).
+  if (sts.verdict.failure != routing::TlsFailure::none) return fail(result_of(sts.verdict.failure), sts.verdict.why);
+  if (opened.refusal && at_starttls(opened.refusal->stage))
+    return fail(ResultType::starttls_not_supported, "STARTTLS refused: " + std::to_string(opened.refusal->reply.code));
+  if (sts.session != routing::TlsFailure::none)
+    return fail(result_of(sts.session),
+                opened.fault ? opened.fault->text : "policy mode testing: delivered without a verified session");
+  return result;
+}
+
 }  // namespace
 
 bool reports_tls_sessions(conf::TlsPolicy policy) noexcept {
-  return policy == conf::TlsPolicy::automatic || policy == conf::TlsPolicy::dane;
+  return policy == conf::TlsPolicy::automatic || policy == conf::TlsPolicy::dane ||
+         policy == conf::TlsPolicy::mta_sts;
+}
+
+tlsrpt::PolicyDescription sts_policy_of(const std::string& domain, const routing::StsPolicy* policy) {
+  if (policy == nullptr) return {tlsrpt::PolicyType::sts, domain, {}, {}};
+  return {tlsrpt::PolicyType::sts, domain, sts_policy_lines(*policy), policy->mx};
+}
+
+std::optional<tlsrpt::TlsSessionResult> skipped_sts_session(const std::string& domain, const std::string& host,
+                                                            const StsFacts& sts) {
+  if (!under_sts(sts)) return std::nullopt;
+  return failed(sts_policy_of(domain, sts.policy), result_of(sts.verdict.failure), host, sts.verdict.why);
 }
 
 tlsrpt::PolicyDescription tls_policy_of(const std::string& domain, const std::string& host,
@@ -50,10 +116,23 @@ tlsrpt::TlsSessionResult skipped_session(const std::string& domain, const std::s
 
 std::optional<tlsrpt::TlsSessionResult> connected_session(const std::string& domain, const std::string& host,
                                                           const routing::DaneVerdict& dane, const Transcript& opened,
-                                                          bool tls_active, SessionAddresses addresses) {
-  tlsrpt::TlsSessionResult result{tls_policy_of(domain, host, dane), true, ResultType::validation_failure,
-                                  std::move(addresses.local_ip), host, std::move(addresses.remote_ip), ""};
-  const auto at_starttls = [](Stage stage) { return stage == Stage::starttls; };
+                                                          bool tls_active, SessionAddresses addresses,
+                                                          const StsFacts& sts) {
+  const bool sts_applies = dane.kind != routing::DaneVerdict::Kind::authenticate && under_sts(sts);
+  tlsrpt::TlsSessionResult result{sts_applies ? sts_policy_of(domain, sts.policy) : tls_policy_of(domain, host, dane),
+                                  true,
+                                  ResultType::validation_failure,
+                                  std::move(addresses.local_ip),
+                                  host,
+                                  std::move(addresses.remote_ip),
+                                  ""};
+  const bool reached_tls =
+      opened.opened() || (opened.refusal && at_starttls(opened.refusal->stage)) ||
+      (opened.fault && opened.fault->kind == FaultKind::tls_failed && at_starttls(opened.fault->stage));
+  if (sts_applies) {
+    if (!reached_tls) return std::nullopt;  // ended before TLS: nothing to say about TLS
+    return sts_session(std::move(result), sts, opened);
+  }
   if (opened.refusal && at_starttls(opened.refusal->stage)) {
     result.success = false;
     result.result = ResultType::starttls_not_supported;

@@ -1,8 +1,10 @@
 // relay/tlsrpt/daily_counts.cpp — counting sessions per day and domain, and the state text.
 #include "relay/tlsrpt/daily_counts.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <string_view>
+#include <utility>
 
 namespace relay::tlsrpt {
 namespace {
@@ -68,9 +70,15 @@ std::int64_t utc_day(std::int64_t unix_seconds) noexcept {
 }
 
 void DailyCounts::roll(std::int64_t unix_seconds) {
-  const std::int64_t oldest = utc_day(unix_seconds) - 1;
-  std::erase_if(days_, [oldest](const auto& entry) { return entry.first.first < oldest; });
+  const std::int64_t oldest = utc_day(unix_seconds) - limits_.finished_days_kept;
+  std::erase_if(days_, [&](const auto& entry) {
+    if (entry.first.first >= oldest) return false;
+    expired_.push_back(entry.first);
+    return true;
+  });
 }
+
+std::vector<DailyCounts::Key> DailyCounts::take_expired() { return std::exchange(expired_, {}); }
 
 void DailyCounts::record(const TlsSessionResult& session, std::int64_t unix_seconds) {
   roll(unix_seconds);
@@ -133,6 +141,31 @@ const DomainDay* DailyCounts::find(const Key& key) const {
 void DailyCounts::erase(const Key& key) { days_.erase(key); }
 
 void DailyCounts::restart(const Key& key, std::int64_t begin) { days_[key] = DomainDay{begin, {}}; }
+
+void DailyCounts::merge(const Key& key, const DomainDay& day) {
+  auto [it, added] = days_.try_emplace(key, day);
+  if (added) return;
+  DomainDay& into = it->second;
+  into.begin = std::min(into.begin, day.begin);
+  for (const auto& [policy, counts] : day.policies) {
+    auto policy_it = into.policies.find(policy);
+    if (policy_it == into.policies.end()) {
+      if (into.policies.size() >= limits_.policies_per_domain) {
+        dropped_ += counts.successful + counts.failed;
+        continue;
+      }
+      into.policies.emplace(policy, counts);
+      continue;
+    }
+    PolicyCounts& sum = policy_it->second;
+    sum.successful += counts.successful;
+    sum.failed += counts.failed;
+    for (const auto& [failure, count] : counts.failures) {
+      if (auto found = sum.failures.find(failure); found != sum.failures.end()) found->second += count;
+      else if (sum.failures.size() < limits_.failures_per_policy) sum.failures.emplace(failure, count);
+    }
+  }
+}
 
 // Lines: D day domain begin | P type nstrings strings... nmx mx... successful failed |
 // F result sending-ip mx-host receiving-ip information count. P belongs to the last D,

@@ -3,8 +3,10 @@
 // Owns: the aggregation RFC 8460 reports are made of: per UTC day and recipient policy
 // domain, per policy (type, policy strings, MX hosts), the successful and failed session
 // counts and the failures grouped by result type, sending IP, MX host and receiving IP
-// (§4.4 "failure-details"). Only the current and the previous day are kept (a report
-// covers one finished day); older days are dropped when time moves on. Sizes are
+// (§4.4 "failure-details"). Today and a bounded number of finished days are kept (a
+// report covers one finished day; one that could not be sent is put back, merged with
+// what was counted meanwhile, for another try); older days are dropped when time moves
+// on, and the caller learns which (take_expired). Sizes are
 // bounded: past the limits a session is still counted in the policy's totals when the
 // policy is known, otherwise it is counted as dropped.
 // Also: the text form of the counts for the state file, and its parser.
@@ -54,6 +56,7 @@ struct CountLimits {
   std::size_t domains_per_day = 20000;
   std::size_t policies_per_domain = 50;
   std::size_t failures_per_policy = 100;
+  std::int64_t finished_days_kept = 1;  // days before today kept for their reports
 };
 
 class DailyCounts {
@@ -62,10 +65,12 @@ class DailyCounts {
 
   explicit DailyCounts(CountLimits limits = {}) : limits_(limits) {}
 
-  /// Counts `session` at `unix_seconds`; forgets days before the previous one.
+  /// Counts `session` at `unix_seconds`; forgets days older than the limits keep.
   void record(const TlsSessionResult& session, std::int64_t unix_seconds);
-  /// Forgets days before the one preceding `unix_seconds`' day.
+  /// Forgets days more than finished_days_kept before `unix_seconds`' day.
   void roll(std::int64_t unix_seconds);
+  /// The entries roll() forgot since the last call (their reports were never made).
+  std::vector<Key> take_expired();
 
   /// The (day, domain) entries of days before `unix_seconds`' day: the finished ones.
   std::vector<Key> finished(std::int64_t unix_seconds) const;
@@ -77,6 +82,9 @@ class DailyCounts {
   /// Empties an entry and starts its counting again at `begin` (a report of the day so far
   /// was made: the next one covers only what follows).
   void restart(const Key& key, std::int64_t begin);
+  /// Adds `day`'s counts back to the entry `key` (a report of them could not be sent):
+  /// totals add up, the earlier begin counts, failure details within the limit.
+  void merge(const Key& key, const DomainDay& day);
 
   std::uint64_t dropped() const noexcept { return dropped_; }
   bool empty() const noexcept { return days_.empty(); }
@@ -91,6 +99,7 @@ class DailyCounts {
  private:
   CountLimits limits_;
   std::map<Key, DomainDay> days_;
+  std::vector<Key> expired_;
   std::uint64_t dropped_ = 0;
 };
 

@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 #include "relay/delivery/dsn_report.hpp"
+#include "routing/txt_version.hpp"
 
 namespace relay::tlsrpt {
 namespace {
@@ -54,6 +56,44 @@ std::optional<ReportDestinations> parse_rua_record(std::string_view record) {
   }
   if (out.mailto.empty() && out.https.empty()) return std::nullopt;
   return out;
+}
+
+std::optional<HttpsDestination> parse_https_uri(std::string_view uri) {
+  if (!starts_with_nocase(uri, "https://")) return std::nullopt;
+  uri.remove_prefix(8);
+  if (uri.find('#') != std::string_view::npos) return std::nullopt;
+  const std::size_t end = uri.find_first_of("/?");
+  std::string_view authority = uri.substr(0, end);
+  HttpsDestination out;
+  if (end != std::string_view::npos) out.target = (uri[end] == '/' ? "" : "/") + std::string(uri.substr(end));
+  if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    const std::string_view digits = authority.substr(colon + 1);
+    unsigned port = 0;
+    const auto [last, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (digits.empty() || ec != std::errc{} || last != digits.data() + digits.size() || port == 0 || port > 65535)
+      return std::nullopt;
+    out.port = static_cast<std::uint16_t>(port);
+    authority = authority.substr(0, colon);
+  }
+  // A host name only: letters, digits, hyphens and dots (no user information, no literal).
+  const auto host_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.'; };
+  if (authority.empty() || authority.size() > 253 || authority.front() == '.' || authority.front() == '-' ||
+      !std::ranges::all_of(authority, host_char))
+    return std::nullopt;
+  for (const char c : authority) out.host.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (out.target.find_first_of(" \t\r\n") != std::string::npos) return std::nullopt;
+  return out;
+}
+
+std::expected<ReportDestinations, std::string> select_rua_record(const std::vector<std::string>& records) {
+  // §3: records not beginning with the version are discarded; not exactly one left: none.
+  constexpr std::string_view version = "v=TLSRPTv1;";
+  const auto found = routing::select_versioned_record(records, version);
+  if (found.status != routing::VersionedRecord::Status::found)
+    return std::unexpected(routing::versioned_record_problem(found, version));
+  auto destinations = parse_rua_record(found.record);
+  if (!destinations) return std::unexpected("the v=TLSRPTv1 TXT record has no usable rua");
+  return std::move(*destinations);
 }
 
 }  // namespace relay::tlsrpt

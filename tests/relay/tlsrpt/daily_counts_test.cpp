@@ -54,6 +54,39 @@ TEST(TlsReportCounts, KeepsOnlyTodayAndYesterday) {
   EXPECT_TRUE(counts.empty());
 }
 
+TEST(TlsReportCounts, KeepsFinishedDaysAsLongAsTheLimitSaysAndNamesTheExpired) {
+  DailyCounts counts({.finished_days_kept = 7});
+  counts.record(success(tlsa_policy()), noon - 7 * 86400);  // a report not sent for a week
+  counts.record(success(tlsa_policy()), noon - 86400);
+  counts.roll(noon);
+  EXPECT_EQ(counts.finished(noon).size(), 2U);
+  EXPECT_TRUE(counts.take_expired().empty());
+  counts.roll(noon + 86400);  // eight days old now: dropped
+  const auto expired = counts.take_expired();
+  ASSERT_EQ(expired.size(), 1U);
+  EXPECT_EQ(expired.front(), (DailyCounts::Key{day_20261204 - 7, "example.com"}));
+  EXPECT_TRUE(counts.take_expired().empty());
+  EXPECT_EQ(counts.all().size(), 1U);
+}
+
+TEST(TlsReportCounts, MergePutsAnUnsentReportBack) {
+  DailyCounts counts;
+  counts.record(success(tlsa_policy()), noon);
+  const DailyCounts::Key key{day_20261204, "example.com"};
+  const DomainDay taken = *counts.find(key);
+  counts.restart(key, noon + 1);  // a report of the day so far is being sent
+  counts.record(success(tlsa_policy()), noon + 5);
+  counts.merge(key, taken);  // and could not be
+  const DomainDay* day = counts.find(key);
+  ASSERT_NE(day, nullptr);
+  EXPECT_EQ(day->begin, taken.begin);
+  EXPECT_EQ(day->policies.at(tlsa_policy()).successful, 2U);
+  // Into an entry that is gone (a finished day's, erased when its report was made).
+  counts.erase(key);
+  counts.merge(key, taken);
+  EXPECT_EQ(*counts.find(key), taken);
+}
+
 TEST(TlsReportCounts, DayBoundaryIsMidnightUtc) {
   EXPECT_EQ(utc_day(day_20261204 * 86400), day_20261204);
   EXPECT_EQ(utc_day(day_20261204 * 86400 - 1), day_20261204 - 1);

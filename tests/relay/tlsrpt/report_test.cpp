@@ -90,6 +90,38 @@ TEST(TlsReportRecord, RefusesOtherRecords) {
   EXPECT_FALSE(parse_rua_record("v=TLSRPTv1; rua=http://plain.example.com/"));
 }
 
+TEST(TlsReportRecord, ExactlyOneTlsrptRecordAmongTheTxtRecords) {
+  // §3: other TXT records at the name are discarded.
+  const auto one = select_rua_record({"v=spf1 -all", "v=TLSRPTv1; rua=mailto:r@example.com"});
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->mailto, std::vector<std::string>{"r@example.com"});
+  // Two TLSRPTv1 records: the domain is taken to ask for no reports.
+  const auto two = select_rua_record({"v=TLSRPTv1; rua=mailto:a@example.com", "v=TLSRPTv1; rua=mailto:b@example.com"});
+  ASSERT_FALSE(two);
+  EXPECT_EQ(two.error(), "more than one v=TLSRPTv1 TXT record");
+  EXPECT_EQ(select_rua_record({}).error(), "no v=TLSRPTv1 TXT record");
+  EXPECT_FALSE(select_rua_record({"v=TLSRPTv1; rua=http://plain.example.com/"}));
+}
+
+TEST(TlsReportRecord, HttpsUrisGiveHostPortAndTarget) {
+  const auto plain = parse_https_uri("https://Reports.Example.com/v1/tlsrpt?x=1");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->host, "reports.example.com");
+  EXPECT_EQ(plain->port, 443);
+  EXPECT_EQ(plain->target, "/v1/tlsrpt?x=1");
+  const auto ported = parse_https_uri("https://r.example.com:8443");
+  ASSERT_TRUE(ported);
+  EXPECT_EQ(ported->port, 8443);
+  EXPECT_EQ(ported->target, "/");
+  EXPECT_FALSE(parse_https_uri("http://r.example.com/"));
+  EXPECT_FALSE(parse_https_uri("https://user@r.example.com/"));
+  EXPECT_FALSE(parse_https_uri("https://[2001:db8::1]/"));
+  EXPECT_FALSE(parse_https_uri("https://r.example.com:0/"));
+  EXPECT_FALSE(parse_https_uri("https://r.example.com:99999/"));
+  EXPECT_FALSE(parse_https_uri("https:///path"));
+  EXPECT_FALSE(parse_https_uri("https://r.example.com/a#frag"));
+}
+
 TEST(TlsReportMail, CarriesTheSection53Fields) {
   const std::string gz = gzip("{}");
   const std::string message =
