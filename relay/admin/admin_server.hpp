@@ -31,10 +31,10 @@ namespace relay {
 
 class DaemonAdminBackend : public admin::Backend {
  public:
-  /// `db_path` empty: the queue is not a local SQLite file (a shared PostgreSQL queue);
-  /// the queue views answer with queue::shared_queue_unsupported.
-  DaemonAdminBackend(std::function<metrics::Snapshot()> snapshot, std::string db_path)
-      : snapshot_(std::move(snapshot)), db_path_(std::move(db_path)) {}
+  /// The queue views and depth figures read the queue `queue` names (state_dir/queue.db
+  /// or the shared PostgreSQL database), opened on first use (queue/admin_store_open).
+  DaemonAdminBackend(std::function<metrics::Snapshot()> snapshot, conf::QueueConfig queue, std::string state_dir)
+      : snapshot_(std::move(snapshot)), queue_(std::move(queue)), state_dir_(std::move(state_dir)) {}
   metrics::Snapshot snapshot() override;
   std::expected<std::string, std::string> queue_list(const admin::Query& query) override;
   std::expected<std::string, std::string> queue_summary() override;
@@ -70,8 +70,9 @@ class DaemonAdminBackend : public admin::Backend {
  private:
   std::expected<queue::AdminStore*, std::string> store();
   std::function<metrics::Snapshot()> snapshot_;
-  std::string db_path_;
-  std::optional<queue::AdminStore> store_;
+  conf::QueueConfig queue_;
+  std::string state_dir_;
+  std::unique_ptr<queue::AdminStore> store_;
   std::function<conf::ConfigPtr()> config_;
   HopActions hops_;
   PathActions paths_;
