@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pg_cluster  # noqa: E402
-from harness import (INBOUND_HOST, E2ETestCase, Hop, build_message, fetch_metrics, free_port,  # noqa: E402
+from harness import (INBOUND_HOST, E2ETestCase, Hop, build_message, free_port, parse_metrics,  # noqa: E402
                      relay_binary, run_cli, settle, smtp_connect, smtp_transaction, wait_for, with_message_id)
 
 DELIVERY_WAIT = 30.0
@@ -125,13 +125,15 @@ class PgQueueTest(pg_cluster.PrimaryForClass, E2ETestCase):
         self.assertEqual(next_attempt, str(FAR_LEASE_MS), "a leased recipient was made due")
 
         # The admin API's queue view and the queue depth read the same shared queue.
-        req = urllib.request.Request(f"http://127.0.0.1:{admin_port}/api/queue?state=all")
-        req.add_header("Authorization", f"Bearer {ADMIN_TOKEN}")
-        with urllib.request.urlopen(req, timeout=15) as resp:
-            self.assertEqual(resp.status, 200)
-            api_rows = [json.loads(line) for line in resp.read().decode().splitlines() if line]
+        def admin_get(target):
+            req = urllib.request.Request(f"http://127.0.0.1:{admin_port}{target}")
+            req.add_header("Authorization", f"Bearer {ADMIN_TOKEN}")
+            with urllib.request.urlopen(req, timeout=15) as resp:
+                self.assertEqual(resp.status, 200)
+                return resp.read().decode()
+        api_rows = [json.loads(line) for line in admin_get("/api/queue?state=all").splitlines() if line]
         self.assertEqual([(r["id"], r["recipients"][0]["lease_node"]) for r in api_rows], [(qid, "relay-pg-2")])
-        metrics = fetch_metrics(admin_port)
+        metrics = parse_metrics(admin_get("/metrics"))
         self.assertEqual(metrics['hubrelay_queue_recipients{direction="inbound",state="deferred"}'] +
                          metrics['hubrelay_queue_recipients{direction="inbound",state="queued"}'], 1.0)
 
