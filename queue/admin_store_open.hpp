@@ -10,6 +10,7 @@
 // Threading: the caller's. Errors: std::expected with an operator-readable text.
 #pragma once
 
+#include <chrono>
 #include <expected>
 #include <memory>
 #include <string>
@@ -18,6 +19,10 @@
 #include "queue/admin_store.hpp"
 
 namespace queue {
+
+/// A shared queue that could not be reached is not tried again for this long by a
+/// long-lived user (the admin endpoint): calls fail at once meanwhile.
+inline constexpr std::chrono::seconds unreachable_queue_pause{15};
 
 std::expected<std::unique_ptr<AdminStore>, std::string> open_admin_store(const conf::QueueConfig& queue,
                                                                          const std::string& state_dir);

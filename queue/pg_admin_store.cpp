@@ -63,7 +63,18 @@ PgResult PgAdminStore::query(const std::string& sql, const PgParams& params, boo
 
 template <typename Body>
 auto PgAdminStore::transaction(Body&& body) -> decltype(body()) {
-  if (auto ec = store_->begin()) return std::unexpected("cannot reach the queue database: " + ec.message());
+  const auto now = std::chrono::steady_clock::now();
+  if (store_->connection() == nullptr && now < reconnect_after_)
+    return std::unexpected(std::string("cannot reach the queue database (tried less than ") +
+                           std::to_string(unreachable_queue_pause.count()) + " s ago)");
+  const bool connected = store_->connection() != nullptr;
+  std::error_code ec = store_->begin();
+  // The connection was found lost (a server restart, a failover): one new one, at once.
+  if (ec && connected && store_->connection() == nullptr) ec = store_->begin();
+  if (ec) {
+    if (store_->connection() == nullptr) reconnect_after_ = now + unreachable_queue_pause;
+    return std::unexpected("cannot reach the queue database: " + ec.message());
+  }
   auto outcome = body();
   if (!outcome) {
     store_->rollback();

@@ -10,17 +10,21 @@
 // the node that held it finds the recipient final and is dropped (PgStore::record).
 // The views name the holder (RecipientView::lease_node/lease_until).
 // Bodies: bytea in `bodies`; there are no spool files (spooled_bodies() is empty).
+// A lost database: the next call reconnects; one that cannot be reached is not tried
+// again for unreachable_queue_pause (calls fail at once meanwhile).
 // Never: creates the database (the daemon's first start does; the schema is migrated
 // as PgStore::open does).
 // Threading: one thread at a time. Errors: std::expected with an operator-readable text.
 #pragma once
 
+#include <chrono>
 #include <expected>
 #include <memory>
 #include <span>
 #include <string>
 
 #include "queue/admin_store.hpp"
+#include "queue/admin_store_open.hpp"  // unreachable_queue_pause
 #include "queue/pg_store.hpp"
 
 namespace queue {
@@ -56,6 +60,10 @@ class PgAdminStore final : public AdminStore {
   PgResult query(const std::string& sql, const PgParams& params, bool binary_result = false);
 
   std::unique_ptr<PgStore> store_;
+  // After the database could not be reached, further calls fail at once until then
+  // instead of each waiting out a connection attempt (the admin endpoint answers on the
+  // daemon's I/O thread; a scrape every few seconds must not stall it).
+  std::chrono::steady_clock::time_point reconnect_after_{};
 };
 
 }  // namespace queue

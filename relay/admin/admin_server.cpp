@@ -39,8 +39,14 @@ constexpr std::uint64_t body_limit = 64 * 1024;  // a queue action may list many
 
 std::expected<queue::AdminStore*, std::string> DaemonAdminBackend::store() {
   if (!store_) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < reopen_after_) return std::unexpected(open_error_);
     auto opened = queue::open_admin_store(queue_, state_dir_);
-    if (!opened) return std::unexpected(opened.error());
+    if (!opened) {
+      reopen_after_ = now + queue::unreachable_queue_pause;
+      open_error_ = opened.error();
+      return std::unexpected(opened.error());
+    }
     store_ = std::move(*opened);
   }
   return store_.get();

@@ -17,6 +17,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -73,6 +74,10 @@ class DaemonAdminBackend : public admin::Backend {
   conf::QueueConfig queue_;
   std::string state_dir_;
   std::unique_ptr<queue::AdminStore> store_;
+  // A queue that could not be opened is not tried again before this (each try may wait
+  // out a database's connect timeout on the I/O thread); open_error_ says why meanwhile.
+  std::chrono::steady_clock::time_point reopen_after_{};
+  std::string open_error_;
   std::function<conf::ConfigPtr()> config_;
   HopActions hops_;
   PathActions paths_;

@@ -115,6 +115,25 @@ TEST_P(PgAdminLeaseTest, AnotherNodesUnexpiredLeaseIsNeitherRetriedNorFinished) 
   EXPECT_EQ(a->show(id)->recipients[0].state, RecipientState::failed);
 }
 
+// The admin endpoint keeps its store for the daemon's life: a connection the server
+// dropped (restart, failover) is replaced by the next call, which answers normally.
+TEST_P(PgAdminLeaseTest, ALostConnectionIsReplacedOnTheNextCall) {
+  const MessageId id = add({"bob@x.example"}, 1000);
+  auto a = admin();
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(a->show(id));
+  PGconn* killer = PQconnectdb(static_cast<PgBackend&>(*backend_).conninfo().c_str());
+  ASSERT_EQ(PQstatus(killer), CONNECTION_OK);
+  PGresult* r = PQexec(killer, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE application_name = 'hubrelay node-a' AND pid <> pg_backend_pid()");
+  EXPECT_EQ(PQresultStatus(r), PGRES_TUPLES_OK);
+  PQclear(r);
+  PQfinish(killer);
+  auto after = a->show(id);
+  ASSERT_TRUE(after) << after.error();
+  EXPECT_EQ(after->id, id);
+}
+
 // The list's domain filter and the summary spell domain_of in SQL for PostgreSQL: the
 // same domain conf::domain_of gives, for the forms an address takes.
 TEST_P(PgAdminLeaseTest, DomainOfInPostgreSqlIsConfDomainOf) {
