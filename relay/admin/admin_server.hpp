@@ -4,8 +4,9 @@
 // timeout, keep-alive up to a request cap, at most max_connections at once), and the
 // admin::Backend of the running daemon: a metrics snapshot from the caller's function,
 // completed with queue depth and the queue API read through a queue::AdminStore (a
-// second SQLite connection; short reads on the io thread, WAL keeps them off the
-// writer's path).
+// second SQLite connection, WAL keeping its short reads off the writer's path, or a
+// connection of its own to the shared PostgreSQL queue; both read on the io thread, so
+// an unreachable database is not retried for queue::unreachable_queue_pause).
 // Queue mutations run relay/admin/queue_actions (the code `hubrelay queue` runs) on that
 // store; hop and path actions go to the functions the daemon attaches (relay/admin/hop_actions).
 // Tracking searches (GET /api/tracking) read files: they run on the endpoint's own search
