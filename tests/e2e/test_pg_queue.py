@@ -4,7 +4,7 @@
 Owns: proof that the real relay runs on a private PostgreSQL primary (tests/e2e/pg_cluster.py):
 a message it acknowledges is delivered byte for byte (plus its Received: header); a message
 acknowledged while the upstream is down survives kill -9 and is delivered after a restart;
-`hubrelay queue list/show/retry/hold/release/delete` and the admin API's queue view and queue
+`hubrelay queue list/show/summary/retry/hold/release/delete` and the admin API's queue view and queue
 depth work on the shared queue, show the node holding a recipient's lease and leave a recipient
 another node holds alone until that lease runs out;
 an unreachable database at start is a non-zero exit whose message names the conninfo file
@@ -115,6 +115,8 @@ class PgQueueTest(pg_cluster.PrimaryForClass, E2ETestCase):
         recipient = json.loads(queue("show", qid, "--json"))["recipients"][0]
         self.assertEqual((recipient["lease_node"], recipient["lease_until"], recipient["in_delivery"]),
                          ("relay-pg-2", "2100-01-01T00:00:00Z", True))
+        summary = queue("summary").splitlines()
+        self.assertTrue(any(line.split()[:2] == ["example.com", "1"] for line in summary), summary)
         self.assertEqual(queue("retry", qid), "retry: 0 message(s), 0 recipient(s)\n")
         self.assertEqual(queue("hold", qid), "hold: 1 message(s), 0 recipient(s)\n")
         self.assertEqual([r["id"] for r in json.loads("[" + ",".join(queue("list", "--state", "held", "--json")
