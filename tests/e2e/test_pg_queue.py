@@ -4,10 +4,10 @@
 Owns: proof that the real relay runs on a private PostgreSQL primary (tests/e2e/pg_cluster.py):
 a message it acknowledges is delivered byte for byte (plus its Received: header); a message
 acknowledged while the upstream is down survives kill -9 and is delivered after a restart;
-`hubrelay queue list/show/summary/retry/hold/release/delete` and the admin API's queue view and queue
-depth work on the shared queue, show the node holding a recipient's lease and leave a recipient
-another node holds alone until that lease runs out;
-an unreachable database at start is a non-zero exit whose message names the conninfo file
+`hubrelay queue list/show/summary/retry/hold/release/delete`, the admin API's queue view and
+the queue depth in /metrics work on the shared queue, show the node holding a recipient's
+lease and leave a recipient another node holds alone until that lease runs out; an
+unreachable database at start is a non-zero exit whose message names the conninfo file
 and never the password.
 Never: asserts timing; waits without a bound; touches system services.
 Skips (reason printed) without PostgreSQL 15's server programs.
