@@ -1,13 +1,16 @@
-// queue/admin_store.hpp — what `hubrelay queue` does to queue.db, daemon running or not.
+// queue/admin_store.hpp — what `hubrelay queue` and the admin API do to the queue, daemon running or not.
 //
-// Owns: a second SQLite connection to the daemon's queue database (WAL lets it read next
-// to the running writer; every mutation is one BEGIN IMMEDIATE transaction under the same
-// busy timeout the daemon uses) and the admin operations: list, show, body export,
+// Owns: the operator's queue operations, whatever the backend: list, show, body export,
 // retry, hold, release, delete, bounce, expire, summary and the depth figures for metrics.
+// Each runs on a connection of its own next to the daemon's, and every mutation is one
+// transaction.
 // How the daemon notices: its retry scanner claims due recipients every second, so
 // `retry`/`release` set next_attempt = now and `hold` sets messages.held (claims skip
-// held messages). Recipients leased to a delivery in progress (recipients.leased = 1) are
-// never made due again, so an admin retry cannot cause a second parallel delivery.
+// held messages). Recipients leased to a delivery in progress are never made due again
+// nor finished, so an admin retry cannot cause a second parallel delivery: on SQLite a
+// lease is recipients.leased = 1; on a shared PostgreSQL queue it is the lease of any
+// node (recipients.lease_node) until recipients.lease_until, and one that ran out (its
+// node died or lost the database) counts as no lease, as it does for the other nodes.
 // Deleting a message that is being delivered is safe: the daemon's record() then finds
 // no row and drops the outcome. `bounce`/`expire` queue the sender's DSN in the same
 // transaction that finishes the recipients (composed by the caller's NoticeComposer), so
@@ -32,16 +35,9 @@
 #include "queue/message.hpp"
 #include "queue/message_view.hpp"
 #include "queue/queue_query.hpp"
-#include "queue/spool.hpp"
-#include "queue/sqlite_store.hpp"
+#include "queue/sqlite_store.hpp"  // SpooledBody
 
 namespace queue {
-
-/// What the queue commands and the admin API's queue views answer while the queue is a
-/// shared PostgreSQL database: they read a local SQLite file only.
-inline constexpr std::string_view shared_queue_unsupported =
-    "the queue is in PostgreSQL ([queue] backend = \"postgresql\"); the queue commands and the admin API's "
-    "queue views read a local SQLite queue only: inspect the shared queue with psql (see docs/scale-out.md)";
 
 /// Which messages a mutation applies to: the listed ids, every message, or (for retry)
 /// the pending recipients in one domain.
@@ -80,55 +76,61 @@ struct QueueDepth : DepthCounts {
   std::array<DepthCounts, 2> directions{};  // index: conf::Direction
 };
 
+/// One group of pending recipients a depth query counts: held or not, attempted or not,
+/// in one direction (conf::Direction as stored); `oldest` the earliest received_at.
+struct DepthRow {
+  bool held = false;
+  bool attempted = false;
+  std::int64_t direction = 0;
+  std::uint64_t messages = 0, recipients = 0;
+  UnixMillis oldest = 0;
+};
+
+/// Adds a group to the whole queue's counts and to its direction's. A message is in one
+/// direction, so the per-direction message counts add up to the total.
+void add_depth(QueueDepth& depth, const DepthRow& row);
+/// Adds the delivered size of the messages with something pending in one direction.
+void add_depth_bytes(QueueDepth& depth, std::int64_t direction, std::uint64_t bytes);
+
+/// The operator's queue: one implementation per backend (queue/sqlite_admin_store.hpp,
+/// queue/pg_admin_store.hpp), chosen from the configuration by queue/admin_store_open.hpp.
 class AdminStore {
  public:
-  /// Opens an existing queue database (migrating it if this binary is newer). A missing
-  /// file is an error naming the path: the CLI must never create an empty queue.
-  static std::expected<AdminStore, std::string> open(const std::string& db_path);
+  virtual ~AdminStore() = default;
+  AdminStore(const AdminStore&) = delete;
+  AdminStore& operator=(const AdminStore&) = delete;
 
-  std::expected<std::vector<MessageView>, std::string> list(const QueueFilter& filter, UnixMillis now);
+  virtual std::expected<std::vector<MessageView>, std::string> list(const QueueFilter& filter, UnixMillis now) = 0;
   /// Envelope, recipients and attempts history; error "no message ..." if absent.
-  std::expected<MessageView, std::string> show(MessageId id);
-  /// The stored message (with our Received: header), inline or from its spool file;
-  /// error once delivered (body purged).
-  std::expected<std::string, std::string> body(MessageId id);
+  virtual std::expected<MessageView, std::string> show(MessageId id) = 0;
+  /// The stored message (with our Received: header), inline, from its spool file or from
+  /// the shared database; error once delivered (body purged).
+  virtual std::expected<std::string, std::string> body(MessageId id) = 0;
 
-  std::expected<MutationResult, std::string> retry(const Selection& selection, UnixMillis now);
-  std::expected<MutationResult, std::string> hold(const Selection& selection);
-  std::expected<MutationResult, std::string> release(const Selection& selection, UnixMillis now);
-  std::expected<MutationResult, std::string> remove(const Selection& selection);
+  virtual std::expected<MutationResult, std::string> retry(const Selection& selection, UnixMillis now) = 0;
+  virtual std::expected<MutationResult, std::string> hold(const Selection& selection) = 0;
+  virtual std::expected<MutationResult, std::string> release(const Selection& selection, UnixMillis now) = 0;
+  virtual std::expected<MutationResult, std::string> remove(const Selection& selection) = 0;
   /// Pending recipients become `state` (failed or expired) with `reply` as their last
   /// reply and, in the same transaction, the report `compose` makes of them is queued
   /// (due at `now`, not leased) and the body of each message left with nothing pending
   /// is deleted, as the daemon's record() does.
-  std::expected<MutationResult, std::string> finish(const Selection& selection, RecipientState state,
-                                                    std::string_view reply, UnixMillis now,
-                                                    const NoticeComposer& compose);
+  virtual std::expected<MutationResult, std::string> finish(const Selection& selection, RecipientState state,
+                                                            std::string_view reply, UnixMillis now,
+                                                            const NoticeComposer& compose) = 0;
 
-  /// Every message whose body is a spool file (start-up orphan scan).
-  std::expected<std::vector<SpooledBody>, std::string> spooled_bodies();
+  /// Every message whose body is a spool file (start-up orphan scan); none in a shared
+  /// queue, whose bodies are all in the database.
+  virtual std::expected<std::vector<SpooledBody>, std::string> spooled_bodies() = 0;
 
   /// One row per pending (message, recipient domain) for the qshape summary.
-  std::expected<std::vector<SummaryInput>, std::string> summary_inputs();
-  std::expected<QueueDepth, std::string> depth();
+  virtual std::expected<std::vector<SummaryInput>, std::string> summary_inputs() = 0;
+  virtual std::expected<QueueDepth, std::string> depth() = 0;
 
- private:
-  AdminStore(SqliteStore store, std::string state_dir) noexcept
-      : store_(std::move(store)), state_dir_(std::move(state_dir)) {}
-  std::expected<void, std::string> check_ids(std::span<const MessageId> ids);
-  std::string reason() const;
-  /// Runs `body(ids, freed)` in one transaction; after COMMIT unlinks the spool files
-  /// named in `freed` (bodies of messages it deleted or finished).
-  template <typename Body>
-  std::expected<MutationResult, std::string> mutate(const Selection& selection, Body&& body);
-  /// The message's body as stored; a spooled one carries its file's name and size.
-  std::expected<StoredBody, std::string> stored_body(MessageId id);
-  /// The daemon's spool (state_dir/spool), opened when a spooled body is first touched.
-  std::expected<const Spool*, std::string> spool();
-
-  SqliteStore store_;
-  std::string state_dir_;
-  std::unique_ptr<Spool> spool_;
+ protected:
+  AdminStore() = default;
+  AdminStore(AdminStore&&) = default;  // an implementation may be a value (SqliteAdminStore::open)
+  AdminStore& operator=(AdminStore&&) = default;
 };
 
 }  // namespace queue

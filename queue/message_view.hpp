@@ -31,6 +31,10 @@ struct RecipientView {
   std::string parked_on;                 // route waited on when parked (no usable hop), else ""
   UnixMillis parked_since = 0;           // when that wait began; 0 when not parked
   std::string parked_reason;             // the latest park's text (route, each hop's state), "" if not parked
+  // The lease on a shared (PostgreSQL) queue: the node delivering the recipient and until
+  // when; past lease_until any node may take it over. "" and 0 on SQLite and when free.
+  std::string lease_node;
+  UnixMillis lease_until = 0;
 };
 
 struct AttemptView {

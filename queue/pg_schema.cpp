@@ -86,6 +86,11 @@ std::expected<int, std::string> apply(PGconn* c, std::span<const Migration> step
   if (PgResult r = exec(c, std::string(lock_migrations).c_str()); !r.ok()) {
     return std::unexpected("cannot lock the queue database for migration: " + r.message());
   }
+  // "relation schema_version already exists, skipping" is the normal case, not news for
+  // the log or for the terminal of an administrator's `hubrelay queue`.
+  if (PgResult r = exec(c, "SET LOCAL client_min_messages = warning"); !r.ok()) {
+    return std::unexpected("cannot prepare the migration: " + r.message());
+  }
   if (PgResult r = exec(c, "CREATE TABLE IF NOT EXISTS schema_version("
                            "version INTEGER PRIMARY KEY, description TEXT NOT NULL)");
       !r.ok()) {

@@ -70,43 +70,56 @@ std::string domain_filter(std::string_view typed) {
   return conf::domain_of("@" + std::string(typed));
 }
 
-SqlWhere build_where(const QueueFilter& f, UnixMillis now) {
+std::string pg_domain_of(std::string_view column) {
+  const std::string c(column);
+  const std::string domain = "substring(regexp_replace(" + c + ", '^<(.*)>$', '\\1') from '@([^@]*)$')";
+  return "coalesce(CASE WHEN " + domain + " LIKE '[%' THEN " + domain + " ELSE translate(regexp_replace(" + domain +
+         ", '\\.$', ''), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') END, '')";
+}
+
+SqlWhere build_where(const QueueFilter& f, UnixMillis now, SqlDialect dialect) {
   SqlWhere where;
   std::vector<std::string> terms;
+  const bool pg = dialect == SqlDialect::postgresql;
   // Parameters are numbered explicitly so a term may be added anywhere in the list.
   const auto param = [&](SqlParam value) {
     where.params.push_back(std::move(value));
-    return "?" + std::to_string(where.params.size());
+    return (pg ? "$" : "?") + std::to_string(where.params.size());
   };
   const auto recipients_where = [](const std::string& condition) {
     return "EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND " + condition + ")";
+  };
+  const auto contains = [&](const std::string& text, const std::string& needle) {
+    return (pg ? "strpos(" : "instr(") + text + ", " + needle + ") > 0";
   };
   // The unary "+" on r.state keeps SQLite from answering these per-message subqueries
   // through the (state, next_attempt) index, which walks every recipient in that state
   // (all pending, or all history) for each message: O(messages x recipients) per listing.
   // With "+" they read the message's own rows by primary key, as the store's statements do.
+  // PostgreSQL has no such operator and plans these as it sees fit.
+  const std::string state = pg ? "r.state" : "+r.state";
   switch (f.state) {
-    case StateFilter::queued: terms.push_back(recipients_where("+r.state = 0")); break;
-    case StateFilter::deferred: terms.push_back("m.held = 0 AND " + recipients_where("+r.state = 0 AND (r.attempts > 0 OR coalesce(r.last_reply, '') <> '' OR r.parked <> 0)")); break;
-    case StateFilter::held: terms.push_back("m.held <> 0 AND " + recipients_where("+r.state = 0")); break;
-    case StateFilter::delivered: terms.push_back(recipients_where("+r.state = 1")); break;
-    case StateFilter::failed: terms.push_back(recipients_where("+r.state = 2")); break;
-    case StateFilter::expired: terms.push_back(recipients_where("+r.state = 3")); break;
+    case StateFilter::queued: terms.push_back(recipients_where(state + " = 0")); break;
+    case StateFilter::deferred: terms.push_back("m.held = 0 AND " + recipients_where(state + " = 0 AND (r.attempts > 0 OR coalesce(r.last_reply, '') <> '' OR r.parked <> 0)")); break;
+    case StateFilter::held: terms.push_back("m.held <> 0 AND " + recipients_where(state + " = 0")); break;
+    case StateFilter::delivered: terms.push_back(recipients_where(state + " = 1")); break;
+    case StateFilter::failed: terms.push_back(recipients_where(state + " = 2")); break;
+    case StateFilter::expired: terms.push_back(recipients_where(state + " = 3")); break;
     case StateFilter::all: break;
   }
   if (f.direction) terms.push_back("m.direction = " + param(static_cast<std::int64_t>(*f.direction)));
   if (!f.listener.empty()) terms.push_back("m.listener = " + param(f.listener));
-  if (!f.sender.empty()) terms.push_back("instr(lower(m.sender), " + param(lower(f.sender)) + ") > 0");
-  if (!f.recipient.empty())
-    terms.push_back(recipients_where("instr(lower(r.address), " + param(lower(f.recipient)) + ") > 0"));
+  if (!f.sender.empty()) terms.push_back(contains("lower(m.sender)", param(lower(f.sender))));
+  if (!f.recipient.empty()) terms.push_back(recipients_where(contains("lower(r.address)", param(lower(f.recipient)))));
   if (!f.domain.empty())
-    terms.push_back(recipients_where("domain_of(r.address) = " + param(domain_filter(f.domain))));
+    terms.push_back(recipients_where((pg ? pg_domain_of("r.address") : "domain_of(r.address)") + " = " +
+                                     param(domain_filter(f.domain))));
   if (!f.hop.empty()) terms.push_back(recipients_where("r.hop = " + param(f.hop)));
   if (f.older_than_ms) terms.push_back("m.received_at <= " + param(now - *f.older_than_ms));
   if (f.newer_than_ms) terms.push_back("m.received_at >= " + param(now - *f.newer_than_ms));
   if (f.after) terms.push_back("m.id > " + param(*f.after));
   if (terms.empty()) {
-    where.clause = "1";
+    where.clause = pg ? "true" : "1";
     return where;
   }
   for (std::size_t i = 0; i < terms.size(); ++i) {

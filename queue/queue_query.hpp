@@ -55,12 +55,21 @@ struct QueueFilter {
 using SqlParam = std::variant<std::int64_t, std::string>;
 
 struct SqlWhere {
-  std::string clause;                    // "1" when nothing filters; refers to messages AS m
-  std::vector<SqlParam> params;          // bound to ?1, ?2, ... in order
+  std::string clause;                    // "1" (true) when nothing filters; refers to messages AS m
+  std::vector<SqlParam> params;          // bound to ?1, ?2, ... ($1, $2, ... in PostgreSQL) in order
 };
 
+/// Whose SQL a clause is written in: the node's SQLite queue or the shared PostgreSQL one.
+enum class SqlDialect { sqlite, postgresql };
+
 /// The WHERE clause for `filter` over `messages m` (recipients are reached by EXISTS).
-SqlWhere build_where(const QueueFilter& filter, UnixMillis now);
+SqlWhere build_where(const QueueFilter& filter, UnixMillis now, SqlDialect dialect = SqlDialect::sqlite);
+
+/// PostgreSQL's spelling of SQL `domain_of(column)` (queue/sql_functions.hpp, which is
+/// conf::domain_of): the text after the last '@' of the address without angle brackets,
+/// "" without one; an address literal ("[...]") as written, else without a trailing dot
+/// and in ASCII lower case.
+std::string pg_domain_of(std::string_view column);
 
 /// The displayed state of a message: held (held with something pending), deferred
 /// (pending, attempted or waiting with a reason — `attempts[i]` > 0), queued (pending,

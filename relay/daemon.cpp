@@ -335,7 +335,7 @@ int serve(conf::ConfigPtr config_ptr) {
     }
     return s;
   };
-  DaemonAdminBackend admin_backend(snapshot, shared_queue ? std::string() : db_path);
+  DaemonAdminBackend admin_backend(snapshot, first_config.queue, state_dir);
   std::unique_ptr<AdminServer> admin_server;
   if (first_config.admin.enabled) {
     admin_server = std::make_unique<AdminServer>(io, first_config.admin, admin_backend);

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "relay/delivery/queue_bridge.hpp"
+#include "queue/admin_store_open.hpp"
 #include "relay/admin/queue_actions.hpp"
 #include "relay/admin/queue_format.hpp"
 #include "health/spawn_log.hpp"
@@ -38,12 +39,17 @@ constexpr std::uint64_t body_limit = 64 * 1024;  // a queue action may list many
 
 std::expected<queue::AdminStore*, std::string> DaemonAdminBackend::store() {
   if (!store_) {
-    if (db_path_.empty()) return std::unexpected(std::string(queue::shared_queue_unsupported));
-    auto opened = queue::AdminStore::open(db_path_);
-    if (!opened) return std::unexpected(opened.error());
-    store_.emplace(std::move(*opened));
+    const auto now = std::chrono::steady_clock::now();
+    if (now < reopen_after_) return std::unexpected(open_error_);
+    auto opened = queue::open_admin_store(queue_, state_dir_);
+    if (!opened) {
+      reopen_after_ = now + queue::unreachable_queue_pause;
+      open_error_ = opened.error();
+      return std::unexpected(opened.error());
+    }
+    store_ = std::move(*opened);
   }
-  return &*store_;
+  return store_.get();
 }
 
 metrics::Snapshot DaemonAdminBackend::snapshot() {

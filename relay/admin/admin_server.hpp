@@ -4,8 +4,9 @@
 // timeout, keep-alive up to a request cap, at most max_connections at once), and the
 // admin::Backend of the running daemon: a metrics snapshot from the caller's function,
 // completed with queue depth and the queue API read through a queue::AdminStore (a
-// second SQLite connection; short reads on the io thread, WAL keeps them off the
-// writer's path).
+// second SQLite connection, WAL keeping its short reads off the writer's path, or a
+// connection of its own to the shared PostgreSQL queue; both read on the io thread, so
+// an unreachable database is not retried for queue::unreachable_queue_pause).
 // Queue mutations run relay/admin/queue_actions (the code `hubrelay queue` runs) on that
 // store; hop and path actions go to the functions the daemon attaches (relay/admin/hop_actions).
 // Tracking searches (GET /api/tracking) read files: they run on the endpoint's own search
@@ -17,6 +18,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -31,10 +33,10 @@ namespace relay {
 
 class DaemonAdminBackend : public admin::Backend {
  public:
-  /// `db_path` empty: the queue is not a local SQLite file (a shared PostgreSQL queue);
-  /// the queue views answer with queue::shared_queue_unsupported.
-  DaemonAdminBackend(std::function<metrics::Snapshot()> snapshot, std::string db_path)
-      : snapshot_(std::move(snapshot)), db_path_(std::move(db_path)) {}
+  /// The queue views and depth figures read the queue `queue` names (state_dir/queue.db
+  /// or the shared PostgreSQL database), opened on first use (queue/admin_store_open).
+  DaemonAdminBackend(std::function<metrics::Snapshot()> snapshot, conf::QueueConfig queue, std::string state_dir)
+      : snapshot_(std::move(snapshot)), queue_(std::move(queue)), state_dir_(std::move(state_dir)) {}
   metrics::Snapshot snapshot() override;
   std::expected<std::string, std::string> queue_list(const admin::Query& query) override;
   std::expected<std::string, std::string> queue_summary() override;
@@ -70,8 +72,13 @@ class DaemonAdminBackend : public admin::Backend {
  private:
   std::expected<queue::AdminStore*, std::string> store();
   std::function<metrics::Snapshot()> snapshot_;
-  std::string db_path_;
-  std::optional<queue::AdminStore> store_;
+  conf::QueueConfig queue_;
+  std::string state_dir_;
+  std::unique_ptr<queue::AdminStore> store_;
+  // A queue that could not be opened is not tried again before this (each try may wait
+  // out a database's connect timeout on the I/O thread); open_error_ says why meanwhile.
+  std::chrono::steady_clock::time_point reopen_after_{};
+  std::string open_error_;
   std::function<conf::ConfigPtr()> config_;
   HopActions hops_;
   PathActions paths_;

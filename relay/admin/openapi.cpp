@@ -118,7 +118,9 @@ constexpr std::string_view document = R"json({
           "in_delivery": {"type": "boolean"}, "next_attempt": {"type": ["string", "null"]},
           "last_reply": {"type": ["string", "null"]}, "hop": {"type": ["string", "null"]},
           "parked_on": {"type": ["string", "null"]}, "parked_since": {"type": ["string", "null"]},
-          "parked_reason": {"type": ["string", "null"]}, "parameters": {"type": "string"}
+          "parked_reason": {"type": ["string", "null"]}, "parameters": {"type": "string"},
+          "lease_node": {"type": "string", "description": "shared queue: the node delivering this recipient"},
+          "lease_until": {"type": "string", "description": "shared queue: when that node's lease runs out"}
         }
       },
       "Attempt": {

@@ -110,7 +110,9 @@ std::string message_json(const queue::MessageView& m, queue::UnixMillis now) {
     const auto& r = m.recipients[i];
     if (i) o += ',';
     o += "{\"address\":" + json_string(r.address) + ",\"state\":\"" + std::string(queue::to_string(r.state)) +
-         "\",\"attempts\":" + std::to_string(r.attempts) + ",\"in_delivery\":" + (r.leased ? "true" : "false") +
+         "\",\"attempts\":" + std::to_string(r.attempts) + ",\"in_delivery\":" + (in_delivery(r, now) ? "true" : "false") +
+         (r.lease_node.empty() ? "" : ",\"lease_node\":" + json_string(r.lease_node) +
+                                          ",\"lease_until\":" + json_string(iso_time(r.lease_until))) +
          ",\"next_attempt\":" +
          (r.state == queue::RecipientState::pending ? json_string(iso_time(r.next_attempt)) : "null") +
          ",\"last_reply\":" + (r.last_reply.empty() ? "null" : json_string(r.last_reply)) +
@@ -148,8 +150,9 @@ std::string message_line(const queue::MessageView& m, queue::UnixMillis now) {
   for (const auto& r : m.recipients) line += " <" + r.address + ">";
   line += "\n";
   for (const auto& r : m.recipients) {
-    if (r.state != queue::RecipientState::pending || (r.last_reply.empty() && r.parked_on.empty())) continue;
-    line += "    <" + r.address + "> " + waiting_text(r) + "\n";
+    if (r.state != queue::RecipientState::pending) continue;
+    if (!r.last_reply.empty() || !r.parked_on.empty()) line += "    <" + r.address + "> " + waiting_text(r) + "\n";
+    if (!r.lease_node.empty()) line += "    <" + r.address + "> lease: " + lease_text(r, now) + "\n";
   }
   return line;
 }
@@ -166,6 +169,16 @@ std::string waiting_text(const queue::RecipientView& r) {
   return out;
 }
 
+std::string lease_text(const queue::RecipientView& r, queue::UnixMillis now) {
+  if (r.lease_node.empty()) return {};
+  return "node " + r.lease_node + " until " + iso_time(r.lease_until) +
+         (r.lease_until > now ? "" : " (ran out: any node may take it over)");
+}
+
+bool in_delivery(const queue::RecipientView& r, queue::UnixMillis now) {
+  return r.leased && (r.lease_node.empty() || r.lease_until > now);
+}
+
 std::string show_text(const queue::MessageView& m, queue::UnixMillis now) {
   std::string o;
   o += "queue id:    " + queue::format_queue_id(m.id) + "\n";
@@ -180,10 +193,12 @@ std::string show_text(const queue::MessageView& m, queue::UnixMillis now) {
     o += "  [" + std::to_string(r.index) + "] <" + r.address + "> " + std::string(queue::to_string(r.state)) +
          " attempts=" + std::to_string(r.attempts);
     if (r.state == queue::RecipientState::pending)
-      o += r.leased ? " in-delivery" : " next=" + iso_time(r.next_attempt);
+      o += in_delivery(r, now) ? " in-delivery" : " next=" + iso_time(r.next_attempt);
     if (!r.hop.empty()) o += " hop=" + r.hop;
     o += "\n";
     if (!r.parameters.empty()) o += "      parameters: " + r.parameters + "\n";  // DSN NOTIFY/ORCPT
+    if (r.state == queue::RecipientState::pending && !r.lease_node.empty())
+      o += "      lease:      " + lease_text(r, now) + "\n";
     if (!r.last_reply.empty()) o += "      last reply: " + r.last_reply + "\n";
     if (!r.parked_on.empty())
       o += "      waiting:    parked on route " + r.parked_on + " since " + iso_time(r.parked_since) +

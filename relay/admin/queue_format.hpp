@@ -2,8 +2,8 @@
 //
 // Owns: turning option values (the same keys for `queue list --KEY VALUE` and the
 // /api/queue?KEY=VALUE query) into a queue::QueueFilter with clear errors, one JSON
-// object per message (JSON lines), the human table, `show` output, and the qshape-like
-// summary table.
+// object per message (JSON lines), the human table, `show` output (with the node holding
+// each recipient's lease on a shared queue), and the qshape-like summary table.
 // Never: opens the database or prints; callers write the strings.
 // Threading: pure functions. Errors: std::expected with the message for the operator.
 #pragma once
@@ -32,6 +32,11 @@ std::string show_text(const queue::MessageView& m, queue::UnixMillis now);
 /// route R since T` (with the park's text when it was never tried); "" when neither is
 /// known (the compact line of `queue list`).
 std::string waiting_text(const queue::RecipientView& r);
+/// Who holds a recipient on a shared queue: `node N until T`, with ` (ran out: any node
+/// may take it over)` once T is past at `now`; "" when no node holds it (always on SQLite).
+std::string lease_text(const queue::RecipientView& r, queue::UnixMillis now);
+/// A delivery is in progress: leased, and on a shared queue the lease has not run out.
+bool in_delivery(const queue::RecipientView& r, queue::UnixMillis now);
 std::string summary_text(const std::vector<queue::SummaryRow>& rows);
 std::string summary_json(const std::vector<queue::SummaryRow>& rows);
 

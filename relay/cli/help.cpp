@@ -31,8 +31,9 @@ constexpr std::string_view queue_overview =
     "  expire ID...                        expire pending recipients now (DSN to the sender)\n"
     "  summary [--json]                    pending mail by recipient domain and age (qshape)\n"
     "\n"
-    "The queue commands read and change state_dir/queue.db directly; they work whether\n"
-    "the daemon runs or not. `hubrelay queue COMMAND --help` describes one command.\n"
+    "The queue commands read and change state_dir/queue.db (or, with [queue] backend =\n"
+    "\"postgresql\", the shared database) directly; they work whether the daemon runs or\n"
+    "not. `hubrelay queue COMMAND --help` describes one command.\n"
     "Exit status: 0 done, 1 no such message or queue error, 2 usage or configuration error.\n";
 
 constexpr std::string_view alert_test =

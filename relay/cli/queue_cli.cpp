@@ -13,7 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "conf/load.hpp"
-#include "queue/admin_store.hpp"
+#include "queue/admin_store_open.hpp"
 #include "relay/cli/admin_cli.hpp"
 #include "relay/cli/arguments.hpp"
 #include "relay/cli/help.hpp"
@@ -142,12 +142,11 @@ int queue_cli_main(const std::vector<std::string>& words, const std::string& def
     return 2;
   }
   const conf::Config& config = **loaded;
-  // These commands read the local SQLite file. On a shared PostgreSQL queue a queue.db left
-  // in state_dir from before would be a stale, wrong answer: refuse instead.
-  if (config.queue.backend == conf::QueueBackend::postgresql) return fail(std::string(queue::shared_queue_unsupported));
-  const std::string db_path = (std::filesystem::path(config.relay.state_dir) / "queue.db").string();
-  auto store = queue::AdminStore::open(db_path);
-  if (!store) return fail(store.error());
+  // The queue [queue] names: on a shared PostgreSQL queue, never a queue.db left in
+  // state_dir from before (a stale, wrong answer).
+  auto opened = queue::open_admin_store(config.queue, config.relay.state_dir);
+  if (!opened) return fail(opened.error());
+  queue::AdminStore* store = opened->get();
   const auto now = now_ms();
 
   if (command == "list") {

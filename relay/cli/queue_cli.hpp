@@ -5,8 +5,9 @@
 // name; what; result) written to the daemon's configured log (file or syslog) or stderr,
 // and exit statuses (0 ok, 1 no such message / queue or admin endpoint error, 2 usage:
 // unknown option, missing or malformed value, bad queue id, or a configuration error).
-// The queue commands work on state_dir/queue.db directly (queue::AdminStore), so they
-// work the same whether the daemon runs or not; their mutations run relay/admin/queue_actions,
+// The queue commands work on the queue [queue] names directly (queue::AdminStore: the
+// node's state_dir/queue.db or the shared PostgreSQL database), so they work the same
+// whether the daemon runs or not; their mutations run relay/admin/queue_actions,
 // the code the admin API runs. `stats` asks the running daemon's admin endpoint ([admin]
 // listen) for /api/status through relay/cli/admin_cli's admin_call.
 // Never: talks SMTP or changes the configuration.

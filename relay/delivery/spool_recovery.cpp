@@ -6,7 +6,7 @@
 
 #include <map>
 
-#include "queue/admin_store.hpp"
+#include "queue/sqlite_admin_store.hpp"
 #include "queue/spool_scan.hpp"
 #include "relay/client/judge.hpp"
 #include "relay/delivery/admin_reports.hpp"
@@ -15,7 +15,7 @@ namespace relay {
 
 std::expected<SpoolRecovery, std::string> recover_spool(const conf::Config& config, const std::string& db_path,
                                                         const queue::Spool& spool, queue::UnixMillis now) {
-  auto store = queue::AdminStore::open(db_path);
+  auto store = queue::SqliteAdminStore::open(db_path);
   if (!store) return std::unexpected(store.error());
   auto known = store->spooled_bodies();
   if (!known) return std::unexpected(known.error());

@@ -17,7 +17,7 @@
 //   action) cannot be a crash during its commit: it was acknowledged, and its body went
 //   later (a disk fault, a file removed by hand). Its recipients fail with 550 5.3.0 and
 //   the sender gets a report, as for any message that can never be delivered.
-// Runs on the caller's thread on its own connection (AdminStore), before the queue's
+// Runs on the caller's thread on its own connection (SqliteAdminStore), before the queue's
 // recover(): nothing else writes spool files yet.
 #pragma once
 

@@ -1,9 +1,9 @@
-// Tests for queue/admin_store.cpp against a real queue.db written by SqliteStore, the way
-// the daemon writes it: list filters, show with attempts, hold/release/retry leave leased
-// recipients alone, delete cascades, bounce/expire finish pending recipients and queue the
-// sender's report once in the same transaction (body freed), summary and depth figures,
-// and unknown ids change nothing.
-#include "queue/admin_store.hpp"
+// Tests for queue/sqlite_admin_store.cpp: the AdminStore behaviour cases
+// (tests/queue/admin_store_cases.hpp) against a real queue.db written by SqliteStore, the
+// way the daemon writes it, and what only the SQLite queue has: it is never created by
+// the operator's store, and its list filters read recipients by primary key.
+#include "queue/sqlite_admin_store.hpp"
+#include "tests/queue/admin_store_cases.hpp"
 #include "tests/support/store_fixture.hpp"
 
 #include <gtest/gtest.h>
@@ -14,154 +14,55 @@
 namespace queue {
 namespace {
 
-// store_ is the daemon's writer; the tests open AdminStore on the same file.
-class AdminStoreTest : public test_support::StoreTest {
- protected:
-  MessageId add(std::vector<std::string> rcpts, UnixMillis received, conf::Direction d = conf::Direction::outbound) {
-    NewMessage m;
-    m.direction = d;
-    m.listener = d == conf::Direction::outbound ? "outbound" : "inbound";
-    m.client_address = "127.0.0.1";
-    m.helo = "hub";
-    m.sender = "alice@example.com";
-    m.recipients = std::move(rcpts);
-    m.body = "Subject: t\r\n\r\nbody\r\n";
-    m.received_at = received;
-    return insert(std::move(m), received + 3'600'000);  // leased, as a fresh commit is
+class SqliteBackend final : public AdminBackend {
+ public:
+  static std::unique_ptr<AdminBackend> make(std::string& skip) {
+    auto backend = std::make_unique<SqliteBackend>();
+    auto opened = SqliteStore::open(backend->db_path());
+    if (!opened) {
+      skip = opened.error();
+      ADD_FAILURE() << opened.error();
+      return nullptr;
+    }
+    backend->store_.emplace(std::move(*opened));
+    return backend;
   }
-  void outcome(MessageId id, int idx, RecipientState s, UnixMillis next, std::string reply, std::string hop) {
-    EXPECT_FALSE(record({RecipientOutcome{id, idx, s, next, true, std::move(reply), std::move(hop), next}}));
+  QueueStore& writer() override { return *store_; }
+  std::expected<std::unique_ptr<AdminStore>, std::string> open_admin() override {
+    auto a = SqliteAdminStore::open(db_path());
+    if (!a) return std::unexpected(a.error());
+    return std::make_unique<SqliteAdminStore>(std::move(*a));
   }
-  AdminStore admin() {
-    auto a = AdminStore::open(db_path());
-    EXPECT_TRUE(a) << a.error();
-    return std::move(*a);
-  }
-  std::size_t due_now(UnixMillis now) { return claim(now, now + 3'600'000).size(); }
+  std::string db_path() const { return dir_.file("queue.db"); }
+
+ private:
+  // Declared first, destroyed last: the store is closed before its directory is removed.
+  test_support::TempDir dir_{"hubrelay-store"};
+  std::optional<SqliteStore> store_;
 };
 
-TEST_F(AdminStoreTest, RefusesToCreateADatabase) {
-  auto a = AdminStore::open(dir_.file("missing.db"));
+INSTANTIATE_TEST_SUITE_P(Sqlite, AdminStoreBehaviour, ::testing::Values(AdminBackendFactory(SqliteBackend::make)),
+                         [](const auto&) { return std::string("sqlite"); });
+
+// store_ is the daemon's writer; the tests open SqliteAdminStore on the same file.
+class SqliteAdminStoreTest : public test_support::StoreTest {
+ protected:
+  MessageId add(std::vector<std::string> rcpts, UnixMillis received) {
+    return insert(AdminStoreBehaviour::message(std::move(rcpts), received), received + 3'600'000);
+  }
+};
+
+TEST_F(SqliteAdminStoreTest, RefusesToCreateADatabase) {
+  auto a = SqliteAdminStore::open(dir_.file("missing.db"));
   ASSERT_FALSE(a);
   EXPECT_NE(a.error().find("no queue database"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "missing.db"));
 }
 
-TEST_F(AdminStoreTest, ListShowsDeferredStateAndLastReply) {
-  const MessageId id = add({"bob@dead.example"}, 1000);
-  outcome(id, 0, RecipientState::pending, 5000, "451 4.4.1 hop unreachable", "up-a");
-  auto a = admin();
-  auto rows = a.list(QueueFilter{}, 2000);
-  ASSERT_TRUE(rows) << rows.error();
-  ASSERT_EQ(rows->size(), 1u);
-  EXPECT_EQ((*rows)[0].state(), "deferred");
-  EXPECT_EQ((*rows)[0].recipients[0].last_reply, "451 4.4.1 hop unreachable");
-  EXPECT_FALSE((*rows)[0].recipients[0].leased);
-
-  QueueFilter by_domain;
-  by_domain.domain = "other.example";
-  EXPECT_TRUE(a.list(by_domain, 2000)->empty());
-  by_domain.domain = "DEAD.example";
-  EXPECT_EQ(a.list(by_domain, 2000)->size(), 1u);
-
-  auto shown = a.show(id);
-  ASSERT_TRUE(shown) << shown.error();
-  ASSERT_EQ(shown->attempts.size(), 1u);
-  EXPECT_EQ(shown->attempts[0].hop, "up-a");
-  EXPECT_FALSE(a.show(id + 100));
-  EXPECT_EQ(*a.body(id), "Subject: t\r\n\r\nbody\r\n");
-}
-
-TEST_F(AdminStoreTest, HoldKeepsAMessageFromClaimsAndReleaseMakesItDue) {
-  const MessageId id = add({"bob@x.example"}, 1000);
-  outcome(id, 0, RecipientState::pending, 1'000'000, "451 later", "up-a");
-  auto a = admin();
-  auto held = a.hold({{id}});
-  ASSERT_TRUE(held) << held.error();
-  EXPECT_EQ(held->messages, 1u);
-  EXPECT_EQ(a.list(QueueFilter{.state = StateFilter::held}, 0)->size(), 1u);
-  EXPECT_EQ(due_now(2'000'000), 0u);  // due by time, but held
-  auto released = a.release({{id}}, 3000);
-  ASSERT_TRUE(released);
-  EXPECT_EQ(released->recipients, 1u);
-  EXPECT_EQ(due_now(3000), 1u);
-}
-
-TEST_F(AdminStoreTest, MessageCommittedHeldIsNeverClaimedUntilReleased) {
-  // A content filter's quarantine: held in the commit itself, so neither the delivery
-  // scan nor a crash before a later update can send it.
-  NewMessage m;
-  m.direction = conf::Direction::inbound;
-  m.listener = "inbound";
-  m.sender = "alice@example.com";
-  m.recipients = {"bob@x.example", "carol@x.example"};
-  m.body = "Subject: t\r\n\r\nbody\r\n";
-  m.received_at = 1000;
-  m.held_reason = "quarantined by milter clamav: Eicar found";
-  const MessageId id = insert(std::move(m), 1000 + 3'600'000);
-  EXPECT_EQ(due_now(10'000'000), 0u) << "a held message is never due";
-  auto a = admin();
-  auto rows = a.list(QueueFilter{.state = StateFilter::held}, 2000);
-  ASSERT_TRUE(rows) << rows.error();
-  ASSERT_EQ(rows->size(), 1u);
-  EXPECT_EQ((*rows)[0].recipients[0].last_reply, "quarantined by milter clamav: Eicar found");
-  EXPECT_FALSE((*rows)[0].recipients[0].leased);
-  ASSERT_TRUE(a.release({{id}}, 3000));
-  EXPECT_EQ(due_now(3000), 1u);
-}
-
-TEST_F(AdminStoreTest, RetryNeverTouchesALeasedRecipient) {
-  const MessageId leased = add({"a@x.example"}, 1000);   // fresh: leased to delivery
-  const MessageId waiting = add({"b@y.example"}, 1000);
-  outcome(waiting, 0, RecipientState::pending, 1'000'000, "451 later", "up-a");
-  auto a = admin();
-  auto r = a.retry(Selection{.all = true}, 2000);
-  ASSERT_TRUE(r) << r.error();
-  EXPECT_EQ(r->recipients, 1u);
-  EXPECT_EQ(due_now(2000), 1u);
-  (void)leased;
-}
-
-TEST_F(AdminStoreTest, RetryByDomainOnlyMovesThatDomain) {
-  const MessageId id = add({"a@x.example", "b@y.example"}, 1000);
-  outcome(id, 0, RecipientState::pending, 1'000'000, "451", "h");
-  outcome(id, 1, RecipientState::pending, 1'000'000, "451", "h");
-  auto a = admin();
-  auto r = a.retry(Selection{.domain = "Y.example"}, 2000);
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->recipients, 1u);
-}
-
-// A quoted local part may hold an '@': the domain is what follows the LAST one, as routing
-// (conf::domain_of) reads it, so list, retry and summary put the message where it goes.
-TEST_F(AdminStoreTest, DomainIsAfterTheLastAtLikeRouting) {
-  const MessageId id = add({"\"a@b\"@Example.COM"}, 1000);
-  outcome(id, 0, RecipientState::pending, 1'000'000, "451", "h");
-  auto a = admin();
-  QueueFilter by_domain;
-  by_domain.domain = "example.com";
-  auto listed = a.list(by_domain, 2000);
-  ASSERT_TRUE(listed) << listed.error();
-  ASSERT_EQ(listed->size(), 1u);
-  EXPECT_EQ((*listed)[0].id, id);
-  by_domain.domain = "b\"@example.com";
-  EXPECT_TRUE(a.list(by_domain, 2000)->empty());
-
-  auto in = a.summary_inputs();
-  ASSERT_TRUE(in) << in.error();
-  ASSERT_EQ(in->size(), 1u);
-  EXPECT_EQ((*in)[0].domain, "example.com");
-
-  auto r = a.retry(Selection{.domain = "example.com"}, 2000);
-  ASSERT_TRUE(r) << r.error();
-  EXPECT_EQ(r->recipients, 1u);
-  EXPECT_EQ(due_now(2000), 1u);
-}
-
 // Every list filter reads a message's recipients by primary key. Through recipients_due
 // (state, next_attempt) each message would walk every recipient in that state: a listing
 // of N queued messages cost O(N^2) (2 s at 5,000 queued, unusable at 10^5).
-TEST_F(AdminStoreTest, ListFiltersReadEachMessagesRecipientsByPrimaryKey) {
+TEST_F(SqliteAdminStoreTest, ListFiltersReadEachMessagesRecipientsByPrimaryKey) {
   add({"a@x.example"}, 1000);
   for (const StateFilter state : {StateFilter::queued, StateFilter::deferred, StateFilter::held,
                                   StateFilter::delivered, StateFilter::failed, StateFilter::expired}) {
@@ -178,129 +79,6 @@ TEST_F(AdminStoreTest, ListFiltersReadEachMessagesRecipientsByPrimaryKey) {
     EXPECT_EQ(plan.find("recipients_due"), std::string::npos) << where.clause << "\n" << plan;
     EXPECT_NE(plan.find("USING PRIMARY KEY"), std::string::npos) << where.clause << "\n" << plan;
   }
-}
-
-TEST_F(AdminStoreTest, UnknownIdChangesNothing) {
-  const MessageId id = add({"a@x.example"}, 1000);
-  auto a = admin();
-  auto r = a.hold({{id, id + 50}});
-  ASSERT_FALSE(r);
-  EXPECT_NE(r.error().find(format_queue_id(id + 50)), std::string::npos);
-  EXPECT_EQ(a.list(QueueFilter{.state = StateFilter::held}, 0)->size(), 0u);
-}
-
-TEST_F(AdminStoreTest, DeleteCascadesAndDaemonRecordOfItIsNotFound) {
-  const MessageId id = add({"a@x.example", "b@x.example"}, 1000);
-  auto a = admin();
-  auto r = a.remove({{id}});
-  ASSERT_TRUE(r) << r.error();
-  EXPECT_EQ(r->messages, 1u);
-  EXPECT_EQ(r->recipients, 2u);
-  EXPECT_TRUE(a.list(QueueFilter{.state = StateFilter::all}, 0)->empty());
-  // The daemon finishing its delivery afterwards: not_found, nothing re-created.
-  const RecipientOutcome o{id, 0, RecipientState::delivered, 0, true, "250 ok", "h", 5};
-  ASSERT_FALSE(store_->begin());
-  EXPECT_EQ(store_->record(std::span(&o, 1), freed_), make_error_code(errc::not_found));
-  ASSERT_FALSE(store_->commit());
-  EXPECT_TRUE(a.list(QueueFilter{.state = StateFilter::all}, 0)->empty());
-}
-
-// A composer that reports nothing (a null sender, NOTIFY=NEVER: relay::sender_notice).
-std::optional<NewMessage> no_report(const QueuedMessage&, std::span<const RecipientOutcome>) { return std::nullopt; }
-
-TEST_F(AdminStoreTest, BounceAndExpireFinishPendingRecipients) {
-  const MessageId b = add({"a@x.example"}, 1000);
-  const MessageId e = add({"a@x.example"}, 1000);
-  auto a = admin();
-  ASSERT_TRUE(a.finish({{b}}, RecipientState::failed, "550 5.0.0 deleted by administrator", 2000, no_report));
-  ASSERT_TRUE(a.finish({{e}}, RecipientState::expired, "4.4.7 expired by administrator", 2000, no_report));
-  auto failed = a.list(QueueFilter{.state = StateFilter::failed}, 0);
-  ASSERT_EQ(failed->size(), 1u);
-  EXPECT_EQ((*failed)[0].recipients[0].last_reply, "550 5.0.0 deleted by administrator");
-  // The report (none here) was queued in the same transaction: nothing needs the body.
-  EXPECT_FALSE((*failed)[0].has_body);
-  EXPECT_EQ(a.list(QueueFilter{.state = StateFilter::expired}, 0)->size(), 1u);
-  EXPECT_TRUE(a.list(QueueFilter{}, 0)->empty());
-}
-
-TEST_F(AdminStoreTest, BounceQueuesTheSendersReportOnceAndFreesTheBody) {
-  const MessageId id = add({"a@x.example", "b@y.example", "c@y.example"}, 1000);
-  outcome(id, 0, RecipientState::delivered, 0, "250 ok", "up-a");
-  outcome(id, 1, RecipientState::pending, 90'000, "451 4.4.1 hop unreachable", "up-b");
-  std::size_t calls = 0;
-  const NoticeComposer compose = [&](const QueuedMessage& original, std::span<const RecipientOutcome> finished) {
-    ++calls;
-    EXPECT_EQ(original.sender, "alice@example.com");
-    EXPECT_TRUE(original.body.data && original.body.data->starts_with("Subject: t"));  // for the DSN's returned content
-    EXPECT_EQ(original.recipients.size(), 2u);                               // the pending ones only
-    EXPECT_EQ(finished.size(), 2u);
-    EXPECT_EQ(finished[0].index, 1);
-    EXPECT_EQ(finished[0].hop, "up-b");  // last hop tried, for the DSN's Remote-MTA
-    EXPECT_EQ(finished[0].reply, "550 5.0.0 bounced by administrator");
-    EXPECT_EQ(finished[1].state, RecipientState::failed);
-    NewMessage dsn;
-    dsn.direction = conf::Direction::outbound;
-    dsn.listener = "bounce";
-    dsn.recipients = {original.sender};  // from the null sender
-    dsn.body = "Subject: Undelivered\r\n\r\nreport\r\n";
-    dsn.received_at = 5000;
-    return std::optional<NewMessage>(std::move(dsn));
-  };
-  auto a = admin();
-  auto r = a.finish({{id}}, RecipientState::failed, "550 5.0.0 bounced by administrator", 5000, compose);
-  ASSERT_TRUE(r) << r.error();
-  EXPECT_EQ(r->messages, 1u);
-  EXPECT_EQ(r->recipients, 2u);
-  EXPECT_EQ(r->notices, 1u);
-  auto original = a.show(id);
-  ASSERT_TRUE(original);
-  EXPECT_FALSE(original->has_body);  // nothing pending: freed like after the last delivery
-  // The report is a pending message from <> to the sender, not leased, due now: the
-  // daemon's scanner claims it like any due message.
-  auto pending = a.list(QueueFilter{}, 5000);
-  ASSERT_TRUE(pending);
-  ASSERT_EQ(pending->size(), 1u);
-  EXPECT_EQ((*pending)[0].sender, "");
-  EXPECT_EQ((*pending)[0].recipients[0].address, "alice@example.com");
-  EXPECT_FALSE((*pending)[0].recipients[0].leased);
-  EXPECT_EQ(due_now(5000), 1u);
-  // Again (or expire after bounce): nothing pending, nothing composed, no second report.
-  auto again = a.finish({{id}}, RecipientState::expired, "451 4.4.7 expired by administrator", 6000, compose);
-  ASSERT_TRUE(again);
-  EXPECT_EQ(again->messages, 0u);
-  EXPECT_EQ(again->notices, 0u);
-  EXPECT_EQ(calls, 1u);
-  EXPECT_EQ(a.list(QueueFilter{.state = StateFilter::all}, 0)->size(), 2u);
-}
-
-TEST_F(AdminStoreTest, NoReportForANullSenderStillFreesTheBody) {
-  const MessageId id = add({"a@x.example"}, 1000);
-  auto a = admin();
-  auto r = a.finish({{id}}, RecipientState::failed, "550 5.0.0 bounced by administrator", 2000, no_report);
-  ASSERT_TRUE(r) << r.error();
-  EXPECT_EQ(r->recipients, 1u);
-  EXPECT_EQ(r->notices, 0u);
-  EXPECT_EQ(a.list(QueueFilter{.state = StateFilter::all}, 0)->size(), 1u);  // no message added
-  EXPECT_FALSE(a.show(id)->has_body);
-}
-
-TEST_F(AdminStoreTest, SummaryAndDepthCountPendingOnly) {
-  const MessageId one = add({"a@x.example", "b@x.example", "c@y.example"}, 1000);
-  const MessageId two = add({"a@x.example"}, 1000);
-  outcome(two, 0, RecipientState::delivered, 0, "250 ok", "h");
-  auto a = admin();
-  auto in = a.summary_inputs();
-  ASSERT_TRUE(in);
-  EXPECT_EQ(in->size(), 2u);  // (one, x.example), (one, y.example)
-  const auto rows = summarize(*in, 2000);
-  EXPECT_EQ(rows[0].total, 2u);
-  ASSERT_TRUE(a.hold({{one}}));
-  auto d = a.depth();
-  ASSERT_TRUE(d);
-  EXPECT_EQ(d->held_messages, 1u);
-  EXPECT_EQ(d->held_recipients, 3u);
-  EXPECT_EQ(d->queued_messages, 0u);
-  EXPECT_EQ(d->oldest_held, 1000);
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
 // a session say nothing, and a v9 database's rows read as unknown.
 #include <gtest/gtest.h>
 
-#include "queue/admin_store.hpp"
+#include "queue/sqlite_admin_store.hpp"
 #include "queue/schema.hpp"
 #include "queue/sqlite_handle.hpp"
 #include "tests/support/store_fixture.hpp"
@@ -29,8 +29,8 @@ class AttemptHistoryTest : public test_support::StoreTest {
     m.received_at = received;
     return insert(std::move(m), received + 3'600'000);  // leased, as a fresh commit is
   }
-  AdminStore admin() {
-    auto a = AdminStore::open(db_path());
+  SqliteAdminStore admin() {
+    auto a = SqliteAdminStore::open(db_path());
     EXPECT_TRUE(a) << a.error();
     return std::move(*a);
   }
@@ -191,7 +191,7 @@ TEST(SchemaV6, AV5DatabaseUpgradesAndKeepsItsHistory) {
   auto store = SqliteStore::open(path);
   ASSERT_TRUE(store) << store.error();
   EXPECT_EQ(schema_version(store->handle()).value_or(-1), latest_schema_version);
-  auto a = AdminStore::open(path);
+  auto a = SqliteAdminStore::open(path);
   ASSERT_TRUE(a) << a.error();
   auto shown = a->show(1);
   ASSERT_TRUE(shown) << shown.error();

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "queue/admin_store.hpp"
+#include "queue/sqlite_admin_store.hpp"
 #include "queue/body_sync_pool.hpp"
 #include "queue/body_writer.hpp"
 #include "queue/errc.hpp"
@@ -134,7 +134,7 @@ class SpooledBodyTest : public ::testing::Test {
       ASSERT_TRUE(reader);
       EXPECT_EQ(reader->size(), expected.size());
     }
-    auto admin = AdminStore::open(dir_.file("queue.db"));
+    auto admin = SqliteAdminStore::open(dir_.file("queue.db"));
     ASSERT_TRUE(admin) << admin.error();
     EXPECT_EQ(*admin->body(ids[0]), expected);
     EXPECT_EQ(bounce(*admin, ids[1]), expected);
@@ -276,7 +276,7 @@ TEST_F(SpooledBodyTest, AdministratorShowsDeletesAndBouncesSpooledMessages) {
     for (const SpoolEntry* f : {&kept, &deleted, &bounced}) ids.push_back(store->insert(spooled_message(*f), 0)->id);
     ASSERT_FALSE(store->commit());
   }
-  auto admin = AdminStore::open(dir_.file("queue.db"));
+  auto admin = SqliteAdminStore::open(dir_.file("queue.db"));
   ASSERT_TRUE(admin) << admin.error();
   EXPECT_EQ(*admin->body(ids[0]), big_);
   EXPECT_TRUE(admin->show(ids[0])->has_body);
@@ -379,7 +379,7 @@ TEST_F(SpooledBodyTest, V8DatabaseUpgradesWithItsPrefixedBodies) {
     EXPECT_EQ(*load_stored_body(spool_.get(), body), prefix + big_);
     EXPECT_EQ(*load_stored_header_section(spool_.get(), body, 1024 * 1024), prefix + "Subject: big\r\n\r\n");
   }
-  auto admin = AdminStore::open(path);
+  auto admin = SqliteAdminStore::open(path);
   ASSERT_TRUE(admin) << admin.error();
   EXPECT_EQ(*admin->body(1), prefix + big_);
 }
@@ -400,7 +400,7 @@ TEST_F(SpooledBodyTest, AdministratorIsShownTheSizeThatIsDelivered) {
     ASSERT_FALSE(store->commit());
   }
   const std::uint64_t delivered = prefix.size() + big_.size();
-  auto admin = AdminStore::open(dir_.file("queue.db"));
+  auto admin = SqliteAdminStore::open(dir_.file("queue.db"));
   ASSERT_TRUE(admin) << admin.error();
   ASSERT_EQ(admin->body(id)->size(), delivered);
   EXPECT_EQ(admin->show(id)->size, delivered);

@@ -209,6 +209,36 @@ TEST(QueueFormatTest, ParkedRecipientKeepsTheRealErrorAndShowsTheRoute) {
   EXPECT_NE(queue_format::message_json(m, now).find("\"parked_reason\":\"451 4.4.1 No healthy"), std::string::npos);
 }
 
+// A shared queue's lease: the node and until when, in list, show and JSON; a lease that
+// ran out is marked and is no delivery in progress. Without a node (SQLite) nothing shows.
+TEST(QueueFormatTest, LeaseShowsItsNodeOnASharedQueue) {
+  const queue::UnixMillis now = t0 + 60'000;
+  queue::MessageView m = message(RecipientState::pending, 0, "");
+  m.recipients[0].leased = true;
+  m.recipients[0].lease_node = "relay-2";
+  m.recipients[0].lease_until = t0 + 120'000;
+  const std::string lease = "node relay-2 until 2023-11-14T22:15:20Z";
+  EXPECT_EQ(queue_format::lease_text(m.recipients[0], now), lease);
+  EXPECT_NE(queue_format::message_line(m, now).find("    <bob@example.com> lease: " + lease + "\n"), std::string::npos);
+  const std::string shown = queue_format::show_text(m, now);
+  EXPECT_NE(shown.find("  [0] <bob@example.com> pending attempts=0 in-delivery\n      lease:      " + lease + "\n"),
+            std::string::npos) << shown;
+  EXPECT_NE(queue_format::message_json(m, now).find(
+                "\"in_delivery\":true,\"lease_node\":\"relay-2\",\"lease_until\":\"2023-11-14T22:15:20Z\","),
+            std::string::npos);
+
+  const queue::UnixMillis later = t0 + 120'000;
+  EXPECT_EQ(queue_format::lease_text(m.recipients[0], later), lease + " (ran out: any node may take it over)");
+  EXPECT_FALSE(queue_format::in_delivery(m.recipients[0], later));
+  EXPECT_NE(queue_format::show_text(m, later).find("pending attempts=0 next="), std::string::npos);
+
+  m.recipients[0].lease_node.clear();  // SQLite: a lease has no node
+  EXPECT_EQ(queue_format::lease_text(m.recipients[0], later), "");
+  EXPECT_TRUE(queue_format::in_delivery(m.recipients[0], later));
+  EXPECT_EQ(queue_format::message_line(m, now).find("lease"), std::string::npos);
+  EXPECT_EQ(queue_format::message_json(m, now).find("lease_"), std::string::npos);
+}
+
 // What protected each attempt: in show's history line and in the JSON; a park or an
 // attempt that opened no session says nothing (no tls key).
 TEST(QueueFormatTest, AttemptsSayWhatProtectedTheirSession) {

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <string>
 
-#include "queue/admin_store.hpp"
+#include "queue/sqlite_admin_store.hpp"
 #include "queue/body_writer.hpp"
 #include "queue/spool.hpp"
 #include "queue/sqlite_handle.hpp"
@@ -87,7 +87,7 @@ TEST_F(SpoolRecoveryTest, EnvelopeWithoutDurableBodyIsRemovedWithoutReport) {
   EXPECT_EQ(recovered->orphans_removed, 1u);
   EXPECT_EQ(recovered->never_acknowledged, 2u);
 
-  auto admin = queue::AdminStore::open(dir_.file("queue.db"));
+  auto admin = queue::SqliteAdminStore::open(dir_.file("queue.db"));
   ASSERT_TRUE(admin) << admin.error();
   EXPECT_TRUE(admin->show(kept));
   EXPECT_FALSE(admin->show(missing)) << "a message never acknowledged stays in the queue";
@@ -121,7 +121,7 @@ TEST_F(SpoolRecoveryTest, LostBodyOfATriedMessageFailsItWithAReport) {
   EXPECT_EQ(recovered->never_acknowledged, 0u);
   EXPECT_EQ(recovered->bodies_lost, 1u);
   EXPECT_EQ(recovered->reports, 1u) << "the sender is told";
-  auto admin = queue::AdminStore::open(dir_.file("queue.db"));
+  auto admin = queue::SqliteAdminStore::open(dir_.file("queue.db"));
   ASSERT_TRUE(admin) << admin.error();
   auto shown = admin->show(tried);
   ASSERT_TRUE(shown) << "an acknowledged message never leaves the queue silently";
