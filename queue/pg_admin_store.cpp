@@ -56,9 +56,7 @@ std::expected<std::unique_ptr<PgAdminStore>, std::string> PgAdminStore::open(PgS
 }
 
 PgResult PgAdminStore::query(const std::string& sql, const PgParams& params, bool binary_result) {
-  if (store_->connection() == nullptr) return PgResult();
-  return PgResult(PQexecParams(store_->connection(), sql.c_str(), params.count(), nullptr, params.values(),
-                               params.lengths(), params.formats(), binary_result ? 1 : 0));
+  return store_->query(sql, params, binary_result);
 }
 
 template <typename Body>
