@@ -40,6 +40,11 @@ bool PgPipeline::send(const char* statement, const PgParams& params, bool binary
 }
 
 // Extended protocol even without parameters: pipeline mode allows nothing else.
+bool PgPipeline::defer_sql(const char* sql) {
+  return connection_ != nullptr &&
+         queued(PQsendQueryParams(connection_, sql, 0, nullptr, nullptr, nullptr, nullptr, 0), false);
+}
+
 bool PgPipeline::send_sql(const char* sql, const PgParams& params, bool binary_result) {
   return connection_ != nullptr && queued(PQsendQueryParams(connection_, sql, params.count(), nullptr, params.values(),
                                                             params.lengths(), params.formats(), binary_result ? 1 : 0),

@@ -31,6 +31,8 @@ class PgPipeline {
 
   /// Sends a statement whose result is checked only at the next read() or finish().
   bool defer(const char* statement, const PgParams& params);
+  /// Sends SQL without parameters whose result is checked likewise (BEGIN, SET LOCAL).
+  bool defer_sql(const char* sql);
   /// Sends a statement whose result a later read() returns, in the order sent.
   bool send(const char* statement, const PgParams& params, bool binary_result = false);
   /// The same for SQL that is no prepared statement (COMMIT, an administrator's query).

@@ -1,6 +1,7 @@
 // queue/pg_store.cpp — PgStore: the shared queue's statements and their results.
 #include "queue/pg_store.hpp"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -106,6 +107,12 @@ conf::Direction direction_from(std::int64_t value) noexcept {
 std::int64_t sql_limit(std::size_t limit) noexcept {
   constexpr auto max = static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max());
   return static_cast<std::int64_t>(std::min(limit, max));
+}
+
+// Nothing waiting to be read on an idle connection's socket (a check, never a wait).
+bool quiet(PGconn* connection) noexcept {
+  pollfd p{PQsocket(connection), POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;
 }
 
 PgParams& time_or_null(PgParams& p, UnixMillis t) { return t == 0 ? p.null() : p.int64(t); }
@@ -247,15 +254,24 @@ std::error_code PgStore::begin() noexcept {
   leased_now_.clear();
   recorded_now_.clear();
   if (auto ec = connect()) return ec;
-  // BEGIN waits for its answer: a session the server ended while idle shows here, before
-  // anything of the transaction was sent, and the caller can reconnect at once.
   // Outcome- and lease-only transactions ask for no flush: lost with the server, they
   // cost a second delivery, never a message (as the SQLite queue's NORMAL commits).
-  PgResult r = exec(connection_.get(), fsync_commits_ ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit = off");
-  if (!r.ok()) return fail(r);
-  // The rest of the transaction is one pipeline: statements whose answer nothing waits
-  // for go out at once and are checked at COMMIT.
-  return pipeline_.start(connection_.get()) ? std::error_code{} : fail(PgResult());
+  // An idle session has nothing to hear. When the server did say something (it ends a
+  // session with a message: shutdown, termination, failover), BEGIN waits for its
+  // answer, so a dead session shows here, before anything of the transaction is sent,
+  // and the caller can reconnect at once. Otherwise BEGIN goes ahead in the pipeline.
+  if (!quiet(connection_.get())) {
+    PgResult r = exec(connection_.get(), fsync_commits_ ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit = off");
+    if (!r.ok()) return fail(r);
+    return pipeline_.start(connection_.get()) ? std::error_code{} : fail(PgResult());
+  }
+  // The transaction is one pipeline: statements whose answer nothing waits for go out
+  // at once and are checked at the next statement that waits, or at COMMIT.
+  if (!pipeline_.start(connection_.get()) || !pipeline_.defer_sql("BEGIN") ||
+      (!fsync_commits_ && !pipeline_.defer_sql("SET LOCAL synchronous_commit = off"))) {
+    return fail(PgResult());
+  }
+  return {};
 }
 
 std::error_code PgStore::commit() noexcept {
