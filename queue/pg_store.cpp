@@ -230,6 +230,19 @@ PgResult PgStore::run(const char* statement, const PgParams& params, bool binary
   return pipeline_.read();
 }
 
+std::vector<PgResult> PgStore::run_all(const char* statement, std::span<const PgParams> params, bool binary_result) {
+  std::vector<PgResult> results(params.size());
+  if (!pipeline_.active()) {
+    for (std::size_t i = 0; i < params.size(); ++i) results[i] = run(statement, params[i], binary_result);
+    return results;
+  }
+  for (const PgParams& p : params) {
+    if (!pipeline_.send(statement, p, binary_result)) return results;  // null results: no answer
+  }
+  for (PgResult& r : results) r = pipeline_.read();
+  return results;
+}
+
 PgResult PgStore::query(const std::string& sql, const PgParams& params, bool binary_result) {
   if (!connection_) return PgResult();
   if (!pipeline_.active()) {
@@ -412,28 +425,37 @@ std::expected<std::vector<QueuedMessage>, std::error_code> PgStore::claim_due(Un
     m.mail_parameters = due.text(row, 4);
     m.received_at = due.int64(row, 5);
   }
-  for (QueuedMessage& m : claimed) {
-    PgParams l;
-    l.int64(m.id).int64(now).int64(lease_until).text(settings_.node);
-    PgResult leased = run("lease_recipients", l);
-    if (!leased.ok()) return std::unexpected(fail(leased));
-    for (int row = 0; row < leased.rows(); ++row) {
-      m.recipients.push_back({static_cast<std::int32_t>(leased.int64(row, 0)), std::string(leased.text(row, 1)),
-                              static_cast<std::uint32_t>(leased.int64(row, 2)), std::string(leased.text(row, 3)),
-                              leased.int64(row, 4) != 0});
+  // Every message's lease in one round trip, then every leased message's body in one.
+  std::vector<PgParams> leases(claimed.size());
+  for (std::size_t i = 0; i < claimed.size(); ++i) {
+    leases[i].int64(claimed[i].id).int64(now).int64(lease_until).text(settings_.node);
+  }
+  const std::vector<PgResult> leased = run_all("lease_recipients", leases);
+  std::vector<QueuedMessage*> with_recipients;
+  for (std::size_t i = 0; i < claimed.size(); ++i) {
+    QueuedMessage& m = claimed[i];
+    const PgResult& l = leased[i];
+    if (!l.ok()) return std::unexpected(fail(l));
+    for (int row = 0; row < l.rows(); ++row) {
+      m.recipients.push_back({static_cast<std::int32_t>(l.int64(row, 0)), std::string(l.text(row, 1)),
+                              static_cast<std::uint32_t>(l.int64(row, 2)), std::string(l.text(row, 3)),
+                              l.int64(row, 4) != 0});
       // Our own expired lease (renewals failed while the database was away) is no news.
-      if (const std::string_view holder = leased.text(row, 5); !holder.empty() && holder != settings_.node) {
+      if (const std::string_view holder = l.text(row, 5); !holder.empty() && holder != settings_.node) {
         m.lease_expired_for = holder;
       }
       leased_now_.emplace_back(m.id, m.recipients.back().index);
     }
     std::ranges::sort(m.recipients, {}, &QueuedRecipient::index);
-    if (m.recipients.empty()) continue;  // another node has them
-    PgParams b;
-    b.int64(m.id);
-    PgResult body = run("select_body", b, true);
+    if (!m.recipients.empty()) with_recipients.push_back(&m);  // else another node has them
+  }
+  std::vector<PgParams> wanted(with_recipients.size());
+  for (std::size_t i = 0; i < with_recipients.size(); ++i) wanted[i].int64(with_recipients[i]->id);
+  const std::vector<PgResult> bodies = run_all("select_body", wanted, true);
+  for (std::size_t i = 0; i < with_recipients.size(); ++i) {
+    const PgResult& body = bodies[i];
     if (!body.ok()) return std::unexpected(fail(body));
-    if (body.rows() == 1) m.body.data = std::make_shared<const std::string>(body.text(0, 0));
+    if (body.rows() == 1) with_recipients[i]->body.data = std::make_shared<const std::string>(body.text(0, 0));
   }
   // A pending recipient without a body cannot be delivered. Its lease was still taken so
   // the scanner does not spin on it; it stays visible to an administrator.
@@ -445,26 +467,20 @@ std::expected<std::vector<QueuedMessage>, std::error_code> PgStore::claim_due(Un
 // outcomes: every UPDATE is sent, then their answers read (which outcomes applied);
 // history rows and finished bodies follow without waiting, checked at COMMIT.
 std::error_code PgStore::record(std::span<const RecipientOutcome> outcomes, FreedFiles& /*freed*/) {
-  const bool piped = pipeline_.active();
-  std::vector<PgResult> updated(outcomes.size());
+  std::vector<PgParams> updates(outcomes.size());
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     const RecipientOutcome& o = outcomes[i];
     const bool parked = o.state == RecipientState::pending && o.parked_route != 0;
-    PgParams u;
+    PgParams& u = updates[i];
     u.int64(o.id).int64(o.index).int64(static_cast<std::int64_t>(o.state)).int64(o.attempted ? 1 : 0);
     u.int64(o.next_attempt).display_text(o.reply).text(o.hop);
     time_or_null(u, o.recorded_at);
     u.int64(o.delay_notified ? 1 : 0).int64(parked ? o.parked_route : 0).text(o.parked_on).text(settings_.node);
-    if (!piped) {
-      updated[i] = run("update_recipient", u);
-    } else if (!pipeline_.send("update_recipient", u)) {
-      return fail(PgResult());
-    }
   }
+  const std::vector<PgResult> updated = run_all("update_recipient", updates);
   std::error_code result;
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     const RecipientOutcome& o = outcomes[i];
-    if (piped) updated[i] = pipeline_.read();
     if (!updated[i].ok()) return fail(updated[i]);
     recorded_now_.emplace_back(o.id, o.index);  // applied or not, no longer ours to renew
     if (updated[i].affected() == 0) {

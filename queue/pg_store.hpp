@@ -120,6 +120,9 @@ class PgStore final : public QueueStore {
   /// Runs a statement whose result the caller needs now (in the transaction's pipeline:
   /// one round trip, which also checks everything deferred before it).
   PgResult run(const char* statement, const PgParams& params, bool binary_result = false);
+  /// Runs `statement` once per parameter set: all sent, then all answers read (one round
+  /// trip in a transaction). A null result: no answer (the connection failed).
+  std::vector<PgResult> run_all(const char* statement, std::span<const PgParams> params, bool binary_result = false);
   /// Sends a statement whose result nothing waits for; in a transaction it is checked at
   /// the next run() or at COMMIT, whose failure then fails the transaction.
   std::error_code defer(const char* statement, const PgParams& params);
