@@ -50,6 +50,7 @@ MutationResult touched(const PgResult& r) {
 }  // namespace
 
 std::expected<std::unique_ptr<PgAdminStore>, std::string> PgAdminStore::open(PgSettings settings) {
+  settings.begin_ahead = false;  // an administrator's command reconnects at once, never fails half-sent
   auto store = PgStore::open(std::move(settings));
   if (!store) return std::unexpected(store.error());
   return std::unique_ptr<PgAdminStore>(new PgAdminStore(std::move(*store)));

@@ -26,6 +26,9 @@ class PgPipeline {
   /// Enters pipeline mode; false when libpq refuses (the connection is unusable).
   bool start(PGconn* connection) noexcept;
   bool active() const noexcept { return connection_ != nullptr; }
+  /// A statement sent without waiting failed: the server skips the rest up to COMMIT,
+  /// which fails with that statement's error.
+  bool doomed() const noexcept { return failed_; }
   /// Forgets everything (the connection is being dropped).
   void reset() noexcept;
 

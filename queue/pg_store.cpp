@@ -273,7 +273,7 @@ std::error_code PgStore::begin() noexcept {
   // session with a message: shutdown, termination, failover), BEGIN waits for its
   // answer, so a dead session shows here, before anything of the transaction is sent,
   // and the caller can reconnect at once. Otherwise BEGIN goes ahead in the pipeline.
-  if (!quiet(connection_.get())) {
+  if (!settings_.begin_ahead || !quiet(connection_.get())) {
     PgResult r = exec(connection_.get(), fsync_commits_ ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit = off");
     if (!r.ok()) return fail(r);
     return pipeline_.start(connection_.get()) ? std::error_code{} : fail(PgResult());
@@ -431,6 +431,8 @@ std::expected<std::vector<QueuedMessage>, std::error_code> PgStore::claim_due(Un
     leases[i].int64(claimed[i].id).int64(now).int64(lease_until).text(settings_.node);
   }
   const std::vector<PgResult> leased = run_all("lease_recipients", leases);
+  // As in record(): a failure of an earlier statement is the transaction's, not the claim's.
+  if (pipeline_.doomed()) return std::vector<QueuedMessage>{};
   std::vector<QueuedMessage*> with_recipients;
   for (std::size_t i = 0; i < claimed.size(); ++i) {
     QueuedMessage& m = claimed[i];
@@ -478,6 +480,10 @@ std::error_code PgStore::record(std::span<const RecipientOutcome> outcomes, Free
     u.int64(o.delay_notified ? 1 : 0).int64(parked ? o.parked_route : 0).text(o.parked_on).text(settings_.node);
   }
   const std::vector<PgResult> updated = run_all("update_recipient", updates);
+  // An earlier statement of the transaction failed (another caller's insert): the server
+  // skipped these UPDATEs and COMMIT fails with that statement's error. The outcomes are
+  // not this call's failure; the caller may run them again in a transaction of their own.
+  if (pipeline_.doomed()) return {};
   std::error_code result;
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     const RecipientOutcome& o = outcomes[i];

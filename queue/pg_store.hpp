@@ -68,6 +68,11 @@ struct PgSettings {
   std::chrono::seconds connect_timeout{10};  // per host tried (libpq connect_timeout)
   /// Called on the queue thread at each connection event (may be empty).
   std::function<void(const PgConnectionEvent&)> on_connection_event;
+  /// BEGIN goes ahead in the transaction's pipeline while the session is quiet (the queue
+  /// thread, where round trips are the cost). false: BEGIN always waits for its answer,
+  /// so a session the server is ending right now is found at begin(), before anything
+  /// was sent (the admin store, which then reconnects at once).
+  bool begin_ahead = true;
 };
 
 class PgStore final : public QueueStore {

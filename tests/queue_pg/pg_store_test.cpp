@@ -440,22 +440,25 @@ TEST_F(PgStoreTest, InsertBatchWithOneFailingStatementFailsAtCommitAndStoresNoth
   EXPECT_EQ(query(conninfo_, "SELECT count(*) FROM messages"), "1");
 }
 
-// A deferred failure is the answer of the next statement whose result is needed: the
-// outcome's UPDATE reports it instead of "applied" or "not found".
-TEST_F(PgStoreTest, DeferredFailureFailsTheNextStatementThatWaits) {
+// A failure of a statement sent ahead belongs to its transaction, not to the outcomes
+// recorded after it in the same transaction: record() reports nothing (the server
+// skipped its UPDATEs), COMMIT fails with the insert's error, and nothing changed.
+TEST_F(PgStoreTest, DeferredFailureFailsTheTransactionNotTheOutcomesAfterIt) {
   const MessageId kept = insert(*a_, make_message(1, {"r@x"}, "kept"), 0);
   ASSERT_FALSE(a_->begin());
   NewMessage clash = make_message(2, {"s@x"}, "clash");
   clash.id = kept;
-  auto sent = a_->insert(std::move(clash), 0);  // sent ahead: accepted for now
+  ASSERT_TRUE(a_->insert(std::move(clash), 0));  // sent ahead: accepted for now
   FreedFiles freed;
   const std::vector<RecipientOutcome> outcomes{{kept, 0, RecipientState::delivered, 10, true, "250 ok", "hop", 5}};
-  const std::error_code ec = sent ? a_->record(outcomes, freed) : sent.error();
-  EXPECT_TRUE(ec);
-  EXPECT_NE(ec, errc::not_found);
+  EXPECT_FALSE(a_->record(outcomes, freed));
+  EXPECT_EQ(a_->commit(), errc::internal);
   a_->rollback();
   EXPECT_EQ(query(conninfo_, "SELECT state FROM recipients WHERE message_id = " + std::to_string(kept)), "0");
   EXPECT_EQ(query(conninfo_, "SELECT count(*) FROM attempts"), "0");
+  // Run again on their own, the outcomes apply.
+  EXPECT_FALSE(record(*a_, outcomes));
+  EXPECT_EQ(query(conninfo_, "SELECT state FROM recipients WHERE message_id = " + std::to_string(kept)), "1");
 }
 
 // In one transaction, as the queue thread groups them: a message sent ahead, then the
