@@ -1,5 +1,6 @@
 // Tests for queue/pg_store.cpp: the shared queue's leases between nodes, its schema
-// guard, spooled bodies moving into the database, and a lost connection.
+// guard, spooled bodies moving into the database, a lost connection, and transactions
+// whose statements go out without waiting (all or nothing at COMMIT).
 #include "queue/pg_store.hpp"
 
 #include <gtest/gtest.h>
