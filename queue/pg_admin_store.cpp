@@ -50,15 +50,14 @@ MutationResult touched(const PgResult& r) {
 }  // namespace
 
 std::expected<std::unique_ptr<PgAdminStore>, std::string> PgAdminStore::open(PgSettings settings) {
+  settings.begin_ahead = false;  // an administrator's command reconnects at once, never fails half-sent
   auto store = PgStore::open(std::move(settings));
   if (!store) return std::unexpected(store.error());
   return std::unique_ptr<PgAdminStore>(new PgAdminStore(std::move(*store)));
 }
 
 PgResult PgAdminStore::query(const std::string& sql, const PgParams& params, bool binary_result) {
-  if (store_->connection() == nullptr) return PgResult();
-  return PgResult(PQexecParams(store_->connection(), sql.c_str(), params.count(), nullptr, params.values(),
-                               params.lengths(), params.formats(), binary_result ? 1 : 0));
+  return store_->query(sql, params, binary_result);
 }
 
 template <typename Body>

@@ -1,6 +1,7 @@
 // queue/pg_store.cpp — PgStore: the shared queue's statements and their results.
 #include "queue/pg_store.hpp"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -65,8 +66,11 @@ constexpr std::array statements{
                 "parked_on = CASE WHEN $10 = 0 THEN NULL ELSE $11 END, "
                 "parked_since = CASE WHEN $10 = 0 THEN NULL ELSE coalesce(parked_since, $8) END "
                 "WHERE message_id = $1 AND idx = $2 AND state = 0 AND (lease_node IS NULL OR lease_node = $12)"},
-    PgStatement{"any_pending", "SELECT EXISTS(SELECT 1 FROM recipients WHERE message_id = $1 AND state = 0)"},
-    PgStatement{"delete_body", "DELETE FROM bodies WHERE message_id = $1"},
+    // Envelope and recipient rows stay as delivery history; only the bulk goes, once no
+    // recipient is pending.
+    PgStatement{"delete_finished_body",
+                "DELETE FROM bodies WHERE message_id = $1 AND NOT EXISTS "
+                "(SELECT 1 FROM recipients WHERE message_id = $1 AND state = 0)"},
     PgStatement{"insert_attempt",
                 "INSERT INTO attempts(message_id, idx, at, hop, state, reply, kind, address, tls) "
                 "VALUES($1, $2, $3, nullif($4, ''), $5, $6, $7, nullif($8, ''), nullif($9, ''))"},
@@ -103,6 +107,12 @@ conf::Direction direction_from(std::int64_t value) noexcept {
 std::int64_t sql_limit(std::size_t limit) noexcept {
   constexpr auto max = static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max());
   return static_cast<std::int64_t>(std::min(limit, max));
+}
+
+// Nothing waiting to be read on an idle connection's socket (a check, never a wait).
+bool quiet(PGconn* connection) noexcept {
+  pollfd p{PQsocket(connection), POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;
 }
 
 PgParams& time_or_null(PgParams& p, UnixMillis t) { return t == 0 ? p.null() : p.int64(t); }
@@ -184,9 +194,13 @@ std::error_code PgStore::connect() {
 
 std::error_code PgStore::fail(const PgResult& result) noexcept {
   const std::string_view state = result.sqlstate();
-  if (!connection_ || PQstatus(connection_.get()) != CONNECTION_OK || connection_lost(state)) {
+  // No result at all: the connection failed, or its pipeline is in a state nobody
+  // should build on; a new session is the way out either way.
+  if (!connection_ || result.get() == nullptr || PQstatus(connection_.get()) != CONNECTION_OK ||
+      connection_lost(state)) {
     // The next begin() connects again, perhaps to a promoted standby.
-    if (connection_) lose_connection(result.message());
+    if (connection_) lose_connection(result.get() != nullptr ? result.message() : PQerrorMessage(connection_.get()));
+    pipeline_.reset();
     connection_.reset();
     return errc::unavailable;
   }
@@ -198,6 +212,7 @@ std::error_code PgStore::fail(const PgResult& result) noexcept {
 }
 
 void PgStore::lose_connection(std::string why) noexcept {
+  pipeline_.reset();
   connection_.reset();
   if (reconnecting_) return;
   reconnecting_ = true;
@@ -210,7 +225,41 @@ void PgStore::report(PgConnectionEvent::Kind kind, std::string detail) noexcept 
 
 PgResult PgStore::run(const char* statement, const PgParams& params, bool binary_result) {
   if (!connection_) return PgResult();
-  return exec_prepared(connection_.get(), statement, params, binary_result);
+  if (!pipeline_.active()) return exec_prepared(connection_.get(), statement, params, binary_result);
+  if (!pipeline_.send(statement, params, binary_result)) return PgResult();
+  return pipeline_.read();
+}
+
+std::vector<PgResult> PgStore::run_all(const char* statement, std::span<const PgParams> params, bool binary_result) {
+  std::vector<PgResult> results(params.size());
+  if (!pipeline_.active()) {
+    for (std::size_t i = 0; i < params.size(); ++i) results[i] = run(statement, params[i], binary_result);
+    return results;
+  }
+  for (const PgParams& p : params) {
+    if (!pipeline_.send(statement, p, binary_result)) return results;  // null results: no answer
+  }
+  for (PgResult& r : results) r = pipeline_.read();
+  return results;
+}
+
+PgResult PgStore::query(const std::string& sql, const PgParams& params, bool binary_result) {
+  if (!connection_) return PgResult();
+  if (!pipeline_.active()) {
+    return PgResult(PQexecParams(connection_.get(), sql.c_str(), params.count(), nullptr, params.values(),
+                                 params.lengths(), params.formats(), binary_result ? 1 : 0));
+  }
+  if (!pipeline_.send_sql(sql.c_str(), params, binary_result)) return PgResult();
+  return pipeline_.read();
+}
+
+std::error_code PgStore::defer(const char* statement, const PgParams& params) {
+  if (!connection_) return errc::unavailable;
+  if (!pipeline_.active()) {
+    PgResult r = exec_prepared(connection_.get(), statement, params);
+    return r.ok() ? std::error_code{} : fail(r);
+  }
+  return pipeline_.defer(statement, params) ? std::error_code{} : fail(PgResult());
 }
 
 std::error_code PgStore::begin() noexcept {
@@ -220,13 +269,34 @@ std::error_code PgStore::begin() noexcept {
   if (auto ec = connect()) return ec;
   // Outcome- and lease-only transactions ask for no flush: lost with the server, they
   // cost a second delivery, never a message (as the SQLite queue's NORMAL commits).
-  PgResult r = exec(connection_.get(), fsync_commits_ ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit = off");
-  return r.ok() ? std::error_code{} : fail(r);
+  // An idle session has nothing to hear. When the server did say something (it ends a
+  // session with a message: shutdown, termination, failover), BEGIN waits for its
+  // answer, so a dead session shows here, before anything of the transaction is sent,
+  // and the caller can reconnect at once. Otherwise BEGIN goes ahead in the pipeline.
+  if (!settings_.begin_ahead || !quiet(connection_.get())) {
+    PgResult r = exec(connection_.get(), fsync_commits_ ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit = off");
+    if (!r.ok()) return fail(r);
+    return pipeline_.start(connection_.get()) ? std::error_code{} : fail(PgResult());
+  }
+  // The transaction is one pipeline: statements whose answer nothing waits for go out
+  // at once and are checked at the next statement that waits, or at COMMIT.
+  if (!pipeline_.start(connection_.get()) || !pipeline_.defer_sql("BEGIN") ||
+      (!fsync_commits_ && !pipeline_.defer_sql("SET LOCAL synchronous_commit = off"))) {
+    return fail(PgResult());
+  }
+  return {};
 }
 
 std::error_code PgStore::commit() noexcept {
   if (!connection_) return errc::unavailable;
-  PgResult r = exec(connection_.get(), "COMMIT");
+  // Every deferred statement's result is read before COMMIT's: the first that failed is
+  // returned instead, and the server skipped everything after it, COMMIT included.
+  PgResult r;
+  if (!pipeline_.active()) {
+    r = exec(connection_.get(), "COMMIT");
+  } else if (pipeline_.send_sql("COMMIT", PgParams{})) {
+    r = pipeline_.finish();
+  }
   // COMMIT of a failed transaction answers ROLLBACK with success status: not durable.
   if (!r.ok() || std::string_view(PQcmdStatus(r.get())) != "COMMIT") {
     inserted_files_.clear();
@@ -251,11 +321,15 @@ void PgStore::rollback() noexcept {
   inserted_files_.clear();
   leased_now_.clear();
   recorded_now_.clear();
+  // What the pipeline still holds is read and dropped: the transaction is failed or
+  // abandoned, and its statements after a failure were skipped by the server anyway.
+  if (pipeline_.active()) pipeline_.finish();
   if (in_transaction()) exec(connection_.get(), "ROLLBACK");
 }
 
 bool PgStore::in_transaction() const noexcept {
   if (!connection_) return false;
+  if (pipeline_.active()) return true;
   const PGTransactionStatusType s = PQtransactionStatus(connection_.get());
   return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;
 }
@@ -299,12 +373,19 @@ std::expected<QueuedMessage, std::error_code> PgStore::insert(NewMessage&& messa
   m.int64(message.id).int64(static_cast<std::int64_t>(message.direction)).text(message.listener);
   m.text(message.client_address).display_text(message.helo).text(message.sender).text(message.mail_parameters);
   m.int64(message.received_at).int64(static_cast<std::int64_t>(body->size())).int64(held ? 1 : 0);
-  PgResult inserted = run("insert_message", m);
-  if (!inserted.ok() || inserted.rows() != 1) return std::unexpected(fail(inserted));
-  const MessageId id = inserted.int64(0, 0);
+  // A reserved id (the queue thread always has one) needs no answer: the whole message
+  // goes out without waiting, checked at COMMIT. Without one the sequence names it.
+  MessageId id = message.id;
+  if (id != 0) {
+    if (auto ec = defer("insert_message", m)) return std::unexpected(ec);
+  } else {
+    PgResult inserted = run("insert_message", m);
+    if (!inserted.ok() || inserted.rows() != 1) return std::unexpected(fail(inserted));
+    id = inserted.int64(0, 0);
+  }
   PgParams b;
   b.int64(id).bytes(*body);
-  if (PgResult r = run("insert_body", b); !r.ok()) return std::unexpected(fail(r));
+  if (auto ec = defer("insert_body", b)) return std::unexpected(ec);
   for (std::size_t i = 0; i < message.recipients.size(); ++i) {
     PgParams r;
     r.int64(id).int64(static_cast<std::int64_t>(i)).text(message.recipients[i]).int64(lease_until);
@@ -317,7 +398,7 @@ std::expected<QueuedMessage, std::error_code> PgStore::insert(NewMessage&& messa
     } else {
       r.text(settings_.node).int64(lease_until);
     }
-    if (PgResult result = run("insert_recipient", r); !result.ok()) return std::unexpected(fail(result));
+    if (auto ec = defer("insert_recipient", r)) return std::unexpected(ec);
     if (!held) leased_now_.emplace_back(id, static_cast<std::int32_t>(i));
   }
   if (!message.body_file.empty()) inserted_files_.push_back(message.body_file);
@@ -344,28 +425,39 @@ std::expected<std::vector<QueuedMessage>, std::error_code> PgStore::claim_due(Un
     m.mail_parameters = due.text(row, 4);
     m.received_at = due.int64(row, 5);
   }
-  for (QueuedMessage& m : claimed) {
-    PgParams l;
-    l.int64(m.id).int64(now).int64(lease_until).text(settings_.node);
-    PgResult leased = run("lease_recipients", l);
-    if (!leased.ok()) return std::unexpected(fail(leased));
-    for (int row = 0; row < leased.rows(); ++row) {
-      m.recipients.push_back({static_cast<std::int32_t>(leased.int64(row, 0)), std::string(leased.text(row, 1)),
-                              static_cast<std::uint32_t>(leased.int64(row, 2)), std::string(leased.text(row, 3)),
-                              leased.int64(row, 4) != 0});
+  // Every message's lease in one round trip, then every leased message's body in one.
+  std::vector<PgParams> leases(claimed.size());
+  for (std::size_t i = 0; i < claimed.size(); ++i) {
+    leases[i].int64(claimed[i].id).int64(now).int64(lease_until).text(settings_.node);
+  }
+  const std::vector<PgResult> leased = run_all("lease_recipients", leases);
+  // As in record(): a failure of an earlier statement is the transaction's, not the claim's.
+  if (pipeline_.doomed()) return std::vector<QueuedMessage>{};
+  std::vector<QueuedMessage*> with_recipients;
+  for (std::size_t i = 0; i < claimed.size(); ++i) {
+    QueuedMessage& m = claimed[i];
+    const PgResult& l = leased[i];
+    if (!l.ok()) return std::unexpected(fail(l));
+    for (int row = 0; row < l.rows(); ++row) {
+      m.recipients.push_back({static_cast<std::int32_t>(l.int64(row, 0)), std::string(l.text(row, 1)),
+                              static_cast<std::uint32_t>(l.int64(row, 2)), std::string(l.text(row, 3)),
+                              l.int64(row, 4) != 0});
       // Our own expired lease (renewals failed while the database was away) is no news.
-      if (const std::string_view holder = leased.text(row, 5); !holder.empty() && holder != settings_.node) {
+      if (const std::string_view holder = l.text(row, 5); !holder.empty() && holder != settings_.node) {
         m.lease_expired_for = holder;
       }
       leased_now_.emplace_back(m.id, m.recipients.back().index);
     }
     std::ranges::sort(m.recipients, {}, &QueuedRecipient::index);
-    if (m.recipients.empty()) continue;  // another node has them
-    PgParams b;
-    b.int64(m.id);
-    PgResult body = run("select_body", b, true);
+    if (!m.recipients.empty()) with_recipients.push_back(&m);  // else another node has them
+  }
+  std::vector<PgParams> wanted(with_recipients.size());
+  for (std::size_t i = 0; i < with_recipients.size(); ++i) wanted[i].int64(with_recipients[i]->id);
+  const std::vector<PgResult> bodies = run_all("select_body", wanted, true);
+  for (std::size_t i = 0; i < with_recipients.size(); ++i) {
+    const PgResult& body = bodies[i];
     if (!body.ok()) return std::unexpected(fail(body));
-    if (body.rows() == 1) m.body.data = std::make_shared<const std::string>(body.text(0, 0));
+    if (body.rows() == 1) with_recipients[i]->body.data = std::make_shared<const std::string>(body.text(0, 0));
   }
   // A pending recipient without a body cannot be delivered. Its lease was still taken so
   // the scanner does not spin on it; it stays visible to an administrator.
@@ -373,36 +465,31 @@ std::expected<std::vector<QueuedMessage>, std::error_code> PgStore::claim_due(Un
   return claimed;
 }
 
-std::error_code PgStore::finish_message(MessageId id) {
-  PgParams p;
-  p.int64(id);
-  PgResult pending = run("any_pending", p);
-  if (!pending.ok() || pending.rows() != 1) return fail(pending);
-  if (pending.text(0, 0) == "t") return {};
-  // Envelope and recipient rows stay as delivery history; only the bulk goes.
-  PgResult r = run("delete_body", p);
-  return r.ok() ? std::error_code{} : fail(r);
-}
-
-// Every body is in the database: nothing goes to `freed`.
+// Every body is in the database: nothing goes to `freed`. One round trip however many
+// outcomes: every UPDATE is sent, then their answers read (which outcomes applied);
+// history rows and finished bodies follow without waiting, checked at COMMIT.
 std::error_code PgStore::record(std::span<const RecipientOutcome> outcomes, FreedFiles& /*freed*/) {
-  std::error_code result;
-  std::optional<MessageId> previous;
-  for (const RecipientOutcome& o : outcomes) {
-    if (previous && *previous != o.id) {
-      if (auto ec = finish_message(*previous)) return ec;
-    }
-    previous = o.id;
+  std::vector<PgParams> updates(outcomes.size());
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    const RecipientOutcome& o = outcomes[i];
     const bool parked = o.state == RecipientState::pending && o.parked_route != 0;
-    PgParams u;
+    PgParams& u = updates[i];
     u.int64(o.id).int64(o.index).int64(static_cast<std::int64_t>(o.state)).int64(o.attempted ? 1 : 0);
     u.int64(o.next_attempt).display_text(o.reply).text(o.hop);
     time_or_null(u, o.recorded_at);
     u.int64(o.delay_notified ? 1 : 0).int64(parked ? o.parked_route : 0).text(o.parked_on).text(settings_.node);
-    PgResult updated = run("update_recipient", u);
-    if (!updated.ok()) return fail(updated);
+  }
+  const std::vector<PgResult> updated = run_all("update_recipient", updates);
+  // An earlier statement of the transaction failed (another caller's insert): the server
+  // skipped these UPDATEs and COMMIT fails with that statement's error. The outcomes are
+  // not this call's failure; the caller may run them again in a transaction of their own.
+  if (pipeline_.doomed()) return {};
+  std::error_code result;
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    const RecipientOutcome& o = outcomes[i];
+    if (!updated[i].ok()) return fail(updated[i]);
     recorded_now_.emplace_back(o.id, o.index);  // applied or not, no longer ours to renew
-    if (updated.affected() == 0) {
+    if (updated[i].affected() == 0) {
       // Gone, no longer pending (an administrator finished it), or another node took it
       // over after our lease expired: its outcome stands, nothing to log.
       result = errc::not_found;
@@ -416,18 +503,22 @@ std::error_code PgStore::record(std::span<const RecipientOutcome> outcomes, Free
       a.text(hop).int64(static_cast<std::int64_t>(o.state)).display_text(text);
       a.int64(static_cast<std::int64_t>(kind));
       a.text(address).text(tls);
-      PgResult r = run("insert_attempt", a);
-      return r.ok() ? std::error_code{} : fail(r);
+      return defer("insert_attempt", a);
     };
     if (o.attempted || !o.reply.empty()) {
       if (auto ec = history(AttemptKind::delivery, o.reply, o.hop, o.hop_address, o.tls)) return ec;
     }
+    const bool parked = o.state == RecipientState::pending && o.parked_route != 0;
     if (parked && !o.parked_note.empty()) {
       if (auto ec = history(AttemptKind::parked, o.parked_note, {}, {}, {})) return ec;
     }
   }
-  if (previous) {
-    if (auto ec = finish_message(*previous)) return ec;
+  // Each message once where its outcomes are adjacent, after every UPDATE of the call.
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    if (i + 1 < outcomes.size() && outcomes[i + 1].id == outcomes[i].id) continue;
+    PgParams p;
+    p.int64(outcomes[i].id);
+    if (auto ec = defer("delete_finished_body", p)) return ec;
   }
   return result;
 }

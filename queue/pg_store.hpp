@@ -16,6 +16,10 @@
 //   message) belongs to no delivery here: it runs out, and any node delivers the message.
 // Bodies: every body is a bytea (any node can deliver any message). A body the session
 // spooled to a file is read into it at insert and the file removed after COMMIT.
+// Round trips: a transaction is one libpq pipeline (queue/pg_pipeline.hpp). Inserts,
+// history rows and finished bodies' deletions are sent without waiting; only what needs
+// an answer (a claim, which outcomes applied) waits, and COMMIT reads every answer: any
+// failure fails the COMMIT, so nothing of the transaction is stored or acknowledged.
 // Durability: COMMIT returns when the server (and, with synchronous replication, its
 // standby) has the transaction; transactions that commit no message ask for no flush
 // (set_fsync_commits(false): synchronous_commit off, the SQLite queue's NORMAL).
@@ -37,6 +41,7 @@
 #include <vector>
 
 #include "queue/pg_handle.hpp"
+#include "queue/pg_pipeline.hpp"
 #include "queue/queue_store.hpp"
 
 namespace queue {
@@ -63,6 +68,11 @@ struct PgSettings {
   std::chrono::seconds connect_timeout{10};  // per host tried (libpq connect_timeout)
   /// Called on the queue thread at each connection event (may be empty).
   std::function<void(const PgConnectionEvent&)> on_connection_event;
+  /// BEGIN goes ahead in the transaction's pipeline while the session is quiet (the queue
+  /// thread, where round trips are the cost). false: BEGIN always waits for its answer,
+  /// so a session the server is ending right now is found at begin(), before anything
+  /// was sent (the admin store, which then reconnects at once).
+  bool begin_ahead = true;
 };
 
 class PgStore final : public QueueStore {
@@ -93,6 +103,10 @@ class PgStore final : public QueueStore {
   /// delivery keeps its own by renewing.
   std::expected<std::size_t, std::error_code> renew_leases(UnixMillis until) override;
 
+  /// Runs `sql` (no prepared statement) in the open transaction, after what it sent
+  /// before: the administrator's queries share the store's connection and transaction.
+  PgResult query(const std::string& sql, const PgParams& params, bool binary_result = false);
+
   /// The connection (null while lost): tests inspect it.
   PGconn* connection() const noexcept { return connection_.get(); }
   const std::string& node() const noexcept { return settings_.node; }
@@ -108,14 +122,22 @@ class PgStore final : public QueueStore {
   /// The connection stopped working: reported once, then dropped.
   void lose_connection(std::string why) noexcept;
   void report(PgConnectionEvent::Kind kind, std::string detail) noexcept;
+  /// Runs a statement whose result the caller needs now (in the transaction's pipeline:
+  /// one round trip, which also checks everything deferred before it).
   PgResult run(const char* statement, const PgParams& params, bool binary_result = false);
+  /// Runs `statement` once per parameter set: all sent, then all answers read (one round
+  /// trip in a transaction). A null result: no answer (the connection failed).
+  std::vector<PgResult> run_all(const char* statement, std::span<const PgParams> params, bool binary_result = false);
+  /// Sends a statement whose result nothing waits for; in a transaction it is checked at
+  /// the next run() or at COMMIT, whose failure then fails the transaction.
+  std::error_code defer(const char* statement, const PgParams& params);
   /// Reads a spooled body (prefix, then the file from `skip`) into one string.
   std::expected<std::string, std::error_code> read_spooled(const NewMessage& message) const;
-  std::error_code finish_message(MessageId id);
 
   PgSettings settings_;
   const Spool* spool_;
   PgConnection connection_;
+  PgPipeline pipeline_;  // the open transaction's statements (pipeline mode between begin and commit)
   bool fsync_commits_ = true;
   std::vector<std::string> inserted_files_;  // spool files read into this transaction's bodies
   // Recipients (message, index) leased to this node by committed transactions of this

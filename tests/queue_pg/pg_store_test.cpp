@@ -1,5 +1,6 @@
 // Tests for queue/pg_store.cpp: the shared queue's leases between nodes, its schema
-// guard, spooled bodies moving into the database, and a lost connection.
+// guard, spooled bodies moving into the database, a lost connection, and transactions
+// whose statements go out without waiting (all or nothing at COMMIT).
 #include "queue/pg_store.hpp"
 
 #include <gtest/gtest.h>
@@ -404,6 +405,86 @@ TEST_F(PgStoreTest, AttemptsRecordHowTheSessionWasProtected) {
   EXPECT_FALSE(record(*a_, {protected_one, plain}));
   EXPECT_EQ(query(conninfo_, "SELECT string_agg(coalesce(tls, '-'), ',' ORDER BY idx) FROM attempts"),
             "dane TLSv1.3,-");
+}
+
+// Inserts with reserved ids go out without waiting for answers: a batch whose one
+// statement fails (here: an id stored twice) fails at COMMIT, and nothing of the batch
+// is stored; the store then commits the next batch on the same connection.
+TEST_F(PgStoreTest, InsertBatchWithOneFailingStatementFailsAtCommitAndStoresNothing) {
+  ASSERT_FALSE(a_->begin());
+  auto first = a_->reserve_ids(1);
+  ASSERT_TRUE(first);
+  ASSERT_FALSE(a_->commit());
+  ASSERT_FALSE(a_->begin());
+  NewMessage one = make_message(1, {"r@x"}, "one");
+  one.id = *first;
+  NewMessage again = make_message(2, {"s@x"}, "again");
+  again.id = *first;
+  NewMessage other = make_message(3, {"t@x"}, "other");
+  other.id = *first + 1;
+  ASSERT_TRUE(a_->insert(std::move(one), 0));
+  auto duplicate = a_->insert(std::move(again), 0);  // sent ahead: accepted for now
+  std::error_code ec = duplicate ? std::error_code{} : duplicate.error();
+  if (!ec) {
+    auto third = a_->insert(std::move(other), 0);
+    ec = third ? a_->commit() : third.error();
+  }
+  EXPECT_EQ(ec, errc::internal) << ec.message();
+  a_->rollback();
+  EXPECT_FALSE(a_->in_transaction());
+  EXPECT_EQ(query(conninfo_, "SELECT count(*) FROM messages"), "0");
+  EXPECT_EQ(query(conninfo_, "SELECT count(*) FROM bodies"), "0");
+  EXPECT_EQ(query(conninfo_, "SELECT count(*) FROM recipients"), "0");
+  NewMessage next = make_message(4, {"r@x"}, "next");
+  next.id = *first + 2;
+  EXPECT_EQ(insert(*a_, std::move(next), 0), *first + 2);
+  EXPECT_EQ(query(conninfo_, "SELECT count(*) FROM messages"), "1");
+}
+
+// A failure of a statement sent ahead belongs to its transaction, not to the outcomes
+// recorded after it in the same transaction: record() reports nothing (the server
+// skipped its UPDATEs), COMMIT fails with the insert's error, and nothing changed.
+TEST_F(PgStoreTest, DeferredFailureFailsTheTransactionNotTheOutcomesAfterIt) {
+  const MessageId kept = insert(*a_, make_message(1, {"r@x"}, "kept"), 0);
+  ASSERT_FALSE(a_->begin());
+  NewMessage clash = make_message(2, {"s@x"}, "clash");
+  clash.id = kept;
+  ASSERT_TRUE(a_->insert(std::move(clash), 0));  // sent ahead: accepted for now
+  FreedFiles freed;
+  const std::vector<RecipientOutcome> outcomes{{kept, 0, RecipientState::delivered, 10, true, "250 ok", "hop", 5}};
+  EXPECT_FALSE(a_->record(outcomes, freed));
+  EXPECT_EQ(a_->commit(), errc::internal);
+  a_->rollback();
+  EXPECT_EQ(query(conninfo_, "SELECT state FROM recipients WHERE message_id = " + std::to_string(kept)), "0");
+  EXPECT_EQ(query(conninfo_, "SELECT count(*) FROM attempts"), "0");
+  // Run again on their own, the outcomes apply.
+  EXPECT_FALSE(record(*a_, outcomes));
+  EXPECT_EQ(query(conninfo_, "SELECT state FROM recipients WHERE message_id = " + std::to_string(kept)), "1");
+}
+
+// In one transaction, as the queue thread groups them: a message sent ahead, then the
+// outcomes of that and an earlier message (one finished, one taken over by another
+// node). The UPDATEs see the rows sent before them; history and freed bodies follow.
+TEST_F(PgStoreTest, OutcomesInTheTransactionOfAnInsertSeeItAndStayExact) {
+  const MessageId earlier = insert(*a_, make_message(1, {"r@x"}, "earlier"), 0);
+  ASSERT_EQ(claim(*b_, 1'000, 100'000).size(), 1u);  // node-a's lease ran out: node-b holds it now
+  ASSERT_FALSE(a_->begin());
+  auto reserved = a_->reserve_ids(1);
+  ASSERT_TRUE(reserved);
+  NewMessage m = make_message(2, {"x@y", "z@y"}, "now");
+  m.id = *reserved;
+  ASSERT_TRUE(a_->insert(std::move(m), 0));
+  FreedFiles freed;
+  const std::vector<RecipientOutcome> outcomes{
+      {*reserved, 0, RecipientState::delivered, 10, true, "250 ok", "hop", 5},
+      {*reserved, 1, RecipientState::failed, 10, true, "550 no", "hop", 5},
+      {earlier, 0, RecipientState::delivered, 10, true, "250 a", "hop", 5}};
+  EXPECT_EQ(a_->record(outcomes, freed), errc::not_found);
+  ASSERT_FALSE(a_->commit());
+  EXPECT_EQ(query(conninfo_, "SELECT string_agg(state::text, ',' ORDER BY message_id, idx) FROM recipients"),
+            "0,1,2");
+  EXPECT_EQ(query(conninfo_, "SELECT string_agg(reply, ',' ORDER BY ctid) FROM attempts"), "250 ok,550 no");
+  EXPECT_EQ(query(conninfo_, "SELECT string_agg(message_id::text, ',') FROM bodies"), std::to_string(earlier));
 }
 
 }  // namespace
