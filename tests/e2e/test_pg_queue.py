@@ -78,6 +78,24 @@ class PgQueueTest(pg_cluster.PrimaryForClass, E2ETestCase):
         self.assertEqual([(r["state"], r["body_stored"]) for r in rows], [("delivered", False)], listed.stdout)
         self.assertFalse((self.dir / "state" / "queue.db").exists(), "a local queue.db was created")
 
+    def test_large_messages_are_delivered_through_the_postgresql_queue(self):
+        # Bodies above the in-memory limit arrive in a spool file and are copied into the
+        # database in the same transaction as small ones, sent ahead of the COMMIT.
+        sink = self.start_sink("hub")
+        cfg, path = self.pg_relay_config(sink.port)
+        self.start_relay(cfg, path)
+        line = bytes(range(33, 127)) + b"\r\n"
+        sent = []
+        with smtp_connect(INBOUND_HOST, cfg.inbound_port) as s:
+            for size_mib in (1, 8):
+                mid, msg = build_message(body=line * (size_mib * 1024 * 1024 // len(line)),
+                                         subject=f"{size_mib} MiB through the shared queue")
+                smtp_transaction(s, "alice@example.net", ["bob@example.com"], msg)
+                sent.append((mid, msg))
+        for mid, msg in sent:
+            got = self.wait_for_message(sink, mid, timeout=DELIVERY_WAIT)
+            self.assert_received_prepended(msg, got.raw)
+
     def test_queue_commands_and_admin_api_work_on_the_shared_queue(self):
         port = free_port("127.0.0.1")  # the upstream: nothing listens, the message stays queued
         admin_port = free_port("127.0.0.1")
