@@ -243,12 +243,14 @@ class StsReportTest(ReportingClient, E2ETestCase):
     """MTA-STS sessions in reports. "sts.example" publishes an enforce policy naming
     "*.sts.example" and two MX hosts on the TLS sink: mx1 (preferred) whose name the
     certificate does not carry, so its session fails, and mx2, which it names: one message
-    makes one failed and one good session. Report mails go to reports.example (no policy)."""
+    makes one failed and one good session. "testing.example" publishes a testing policy
+    whose only MX the certificate does not name: delivered, and reported as a failure.
+    Report mails go to reports.example (no policy)."""
 
     def setUp(self):
         super().setUp()
         chain, key, self.ca, _ = make_ca_and_leaf(self.dir, "mx2.sts.example", "mta-sts.sts.example",
-                                                  "reports.https.example")
+                                                  "reports.https.example", "mta-sts.testing.example")
         self.tls_sink = self.start_sink("tls", extra_args=["--tls-cert", str(chain), "--tls-key", str(key)])
         self.hub = self.start_sink("hub")
         self.web_reports = ReportServer(chain, key)
@@ -258,6 +260,8 @@ class StsReportTest(ReportingClient, E2ETestCase):
         self.addCleanup(self.web.stop)
         self.sts_policy = policy("enforce", "*.sts.example")
         self.web.policies["mta-sts.sts.example"] = self.sts_policy
+        self.testing_policy = policy("testing", "*.testing.example")
+        self.web.policies["mta-sts.testing.example"] = self.testing_policy
         zone = {
             "sts.example": {"MX": [(10, "mx1.sts.example"), (20, "mx2.sts.example")]},
             "mx1.sts.example": {"A": ["127.0.0.1"]},
@@ -265,6 +269,12 @@ class StsReportTest(ReportingClient, E2ETestCase):
             "mta-sts.sts.example": {"A": [web_address]},
             "_mta-sts.sts.example": {"TXT": ["v=STSv1; id=1"]},
             "_smtp._tls.sts.example": {"TXT": [f"v=TLSRPTv1; rua=mailto:{REPORTS}"]},
+            # A testing policy whose only MX the certificate does not name: delivered anyway.
+            "testing.example": {"MX": [(10, "mx.testing.example")]},
+            "mx.testing.example": {"A": ["127.0.0.1"]},
+            "mta-sts.testing.example": {"A": [web_address]},
+            "_mta-sts.testing.example": {"TXT": ["v=STSv1; id=7"]},
+            "_smtp._tls.testing.example": {"TXT": [f"v=TLSRPTv1; rua=mailto:{REPORTS}"]},
             "reports.example": {"MX": [(10, "mx.reports.example")]},
             "mx.reports.example": {"A": ["127.0.0.1"]},
             # Reports uploaded over HTTPS to the report server.
@@ -285,7 +295,8 @@ class StsReportTest(ReportingClient, E2ETestCase):
             "[mta_sts]", f'ca_file = "{self.ca}"', "", mx_hop("direct", self.tls_sink.port)])
         self.cfg, path = self.make_config([Hop("hub", self.hub.port)], [Hop("smarthost", self.hub.port)],
                                           extra_routes=mx_route("direct", '["sts.example", "reports.example", '
-                                                                '"https.example", "twice.example"]', "direct"),
+                                                                '"https.example", "twice.example", '
+                                                                '"testing.example"]', "direct"),
                                           extra_sections=extra, retry_schedule=["1h"])
         self.relay = self.start_relay(self.cfg, path)
 
@@ -320,6 +331,29 @@ class StsReportTest(ReportingClient, E2ETestCase):
         self.assertEqual(detail["failed-session-count"], 1)
         self.assertIn("certificate verify failed", detail["additional-information"])
 
+    def test_testing_mode_delivers_and_reports_the_failure(self):
+        import jsonschema  # Debian's python3-jsonschema (scripts/setup-debian.sh)
+        mid = self.send("a@testing.example")
+        wait_for(lambda: mid in [message_id_of(s.raw) for s in self.tls_sink.messages()], WAIT,
+                 "the delivery despite the certificate")
+        wait_for(lambda: "status=delivered" in self.relay.log_text(), WAIT, "the delivery log line")
+        self.assertIn("tls_failure=", self.relay.log_text())
+
+        self.assertEqual(self.send_reports()["domains"], 1)
+        reports = wait_for(lambda: self.reports(), WAIT, "the report mail")
+        self.assertEqual(len(reports), 1)
+        message, _, report = reports[0]
+        jsonschema.validate(report, report_schema())
+        self.assertEqual(message["TLS-Report-Domain"], "testing.example")
+        policies = report["policies"]
+        self.assertEqual(len(policies), 1, policies)
+        self.assertEqual(policies[0]["policy"]["policy-type"], "sts")
+        self.assertEqual(policies[0]["policy"]["policy-string"], self.testing_policy.rstrip("\r\n").split("\r\n"))
+        self.assertEqual(policies[0]["summary"],
+                         {"total-successful-session-count": 0, "total-failure-session-count": 1})
+        detail = policies[0]["failure-details"][0]
+        self.assertEqual(detail["result-type"], "certificate-host-mismatch")
+        self.assertEqual(detail["receiving-mx-hostname"], "mx.testing.example")
 
     def delivered(self, rcpt: str) -> None:
         mid = self.send(rcpt)
