@@ -11,6 +11,7 @@ pkgs=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libssl-dev libc-ares-dev libsqlite3-dev
   libpq-dev  # the optional PostgreSQL queue shared by several relays (docs/scale-out.md)
+  zlib1g-dev  # gzip of the TLS reports (docs/tls-policy.md)
   libspdlog-dev libfmt-dev libtoml11-dev
   ca-certificates
 )
